@@ -1,0 +1,49 @@
+import type { SupportedKeySpec, SupportedSigningAlgorithm } from './kms/key-specs';
+
+export type BackendKind = 'yubihsm' | 'tee';
+export type ConnectionState = 'CONNECTED' | 'DISCONNECTED' | 'FAILED';
+
+export interface BackendDescription {
+  id: string;
+  kind: BackendKind;
+  name: string;
+  /** Live check, not a cached flag. */
+  connectionState: ConnectionState;
+  keySpecs: readonly SupportedKeySpec[];
+  signingAlgorithms: readonly SupportedSigningAlgorithm[];
+  /** Shown in /health so an operator never mistakes a simulator for hardware. */
+  simulated: boolean;
+  detail?: Record<string, string | number | boolean>;
+}
+
+export interface GeneratedKey {
+  /** Opaque to everything but the backend (for YubiHSM 2: the object id). */
+  handle: string;
+  /** DER SubjectPublicKeyInfo. */
+  publicKey: Uint8Array;
+}
+
+/**
+ * What the gateway needs from a place that holds keys. Private key material never crosses this
+ * interface. Backends throw `KmsError` (KeyUnavailableException, DependencyTimeoutException,
+ * KMSInternalException, LimitExceededException) so failures render as AWS errors.
+ */
+export interface KeyBackend {
+  readonly id: string;
+  readonly kind: BackendKind;
+  /** Static: what this backend can hold and sign, known without a device call. */
+  readonly keySpecs: readonly SupportedKeySpec[];
+  readonly signingAlgorithms: readonly SupportedSigningAlgorithm[];
+  describe(): Promise<BackendDescription>;
+  generateKey(spec: SupportedKeySpec, label: string): Promise<GeneratedKey>;
+  getPublicKey(handle: string, spec: SupportedKeySpec): Promise<Uint8Array>;
+  /**
+   * `input` is the digest for ECDSA (already hashed by the caller, of the algorithm's length)
+   * and the whole message for pure Ed25519. Returns the AWS encoding: DER for ECDSA, 64 raw
+   * bytes for Ed25519.
+   */
+  sign(handle: string, spec: SupportedKeySpec, algorithm: SupportedSigningAlgorithm, input: Uint8Array): Promise<Uint8Array>;
+  deleteKey(handle: string, spec: SupportedKeySpec): Promise<void>;
+  random(length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,50 @@
+/**
+ * The closed set of AWS exceptions kmsgate sends. Handlers throw only `KmsError`s built from this
+ * catalog; the HTTP layer renders `__type`, `X-Amzn-ErrorType` and the status from it.
+ * Status codes follow what AWS's awsJson1_1 endpoint actually sends (400 for every client error,
+ * 5xx for service faults), not the Smithy model's awsQuery-compat `httpError` traits.
+ */
+export const KMS_ERRORS = {
+  AccessDeniedException: { status: 400, fault: 'client', doc: 'The credential is valid but its role may not call this operation.' },
+  AlreadyExistsException: { status: 400, fault: 'client', doc: 'A resource with that name already exists.' },
+  DisabledException: { status: 400, fault: 'client', doc: 'The key is disabled.' },
+  DryRunOperationException: { status: 400, fault: 'client', doc: 'The request would have succeeded, but DryRun was set.' },
+  IncompleteSignatureException: { status: 400, fault: 'client', doc: 'The SigV4 Authorization header or its date is missing parts.' },
+  InvalidArnException: { status: 400, fault: 'client', doc: 'An ARN in the request is not valid.' },
+  InvalidMarkerException: { status: 400, fault: 'client', doc: 'The pagination marker is not one kmsgate issued.' },
+  InvalidKeyUsageException: { status: 400, fault: 'client', doc: 'The key usage or key spec does not allow this operation or algorithm.' },
+  InvalidSignatureException: { status: 400, fault: 'client', doc: 'The SigV4 signature does not match, or its date is outside the allowed clock skew.' },
+  KMSInvalidSignatureException: { status: 400, fault: 'client', doc: 'Verify: the signature is not valid for the message and key.' },
+  KMSInvalidStateException: { status: 400, fault: 'client', doc: 'The key is not in a state that allows this operation.' },
+  LimitExceededException: { status: 400, fault: 'client', doc: 'A limit (for example the backend object capacity) was reached.' },
+  MissingAuthenticationTokenException: { status: 400, fault: 'client', doc: 'The request carries neither an x-api-key nor a SigV4 Authorization header.' },
+  NotFoundException: { status: 400, fault: 'client', doc: 'The key or alias does not exist, or the key id is malformed.' },
+  RequestEntityTooLargeException: { status: 413, fault: 'client', doc: 'The request body exceeds the size limit.' },
+  SerializationException: { status: 400, fault: 'client', doc: 'The body is not JSON, or a field has the wrong JSON type.' },
+  ThrottlingException: { status: 400, fault: 'client', doc: 'Too many requests; retry with backoff.' },
+  UnknownOperationException: { status: 400, fault: 'client', doc: 'The X-Amz-Target names no TrentService operation.' },
+  UnrecognizedClientException: { status: 400, fault: 'client', doc: 'The API key or access key id is unknown or revoked.' },
+  UnsupportedOperationException: { status: 400, fault: 'client', doc: 'kmsgate (or the key\'s backend) does not support this operation or parameter.' },
+  ValidationException: { status: 400, fault: 'client', doc: 'A field fails a constraint; the message lists every failure the way AWS does.' },
+  KeyUnavailableException: { status: 500, fault: 'server', doc: 'The key\'s backend (HSM or TEE) cannot be reached right now; retry later.' },
+  KMSInternalException: { status: 500, fault: 'server', doc: 'An internal error; details are in the server log only.' },
+  DependencyTimeoutException: { status: 503, fault: 'server', doc: 'The key\'s backend did not answer in time.' },
+} as const satisfies Record<string, { status: number; fault: 'client' | 'server'; doc: string }>;
+
+export type KmsErrorType = keyof typeof KMS_ERRORS;
+
+export class KmsError extends Error {
+  readonly type: KmsErrorType;
+  readonly status: number;
+
+  constructor(type: KmsErrorType, message = '', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = type;
+    this.type = type;
+    this.status = KMS_ERRORS[type].status;
+  }
+}
+
+export function isKmsError(e: unknown): e is KmsError {
+  return e instanceof KmsError;
+}

@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './backend';
+export * from './spki';
+export * from './kms/key-specs';

@@ -1,0 +1,42 @@
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` records how many have run.
+ * Append only: never edit a migration that has shipped.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE keys (
+    key_id        TEXT PRIMARY KEY,
+    created_at    INTEGER NOT NULL,          -- epoch milliseconds
+    description   TEXT NOT NULL DEFAULT '',
+    key_usage     TEXT NOT NULL,
+    key_spec      TEXT NOT NULL,
+    key_state     TEXT NOT NULL,
+    origin        TEXT NOT NULL,
+    backend_id    TEXT NOT NULL,
+    handle        TEXT NOT NULL,             -- backend's own reference (YubiHSM 2 object id)
+    public_key    BLOB NOT NULL,             -- DER SPKI; public, cached so Verify needs no device call
+    deletion_date INTEGER
+  );
+  CREATE INDEX keys_created ON keys (created_at, key_id);
+
+  CREATE TABLE aliases (
+    alias_name    TEXT PRIMARY KEY,
+    key_id        TEXT NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+  );
+  CREATE INDEX aliases_key ON aliases (key_id);
+
+  CREATE TABLE api_keys (
+    id                TEXT PRIMARY KEY,
+    label             TEXT NOT NULL,
+    role              TEXT NOT NULL CHECK (role IN ('admin', 'signer')),
+    api_key_hash      BLOB NOT NULL UNIQUE,  -- SHA-256 of the x-api-key value; the value itself is never stored
+    access_key_id     TEXT NOT NULL UNIQUE,
+    sealed_secret     BLOB NOT NULL,         -- SigV4 secret, AES-256-GCM under the credential sealing key
+    created_at        INTEGER NOT NULL,
+    revoked_at        INTEGER,
+    last_used_at      INTEGER
+  );
+  `,
+];
