@@ -15,7 +15,8 @@ export const MIGRATIONS: readonly string[] = [
     backend_id    TEXT NOT NULL,
     handle        TEXT NOT NULL,             -- backend's own reference (YubiHSM 2 object id)
     public_key    BLOB NOT NULL,             -- DER SPKI; public, cached so Verify needs no device call
-    deletion_date INTEGER
+    deletion_date INTEGER,
+    policy        TEXT
   );
   CREATE INDEX keys_created ON keys (created_at, key_id);
 
@@ -26,6 +27,13 @@ export const MIGRATIONS: readonly string[] = [
     updated_at    INTEGER NOT NULL
   );
   CREATE INDEX aliases_key ON aliases (key_id);
+
+  CREATE TABLE key_tags (
+    key_id        TEXT NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+    tag_key       TEXT NOT NULL,
+    tag_value     TEXT NOT NULL,
+    PRIMARY KEY (key_id, tag_key)
+  );
 
   CREATE TABLE api_keys (
     id                TEXT PRIMARY KEY,

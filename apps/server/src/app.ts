@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import swaggerUi from 'swagger-ui-express';
+import { parse as parseYaml } from 'yaml';
+import { KmsError, isKmsError, parseInput, type ArnContext } from '@kmsgate/core';
+import type { ApiKeyStore, KeyStore } from '@kmsgate/store';
+import { authenticate, authorize } from './auth/authenticate';
+import { parseJsonBody, sendError, sendResult } from './http/aws-json';
+import type { Logger } from './log';
+import { findOperation } from './operations';
+import type { BackendRegistry } from './operations/operation';
+
+/** Large enough for the biggest AWS input (a 128 KiB key policy, JSON-escaped); small enough to refuse abuse. */
+export const MAX_BODY_BYTES = 512 * 1024;
+
+export interface AppDeps {
+  keys: KeyStore;
+  apiKeys: ApiKeyStore;
+  backends: BackendRegistry;
+  arn: ArnContext;
+  logger: Logger;
+  version: string;
+  openapiPath: string;
+  now?: () => Date;
+}
+
+const TARGET_PREFIX = 'TrentService.';
+
+export function createApp(deps: AppDeps): express.Express {
+  const now = deps.now ?? (() => new Date());
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const openapiText = readFileSync(deps.openapiPath, 'utf8');
+  app.get('/health', async (_req, res) => {
+    const backends = await Promise.all(deps.backends.all().map((b) => b.describe()));
+    const ok = backends.every((b) => b.connectionState === 'CONNECTED');
+    res.status(ok ? 200 : 503).json({
+      status: ok ? 'ok' : 'degraded',
+      version: deps.version,
+      backends: backends.map((b) => ({ id: b.id, kind: b.kind, name: b.name, simulated: b.simulated, connectionState: b.connectionState })),
+    });
+  });
+  app.get('/version', (_req, res) => { res.json({ name: 'kmsgate', version: deps.version }); });
+  app.get('/openapi.yaml', (_req, res) => { res.type('application/yaml').send(openapiText); });
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(parseYaml(openapiText) as swaggerUi.JsonObject));
+
+  const rawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
+  const handle = (opName: (req: Request) => string | undefined) => async (req: Request, res: Response) => {
+    const requestId = randomUUID();
+    const started = performance.now();
+    let operation = opName(req) ?? '';
+    let principalId: string | undefined;
+    try {
+      const body = req.body instanceof Uint8Array ? req.body : new Uint8Array(0);
+      // Deny by default: nothing about the request is looked at before the caller is known.
+      const principal = authenticate({ method: req.method, path: req.originalUrl, headers: req.headers, body }, deps.apiKeys, now());
+      principalId = principal.apiKeyId;
+      const op = findOperation(operation);
+      if (!op) {
+        operation = operation || '(none)';
+        throw new KmsError('UnknownOperationException');
+      }
+      authorize(principal, op.name);
+      const input = parseInput(op.input, parseJsonBody(body));
+      const result = await op.handler(input, {
+        keys: deps.keys, backends: deps.backends, arn: deps.arn, principal, requestId, now,
+      });
+      sendResult(res, requestId, result);
+      deps.logger.info('request', { requestId, operation, principal: principalId, status: 200, ms: elapsed(started) });
+    } catch (e) {
+      const err = toKmsError(e, deps.logger, requestId);
+      sendError(res, requestId, err);
+      deps.logger.info('request', { requestId, operation, principal: principalId, status: err.status, error: err.type, ms: elapsed(started) });
+    }
+  };
+
+  app.post('/', rawBody, handle((req) => {
+    const target = req.get('x-amz-target');
+    return target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
+  }));
+  // Swagger UI's "try it out" cannot set X-Amz-Target per operation, so each one also has a path.
+  app.post('/:operation', rawBody, handle((req) => String(req.params.operation)));
+
+  app.use((req: Request, res: Response) => {
+    res.status(404).json({ message: `No route for ${req.method} ${req.path}. KMS operations are POST / with X-Amz-Target: TrentService.<Operation>.` });
+  });
+  // Body-parser failures (too large, aborted) arrive here, before any handler.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const requestId = randomUUID();
+    const type = (err as { type?: string }).type;
+    const kmsErr = type === 'entity.too.large'
+      ? new KmsError('RequestEntityTooLargeException', `The request body exceeds the ${MAX_BODY_BYTES}-byte limit.`)
+      : isKmsError(err) ? err
+      : new KmsError('SerializationException', 'The request body could not be read.');
+    sendError(res, requestId, kmsErr);
+  });
+  return app;
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
+}
+
+/** Anything that is not a KmsError is a bug or a fault: the client gets a generic 500, the log gets the detail. */
+function toKmsError(e: unknown, logger: Logger, requestId: string): KmsError {
+  if (isKmsError(e)) {
+    if (e.status >= 500) logger.error('backend fault', { requestId, error: e.type, detail: e.message, cause: String(e.cause ?? '') });
+    return e;
+  }
+  logger.error('internal error', { requestId, detail: e instanceof Error ? e.stack ?? e.message : String(e) });
+  return new KmsError('KMSInternalException', 'An internal error occurred. The request id is ' + requestId + '.');
+}

@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { KmsError, type KeyBackend, type KeyRecord } from '@kmsgate/core';
+import { YubiHsmBackend } from '@kmsgate/yubihsm';
+import { startSimulator } from '@kmsgate/yubihsm-sim';
+import { readBackendPassword, type GatewayConfig } from './config';
+import type { Logger } from './log';
+import type { BackendRegistry } from './operations/operation';
+
+export interface StartedBackends {
+  registry: BackendRegistry;
+  /** Embedded simulators, exposed so the benchmark can count connector requests. */
+  simulators: Map<string, Awaited<ReturnType<typeof startSimulator>>>;
+  close(): Promise<void>;
+}
+
+export function createRegistry(backends: readonly KeyBackend[], defaultId: string): BackendRegistry {
+  const byId = new Map(backends.map((b) => [b.id, b] as const));
+  const defaultBackend = byId.get(defaultId);
+  if (!defaultBackend) throw new Error(`default backend ${defaultId} is not configured`);
+  return {
+    defaultBackend,
+    all: () => backends,
+    find: (id) => byId.get(id),
+    forKey(key: KeyRecord) {
+      const b = byId.get(key.backendId);
+      if (!b) throw new KmsError('KeyUnavailableException', `The backend ${key.backendId} that holds key ${key.keyId} is not configured.`);
+      return b;
+    },
+  };
+}
+
+/** Starts embedded simulators where configured and connects a backend client to each device. */
+export async function startBackends(config: GatewayConfig, logger: Logger): Promise<StartedBackends> {
+  const simulators: StartedBackends['simulators'] = new Map();
+  const backends: KeyBackend[] = [];
+  try {
+    for (const b of config.backends) {
+      let connectorUrl = b.connectorUrl;
+      if (b.embedded) {
+        const statePath = b.statePath ?? join(config.dataDir, `${b.id}-sim.json`);
+        const sim = await startSimulator({ host: '127.0.0.1', port: 0, statePath });
+        simulators.set(b.id, sim);
+        connectorUrl = sim.url;
+        logger.warn('embedded YubiHSM 2 SIMULATOR in use: keys are NOT protected by hardware', { backend: b.id, statePath, connector: sim.url });
+      }
+      backends.push(new YubiHsmBackend({
+        id: b.id,
+        name: b.name ?? (b.embedded ? 'Embedded YubiHSM 2 simulator' : `YubiHSM 2 at ${connectorUrl}`),
+        connectorUrl: connectorUrl!,
+        authKeyId: b.authKeyId,
+        password: readBackendPassword(b),
+        domains: b.domains.reduce((mask, d) => mask | (1 << (d - 1)), 0),
+        maxSessions: b.maxSessions,
+        requestTimeoutMs: b.requestTimeoutMs,
+        simulated: !!b.embedded,
+      }));
+    }
+  } catch (e) {
+    await Promise.all([...simulators.values()].map((s) => s.close()));
+    throw e;
+  }
+  const registry = createRegistry(backends, config.defaultBackend ?? config.backends[0]!.id);
+  return {
+    registry,
+    simulators,
+    async close() {
+      await Promise.all(backends.map((b) => b.close().catch(() => undefined)));
+      await Promise.all([...simulators.values()].map((s) => s.close()));
+    },
+  };
+}

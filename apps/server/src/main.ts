@@ -1,0 +1,35 @@
+import { ConfigError, loadConfig } from './config';
+import { startGateway } from './gateway';
+import { createLogger } from './log';
+
+async function main(): Promise<void> {
+  const logger = createLogger();
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      logger.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const gateway = await startGateway(config, logger);
+  logger.info('kmsgate listening', {
+    url: gateway.url,
+    config: config.source,
+    dataDir: config.dataDir,
+    backends: config.backends.map((b) => `${b.id}${b.embedded ? ' (embedded simulator)' : ''}`),
+  });
+  const stop = (signal: string) => {
+    logger.info('shutting down', { signal });
+    gateway.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`kmsgate failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,16 @@
+import { resolveKey } from '@kmsgate/core';
+import { defineOperation } from './operation';
+import { keyMetadata } from './key-metadata';
+import { GRANT_TOKENS, KEY_ID } from './shapes';
+
+export const DescribeKey = defineOperation({
+  name: 'DescribeKey',
+  input: { type: 'structure', members: { KeyId: KEY_ID, GrantTokens: GRANT_TOKENS } },
+  handler(input, ctx) {
+    const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
+      operation: 'DescribeKey',
+      states: ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport', 'Unavailable', 'Creating', 'Updating'],
+    });
+    return { KeyMetadata: keyMetadata(key, ctx) };
+  },
+});

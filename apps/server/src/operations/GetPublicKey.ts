@@ -1,0 +1,21 @@
+import { keyArn, resolveKey } from '@kmsgate/core';
+import { defineOperation } from './operation';
+import { signingAlgorithmsFor } from './key-metadata';
+import { GRANT_TOKENS, KEY_ID } from './shapes';
+
+export const GetPublicKey = defineOperation({
+  name: 'GetPublicKey',
+  input: { type: 'structure', members: { KeyId: KEY_ID, GrantTokens: GRANT_TOKENS } },
+  handler(input, ctx) {
+    // AWS serves the public key of a disabled key too; only pending deletion is refused.
+    const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, { operation: 'GetPublicKey', states: ['Enabled', 'Disabled'] });
+    return {
+      KeyId: keyArn(ctx.arn, key.keyId),
+      PublicKey: key.publicKey,
+      CustomerMasterKeySpec: key.keySpec,
+      KeySpec: key.keySpec,
+      KeyUsage: key.keyUsage,
+      SigningAlgorithms: signingAlgorithmsFor(key, ctx),
+    };
+  },
+});

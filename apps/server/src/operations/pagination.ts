@@ -1,0 +1,19 @@
+import { KmsError } from '@kmsgate/core';
+
+/**
+ * Markers are opaque to clients: base64url of the last item's sort key, prefixed by the
+ * listing's name so a marker from one listing is refused by another.
+ */
+export function encodeMarker(listing: string, last: string): string {
+  return Buffer.from(`${listing}:${last}`, 'utf8').toString('base64url');
+}
+
+export function decodeMarker(listing: string, marker: string | undefined, valid: (s: string) => boolean): string {
+  if (marker === undefined) return '';
+  const text = Buffer.from(marker, 'base64url').toString('utf8');
+  const prefix = `${listing}:`;
+  const last = text.startsWith(prefix) ? text.slice(prefix.length) : undefined;
+  if (last === undefined || !valid(last) || encodeMarker(listing, last) !== marker)
+    throw new KmsError('InvalidMarkerException', 'The request was rejected because the marker that specifies where pagination should next begin is not valid.');
+  return last;
+}

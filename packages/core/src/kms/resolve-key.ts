@@ -1,0 +1,53 @@
+import { KmsError } from '../errors';
+import type { KeyState, KeyUsageValue } from './enums';
+import { aliasArn, keyArn, parseKeyIdentifier, type ArnContext } from './key-id';
+import type { KeyLookup, KeyRecord } from './key-record';
+
+export interface ResolveOptions {
+  /** The operation's name, for AWS's usage error text. */
+  operation: string;
+  /** States the operation accepts (AWS's "Key states of AWS KMS keys" table). */
+  states: readonly KeyState[];
+  usage?: KeyUsageValue;
+  /** Operations that take only a key id or key ARN reject aliases. */
+  allowAliases?: boolean;
+}
+
+/**
+ * The single place that turns a KeyId parameter into a key: it accepts a key id, key ARN, alias
+ * name or alias ARN and applies AWS's key-state and key-usage rules, with AWS's wording.
+ */
+export function resolveKey(lookup: KeyLookup, ctx: ArnContext, keyIdParam: string, opts: ResolveOptions): KeyRecord {
+  const id = parseKeyIdentifier(keyIdParam);
+  let keyId: string;
+  switch (id.kind) {
+    case 'malformed':
+      throw new KmsError('NotFoundException', `Invalid keyId '${keyIdParam}'`);
+    case 'key-arn':
+    case 'alias-arn':
+      if (id.region !== ctx.region) throw new KmsError('NotFoundException', `Invalid arn ${id.region}`);
+      if (id.account !== ctx.accountId) throw new KmsError('NotFoundException', `Invalid arn ${id.account}`);
+      break;
+    default:
+      break;
+  }
+  if (id.kind === 'alias-name' || id.kind === 'alias-arn') {
+    if (opts.allowAliases === false) throw new KmsError('NotFoundException', `Invalid keyId '${keyIdParam}'`);
+    const target = lookup.getAliasTarget(id.aliasName);
+    if (target === undefined) throw new KmsError('NotFoundException', `Alias ${aliasArn(ctx, id.aliasName)} is not found.`);
+    keyId = target;
+  } else {
+    keyId = id.keyId;
+  }
+  const key = lookup.getKey(keyId);
+  const arn = keyArn(ctx, keyId);
+  if (!key) throw new KmsError('NotFoundException', `Key '${arn}' does not exist`);
+  if (!opts.states.includes(key.keyState)) {
+    if (key.keyState === 'Disabled') throw new KmsError('DisabledException', `${arn} is disabled.`);
+    if (key.keyState === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${arn} is pending deletion.`);
+    throw new KmsError('KMSInvalidStateException', `${arn} is ${key.keyState}.`);
+  }
+  if (opts.usage && key.keyUsage !== opts.usage)
+    throw new KmsError('InvalidKeyUsageException', `${arn} key usage is ${key.keyUsage} which is not valid for ${opts.operation}.`);
+  return key;
+}
