@@ -56,7 +56,7 @@ export function createApp(deps: AppDeps): express.Express {
     try {
       const body = req.body instanceof Uint8Array ? req.body : new Uint8Array(0);
       // Deny by default: nothing about the request is looked at before the caller is known.
-      const principal = authenticate({ method: req.method, path: req.originalUrl, headers: req.headers, body }, deps.apiKeys, now());
+      const principal = authenticate({ method: req.method, path: req.originalUrl, headers: req.headersDistinct, body }, deps.apiKeys, now());
       principalId = principal.apiKeyId;
       const op = findOperation(operation);
       if (!op) {

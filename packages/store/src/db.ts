@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MIGRATIONS } from './schema';
 
@@ -23,6 +23,8 @@ export function openDb(path: string): Db {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new Database(path);
+  // Hashes and sealed secrets only, but still nobody else's business.
+  if (path !== ':memory:') chmodSync(path, 0o600);
   // WAL lets the CLI write (generate/revoke) while the server reads, without either blocking.
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

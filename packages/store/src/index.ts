@@ -1,2 +1,4 @@
 export * from './db';
 export * from './keys';
+export * from './credential-seal';
+export * from './api-keys';

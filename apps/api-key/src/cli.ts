@@ -1,0 +1,144 @@
+/**
+ * `api-key`: manage kmsgate API keys directly in the SQLite store the server reads.
+ * stdout carries only what a script captures (the key, or JSON); everything for humans goes to stderr.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import {
+  API_KEY_ROLES,
+  ApiKeyStore,
+  loadOrCreateSealKey,
+  openDb,
+  resolveDataDir,
+  resolveDbPath,
+  type ApiKeyRecord,
+  type ApiKeyRole,
+  type Db,
+} from '@kmsgate/store';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Runs the CLI on `args` (without node and script path); resolves to the process exit code. */
+export async function run(args: readonly string[], io: CliIo): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('api-key')
+    .description('Manage kmsgate API keys (x-api-key values and SigV4 credentials) in the local store.')
+    .addHelpText(
+      'after',
+      '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses.',
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(run api-key --help for usage)');
+
+  program
+    .command('generate')
+    .description('create a key; prints the x-api-key value alone on stdout')
+    .requiredOption('--label <label>', 'who or what the key is for (1-128 characters)')
+    .addOption(new Option('--role <role>', 'what the key may do').choices(API_KEY_ROLES).default('signer'))
+    .option('--json', 'print id, label, role, apiKey, accessKeyId and secretAccessKey as one JSON object')
+    .action((opts: { label: string; role: ApiKeyRole; json?: boolean }) => {
+      withDb(io.env, (db) => {
+        const store = new ApiKeyStore(db, loadOrCreateSealKey(resolveDataDir(io.env)));
+        const k = store.generate({ label: opts.label, role: opts.role });
+        if (opts.json) {
+          io.stdout(`${JSON.stringify({
+            id: k.id, label: k.label, role: k.role, apiKey: k.apiKey,
+            accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey, createdAt: iso(k.createdAt),
+          }, null, 2)}\n`);
+          io.stderr(`Created API key ${k.id} (role ${k.role}). kmsgate keeps no copy of apiKey or ` +
+            'secretAccessKey: store them now, they are not shown again.\n');
+        } else {
+          io.stdout(`${k.apiKey}\n`);
+          io.stderr(
+            `Created API key ${k.id} (label ${JSON.stringify(k.label)}, role ${k.role}).\n` +
+              `  SigV4 access key id: ${k.accessKeyId}\n` +
+              '  The x-api-key value is on stdout. kmsgate keeps only its hash: store it now, it is not shown again.\n' +
+              '  The SigV4 secret access key is only shown with --json; generate the key with --json if you need SigV4.\n',
+          );
+        }
+      });
+    });
+
+  program
+    .command('list')
+    .description('list keys (never any secret)')
+    .option('--json', 'print a JSON array')
+    .action((opts: { json?: boolean }) => {
+      withDb(io.env, (db) => {
+        const records = new ApiKeyStore(db).list();
+        io.stdout(opts.json ? `${JSON.stringify(records.map(toJson), null, 2)}\n` : table(records));
+      });
+    });
+
+  program
+    .command('revoke')
+    .description('revoke a key; the server refuses it from the next request on')
+    .argument('<id>', 'the key id (ak_…)')
+    .action((id: string) => {
+      withDb(io.env, (db) => {
+        // No seal key needed: a revoke must work even when credential.key is missing or unreadable.
+        const store = new ApiKeyStore(db);
+        const before = store.get(id);
+        if (before === undefined) {
+          io.stderr(`api-key: no API key with id '${id}'\n`);
+          exitCode = 1;
+        } else if (before.revokedAt !== null) {
+          io.stderr(`api-key: ${id} was already revoked at ${iso(before.revokedAt)}\n`);
+        } else {
+          store.revoke(id);
+          io.stdout(`revoked ${id} (${before.label})\n`);
+        }
+      });
+    });
+
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    io.stderr(`api-key: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+function withDb(env: NodeJS.ProcessEnv, f: (db: Db) => void): void {
+  const db = openDb(resolveDbPath(env));
+  try {
+    f(db);
+  } finally {
+    db.close();
+  }
+}
+
+function iso(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function toJson(r: ApiKeyRecord): Record<string, string | null> {
+  return {
+    id: r.id,
+    label: r.label,
+    role: r.role,
+    accessKeyId: r.accessKeyId,
+    createdAt: iso(r.createdAt),
+    revokedAt: r.revokedAt && iso(r.revokedAt),
+    lastUsedAt: r.lastUsedAt && iso(r.lastUsedAt),
+  };
+}
+
+function table(records: readonly ApiKeyRecord[]): string {
+  if (records.length === 0) return 'no API keys\n';
+  const rows = [
+    ['ID', 'LABEL', 'ROLE', 'ACCESS KEY ID', 'CREATED', 'REVOKED', 'LAST USED'],
+    ...records.map((r) => [
+      r.id, r.label, r.role, r.accessKeyId, iso(r.createdAt),
+      r.revokedAt ? iso(r.revokedAt) : '-', r.lastUsedAt ? iso(r.lastUsedAt) : '-',
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+}

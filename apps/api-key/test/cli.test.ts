@@ -1,0 +1,137 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ApiKeyStore, loadOrCreateSealKey, openDb } from '@kmsgate/store';
+
+const ROOT = resolve(__dirname, '..', '..', '..');
+const BIN = join(ROOT, 'apps', 'api-key', 'bin', 'api-key.cjs');
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let dataDir: string;
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'kmsgate-cli-'));
+});
+afterEach(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function exec(file: string, args: string[]): Promise<Result> {
+  const env: NodeJS.ProcessEnv = { ...process.env, KMSGATE_DATA_DIR: dataDir };
+  delete env.KMS_DB_PATH;
+  return new Promise((res) => {
+    execFile(file, args, { cwd: ROOT, env, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      res({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The installed bin: the CJS shim that registers tsx, then src/main.ts. */
+const cli = (...args: string[]) => exec(process.execPath, [BIN, ...args]);
+
+test('generate prints exactly one line on stdout: the api key', async () => {
+  const r = await cli('generate', '--label', 'ci');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^kmsgate_[A-Za-z0-9_-]{43}\n$/);
+  expect(r.stderr).toMatch(/Created API key ak_[0-9a-f]{16} \(label "ci", role signer\)/);
+  expect(r.stderr).toMatch(/SigV4 access key id: KG[A-Z2-7]{18}/);
+  expect(r.stderr).toContain('store it now, it is not shown again');
+  expect(r.stderr).not.toContain(r.stdout.trim());
+
+  // The key works against the same store the server would open.
+  const db = openDb(join(dataDir, 'kms.db'));
+  try {
+    const store = new ApiKeyStore(db, loadOrCreateSealKey(dataDir));
+    expect(store.findByApiKey(r.stdout.trim())).toMatchObject({ label: 'ci', role: 'signer' });
+  } finally {
+    db.close();
+  }
+  if (process.platform !== 'win32') expect(statSync(join(dataDir, 'credential.key')).mode & 0o777).toBe(0o600);
+});
+
+test('generate --json prints one JSON object with every credential', async () => {
+  const r = await cli('generate', '--label', 'ops', '--role', 'admin', '--json');
+  expect(r.code).toBe(0);
+  const k = JSON.parse(r.stdout) as Record<string, string>;
+  expect(Object.keys(k).sort()).toEqual(['accessKeyId', 'apiKey', 'createdAt', 'id', 'label', 'role', 'secretAccessKey']);
+  expect(k).toMatchObject({ label: 'ops', role: 'admin' });
+  expect(k.secretAccessKey).toMatch(/^[A-Za-z0-9+/]{40}$/);
+  expect(r.stderr).not.toContain(k.secretAccessKey!);
+
+  const db = openDb(join(dataDir, 'kms.db'));
+  try {
+    const found = new ApiKeyStore(db, loadOrCreateSealKey(dataDir)).findSigV4Secret(k.accessKeyId!);
+    expect(found?.secretAccessKey).toBe(k.secretAccessKey);
+  } finally {
+    db.close();
+  }
+});
+
+test('generate refuses a bad role or label, with exit code 1', async () => {
+  const badRole = await cli('generate', '--label', 'x', '--role', 'root');
+  expect(badRole.code).toBe(1);
+  expect(badRole.stdout).toBe('');
+  expect(badRole.stderr).toMatch(/Allowed choices are admin, signer/);
+  const badLabel = await cli('generate', '--label', 'x'.repeat(129));
+  expect(badLabel.code).toBe(1);
+  expect(badLabel.stderr).toBe('api-key: label must be 1 to 128 characters, got 129\n');
+  const noLabel = await cli('generate');
+  expect(noLabel.code).toBe(1);
+  expect(noLabel.stderr).toMatch(/required option '--label <label>' not specified/);
+});
+
+test('list shows every key and no secret; revoke works; an unknown id exits 1', async () => {
+  const a = JSON.parse((await cli('generate', '--label', 'alpha', '--json')).stdout) as Record<string, string>;
+  const b = JSON.parse((await cli('generate', '--label', 'beta', '--role', 'admin', '--json')).stdout) as Record<string, string>;
+
+  const list = await cli('list');
+  expect(list.code).toBe(0);
+  const lines = list.stdout.trimEnd().split('\n');
+  expect(lines[0]).toMatch(/^ID\s+LABEL\s+ROLE\s+ACCESS KEY ID\s+CREATED\s+REVOKED\s+LAST USED$/);
+  expect(lines).toHaveLength(3);
+  expect(lines[1]).toContain(a.id!);
+  expect(lines[1]).toContain(a.accessKeyId!);
+  expect(lines[2]).toContain('beta');
+  for (const out of [list.stdout, list.stderr]) {
+    for (const secret of [a.apiKey!, a.secretAccessKey!, b.apiKey!, b.secretAccessKey!]) expect(out).not.toContain(secret);
+  }
+
+  const revoked = await cli('revoke', a.id!);
+  expect(revoked.code).toBe(0);
+  expect(revoked.stdout).toBe(`revoked ${a.id} (alpha)\n`);
+  const again = await cli('revoke', a.id!);
+  expect(again.code).toBe(0);
+  expect(again.stderr).toMatch(new RegExp(`${a.id} was already revoked at \\d{4}-`));
+
+  const json = JSON.parse((await cli('list', '--json')).stdout) as Record<string, string | null>[];
+  expect(json.map((r) => [r.id, r.revokedAt === null])).toEqual([[a.id, false], [b.id, true]]);
+  expect(Object.keys(json[0]!).sort()).toEqual(['accessKeyId', 'createdAt', 'id', 'label', 'lastUsedAt', 'revokedAt', 'role']);
+
+  const unknown = await cli('revoke', 'ak_ffffffffffffffff');
+  expect(unknown.code).toBe(1);
+  expect(unknown.stdout).toBe('');
+  expect(unknown.stderr).toBe("api-key: no API key with id 'ak_ffffffffffffffff'\n");
+});
+
+test('list on an empty store, and revoke without a readable credential.key', async () => {
+  const empty = await cli('list');
+  expect(empty).toEqual({ code: 0, stdout: 'no API keys\n', stderr: '' });
+  const k = JSON.parse((await cli('generate', '--label', 'x', '--json')).stdout) as Record<string, string>;
+  rmSync(join(dataDir, 'credential.key'));
+  expect((await cli('revoke', k.id!)).code).toBe(0);
+});
+
+test('`npm run -s api-key -- generate` keeps stdout to the key alone', async () => {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const r = await exec(npm, ['run', '-s', 'api-key', '--', 'generate', '--label', 'via npm']);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^kmsgate_[A-Za-z0-9_-]{43}\n$/);
+  // Same data dir resolution as the server: the key landed in $KMSGATE_DATA_DIR/kms.db.
+  expect(readFileSync(join(dataDir, 'kms.db')).length).toBeGreaterThan(0);
+});

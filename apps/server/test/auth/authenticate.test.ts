@@ -1,0 +1,206 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
+import { KmsError, type KmsErrorType } from '@kmsgate/core';
+import { ApiKeyStore, loadOrCreateSealKey, openDb, type Db, type GeneratedApiKey, type Principal } from '@kmsgate/store';
+import { authenticate, authorize, SIGNER_DENIED_OPERATIONS, type AuthRequest } from '../../src/auth/authenticate';
+import { signWithAwsSdk } from './sign-with-aws-sdk';
+
+const NOW = new Date('2026-01-01T12:00:00Z');
+const INVALID = 'The security token included in the request is invalid.';
+
+let dir: string;
+let db: Db;
+let store: ApiKeyStore;
+let admin: GeneratedApiKey;
+let signer: GeneratedApiKey;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kmsgate-auth-'));
+  db = openDb(join(dir, 'kms.db'));
+  store = new ApiKeyStore(db, loadOrCreateSealKey(dir));
+  admin = store.generate({ label: 'ops', role: 'admin' });
+  signer = store.generate({ label: 'hot wallet', role: 'signer' });
+});
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function plain(headers: AuthRequest['headers']): AuthRequest {
+  return { method: 'POST', path: '/', headers: { host: 'kms.example.test', ...headers }, body: new Uint8Array() };
+}
+
+function expectRejected(f: () => unknown, type: KmsErrorType, message: string): KmsError {
+  let err: unknown;
+  try {
+    f();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(KmsError);
+  expect((err as KmsError).type).toBe(type);
+  expect((err as KmsError).message).toBe(message);
+  return err as KmsError;
+}
+
+describe('authenticate', () => {
+  test('x-api-key: the key\'s principal, and last_used_at is recorded', () => {
+    expect(authenticate(plain({ 'x-api-key': signer.apiKey }), store, NOW)).toEqual({
+      apiKeyId: signer.id, label: 'hot wallet', role: 'signer',
+    });
+    expect(store.get(signer.id)?.lastUsedAt).toEqual(NOW);
+    expect(store.get(admin.id)?.lastUsedAt).toBeNull();
+    expect(authenticate(plain({ 'X-Api-Key': [admin.apiKey] }), store, NOW).role).toBe('admin');
+  });
+
+  test('x-api-key unknown, revoked, empty or repeated: UnrecognizedClientException', () => {
+    expectRejected(() => authenticate(plain({ 'x-api-key': 'kmsgate_nope' }), store, NOW), 'UnrecognizedClientException', INVALID);
+    expectRejected(() => authenticate(plain({ 'x-api-key': '' }), store, NOW), 'UnrecognizedClientException', INVALID);
+    expectRejected(() => authenticate(plain({ 'x-api-key': [signer.apiKey, signer.apiKey] }), store, NOW),
+      'UnrecognizedClientException', INVALID);
+    store.revoke(signer.id);
+    const err = expectRejected(() => authenticate(plain({ 'x-api-key': signer.apiKey }), store, NOW),
+      'UnrecognizedClientException', INVALID);
+    expect(err.message).not.toContain(signer.apiKey);
+  });
+
+  test('x-api-key takes precedence over an Authorization header', () => {
+    const p = authenticate(plain({ 'x-api-key': admin.apiKey, authorization: 'Bearer whatever' }), store, NOW);
+    expect(p.apiKeyId).toBe(admin.id);
+  });
+
+  test('SigV4 with the key\'s access key id and secret', async () => {
+    const req = await signWithAwsSdk({ accessKeyId: signer.accessKeyId, secretAccessKey: signer.secretAccessKey, date: NOW });
+    expect(authenticate(req, store, NOW)).toEqual({ apiKeyId: signer.id, label: 'hot wallet', role: 'signer' });
+    expect(store.get(signer.id)?.lastUsedAt).toEqual(NOW);
+  });
+
+  test('SigV4 of a revoked key: UnrecognizedClientException on the very next request', async () => {
+    const req = await signWithAwsSdk({ accessKeyId: signer.accessKeyId, secretAccessKey: signer.secretAccessKey, date: NOW });
+    authenticate(req, store, NOW);
+    store.revoke(signer.id);
+    expectRejected(() => authenticate(req, store, NOW), 'UnrecognizedClientException', INVALID);
+  });
+
+  test('SigV4 signed with another key\'s secret: InvalidSignatureException', async () => {
+    const req = await signWithAwsSdk({ accessKeyId: signer.accessKeyId, secretAccessKey: admin.secretAccessKey, date: NOW });
+    const err = expectRejected(() => authenticate(req, store, NOW), 'InvalidSignatureException',
+      'The request signature we calculated does not match the signature you provided. ' +
+        'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
+    expect(err.message).not.toContain(admin.secretAccessKey);
+  });
+
+  test('another Authorization scheme: IncompleteSignatureException that does not echo the credential', () => {
+    const err = expectRejected(() => authenticate(plain({ authorization: 'Bearer s3cr3t-t0ken' }), store, NOW),
+      'IncompleteSignatureException',
+      "Unsupported AWS 'algorithm': 'Bearer'. Sign with AWS4-HMAC-SHA256 (AWS Signature Version 4) or send an x-api-key header.");
+    expect(err.message).not.toContain('s3cr3t');
+    const bare = expectRejected(() => authenticate(plain({ authorization: signer.apiKey }), store, NOW),
+      'IncompleteSignatureException',
+      "Unsupported AWS 'algorithm': '…'. Sign with AWS4-HMAC-SHA256 (AWS Signature Version 4) or send an x-api-key header.");
+    expect(bare.message).not.toContain(signer.apiKey);
+  });
+
+  test('no credentials at all: MissingAuthenticationTokenException', () => {
+    expectRejected(() => authenticate(plain({}), store, NOW), 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+    expectRejected(() => authenticate(plain({ authorization: '  ' }), store, NOW),
+      'MissingAuthenticationTokenException', 'Missing Authentication Token');
+  });
+});
+
+describe('authorize', () => {
+  const adminP: Principal = { apiKeyId: 'ak_00000000000000aa', label: 'ops', role: 'admin' };
+  const signerP: Principal = { apiKeyId: 'ak_00000000000000bb', label: 'hot wallet', role: 'signer' };
+  const briefList = [
+    'CreateKey', 'ScheduleKeyDeletion', 'CancelKeyDeletion', 'DisableKey', 'EnableKey', 'CreateAlias', 'UpdateAlias',
+    'DeleteAlias', 'PutKeyPolicy', 'TagResource', 'UntagResource', 'UpdateKeyDescription',
+  ];
+
+  test('admin may call everything', () => {
+    for (const op of [...briefList, 'Sign', 'Verify', 'GetPublicKey', 'DescribeKey', 'ListKeys']) {
+      expect(() => authorize(adminP, op)).not.toThrow();
+    }
+  });
+
+  test('signer may sign, verify and read', () => {
+    for (const op of ['Sign', 'Verify', 'GetPublicKey', 'DescribeKey', 'ListKeys', 'ListAliases', 'GenerateRandom']) {
+      expect(() => authorize(signerP, op)).not.toThrow();
+    }
+  });
+
+  test.each(briefList)('signer may not call %s', (op) => {
+    expect(SIGNER_DENIED_OPERATIONS.has(op)).toBe(true);
+    expectRejected(() => authorize(signerP, op), 'AccessDeniedException',
+      `User: hot wallet (api key ak_00000000000000bb) is not authorized to perform: kms:${op} because its role is signer`);
+  });
+
+  test('an unknown role may call nothing', () => {
+    const odd = { ...signerP, role: 'auditor' } as unknown as Principal;
+    expectRejected(() => authorize(odd, 'Sign'), 'AccessDeniedException',
+      'User: hot wallet (api key ak_00000000000000bb) is not authorized to perform: kms:Sign because its role is auditor');
+  });
+});
+
+describe('through HTTP with the real @aws-sdk/client-kms', () => {
+  let server: Server;
+  let endpoint: string;
+
+  // A stand-in for the gateway's request path: Node's own header parsing, then the auth gate.
+  beforeEach(async () => {
+    server = createServer((req: IncomingMessage, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        try {
+          const principal = authenticate(
+            { method: req.method!, path: req.url!, headers: req.headers, body: new Uint8Array(Buffer.concat(chunks)) },
+            store,
+            new Date(),
+          );
+          authorize(principal, String(req.headers['x-amz-target']).replace('TrentService.', ''));
+          res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+          res.end(JSON.stringify({ Keys: [], Truncated: false }));
+        } catch (e) {
+          const err = e instanceof KmsError ? e : new KmsError('KMSInternalException', 'internal');
+          res.writeHead(err.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': err.type });
+          res.end(JSON.stringify({ __type: err.type, message: err.message }));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  const client = (accessKeyId: string, secretAccessKey: string) =>
+    new KMSClient({ endpoint, region: 'eu-west-1', credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1 });
+
+  test('a signer key lists keys, and is refused CreateKey', async () => {
+    const kms = client(signer.accessKeyId, signer.secretAccessKey);
+    await expect(kms.send(new ListKeysCommand({}))).resolves.toMatchObject({ Keys: [] });
+    await expect(kms.send(new CreateKeyCommand({}))).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: `User: hot wallet (api key ${signer.id}) is not authorized to perform: kms:CreateKey because its role is signer`,
+    });
+    kms.destroy();
+  });
+
+  test('a wrong secret, an unknown id and a revoked key are refused the way AWS refuses them', async () => {
+    const wrong = client(signer.accessKeyId, admin.secretAccessKey);
+    await expect(wrong.send(new ListKeysCommand({}))).rejects.toMatchObject({ name: 'InvalidSignatureException' });
+    wrong.destroy();
+    const unknown = client('KGAAAAAAAAAAAAAAAAAA', admin.secretAccessKey);
+    await expect(unknown.send(new ListKeysCommand({}))).rejects.toMatchObject({ name: 'UnrecognizedClientException', message: INVALID });
+    unknown.destroy();
+    store.revoke(admin.id);
+    const revoked = client(admin.accessKeyId, admin.secretAccessKey);
+    await expect(revoked.send(new ListKeysCommand({}))).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
+    revoked.destroy();
+  });
+});

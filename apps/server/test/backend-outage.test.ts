@@ -1,0 +1,33 @@
+import { SignCommand, CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { startSimulator } from '@kmsgate/yubihsm-sim';
+import { startTestGateway, type TestGateway } from './helpers/gateway';
+import { join } from 'node:path';
+
+/** The connector going away is a 5xx the client can retry, and the gateway recovers by itself. */
+let t: TestGateway;
+let kms: KMSClient;
+beforeAll(async () => { t = await startTestGateway(); kms = t.client(); });
+afterAll(async () => { await t.stop(); });
+
+it('answers KeyUnavailableException while the connector is down and signs again when it is back', async () => {
+  const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
+  const sign = () => kms.send(new SignCommand({ KeyId: KeyMetadata!.KeyId, Message: new Uint8Array([1, 2, 3]), SigningAlgorithm: 'ECDSA_SHA_256' }));
+  await sign();
+
+  const sim = t.gateway.backends.simulators.get('yubihsm')!;
+  const port = sim.port;
+  await sim.close();
+  await expect(sign()).rejects.toMatchObject({ name: 'KeyUnavailableException', $fault: 'server', $metadata: { httpStatusCode: 500 } });
+  const health = await fetch(`${t.url}/health`);
+  expect(health.status).toBe(503);
+  expect(((await health.json()) as any).backends[0]).toMatchObject({ id: 'yubihsm', connectionState: 'FAILED', simulated: true });
+
+  const again = await startSimulator({ host: '127.0.0.1', port, statePath: join(t.dataDir, 'yubihsm-sim.json') });
+  try {
+    const out = await sign();
+    expect(out.Signature!.length).toBeGreaterThan(8);
+    expect((await fetch(`${t.url}/health`)).status).toBe(200);
+  } finally {
+    await again.close();
+  }
+});

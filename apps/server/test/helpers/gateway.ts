@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { ApiKeyStore, loadOrCreateSealKey } from '@kmsgate/store';
+import { parseConfig } from '../../src/config';
+import { startGateway, type Gateway } from '../../src/gateway';
+import { silentLogger } from '../../src/log';
+
+export interface Credentials { id: string; apiKey: string; accessKeyId: string; secretAccessKey: string }
+
+export interface TestGateway {
+  gateway: Gateway;
+  url: string;
+  dataDir: string;
+  admin: Credentials;
+  apiKeys: ApiKeyStore;
+  newKey(role: 'admin' | 'signer', label?: string): Credentials;
+  client(creds?: Credentials, opts?: { region?: string; systemClockOffset?: number }): KMSClient;
+  /** Raw awsJson call with x-api-key, for what an SDK will not send. */
+  call(target: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; json: any; text: string }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real gateway: real SQLite file in a temporary data dir, the YubiHSM 2 simulator over HTTP on
+ * an ephemeral port, the real Express server on another. Nothing of ours is mocked.
+ */
+export async function startTestGateway(): Promise<TestGateway> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'kmsgate-e2e-'));
+  const env = { KMSGATE_DATA_DIR: dataDir } as NodeJS.ProcessEnv;
+  const config = parseConfig(
+    { server: { port: 0 }, backends: [{ id: 'yubihsm', type: 'yubihsm', embedded: true }] },
+    'test', env,
+  );
+  const gateway = await startGateway(config, silentLogger, env);
+  const apiKeys = new ApiKeyStore(gateway.db, loadOrCreateSealKey(dataDir));
+  const newKey = (role: 'admin' | 'signer', label = `${role}-test`): Credentials => {
+    const k = apiKeys.generate({ label, role });
+    return { id: k.id, apiKey: k.apiKey, accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey };
+  };
+  const admin = newKey('admin');
+  const clients: KMSClient[] = [];
+  return {
+    gateway,
+    url: gateway.url,
+    dataDir,
+    admin,
+    apiKeys,
+    newKey,
+    client(creds = admin, opts = {}) {
+      const c = new KMSClient({
+        endpoint: gateway.url,
+        region: opts.region ?? 'us-east-1',
+        credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
+        maxAttempts: 1,
+        ...(opts.systemClockOffset !== undefined ? { systemClockOffset: opts.systemClockOffset } : {}),
+      });
+      clients.push(c);
+      return c;
+    },
+    async call(target, body, headers = {}) {
+      const res = await fetch(gateway.url + '/', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': `TrentService.${target}`,
+          'x-api-key': admin.apiKey,
+          ...headers,
+        },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let json: unknown;
+      try { json = JSON.parse(text); } catch { json = undefined; }
+      return { status: res.status, headers: res.headers, json, text };
+    },
+    async stop() {
+      clients.forEach((c) => c.destroy());
+      await gateway.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,265 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { Db } from './db';
+import { sealCredential, unsealCredential, SEAL_KEY_BYTES } from './credential-seal';
+
+export const API_KEY_ROLES = ['admin', 'signer'] as const;
+export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
+
+/** Who a request runs as, once the auth gate has accepted it. */
+export interface Principal {
+  readonly apiKeyId: string;
+  readonly label: string;
+  readonly role: ApiKeyRole;
+}
+
+/** An API key as listed: never any secret. Dates are `null` when the event has not happened. */
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly label: string;
+  readonly role: ApiKeyRole;
+  readonly accessKeyId: string;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+  readonly lastUsedAt: Date | null;
+}
+
+/** What `generate` hands back exactly once; `apiKey` and `secretAccessKey` are not recoverable later. */
+export interface GeneratedApiKey {
+  readonly id: string;
+  readonly label: string;
+  readonly role: ApiKeyRole;
+  readonly apiKey: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly createdAt: Date;
+}
+
+export interface SigV4Credential {
+  readonly principal: Principal;
+  readonly secretAccessKey: string;
+}
+
+export const LABEL_MAX_LENGTH = 128;
+/** Prefix that makes a leaked key recognisable to secret scanners and to people. */
+export const API_KEY_PREFIX = 'kmsgate_';
+/** 32 random bytes (256 bits), base64url without padding = 43 characters. */
+const API_KEY_RANDOM_BYTES = 32;
+const API_KEY_PATTERN = /^kmsgate_[A-Za-z0-9_-]{43}$/;
+/**
+ * Shaped like AWS access key ids (20 characters, `AKIA…`; IAM `AccessKey.AccessKeyId`) so clients
+ * that validate the shape accept it: `KG` + 18 characters of the RFC 4648 base32 alphabet (90 bits).
+ */
+export const ACCESS_KEY_ID_PREFIX = 'KG';
+const ACCESS_KEY_ID_PATTERN = /^KG[A-Z2-7]{18}$/;
+const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+/** 30 random bytes encode to exactly 40 base64 characters, the length of an AWS secret access key. */
+const SECRET_RANDOM_BYTES = 30;
+/** last_used_at is a hint for humans, not an audit record; writing it once a minute per key is plenty. */
+const TOUCH_INTERVAL_MS = 60_000;
+// Control characters in a label would reach terminals (`api-key list`) and error messages.
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+type Statement<P extends unknown[] = unknown[], R = unknown> = Database.Statement<P, R>;
+
+interface ApiKeyRow {
+  id: string;
+  label: string;
+  role: string;
+  access_key_id: string;
+  created_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+const RECORD_COLUMNS = 'id, label, role, access_key_id, created_at, revoked_at, last_used_at';
+
+/**
+ * API keys in the `api_keys` table. The x-api-key value is kept only as its SHA-256 (it has 256
+ * bits of entropy, so a fast hash is enough: there is nothing to brute-force); the SigV4 secret is
+ * sealed (see credential-seal.ts). Every lookup goes to SQLite, so a revoke made by the CLI in
+ * another process takes effect on the very next request.
+ */
+export class ApiKeyStore {
+  readonly #sealKey: Uint8Array | undefined;
+  readonly #lastTouch = new Map<string, number>();
+  readonly #insert: Statement;
+  readonly #all: Statement<[], ApiKeyRow>;
+  readonly #byId: Statement<[string], ApiKeyRow>;
+  readonly #revoke: Statement;
+  readonly #byHash: Statement<[Buffer], { id: string; label: string; role: string; api_key_hash: Buffer }>;
+  readonly #byAccessKeyId: Statement<[string], { id: string; label: string; role: string; sealed_secret: Buffer }>;
+  readonly #touch: Statement;
+
+  /**
+   * `sealKey` may be left out by tools that only list or revoke, so an emergency revoke still works
+   * when credential.key is unreadable; `generate` and `findSigV4Secret` then throw.
+   */
+  constructor(db: Db, sealKey?: Uint8Array) {
+    if (db === null || typeof db !== 'object' || typeof (db as { prepare?: unknown }).prepare !== 'function') {
+      throw new TypeError('db must be an open better-sqlite3 Database');
+    }
+    if (sealKey !== undefined) {
+      if (!(sealKey instanceof Uint8Array)) throw new TypeError('sealKey must be a Uint8Array');
+      if (sealKey.length !== SEAL_KEY_BYTES) {
+        throw new RangeError(`sealKey must be ${SEAL_KEY_BYTES} bytes, got ${sealKey.length}`);
+      }
+      this.#sealKey = Uint8Array.from(sealKey);
+    }
+    this.#insert = db.prepare(
+      `INSERT INTO api_keys (id, label, role, api_key_hash, access_key_id, sealed_secret, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#all = db.prepare(`SELECT ${RECORD_COLUMNS} FROM api_keys ORDER BY created_at, id`);
+    this.#byId = db.prepare(`SELECT ${RECORD_COLUMNS} FROM api_keys WHERE id = ?`);
+    this.#revoke = db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+    this.#byHash = db.prepare(
+      'SELECT id, label, role, api_key_hash FROM api_keys WHERE api_key_hash = ? AND revoked_at IS NULL',
+    );
+    this.#byAccessKeyId = db.prepare(
+      'SELECT id, label, role, sealed_secret FROM api_keys WHERE access_key_id = ? AND revoked_at IS NULL',
+    );
+    this.#touch = db.prepare(
+      'UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)',
+    );
+  }
+
+  generate(input: { label: string; role: ApiKeyRole }): GeneratedApiKey {
+    if (input === null || typeof input !== 'object') throw new TypeError('input must be an object');
+    const label = checkLabel(input.label);
+    const role = checkRole(input.role);
+    const sealKey = this.#requireSealKey();
+
+    const id = `ak_${randomBytes(8).toString('hex')}`;
+    const apiKey = API_KEY_PREFIX + randomBytes(API_KEY_RANDOM_BYTES).toString('base64url');
+    const accessKeyId = ACCESS_KEY_ID_PREFIX + randomBase32(18);
+    const secretBytes = randomBytes(SECRET_RANDOM_BYTES);
+    const secretAccessKey = secretBytes.toString('base64');
+    const sealed = sealCredential(sealKey, accessKeyId, Buffer.from(secretAccessKey, 'utf8'));
+    secretBytes.fill(0);
+    const createdAt = Date.now();
+
+    this.#insert.run(id, label, role, hashApiKey(apiKey), accessKeyId, Buffer.from(sealed), createdAt);
+    return Object.freeze({ id, label, role, apiKey, accessKeyId, secretAccessKey, createdAt: new Date(createdAt) });
+  }
+
+  list(): ApiKeyRecord[] {
+    return this.#all.all().map(toRecord);
+  }
+
+  get(id: string): ApiKeyRecord | undefined {
+    checkId(id);
+    const row = this.#byId.get(id);
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  /** True if the key exists and is now revoked (a second revoke keeps the first revocation time). */
+  revoke(id: string, now: Date = new Date()): boolean {
+    checkId(id);
+    checkDate(now, 'now');
+    this.#revoke.run(now.getTime(), id);
+    const row = this.#byId.get(id);
+    return row !== undefined && row.revoked_at !== null;
+  }
+
+  findByApiKey(apiKey: string): Principal | undefined {
+    if (typeof apiKey !== 'string') throw new TypeError('apiKey must be a string');
+    // Anything not shaped like a key we issue cannot match; skip the hash and the query.
+    if (!API_KEY_PATTERN.test(apiKey)) return undefined;
+    const hash = hashApiKey(apiKey);
+    const row = this.#byHash.get(hash);
+    // The index lookup already matched; the constant-time compare keeps the check explicit
+    // should the lookup ever become a prefix or collation match.
+    if (row === undefined || row.api_key_hash.length !== hash.length || !timingSafeEqual(row.api_key_hash, hash)) {
+      return undefined;
+    }
+    return principal(row.id, row.label, row.role);
+  }
+
+  findSigV4Secret(accessKeyId: string): SigV4Credential | undefined {
+    if (typeof accessKeyId !== 'string') throw new TypeError('accessKeyId must be a string');
+    if (!ACCESS_KEY_ID_PATTERN.test(accessKeyId)) return undefined;
+    const row = this.#byAccessKeyId.get(accessKeyId);
+    if (row === undefined) return undefined;
+    // Unsealing costs about a microsecond, so there is no cache of plaintext secrets to outlive a revoke.
+    const secret = unsealCredential(this.#requireSealKey(), accessKeyId, row.sealed_secret);
+    const secretAccessKey = Buffer.from(secret).toString('utf8');
+    secret.fill(0);
+    return Object.freeze({ principal: principal(row.id, row.label, row.role), secretAccessKey });
+  }
+
+  /**
+   * Records that the key was used. Writes at most once a minute per key and process (the SQL guard
+   * covers several processes), so the hot path is a Map lookup rather than a write lock.
+   * Returns whether it wrote.
+   */
+  touch(id: string, now: Date): boolean {
+    checkId(id);
+    checkDate(now, 'now');
+    const t = now.getTime();
+    const last = this.#lastTouch.get(id);
+    if (last !== undefined && t - last < TOUCH_INTERVAL_MS) return false;
+    this.#lastTouch.set(id, t);
+    return this.#touch.run(t, id, t - TOUCH_INTERVAL_MS).changes > 0;
+  }
+
+  #requireSealKey(): Uint8Array {
+    if (this.#sealKey === undefined) {
+      throw new Error('this ApiKeyStore was opened without the credential sealing key');
+    }
+    return this.#sealKey;
+  }
+}
+
+function hashApiKey(apiKey: string): Buffer {
+  return createHash('sha256').update(apiKey, 'utf8').digest();
+}
+
+function randomBase32(n: number): string {
+  // 256 is a multiple of 32, so taking the low five bits of each byte is unbiased.
+  const bytes = randomBytes(n);
+  let s = '';
+  for (const b of bytes) s += BASE32_ALPHABET[b & 31];
+  return s;
+}
+
+function checkLabel(label: unknown): string {
+  if (typeof label !== 'string') throw new TypeError('label must be a string');
+  if (label.length < 1 || label.length > LABEL_MAX_LENGTH) {
+    throw new RangeError(`label must be 1 to ${LABEL_MAX_LENGTH} characters, got ${label.length}`);
+  }
+  if (CONTROL_CHARS.test(label)) throw new RangeError('label must not contain control characters');
+  return label;
+}
+
+function checkRole(role: unknown): ApiKeyRole {
+  if (typeof role !== 'string' || !(API_KEY_ROLES as readonly string[]).includes(role)) {
+    throw new TypeError(`role must be one of ${API_KEY_ROLES.join(', ')}`);
+  }
+  return role as ApiKeyRole;
+}
+
+function checkId(id: unknown): void {
+  if (typeof id !== 'string') throw new TypeError('id must be a string');
+  if (id.length === 0 || id.length > 64) throw new RangeError('id must be 1 to 64 characters');
+}
+
+function checkDate(d: unknown, field: string): void {
+  if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw new TypeError(`${field} must be a valid Date`);
+}
+
+function principal(id: string, label: string, role: string): Principal {
+  return Object.freeze({ apiKeyId: id, label, role: checkRole(role) });
+}
+
+function toRecord(row: ApiKeyRow): ApiKeyRecord {
+  return Object.freeze({
+    id: row.id,
+    label: row.label,
+    role: checkRole(row.role),
+    accessKeyId: row.access_key_id,
+    createdAt: new Date(row.created_at),
+    revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
+    lastUsedAt: row.last_used_at === null ? null : new Date(row.last_used_at),
+  });
+}
