@@ -156,11 +156,13 @@ describe('keys that are malformed, missing or of the wrong kind', () => {
 });
 
 describe('authentication', () => {
-  const noAuth = { 'x-api-key': '' };
+  const noAuth = { 'x-api-key': null };
 
   it('no credential → MissingAuthenticationTokenException', async () => {
     const r = await t.call('ListKeys', {}, noAuth);
     expectAwsError(r, 'MissingAuthenticationTokenException');
+    expect(r.json.message).toBe('Missing Authentication Token');
+    expectAwsError(await t.call('ListKeys', {}, { 'x-api-key': '' }), 'UnrecognizedClientException');
   });
 
   it('an unknown or revoked x-api-key → UnrecognizedClientException', async () => {

@@ -17,8 +17,8 @@ export interface TestGateway {
   apiKeys: ApiKeyStore;
   newKey(role: 'admin' | 'signer', label?: string): Credentials;
   client(creds?: Credentials, opts?: { region?: string; systemClockOffset?: number }): KMSClient;
-  /** Raw awsJson call with x-api-key, for what an SDK will not send. */
-  call(target: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; json: any; text: string }>;
+  /** Raw awsJson call with x-api-key, for what an SDK will not send; a `null` header is left out. */
+  call(target: string, body: unknown, headers?: Record<string, string | null>): Promise<{ status: number; headers: Headers; json: any; text: string }>;
   stop(): Promise<void>;
 }
 
@@ -60,14 +60,15 @@ export async function startTestGateway(): Promise<TestGateway> {
       return c;
     },
     async call(target, body, headers = {}) {
+      const merged: Record<string, string | null> = {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': `TrentService.${target}`,
+        'x-api-key': admin.apiKey,
+        ...headers,
+      };
       const res = await fetch(gateway.url + '/', {
         method: 'POST',
-        headers: {
-          'content-type': 'application/x-amz-json-1.1',
-          'x-amz-target': `TrentService.${target}`,
-          'x-api-key': admin.apiKey,
-          ...headers,
-        },
+        headers: Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== null)),
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await res.text();

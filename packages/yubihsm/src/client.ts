@@ -1,0 +1,279 @@
+/**
+ * Typed YubiHSM 2 client over yubihsm-connector: one method per device command, argument checks
+ * at the boundary, sessions pooled underneath.
+ */
+import { inspect } from 'node:util';
+import { assertBytes, assertInt, assertString, assertU64 } from './check';
+import { Algorithm } from './codes';
+import * as DeleteObject from './commands/delete-object';
+import * as DeviceInfo from './commands/device-info';
+import * as Echo from './commands/echo';
+import * as GenerateAsymmetricKey from './commands/generate-asymmetric-key';
+import * as GetObjectInfo from './commands/get-object-info';
+import * as GetPseudoRandom from './commands/get-pseudo-random';
+import * as GetPublicKey from './commands/get-public-key';
+import * as ListObjects from './commands/list-objects';
+import * as PutAuthenticationKey from './commands/put-authentication-key';
+import * as ResetDevice from './commands/reset-device';
+import * as SignEcdsa from './commands/sign-ecdsa';
+import * as SignEddsa from './commands/sign-eddsa';
+import { type ConnectorStatus, HttpConnector } from './connector';
+import { ConnectorError } from './errors';
+import { responsePayload } from './response';
+import { type AuthKey, DEFAULT_AUTH_KEY_ID, KEY_LENGTH, authKeyFromPassword } from './scp03/kdf';
+import { maxSessionPayload } from './session';
+import { type PoolStats, SessionPool } from './session-pool';
+import { LABEL_LENGTH, LEGACY_MAX_MSG_SIZE, frame } from './wire';
+
+/**
+ * Largest GET_PSEUDO_RANDOM answer requested at once: what fits a 2048-byte message, so that
+ * firmware before 2.4 (smaller buffer) is served too.
+ */
+export const PSEUDO_RANDOM_CHUNK = maxSessionPayload(LEGACY_MAX_MSG_SIZE);
+/** SIGN_EDDSA carries `KeyID(2) || message` in one message (firmware ≥ 2.4 buffer). */
+export const MAX_EDDSA_MESSAGE = maxSessionPayload() - 2;
+/** Hash lengths SIGN_ECDSA accepts (libyubihsm `yh_util_sign_ecdsa`): SHA-1, SHA-224/256/384/512, P-521. */
+export const ECDSA_DIGEST_LENGTHS: readonly number[] = [20, 28, 32, 48, 64, 66];
+
+export interface YubiHsmClientOptions {
+  /** Base URL of yubihsm-connector (or yubihsm-sim), e.g. `http://127.0.0.1:12345`. */
+  connectorUrl: string;
+  /** Authentication key object ID; default 1 (the factory key). */
+  authKeyId?: number;
+  /** Exactly one of `password` (derived with PBKDF2 as Yubico does) or the raw `authKey`. */
+  password?: string;
+  authKey?: AuthKey;
+  maxSessions?: number;
+  requestTimeoutMs?: number;
+  /** Sessions idle this long are replaced before use (default 28 s; the device drops them at 30 s). */
+  idleTimeoutMs?: number;
+  /** Lower per-session message cap (tests). */
+  messageLimit?: number;
+}
+
+export interface GenerateAsymmetricKeyParams {
+  /** 0 (default) lets the device choose. */
+  id?: number;
+  label: string | Uint8Array;
+  /** 16-bit domain mask (domain n = bit n−1). */
+  domains: number;
+  capabilities: bigint;
+  algorithm: number;
+}
+
+export interface PutAuthenticationKeyParams {
+  id: number;
+  label: string | Uint8Array;
+  domains: number;
+  capabilities: bigint;
+  delegatedCapabilities: bigint;
+  /** Either a password or both raw keys. */
+  password?: string;
+  authKey?: AuthKey;
+}
+
+export type ClientStats = PoolStats & {
+  /** Every HTTP request to the connector, including status checks and session-less commands. */
+  connectorRequests: number;
+};
+
+const ID_RANGE = [1, 0xfffe] as const;
+
+function labelBytes(field: string, label: unknown): Uint8Array {
+  const raw = typeof label === 'string' ? new TextEncoder().encode(label) : label;
+  if (!(raw instanceof Uint8Array)) throw new TypeError(`${field} must be a string or a Uint8Array`);
+  assertBytes(field, raw, { max: LABEL_LENGTH });
+  return raw;
+}
+
+function resolveAuthKey(password: unknown, authKey: unknown): AuthKey {
+  if ((password === undefined) === (authKey === undefined)) throw new TypeError('give exactly one of password or authKey');
+  if (password !== undefined) {
+    assertString('password', password);
+    return authKeyFromPassword(password);
+  }
+  if (typeof authKey !== 'object' || authKey === null) throw new TypeError('authKey must be { encKey, macKey }');
+  const { encKey, macKey } = authKey as AuthKey;
+  assertBytes('authKey.encKey', encKey, KEY_LENGTH);
+  assertBytes('authKey.macKey', macKey, KEY_LENGTH);
+  return { encKey: encKey.slice(), macKey: macKey.slice() };
+}
+
+export class YubiHsmClient {
+  readonly connector: HttpConnector;
+  readonly authKeyId: number;
+  readonly #pool: SessionPool;
+  readonly #authKey: AuthKey;
+
+  constructor(options: YubiHsmClientOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    const authKeyId = options.authKeyId ?? DEFAULT_AUTH_KEY_ID;
+    assertInt('authKeyId', authKeyId, ...ID_RANGE);
+    this.authKeyId = authKeyId;
+    this.#authKey = resolveAuthKey(options.password, options.authKey);
+    this.connector = new HttpConnector({ url: options.connectorUrl, requestTimeoutMs: options.requestTimeoutMs, maxSockets: options.maxSessions });
+    this.#pool = new SessionPool({
+      transport: this.connector,
+      authKeyId,
+      authKey: this.#authKey,
+      maxSessions: options.maxSessions,
+      idleTimeoutMs: options.idleTimeoutMs,
+      messageLimit: options.messageLimit,
+    });
+  }
+
+  /** Connector health from `GET /connector/status`. */
+  status(): Promise<ConnectorStatus> {
+    return this.connector.status();
+  }
+
+  /** DEVICE_INFO in the clear: needs no session, so it works even with a wrong password. */
+  async deviceInfo(): Promise<DeviceInfo.Response> {
+    const res = await this.connector.send(frame(DeviceInfo.CODE, DeviceInfo.encodeRequest({})));
+    return DeviceInfo.decodeResponse(responsePayload(res, DeviceInfo.CODE));
+  }
+
+  /** ECHO inside a session: a cheap authenticated round trip. */
+  async echo(data: Uint8Array): Promise<Uint8Array> {
+    assertBytes('data', data, { min: 1, max: maxSessionPayload() });
+    return Echo.decodeResponse(await this.#pool.send(Echo.CODE, Echo.encodeRequest({ data }))).data;
+  }
+
+  /** Returns the new object's ID. */
+  async generateAsymmetricKey(params: GenerateAsymmetricKeyParams): Promise<number> {
+    if (typeof params !== 'object' || params === null) throw new TypeError('params must be an object');
+    const id = params.id ?? 0;
+    assertInt('id', id, 0, ID_RANGE[1]);
+    assertInt('domains', params.domains, 1, 0xffff);
+    assertU64('capabilities', params.capabilities);
+    assertInt('algorithm', params.algorithm, 1, 0xff);
+    const req = { id, label: labelBytes('label', params.label), domains: params.domains, capabilities: params.capabilities, algorithm: params.algorithm };
+    const payload = await this.#pool.send(GenerateAsymmetricKey.CODE, GenerateAsymmetricKey.encodeRequest(req), { idempotent: false });
+    return GenerateAsymmetricKey.decodeResponse(payload).id;
+  }
+
+  async getPublicKey(keyId: number): Promise<GetPublicKey.Response> {
+    assertInt('keyId', keyId, ...ID_RANGE);
+    return GetPublicKey.decodeResponse(await this.#pool.send(GetPublicKey.CODE, GetPublicKey.encodeRequest({ keyId })));
+  }
+
+  /** DER signature exactly as the device produced it. */
+  async signEcdsa(keyId: number, digest: Uint8Array): Promise<Uint8Array> {
+    assertInt('keyId', keyId, ...ID_RANGE);
+    assertBytes('digest', digest);
+    if (!ECDSA_DIGEST_LENGTHS.includes(digest.length)) {
+      throw new RangeError(`digest must be ${ECDSA_DIGEST_LENGTHS.join(', ')} bytes long, got ${digest.length}`);
+    }
+    return SignEcdsa.decodeResponse(await this.#pool.send(SignEcdsa.CODE, SignEcdsa.encodeRequest({ keyId, digest }))).signature;
+  }
+
+  /** Pure Ed25519 over the whole message; 64-byte `R || S`. */
+  async signEddsa(keyId: number, message: Uint8Array): Promise<Uint8Array> {
+    assertInt('keyId', keyId, ...ID_RANGE);
+    assertBytes('message', message, { max: MAX_EDDSA_MESSAGE });
+    return SignEddsa.decodeResponse(await this.#pool.send(SignEddsa.CODE, SignEddsa.encodeRequest({ keyId, message }))).signature;
+  }
+
+  async getObjectInfo(id: number, type: number): Promise<GetObjectInfo.Response> {
+    assertInt('id', id, ...ID_RANGE);
+    assertInt('type', type, 1, 0xff);
+    return GetObjectInfo.decodeResponse(await this.#pool.send(GetObjectInfo.CODE, GetObjectInfo.encodeRequest({ id, type })));
+  }
+
+  async listObjects(filter: Omit<ListObjects.Request, 'label'> & { label?: string | Uint8Array } = {}): Promise<ListObjects.ListedObject[]> {
+    if (typeof filter !== 'object' || filter === null) throw new TypeError('filter must be an object');
+    const req: ListObjects.Request = { ...filter, label: filter.label === undefined ? undefined : labelBytes('label', filter.label) };
+    if (req.label === undefined) delete req.label;
+    return ListObjects.decodeResponse(await this.#pool.send(ListObjects.CODE, ListObjects.encodeRequest(req))).objects;
+  }
+
+  async deleteObject(id: number, type: number): Promise<void> {
+    assertInt('id', id, ...ID_RANGE);
+    assertInt('type', type, 1, 0xff);
+    DeleteObject.decodeResponse(await this.#pool.send(DeleteObject.CODE, DeleteObject.encodeRequest({ id, type }), { idempotent: false }));
+  }
+
+  /** Device randomness, fetched in chunks that fit one message each. */
+  async getPseudoRandom(length: number): Promise<Uint8Array> {
+    assertInt('length', length, 0, 1 << 20);
+    const out = new Uint8Array(length);
+    for (let at = 0; at < length; at += PSEUDO_RANDOM_CHUNK) {
+      const want = Math.min(PSEUDO_RANDOM_CHUNK, length - at);
+      const { bytes } = GetPseudoRandom.decodeResponse(await this.#pool.send(GetPseudoRandom.CODE, GetPseudoRandom.encodeRequest({ length: want })));
+      if (bytes.length !== want) throw new RangeError(`device returned ${bytes.length} random bytes, asked for ${want}`);
+      out.set(bytes, at);
+    }
+    return out;
+  }
+
+  /**
+   * Factory reset: deletes every object and restores the default auth key. The device reboots, so
+   * a dropped connection counts as success (as in python-yubihsm); every session is gone after.
+   */
+  async resetDevice(): Promise<void> {
+    try {
+      ResetDevice.decodeResponse(await this.#pool.send(ResetDevice.CODE, ResetDevice.encodeRequest({}), { idempotent: false }));
+    } catch (e) {
+      if (!(e instanceof ConnectorError && (e.kind === 'reset' || e.kind === 'timeout'))) throw e;
+    } finally {
+      this.#pool.discardIdle();
+    }
+  }
+
+  /** Returns the new authentication key's ID. */
+  async putAuthenticationKey(params: PutAuthenticationKeyParams): Promise<number> {
+    if (typeof params !== 'object' || params === null) throw new TypeError('params must be an object');
+    assertInt('id', params.id, 0, ID_RANGE[1]);
+    assertInt('domains', params.domains, 1, 0xffff);
+    assertU64('capabilities', params.capabilities);
+    assertU64('delegatedCapabilities', params.delegatedCapabilities);
+    const key = resolveAuthKey(params.password, params.authKey);
+    try {
+      const req = {
+        id: params.id,
+        label: labelBytes('label', params.label),
+        domains: params.domains,
+        capabilities: params.capabilities,
+        algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION,
+        delegatedCapabilities: params.delegatedCapabilities,
+        encKey: key.encKey,
+        macKey: key.macKey,
+      };
+      const payload = PutAuthenticationKey.encodeRequest(req);
+      try {
+        return PutAuthenticationKey.decodeResponse(await this.#pool.send(PutAuthenticationKey.CODE, payload, { idempotent: false })).id;
+      } finally {
+        payload.fill(0);
+      }
+    } finally {
+      key.encKey.fill(0);
+      key.macKey.fill(0);
+    }
+  }
+
+  /** CLOSE_SESSION on every idle session; the client stays usable. */
+  closeSession(): Promise<void> {
+    return this.#pool.closeIdle();
+  }
+
+  stats(): ClientStats {
+    const c = this.connector.stats();
+    return { ...this.#pool.stats(), connectorRequests: c.apiRequests + c.statusRequests };
+  }
+
+  /** Closes every session and the keep-alive sockets, then zeroes the auth key. */
+  async close(): Promise<void> {
+    await this.#pool.close();
+    this.connector.close();
+    this.#authKey.encKey.fill(0);
+    this.#authKey.macKey.fill(0);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { connectorUrl: this.connector.url, authKeyId: this.authKeyId, authKey: '[redacted]' };
+  }
+
+  [inspect.custom](): string {
+    return `YubiHsmClient ${inspect(this.toJSON())}`;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * HTTP transport to yubihsm-connector (or anything serving its API, such as yubihsm-sim):
+ * `POST /connector/api` carries one raw message each way, `GET /connector/status` reports health.
+ * The connector is untrusted by design (SCP03 is end to end), so this layer only moves bytes.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { assertBytes, assertInt, assertString } from './check';
+import { ConnectorError, type ConnectorErrorKind } from './errors';
+import { MAX_MSG_SIZE } from './wire';
+
+/** yubihsm-connector's default listen address (`--listen`, Yubico docs; yubihsm.rs `HttpConfig`). */
+export const DEFAULT_CONNECTOR_URL = 'http://127.0.0.1:12345';
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Endpoints appended to the base URL (`API_ENDPOINT`/`STATUS_ENDPOINT` in yubihsm-shell `lib/yubihsm.c`). */
+export const API_PATH = '/connector/api';
+export const STATUS_PATH = '/connector/status';
+/** libyubihsm refuses a status body larger than this (`parse_status_data`, `lib/lib_util.c`). */
+const MAX_STATUS_BODY = 256;
+/** A device reply is one USB transfer, at most MAX_MSG_SIZE; anything far larger is not a reply. */
+const MAX_API_BODY = 2 * MAX_MSG_SIZE;
+
+/** What moves one message to the device and back. Sessions and the pool need nothing more. */
+export interface Transport {
+  send(message: Uint8Array): Promise<Uint8Array>;
+}
+
+export interface ConnectorStatus {
+  /** True only when the status body has the line `status=OK`, as libyubihsm's `yh_connect()` requires. */
+  healthy: boolean;
+  status: string | undefined;
+  serial: string | undefined;
+  version: string | undefined;
+  /** Every key=value line, including ones this client does not know. */
+  fields: Record<string, string>;
+}
+
+/** HTTP requests actually sent, including a resend after a stale keep-alive socket. */
+export interface ConnectorStats {
+  apiRequests: number;
+  statusRequests: number;
+  failures: number;
+}
+
+export interface HttpConnectorOptions {
+  /** Base URL, e.g. `http://127.0.0.1:12345`; the endpoint paths are appended to it. */
+  url: string;
+  requestTimeoutMs?: number;
+  /** Keep-alive sockets kept open to the connector (it serializes commands anyway). */
+  maxSockets?: number;
+}
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
+
+/** `key=value` lines; later keys win, lines without `=` are ignored (as `parse_status_data` does). */
+export function parseConnectorStatus(body: string): ConnectorStatus {
+  const fields: Record<string, string> = {};
+  let healthy = false;
+  for (const line of body.split('\n')) {
+    const trimmed = line.replace(/\r$/, '');
+    if (trimmed === 'status=OK') healthy = true;
+    const eq = trimmed.indexOf('=');
+    if (eq <= 0) continue;
+    fields[trimmed.slice(0, eq)] = trimmed.slice(eq + 1);
+  }
+  return { healthy, status: fields.status, serial: fields.serial, version: fields.version, fields };
+}
+
+interface RawResponse {
+  status: number;
+  body: Uint8Array;
+}
+
+export class HttpConnector implements Transport {
+  readonly url: string;
+  readonly requestTimeoutMs: number;
+  readonly #base: URL;
+  readonly #agent: http.Agent;
+  readonly #module: typeof http | typeof https;
+  readonly #stats: ConnectorStats = { apiRequests: 0, statusRequests: 0, failures: 0 };
+  #closed = false;
+
+  constructor(options: HttpConnectorOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    assertString('url', options.url);
+    let base: URL;
+    try {
+      base = new URL(options.url);
+    } catch {
+      throw new RangeError('url must be an absolute http(s) URL');
+    }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new RangeError('url must be an absolute http(s) URL');
+    const timeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    assertInt('requestTimeoutMs', timeout, 1, 600_000);
+    const maxSockets = options.maxSockets ?? 4;
+    assertInt('maxSockets', maxSockets, 1, 64);
+    this.#base = base;
+    // Never keep credentials of a URL like http://user:pass@host in anything we print.
+    this.url = base.origin + base.pathname.replace(/\/$/, '');
+    this.requestTimeoutMs = timeout;
+    this.#module = base.protocol === 'https:' ? https : http;
+    this.#agent = new this.#module.Agent({ keepAlive: true, maxSockets });
+  }
+
+  /** One message to the device, its reply back. Exactly one HTTP request unless a stale keep-alive socket must be replaced. */
+  async send(message: Uint8Array): Promise<Uint8Array> {
+    assertBytes('message', message, { min: 3, max: MAX_MSG_SIZE });
+    const res = await this.request('POST', API_PATH, message, MAX_API_BODY);
+    if (res.status !== 200) {
+      this.#stats.failures++;
+      throw new ConnectorError('http-status', `connector ${this.url} answered HTTP ${res.status}`, {
+        httpStatus: res.status,
+        // A 5xx is the connector losing the device (USB error); a 4xx is our request.
+        retryable: res.status >= 500,
+      });
+    }
+    return res.body;
+  }
+
+  async status(): Promise<ConnectorStatus> {
+    const res = await this.request('GET', STATUS_PATH, undefined, MAX_STATUS_BODY * 4);
+    if (res.status !== 200) {
+      this.#stats.failures++;
+      throw new ConnectorError('http-status', `connector ${this.url} status answered HTTP ${res.status}`, { httpStatus: res.status, retryable: res.status >= 500 });
+    }
+    return parseConnectorStatus(new TextDecoder().decode(res.body));
+  }
+
+  stats(): ConnectorStats {
+    return { ...this.#stats };
+  }
+
+  /** Closes the keep-alive sockets; later requests fail. */
+  close(): void {
+    this.#closed = true;
+    this.#agent.destroy();
+  }
+
+  private async request(method: 'GET' | 'POST', path: string, body: Uint8Array | undefined, maxBody: number): Promise<RawResponse> {
+    if (this.#closed) throw new ConnectorError('unreachable', `connector client for ${this.url} is closed`, { retryable: false });
+    try {
+      return await this.requestOnce(method, path, body, maxBody);
+    } catch (e) {
+      // Node's documented remedy for a keep-alive socket the server closed while idle: the
+      // request never reached the connector, so sending it again on a new socket is safe.
+      if (e instanceof StaleSocketError) return this.requestOnce(method, path, body, maxBody).catch((err) => this.fail(err));
+      return this.fail(e);
+    }
+  }
+
+  private fail(e: unknown): never {
+    this.#stats.failures++;
+    throw e;
+  }
+
+  private requestOnce(method: 'GET' | 'POST', path: string, body: Uint8Array | undefined, maxBody: number): Promise<RawResponse> {
+    if (path === API_PATH) this.#stats.apiRequests++;
+    else this.#stats.statusRequests++;
+    return new Promise<RawResponse>((resolve, reject) => {
+      const url = new URL(this.#base.pathname.replace(/\/$/, '') + path, this.#base);
+      const headers: http.OutgoingHttpHeaders = { Accept: '*/*' };
+      if (body) {
+        headers['Content-Type'] = 'application/octet-stream';
+        headers['Content-Length'] = body.length;
+      }
+      let settled = false;
+      const finish = (err: unknown, value?: RawResponse) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(value!);
+      };
+      const req = this.#module.request(url, { method, agent: this.#agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBody) {
+            req.destroy();
+            finish(new ConnectorError('reset', `connector ${this.url} sent an oversized reply`, { retryable: false }));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, body: new Uint8Array(Buffer.concat(chunks)) }));
+        res.on('error', (err) => finish(this.mapError(err)));
+        res.on('close', () => {
+          if (!res.complete) finish(new ConnectorError('reset', `connector ${this.url} closed the connection mid-reply`));
+        });
+      });
+      const timer = setTimeout(() => {
+        finish(new ConnectorError('timeout', `connector ${this.url} did not answer within ${this.requestTimeoutMs} ms`));
+        req.destroy();
+      }, this.requestTimeoutMs);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        const stale = req.reusedSocket && err.code === 'ECONNRESET';
+        finish(stale ? new StaleSocketError() : this.mapError(err));
+      });
+      req.end(body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : undefined);
+    });
+  }
+
+  private mapError(err: NodeJS.ErrnoException): ConnectorError {
+    const code = err.code ?? '';
+    const kind: ConnectorErrorKind = UNREACHABLE_CODES.has(code) ? 'unreachable' : 'reset';
+    const what = kind === 'unreachable' ? 'is unreachable' : 'connection failed';
+    return new ConnectorError(kind, `connector ${this.url} ${what}${code ? ` (${code})` : ''}`, { cause: err });
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `HttpConnector { url: '${this.url}' }`;
+  }
+}
+
+class StaleSocketError extends Error {}

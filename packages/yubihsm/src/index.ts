@@ -1,0 +1,11 @@
+export * from './codes';
+export * from './errors';
+export * from './wire';
+export * from './commands';
+export * from './scp03';
+export * from './connector';
+export { maxSessionPayload, Session, type SessionOptions } from './session';
+export * from './session-pool';
+export * from './client';
+export * from './backend';
+export { responsePayload } from './response';

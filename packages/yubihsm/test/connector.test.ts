@@ -1,0 +1,157 @@
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { HttpConnector, parseConnectorStatus } from '../src/connector';
+import { ConnectorError } from '../src/errors';
+
+type Handler = (req: IncomingMessage, body: Buffer, res: ServerResponse) => void;
+
+async function serve(handler: Handler): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => handler(req, Buffer.concat(chunks), res));
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    server,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+async function rejection(p: Promise<unknown>): Promise<ConnectorError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConnectorError);
+    return e as ConnectorError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('connector status parsing (yubihsm-connector api.go format)', () => {
+  it('is healthy only with a status=OK line', () => {
+    const ok = parseConnectorStatus('status=OK\nserial=*\nversion=3.0.7\npid=42\naddress=localhost\nport=12345\n');
+    expect(ok).toMatchObject({ healthy: true, status: 'OK', serial: '*', version: '3.0.7' });
+    expect(ok.fields.port).toBe('12345');
+    expect(parseConnectorStatus('status=NO_DEVICE\nserial=*\n').healthy).toBe(false);
+    expect(parseConnectorStatus('status\nOK\n').healthy).toBe(false);
+    expect(parseConnectorStatus('').healthy).toBe(false);
+    expect(parseConnectorStatus('status=OK\r\nversion=1\r\n')).toMatchObject({ healthy: true, version: '1' });
+  });
+});
+
+describe('HttpConnector', () => {
+  it('POSTs raw bytes to /connector/api as application/octet-stream over one kept-alive socket', async () => {
+    const seen: { path?: string; method?: string; type?: string; body: Buffer }[] = [];
+    const ports = new Set<number>();
+    const s = await serve((req, body, res) => {
+      seen.push({ path: req.url, method: req.method, type: req.headers['content-type'], body });
+      ports.add(req.socket.remotePort!);
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      res.end(Buffer.from([0x81, 0, 1, body[3]!]));
+    });
+    const c = new HttpConnector({ url: `${s.url}/`, maxSockets: 1 });
+    try {
+      for (let i = 0; i < 3; i++) expect(await c.send(Uint8Array.of(1, 0, 1, i))).toEqual(Uint8Array.of(0x81, 0, 1, i));
+      expect(seen[0]).toMatchObject({ path: '/connector/api', method: 'POST', type: 'application/octet-stream' });
+      expect([...seen[2]!.body]).toEqual([1, 0, 1, 2]);
+      expect(ports.size).toBe(1);
+      expect(c.stats()).toEqual({ apiRequests: 3, statusRequests: 0, failures: 0 });
+    } finally {
+      c.close();
+      await s.close();
+    }
+  });
+
+  it('keeps a base path and GETs /connector/status', async () => {
+    let path: string | undefined;
+    const s = await serve((req, _body, res) => {
+      path = req.url;
+      res.end('status=OK\nversion=3.0.7\n');
+    });
+    const c = new HttpConnector({ url: `${s.url}/hsm1` });
+    try {
+      expect((await c.status()).healthy).toBe(true);
+      expect(path).toBe('/hsm1/connector/status');
+    } finally {
+      c.close();
+      await s.close();
+    }
+  });
+
+  it('maps a non-200 answer to ConnectorError http-status (retryable only for 5xx)', async () => {
+    let status = 500;
+    const s = await serve((_req, _body, res) => {
+      res.writeHead(status);
+      res.end();
+    });
+    const c = new HttpConnector({ url: s.url });
+    try {
+      const e500 = await rejection(c.send(Uint8Array.of(1, 0, 0)));
+      expect(e500).toMatchObject({ kind: 'http-status', httpStatus: 500, retryable: true });
+      status = 400;
+      expect(await rejection(c.send(Uint8Array.of(1, 0, 0)))).toMatchObject({ kind: 'http-status', httpStatus: 400, retryable: false });
+    } finally {
+      c.close();
+      await s.close();
+    }
+  });
+
+  it('maps a connector that does not answer to ConnectorError timeout', async () => {
+    const s = await serve(() => undefined);
+    const c = new HttpConnector({ url: s.url, requestTimeoutMs: 100 });
+    try {
+      const e = await rejection(c.send(Uint8Array.of(1, 0, 0)));
+      expect(e).toMatchObject({ kind: 'timeout', retryable: true });
+      expect(e.message).toBe(`connector ${s.url} did not answer within 100 ms`);
+    } finally {
+      c.close();
+      await s.close();
+    }
+  });
+
+  it('maps a refused connection to ConnectorError unreachable', async () => {
+    const s = await serve(() => undefined);
+    const url = s.url;
+    await s.close();
+    const c = new HttpConnector({ url });
+    try {
+      expect(await rejection(c.send(Uint8Array.of(1, 0, 0)))).toMatchObject({ kind: 'unreachable', retryable: true });
+      expect(await rejection(c.status())).toMatchObject({ kind: 'unreachable' });
+    } finally {
+      c.close();
+    }
+  });
+
+  it('maps a connection cut mid-request to ConnectorError reset', async () => {
+    const s = await serve((req) => req.socket.destroy());
+    const c = new HttpConnector({ url: s.url });
+    try {
+      expect(await rejection(c.send(Uint8Array.of(1, 0, 0)))).toMatchObject({ kind: 'reset' });
+    } finally {
+      c.close();
+      await s.close();
+    }
+  });
+
+  it('never prints URL credentials and checks its arguments', () => {
+    const c = new HttpConnector({ url: 'http://user:secret@127.0.0.1:1/' });
+    expect(c.url).toBe('http://127.0.0.1:1');
+    c.close();
+    expect(() => new HttpConnector({ url: 'not a url' })).toThrow(RangeError);
+    expect(() => new HttpConnector({ url: 'http://x', requestTimeoutMs: 0 })).toThrow('requestTimeoutMs must be between 1 and 600000, got 0');
+    const d = new HttpConnector({ url: 'http://127.0.0.1:1' });
+    return expect(d.send(Uint8Array.of(1))).rejects.toThrow('message must be at least 3 bytes, got 1');
+  });
+});
