@@ -18,31 +18,44 @@ const ROOT = join(__dirname, '..');
 const SIGNS = Number(process.env.BENCH_SIGNS ?? 2000);
 const WARMUP = 100;
 
-interface Result { label: string; concurrency: number; n: number; seconds: number; p50: number; p99: number; connectorPerSign?: number }
+interface Result {
+  label: string; concurrency: number; n: number; seconds: number; p50: number; p99: number;
+  connectorPerSign: number;
+  /** From the gateway's Server-Timing header: its own time per Sign, minus the backend call. */
+  serverOverheadP50?: number;
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function measure(label: string, concurrency: number, n: number, op: () => Promise<unknown>, counter?: () => number): Promise<Result> {
-  for (let i = 0; i < WARMUP; i++) await op();
-  const latencies: number[] = [];
-  const before = counter?.() ?? 0;
+async function run(concurrency: number, n: number, op: () => Promise<unknown>, latencies?: number[]): Promise<void> {
   let next = 0;
-  const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < n) {
       next++;
       const t0 = performance.now();
       await op();
-      latencies.push(performance.now() - t0);
+      latencies?.push(performance.now() - t0);
     }
   }));
+}
+
+async function measure(label: string, concurrency: number, n: number, op: () => Promise<unknown>, connectorRequests: () => number, overheads?: number[]): Promise<Result> {
+  // Warm up at the measured concurrency, so the session pool has grown before counting starts.
+  await run(concurrency, WARMUP, op);
+  if (overheads) overheads.length = 0;
+  const latencies: number[] = [];
+  const before = connectorRequests();
+  const started = performance.now();
+  await run(concurrency, n, op, latencies);
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
+  const sortedOverheads = overheads ? [...overheads].sort((a, b) => a - b) : undefined;
   return {
     label, concurrency, n, seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99),
-    ...(counter ? { connectorPerSign: (counter() - before) / n } : {}),
+    connectorPerSign: (connectorRequests() - before) / n,
+    ...(sortedOverheads?.length ? { serverOverheadP50: percentile(sortedOverheads, 50) } : {}),
   };
 }
 
@@ -81,6 +94,15 @@ async function main(): Promise<void> {
       endpoint: url, region: 'us-east-1', maxAttempts: 1,
       credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
     });
+    const overheads: number[] = [];
+    kms.middlewareStack.add((next) => async (args) => {
+      const out = await next(args);
+      const timing = (out.response as { headers?: Record<string, string> }).headers?.['server-timing'] ?? '';
+      const total = /total;dur=([\d.]+)/.exec(timing);
+      const backendMs = /backend;dur=([\d.]+)/.exec(timing);
+      if (total && backendMs) overheads.push(Number(total[1]) - Number(backendMs[1]));
+      return out;
+    }, { step: 'deserialize', name: 'serverTiming' });
     const backend = new YubiHsmBackend({ id: 'bench', name: 'bench', connectorUrl: sim.url, authKeyId: 1, password: 'password', maxSessions: 4 });
     const keys = new KeyStore(db);
     const cases: [string, SupportedKeySpec, SupportedSigningAlgorithm][] = [
@@ -94,7 +116,7 @@ async function main(): Promise<void> {
       const viaGateway = () => kms.send(new SignCommand({ KeyId: record.keyId, Message: message, MessageType: alg === 'ECDSA_SHA_256' ? 'DIGEST' : 'RAW', SigningAlgorithm: alg }));
       const direct = () => backend.sign(record.handle, spec, alg, message);
       for (const c of [1, 32]) {
-        results.push(await measure(`${name} gateway (HTTP+SigV4)`, c, SIGNS, viaGateway, () => sim.stats().apiRequests));
+        results.push(await measure(`${name} gateway (HTTP+SigV4)`, c, SIGNS, viaGateway, () => sim.stats().apiRequests, overheads));
         results.push(await measure(`${name} backend only`, c, SIGNS, direct, () => sim.stats().apiRequests));
       }
     }
@@ -110,11 +132,14 @@ async function main(): Promise<void> {
 
   const fmt = (n: number, d = 2) => n.toFixed(d);
   console.log(`\nkmsgate Sign benchmark — ${SIGNS} signs per row, node ${process.version}, simulator backend\n`);
-  console.log('| case | concurrency | signs/s | p50 ms | p99 ms | connector requests / Sign |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const r of results)
-    console.log(`| ${r.label} | ${r.concurrency} | ${fmt(r.n / r.seconds, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.connectorPerSign ?? NaN)} |`);
-  console.log('\nGateway overhead at concurrency 1 (gateway p50 − backend-only p50):');
+  console.log('| case | concurrency | signs/s | p50 ms | p99 ms | connector requests / Sign | gateway overhead p50 ms (server-side) |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    const overhead = r.serverOverheadP50 === undefined ? '' : fmt(r.serverOverheadP50, 3);
+    console.log(`| ${r.label} | ${r.concurrency} | ${fmt(r.n / r.seconds, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.connectorPerSign)} | ${overhead} |`);
+  }
+  console.log('\nAt concurrency 1, client-observed p50 through the gateway minus backend-only p50');
+  console.log('(includes the AWS SDK\'s own request building and SigV4 signing on the client side):');
   for (const name of ['P-256', 'Ed25519']) {
     const g = results.find((r) => r.label.startsWith(name) && r.label.includes('gateway') && r.concurrency === 1)!;
     const b = results.find((r) => r.label.startsWith(name) && r.label.includes('backend') && r.concurrency === 1)!;

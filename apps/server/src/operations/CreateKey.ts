@@ -68,7 +68,7 @@ export const CreateKey = defineOperation({
     if (tagKeys.size !== tags.length) throw new KmsError('TagException', 'Duplicate tag keys');
 
     const keyId = randomUUID();
-    const generated = await backend.generateKey(spec, keyId);
+    const generated = await ctx.backendCall(backend.generateKey(spec, keyId));
     const record: KeyRecord = {
       keyId,
       createdAt: ctx.now(),

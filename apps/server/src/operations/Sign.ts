@@ -18,7 +18,7 @@ export const Sign = defineOperation({
   async handler(input, ctx) {
     const p = prepareSigning('Sign', input, ctx);
     if (input.DryRun) dryRun();
-    const signature = await p.backend.sign(p.key.handle, p.key.keySpec, p.algorithm, p.input);
+    const signature = await ctx.backendCall(p.backend.sign(p.key.handle, p.key.keySpec, p.algorithm, p.input));
     return { KeyId: p.arn, Signature: signature, SigningAlgorithm: p.algorithm };
   },
 });

@@ -9,6 +9,8 @@ export interface OperationContext {
   principal: Principal;
   requestId: string;
   now(): Date;
+  /** Awaits a backend call and adds its duration to the request's Server-Timing `backend` entry. */
+  backendCall<T>(call: Promise<T>): Promise<T>;
 }
 
 export interface BackendRegistry {
