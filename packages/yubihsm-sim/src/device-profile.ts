@@ -1,0 +1,39 @@
+// What DEVICE_INFO reports about the simulated device.
+import { Algorithm } from '@kmsgate/yubihsm';
+import { KEY_SPECS } from './key-crypto';
+
+/**
+ * Firmware 2.4.0: the first release with the 3136-byte message buffer and the DEVICE_INFO part
+ * number page, which python-yubihsm and libyubihsm switch on from this version.
+ */
+export const FIRMWARE = { major: 2, minor: 4, build: 0 } as const;
+
+/** Audit log capacity (DEVICE_INFO LogTotal on hardware; python-yubihsm's vector shows 62). */
+export const LOG_TOTAL = 62;
+/**
+ * The simulator keeps no audit log (GET_LOG_ENTRIES is not implemented). It reports the two
+ * entries a freshly reset device holds, the reset marker and the boot marker (Get Log Entries
+ * docs), so clients that expect a non-empty log on hardware (python-yubihsm's device tests) agree.
+ */
+export const LOG_USED = 2;
+
+export const DEFAULT_SERIAL = 1234567;
+
+/**
+ * DEVICE_INFO page 1 is a chip designator string on hardware. We found no published value, so the
+ * simulator names itself rather than imitate one.
+ */
+export const PART_NUMBER = 'YUBIHSM-SIM';
+
+/**
+ * Only what the simulator implements, so a client that reads this list is not promised RSA or
+ * HMAC. The ECDSA algorithm codes are listed because SIGN_ECDSA takes any hash size.
+ */
+export const SUPPORTED_ALGORITHMS: readonly number[] = [
+  ...KEY_SPECS.keys(),
+  Algorithm.EC_ECDSA_SHA1,
+  Algorithm.AES128_YUBICO_AUTHENTICATION,
+  Algorithm.EC_ECDSA_SHA256,
+  Algorithm.EC_ECDSA_SHA384,
+  Algorithm.EC_ECDSA_SHA512,
+].sort((a, b) => a - b);

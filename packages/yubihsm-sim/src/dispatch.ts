@@ -1,0 +1,43 @@
+// The command table: which commands the simulator answers, in the clear and inside a session.
+// Anything not listed here gets INVALID_COMMAND, so what is unimplemented is visible in one place.
+import { Command } from '@kmsgate/yubihsm';
+import type { PlainHandler, SessionHandler } from './handler';
+import { closeSession } from './handlers/close-session';
+import { deleteObject } from './handlers/delete-object';
+import { deviceInfo } from './handlers/device-info';
+import { echo } from './handlers/echo';
+import { generateAsymmetricKey } from './handlers/generate-asymmetric-key';
+import { getObjectInfo } from './handlers/get-object-info';
+import { getPseudoRandom } from './handlers/get-pseudo-random';
+import { getPublicKey } from './handlers/get-public-key';
+import { listObjects } from './handlers/list-objects';
+import { putAuthenticationKey } from './handlers/put-authentication-key';
+import { resetDevice } from './handlers/reset-device';
+import { signEcdsa } from './handlers/sign-ecdsa';
+import { signEddsa } from './handlers/sign-eddsa';
+
+/**
+ * Answered without a session. CREATE_SESSION, AUTHENTICATE_SESSION and SESSION_MESSAGE are the
+ * other plaintext commands; they drive the session table and live in session-commands.ts.
+ */
+export const PLAIN_COMMANDS: ReadonlyMap<number, PlainHandler> = new Map<number, PlainHandler>([
+  [Command.ECHO, (_device, payload) => echo(payload)],
+  [Command.DEVICE_INFO, deviceInfo],
+]);
+
+/** Answered inside an authenticated session. */
+export const SESSION_COMMANDS: ReadonlyMap<number, SessionHandler> = new Map<number, SessionHandler>([
+  [Command.ECHO, (_ctx, payload) => echo(payload)],
+  [Command.DEVICE_INFO, (ctx, payload) => deviceInfo(ctx.device, payload)],
+  [Command.CLOSE_SESSION, closeSession],
+  [Command.RESET_DEVICE, resetDevice],
+  [Command.GENERATE_ASYMMETRIC_KEY, generateAsymmetricKey],
+  [Command.PUT_AUTHENTICATION_KEY, putAuthenticationKey],
+  [Command.GET_PUBLIC_KEY, getPublicKey],
+  [Command.SIGN_ECDSA, signEcdsa],
+  [Command.SIGN_EDDSA, signEddsa],
+  [Command.GET_OBJECT_INFO, getObjectInfo],
+  [Command.LIST_OBJECTS, listObjects],
+  [Command.DELETE_OBJECT, deleteObject],
+  [Command.GET_PSEUDO_RANDOM, getPseudoRandom],
+]);

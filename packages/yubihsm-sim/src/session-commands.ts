@@ -1,0 +1,119 @@
+// CREATE_SESSION, AUTHENTICATE_SESSION and SESSION_MESSAGE: the plaintext commands that open a
+// session and carry every other command inside it (Yubico Session concept page, GPC_SPE_014).
+import { randomBytes } from 'node:crypto';
+import {
+  AuthenticateSession,
+  CHALLENGE_LENGTH,
+  Command,
+  CreateSession,
+  DeviceError,
+  DeviceErrorCode,
+  ObjectType,
+  parseFrame,
+  Scp03Channel,
+  SessionMessage,
+} from '@kmsgate/yubihsm';
+import { splitAuthKeySecret } from './auth-keys';
+import { SESSION_COMMANDS } from './dispatch';
+import { deviceCodeOf, errorFrame, FALLBACK_ERROR, successFrame } from './frames';
+import type { DeviceModel, SessionContext } from './handler';
+import type { Session, SessionTable } from './session-table';
+
+export interface SessionHost {
+  readonly model: DeviceModel;
+  readonly sessions: SessionTable;
+  /** Reports simulator bugs; never given key material. */
+  readonly log: (line: string) => void;
+}
+
+export function createSession(host: SessionHost, payload: Uint8Array): Uint8Array {
+  const req = CreateSession.decodeRequest(payload);
+  const key = host.model.store.get(ObjectType.AUTHENTICATION_KEY, req.authKeyId);
+  if (key === undefined) throw new DeviceError(DeviceErrorCode.OBJECT_NOT_FOUND);
+  const cardChallenge = new Uint8Array(randomBytes(CHALLENGE_LENGTH));
+  const authority = {
+    authKeyId: key.id,
+    capabilities: key.capabilities,
+    delegatedCapabilities: key.delegatedCapabilities,
+    domains: key.domains,
+  };
+  const session = host.sessions.open(authority, (sessionId) =>
+    Scp03Channel.forCard(splitAuthKeySecret(key.secret), sessionId, req.hostChallenge, cardChallenge),
+  );
+  return successFrame(
+    CreateSession.CODE,
+    CreateSession.encodeResponse({ sessionId: session.id, cardChallenge, cardCryptogram: session.channel.cardCryptogram }),
+  );
+}
+
+/** A wrong host cryptogram or MAC ends the session: the host gets one try per session. */
+export function authenticateSession(host: SessionHost, payload: Uint8Array): Uint8Array {
+  const req = AuthenticateSession.decodeRequest(payload);
+  const session = host.sessions.get(req.sessionId);
+  if (session === undefined || session.channel.state !== 'none') throw new DeviceError(DeviceErrorCode.INVALID_SESSION);
+  try {
+    session.channel.verifyAuthenticateSession(payload);
+  } catch (err) {
+    if (err instanceof DeviceError && err.code === DeviceErrorCode.AUTHENTICATION_FAILED) host.sessions.close(session.id);
+    throw err;
+  }
+  host.sessions.touch(session);
+  return successFrame(AuthenticateSession.CODE, AuthenticateSession.encodeResponse());
+}
+
+/**
+ * Verifies and decrypts the envelope, runs the inner command and returns the encrypted `0x85`
+ * response. Envelope failures come back as plaintext `7f 00 01 XX`; a failed MAC also destroys
+ * the session, so nobody can probe it further.
+ */
+export function sessionMessage(host: SessionHost, payload: Uint8Array): Uint8Array {
+  const envelope = SessionMessage.decodeRequest(payload);
+  const session = host.sessions.get(envelope.sessionId);
+  if (session === undefined) throw new DeviceError(DeviceErrorCode.INVALID_SESSION);
+  let inner: Uint8Array;
+  try {
+    inner = session.channel.unwrapCommand(payload);
+  } catch (err) {
+    if (err instanceof DeviceError && err.code === DeviceErrorCode.AUTHENTICATION_FAILED) host.sessions.close(session.id);
+    throw err;
+  }
+  host.sessions.touch(session);
+  const after: Array<() => void> = [];
+  const response = runInSession(host, session, inner, after);
+  const outer = session.channel.wrapResponse(response);
+  for (const action of after) action();
+  return outer;
+}
+
+/** One inner command; always returns an inner response frame, an error frame on failure. */
+function runInSession(host: SessionHost, session: Session, innerFrame: Uint8Array, after: Array<() => void>): Uint8Array {
+  let command: number | undefined;
+  try {
+    const { code, payload } = parseFrame(innerFrame);
+    command = code;
+    const handler = SESSION_COMMANDS.get(code);
+    if (handler === undefined) throw new DeviceError(DeviceErrorCode.INVALID_COMMAND);
+    const pending: Array<() => void> = [];
+    const ctx: SessionContext = { device: host.model, session, afterResponse: (action) => pending.push(action) };
+    const data = handler(ctx, payload);
+    const response = successFrame(code, data);
+    after.push(...pending);
+    return response;
+  } catch (err) {
+    const code = deviceCodeOf(err);
+    if (code !== undefined) return errorFrame(code);
+    host.log(`internal error in command 0x${(command ?? 0).toString(16)}: ${describe(err)}`);
+    return errorFrame(FALLBACK_ERROR);
+  }
+}
+
+export function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** Plaintext commands that drive sessions. */
+export const SESSION_SETUP_COMMANDS: ReadonlyMap<number, (host: SessionHost, payload: Uint8Array) => Uint8Array> = new Map([
+  [Command.CREATE_SESSION, createSession],
+  [Command.AUTHENTICATE_SESSION, authenticateSession],
+  [Command.SESSION_MESSAGE, sessionMessage],
+]);

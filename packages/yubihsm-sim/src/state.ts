@@ -1,0 +1,174 @@
+// Persistence of the simulated device to a JSON file.
+//
+// THIS FILE HOLDS PRIVATE KEYS IN THE CLEAR. It is a simulator: a real YubiHSM 2 never lets key
+// material out except wrapped. The file is written with mode 0600, but anyone who can read it owns
+// every key in it. Never point a production deployment at the simulator.
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { LABEL_LENGTH } from '@kmsgate/yubihsm';
+import type { ObjectStoreSnapshot, StoredObject } from './object-store';
+
+const FORMAT = 'kmsgate-yubihsm-sim/1';
+
+export interface PersistedState {
+  serial: number;
+  store: ObjectStoreSnapshot;
+}
+
+interface ObjectJson {
+  id: number;
+  type: number;
+  algorithm: number;
+  label: string;
+  domains: number;
+  capabilities: string;
+  delegatedCapabilities: string;
+  sequence: number;
+  origin: number;
+  secret: string;
+}
+
+interface StateJson {
+  format: typeof FORMAT;
+  note: string;
+  serial: number;
+  objects: ObjectJson[];
+  sequences: Array<[string, number]>;
+}
+
+/** Reads the state file; undefined when it does not exist yet. A corrupt file is an error, not a reset. */
+export function loadState(path: string): PersistedState | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return parseState(JSON.parse(text) as unknown);
+  } catch (err) {
+    throw new Error(`yubihsm-sim: state file ${path} is not valid: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Replaces the state file atomically: a reader (or a crash) sees either the old or the new file,
+ * never half of one.
+ */
+export function saveState(path: string, state: PersistedState): void {
+  const json: StateJson = {
+    format: FORMAT,
+    note: 'yubihsm-sim state: contains private keys in the clear; simulator use only',
+    serial: state.serial,
+    objects: state.store.objects.map(objectToJson),
+    sequences: state.store.sequences.map(([k, v]) => [k, v]),
+  };
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify(json, null, 2) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // the rename error is the one worth reporting
+    }
+    throw err;
+  }
+  syncDirectory(dirname(path));
+}
+
+/** Makes the rename itself durable; not every platform lets a directory be opened, hence best effort. */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // best effort
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function objectToJson(o: StoredObject): ObjectJson {
+  return {
+    id: o.id,
+    type: o.type,
+    algorithm: o.algorithm,
+    label: toHex(o.label),
+    domains: o.domains,
+    capabilities: o.capabilities.toString(16),
+    delegatedCapabilities: o.delegatedCapabilities.toString(16),
+    sequence: o.sequence,
+    origin: o.origin,
+    secret: toHex(o.secret),
+  };
+}
+
+function parseState(raw: unknown): PersistedState {
+  const root = record(raw, 'state');
+  if (root.format !== FORMAT) throw new Error(`format must be "${FORMAT}"`);
+  const serial = uint(root.serial, 'serial', 0xffffffff);
+  const objects = array(root.objects, 'objects').map((o, i) => parseObject(o, `objects[${i}]`));
+  const sequences = array(root.sequences, 'sequences').map((entry, i): [string, number] => {
+    const pair = array(entry, `sequences[${i}]`);
+    if (pair.length !== 2 || typeof pair[0] !== 'string') throw new Error(`sequences[${i}] must be [key, number]`);
+    return [pair[0], uint(pair[1], `sequences[${i}][1]`, 0xff)];
+  });
+  return { serial, store: { objects, sequences } };
+}
+
+function parseObject(raw: unknown, field: string): StoredObject {
+  const o = record(raw, field);
+  const label = fromHex(o.label, `${field}.label`);
+  if (label.length !== LABEL_LENGTH) throw new Error(`${field}.label must be ${LABEL_LENGTH} bytes`);
+  return {
+    id: uint(o.id, `${field}.id`, 0xffff),
+    type: uint(o.type, `${field}.type`, 0xff),
+    algorithm: uint(o.algorithm, `${field}.algorithm`, 0xff),
+    label,
+    domains: uint(o.domains, `${field}.domains`, 0xffff),
+    capabilities: bits64(o.capabilities, `${field}.capabilities`),
+    delegatedCapabilities: bits64(o.delegatedCapabilities, `${field}.delegatedCapabilities`),
+    sequence: uint(o.sequence, `${field}.sequence`, 0xff),
+    origin: uint(o.origin, `${field}.origin`, 0xff),
+    secret: fromHex(o.secret, `${field}.secret`),
+  };
+}
+
+function record(v: unknown, field: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${field} must be an object`);
+  return v as Record<string, unknown>;
+}
+
+function array(v: unknown, field: string): unknown[] {
+  if (!Array.isArray(v)) throw new Error(`${field} must be an array`);
+  return v;
+}
+
+function uint(v: unknown, field: string, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new Error(`${field} must be an integer in 0..${max}`);
+  return v;
+}
+
+function bits64(v: unknown, field: string): bigint {
+  if (typeof v !== 'string' || !/^[0-9a-f]{1,16}$/.test(v)) throw new Error(`${field} must be up to 16 hex digits`);
+  return BigInt(`0x${v}`);
+}
+
+function fromHex(v: unknown, field: string): Uint8Array {
+  if (typeof v !== 'string' || !/^(?:[0-9a-f]{2})*$/.test(v)) throw new Error(`${field} must be lowercase hex`);
+  return new Uint8Array(Buffer.from(v, 'hex'));
+}
+
+function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
