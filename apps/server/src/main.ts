@@ -14,7 +14,14 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const gateway = await startGateway(config, logger);
+  const gateway = await startGateway(config, logger).catch((e: unknown) => {
+    // A password file that is missing or too open is a configuration error, found only when the backend starts.
+    if (e instanceof ConfigError) {
+      logger.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  });
   logger.info('kmsgate listening', {
     url: gateway.url,
     config: config.source,

@@ -143,6 +143,32 @@ describe('keys that are malformed, missing or of the wrong kind', () => {
     expect(noUsage.json.message).toBe('You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.');
   });
 
+  it('reserved or duplicate tags, and alias names without the alias/ prefix', async () => {
+    const reserved = await t.call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Tags: [{ TagKey: 'aws:owner', TagValue: 'x' }] });
+    expectAwsError(reserved, 'TagException');
+    expect(reserved.json.message).toBe('Tags beginning with aws: are reserved');
+    const dup = await t.call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Tags: [{ TagKey: 'a', TagValue: '1' }, { TagKey: 'a', TagValue: '2' }] });
+    expectAwsError(dup, 'TagException');
+    expect(dup.json.message).toBe('Duplicate tag keys');
+    for (const op of ['CreateAlias', 'DeleteAlias']) {
+      const r = await t.call(op, { AliasName: 'no-prefix', TargetKeyId: keyId });
+      expectAwsError(r, 'ValidationException');
+      expect(r.json.message).toBe('Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html');
+    }
+    expectAwsError(await t.call('CreateAlias', { AliasName: 'alias/aws/mine', TargetKeyId: keyId }), 'InvalidAliasNameException');
+  });
+
+  it('an alias that exists already, or does not exist', async () => {
+    expect((await t.call('CreateAlias', { AliasName: 'alias/taken', TargetKeyId: keyId })).status).toBe(200);
+    const again = await t.call('CreateAlias', { AliasName: 'alias/taken', TargetKeyId: edKeyId });
+    expectAwsError(again, 'AlreadyExistsException');
+    expect(again.json.message).toBe('An alias with the name arn:aws:kms:us-east-1:111122223333:alias/taken already exists');
+    expect((await t.call('DescribeKey', { KeyId: 'alias/taken' })).json.KeyMetadata.KeyId).toBe(keyId);
+    const missing = await t.call('DeleteAlias', { AliasName: 'alias/never' });
+    expectAwsError(missing, 'NotFoundException');
+    expect(missing.json.message).toBe('Alias arn:aws:kms:us-east-1:111122223333:alias/never is not found.');
+  });
+
   it('an invalid ListKeys marker', async () => {
     const r = await t.call('ListKeys', { Marker: 'bm90LWEtbWFya2Vy' });
     expectAwsError(r, 'InvalidMarkerException');

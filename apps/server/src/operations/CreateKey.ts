@@ -66,6 +66,7 @@ export const CreateKey = defineOperation({
     const tags = input.Tags ?? [];
     const tagKeys = new Set(tags.map((t) => t.TagKey));
     if (tagKeys.size !== tags.length) throw new KmsError('TagException', 'Duplicate tag keys');
+    if (tags.some((t) => t.TagKey.startsWith('aws:'))) throw new KmsError('TagException', 'Tags beginning with aws: are reserved');
 
     const keyId = randomUUID();
     const generated = await ctx.backendCall(backend.generateKey(spec, keyId));

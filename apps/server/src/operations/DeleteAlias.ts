@@ -1,11 +1,12 @@
 import { KmsError, aliasArn } from '@kmsgate/core';
 import { defineOperation } from './operation';
-import { ALIAS_NAME } from './alias-name';
+import { ALIAS_NAME, checkAliasPrefix } from './alias-name';
 
 export const DeleteAlias = defineOperation({
   name: 'DeleteAlias',
   input: { type: 'structure', members: { AliasName: ALIAS_NAME } },
   handler(input, ctx) {
+    checkAliasPrefix(input.AliasName);
     if (!ctx.keys.deleteAlias(input.AliasName))
       throw new KmsError('NotFoundException', `Alias ${aliasArn(ctx.arn, input.AliasName)} is not found.`);
     return {};

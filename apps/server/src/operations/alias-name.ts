@@ -3,10 +3,15 @@ import { KmsError, type StringShape } from '@kmsgate/core';
 /** AWS's AliasName member: 1-256 characters of [a-zA-Z0-9:/_-]. */
 export const ALIAS_NAME = { type: 'string', required: true, min: 1, max: 256, pattern: /^[a-zA-Z0-9:/_-]+$/ } as const satisfies StringShape;
 
-/** The rules AWS applies to a new alias name beyond the member constraints. */
-export function checkNewAliasName(name: string): void {
+/** Every operation that names an alias by AliasName requires the prefix (AWS-recorded wording). */
+export function checkAliasPrefix(name: string): void {
   if (!name.startsWith('alias/'))
     throw new KmsError('ValidationException', 'Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html');
+}
+
+/** The rules AWS applies to a new alias name beyond the member constraints. */
+export function checkNewAliasName(name: string): void {
+  checkAliasPrefix(name);
   if (name.startsWith('alias/aws/'))
     throw new KmsError('InvalidAliasNameException', 'Alias names that begin with alias/aws/ are reserved for AWS managed keys.');
   if (name === 'alias/')
