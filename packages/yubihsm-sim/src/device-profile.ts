@@ -26,11 +26,24 @@ export const DEFAULT_SERIAL = 1234567;
 export const PART_NUMBER = 'YUBIHSM-SIM';
 
 /**
- * Only what the simulator implements, so a client that reads this list is not promised RSA or
- * HMAC. The ECDSA algorithm codes are listed because SIGN_ECDSA takes any hash size.
+ * Only what the simulator implements, so a client that reads this list is not promised HMAC or
+ * wrap keys. The ECDSA algorithm codes are listed because SIGN_ECDSA takes any hash size; the
+ * RSA PKCS#1/PSS and MGF1 codes because SIGN_PKCS1 and SIGN_PSS take SHA-1/256/384/512.
  */
 export const SUPPORTED_ALGORITHMS: readonly number[] = [
   ...KEY_SPECS.keys(),
+  Algorithm.RSA_PKCS1_SHA1,
+  Algorithm.RSA_PKCS1_SHA256,
+  Algorithm.RSA_PKCS1_SHA384,
+  Algorithm.RSA_PKCS1_SHA512,
+  Algorithm.RSA_PSS_SHA1,
+  Algorithm.RSA_PSS_SHA256,
+  Algorithm.RSA_PSS_SHA384,
+  Algorithm.RSA_PSS_SHA512,
+  Algorithm.RSA_MGF1_SHA1,
+  Algorithm.RSA_MGF1_SHA256,
+  Algorithm.RSA_MGF1_SHA384,
+  Algorithm.RSA_MGF1_SHA512,
   Algorithm.EC_ECDSA_SHA1,
   Algorithm.AES128_YUBICO_AUTHENTICATION,
   Algorithm.EC_ECDSA_SHA256,

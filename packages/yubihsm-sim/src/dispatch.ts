@@ -15,6 +15,8 @@ import { putAuthenticationKey } from './handlers/put-authentication-key';
 import { resetDevice } from './handlers/reset-device';
 import { signEcdsa } from './handlers/sign-ecdsa';
 import { signEddsa } from './handlers/sign-eddsa';
+import { signPkcs1 } from './handlers/sign-pkcs1';
+import { signPss } from './handlers/sign-pss';
 
 /**
  * Answered without a session. CREATE_SESSION, AUTHENTICATE_SESSION and SESSION_MESSAGE are the
@@ -36,6 +38,8 @@ export const SESSION_COMMANDS: ReadonlyMap<number, SessionHandler> = new Map<num
   [Command.GET_PUBLIC_KEY, getPublicKey],
   [Command.SIGN_ECDSA, signEcdsa],
   [Command.SIGN_EDDSA, signEddsa],
+  [Command.SIGN_PKCS1, signPkcs1],
+  [Command.SIGN_PSS, signPss],
   [Command.GET_OBJECT_INFO, getObjectInfo],
   [Command.LIST_OBJECTS, listObjects],
   [Command.DELETE_OBJECT, deleteObject],

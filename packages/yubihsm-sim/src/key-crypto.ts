@@ -1,6 +1,6 @@
 // Asymmetric key operations for the algorithms the simulator can hold. One table maps each YubiHSM
-// algorithm code to its curve; the command handlers never branch on curves themselves.
-import { randomBytes } from 'node:crypto';
+// algorithm code to its curve or modulus size; the command handlers never branch on curves themselves.
+import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, privateEncrypt, randomBytes } from 'node:crypto';
 import { p256, p384, p521 } from '@noble/curves/nist';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { ed25519 } from '@noble/curves/ed25519';
@@ -20,30 +20,166 @@ interface EdSpec {
   readonly size: 32;
 }
 
-export type KeySpec = EcSpec | EdSpec;
+export interface RsaSpec {
+  readonly kind: 'rsa';
+  /** Modulus size in bits; the public exponent is always 65537, as on the device. */
+  readonly bits: 2048 | 3072 | 4096;
+}
 
-/** The asymmetric algorithms GENERATE_ASYMMETRIC_KEY accepts here. RSA, Brainpool and P-224 are not simulated. */
+export type KeySpec = EcSpec | EdSpec | RsaSpec;
+
+/** The asymmetric algorithms GENERATE_ASYMMETRIC_KEY accepts here. Brainpool and P-224 are not simulated. */
 export const KEY_SPECS: ReadonlyMap<number, KeySpec> = new Map<number, KeySpec>([
   [Algorithm.EC_P256, { kind: 'ecdsa', curve: p256, size: 32 }],
   [Algorithm.EC_P384, { kind: 'ecdsa', curve: p384, size: 48 }],
   [Algorithm.EC_P521, { kind: 'ecdsa', curve: p521, size: 66 }],
   [Algorithm.EC_K256, { kind: 'ecdsa', curve: secp256k1 as WeierstrassCurve, size: 32 }],
   [Algorithm.EC_ED25519, { kind: 'eddsa', size: 32 }],
+  [Algorithm.RSA_2048, { kind: 'rsa', bits: 2048 }],
+  [Algorithm.RSA_3072, { kind: 'rsa', bits: 3072 }],
+  [Algorithm.RSA_4096, { kind: 'rsa', bits: 4096 }],
 ]);
 
 export function keySpec(algorithm: number): KeySpec | undefined {
   return KEY_SPECS.get(algorithm);
 }
 
+/**
+ * The stored private part: the EC scalar d, the Ed25519 seed, or for RSA the PKCS#8 DER of the
+ * private key (the simulator's own form; the device's internal one is p‖q‖dP‖dQ‖qInv‖n).
+ * RSA generation is synchronous and slow (a 4096-bit key takes a second or more), as the device
+ * is slow at it too.
+ */
 export function generateSecret(spec: KeySpec): Uint8Array {
   if (spec.kind === 'eddsa') return new Uint8Array(randomBytes(32));
+  if (spec.kind === 'rsa') {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: spec.bits, publicExponent: 0x10001 });
+    return new Uint8Array(privateKey.export({ type: 'pkcs8', format: 'der' }));
+  }
   return spec.curve.utils.randomSecretKey();
 }
 
-/** GET_PUBLIC_KEY body: X || Y without the 0x04 prefix for EC, the 32-byte point A for Ed25519. */
+/**
+ * GET_PUBLIC_KEY body: X || Y without the 0x04 prefix for EC, the 32-byte point A for Ed25519,
+ * the big-endian modulus (256/384/512 bytes) for RSA.
+ */
 export function publicKeyOf(spec: KeySpec, secret: Uint8Array): Uint8Array {
   if (spec.kind === 'eddsa') return ed25519.getPublicKey(secret);
+  if (spec.kind === 'rsa') {
+    const jwk = createPublicKey(rsaPrivateKey(secret)).export({ format: 'jwk' });
+    const n = Buffer.from(jwk.n as string, 'base64url');
+    const out = new Uint8Array(spec.bits / 8);
+    out.set(n, out.length - n.length);
+    return out;
+  }
   return spec.curve.getPublicKey(secret, false).subarray(1);
+}
+
+function rsaPrivateKey(secret: Uint8Array) {
+  return createPrivateKey({ key: Buffer.from(secret), format: 'der', type: 'pkcs8' });
+}
+
+/** Hashes the device recognises by the length of a bare hash (SIGN_PKCS1, SIGN_PSS). */
+const HASH_BY_LENGTH: ReadonlyMap<number, 'sha1' | 'sha256' | 'sha384' | 'sha512'> = new Map([
+  [20, 'sha1'],
+  [32, 'sha256'],
+  [48, 'sha384'],
+  [64, 'sha512'],
+] as const);
+
+export function isHashLength(length: number): boolean {
+  return HASH_BY_LENGTH.has(length);
+}
+
+/** `DigestInfo` DER up to the hash's OCTET STRING header, NULL parameters (RFC 8017 §9.2 Note 1). */
+const DIGEST_INFO_PREFIX = {
+  sha1: Buffer.from('3021300906052b0e03021a05000414', 'hex'),
+  sha256: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
+  sha384: Buffer.from('3041300d060960864801650304020205000430', 'hex'),
+  sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
+} as const;
+
+/** MGF1 hash per YubiHSM algorithm code (mgf1-sha1 … mgf1-sha512). */
+const MGF1_HASH: ReadonlyMap<number, 'sha1' | 'sha256' | 'sha384' | 'sha512'> = new Map([
+  [Algorithm.RSA_MGF1_SHA1, 'sha1'],
+  [Algorithm.RSA_MGF1_SHA256, 'sha256'],
+  [Algorithm.RSA_MGF1_SHA384, 'sha384'],
+  [Algorithm.RSA_MGF1_SHA512, 'sha512'],
+] as const);
+
+export function isMgf1Algorithm(algorithm: number): boolean {
+  return MGF1_HASH.has(algorithm);
+}
+
+/** Longest input SIGN_PKCS1 can pad: EMSA-PKCS1-v1_5 needs 11 bytes of the modulus (RFC 8017 §9.2). */
+export function maxPkcs1Input(spec: RsaSpec): number {
+  return spec.bits / 8 - 11;
+}
+
+/**
+ * RSASSA-PKCS1-v1_5 as the device does it: a bare 20/32/48/64-byte hash gets its DigestInfo
+ * prepended (python-yubihsm `sign_pkcs1v1_5` and yubihsm-shell `examples/generate_rsa.c` send
+ * only the hash and verify a standard signature); any other input is taken as an already encoded
+ * `DigestInfo ‖ hash`. OpenSSL's type-1 padding (`00 01 FF… 00 ‖ T`) plus RSASP1 is exactly
+ * EMSA-PKCS1-v1_5 + RSASP1. Note that crypto.sign(null, …) would hash the input again.
+ */
+export function signPkcs1(secret: Uint8Array, input: Uint8Array): Uint8Array {
+  const hash = HASH_BY_LENGTH.get(input.length);
+  const t = hash === undefined ? Buffer.from(input) : Buffer.concat([DIGEST_INFO_PREFIX[hash], input]);
+  return new Uint8Array(privateEncrypt({ key: rsaPrivateKey(secret), padding: constants.RSA_PKCS1_PADDING }, t));
+}
+
+/**
+ * Longest salt EMSA-PSS-ENCODE allows for this key and hash: emLen − hLen − 2 (RFC 8017 §9.1.1
+ * step 3), where emLen = ⌈(modBits − 1)/8⌉.
+ */
+export function maxPssSalt(spec: RsaSpec, hashLength: number): number {
+  return Math.ceil((spec.bits - 1) / 8) - hashLength - 2;
+}
+
+/**
+ * RSASSA-PSS over a hash the caller computed: EMSA-PSS-ENCODE (RFC 8017 §9.1.1) here, then RSASP1
+ * by OpenSSL (privateEncrypt without padding). The hash in M' is the one the hash length names;
+ * MGF1 uses `mgf1Algorithm`, which may differ (python-yubihsm's device tests sign SHA-256 with
+ * MGF1-SHA1). node:crypto has no PSS signer for an already computed hash.
+ */
+export function signPss(spec: RsaSpec, secret: Uint8Array, mgf1Algorithm: number, saltLength: number, mHash: Uint8Array): Uint8Array {
+  const hash = HASH_BY_LENGTH.get(mHash.length);
+  const mgfHash = MGF1_HASH.get(mgf1Algorithm);
+  if (hash === undefined || mgfHash === undefined) throw new RangeError('unsupported hash or MGF1 algorithm');
+  if (saltLength > maxPssSalt(spec, mHash.length)) throw new RangeError('salt too long for the modulus');
+  const k = spec.bits / 8;
+  const emBits = spec.bits - 1;
+  const emLen = Math.ceil(emBits / 8);
+  const hLen = mHash.length;
+  const salt = randomBytes(saltLength);
+  const h = createHash(hash).update(Buffer.alloc(8)).update(mHash).update(salt).digest();
+  const dbLen = emLen - hLen - 1;
+  const db = Buffer.alloc(dbLen);
+  db[dbLen - saltLength - 1] = 0x01;
+  salt.copy(db, dbLen - saltLength);
+  const mask = mgf1(mgfHash, h, dbLen);
+  for (let i = 0; i < dbLen; i++) db[i]! ^= mask[i]!;
+  db[0]! &= 0xff >>> (8 * emLen - emBits);
+  const em = Buffer.alloc(k);
+  em.set(db, k - emLen);
+  em.set(h, k - emLen + dbLen);
+  em[k - 1] = 0xbc;
+  return new Uint8Array(privateEncrypt({ key: rsaPrivateKey(secret), padding: constants.RSA_NO_PADDING }, em));
+}
+
+/** MGF1 (RFC 8017 §B.2.1). */
+function mgf1(hash: string, seed: Uint8Array, length: number): Buffer {
+  const blocks: Buffer[] = [];
+  let have = 0;
+  for (let counter = 0; have < length; counter++) {
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(counter);
+    const block = createHash(hash).update(seed).update(c).digest();
+    blocks.push(block);
+    have += block.length;
+  }
+  return Buffer.concat(blocks).subarray(0, length);
 }
 
 /**
@@ -69,10 +205,12 @@ export function signEddsa(secret: Uint8Array, message: Uint8Array): Uint8Array {
 }
 
 /**
- * GET_OBJECT_INFO's length field: the device's internal representation, d || X || Y for EC. For
- * Ed25519 the sources disagree (96 from Yubico's yhwrap layout, 128 measured on firmware 2.5.0 by
+ * GET_OBJECT_INFO's length field: the device's internal representation, d || X || Y for EC and
+ * p‖q‖dP‖dQ‖qInv‖n (7n/2 bytes, 896 for rsa2048, as hardware reports) for RSA. For Ed25519 the
+ * sources disagree (96 from Yubico's yhwrap layout, 128 measured on firmware 2.5.0 by
  * qpernil/virtual-yubihsm); we report the hardware measurement.
  */
 export function storedLength(spec: KeySpec): number {
+  if (spec.kind === 'rsa') return (7 * spec.bits) / 16;
   return spec.kind === 'eddsa' ? 128 : 3 * spec.size;
 }

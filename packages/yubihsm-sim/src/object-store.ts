@@ -22,7 +22,8 @@ export interface StoredObject {
   readonly sequence: number;
   readonly origin: number;
   /**
-   * The private part: EC scalar d, Ed25519 seed, or K-ENC || K-MAC for an authentication key.
+   * The private part: EC scalar d, Ed25519 seed, RSA private key as PKCS#8 DER, or K-ENC || K-MAC
+   * for an authentication key.
    * It never leaves the simulator except through the state file.
    */
   readonly secret: Uint8Array;

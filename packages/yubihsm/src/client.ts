@@ -17,12 +17,14 @@ import * as PutAuthenticationKey from './commands/put-authentication-key';
 import * as ResetDevice from './commands/reset-device';
 import * as SignEcdsa from './commands/sign-ecdsa';
 import * as SignEddsa from './commands/sign-eddsa';
+import * as SignPkcs1 from './commands/sign-pkcs1';
+import * as SignPss from './commands/sign-pss';
 import { type ConnectorStatus, HttpConnector } from './connector';
 import { ConnectorError } from './errors';
 import { responsePayload } from './response';
 import { type AuthKey, DEFAULT_AUTH_KEY_ID, KEY_LENGTH, authKeyFromPassword } from './scp03/kdf';
-import { maxSessionPayload } from './session';
-import { type PoolStats, SessionPool } from './session-pool';
+import { MAX_SERIAL, maxSessionPayload } from './session';
+import { type PoolStats, type SendOptions, SessionPool } from './session-pool';
 import { LABEL_LENGTH, LEGACY_MAX_MSG_SIZE, frame } from './wire';
 
 /**
@@ -34,6 +36,10 @@ export const PSEUDO_RANDOM_CHUNK = maxSessionPayload(LEGACY_MAX_MSG_SIZE);
 export const MAX_EDDSA_MESSAGE = maxSessionPayload() - 2;
 /** Hash lengths SIGN_ECDSA accepts (libyubihsm `yh_util_sign_ecdsa`): SHA-1, SHA-224/256/384/512, P-521. */
 export const ECDSA_DIGEST_LENGTHS: readonly number[] = [20, 28, 32, 48, 64, 66];
+/** Bare hash lengths SIGN_PKCS1 and SIGN_PSS take (libyubihsm `yh_util_sign_pkcs1v1_5`/`_pss`): SHA-1, SHA-256/384/512. */
+export const RSA_DIGEST_LENGTHS: readonly number[] = [20, 32, 48, 64];
+/** Key generation deadline: Oxide's offline-keystore (issue #85) measured RSA-4096 at up to ~4 minutes. */
+export const GENERATE_TIMEOUT_MS = 300_000;
 
 export interface YubiHsmClientOptions {
   /** Base URL of yubihsm-connector (or yubihsm-sim), e.g. `http://127.0.0.1:12345`. */
@@ -49,6 +55,8 @@ export interface YubiHsmClientOptions {
   idleTimeoutMs?: number;
   /** Lower per-session message cap (tests). */
   messageLimit?: number;
+  /** Serial of the one device to use; sessions to any other are refused with WrongDeviceError. */
+  serial?: number;
 }
 
 export interface GenerateAsymmetricKeyParams {
@@ -72,6 +80,12 @@ export interface PutAuthenticationKeyParams {
   authKey?: AuthKey;
 }
 
+export interface GeneratedObject {
+  id: number;
+  /** Serial of the device that generated it, as reported inside the session. */
+  deviceSerial: number;
+}
+
 export type ClientStats = PoolStats & {
   /** Every HTTP request to the connector, including status checks and session-less commands. */
   connectorRequests: number;
@@ -84,6 +98,20 @@ function labelBytes(field: string, label: unknown): Uint8Array {
   if (!(raw instanceof Uint8Array)) throw new TypeError(`${field} must be a string or a Uint8Array`);
   assertBytes(field, raw, { max: LABEL_LENGTH });
   return raw;
+}
+
+/** Pool options that pin a command to the device with `expectSerial`, when given. */
+function onDevice(expectSerial: unknown): SendOptions {
+  if (expectSerial === undefined) return {};
+  assertInt('expectSerial', expectSerial, 0, MAX_SERIAL);
+  return { expectSerial };
+}
+
+function assertRsaDigest(digest: unknown): asserts digest is Uint8Array {
+  assertBytes('digest', digest);
+  if (!RSA_DIGEST_LENGTHS.includes(digest.length)) {
+    throw new RangeError(`digest must be ${RSA_DIGEST_LENGTHS.join(', ')} bytes long, got ${digest.length}`);
+  }
 }
 
 function resolveAuthKey(password: unknown, authKey: unknown): AuthKey {
@@ -110,6 +138,7 @@ export class YubiHsmClient {
     const authKeyId = options.authKeyId ?? DEFAULT_AUTH_KEY_ID;
     assertInt('authKeyId', authKeyId, ...ID_RANGE);
     this.authKeyId = authKeyId;
+    if (options.serial !== undefined) assertInt('serial', options.serial, 0, MAX_SERIAL);
     this.#authKey = resolveAuthKey(options.password, options.authKey);
     this.connector = new HttpConnector({ url: options.connectorUrl, requestTimeoutMs: options.requestTimeoutMs, maxSockets: options.maxSessions });
     this.#pool = new SessionPool({
@@ -119,6 +148,7 @@ export class YubiHsmClient {
       maxSessions: options.maxSessions,
       idleTimeoutMs: options.idleTimeoutMs,
       messageLimit: options.messageLimit,
+      deviceSerial: options.serial,
     });
   }
 
@@ -139,8 +169,8 @@ export class YubiHsmClient {
     return Echo.decodeResponse(await this.#pool.send(Echo.CODE, Echo.encodeRequest({ data }))).data;
   }
 
-  /** Returns the new object's ID. */
-  async generateAsymmetricKey(params: GenerateAsymmetricKeyParams): Promise<number> {
+  /** The new object's ID, and the serial of the device that holds it. */
+  async generateAsymmetricKey(params: GenerateAsymmetricKeyParams): Promise<GeneratedObject> {
     if (typeof params !== 'object' || params === null) throw new TypeError('params must be an object');
     const id = params.id ?? 0;
     assertInt('id', id, 0, ID_RANGE[1]);
@@ -148,36 +178,76 @@ export class YubiHsmClient {
     assertU64('capabilities', params.capabilities);
     assertInt('algorithm', params.algorithm, 1, 0xff);
     const req = { id, label: labelBytes('label', params.label), domains: params.domains, capabilities: params.capabilities, algorithm: params.algorithm };
-    const payload = await this.#pool.send(GenerateAsymmetricKey.CODE, GenerateAsymmetricKey.encodeRequest(req), { idempotent: false });
-    return GenerateAsymmetricKey.decodeResponse(payload).id;
+    const { payload, deviceSerial } = await this.#pool.exchange(GenerateAsymmetricKey.CODE, GenerateAsymmetricKey.encodeRequest(req), {
+      idempotent: false,
+      // The device blocks while it generates: RSA-4096 takes from under a minute to ~4 minutes.
+      timeoutMs: GENERATE_TIMEOUT_MS,
+    });
+    return { id: GenerateAsymmetricKey.decodeResponse(payload).id, deviceSerial };
   }
 
-  async getPublicKey(keyId: number): Promise<GetPublicKey.Response> {
+  /**
+   * `expectSerial`, here and below: act only on the device with that serial, else throw
+   * WrongDeviceError without sending (an object ID names an object on one device only).
+   */
+  async getPublicKey(keyId: number, expectSerial?: number): Promise<GetPublicKey.Response> {
     assertInt('keyId', keyId, ...ID_RANGE);
-    return GetPublicKey.decodeResponse(await this.#pool.send(GetPublicKey.CODE, GetPublicKey.encodeRequest({ keyId })));
+    const options = onDevice(expectSerial);
+    return GetPublicKey.decodeResponse(await this.#pool.send(GetPublicKey.CODE, GetPublicKey.encodeRequest({ keyId }), options));
   }
 
   /** DER signature exactly as the device produced it. */
-  async signEcdsa(keyId: number, digest: Uint8Array): Promise<Uint8Array> {
+  async signEcdsa(keyId: number, digest: Uint8Array, expectSerial?: number): Promise<Uint8Array> {
     assertInt('keyId', keyId, ...ID_RANGE);
     assertBytes('digest', digest);
     if (!ECDSA_DIGEST_LENGTHS.includes(digest.length)) {
       throw new RangeError(`digest must be ${ECDSA_DIGEST_LENGTHS.join(', ')} bytes long, got ${digest.length}`);
     }
-    return SignEcdsa.decodeResponse(await this.#pool.send(SignEcdsa.CODE, SignEcdsa.encodeRequest({ keyId, digest }))).signature;
+    const options = onDevice(expectSerial);
+    return SignEcdsa.decodeResponse(await this.#pool.send(SignEcdsa.CODE, SignEcdsa.encodeRequest({ keyId, digest }), options)).signature;
   }
 
   /** Pure Ed25519 over the whole message; 64-byte `R || S`. */
-  async signEddsa(keyId: number, message: Uint8Array): Promise<Uint8Array> {
+  async signEddsa(keyId: number, message: Uint8Array, expectSerial?: number): Promise<Uint8Array> {
     assertInt('keyId', keyId, ...ID_RANGE);
     assertBytes('message', message, { max: MAX_EDDSA_MESSAGE });
-    return SignEddsa.decodeResponse(await this.#pool.send(SignEddsa.CODE, SignEddsa.encodeRequest({ keyId, message }))).signature;
+    const options = onDevice(expectSerial);
+    return SignEddsa.decodeResponse(await this.#pool.send(SignEddsa.CODE, SignEddsa.encodeRequest({ keyId, message }), options)).signature;
   }
 
-  async getObjectInfo(id: number, type: number): Promise<GetObjectInfo.Response> {
+  /**
+   * RSASSA-PKCS1-v1_5 over a bare hash. The device picks the hash by its length and prepends
+   * its DigestInfo, giving a standard RFC 8017 signature: python-yubihsm's `sign_pkcs1v1_5`
+   * sends only the hash and its device tests verify the result with PKCS1v15 + that hash.
+   * Returns the signature, as long as the modulus.
+   */
+  async signPkcs1(keyId: number, digest: Uint8Array, expectSerial?: number): Promise<Uint8Array> {
+    assertInt('keyId', keyId, ...ID_RANGE);
+    assertRsaDigest(digest);
+    const options = onDevice(expectSerial);
+    return SignPkcs1.decodeResponse(await this.#pool.send(SignPkcs1.CODE, SignPkcs1.encodeRequest({ keyId, digest }), options)).signature;
+  }
+
+  /**
+   * RSASSA-PSS over a bare hash; the hash in EMSA-PSS is the one the hash length names, MGF1 uses
+   * `mgf1Algorithm` (Algorithm.RSA_MGF1_SHA1 … RSA_MGF1_SHA512), and the salt is `saltLength`
+   * random bytes. Returns the signature, as long as the modulus.
+   */
+  async signPss(keyId: number, mgf1Algorithm: number, saltLength: number, digest: Uint8Array, expectSerial?: number): Promise<Uint8Array> {
+    assertInt('keyId', keyId, ...ID_RANGE);
+    assertInt('mgf1Algorithm', mgf1Algorithm, Algorithm.RSA_MGF1_SHA1, Algorithm.RSA_MGF1_SHA512);
+    assertInt('saltLength', saltLength, 0, 0xffff);
+    assertRsaDigest(digest);
+    const options = onDevice(expectSerial);
+    const req = { keyId, mgf1Algorithm, saltLength, digest };
+    return SignPss.decodeResponse(await this.#pool.send(SignPss.CODE, SignPss.encodeRequest(req), options)).signature;
+  }
+
+  async getObjectInfo(id: number, type: number, expectSerial?: number): Promise<GetObjectInfo.Response> {
     assertInt('id', id, ...ID_RANGE);
     assertInt('type', type, 1, 0xff);
-    return GetObjectInfo.decodeResponse(await this.#pool.send(GetObjectInfo.CODE, GetObjectInfo.encodeRequest({ id, type })));
+    const options = onDevice(expectSerial);
+    return GetObjectInfo.decodeResponse(await this.#pool.send(GetObjectInfo.CODE, GetObjectInfo.encodeRequest({ id, type }), options));
   }
 
   async listObjects(filter: Omit<ListObjects.Request, 'label'> & { label?: string | Uint8Array } = {}): Promise<ListObjects.ListedObject[]> {
@@ -187,10 +257,11 @@ export class YubiHsmClient {
     return ListObjects.decodeResponse(await this.#pool.send(ListObjects.CODE, ListObjects.encodeRequest(req))).objects;
   }
 
-  async deleteObject(id: number, type: number): Promise<void> {
+  async deleteObject(id: number, type: number, expectSerial?: number): Promise<void> {
     assertInt('id', id, ...ID_RANGE);
     assertInt('type', type, 1, 0xff);
-    DeleteObject.decodeResponse(await this.#pool.send(DeleteObject.CODE, DeleteObject.encodeRequest({ id, type }), { idempotent: false }));
+    const options = { ...onDevice(expectSerial), idempotent: false };
+    DeleteObject.decodeResponse(await this.#pool.send(DeleteObject.CODE, DeleteObject.encodeRequest({ id, type }), options));
   }
 
   /** Device randomness, fetched in chunks that fit one message each. */

@@ -22,7 +22,8 @@ const MAX_API_BODY = 2 * MAX_MSG_SIZE;
 
 /** What moves one message to the device and back. Sessions and the pool need nothing more. */
 export interface Transport {
-  send(message: Uint8Array): Promise<Uint8Array>;
+  /** `timeoutMs` overrides the transport's default for one slow command (RSA key generation). */
+  send(message: Uint8Array, timeoutMs?: number): Promise<Uint8Array>;
 }
 
 export interface ConnectorStatus {
@@ -49,6 +50,9 @@ export interface HttpConnectorOptions {
   /** Keep-alive sockets kept open to the connector (it serializes commands anyway). */
   maxSockets?: number;
 }
+
+/** Ten minutes: longer than any single device operation (RSA-4096 generation can take ~4 minutes). */
+const MAX_TIMEOUT_MS = 600_000;
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 
@@ -91,7 +95,7 @@ export class HttpConnector implements Transport {
     }
     if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new RangeError('url must be an absolute http(s) URL');
     const timeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    assertInt('requestTimeoutMs', timeout, 1, 600_000);
+    assertInt('requestTimeoutMs', timeout, 1, MAX_TIMEOUT_MS);
     const maxSockets = options.maxSockets ?? 4;
     assertInt('maxSockets', maxSockets, 1, 64);
     this.#base = base;
@@ -103,9 +107,10 @@ export class HttpConnector implements Transport {
   }
 
   /** One message to the device, its reply back. Exactly one HTTP request unless a stale keep-alive socket must be replaced. */
-  async send(message: Uint8Array): Promise<Uint8Array> {
+  async send(message: Uint8Array, timeoutMs: number = this.requestTimeoutMs): Promise<Uint8Array> {
     assertBytes('message', message, { min: 3, max: MAX_MSG_SIZE });
-    const res = await this.request('POST', API_PATH, message, MAX_API_BODY);
+    assertInt('timeoutMs', timeoutMs, 1, MAX_TIMEOUT_MS);
+    const res = await this.request('POST', API_PATH, message, MAX_API_BODY, timeoutMs);
     if (res.status !== 200) {
       this.#stats.failures++;
       throw new ConnectorError('http-status', `connector ${this.url} answered HTTP ${res.status}`, {
@@ -118,7 +123,7 @@ export class HttpConnector implements Transport {
   }
 
   async status(): Promise<ConnectorStatus> {
-    const res = await this.request('GET', STATUS_PATH, undefined, MAX_STATUS_BODY * 4);
+    const res = await this.request('GET', STATUS_PATH, undefined, MAX_STATUS_BODY * 4, this.requestTimeoutMs);
     if (res.status !== 200) {
       this.#stats.failures++;
       throw new ConnectorError('http-status', `connector ${this.url} status answered HTTP ${res.status}`, { httpStatus: res.status, retryable: res.status >= 500 });
@@ -136,14 +141,14 @@ export class HttpConnector implements Transport {
     this.#agent.destroy();
   }
 
-  private async request(method: 'GET' | 'POST', path: string, body: Uint8Array | undefined, maxBody: number): Promise<RawResponse> {
+  private async request(method: 'GET' | 'POST', path: string, body: Uint8Array | undefined, maxBody: number, timeoutMs: number): Promise<RawResponse> {
     if (this.#closed) throw new ConnectorError('unreachable', `connector client for ${this.url} is closed`, { retryable: false });
     try {
-      return await this.requestOnce(method, path, body, maxBody);
+      return await this.requestOnce(method, path, body, maxBody, timeoutMs);
     } catch (e) {
       // Node's documented remedy for a keep-alive socket the server closed while idle: the
       // request never reached the connector, so sending it again on a new socket is safe.
-      if (e instanceof StaleSocketError) return this.requestOnce(method, path, body, maxBody).catch((err) => this.fail(err));
+      if (e instanceof StaleSocketError) return this.requestOnce(method, path, body, maxBody, timeoutMs).catch((err) => this.fail(err));
       return this.fail(e);
     }
   }
@@ -153,7 +158,7 @@ export class HttpConnector implements Transport {
     throw e;
   }
 
-  private requestOnce(method: 'GET' | 'POST', path: string, body: Uint8Array | undefined, maxBody: number): Promise<RawResponse> {
+  private requestOnce(method: 'GET' | 'POST', path: string, body: Uint8Array | undefined, maxBody: number, timeoutMs: number): Promise<RawResponse> {
     if (path === API_PATH) this.#stats.apiRequests++;
     else this.#stats.statusRequests++;
     return new Promise<RawResponse>((resolve, reject) => {
@@ -190,9 +195,9 @@ export class HttpConnector implements Transport {
         });
       });
       const timer = setTimeout(() => {
-        finish(new ConnectorError('timeout', `connector ${this.url} did not answer within ${this.requestTimeoutMs} ms`));
+        finish(new ConnectorError('timeout', `connector ${this.url} did not answer within ${timeoutMs} ms`));
         req.destroy();
-      }, this.requestTimeoutMs);
+      }, timeoutMs);
       req.on('error', (err: NodeJS.ErrnoException) => {
         const stale = req.reusedSocket && err.code === 'ECONNRESET';
         finish(stale ? new StaleSocketError() : this.mapError(err));

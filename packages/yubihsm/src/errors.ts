@@ -112,3 +112,20 @@ export class ConnectorError extends Error {
     this.httpStatus = options?.httpStatus;
   }
 }
+
+/**
+ * A session reached a device other than the one expected, told apart by the serial the device
+ * reported inside the session. Nothing was sent on it: an object ID means something only on the
+ * device that holds the object.
+ */
+export class WrongDeviceError extends Error {
+  readonly expectedSerial: number;
+  readonly actualSerial: number;
+
+  constructor(expectedSerial: number, actualSerial: number) {
+    super(`expected YubiHSM 2 serial ${expectedSerial}, but the session is authenticated to serial ${actualSerial}`);
+    this.name = 'WrongDeviceError';
+    this.expectedSerial = expectedSerial;
+    this.actualSerial = actualSerial;
+  }
+}

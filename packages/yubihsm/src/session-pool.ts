@@ -7,9 +7,10 @@
 import { assertInt } from './check';
 import { Command } from './codes';
 import type { Transport } from './connector';
-import { ConnectorError, DeviceError, DeviceErrorCode, ProtocolError, SessionLimitError } from './errors';
+import { ConnectorError, DeviceError, DeviceErrorCode, ProtocolError, SessionLimitError, WrongDeviceError } from './errors';
+import { MAX_MESSAGES_PER_SESSION } from './scp03/channel';
 import type { AuthKey } from './scp03/kdf';
-import { Session } from './session';
+import { MAX_SERIAL, Session } from './session';
 
 export const DEFAULT_MAX_SESSIONS = 4;
 /**
@@ -31,6 +32,8 @@ export interface SessionPoolOptions {
   idleTimeoutMs?: number;
   /** Lower per-session message cap (tests). */
   messageLimit?: number;
+  /** Refuse every session to a device with another serial: send() then throws WrongDeviceError. */
+  deviceSerial?: number;
   now?: () => number;
 }
 
@@ -40,10 +43,17 @@ export interface SendOptions {
    * failure that may have happened after the device executed them, they are not retried.
    */
   idempotent?: boolean;
+  /**
+   * Send only on a session to the device with this serial; on any other, throw WrongDeviceError
+   * without sending. Checked on every session tried, the fresh one of a retry included.
+   */
+  expectSerial?: number;
+  /** Connector deadline for this command, when it is slower than the pool's default. */
+  timeoutMs?: number;
 }
 
 export interface PoolStats {
-  /** Requests this pool sent to the connector (session setup, commands, CLOSE_SESSION). */
+  /** Requests this pool sent to the connector (session setup with DEVICE_INFO, commands, CLOSE_SESSION). */
   connectorRequests: number;
   /** Calls to send(), whatever their outcome. */
   commands: number;
@@ -72,6 +82,7 @@ export class SessionPool {
   readonly #authKeyId: number;
   readonly #authKey: AuthKey;
   readonly #messageLimit: number | undefined;
+  readonly #deviceSerial: number | undefined;
   readonly #now: () => number;
   /** Most recently used last, so the busiest sessions stay warm and the others expire. */
   readonly #idle: Session[] = [];
@@ -87,18 +98,22 @@ export class SessionPool {
     const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     assertInt('idleTimeoutMs', idleTimeoutMs, 0, DEVICE_SESSION_TIMEOUT_MS);
     assertInt('authKeyId', options.authKeyId, 1, 0xfffe);
+    if (options.deviceSerial !== undefined) assertInt('deviceSerial', options.deviceSerial, 0, MAX_SERIAL);
+    // DEVICE_INFO at open spends one message; with a cap of 1 no command would ever fit.
+    if (options.messageLimit !== undefined) assertInt('messageLimit', options.messageLimit, 2, MAX_MESSAGES_PER_SESSION);
     this.maxSessions = maxSessions;
     this.idleTimeoutMs = idleTimeoutMs;
     const counted = options.transport;
     this.#transport = {
-      send: (message) => {
+      send: (message, timeoutMs) => {
         this.#stats.connectorRequests++;
-        return counted.send(message);
+        return counted.send(message, timeoutMs);
       },
     };
     this.#authKeyId = options.authKeyId;
     this.#authKey = options.authKey;
     this.#messageLimit = options.messageLimit;
+    this.#deviceSerial = options.deviceSerial;
     this.#now = options.now ?? Date.now;
   }
 
@@ -108,16 +123,25 @@ export class SessionPool {
    * a reused session discards it and retries once on a fresh one.
    */
   async send(command: number, payload: Uint8Array, options: SendOptions = {}): Promise<Uint8Array> {
+    return (await this.exchange(command, payload, options)).payload;
+  }
+
+  /** send(), also telling which device (by serial) answered. */
+  async exchange(command: number, payload: Uint8Array, options: SendOptions = {}): Promise<{ payload: Uint8Array; deviceSerial: number }> {
     const idempotent = options.idempotent ?? true;
     let fresh = false;
     let retried = false;
     this.#stats.commands++;
     for (;;) {
       const { session, reused } = await this.acquire(fresh);
-      try {
-        const result = await session.send(command, payload);
+      if (options.expectSerial !== undefined && session.deviceSerial !== options.expectSerial) {
         this.release(session);
-        return result;
+        throw new WrongDeviceError(options.expectSerial, session.deviceSerial);
+      }
+      try {
+        const result = await session.send(command, payload, options.timeoutMs);
+        this.release(session);
+        return { payload: result, deviceSerial: session.deviceSerial };
       } catch (e) {
         this.release(session);
         // Nothing was sent: move to a new session without spending the one retry.
@@ -186,6 +210,11 @@ export class SessionPool {
     try {
       const session = await Session.open(this.#transport, this.#authKeyId, this.#authKey, { messageLimit: this.#messageLimit, now: this.#now });
       this.#stats.sessionsOpened++;
+      if (this.#deviceSerial !== undefined && session.deviceSerial !== this.#deviceSerial) {
+        // The connector leads to another device than configured; free its slot and use nothing there.
+        await this.closeSession(session);
+        throw new WrongDeviceError(this.#deviceSerial, session.deviceSerial);
+      }
       return { session, reused: false };
     } catch (e) {
       this.freeSlot();

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as AuthenticateSession from './commands/authenticate-session';
 import * as CloseSession from './commands/close-session';
 import * as CreateSession from './commands/create-session';
+import * as DeviceInfo from './commands/device-info';
 import type { Transport } from './connector';
 import { DeviceError, ProtocolError } from './errors';
 import { responsePayload } from './response';
@@ -25,6 +26,9 @@ export function maxSessionPayload(messageLimit: number = MAX_MSG_SIZE): number {
   return Math.floor(room / BLOCK_SIZE) * BLOCK_SIZE - 1 - FRAME_HEADER_LENGTH;
 }
 
+/** DEVICE_INFO reports the serial as a u32. */
+export const MAX_SERIAL = 0xffff_ffff;
+
 export interface SessionOptions {
   /** Lower per-session message cap (tests). */
   messageLimit?: number;
@@ -36,6 +40,8 @@ export class Session {
   readonly id: number;
   readonly authKeyId: number;
   readonly openedAt: number;
+  /** Set by open() before the session is handed out. */
+  #deviceSerial!: number;
   #lastUsed: number;
   readonly #channel: Scp03Channel;
   readonly #transport: Transport;
@@ -53,7 +59,11 @@ export class Session {
     this.#lastUsed = this.openedAt;
   }
 
-  /** CREATE_SESSION then AUTHENTICATE_SESSION: two connector requests. */
+  /**
+   * CREATE_SESSION, AUTHENTICATE_SESSION, then DEVICE_INFO inside the new session: three
+   * connector requests. Asking inside the session means the serial comes from the device that
+   * holds our authentication key, whatever sits between us and it.
+   */
   static async open(transport: Transport, authKeyId: number, authKey: AuthKey, options: SessionOptions = {}): Promise<Session> {
     const hostChallenge = new Uint8Array(randomBytes(CHALLENGE_LENGTH));
     const created = CreateSession.decodeResponse(
@@ -72,7 +82,19 @@ export class Session {
       channel.close();
       throw e;
     }
-    return new Session(transport, authKeyId, channel, options.now ?? Date.now);
+    const session = new Session(transport, authKeyId, channel, options.now ?? Date.now);
+    try {
+      session.#deviceSerial = DeviceInfo.decodeResponse(await session.send(DeviceInfo.CODE, DeviceInfo.encodeRequest({}))).serial;
+    } catch (e) {
+      await session.close();
+      throw e;
+    }
+    return session;
+  }
+
+  /** Serial of the device this session is authenticated to. */
+  get deviceSerial(): number {
+    return this.#deviceSerial;
   }
 
   /** When the device last heard from this session (its 30 s inactivity timer restarts then). */
@@ -98,7 +120,7 @@ export class Session {
    * inside the session (e.g. OBJECT_NOT_FOUND) throws DeviceError and leaves the session usable;
    * transport, MAC or session-level failures throw and make it unusable.
    */
-  async send(command: number, payload: Uint8Array): Promise<Uint8Array> {
+  async send(command: number, payload: Uint8Array, timeoutMs?: number): Promise<Uint8Array> {
     if (this.#busy) throw new ProtocolError('state', `session ${this.id} is already in use`);
     if (!this.usable) throw new ProtocolError('state', `session ${this.id} is no longer usable`);
     this.#busy = true;
@@ -108,7 +130,7 @@ export class Session {
       this.#lastUsed = this.#now();
       let inner: Uint8Array;
       try {
-        inner = this.#channel.unwrap(await this.#transport.send(outer));
+        inner = this.#channel.unwrap(await this.#transport.send(outer, timeoutMs));
       } catch (e) {
         this.#broken = true;
         throw e;
@@ -142,7 +164,7 @@ export class Session {
   }
 
   toJSON(): Record<string, unknown> {
-    return { id: this.id, authKeyId: this.authKeyId, usable: this.usable, messageCount: this.messageCount, lastUsed: this.#lastUsed };
+    return { id: this.id, authKeyId: this.authKeyId, deviceSerial: this.#deviceSerial, usable: this.usable, messageCount: this.messageCount, lastUsed: this.#lastUsed };
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {

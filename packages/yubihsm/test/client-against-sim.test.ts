@@ -6,7 +6,7 @@
 import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { type Server, createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, type Socket, createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -124,17 +124,18 @@ describe('YubiHsmClient against yubihsm-sim', () => {
     expect(client.stats().sessionsOpened).toBe(0);
   });
 
-  it('opens one session with two requests, then sends one request per command', async () => {
+  it('opens one session with three requests (DEVICE_INFO included), then sends one request per command', async () => {
     expect(await client.echo(Uint8Array.of(1, 2, 3))).toEqual(Uint8Array.of(1, 2, 3));
-    expect(client.stats()).toMatchObject({ sessionsOpened: 1, connectorRequests: 3 });
+    expect(client.stats()).toMatchObject({ sessionsOpened: 1, connectorRequests: 4 });
     for (let i = 0; i < 5; i++) await client.echo(Uint8Array.of(i));
-    expect(client.stats()).toMatchObject({ sessionsOpened: 1, connectorRequests: 8, retries: 0 });
+    expect(client.stats()).toMatchObject({ sessionsOpened: 1, connectorRequests: 9, retries: 0 });
   });
 
   it('runs every command', async () => {
     const label = 'every-command';
-    const id = await client.generateAsymmetricKey({ label, domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256 });
+    const { id, deviceSerial } = await client.generateAsymmetricKey({ label, domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256 });
     expect(id).toBeGreaterThan(0);
+    expect(deviceSerial).toBe(sim.device.serial);
 
     const info = await client.getObjectInfo(id, ObjectType.ASYMMETRIC_KEY);
     expect(info).toMatchObject({ id, type: ObjectType.ASYMMETRIC_KEY, algorithm: Algorithm.EC_P256, capabilities: Capability.SIGN_ECDSA, domains: 1 });
@@ -147,7 +148,7 @@ describe('YubiHsmClient against yubihsm-sim', () => {
     const der = await client.signEcdsa(id, digest('sha256', message));
     expect(verifyEcdsa(spkiP256(pub.publicKey), 'sha256', message, der)).toBe(true);
 
-    const edId = await client.generateAsymmetricKey({ label: 'ed', domains: 1, capabilities: Capability.SIGN_EDDSA, algorithm: Algorithm.EC_ED25519 });
+    const { id: edId } = await client.generateAsymmetricKey({ label: 'ed', domains: 1, capabilities: Capability.SIGN_EDDSA, algorithm: Algorithm.EC_ED25519 });
     const edPub = await client.getPublicKey(edId);
     expect(edPub.publicKey).toHaveLength(32);
     const edSig = await client.signEddsa(edId, message);
@@ -187,7 +188,7 @@ describe('YubiHsmClient against yubihsm-sim', () => {
   });
 
   it('a key without sign-ecdsa cannot sign: INSUFFICIENT_PERMISSIONS, session kept', async () => {
-    const id = await client.generateAsymmetricKey({ label: 'no-sign', domains: 1, capabilities: Capability.DERIVE_ECDH, algorithm: Algorithm.EC_P256 });
+    const { id } = await client.generateAsymmetricKey({ label: 'no-sign', domains: 1, capabilities: Capability.DERIVE_ECDH, algorithm: Algorithm.EC_P256 });
     const before = client.stats();
     const err = await expectRejection(client.signEcdsa(id, new Uint8Array(32)));
     expect(err).toBeInstanceOf(DeviceError);
@@ -200,13 +201,13 @@ describe('YubiHsmClient against yubihsm-sim', () => {
       id: 0x30, label: 'limited', domains: 0x0002, capabilities: Capability.SIGN_ECDSA | Capability.GENERATE_ASYMMETRIC_KEY,
       delegatedCapabilities: Capability.SIGN_ECDSA, password: 'limited',
     });
-    const inDomain1 = await client.generateAsymmetricKey({ label: 'd1', domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256 });
+    const { id: inDomain1 } = await client.generateAsymmetricKey({ label: 'd1', domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256 });
     const limited = new YubiHsmClient(opts({ authKeyId: 0x30, password: 'limited' }));
     try {
       // Outside its domains the object does not exist for this key.
       const hidden = await expectRejection(limited.signEcdsa(inDomain1, new Uint8Array(32)));
       expect((hidden as DeviceError).code).toBe(DeviceErrorCode.OBJECT_NOT_FOUND);
-      const own = await limited.generateAsymmetricKey({ label: 'd2', domains: 2, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256 });
+      const { id: own } = await limited.generateAsymmetricKey({ label: 'd2', domains: 2, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256 });
       expect(await limited.signEcdsa(own, new Uint8Array(32))).toBeInstanceOf(Uint8Array);
       const noRandom = await expectRejection(limited.getPseudoRandom(8));
       expect((noRandom as DeviceError).code).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
@@ -229,7 +230,7 @@ describe('YubiHsmClient against yubihsm-sim', () => {
   it('50 concurrent signs share at most 4 sessions and all verify', async () => {
     const pool = new YubiHsmClient(opts({ maxSessions: 4 }));
     try {
-      const id = await pool.generateAsymmetricKey({ label: 'busy', domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256 });
+      const { id } = await pool.generateAsymmetricKey({ label: 'busy', domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256 });
       const spki = spkiP256((await pool.getPublicKey(id)).publicKey);
       const messages = Array.from({ length: 50 }, (_, i) => new TextEncoder().encode(`message ${i}`));
       const sigs = await Promise.all(messages.map((m) => pool.signEcdsa(id, digest('sha256', m))));
@@ -238,7 +239,7 @@ describe('YubiHsmClient against yubihsm-sim', () => {
       expect(s.sessionsOpened).toBeLessThanOrEqual(4);
       expect(s.open).toBeLessThanOrEqual(4);
       expect(s.retries).toBe(0);
-      expect(s.connectorRequests).toBe(2 * s.sessionsOpened + 2 + 50);
+      expect(s.connectorRequests).toBe(3 * s.sessionsOpened + 2 + 50);
     } finally {
       await pool.close();
     }
@@ -250,7 +251,7 @@ describe('YubiHsmClient against yubihsm-sim', () => {
       const done: number[] = [];
       await Promise.all(Array.from({ length: 10 }, (_, i) => single.echo(Uint8Array.of(i)).then(() => done.push(i))));
       expect(done).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-      expect(single.stats()).toMatchObject({ sessionsOpened: 1, waiting: 0, connectorRequests: 12 });
+      expect(single.stats()).toMatchObject({ sessionsOpened: 1, waiting: 0, connectorRequests: 13 });
     } finally {
       await single.close();
     }
@@ -289,7 +290,7 @@ describe('YubiHsmClient against yubihsm-sim', () => {
     const proxy = await startTamperingProxy(sim.url);
     const viaProxy = new YubiHsmClient({ connectorUrl: proxy.url, password: PASSWORD });
     try {
-      const id = await viaProxy.generateAsymmetricKey({ label: 'mitm', domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256 });
+      const { id } = await viaProxy.generateAsymmetricKey({ label: 'mitm', domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256 });
       proxy.corruptNextReply();
       expect(await viaProxy.signEcdsa(id, new Uint8Array(32))).toBeInstanceOf(Uint8Array);
       expect(viaProxy.stats()).toMatchObject({ retries: 1, sessionsOpened: 2, sessionsDiscarded: 1 });
@@ -373,6 +374,18 @@ describe('YubiHsmBackend against yubihsm-sim', () => {
     expect(d.signingAlgorithms).not.toContain('ED25519_PH_SHA_512');
   });
 
+  it('names itself by id and never shows the connector URL (describe() feeds the open /health)', async () => {
+    const unnamed = new YubiHsmBackend({ id: 'hsm-unnamed', connectorUrl: sim.url, password: PASSWORD });
+    try {
+      const d = await unnamed.describe();
+      expect(d).toMatchObject({ name: 'YubiHSM 2 (hsm-unnamed)', connectionState: 'CONNECTED' });
+      expect(d.detail).not.toHaveProperty('connector');
+      expect(JSON.stringify(d)).not.toContain('127.0.0.1');
+    } finally {
+      await unnamed.close();
+    }
+  });
+
   const cases = [
     { spec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256', hash: 'sha256' },
     { spec: 'ECC_NIST_P384', algorithm: 'ECDSA_SHA_384', hash: 'sha384' },
@@ -384,7 +397,9 @@ describe('YubiHsmBackend against yubihsm-sim', () => {
     it(`generates, signs and deletes ${c.spec} keys`, async () => {
       const key = await backend.generateKey(c.spec, `label-${c.spec}`);
       expect(await backend.getPublicKey(key.handle, c.spec)).toEqual(key.publicKey);
-      const info = await backend.client.getObjectInfo(Number(key.handle), ObjectType.ASYMMETRIC_KEY);
+      const [serial, id] = key.handle.split(':').map(Number);
+      expect(serial).toBe(sim.device.serial);
+      const info = await backend.client.getObjectInfo(id!, ObjectType.ASYMMETRIC_KEY, serial);
       // Signing only; in particular not exportable-under-wrap.
       expect(info.capabilities).toBe(c.hash ? Capability.SIGN_ECDSA : Capability.SIGN_EDDSA);
       expect(info.capabilities & Capability.EXPORTABLE_UNDER_WRAP).toBe(0n);
@@ -406,6 +421,15 @@ describe('YubiHsmBackend against yubihsm-sim', () => {
       expect((err as KmsError).message).toBe('The key material is missing from backend hsm-test.');
     });
   }
+
+  it('refuses a handle that is not <serial>:<object ID>', async () => {
+    const key = await backend.generateKey('ECC_NIST_P256', 'bare');
+    const id = key.handle.split(':')[1]!;
+    for (const handle of [id, `:${id}`, `${sim.device.serial}:`, `0${sim.device.serial}:${id}`, `${sim.device.serial}:65535`, `4294967296:${id}`]) {
+      const err = await expectRejection(backend.sign(handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', new Uint8Array(32)));
+      expect(err).toMatchObject({ type: 'KMSInternalException', message: 'The key handle is not a YubiHSM 2 key handle of backend hsm-test.' });
+    }
+  });
 
   it('refuses Ed25519ph, which the device cannot do', async () => {
     const key = await backend.generateKey('ECC_NIST_EDWARDS25519', 'ph');
@@ -489,5 +513,160 @@ describe('YubiHsmBackend against yubihsm-sim', () => {
     await backend.close();
     expect((await backend.describe()).connectionState).toBe('DISCONNECTED');
     expect(ALL_CAPABILITIES).toBeGreaterThan(0n);
+  });
+});
+
+describe('YubiHsmBackend and device identity', () => {
+  const SERIAL_A = 11_111_111;
+  const SERIAL_B = 22_222_222;
+  let dir: string;
+  /** Run in reverse order after each test, whatever it left open. */
+  let cleanups: (() => Promise<unknown>)[];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kmsgate-yubihsm-identity-'));
+    cleanups = [];
+  });
+
+  afterEach(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function sim(options: { serial?: number; port?: number; statePath?: string }): Promise<RunningSimulator> {
+    const s = await startSimulator({ host: '127.0.0.1', port: 0, ...options });
+    cleanups.push(() => s.close());
+    return s;
+  }
+
+  function backendOn(s: RunningSimulator, id: string, extra: { serial?: number } = {}): YubiHsmBackend {
+    const b = new YubiHsmBackend({ id, connectorUrl: s.url, password: PASSWORD, ...extra });
+    cleanups.push(() => b.close());
+    return b;
+  }
+
+  const wrongDevice = (backendId: string) => ({
+    type: 'KeyUnavailableException',
+    message: `The key material for this key was generated on YubiHSM 2 serial ${SERIAL_A}, but backend ${backendId} is connected to serial ${SERIAL_B}.`,
+  });
+
+  it('a handle from another device is refused without asking this one anything', async () => {
+    const simA = await sim({ serial: SERIAL_A });
+    const simB = await sim({ serial: SERIAL_B });
+    const onA = backendOn(simA, 'hsm-a');
+    const onB = backendOn(simB, 'hsm-b');
+    const keyA = await onA.generateKey('ECC_NIST_P256', 'on-a');
+    const id = Number(keyA.handle.split(':')[1]);
+    expect(keyA.handle).toBe(`${SERIAL_A}:${id}`);
+    // B holds an unrelated key under the same object ID.
+    await onB.client.generateAsymmetricKey({ id, label: 'on-b', domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256 });
+    const objects = simB.device.objectCount();
+    const requests = simB.stats().apiRequests;
+
+    const d = digest('sha256', Uint8Array.of(1));
+    const calls = [
+      () => onB.sign(keyA.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d),
+      () => onB.getPublicKey(keyA.handle, 'ECC_NIST_P256'),
+      () => onB.deleteKey(keyA.handle, 'ECC_NIST_P256'),
+    ];
+    for (const call of calls) {
+      const err = await expectRejection(call());
+      expect(err).toBeInstanceOf(KmsError);
+      expect(err).toMatchObject(wrongDevice('hsm-b'));
+    }
+    // Decided on the pooled session's serial: not one request reached B.
+    expect(simB.stats().apiRequests).toBe(requests);
+    expect(simB.device.objectCount()).toBe(objects);
+    expect(new TextDecoder().decode((await onB.client.getObjectInfo(id, ObjectType.ASYMMETRIC_KEY)).label)).toBe('on-b');
+    // The key still works where it lives.
+    expect(verifyEcdsa(keyA.publicKey, 'sha256', Uint8Array.of(1), await onA.sign(keyA.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d))).toBe(true);
+  });
+
+  it('a device swapped under a live pool is caught on the retry session before the command is sent', async () => {
+    const simA = await sim({ serial: SERIAL_A });
+    const backend = backendOn(simA, 'hsm-swap');
+    const key = await backend.generateKey('ECC_NIST_P256', 'on-a');
+    const id = Number(key.handle.split(':')[1]);
+    const d = digest('sha256', Uint8Array.of(2));
+    await backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d);
+
+    // Device B, prepared elsewhere with an unrelated key under the same object ID.
+    const stateB = join(dir, 'b.json');
+    const prepare = await startSimulator({ host: '127.0.0.1', port: 0, serial: SERIAL_B, statePath: stateB });
+    const setup = new YubiHsmClient({ connectorUrl: prepare.url, password: PASSWORD });
+    await setup.generateAsymmetricKey({ id, label: 'on-b', domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256 });
+    await setup.close();
+    await prepare.close();
+
+    // Swap: B answers on A's port. Its serial comes from its state file.
+    await simA.close();
+    const simB = await sim({ port: simA.port, statePath: stateB });
+    expect(simB.device.serial).toBe(SERIAL_B);
+    const objects = simB.device.objectCount();
+    const before = backend.stats();
+
+    const err = await expectRejection(backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d));
+    expect(err).toMatchObject(wrongDevice('hsm-swap'));
+    expect(backend.stats()).toMatchObject({ retries: before.retries + 1, sessionsOpened: before.sessionsOpened + 1 });
+    // B got the old session's message, which it cannot authenticate (no such session), then
+    // CREATE_SESSION, AUTHENTICATE_SESSION and DEVICE_INFO; the sign was never sent after those.
+    expect(simB.stats().apiRequests).toBe(4);
+
+    const deleted = await expectRejection(backend.deleteKey(key.handle, 'ECC_NIST_P256'));
+    expect(deleted).toMatchObject(wrongDevice('hsm-swap'));
+    expect(simB.stats().apiRequests).toBe(4);
+    expect(simB.device.objectCount()).toBe(objects);
+    expect((await backend.client.getObjectInfo(id, ObjectType.ASYMMETRIC_KEY)).label).toEqual(new TextEncoder().encode('on-b'));
+  });
+
+  it('a backend pinned to a serial refuses any other device at session open', async () => {
+    const simA = await sim({ serial: SERIAL_A });
+    const key = await backendOn(simA, 'hsm-a').generateKey('ECC_NIST_P256', 'on-a');
+    const objects = simA.device.objectCount();
+    const pinned = backendOn(simA, 'hsm-pinned', { serial: SERIAL_B });
+    const refused = {
+      type: 'KeyUnavailableException',
+      message: `The YubiHSM 2 backend hsm-pinned is configured for serial ${SERIAL_B}, but is connected to serial ${SERIAL_A}.`,
+    };
+    const calls = [
+      () => pinned.generateKey('ECC_NIST_P256', 'must-not-exist'),
+      () => pinned.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', new Uint8Array(32)),
+      () => pinned.deleteKey(key.handle, 'ECC_NIST_P256'),
+      () => pinned.random(8),
+    ];
+    for (const call of calls) expect(await expectRejection(call())).toMatchObject(refused);
+    expect(simA.device.objectCount()).toBe(objects);
+    // Every refused session was closed again, freeing the device's slot.
+    expect(pinned.stats()).toMatchObject({ sessionsOpened: 4, sessionsClosed: 4, open: 0 });
+
+    const d = await pinned.describe();
+    expect(d.connectionState).toBe('FAILED');
+    expect(d.detail).toMatchObject({ serial: SERIAL_A, error: 'wrong device serial' });
+
+    const right = backendOn(simA, 'hsm-right', { serial: SERIAL_A });
+    expect((await right.generateKey('ECC_NIST_P256', 'pinned')).handle).toMatch(new RegExp(`^${SERIAL_A}:\\d+$`));
+    expect((await right.describe()).connectionState).toBe('CONNECTED');
+    expect(() => new YubiHsmBackend({ id: 'x', connectorUrl: simA.url, password: PASSWORD, serial: 2 ** 32 })).toThrow(RangeError);
+  });
+
+  it('a connector that does not answer in time → DependencyTimeoutException', async () => {
+    // Accepts connections and never answers.
+    const sockets = new Set<Socket>();
+    const silent = createTcpServer((socket) => sockets.add(socket));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => {
+      for (const socket of sockets) socket.destroy();
+      silent.close(() => r());
+    }));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const slow = new YubiHsmBackend({ id: 'hsm-slow', connectorUrl: url, password: PASSWORD, requestTimeoutMs: 200 });
+    cleanups.push(() => slow.close());
+
+    const err = await expectRejection(slow.sign(`${SERIAL_A}:1`, 'ECC_NIST_P256', 'ECDSA_SHA_256', new Uint8Array(32)));
+    expect(err).toBeInstanceOf(KmsError);
+    expect(err).toMatchObject({ type: 'DependencyTimeoutException', status: 503, message: 'The YubiHSM 2 backend hsm-slow did not answer in time; retry later.' });
+    expect(await expectRejection(slow.generateKey('ECC_NIST_P256', 'slow'))).toMatchObject({ type: 'DependencyTimeoutException' });
+    const d = await slow.describe();
+    expect(d).toMatchObject({ connectionState: 'FAILED', detail: { error: 'connector timeout' } });
   });
 });

@@ -1,8 +1,11 @@
 /**
  * One table for every key spec kmsgate can hold: which signing algorithms AWS allows for it,
  * the hash each algorithm applies, and the digest length a DIGEST message must have.
- * DescribeKey, Sign/Verify validation and the backends all read these tables.
- * Source: AWS KMS developer guide, "Key spec reference" (asymmetric key specs).
+ * DescribeKey, Sign/Verify validation and the backends all read these tables; only the device
+ * algorithm numbers live with each backend.
+ * Source: AWS KMS developer guide, "Key spec reference" (asymmetric key specs), and the KMS API
+ * reference for CreateKey (KeyUsage per key spec) and Sign (RSA: RFC 8017 encodings; PSS uses
+ * MGF1 with the same hash and a salt as long as the digest).
  */
 export type HashName = 'sha256' | 'sha384' | 'sha512';
 
@@ -14,25 +17,89 @@ export const SIGNING_ALGORITHMS = {
   ED25519_SHA_512: { family: 'eddsa', hash: 'sha512', digestLength: 64 },
   // Ed25519ph (RFC 8032 prehash variant); AWS accepts it only with MessageType DIGEST.
   ED25519_PH_SHA_512: { family: 'eddsa-ph', hash: 'sha512', digestLength: 64 },
+  // RSASSA-PKCS1-v1_5 (RFC 8017 §8.2): EMSA-PKCS1-v1_5 with the hash's DigestInfo.
+  RSASSA_PKCS1_V1_5_SHA_256: { family: 'rsa-pkcs1', hash: 'sha256', digestLength: 32 },
+  RSASSA_PKCS1_V1_5_SHA_384: { family: 'rsa-pkcs1', hash: 'sha384', digestLength: 48 },
+  RSASSA_PKCS1_V1_5_SHA_512: { family: 'rsa-pkcs1', hash: 'sha512', digestLength: 64 },
+  // RSASSA-PSS (RFC 8017 §8.1): MGF1 with the same hash, salt length = digest length (AWS).
+  RSASSA_PSS_SHA_256: { family: 'rsa-pss', hash: 'sha256', digestLength: 32 },
+  RSASSA_PSS_SHA_384: { family: 'rsa-pss', hash: 'sha384', digestLength: 48 },
+  RSASSA_PSS_SHA_512: { family: 'rsa-pss', hash: 'sha512', digestLength: 64 },
 } as const satisfies Record<string, { family: string; hash: HashName; digestLength: number }>;
 
 export type SupportedSigningAlgorithm = keyof typeof SIGNING_ALGORITHMS;
+export type SigningFamily = (typeof SIGNING_ALGORITHMS)[SupportedSigningAlgorithm]['family'];
 
+/**
+ * Every RSA key spec allows all six RSASSA algorithms, in the order AWS lists them in
+ * KeyMetadata.SigningAlgorithms (developer guide, "Viewing the cryptographic configuration of
+ * KMS keys": PKCS#1 v1.5 first, then PSS).
+ */
+const RSA_SIGNING = [
+  'RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512',
+  'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512',
+] as const;
+
+/**
+ * `usages` is what kmsgate supports (signing only); `awsUsages` is what AWS accepts for the spec
+ * (CreateKey KeyUsage). A usage in `awsUsages` but not in `usages` is UnsupportedOperationException;
+ * one outside `awsUsages` is AWS's own ValidationException.
+ */
 export const KEY_SPECS = {
-  ECC_NIST_P256: { kind: 'ec', curve: 'p256', coordinateLength: 32, usages: ['SIGN_VERIFY'], signingAlgorithms: ['ECDSA_SHA_256'] },
-  ECC_NIST_P384: { kind: 'ec', curve: 'p384', coordinateLength: 48, usages: ['SIGN_VERIFY'], signingAlgorithms: ['ECDSA_SHA_384'] },
-  ECC_SECG_P256K1: { kind: 'ec', curve: 'secp256k1', coordinateLength: 32, usages: ['SIGN_VERIFY'], signingAlgorithms: ['ECDSA_SHA_256'] },
-  ECC_NIST_EDWARDS25519: { kind: 'ed25519', curve: 'ed25519', coordinateLength: 32, usages: ['SIGN_VERIFY'], signingAlgorithms: ['ED25519_SHA_512', 'ED25519_PH_SHA_512'] },
-} as const satisfies Record<string, {
-  kind: 'ec' | 'ed25519';
-  curve: 'p256' | 'p384' | 'secp256k1' | 'ed25519';
-  coordinateLength: number;
+  ECC_NIST_P256: {
+    kind: 'ec', curve: 'p256', coordinateLength: 32,
+    usages: ['SIGN_VERIFY'], awsUsages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], signingAlgorithms: ['ECDSA_SHA_256'],
+  },
+  ECC_NIST_P384: {
+    kind: 'ec', curve: 'p384', coordinateLength: 48,
+    usages: ['SIGN_VERIFY'], awsUsages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], signingAlgorithms: ['ECDSA_SHA_384'],
+  },
+  ECC_NIST_P521: {
+    kind: 'ec', curve: 'p521', coordinateLength: 66,
+    usages: ['SIGN_VERIFY'], awsUsages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], signingAlgorithms: ['ECDSA_SHA_512'],
+  },
+  ECC_SECG_P256K1: {
+    kind: 'ec', curve: 'secp256k1', coordinateLength: 32,
+    usages: ['SIGN_VERIFY'], awsUsages: ['SIGN_VERIFY'], signingAlgorithms: ['ECDSA_SHA_256'],
+  },
+  ECC_NIST_EDWARDS25519: {
+    kind: 'ed25519', curve: 'ed25519', coordinateLength: 32,
+    usages: ['SIGN_VERIFY'], awsUsages: ['SIGN_VERIFY'], signingAlgorithms: ['ED25519_SHA_512', 'ED25519_PH_SHA_512'],
+  },
+  // RSA keys always have public exponent 65537 (the YubiHSM 2 generates only that, and AWS too).
+  RSA_2048: {
+    kind: 'rsa', modulusBits: 2048,
+    usages: ['SIGN_VERIFY'], awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'], signingAlgorithms: RSA_SIGNING,
+  },
+  RSA_3072: {
+    kind: 'rsa', modulusBits: 3072,
+    usages: ['SIGN_VERIFY'], awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'], signingAlgorithms: RSA_SIGNING,
+  },
+  RSA_4096: {
+    kind: 'rsa', modulusBits: 4096,
+    usages: ['SIGN_VERIFY'], awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'], signingAlgorithms: RSA_SIGNING,
+  },
+} as const satisfies Record<string, KeySpecInfo>;
+
+interface KeySpecCommon {
   usages: readonly string[];
+  awsUsages: readonly string[];
   signingAlgorithms: readonly SupportedSigningAlgorithm[];
-}>;
+}
+
+export type KeySpecInfo =
+  | (KeySpecCommon & { kind: 'ec'; curve: 'p256' | 'p384' | 'p521' | 'secp256k1'; coordinateLength: number })
+  | (KeySpecCommon & { kind: 'ed25519'; curve: 'ed25519'; coordinateLength: 32 })
+  | (KeySpecCommon & { kind: 'rsa'; modulusBits: 2048 | 3072 | 4096 });
 
 export type SupportedKeySpec = keyof typeof KEY_SPECS;
-export type Curve = (typeof KEY_SPECS)[SupportedKeySpec]['curve'];
+export type KeyKind = KeySpecInfo['kind'];
+export type Curve = Extract<KeySpecInfo, { curve: string }>['curve'];
+
+/** The table entry with its kind as a discriminant, for code that branches on the kind. */
+export function keySpecInfo(spec: SupportedKeySpec): KeySpecInfo {
+  return KEY_SPECS[spec];
+}
 
 export function isSupportedKeySpec(spec: string): spec is SupportedKeySpec {
   return Object.prototype.hasOwnProperty.call(KEY_SPECS, spec);

@@ -35,3 +35,8 @@ export function verifyEcdsa(key: KeyObject, hash: string, message: Uint8Array, d
 export function verifyEd25519(key: KeyObject, message: Uint8Array, signature: Uint8Array): boolean {
   return verify(null, message, key, signature);
 }
+
+/** GET_PUBLIC_KEY's RSA body (the modulus; e = 65537 is implicit) as a node:crypto key. */
+export function rsaPublicKeyFromDevice(modulus: Uint8Array): KeyObject {
+  return createPublicKey({ key: { kty: 'RSA', n: b64u(modulus), e: 'AQAB' }, format: 'jwk' });
+}

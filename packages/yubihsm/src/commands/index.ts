@@ -20,6 +20,8 @@ export * as ResetDevice from './reset-device';
 export * as SessionMessage from './session-message';
 export * as SignEcdsa from './sign-ecdsa';
 export * as SignEddsa from './sign-eddsa';
+export * as SignPkcs1 from './sign-pkcs1';
+export * as SignPss from './sign-pss';
 export type { ObjectHeader } from './object-header';
 export type { Empty } from './empty';
 export type { ObjectIdResponse } from './object-id';
