@@ -7,6 +7,7 @@ import { KmsError, isKmsError, parseInput, type ArnContext } from '@kmsgate/core
 import type { ApiKeyStore, KeyStore } from '@kmsgate/store';
 import { authenticate, authorize } from './auth/authenticate';
 import { parseJsonBody, sendError, sendResult } from './http/aws-json';
+import { teeRoutes } from './http/tee-routes';
 import type { Logger } from './log';
 import { findOperation } from './operations';
 import type { BackendRegistry } from './operations/operation';
@@ -46,6 +47,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/version', (_req, res) => { res.json({ name: 'kmsgate', version: deps.version }); });
   app.get('/openapi.yaml', (_req, res) => { res.type('application/yaml').send(openapiText); });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(parseYaml(openapiText) as swaggerUi.JsonObject));
+  // GET /attestation and GET /RollbackCounter: open, like /health.
+  app.use(teeRoutes(deps.backends, deps.logger));
 
   // Timed from before the body is read, so Server-Timing `total` covers everything kmsgate does.
   const startClock = (_req: Request, res: Response, next: NextFunction) => { res.locals.started = performance.now(); next(); };

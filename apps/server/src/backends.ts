@@ -2,14 +2,18 @@ import { join } from 'node:path';
 import { KmsError, type KeyBackend, type KeyRecord } from '@kmsgate/core';
 import { YubiHsmBackend } from '@kmsgate/yubihsm';
 import { startSimulator } from '@kmsgate/yubihsm-sim';
+import type { RunningTeeSimulator } from '@kmsgate/tee-sim';
 import { readBackendPassword, type GatewayConfig } from './config';
 import type { Logger } from './log';
 import type { BackendRegistry } from './operations/operation';
+import { startTeeBackend } from './tee-backend';
 
 export interface StartedBackends {
   registry: BackendRegistry;
   /** Embedded simulators, exposed so the benchmark can count connector requests. */
   simulators: Map<string, Awaited<ReturnType<typeof startSimulator>>>;
+  /** Embedded TEE simulators, by backend id (tests inject faults and restart them). */
+  teeSimulators: Map<string, RunningTeeSimulator>;
   close(): Promise<void>;
 }
 
@@ -32,9 +36,18 @@ export function createRegistry(backends: readonly KeyBackend[], defaultId: strin
 /** Starts embedded simulators where configured and connects a backend client to each device. */
 export async function startBackends(config: GatewayConfig, logger: Logger): Promise<StartedBackends> {
   const simulators: StartedBackends['simulators'] = new Map();
+  const teeSimulators: StartedBackends['teeSimulators'] = new Map();
+  const closeTeeSimulators: Array<() => Promise<void>> = [];
   const backends: KeyBackend[] = [];
   try {
     for (const b of config.backends) {
+      if (b.type === 'tee') {
+        const tee = await startTeeBackend(b, config, logger);
+        closeTeeSimulators.push(tee.closeSimulator);
+        if (tee.simulator) teeSimulators.set(b.id, tee.simulator);
+        backends.push(tee.backend);
+        continue;
+      }
       let connectorUrl = b.connectorUrl;
       if (b.embedded) {
         const statePath = b.statePath ?? join(config.dataDir, `${b.id}-sim.json`);
@@ -45,7 +58,8 @@ export async function startBackends(config: GatewayConfig, logger: Logger): Prom
       }
       backends.push(new YubiHsmBackend({
         id: b.id,
-        name: b.name ?? (b.embedded ? 'Embedded YubiHSM 2 simulator' : `YubiHSM 2 at ${connectorUrl}`),
+        // Never the connector URL by default: the name is shown on the unauthenticated /health.
+        name: b.name ?? (b.embedded ? 'Embedded YubiHSM 2 simulator' : undefined),
         connectorUrl: connectorUrl!,
         authKeyId: b.authKeyId,
         password: readBackendPassword(b),
@@ -53,19 +67,24 @@ export async function startBackends(config: GatewayConfig, logger: Logger): Prom
         maxSessions: b.maxSessions,
         requestTimeoutMs: b.requestTimeoutMs,
         simulated: !!b.embedded,
+        serial: b.serial,
       }));
     }
   } catch (e) {
+    await Promise.all(backends.map((b) => b.close().catch(() => undefined)));
     await Promise.all([...simulators.values()].map((s) => s.close()));
+    await Promise.all(closeTeeSimulators.map((close) => close()));
     throw e;
   }
   const registry = createRegistry(backends, config.defaultBackend ?? config.backends[0]!.id);
   return {
     registry,
     simulators,
+    teeSimulators,
     async close() {
       await Promise.all(backends.map((b) => b.close().catch(() => undefined)));
       await Promise.all([...simulators.values()].map((s) => s.close()));
+      await Promise.all(closeTeeSimulators.map((close) => close()));
     },
   };
 }

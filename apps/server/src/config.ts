@@ -23,11 +23,49 @@ const YubiHsmBackendSchema = z.object({
   domains: z.array(z.number().int().min(1).max(16)).min(1).default([1]),
   maxSessions: z.number().int().min(1).max(16).default(4),
   requestTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
-}).strict().superRefine((b, ctx) => {
+  /** Serial of the one device this backend may use; a connector leading elsewhere is refused. */
+  serial: z.number().int().min(0).max(0xffff_ffff).optional(),
+}).strict();
+
+function refineYubiHsmBackend(b: z.infer<typeof YubiHsmBackendSchema>, ctx: z.RefinementCtx): void {
   if (!!b.connectorUrl === !!b.embedded)
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'set exactly one of connectorUrl or embedded: true' });
   if (b.connectorUrl && !b.passwordFile && !b.passwordEnv)
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a connector backend needs passwordFile or passwordEnv (the password is never read from the YAML)' });
+}
+
+/** Linux `sockaddr_un.sun_path` holds 108 bytes including the terminating NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/** An OP-TEE trusted application behind a bridge daemon's Unix socket (docs/tee-bridge-protocol.md). */
+const TeeBackendSchema = z.object({
+  id: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'id must be 1-64 characters of [a-zA-Z0-9_-]'),
+  type: z.literal('tee'),
+  name: z.string().min(1).max(256).optional(),
+  /** The bridge daemon's socket; omit together with `embedded: true` to run tee-sim in-process. */
+  socketPath: z.string().min(1).refine((p) => Buffer.byteLength(p) <= MAX_SOCKET_PATH_BYTES, `must be at most ${MAX_SOCKET_PATH_BYTES} bytes (a Unix socket path limit)`).optional(),
+  embedded: z.boolean().optional(),
+  statePath: z.string().min(1).optional(),
+  connectTimeoutMs: z.number().int().min(10).max(60_000).default(2_000),
+  requestTimeoutMs: z.number().int().min(10).max(600_000).default(10_000),
+  /** Calls admitted at once (queued plus in flight); one more is ThrottlingException. */
+  maxOutstanding: z.number().int().min(1).max(1024).default(32),
+  breaker: z.object({
+    failureThreshold: z.number().int().min(1).max(1000).default(5),
+    cooldownMs: z.number().int().min(100).max(3_600_000).default(10_000),
+  }).strict().default({}),
+}).strict();
+
+function refineTeeBackend(b: z.infer<typeof TeeBackendSchema>, ctx: z.RefinementCtx): void {
+  if (!!b.socketPath === !!b.embedded)
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'set exactly one of socketPath or embedded: true' });
+  if (b.statePath && !b.embedded)
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['statePath'], message: 'statePath is only for an embedded simulator (embedded: true)' });
+}
+
+const BackendSchema = z.discriminatedUnion('type', [YubiHsmBackendSchema, TeeBackendSchema]).superRefine((b, ctx) => {
+  if (b.type === 'yubihsm') refineYubiHsmBackend(b, ctx);
+  else refineTeeBackend(b, ctx);
 });
 
 const ConfigSchema = z.object({
@@ -38,8 +76,15 @@ const ConfigSchema = z.object({
     accountId: z.string().regex(/^\d{12}$/).default('111122223333'),
   }).strict().default({}),
   defaultBackend: z.string().optional(),
-  backends: z.array(YubiHsmBackendSchema).min(1),
+  /** Refuse every simulated backend: `embedded: true` here, and a TEE bridge whose hello says mode "simulated". */
+  production: z.boolean().default(false),
+  backends: z.array(BackendSchema).min(1),
 }).strict().superRefine((c, ctx) => {
+  if (c.production) {
+    c.backends.forEach((b, i) => {
+      if (b.embedded) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['backends', i, 'embedded'], message: 'production: true refuses an embedded simulator' });
+    });
+  }
   const ids = c.backends.map((b) => b.id);
   if (new Set(ids).size !== ids.length) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'backend ids must be unique' });
   if (c.defaultBackend && !ids.includes(c.defaultBackend))
@@ -47,6 +92,7 @@ const ConfigSchema = z.object({
 });
 
 export type YubiHsmBackendConfig = z.infer<typeof YubiHsmBackendSchema>;
+export type TeeBackendConfig = z.infer<typeof TeeBackendSchema>;
 export type GatewayConfig = z.infer<typeof ConfigSchema> & { dataDir: string; source: string };
 
 export class ConfigError extends Error {}
@@ -69,8 +115,10 @@ export function parseConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
 }
 
 /**
- * Without KMSGATE_CONFIG the gateway runs on its embedded default: one YubiHSM 2 simulator whose
- * state lives in the data dir, or, with KMSGATE_YUBIHSM_URL, a real connector.
+ * Without KMSGATE_CONFIG the gateway runs on its embedded default: a YubiHSM 2 simulator (the
+ * default backend, id `yubihsm`) and a TEE simulator (id `tee`), both keeping their state in the
+ * data dir; KMSGATE_YUBIHSM_URL replaces the first with a real connector, KMSGATE_TEE_SOCKET the
+ * second with a real bridge daemon.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const path = env.KMSGATE_CONFIG;
@@ -86,7 +134,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   const backend = env.KMSGATE_YUBIHSM_URL
     ? { id: 'yubihsm', type: 'yubihsm', connectorUrl: env.KMSGATE_YUBIHSM_URL, passwordEnv: 'KMSGATE_YUBIHSM_PASSWORD' }
     : { id: 'yubihsm', type: 'yubihsm', name: 'Embedded YubiHSM 2 simulator', embedded: true };
-  return parseConfig({ backends: [backend] }, 'built-in default', env);
+  const tee = env.KMSGATE_TEE_SOCKET
+    ? { id: 'tee', type: 'tee', socketPath: env.KMSGATE_TEE_SOCKET }
+    : { id: 'tee', type: 'tee', name: 'Embedded TEE simulator', embedded: true };
+  return parseConfig({ defaultBackend: 'yubihsm', backends: [backend, tee] }, 'built-in default', env);
 }
 
 /**

@@ -5,6 +5,7 @@ import { ApiKeyStore, KeyStore, loadOrCreateSealKey, openDb, resolveDbPath, type
 import { createApp } from './app';
 import { startBackends, type StartedBackends } from './backends';
 import type { GatewayConfig } from './config';
+import { createDeletionSweeper, type SweepResult } from './deletion-sweeper';
 import type { Logger } from './log';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
@@ -15,23 +16,43 @@ export interface Gateway {
   port: number;
   db: Db;
   backends: StartedBackends;
+  /** The deletion pass started with the gateway (keys that fell due while it was down). */
+  startupSweep: Promise<SweepResult>;
+  /** Runs a deletion pass now (joins one that is running); the timer does this every minute. */
+  sweepDeletions(): Promise<SweepResult>;
   close(): Promise<void>;
 }
 
+export interface GatewayOptions {
+  /** The gateway's clock: request signing windows, key creation and deletion dates. Tests move it. */
+  now?: () => Date;
+  /** How often due key deletions are carried out (default 60 s). */
+  deletionSweepIntervalMs?: number;
+}
+
 /** Opens the store, starts the backends and serves the app; the same path for `npm start` and tests. */
-export async function startGateway(config: GatewayConfig, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Gateway> {
+export async function startGateway(
+  config: GatewayConfig,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+  options: GatewayOptions = {},
+): Promise<Gateway> {
+  const now = options.now ?? (() => new Date());
   const db = openDb(resolveDbPath(env));
   let backends: StartedBackends | undefined;
   try {
     backends = await startBackends(config, logger);
+    const keys = new KeyStore(db, now);
+    keys.recordCustomKeyStores(backends.registry.all().map((b) => b.id), now());
     const app = createApp({
-      keys: new KeyStore(db),
+      keys,
       apiKeys: new ApiKeyStore(db, loadOrCreateSealKey(config.dataDir)),
       backends: backends.registry,
       arn: { region: config.server.region, accountId: config.server.accountId },
       logger,
       version: VERSION,
       openapiPath: join(REPO_ROOT, 'openapi.yaml'),
+      now,
     });
     const server: Server = await new Promise((ok, fail) => {
       const s = app.listen(config.server.port, config.server.host, () => ok(s));
@@ -41,12 +62,20 @@ export async function startGateway(config: GatewayConfig, logger: Logger, env: N
     const port = (server.address() as AddressInfo).port;
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
     const started = backends;
+    const sweeper = createDeletionSweeper({ keys, backends: started.registry, logger, intervalMs: options.deletionSweepIntervalMs });
+    // Not awaited: due keys are already gone for clients, and a device that is down must not hold
+    // up the start (its deletions are retried on the timer).
+    const startupSweep = sweeper.sweep();
+    sweeper.start();
     return {
       url: `http://${host}:${port}`,
       port,
       db,
       backends: started,
+      startupSweep,
+      sweepDeletions: () => sweeper.sweep(),
       async close() {
+        await sweeper.stop();
         server.closeAllConnections();
         await new Promise<void>((ok) => server.close(() => ok()));
         await started.close();

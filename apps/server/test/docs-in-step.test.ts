@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { KMS_ERRORS } from '@kmsgate/core';
 import { OPERATIONS } from '../src/operations';
+import { UNSUPPORTED_OPERATIONS } from '../src/operations/unsupported';
 
 /** openapi.yaml and docs/errors.md are part of the contract; these tests keep them in step with the code. */
 const ROOT = join(__dirname, '..', '..', '..');
@@ -29,8 +30,13 @@ describe('openapi.yaml', () => {
     expect([...target!.schema!.enum!].sort()).toEqual(served.map((op) => `TrentService.${op}`));
   });
 
+  it('lists every exception of the catalog in the AwsError schema', () => {
+    const schemas = (doc as unknown as { components: { schemas: Record<string, { properties: { __type: { enum: string[] } } }> } }).components.schemas;
+    expect([...schemas.AwsError!.properties.__type.enum].sort()).toEqual(Object.keys(KMS_ERRORS).sort());
+  });
+
   it('documents the open routes', () => {
-    for (const path of ['/health', '/version', '/openapi.yaml', '/docs']) expect(doc.paths[path]?.get).toBeDefined();
+    for (const path of ['/health', '/version', '/openapi.yaml', '/docs', '/attestation', '/RollbackCounter']) expect(doc.paths[path]?.get).toBeDefined();
   });
 });
 
@@ -39,5 +45,24 @@ describe('docs/errors.md', () => {
     const text = readFileSync(join(ROOT, 'docs', 'errors.md'), 'utf8');
     const rows = [...text.matchAll(/^\| `(\w+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]);
     expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(Object.entries(KMS_ERRORS).map(([k, v]) => [k, v.status])));
+  });
+});
+
+describe('docs/api-coverage.md', () => {
+  const text = readFileSync(join(ROOT, 'docs', 'api-coverage.md'), 'utf8');
+  const rows = [...text.matchAll(/^\| `(\w+)` \| (yes|no) \|/gm)].map((m) => [m[1]!, m[2]!] as const);
+
+  it('has one row per operation, in name order, saying whether the server serves it', () => {
+    const expected = [
+      ...Object.keys(OPERATIONS).map((op) => [op, 'yes'] as const),
+      ...Object.keys(UNSUPPORTED_OPERATIONS).map((op) => [op, 'no'] as const),
+    ].sort(([a], [b]) => (a < b ? -1 : 1));
+    expect(rows).toEqual(expected);
+  });
+
+  it('covers every command of @aws-sdk/client-kms', () => {
+    const dir = join(dirname(require.resolve('@aws-sdk/client-kms/package.json')), 'dist-types', 'commands');
+    const sdk = readdirSync(dir).filter((f) => f.endsWith('Command.d.ts')).map((f) => f.slice(0, -'Command.d.ts'.length)).sort();
+    expect(rows.map(([op]) => op)).toEqual(sdk);
   });
 });

@@ -1,7 +1,8 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 
@@ -27,31 +28,74 @@ beforeAll(async () => {
     KMSGATE_URL: t.url,
     KMSGATE_ACCESS_KEY_ID: t.admin.accessKeyId,
     KMSGATE_SECRET_ACCESS_KEY: t.admin.secretAccessKey,
+    // Every spec the backend holds, so the boto3 run signs with each (whatever the backend adds later).
+    KMSGATE_SIGNING_SPECS: JSON.stringify(t.gateway.backends.registry.defaultBackend.keySpecs),
   };
+  startCli();
 });
-afterAll(async () => { await t.stop(); });
+afterAll(async () => {
+  cli.stdin.end();
+  await new Promise((ok) => cli.once('close', ok));
+  await t.stop();
+});
+
+/**
+ * One long-lived AWS CLI driver (interop/aws_cli_driver.py): `aws kms …` commands run through
+ * awscli's own driver without paying the interpreter start for each. A non-zero exit rejects with
+ * `{ code, stderr }`, as execFile does.
+ */
+let cli: ChildProcessWithoutNullStreams;
+const pending: ((line: string) => void)[] = [];
+let queue: Promise<unknown> = Promise.resolve();
+
+function startCli(): void {
+  cli = spawn('python3', [join(__dirname, 'interop', 'aws_cli_driver.py')], { env });
+  createInterface({ input: cli.stdout }).on('line', (line) => pending.shift()?.(line));
+}
 
 async function aws(...args: string[]): Promise<any> {
-  const { stdout } = await run('aws', ['--endpoint-url', t.url, '--output', 'json', 'kms', ...args], { env });
+  const argv = ['--endpoint-url', t.url, '--output', 'json', 'kms', ...args];
+  const result = queue.then(() => new Promise<{ rc: number; stdout: string; stderr: string }>((ok) => {
+    pending.push((line) => ok(JSON.parse(line)));
+    cli.stdin.write(JSON.stringify(argv) + '\n');
+  }));
+  queue = result.catch(() => undefined);
+  const { rc, stdout, stderr } = await result;
+  if (rc !== 0) throw Object.assign(new Error(`aws ${args.join(' ')} exited with ${rc}`), { code: rc, stderr });
   return stdout.trim() ? JSON.parse(stdout) : {};
 }
 
+/** The stderr of a command expected to fail. */
+const failure = (p: Promise<unknown>) => p.then(() => 'succeeded', (e: { stderr: string }) => e.stderr);
+
 describe('AWS CLI', () => {
-  it('creates a key, signs, verifies and reports errors by their AWS names', async () => {
-    const created = await aws('create-key', '--key-spec', 'ECC_SECG_P256K1', '--key-usage', 'SIGN_VERIFY', '--description', 'cli');
+  it('runs the key lifecycle, signs and verifies, and reports errors by their AWS names', async () => {
+    const created = await aws('create-key', '--key-spec', 'ECC_SECG_P256K1', '--key-usage', 'SIGN_VERIFY', '--description', 'cli',
+      '--tags', 'TagKey=team,TagValue=cli');
     expect(created.KeyMetadata).toMatchObject({ KeySpec: 'ECC_SECG_P256K1', KeyState: 'Enabled' });
     const keyId: string = created.KeyMetadata.KeyId;
-    await aws('create-alias', '--alias-name', 'alias/cli-key', '--target-key-id', keyId);
+    const arn: string = created.KeyMetadata.Arn;
+    const second: string = (await aws('create-key', '--key-spec', 'ECC_NIST_P256', '--key-usage', 'SIGN_VERIFY')).KeyMetadata.KeyId;
 
+    // Alias, moved to the first key; tags.
+    await aws('create-alias', '--alias-name', 'alias/cli-key', '--target-key-id', second);
+    await aws('update-alias', '--alias-name', 'alias/cli-key', '--target-key-id', keyId);
+    await aws('tag-resource', '--key-id', keyId, '--tags', 'TagKey=env,TagValue=test');
+    expect((await aws('list-aliases', '--key-id', keyId)).Aliases.map((a: { AliasName: string }) => a.AliasName)).toEqual(['alias/cli-key']);
+    expect((await aws('list-resource-tags', '--key-id', keyId)).Tags).toEqual([{ TagKey: 'env', TagValue: 'test' }, { TagKey: 'team', TagValue: 'cli' }]);
+    expect((await aws('describe-key', '--key-id', 'alias/cli-key')).KeyMetadata).toMatchObject({ KeyId: keyId, Description: 'cli' });
+    expect((await aws('list-keys')).Keys.map((k: { KeyId: string }) => k.KeyId)).toContain(keyId);
+
+    // Sign with the alias, check with node:crypto, Verify the digest form through KMS.
     const pub = await aws('get-public-key', '--key-id', 'alias/cli-key');
     const msgFile = join(t.dataDir, 'msg.bin');
     const message = Buffer.from('signed by the aws cli');
     writeFileSync(msgFile, message);
-    const signed = await aws('sign', '--key-id', 'alias/cli-key', '--message', `fileb://${msgFile}`,
+    const sign = () => aws('sign', '--key-id', 'alias/cli-key', '--message', `fileb://${msgFile}`,
       '--message-type', 'RAW', '--signing-algorithm', 'ECDSA_SHA_256');
+    const signed = await sign();
     const key = createPublicKey({ key: Buffer.from(pub.PublicKey, 'base64'), format: 'der', type: 'spki' });
     expect(nodeVerify('sha256', message, key, Buffer.from(signed.Signature, 'base64'))).toBe(true);
-
     const digestFile = join(t.dataDir, 'digest.bin');
     writeFileSync(digestFile, createHash('sha256').update(message).digest());
     const sigFile = join(t.dataDir, 'sig.bin');
@@ -60,13 +104,39 @@ describe('AWS CLI', () => {
       '--signature', `fileb://${sigFile}`, '--signing-algorithm', 'ECDSA_SHA_256');
     expect(verified.SignatureValid).toBe(true);
 
-    const listed = await aws('list-keys');
-    expect(listed.Keys.map((k: { KeyId: string }) => k.KeyId)).toContain(keyId);
+    // Policies, rotation, randomness, key stores.
+    expect(JSON.parse((await aws('get-key-policy', '--key-id', keyId, '--policy-name', 'default')).Policy).Statement[0].Principal.AWS)
+      .toBe('arn:aws:iam::111122223333:root');
+    expect((await aws('get-key-rotation-status', '--key-id', keyId)).KeyRotationEnabled).toBe(false);
+    expect(Buffer.from((await aws('generate-random', '--number-of-bytes', '24')).Plaintext, 'base64').length).toBe(24);
+    expect((await aws('describe-custom-key-stores')).CustomKeyStores)
+      .toEqual([
+        expect.objectContaining({ CustomKeyStoreId: 'tee', CustomKeyStoreType: 'AWS_CLOUDHSM', ConnectionState: 'CONNECTED' }),
+        expect.objectContaining({ CustomKeyStoreId: 'yubihsm', CustomKeyStoreType: 'AWS_CLOUDHSM', ConnectionState: 'CONNECTED' }),
+      ]);
 
-    await expect(aws('describe-key', '--key-id', 'alias/missing'))
-      .rejects.toMatchObject({ stderr: expect.stringContaining('(NotFoundException)') });
-    await expect(aws('sign', '--key-id', keyId, '--message', `fileb://${msgFile}`, '--message-type', 'RAW', '--signing-algorithm', 'ECDSA_SHA_999'))
-      .rejects.toMatchObject({ stderr: expect.stringMatching(/ECDSA_SHA_999|ValidationException/) });
+    // Disable, enable, schedule deletion, cancel.
+    await aws('disable-key', '--key-id', keyId);
+    expect(await failure(sign())).toContain(`(DisabledException) when calling the Sign operation: ${arn} is disabled.`);
+    await aws('enable-key', '--key-id', keyId);
+    const scheduled = await aws('schedule-key-deletion', '--key-id', keyId, '--pending-window-in-days', '7');
+    expect(scheduled).toMatchObject({ KeyId: arn, KeyState: 'PendingDeletion', PendingWindowInDays: 7 });
+    expect(await failure(sign())).toContain(`(KMSInvalidStateException) when calling the Sign operation: ${arn} is pending deletion.`);
+    await aws('cancel-key-deletion', '--key-id', keyId);
+    expect((await aws('describe-key', '--key-id', keyId)).KeyMetadata.KeyState).toBe('Disabled');
+    await aws('enable-key', '--key-id', keyId);
+    expect((await sign()).SigningAlgorithm).toBe('ECDSA_SHA_256');
+
+    // Errors by their AWS names.
+    expect(await failure(aws('describe-key', '--key-id', 'alias/missing'))).toContain('(NotFoundException)');
+    expect(await failure(aws('sign', '--key-id', keyId, '--message', `fileb://${msgFile}`, '--message-type', 'RAW', '--signing-algorithm', 'ECDSA_SHA_999')))
+      .toMatch(/ECDSA_SHA_999|ValidationException/);
+    expect(await failure(aws('schedule-key-deletion', '--key-id', keyId, '--pending-window-in-days', '3')))
+      .toContain('(ValidationException) when calling the ScheduleKeyDeletion operation: PendingWindowInDays must be between 7 and 30');
+    expect(await failure(aws('encrypt', '--key-id', keyId, '--plaintext', `fileb://${digestFile}`)))
+      .toContain('(UnsupportedOperationException) when calling the Encrypt operation: Encrypt is not supported by kmsgate');
+    expect(await failure(aws('tag-resource', '--key-id', keyId, '--tags', 'TagKey=aws:x,TagValue=y')))
+      .toContain('(TagException) when calling the TagResource operation: Tags beginning with aws: are reserved');
   });
 
   it('is refused with a wrong secret', async () => {
@@ -92,5 +162,39 @@ describe('boto3', () => {
     });
     expect(out.missing).toBe('NotFoundException: Alias arn:aws:kms:us-east-1:111122223333:alias/does-not-exist is not found.');
     expect(out.list_pages).toBeGreaterThanOrEqual(3);
+
+    expect(out).toMatchObject({
+      alias_moved: true,
+      tags: ['env', 'team'],
+      tags_after_untag: ['team'],
+      description: 'described by boto3',
+      scheduled: { KeyState: 'PendingDeletion', PendingWindowInDays: 7, deletion_date_type: 'datetime' },
+      after_cancel: 'Disabled',
+      signs_again: true,
+      bad_window: 'ValidationException: PendingWindowInDays must be between 7 and 30',
+      alias_for_key_only: 'NotFoundException',
+      reserved_tag: 'TagException: Tags beginning with aws: are reserved',
+      default_policy_principal: 'arn:aws:iam::111122223333:root',
+      policy_round_trip: true,
+      malformed_policy: 'MalformedPolicyDocumentException',
+      policy_names: ['default'],
+      rotation: false,
+      random_length: 48,
+      key_stores: [['tee', 'AWS_CLOUDHSM', 'CONNECTED'], ['yubihsm', 'AWS_CLOUDHSM', 'CONNECTED']],
+      encrypt: 'UnsupportedOperationException',
+      tag_paginator: { pages: 3, tags: 6 },
+    });
+    expect(out.disabled).toMatch(/^DisabledException: arn:aws:kms:us-east-1:111122223333:key\/[0-9a-f-]{36} is disabled\.$/);
+    expect(out.pending).toMatch(/^KMSInvalidStateException: arn:aws:kms:us-east-1:111122223333:key\/[0-9a-f-]{36} is pending deletion\.$/);
+    expect(out.alias_paginator.pages).toBe(out.alias_paginator.aliases);
+    expect(out.alias_paginator.aliases).toBeGreaterThanOrEqual(1);
+
+    // Every key spec the backend holds: each of its algorithms signed by KMS, checked by `cryptography` and Verify.
+    const specs = t.gateway.backends.registry.defaultBackend.keySpecs;
+    expect(Object.keys(out.specs).sort()).toEqual([...specs].sort());
+    for (const [spec, algs] of Object.entries(out.specs as Record<string, Record<string, boolean>>)) {
+      expect({ spec, algs: Object.keys(algs).length > 0 }).toEqual({ spec, algs: true });
+      for (const [alg, ok] of Object.entries(algs)) expect({ spec, alg, ok }).toEqual({ spec, alg, ok: true });
+    }
   });
 });

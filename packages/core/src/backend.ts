@@ -13,11 +13,13 @@ export interface BackendDescription {
   signingAlgorithms: readonly SupportedSigningAlgorithm[];
   /** Shown in /health so an operator never mistakes a simulator for hardware. */
   simulated: boolean;
+  /** Why a FAILED backend failed, in the terms DescribeCustomKeyStores' ConnectionErrorCode needs. */
+  failure?: 'network' | 'credentials' | 'internal';
   detail?: Record<string, string | number | boolean>;
 }
 
 export interface GeneratedKey {
-  /** Opaque to everything but the backend (for YubiHSM 2: the object id). */
+  /** Opaque to everything but the backend (for YubiHSM 2: `<device serial>:<object id>`). */
   handle: string;
   /** DER SubjectPublicKeyInfo. */
   publicKey: Uint8Array;
@@ -38,9 +40,10 @@ export interface KeyBackend {
   generateKey(spec: SupportedKeySpec, label: string): Promise<GeneratedKey>;
   getPublicKey(handle: string, spec: SupportedKeySpec): Promise<Uint8Array>;
   /**
-   * `input` is the digest for ECDSA (already hashed by the caller, of the algorithm's length)
-   * and the whole message for pure Ed25519. Returns the AWS encoding: DER for ECDSA, 64 raw
-   * bytes for Ed25519.
+   * `input` is the digest for ECDSA and RSA (already hashed by the caller, of the algorithm's
+   * length) and the whole message for pure Ed25519. Returns the AWS encoding: DER for ECDSA, 64
+   * raw bytes for Ed25519, the RFC 8017 signature (modulus length) for RSASSA-PKCS1-v1_5 and
+   * RSASSA-PSS (MGF1 with the signing hash, salt as long as the digest).
    */
   sign(handle: string, spec: SupportedKeySpec, algorithm: SupportedSigningAlgorithm, input: Uint8Array): Promise<Uint8Array>;
   deleteKey(handle: string, spec: SupportedKeySpec): Promise<void>;

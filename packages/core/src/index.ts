@@ -5,6 +5,7 @@ export * from './kms/key-specs';
 export * from './kms/enums';
 export * from './kms/key-id';
 export * from './kms/key-record';
+export * from './kms/key-states';
 export * from './kms/resolve-key';
 export * from './kms/signing';
 export * from './kms/validate';

@@ -47,4 +47,13 @@ export const MIGRATIONS: readonly string[] = [
     last_used_at      INTEGER
   );
   `,
+  // 2: when each backend was first served as a custom key store (DescribeCustomKeyStores
+  // CreationDate), so the date survives restarts.
+  `
+  CREATE TABLE custom_key_stores (
+    backend_id    TEXT PRIMARY KEY,
+    created_at    INTEGER NOT NULL           -- epoch milliseconds
+  );
+  CREATE INDEX keys_pending_deletion ON keys (key_state, deletion_date);
+  `,
 ];

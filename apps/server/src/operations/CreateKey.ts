@@ -5,29 +5,24 @@ import {
 } from '@kmsgate/core';
 import { defineOperation } from './operation';
 import { keyMetadata } from './key-metadata';
-
-const TAG = {
-  type: 'structure',
-  members: {
-    TagKey: { type: 'string', required: true, min: 1, max: 128 },
-    TagValue: { type: 'string', required: true, min: 0, max: 256 },
-  },
-} as const;
+import { checkPolicy, defaultKeyPolicy } from './key-policy';
+import { CUSTOM_KEY_STORE_ID, DESCRIPTION, POLICY, TAG_LIST } from './shapes';
+import { checkTags } from './tags';
 
 export const CreateKey = defineOperation({
   name: 'CreateKey',
   input: {
     type: 'structure',
     members: {
-      Policy: { type: 'string', min: 1, max: 131072 },
-      Description: { type: 'string', min: 0, max: 8192 },
+      Policy: POLICY,
+      Description: DESCRIPTION,
       KeyUsage: { type: 'string', enum: KEY_USAGE_VALUES },
       CustomerMasterKeySpec: { type: 'string', enum: CUSTOMER_MASTER_KEY_SPEC_VALUES },
       KeySpec: { type: 'string', enum: KEY_SPEC_VALUES },
       Origin: { type: 'string', enum: ORIGIN_VALUES },
-      CustomKeyStoreId: { type: 'string', min: 1, max: 64 },
+      CustomKeyStoreId: CUSTOM_KEY_STORE_ID,
       BypassPolicyLockoutSafetyCheck: { type: 'boolean' },
-      Tags: { type: 'list', member: TAG },
+      Tags: TAG_LIST,
       MultiRegion: { type: 'boolean' },
       XksKeyId: { type: 'string', min: 1, max: 128 },
     },
@@ -42,8 +37,9 @@ export const CreateKey = defineOperation({
     if (!isSupportedKeySpec(spec))
       throw new KmsError('UnsupportedOperationException', `KeySpec ${spec} is not supported by kmsgate. Supported key specs: ${Object.keys(KEY_SPECS).join(', ')}.`);
     if (!(KEY_SPECS[spec].usages as readonly string[]).includes(usage)) {
-      // AWS allows KEY_AGREEMENT for NIST curves; kmsgate signs only.
-      if (usage === 'KEY_AGREEMENT' && spec.startsWith('ECC_NIST_P'))
+      // A usage AWS allows for the spec (KEY_AGREEMENT on NIST curves, ENCRYPT_DECRYPT on RSA)
+      // is a kmsgate limitation; any other is AWS's own ValidationException.
+      if ((KEY_SPECS[spec].awsUsages as readonly string[]).includes(usage))
         throw new KmsError('UnsupportedOperationException', `KeyUsage ${usage} is not supported by kmsgate; use SIGN_VERIFY.`);
       throw new KmsError('ValidationException', `KeyUsage ${usage} is not compatible with KeySpec ${spec}`);
     }
@@ -64,9 +60,8 @@ export const CreateKey = defineOperation({
       throw new KmsError('UnsupportedOperationException', `KeySpec ${spec} is not supported by custom key store ${backend.id}.`);
 
     const tags = input.Tags ?? [];
-    const tagKeys = new Set(tags.map((t) => t.TagKey));
-    if (tagKeys.size !== tags.length) throw new KmsError('TagException', 'Duplicate tag keys');
-    if (tags.some((t) => t.TagKey.startsWith('aws:'))) throw new KmsError('TagException', 'Tags beginning with aws: are reserved');
+    checkTags(tags);
+    if (input.Policy !== undefined) checkPolicy(input.Policy);
 
     const keyId = randomUUID();
     const generated = await ctx.backendCall(backend.generateKey(spec, keyId));
@@ -81,7 +76,8 @@ export const CreateKey = defineOperation({
       backendId: backend.id,
       handle: generated.handle,
       publicKey: generated.publicKey,
-      ...(input.Policy !== undefined ? { policy: input.Policy } : {}),
+      // Stored byte for byte; without one, AWS's default key policy (GetKeyPolicy returns either).
+      policy: input.Policy ?? defaultKeyPolicy(ctx.arn.accountId),
     };
     try {
       ctx.keys.insertKey(record, tags);

@@ -1,4 +1,4 @@
-import { resolveKey } from '@kmsgate/core';
+import { KEY_STATES_FOR, resolveKey } from '@kmsgate/core';
 import { defineOperation } from './operation';
 import { keyMetadata } from './key-metadata';
 import { GRANT_TOKENS, KEY_ID } from './shapes';
@@ -7,10 +7,7 @@ export const DescribeKey = defineOperation({
   name: 'DescribeKey',
   input: { type: 'structure', members: { KeyId: KEY_ID, GrantTokens: GRANT_TOKENS } },
   handler(input, ctx) {
-    const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'DescribeKey',
-      states: ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport', 'Unavailable', 'Creating', 'Updating'],
-    });
+    const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, { operation: 'DescribeKey', states: KEY_STATES_FOR.DescribeKey });
     return { KeyMetadata: keyMetadata(key, ctx) };
   },
 });

@@ -1,20 +1,21 @@
-import { aliasArn, resolveKey } from '@kmsgate/core';
+import { KEY_STATES_FOR, aliasArn, resolveKey } from '@kmsgate/core';
 import { defineOperation } from './operation';
-import { decodeMarker, encodeMarker } from './pagination';
-import { MARKER } from './shapes';
+import { decodeMarker, pageFields, pageSize } from './pagination';
+import { LIMIT, MARKER, OPTIONAL_KEY_ID } from './shapes';
+
+/** AWS API reference, ListAliases: Limit "between 1 and 100 ... defaults to 50". */
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 100;
 
 export const ListAliases = defineOperation({
   name: 'ListAliases',
-  input: {
-    type: 'structure',
-    members: { KeyId: { type: 'string', min: 1, max: 2048 }, Limit: { type: 'integer', min: 1, max: 100 }, Marker: MARKER },
-  },
+  input: { type: 'structure', members: { KeyId: OPTIONAL_KEY_ID, Limit: LIMIT, Marker: MARKER } },
   handler(input, ctx) {
     const keyId = input.KeyId === undefined ? undefined : resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'ListAliases', states: ['Enabled', 'Disabled', 'PendingDeletion'], allowAliases: false,
+      operation: 'ListAliases', states: KEY_STATES_FOR.ListAliases, allowAliases: false,
     }).keyId;
     const after = decodeMarker('ListAliases', input.Marker, (s) => s.startsWith('alias/'));
-    const { aliases, truncated } = ctx.keys.listAliases(after, keyId, input.Limit ?? 50);
+    const { aliases, truncated } = ctx.keys.listAliases(after, keyId, pageSize(input.Limit, DEFAULT_LIMIT, MAX_LIMIT));
     return {
       Aliases: aliases.map((a) => ({
         AliasName: a.aliasName,
@@ -23,8 +24,7 @@ export const ListAliases = defineOperation({
         CreationDate: a.createdAt,
         LastUpdatedDate: a.updatedAt,
       })),
-      Truncated: truncated,
-      ...(truncated ? { NextMarker: encodeMarker('ListAliases', aliases[aliases.length - 1]!.aliasName) } : {}),
+      ...pageFields('ListAliases', truncated, aliases.at(-1)?.aliasName),
     };
   },
 });

@@ -1,18 +1,21 @@
 import { keyArn, parseKeyIdentifier } from '@kmsgate/core';
 import { defineOperation } from './operation';
-import { decodeMarker, encodeMarker } from './pagination';
-import { MARKER } from './shapes';
+import { decodeMarker, pageFields, pageSize } from './pagination';
+import { LIMIT, MARKER } from './shapes';
+
+/** AWS API reference, ListKeys: Limit "between 1 and 1000 ... defaults to 100". */
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
 
 export const ListKeys = defineOperation({
   name: 'ListKeys',
-  input: { type: 'structure', members: { Limit: { type: 'integer', min: 1, max: 1000 }, Marker: MARKER } },
+  input: { type: 'structure', members: { Limit: LIMIT, Marker: MARKER } },
   handler(input, ctx) {
     const after = decodeMarker('ListKeys', input.Marker, (s) => parseKeyIdentifier(s).kind === 'key-id');
-    const { keyIds, truncated } = ctx.keys.listKeyIds(after, input.Limit ?? 100);
+    const { keyIds, truncated } = ctx.keys.listKeyIds(after, pageSize(input.Limit, DEFAULT_LIMIT, MAX_LIMIT));
     return {
       Keys: keyIds.map((id) => ({ KeyId: id, KeyArn: keyArn(ctx.arn, id) })),
-      Truncated: truncated,
-      ...(truncated ? { NextMarker: encodeMarker('ListKeys', keyIds[keyIds.length - 1]!) } : {}),
+      ...pageFields('ListKeys', truncated, keyIds.at(-1)),
     };
   },
 });

@@ -17,3 +17,14 @@ export function checkNewAliasName(name: string): void {
   if (name === 'alias/')
     throw new KmsError('InvalidAliasNameException', 'Alias name must contain at least one character after the prefix "alias/".');
 }
+
+/**
+ * AWS's quota "aliases per KMS key" (50). Real AWS answer quoted in scylladb/scylla-cluster-tests#7611:
+ * "Aliases per key quota for this account in this region is 50, current usage is 60."
+ */
+export const MAX_ALIASES_PER_KEY = 50;
+
+export function aliasLimitError(count: number): KmsError {
+  return new KmsError('LimitExceededException',
+    `Aliases per key quota for this account in this region is ${MAX_ALIASES_PER_KEY}, current usage is ${count}.`);
+}

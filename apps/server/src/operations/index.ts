@@ -1,30 +1,65 @@
 import type { Operation } from './operation';
+import { CancelKeyDeletion } from './CancelKeyDeletion';
 import { CreateAlias } from './CreateAlias';
 import { CreateKey } from './CreateKey';
 import { DeleteAlias } from './DeleteAlias';
+import { DescribeCustomKeyStores } from './DescribeCustomKeyStores';
 import { DescribeKey } from './DescribeKey';
+import { DisableKey } from './DisableKey';
+import { EnableKey } from './EnableKey';
+import { GenerateRandom } from './GenerateRandom';
+import { GetKeyPolicy } from './GetKeyPolicy';
+import { GetKeyRotationStatus } from './GetKeyRotationStatus';
 import { GetPublicKey } from './GetPublicKey';
 import { ListAliases } from './ListAliases';
+import { ListKeyPolicies } from './ListKeyPolicies';
 import { ListKeys } from './ListKeys';
+import { ListResourceTags } from './ListResourceTags';
+import { PutKeyPolicy } from './PutKeyPolicy';
+import { ScheduleKeyDeletion } from './ScheduleKeyDeletion';
 import { Sign } from './Sign';
+import { TagResource } from './TagResource';
+import { UntagResource } from './UntagResource';
+import { UpdateAlias } from './UpdateAlias';
+import { UpdateKeyDescription } from './UpdateKeyDescription';
 import { Verify } from './Verify';
+import { UNSUPPORTED } from './unsupported';
 
 /**
- * Every TrentService operation kmsgate answers, by its X-Amz-Target name. An explicit table,
- * so what is served is visible in one place; anything else is UnknownOperationException.
+ * Every TrentService operation kmsgate serves, by its X-Amz-Target name. An explicit table, so
+ * what is served is visible in one place. The other KMS operations are in the UNSUPPORTED table
+ * (UnsupportedOperationException); anything else is UnknownOperationException.
  */
 export const OPERATIONS: Readonly<Record<string, Operation>> = {
+  CancelKeyDeletion,
   CreateAlias,
   CreateKey,
   DeleteAlias,
+  DescribeCustomKeyStores,
   DescribeKey,
+  DisableKey,
+  EnableKey,
+  GenerateRandom,
+  GetKeyPolicy,
+  GetKeyRotationStatus,
   GetPublicKey,
   ListAliases,
+  ListKeyPolicies,
   ListKeys,
+  ListResourceTags,
+  PutKeyPolicy,
+  ScheduleKeyDeletion,
   Sign,
+  TagResource,
+  UntagResource,
+  UpdateAlias,
+  UpdateKeyDescription,
   Verify,
 } as unknown as Record<string, Operation>;
 
+const own = (table: Readonly<Record<string, Operation>>, name: string) =>
+  Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
+
 export function findOperation(name: string): Operation | undefined {
-  return Object.prototype.hasOwnProperty.call(OPERATIONS, name) ? OPERATIONS[name] : undefined;
+  return own(OPERATIONS, name) ?? own(UNSUPPORTED, name);
 }

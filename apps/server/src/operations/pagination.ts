@@ -17,3 +17,17 @@ export function decodeMarker(listing: string, marker: string | undefined, valid:
     throw new KmsError('InvalidMarkerException', 'The request was rejected because the marker that specifies where pagination should next begin is not valid.');
   return last;
 }
+
+/**
+ * The page size for a request. Validation accepts the model's LimitType (1-1000) for every listing;
+ * where AWS documents a lower maximum (ListAliases 100, ListResourceTags 50) a larger Limit is
+ * clamped to it rather than refused, which is why clients passing Limit=1000 work against AWS.
+ */
+export function pageSize(limit: number | undefined, defaultSize: number, maxSize: number): number {
+  return Math.min(limit ?? defaultSize, maxSize);
+}
+
+/** A listing's response fields: Truncated always, NextMarker only when more follow. */
+export function pageFields(listing: string, truncated: boolean, lastKey: string | undefined): { Truncated: boolean; NextMarker?: string } {
+  return truncated && lastKey !== undefined ? { Truncated: true, NextMarker: encodeMarker(listing, lastKey) } : { Truncated: false };
+}

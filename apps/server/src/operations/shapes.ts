@@ -1,4 +1,4 @@
-import type { BlobShape, ListShape, StringShape } from '@kmsgate/core';
+import type { BlobShape, IntegerShape, ListShape, StringShape, StructureShape } from '@kmsgate/core';
 import { MESSAGE_TYPE_VALUES, SIGNING_ALGORITHM_VALUES } from '@kmsgate/core';
 
 /** Member shapes several operations share, with the limits of the AWS KMS API model. */
@@ -9,4 +9,22 @@ export const GRANT_TOKENS = {
 export const MESSAGE = { type: 'blob', required: true, min: 1, max: 4096 } as const satisfies BlobShape;
 export const MESSAGE_TYPE = { type: 'string', enum: MESSAGE_TYPE_VALUES } as const satisfies StringShape;
 export const SIGNING_ALGORITHM = { type: 'string', required: true, enum: SIGNING_ALGORITHM_VALUES } as const satisfies StringShape;
-export const MARKER = { type: 'string', min: 1, max: 1024, pattern: /^[\u0020-\u00FF]*$/ } as const satisfies StringShape;
+export const MARKER = { type: 'string', min: 1, max: 1024, pattern: /^[\u0020-\u00FF]*$/, patternText: '[\\u0020-\\u00FF]*' } as const satisfies StringShape;
+/** Model LimitType (1-1000); operations with a lower documented maximum clamp to it (see pageSize). */
+export const LIMIT = { type: 'integer', min: 1, max: 1000 } as const satisfies IntegerShape;
+/** A KeyId the operation may leave out (ListAliases' filter). */
+export const OPTIONAL_KEY_ID = { type: 'string', min: 1, max: 2048 } as const satisfies StringShape;
+export const DESCRIPTION = { type: 'string', min: 0, max: 8192 } as const satisfies StringShape;
+export const CUSTOM_KEY_STORE_ID = { type: 'string', min: 1, max: 64 } as const satisfies StringShape;
+export const TAG_KEY = { type: 'string', required: true, min: 1, max: 128 } as const satisfies StringShape;
+export const TAG = {
+  type: 'structure',
+  members: { TagKey: TAG_KEY, TagValue: { type: 'string', required: true, min: 0, max: 256 } },
+} as const satisfies StructureShape;
+export const TAG_LIST = { type: 'list', member: TAG } as const satisfies ListShape;
+/** PolicyType: the model's pattern, Latin-1 printable plus tab, LF and CR. */
+export const POLICY = {
+  type: 'string', min: 1, max: 131072,
+  pattern: /^[\u0009\u000A\u000D\u0020-\u00FF]+$/, patternText: '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+',
+} as const satisfies StringShape;
+export const POLICY_NAME = { type: 'string', min: 1, max: 128, pattern: /^\w+$/, patternText: '[\\w]+' } as const satisfies StringShape;

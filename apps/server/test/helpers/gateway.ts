@@ -19,21 +19,46 @@ export interface TestGateway {
   client(creds?: Credentials, opts?: { region?: string; systemClockOffset?: number }): KMSClient;
   /** Raw awsJson call with x-api-key, for what an SDK will not send; a `null` header is left out. */
   call(target: string, body: unknown, headers?: Record<string, string | null>): Promise<{ status: number; headers: Headers; json: any; text: string }>;
-  stop(): Promise<void>;
+  /** Stops the gateway; the data dir is removed unless `keepData` (to start again on it). */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  /** The gateway's clock (default: real time). */
+  now?: () => Date;
+  /** Start on an existing data dir (a restart); default a new temporary one. */
+  dataDir?: string;
+  /** Backend entries of the configuration; default DEFAULT_TEST_BACKENDS. */
+  backends?: Record<string, unknown>[];
+  /** How often the deletion sweeper runs (default 60 s). */
+  deletionSweepIntervalMs?: number;
 }
 
 /**
- * A real gateway: real SQLite file in a temporary data dir, the YubiHSM 2 simulator over HTTP on
- * an ephemeral port, the real Express server on another. Nothing of ours is mocked.
+ * Both embedded simulators, as `npm start` runs them: the YubiHSM 2 one (id `yubihsm`, the default
+ * backend) and the TEE one (id `tee`, reached with CustomKeyStoreId 'tee').
  */
-export async function startTestGateway(): Promise<TestGateway> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'kmsgate-e2e-'));
+export const DEFAULT_TEST_BACKENDS: Record<string, unknown>[] = [
+  { id: 'yubihsm', type: 'yubihsm', embedded: true },
+  { id: 'tee', type: 'tee', embedded: true },
+];
+
+/**
+ * A real gateway: real SQLite file in a temporary data dir, the YubiHSM 2 simulator over HTTP on
+ * an ephemeral port, the TEE simulator over a Unix socket, the real Express server on another
+ * port. Nothing of ours is mocked.
+ */
+export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'kmsgate-e2e-'));
   const env = { KMSGATE_DATA_DIR: dataDir } as NodeJS.ProcessEnv;
   const config = parseConfig(
-    { server: { port: 0 }, backends: [{ id: 'yubihsm', type: 'yubihsm', embedded: true }] },
+    { server: { port: 0 }, backends: opts.backends ?? DEFAULT_TEST_BACKENDS },
     'test', env,
   );
-  const gateway = await startGateway(config, silentLogger, env);
+  const gateway = await startGateway(config, silentLogger, env, {
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.deletionSweepIntervalMs ? { deletionSweepIntervalMs: opts.deletionSweepIntervalMs } : {}),
+  });
   const apiKeys = new ApiKeyStore(gateway.db, loadOrCreateSealKey(dataDir));
   const newKey = (role: 'admin' | 'signer', label = `${role}-test`): Credentials => {
     const k = apiKeys.generate({ label, role });
@@ -76,10 +101,10 @@ export async function startTestGateway(): Promise<TestGateway> {
       try { json = JSON.parse(text); } catch { json = undefined; }
       return { status: res.status, headers: res.headers, json, text };
     },
-    async stop() {
+    async stop({ keepData = false } = {}) {
       clients.forEach((c) => c.destroy());
       await gateway.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -9,7 +9,7 @@ import sys
 import boto3
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 
 kms = boto3.client(
     "kms",
@@ -77,5 +77,120 @@ while True:
         break
     marker = page["NextMarker"]
 out["list_pages"] = pages
+
+# ---- the key lifecycle, aliases, tags and policies, with boto3's typed exceptions
+life = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY", Tags=[{"TagKey": "team", "TagValue": "boto3"}])["KeyMetadata"]
+life_id = life["KeyId"]
+other_id = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+kms.create_alias(AliasName="alias/boto3-life", TargetKeyId=life_id)
+kms.update_alias(AliasName="alias/boto3-life", TargetKeyId=other_id)
+out["alias_moved"] = kms.describe_key(KeyId="alias/boto3-life")["KeyMetadata"]["KeyId"] == other_id
+kms.update_alias(AliasName="alias/boto3-life", TargetKeyId=life_id)
+kms.tag_resource(KeyId=life_id, Tags=[{"TagKey": "env", "TagValue": "test"}])
+out["tags"] = [t["TagKey"] for t in kms.list_resource_tags(KeyId=life_id)["Tags"]]
+kms.untag_resource(KeyId=life_id, TagKeys=["env"])
+out["tags_after_untag"] = [t["TagKey"] for t in kms.list_resource_tags(KeyId=life_id)["Tags"]]
+kms.update_key_description(KeyId=life_id, Description="described by boto3")
+out["description"] = kms.describe_key(KeyId=life_id)["KeyMetadata"]["Description"]
+
+
+def sign_life():
+    return kms.sign(KeyId="alias/boto3-life", Message=b"\x01" * 32, MessageType="DIGEST", SigningAlgorithm="ECDSA_SHA_256")
+
+
+kms.disable_key(KeyId=life_id)
+try:
+    sign_life()
+    out["disabled"] = "signed"
+except kms.exceptions.DisabledException as e:
+    out["disabled"] = "DisabledException: " + e.response["Error"]["Message"]
+kms.enable_key(KeyId=life_id)
+scheduled = kms.schedule_key_deletion(KeyId=life_id, PendingWindowInDays=7)
+out["scheduled"] = {"KeyState": scheduled["KeyState"], "PendingWindowInDays": scheduled["PendingWindowInDays"],
+                    "deletion_date_type": type(scheduled["DeletionDate"]).__name__}
+try:
+    sign_life()
+    out["pending"] = "signed"
+except kms.exceptions.KMSInvalidStateException as e:
+    out["pending"] = "KMSInvalidStateException: " + e.response["Error"]["Message"]
+kms.cancel_key_deletion(KeyId=life["Arn"])
+out["after_cancel"] = kms.describe_key(KeyId=life_id)["KeyMetadata"]["KeyState"]
+kms.enable_key(KeyId=life_id)
+out["signs_again"] = len(sign_life()["Signature"]) > 8
+try:
+    kms.schedule_key_deletion(KeyId=life_id, PendingWindowInDays=3)
+    out["bad_window"] = "scheduled"
+except kms.exceptions.ClientError as e:
+    out["bad_window"] = e.response["Error"]["Code"] + ": " + e.response["Error"]["Message"]
+try:
+    kms.enable_key(KeyId="alias/boto3-life")
+    out["alias_for_key_only"] = "enabled"
+except kms.exceptions.NotFoundException as e:
+    out["alias_for_key_only"] = "NotFoundException"
+try:
+    kms.tag_resource(KeyId=life_id, Tags=[{"TagKey": "aws:reserved", "TagValue": "x"}])
+    out["reserved_tag"] = "tagged"
+except kms.exceptions.TagException as e:
+    out["reserved_tag"] = "TagException: " + e.response["Error"]["Message"]
+
+policy = json.loads(kms.get_key_policy(KeyId=life_id, PolicyName="default")["Policy"])
+out["default_policy_principal"] = policy["Statement"][0]["Principal"]["AWS"]
+mine = '{"Version":"2012-10-17","Statement":[]}'
+kms.put_key_policy(KeyId=life_id, PolicyName="default", Policy=mine)
+out["policy_round_trip"] = kms.get_key_policy(KeyId=life_id, PolicyName="default")["Policy"] == mine
+try:
+    kms.put_key_policy(KeyId=life_id, PolicyName="default", Policy="not json")
+    out["malformed_policy"] = "stored"
+except kms.exceptions.MalformedPolicyDocumentException:
+    out["malformed_policy"] = "MalformedPolicyDocumentException"
+out["policy_names"] = kms.list_key_policies(KeyId=life_id)["PolicyNames"]
+out["rotation"] = kms.get_key_rotation_status(KeyId=life_id)["KeyRotationEnabled"]
+out["random_length"] = len(kms.generate_random(NumberOfBytes=48)["Plaintext"])
+out["key_stores"] = [(s["CustomKeyStoreId"], s["CustomKeyStoreType"], s["ConnectionState"])
+                     for s in kms.describe_custom_key_stores()["CustomKeyStores"]]
+try:
+    kms.encrypt(KeyId=life_id, Plaintext=b"secret")
+    out["encrypt"] = "encrypted"
+except kms.exceptions.UnsupportedOperationException as e:
+    out["encrypt"] = "UnsupportedOperationException"
+
+alias_pages = list(kms.get_paginator("list_aliases").paginate(PaginationConfig={"PageSize": 1}))
+out["alias_paginator"] = {"pages": len(alias_pages), "aliases": sum(len(p["Aliases"]) for p in alias_pages)}
+kms.tag_resource(KeyId=life_id, Tags=[{"TagKey": f"k{i}", "TagValue": "v"} for i in range(5)])
+tag_pages = list(kms.get_paginator("list_resource_tags").paginate(KeyId=life_id, PaginationConfig={"PageSize": 2}))
+out["tag_paginator"] = {"pages": len(tag_pages), "tags": sum(len(p["Tags"]) for p in tag_pages)}
+
+# ---- every signing key spec the gateway's backend holds, signed by KMS, checked with `cryptography`
+HASHES = {"SHA_256": hashes.SHA256, "SHA_384": hashes.SHA384, "SHA_512": hashes.SHA512}
+
+
+def check_locally(pub, alg, message, signature):
+    try:
+        if alg.startswith("ED25519"):
+            pub.verify(signature, message)
+        else:
+            h = HASHES[alg[-7:]]()
+            if alg.startswith("ECDSA"):
+                pub.verify(signature, message, ec.ECDSA(h))
+            elif alg.startswith("RSASSA_PSS"):
+                pub.verify(signature, message, padding.PSS(mgf=padding.MGF1(h), salt_length=h.digest_size), h)
+            else:
+                pub.verify(signature, message, padding.PKCS1v15(), h)
+        return True
+    except InvalidSignature:
+        return False
+
+
+out["specs"] = {}
+for spec in json.loads(os.environ.get("KMSGATE_SIGNING_SPECS", "[]")):
+    md = kms.create_key(KeySpec=spec, KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    spec_pub = serialization.load_der_public_key(kms.get_public_key(KeyId=md["KeyId"])["PublicKey"])
+    results = {}
+    for alg in md["SigningAlgorithms"]:
+        msg = f"{spec} {alg}".encode()
+        signed = kms.sign(KeyId=md["KeyId"], Message=msg, MessageType="RAW", SigningAlgorithm=alg)["Signature"]
+        verified = kms.verify(KeyId=md["Arn"], Message=msg, Signature=signed, SigningAlgorithm=alg)["SignatureValid"]
+        results[alg] = check_locally(spec_pub, alg, msg, signed) and verified
+    out["specs"][spec] = results
 
 json.dump(out, sys.stdout)

@@ -42,12 +42,24 @@ export function resolveKey(lookup: KeyLookup, ctx: ArnContext, keyIdParam: strin
   const key = lookup.getKey(keyId);
   const arn = keyArn(ctx, keyId);
   if (!key) throw new KmsError('NotFoundException', `Key '${arn}' does not exist`);
-  if (!opts.states.includes(key.keyState)) {
-    if (key.keyState === 'Disabled') throw new KmsError('DisabledException', `${arn} is disabled.`);
-    if (key.keyState === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${arn} is pending deletion.`);
-    throw new KmsError('KMSInvalidStateException', `${arn} is ${key.keyState}.`);
-  }
+  if (!opts.states.includes(key.keyState)) throw stateError(arn, key.keyState, opts.states);
   if (opts.usage && key.keyUsage !== opts.usage)
     throw new KmsError('InvalidKeyUsageException', `${arn} key usage is ${key.keyUsage} which is not valid for ${opts.operation}.`);
   return key;
+}
+
+/**
+ * AWS's answer for a key in a state the operation does not accept. DisabledException only where an
+ * enabled key would do (a disabled key is then the one thing in the way); KMSInvalidStateException
+ * otherwise. Wording: "is disabled." is AWS-recorded (LocalStack snapshot, RotateKeyOnDemand);
+ * "is pending deletion." and "is not pending deletion." are emulator consensus (LocalStack's
+ * _get_kms_key, local-kms cancel_key_deletion.go).
+ */
+function stateError(arn: string, state: KeyState, accepted: readonly KeyState[]): KmsError {
+  if (accepted.length === 1 && accepted[0] === 'PendingDeletion')
+    return new KmsError('KMSInvalidStateException', `${arn} is not pending deletion.`);
+  if (state === 'Disabled' && accepted.includes('Enabled')) return new KmsError('DisabledException', `${arn} is disabled.`);
+  if (state === 'PendingDeletion') return new KmsError('KMSInvalidStateException', `${arn} is pending deletion.`);
+  if (state === 'PendingImport') return new KmsError('KMSInvalidStateException', `${arn} is pending import.`);
+  return new KmsError('KMSInvalidStateException', `${arn} is ${state}.`);
 }

@@ -10,7 +10,13 @@ import { KmsError } from '../errors';
 export type Shape = StringShape | BlobShape | IntegerShape | BooleanShape | ListShape | MapShape | StructureShape;
 
 interface Base { required?: boolean; /** never echo the value in an error (like AWS's sensitive strings) */ sensitive?: boolean }
-export interface StringShape extends Base { type: 'string'; min?: number; max?: number; pattern?: RegExp; enum?: readonly string[] }
+export interface StringShape extends Base {
+  type: 'string'; min?: number; max?: number; enum?: readonly string[];
+  /** Must match the whole string (anchor it). */
+  pattern?: RegExp;
+  /** The pattern as the AWS model spells it, for the message; defaults to `pattern.source`. */
+  patternText?: string;
+}
 export interface BlobShape extends Base { type: 'blob'; min?: number; max?: number }
 export interface IntegerShape extends Base { type: 'integer'; min?: number; max?: number }
 export interface BooleanShape extends Base { type: 'boolean' }
@@ -128,7 +134,7 @@ function check(shape: Shape, v: unknown, path: string, errors: string[]): void {
       if (shape.enum && !shape.enum.includes(v as string))
         fail(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
       if (shape.pattern && !shape.pattern.test(v as string))
-        fail(`Member must satisfy regular expression pattern: ${shape.pattern.source}`);
+        fail(`Member must satisfy regular expression pattern: ${shape.patternText ?? shape.pattern.source}`);
       break;
     case 'integer':
       if (shape.min !== undefined && (v as number) < shape.min) fail(`Member must have value greater than or equal to ${shape.min}`);

@@ -1,0 +1,126 @@
+import type { KeyBackend, KeyRecord } from '@kmsgate/core';
+import type { KeyStore } from '@kmsgate/store';
+import type { Logger } from './log';
+import type { BackendRegistry } from './operations/operation';
+
+/**
+ * Finishes what ScheduleKeyDeletion started. Once a key's DeletionDate has passed it no longer
+ * exists for clients (the store stops returning it, and its aliases, at that instant); the sweeper
+ * then destroys the key's object in the device and deletes the key's row, which takes its aliases
+ * and tags with it. No tombstone row is kept: a deleted key is simply absent, as on AWS, and key
+ * ids are random UUIDs, so one is never reused. The deletion is recorded in the log.
+ *
+ * It runs once at start-up (keys that fell due while the gateway was down) and then every
+ * `intervalMs`. A key whose device object cannot be destroyed (backend unreachable or no longer
+ * configured) keeps its row, still PendingDeletion, and is retried on the next sweep.
+ */
+export const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
+
+export interface SweepResult {
+  /** Keys whose device object was destroyed (or was already gone) and whose row was deleted. */
+  deleted: string[];
+  /** Keys left for the next sweep. */
+  failed: string[];
+}
+
+export interface DeletionSweeper {
+  /** One pass; a call while a pass is running joins it. Never rejects. */
+  sweep(): Promise<SweepResult>;
+  /** Starts the timer (unref'd: it never keeps the process alive). */
+  start(): void;
+  /** Stops the timer and waits for a running pass, so backends are not closed under it. */
+  stop(): Promise<void>;
+}
+
+export interface DeletionSweeperOptions {
+  keys: KeyStore;
+  backends: BackendRegistry;
+  logger: Logger;
+  intervalMs?: number;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+function describeError(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSweeper {
+  const { keys, backends, logger } = opts;
+  const intervalMs = opts.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
+  let running: Promise<SweepResult> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  /**
+   * Destroys the key's device object. The object is first checked to still hold this key's public
+   * key: should a crash ever have left a row behind after its object was destroyed and the device
+   * handed the same object id to a new key, that new key is left alone.
+   */
+  async function destroy(backend: KeyBackend, key: KeyRecord): Promise<void> {
+    let stillThisKey = true;
+    try {
+      stillThisKey = sameBytes(await backend.getPublicKey(key.handle, key.keySpec), key.publicKey);
+    } catch {
+      // Object missing, or backend unreachable: deleteKey succeeds for the first and fails for the second.
+    }
+    if (!stillThisKey) {
+      logger.warn('key deletion: the device object now holds another key; leaving it in place', { keyId: key.keyId, backend: backend.id });
+      return;
+    }
+    await backend.deleteKey(key.handle, key.keySpec);
+  }
+
+  async function pass(): Promise<SweepResult> {
+    const result: SweepResult = { deleted: [], failed: [] };
+    // After one failure a backend is skipped for the rest of the pass: it is likely down, and
+    // waiting out its timeout once per key would only delay the others.
+    const unavailable = new Set<string>();
+    for (const key of keys.dueForDeletion()) {
+      const fields = { keyId: key.keyId, backend: key.backendId, deletionDate: key.deletionDate?.toISOString() };
+      const backend = backends.find(key.backendId);
+      if (!backend || unavailable.has(key.backendId)) {
+        if (!backend) logger.error('key deletion: the key\'s backend is not configured; the key stays PendingDeletion', fields);
+        result.failed.push(key.keyId);
+        continue;
+      }
+      try {
+        await destroy(backend, key);
+      } catch (e) {
+        unavailable.add(key.backendId);
+        logger.error('key deletion failed; the key stays PendingDeletion and is retried on the next sweep', { ...fields, error: describeError(e) });
+        result.failed.push(key.keyId);
+        continue;
+      }
+      keys.deleteDueKey(key.keyId);
+      logger.info('key deleted: device object destroyed, metadata, aliases and tags removed', fields);
+      result.deleted.push(key.keyId);
+    }
+    return result;
+  }
+
+  function sweep(): Promise<SweepResult> {
+    running ??= pass()
+      .catch((e: unknown) => {
+        logger.error('key deletion sweep failed', { error: describeError(e) });
+        return { deleted: [], failed: [] };
+      })
+      .finally(() => { running = undefined; });
+    return running;
+  }
+
+  return {
+    sweep,
+    start() {
+      if (timer) return;
+      timer = setInterval(() => { void sweep(); }, intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await running;
+    },
+  };
+}

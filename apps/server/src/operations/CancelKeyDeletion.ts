@@ -1,0 +1,20 @@
+import { KEY_STATES_FOR, keyArn, resolveKey } from '@kmsgate/core';
+import { defineOperation } from './operation';
+import { KEY_ID } from './shapes';
+
+/**
+ * PendingDeletion → Disabled, as on AWS (the key must be enabled again explicitly). A key whose
+ * deletion date has passed no longer exists, so it cannot be brought back while the sweeper is
+ * destroying it.
+ */
+export const CancelKeyDeletion = defineOperation({
+  name: 'CancelKeyDeletion',
+  input: { type: 'structure', members: { KeyId: KEY_ID } },
+  handler(input, ctx) {
+    const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
+      operation: 'CancelKeyDeletion', states: KEY_STATES_FOR.CancelKeyDeletion, allowAliases: false,
+    });
+    ctx.keys.setKeyState(key.keyId, 'Disabled');
+    return { KeyId: keyArn(ctx.arn, key.keyId) };
+  },
+});

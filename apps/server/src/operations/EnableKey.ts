@@ -1,0 +1,16 @@
+import { KEY_STATES_FOR, resolveKey } from '@kmsgate/core';
+import { defineOperation } from './operation';
+import { KEY_ID } from './shapes';
+
+/** Enabled → Enabled, Disabled → Enabled; pending deletion is KMSInvalidStateException. */
+export const EnableKey = defineOperation({
+  name: 'EnableKey',
+  input: { type: 'structure', members: { KeyId: KEY_ID } },
+  handler(input, ctx) {
+    const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
+      operation: 'EnableKey', states: KEY_STATES_FOR.EnableKey, allowAliases: false,
+    });
+    ctx.keys.setKeyState(key.keyId, 'Enabled');
+    return {};
+  },
+});

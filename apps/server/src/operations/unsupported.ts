@@ -1,0 +1,115 @@
+import { KEY_STATES_FOR, KmsError, resolveKey, type KeyState, type StructureShape } from '@kmsgate/core';
+import type { Operation, OperationContext } from './operation';
+import { KEY_ID, LIMIT, MARKER } from './shapes';
+
+/**
+ * The TrentService operations kmsgate knows but does not serve, each with the reason a client
+ * gets in an UnsupportedOperationException (a modeled exception in every SDK). Names that are not
+ * KMS operations at all stay UnknownOperationException. Together with OPERATIONS this covers every
+ * command of @aws-sdk/client-kms; test/sdk-coverage.test.ts and docs/api-coverage.md hold it there.
+ *
+ * Entries with `key` concern one existing key: they answer as AWS does for kmsgate's (asymmetric)
+ * keys, so the key is resolved and state-checked first (NotFoundException, DisabledException, …)
+ * and only then refused. `message` overrides the text where AWS's own answer is recorded.
+ */
+interface UnsupportedEntry {
+  reason: string;
+  key?: { states: readonly KeyState[]; input: StructureShape };
+  message?: string;
+}
+
+const NO_ENCRYPTION = 'kmsgate holds asymmetric signing keys only (KeyUsage SIGN_VERIFY); it has no ENCRYPT_DECRYPT keys.';
+const NO_HMAC = 'kmsgate has no HMAC keys (KeyUsage GENERATE_VERIFY_MAC).';
+const NO_GRANTS = 'kmsgate has no grants; what a caller may do is decided by its API key role (admin or signer).';
+const KEY_STORES_ARE_CONFIG = 'custom key stores are the backends in the gateway configuration; add, change or remove them there and restart.';
+const NO_IMPORT = 'keys are generated inside the backend and key material is never imported.';
+const NO_MULTI_REGION = 'kmsgate has no multi-Region keys.';
+const NO_ROTATION = 'automatic and on-demand rotation exist only for symmetric encryption keys, and every kmsgate key is asymmetric.';
+
+const KEY_ONLY: StructureShape = { type: 'structure', members: { KeyId: KEY_ID } };
+
+export const UNSUPPORTED_OPERATIONS = {
+  ConnectCustomKeyStore: { reason: KEY_STORES_ARE_CONFIG },
+  CreateCustomKeyStore: { reason: KEY_STORES_ARE_CONFIG },
+  CreateGrant: { reason: NO_GRANTS },
+  Decapsulate: { reason: 'kmsgate has no ML-KEM keys (KeyUsage ENCAPSULATE_DECAPSULATE).' },
+  Decrypt: { reason: NO_ENCRYPTION },
+  DeleteCustomKeyStore: { reason: KEY_STORES_ARE_CONFIG },
+  DeleteImportedKeyMaterial: { reason: NO_IMPORT },
+  DeriveSharedSecret: { reason: 'kmsgate has no key agreement keys (KeyUsage KEY_AGREEMENT).' },
+  DisableKeyRotation: {
+    reason: NO_ROTATION,
+    key: { states: KEY_STATES_FOR.DisableKeyRotation, input: KEY_ONLY },
+  },
+  DisconnectCustomKeyStore: { reason: KEY_STORES_ARE_CONFIG },
+  EnableKeyRotation: {
+    reason: NO_ROTATION,
+    key: {
+      states: KEY_STATES_FOR.EnableKeyRotation,
+      input: { type: 'structure', members: { KeyId: KEY_ID, RotationPeriodInDays: { type: 'integer', min: 90, max: 2560 } } },
+    },
+  },
+  Encapsulate: { reason: 'kmsgate has no ML-KEM keys (KeyUsage ENCAPSULATE_DECAPSULATE).' },
+  Encrypt: { reason: NO_ENCRYPTION },
+  GenerateDataKey: { reason: NO_ENCRYPTION },
+  GenerateDataKeyPair: { reason: NO_ENCRYPTION },
+  GenerateDataKeyPairWithoutPlaintext: { reason: NO_ENCRYPTION },
+  GenerateDataKeyWithoutPlaintext: { reason: NO_ENCRYPTION },
+  GenerateMac: { reason: NO_HMAC },
+  GetKeyLastUsage: { reason: 'kmsgate does not record when keys were last used yet.' },
+  GetParametersForImport: { reason: NO_IMPORT },
+  ImportKeyMaterial: { reason: NO_IMPORT },
+  ListGrants: { reason: NO_GRANTS },
+  ListKeyRotations: {
+    reason: NO_ROTATION,
+    key: {
+      states: KEY_STATES_FOR.ListKeyRotations,
+      input: {
+        type: 'structure',
+        members: {
+          KeyId: KEY_ID, IncludeKeyMaterial: { type: 'string', enum: ['ALL_KEY_MATERIAL', 'ROTATIONS_ONLY'] }, Limit: LIMIT, Marker: MARKER,
+        },
+      },
+    },
+  },
+  ListRetirableGrants: { reason: NO_GRANTS },
+  ReEncrypt: { reason: NO_ENCRYPTION },
+  ReplicateKey: { reason: NO_MULTI_REGION },
+  RetireGrant: { reason: NO_GRANTS },
+  RevokeGrant: { reason: NO_GRANTS },
+  RotateKeyOnDemand: {
+    reason: NO_ROTATION,
+    key: { states: KEY_STATES_FOR.RotateKeyOnDemand, input: KEY_ONLY },
+    // AWS-recorded: RotateKeyOnDemand on an asymmetric key is UnsupportedOperationException with an
+    // empty message (LocalStack snapshot, test_rotate_key_on_demand_raises_error_given_non_symmetric_key).
+    message: '',
+  },
+  UpdateCustomKeyStore: { reason: KEY_STORES_ARE_CONFIG },
+  UpdatePrimaryRegion: { reason: NO_MULTI_REGION },
+  VerifyMac: { reason: NO_HMAC },
+} as const satisfies Record<string, UnsupportedEntry>;
+
+export type UnsupportedOperationName = keyof typeof UNSUPPORTED_OPERATIONS;
+
+/** The text a client gets for an unsupported operation. */
+export function unsupportedMessage(name: UnsupportedOperationName): string {
+  const entry: UnsupportedEntry = UNSUPPORTED_OPERATIONS[name];
+  return entry.message ?? `${name} is not supported by kmsgate: ${entry.reason}`;
+}
+
+/** The dispatchable form of one table entry (built once, below; no per-operation files). */
+function unsupportedOperation(name: UnsupportedOperationName): Operation {
+  const entry: UnsupportedEntry = UNSUPPORTED_OPERATIONS[name];
+  const key = entry.key;
+  const handler = (input: { KeyId?: string }, ctx: OperationContext): never => {
+    // The shape made KeyId required for keyed entries, so it is present here.
+    if (key) resolveKey(ctx.keys, ctx.arn, input.KeyId!, { operation: name, states: key.states, allowAliases: false });
+    throw new KmsError('UnsupportedOperationException', unsupportedMessage(name));
+  };
+  // Plain entries accept any JSON object: there is nothing to validate before refusing.
+  return { name, input: key?.input ?? { type: 'structure', members: {} }, handler } as unknown as Operation;
+}
+
+export const UNSUPPORTED: Readonly<Record<string, Operation>> = Object.fromEntries(
+  (Object.keys(UNSUPPORTED_OPERATIONS) as UnsupportedOperationName[]).map((name) => [name, unsupportedOperation(name)]),
+);
