@@ -23,7 +23,11 @@ interface Result {
   connectorPerSign: number;
   /** From the gateway's Server-Timing header: its own time per Sign, minus the backend call. */
   serverOverheadP50?: number;
+  /** From the same header: the backend call as the gateway timed it. */
+  serverBackendP50?: number;
 }
+
+interface ServerTimings { overhead: number[]; backend: number[] }
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -41,21 +45,24 @@ async function run(concurrency: number, n: number, op: () => Promise<unknown>, l
   }));
 }
 
-async function measure(label: string, concurrency: number, n: number, op: () => Promise<unknown>, connectorRequests: () => number, overheads?: number[]): Promise<Result> {
+async function measure(label: string, concurrency: number, n: number, op: () => Promise<unknown>, connectorRequests: () => number, timings?: ServerTimings): Promise<Result> {
   // Warm up at the measured concurrency, so the session pool has grown before counting starts.
   await run(concurrency, WARMUP, op);
-  if (overheads) overheads.length = 0;
+  if (timings) {
+    timings.overhead.length = 0;
+    timings.backend.length = 0;
+  }
   const latencies: number[] = [];
   const before = connectorRequests();
   const started = performance.now();
   await run(concurrency, n, op, latencies);
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  const sortedOverheads = overheads ? [...overheads].sort((a, b) => a - b) : undefined;
+  const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
   return {
     label, concurrency, n, seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99),
     connectorPerSign: (connectorRequests() - before) / n,
-    ...(sortedOverheads?.length ? { serverOverheadP50: percentile(sortedOverheads, 50) } : {}),
+    ...(timings?.overhead.length ? { serverOverheadP50: median(timings.overhead), serverBackendP50: median(timings.backend) } : {}),
   };
 }
 
@@ -94,13 +101,16 @@ async function main(): Promise<void> {
       endpoint: url, region: 'us-east-1', maxAttempts: 1,
       credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
     });
-    const overheads: number[] = [];
+    const timings: ServerTimings = { overhead: [], backend: [] };
     kms.middlewareStack.add((next) => async (args) => {
       const out = await next(args);
       const timing = (out.response as { headers?: Record<string, string> }).headers?.['server-timing'] ?? '';
       const total = /total;dur=([\d.]+)/.exec(timing);
       const backendMs = /backend;dur=([\d.]+)/.exec(timing);
-      if (total && backendMs) overheads.push(Number(total[1]) - Number(backendMs[1]));
+      if (total && backendMs) {
+        timings.overhead.push(Number(total[1]) - Number(backendMs[1]));
+        timings.backend.push(Number(backendMs[1]));
+      }
       return out;
     }, { step: 'deserialize', name: 'serverTiming' });
     const backend = new YubiHsmBackend({ id: 'bench', name: 'bench', connectorUrl: sim.url, authKeyId: 1, password: 'password', maxSessions: 4 });
@@ -116,7 +126,7 @@ async function main(): Promise<void> {
       const viaGateway = () => kms.send(new SignCommand({ KeyId: record.keyId, Message: message, MessageType: alg === 'ECDSA_SHA_256' ? 'DIGEST' : 'RAW', SigningAlgorithm: alg }));
       const direct = () => backend.sign(record.handle, spec, alg, message);
       for (const c of [1, 32]) {
-        results.push(await measure(`${name} gateway (HTTP+SigV4)`, c, SIGNS, viaGateway, () => sim.stats().apiRequests, overheads));
+        results.push(await measure(`${name} gateway (HTTP+SigV4)`, c, SIGNS, viaGateway, () => sim.stats().apiRequests, timings));
         results.push(await measure(`${name} backend only`, c, SIGNS, direct, () => sim.stats().apiRequests));
       }
     }
@@ -132,11 +142,11 @@ async function main(): Promise<void> {
 
   const fmt = (n: number, d = 2) => n.toFixed(d);
   console.log(`\nkmsgate Sign benchmark — ${SIGNS} signs per row, node ${process.version}, simulator backend\n`);
-  console.log('| case | concurrency | signs/s | p50 ms | p99 ms | connector requests / Sign | gateway overhead p50 ms (server-side) |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('| case | concurrency | signs/s | p50 ms | p99 ms | connector requests / Sign | backend call p50 ms (gateway-timed) | gateway overhead p50 ms (server-side) |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  const opt = (v: number | undefined) => (v === undefined ? '' : fmt(v, 3));
   for (const r of results) {
-    const overhead = r.serverOverheadP50 === undefined ? '' : fmt(r.serverOverheadP50, 3);
-    console.log(`| ${r.label} | ${r.concurrency} | ${fmt(r.n / r.seconds, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.connectorPerSign)} | ${overhead} |`);
+    console.log(`| ${r.label} | ${r.concurrency} | ${fmt(r.n / r.seconds, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.connectorPerSign)} | ${opt(r.serverBackendP50)} | ${opt(r.serverOverheadP50)} |`);
   }
   console.log('\nAt concurrency 1, client-observed p50 through the gateway minus backend-only p50');
   console.log('(includes the AWS SDK\'s own request building and SigV4 signing on the client side):');
