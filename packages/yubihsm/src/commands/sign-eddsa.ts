@@ -1,6 +1,7 @@
 // https://docs.yubico.com/hardware/yubihsm-2/hsm2-cmd-reference/hsm2-cmd-sign-eddsa.html
 import { Command } from '../codes';
 import { WireReader, WireWriter } from '../wire';
+import { decodeSignature, encodeSignature } from './key-digest';
 
 export const CODE = Command.SIGN_EDDSA;
 
@@ -24,10 +25,5 @@ export function decodeRequest(payload: Uint8Array): Request {
   return { keyId: r.u16(), message: r.rest() };
 }
 
-export function encodeResponse(res: Response): Uint8Array {
-  return new WireWriter().bytes(res.signature, 'signature').finish();
-}
-
-export function decodeResponse(payload: Uint8Array): Response {
-  return { signature: new WireReader(payload).rest() };
-}
+export const encodeResponse: (res: Response) => Uint8Array = encodeSignature;
+export const decodeResponse: (payload: Uint8Array) => Response = decodeSignature;

@@ -1,7 +1,7 @@
 // https://docs.yubico.com/hardware/yubihsm-2/hsm2-cmd-reference/hsm2-cmd-sign-pkcs1.html
 // (formerly https://developers.yubico.com/YubiHSM2/Commands/Sign_Pkcs1.html)
 import { Command } from '../codes';
-import { WireReader, WireWriter } from '../wire';
+import { decodeKeyDigest, decodeSignature, encodeKeyDigest, encodeSignature } from './key-digest';
 
 export const CODE = Command.SIGN_PKCS1;
 
@@ -20,19 +20,7 @@ export interface Response {
   signature: Uint8Array;
 }
 
-export function encodeRequest(req: Request): Uint8Array {
-  return new WireWriter().u16(req.keyId, 'keyId').bytes(req.digest, 'digest').finish();
-}
-
-export function decodeRequest(payload: Uint8Array): Request {
-  const r = new WireReader(payload);
-  return { keyId: r.u16(), digest: r.rest() };
-}
-
-export function encodeResponse(res: Response): Uint8Array {
-  return new WireWriter().bytes(res.signature, 'signature').finish();
-}
-
-export function decodeResponse(payload: Uint8Array): Response {
-  return { signature: new WireReader(payload).rest() };
-}
+export const encodeRequest: (req: Request) => Uint8Array = encodeKeyDigest;
+export const decodeRequest: (payload: Uint8Array) => Request = decodeKeyDigest;
+export const encodeResponse: (res: Response) => Uint8Array = encodeSignature;
+export const decodeResponse: (payload: Uint8Array) => Response = decodeSignature;
