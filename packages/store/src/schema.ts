@@ -56,4 +56,25 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX keys_pending_deletion ON keys (key_state, deletion_date);
   `,
+  // 3: the audit log. Append-only and hash-chained: each record's hash commits to the previous
+  // record's hash, so an edited, removed or reordered record breaks the chain from there on.
+  `
+  CREATE TABLE audit_log (
+    seq           INTEGER PRIMARY KEY,       -- 1, 2, 3, … without gaps
+    at            INTEGER NOT NULL,          -- epoch milliseconds
+    request_id    TEXT NOT NULL,
+    api_key_id    TEXT,                      -- the key's id, never the secret
+    operation     TEXT NOT NULL,
+    key_id        TEXT,
+    decision      TEXT NOT NULL,             -- accept | deny | replay | admin
+    gate          TEXT,                      -- auth | decode | policy | replay | backend
+    reason        TEXT,                      -- stable reason code
+    summary       TEXT,                      -- JSON: what the decoder saw
+    signed_digest TEXT,                      -- hex SHA-256 of the bytes the device signed
+    prev_hash     TEXT NOT NULL,
+    hash          TEXT NOT NULL
+  );
+  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  `,
 ];
