@@ -1,15 +1,21 @@
 /**
  * `npm run bench`: Sign throughput and latency through the whole gateway (HTTP, SigV4, auth,
- * store, SCP03, connector protocol, simulator) against the backend alone, and how many connector
- * requests one Sign costs. The gateway runs in its own process, as in production; the simulator
- * runs in this process so its request counter can be read.
+ * store, audit log, SCP03, connector protocol, simulator) against the backend alone, and how many
+ * connector requests one Sign costs. The gateway runs in its own process, as in production; the
+ * simulator runs in this process so its request counter can be read.
+ *
+ * Then audit history: two more gateways side by side, one on an empty data dir and one whose audit
+ * chain already holds 1,000,000 records, measured in alternating rounds at concurrency 1 (so drift
+ * and noise fall on both alike): appending must cost the same.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
-import { ApiKeyStore, KeyStore, loadOrCreateSealKey, openDb } from '@kmsgate/store';
+import {
+  ApiKeyStore, GENESIS_HASH, KeyStore, auditRecordHash, loadOrCreateSealKey, openDb, verifyAuditChain, type AuditRecord, type Db,
+} from '@kmsgate/store';
 import { YubiHsmBackend } from '@kmsgate/yubihsm';
 import { startSimulator } from '@kmsgate/yubihsm-sim';
 import type { SupportedKeySpec, SupportedSigningAlgorithm } from '@kmsgate/core';
@@ -17,6 +23,14 @@ import type { SupportedKeySpec, SupportedSigningAlgorithm } from '@kmsgate/core'
 const ROOT = join(__dirname, '..');
 const SIGNS = Number(process.env.BENCH_SIGNS ?? 2000);
 const WARMUP = 100;
+/** Audit records in the long-history gateway's chain (BENCH_AUDIT_RECORDS to change it). */
+const AUDIT_RECORDS = Number(process.env.BENCH_AUDIT_RECORDS ?? 1_000_000);
+/** The audit-history rows alternate between the two gateways in this many rounds. */
+const AUDIT_ROUNDS = 10;
+/** BENCH_AUDIT_FSYNC=false runs the gateway with `audit.fsync: false` (docs/audit.md, durability). */
+const AUDIT_FSYNC = process.env.BENCH_AUDIT_FSYNC !== 'false';
+/** Unmeasured signs on each audit-history gateway before its rounds. */
+const PREWARM = 500;
 
 interface Result {
   label: string; concurrency: number; n: number; seconds: number; p50: number; p99: number;
@@ -66,6 +80,38 @@ async function measure(label: string, concurrency: number, n: number, op: () => 
   };
 }
 
+/**
+ * Extends the audit chain by `n` valid records (hash-linked from the current head) in one
+ * transaction. Only SQLite is filled: the gateway appends to the JSONL mirror with O_APPEND, whose
+ * cost does not depend on the file's length, and never reads the mirror while serving (at start it
+ * begins a new mirror at the head).
+ */
+function prefillAudit(db: Db, n: number, keyId: string): number {
+  const started = performance.now();
+  const insert = db.prepare(`INSERT INTO audit_log (seq, at, request_id, api_key_id, operation, key_id, decision, gate, reason,
+    summary, signed_digest, prev_hash, hash) VALUES (@seq, @at, @requestId, @apiKeyId, @operation, @keyId, @decision, @gate,
+    @reason, @summary, @signedDigest, @prevHash, @hash)`);
+  db.transaction(() => {
+    const head = db.prepare('SELECT seq, hash FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)').get() as { seq: number; hash: string } | undefined;
+    let seq = head?.seq ?? 0;
+    let prevHash = head?.hash ?? GENESIS_HASH;
+    const at = Date.now();
+    for (let i = 0; i < n; i++) {
+      seq++;
+      const r: Omit<AuditRecord, 'hash'> = {
+        seq, at, requestId: `00000000-0000-4000-8000-${seq.toString(16).padStart(12, '0')}`, apiKeyId: 'ak_0000000000000000',
+        operation: 'Sign', keyId, decision: 'accept', gate: null, reason: null, summary: null,
+        signedDigest: prevHash, // any 64 hex characters: the size of a real one
+        prevHash,
+      };
+      prevHash = auditRecordHash(r);
+      insert.run({ ...r, hash: prevHash });
+    }
+  }).immediate();
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  return (performance.now() - started) / 1000;
+}
+
 async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
@@ -77,42 +123,125 @@ async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
   throw new Error('gateway did not become healthy');
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'kmsgate-bench-'));
-  const sim = await startSimulator({ host: '127.0.0.1', port: 0, statePath: join(dir, 'sim.json') });
+/** A gateway in its own process on `dir`, against the simulator at `connectorUrl`. */
+async function startGatewayProcess(dir: string, connectorUrl: string): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
   const port = 18000 + Math.floor(Math.random() * 2000);
   const configPath = join(dir, 'kmsgate.yaml');
   writeFileSync(configPath, [
     'server:', `  port: ${port}`,
-    'backends:', '  - id: yubihsm', '    type: yubihsm', `    connectorUrl: ${sim.url}`, '    passwordEnv: BENCH_YUBIHSM_PASSWORD',
+    'backends:', '  - id: yubihsm', '    type: yubihsm', `    connectorUrl: ${connectorUrl}`, '    passwordEnv: BENCH_YUBIHSM_PASSWORD',
+    'audit:', `  fsync: ${AUDIT_FSYNC}`,
   ].join('\n'));
-  const gateway = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/server/src/main.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/server/src/main.ts')], {
     cwd: ROOT,
     env: { ...process.env, KMSGATE_CONFIG: configPath, KMSGATE_DATA_DIR: dir, BENCH_YUBIHSM_PASSWORD: 'password', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  const results: Result[] = [];
+  const exited = new Promise((r) => child.once('exit', r));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+  };
   try {
-    await waitForHealth(url, gateway);
-    const db = openDb(join(dir, 'kms.db'));
-    const creds = new ApiKeyStore(db, loadOrCreateSealKey(dir)).generate({ label: 'bench', role: 'admin' });
-    const kms = new KMSClient({
-      endpoint: url, region: 'us-east-1', maxAttempts: 1,
-      credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
-    });
-    const timings: ServerTimings = { overhead: [], backend: [] };
-    kms.middlewareStack.add((next) => async (args) => {
-      const out = await next(args);
-      const timing = (out.response as { headers?: Record<string, string> }).headers?.['server-timing'] ?? '';
-      const total = /total;dur=([\d.]+)/.exec(timing);
-      const backendMs = /backend;dur=([\d.]+)/.exec(timing);
-      if (total && backendMs) {
-        timings.overhead.push(Number(total[1]) - Number(backendMs[1]));
-        timings.backend.push(Number(backendMs[1]));
+    await waitForHealth(url, child);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { child, url, stop };
+}
+
+/** An SDK client with a new admin credential in `db`, collecting the gateway's Server-Timing figures. */
+function sdkClient(url: string, db: Db, dir: string): { kms: KMSClient; timings: ServerTimings } {
+  const creds = new ApiKeyStore(db, loadOrCreateSealKey(dir)).generate({ label: 'bench', role: 'admin' });
+  const kms = new KMSClient({
+    endpoint: url, region: 'us-east-1', maxAttempts: 1,
+    credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
+  });
+  const timings: ServerTimings = { overhead: [], backend: [] };
+  kms.middlewareStack.add((next) => async (args) => {
+    const out = await next(args);
+    const timing = (out.response as { headers?: Record<string, string> }).headers?.['server-timing'] ?? '';
+    const total = /total;dur=([\d.]+)/.exec(timing);
+    const backendMs = /backend;dur=([\d.]+)/.exec(timing);
+    if (total && backendMs) {
+      timings.overhead.push(Number(total[1]) - Number(backendMs[1]));
+      timings.backend.push(Number(backendMs[1]));
+    }
+    return out;
+  }, { step: 'deserialize', name: 'serverTiming' });
+  return { kms, timings };
+}
+
+/**
+ * P-256 Sign at concurrency 1 through two gateways that differ only in their audit history: one
+ * on an empty data dir, one whose chain holds AUDIT_RECORDS records. Each is warmed up, then they
+ * are measured in alternating rounds. Afterwards the long chain (which the gateway extended from
+ * the prefilled head) must still verify.
+ */
+async function auditHistoryRows(connectorUrl: string, message: Uint8Array): Promise<{ rows: Result[]; fillSeconds: number; verifySeconds: number }> {
+  const setups = [{ label: 'empty', records: 0 }, { label: `${AUDIT_RECORDS.toLocaleString('en-US')} records`, records: AUDIT_RECORDS }];
+  let fillSeconds = 0;
+  const gateways = [];
+  try {
+    for (const setup of setups) {
+      const dir = mkdtempSync(join(tmpdir(), 'kmsgate-bench-audit-'));
+      const db = openDb(join(dir, 'kms.db'));
+      if (setup.records > 0) fillSeconds = prefillAudit(db, setup.records, '00000000-0000-4000-8000-000000000000');
+      const gw = await startGatewayProcess(dir, connectorUrl);
+      const { kms, timings } = sdkClient(gw.url, db, dir);
+      gateways.push({ ...setup, dir, db, gw, kms, timings, latencies: [] as number[], overhead: [] as number[], seconds: 0 });
+    }
+    for (const g of gateways) {
+      const { KeyMetadata } = await g.kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
+      const sign = () => g.kms.send(new SignCommand({ KeyId: KeyMetadata!.KeyId!, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
+      await run(1, PREWARM, sign);
+      Object.assign(g, { sign });
+    }
+    const perRound = Math.max(1, Math.ceil(SIGNS / AUDIT_ROUNDS));
+    for (let round = 0; round < AUDIT_ROUNDS; round++) {
+      for (const g of gateways) {
+        g.timings.overhead.length = 0;
+        const t0 = performance.now();
+        await run(1, perRound, (g as unknown as { sign: () => Promise<unknown> }).sign, g.latencies);
+        g.seconds += (performance.now() - t0) / 1000;
+        g.overhead.push(...g.timings.overhead);
       }
-      return out;
-    }, { step: 'deserialize', name: 'serverTiming' });
+    }
+    const started = performance.now();
+    const check = verifyAuditChain(gateways[1]!.db);
+    const verifySeconds = (performance.now() - started) / 1000;
+    if (!check.ok) throw new Error(`audit chain broken after the benchmark: ${check.reason}`);
+    const rows = gateways.map((g): Result => {
+      g.latencies.sort((a, b) => a - b);
+      return {
+        label: `P-256 gateway, audit log ${g.label}`, concurrency: 1, n: g.latencies.length, seconds: g.seconds,
+        p50: percentile(g.latencies, 50), p99: percentile(g.latencies, 99), connectorPerSign: NaN,
+        serverOverheadP50: percentile([...g.overhead].sort((a, b) => a - b), 50),
+      };
+    });
+    return { rows, fillSeconds, verifySeconds };
+  } finally {
+    for (const g of gateways) {
+      g.kms.destroy();
+      await g.gw.stop();
+      g.db.close();
+      rmSync(g.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'kmsgate-bench-'));
+  const sim = await startSimulator({ host: '127.0.0.1', port: 0, statePath: join(dir, 'sim.json') });
+  const results: Result[] = [];
+  let audit: Awaited<ReturnType<typeof auditHistoryRows>> | undefined;
+  let gateway: Awaited<ReturnType<typeof startGatewayProcess>> | undefined;
+  try {
+    gateway = await startGatewayProcess(dir, sim.url);
+    const db = openDb(join(dir, 'kms.db'));
+    const { kms, timings } = sdkClient(gateway.url, db, dir);
     const backend = new YubiHsmBackend({ id: 'bench', name: 'bench', connectorUrl: sim.url, authKeyId: 1, password: 'password', maxSessions: 4 });
     const keys = new KeyStore(db);
     const cases: [string, SupportedKeySpec, SupportedSigningAlgorithm][] = [
@@ -133,9 +262,10 @@ async function main(): Promise<void> {
     kms.destroy();
     await backend.close();
     db.close();
+    await gateway.stop();
+    audit = await auditHistoryRows(sim.url, message);
   } finally {
-    gateway.kill('SIGTERM');
-    await new Promise((r) => gateway.once('exit', r));
+    await gateway?.stop();
     await sim.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -154,6 +284,15 @@ async function main(): Promise<void> {
     const g = results.find((r) => r.label.startsWith(name) && r.label.includes('gateway') && r.concurrency === 1)!;
     const b = results.find((r) => r.label.startsWith(name) && r.label.includes('backend') && r.concurrency === 1)!;
     console.log(`  ${name}: ${fmt(g.p50 - b.p50, 3)} ms`);
+  }
+  if (audit) {
+    console.log(`\nAudit history: P-256 Sign at concurrency 1 through two gateways side by side, ${SIGNS} signs each in ${AUDIT_ROUNDS} alternating rounds, audit.fsync ${AUDIT_FSYNC}`);
+    console.log('| audit log | signs/s | p50 ms | p99 ms | gateway overhead p50 ms (server-side) |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const r of audit.rows) {
+      console.log(`| ${r.label.replace(/^.*audit log /, '')} | ${fmt(r.n / r.seconds, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${opt(r.serverOverheadP50)} |`);
+    }
+    console.log(`(writing the ${AUDIT_RECORDS} records took ${fmt(audit.fillSeconds, 1)} s; verifying the chain afterwards, ${fmt(audit.verifySeconds, 1)} s)`);
   }
 }
 

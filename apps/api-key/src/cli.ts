@@ -12,6 +12,7 @@ import {
   resolveDbPath,
   type ApiKeyRecord,
   type ApiKeyRole,
+  type ApiKeyScope,
   type Db,
 } from '@kmsgate/store';
 
@@ -39,11 +40,13 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .description('create a key; prints the x-api-key value alone on stdout')
     .requiredOption('--label <label>', 'who or what the key is for (1-128 characters)')
     .addOption(new Option('--role <role>', 'what the key may do').choices(API_KEY_ROLES).default('signer'))
+    .option('--scope <key>', 'a key id or alias name (alias/…) a signer key may use; repeat for more. Without it: every key', collect, [])
     .option('--json', 'print id, label, role, apiKey, accessKeyId and secretAccessKey as one JSON object')
-    .action((opts: { label: string; role: ApiKeyRole; json?: boolean }) => {
+    .action((opts: { label: string; role: ApiKeyRole; scope: string[]; json?: boolean }) => {
       withDb(io.env, (db) => {
         const store = new ApiKeyStore(db, loadOrCreateSealKey(resolveDataDir(io.env)));
-        const k = store.generate({ label: opts.label, role: opts.role });
+        const k = store.generate({ label: opts.label, role: opts.role, ...(opts.scope.length > 0 ? { scope: opts.scope } : {}) });
+        io.stderr(`Scope: ${describeScope(store.scopeOf(k.id)!)}.\n`);
         if (opts.json) {
           io.stdout(`${JSON.stringify({
             id: k.id, label: k.label, role: k.role, apiKey: k.apiKey,
@@ -69,8 +72,31 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .option('--json', 'print a JSON array')
     .action((opts: { json?: boolean }) => {
       withDb(io.env, (db) => {
-        const records = new ApiKeyStore(db).list();
+        const store = new ApiKeyStore(db);
+        const records = store.list().map((r) => ({ ...r, scope: store.scopeOf(r.id)! }));
         io.stdout(opts.json ? `${JSON.stringify(records.map(toJson), null, 2)}\n` : table(records));
+      });
+    });
+
+  program
+    .command('scope')
+    .description('show or change which keys a signer key may use (ids or alias names); changes apply from the next request')
+    .argument('<id>', 'the API key id (ak_…)')
+    .option('--add <key>', 'allow this key id or alias name; repeat for more', collect, [])
+    .option('--remove <key>', 'stop allowing it; removing the last one leaves a key that may use no key', collect, [])
+    .option('--all-keys', 'lift the restriction: the key may use every key')
+    .option('--json', 'print the scope as JSON')
+    .action((id: string, opts: { add: string[]; remove: string[]; allKeys?: boolean; json?: boolean }) => {
+      withDb(io.env, (db) => {
+        const store = new ApiKeyStore(db);
+        if (store.get(id) === undefined) {
+          io.stderr(`api-key: no API key with id '${id}'\n`);
+          exitCode = 1;
+          return;
+        }
+        const change = opts.add.length > 0 || opts.remove.length > 0 || opts.allKeys;
+        const scope = change ? store.updateScope(id, { add: opts.add, remove: opts.remove, ...(opts.allKeys ? { allKeys: true } : {}) }) : store.scopeOf(id)!;
+        io.stdout(opts.json ? `${JSON.stringify(scopeJson(scope))}\n` : `${id}: ${describeScope(scope)}\n`);
       });
     });
 
@@ -114,11 +140,25 @@ function withDb(env: NodeJS.ProcessEnv, f: (db: Db) => void): void {
   }
 }
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function describeScope(scope: ApiKeyScope): string {
+  if (!scope.restricted) return 'every key';
+  return scope.selectors.length === 0 ? 'no key (its scope is empty)' : scope.selectors.join(', ');
+}
+
+/** null: every key; otherwise the key ids and alias names it may use. */
+function scopeJson(scope: ApiKeyScope): string[] | null {
+  return scope.restricted ? [...scope.selectors] : null;
+}
+
 function iso(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function toJson(r: ApiKeyRecord): Record<string, string | null> {
+function toJson(r: ApiKeyRecord & { scope: ApiKeyScope }): Record<string, string | string[] | null> {
   return {
     id: r.id,
     label: r.label,
@@ -127,16 +167,18 @@ function toJson(r: ApiKeyRecord): Record<string, string | null> {
     createdAt: iso(r.createdAt),
     revokedAt: r.revokedAt && iso(r.revokedAt),
     lastUsedAt: r.lastUsedAt && iso(r.lastUsedAt),
+    scope: scopeJson(r.scope),
   };
 }
 
-function table(records: readonly ApiKeyRecord[]): string {
+function table(records: readonly (ApiKeyRecord & { scope: ApiKeyScope })[]): string {
   if (records.length === 0) return 'no API keys\n';
   const rows = [
-    ['ID', 'LABEL', 'ROLE', 'ACCESS KEY ID', 'CREATED', 'REVOKED', 'LAST USED'],
+    ['ID', 'LABEL', 'ROLE', 'ACCESS KEY ID', 'CREATED', 'REVOKED', 'LAST USED', 'SCOPE'],
     ...records.map((r) => [
       r.id, r.label, r.role, r.accessKeyId, iso(r.createdAt),
       r.revokedAt ? iso(r.revokedAt) : '-', r.lastUsedAt ? iso(r.lastUsedAt) : '-',
+      !r.scope.restricted ? '*' : r.scope.selectors.length === 0 ? '(none)' : r.scope.selectors.join(','),
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));

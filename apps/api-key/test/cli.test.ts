@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiKeyStore, loadOrCreateSealKey, openDb } from '@kmsgate/store';
+import { run } from '../src/cli';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const BIN = join(ROOT, 'apps', 'api-key', 'bin', 'api-key.cjs');
@@ -93,7 +94,7 @@ test('list shows every key and no secret; revoke works; an unknown id exits 1', 
   const list = await cli('list');
   expect(list.code).toBe(0);
   const lines = list.stdout.trimEnd().split('\n');
-  expect(lines[0]).toMatch(/^ID\s+LABEL\s+ROLE\s+ACCESS KEY ID\s+CREATED\s+REVOKED\s+LAST USED$/);
+  expect(lines[0]).toMatch(/^ID\s+LABEL\s+ROLE\s+ACCESS KEY ID\s+CREATED\s+REVOKED\s+LAST USED\s+SCOPE$/);
   expect(lines).toHaveLength(3);
   expect(lines[1]).toContain(a.id!);
   expect(lines[1]).toContain(a.accessKeyId!);
@@ -111,12 +112,42 @@ test('list shows every key and no secret; revoke works; an unknown id exits 1', 
 
   const json = JSON.parse((await cli('list', '--json')).stdout) as Record<string, string | null>[];
   expect(json.map((r) => [r.id, r.revokedAt === null])).toEqual([[a.id, false], [b.id, true]]);
-  expect(Object.keys(json[0]!).sort()).toEqual(['accessKeyId', 'createdAt', 'id', 'label', 'lastUsedAt', 'revokedAt', 'role']);
+  expect(Object.keys(json[0]!).sort()).toEqual(['accessKeyId', 'createdAt', 'id', 'label', 'lastUsedAt', 'revokedAt', 'role', 'scope']);
 
   const unknown = await cli('revoke', 'ak_ffffffffffffffff');
   expect(unknown.code).toBe(1);
   expect(unknown.stdout).toBe('');
   expect(unknown.stderr).toBe("api-key: no API key with id 'ak_ffffffffffffffff'\n");
+});
+
+test('scopes: generate --scope, scope --add/--remove/--all-keys, shown by list; admin keys have none', async () => {
+  // In process (the same `run` the bin calls): nine commands, without nine tsx start-ups.
+  const cli = async (...args: string[]): Promise<Result> => {
+    let stdout = '';
+    let stderr = '';
+    const code = await run(args, { stdout: (s) => { stdout += s; }, stderr: (s) => { stderr += s; }, env: { KMSGATE_DATA_DIR: dataDir } });
+    return { code, stdout, stderr };
+  };
+  const keyId = '0b6e5a3e-2f4f-4c41-9d6e-6e4e1d1f2a3b';
+  const k = JSON.parse((await cli('generate', '--label', 'agent', '--scope', 'alias/trader', '--scope', keyId, '--json')).stdout) as Record<string, string>;
+  expect((await cli('scope', k.id!, '--json')).stdout).toBe(`${JSON.stringify([keyId, 'alias/trader'].sort())}\n`);
+
+  expect((await cli('scope', k.id!, '--remove', 'alias/trader', '--add', 'alias/hedger')).stdout).toBe(`${k.id}: ${[keyId, 'alias/hedger'].sort().join(', ')}\n`);
+  const emptied = await cli('scope', k.id!, '--remove', 'alias/hedger', '--remove', keyId);
+  expect(emptied.stdout).toBe(`${k.id}: no key (its scope is empty)\n`);
+  expect((await cli('scope', k.id!, '--all-keys')).stdout).toBe(`${k.id}: every key\n`);
+
+  const unscoped = JSON.parse((await cli('generate', '--label', 'legacy', '--json')).stdout) as Record<string, string>;
+  const listed = JSON.parse((await cli('list', '--json')).stdout) as { id: string; scope: string[] | null }[];
+  expect(listed.map((r) => [r.id, r.scope])).toEqual([[k.id, null], [unscoped.id, null]]);
+
+  const adminScoped = await cli('generate', '--label', 'ops', '--role', 'admin', '--scope', 'alias/x');
+  expect(adminScoped.code).toBe(1);
+  expect(adminScoped.stderr).toContain('only signer keys have a scope');
+  const bad = await cli('generate', '--label', 'x', '--scope', 'trader');
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toContain('scope: "trader" must be a key id (lower-case UUID) or an alias name (alias/…)');
+  expect((await cli('scope', 'ak_ffffffffffffffff')).code).toBe(1);
 });
 
 test('list on an empty store, and revoke without a readable credential.key', async () => {

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { KEY_SELECTOR, KEY_SELECTOR_MESSAGE, SigningPolicySchema } from '@kmsgate/policy';
 import { resolveDataDir } from '@kmsgate/store';
 
 /**
@@ -79,6 +80,20 @@ const ConfigSchema = z.object({
   /** Refuse every simulated backend: `embedded: true` here, and a TEE bridge whose hello says mode "simulated". */
   production: z.boolean().default(false),
   backends: z.array(BackendSchema).min(1),
+  /**
+   * Per-key signing policies (docs/policy.md), by key id or alias name: the baseline that policies
+   * set at runtime through the admin API override, key by key.
+   */
+  policies: z.record(z.string().regex(KEY_SELECTOR, KEY_SELECTOR_MESSAGE), SigningPolicySchema).default({}),
+  /** An identical Sign request to a key with a policy inside this window gets the stored signature (0: off). */
+  replay: z.object({
+    windowSeconds: z.number().int().min(0).max(3600).default(120),
+  }).strict().default({}),
+  /** The audit log (docs/audit.md); its JSONL mirror is always <data dir>/audit.jsonl. */
+  audit: z.object({
+    /** fdatasync each record (JSONL line and SQLite commit) before a signature is returned. */
+    fsync: z.boolean().default(true),
+  }).strict().default({}),
 }).strict().superRefine((c, ctx) => {
   if (c.production) {
     c.backends.forEach((b, i) => {

@@ -1,12 +1,15 @@
 import { type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { ApiKeyStore, KeyStore, loadOrCreateSealKey, openDb, resolveDbPath, type Db } from '@kmsgate/store';
+import { PolicyEngine } from '@kmsgate/policy';
+import { ApiKeyStore, AuditLog, KeyStore, SqlitePolicyState, loadOrCreateSealKey, openDb, resolveDbPath, type Db } from '@kmsgate/store';
 import { createApp } from './app';
 import { startBackends, type StartedBackends } from './backends';
 import type { GatewayConfig } from './config';
 import { createDeletionSweeper, type SweepResult } from './deletion-sweeper';
 import type { Logger } from './log';
+import { createMetrics, startBackendMonitor, type Metrics } from './metrics';
+import { createSigningGates } from './signing-gates';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 const VERSION: string = (require(join(REPO_ROOT, 'package.json')) as { version: string }).version;
@@ -16,6 +19,8 @@ export interface Gateway {
   port: number;
   db: Db;
   backends: StartedBackends;
+  audit: AuditLog;
+  metrics: Metrics;
   /** The deletion pass started with the gateway (keys that fell due while it was down). */
   startupSweep: Promise<SweepResult>;
   /** Runs a deletion pass now (joins one that is running); the timer does this every minute. */
@@ -30,6 +35,9 @@ export interface GatewayOptions {
   deletionSweepIntervalMs?: number;
 }
 
+/** The JSONL mirror of the audit log, in the data dir (docs/audit.md). */
+export const AUDIT_JSONL_FILE = 'audit.jsonl';
+
 /** Opens the store, starts the backends and serves the app; the same path for `npm start` and tests. */
 export async function startGateway(
   config: GatewayConfig,
@@ -43,15 +51,28 @@ export async function startGateway(
   try {
     backends = await startBackends(config, logger);
     const keys = new KeyStore(db, now);
+    // Refuses to start (AuditIntegrityError) when the JSONL mirror contradicts the database.
+    const audit = new AuditLog(db, { jsonlPath: join(config.dataDir, AUDIT_JSONL_FILE), now, fsync: config.audit.fsync });
+    for (const note of audit.recovered) logger.warn('audit log repaired at start', { detail: note });
+    const metrics = createMetrics();
     keys.recordCustomKeyStores(backends.registry.all().map((b) => b.id), now());
+    const apiKeys = new ApiKeyStore(db, loadOrCreateSealKey(config.dataDir));
+    const policyState = new SqlitePolicyState(db);
+    const engine = new PolicyEngine({
+      state: policyState, ledger: policyState, replay: policyState,
+      baseline: config.policies, replayWindowMs: config.replay.windowSeconds * 1000, now,
+    });
     const app = createApp({
       keys,
-      apiKeys: new ApiKeyStore(db, loadOrCreateSealKey(config.dataDir)),
+      apiKeys,
       backends: backends.registry,
       arn: { region: config.server.region, accountId: config.server.accountId },
       logger,
       version: VERSION,
       openapiPath: join(REPO_ROOT, 'openapi.yaml'),
+      audit,
+      metrics,
+      gates: createSigningGates(engine, policyState, apiKeys),
       now,
     });
     const server: Server = await new Promise((ok, fail) => {
@@ -67,14 +88,18 @@ export async function startGateway(
     // up the start (its deletions are retried on the timer).
     const startupSweep = sweeper.sweep();
     sweeper.start();
+    const stopMonitor = startBackendMonitor(started.registry.all(), metrics);
     return {
       url: `http://${host}:${port}`,
       port,
       db,
       backends: started,
+      audit,
+      metrics,
       startupSweep,
       sweepDeletions: () => sweeper.sweep(),
       async close() {
+        stopMonitor();
         await sweeper.stop();
         server.closeAllConnections();
         await new Promise<void>((ok) => server.close(() => ok()));

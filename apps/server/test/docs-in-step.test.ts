@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { KMS_ERRORS } from '@kmsgate/core';
-import { OPERATIONS } from '../src/operations';
+import { KMSGATE_OPERATIONS, OPERATIONS } from '../src/operations';
 import { UNSUPPORTED_OPERATIONS } from '../src/operations/unsupported';
 
 /** openapi.yaml and docs/errors.md are part of the contract; these tests keep them in step with the code. */
@@ -12,7 +12,8 @@ describe('openapi.yaml', () => {
   const doc = parseYaml(readFileSync(join(ROOT, 'openapi.yaml'), 'utf8')) as {
     paths: Record<string, Record<string, { operationId?: string; parameters?: { name: string; schema?: { enum?: string[] } }[] }>>;
   };
-  const served = Object.keys(OPERATIONS).sort();
+  // The AWS operations kmsgate serves and its own (DeriveAddress): both are TrentService targets.
+  const served = [...Object.keys(OPERATIONS), ...Object.keys(KMSGATE_OPERATIONS)].sort();
 
   it('documents POST /<Operation> for exactly the operations the server serves', () => {
     const documented = Object.entries(doc.paths)
@@ -36,7 +37,7 @@ describe('openapi.yaml', () => {
   });
 
   it('documents the open routes', () => {
-    for (const path of ['/health', '/version', '/openapi.yaml', '/docs', '/attestation', '/RollbackCounter']) expect(doc.paths[path]?.get).toBeDefined();
+    for (const path of ['/health', '/version', '/metrics', '/openapi.yaml', '/docs', '/attestation', '/RollbackCounter']) expect(doc.paths[path]?.get).toBeDefined();
   });
 });
 
@@ -58,6 +59,12 @@ describe('docs/api-coverage.md', () => {
       ...Object.keys(UNSUPPORTED_OPERATIONS).map((op) => [op, 'no'] as const),
     ].sort(([a], [b]) => (a < b ? -1 : 1));
     expect(rows).toEqual(expected);
+  });
+
+  it('lists kmsgate\'s own operations in a table of their own, which no AWS SDK has', () => {
+    const own = [...text.matchAll(/^\| `(\w+)` \| kmsgate \|/gm)].map((m) => m[1]!);
+    expect(own).toEqual(Object.keys(KMSGATE_OPERATIONS).sort());
+    for (const op of own) expect(Object.keys(OPERATIONS)).not.toContain(op);
   });
 
   it('covers every command of @aws-sdk/client-kms', () => {

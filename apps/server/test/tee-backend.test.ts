@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes, verify } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { ConfigError, loadConfig, parseConfig } from '../src/config';
 import { REPO_ROOT, startGateway } from '../src/gateway';
 import { silentLogger } from '../src/log';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
+import { runMain } from './helpers/main-process';
 
 /**
  * The TEE backend inside the gateway: both embedded simulators at once, keys placed by
@@ -207,17 +208,8 @@ describe('configuration', () => {
 
       const configPath = join(dir, 'kmsgate.yaml');
       writeFileSync(configPath, `production: true\nserver:\n  port: 0\nbackends:\n  - id: board\n    type: tee\n    socketPath: ${sim.socketPath}\n`);
-      // Not spawnSync: the simulator runs in this process and must keep answering.
-      const child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'apps', 'server', 'src', 'main.ts')], {
-        env: { ...process.env, KMSGATE_CONFIG: configPath, KMSGATE_DATA_DIR: dir, PORT: '0' },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      clearTimeout(timer);
-      const run = { stderr, status };
+      // runMain is not spawnSync: the simulator runs in this process and must keep answering.
+      const run = await runMain({ KMSGATE_CONFIG: configPath, KMSGATE_DATA_DIR: dir, PORT: '0' });
       expect(run.stderr).toMatch(/reports mode \\?"simulated\\?"; production: true refuses a simulated backend/);
       expect(run.status).toBe(2);
     } finally {

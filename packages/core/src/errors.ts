@@ -5,7 +5,7 @@
  * 5xx for service faults), not the Smithy model's awsQuery-compat `httpError` traits.
  */
 export const KMS_ERRORS = {
-  AccessDeniedException: { status: 400, fault: 'client', doc: 'The credential is valid but its role may not call this operation.' },
+  AccessDeniedException: { status: 400, fault: 'client', doc: 'The credential is valid but its role may not call this operation, or a signing gate (kill switch, scope, policy) refused it.' },
   AlreadyExistsException: { status: 400, fault: 'client', doc: 'A resource with that name already exists.' },
   CustomKeyStoreNotFoundException: { status: 400, fault: 'client', doc: 'No configured backend has that CustomKeyStoreId.' },
   DisabledException: { status: 400, fault: 'client', doc: 'The key is disabled.' },
@@ -24,7 +24,7 @@ export const KMS_ERRORS = {
   RequestEntityTooLargeException: { status: 413, fault: 'client', doc: 'The request body exceeds the size limit.' },
   SerializationException: { status: 400, fault: 'client', doc: 'The body is not JSON, or a field has the wrong JSON type.' },
   TagException: { status: 400, fault: 'client', doc: 'A tag is duplicated, reserved or malformed.' },
-  ThrottlingException: { status: 400, fault: 'client', doc: 'Too many requests are in progress for the backend; retry with backoff.' },
+  ThrottlingException: { status: 400, fault: 'client', doc: 'Too many requests are in progress for the backend, or a policy rate limit was reached; retry with backoff.' },
   UnknownOperationException: { status: 400, fault: 'client', doc: 'The X-Amz-Target names no TrentService operation.' },
   UnrecognizedClientException: { status: 400, fault: 'client', doc: 'The API key or access key id is unknown or revoked.' },
   UnsupportedOperationException: { status: 400, fault: 'client', doc: 'kmsgate (or the key\'s backend) does not support this operation or parameter.' },

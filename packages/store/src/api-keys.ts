@@ -1,5 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { KEY_SELECTOR, KEY_SELECTOR_MESSAGE, type ApiKeyScope } from '@kmsgate/policy';
+
+export type { ApiKeyScope } from '@kmsgate/policy';
 import type { Db } from './db';
 import { sealCredential, unsealCredential, SEAL_KEY_BYTES } from './credential-seal';
 
@@ -90,6 +93,13 @@ export class ApiKeyStore {
   readonly #byHash: Statement<[Buffer], { id: string; label: string; role: string; api_key_hash: Buffer }>;
   readonly #byAccessKeyId: Statement<[string], { id: string; label: string; role: string; sealed_secret: Buffer }>;
   readonly #touch: Statement;
+  readonly #scoped: Statement<[string], { scoped: number }>;
+  readonly #scopeRows: Statement<[string], { selector: string }>;
+  readonly #setScoped: Statement;
+  readonly #addScope: Statement;
+  readonly #removeScope: Statement;
+  readonly #clearScope: Statement;
+  readonly #db: Db;
 
   /**
    * `sealKey` may be left out by tools that only list or revoke, so an emergency revoke still works
@@ -122,12 +132,25 @@ export class ApiKeyStore {
     this.#touch = db.prepare(
       'UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)',
     );
+    this.#db = db;
+    this.#scoped = db.prepare('SELECT scoped FROM api_keys WHERE id = ?');
+    this.#scopeRows = db.prepare('SELECT selector FROM api_key_scopes WHERE api_key_id = ? ORDER BY selector');
+    this.#setScoped = db.prepare('UPDATE api_keys SET scoped = ? WHERE id = ?');
+    this.#addScope = db.prepare('INSERT OR IGNORE INTO api_key_scopes (api_key_id, selector) VALUES (?, ?)');
+    this.#removeScope = db.prepare('DELETE FROM api_key_scopes WHERE api_key_id = ? AND selector = ?');
+    this.#clearScope = db.prepare('DELETE FROM api_key_scopes WHERE api_key_id = ?');
   }
 
-  generate(input: { label: string; role: ApiKeyRole }): GeneratedApiKey {
+  /**
+   * `scope`: the keys (ids or alias names) a signer key may use. Left out, the key may use every
+   * key; given (even empty), only those. Admin keys have no scope.
+   */
+  generate(input: { label: string; role: ApiKeyRole; scope?: readonly string[] }): GeneratedApiKey {
     if (input === null || typeof input !== 'object') throw new TypeError('input must be an object');
     const label = checkLabel(input.label);
     const role = checkRole(input.role);
+    const scope = input.scope === undefined ? undefined : checkSelectors(input.scope, 'scope');
+    if (scope !== undefined && role !== 'signer') throw new TypeError('only signer keys have a scope (an admin key may use every key)');
     const sealKey = this.#requireSealKey();
 
     const id = `ak_${randomBytes(8).toString('hex')}`;
@@ -139,7 +162,13 @@ export class ApiKeyStore {
     secretBytes.fill(0);
     const createdAt = Date.now();
 
-    this.#insert.run(id, label, role, hashApiKey(apiKey), accessKeyId, Buffer.from(sealed), createdAt);
+    this.#db.transaction(() => {
+      this.#insert.run(id, label, role, hashApiKey(apiKey), accessKeyId, Buffer.from(sealed), createdAt);
+      if (scope !== undefined) {
+        this.#setScoped.run(1, id);
+        for (const selector of scope) this.#addScope.run(id, selector);
+      }
+    })();
     return Object.freeze({ id, label, role, apiKey, accessKeyId, secretAccessKey, createdAt: new Date(createdAt) });
   }
 
@@ -160,6 +189,47 @@ export class ApiKeyStore {
     this.#revoke.run(now.getTime(), id);
     const row = this.#byId.get(id);
     return row !== undefined && row.revoked_at !== null;
+  }
+
+  /**
+   * Which keys the API key may use: `restricted: false` for a key that was never given a scope
+   * (every key) and for admin keys; otherwise only the listed key ids and alias names (none if
+   * the list is empty). Undefined for an unknown id.
+   */
+  scopeOf(id: string): ApiKeyScope | undefined {
+    checkId(id);
+    const row = this.#scoped.get(id);
+    if (row === undefined) return undefined;
+    if (row.scoped === 0) return Object.freeze({ restricted: false, selectors: Object.freeze([]) as readonly string[] });
+    return Object.freeze({ restricted: true, selectors: Object.freeze(this.#scopeRows.all(id).map((r) => r.selector)) });
+  }
+
+  /**
+   * Changes a signer key's scope in one transaction: `allKeys` lifts the restriction (every key);
+   * `add` and `remove` restrict the key to the listed keys, so removing the last one leaves a key
+   * that may use no key (never every key). Returns the new scope; TypeError for an unknown id or
+   * an admin key.
+   */
+  updateScope(id: string, change: { add?: readonly string[]; remove?: readonly string[]; allKeys?: boolean }): ApiKeyScope {
+    checkId(id);
+    if (change === null || typeof change !== 'object') throw new TypeError('change must be an object');
+    const add = checkSelectors(change.add ?? [], 'add');
+    const remove = checkSelectors(change.remove ?? [], 'remove');
+    if (change.allKeys && (add.length > 0 || remove.length > 0)) throw new TypeError('allKeys cannot be combined with add or remove');
+    const record = this.get(id);
+    if (record === undefined) throw new TypeError(`no API key with id '${id}'`);
+    if (record.role !== 'signer') throw new TypeError('only signer keys have a scope (an admin key may use every key)');
+    this.#db.transaction(() => {
+      if (change.allKeys) {
+        this.#clearScope.run(id);
+        this.#setScoped.run(0, id);
+        return;
+      }
+      this.#setScoped.run(1, id);
+      for (const selector of add) this.#addScope.run(id, selector);
+      for (const selector of remove) this.#removeScope.run(id, selector);
+    })();
+    return this.scopeOf(id)!;
   }
 
   findByApiKey(apiKey: string): Principal | undefined {
@@ -237,6 +307,14 @@ function checkRole(role: unknown): ApiKeyRole {
     throw new TypeError(`role must be one of ${API_KEY_ROLES.join(', ')}`);
   }
   return role as ApiKeyRole;
+}
+
+function checkSelectors(list: unknown, field: string): string[] {
+  if (!Array.isArray(list)) throw new TypeError(`${field} must be an array of key ids and alias names`);
+  for (const s of list) {
+    if (typeof s !== 'string' || !KEY_SELECTOR.test(s)) throw new TypeError(`${field}: ${JSON.stringify(s)} ${KEY_SELECTOR_MESSAGE}`);
+  }
+  return [...new Set(list as string[])];
 }
 
 function checkId(id: unknown): void {

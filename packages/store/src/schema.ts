@@ -77,4 +77,60 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
   `,
+  // 4: the signing gates' state (docs/policy.md): which keys each API key may use, policies set at
+  // runtime (the configuration's are the baseline), kill switches, the signing ledger behind rate
+  // limits and rolling caps, and the replay cache.
+  `
+  ALTER TABLE api_keys ADD COLUMN scoped INTEGER NOT NULL DEFAULT 0; -- 1: only the keys in api_key_scopes (none if it lists none)
+  CREATE TABLE api_key_scopes (
+    api_key_id    TEXT NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+    selector      TEXT NOT NULL,             -- a key id or an alias name
+    PRIMARY KEY (api_key_id, selector)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE signing_policies (
+    selector      TEXT PRIMARY KEY,          -- a key id or an alias name
+    policy        TEXT NOT NULL,             -- JSON, validated by @kmsgate/policy when set and on every use
+    updated_at    INTEGER NOT NULL,          -- epoch milliseconds
+    updated_by    TEXT NOT NULL              -- an API key id, or 'cli'
+  );
+
+  CREATE TABLE kill_switches (
+    target        TEXT PRIMARY KEY,          -- '*' for the global switch, else a key id
+    engaged_at    INTEGER NOT NULL,
+    engaged_by    TEXT NOT NULL,
+    reason        TEXT
+  );
+
+  -- One entry per signature a key with a policy made or is making ('reserved' until the device answers).
+  CREATE TABLE signing_ledger (
+    id            INTEGER PRIMARY KEY,
+    key_id        TEXT NOT NULL,
+    at            INTEGER NOT NULL,          -- epoch milliseconds
+    request_id    TEXT NOT NULL,
+    state         TEXT NOT NULL CHECK (state IN ('reserved', 'committed'))
+  );
+  CREATE INDEX signing_ledger_window ON signing_ledger (key_id, at);
+  CREATE INDEX signing_ledger_age ON signing_ledger (at);
+  -- What each entry moved, per asset, as eight little-endian 32-bit limbs so SUM() is exact up to 2^256.
+  -- The covering index answers a rolling-cap query from the index alone.
+  CREATE TABLE signing_ledger_amounts (
+    entry_id      INTEGER NOT NULL REFERENCES signing_ledger (id) ON DELETE CASCADE,
+    key_id        TEXT NOT NULL,
+    asset         TEXT NOT NULL,
+    at            INTEGER NOT NULL,
+    l0 INTEGER NOT NULL, l1 INTEGER NOT NULL, l2 INTEGER NOT NULL, l3 INTEGER NOT NULL,
+    l4 INTEGER NOT NULL, l5 INTEGER NOT NULL, l6 INTEGER NOT NULL, l7 INTEGER NOT NULL
+  );
+  CREATE INDEX signing_ledger_amounts_window ON signing_ledger_amounts (key_id, asset, at, l0, l1, l2, l3, l4, l5, l6, l7);
+  CREATE INDEX signing_ledger_amounts_entry ON signing_ledger_amounts (entry_id);
+
+  CREATE TABLE replay_cache (
+    fingerprint   BLOB PRIMARY KEY,          -- SHA-256 of key, API key, algorithm, message type, format and message
+    key_id        TEXT NOT NULL,
+    signature     BLOB NOT NULL,
+    expires_at    INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX replay_cache_expiry ON replay_cache (expires_at);
+  `,
 ];

@@ -64,7 +64,7 @@ export const CreateKey = defineOperation({
     if (input.Policy !== undefined) checkPolicy(input.Policy);
 
     const keyId = randomUUID();
-    const generated = await ctx.backendCall(backend.generateKey(spec, keyId));
+    const generated = await ctx.backendCall(backend.generateKey(spec, keyId), backend);
     const record: KeyRecord = {
       keyId,
       createdAt: ctx.now(),

@@ -1,4 +1,5 @@
-import { KEY_STATES_FOR, resolveKey } from '@kmsgate/core';
+import { KEY_STATES_FOR } from '@kmsgate/core';
+import { resolveCallerKey } from '../signing-gates';
 import { defineOperation } from './operation';
 import { keyMetadata } from './key-metadata';
 import { GRANT_TOKENS, KEY_ID } from './shapes';
@@ -7,7 +8,7 @@ export const DescribeKey = defineOperation({
   name: 'DescribeKey',
   input: { type: 'structure', members: { KeyId: KEY_ID, GrantTokens: GRANT_TOKENS } },
   handler(input, ctx) {
-    const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, { operation: 'DescribeKey', states: KEY_STATES_FOR.DescribeKey });
+    const { key } = resolveCallerKey(ctx, input.KeyId, { operation: 'DescribeKey', states: KEY_STATES_FOR.DescribeKey });
     return { KeyMetadata: keyMetadata(key, ctx) };
   },
 });

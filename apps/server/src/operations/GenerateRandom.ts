@@ -29,6 +29,6 @@ export const GenerateRandom = defineOperation({
     if (input.Recipient !== undefined)
       throw new KmsError('UnsupportedOperationException', 'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the bytes for.');
     const backend = input.CustomKeyStoreId === undefined ? ctx.backends.defaultBackend : findCustomKeyStore(ctx, input.CustomKeyStoreId);
-    return { Plaintext: await ctx.backendCall(backend.random(input.NumberOfBytes)) };
+    return { Plaintext: await ctx.backendCall(backend.random(input.NumberOfBytes), backend) };
   },
 });

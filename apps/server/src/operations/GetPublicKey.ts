@@ -1,4 +1,5 @@
-import { keyArn, resolveKey } from '@kmsgate/core';
+import { keyArn } from '@kmsgate/core';
+import { resolveCallerKey } from '../signing-gates';
 import { defineOperation } from './operation';
 import { signingAlgorithmsFor } from './key-metadata';
 import { GRANT_TOKENS, KEY_ID } from './shapes';
@@ -8,7 +9,7 @@ export const GetPublicKey = defineOperation({
   input: { type: 'structure', members: { KeyId: KEY_ID, GrantTokens: GRANT_TOKENS } },
   handler(input, ctx) {
     // AWS serves the public key of a disabled key too; only pending deletion is refused.
-    const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, { operation: 'GetPublicKey', states: ['Enabled', 'Disabled'] });
+    const { key } = resolveCallerKey(ctx, input.KeyId, { operation: 'GetPublicKey', states: ['Enabled', 'Disabled'] });
     return {
       KeyId: keyArn(ctx.arn, key.keyId),
       PublicKey: key.publicKey,

@@ -1,4 +1,5 @@
 import { verifySignature } from '@kmsgate/core';
+import { verifyDigestOverride } from '../signing-gates';
 import { defineOperation } from './operation';
 import { dryRun, prepareSigning } from './signing-request';
 import { GRANT_TOKENS, KEY_ID, MESSAGE, MESSAGE_TYPE, SIGNING_ALGORITHM } from './shapes';
@@ -20,8 +21,10 @@ export const Verify = defineOperation({
   handler(input, ctx) {
     const p = prepareSigning('Verify', input, ctx);
     if (input.DryRun) dryRun();
+    // For a key whose policy says chain: ethereum, RAW means the keccak-256 digest Sign RAW signs.
+    const digest = verifyDigestOverride(ctx, p, input.MessageType ?? 'RAW', input.Message) ?? p.input;
     // The public key is public: verification needs no device call (the YubiHSM 2 has no verify command).
-    verifySignature(ctx.arn, p.key, p.algorithm, p.input, input.Signature);
+    verifySignature(ctx.arn, p.key, p.algorithm, digest, input.Signature);
     return { KeyId: p.arn, SignatureValid: true, SigningAlgorithm: p.algorithm };
   },
 });

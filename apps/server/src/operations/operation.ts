@@ -1,5 +1,7 @@
 import type { ArnContext, Infer, KeyBackend, KeyRecord, StructureShape } from '@kmsgate/core';
-import type { KeyStore, Principal } from '@kmsgate/store';
+import type { AuditLog, KeyStore, Principal } from '@kmsgate/store';
+import type { Metrics } from '../metrics';
+import type { SigningGates } from '../signing-gates';
 
 /** Everything an operation handler may touch; nothing HTTP-specific. */
 export interface OperationContext {
@@ -8,9 +10,21 @@ export interface OperationContext {
   arn: ArnContext;
   principal: Principal;
   requestId: string;
+  /** The operation this request runs, by its X-Amz-Target name ('Sign'). */
+  operation: string;
   now(): Date;
-  /** Awaits a backend call and adds its duration to the request's Server-Timing `backend` entry. */
-  backendCall<T>(call: Promise<T>): Promise<T>;
+  /**
+   * Awaits a backend call, adds its duration to the request's Server-Timing `backend` entry and to
+   * kmsgate_backend_call_duration_seconds{backend,operation} (operation = this request's).
+   * Pass the backend so the metric names it ("unknown" otherwise). A call that throws marks the
+   * request as failed at the backend (audited with gate 'backend').
+   */
+  backendCall<T>(call: Promise<T>, backend?: { readonly id: string }): Promise<T>;
+  /** The hash-chained audit log. For Sign, write through ../audited.ts, which enforces the rules. */
+  audit: AuditLog;
+  metrics: Metrics;
+  /** Kill switches, API-key scopes and the policy engine (../signing-gates.ts, docs/policy.md). */
+  gates: SigningGates;
 }
 
 export interface BackendRegistry {

@@ -32,6 +32,12 @@ export interface TestGatewayOptions {
   backends?: Record<string, unknown>[];
   /** How often the deletion sweeper runs (default 60 s). */
   deletionSweepIntervalMs?: number;
+  /** The configuration's `policies:` (docs/policy.md), by key id or alias name. */
+  policies?: Record<string, unknown>;
+  /** The configuration's `replay:` (default window 120 s). */
+  replay?: { windowSeconds: number };
+  /** The configuration's `audit:` (default: fsync every record). */
+  audit?: { fsync: boolean };
 }
 
 /**
@@ -52,7 +58,11 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'kmsgate-e2e-'));
   const env = { KMSGATE_DATA_DIR: dataDir } as NodeJS.ProcessEnv;
   const config = parseConfig(
-    { server: { port: 0 }, backends: opts.backends ?? DEFAULT_TEST_BACKENDS },
+    {
+      server: { port: 0 }, backends: opts.backends ?? DEFAULT_TEST_BACKENDS,
+      ...(opts.policies ? { policies: opts.policies } : {}), ...(opts.replay ? { replay: opts.replay } : {}),
+      ...(opts.audit ? { audit: opts.audit } : {}),
+    },
     'test', env,
   );
   const gateway = await startGateway(config, silentLogger, env, {

@@ -1,0 +1,40 @@
+/**
+ * `kmsgate`: operator commands that work directly on the store the server uses (same data-dir
+ * resolution: $KMSGATE_DATA_DIR, default ./data; $KMS_DB_PATH for the database file). Each command
+ * group lives in its own file under commands/ and is listed in COMMANDS.
+ * stdout carries results; messages for humans and errors go to stderr.
+ */
+import { Command, CommanderError } from 'commander';
+import { auditCommands } from './commands/audit';
+import { killSwitchCommands } from './commands/kill-switch';
+import { CliError, type CliContext, type CliIo, type CommandModule } from './context';
+
+export type { CliIo } from './context';
+
+/** Every command group, in the order `kmsgate --help` lists them. */
+const COMMANDS: readonly CommandModule[] = [auditCommands, killSwitchCommands];
+
+/** Runs the CLI on `args` (without node and script path); resolves to the process exit code. */
+export async function run(args: readonly string[], io: CliIo): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('kmsgate')
+    .description('Operate a kmsgate gateway\'s local store: audit log, …')
+    .addHelpText(
+      'after',
+      '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses.',
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(run kmsgate --help for usage)');
+  const ctx: CliContext = { io, setExitCode: (code) => { exitCode = code; } };
+  for (const register of COMMANDS) register(program, ctx);
+
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    io.stderr(`kmsgate: ${e instanceof Error ? e.message : String(e)}\n`);
+    return e instanceof CliError ? 2 : 1;
+  }
+}

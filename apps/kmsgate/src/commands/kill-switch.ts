@@ -1,0 +1,87 @@
+/**
+ * `kmsgate kill-switch on|off [--key <key id|alias>] [--reason <text>]` and `kmsgate kill-switch status`.
+ * Writes the switch straight into the store the gateway reads on every Sign (docs/policy.md, "Kill
+ * switch"), so it takes effect on the gateway's very next request, running or not; each change is
+ * written to the audit log (decision admin, operation SetKillSwitch, API key "-": the CLI).
+ */
+import { join } from 'node:path';
+import { GLOBAL_KILL_SWITCH, describeKillSwitches } from '@kmsgate/policy';
+import { AuditLog, KeyStore, SqlitePolicyState, resolveDataDir, type Db } from '@kmsgate/store';
+import { CliError, printable, withDb, type CommandModule } from '../context';
+
+/** Where the gateway writes the audit mirror (apps/server/src/gateway.ts AUDIT_JSONL_FILE). */
+const JSONL_FILE = 'audit.jsonl';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Who the kill_switches table says engaged a switch from here. */
+export const CLI_ACTOR = 'cli';
+
+export const killSwitchCommands: CommandModule = (program, { io }) => {
+  const ks = program
+    .command('kill-switch')
+    .description('stop all signing, or one key\'s, at once (the gateway reads the switch on every Sign)');
+
+  const flip = (engaged: boolean) => (opts: { key?: string; reason?: string; json?: boolean }) => {
+    const result = withDb(io.env, (db) => {
+      const state = new SqlitePolicyState(db);
+      const target = opts.key === undefined ? GLOBAL_KILL_SWITCH : resolveKeyId(db, opts.key);
+      const changed = state.setKillSwitch(target, engaged, CLI_ACTOR, opts.reason ?? null, new Date());
+      if (changed) {
+        new AuditLog(db, { jsonlPath: join(resolveDataDir(io.env), JSONL_FILE) }).append({
+          requestId: `cli-${process.pid}-${Date.now()}`,
+          operation: 'SetKillSwitch',
+          decision: 'admin',
+          ...(target === GLOBAL_KILL_SWITCH ? {} : { keyId: target }),
+          summary: { target: target === GLOBAL_KILL_SWITCH ? 'global' : 'key', engaged, via: 'cli', ...(opts.reason !== undefined ? { reason: opts.reason } : {}) },
+        });
+      }
+      return { target, changed, switches: state.listKillSwitches() };
+    }, { mustExist: true });
+    const what = result.target === GLOBAL_KILL_SWITCH ? 'the global kill switch' : `the kill switch of key ${result.target}`;
+    if (opts.json) io.stdout(`${JSON.stringify({ changed: result.changed, ...describeKillSwitches(result.switches) }, null, 2)}\n`);
+    else io.stdout(`${what} is ${engaged ? 'ENGAGED' : 'released'}${result.changed ? '' : ' (it already was)'}\n`);
+  };
+
+  ks.command('on')
+    .description('engage: no signature (global) or none with that key until released')
+    .option('--key <key>', 'a key id or alias name (alias/…); left out: the global switch')
+    .option('--reason <text>', 'why, for the audit log and for clients that are refused')
+    .option('--json', 'print the resulting state as JSON')
+    .action(flip(true));
+
+  ks.command('off')
+    .description('release')
+    .option('--key <key>', 'a key id or alias name (alias/…); left out: the global switch')
+    .option('--json', 'print the resulting state as JSON')
+    .action(flip(false));
+
+  ks.command('status')
+    .description('list the engaged switches')
+    .option('--json', 'print as JSON')
+    .action((opts: { json?: boolean }) => {
+      const switches = withDb(io.env, (db) => new SqlitePolicyState(db).listKillSwitches(), { mustExist: true });
+      if (opts.json) {
+        io.stdout(`${JSON.stringify(describeKillSwitches(switches), null, 2)}\n`);
+        return;
+      }
+      if (switches.length === 0) io.stdout('no kill switch is engaged\n');
+      for (const s of switches) {
+        const what = s.target === GLOBAL_KILL_SWITCH ? 'global' : `key ${s.target}`;
+        io.stdout(`${what}: ENGAGED since ${s.engagedAt.toISOString()} by ${printable(s.engagedBy)}${s.reason ? ` (${printable(s.reason)})` : ''}\n`);
+      }
+    });
+};
+
+/** A key switch is bound to the key id, so an alias is resolved now: moving the alias later does not release it. */
+function resolveKeyId(db: Db, key: string): string {
+  const keys = new KeyStore(db);
+  if (UUID.test(key)) {
+    if (!keys.getKey(key)) throw new CliError(`no key with id ${key}`);
+    return key;
+  }
+  if (key.startsWith('alias/')) {
+    const target = keys.getAliasTarget(key);
+    if (target === undefined) throw new CliError(`no alias ${printable(key)}`);
+    return target;
+  }
+  throw new CliError(`--key must be a key id (UUID) or an alias name (alias/…), got ${printable(key)}`);
+}

@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { openDb, resolveDbPath, type Db } from '@kmsgate/store';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** What a command module gets: the streams and environment, and the exit code to set. */
+export interface CliContext {
+  readonly io: CliIo;
+  /** The process exit code once the command returns (0 unless set). */
+  setExitCode(code: number): void;
+}
+
+/** One file per command group (commands/audit.ts, …) exports one of these; cli.ts lists them. */
+export type CommandModule = (program: Command, ctx: CliContext) => void;
+
+/** A usage or environment problem the user can fix; printed without a stack, exit code 2. */
+export class CliError extends Error {}
+
+/**
+ * Opens the store the server uses ($KMSGATE_DATA_DIR/kms.db, or $KMS_DB_PATH), runs `f` and closes
+ * it. With `mustExist` a missing database is a CliError instead of a new, empty one.
+ */
+export function withDb<T>(env: NodeJS.ProcessEnv, f: (db: Db) => T, opts: { mustExist?: boolean } = {}): T {
+  const path = resolveDbPath(env);
+  if (opts.mustExist && !existsSync(path)) {
+    throw new CliError(`no database at ${path} (set KMSGATE_DATA_DIR or KMS_DB_PATH as for the server)`);
+  }
+  const db = openDb(path);
+  try {
+    return f(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** Client-supplied text (a KeyId as sent) may hold control characters; never send them to a terminal raw. */
+export function printable(value: string): string {
+  return /[\u0000-\u001f\u007f-\u009f]/.test(value) ? JSON.stringify(value) : value;
+}

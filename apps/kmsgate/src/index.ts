@@ -1,0 +1,2 @@
+export { run } from './cli';
+export type { CliContext, CliIo, CommandModule } from './context';

@@ -1,0 +1,118 @@
+/**
+ * Prometheus metrics (docs/metrics.md lists every series). Each gateway has its own Registry, not
+ * prom-client's global one, so several gateways can run in one process (the tests do).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { KeyBackend } from '@kmsgate/core';
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** The Content-Type of `render()`'s text. */
+  readonly contentType: string;
+  /** A KMS request has been received (in-flight +1). */
+  requestStarted(): void;
+  /** …and answered (in-flight −1): `outcome` is 'ok' or the error `__type`. */
+  requestFinished(operation: string, outcome: string, seconds: number): void;
+  /** A request was refused by a gate (auth, decode, policy, replay, backend) with a stable reason code. */
+  denial(gate: string, reason: string): void;
+  /** A Sign was answered from the replay cache, without a device call. */
+  replayHit(): void;
+  backendCall(backendId: string, operation: string, seconds: number): void;
+  setBackendUp(backendId: string, up: boolean): void;
+  render(): Promise<string>;
+}
+
+/** Latency buckets in seconds: from well under a millisecond (a simulator) to a slow device (a YubiHSM 2 RSA-4096 signature takes seconds). */
+const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BACKEND_BUCKETS = REQUEST_BUCKETS;
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: 'kmsgate_requests_total',
+    help: 'KMS requests answered, by operation and outcome (ok, or the AWS error __type).',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'kmsgate_request_duration_seconds',
+    help: 'Time from receiving a KMS request to writing its response, by operation.',
+    labelNames: ['operation'] as const,
+    buckets: REQUEST_BUCKETS,
+    registers: [registry],
+  });
+  const denials = new Counter({
+    name: 'kmsgate_denials_total',
+    help: 'Requests refused by a gate, by gate (auth, decode, policy, replay, backend) and stable reason code.',
+    labelNames: ['gate', 'reason'] as const,
+    registers: [registry],
+  });
+  const replays = new Counter({
+    name: 'kmsgate_replay_hits_total',
+    help: 'Sign requests answered from the replay cache without a device call.',
+    registers: [registry],
+  });
+  const backendDuration = new Histogram({
+    name: 'kmsgate_backend_call_duration_seconds',
+    help: 'Duration of calls to a backend device (YubiHSM 2 or TEE), by backend id and the KMS operation that made them.',
+    labelNames: ['backend', 'operation'] as const,
+    buckets: BACKEND_BUCKETS,
+    registers: [registry],
+  });
+  const backendUp = new Gauge({
+    name: 'kmsgate_backend_up',
+    help: '1 when the backend reported CONNECTED at its last check (every 15 s and on GET /health), else 0.',
+    labelNames: ['backend'] as const,
+    registers: [registry],
+  });
+  const inflight = new Gauge({
+    name: 'kmsgate_inflight_requests',
+    help: 'KMS requests received and not yet answered.',
+    registers: [registry],
+  });
+  return {
+    registry,
+    contentType: registry.contentType,
+    requestStarted: () => inflight.inc(),
+    requestFinished(operation, outcome, seconds) {
+      inflight.dec();
+      requests.inc({ operation, outcome });
+      duration.observe({ operation }, seconds);
+    },
+    denial: (gate, reason) => denials.inc({ gate, reason }),
+    replayHit: () => replays.inc(),
+    backendCall: (backend, operation, seconds) => backendDuration.observe({ backend, operation }, seconds),
+    setBackendUp: (backend, up) => backendUp.set({ backend }, up ? 1 : 0),
+    render: () => registry.metrics(),
+  };
+}
+
+/** How often the backends are asked for their state when nothing else asks (GET /health also does). */
+export const BACKEND_CHECK_INTERVAL_MS = 15_000;
+
+/** Asks each backend for its state now and sets kmsgate_backend_up; a describe() that throws counts as down. */
+export async function checkBackends(backends: readonly KeyBackend[], metrics: Metrics): Promise<void> {
+  await Promise.all(backends.map(async (b) => {
+    let up = false;
+    try {
+      up = (await b.describe()).connectionState === 'CONNECTED';
+    } catch {
+      up = false;
+    }
+    metrics.setBackendUp(b.id, up);
+  }));
+}
+
+/** Checks now and then every `intervalMs` on an unref'd timer; returns the stop function. */
+export function startBackendMonitor(backends: readonly KeyBackend[], metrics: Metrics, intervalMs = BACKEND_CHECK_INTERVAL_MS): () => void {
+  let running: Promise<void> | undefined;
+  const tick = () => {
+    if (running) return; // a slow device must not pile up checks
+    running = checkBackends(backends, metrics).finally(() => { running = undefined; });
+  };
+  tick();
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,350 @@
+/**
+ * The policy engine: evaluates a Sign request against the key's policy in a FIXED order, each rule
+ * fail-closed, each denial a PolicyDenial with a stable reason code (reasons.ts). The order, as
+ * docs/policy.md documents it:
+ *
+ *   1. kill switch (global, then the key's)          every key
+ *   2. scope (may this API key use this key?)        every key
+ *   — keys without a policy stop here and are signed as AWS would —
+ *   3. the policy: exactly one applies, and it still validates; key spec matches the chain
+ *   4. message type: chain keys sign RAW; DIGEST only with allowDigest
+ *   5. decode (packages/chains), as what the policy's chain says the key signs
+ *   6. allowlists: sign mode, chain id, programs, message types, contracts, recipients, typed data
+ *   7. per-transaction caps, per asset (every asset that moves must be under caps)
+ *   8. time windows (UTC)
+ *   9. replay: an identical request inside the window gets the stored signature (steps 9-11 are
+ *      one exclusive SQLite transaction)
+ *  10. rate limits per minute, hour, day
+ *  11. rolling 24 h caps per asset; passing them inserts the reservation
+ *  then the device signs; a failed device call releases the reservation.
+ *
+ * Steps 1-8 read no counters, so they apply to replays too: a signature is only ever handed out
+ * while the current policy allows it. Steps 9-11 read and write the ledger atomically, so two
+ * racing requests can never together exceed a cap or a rate limit.
+ * No HTTP, no device, no SQL: storage is behind the interfaces in state.ts.
+ */
+import { createHash } from 'node:crypto';
+import { cosmosSignatureFromDer, ethereumSignatureFromDer } from '@kmsgate/chains';
+import { MAX_AMOUNT } from './amount';
+import { assessCosmos, assessEthereum, assessSolana, type Assessment, type DecodedSummary } from './assess';
+import { PolicyDenial } from './reasons';
+import { PolicyValidationError, WEEKDAYS, parseSigningPolicy, type SigningPolicy } from './schema';
+import { GLOBAL_KILL_SWITCH, type PolicyStateStore, type ReplayStore, type SigningLedger } from './state';
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+/** Ledger rows older than this are pruned: no window looks further back than 24 h; the hour is slack for a clock step. */
+const LEDGER_RETENTION_MS = DAY_MS + HOUR_MS;
+const PRUNE_INTERVAL_MS = MINUTE_MS;
+
+/** The key a request names, once resolved. */
+export interface KeyFacts {
+  keyId: string;
+  /** Its alias names (alias/…), which policies and scopes may be keyed by. */
+  aliases: readonly string[];
+  /** AWS key spec, e.g. ECC_SECG_P256K1. */
+  keySpec: string;
+  /** DER SubjectPublicKeyInfo. */
+  publicKey: Uint8Array;
+}
+
+/**
+ * Which keys an API key may use. `restricted: false` is an API key that was never given a scope
+ * (every key, as before scopes existed); `restricted: true` with no selectors may use no key.
+ */
+export interface ApiKeyScope {
+  restricted: boolean;
+  /** Key ids and alias names. */
+  selectors: readonly string[];
+}
+
+export interface ResolvedPolicy {
+  /** The key id or alias name the policy is keyed by. */
+  selector: string;
+  source: 'runtime' | 'config';
+  policy: SigningPolicy;
+}
+
+export interface SignFacts {
+  key: KeyFacts;
+  algorithm: string;
+  messageType: 'RAW' | 'DIGEST';
+  message: Uint8Array;
+  apiKeyId: string;
+}
+
+export type SignatureFormat = 'der' | 'cosmos-raw' | 'ethereum-rsv';
+
+/** The outcome of steps 3-8 for a request that passed them. */
+export interface Evaluation {
+  keyId: string;
+  resolved: ResolvedPolicy;
+  /** What the decoder saw; undefined for DIGEST requests and generic policies. */
+  summary: DecodedSummary | undefined;
+  /** Per asset, what the message moves (empty when nothing is decoded). */
+  spend: ReadonlyMap<string, bigint>;
+  /** What the device must sign instead of AWS's hash of the message (Ethereum RAW: the keccak-256 signing hash). */
+  deviceInput: Uint8Array | undefined;
+  /** The 32-byte digest the device signs, for formats that need it (ethereum-rsv). */
+  signedDigest: Uint8Array | undefined;
+  signatureFormat: SignatureFormat;
+  /** SHA-256 over key, API key, algorithm, message type, signature format and message: the replay cache key. */
+  fingerprint: Uint8Array;
+}
+
+export type Admission = { kind: 'replay'; signature: Uint8Array } | { kind: 'reserved'; id: number };
+
+export interface PolicyEngineOptions {
+  state: PolicyStateStore;
+  ledger: SigningLedger;
+  replay: ReplayStore;
+  /** The configuration's policies, by key id or alias name. */
+  baseline: Readonly<Record<string, SigningPolicy>>;
+  /** How long an identical request gets the stored signature; 0 turns the replay cache off. */
+  replayWindowMs: number;
+  now?: () => Date;
+}
+
+const SPEC_FOR_CHAIN = { solana: 'ECC_NIST_EDWARDS25519', cosmos: 'ECC_SECG_P256K1', ethereum: 'ECC_SECG_P256K1' } as const;
+
+export class PolicyEngine {
+  readonly #opts: PolicyEngineOptions;
+  readonly #now: () => Date;
+  /** Parsed runtime policies by their JSON, so a policy is validated once, not per request. */
+  readonly #parsed = new Map<string, SigningPolicy | PolicyValidationError>();
+  /** Identical requests in flight, by fingerprint: the second waits for the first and then finds its signature. */
+  readonly #inFlight = new Map<string, Promise<unknown>>();
+  #lastPrune = 0;
+
+  constructor(opts: PolicyEngineOptions) {
+    if (!Number.isInteger(opts.replayWindowMs) || opts.replayWindowMs < 0) throw new RangeError('replayWindowMs must be a non-negative integer');
+    this.#opts = opts;
+    this.#now = opts.now ?? (() => new Date());
+  }
+
+  /** The configuration's policies, by key id or alias name. */
+  get baseline(): Readonly<Record<string, SigningPolicy>> {
+    return this.#opts.baseline;
+  }
+
+  /** Step 1. */
+  checkKillSwitch(keyId: string): void {
+    const { global, key } = this.#opts.state.killSwitchesFor(keyId);
+    if (global) throw new PolicyDenial('KILL_SWITCH_GLOBAL', 'policy', `the global kill switch was engaged at ${global.engagedAt.toISOString()}${global.reason ? ` (${global.reason})` : ''}`);
+    if (key) throw new PolicyDenial('KILL_SWITCH_KEY', 'policy', `the kill switch of key ${keyId} was engaged at ${key.engagedAt.toISOString()}${key.reason ? ` (${key.reason})` : ''}`);
+  }
+
+  /** Step 2 (also for Verify, GetPublicKey, DescribeKey and DeriveAddress). */
+  checkScope(scope: ApiKeyScope, key: Pick<KeyFacts, 'keyId' | 'aliases'>): void {
+    if (!scopeAllows(scope, key)) throw new PolicyDenial('KEY_NOT_IN_SCOPE', 'auth', `key ${key.keyId} is not in the API key's scope`);
+  }
+
+  /**
+   * Step 3: the policy that applies to the key, or undefined when none does. A runtime policy
+   * (set through the admin API) keyed by the key id or any of its aliases overrides the
+   * configuration's; within one layer, two matches are ambiguous and deny.
+   */
+  policyFor(key: Pick<KeyFacts, 'keyId' | 'aliases'>): ResolvedPolicy | undefined {
+    const selectors = [key.keyId, ...key.aliases];
+    const runtime = this.#opts.state.runtimePoliciesFor(selectors);
+    if (runtime.length > 1) throw ambiguous(key.keyId, runtime.map((r) => r.selector), 'runtime');
+    if (runtime.length === 1) {
+      const { selector, policy } = runtime[0]!;
+      const parsed = this.#parseRuntime(policy);
+      if (parsed instanceof PolicyValidationError) throw new PolicyDenial('POLICY_INVALID', 'policy', `the runtime policy for ${selector} does not validate: ${parsed.message}`);
+      return { selector, source: 'runtime', policy: parsed };
+    }
+    const base = selectors.filter((s) => Object.prototype.hasOwnProperty.call(this.#opts.baseline, s));
+    if (base.length > 1) throw ambiguous(key.keyId, base, 'configuration');
+    if (base.length === 1) return { selector: base[0]!, source: 'config', policy: this.#opts.baseline[base[0]!]! };
+    return undefined;
+  }
+
+  /** Steps 3-8 for a key whose policy is `resolved`. Throws PolicyDenial; reads no counters. */
+  evaluate(resolved: ResolvedPolicy, facts: SignFacts): Evaluation {
+    const { policy } = resolved;
+    const { key } = facts;
+    let assessment: Assessment | undefined;
+    let signatureFormat: SignatureFormat = 'der';
+    if (policy.chain !== 'generic') {
+      if (key.keySpec !== SPEC_FOR_CHAIN[policy.chain]) {
+        throw new PolicyDenial('POLICY_KEY_MISMATCH', 'policy', `a ${policy.chain} policy needs a ${SPEC_FOR_CHAIN[policy.chain]} key, and ${key.keyId} is ${key.keySpec}`);
+      }
+      if (policy.chain !== 'solana') signatureFormat = policy.signatureFormat;
+      if (facts.messageType !== 'RAW' && !policy.allowDigest) {
+        throw new PolicyDenial('DIGEST_NOT_ALLOWED', 'policy', `key ${key.keyId} has a ${policy.chain} policy: send the message itself with MessageType RAW`);
+      }
+      if (facts.messageType === 'RAW') {
+        if (policy.chain === 'solana') assessment = assessSolana(policy, facts.message, key.publicKey);
+        else if (policy.chain === 'cosmos') assessment = assessCosmos(policy, facts.message, key.publicKey);
+        else assessment = assessEthereum(policy, facts.message);
+        this.#checkPerTransactionCaps(policy, assessment);
+      }
+    }
+    this.#checkTimeWindows(policy, assessment?.summary);
+    const deviceInput = assessment?.digest;
+    return {
+      keyId: key.keyId,
+      resolved,
+      summary: assessment?.summary,
+      spend: assessment?.spend ?? new Map(),
+      deviceInput,
+      signedDigest: deviceInput ?? (facts.messageType === 'DIGEST' ? facts.message : undefined),
+      signatureFormat,
+      fingerprint: fingerprint(facts, signatureFormat),
+    };
+  }
+
+  /**
+   * Runs `fn` after any identical request in flight has finished, so that the second of two
+   * identical concurrent requests finds the first's signature in the replay cache instead of
+   * making (and paying for) a second one.
+   */
+  async serialiseIdentical<T>(ev: Evaluation, fn: () => Promise<T>): Promise<T> {
+    const id = Buffer.from(ev.fingerprint).toString('hex');
+    const previous = this.#inFlight.get(id);
+    const run = (previous ?? Promise.resolve()).then(fn, fn);
+    const settled = run.then(() => undefined, () => undefined);
+    this.#inFlight.set(id, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.#inFlight.get(id) === settled) this.#inFlight.delete(id);
+    }
+  }
+
+  /** Steps 9-11, in one exclusive transaction: the stored signature, or a reservation. Throws PolicyDenial. */
+  admit(ev: Evaluation, requestId: string): Admission {
+    const { ledger, replay } = this.#opts;
+    const { policy } = ev.resolved;
+    const now = this.#now().getTime();
+    this.#maybePrune(now);
+    return ledger.exclusive((): Admission => {
+      if (this.#opts.replayWindowMs > 0) {
+        const signature = replay.find(ev.fingerprint, now);
+        if (signature !== undefined) return { kind: 'replay', signature };
+      }
+      const limits = policy.rateLimits;
+      if (limits) {
+        const checks = [
+          ['RATE_LIMIT_PER_MINUTE', limits.perMinute, MINUTE_MS, 'minute'],
+          ['RATE_LIMIT_PER_HOUR', limits.perHour, HOUR_MS, 'hour'],
+          ['RATE_LIMIT_PER_DAY', limits.perDay, DAY_MS, '24 hours'],
+        ] as const;
+        for (const [code, limit, windowMs, what] of checks) {
+          if (limit === undefined) continue;
+          const used = ledger.countSince(ev.keyId, now - windowMs);
+          if (used >= limit) throw new PolicyDenial(code, 'policy', `key ${ev.keyId} signed ${used} times in the last ${what}; the limit is ${limit}`, ev.summary);
+        }
+      }
+      const caps = 'caps' in policy ? policy.caps : undefined;
+      for (const [asset, amount] of ev.spend) {
+        const cap = caps?.[asset]?.rolling24h;
+        if (cap === undefined) continue;
+        const used = ledger.sumSince(ev.keyId, asset, now - DAY_MS);
+        if (used + amount > cap) {
+          throw new PolicyDenial('ROLLING_CAP_EXCEEDED', 'policy', `${asset}: ${amount} now plus ${used} in the last 24 hours is above the rolling24h cap of ${cap}`, ev.summary);
+        }
+      }
+      const amounts = [...ev.spend].map(([asset, amount]) => ({ asset, amount }));
+      return { kind: 'reserved', id: ledger.reserve(ev.keyId, now, requestId, amounts) };
+    });
+  }
+
+  /** The device call failed: the reservation no longer counts. */
+  release(admission: Admission): void {
+    if (admission.kind === 'reserved') this.#opts.ledger.release(admission.id);
+  }
+
+  /** The device signed and the signature is on its way out: commit the reservation, remember the signature for replays. */
+  complete(ev: Evaluation, admission: Admission, signature: Uint8Array): void {
+    if (admission.kind !== 'reserved') return;
+    const now = this.#now().getTime();
+    this.#opts.ledger.exclusive(() => {
+      this.#opts.ledger.commit(admission.id);
+      if (this.#opts.replayWindowMs > 0) this.#opts.replay.save(ev.fingerprint, ev.keyId, signature, now + this.#opts.replayWindowMs);
+    });
+  }
+
+  /** The device's signature (DER for ECDSA) in the policy's signature format. */
+  formatSignature(ev: Evaluation, deviceSignature: Uint8Array, publicKey: Uint8Array): Uint8Array {
+    switch (ev.signatureFormat) {
+      case 'der':
+        return deviceSignature;
+      case 'cosmos-raw':
+        return cosmosSignatureFromDer(deviceSignature, publicKey);
+      case 'ethereum-rsv':
+        return ethereumSignatureFromDer(deviceSignature, ev.signedDigest!, publicKey).rsv;
+    }
+  }
+
+  #checkPerTransactionCaps(policy: Exclude<SigningPolicy, { chain: 'generic' }>, assessment: Assessment): void {
+    for (const [asset, amount] of assessment.spend) {
+      const cap = policy.caps !== undefined && Object.prototype.hasOwnProperty.call(policy.caps, asset) ? policy.caps[asset] : undefined;
+      if (cap === undefined) throw new PolicyDenial('ASSET_NOT_ALLOWED', 'policy', `the message moves ${amount} of ${asset}, which has no entry under caps`, assessment.summary);
+      if (amount > MAX_AMOUNT) throw new PolicyDenial('PER_TX_CAP_EXCEEDED', 'policy', `${asset}: ${amount} is above 2^256`, assessment.summary);
+      if (cap.perTransaction !== undefined && amount > cap.perTransaction) {
+        throw new PolicyDenial('PER_TX_CAP_EXCEEDED', 'policy', `${asset}: ${amount} is above the perTransaction cap of ${cap.perTransaction}`, assessment.summary);
+      }
+    }
+  }
+
+  #checkTimeWindows(policy: SigningPolicy, summary: DecodedSummary | undefined): void {
+    if (policy.timeWindows === undefined) return;
+    const now = this.#now();
+    const day = WEEKDAYS[now.getUTCDay()]!;
+    const minute = now.getUTCHours() * 60 + now.getUTCMinutes();
+    const toMinutes = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3));
+    const inside = policy.timeWindows.some((w) => (w.days === undefined || w.days.includes(day)) && toMinutes(w.from) <= minute && minute < toMinutes(w.to));
+    if (!inside) throw new PolicyDenial('OUTSIDE_TIME_WINDOW', 'policy', `${day} ${now.toISOString().slice(11, 16)} UTC is outside every time window`, summary);
+  }
+
+  #parseRuntime(json: string): SigningPolicy | PolicyValidationError {
+    let parsed = this.#parsed.get(json);
+    if (parsed === undefined) {
+      try {
+        parsed = parseSigningPolicy(JSON.parse(json) as unknown);
+      } catch (e) {
+        parsed = e instanceof PolicyValidationError ? e : new PolicyValidationError([`not JSON: ${(e as Error).message}`]);
+      }
+      if (this.#parsed.size >= 1024) this.#parsed.clear();
+      this.#parsed.set(json, parsed);
+    }
+    return parsed;
+  }
+
+  #maybePrune(now: number): void {
+    if (now - this.#lastPrune < PRUNE_INTERVAL_MS) return;
+    this.#lastPrune = now;
+    this.#opts.ledger.pruneBefore(now - LEDGER_RETENTION_MS);
+    this.#opts.replay.pruneExpired(now);
+  }
+}
+
+/** Whether `scope` lets an API key use `key`, named by its id or any of its aliases. */
+export function scopeAllows(scope: ApiKeyScope, key: Pick<KeyFacts, 'keyId' | 'aliases'>): boolean {
+  if (!scope.restricted) return true;
+  return scope.selectors.includes(key.keyId) || key.aliases.some((a) => scope.selectors.includes(a));
+}
+
+function ambiguous(keyId: string, selectors: readonly string[], layer: string): PolicyDenial {
+  return new PolicyDenial('POLICY_AMBIGUOUS', 'policy', `key ${keyId} has ${selectors.length} policies in the ${layer} (${selectors.join(', ')}); keep one`);
+}
+
+function fingerprint(facts: SignFacts, format: SignatureFormat): Uint8Array {
+  const h = createHash('sha256');
+  // Each field length-prefixed, so no two different requests share an encoding.
+  for (const part of ['kmsgate/replay/v1', facts.key.keyId, facts.apiKeyId, facts.algorithm, facts.messageType, format]) {
+    const bytes = Buffer.from(part, 'utf8');
+    h.update(u32(bytes.length)).update(bytes);
+  }
+  h.update(u32(facts.message.length)).update(facts.message);
+  return new Uint8Array(h.digest());
+}
+
+function u32(n: number): Uint8Array {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}

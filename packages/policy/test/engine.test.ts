@@ -1,0 +1,277 @@
+import { createPublicKey } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519';
+import { secp256k1 } from '@noble/curves/secp256k1';
+import { PublicKey, SystemProgram, TransactionMessage } from '@solana/web3.js';
+import { Transaction, getBytes } from 'ethers';
+import {
+  GLOBAL_KILL_SWITCH, PolicyDenial, PolicyEngine, parseSigningPolicy, policyToJson, scopeAllows,
+  type KeyFacts, type ResolvedPolicy, type SignFacts, type SigningPolicy,
+} from '../src';
+import { MemoryState } from './memory-state';
+
+/**
+ * The engine alone, on an in-memory store: the documented order of the rules, fail-closed
+ * resolution, and the exact accounting of steps 9-11 (replay, rate limits, rolling caps).
+ */
+const b64url = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+function spki(curve: 'ed25519' | 'secp256k1', secret: Uint8Array): Uint8Array {
+  const jwk = curve === 'ed25519'
+    ? { kty: 'OKP', crv: 'Ed25519', x: b64url(ed25519.getPublicKey(secret)) }
+    : (() => { const p = secp256k1.getPublicKey(secret, false); return { kty: 'EC', crv: 'secp256k1', x: b64url(p.subarray(1, 33)), y: b64url(p.subarray(33)) }; })();
+  return new Uint8Array(createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'der' }));
+}
+
+const SOL_SECRET = new Uint8Array(32).fill(1);
+const SOL_KEY: KeyFacts = { keyId: '11111111-1111-4111-8111-111111111111', aliases: ['alias/sol'], keySpec: 'ECC_NIST_EDWARDS25519', publicKey: spki('ed25519', SOL_SECRET) };
+const SIGNER = new PublicKey(ed25519.getPublicKey(SOL_SECRET));
+const FRIEND = new PublicKey(new Uint8Array(32).fill(7));
+const STRANGER = new PublicKey(new Uint8Array(32).fill(8));
+const ETH_KEY: KeyFacts = { keyId: '22222222-2222-4222-8222-222222222222', aliases: [], keySpec: 'ECC_SECG_P256K1', publicKey: spki('secp256k1', new Uint8Array(32).fill(2)) };
+
+const solanaPolicy = (extra: Record<string, unknown> = {}) => parseSigningPolicy({
+  chain: 'solana', programs: [SystemProgram.programId.toBase58()], recipients: [FRIEND.toBase58()],
+  caps: { native: { perTransaction: '1000', rolling24h: '2500' } }, ...extra,
+});
+
+let blockhashSeed = 10;
+function transfer(lamports: number, to = FRIEND): Uint8Array {
+  const recentBlockhash = new PublicKey(new Uint8Array(32).fill(blockhashSeed++)).toBase58();
+  return Uint8Array.from(new TransactionMessage({ payerKey: SIGNER, recentBlockhash, instructions: [SystemProgram.transfer({ fromPubkey: SIGNER, toPubkey: to, lamports })] }).compileToLegacyMessage().serialize());
+}
+
+function setup(opts: { baseline?: Record<string, SigningPolicy>; replayWindowMs?: number } = {}) {
+  const state = new MemoryState();
+  let now = Date.UTC(2026, 0, 5, 12, 0, 0); // a Monday, noon UTC
+  const engine = new PolicyEngine({
+    state, ledger: state, replay: state, baseline: opts.baseline ?? { 'alias/sol': solanaPolicy() },
+    replayWindowMs: opts.replayWindowMs ?? 60_000, now: () => new Date(now),
+  });
+  return { state, engine, advance: (ms: number) => { now += ms; }, at: () => now };
+}
+
+const facts = (message: Uint8Array, extra: Partial<SignFacts> = {}): SignFacts =>
+  ({ key: SOL_KEY, algorithm: 'ED25519_SHA_512', messageType: 'RAW', message, apiKeyId: 'ak_1', ...extra });
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof PolicyDenial) return e.code;
+    throw e;
+  }
+  throw new Error('expected a denial');
+}
+
+/** Evaluates and admits; returns the admission or the denial code. */
+function run(engine: PolicyEngine, message: Uint8Array, extra: Partial<SignFacts> = {}): string {
+  try {
+    const resolved = engine.policyFor(SOL_KEY)!;
+    const ev = engine.evaluate(resolved, facts(message, extra));
+    const a = engine.admit(ev, 'req');
+    if (a.kind === 'reserved') engine.complete(ev, a, new Uint8Array([a.id]));
+    return a.kind;
+  } catch (e) {
+    if (e instanceof PolicyDenial) return e.code;
+    throw e;
+  }
+}
+
+describe('steps 1-2: kill switch and scope', () => {
+  it('the global switch is reported before the key\'s', () => {
+    const { state, engine } = setup();
+    expect(() => engine.checkKillSwitch(SOL_KEY.keyId)).not.toThrow();
+    state.setKillSwitch(SOL_KEY.keyId, true, 'cli', null, new Date());
+    expect(codeOf(() => engine.checkKillSwitch(SOL_KEY.keyId))).toBe('KILL_SWITCH_KEY');
+    state.setKillSwitch(GLOBAL_KILL_SWITCH, true, 'cli', 'incident', new Date());
+    expect(codeOf(() => engine.checkKillSwitch(SOL_KEY.keyId))).toBe('KILL_SWITCH_GLOBAL');
+    expect(codeOf(() => engine.checkKillSwitch(ETH_KEY.keyId))).toBe('KILL_SWITCH_GLOBAL');
+  });
+
+  it('scope: unrestricted, by key id, by alias, and an empty restricted scope allows nothing', () => {
+    expect(scopeAllows({ restricted: false, selectors: [] }, SOL_KEY)).toBe(true);
+    expect(scopeAllows({ restricted: true, selectors: [SOL_KEY.keyId] }, SOL_KEY)).toBe(true);
+    expect(scopeAllows({ restricted: true, selectors: ['alias/sol'] }, SOL_KEY)).toBe(true);
+    expect(scopeAllows({ restricted: true, selectors: ['alias/other'] }, SOL_KEY)).toBe(false);
+    expect(scopeAllows({ restricted: true, selectors: [] }, SOL_KEY)).toBe(false);
+    expect(codeOf(() => setup().engine.checkScope({ restricted: true, selectors: [] }, SOL_KEY))).toBe('KEY_NOT_IN_SCOPE');
+  });
+});
+
+describe('step 3: which policy applies', () => {
+  it('none, the configuration\'s, a runtime one over it (under any of the key\'s names), and the configuration again after delete', () => {
+    const { state, engine } = setup();
+    expect(engine.policyFor(ETH_KEY)).toBeUndefined();
+    expect(engine.policyFor(SOL_KEY)).toMatchObject({ selector: 'alias/sol', source: 'config' });
+    state.putRuntimePolicy(SOL_KEY.keyId, JSON.stringify({ chain: 'generic' }), 'ak_admin', new Date());
+    expect(engine.policyFor(SOL_KEY)).toMatchObject({ selector: SOL_KEY.keyId, source: 'runtime', policy: { chain: 'generic' } });
+    state.deleteRuntimePolicy(SOL_KEY.keyId);
+    expect(engine.policyFor(SOL_KEY)?.source).toBe('config');
+  });
+
+  it('fails closed: two in one layer are ambiguous; a stored policy that no longer validates denies', () => {
+    const { state, engine } = setup({ baseline: { 'alias/sol': solanaPolicy(), [SOL_KEY.keyId]: solanaPolicy() } });
+    expect(codeOf(() => engine.policyFor(SOL_KEY))).toBe('POLICY_AMBIGUOUS');
+    state.putRuntimePolicy('alias/sol', '{"chain":"generic","surprise":1}', 'ak_admin', new Date());
+    expect(codeOf(() => engine.policyFor(SOL_KEY))).toBe('POLICY_INVALID');
+    state.putRuntimePolicy('alias/sol', 'not json', 'ak_admin', new Date());
+    expect(codeOf(() => engine.policyFor(SOL_KEY))).toBe('POLICY_INVALID');
+  });
+});
+
+describe('steps 3-8 in order', () => {
+  const { engine } = setup();
+  const resolved = (policy: SigningPolicy): ResolvedPolicy => ({ selector: 'alias/sol', source: 'config', policy });
+
+  it('key spec, then message type, then decode, then allowlists, then caps, then time windows', () => {
+    const windows = { timeWindows: [{ days: ['sun'], from: '00:00', to: '01:00' }] };
+    const p = solanaPolicy(windows);
+    // A message that breaks every later rule reports the earliest.
+    const all = transfer(5000, STRANGER);
+    expect(codeOf(() => engine.evaluate(resolved(p), facts(all, { key: { ...SOL_KEY, keySpec: 'ECC_SECG_P256K1' } })))).toBe('POLICY_KEY_MISMATCH');
+    expect(codeOf(() => engine.evaluate(resolved(p), facts(all, { messageType: 'DIGEST' })))).toBe('DIGEST_NOT_ALLOWED');
+    expect(codeOf(() => engine.evaluate(resolved(p), facts(all.subarray(0, 20))))).toBe('SOLANA_MALFORMED');
+    expect(codeOf(() => engine.evaluate(resolved(p), facts(all)))).toBe('RECIPIENT_NOT_ALLOWED');
+    expect(codeOf(() => engine.evaluate(resolved(p), facts(transfer(5000))))).toBe('PER_TX_CAP_EXCEEDED');
+    expect(codeOf(() => engine.evaluate(resolved(p), facts(transfer(1000))))).toBe('OUTSIDE_TIME_WINDOW');
+    expect(engine.evaluate(resolved(solanaPolicy()), facts(transfer(1000))).spend).toEqual(new Map([['native', 1000n]]));
+  });
+
+  it('a decode failure is in the decode gate, with the decoder\'s code; a policy rule in the policy gate with what was decoded', () => {
+    const decodeFail = (() => { try { engine.evaluate(resolved(solanaPolicy()), facts(new Uint8Array([1]))); } catch (e) { return e as PolicyDenial; } })()!;
+    expect([decodeFail.gate, decodeFail.code, decodeFail.summary]).toEqual(['decode', 'SOLANA_MALFORMED', undefined]);
+    const policyFail = (() => { try { engine.evaluate(resolved(solanaPolicy()), facts(transfer(1, STRANGER))); } catch (e) { return e as PolicyDenial; } })()!;
+    expect([policyFail.gate, policyFail.code]).toEqual(['policy', 'RECIPIENT_NOT_ALLOWED']);
+    expect(policyFail.summary).toMatchObject({ chain: 'solana', feePayer: SIGNER.toBase58() });
+  });
+
+  it('allowDigest lets a DIGEST through undecoded, with nothing to count', () => {
+    const ev = engine.evaluate(resolved(solanaPolicy({ allowDigest: true })), facts(new Uint8Array(64), { messageType: 'DIGEST', algorithm: 'ED25519_PH_SHA_512' }));
+    expect([ev.summary, ev.spend.size, ev.deviceInput]).toEqual([undefined, 0, undefined]);
+  });
+
+  it('Ethereum RAW: the device input is the keccak-256 signing hash of the unsigned transaction', () => {
+    const tx = Transaction.from({ type: 2, chainId: 1, nonce: 0, to: '0x' + '11'.repeat(20), value: 5n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, gasLimit: 21_000n });
+    const policy = parseSigningPolicy({ chain: 'ethereum', chainIds: [1], caps: { native: { perTransaction: '1000000' } } });
+    const ev = engine.evaluate({ selector: 'k', source: 'config', policy }, { ...facts(getBytes(tx.unsignedSerialized)), key: ETH_KEY, algorithm: 'ECDSA_SHA_256' });
+    expect(Buffer.from(ev.deviceInput!).toString('hex')).toBe(tx.unsignedHash.slice(2));
+    expect(ev.spend).toEqual(new Map([['native', 5n + 42_000n]]));
+  });
+});
+
+describe('steps 9-11: replay, rate limits, rolling caps', () => {
+  it('a rolling cap is a true sliding window: an entry counts for exactly 24 hours', () => {
+    const { engine, advance } = setup();
+    expect(run(engine, transfer(1000))).toBe('reserved');
+    advance(6 * 3_600_000);
+    expect(run(engine, transfer(1000))).toBe('reserved');
+    expect(run(engine, transfer(501))).toBe('ROLLING_CAP_EXCEEDED');
+    expect(run(engine, transfer(500))).toBe('reserved');
+    // 24 h minus 1 ms after the first: still counted. At 24 h: it has left the window.
+    advance(18 * 3_600_000 - 1);
+    expect(run(engine, transfer(1))).toBe('ROLLING_CAP_EXCEEDED');
+    advance(1);
+    expect(run(engine, transfer(1000))).toBe('reserved');
+    expect(run(engine, transfer(1))).toBe('ROLLING_CAP_EXCEEDED');
+  });
+
+  it('a reservation counts from admission, until the device call fails and it is released', () => {
+    const { engine } = setup();
+    const ev1 = engine.evaluate(engine.policyFor(SOL_KEY)!, facts(transfer(1000)));
+    const ev2 = engine.evaluate(engine.policyFor(SOL_KEY)!, facts(transfer(1000)));
+    const ev3 = engine.evaluate(engine.policyFor(SOL_KEY)!, facts(transfer(1000)));
+    const a1 = engine.admit(ev1, 'r1');
+    const a2 = engine.admit(ev2, 'r2');
+    // Both in flight: 2000 of 2500 reserved, the third does not fit.
+    expect(codeOf(() => engine.admit(ev3, 'r3'))).toBe('ROLLING_CAP_EXCEEDED');
+    engine.release(a2);
+    expect(engine.admit(ev3, 'r3').kind).toBe('reserved');
+    engine.complete(ev1, a1, new Uint8Array([1]));
+  });
+
+  it('a replay returns the stored signature, counts nothing, and ends with the window', () => {
+    const { engine, state, advance } = setup({ replayWindowMs: 60_000, baseline: { 'alias/sol': solanaPolicy({ caps: { native: { perTransaction: '1000' } } }) } });
+    const message = transfer(1000);
+    const ev = engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message));
+    const a = engine.admit(ev, 'r1');
+    engine.complete(ev, a, new Uint8Array([9, 9]));
+    expect(engine.admit(engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message)), 'r2')).toEqual({ kind: 'replay', signature: new Uint8Array([9, 9]) });
+    expect(state.entries.size).toBe(1);
+    // Another API key asking for the same message is a new request.
+    expect(engine.admit(engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message, { apiKeyId: 'ak_2' })), 'r3').kind).toBe('reserved');
+    advance(60_000);
+    expect(engine.admit(engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message)), 'r4').kind).toBe('reserved');
+  });
+
+  it('rate limits count signatures in the window, not refusals', () => {
+    const { engine, advance } = setup({ baseline: { 'alias/sol': solanaPolicy({ rateLimits: { perMinute: 2, perHour: 3 } }) } });
+    expect(run(engine, transfer(1))).toBe('reserved');
+    expect(run(engine, transfer(1, STRANGER))).toBe('RECIPIENT_NOT_ALLOWED');
+    expect(run(engine, transfer(1))).toBe('reserved');
+    expect(run(engine, transfer(1))).toBe('RATE_LIMIT_PER_MINUTE');
+    advance(60_000);
+    expect(run(engine, transfer(1))).toBe('reserved');
+    advance(60_000);
+    expect(run(engine, transfer(1))).toBe('RATE_LIMIT_PER_HOUR');
+  });
+
+  it('two identical requests at once: the second waits for the first and gets its signature', async () => {
+    const { engine } = setup();
+    const message = transfer(1000);
+    let deviceCalls = 0;
+    const signOnce = async () => {
+      const ev = engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message));
+      return engine.serialiseIdentical(ev, async () => {
+        const a = engine.admit(ev, 'r');
+        if (a.kind === 'replay') return a.signature;
+        deviceCalls++;
+        await new Promise((r) => setTimeout(r, 10));
+        const sig = new Uint8Array([deviceCalls]);
+        engine.complete(ev, a, sig);
+        return sig;
+      });
+    };
+    const [x, y] = await Promise.all([signOnce(), signOnce()]);
+    expect(deviceCalls).toBe(1);
+    expect(y).toEqual(x);
+  });
+
+  it('old ledger entries are pruned as time passes', () => {
+    const { engine, state, advance } = setup();
+    run(engine, transfer(1));
+    advance(26 * 3_600_000);
+    run(engine, transfer(1));
+    expect(state.entries.size).toBe(1);
+  });
+});
+
+describe('signature formats', () => {
+  it('cosmos-raw is 64-byte low-S r‖s; ethereum-rsv recovers to the key', () => {
+    const secret = new Uint8Array(32).fill(2);
+    const digest = new Uint8Array(32).fill(5);
+    const sig = secp256k1.sign(digest, secret);
+    const highS = new secp256k1.Signature(sig.r, secp256k1.CURVE.n - sig.s).toDERRawBytes();
+    const { engine } = setup();
+    const ev = (format: 'cosmos-raw' | 'ethereum-rsv') => ({ signatureFormat: format, signedDigest: digest }) as Parameters<PolicyEngine['formatSignature']>[0];
+    const raw = engine.formatSignature(ev('cosmos-raw'), highS, ETH_KEY.publicKey);
+    expect(raw).toEqual(sig.toCompactRawBytes());
+    const rsv = engine.formatSignature(ev('ethereum-rsv'), highS, ETH_KEY.publicKey);
+    expect(rsv).toHaveLength(65);
+    expect(secp256k1.Signature.fromCompact(rsv.subarray(0, 64)).addRecoveryBit(rsv[64]! - 27).recoverPublicKey(digest).toRawBytes(true))
+      .toEqual(secp256k1.getPublicKey(secret, true));
+  });
+});
+
+describe('policyToJson', () => {
+  it('round-trips: amounts as strings, defaults filled, Ethereum addresses EIP-55', () => {
+    const p = parseSigningPolicy({ chain: 'ethereum', chainIds: [1, '10'], recipients: ['0x' + 'ab'.repeat(20)], caps: { ['0x' + 'cd'.repeat(20)]: { perTransaction: '7' } } });
+    const json = policyToJson(p);
+    expect(json).toMatchObject({ chainIds: ['1', '10'], allowDigest: false, allowContractCreation: false, signatureFormat: 'der', recipients: [expect.stringMatching(/^0x(?=.*[a-f])(?=.*[A-F])[0-9a-fA-F]{40}$/)] });
+    expect(Object.values(json.caps as object)[0]).toEqual({ perTransaction: '7' });
+    expect(parseSigningPolicy(json)).toEqual(p);
+  });
+
+  it('refuses the same asset twice once addresses are normalised', () => {
+    expect(() => parseSigningPolicy({ chain: 'ethereum', chainIds: [1], caps: { ['0x' + 'cd'.repeat(20)]: { perTransaction: '1' }, ['0x' + 'CD'.repeat(20)]: { perTransaction: '2' } } }))
+      .toThrow(/is listed twice/);
+  });
+});

@@ -1,0 +1,586 @@
+/**
+ * The audit log: append-only and hash-chained, in SQLite (`audit_log`, migration 3) and mirrored
+ * line by line to a JSONL file. docs/audit.md is the specification (record format, the canonical
+ * encoding the hash covers, failure semantics, how to re-implement the verifier).
+ *
+ * - Each record's hash is SHA-256 over a canonical encoding of all its fields and the previous
+ *   record's hash (see `auditRecordHash`); the first record's previous hash is GENESIS_HASH.
+ * - The chain continues across restarts and across processes: every append reads the current head
+ *   (one B-tree descent by primary key, never a scan) inside a `BEGIN IMMEDIATE` transaction, so
+ *   the server and a CLI appending to the same store serialise on SQLite's write lock.
+ * - `append` is synchronous and throws when the record could not be written to both places; the
+ *   caller must then not hand out what the record was about (a signature).
+ */
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import type { Db } from './db';
+
+export const AUDIT_DECISIONS = ['accept', 'deny', 'replay', 'admin'] as const;
+export type AuditDecision = (typeof AUDIT_DECISIONS)[number];
+export const AUDIT_GATES = ['auth', 'decode', 'policy', 'replay', 'backend'] as const;
+export type AuditGate = (typeof AUDIT_GATES)[number];
+
+/** What a caller records. The log adds seq, at, prevHash and hash. */
+export interface AuditInput {
+  requestId: string;
+  /** The API key's id (`ak_…`), never the secret. */
+  apiKeyId?: string;
+  operation: string;
+  keyId?: string;
+  decision: AuditDecision;
+  gate?: AuditGate;
+  /** A stable reason code (a denial's code, or the error `__type`). */
+  reason?: string;
+  /**
+   * JSON-serialisable (what the decoder saw, what an admin changed). Stored as JSON text;
+   * bigint values become decimal strings and byte arrays lowercase hex.
+   */
+  summary?: unknown;
+  /** The exact bytes handed to the device's sign call; the record keeps hex SHA-256 of them. */
+  signedDigest?: Uint8Array;
+}
+
+/** One stored record, as in SQLite and (one JSON object per line, these keys in this order) the JSONL mirror. */
+export interface AuditRecord {
+  seq: number;
+  /** Epoch milliseconds. */
+  at: number;
+  requestId: string;
+  apiKeyId: string | null;
+  operation: string;
+  keyId: string | null;
+  decision: AuditDecision;
+  gate: AuditGate | null;
+  reason: string | null;
+  /** The summary as the JSON text that was stored and hashed. */
+  summary: string | null;
+  /** Lowercase hex SHA-256 of the bytes the device signed. */
+  signedDigest: string | null;
+  prevHash: string;
+  hash: string;
+}
+
+export type AuditVerifyResult =
+  | { ok: true; count: number; lastHash: string }
+  | { ok: false; count: number; brokenAt: number; reason: string };
+
+export type AuditJsonlVerifyResult =
+  | {
+      ok: true;
+      /** Complete lines checked against the database. */
+      lines: number;
+      firstSeq: number | null;
+      lastSeq: number | null;
+      /** A tail the gateway removes at its next start; not a failure (see docs/audit.md). */
+      pendingTail?: 'torn' | 'uncommitted';
+    }
+  | { ok: false; line: number; seq: number | null; reason: string };
+
+export interface AuditLogOptions {
+  /** The JSONL mirror (created with mode 0600); none when omitted. */
+  jsonlPath?: string;
+  now?: () => Date;
+  /**
+   * Flush each record to stable storage before `append` returns: fdatasync of the JSONL line and
+   * `synchronous = FULL` for the SQLite commit. Default true; false keeps both durable against a
+   * process crash (kill -9) but not against power loss.
+   */
+  fsync?: boolean;
+}
+
+/** The previous hash of record 1. */
+export const GENESIS_HASH = '0'.repeat(64);
+/** Prefixed to the canonical encoding, so the hash can never be confused with any other SHA-256 use. */
+export const AUDIT_HASH_DOMAIN = 'kmsgate-audit-v1\n';
+const DOMAIN_BYTES = Buffer.from(AUDIT_HASH_DOMAIN, 'utf8');
+/** Larger summaries are refused (a decoded transaction summary is a few KiB at most). */
+export const MAX_SUMMARY_BYTES = 1024 * 1024;
+
+/** The JSONL keys and the canonical-encoding order: every field but `hash`. */
+const HASHED_FIELDS = [
+  'seq', 'at', 'requestId', 'apiKeyId', 'operation', 'keyId', 'decision', 'gate', 'reason', 'summary', 'signedDigest', 'prevHash',
+] as const;
+
+interface AuditRow {
+  seq: number;
+  at: number;
+  request_id: string;
+  api_key_id: string | null;
+  operation: string;
+  key_id: string | null;
+  decision: string;
+  gate: string | null;
+  reason: string | null;
+  summary: string | null;
+  signed_digest: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+function toRecord(r: AuditRow): AuditRecord {
+  return {
+    seq: r.seq,
+    at: r.at,
+    requestId: r.request_id,
+    apiKeyId: r.api_key_id,
+    operation: r.operation,
+    keyId: r.key_id,
+    decision: r.decision as AuditDecision,
+    gate: r.gate as AuditGate | null,
+    reason: r.reason,
+    summary: r.summary,
+    signedDigest: r.signed_digest,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
+
+/**
+ * SHA-256 (lowercase hex) of AUDIT_HASH_DOMAIN followed by each field of HASHED_FIELDS in order:
+ * null → 0x00; integer → 0x02 ‖ int64 big-endian; string → 0x01 ‖ uint32 big-endian byte length ‖ UTF-8.
+ */
+export function auditRecordHash(r: Omit<AuditRecord, 'hash'>): string {
+  // One buffer, one update: hashing runs once per record on append and on every verify.
+  let size = DOMAIN_BYTES.length;
+  for (const field of HASHED_FIELDS) {
+    const v = r[field];
+    size += v === null ? 1 : typeof v === 'number' ? 9 : 5 + Buffer.byteLength(v, 'utf8');
+  }
+  const buf = Buffer.allocUnsafe(size);
+  let o = DOMAIN_BYTES.copy(buf, 0);
+  for (const field of HASHED_FIELDS) {
+    const v = r[field];
+    if (v === null) {
+      buf[o++] = 0;
+    } else if (typeof v === 'number') {
+      buf[o++] = 2;
+      o = buf.writeBigInt64BE(BigInt(v), o);
+    } else {
+      buf[o++] = 1;
+      const len = buf.write(v, o + 4, 'utf8');
+      buf.writeUInt32BE(len, o);
+      o += 4 + len;
+    }
+  }
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+/** The JSONL line of a record (without the newline): the fields in HASHED_FIELDS order, then `hash`. */
+export function auditJsonLine(r: AuditRecord): string {
+  const o: Record<string, unknown> = {};
+  for (const f of HASHED_FIELDS) o[f] = r[f];
+  o.hash = r.hash;
+  return JSON.stringify(o);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Strings reach the log from request input; a lone surrogate has no UTF-8 form, so it becomes U+FFFD. */
+function text(value: unknown, field: string, optional: boolean): string | null {
+  if (value === undefined || value === null) {
+    if (optional) return null;
+    throw new TypeError(`${field} is required`);
+  }
+  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`${field} must be a non-empty string`);
+  return value.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+function summaryJson(summary: unknown): string | null {
+  if (summary === undefined || summary === null) return null;
+  const json = JSON.stringify(summary, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key];
+    if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('hex');
+    if (typeof value === 'bigint') return value.toString();
+    return value;
+  }) as string | undefined;
+  if (json === undefined) throw new TypeError('summary must be JSON-serialisable');
+  if (Buffer.byteLength(json) > MAX_SUMMARY_BYTES) throw new RangeError(`summary must be at most ${MAX_SUMMARY_BYTES} bytes as JSON`);
+  return json.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: string, optional: boolean): T | null {
+  if (value === undefined && optional) return null;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value))
+    throw new TypeError(`${field} must be one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+/** Thrown when the JSONL mirror and the database disagree in a way the log will not repair by itself. */
+export class AuditIntegrityError extends Error {}
+
+/**
+ * The hash-chained audit log of one store. Construct once per process (the server) or per command
+ * (a CLI that records an admin change); both may append to the same store at the same time.
+ */
+export class AuditLog {
+  readonly jsonlPath: string | undefined;
+  /** What the constructor repaired in the JSONL mirror (a torn or uncommitted last line, a gap it filled); the gateway logs these. */
+  readonly recovered: readonly string[];
+  private readonly now: () => Date;
+  private readonly fsync: boolean;
+  private readonly syncMode: number;
+  private readonly stmts;
+  private readonly appendTx: Database.Transaction<(record: Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'>) => AuditRecord>;
+  /** Set while a JSONL line is written but its SQLite transaction has not committed. */
+  private pendingMirror: { offset: number } | undefined;
+  /** Set when a line of a failed append could not be taken back: every later append refuses (fail closed). */
+  private mirrorBroken: string | undefined;
+
+  constructor(private readonly db: Db, opts: AuditLogOptions = {}) {
+    if (opts.jsonlPath !== undefined && (typeof opts.jsonlPath !== 'string' || opts.jsonlPath === ''))
+      throw new TypeError('jsonlPath must be a non-empty string');
+    this.jsonlPath = opts.jsonlPath;
+    if (this.jsonlPath !== undefined) mkdirSync(dirname(this.jsonlPath), { recursive: true, mode: 0o700 });
+    this.now = opts.now ?? (() => new Date());
+    this.fsync = opts.fsync ?? true;
+    this.syncMode = db.pragma('synchronous', { simple: true }) as number;
+    this.stmts = {
+      // max(seq) on the INTEGER PRIMARY KEY is read from the right edge of the B-tree: O(log n), no scan.
+      head: db.prepare<[], { seq: number; hash: string }>(
+        'SELECT seq, hash FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)'),
+      insert: db.prepare(`INSERT INTO audit_log (seq, at, request_id, api_key_id, operation, key_id, decision, gate, reason,
+        summary, signed_digest, prev_hash, hash) VALUES (@seq, @at, @requestId, @apiKeyId, @operation, @keyId, @decision,
+        @gate, @reason, @summary, @signedDigest, @prevHash, @hash)`),
+      get: db.prepare<[number], AuditRow>('SELECT * FROM audit_log WHERE seq = ?'),
+      range: db.prepare<[number, number], AuditRow>('SELECT * FROM audit_log WHERE seq >= ? AND seq <= ? ORDER BY seq'),
+    };
+    this.appendTx = db.transaction((partial) => {
+      const head = this.stmts.head.get();
+      const unhashed = { ...partial, seq: (head?.seq ?? 0) + 1, prevHash: head?.hash ?? GENESIS_HASH };
+      const record: AuditRecord = { ...unhashed, hash: auditRecordHash(unhashed) };
+      this.stmts.insert.run(record);
+      if (this.jsonlPath !== undefined) this.mirror(record);
+      return record;
+    });
+    this.recovered = this.jsonlPath !== undefined ? this.reconcileMirror(this.jsonlPath) : [];
+  }
+
+  /**
+   * Writes one record and returns it. Throws (and nothing is kept, in either place) when it cannot
+   * be written. Must not be called inside another SQLite transaction: the JSONL line could not be
+   * taken back if that transaction rolled back later.
+   */
+  append(input: AuditInput): AuditRecord {
+    if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
+    if (input.signedDigest !== undefined && !(input.signedDigest instanceof Uint8Array))
+      throw new TypeError('signedDigest must be a Uint8Array');
+    const at = this.now().getTime();
+    if (!Number.isSafeInteger(at)) throw new RangeError('now() must return a valid date');
+    const partial = {
+      at,
+      requestId: text(input.requestId, 'requestId', false)!,
+      apiKeyId: text(input.apiKeyId, 'apiKeyId', true),
+      operation: text(input.operation, 'operation', false)!,
+      keyId: text(input.keyId, 'keyId', true),
+      decision: oneOf(input.decision, AUDIT_DECISIONS, 'decision', false)!,
+      gate: oneOf(input.gate, AUDIT_GATES, 'gate', true),
+      reason: text(input.reason, 'reason', true),
+      summary: summaryJson(input.summary),
+      signedDigest: input.signedDigest ? createHash('sha256').update(input.signedDigest).digest('hex') : null,
+    };
+    if (this.db.inTransaction) throw new Error('AuditLog.append must not be called inside another transaction');
+    if (this.mirrorBroken !== undefined) throw new AuditIntegrityError(this.mirrorBroken);
+    const durable = this.fsync && this.syncMode < 2;
+    if (durable) this.db.pragma('synchronous = FULL');
+    try {
+      return this.appendTx.immediate(partial);
+    } catch (e) {
+      // The insert rolled back (a failed COMMIT included): take the JSONL line back too.
+      if (this.pendingMirror !== undefined && this.jsonlPath !== undefined) {
+        try {
+          truncateTo(this.jsonlPath, this.pendingMirror.offset);
+        } catch (t) {
+          this.mirrorBroken = `${this.jsonlPath} holds a record the database does not (${String(t)}); restart the gateway to repair it`;
+        }
+      }
+      throw e;
+    } finally {
+      this.pendingMirror = undefined;
+      if (durable) this.db.pragma(`synchronous = ${this.syncMode}`);
+    }
+  }
+
+  /** Walks the whole chain in SQLite; see verifyAuditChain. */
+  verify(): AuditVerifyResult {
+    return verifyAuditChain(this.db);
+  }
+
+  /** Checks the JSONL mirror (default: this log's) against SQLite; see verifyAuditJsonl. */
+  verifyJsonl(path: string | undefined = this.jsonlPath): AuditJsonlVerifyResult {
+    if (path === undefined) throw new TypeError('this audit log has no JSONL mirror; pass a path');
+    return verifyAuditJsonl(this.db, path);
+  }
+
+  /** Appends the line; opened per record, so a rotated or deleted file is noticed (a new one is started). */
+  private mirror(record: AuditRecord): void {
+    const line = Buffer.from(auditJsonLine(record) + '\n', 'utf8');
+    const fd = openSync(this.jsonlPath!, 'a', 0o600);
+    try {
+      const offset = fstatSync(fd).size;
+      this.pendingMirror = { offset };
+      let done = 0;
+      while (done < line.length) done += writeSync(fd, line, done, line.length - done);
+      if (this.fsync) fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Brings the JSONL tail in line with SQLite at start-up (O(1) unless a gap is filled). The JSONL
+   * line is written before the SQLite commit, so a crash can leave one line too many (complete or
+   * torn); that line was never committed and its signature was never returned, so it is removed.
+   * A mirror that is behind (lines lost with the page cache, or a new file after rotation) is
+   * filled from SQLite. Anything else is refused: AuditIntegrityError.
+   */
+  private reconcileMirror(path: string): string[] {
+    const notes: string[] = [];
+    this.db.transaction(() => {
+      const head = this.stmts.head.get();
+      const st = statSync(path, { throwIfNoEntry: false });
+      if (st && !st.isFile()) throw new AuditIntegrityError(`audit JSONL ${path} is not a regular file`);
+      if (st && (st.mode & 0o077) !== 0) chmodSync(path, 0o600);
+      const tail = st ? readTail(path) : { lastLine: undefined, lastLineEnd: 0, size: 0 };
+      if (tail.size > tail.lastLineEnd) {
+        truncateTo(path, tail.lastLineEnd);
+        notes.push(`removed a torn last line (${tail.size - tail.lastLineEnd} bytes) from ${path}`);
+      }
+      if (tail.lastLine === undefined) {
+        // A new or emptied (rotated) mirror starts at the current head, so it can be verified from there.
+        if (head) this.writeLines(path, head.seq, head.seq);
+        return;
+      }
+      let last: AuditRecord;
+      try {
+        last = JSON.parse(tail.lastLine.text) as AuditRecord;
+      } catch {
+        throw new AuditIntegrityError(`the last line of ${path} is not JSON; run \`kmsgate audit verify --jsonl\``);
+      }
+      const headSeq = head?.seq ?? 0;
+      const headHash = head?.hash ?? GENESIS_HASH;
+      if (head && last.seq === headSeq) {
+        if (tail.lastLine.text === auditJsonLine(toRecord(this.stmts.get.get(headSeq)!))) return;
+        throw new AuditIntegrityError(`the last line of ${path} (record ${headSeq}) differs from the database; run \`kmsgate audit verify --jsonl\``);
+      }
+      if (last.seq === headSeq + 1 && last.prevHash === headHash) {
+        truncateTo(path, tail.lastLine.start);
+        notes.push(`removed record ${last.seq} from ${path}: it was written there but never committed to the database (a crash mid-append)`);
+        return;
+      }
+      const own = Number.isSafeInteger(last.seq) && last.seq < headSeq ? this.stmts.get.get(last.seq) : undefined;
+      if (own && auditJsonLine(toRecord(own)) === tail.lastLine.text) {
+        this.writeLines(path, last.seq + 1, headSeq);
+        notes.push(`copied records ${last.seq + 1}-${headSeq} from the database to ${path}, which ended at ${last.seq}`);
+        return;
+      }
+      throw new AuditIntegrityError(
+        `${path} ends at record ${String(last.seq)}, which does not match the database (head ${headSeq}); run \`kmsgate audit verify --jsonl\``);
+    }).immediate();
+    return notes;
+  }
+
+  private writeLines(path: string, from: number, to: number): void {
+    const fd = openSync(path, 'a', 0o600);
+    try {
+      for (const row of this.stmts.range.iterate(from, to)) {
+        const line = Buffer.from(auditJsonLine(toRecord(row)) + '\n', 'utf8');
+        let done = 0;
+        while (done < line.length) done += writeSync(fd, line, done, line.length - done);
+      }
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+function truncateTo(path: string, size: number): void {
+  const fd = openSync(path, 'r+');
+  try {
+    ftruncateSync(fd, size);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The last complete line of a file, read backwards from the end in chunks (never the whole file). */
+function readTail(path: string): { lastLine: { text: string; start: number } | undefined; lastLineEnd: number; size: number } {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const CHUNK = 64 * 1024;
+    const chunks: Buffer[] = [];
+    let pos = size;
+    let lastNewline = -1; // absolute offset of the last '\n'
+    let prevNewline = -1; // the '\n' before it
+    while (pos > 0 && prevNewline < 0) {
+      const len = Math.min(CHUNK, pos);
+      pos -= len;
+      const buf = Buffer.alloc(len);
+      readSync(fd, buf, 0, len, pos);
+      chunks.unshift(buf);
+      for (let i = len - 1; i >= 0; i--) {
+        if (buf[i] !== 0x0a) continue;
+        if (lastNewline < 0) lastNewline = pos + i;
+        else if (prevNewline < 0) { prevNewline = pos + i; break; }
+      }
+      if (lastNewline < 0 && pos === 0) break;
+    }
+    if (lastNewline < 0) return { lastLine: undefined, lastLineEnd: 0, size };
+    const start = prevNewline + 1;
+    const all = Buffer.concat(chunks);
+    const text = all.subarray(start - pos, lastNewline - pos).toString('utf8');
+    return { lastLine: { text, start }, lastLineEnd: lastNewline + 1, size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Walks the chain in seq order with a streaming cursor (constant memory) and names the first broken
+ * record: a seq gap (a deleted record), a prev_hash that is not the previous record's hash (removed,
+ * reordered or re-chained records) or a hash that does not match the record's fields (an edit).
+ * It cannot see records removed from the end: anchor the head hash elsewhere (docs/audit.md).
+ */
+export function verifyAuditChain(db: Db): AuditVerifyResult {
+  let count = 0;
+  let prevHash = GENESIS_HASH;
+  let expected = 1;
+  for (const row of db.prepare<[], AuditRow>('SELECT * FROM audit_log ORDER BY seq').iterate()) {
+    const r = toRecord(row);
+    if (r.seq !== expected) {
+      return { ok: false, count, brokenAt: expected, reason: `record ${expected} is missing (the next record is ${r.seq})` };
+    }
+    if (r.prevHash !== prevHash) {
+      return { ok: false, count, brokenAt: r.seq, reason: `prev_hash of record ${r.seq} is not the hash of record ${r.seq - 1} (records removed, reordered or re-chained before it)` };
+    }
+    if (auditRecordHash(r) !== r.hash) {
+      return { ok: false, count, brokenAt: r.seq, reason: `hash of record ${r.seq} does not match its contents (the record was edited)` };
+    }
+    if (!(AUDIT_DECISIONS as readonly string[]).includes(r.decision)) {
+      return { ok: false, count, brokenAt: r.seq, reason: `record ${r.seq} has an unknown decision` };
+    }
+    prevHash = r.hash;
+    expected++;
+    count++;
+  }
+  return { ok: true, count, lastHash: prevHash };
+}
+
+/** Complete lines of a file, read in chunks (constant memory apart from one line); `torn` marks a last line without its newline. */
+function* readLines(path: string): Generator<{ n: number; text: string; torn: boolean }> {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    let carry: Buffer[] = [];
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, 0, buf.length, null);
+      if (got === 0) break;
+      let start = 0;
+      for (let i = 0; i < got; i++) {
+        if (buf[i] !== 0x0a) continue;
+        const piece = buf.subarray(start, i);
+        const text = (carry.length ? Buffer.concat([...carry, piece]) : piece).toString('utf8');
+        carry = [];
+        start = i + 1;
+        yield { n: ++n, text, torn: false };
+      }
+      if (start < got) carry.push(Buffer.from(buf.subarray(start, got)));
+    }
+    if (carry.length) yield { n: ++n, text: Buffer.concat(carry).toString('utf8'), torn: true };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Checks the JSONL mirror against SQLite, line by line (streaming): every line must be exactly the
+ * database's record of that seq, the seqs must be consecutive, and the file must reach the
+ * database's head (read before the file, so records committed meanwhile do not count against it).
+ * The file may start after record 1 (a rotated mirror). One extra last line is tolerated and
+ * reported as `pendingTail`: a torn line, or a complete one that chains onto the head but is not
+ * committed (written, then the process died before the commit, or a commit is under way).
+ */
+export function verifyAuditJsonl(db: Db, path: string): AuditJsonlVerifyResult {
+  const headSeq = (db.prepare('SELECT max(seq) AS s FROM audit_log').get() as { s: number | null }).s ?? 0;
+  const get = db.prepare<[number], AuditRow>('SELECT * FROM audit_log WHERE seq = ?');
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) return headSeq === 0 ? { ok: true, lines: 0, firstSeq: null, lastSeq: null } : { ok: false, line: 0, seq: null, reason: `${path} does not exist; the database has ${headSeq} records` };
+  let lines = 0;
+  let firstSeq: number | null = null;
+  let lastSeq: number | null = null;
+  let lastHash: string | null = null;
+  let pendingTail: 'torn' | 'uncommitted' | undefined;
+  const fail = (line: number, seq: number | null, reason: string): AuditJsonlVerifyResult => ({ ok: false, line, seq, reason });
+  for (const { n, text, torn } of readLines(path)) {
+    if (pendingTail !== undefined) return fail(n - 1, lastSeq, 'a record that is not in the database is followed by more lines');
+    if (torn) {
+      pendingTail = 'torn';
+      continue;
+    }
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(text) as Record<string, unknown>;
+      if (typeof parsed !== 'object' || parsed === null || !Number.isSafeInteger(parsed.seq)) throw new Error();
+    } catch {
+      return fail(n, null, 'not a JSON audit record');
+    }
+    const seq = parsed.seq as number;
+    if (lastSeq !== null && seq !== lastSeq + 1) return fail(n, seq, `expected record ${lastSeq + 1}, found ${seq}`);
+    const row = get.get(seq);
+    if (!row) {
+      // Not committed: acceptable only as the last line, chained onto what precedes it and hashing right.
+      const candidate = parsed as unknown as AuditRecord;
+      const prev = lastHash ?? (seq === 1 ? GENESIS_HASH : get.get(seq - 1)?.hash);
+      const { hash, ...rest } = candidate;
+      if (seq > headSeq && candidate.prevHash === prev && text === auditJsonLine(candidate) && auditRecordHash(rest) === hash) {
+        pendingTail = 'uncommitted';
+        continue;
+      }
+      return fail(n, seq, `record ${seq} is not in the database`);
+    }
+    const expected = toRecord(row);
+    if (text !== auditJsonLine(expected)) {
+      const field = [...HASHED_FIELDS, 'hash' as const].find((f) => parsed[f] !== expected[f]);
+      return fail(n, seq, field ? `field ${field} differs from the database's record ${seq}` : `the line is not formatted as kmsgate writes record ${seq}`);
+    }
+    if (firstSeq === null) firstSeq = seq;
+    lastSeq = seq;
+    lastHash = expected.hash;
+    lines++;
+  }
+  const committedLast = lastSeq ?? 0;
+  if (committedLast < headSeq)
+    return fail(lines + 1, committedLast + 1, `record ${committedLast + 1} is missing: the file ends at ${committedLast || 'no record'} but the database has records up to ${headSeq}`);
+  return { ok: true, lines, firstSeq, lastSeq, ...(pendingTail ? { pendingTail } : {}) };
+}
+
+
+/** The last `n` records, oldest first (read-only; for `kmsgate audit tail`). */
+export function readAuditTail(db: Db, n: number): AuditRecord[] {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError('n must be a non-negative integer');
+  const rows = db.prepare<[number], AuditRow>('SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?').all(n);
+  return rows.reverse().map(toRecord);
+}
+
+/** The record with this seq, if there is one (read-only; `kmsgate audit verify --anchor`). */
+export function readAuditRecord(db: Db, seq: number): AuditRecord | undefined {
+  if (!Number.isSafeInteger(seq) || seq < 1) throw new RangeError('seq must be a positive integer');
+  const row = db.prepare<[number], AuditRow>('SELECT * FROM audit_log WHERE seq = ?').get(seq);
+  return row ? toRecord(row) : undefined;
+}

@@ -1,0 +1,393 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openDb, type Db } from '../src/db';
+import {
+  AuditIntegrityError,
+  AuditLog,
+  GENESIS_HASH,
+  auditJsonLine,
+  auditRecordHash,
+  readAuditTail,
+  verifyAuditChain,
+  verifyAuditJsonl,
+  type AuditInput,
+  type AuditRecord,
+} from '../src/audit';
+
+/** The audit log on real SQLite files and a real JSONL file in a temporary directory. */
+const ROOT = join(__dirname, '..', '..', '..');
+let dir: string;
+let dbPath: string;
+let jsonl: string;
+const open: Db[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kmsgate-audit-'));
+  dbPath = join(dir, 'kms.db');
+  jsonl = join(dir, 'audit.jsonl');
+});
+afterEach(() => {
+  for (const db of open.splice(0)) if (db.open) db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function db(): Db {
+  const d = openDb(dbPath);
+  open.push(d);
+  return d;
+}
+
+let clock = Date.UTC(2026, 0, 1);
+function log(d: Db = db(), opts: { fsync?: boolean; jsonlPath?: string | null } = {}): AuditLog {
+  return new AuditLog(d, {
+    ...(opts.jsonlPath === null ? {} : { jsonlPath: opts.jsonlPath ?? jsonl }),
+    now: () => new Date(clock++),
+    fsync: opts.fsync ?? false,
+  });
+}
+
+function input(i: number, extra: Partial<AuditInput> = {}): AuditInput {
+  return { requestId: `req-${i}`, apiKeyId: 'ak_00000000000000aa', operation: 'Sign', keyId: 'k1', decision: 'accept', ...extra };
+}
+
+/** What an attacker with write access to kms.db does first. */
+function dropTriggers(d: Db): void {
+  d.exec('DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;');
+}
+
+function jsonlLines(): string[] {
+  return readFileSync(jsonl, 'utf8').split('\n').filter((l) => l !== '');
+}
+
+describe('the chain hash', () => {
+  const vectors = JSON.parse(readFileSync(join(__dirname, 'vectors', 'audit-chain.json'), 'utf8')) as {
+    cases: { result: string; record: AuditRecord; jsonl: string }[];
+  };
+
+  it.each(vectors.cases.map((c, i) => [i, c] as const))('matches the reference implementation (case %i)', (_i, c) => {
+    const { hash, ...rest } = c.record;
+    if (c.result === 'valid') {
+      expect(auditRecordHash(rest)).toBe(hash);
+      expect(auditJsonLine(c.record)).toBe(c.jsonl);
+    } else if (c.result === 'invalid') {
+      expect(auditRecordHash(rest)).not.toBe(hash);
+    } else {
+      throw new Error(`unknown vector result ${c.result}`);
+    }
+  });
+
+  it('starts from the genesis value and links each record to the previous one', () => {
+    const l = log();
+    const a = l.append(input(1));
+    const b = l.append(input(2, { decision: 'deny', gate: 'policy', reason: 'per_tx_cap' }));
+    expect(a).toMatchObject({ seq: 1, prevHash: GENESIS_HASH });
+    expect(b).toMatchObject({ seq: 2, prevHash: a.hash, gate: 'policy', reason: 'per_tx_cap' });
+    expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('is the docs/audit.md Python verifier\'s view too (when python3 is installed)', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'audit.md'), 'utf8');
+    const script = /```python\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(script).toBeDefined();
+    if (spawnSync('python3', ['--version']).status !== 0) return;
+    const l = log();
+    for (let i = 0; i < 20; i++) l.append(input(i, { summary: { i, amount: 10n ** 20n, note: 'é ✓ \u0001' }, signedDigest: new Uint8Array([i]) }));
+    const scriptPath = join(dir, 'verify.py');
+    writeFileSync(scriptPath, script!);
+    const ok = spawnSync('python3', [scriptPath, jsonl], { encoding: 'utf8' });
+    expect(ok.stdout).toContain('OK: 20 records');
+    expect(ok.status).toBe(0);
+    const lines = jsonlLines();
+    lines[6] = lines[6]!.replace('"decision":"accept"', '"decision":"deny"');
+    writeFileSync(jsonl, lines.join('\n') + '\n');
+    const bad = spawnSync('python3', [scriptPath, jsonl], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain('BROKEN at record 7');
+  });
+});
+
+describe('append', () => {
+  it('keeps the fields, the summary as JSON (bigint as decimal, bytes as hex) and SHA-256 of the signed bytes', () => {
+    const signed = new Uint8Array([1, 2, 3]);
+    const r = log().append(input(1, { summary: { amount: 12345678901234567890n, data: new Uint8Array([0xde, 0xad]), to: 'x' }, signedDigest: signed }));
+    expect(r.summary).toBe('{"amount":"12345678901234567890","data":"dead","to":"x"}');
+    expect(r.signedDigest).toBe(createHash('sha256').update(signed).digest('hex'));
+    expect(readAuditTail(db(), 1)).toEqual([r]);
+    expect(jsonlLines()).toEqual([auditJsonLine(r)]);
+  });
+
+  it('replaces lone surrogates (they have no UTF-8 form) rather than hashing something ambiguous', () => {
+    const r = log().append(input(1, { keyId: 'a\uD800b', decision: 'deny' }));
+    expect(r.keyId).toBe('a\uFFFDb');
+    expect(verifyAuditChain(db()).ok).toBe(true);
+  });
+
+  it('refuses malformed input, naming the field', () => {
+    const l = log();
+    expect(() => l.append({ ...input(1), requestId: '' })).toThrow(/requestId/);
+    expect(() => l.append({ ...input(1), decision: 'maybe' as never })).toThrow(/decision must be one of accept, deny, replay, admin/);
+    expect(() => l.append({ ...input(1), gate: 'firewall' as never })).toThrow(/gate/);
+    expect(() => l.append({ ...input(1), signedDigest: 'ab' as never })).toThrow(/signedDigest/);
+    expect(() => l.append({ ...input(1), summary: () => 1 })).toThrow(/summary/);
+    expect(verifyAuditChain(db())).toEqual({ ok: true, count: 0, lastHash: GENESIS_HASH });
+  });
+
+  it('refuses to run inside another transaction (its JSONL line could not be taken back)', () => {
+    const d = db();
+    const l = log(d);
+    expect(() => d.transaction(() => l.append(input(1)))()).toThrow(/inside another transaction/);
+    expect(existsLines()).toBe(0);
+  });
+
+  it('creates the JSONL mirror with mode 0600 and tightens an existing one', () => {
+    log().append(input(1));
+    expect(statSync(jsonl).mode & 0o777).toBe(0o600);
+    const other = join(dir, 'other.jsonl');
+    writeFileSync(other, '', { mode: 0o644 });
+    log(db(), { jsonlPath: other });
+    expect(statSync(other).mode & 0o777).toBe(0o600);
+  });
+
+  it('throws and keeps nothing when the JSONL line cannot be written', () => {
+    const l = log();
+    l.append(input(1));
+    rmSync(jsonl);
+    mkdirSync(jsonl); // the mirror's path is now a directory: open() fails with EISDIR
+    expect(() => l.append(input(2))).toThrow(/EISDIR/);
+    expect(verifyAuditChain(db())).toMatchObject({ ok: true, count: 1 });
+    rmSync(jsonl, { recursive: true });
+    // Fixed: the chain goes on from record 1, in a new mirror file.
+    expect(l.append(input(3))).toMatchObject({ seq: 2 });
+    expect(verifyAuditChain(db())).toMatchObject({ ok: true, count: 2 });
+    expect(verifyAuditJsonl(db(), jsonl)).toMatchObject({ ok: true, firstSeq: 2, lastSeq: 2 });
+  });
+
+  it('takes the JSONL line back when the SQLite commit fails after it was written', () => {
+    const d = db();
+    const l = log(d);
+    l.append(input(1));
+    // A deferred foreign key fails only at COMMIT, i.e. after the line was written.
+    d.exec(`CREATE TABLE parent (y INTEGER PRIMARY KEY); CREATE TABLE trap (x REFERENCES parent (y) DEFERRABLE INITIALLY DEFERRED);
+      CREATE TEMP TRIGGER trap_audit AFTER INSERT ON audit_log WHEN NEW.request_id = 'req-2' BEGIN INSERT INTO trap VALUES (1); END;`);
+    expect(() => l.append(input(2))).toThrow(/FOREIGN KEY/);
+    expect(jsonlLines()).toHaveLength(1);
+    expect(l.append(input(3))).toMatchObject({ seq: 2 });
+    expect(verifyAuditJsonl(d, jsonl)).toMatchObject({ ok: true, lines: 2 });
+  });
+
+  it('throws when the database is closed', () => {
+    const d = db();
+    const l = log(d);
+    d.close();
+    expect(() => l.append(input(1))).toThrow(/not open/);
+  });
+
+  it('reads one row of history (the head, by primary key), however long the history is', () => {
+    const plans = (d: Database.Database, sql: string) =>
+      (d.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail);
+    const statementsOf = (rows: number): string[] => {
+      const path = join(dir, `plan-${rows}.db`);
+      openDb(path).close(); // the real schema
+      const seen: string[] = [];
+      const d = new Database(path, { verbose: (s) => seen.push(String(s)) });
+      open.push(d);
+      if (rows > 0) {
+        d.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows})
+          INSERT INTO audit_log SELECT i, i, 'r', NULL, 'Sign', NULL, 'accept', NULL, NULL, NULL, NULL, printf('%064d', i - 1), printf('%064d', i) FROM n`);
+      }
+      const l = new AuditLog(d, { fsync: false });
+      seen.length = 0;
+      expect(l.append(input(1)).seq).toBe(rows + 1);
+      const statements = seen.map((s) => s.replace(/VALUES \([\s\S]*\)$/, 'VALUES (…)'));
+      for (const s of statements.filter((x) => /^\s*SELECT/.test(x))) {
+        for (const detail of plans(d, s)) expect(detail).toMatch(/^(SEARCH audit_log|SCALAR SUBQUERY)/);
+      }
+      return statements;
+    };
+    const empty = statementsOf(0);
+    expect(empty).toEqual(['BEGIN IMMEDIATE', expect.stringMatching(/^SELECT seq, hash FROM audit_log WHERE seq = \(SELECT max\(seq\)/), expect.stringMatching(/^INSERT INTO audit_log/), 'COMMIT']);
+    expect(statementsOf(100_000)).toEqual(empty);
+  });
+});
+
+function existsLines(): number {
+  try {
+    return jsonlLines().length;
+  } catch {
+    return 0;
+  }
+}
+
+describe('verify', () => {
+  function fill(n: number, l = log()): AuditRecord[] {
+    const out: AuditRecord[] = [];
+    for (let i = 1; i <= n; i++) out.push(l.append(input(i, i % 3 === 0 ? { decision: 'deny', gate: 'policy', reason: 'rate_limit' } : {})));
+    return out;
+  }
+
+  it('verifies a long chain, and the chain continues across a reopen', () => {
+    const first = fill(2000);
+    expect(verifyAuditChain(db())).toEqual({ ok: true, count: 2000, lastHash: first[1999]!.hash });
+    for (const d of open.splice(0)) d.close();
+    const reopened = log();
+    expect(reopened.recovered).toEqual([]);
+    const next = reopened.append(input(2001));
+    expect(next).toMatchObject({ seq: 2001, prevHash: first[1999]!.hash });
+    expect(reopened.verify()).toMatchObject({ ok: true, count: 2001, lastHash: next.hash });
+    expect(reopened.verifyJsonl()).toEqual({ ok: true, lines: 2001, firstSeq: 1, lastSeq: 2001 });
+  });
+
+  it('interleaves two writers on the same store (the server and a CLI) into one chain', () => {
+    const a = log(db());
+    const b = log(db());
+    for (let i = 0; i < 50; i++) (i % 2 ? a : b).append(input(i));
+    expect(verifyAuditChain(db())).toMatchObject({ ok: true, count: 50 });
+    expect(verifyAuditJsonl(db(), jsonl)).toMatchObject({ ok: true, lines: 50 });
+  });
+
+  it('names an edited record', () => {
+    fill(10);
+    const d = db();
+    dropTriggers(d);
+    d.prepare("UPDATE audit_log SET reason = 'allowed' WHERE seq = 6").run();
+    expect(verifyAuditChain(d)).toEqual({ ok: false, count: 5, brokenAt: 6, reason: expect.stringContaining('does not match its contents') });
+  });
+
+  it('names the record after one whose hash was recomputed', () => {
+    fill(10);
+    const d = db();
+    dropTriggers(d);
+    const row = readAuditTail(d, 10)[2]!; // record 3, a deny
+    const edited = { ...row, decision: 'accept' as const, reason: null, gate: null };
+    const { hash: _old, ...rest } = edited;
+    d.prepare('UPDATE audit_log SET decision = ?, reason = NULL, gate = NULL, hash = ? WHERE seq = ?').run('accept', auditRecordHash(rest), row.seq);
+    expect(verifyAuditChain(d)).toMatchObject({ ok: false, brokenAt: 4, reason: expect.stringContaining('prev_hash of record 4') });
+  });
+
+  it('reports a deleted record as a gap', () => {
+    fill(10);
+    const d = db();
+    dropTriggers(d);
+    d.prepare('DELETE FROM audit_log WHERE seq = 4').run();
+    expect(verifyAuditChain(d)).toEqual({ ok: false, count: 3, brokenAt: 4, reason: 'record 4 is missing (the next record is 5)' });
+    d.prepare('DELETE FROM audit_log WHERE seq = 1').run();
+    expect(verifyAuditChain(d)).toMatchObject({ ok: false, count: 0, brokenAt: 1 });
+  });
+
+  it('reports reordered records', () => {
+    fill(10);
+    const d = db();
+    dropTriggers(d);
+    // Swap records 3 and 4, renumbered so the seqs stay consecutive.
+    d.exec('UPDATE audit_log SET seq = -3 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = 4; UPDATE audit_log SET seq = 4 WHERE seq = -3;');
+    expect(verifyAuditChain(d)).toMatchObject({ ok: false, brokenAt: 3 });
+  });
+
+  it('is refused by the triggers without dropping them first', () => {
+    fill(2);
+    expect(() => db().prepare("UPDATE audit_log SET reason = 'x'").run()).toThrow(/append-only/);
+    expect(() => db().prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
+  });
+});
+
+describe('the JSONL mirror', () => {
+  function fill(n: number): AuditLog {
+    const l = log();
+    for (let i = 1; i <= n; i++) l.append(input(i));
+    return l;
+  }
+
+  it('names the first line that differs from the database', () => {
+    fill(8);
+    const lines = jsonlLines();
+    lines[4] = lines[4]!.replace('"operation":"Sign"', '"operation":"Verify"');
+    writeFileSync(jsonl, lines.join('\n') + '\n');
+    expect(verifyAuditJsonl(db(), jsonl)).toEqual({ ok: false, line: 5, seq: 5, reason: 'field operation differs from the database\'s record 5' });
+  });
+
+  it('reports a line removed from the middle, and lines removed from the end', () => {
+    fill(8);
+    const lines = jsonlLines();
+    writeFileSync(jsonl, [...lines.slice(0, 3), ...lines.slice(4)].join('\n') + '\n');
+    expect(verifyAuditJsonl(db(), jsonl)).toMatchObject({ ok: false, line: 4, seq: 5, reason: 'expected record 4, found 5' });
+    writeFileSync(jsonl, lines.slice(0, 6).join('\n') + '\n');
+    expect(verifyAuditJsonl(db(), jsonl)).toMatchObject({ ok: false, line: 7, seq: 7, reason: expect.stringContaining('database has records up to 8') });
+  });
+
+  it('reports a line that is not JSON, and a record the database does not have', () => {
+    fill(3);
+    appendFileSync(jsonl, 'garbage\n');
+    expect(verifyAuditJsonl(db(), jsonl)).toMatchObject({ ok: false, line: 4, reason: 'not a JSON audit record' });
+  });
+
+  it('tolerates a torn last line and an uncommitted last record, and removes them at the next start', () => {
+    const l = fill(5);
+    const good = readFileSync(jsonl);
+    appendFileSync(jsonl, '{"seq":6,"at":17');
+    expect(verifyAuditJsonl(db(), jsonl)).toEqual({ ok: true, lines: 5, firstSeq: 1, lastSeq: 5, pendingTail: 'torn' });
+    const restarted = log();
+    expect(restarted.recovered).toEqual([expect.stringContaining('removed a torn last line')]);
+    expect(readFileSync(jsonl)).toEqual(good);
+
+    // A line written, then the process died before COMMIT: it chains onto the head but is not in SQLite.
+    const head = readAuditTail(db(), 1)[0]!;
+    const ghost = { ...head, seq: 6, requestId: 'lost', prevHash: head.hash };
+    const { hash: _h, ...rest } = ghost;
+    appendFileSync(jsonl, auditJsonLine({ ...ghost, hash: auditRecordHash(rest) }) + '\n');
+    expect(verifyAuditJsonl(db(), jsonl)).toEqual({ ok: true, lines: 5, firstSeq: 1, lastSeq: 5, pendingTail: 'uncommitted' });
+    const again = log();
+    expect(again.recovered).toEqual([expect.stringContaining('removed record 6')]);
+    expect(again.append(input(6)).seq).toBe(6);
+    expect(verifyAuditJsonl(db(), jsonl)).toEqual({ ok: true, lines: 6, firstSeq: 1, lastSeq: 6 });
+    void l;
+  });
+
+  it('fills a mirror that fell behind from the database, and starts a rotated one at the head', () => {
+    fill(6);
+    const lines = jsonlLines();
+    writeFileSync(jsonl, lines.slice(0, 2).join('\n') + '\n');
+    expect(log().recovered).toEqual([expect.stringContaining('copied records 3-6')]);
+    expect(jsonlLines()).toEqual(lines);
+
+    rmSync(jsonl); // rotated away
+    const l = log();
+    expect(jsonlLines()).toEqual([lines[5]]);
+    l.append(input(7));
+    expect(verifyAuditJsonl(db(), jsonl)).toEqual({ ok: true, lines: 2, firstSeq: 6, lastSeq: 7 });
+  });
+
+  it('refuses to start on a mirror that contradicts the database', () => {
+    fill(4);
+    const lines = jsonlLines();
+    writeFileSync(jsonl, [...lines.slice(0, 3), lines[3]!.replace('req-4', 'req-X')].join('\n') + '\n');
+    expect(() => log()).toThrow(AuditIntegrityError);
+    writeFileSync(jsonl, 'not json\n');
+    expect(() => log()).toThrow(/not JSON/);
+  });
+
+  it('handles a missing file and lines longer than the read buffer', () => {
+    expect(verifyAuditJsonl(db(), jsonl)).toEqual({ ok: true, lines: 0, firstSeq: null, lastSeq: null });
+    const l = log();
+    l.append(input(1, { summary: { blob: 'x'.repeat(200_000) } }));
+    l.append(input(2));
+    expect(log().recovered).toEqual([]);
+    expect(verifyAuditJsonl(db(), jsonl)).toMatchObject({ ok: true, lines: 2 });
+    truncateSync(jsonl, 100_000); // torn in the middle of the long line
+    expect(verifyAuditJsonl(db(), jsonl)).toMatchObject({ ok: false, reason: expect.stringContaining('missing') });
+  });
+});
+
+describe('fsync', () => {
+  it('works with fsync on (the default) and leaves the connection\'s synchronous setting as it was', () => {
+    const d = db();
+    const before = d.pragma('synchronous', { simple: true });
+    const l = new AuditLog(d, { jsonlPath: jsonl });
+    l.append(input(1));
+    expect(d.pragma('synchronous', { simple: true })).toBe(before);
+    expect(l.verify()).toMatchObject({ ok: true, count: 1 });
+  });
+});
