@@ -15,27 +15,18 @@
  */
 import { KmsError, isKmsError } from '@kmsgate/core';
 import type { AuditDecision, AuditGate, AuditInput, AuditLog } from '@kmsgate/store';
+import { SIGNER_DENIED_OPERATIONS } from './auth/authenticate';
 import type { Metrics } from './metrics';
 import type { OperationContext } from './operations/operation';
 
 /** Operations whose every outcome is audited, and whose success requires an accept or replay record. */
 export const SIGNING_OPERATIONS: ReadonlySet<string> = new Set(['Sign']);
 
-/** Operations that change state; each success is written with decision 'admin' (by app.ts). */
-export const ADMIN_AUDITED_OPERATIONS: ReadonlySet<string> = new Set([
-  'CreateKey',
-  'ScheduleKeyDeletion',
-  'CancelKeyDeletion',
-  'EnableKey',
-  'DisableKey',
-  'CreateAlias',
-  'UpdateAlias',
-  'DeleteAlias',
-  'PutKeyPolicy',
-  'TagResource',
-  'UntagResource',
-  'UpdateKeyDescription',
-]);
+/**
+ * Operations that change state; each success is written with decision 'admin' (by app.ts). They
+ * are exactly the operations a signer may not call, so the one list in the auth gate serves both.
+ */
+export const ADMIN_AUDITED_OPERATIONS: ReadonlySet<string> = SIGNER_DENIED_OPERATIONS;
 
 /** What has been written for each request so far (keyed by its context, so nothing outlives the request). */
 const written = new WeakMap<OperationContext, AuditDecision>();
