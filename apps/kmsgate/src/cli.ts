@@ -7,18 +7,19 @@
 import { Command, CommanderError } from 'commander';
 import { auditCommands } from './commands/audit';
 import { killSwitchCommands } from './commands/kill-switch';
+import { policyCommands } from './commands/policy';
 import { CliError, type CliContext, type CliIo, type CommandModule } from './context';
 
 export type { CliIo } from './context';
 
 /** Every command group, in the order `kmsgate --help` lists them. */
-const COMMANDS: readonly CommandModule[] = [auditCommands, killSwitchCommands];
+const COMMANDS: readonly CommandModule[] = [auditCommands, killSwitchCommands, policyCommands];
 
 /** Runs the CLI on `args` (without node and script path); resolves to the process exit code. */
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
   let exitCode = 0;
   const program = new Command('kmsgate')
-    .description('Operate a kmsgate gateway\'s local store: audit log, …')
+    .description('Operate a kmsgate gateway\'s local store: audit log, kill switch, runtime signing policies')
     .addHelpText(
       'after',
       '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses.',

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { openDb, resolveDbPath, type Db } from '@kmsgate/store';
+import { join } from 'node:path';
+import { AuditLog, openDb, resolveDataDir, resolveDbPath, type AuditInput, type Db } from '@kmsgate/store';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -41,4 +42,19 @@ export function withDb<T>(env: NodeJS.ProcessEnv, f: (db: Db) => T, opts: { must
 /** Client-supplied text (a KeyId as sent) may hold control characters; never send them to a terminal raw. */
 export function printable(value: string): string {
   return /[\u0000-\u001f\u007f-\u009f]/.test(value) ? JSON.stringify(value) : value;
+}
+
+/** Where the gateway writes the audit mirror (apps/server/src/gateway.ts AUDIT_JSONL_FILE). */
+const AUDIT_JSONL_FILE = 'audit.jsonl';
+
+/**
+ * Records a change made from the CLI in the gateway's audit log (decision admin, no API key: the
+ * operator at the host), into the same chain and JSONL mirror the gateway writes.
+ */
+export function auditCliChange(env: NodeJS.ProcessEnv, db: Db, change: Pick<AuditInput, 'operation' | 'keyId' | 'summary'>): void {
+  new AuditLog(db, { jsonlPath: join(resolveDataDir(env), AUDIT_JSONL_FILE) }).append({
+    requestId: `cli-${process.pid}-${Date.now()}`,
+    decision: 'admin',
+    ...change,
+  });
 }

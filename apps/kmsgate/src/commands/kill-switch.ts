@@ -4,13 +4,9 @@
  * switch"), so it takes effect on the gateway's very next request, running or not; each change is
  * written to the audit log (decision admin, operation SetKillSwitch, API key "-": the CLI).
  */
-import { join } from 'node:path';
 import { GLOBAL_KILL_SWITCH, describeKillSwitches } from '@kmsgate/policy';
-import { AuditLog, KeyStore, SqlitePolicyState, resolveDataDir, type Db } from '@kmsgate/store';
-import { CliError, printable, withDb, type CommandModule } from '../context';
-
-/** Where the gateway writes the audit mirror (apps/server/src/gateway.ts AUDIT_JSONL_FILE). */
-const JSONL_FILE = 'audit.jsonl';
+import { KeyStore, SqlitePolicyState, type Db } from '@kmsgate/store';
+import { CliError, auditCliChange, printable, withDb, type CommandModule } from '../context';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Who the kill_switches table says engaged a switch from here. */
 export const CLI_ACTOR = 'cli';
@@ -26,10 +22,8 @@ export const killSwitchCommands: CommandModule = (program, { io }) => {
       const target = opts.key === undefined ? GLOBAL_KILL_SWITCH : resolveKeyId(db, opts.key);
       const changed = state.setKillSwitch(target, engaged, CLI_ACTOR, opts.reason ?? null, new Date());
       if (changed) {
-        new AuditLog(db, { jsonlPath: join(resolveDataDir(io.env), JSONL_FILE) }).append({
-          requestId: `cli-${process.pid}-${Date.now()}`,
+        auditCliChange(io.env, db, {
           operation: 'SetKillSwitch',
-          decision: 'admin',
           ...(target === GLOBAL_KILL_SWITCH ? {} : { keyId: target }),
           summary: { target: target === GLOBAL_KILL_SWITCH ? 'global' : 'key', engaged, via: 'cli', ...(opts.reason !== undefined ? { reason: opts.reason } : {}) },
         });
@@ -72,7 +66,7 @@ export const killSwitchCommands: CommandModule = (program, { io }) => {
 };
 
 /** A key switch is bound to the key id, so an alias is resolved now: moving the alias later does not release it. */
-function resolveKeyId(db: Db, key: string): string {
+export function resolveKeyId(db: Db, key: string): string {
   const keys = new KeyStore(db);
   if (UUID.test(key)) {
     if (!keys.getKey(key)) throw new CliError(`no key with id ${key}`);
