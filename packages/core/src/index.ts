@@ -9,3 +9,4 @@ export * from './kms/key-states';
 export * from './kms/resolve-key';
 export * from './kms/signing';
 export * from './kms/validate';
+export * from './atomic-file';

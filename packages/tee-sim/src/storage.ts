@@ -7,9 +7,9 @@
 // THIS PROTECTS NOTHING: both files sit side by side on the host, readable by whoever runs the
 // simulator. On a board the HUK never leaves the secure world and RPMB writes are authenticated by
 // the eMMC itself; here an attacker who restores BOTH files rolls the state back undetected.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '@kmsgate/core';
 
 const STATE_FORMAT = 'kmsgate-tee-sim-state/1';
 const RPMB_FORMAT = 'kmsgate-tee-sim-rpmb/1';
@@ -112,7 +112,7 @@ export class SimStorage {
   commit(device: DeviceSecrets, keys: readonly StoredKey[]): void {
     const epoch = device.counter + 1;
     if (this.statePath !== undefined) {
-      writeAtomic(this.statePath, JSON.stringify(seal(device.huk, { epoch, keys: [...keys] }), null, 2) + '\n');
+      writeFileAtomic(this.statePath, JSON.stringify(seal(device.huk, { epoch, keys: [...keys] }), null, 2) + '\n');
       this.writeDevice({ huk: device.huk, counter: epoch });
     }
     device.counter = epoch;
@@ -120,7 +120,7 @@ export class SimStorage {
 
   private writeDevice(device: DeviceSecrets): void {
     if (this.rpmbPath === undefined) return;
-    writeAtomic(this.rpmbPath, JSON.stringify({
+    writeFileAtomic(this.rpmbPath, JSON.stringify({
       format: RPMB_FORMAT,
       note: 'tee-sim device file: the monotonic rollback counter (RPMB on a board) and the hardware-unique key (fuses on a board). Simulator use only.',
       counter: device.counter,
@@ -207,27 +207,5 @@ function readJson(path: string): unknown {
     return JSON.parse(text) as unknown;
   } catch {
     return null;
-  }
-}
-
-/** Write to a temporary file, fsync, rename: a reader or a crash sees the old or the new file. */
-function writeAtomic(path: string, text: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-    throw err;
   }
 }

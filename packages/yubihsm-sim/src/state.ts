@@ -3,8 +3,8 @@
 // THIS FILE HOLDS PRIVATE KEYS IN THE CLEAR. It is a simulator: a real YubiHSM 2 never lets key
 // material out except wrapped. The file is written with mode 0600, but anyone who can read it owns
 // every key in it. Never point a production deployment at the simulator.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '@kmsgate/core';
 import { LABEL_LENGTH } from '@kmsgate/yubihsm';
 import type { ObjectStoreSnapshot, StoredObject } from './object-store';
 
@@ -64,38 +64,7 @@ export function saveState(path: string, state: PersistedState): void {
     objects: state.store.objects.map(objectToJson),
     sequences: state.store.sequences.map(([k, v]) => [k, v]),
   };
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, JSON.stringify(json, null, 2) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // the rename error is the one worth reporting
-    }
-    throw err;
-  }
-  syncDirectory(dirname(path));
-}
-
-/** Makes the rename itself durable; not every platform lets a directory be opened, hence best effort. */
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // best effort
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  writeFileAtomic(path, JSON.stringify(json, null, 2) + '\n');
 }
 
 function objectToJson(o: StoredObject): ObjectJson {
