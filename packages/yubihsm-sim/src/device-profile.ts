@@ -26,8 +26,8 @@ export const DEFAULT_SERIAL = 1234567;
 export const PART_NUMBER = 'YUBIHSM-SIM';
 
 /**
- * Only what the simulator implements, so a client that reads this list is not promised HMAC or
- * wrap keys. The ECDSA algorithm codes are listed because SIGN_ECDSA takes any hash size; the
+ * Only what the simulator implements, so a client that reads this list is not promised what it
+ * cannot use. The ECDSA algorithm codes are listed because SIGN_ECDSA takes any hash size; the
  * RSA PKCS#1/PSS and MGF1 codes because SIGN_PKCS1 and SIGN_PSS take SHA-1/256/384/512.
  */
 export const SUPPORTED_ALGORITHMS: readonly number[] = [
@@ -44,7 +44,15 @@ export const SUPPORTED_ALGORITHMS: readonly number[] = [
   Algorithm.RSA_MGF1_SHA256,
   Algorithm.RSA_MGF1_SHA384,
   Algorithm.RSA_MGF1_SHA512,
+  Algorithm.RSA_OAEP_SHA1,
+  Algorithm.RSA_OAEP_SHA256,
+  Algorithm.RSA_OAEP_SHA384,
+  Algorithm.RSA_OAEP_SHA512,
+  Algorithm.RSA_PKCS1_DECRYPT,
   Algorithm.EC_ECDSA_SHA1,
+  Algorithm.EC_ECDH,
+  Algorithm.OPAQUE_DATA,
+  Algorithm.OPAQUE_X509_CERTIFICATE,
   Algorithm.AES128_YUBICO_AUTHENTICATION,
   Algorithm.EC_ECDSA_SHA256,
   Algorithm.EC_ECDSA_SHA384,

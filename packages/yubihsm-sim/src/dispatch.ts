@@ -3,16 +3,23 @@
 import { Command } from '@kmsgate/yubihsm';
 import type { PlainHandler, SessionHandler } from './handler';
 import { closeSession } from './handlers/close-session';
+import { decryptOaep } from './handlers/decrypt-oaep';
+import { decryptPkcs1 } from './handlers/decrypt-pkcs1';
 import { deleteObject } from './handlers/delete-object';
+import { deriveEcdh } from './handlers/derive-ecdh';
 import { deviceInfo } from './handlers/device-info';
 import { echo } from './handlers/echo';
 import { generateAsymmetricKey } from './handlers/generate-asymmetric-key';
 import { getObjectInfo } from './handlers/get-object-info';
+import { getOpaque } from './handlers/get-opaque';
 import { getPseudoRandom } from './handlers/get-pseudo-random';
 import { getPublicKey } from './handlers/get-public-key';
 import { listObjects } from './handlers/list-objects';
+import { putAsymmetricKey } from './handlers/put-asymmetric-key';
 import { putAuthenticationKey } from './handlers/put-authentication-key';
+import { putOpaque } from './handlers/put-opaque';
 import { resetDevice } from './handlers/reset-device';
+import { signAttestationCertificate } from './handlers/sign-attestation-certificate';
 import { signEcdsa } from './handlers/sign-ecdsa';
 import { signEddsa } from './handlers/sign-eddsa';
 import { signPkcs1 } from './handlers/sign-pkcs1';
@@ -35,11 +42,18 @@ export const SESSION_COMMANDS: ReadonlyMap<number, SessionHandler> = new Map<num
   [Command.RESET_DEVICE, resetDevice],
   [Command.GENERATE_ASYMMETRIC_KEY, generateAsymmetricKey],
   [Command.PUT_AUTHENTICATION_KEY, putAuthenticationKey],
+  [Command.PUT_ASYMMETRIC_KEY, putAsymmetricKey],
   [Command.GET_PUBLIC_KEY, getPublicKey],
   [Command.SIGN_ECDSA, signEcdsa],
   [Command.SIGN_EDDSA, signEddsa],
   [Command.SIGN_PKCS1, signPkcs1],
   [Command.SIGN_PSS, signPss],
+  [Command.DERIVE_ECDH, deriveEcdh],
+  [Command.DECRYPT_PKCS1, decryptPkcs1],
+  [Command.DECRYPT_OAEP, decryptOaep],
+  [Command.PUT_OPAQUE, putOpaque],
+  [Command.GET_OPAQUE, getOpaque],
+  [Command.SIGN_ATTESTATION_CERTIFICATE, signAttestationCertificate],
   [Command.GET_OBJECT_INFO, getObjectInfo],
   [Command.LIST_OBJECTS, listObjects],
   [Command.DELETE_OBJECT, deleteObject],

@@ -4,3 +4,4 @@ export { Device, type DeviceOptions } from './device';
 export { DEFAULT_SERIAL, FIRMWARE, PART_NUMBER, SUPPORTED_ALGORITHMS } from './device-profile';
 export { MAX_SESSIONS, SESSION_TIMEOUT_MS } from './session-table';
 export { OBJECT_CAPACITY } from './object-store';
+export { simulatorAttestationRoot } from './attestation';

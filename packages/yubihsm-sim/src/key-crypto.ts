@@ -1,18 +1,42 @@
 // Asymmetric key operations for the algorithms the simulator can hold. One table maps each YubiHSM
 // algorithm code to its curve or modulus size; the command handlers never branch on curves themselves.
-import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, privateEncrypt, randomBytes } from 'node:crypto';
+//
+// How a key is held (StoredObject.secret), uniform per kind so that every command, the state file
+// and wrapped export/import read one form:
+//   EC       the scalar d, big-endian, exactly `size` bytes (the PUT_ASYMMETRIC_KEY form);
+//   Ed25519  the 32-byte seed (the PUT_ASYMMETRIC_KEY form);
+//   RSA      PKCS#8 DER of the private key (e = 65537). PUT_ASYMMETRIC_KEY's `p || q` is turned
+//            into it by importSecret; p, q, dP, dQ, qInv and n (the device's internal form, as in
+//            wrapped exports) come back from its JWK export.
+import {
+  checkPrimeSync,
+  constants,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  privateDecrypt,
+  privateEncrypt,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { p256, p384, p521 } from '@noble/curves/nist';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { ed25519 } from '@noble/curves/ed25519';
-import { Algorithm } from '@kmsgate/yubihsm';
+import type { CurveFn } from '@noble/curves/abstract/weierstrass';
+import { Algorithm, DeviceError, DeviceErrorCode } from '@kmsgate/yubihsm';
+import { brainpoolP256r1, brainpoolP384r1, brainpoolP512r1, p224 } from './curves';
+import { bitString, oid, sequence } from './der';
 
-type WeierstrassCurve = typeof p256;
+type WeierstrassCurve = CurveFn;
 
-interface EcSpec {
+export interface EcSpec {
   readonly kind: 'ecdsa';
   readonly curve: WeierstrassCurve;
-  /** Coordinate / scalar size in bytes (yubihsm.h: 32 for P-256, 66 for P-521). */
+  /** Coordinate / scalar size in bytes (yubihsm.h: 28 for P-224, 32 for P-256, 66 for P-521). */
   readonly size: number;
+  /** The named-curve OID of its SubjectPublicKeyInfo (RFC 5480, RFC 5639 §4.1, SEC 2 §A.2). */
+  readonly oid: string;
 }
 
 interface EdSpec {
@@ -28,12 +52,18 @@ export interface RsaSpec {
 
 export type KeySpec = EcSpec | EdSpec | RsaSpec;
 
-/** The asymmetric algorithms GENERATE_ASYMMETRIC_KEY accepts here. Brainpool and P-224 are not simulated. */
+const ec = (curve: WeierstrassCurve, size: number, oid: string): EcSpec => ({ kind: 'ecdsa', curve, size, oid });
+
+/** Every asymmetric algorithm of the YubiHSM 2 (python-yubihsm `AsymmetricKey` docs). */
 export const KEY_SPECS: ReadonlyMap<number, KeySpec> = new Map<number, KeySpec>([
-  [Algorithm.EC_P256, { kind: 'ecdsa', curve: p256, size: 32 }],
-  [Algorithm.EC_P384, { kind: 'ecdsa', curve: p384, size: 48 }],
-  [Algorithm.EC_P521, { kind: 'ecdsa', curve: p521, size: 66 }],
-  [Algorithm.EC_K256, { kind: 'ecdsa', curve: secp256k1 as WeierstrassCurve, size: 32 }],
+  [Algorithm.EC_P224, ec(p224, 28, '1.3.132.0.33')],
+  [Algorithm.EC_P256, ec(p256, 32, '1.2.840.10045.3.1.7')],
+  [Algorithm.EC_P384, ec(p384, 48, '1.3.132.0.34')],
+  [Algorithm.EC_P521, ec(p521, 66, '1.3.132.0.35')],
+  [Algorithm.EC_K256, ec(secp256k1, 32, '1.3.132.0.10')],
+  [Algorithm.EC_BP256, ec(brainpoolP256r1, 32, '1.3.36.3.3.2.8.1.1.7')],
+  [Algorithm.EC_BP384, ec(brainpoolP384r1, 48, '1.3.36.3.3.2.8.1.1.11')],
+  [Algorithm.EC_BP512, ec(brainpoolP512r1, 64, '1.3.36.3.3.2.8.1.1.13')],
   [Algorithm.EC_ED25519, { kind: 'eddsa', size: 32 }],
   [Algorithm.RSA_2048, { kind: 'rsa', bits: 2048 }],
   [Algorithm.RSA_3072, { kind: 'rsa', bits: 3072 }],
@@ -169,7 +199,7 @@ export function signPss(spec: RsaSpec, secret: Uint8Array, mgf1Algorithm: number
 }
 
 /** MGF1 (RFC 8017 §B.2.1). */
-function mgf1(hash: string, seed: Uint8Array, length: number): Buffer {
+function mgf1(hash: string, seed: Uint8Array, length: number): Uint8Array {
   const blocks: Buffer[] = [];
   let have = 0;
   for (let counter = 0; have < length; counter++) {
@@ -213,4 +243,169 @@ export function signEddsa(secret: Uint8Array, message: Uint8Array): Uint8Array {
 export function storedLength(spec: KeySpec): number {
   if (spec.kind === 'rsa') return (7 * spec.bits) / 16;
   return spec.kind === 'eddsa' ? 128 : 3 * spec.size;
+}
+
+/** The length of PUT_ASYMMETRIC_KEY's key field for this algorithm. */
+function importLength(spec: KeySpec): number {
+  return spec.kind === 'rsa' ? spec.bits / 8 : spec.size;
+}
+
+/**
+ * PUT_ASYMMETRIC_KEY's key field as the stored secret. Throws DeviceError INVALID_DATA for key
+ * material that is not a key of this algorithm (d outside [1, n−1]; RSA primes that are not
+ * prime, equal, or whose product is not exactly the modulus size, or that do not admit e = 65537).
+ */
+export function importSecret(spec: KeySpec, key: Uint8Array): Uint8Array {
+  if (key.length !== importLength(spec)) throw new DeviceError(DeviceErrorCode.WRONG_LENGTH);
+  if (spec.kind === 'eddsa') return key.slice();
+  if (spec.kind === 'ecdsa') {
+    if (!spec.curve.utils.isValidSecretKey(key)) throw new DeviceError(DeviceErrorCode.INVALID_DATA);
+    return key.slice();
+  }
+  const half = key.length / 2;
+  return rsaSecretFromPrimes(spec, toBigInt(key.subarray(0, half)), toBigInt(key.subarray(half)));
+}
+
+const RSA_E = 65537n;
+
+function rsaSecretFromPrimes(spec: RsaSpec, p: bigint, q: bigint): Uint8Array {
+  const n = p * q;
+  const bad =
+    p === q ||
+    p < 3n ||
+    q < 3n ||
+    n.toString(2).length !== spec.bits ||
+    gcd(RSA_E, p - 1n) !== 1n ||
+    gcd(RSA_E, q - 1n) !== 1n ||
+    !checkPrimeSync(p) ||
+    !checkPrimeSync(q);
+  if (bad) throw new DeviceError(DeviceErrorCode.INVALID_DATA);
+  const d = modInverse(RSA_E, (p - 1n) * (q - 1n));
+  const jwk = {
+    kty: 'RSA',
+    n: b64u(n),
+    e: b64u(RSA_E),
+    d: b64u(d),
+    p: b64u(p),
+    q: b64u(q),
+    dp: b64u(d % (p - 1n)),
+    dq: b64u(d % (q - 1n)),
+    qi: b64u(modInverse(q, p)),
+  };
+  return new Uint8Array(createPrivateKey({ key: jwk, format: 'jwk' }).export({ type: 'pkcs8', format: 'der' }));
+}
+
+/**
+ * ECDH (SP 800-56A §5.7.1.2): the X coordinate of d·Q. The peer point must be uncompressed
+ * `04 || X || Y` on the key's curve; anything else (wrong length, off the curve, the point at
+ * infinity, coordinates ≥ p) is INVALID_DATA, as python-yubihsm's test_bad_ecdh_keys expects.
+ */
+export function deriveEcdh(spec: EcSpec, secret: Uint8Array, peer: Uint8Array): Uint8Array {
+  if (peer.length !== 1 + 2 * spec.size || peer[0] !== 0x04) throw new DeviceError(DeviceErrorCode.INVALID_DATA);
+  let shared: Uint8Array;
+  try {
+    shared = spec.curve.getSharedSecret(secret, peer, true);
+  } catch {
+    throw new DeviceError(DeviceErrorCode.INVALID_DATA);
+  }
+  return shared.slice(1);
+}
+
+/** RSADP (RFC 8017 §5.1.2) on a modulus-length ciphertext; a ciphertext ≥ n is INVALID_DATA. */
+function rsaDecryptRaw(spec: RsaSpec, secret: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+  if (ciphertext.length !== spec.bits / 8) throw new DeviceError(DeviceErrorCode.WRONG_LENGTH);
+  try {
+    return new Uint8Array(privateDecrypt({ key: rsaPrivateKey(secret), padding: constants.RSA_NO_PADDING }, ciphertext));
+  } catch {
+    throw new DeviceError(DeviceErrorCode.INVALID_DATA);
+  }
+}
+
+/**
+ * RSAES-PKCS1-v1_5 decryption (RFC 8017 §7.2.2). node:crypto refuses PKCS#1 v1.5 decryption since
+ * the Marvin fix (CVE-2023-46809), so the padding is checked here after a raw RSADP: 00 02, at
+ * least 8 non-zero padding bytes, a 00 separator. The scan does not stop early, so its time does
+ * not depend on where the padding breaks.
+ */
+export function decryptPkcs1(spec: RsaSpec, secret: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+  const em = rsaDecryptRaw(spec, secret, ciphertext);
+  let separator = 0;
+  for (let i = 2; i < em.length; i++) {
+    const isFirstZero = separator === 0 && em[i] === 0;
+    separator = isFirstZero ? i : separator;
+  }
+  const bad = (em[0] !== 0) || (em[1] !== 2) || separator < 10;
+  if (bad) throw new DeviceError(DeviceErrorCode.INVALID_DATA);
+  return em.slice(separator + 1);
+}
+
+/**
+ * RSAES-OAEP decryption (RFC 8017 §7.1.2) as the device takes it: the OAEP hash is the one the
+ * label hash's length names, MGF1 uses `mgf1Algorithm` (they may differ), and the host hashed the
+ * label. node:crypto can neither split the two hashes nor take a label hash, so EME-OAEP decoding
+ * is done here over a raw RSADP. Every check is made before any failure is reported (§7.1.2 note).
+ */
+export function decryptOaep(spec: RsaSpec, secret: Uint8Array, mgf1Algorithm: number, ciphertext: Uint8Array, labelHash: Uint8Array): Uint8Array {
+  const mgfHash = MGF1_HASH.get(mgf1Algorithm);
+  if (mgfHash === undefined || !HASH_BY_LENGTH.has(labelHash.length)) throw new DeviceError(DeviceErrorCode.INVALID_DATA);
+  const hLen = labelHash.length;
+  const k = spec.bits / 8;
+  const em = rsaDecryptRaw(spec, secret, ciphertext);
+  const maskedSeed = em.subarray(1, 1 + hLen);
+  const maskedDb = em.subarray(1 + hLen);
+  const seedMask = mgf1(mgfHash, maskedDb, hLen);
+  const seed = maskedSeed.map((b, i) => b ^ seedMask[i]!);
+  const dbMask = mgf1(mgfHash, seed, k - hLen - 1);
+  const db = maskedDb.map((b, i) => b ^ dbMask[i]!);
+  let bad = em[0] !== 0 ? 1 : 0;
+  bad |= timingSafeEqual(db.subarray(0, hLen), labelHash) ? 0 : 1;
+  // The first non-zero byte after lHash must be 01; found without stopping early.
+  let one = 0;
+  let inPadding = 1;
+  for (let i = hLen; i < db.length; i++) {
+    const atOne = inPadding & (db[i] === 1 ? 1 : 0);
+    const atOther = inPadding & (db[i] !== 0 && db[i] !== 1 ? 1 : 0);
+    one = atOne ? i : one;
+    bad |= atOther;
+    inPadding &= db[i] === 0 ? 1 : 0;
+  }
+  bad |= one === 0 ? 1 : 0;
+  if (bad !== 0) throw new DeviceError(DeviceErrorCode.INVALID_DATA);
+  return db.slice(one + 1);
+}
+
+/** DER SubjectPublicKeyInfo of a stored key (X.509 certificates the device issues). */
+export function subjectPublicKeyInfo(spec: KeySpec, secret: Uint8Array): Uint8Array {
+  if (spec.kind === 'rsa') return new Uint8Array(createPublicKey(rsaPrivateKey(secret)).export({ type: 'spki', format: 'der' }));
+  if (spec.kind === 'eddsa') return encodeSpki(sequence(oid('1.3.101.112')), ed25519.getPublicKey(secret));
+  return encodeSpki(sequence(oid('1.2.840.10045.2.1'), oid(spec.oid)), spec.curve.getPublicKey(secret, false));
+}
+
+function encodeSpki(algorithmIdentifier: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  return sequence(algorithmIdentifier, bitString(publicKey));
+}
+
+function toBigInt(bytes: Uint8Array): bigint {
+  return bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes).toString('hex')}`);
+}
+
+function b64u(n: bigint): string {
+  const hex = n.toString(16);
+  return Buffer.from(hex.length % 2 === 0 ? hex : `0${hex}`, 'hex').toString('base64url');
+}
+
+function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+function modInverse(a: bigint, m: bigint): bigint {
+  let [oldR, r] = [a % m, m];
+  let [oldS, s] = [1n, 0n];
+  while (r !== 0n) {
+    const quotient = oldR / r;
+    [oldR, r] = [r, oldR - quotient * r];
+    [oldS, s] = [s, oldS - quotient * s];
+  }
+  return ((oldS % m) + m) % m;
 }

@@ -22,9 +22,9 @@ export interface StoredObject {
   readonly sequence: number;
   readonly origin: number;
   /**
-   * The private part: EC scalar d, Ed25519 seed, RSA private key as PKCS#8 DER, or K-ENC || K-MAC
-   * for an authentication key.
-   * It never leaves the simulator except through the state file.
+   * The object's content. Asymmetric keys as key-crypto.ts documents (EC scalar d, Ed25519 seed,
+   * RSA private key as PKCS#8 DER), K-ENC || K-MAC for an authentication key, the data of an
+   * opaque object. Key material never leaves the simulator except through the state file.
    */
   readonly secret: Uint8Array;
 }

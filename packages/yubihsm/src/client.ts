@@ -5,16 +5,23 @@
 import { inspect } from 'node:util';
 import { assertBytes, assertInt, assertString, assertU64 } from './check';
 import { Algorithm } from './codes';
+import * as DecryptOaep from './commands/decrypt-oaep';
+import * as DecryptPkcs1 from './commands/decrypt-pkcs1';
 import * as DeleteObject from './commands/delete-object';
+import * as DeriveEcdh from './commands/derive-ecdh';
 import * as DeviceInfo from './commands/device-info';
 import * as Echo from './commands/echo';
 import * as GenerateAsymmetricKey from './commands/generate-asymmetric-key';
 import * as GetObjectInfo from './commands/get-object-info';
+import * as GetOpaque from './commands/get-opaque';
 import * as GetPseudoRandom from './commands/get-pseudo-random';
 import * as GetPublicKey from './commands/get-public-key';
 import * as ListObjects from './commands/list-objects';
+import * as PutAsymmetricKey from './commands/put-asymmetric-key';
 import * as PutAuthenticationKey from './commands/put-authentication-key';
+import * as PutOpaque from './commands/put-opaque';
 import * as ResetDevice from './commands/reset-device';
+import * as SignAttestationCertificate from './commands/sign-attestation-certificate';
 import * as SignEcdsa from './commands/sign-ecdsa';
 import * as SignEddsa from './commands/sign-eddsa';
 import * as SignPkcs1 from './commands/sign-pkcs1';
@@ -69,6 +76,16 @@ export interface GenerateAsymmetricKeyParams {
   algorithm: number;
 }
 
+/** PUT_ASYMMETRIC_KEY: `key` in the device's layout (RSA `p || q`, EC d, Ed25519 seed). */
+export interface PutAsymmetricKeyParams extends GenerateAsymmetricKeyParams {
+  key: Uint8Array;
+}
+
+/** PUT_OPAQUE: `algorithm` is Algorithm.OPAQUE_DATA or OPAQUE_X509_CERTIFICATE. */
+export interface PutOpaqueParams extends GenerateAsymmetricKeyParams {
+  data: Uint8Array;
+}
+
 export interface PutAuthenticationKeyParams {
   id: number;
   label: string | Uint8Array;
@@ -92,6 +109,8 @@ export type ClientStats = PoolStats & {
 };
 
 const ID_RANGE = [1, 0xfffe] as const;
+/** `ID(2) || Label(40) || Domains(2) || Capabilities(8) || Algorithm(1)`. */
+const OBJECT_HEADER_LENGTH = 53;
 
 function labelBytes(field: string, label: unknown): Uint8Array {
   const raw = typeof label === 'string' ? new TextEncoder().encode(label) : label;
@@ -111,6 +130,23 @@ function assertRsaDigest(digest: unknown): asserts digest is Uint8Array {
   assertBytes('digest', digest);
   if (!RSA_DIGEST_LENGTHS.includes(digest.length)) {
     throw new RangeError(`digest must be ${RSA_DIGEST_LENGTHS.join(', ')} bytes long, got ${digest.length}`);
+  }
+}
+
+function objectHeader(params: GenerateAsymmetricKeyParams) {
+  if (typeof params !== 'object' || params === null) throw new TypeError('params must be an object');
+  const id = params.id ?? 0;
+  assertInt('id', id, 0, ID_RANGE[1]);
+  assertInt('domains', params.domains, 1, 0xffff);
+  assertU64('capabilities', params.capabilities);
+  assertInt('algorithm', params.algorithm, 1, 0xff);
+  return { id, label: labelBytes('label', params.label), domains: params.domains, capabilities: params.capabilities, algorithm: params.algorithm };
+}
+
+function assertRsaCiphertext(ciphertext: unknown): asserts ciphertext is Uint8Array {
+  assertBytes('ciphertext', ciphertext);
+  if (!DecryptOaep.CIPHERTEXT_LENGTHS.includes(ciphertext.length)) {
+    throw new RangeError(`ciphertext must be ${DecryptOaep.CIPHERTEXT_LENGTHS.join(', ')} bytes long (the modulus), got ${ciphertext.length}`);
   }
 }
 
@@ -171,19 +207,91 @@ export class YubiHsmClient {
 
   /** The new object's ID, and the serial of the device that holds it. */
   async generateAsymmetricKey(params: GenerateAsymmetricKeyParams): Promise<GeneratedObject> {
-    if (typeof params !== 'object' || params === null) throw new TypeError('params must be an object');
-    const id = params.id ?? 0;
-    assertInt('id', id, 0, ID_RANGE[1]);
-    assertInt('domains', params.domains, 1, 0xffff);
-    assertU64('capabilities', params.capabilities);
-    assertInt('algorithm', params.algorithm, 1, 0xff);
-    const req = { id, label: labelBytes('label', params.label), domains: params.domains, capabilities: params.capabilities, algorithm: params.algorithm };
+    const req = objectHeader(params);
     const { payload, deviceSerial } = await this.#pool.exchange(GenerateAsymmetricKey.CODE, GenerateAsymmetricKey.encodeRequest(req), {
       idempotent: false,
       // The device blocks while it generates: RSA-4096 takes from under a minute to ~4 minutes.
       timeoutMs: GENERATE_TIMEOUT_MS,
     });
     return { id: GenerateAsymmetricKey.decodeResponse(payload).id, deviceSerial };
+  }
+
+  /**
+   * Imports a private key (key import, restoring a backup). The key bytes in the request are
+   * zeroed once sent. Returns the new object's ID and the serial of the device that holds it.
+   */
+  async putAsymmetricKey(params: PutAsymmetricKeyParams): Promise<GeneratedObject> {
+    const header = objectHeader(params);
+    assertBytes('key', params.key, { min: 1 });
+    const payload = PutAsymmetricKey.encodeRequest({ ...header, key: params.key });
+    try {
+      const { payload: res, deviceSerial } = await this.#pool.exchange(PutAsymmetricKey.CODE, payload, { idempotent: false });
+      return { id: PutAsymmetricKey.decodeResponse(res).id, deviceSerial };
+    } finally {
+      payload.fill(0);
+    }
+  }
+
+  /** ECDH with the peer's uncompressed point `04 || X || Y`; returns the shared X coordinate. */
+  async deriveEcdh(keyId: number, publicKey: Uint8Array, expectSerial?: number): Promise<Uint8Array> {
+    assertInt('keyId', keyId, ...ID_RANGE);
+    assertBytes('publicKey', publicKey, { min: 1 });
+    const options = onDevice(expectSerial);
+    return DeriveEcdh.decodeResponse(await this.#pool.send(DeriveEcdh.CODE, DeriveEcdh.encodeRequest({ keyId, publicKey }), options)).sharedSecret;
+  }
+
+  /** RSAES-PKCS1-v1_5 decryption of a modulus-length ciphertext. */
+  async decryptPkcs1(keyId: number, ciphertext: Uint8Array, expectSerial?: number): Promise<Uint8Array> {
+    assertInt('keyId', keyId, ...ID_RANGE);
+    assertRsaCiphertext(ciphertext);
+    const options = onDevice(expectSerial);
+    return DecryptPkcs1.decodeResponse(await this.#pool.send(DecryptPkcs1.CODE, DecryptPkcs1.encodeRequest({ keyId, ciphertext }), options)).plaintext;
+  }
+
+  /**
+   * RSAES-OAEP decryption. `labelHash` is the OAEP hash of the label (of the empty string for
+   * none) and so also names the OAEP hash; MGF1 uses `mgf1Algorithm`.
+   */
+  async decryptOaep(keyId: number, mgf1Algorithm: number, ciphertext: Uint8Array, labelHash: Uint8Array, expectSerial?: number): Promise<Uint8Array> {
+    assertInt('keyId', keyId, ...ID_RANGE);
+    assertInt('mgf1Algorithm', mgf1Algorithm, Algorithm.RSA_MGF1_SHA1, Algorithm.RSA_MGF1_SHA512);
+    assertRsaCiphertext(ciphertext);
+    assertBytes('labelHash', labelHash);
+    if (!DecryptOaep.LABEL_HASH_LENGTHS.includes(labelHash.length)) {
+      throw new RangeError(`labelHash must be ${DecryptOaep.LABEL_HASH_LENGTHS.join(', ')} bytes long, got ${labelHash.length}`);
+    }
+    const options = onDevice(expectSerial);
+    const req = { keyId, mgf1Algorithm, ciphertext, labelHash };
+    return DecryptOaep.decodeResponse(await this.#pool.send(DecryptOaep.CODE, DecryptOaep.encodeRequest(req), options)).plaintext;
+  }
+
+  /** Stores data (or an X.509 certificate) as an opaque object; returns its ID. */
+  async putOpaque(params: PutOpaqueParams): Promise<number> {
+    const header = objectHeader(params);
+    assertBytes('data', params.data, { min: 1, max: maxSessionPayload() - OBJECT_HEADER_LENGTH });
+    const payload = PutOpaque.encodeRequest({ ...header, data: params.data });
+    return PutOpaque.decodeResponse(await this.#pool.send(PutOpaque.CODE, payload, { idempotent: false })).id;
+  }
+
+  /** An opaque object's data; id 0 is the device's attestation certificate. */
+  async getOpaque(id: number, expectSerial?: number): Promise<Uint8Array> {
+    assertInt('id', id, 0, ID_RANGE[1]);
+    const options = onDevice(expectSerial);
+    return GetOpaque.decodeResponse(await this.#pool.send(GetOpaque.CODE, GetOpaque.encodeRequest({ id }), options)).data;
+  }
+
+  /**
+   * A DER X.509 certificate for `keyId`'s public key, signed by `attestingKeyId` (whose own
+   * certificate must be stored as an opaque object with the same ID), or by the device's
+   * attestation key when `attestingKeyId` is 0.
+   */
+  async signAttestationCertificate(keyId: number, attestingKeyId = 0, expectSerial?: number): Promise<Uint8Array> {
+    assertInt('keyId', keyId, ...ID_RANGE);
+    assertInt('attestingKeyId', attestingKeyId, 0, ID_RANGE[1]);
+    const options = onDevice(expectSerial);
+    const req = { keyId, attestingKeyId };
+    return SignAttestationCertificate.decodeResponse(await this.#pool.send(SignAttestationCertificate.CODE, SignAttestationCertificate.encodeRequest(req), options))
+      .certificate;
   }
 
   /**
