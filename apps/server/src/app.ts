@@ -3,24 +3,19 @@ import { readFileSync } from 'node:fs';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import { parse as parseYaml } from 'yaml';
-import { KmsError, isKmsError, parseInput, type ArnContext } from '@kmsgate/core';
+import { KmsError, isKmsError, type ArnContext } from '@kmsgate/core';
 import type { ApiKeyStore, AuditLog, KeyStore, Principal } from '@kmsgate/store';
-import {
-  ADMIN_AUDITED_OPERATIONS,
-  SIGNING_OPERATIONS,
-  auditWriteFailed,
-  auditedDecision,
-  recordDenial,
-} from './audited';
+import { errorType, recordDenial } from './audit-records';
 import { authenticate, authorize } from './auth/authenticate';
+import type { BackendRegistry } from './backends';
 import { parseJsonBody, sendError, sendResult } from './http/aws-json';
 import { adminRoutes } from './http/admin-routes';
 import { teeRoutes } from './http/tee-routes';
 import type { Logger } from './log';
 import type { Metrics } from './metrics';
-import type { SigningGates } from './signing-gates';
 import { findOperation } from './operations';
-import type { BackendRegistry, OperationContext } from './operations/operation';
+import type { OperationContext } from './operations/operation';
+import type { SigningPipeline } from './signing/pipeline';
 
 /** Large enough for the biggest AWS input (a 128 KiB key policy, JSON-escaped); small enough to refuse abuse. */
 export const MAX_BODY_BYTES = 512 * 1024;
@@ -35,7 +30,7 @@ export interface AppDeps {
   openapiPath: string;
   audit: AuditLog;
   metrics: Metrics;
-  gates: SigningGates;
+  signing: SigningPipeline;
   now?: () => Date;
 }
 
@@ -72,7 +67,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(teeRoutes(deps.backends, deps.logger));
   // /admin/…: runtime signing policies and kill switches, admin role only (http/admin-routes.ts).
   app.use(adminRoutes({
-    keys: deps.keys, apiKeys: deps.apiKeys, arn: deps.arn, gates: deps.gates, audit: deps.audit, metrics: deps.metrics,
+    keys: deps.keys, apiKeys: deps.apiKeys, arn: deps.arn, gates: deps.signing.gates, audit: deps.audit, metrics: deps.metrics,
     logger: deps.logger, now, maxBodyBytes: MAX_BODY_BYTES,
   }));
 
@@ -83,54 +78,41 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   };
   const rawBody = [startClock, express.raw({ type: () => true, limit: MAX_BODY_BYTES })];
+  /** Transport only: authenticate → find → parse → run → render. What each step means is the operation's. */
   const handle = (opName: (req: Request) => string | undefined) => async (req: Request, res: Response) => {
     const requestId = randomUUID();
     const started = res.locals.started as number;
     let backendMs = 0;
-    let backendFailed = false;
     let operation = opName(req) ?? '';
-    const known = findOperation(operation);
+    const op = findOperation(operation);
     // Metric and audit labels name only operations kmsgate knows: a client cannot mint new series.
-    const opLabel = known?.name ?? 'unknown';
+    const opLabel = op?.name ?? 'unknown';
     let outcome = 'ok';
     let principal: Principal | undefined;
-    let ctx: OperationContext | undefined;
-    let keyId: string | undefined;
-    let authRefused = false;
     try {
       const body = req.body instanceof Uint8Array ? req.body : new Uint8Array(0);
       // Deny by default: nothing about the request is looked at before the caller is known.
       try {
         principal = authenticate({ method: req.method, path: req.originalUrl, headers: req.headersDistinct, body }, deps.apiKeys, now());
-        if (known) authorize(principal, known.name);
+        if (op) authorize(principal, op);
       } catch (e) {
-        authRefused = true;
         // The auth gate's refusals are audited (never the credential: only the API key id, once known).
         recordDenial(deps.audit, deps.metrics, {
           requestId, operation: opLabel, gate: 'auth', reason: errorType(e), ...(principal ? { apiKeyId: principal.apiKeyId } : {}),
         });
         throw e;
       }
-      const op = known;
       if (!op) {
         operation = operation || '(none)';
         throw new KmsError('UnknownOperationException');
       }
-      const json: unknown = parseJsonBody(body);
-      // For the audit record of a refused Sign: the KeyId as the client wrote it, even if the input is invalid.
-      const rawKeyId = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).KeyId : undefined;
-      if (typeof rawKeyId === 'string' && rawKeyId !== '') keyId = rawKeyId.slice(0, 2048);
-      const input = parseInput(op.input, json);
-      ctx = {
+      const ctx: OperationContext = {
         keys: deps.keys, backends: deps.backends, arn: deps.arn, principal, requestId, operation: op.name, now,
-        audit: deps.audit, metrics: deps.metrics, gates: deps.gates,
+        audit: deps.audit, metrics: deps.metrics, signing: deps.signing,
         async backendCall(call, backend) {
           const t0 = performance.now();
           try {
             return await call;
-          } catch (e) {
-            backendFailed = true;
-            throw e;
           } finally {
             const ms = performance.now() - t0;
             backendMs += ms;
@@ -138,29 +120,12 @@ export function createApp(deps: AppDeps): express.Express {
           }
         },
       };
-      const result = await op.handler(input, ctx);
-      if (SIGNING_OPERATIONS.has(op.name) && auditedDecision(ctx) !== 'accept' && auditedDecision(ctx) !== 'replay') {
-        // A handler bug, caught before the result leaves: nothing is signed without its record.
-        throw new Error(`${op.name} returned without an accept or replay audit record`);
-      }
-      if (ADMIN_AUDITED_OPERATIONS.has(op.name)) auditAdmin(deps.audit, ctx, json, result);
+      const { response } = await op.run(parseJsonBody(body), ctx);
       res.set('Server-Timing', serverTiming(started, backendMs));
-      sendResult(res, requestId, result);
+      sendResult(res, requestId, response);
       deps.logger.info('request', { requestId, operation, principal: principal.apiKeyId, status: 200, ms: elapsed(started) });
     } catch (e) {
-      let err = toKmsError(e, deps.logger, requestId);
-      if (!authRefused && principal && known && SIGNING_OPERATIONS.has(known.name) && (!ctx || auditedDecision(ctx) === undefined)) {
-        // Every Sign outcome is audited: refusals the handler did not record itself (bad input, an
-        // unknown or disabled key, a failed device call) are recorded here.
-        try {
-          recordDenial(deps.audit, deps.metrics, {
-            requestId, operation: opLabel, apiKeyId: principal.apiKeyId, reason: err.type,
-            ...(backendFailed ? { gate: 'backend' as const } : {}), ...(keyId !== undefined ? { keyId } : {}),
-          });
-        } catch (auditErr) {
-          err = toKmsError(auditErr, deps.logger, requestId);
-        }
-      }
+      const err = toKmsError(e, deps.logger, requestId);
       outcome = err.type;
       res.set('Server-Timing', serverTiming(started, backendMs));
       sendError(res, requestId, err);
@@ -201,28 +166,6 @@ function elapsed(started: number): number {
 /** Lets operators (and `npm run bench`) split a request's time between kmsgate and the device. */
 function serverTiming(started: number, backendMs: number): string {
   return `total;dur=${elapsed(started)}, backend;dur=${Math.round(backendMs * 1000) / 1000}`;
-}
-
-function errorType(e: unknown): string {
-  return isKmsError(e) ? e.type : 'KMSInternalException';
-}
-
-/**
- * The `admin` record of a state change that has happened. If it cannot be written the client gets
- * KMSInternalException although the change was made (docs/audit.md, "Failure semantics").
- */
-function auditAdmin(audit: AuditLog, ctx: OperationContext, input: unknown, result: object): void {
-  const r = result as { KeyId?: unknown; KeyMetadata?: { KeyId?: unknown } };
-  const i = (typeof input === 'object' && input !== null ? input : {}) as { KeyId?: unknown; TargetKeyId?: unknown };
-  const keyId = [r.KeyMetadata?.KeyId, r.KeyId, i.KeyId, i.TargetKeyId].find((v): v is string => typeof v === 'string' && v !== '');
-  try {
-    audit.append({
-      requestId: ctx.requestId, apiKeyId: ctx.principal.apiKeyId, operation: ctx.operation, decision: 'admin',
-      ...(keyId !== undefined ? { keyId } : {}), summary: input,
-    });
-  } catch (e) {
-    throw auditWriteFailed(e);
-  }
 }
 
 /** Anything that is not a KmsError is a bug or a fault: the client gets a generic 500, the log gets the detail. */

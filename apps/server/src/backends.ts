@@ -5,8 +5,15 @@ import { startSimulator } from '@kmsgate/yubihsm-sim';
 import type { RunningTeeSimulator } from '@kmsgate/tee-sim';
 import { readBackendPassword, type GatewayConfig } from './config';
 import type { Logger } from './log';
-import type { BackendRegistry } from './operations/operation';
 import { startTeeBackend } from './tee-backend';
+
+export interface BackendRegistry {
+  readonly defaultBackend: KeyBackend;
+  all(): readonly KeyBackend[];
+  find(id: string): KeyBackend | undefined;
+  /** The backend that holds a key; KeyUnavailableException when it is not configured any more. */
+  forKey(key: KeyRecord): KeyBackend;
+}
 
 export interface StartedBackends {
   registry: BackendRegistry;

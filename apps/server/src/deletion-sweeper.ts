@@ -1,7 +1,7 @@
 import type { KeyBackend, KeyRecord } from '@kmsgate/core';
 import type { KeyStore } from '@kmsgate/store';
 import type { Logger } from './log';
-import type { BackendRegistry } from './operations/operation';
+import type { BackendRegistry } from './backends';
 
 /**
  * Finishes what ScheduleKeyDeletion started. Once a key's DeletionDate has passed it no longer

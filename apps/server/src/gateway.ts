@@ -9,7 +9,8 @@ import type { GatewayConfig } from './config';
 import { createDeletionSweeper, type SweepResult } from './deletion-sweeper';
 import type { Logger } from './log';
 import { createMetrics, startBackendMonitor, type Metrics } from './metrics';
-import { createSigningGates } from './signing-gates';
+import { createSigningGates } from './signing/gates';
+import { SigningPipeline } from './signing/pipeline';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 const VERSION: string = (require(join(REPO_ROOT, 'package.json')) as { version: string }).version;
@@ -72,7 +73,7 @@ export async function startGateway(
       openapiPath: join(REPO_ROOT, 'openapi.yaml'),
       audit,
       metrics,
-      gates: createSigningGates(engine, policyState, apiKeys),
+      signing: new SigningPipeline(createSigningGates(engine, policyState, apiKeys)),
       now,
     });
     const server: Server = await new Promise((ok, fail) => {

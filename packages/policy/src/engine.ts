@@ -93,7 +93,19 @@ export interface Evaluation {
   fingerprint: Uint8Array;
 }
 
-export type Admission = { kind: 'replay'; signature: Uint8Array } | { kind: 'reserved'; id: number };
+type Admission = { kind: 'replay'; signature: Uint8Array } | { kind: 'reserved'; id: number };
+
+/** What `signOnce` does at each outcome; see there. */
+export interface SignSteps<T> {
+  /** An identical request's stored signature, inside the replay window: no device call. */
+  replayed(signature: Uint8Array): T;
+  /** The device call, for a request that holds a reservation; returns the device's signature. */
+  device(): Promise<Uint8Array>;
+  /** DER SubjectPublicKeyInfo of the key (for the chain signature formats). */
+  publicKey: Uint8Array;
+  /** The signature, in the policy's format; throwing keeps the reservation counted and uncommitted. */
+  signed(signature: Uint8Array): T;
+}
 
 export interface PolicyEngineOptions {
   state: PolicyStateStore;
@@ -197,14 +209,36 @@ export class PolicyEngine {
   }
 
   /**
-   * Runs `fn` after any identical request in flight has finished, so that the second of two
-   * identical concurrent requests finds the first's signature in the replay cache instead of
-   * making (and paying for) a second one.
+   * Steps 9-11 and the device call, in the one order that keeps caps and rate limits exact:
+   *
+   * 1. wait for any identical request in flight, so the second of two finds the first's signature
+   *    in the replay cache instead of paying for a second one;
+   * 2. in one exclusive transaction: the stored signature (handed to `steps.replayed`), or a
+   *    reservation against rate limits and rolling caps (PolicyDenial when none is left);
+   * 3. `steps.device()`: if it throws, the device did not sign and the reservation is released;
+   * 4. the signature in the policy's format goes to `steps.signed` (which writes the audit record);
+   *    only when that returns is the reservation committed and the signature saved for replays.
+   *    From 3 on the device has signed: whatever fails, the reservation stays counted.
    */
-  async serialiseIdentical<T>(ev: Evaluation, fn: () => Promise<T>): Promise<T> {
+  async signOnce<T>(ev: Evaluation, requestId: string, steps: SignSteps<T>): Promise<T> {
     const id = Buffer.from(ev.fingerprint).toString('hex');
     const previous = this.#inFlight.get(id);
-    const run = (previous ?? Promise.resolve()).then(fn, fn);
+    const attempt = async (): Promise<T> => {
+      const admission = this.#admit(ev, requestId);
+      if (admission.kind === 'replay') return steps.replayed(admission.signature);
+      let der: Uint8Array;
+      try {
+        der = await steps.device();
+      } catch (e) {
+        this.#opts.ledger.release(admission.id);
+        throw e;
+      }
+      const signature = this.formatSignature(ev, der, steps.publicKey);
+      const out = steps.signed(signature);
+      this.#complete(ev, admission.id, signature);
+      return out;
+    };
+    const run = (previous ?? Promise.resolve()).then(attempt, attempt);
     const settled = run.then(() => undefined, () => undefined);
     this.#inFlight.set(id, settled);
     try {
@@ -215,7 +249,7 @@ export class PolicyEngine {
   }
 
   /** Steps 9-11, in one exclusive transaction: the stored signature, or a reservation. Throws PolicyDenial. */
-  admit(ev: Evaluation, requestId: string): Admission {
+  #admit(ev: Evaluation, requestId: string): Admission {
     const { ledger, replay } = this.#opts;
     const { policy } = ev.resolved;
     const now = this.#now().getTime();
@@ -252,17 +286,11 @@ export class PolicyEngine {
     });
   }
 
-  /** The device call failed: the reservation no longer counts. */
-  release(admission: Admission): void {
-    if (admission.kind === 'reserved') this.#opts.ledger.release(admission.id);
-  }
-
-  /** The device signed and the signature is on its way out: commit the reservation, remember the signature for replays. */
-  complete(ev: Evaluation, admission: Admission, signature: Uint8Array): void {
-    if (admission.kind !== 'reserved') return;
+  /** The signature is on its way out: commit the reservation, remember the signature for replays. */
+  #complete(ev: Evaluation, reservation: number, signature: Uint8Array): void {
     const now = this.#now().getTime();
     this.#opts.ledger.exclusive(() => {
-      this.#opts.ledger.commit(admission.id);
+      this.#opts.ledger.commit(reservation);
       if (this.#opts.replayWindowMs > 0) this.#opts.replay.save(ev.fingerprint, ev.keyId, signature, now + this.#opts.replayWindowMs);
     });
   }

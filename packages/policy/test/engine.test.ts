@@ -62,18 +62,39 @@ function codeOf(fn: () => unknown): string {
   throw new Error('expected a denial');
 }
 
-/** Evaluates and admits; returns the admission or the denial code. */
-function run(engine: PolicyEngine, message: Uint8Array, extra: Partial<SignFacts> = {}): string {
+/** A device stand-in: each call returns the next signature, one byte counting calls. */
+function device() {
+  let calls = 0;
+  return { get calls() { return calls; }, sign: async () => new Uint8Array([++calls]) };
+}
+
+/** Evaluates and signs through the engine; returns 'signed', 'replay' or the denial code. */
+async function run(engine: PolicyEngine, message: Uint8Array, extra: Partial<SignFacts> = {}): Promise<string> {
   try {
     const resolved = engine.policyFor(SOL_KEY)!;
     const ev = engine.evaluate(resolved, facts(message, extra));
-    const a = engine.admit(ev, 'req');
-    if (a.kind === 'reserved') engine.complete(ev, a, new Uint8Array([a.id]));
-    return a.kind;
+    return await engine.signOnce(ev, 'req', {
+      replayed: () => 'replay', device: device().sign, publicKey: SOL_KEY.publicKey, signed: () => 'signed',
+    });
   } catch (e) {
     if (e instanceof PolicyDenial) return e.code;
     throw e;
   }
+}
+
+/** A device call that is still running until the test settles it. */
+function pendingDeviceCall() {
+  let entered!: () => void;
+  const started = new Promise<void>((ok) => { entered = ok; });
+  let ok!: (sig: Uint8Array) => void;
+  let fail!: (e: Error) => void;
+  const result = new Promise<Uint8Array>((resolve, reject) => { ok = resolve; fail = reject; });
+  return {
+    call: () => { entered(); return result; },
+    started,
+    ok: (sig: Uint8Array) => ok(sig),
+    fail: (e: Error) => fail(e),
+  };
 }
 
 describe('steps 1-2: kill switch and scope', () => {
@@ -159,87 +180,107 @@ describe('steps 3-8 in order', () => {
 });
 
 describe('steps 9-11: replay, rate limits, rolling caps', () => {
-  it('a rolling cap is a true sliding window: an entry counts for exactly 24 hours', () => {
+  it('a rolling cap is a true sliding window: an entry counts for exactly 24 hours', async () => {
     const { engine, advance } = setup();
-    expect(run(engine, transfer(1000))).toBe('reserved');
+    expect(await run(engine, transfer(1000))).toBe('signed');
     advance(6 * 3_600_000);
-    expect(run(engine, transfer(1000))).toBe('reserved');
-    expect(run(engine, transfer(501))).toBe('ROLLING_CAP_EXCEEDED');
-    expect(run(engine, transfer(500))).toBe('reserved');
+    expect(await run(engine, transfer(1000))).toBe('signed');
+    expect(await run(engine, transfer(501))).toBe('ROLLING_CAP_EXCEEDED');
+    expect(await run(engine, transfer(500))).toBe('signed');
     // 24 h minus 1 ms after the first: still counted. At 24 h: it has left the window.
     advance(18 * 3_600_000 - 1);
-    expect(run(engine, transfer(1))).toBe('ROLLING_CAP_EXCEEDED');
+    expect(await run(engine, transfer(1))).toBe('ROLLING_CAP_EXCEEDED');
     advance(1);
-    expect(run(engine, transfer(1000))).toBe('reserved');
-    expect(run(engine, transfer(1))).toBe('ROLLING_CAP_EXCEEDED');
+    expect(await run(engine, transfer(1000))).toBe('signed');
+    expect(await run(engine, transfer(1))).toBe('ROLLING_CAP_EXCEEDED');
   });
 
-  it('a reservation counts from admission, until the device call fails and it is released', () => {
+  it('a reservation counts from admission, until the device call fails and it is released', async () => {
     const { engine } = setup();
-    const ev1 = engine.evaluate(engine.policyFor(SOL_KEY)!, facts(transfer(1000)));
-    const ev2 = engine.evaluate(engine.policyFor(SOL_KEY)!, facts(transfer(1000)));
-    const ev3 = engine.evaluate(engine.policyFor(SOL_KEY)!, facts(transfer(1000)));
-    const a1 = engine.admit(ev1, 'r1');
-    const a2 = engine.admit(ev2, 'r2');
-    // Both in flight: 2000 of 2500 reserved, the third does not fit.
-    expect(codeOf(() => engine.admit(ev3, 'r3'))).toBe('ROLLING_CAP_EXCEEDED');
-    engine.release(a2);
-    expect(engine.admit(ev3, 'r3').kind).toBe('reserved');
-    engine.complete(ev1, a1, new Uint8Array([1]));
+    const evOf = () => engine.evaluate(engine.policyFor(SOL_KEY)!, facts(transfer(1000)));
+    const d1 = pendingDeviceCall();
+    const d2 = pendingDeviceCall();
+    const steps = (d: ReturnType<typeof pendingDeviceCall>) => ({ replayed: () => 'replay', device: d.call, publicKey: SOL_KEY.publicKey, signed: () => 'signed' });
+    const s1 = engine.signOnce(evOf(), 'r1', steps(d1));
+    const s2 = engine.signOnce(evOf(), 'r2', steps(d2));
+    await Promise.all([d1.started, d2.started]);
+    // Both at the device: 2000 of 2500 reserved, the third does not fit.
+    expect(await run(engine, transfer(1000))).toBe('ROLLING_CAP_EXCEEDED');
+    d2.fail(new Error('device unplugged'));
+    await expect(s2).rejects.toThrow('device unplugged');
+    expect(await run(engine, transfer(1000))).toBe('signed');
+    d1.ok(new Uint8Array([1]));
+    expect(await s1).toBe('signed');
+    // Both committed: 2000 of 2500 used.
+    expect(await run(engine, transfer(501))).toBe('ROLLING_CAP_EXCEEDED');
+    expect(await run(engine, transfer(500))).toBe('signed');
   });
 
-  it('a replay returns the stored signature, counts nothing, and ends with the window', () => {
+  it('a reservation whose signature could not be released (audit write failed) stays counted', async () => {
+    const { engine } = setup();
+    const ev = engine.evaluate(engine.policyFor(SOL_KEY)!, facts(transfer(1000)));
+    await expect(engine.signOnce(ev, 'r1', {
+      replayed: () => 'replay', device: device().sign, publicKey: SOL_KEY.publicKey, signed: () => { throw new Error('audit write failed'); },
+    })).rejects.toThrow('audit write failed');
+    expect(await run(engine, transfer(1000))).toBe('signed');
+    expect(await run(engine, transfer(501))).toBe('ROLLING_CAP_EXCEEDED');
+    expect(await run(engine, transfer(500))).toBe('signed');
+  });
+
+  it('a replay returns the stored signature, counts nothing, and ends with the window', async () => {
     const { engine, state, advance } = setup({ replayWindowMs: 60_000, baseline: { 'alias/sol': solanaPolicy({ caps: { native: { perTransaction: '1000' } } }) } });
     const message = transfer(1000);
-    const ev = engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message));
-    const a = engine.admit(ev, 'r1');
-    engine.complete(ev, a, new Uint8Array([9, 9]));
-    expect(engine.admit(engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message)), 'r2')).toEqual({ kind: 'replay', signature: new Uint8Array([9, 9]) });
+    const dev = device();
+    const signOnce = (extra: Partial<SignFacts> = {}) => engine.signOnce<Record<string, Uint8Array>>(engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message, extra)), 'r', {
+      replayed: (sig) => ({ replay: sig }), device: dev.sign, publicKey: SOL_KEY.publicKey, signed: (sig) => ({ signed: sig }),
+    });
+    expect(await signOnce()).toEqual({ signed: new Uint8Array([1]) });
+    expect(await signOnce()).toEqual({ replay: new Uint8Array([1]) });
     expect(state.entries.size).toBe(1);
     // Another API key asking for the same message is a new request.
-    expect(engine.admit(engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message, { apiKeyId: 'ak_2' })), 'r3').kind).toBe('reserved');
+    expect(await signOnce({ apiKeyId: 'ak_2' })).toEqual({ signed: new Uint8Array([2]) });
     advance(60_000);
-    expect(engine.admit(engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message)), 'r4').kind).toBe('reserved');
+    expect(await signOnce()).toEqual({ signed: new Uint8Array([3]) });
+    expect(dev.calls).toBe(3);
   });
 
-  it('rate limits count signatures in the window, not refusals', () => {
+  it('rate limits count signatures in the window, not refusals', async () => {
     const { engine, advance } = setup({ baseline: { 'alias/sol': solanaPolicy({ rateLimits: { perMinute: 2, perHour: 3 } }) } });
-    expect(run(engine, transfer(1))).toBe('reserved');
-    expect(run(engine, transfer(1, STRANGER))).toBe('RECIPIENT_NOT_ALLOWED');
-    expect(run(engine, transfer(1))).toBe('reserved');
-    expect(run(engine, transfer(1))).toBe('RATE_LIMIT_PER_MINUTE');
+    expect(await run(engine, transfer(1))).toBe('signed');
+    expect(await run(engine, transfer(1, STRANGER))).toBe('RECIPIENT_NOT_ALLOWED');
+    expect(await run(engine, transfer(1))).toBe('signed');
+    expect(await run(engine, transfer(1))).toBe('RATE_LIMIT_PER_MINUTE');
     advance(60_000);
-    expect(run(engine, transfer(1))).toBe('reserved');
+    expect(await run(engine, transfer(1))).toBe('signed');
     advance(60_000);
-    expect(run(engine, transfer(1))).toBe('RATE_LIMIT_PER_HOUR');
+    expect(await run(engine, transfer(1))).toBe('RATE_LIMIT_PER_HOUR');
   });
 
   it('two identical requests at once: the second waits for the first and gets its signature', async () => {
     const { engine } = setup();
     const message = transfer(1000);
+    const first = pendingDeviceCall();
     let deviceCalls = 0;
-    const signOnce = async () => {
-      const ev = engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message));
-      return engine.serialiseIdentical(ev, async () => {
-        const a = engine.admit(ev, 'r');
-        if (a.kind === 'replay') return a.signature;
-        deviceCalls++;
-        await new Promise((r) => setTimeout(r, 10));
-        const sig = new Uint8Array([deviceCalls]);
-        engine.complete(ev, a, sig);
-        return sig;
-      });
-    };
-    const [x, y] = await Promise.all([signOnce(), signOnce()]);
+    const signOnce = () => engine.signOnce(engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message)), 'r', {
+      replayed: (sig) => sig,
+      device: () => { deviceCalls++; return first.call(); },
+      publicKey: SOL_KEY.publicKey,
+      signed: (sig) => sig,
+    });
+    const x = signOnce();
+    const y = signOnce();
+    await first.started;
+    first.ok(new Uint8Array([7]));
+    expect(await x).toEqual(new Uint8Array([7]));
+    expect(await y).toEqual(new Uint8Array([7]));
     expect(deviceCalls).toBe(1);
-    expect(y).toEqual(x);
   });
 
-  it('old ledger entries are pruned as time passes', () => {
+  it('old ledger entries are pruned as time passes', async () => {
     const { engine, state, advance } = setup();
-    run(engine, transfer(1));
+    await run(engine, transfer(1));
     advance(26 * 3_600_000);
-    run(engine, transfer(1));
+    await run(engine, transfer(1));
     expect(state.entries.size).toBe(1);
   });
 });

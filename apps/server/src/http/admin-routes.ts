@@ -2,9 +2,8 @@
  * The admin API (openapi.yaml, docs/policy.md "Changing policies at runtime"): signing policies
  * set at runtime and the kill switches. A small REST API under /admin/, not TrentService
  * operations: these are kmsgate's own resources, which no AWS SDK or tool will ever send, and a
- * path prefix that is admin-only as a whole cannot be opened to signers by a forgotten entry in
- * SIGNER_DENIED_OPERATIONS. Same credentials as KMS requests (x-api-key or SigV4), admin role only,
- * same AWS-shaped errors. Every change is written to the audit log with decision 'admin'.
+ * path prefix that is admin-only as a whole. Same credentials as KMS requests (x-api-key or
+ * SigV4), admin role only, same AWS-shaped errors. Every change is written to the audit log with decision 'admin'.
  */
 import { randomUUID } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
@@ -15,11 +14,11 @@ import {
   type RuntimePolicyRecord,
 } from '@kmsgate/policy';
 import type { ApiKeyStore, AuditLog, KeyStore, Principal } from '@kmsgate/store';
-import { auditWriteFailed, recordDenial } from '../audited';
+import { recordDenial, writeRecord } from '../audit-records';
 import { authenticate } from '../auth/authenticate';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
-import type { SigningGates } from '../signing-gates';
+import type { SigningGates } from '../signing/gates';
 import { parseJsonBody, sendError } from './aws-json';
 
 export interface AdminDeps {
@@ -85,11 +84,7 @@ export function adminRoutes(deps: AdminDeps): Router {
 
   /** The admin record of a change that has been made; if it cannot be written the client gets KMSInternalException. */
   const audit = (call: Call, operation: string, summary: unknown, keyId?: string) => {
-    try {
-      deps.audit.append({ requestId: call.requestId, apiKeyId: call.principal.apiKeyId, operation, decision: 'admin', summary, ...(keyId !== undefined ? { keyId } : {}) });
-    } catch (e) {
-      throw auditWriteFailed(e);
-    }
+    writeRecord(deps.audit, { requestId: call.requestId, apiKeyId: call.principal.apiKeyId, operation, decision: 'admin', summary, ...(keyId !== undefined ? { keyId } : {}) });
   };
 
   const selectorOf = (req: Request): string => {

@@ -3,7 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import { KmsError, isKmsError, parseInput, type StructureShape } from '@kmsgate/core';
 import { MAX_NONCE_BYTES, TeeBackend, fromHex } from '@kmsgate/tee';
 import type { Logger } from '../log';
-import type { BackendRegistry } from '../operations/operation';
+import type { BackendRegistry } from '../backends';
 import { sendError } from './aws-json';
 
 /**

@@ -9,6 +9,9 @@ import { KEY_ID } from './shapes';
  */
 export const CancelKeyDeletion = defineOperation({
   name: 'CancelKeyDeletion',
+  access: 'admin',
+  audit: 'admin',
+  auditKey: (_input, response) => (response as { KeyId: string }).KeyId,
   input: { type: 'structure', members: { KeyId: KEY_ID } },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {

@@ -5,6 +5,9 @@ import { KEY_ID } from './shapes';
 
 export const CreateAlias = defineOperation({
   name: 'CreateAlias',
+  access: 'admin',
+  audit: 'admin',
+  auditKey: (input) => input.TargetKeyId,
   input: { type: 'structure', members: { AliasName: ALIAS_NAME, TargetKeyId: KEY_ID } },
   handler(input, ctx) {
     checkNewAliasName(input.AliasName);

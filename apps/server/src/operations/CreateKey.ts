@@ -11,6 +11,9 @@ import { checkTags } from './tags';
 
 export const CreateKey = defineOperation({
   name: 'CreateKey',
+  access: 'admin',
+  audit: 'admin',
+  auditKey: (_input, response) => (response as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId,
   input: {
     type: 'structure',
     members: {

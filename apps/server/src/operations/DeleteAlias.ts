@@ -4,6 +4,9 @@ import { ALIAS_NAME, checkAliasPrefix } from './alias-name';
 
 export const DeleteAlias = defineOperation({
   name: 'DeleteAlias',
+  access: 'admin',
+  audit: 'admin',
+  auditKey: () => undefined,
   input: { type: 'structure', members: { AliasName: ALIAS_NAME } },
   handler(input, ctx) {
     checkAliasPrefix(input.AliasName);

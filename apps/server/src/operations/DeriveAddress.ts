@@ -1,6 +1,6 @@
 import { KmsError, keyArn } from '@kmsgate/core';
 import { DecodeError, deriveAddress } from '@kmsgate/chains';
-import { resolveCallerKey } from '../signing-gates';
+import { resolveCallerKey } from '../signing/gates';
 import { defineOperation } from './operation';
 import { KEY_ID } from './shapes';
 
@@ -15,6 +15,8 @@ const CHAINS = ['ethereum', 'solana', 'cosmos'] as const;
  */
 export const DeriveAddress = defineOperation({
   name: 'DeriveAddress',
+  access: 'signer',
+  audit: 'none',
   input: {
     type: 'structure',
     members: {
@@ -27,7 +29,7 @@ export const DeriveAddress = defineOperation({
   handler(input, ctx) {
     if (input.Prefix !== undefined && input.Chain !== 'cosmos')
       throw new KmsError('ValidationException', `Prefix applies to Chain cosmos only, not ${input.Chain}.`);
-    const { key } = resolveCallerKey(ctx, input.KeyId, { operation: 'DeriveAddress', states: ['Enabled', 'Disabled'] });
+    const { key } = resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'DeriveAddress', states: ['Enabled', 'Disabled'] });
     const arn = keyArn(ctx.arn, key.keyId);
     const spec = CHAIN_KEY_SPECS[input.Chain];
     if (key.keySpec !== spec)

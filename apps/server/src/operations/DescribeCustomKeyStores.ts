@@ -13,6 +13,8 @@ const MAX_LIMIT = 1000;
  */
 export const DescribeCustomKeyStores = defineOperation({
   name: 'DescribeCustomKeyStores',
+  access: 'signer',
+  audit: 'none',
   input: {
     type: 'structure',
     members: {

@@ -5,6 +5,9 @@ import { KEY_ID } from './shapes';
 /** Enabled → Disabled, Disabled → Disabled (AWS allows it); pending deletion is KMSInvalidStateException. */
 export const DisableKey = defineOperation({
   name: 'DisableKey',
+  access: 'admin',
+  audit: 'admin',
+  auditKey: (input) => input.KeyId,
   input: { type: 'structure', members: { KeyId: KEY_ID } },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {

@@ -5,6 +5,9 @@ import { KEY_ID } from './shapes';
 /** Enabled → Enabled, Disabled → Enabled; pending deletion is KMSInvalidStateException. */
 export const EnableKey = defineOperation({
   name: 'EnableKey',
+  access: 'admin',
+  audit: 'admin',
+  auditKey: (input) => input.KeyId,
   input: { type: 'structure', members: { KeyId: KEY_ID } },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {

@@ -9,6 +9,8 @@ import { CUSTOM_KEY_STORE_ID } from './shapes';
  */
 export const GenerateRandom = defineOperation({
   name: 'GenerateRandom',
+  access: 'signer',
+  audit: 'none',
   input: {
     type: 'structure',
     members: {

@@ -6,6 +6,8 @@ import { KEY_ID, POLICY_NAME } from './shapes';
 /** Returns the policy exactly as it was stored (CreateKey or PutKeyPolicy), or AWS's default. */
 export const GetKeyPolicy = defineOperation({
   name: 'GetKeyPolicy',
+  access: 'signer',
+  audit: 'none',
   input: { type: 'structure', members: { KeyId: KEY_ID, PolicyName: POLICY_NAME } },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {

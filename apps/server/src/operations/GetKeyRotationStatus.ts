@@ -12,6 +12,8 @@ import { KEY_ID } from './shapes';
  */
 export const GetKeyRotationStatus = defineOperation({
   name: 'GetKeyRotationStatus',
+  access: 'signer',
+  audit: 'none',
   input: { type: 'structure', members: { KeyId: KEY_ID } },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {

@@ -1,22 +1,24 @@
 import { keyArn } from '@kmsgate/core';
-import { resolveCallerKey } from '../signing-gates';
+import { resolveCallerKey } from '../signing/gates';
 import { defineOperation } from './operation';
-import { signingAlgorithmsFor } from './key-metadata';
+import { signingAlgorithmsFor } from '../signing/aws-checks';
 import { GRANT_TOKENS, KEY_ID } from './shapes';
 
 export const GetPublicKey = defineOperation({
   name: 'GetPublicKey',
+  access: 'signer',
+  audit: 'none',
   input: { type: 'structure', members: { KeyId: KEY_ID, GrantTokens: GRANT_TOKENS } },
   handler(input, ctx) {
     // AWS serves the public key of a disabled key too; only pending deletion is refused.
-    const { key } = resolveCallerKey(ctx, input.KeyId, { operation: 'GetPublicKey', states: ['Enabled', 'Disabled'] });
+    const { key } = resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'GetPublicKey', states: ['Enabled', 'Disabled'] });
     return {
       KeyId: keyArn(ctx.arn, key.keyId),
       PublicKey: key.publicKey,
       CustomerMasterKeySpec: key.keySpec,
       KeySpec: key.keySpec,
       KeyUsage: key.keyUsage,
-      SigningAlgorithms: signingAlgorithmsFor(key, ctx),
+      SigningAlgorithms: signingAlgorithmsFor(key, ctx.backends),
     };
   },
 });

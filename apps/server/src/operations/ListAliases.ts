@@ -9,6 +9,8 @@ const MAX_LIMIT = 100;
 
 export const ListAliases = defineOperation({
   name: 'ListAliases',
+  access: 'signer',
+  audit: 'none',
   input: { type: 'structure', members: { KeyId: OPTIONAL_KEY_ID, Limit: LIMIT, Marker: MARKER } },
   handler(input, ctx) {
     const keyId = input.KeyId === undefined ? undefined : resolveKey(ctx.keys, ctx.arn, input.KeyId, {

@@ -10,6 +10,8 @@ import { KEY_ID, LIMIT, MARKER } from './shapes';
  */
 export const ListKeyPolicies = defineOperation({
   name: 'ListKeyPolicies',
+  access: 'signer',
+  audit: 'none',
   input: { type: 'structure', members: { KeyId: KEY_ID, Limit: LIMIT, Marker: MARKER } },
   handler(input, ctx) {
     resolveKey(ctx.keys, ctx.arn, input.KeyId, {

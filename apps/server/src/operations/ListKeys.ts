@@ -9,6 +9,8 @@ const MAX_LIMIT = 1000;
 
 export const ListKeys = defineOperation({
   name: 'ListKeys',
+  access: 'signer',
+  audit: 'none',
   input: { type: 'structure', members: { Limit: LIMIT, Marker: MARKER } },
   handler(input, ctx) {
     const after = decodeMarker('ListKeys', input.Marker, (s) => parseKeyIdentifier(s).kind === 'key-id');

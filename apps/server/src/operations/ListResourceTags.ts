@@ -10,6 +10,8 @@ const MAX_LIMIT = 50;
 /** Tags in tag-key order. A marker is bound to its key: one from another key's listing is refused. */
 export const ListResourceTags = defineOperation({
   name: 'ListResourceTags',
+  access: 'signer',
+  audit: 'none',
   input: { type: 'structure', members: { KeyId: KEY_ID, Limit: LIMIT, Marker: MARKER } },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {

@@ -9,6 +9,9 @@ import { KEY_ID, POLICY, POLICY_NAME } from './shapes';
  */
 export const PutKeyPolicy = defineOperation({
   name: 'PutKeyPolicy',
+  access: 'admin',
+  audit: 'admin',
+  auditKey: (input) => input.KeyId,
   input: {
     type: 'structure',
     members: {

@@ -15,6 +15,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  */
 export const ScheduleKeyDeletion = defineOperation({
   name: 'ScheduleKeyDeletion',
+  access: 'admin',
+  audit: 'admin',
+  auditKey: (_input, response) => (response as { KeyId: string }).KeyId,
   input: {
     type: 'structure',
     // The model allows 1-365 (values outside get the validator's sentence); the service allows 7-30.

@@ -6,6 +6,9 @@ import { MAX_TAGS_PER_KEY, checkTags, tooManyTags } from './tags';
 /** Adds tags and overwrites the values of existing tag keys (AWS-recorded behaviour). */
 export const TagResource = defineOperation({
   name: 'TagResource',
+  access: 'admin',
+  audit: 'admin',
+  auditKey: (input) => input.KeyId,
   input: { type: 'structure', members: { KeyId: KEY_ID, Tags: { ...TAG_LIST, required: true } } },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {

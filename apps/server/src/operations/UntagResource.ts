@@ -5,6 +5,9 @@ import { KEY_ID, TAG_KEY } from './shapes';
 /** Removes tags by key; tag keys the key does not have are ignored, as on AWS. */
 export const UntagResource = defineOperation({
   name: 'UntagResource',
+  access: 'admin',
+  audit: 'admin',
+  auditKey: (input) => input.KeyId,
   input: {
     type: 'structure',
     members: { KeyId: KEY_ID, TagKeys: { type: 'list', required: true, member: { ...TAG_KEY, required: false } } },

@@ -16,6 +16,9 @@ function keyType(key: KeyRecord): 'symmetric' | 'asymmetric' | 'HMAC' {
  */
 export const UpdateAlias = defineOperation({
   name: 'UpdateAlias',
+  access: 'admin',
+  audit: 'admin',
+  auditKey: (input) => input.TargetKeyId,
   input: { type: 'structure', members: { AliasName: ALIAS_NAME, TargetKeyId: KEY_ID } },
   handler(input, ctx) {
     checkNewAliasName(input.AliasName);

@@ -4,6 +4,9 @@ import { DESCRIPTION, KEY_ID } from './shapes';
 
 export const UpdateKeyDescription = defineOperation({
   name: 'UpdateKeyDescription',
+  access: 'admin',
+  audit: 'admin',
+  auditKey: (input) => input.KeyId,
   input: { type: 'structure', members: { KeyId: KEY_ID, Description: { ...DESCRIPTION, required: true } } },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {

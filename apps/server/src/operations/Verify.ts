@@ -1,11 +1,14 @@
 import { verifySignature } from '@kmsgate/core';
-import { verifyDigestOverride } from '../signing-gates';
+import { checkSigning, dryRunRefusal } from '../signing/aws-checks';
+import { resolveCallerKey } from '../signing/gates';
+import { verifyDigestOverride } from '../signing/verify-digest';
 import { defineOperation } from './operation';
-import { dryRun, prepareSigning } from './signing-request';
 import { GRANT_TOKENS, KEY_ID, MESSAGE, MESSAGE_TYPE, SIGNING_ALGORITHM } from './shapes';
 
 export const Verify = defineOperation({
   name: 'Verify',
+  access: 'signer',
+  audit: 'none',
   input: {
     type: 'structure',
     members: {
@@ -19,12 +22,13 @@ export const Verify = defineOperation({
     },
   },
   handler(input, ctx) {
-    const p = prepareSigning('Verify', input, ctx);
-    if (input.DryRun) dryRun();
+    const caller = resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'Verify', states: ['Enabled'], usage: 'SIGN_VERIFY' });
+    const p = checkSigning(ctx, caller.key, input);
+    if (input.DryRun) throw dryRunRefusal();
     // For a key whose policy says chain: ethereum, RAW means the keccak-256 digest Sign RAW signs.
-    const digest = verifyDigestOverride(ctx, p, input.MessageType ?? 'RAW', input.Message) ?? p.input;
+    const digest = verifyDigestOverride(ctx.signing.gates.engine, caller, input.MessageType ?? 'RAW', input.Message) ?? p.input;
     // The public key is public: verification needs no device call (the YubiHSM 2 has no verify command).
-    verifySignature(ctx.arn, p.key, p.algorithm, digest, input.Signature);
+    verifySignature(ctx.arn, caller.key, p.algorithm, digest, input.Signature);
     return { KeyId: p.arn, SignatureValid: true, SigningAlgorithm: p.algorithm };
   },
 });

@@ -56,7 +56,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   UpdateAlias,
   UpdateKeyDescription,
   Verify,
-} as unknown as Record<string, Operation>;
+};
 
 /**
  * kmsgate's own operations, served under the same TrentService target prefix and paths but not
@@ -65,7 +65,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
  */
 export const KMSGATE_OPERATIONS: Readonly<Record<string, Operation>> = {
   DeriveAddress,
-} as unknown as Record<string, Operation>;
+};
 
 const own = (table: Readonly<Record<string, Operation>>, name: string) =>
   Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;

@@ -1,12 +1,6 @@
-import { KEY_SPECS, keyArn, type KeyRecord } from '@kmsgate/core';
+import { keyArn, type KeyRecord } from '@kmsgate/core';
+import { signingAlgorithmsFor } from '../signing/aws-checks';
 import type { OperationContext } from './operation';
-
-/** The algorithms a key can really use: AWS's list for its spec, narrowed to what its backend signs. */
-export function signingAlgorithmsFor(key: KeyRecord, ctx: OperationContext): string[] {
-  const backend = ctx.backends.find(key.backendId);
-  const all = KEY_SPECS[key.keySpec].signingAlgorithms as readonly string[];
-  return backend ? all.filter((a) => (backend.signingAlgorithms as readonly string[]).includes(a)) : [...all];
-}
 
 /** AWS's KeyMetadata structure for a key. */
 export function keyMetadata(key: KeyRecord, ctx: OperationContext): Record<string, unknown> {
@@ -25,7 +19,7 @@ export function keyMetadata(key: KeyRecord, ctx: OperationContext): Record<strin
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,
-    SigningAlgorithms: signingAlgorithmsFor(key, ctx),
+    SigningAlgorithms: signingAlgorithmsFor(key, ctx.backends),
     MultiRegion: false,
   };
 }

@@ -1,5 +1,6 @@
-import { KEY_STATES_FOR, KmsError, resolveKey, type KeyState, type StructureShape } from '@kmsgate/core';
-import type { Operation, OperationContext } from './operation';
+import { KEY_STATES_FOR, KmsError, parseInput, resolveKey, type KeyState, type StructureShape } from '@kmsgate/core';
+import type { Access } from '../auth/authenticate';
+import type { Operation } from './operation';
 import { KEY_ID, LIMIT, MARKER } from './shapes';
 
 /**
@@ -13,6 +14,11 @@ import { KEY_ID, LIMIT, MARKER } from './shapes';
  * and only then refused. `message` overrides the text where AWS's own answer is recorded.
  */
 interface UnsupportedEntry {
+  /**
+   * Who gets the UnsupportedOperationException; a signer calling an 'admin' entry gets
+   * AccessDeniedException, as it would if kmsgate ever served the operation.
+   */
+  access: Access;
   reason: string;
   key?: { states: readonly KeyState[]; input: StructureShape };
   message?: string;
@@ -29,38 +35,41 @@ const NO_ROTATION = 'automatic and on-demand rotation exist only for symmetric e
 const KEY_ONLY: StructureShape = { type: 'structure', members: { KeyId: KEY_ID } };
 
 export const UNSUPPORTED_OPERATIONS = {
-  ConnectCustomKeyStore: { reason: KEY_STORES_ARE_CONFIG },
-  CreateCustomKeyStore: { reason: KEY_STORES_ARE_CONFIG },
-  CreateGrant: { reason: NO_GRANTS },
-  Decapsulate: { reason: 'kmsgate has no ML-KEM keys (KeyUsage ENCAPSULATE_DECAPSULATE).' },
-  Decrypt: { reason: NO_ENCRYPTION },
-  DeleteCustomKeyStore: { reason: KEY_STORES_ARE_CONFIG },
-  DeleteImportedKeyMaterial: { reason: NO_IMPORT },
-  DeriveSharedSecret: { reason: 'kmsgate has no key agreement keys (KeyUsage KEY_AGREEMENT).' },
+  ConnectCustomKeyStore: { access: 'admin', reason: KEY_STORES_ARE_CONFIG },
+  CreateCustomKeyStore: { access: 'admin', reason: KEY_STORES_ARE_CONFIG },
+  CreateGrant: { access: 'admin', reason: NO_GRANTS },
+  Decapsulate: { access: 'signer', reason: 'kmsgate has no ML-KEM keys (KeyUsage ENCAPSULATE_DECAPSULATE).' },
+  Decrypt: { access: 'signer', reason: NO_ENCRYPTION },
+  DeleteCustomKeyStore: { access: 'admin', reason: KEY_STORES_ARE_CONFIG },
+  DeleteImportedKeyMaterial: { access: 'admin', reason: NO_IMPORT },
+  DeriveSharedSecret: { access: 'signer', reason: 'kmsgate has no key agreement keys (KeyUsage KEY_AGREEMENT).' },
   DisableKeyRotation: {
+    access: 'admin',
     reason: NO_ROTATION,
     key: { states: KEY_STATES_FOR.DisableKeyRotation, input: KEY_ONLY },
   },
-  DisconnectCustomKeyStore: { reason: KEY_STORES_ARE_CONFIG },
+  DisconnectCustomKeyStore: { access: 'admin', reason: KEY_STORES_ARE_CONFIG },
   EnableKeyRotation: {
+    access: 'admin',
     reason: NO_ROTATION,
     key: {
       states: KEY_STATES_FOR.EnableKeyRotation,
       input: { type: 'structure', members: { KeyId: KEY_ID, RotationPeriodInDays: { type: 'integer', min: 90, max: 2560 } } },
     },
   },
-  Encapsulate: { reason: 'kmsgate has no ML-KEM keys (KeyUsage ENCAPSULATE_DECAPSULATE).' },
-  Encrypt: { reason: NO_ENCRYPTION },
-  GenerateDataKey: { reason: NO_ENCRYPTION },
-  GenerateDataKeyPair: { reason: NO_ENCRYPTION },
-  GenerateDataKeyPairWithoutPlaintext: { reason: NO_ENCRYPTION },
-  GenerateDataKeyWithoutPlaintext: { reason: NO_ENCRYPTION },
-  GenerateMac: { reason: NO_HMAC },
-  GetKeyLastUsage: { reason: 'kmsgate does not record when keys were last used yet.' },
-  GetParametersForImport: { reason: NO_IMPORT },
-  ImportKeyMaterial: { reason: NO_IMPORT },
-  ListGrants: { reason: NO_GRANTS },
+  Encapsulate: { access: 'signer', reason: 'kmsgate has no ML-KEM keys (KeyUsage ENCAPSULATE_DECAPSULATE).' },
+  Encrypt: { access: 'signer', reason: NO_ENCRYPTION },
+  GenerateDataKey: { access: 'signer', reason: NO_ENCRYPTION },
+  GenerateDataKeyPair: { access: 'signer', reason: NO_ENCRYPTION },
+  GenerateDataKeyPairWithoutPlaintext: { access: 'signer', reason: NO_ENCRYPTION },
+  GenerateDataKeyWithoutPlaintext: { access: 'signer', reason: NO_ENCRYPTION },
+  GenerateMac: { access: 'signer', reason: NO_HMAC },
+  GetKeyLastUsage: { access: 'signer', reason: 'kmsgate does not record when keys were last used yet.' },
+  GetParametersForImport: { access: 'admin', reason: NO_IMPORT },
+  ImportKeyMaterial: { access: 'admin', reason: NO_IMPORT },
+  ListGrants: { access: 'signer', reason: NO_GRANTS },
   ListKeyRotations: {
+    access: 'signer',
     reason: NO_ROTATION,
     key: {
       states: KEY_STATES_FOR.ListKeyRotations,
@@ -72,21 +81,22 @@ export const UNSUPPORTED_OPERATIONS = {
       },
     },
   },
-  ListRetirableGrants: { reason: NO_GRANTS },
-  ReEncrypt: { reason: NO_ENCRYPTION },
-  ReplicateKey: { reason: NO_MULTI_REGION },
-  RetireGrant: { reason: NO_GRANTS },
-  RevokeGrant: { reason: NO_GRANTS },
+  ListRetirableGrants: { access: 'signer', reason: NO_GRANTS },
+  ReEncrypt: { access: 'signer', reason: NO_ENCRYPTION },
+  ReplicateKey: { access: 'admin', reason: NO_MULTI_REGION },
+  RetireGrant: { access: 'admin', reason: NO_GRANTS },
+  RevokeGrant: { access: 'admin', reason: NO_GRANTS },
   RotateKeyOnDemand: {
+    access: 'admin',
     reason: NO_ROTATION,
     key: { states: KEY_STATES_FOR.RotateKeyOnDemand, input: KEY_ONLY },
     // AWS-recorded: RotateKeyOnDemand on an asymmetric key is UnsupportedOperationException with an
     // empty message (LocalStack snapshot, test_rotate_key_on_demand_raises_error_given_non_symmetric_key).
     message: '',
   },
-  UpdateCustomKeyStore: { reason: KEY_STORES_ARE_CONFIG },
-  UpdatePrimaryRegion: { reason: NO_MULTI_REGION },
-  VerifyMac: { reason: NO_HMAC },
+  UpdateCustomKeyStore: { access: 'admin', reason: KEY_STORES_ARE_CONFIG },
+  UpdatePrimaryRegion: { access: 'admin', reason: NO_MULTI_REGION },
+  VerifyMac: { access: 'signer', reason: NO_HMAC },
 } as const satisfies Record<string, UnsupportedEntry>;
 
 export type UnsupportedOperationName = keyof typeof UNSUPPORTED_OPERATIONS;
@@ -101,13 +111,21 @@ export function unsupportedMessage(name: UnsupportedOperationName): string {
 function unsupportedOperation(name: UnsupportedOperationName): Operation {
   const entry: UnsupportedEntry = UNSUPPORTED_OPERATIONS[name];
   const key = entry.key;
-  const handler = (input: { KeyId?: string }, ctx: OperationContext): never => {
-    // The shape made KeyId required for keyed entries, so it is present here.
-    if (key) resolveKey(ctx.keys, ctx.arn, input.KeyId!, { operation: name, states: key.states, allowAliases: false });
-    throw new KmsError('UnsupportedOperationException', unsupportedMessage(name));
-  };
   // Plain entries accept any JSON object: there is nothing to validate before refusing.
-  return { name, input: key?.input ?? { type: 'structure', members: {} }, handler } as unknown as Operation;
+  const input: StructureShape = key?.input ?? { type: 'structure', members: {} };
+  return {
+    name,
+    access: entry.access,
+    // Nothing ever succeeds, so nothing is written; the auth gate's refusals are audited as for any operation.
+    audit: 'none',
+    input,
+    async run(json, ctx) {
+      const parsed: unknown = parseInput(input, json);
+      // The shape made KeyId required for keyed entries, so it is present here.
+      if (key) resolveKey(ctx.keys, ctx.arn, (parsed as { KeyId: string }).KeyId, { operation: name, states: key.states, allowAliases: false });
+      throw new KmsError('UnsupportedOperationException', unsupportedMessage(name));
+    },
+  };
 }
 
 export const UNSUPPORTED: Readonly<Record<string, Operation>> = Object.fromEntries(

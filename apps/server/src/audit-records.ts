@@ -1,0 +1,50 @@
+/**
+ * Writing audit records from the request path (docs/audit.md, "Failure semantics"). Every write
+ * that fails becomes KMSInternalException: the caller must then not hand out what the record was
+ * about (a signature, or the answer to a change already made). Who writes what:
+ *
+ * - the auth gate (app.ts, http/admin-routes.ts): its refusals, `recordDenial` with gate 'auth';
+ * - operations of audit class 'admin' (operations/operation.ts): each success, decision 'admin';
+ * - the signing pipeline (signing/pipeline.ts): every outcome of a Sign, and the kill-switch and
+ *   scope refusals of the other keyed operations.
+ */
+import { KmsError, isKmsError } from '@kmsgate/core';
+import type { AuditGate, AuditInput, AuditLog, AuditRecord } from '@kmsgate/store';
+import type { Metrics } from './metrics';
+
+/** The error a client gets when its request's audit record could not be written. The cause goes to the log only. */
+export function auditWriteFailed(cause: unknown): KmsError {
+  return new KmsError('KMSInternalException', 'The audit record could not be written, so the request was not completed.', { cause });
+}
+
+/** The error __type a thrown value is answered with (anything that is not a KmsError is a KMSInternalException). */
+export function errorType(e: unknown): string {
+  return isKmsError(e) ? e.type : 'KMSInternalException';
+}
+
+export interface DenialRecord {
+  requestId: string;
+  operation: string;
+  apiKeyId?: string;
+  keyId?: string;
+  /** The gate that refused; none for AWS-level refusals (an unknown key, a disabled key, bad input). */
+  gate?: AuditGate;
+  /** A stable reason code: the gate's denial code, or the error __type. */
+  reason: string;
+  summary?: unknown;
+}
+
+/** Writes a `deny` record and counts it (when a gate refused). Throws KMSInternalException when it cannot be written. */
+export function recordDenial(audit: AuditLog, metrics: Metrics, d: DenialRecord): void {
+  if (d.gate) metrics.denial(d.gate, d.reason);
+  writeRecord(audit, { ...d, decision: 'deny' });
+}
+
+/** Appends one record; KMSInternalException (cause: the write error) when it cannot be written. */
+export function writeRecord(audit: AuditLog, input: AuditInput): AuditRecord {
+  try {
+    return audit.append(input);
+  } catch (e) {
+    throw auditWriteFailed(e);
+  }
+}
