@@ -6,6 +6,7 @@ import type { RunningTeeSimulator } from '@kmsgate/tee-sim';
 import { readBackendPassword, type GatewayConfig } from './config';
 import type { Logger } from './log';
 import { startTeeBackend } from './tee-backend';
+import { checkProductionYubiHsm } from './yubihsm-production';
 
 export interface BackendRegistry {
   readonly defaultBackend: KeyBackend;
@@ -63,13 +64,15 @@ export async function startBackends(config: GatewayConfig, logger: Logger): Prom
         connectorUrl = sim.url;
         logger.warn('embedded YubiHSM 2 SIMULATOR in use: keys are NOT protected by hardware', { backend: b.id, statePath, connector: sim.url });
       }
+      const password = readBackendPassword(b);
+      if (config.production) await checkProductionYubiHsm(b, password, logger);
       backends.push(new YubiHsmBackend({
         id: b.id,
         // Never the connector URL by default: the name is shown on the unauthenticated /health.
         name: b.name ?? (b.embedded ? 'Embedded YubiHSM 2 simulator' : undefined),
         connectorUrl: connectorUrl!,
         authKeyId: b.authKeyId,
-        password: readBackendPassword(b),
+        password,
         domains: b.domains.reduce((mask, d) => mask | (1 << (d - 1)), 0),
         maxSessions: b.maxSessions,
         requestTimeoutMs: b.requestTimeoutMs,

@@ -9,3 +9,4 @@ export * from './session-pool';
 export * from './client';
 export * from './backend';
 export { responsePayload } from './response';
+export * from './ceremony';

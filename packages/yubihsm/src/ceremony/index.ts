@@ -1,0 +1,4 @@
+export * from './mnemonic';
+export * from './layout';
+export * from './backup-file';
+export * from './sessions';

@@ -1,0 +1,101 @@
+/**
+ * The least-privilege object layout `kmsgate hsm setup` puts on a device. One table: setup, the
+ * layout check, backup, restore, audit and the docs all read it.
+ *
+ * Effective rights are (session key capabilities) ∩ (object capabilities), and an authentication
+ * key's delegated capabilities bound what the objects it creates may carry; a wrap key's delegated
+ * capabilities bound what may be exported or imported under it (Yubico, Concepts/Capability and
+ * Effective_Capabilities). Hence:
+ * - kmsgate's keys carry their use capabilities plus exportable-under-wrap, so they can be backed
+ *   up; only the backup wrap key and a session holding export-wrapped can export them.
+ * - The runtime key (the password on the gateway host) can only use keys: no generate, put,
+ *   delete, export, import, option or authentication-key capability, and nothing delegated.
+ * - The key admin creates and deletes kmsgate's keys and moves them under the backup wrap key.
+ * - The auditor reads and releases the device log, nothing else.
+ * - The device admin can do anything; its password exists only as long as the mnemonic is typed in.
+ */
+import { ALL_CAPABILITIES, Capability as C, ObjectType } from '../codes';
+
+/** What kmsgate's own key objects may carry (KeyBackend keys, and the import wrapping key pair). */
+export const KEY_OBJECT_CAPABILITIES: bigint =
+  C.SIGN_PKCS | C.SIGN_PSS | C.SIGN_ECDSA | C.SIGN_EDDSA | C.DERIVE_ECDH | C.DECRYPT_OAEP | C.EXPORTABLE_UNDER_WRAP;
+
+export type Role = 'admin' | 'keyadmin' | 'runtime' | 'auditor';
+
+export interface AuthKeyLayout {
+  role: Role;
+  id: number;
+  description: string;
+  capabilities: bigint;
+  delegatedCapabilities: bigint;
+  /** 'kmsgate' = the domains kmsgate's keys live in; 'all' = every domain. */
+  domains: 'kmsgate' | 'all';
+}
+
+/** In the order setup puts them (the admin first: it is verified before anything else is done). */
+export const AUTH_KEYS: readonly AuthKeyLayout[] = [
+  {
+    role: 'admin',
+    id: 0x0002,
+    description: 'device admin',
+    capabilities: ALL_CAPABILITIES,
+    delegatedCapabilities: ALL_CAPABILITIES,
+    domains: 'all',
+  },
+  {
+    role: 'keyadmin',
+    id: 0x0003,
+    description: 'key admin (create, delete, back up, restore kmsgate keys)',
+    capabilities: C.GENERATE_ASYMMETRIC_KEY | C.PUT_ASYMMETRIC_KEY | C.DELETE_ASYMMETRIC_KEY
+      | C.EXPORT_WRAPPED | C.IMPORT_WRAPPED | C.GET_PSEUDO_RANDOM,
+    delegatedCapabilities: KEY_OBJECT_CAPABILITIES,
+    domains: 'kmsgate',
+  },
+  {
+    role: 'runtime',
+    id: 0x0004,
+    description: 'runtime (what the gateway signs with)',
+    capabilities: C.SIGN_PKCS | C.SIGN_PSS | C.SIGN_ECDSA | C.SIGN_EDDSA | C.DERIVE_ECDH
+      | C.SIGN_HMAC | C.VERIFY_HMAC | C.WRAP_DATA | C.UNWRAP_DATA | C.GET_PSEUDO_RANDOM,
+    delegatedCapabilities: 0n,
+    domains: 'kmsgate',
+  },
+  {
+    role: 'auditor',
+    id: 0x0005,
+    description: 'auditor (reads and releases the device log)',
+    // get-log-entries also covers SET_LOG_INDEX (Yubico's Set Log Index page: capability "audit").
+    capabilities: C.GET_LOG_ENTRIES | C.GET_OPTION,
+    delegatedCapabilities: 0n,
+    domains: 'all',
+  },
+];
+
+export const BACKUP_WRAP_KEY = {
+  id: 0x0100,
+  type: ObjectType.WRAP_KEY,
+  capabilities: C.EXPORT_WRAPPED | C.IMPORT_WRAPPED,
+  delegatedCapabilities: KEY_OBJECT_CAPABILITIES,
+} as const;
+
+export function authKeyOf(role: Role): AuthKeyLayout {
+  return AUTH_KEYS.find((k) => k.role === role)!;
+}
+
+/** `kmsgate:<role>:<fingerprint>`: says which mnemonic made the object (the fingerprint is public). */
+export function objectLabel(role: Role | 'backup-wrap', fingerprint: string): string {
+  return `kmsgate:${role}:${fingerprint}`;
+}
+
+/** 16-bit domain mask from domain numbers 1–16 (domain n is bit n−1). */
+export function domainMask(domains: readonly number[]): number {
+  if (!Array.isArray(domains) || domains.length === 0) throw new RangeError('domains must list at least one domain');
+  return domains.reduce((mask, d) => {
+    if (!Number.isInteger(d) || d < 1 || d > 16) throw new RangeError(`domain must be 1-16, got ${d}`);
+    return mask | (1 << (d - 1));
+  }, 0);
+}
+
+export function layoutDomains(layout: AuthKeyLayout, kmsgateDomains: number): number {
+  return layout.domains === 'all' ? 0xffff : kmsgateDomains;
+}
