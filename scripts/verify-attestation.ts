@@ -5,7 +5,8 @@
  *   npx tsx scripts/verify-attestation.ts --nonce $NONCE [--measurement <hex>] [--public-key <hex>] att.json
  *
  * The attestation is the JSON GET /attestation returns (or the bridge's getAttestation result):
- * `signature` over the bytes nonce ‖ measurement, by the device attestation key `publicKey` (DER
+ * `signature` over the bytes domain ‖ nonce ‖ measurement (domain: the 26 ASCII bytes
+ * `kmsgate-tee-attestation/v2`, protocol version 2), by the device attestation key `publicKey` (DER
  * SubjectPublicKeyInfo, hex), with `algorithm` ECDSA_P256_SHA256, ED25519 or RSASSA_PSS_SHA256.
  * The script checks that the nonce is the one you chose (freshness), the signature, and, when you
  * pass them, the measurement you expect (which TA) and the public key you pinned (which device).
@@ -41,6 +42,8 @@ export type Verdict =
   | { ok: false; reason: string };
 
 const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+/** The bridge protocol's ATTESTATION_DOMAIN, restated: this script reads no kmsgate code. */
+const DOMAIN = Buffer.from('kmsgate-tee-attestation/v2', 'ascii');
 
 function sameHex(a: string, b: string): boolean {
   const x = Buffer.from(a, 'hex');
@@ -66,7 +69,7 @@ export function verifyAttestation(doc: unknown, expected: Expectations): Verdict
   } catch {
     return { ok: false, reason: 'publicKey is not a DER SubjectPublicKeyInfo' };
   }
-  const signed = Buffer.concat([Buffer.from(d.nonce!, 'hex'), Buffer.from(d.measurement!, 'hex')]);
+  const signed = Buffer.concat([DOMAIN, Buffer.from(d.nonce!, 'hex'), Buffer.from(d.measurement!, 'hex')]);
   const signature = Buffer.from(d.signature!, 'hex');
   let valid: boolean;
   try {
@@ -89,11 +92,12 @@ export function verifyAttestation(doc: unknown, expected: Expectations): Verdict
   } catch {
     valid = false;
   }
-  if (!valid) return { ok: false, reason: 'the signature does not verify over nonce ‖ measurement' };
+  if (!valid) return { ok: false, reason: 'the signature does not verify over domain ‖ nonce ‖ measurement' };
   const warnings: string[] = [];
   if (d.mode === 'simulated') warnings.push('the attestation comes from a SIMULATED TEE: it proves nothing about hardware');
   if (expected.publicKey === undefined) warnings.push('no --public-key given: the attestation key is trusted on first use; pin the fingerprint below');
   if (expected.measurement === undefined) warnings.push('no --measurement given: any TA build is accepted');
+  if (/^(?:00)+$/.test(d.measurement!)) warnings.push('the measurement is all zeros: this TEE did not measure the TA (no attestation PTA)');
   return {
     ok: true,
     fingerprint: createHash('sha256').update(Buffer.from(d.publicKey!, 'hex')).digest('hex'),
@@ -151,7 +155,7 @@ function main(argv: string[]): number {
     return 1;
   }
   for (const w of verdict.warnings) process.stdout.write(`warning: ${w}\n`);
-  process.stdout.write(`VERIFIED: signature over nonce ‖ measurement\n  measurement:            ${verdict.measurement}\n  attestation key sha256: ${verdict.fingerprint}\n`);
+  process.stdout.write(`VERIFIED: signature over domain ‖ nonce ‖ measurement\n  measurement:            ${verdict.measurement}\n  attestation key sha256: ${verdict.fingerprint}\n`);
   return 0;
 }
 

@@ -70,7 +70,7 @@ describe('both backends at once', () => {
 });
 
 describe('GET /attestation', () => {
-  it('returns the TA signature over nonce ‖ measurement and the verification material', async () => {
+  it('returns the TA signature over domain ‖ nonce ‖ measurement and the verification material', async () => {
     const nonce = randomBytes(32).toString('hex');
     const res = await get(`/attestation?nonce=${nonce}`);
     expect(res.status).toBe(200);
@@ -82,14 +82,14 @@ describe('GET /attestation', () => {
       publicKey: Buffer.from(teeSim().ta.attestationPublicKey).toString('hex'),
       taUuid: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
-    const signed = Buffer.concat([Buffer.from(nonce, 'hex'), SIM_MEASUREMENT]);
+    const signed = Buffer.concat([Buffer.from('kmsgate-tee-attestation/v2'), Buffer.from(nonce, 'hex'), SIM_MEASUREMENT]);
     expect(verify('sha256', signed, { key: Buffer.from(att.publicKey, 'hex'), format: 'der', type: 'spki' }, Buffer.from(att.signature, 'hex'))).toBe(true);
 
     expect(verifyAttestation(att, { nonce, measurement: att.measurement, publicKey: att.publicKey })).toMatchObject({ ok: true });
     expect(verifyAttestation(att, { nonce: 'ab'.repeat(32) })).toEqual({ ok: false, reason: expect.stringMatching(/another nonce/) });
     expect(verifyAttestation(att, { nonce, measurement: '00'.repeat(32) })).toEqual({ ok: false, reason: expect.stringMatching(/measurement differs/) });
     const tampered = att.signature.slice(0, -2) + (att.signature.endsWith('00') ? '01' : '00');
-    expect(verifyAttestation({ ...att, signature: tampered }, { nonce })).toEqual({ ok: false, reason: 'the signature does not verify over nonce ‖ measurement' });
+    expect(verifyAttestation({ ...att, signature: tampered }, { nonce })).toEqual({ ok: false, reason: 'the signature does not verify over domain ‖ nonce ‖ measurement' });
     // Upper-case hex in the query is accepted; the TA gets it in canonical form.
     expect((await get(`/attestation?nonce=${nonce.toUpperCase()}`)).json.nonce).toBe(nonce);
   });
@@ -119,7 +119,7 @@ describe('GET /attestation', () => {
     const att = JSON.stringify((await get(`/attestation?nonce=${nonce}`)).json);
     const run = (n: string) => spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'scripts', 'verify-attestation.ts'), '--nonce', n], { input: att, encoding: 'utf8' });
     const good = run(nonce);
-    expect(good.stdout).toMatch(/VERIFIED: signature over nonce ‖ measurement/);
+    expect(good.stdout).toMatch(/VERIFIED: signature over domain ‖ nonce ‖ measurement/);
     expect(good.stdout).toMatch(/SIMULATED TEE/);
     expect(good.status).toBe(0);
     const bad = run('00'.repeat(16));

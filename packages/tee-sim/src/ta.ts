@@ -7,9 +7,10 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import { ed25519 } from '@noble/curves/ed25519';
 import { spkiFromRawPublicKey } from '@kmsgate/core';
 import {
-  TEEC_ORIGIN, TEEC_RESULT, fromHex, toHex,
+  ATTESTATION_DOMAIN, TEEC_ORIGIN, TEEC_RESULT, fromHex, toHex,
   type CommandName, type KeyType, type ParsedPayload, type Result,
 } from '@kmsgate/tee';
+import { TaError } from '@kmsgate/tee-bridge';
 import { SimStorage, deriveKey, type DeviceSecrets, type StorageStatus, type StoredKey } from './storage';
 
 /** The simulator's TA identity. A random v4 UUID chosen once for tee-sim; a board's TA has its own. */
@@ -20,13 +21,6 @@ export const SIM_MEASUREMENT = new Uint8Array(createHash('sha256').update(`kmsga
 export const SIM_BUILD_HASH = `tee-sim-${SIM_TA_VERSION}-${toHex(SIM_MEASUREMENT).slice(0, 12)}`;
 /** Keys the simulated secure storage holds before STORAGE_NO_SPACE. */
 export const DEFAULT_MAX_KEYS = 4096;
-
-export class TaError extends Error {
-  constructor(readonly teec: number, readonly origin: number, message: string, readonly outcomeUnknown = false) {
-    super(message);
-    this.name = 'TaError';
-  }
-}
 
 type Payloads = { [C in CommandName]: ParsedPayload<C> };
 
@@ -131,7 +125,7 @@ export class SimulatedTa {
     random: ({ length }) => ({ bytes: toHex(new Uint8Array(randomBytes(length))) }),
     getRollbackCounter: () => ({ counter: this.#device.counter }),
     getAttestation: ({ nonce }) => {
-      const signed = Buffer.concat([fromHex(nonce), this.measurement]);
+      const signed = Buffer.concat([new TextEncoder().encode(ATTESTATION_DOMAIN), fromHex(nonce), this.measurement]);
       const digest = createHash('sha256').update(signed).digest();
       return {
         algorithm: 'ECDSA_P256_SHA256' as const,

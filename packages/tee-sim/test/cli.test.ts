@@ -42,7 +42,7 @@ test('serves the bridge protocol on a 0600 socket and closes cleanly on SIGTERM'
     expect(await waitForListening(child)).toBe(socketPath);
     expect(statSync(socketPath).mode & 0o777).toBe(0o600);
     const hello = await client.handshake();
-    expect(hello).toMatchObject({ mode: 'simulated', protocolVersion: 1 });
+    expect(hello).toMatchObject({ mode: 'simulated', protocolVersion: 2 });
     await client.call('generateKey', { keyType: 'ED25519', label: 'cli' });
     expect(await client.call('getRollbackCounter', {})).toEqual({ counter: 1 });
     await client.close();

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { frameBytes } from '@kmsgate/tee';
+import { PROTOCOL_VERSION, frameBytes } from '@kmsgate/tee';
 import { RawConnection } from '../../tee/test/helpers/raw-bridge';
 import { startTeeSimulator, type RunningTeeSimulator } from '../src';
 
@@ -41,8 +41,8 @@ it('closes a connection whose frame stalls mid-way, after the frame timeout', as
 it('closes a connection that reuses an id still outstanding', async () => {
   const c = await session();
   sim.faults.inject({ kind: 'delay', cmd: 'ping', ms: 100 });
-  c.send({ v: 1, id: 42, cmd: 'ping', deadlineMs: 1000, payload: {} });
-  c.send({ v: 1, id: 42, cmd: 'random', deadlineMs: 1000, payload: { length: 1 } });
+  c.send({ v: PROTOCOL_VERSION, id: 42, cmd: 'ping', deadlineMs: 1000, payload: {} });
+  c.send({ v: PROTOCOL_VERSION, id: 42, cmd: 'random', deadlineMs: 1000, payload: { length: 1 } });
   expect(await c.answer(42)).toMatchObject({ ok: false, error: { code: 'BAD_FRAME', message: expect.stringMatching(/already outstanding/) } });
   await c.waitClosed(1_000);
 });

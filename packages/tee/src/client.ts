@@ -8,7 +8,7 @@ import { createConnection, type Socket } from 'node:net';
 import { TeeBridgeError } from './errors';
 import { decodeJson, encodeFrame, FrameDecoder } from './frames';
 import {
-  COMMANDS, CONNECTION_FATAL_CODES, HelloResult, MAX_DEADLINE_MS, MAX_FRAME_BYTES, MAX_REQUEST_ID, PROTOCOL_VERSION,
+  COMMANDS, CONNECTION_FATAL_CODES, HELLO_VERSION, HelloResult, MAX_DEADLINE_MS, MAX_FRAME_BYTES, MAX_REQUEST_ID, PROTOCOL_VERSION,
   RequestEnvelope, ResponseEnvelope, SUPPORTED_VERSIONS, describeZodError,
   type BridgeMode, type CommandName, type ErrorBody, type HelloInfo, type Payload, type Result,
 } from './protocol';
@@ -325,7 +325,7 @@ export class TeeBridgeClient {
     conn.connectTimer = setTimeout(() => this.#kill(conn, `no session within ${this.#connectTimeoutMs} ms`), this.#connectTimeoutMs);
     socket.on('connect', () => {
       const hello = RequestEnvelope.parse({
-        v: PROTOCOL_VERSION, id: conn.helloId, cmd: 'hello', deadlineMs: this.#connectTimeoutMs,
+        v: HELLO_VERSION, id: conn.helloId, cmd: 'hello', deadlineMs: this.#connectTimeoutMs,
         payload: COMMANDS.hello.payload.parse({ versions: [...SUPPORTED_VERSIONS], client: this.#clientName }),
       });
       socket.write(encodeFrame(hello));
@@ -353,7 +353,9 @@ export class TeeBridgeClient {
   }
 
   #onResponse(conn: Connection, response: ResponseEnvelope): void {
-    if (response.v !== PROTOCOL_VERSION) return this.#protocolError(conn, `the bridge answered with protocol version ${response.v}`);
+    // hello and its answer carry HELLO_VERSION; an error about an unreadable frame may carry either.
+    const expected = response.id === conn.helloId ? [HELLO_VERSION] : response.id === null ? [HELLO_VERSION, PROTOCOL_VERSION] : [PROTOCOL_VERSION];
+    if (!expected.includes(response.v)) return this.#protocolError(conn, `the bridge answered with protocol version ${response.v}`);
     if (response.id === null) {
       // An error about a frame of ours the daemon could not read; it closes the connection next.
       const e = (response as { error: ErrorBody }).error;

@@ -1,5 +1,5 @@
 /**
- * The kmsgate TEE bridge protocol, version 1: the one definition of every message that crosses the
+ * The kmsgate TEE bridge protocol, version 2: the one definition of every message that crosses the
  * Unix socket between kmsgate and a board-side bridge daemon (or `tee-sim`). The client and the
  * simulator both validate what they send and what they receive with these schemas, and
  * `docs/tee-bridge-protocol.md` documents them (a test keeps the two in step).
@@ -11,10 +11,20 @@
 import { z } from 'zod';
 import { TEEC_ORIGIN } from './teec';
 
-/** The protocol version this code speaks; `v` of every envelope. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The protocol version this code speaks; `v` of every envelope after `hello`. Version 2 (the
+ * first TA of our own) binds attestations to ATTESTATION_DOMAIN; nothing released spoke 1.
+ */
+export const PROTOCOL_VERSION = 2;
 /** Versions a client offers in `hello`, newest first. */
-export const SUPPORTED_VERSIONS: readonly number[] = [1];
+export const SUPPORTED_VERSIONS: readonly number[] = [2];
+/** `v` of every `hello` request and its answer, whatever the versions: any two peers can negotiate. */
+export const HELLO_VERSION = 1;
+/**
+ * Prefixed to `nonce ‖ measurement` in every attestation signature, so the attestation key's
+ * signatures cannot be passed off as anything else (26 ASCII bytes, no terminator).
+ */
+export const ATTESTATION_DOMAIN = 'kmsgate-tee-attestation/v2';
 /** Bytes of the big-endian u32 length that precedes every frame body. */
 export const FRAME_HEADER_BYTES = 4;
 /** Largest frame body (the JSON envelope, in UTF-8 bytes, without the length prefix) either side may send. */
@@ -153,7 +163,7 @@ export const GetAttestationResult = z.object({
   measurement: hexBytes(MEASUREMENT_BYTES, MEASUREMENT_BYTES),
   /** The caller's nonce, echoed. */
   nonce: hexBytes(MIN_NONCE_BYTES, MAX_NONCE_BYTES),
-  /** Over nonce ‖ measurement. ECDSA: DER; Ed25519: 64 bytes; RSASSA-PSS: modulus-sized. */
+  /** Over ATTESTATION_DOMAIN ‖ nonce ‖ measurement. ECDSA: DER; Ed25519: 64 bytes; RSASSA-PSS: modulus-sized. */
   signature: hexBytes(64, 1024),
 });
 

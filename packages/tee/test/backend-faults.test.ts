@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KmsError } from '@kmsgate/core';
 import { startTeeSimulator, type RunningTeeSimulator } from '@kmsgate/tee-sim';
-import { FrameDecoder, decodeJson, encodeFrame, TeeBackend, type TeeBackendOptions } from '../src';
+import { FrameDecoder, HELLO_VERSION, PROTOCOL_VERSION, decodeJson, encodeFrame, TeeBackend, type TeeBackendOptions } from '../src';
 
 let dir: string;
 let socketPath: string;
@@ -251,8 +251,8 @@ describe('against hand-written daemons', () => {
     servers.push(server);
     await new Promise<void>((r) => server.listen(socketPath, r));
   }
-  const HELLO = { protocolVersion: 1, taUuid: '00000000-0000-4000-8000-000000000000', buildHash: 'test', mode: 'real', maxFrameBytes: 65536, maxOutstanding: 8, keyTypes: ['P256'] };
-  const ok = (socket: Socket, id: number, result: unknown) => socket.write(encodeFrame({ v: 1, id, ok: true, result }));
+  const HELLO = { protocolVersion: PROTOCOL_VERSION, taUuid: '00000000-0000-4000-8000-000000000000', buildHash: 'test', mode: 'real', maxFrameBytes: 65536, maxOutstanding: 8, keyTypes: ['P256'] };
+  const ok = (socket: Socket, id: number, result: unknown, v = PROTOCOL_VERSION) => socket.write(encodeFrame({ v, id, ok: true, result }));
 
   it('a daemon that accepts but never says hello: KeyUnavailableException after the connect timeout', async () => {
     await daemon(() => undefined);
@@ -263,7 +263,7 @@ describe('against hand-written daemons', () => {
   });
 
   it('a daemon that says hello but never answers: DependencyTimeoutException at the deadline', async () => {
-    await daemon((socket, r) => r.cmd === 'hello' && ok(socket, r.id, HELLO));
+    await daemon((socket, r) => r.cmd === 'hello' && ok(socket, r.id, HELLO, HELLO_VERSION));
     const b = backend({ requestTimeoutMs: 100 });
     const { error, ms } = await failure(b.random(4));
     expect(error.type).toBe('DependencyTimeoutException');
@@ -273,7 +273,7 @@ describe('against hand-written daemons', () => {
 
   it('a daemon that answers an id nobody asked for, or a malformed result: the session is dropped', async () => {
     await daemon((socket, r) => {
-      if (r.cmd === 'hello') ok(socket, r.id, HELLO);
+      if (r.cmd === 'hello') ok(socket, r.id, HELLO, HELLO_VERSION);
       else if (r.cmd === 'random') ok(socket, r.id + 1000, { bytes: '00' });
       else ok(socket, r.id, { signature: 'not hex' });
     });
@@ -285,8 +285,8 @@ describe('against hand-written daemons', () => {
 
   it('an error code from a later protocol revision is KMSInternalException, and the session stays', async () => {
     await daemon((socket, r) => {
-      if (r.cmd === 'hello') ok(socket, r.id, HELLO);
-      else socket.write(encodeFrame({ v: 1, id: r.id, ok: false, error: { code: 'QUOTA_EXCEEDED', message: 'new in 1.1', outcomeUnknown: false, retryable: true } }));
+      if (r.cmd === 'hello') ok(socket, r.id, HELLO, HELLO_VERSION);
+      else socket.write(encodeFrame({ v: PROTOCOL_VERSION, id: r.id, ok: false, error: { code: 'QUOTA_EXCEEDED', message: 'new in 1.1', outcomeUnknown: false, retryable: true } }));
     });
     const b = backend();
     expect((await failure(b.random(1))).error.type).toBe('KMSInternalException');
@@ -295,7 +295,7 @@ describe('against hand-written daemons', () => {
   });
 
   it('a daemon whose hello speaks another version is refused', async () => {
-    await daemon((socket, r) => ok(socket, r.id, { ...HELLO, protocolVersion: 7 }));
+    await daemon((socket, r) => ok(socket, r.id, { ...HELLO, protocolVersion: 7 }, HELLO_VERSION));
     const b = backend();
     expect((await failure(b.random(1))).error.type).toBe('KeyUnavailableException');
   });

@@ -3,7 +3,7 @@
 import { createConnection, type Socket } from 'node:net';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import {
-  FrameDecoder, MAX_FRAME_BYTES, ResponseEnvelope, decodeJson, encodeFrame, frameBytes,
+  FrameDecoder, HELLO_VERSION, MAX_FRAME_BYTES, PROTOCOL_VERSION, ResponseEnvelope, SUPPORTED_VERSIONS, decodeJson, encodeFrame, frameBytes,
   type HelloInfo,
 } from '../../src';
 
@@ -75,7 +75,7 @@ export class RawConnection {
   /** Sends a well-formed request; returns its id. */
   request(cmd: string, payload: unknown, deadlineMs = 10_000): number {
     const id = this.nextId();
-    this.send({ v: 1, id, cmd, deadlineMs, payload });
+    this.send({ v: cmd === 'hello' ? HELLO_VERSION : PROTOCOL_VERSION, id, cmd, deadlineMs, payload });
     return id;
   }
 
@@ -102,7 +102,7 @@ export class RawConnection {
   }
 
   async hello(): Promise<HelloInfo> {
-    return this.ok<HelloInfo>('hello', { versions: [1], client: 'kmsgate contract test' });
+    return this.ok<HelloInfo>('hello', { versions: [...SUPPORTED_VERSIONS], client: 'kmsgate contract test' });
   }
 
   /** Resolves when the daemon has closed the connection; rejects after timeoutMs. */

@@ -1,0 +1,33 @@
+/**
+ * The kmsgate TA's command interface, mirrored from tee/ta/include/kmsgate_ta.h (a test reads the
+ * header and fails if the two differ). The header documents each command's parameters.
+ */
+export const TA_UUID = '254706e0-9fa3-434e-bda0-b49f1f20f93b';
+export const TA_INTERFACE_VERSION = 1;
+
+const cmd = (n: number): number => ((TA_INTERFACE_VERSION << 16) | n) >>> 0;
+
+export const TA_COMMAND = {
+  PING: cmd(0x01),
+  GENERATE_KEY: cmd(0x02),
+  GET_PUBLIC_KEY: cmd(0x03),
+  SIGN: cmd(0x04),
+  DELETE_KEY: cmd(0x05),
+  RANDOM: cmd(0x06),
+  GET_ROLLBACK_COUNTER: cmd(0x07),
+  GET_ATTESTATION: cmd(0x08),
+} as const;
+
+export const TA_KEY_TYPE = { P256: 1, SECP256K1: 2, ED25519: 3 } as const;
+export const TA_ALGORITHM = { ECDSA_SHA_256: 1, ED25519: 2 } as const;
+
+export const TA_HANDLE_BYTES = 16;
+export const TA_MAX_LABEL_BYTES = 64;
+export const TA_SIGNATURE_BYTES = 64;
+export const TA_EC_PUBLIC_KEY_BYTES = 65;
+export const TA_MEASUREMENT_BYTES = 32;
+/** Prefixed to the nonce in every attestation the TA signs (KMSGATE_ATTESTATION_DOMAIN). */
+export const TA_ATTESTATION_DOMAIN = 'kmsgate-tee-attestation/v2';
+
+/** The protocol's handle for a TA key id: `k-` and 32 lower-case hex digits. */
+export const HANDLE_PATTERN = /^k-([0-9a-f]{32})$/;

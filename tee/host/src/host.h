@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared between the host TEE Internal Core API (tee_internal.c) and the host libteec (teec.c). */
+#ifndef KMSGATE_HOST_H
+#define KMSGATE_HOST_H
+
+#include <limits.h>
+#include <setjmp.h>
+#include <stdint.h>
+
+#define HUK_BYTES 32
+
+/* One TEEC context: a storage directory standing in for the board's secure storage. */
+struct host_ctx {
+	char root[PATH_MAX];
+	uint8_t huk[HUK_BYTES];	/* seals every object file, as OP-TEE's HUK-derived keys do */
+};
+
+/* The context whose TA call is running (set by teec.c under its lock). */
+extern struct host_ctx *host_current;
+/* Where TEE_Panic() returns to: the TA call in progress, or NULL outside one. */
+extern jmp_buf *host_panic_target;
+
+/* Every allocation the TA holds through the Internal Core API, freed at once when it panics. */
+void host_free_all(void);
+
+/* Fault injection (tests only): panic at the (skip+1)-th "sign" or "write" from now. */
+int kmsgate_host_fault(const char *kind, uint32_t skip);
+/* Signatures TEE_AsymmetricSignDigest has computed in this process. */
+uint64_t kmsgate_host_signatures(void);
+/* Bytes the storage directory may hold in all; 0 = no limit. Beyond: TEE_ERROR_STORAGE_NO_SPACE. */
+void kmsgate_host_set_storage_limit(uint64_t bytes);
+
+#endif

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The kmsgate trusted application: entry points and one handler per command of
+ * include/kmsgate_ta.h. Each handler first checks the exact parameter types and every length,
+ * then loads the key state (refused after a rollback), and writes only through state_commit().
+ * Private keys never leave the TA: no command returns one.
+ */
+#include <string.h>
+#include <tee_internal_api.h>
+#include <tee_internal_api_extensions.h>
+#include "kmsgate_ta_private.h"
+
+#define PT(a, b, c, d)	TEE_PARAM_TYPES(TEE_PARAM_TYPE_##a, TEE_PARAM_TYPE_##b, \
+					TEE_PARAM_TYPE_##c, TEE_PARAM_TYPE_##d)
+
+/* An output memref must hold need bytes; if not, it learns the size needed (GP convention). */
+static TEE_Result check_out(TEE_Param *p, size_t need)
+{
+	if (p->memref.size < need) {
+		p->memref.size = need;
+		return TEE_ERROR_SHORT_BUFFER;
+	}
+	if (!p->memref.buffer)
+		return TEE_ERROR_BAD_PARAMETERS;
+	return TEE_SUCCESS;
+}
+
+static bool is_handle(const TEE_Param *p)
+{
+	return p->memref.buffer && p->memref.size == KMSGATE_HANDLE_BYTES;
+}
+
+static TEE_Result cmd_ping(uint32_t types, TEE_Param params[TEE_NUM_PARAMS])
+{
+	struct key_state st = { };
+	TEE_Result res;
+
+	if (types != PT(VALUE_OUTPUT, NONE, NONE, NONE))
+		return TEE_ERROR_BAD_PARAMETERS;
+	res = state_load(&st);
+	if (res != TEE_SUCCESS)
+		return res;
+	params[0].value.a = KMSGATE_TA_INTERFACE_VERSION;
+	params[0].value.b = st.count;
+	state_free(&st);
+	return TEE_SUCCESS;
+}
+
+static TEE_Result cmd_generate_key(uint32_t types, TEE_Param params[TEE_NUM_PARAMS])
+{
+	struct key_state st = { };
+	struct key_record *rec;
+	uint32_t type;
+	size_t label_len;
+	TEE_Result res;
+
+	if (types != PT(VALUE_INPUT, MEMREF_INPUT, MEMREF_OUTPUT, MEMREF_OUTPUT))
+		return TEE_ERROR_BAD_PARAMETERS;
+	type = params[0].value.a;
+	label_len = params[1].memref.size;
+	if (!params[1].memref.buffer || label_len < 1 || label_len > KMSGATE_MAX_LABEL_BYTES)
+		return TEE_ERROR_BAD_PARAMETERS;
+	if (type == KMSGATE_KEY_SECP256K1)
+		return TEE_ERROR_NOT_SUPPORTED;
+	if (type != KMSGATE_KEY_P256 && type != KMSGATE_KEY_ED25519)
+		return TEE_ERROR_BAD_PARAMETERS;
+	res = check_out(&params[2], KMSGATE_HANDLE_BYTES);
+	if (res == TEE_SUCCESS)
+		res = check_out(&params[3], type == KMSGATE_KEY_ED25519 ?
+				KMSGATE_ED25519_PUBLIC_KEY_BYTES : KMSGATE_EC_PUBLIC_KEY_BYTES);
+	if (res != TEE_SUCCESS)
+		return res;
+
+	res = state_load(&st);
+	if (res != TEE_SUCCESS)
+		return res;
+	if (st.count >= CFG_KMSGATE_MAX_KEYS) {
+		res = TEE_ERROR_STORAGE_NO_SPACE;
+		goto out;
+	}
+	rec = &st.keys[st.count];
+	/* rec is not counted yet, so state_find() only sees the other keys. */
+	do {
+		TEE_GenerateRandom(rec->handle, KMSGATE_HANDLE_BYTES);
+	} while (state_find(&st, rec->handle));
+	res = keys_generate((uint8_t)type, rec);
+	if (res != TEE_SUCCESS)
+		goto out;
+	rec->label_len = (uint8_t)label_len;
+	memcpy(rec->label, params[1].memref.buffer, label_len);
+	st.count++;
+	res = state_commit(&st);
+	if (res != TEE_SUCCESS)
+		goto out;
+	memcpy(params[2].memref.buffer, rec->handle, KMSGATE_HANDLE_BYTES);
+	params[2].memref.size = KMSGATE_HANDLE_BYTES;
+	params[3].memref.size = keys_public_len(rec);
+	memcpy(params[3].memref.buffer, rec->pub, params[3].memref.size);
+out:
+	state_free(&st);
+	return res;
+}
+
+static TEE_Result cmd_get_public_key(uint32_t types, TEE_Param params[TEE_NUM_PARAMS])
+{
+	struct key_state st = { };
+	struct key_record *rec;
+	TEE_Result res;
+
+	if (types != PT(MEMREF_INPUT, VALUE_OUTPUT, MEMREF_OUTPUT, NONE) || !is_handle(&params[0]))
+		return TEE_ERROR_BAD_PARAMETERS;
+	res = state_load(&st);
+	if (res != TEE_SUCCESS)
+		return res;
+	rec = state_find(&st, params[0].memref.buffer);
+	if (!rec)
+		res = TEE_ERROR_ITEM_NOT_FOUND;
+	if (res == TEE_SUCCESS)
+		res = check_out(&params[2], keys_public_len(rec));
+	if (res == TEE_SUCCESS) {
+		params[1].value.a = rec->type;
+		params[1].value.b = 0;
+		params[2].memref.size = keys_public_len(rec);
+		memcpy(params[2].memref.buffer, rec->pub, params[2].memref.size);
+	}
+	state_free(&st);
+	return res;
+}
+
+static TEE_Result cmd_sign(uint32_t types, TEE_Param params[TEE_NUM_PARAMS])
+{
+	struct key_state st = { };
+	struct key_record *rec;
+	uint32_t alg;
+	size_t input_len;
+	TEE_Result res;
+
+	if (types != PT(MEMREF_INPUT, VALUE_INPUT, MEMREF_INPUT, MEMREF_OUTPUT) ||
+	    !is_handle(&params[0]))
+		return TEE_ERROR_BAD_PARAMETERS;
+	alg = params[1].value.a;
+	input_len = params[2].memref.size;
+	if (input_len && !params[2].memref.buffer)
+		return TEE_ERROR_BAD_PARAMETERS;
+	if (alg == KMSGATE_ALG_ECDSA_SHA_256 ? input_len != KMSGATE_DIGEST_BYTES :
+	    alg == KMSGATE_ALG_ED25519 ? input_len > KMSGATE_MAX_MESSAGE_BYTES : true)
+		return TEE_ERROR_BAD_PARAMETERS;
+	res = check_out(&params[3], KMSGATE_SIGNATURE_BYTES);
+	if (res != TEE_SUCCESS)
+		return res;
+	res = state_load(&st);
+	if (res != TEE_SUCCESS)
+		return res;
+	rec = state_find(&st, params[0].memref.buffer);
+	if (!rec)
+		res = TEE_ERROR_ITEM_NOT_FOUND;
+	if (res == TEE_SUCCESS)
+		res = keys_sign(rec, alg, params[2].memref.buffer, input_len,
+				params[3].memref.buffer);
+	if (res == TEE_SUCCESS)
+		params[3].memref.size = KMSGATE_SIGNATURE_BYTES;
+	state_free(&st);
+	return res;
+}
+
+static TEE_Result cmd_delete_key(uint32_t types, TEE_Param params[TEE_NUM_PARAMS])
+{
+	struct key_state st = { };
+	struct key_record *rec;
+	TEE_Result res;
+
+	if (types != PT(MEMREF_INPUT, VALUE_OUTPUT, NONE, NONE) || !is_handle(&params[0]))
+		return TEE_ERROR_BAD_PARAMETERS;
+	res = state_load(&st);
+	if (res != TEE_SUCCESS)
+		return res;
+	rec = state_find(&st, params[0].memref.buffer);
+	params[1].value.a = 0;
+	params[1].value.b = 0;
+	if (rec) {
+		struct key_record *last = &st.keys[st.count - 1];
+
+		if (rec != last)
+			memcpy(rec, last, sizeof(*rec));
+		TEE_MemFill(last, 0, sizeof(*last));
+		st.count--;
+		res = state_commit(&st);
+		if (res == TEE_SUCCESS)
+			params[1].value.a = 1;
+	}
+	state_free(&st);
+	return res;
+}
+
+static TEE_Result cmd_random(uint32_t types, TEE_Param params[TEE_NUM_PARAMS])
+{
+	size_t n = params[0].memref.size;
+
+	if (types != PT(MEMREF_OUTPUT, NONE, NONE, NONE) || !params[0].memref.buffer ||
+	    n < KMSGATE_MIN_RANDOM_BYTES || n > KMSGATE_MAX_RANDOM_BYTES)
+		return TEE_ERROR_BAD_PARAMETERS;
+	TEE_GenerateRandom(params[0].memref.buffer, n);
+	return TEE_SUCCESS;
+}
+
+static TEE_Result cmd_get_rollback_counter(uint32_t types, TEE_Param params[TEE_NUM_PARAMS])
+{
+	uint64_t counter = 0;
+	TEE_Result res;
+
+	if (types != PT(VALUE_OUTPUT, NONE, NONE, NONE))
+		return TEE_ERROR_BAD_PARAMETERS;
+	res = state_read_counter(&counter);
+	if (res != TEE_SUCCESS)
+		return res;
+	params[0].value.a = (uint32_t)counter;
+	params[0].value.b = (uint32_t)(counter >> 32);
+	return TEE_SUCCESS;
+}
+
+static TEE_Result cmd_get_attestation(uint32_t types, TEE_Param params[TEE_NUM_PARAMS])
+{
+	size_t nonce_len = params[0].memref.size;
+	TEE_Result res;
+
+	if (types != PT(MEMREF_INPUT, MEMREF_OUTPUT, MEMREF_OUTPUT, MEMREF_OUTPUT) ||
+	    !params[0].memref.buffer || nonce_len < KMSGATE_MIN_NONCE_BYTES ||
+	    nonce_len > KMSGATE_MAX_NONCE_BYTES)
+		return TEE_ERROR_BAD_PARAMETERS;
+	res = check_out(&params[1], KMSGATE_MEASUREMENT_BYTES);
+	if (res == TEE_SUCCESS)
+		res = check_out(&params[2], KMSGATE_EC_PUBLIC_KEY_BYTES);
+	if (res == TEE_SUCCESS)
+		res = check_out(&params[3], KMSGATE_SIGNATURE_BYTES);
+	if (res != TEE_SUCCESS)
+		return res;
+	res = attest(params[0].memref.buffer, nonce_len, params[1].memref.buffer,
+		     params[2].memref.buffer, params[3].memref.buffer);
+	if (res == TEE_SUCCESS) {
+		params[1].memref.size = KMSGATE_MEASUREMENT_BYTES;
+		params[2].memref.size = KMSGATE_EC_PUBLIC_KEY_BYTES;
+		params[3].memref.size = KMSGATE_SIGNATURE_BYTES;
+	}
+	return res;
+}
+
+TEE_Result TA_CreateEntryPoint(void)
+{
+	return TEE_SUCCESS;
+}
+
+void TA_DestroyEntryPoint(void)
+{
+}
+
+TEE_Result TA_OpenSessionEntryPoint(uint32_t types, TEE_Param params[TEE_NUM_PARAMS],
+				    void **sess_ctx)
+{
+	(void)params;
+	*sess_ctx = NULL;
+	if (types != PT(NONE, NONE, NONE, NONE))
+		return TEE_ERROR_BAD_PARAMETERS;
+	return TEE_SUCCESS;
+}
+
+void TA_CloseSessionEntryPoint(void *sess_ctx)
+{
+	(void)sess_ctx;
+}
+
+TEE_Result TA_InvokeCommandEntryPoint(void *sess_ctx, uint32_t cmd, uint32_t types,
+				      TEE_Param params[TEE_NUM_PARAMS])
+{
+	(void)sess_ctx;
+	switch (cmd) {
+	case KMSGATE_CMD_PING:
+		return cmd_ping(types, params);
+	case KMSGATE_CMD_GENERATE_KEY:
+		return cmd_generate_key(types, params);
+	case KMSGATE_CMD_GET_PUBLIC_KEY:
+		return cmd_get_public_key(types, params);
+	case KMSGATE_CMD_SIGN:
+		return cmd_sign(types, params);
+	case KMSGATE_CMD_DELETE_KEY:
+		return cmd_delete_key(types, params);
+	case KMSGATE_CMD_RANDOM:
+		return cmd_random(types, params);
+	case KMSGATE_CMD_GET_ROLLBACK_COUNTER:
+		return cmd_get_rollback_counter(types, params);
+	case KMSGATE_CMD_GET_ATTESTATION:
+		return cmd_get_attestation(types, params);
+	default:
+		/* Another interface version, or no command at all. */
+		return TEE_ERROR_NOT_SUPPORTED;
+	}
+}
