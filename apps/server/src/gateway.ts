@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -13,7 +14,7 @@ import { createSigningGates } from './signing/gates';
 import { SigningPipeline } from './signing/pipeline';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
-const VERSION: string = (require(join(REPO_ROOT, 'package.json')) as { version: string }).version;
+const VERSION: string = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 export interface Gateway {
   url: string;

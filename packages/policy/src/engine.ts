@@ -29,7 +29,7 @@ import { MAX_AMOUNT } from './amount';
 import { assessCosmos, assessEthereum, assessSolana, type Assessment, type DecodedSummary } from './assess';
 import { PolicyDenial } from './reasons';
 import { PolicyValidationError, WEEKDAYS, parseSigningPolicy, type SigningPolicy } from './schema';
-import { GLOBAL_KILL_SWITCH, type PolicyStateStore, type ReplayStore, type SigningLedger } from './state';
+import { type PolicyStateStore, type ReplayStore, type SigningLedger } from './state';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
