@@ -25,6 +25,8 @@ export interface Gateway {
   metrics: Metrics;
   /** The deletion pass started with the gateway (keys that fell due while it was down). */
   startupSweep: Promise<SweepResult>;
+  /** The backend check made at start (kmsgate_backend_up is set once it settles; it never rejects). */
+  backendsChecked: Promise<void>;
   /** Runs a deletion pass now (joins one that is running); the timer does this every minute. */
   sweepDeletions(): Promise<SweepResult>;
   close(): Promise<void>;
@@ -35,6 +37,11 @@ export interface GatewayOptions {
   now?: () => Date;
   /** How often due key deletions are carried out (default 60 s). */
   deletionSweepIntervalMs?: number;
+  /**
+   * How often the backends are checked for kmsgate_backend_up when nothing else asks (default 15 s;
+   * 0: only once at start). Tests that count device requests turn the timer off.
+   */
+  backendCheckIntervalMs?: number;
 }
 
 /** The JSONL mirror of the audit log, in the data dir (docs/audit.md). */
@@ -90,7 +97,7 @@ export async function startGateway(
     // up the start (its deletions are retried on the timer).
     const startupSweep = sweeper.sweep();
     sweeper.start();
-    const stopMonitor = startBackendMonitor(started.registry.all(), metrics);
+    const monitor = startBackendMonitor(started.registry.all(), metrics, options.backendCheckIntervalMs);
     return {
       url: `http://${host}:${port}`,
       port,
@@ -99,9 +106,10 @@ export async function startGateway(
       audit,
       metrics,
       startupSweep,
+      backendsChecked: monitor.first,
       sweepDeletions: () => sweeper.sweep(),
       async close() {
-        stopMonitor();
+        monitor.stop();
         await sweeper.stop();
         server.closeAllConnections();
         await new Promise<void>((ok) => server.close(() => ok()));

@@ -104,15 +104,24 @@ export async function checkBackends(backends: readonly KeyBackend[], metrics: Me
   }));
 }
 
-/** Checks now and then every `intervalMs` on an unref'd timer; returns the stop function. */
-export function startBackendMonitor(backends: readonly KeyBackend[], metrics: Metrics, intervalMs = BACKEND_CHECK_INTERVAL_MS): () => void {
+/**
+ * Checks now and then every `intervalMs` (0: only now) on an unref'd timer. Returns the first
+ * check (so a caller can wait until the gauge is set) and the stop function.
+ */
+export function startBackendMonitor(
+  backends: readonly KeyBackend[],
+  metrics: Metrics,
+  intervalMs = BACKEND_CHECK_INTERVAL_MS,
+): { first: Promise<void>; stop: () => void } {
   let running: Promise<void> | undefined;
-  const tick = () => {
-    if (running) return; // a slow device must not pile up checks
-    running = checkBackends(backends, metrics).finally(() => { running = undefined; });
+  const tick = (): Promise<void> => {
+    // A slow device must not pile up checks.
+    running ??= checkBackends(backends, metrics).finally(() => { running = undefined; });
+    return running;
   };
-  tick();
+  const first = tick();
+  if (intervalMs === 0) return { first, stop: () => {} };
   const timer = setInterval(tick, intervalMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return { first, stop: () => clearInterval(timer) };
 }

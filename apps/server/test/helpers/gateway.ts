@@ -66,9 +66,13 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     'test', env,
   );
   const gateway = await startGateway(config, silentLogger, env, {
+    // No periodic backend check: tests count device requests, and a check would be one of them at
+    // a moment that depends on how loaded the machine is. The check at start is waited for below.
+    backendCheckIntervalMs: 0,
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.deletionSweepIntervalMs ? { deletionSweepIntervalMs: opts.deletionSweepIntervalMs } : {}),
   });
+  await gateway.backendsChecked;
   const apiKeys = new ApiKeyStore(gateway.db, loadOrCreateSealKey(dataDir));
   const newKey = (role: 'admin' | 'signer', label = `${role}-test`): Credentials => {
     const k = apiKeys.generate({ label, role });
