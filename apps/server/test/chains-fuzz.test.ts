@@ -17,6 +17,8 @@ import { addressOf, createKeyWithAlias, deviceRequests, publicKeyOf, reasonOf } 
  */
 const PER_KEY = 1500;
 const CONCURRENCY = 16;
+/** A safety net, not a measure: the fuzz takes seconds on an idle machine and minutes on a saturated one. */
+const FUZZ_TIMEOUT_MS = 600_000;
 
 /** mulberry32: deterministic, so a failure reproduces. */
 function prng(seed: number): () => number {
@@ -130,7 +132,7 @@ it(`${PER_KEY} random and mutated Solana messages: none signed, none reaches the
   expect(reasons.get('RECIPIENT_NOT_ALLOWED')).toBeGreaterThan(0);
   expect(reasons.size).toBeGreaterThan(3);
   expect((await fetch(t.url + '/health')).status).toBe(200);
-});
+}, FUZZ_TIMEOUT_MS);
 
 it(`${PER_KEY} random and mutated Cosmos SignDocs: none signed, none reaches the device, all audited as denials`, async () => {
   const keyId = await createKeyWithAlias(t, 'ECC_SECG_P256K1', 'alias/fuzz-cosmos');
@@ -151,4 +153,4 @@ it(`${PER_KEY} random and mutated Cosmos SignDocs: none signed, none reaches the
   expect(reasons.get('RECIPIENT_NOT_ALLOWED')).toBeGreaterThan(0);
   expect(reasons.size).toBeGreaterThan(2);
   expect((await fetch(t.url + '/health')).status).toBe(200);
-});
+}, FUZZ_TIMEOUT_MS);

@@ -162,10 +162,10 @@ describe('faults, seen through the AWS SDK', () => {
 
     const again = await startTeeSimulator({ socketPath, statePath });
     try {
-      await new Promise((r) => setTimeout(r, 250)); // past the reconnect backoff
+      // The backend reconnects after a backoff: poll until /health sees it back, then sign.
+      while ((await get('/health')).status !== 200) await new Promise((r) => setTimeout(r, 20));
       const out = await sign(tee.KeyMetadata!.KeyId!);
       expect(out.Signature!.length).toBeGreaterThan(8);
-      expect((await get('/health')).status).toBe(200);
     } finally {
       await again.close();
     }
