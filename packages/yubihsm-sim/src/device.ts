@@ -22,6 +22,8 @@ export interface DeviceOptions {
   serial?: number;
   /** Session inactivity timeout; hardware uses 30 s. Lower it in tests. */
   sessionTimeoutMs?: number;
+  /** The clock session inactivity is measured with (milliseconds); tests move it instead of waiting. */
+  now?: () => number;
   /** Diagnostics (one line per event). Never receives message bytes or key material. */
   log?: (line: string) => void;
 }
@@ -47,7 +49,7 @@ export class Device {
     }
     this.#statePath = statePath;
     this.#log = options.log ?? (() => undefined);
-    this.#sessions = new SessionTable(sessionTimeoutMs);
+    this.#sessions = new SessionTable(sessionTimeoutMs, options.now);
 
     const saved = statePath === undefined ? undefined : loadState(statePath);
     if (saved === undefined) {
