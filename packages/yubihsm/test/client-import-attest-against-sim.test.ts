@@ -4,7 +4,7 @@
  * and with the simulated device key. Keys are made by node:crypto (OpenSSL), and every signature
  * and certificate is checked by node:crypto, never by kmsgate code.
  */
-import { createHash, createPublicKey, generateKeyPairSync, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { type RunningSimulator, simulatorAttestationRoot, startSimulator } from '@kmsgate/yubihsm-sim';
 import { Algorithm, Capability, DeviceErrorCode, GetObjectInfo, ObjectType, YubiHsmClient } from '../src';
 
