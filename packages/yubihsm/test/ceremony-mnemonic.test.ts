@@ -1,6 +1,8 @@
 import { hkdf } from '@noble/hashes/hkdf';
 import { sha256 } from '@noble/hashes/sha256';
 import { pbkdf2Sync } from 'node:crypto';
+import { inspect } from 'node:util';
+import { wordlist } from '@scure/bip39/wordlists/english';
 import { CeremonySecrets, MnemonicError, mnemonicFromRandomness, parseMnemonic } from '../src/ceremony/mnemonic';
 import { hex, loadVectors } from './helpers/vectors';
 
@@ -67,7 +69,6 @@ describe('mnemonicFromRandomness', () => {
     const entropy = hkdf(sha256, ikm, 'kmsgate/yubihsm/v1', 'mnemonic/entropy', 32);
     // BIP-39: the first word is the top 11 bits of the entropy.
     const firstIndex = (entropy[0]! << 3) | (entropy[1]! >> 5);
-    const { wordlist } = require('@scure/bip39/wordlists/english') as { wordlist: string[] };
     expect(m.split(' ')[0]).toBe(wordlist[firstIndex]);
   });
   it('depends on both sources', () => {
@@ -82,7 +83,7 @@ describe('mnemonicFromRandomness', () => {
 
 it('never shows its secrets when logged', () => {
   const s = CeremonySecrets.fromMnemonic(vectors.cases[0]!.mnemonic);
-  const shown = `${JSON.stringify(s)} ${require('node:util').inspect(s)}`;
+  const shown = `${JSON.stringify(s)} ${inspect(s)}`;
   expect(shown).not.toContain(s.password('runtime'));
   expect(shown).toContain(s.fingerprint);
   s.wipe();
