@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { KmsError, type KeyBackend, type KeyRecord } from '@kmsgate/core';
-import { YubiHsmBackend } from '@kmsgate/yubihsm';
+import { KeyAdminBackend, YubiHsmBackend } from '@kmsgate/yubihsm';
 import { startSimulator } from '@kmsgate/yubihsm-sim';
 import type { RunningTeeSimulator } from '@kmsgate/tee-sim';
 import { readBackendPassword, type GatewayConfig } from './config';
@@ -66,19 +66,23 @@ export async function startBackends(config: GatewayConfig, logger: Logger): Prom
       }
       const password = readBackendPassword(b);
       if (config.production) await checkProductionYubiHsm(b, password, logger);
-      backends.push(new YubiHsmBackend({
+      const connect = (authKeyId: number, pw: string) => new YubiHsmBackend({
         id: b.id,
         // Never the connector URL by default: the name is shown on the unauthenticated /health.
         name: b.name ?? (b.embedded ? 'Embedded YubiHSM 2 simulator' : undefined),
         connectorUrl: connectorUrl!,
-        authKeyId: b.authKeyId,
-        password,
+        authKeyId,
+        password: pw,
         domains: b.domains.reduce((mask, d) => mask | (1 << (d - 1)), 0),
         maxSessions: b.maxSessions,
         requestTimeoutMs: b.requestTimeoutMs,
         simulated: !!b.embedded,
         serial: b.serial,
-      }));
+      });
+      const runtime = connect(b.authKeyId, password);
+      backends.push(b.keyAdmin
+        ? new KeyAdminBackend(runtime, connect(b.keyAdmin.authKeyId, readBackendPassword({ id: b.id, ...b.keyAdmin })))
+        : runtime);
     }
   } catch (e) {
     await Promise.all(backends.map((b) => b.close().catch(() => undefined)));

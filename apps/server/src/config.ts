@@ -26,6 +26,15 @@ const YubiHsmBackendSchema = z.object({
   requestTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
   /** Serial of the one device this backend may use; a connector leading elsewhere is refused. */
   serial: z.number().int().min(0).max(0xffff_ffff).optional(),
+  /**
+   * A second authentication key for creating and deleting keys (the keyadmin of `kmsgate hsm
+   * setup`), so that the key everything else runs with (authKeyId) can only use keys.
+   */
+  keyAdmin: z.object({
+    authKeyId: z.number().int().min(1).max(0xfffe),
+    passwordFile: z.string().min(1).optional(),
+    passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+  }).strict().refine((k) => !!k.passwordFile !== !!k.passwordEnv, 'set exactly one of passwordFile or passwordEnv').optional(),
 }).strict();
 
 function refineYubiHsmBackend(b: z.infer<typeof YubiHsmBackendSchema>, ctx: z.RefinementCtx): void {
@@ -33,6 +42,8 @@ function refineYubiHsmBackend(b: z.infer<typeof YubiHsmBackendSchema>, ctx: z.Re
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'set exactly one of connectorUrl or embedded: true' });
   if (b.connectorUrl && !b.passwordFile && !b.passwordEnv)
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a connector backend needs passwordFile or passwordEnv (the password is never read from the YAML)' });
+  if (b.keyAdmin && b.keyAdmin.authKeyId === b.authKeyId)
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['keyAdmin', 'authKeyId'], message: 'keyAdmin must be another authentication key than authKeyId' });
 }
 
 /** Linux `sockaddr_un.sun_path` holds 108 bytes including the terminating NUL. */
@@ -159,7 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
  * Reads a backend password from its file or environment variable. A password file that group or
  * others can read is refused: the password unlocks every key in the device.
  */
-export function readBackendPassword(b: YubiHsmBackendConfig, env: NodeJS.ProcessEnv = process.env): string {
+export function readBackendPassword(b: Pick<YubiHsmBackendConfig, 'id' | 'passwordFile' | 'passwordEnv'>, env: NodeJS.ProcessEnv = process.env): string {
   if (b.passwordFile) {
     const st = statSync(b.passwordFile, { throwIfNoEntry: false });
     if (!st) throw new ConfigError(`backend ${b.id}: passwordFile ${b.passwordFile} does not exist`);

@@ -32,10 +32,10 @@ function config(authKeyId: number, password: string) {
 it('refuses authentication key 1 with the factory password, and main exits 2', async () => {
   const { env, config: cfg } = config(1, 'password\n');
   await expect(startGateway(cfg, silentLogger, env)).rejects.toThrow('backend hsm: production: true refuses authentication key 1 with the factory password');
-  const run = await runMain({ KMSGATE_CONFIG: join(dir, 'kmsgate.yaml'), KMSGATE_DATA_DIR: dir, PORT: '0' });
+  const run = await runMain({ KMSGATE_CONFIG: join(dir, 'kmsgate.yaml'), KMSGATE_DATA_DIR: dir, PORT: '0' }, 90_000);
   expect(run.stderr).toMatch(/refuses authentication key 1 with the factory password/);
   expect(run.status).toBe(2);
-});
+}, 120_000);
 
 it('refuses a device that still accepts the factory key, whatever key the gateway uses', async () => {
   const admin = new YubiHsmClient({ connectorUrl: sim.url, password: 'password' });

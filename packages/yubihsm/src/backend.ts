@@ -40,8 +40,8 @@ export const KEY_SPEC_ALGORITHM = {
 } as const satisfies Record<SupportedKeySpec, number>;
 
 /**
- * What a generated key may do, by kind: sign only, never exportable-under-wrap. An RSA key gets
- * both sign-pkcs and sign-pss, since one AWS RSA key may use all six RSASSA algorithms.
+ * What a generated key may do, by kind (plus exportable-under-wrap where allowed: exportability()).
+ * An RSA key gets both sign-pkcs and sign-pss, since one AWS RSA key may use all six RSASSA algorithms.
  */
 const SIGN_CAPABILITIES = {
   ec: Capability.SIGN_ECDSA,
@@ -98,6 +98,7 @@ export class YubiHsmBackend implements KeyBackend {
   readonly serial: number | undefined;
   readonly client: YubiHsmClient;
   #closed = false;
+  #exportability: Promise<bigint> | undefined;
 
   constructor(options: YubiHsmBackendOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
@@ -165,10 +166,9 @@ export class YubiHsmBackend implements KeyBackend {
     assertString('label', label);
     const labelLength = new TextEncoder().encode(label).length;
     if (labelLength > LABEL_LENGTH) throw new RangeError(`label must be at most ${LABEL_LENGTH} bytes of UTF-8, got ${labelLength}`);
-    // Signing only: no exportable-under-wrap, so the key can never leave the device.
-    const capabilities = SIGN_CAPABILITIES[KEY_SPECS[spec].kind];
     let key: GeneratedObject;
     try {
+      const capabilities = SIGN_CAPABILITIES[KEY_SPECS[spec].kind] | await this.exportability();
       key = await this.client.generateAsymmetricKey({ id: 0, label, domains: this.domains, capabilities, algorithm });
     } catch (e) {
       throw this.toKmsError(e, 'generateKey');
@@ -269,6 +269,23 @@ export class YubiHsmBackend implements KeyBackend {
 
   [inspect.custom](): string {
     return `YubiHsmBackend ${inspect(this.toJSON())}`;
+  }
+
+  /**
+   * exportable-under-wrap when the session's authentication key may delegate it (the keyadmin of
+   * `kmsgate hsm setup` may): such a key can be backed up under the backup wrap key by a session
+   * that holds export-wrapped, which the runtime key never does. Otherwise the key can never leave
+   * the device.
+   */
+  private exportability(): Promise<bigint> {
+    this.#exportability ??= this.client.getObjectInfo(this.client.authKeyId, ObjectType.AUTHENTICATION_KEY).then(
+      (own) => own.delegatedCapabilities & Capability.EXPORTABLE_UNDER_WRAP,
+      (e: unknown) => {
+        this.#exportability = undefined;
+        throw e;
+      },
+    );
+    return this.#exportability;
   }
 
   private algorithmFor(spec: SupportedKeySpec): number {

@@ -10,3 +10,4 @@ export * from './client';
 export * from './backend';
 export { responsePayload } from './response';
 export * from './ceremony';
+export * from './key-admin-backend';

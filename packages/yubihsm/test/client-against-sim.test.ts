@@ -386,6 +386,23 @@ describe('YubiHsmBackend against yubihsm-sim', () => {
     }
   });
 
+  it('generates keys that can never leave the device when its authentication key may not delegate exportable-under-wrap', async () => {
+    const admin = new YubiHsmClient({ connectorUrl: sim.url, password: PASSWORD });
+    await admin.putAuthenticationKey({
+      id: 0x77, label: 'no-export', domains: 1, capabilities: Capability.GENERATE_ASYMMETRIC_KEY | Capability.SIGN_ECDSA,
+      delegatedCapabilities: Capability.SIGN_ECDSA | Capability.SIGN_EDDSA, password: 'no-export',
+    });
+    await admin.close();
+    const narrow = new YubiHsmBackend({ id: 'hsm-narrow', connectorUrl: sim.url, authKeyId: 0x77, password: 'no-export' });
+    try {
+      const key = await narrow.generateKey('ECC_NIST_P256', 'narrow');
+      const id = Number(key.handle.split(':')[1]);
+      expect((await narrow.client.getObjectInfo(id, ObjectType.ASYMMETRIC_KEY)).capabilities).toBe(Capability.SIGN_ECDSA);
+    } finally {
+      await narrow.close();
+    }
+  });
+
   const cases = [
     { spec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256', hash: 'sha256' },
     { spec: 'ECC_NIST_P384', algorithm: 'ECDSA_SHA_384', hash: 'sha384' },
@@ -400,9 +417,8 @@ describe('YubiHsmBackend against yubihsm-sim', () => {
       const [serial, id] = key.handle.split(':').map(Number);
       expect(serial).toBe(sim.device.serial);
       const info = await backend.client.getObjectInfo(id!, ObjectType.ASYMMETRIC_KEY, serial);
-      // Signing only; in particular not exportable-under-wrap.
-      expect(info.capabilities).toBe(c.hash ? Capability.SIGN_ECDSA : Capability.SIGN_EDDSA);
-      expect(info.capabilities & Capability.EXPORTABLE_UNDER_WRAP).toBe(0n);
+      // Signing, and exportable-under-wrap since the factory key may delegate it (backups).
+      expect(info.capabilities).toBe((c.hash ? Capability.SIGN_ECDSA : Capability.SIGN_EDDSA) | Capability.EXPORTABLE_UNDER_WRAP);
       const message = new TextEncoder().encode(`message for ${c.spec}`);
       if (c.hash) {
         const sig = await backend.sign(key.handle, c.spec, c.algorithm, digest(c.hash, message));

@@ -98,14 +98,14 @@ describe('YubiHsmBackend with RSA and P-521 keys against yubihsm-sim', () => {
     expect([...backend.signingAlgorithms].sort()).toEqual(Object.keys(SIGNING_ALGORITHMS).filter((a) => a !== 'ED25519_PH_SHA_512').sort());
   });
 
-  it.each([['RSA_2048', 2048], ['RSA_3072', 3072]] as const)('%s: sign-pkcs and sign-pss only, and all six algorithms verify', async (spec, bits) => {
+  it.each([['RSA_2048', 2048], ['RSA_3072', 3072]] as const)('%s: sign-pkcs and sign-pss (and exportable-under-wrap), and all six algorithms verify', async (spec, bits) => {
     const key = await backend.generateKey(spec, `label-${spec}`);
     const pub = spkiKey(key.publicKey);
     expect(pub.asymmetricKeyDetails).toMatchObject({ modulusLength: bits, publicExponent: 65537n });
     expect(await backend.getPublicKey(key.handle, spec)).toEqual(key.publicKey);
     const objectId = Number(key.handle.split(':').pop());
     const info = await backend.client.getObjectInfo(objectId, ObjectType.ASYMMETRIC_KEY);
-    expect(info).toMatchObject({ algorithm: Algorithm[spec], capabilities: Capability.SIGN_PKCS | Capability.SIGN_PSS });
+    expect(info).toMatchObject({ algorithm: Algorithm[spec], capabilities: Capability.SIGN_PKCS | Capability.SIGN_PSS | Capability.EXPORTABLE_UNDER_WRAP });
     const message = new TextEncoder().encode(`message for ${spec}`);
     for (const algorithm of KEY_SPECS[spec].signingAlgorithms) {
       const sig = await backend.sign(key.handle, spec, algorithm, hashOf(SIGNING_ALGORITHMS[algorithm].hash, message));
@@ -120,7 +120,7 @@ describe('YubiHsmBackend with RSA and P-521 keys against yubihsm-sim', () => {
     const pub = spkiKey(key.publicKey);
     expect(pub.asymmetricKeyDetails?.namedCurve).toBe('secp521r1');
     const objectId = Number(key.handle.split(':').pop());
-    expect((await backend.client.getObjectInfo(objectId, ObjectType.ASYMMETRIC_KEY)).capabilities).toBe(Capability.SIGN_ECDSA);
+    expect((await backend.client.getObjectInfo(objectId, ObjectType.ASYMMETRIC_KEY)).capabilities).toBe(Capability.SIGN_ECDSA | Capability.EXPORTABLE_UNDER_WRAP);
     const message = new TextEncoder().encode('p521 message');
     const sig = await backend.sign(key.handle, 'ECC_NIST_P521', 'ECDSA_SHA_512', hashOf('sha512', message));
     expect(sig[0]).toBe(0x30);

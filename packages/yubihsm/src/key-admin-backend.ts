@@ -1,0 +1,52 @@
+/**
+ * A YubiHSM 2 backend that holds two credentials, as `kmsgate hsm setup` lays a device out: the
+ * runtime key for everything a request does with a key (sign, public key, random, health), and
+ * the key admin for creating and destroying keys, which the runtime key cannot
+ * (packages/yubihsm/src/ceremony/layout.ts). Both talk to the same device(s); each is a complete
+ * YubiHsmBackend with its own sessions.
+ */
+import type { BackendDescription, GeneratedKey, KeyBackend, SupportedKeySpec, SupportedSigningAlgorithm } from '@kmsgate/core';
+import type { YubiHsmBackend } from './backend';
+
+export class KeyAdminBackend implements KeyBackend {
+  readonly id: string;
+  readonly kind = 'yubihsm' as const;
+  readonly keySpecs: readonly SupportedKeySpec[];
+  readonly signingAlgorithms: readonly SupportedSigningAlgorithm[];
+
+  constructor(readonly runtime: YubiHsmBackend, readonly keyAdmin: YubiHsmBackend) {
+    if (runtime.id !== keyAdmin.id) throw new RangeError('runtime and keyAdmin must be the same backend (same id)');
+    this.id = runtime.id;
+    this.keySpecs = runtime.keySpecs;
+    this.signingAlgorithms = runtime.signingAlgorithms;
+  }
+
+  /** The runtime key's view: the credentials requests depend on. */
+  describe(): Promise<BackendDescription> {
+    return this.runtime.describe();
+  }
+
+  generateKey(...args: Parameters<KeyBackend['generateKey']>): Promise<GeneratedKey> {
+    return this.keyAdmin.generateKey(...args);
+  }
+
+  deleteKey(...args: Parameters<KeyBackend['deleteKey']>): Promise<void> {
+    return this.keyAdmin.deleteKey(...args);
+  }
+
+  getPublicKey(...args: Parameters<KeyBackend['getPublicKey']>): Promise<Uint8Array> {
+    return this.runtime.getPublicKey(...args);
+  }
+
+  sign(...args: Parameters<KeyBackend['sign']>): Promise<Uint8Array> {
+    return this.runtime.sign(...args);
+  }
+
+  random(length: number): Promise<Uint8Array> {
+    return this.runtime.random(length);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.runtime.close(), this.keyAdmin.close()]);
+  }
+}
