@@ -1,5 +1,5 @@
 // What DEVICE_INFO reports about the simulated device.
-import { Algorithm } from '@kmsgate/yubihsm';
+import { Algorithm, SIMULATOR_PART_NUMBER } from '@kmsgate/yubihsm';
 import { KEY_SPECS } from './key-crypto';
 
 /**
@@ -8,22 +8,13 @@ import { KEY_SPECS } from './key-crypto';
  */
 export const FIRMWARE = { major: 2, minor: 4, build: 0 } as const;
 
-/** Audit log capacity (DEVICE_INFO LogTotal on hardware; python-yubihsm's vector shows 62). */
-export const LOG_TOTAL = 62;
-/**
- * The simulator keeps no audit log (GET_LOG_ENTRIES is not implemented). It reports the two
- * entries a freshly reset device holds, the reset marker and the boot marker (Get Log Entries
- * docs), so clients that expect a non-empty log on hardware (python-yubihsm's device tests) agree.
- */
-export const LOG_USED = 2;
-
 export const DEFAULT_SERIAL = 1234567;
 
 /**
- * DEVICE_INFO page 1 is a chip designator string on hardware. We found no published value, so the
- * simulator names itself rather than imitate one.
+ * DEVICE_INFO page 1 is a chip designator string on hardware. The simulator names itself instead
+ * of imitating one, so `isSimulatedDevice` (and a gateway in production mode) can tell it apart.
  */
-export const PART_NUMBER = 'YUBIHSM-SIM';
+export const PART_NUMBER = SIMULATOR_PART_NUMBER;
 
 /**
  * Only what the simulator implements, so a client that reads this list is not promised what it

@@ -2,15 +2,18 @@
 // throws. Everything malformed, unauthenticated or unauthorised is answered with the device's own
 // error code, as hardware would.
 import { DeviceError, DeviceErrorCode, parseFrame } from '@kmsgate/yubihsm';
+import { AuditLog, type LoggedCommand } from './audit-log';
+import { NO_SESSION, runAudited } from './auditor';
 import { defaultAuthKey } from './auth-keys';
-import { DEFAULT_SERIAL } from './device-profile';
+import { DEFAULT_SERIAL, SUPPORTED_ALGORITHMS } from './device-profile';
+import { DeviceSettings } from './device-settings';
 import { PLAIN_COMMANDS } from './dispatch';
 import { deviceCodeOf, errorFrame, FALLBACK_ERROR, successFrame } from './frames';
 import type { DeviceModel } from './handler';
 import { ObjectStore } from './object-store';
-import { describe, SESSION_SETUP_COMMANDS, type SessionHost } from './session-commands';
+import { describe, logTargetsOfSetup, SESSION_SETUP_COMMANDS, type SessionHost } from './session-commands';
 import { SESSION_TIMEOUT_MS, SessionTable } from './session-table';
-import { loadState, saveState } from './state';
+import { loadState, type PersistedState, saveState } from './state';
 
 export interface DeviceOptions {
   /**
@@ -31,9 +34,13 @@ export interface DeviceOptions {
 export class Device {
   readonly serial: number;
   readonly #store = new ObjectStore();
+  readonly #log = new AuditLog();
+  readonly #settings = new DeviceSettings(SUPPORTED_ALGORITHMS);
+  /** When the device last booted: the log's tick counts milliseconds from here. */
+  #bootedAt = Date.now();
   readonly #sessions: SessionTable;
   readonly #statePath: string | undefined;
-  readonly #log: (line: string) => void;
+  readonly #logLine: (line: string) => void;
   readonly #host: SessionHost;
 
   constructor(options: DeviceOptions = {}) {
@@ -48,28 +55,35 @@ export class Device {
       throw new TypeError('statePath must be a non-empty string');
     }
     this.#statePath = statePath;
-    this.#log = options.log ?? (() => undefined);
+    this.#logLine = options.log ?? (() => undefined);
     this.#sessions = new SessionTable(sessionTimeoutMs, options.now);
 
     const saved = statePath === undefined ? undefined : loadState(statePath);
+    this.serial = serial ?? saved?.serial ?? DEFAULT_SERIAL;
     if (saved === undefined) {
-      this.#store.insert(defaultAuthKey());
+      this.#resetState();
     } else {
       this.#store.restore(saved.store);
+      this.#settings.restore(saved.settings);
+      this.#log.restore(saved.log);
+      this.#boot();
     }
-    this.serial = serial ?? saved?.serial ?? DEFAULT_SERIAL;
-    // Creates the file on first start and records a changed serial.
-    if (statePath !== undefined && (saved === undefined || saved.serial !== this.serial)) this.#save();
+    // Creates the file on first start, records a changed serial and the boot entry.
+    this.#save();
 
     const model: DeviceModel = {
       store: this.#store,
       serial: this.serial,
+      log: this.#log,
+      settings: this.#settings,
       mutate: (change) => this.#mutate(change),
+      record: (entry) => this.#record({ ...entry, tick: this.#tick() }),
+      recordUnloggedAuth: () => this.#record(undefined),
       factoryReset: () => this.#factoryReset(),
       closeSession: (id) => this.#sessions.close(id),
       closeAllSessions: () => this.#sessions.closeAll(),
     };
-    this.#host = { model, sessions: this.#sessions, log: this.#log };
+    this.#host = { model, sessions: this.#sessions, log: this.#logLine };
   }
 
   /**
@@ -83,14 +97,19 @@ export class Device {
       const { code, payload } = parseFrame(request);
       command = code;
       const setup = SESSION_SETUP_COMMANDS.get(code);
-      if (setup !== undefined) return setup(this.#host, payload);
       const plain = PLAIN_COMMANDS.get(code);
-      if (plain === undefined) throw new DeviceError(DeviceErrorCode.INVALID_COMMAND);
-      return successFrame(code, plain(this.#host.model, payload));
+      const targets = logTargetsOfSetup(this.#host, code, payload);
+      return runAudited(this.#host.model, { command: code, payload, sessionKey: NO_SESSION, ...(targets && { targets }) }, () =>
+        this.#answer(() => {
+          if (setup !== undefined) return setup(this.#host, payload);
+          if (plain === undefined) throw new DeviceError(DeviceErrorCode.INVALID_COMMAND);
+          return successFrame(code, plain(this.#host.model, payload));
+        }),
+      );
     } catch (err) {
       const code = deviceCodeOf(err);
       if (code !== undefined) return errorFrame(code);
-      this.#log(`internal error in command 0x${(command ?? 0).toString(16)}: ${describe(err)}`);
+      this.#logLine(`internal error in command 0x${(command ?? 0).toString(16)}: ${describe(err)}`);
       return errorFrame(FALLBACK_ERROR);
     }
   }
@@ -110,29 +129,79 @@ export class Device {
     this.#sessions.closeAll();
   }
 
+  /** A response frame for `run`'s result, or the error frame for what it threw. */
+  #answer(run: () => Uint8Array): Uint8Array {
+    try {
+      return run();
+    } catch (err) {
+      const code = deviceCodeOf(err);
+      if (code === undefined) throw err;
+      return errorFrame(code);
+    }
+  }
+
   #mutate<T>(change: () => T): T {
-    const before = this.#store.snapshot();
+    const before = this.#state();
     try {
       const result = change();
       this.#save();
       return result;
     } catch (err) {
-      this.#store.restore(before);
-      if (err instanceof DeviceError) throw err;
-      this.#log(`state not saved, change undone: ${describe(err)}`);
+      this.#store.restore(before.store);
+      this.#settings.restore(before.settings);
+      this.#log.restore(before.log);
+      // Bad input found inside the change (a WireError too) keeps its own code.
+      if (deviceCodeOf(err) !== undefined) throw err;
+      this.#logLine(`state not saved, change undone: ${describe(err)}`);
       throw new DeviceError(DeviceErrorCode.STORAGE_FAILED);
     }
   }
 
+  /**
+   * Appends a log entry (undefined: counts an unlogged authentication). The command has already
+   * been answered, so a failed save is only reported; the entry stays in memory.
+   */
+  #record(entry: LoggedCommand | undefined): void {
+    if (entry === undefined) this.#log.countUnloggedAuth();
+    else this.#log.append(entry);
+    try {
+      this.#save();
+    } catch (err) {
+      this.#logLine(`audit log not saved: ${describe(err)}`);
+    }
+  }
+
   #factoryReset(): void {
-    this.#mutate(() => {
-      this.#store.clear();
-      this.#store.insert(defaultAuthKey());
-    });
+    this.#mutate(() => this.#resetState());
+  }
+
+  /** Factory state: the default authentication key, default options, a log holding the reset and boot entries. */
+  #resetState(): void {
+    this.#store.clear();
+    this.#store.insert(defaultAuthKey());
+    this.#settings.reset();
+    this.#log.reset();
+    this.#boot();
+  }
+
+  /** Power-on: the tick restarts and a boot entry is logged, or counted if force audit finds the log full. */
+  #boot(): void {
+    this.#bootedAt = Date.now();
+    if (this.#settings.forceAudit && this.#log.full) this.#log.countUnloggedBoot();
+    else this.#log.append(AuditLog.BOOT);
+  }
+
+  /** Milliseconds since boot as the 32-bit system tick. */
+  #tick(): number {
+    return Math.min(Math.max(Date.now() - this.#bootedAt, 0), 0xfffffffe);
+  }
+
+  #state(): PersistedState {
+    return { serial: this.serial, store: this.#store.snapshot(), settings: this.#settings.snapshot(), log: this.#log.snapshot() };
   }
 
   #save(): void {
     if (this.#statePath === undefined) return;
-    saveState(this.#statePath, { serial: this.serial, store: this.#store.snapshot() });
+    saveState(this.#statePath, this.#state());
   }
 }

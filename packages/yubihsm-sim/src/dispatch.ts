@@ -10,8 +10,10 @@ import { deriveEcdh } from './handlers/derive-ecdh';
 import { deviceInfo } from './handlers/device-info';
 import { echo } from './handlers/echo';
 import { generateAsymmetricKey } from './handlers/generate-asymmetric-key';
+import { getLogEntries } from './handlers/get-log-entries';
 import { getObjectInfo } from './handlers/get-object-info';
 import { getOpaque } from './handlers/get-opaque';
+import { getOption } from './handlers/get-option';
 import { getPseudoRandom } from './handlers/get-pseudo-random';
 import { getPublicKey } from './handlers/get-public-key';
 import { listObjects } from './handlers/list-objects';
@@ -20,6 +22,8 @@ import { putAuthenticationKey } from './handlers/put-authentication-key';
 import { putOpaque } from './handlers/put-opaque';
 import { resetDevice } from './handlers/reset-device';
 import { signAttestationCertificate } from './handlers/sign-attestation-certificate';
+import { setLogIndex } from './handlers/set-log-index';
+import { setOption } from './handlers/set-option';
 import { signEcdsa } from './handlers/sign-ecdsa';
 import { signEddsa } from './handlers/sign-eddsa';
 import { signPkcs1 } from './handlers/sign-pkcs1';
@@ -58,4 +62,8 @@ export const SESSION_COMMANDS: ReadonlyMap<number, SessionHandler> = new Map<num
   [Command.LIST_OBJECTS, listObjects],
   [Command.DELETE_OBJECT, deleteObject],
   [Command.GET_PSEUDO_RANDOM, getPseudoRandom],
+  [Command.GET_LOG_ENTRIES, getLogEntries],
+  [Command.SET_LOG_INDEX, setLogIndex],
+  [Command.SET_OPTION, setOption],
+  [Command.GET_OPTION, getOption],
 ]);

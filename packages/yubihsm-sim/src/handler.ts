@@ -1,5 +1,7 @@
 // What a command handler sees. Handlers take the decoded payload of one command and return the
 // response payload, or throw DeviceError; framing, encryption and error frames happen elsewhere.
+import type { AuditLog, LoggedCommand } from './audit-log';
+import type { DeviceSettings } from './device-settings';
 import type { ObjectStore } from './object-store';
 import type { Session } from './session-table';
 
@@ -7,13 +9,23 @@ import type { Session } from './session-table';
 export interface DeviceModel {
   readonly store: ObjectStore;
   readonly serial: number;
+  /** Read it freely; change it only inside mutate() or through record(). */
+  readonly log: AuditLog;
+  readonly settings: DeviceSettings;
   /**
-   * Runs a change to the object store and saves it before the response goes out, so an answered
-   * command is never lost on restart. If saving fails the change is undone and the command fails
-   * with STORAGE_FAILED.
+   * Runs a change to the object store, the options or the log and saves it before the response
+   * goes out, so an answered command is never lost on restart. If saving fails the change is
+   * undone and the command fails with STORAGE_FAILED.
    */
   mutate<T>(change: () => T): T;
-  /** Deletes every object and recreates the factory-default authentication key. */
+  /** Appends one entry to the audit log, stamped with the device tick, and saves. */
+  record(entry: Omit<LoggedCommand, 'tick'>): void;
+  /** Counts a session authentication that force audit could not log. */
+  recordUnloggedAuth(): void;
+  /**
+   * Deletes every object, recreates the factory-default authentication key, restores the default
+   * options and starts a new audit log with the reset and boot entries.
+   */
   factoryReset(): void;
   /** Frees one session slot (CLOSE_SESSION, after its response has been wrapped). */
   closeSession(sessionId: number): void;

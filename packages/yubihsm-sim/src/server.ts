@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { SIMULATOR_STATUS_KEY, SIMULATOR_STATUS_VALUE } from '@kmsgate/yubihsm';
 import { Device, type DeviceOptions } from './device';
 
 /** yubihsm-connector `apiHandler`: CMD(1) + LEN(2) is the shortest request it forwards. */
@@ -140,14 +141,16 @@ function handleStatus(req: IncomingMessage, res: ServerResponse, host: string, p
     return;
   }
   // `serial=` is the connector's device filter, not the device's serial; `*` (any device) is its
-  // default. The device serial is reported by DEVICE_INFO, as on hardware.
+  // default. The device serial is reported by DEVICE_INFO, as on hardware. The last line is ours:
+  // the connector has no such key, and libyubihsm ignores keys it does not know.
   const body =
     'status=OK\n' +
     'serial=*\n' +
     `version=${CONNECTOR_VERSION}\n` +
     `pid=${process.pid}\n` +
     `address=${host}\n` +
-    `port=${port}\n`;
+    `port=${port}\n` +
+    `${SIMULATOR_STATUS_KEY}=${SIMULATOR_STATUS_VALUE}\n`;
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
   req.resume();

@@ -13,6 +13,8 @@ import {
   Scp03Channel,
   SessionMessage,
 } from '@kmsgate/yubihsm';
+import type { LogTargets } from './audit-targets';
+import { runAudited } from './auditor';
 import { splitAuthKeySecret } from './auth-keys';
 import { SESSION_COMMANDS } from './dispatch';
 import { deviceCodeOf, errorFrame, FALLBACK_ERROR, successFrame } from './frames';
@@ -85,26 +87,45 @@ export function sessionMessage(host: SessionHost, payload: Uint8Array): Uint8Arr
   return outer;
 }
 
-/** One inner command; always returns an inner response frame, an error frame on failure. */
+/**
+ * One inner command under the audit rules; always returns an inner response frame, an error frame
+ * on failure. Every handler in the dispatch table is logged here, none logs itself.
+ */
 function runInSession(host: SessionHost, session: Session, innerFrame: Uint8Array, after: Array<() => void>): Uint8Array {
-  let command: number | undefined;
+  let parsed: { code: number; payload: Uint8Array };
   try {
-    const { code, payload } = parseFrame(innerFrame);
-    command = code;
-    const handler = SESSION_COMMANDS.get(code);
-    if (handler === undefined) throw new DeviceError(DeviceErrorCode.INVALID_COMMAND);
-    const pending: Array<() => void> = [];
-    const ctx: SessionContext = { device: host.model, session, afterResponse: (action) => pending.push(action) };
-    const data = handler(ctx, payload);
-    const response = successFrame(code, data);
-    after.push(...pending);
-    return response;
+    parsed = parseFrame(innerFrame);
   } catch (err) {
-    const code = deviceCodeOf(err);
-    if (code !== undefined) return errorFrame(code);
-    host.log(`internal error in command 0x${(command ?? 0).toString(16)}: ${describe(err)}`);
-    return errorFrame(FALLBACK_ERROR);
+    return errorFrame(deviceCodeOf(err) ?? FALLBACK_ERROR);
   }
+  const { code, payload } = parsed;
+  return runAudited(host.model, { command: code, payload, sessionKey: session.authority.authKeyId }, () => {
+    try {
+      const handler = SESSION_COMMANDS.get(code);
+      if (handler === undefined) throw new DeviceError(DeviceErrorCode.INVALID_COMMAND);
+      const pending: Array<() => void> = [];
+      const ctx: SessionContext = { device: host.model, session, afterResponse: (action) => pending.push(action) };
+      const data = handler(ctx, payload);
+      const response = successFrame(code, data);
+      after.push(...pending);
+      return response;
+    } catch (err) {
+      const errorCode = deviceCodeOf(err);
+      if (errorCode !== undefined) return errorFrame(errorCode);
+      host.log(`internal error in command 0x${code.toString(16)}: ${describe(err)}`);
+      return errorFrame(FALLBACK_ERROR);
+    }
+  });
+}
+
+/**
+ * AUTHENTICATE_SESSION names its session, not its key; the log names the key (Get Log Entries
+ * page example). Undefined for every other command, whose ids are read from the bytes.
+ */
+export function logTargetsOfSetup(host: SessionHost, command: number, payload: Uint8Array): LogTargets | undefined {
+  if (command !== Command.AUTHENTICATE_SESSION || payload.length === 0) return undefined;
+  const session = host.sessions.get(payload[0]!);
+  return { targetKey: session?.authority.authKeyId ?? 0xffff, secondKey: 0xffff };
 }
 
 export function describe(err: unknown): string {

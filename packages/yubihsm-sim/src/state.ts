@@ -5,7 +5,9 @@
 // every key in it. Never point a production deployment at the simulator.
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '@kmsgate/core';
-import { LABEL_LENGTH } from '@kmsgate/yubihsm';
+import { GetLogEntries, LABEL_LENGTH } from '@kmsgate/yubihsm';
+import type { AuditLogSnapshot } from './audit-log';
+import type { SettingsSnapshot } from './device-settings';
 import type { ObjectStoreSnapshot, StoredObject } from './object-store';
 
 const FORMAT = 'kmsgate-yubihsm-sim/1';
@@ -13,6 +15,8 @@ const FORMAT = 'kmsgate-yubihsm-sim/1';
 export interface PersistedState {
   serial: number;
   store: ObjectStoreSnapshot;
+  settings: SettingsSnapshot;
+  log: AuditLogSnapshot;
 }
 
 interface ObjectJson {
@@ -28,12 +32,31 @@ interface ObjectJson {
   secret: string;
 }
 
+interface SettingsJson {
+  forceAudit: number;
+  /** [command, setting] for every command whose audit is not off. */
+  commandAudit: Array<[number, number]>;
+  disabledAlgorithms: number[];
+}
+
+interface LogJson {
+  /** Each entry as its 32 wire bytes, hex. */
+  entries: string[];
+  nextNumber: number;
+  lastDigest: string;
+  unloggedBoots: number;
+  unloggedAuths: number;
+}
+
+/** `settings` and `log` are absent in files written before the audit log existed: defaults then. */
 interface StateJson {
   format: typeof FORMAT;
   note: string;
   serial: number;
   objects: ObjectJson[];
   sequences: Array<[string, number]>;
+  settings?: SettingsJson;
+  log?: LogJson;
 }
 
 /** Reads the state file; undefined when it does not exist yet. A corrupt file is an error, not a reset. */
@@ -63,6 +86,18 @@ export function saveState(path: string, state: PersistedState): void {
     serial: state.serial,
     objects: state.store.objects.map(objectToJson),
     sequences: state.store.sequences.map(([k, v]) => [k, v]),
+    settings: {
+      forceAudit: state.settings.forceAudit,
+      commandAudit: state.settings.commandAudit.map(([k, v]) => [k, v]),
+      disabledAlgorithms: [...state.settings.disabledAlgorithms],
+    },
+    log: {
+      entries: state.log.entries.map((e) => toHex(entryBytes(e))),
+      nextNumber: state.log.nextNumber,
+      lastDigest: toHex(state.log.lastDigest),
+      unloggedBoots: state.log.unloggedBoots,
+      unloggedAuths: state.log.unloggedAuths,
+    },
   };
   writeFileAtomic(path, JSON.stringify(json, null, 2) + '\n');
 }
@@ -92,7 +127,50 @@ function parseState(raw: unknown): PersistedState {
     if (pair.length !== 2 || typeof pair[0] !== 'string') throw new Error(`sequences[${i}] must be [key, number]`);
     return [pair[0], uint(pair[1], `sequences[${i}][1]`, 0xff)];
   });
-  return { serial, store: { objects, sequences } };
+  return { serial, store: { objects, sequences }, settings: parseSettings(root.settings), log: parseLog(root.log) };
+}
+
+const DEFAULT_SETTINGS: SettingsSnapshot = { forceAudit: 0, commandAudit: [], disabledAlgorithms: [] };
+
+function parseSettings(raw: unknown): SettingsSnapshot {
+  if (raw === undefined) return DEFAULT_SETTINGS;
+  const o = record(raw, 'settings');
+  return {
+    forceAudit: uint(o.forceAudit, 'settings.forceAudit', 2),
+    commandAudit: array(o.commandAudit, 'settings.commandAudit').map((entry, i): [number, number] => {
+      const pair = array(entry, `settings.commandAudit[${i}]`);
+      if (pair.length !== 2) throw new Error(`settings.commandAudit[${i}] must be [command, setting]`);
+      return [uint(pair[0], `settings.commandAudit[${i}][0]`, 0xff), uint(pair[1], `settings.commandAudit[${i}][1]`, 2)];
+    }),
+    disabledAlgorithms: array(o.disabledAlgorithms, 'settings.disabledAlgorithms').map((a, i) => uint(a, `settings.disabledAlgorithms[${i}]`, 0xff)),
+  };
+}
+
+/** A file from before the audit log: an empty log whose first entry (the boot entry) chains to zeros. */
+function parseLog(raw: unknown): AuditLogSnapshot {
+  if (raw === undefined) {
+    return { entries: [], nextNumber: 1, lastDigest: new Uint8Array(GetLogEntries.LOG_DIGEST_LENGTH), unloggedBoots: 0, unloggedAuths: 0 };
+  }
+  const o = record(raw, 'log');
+  const entries = array(o.entries, 'log.entries').map((e, i) => {
+    const bytes = fromHex(e, `log.entries[${i}]`);
+    if (bytes.length !== GetLogEntries.LOG_ENTRY_LENGTH) throw new Error(`log.entries[${i}] must be ${GetLogEntries.LOG_ENTRY_LENGTH} bytes`);
+    return GetLogEntries.decodeResponse(Uint8Array.of(0, 0, 0, 0, 1, ...bytes)).entries[0]!;
+  });
+  const lastDigest = fromHex(o.lastDigest, 'log.lastDigest');
+  if (lastDigest.length !== GetLogEntries.LOG_DIGEST_LENGTH) throw new Error(`log.lastDigest must be ${GetLogEntries.LOG_DIGEST_LENGTH} bytes`);
+  return {
+    entries,
+    nextNumber: uint(o.nextNumber, 'log.nextNumber', 0xffff),
+    lastDigest,
+    unloggedBoots: uint(o.unloggedBoots, 'log.unloggedBoots', 0xffff),
+    unloggedAuths: uint(o.unloggedAuths, 'log.unloggedAuths', 0xffff),
+  };
+}
+
+/** One entry in its 32-byte wire form (as GET_LOG_ENTRIES sends it). */
+function entryBytes(e: GetLogEntries.LogEntry): Uint8Array {
+  return GetLogEntries.encodeResponse({ unloggedBoots: 0, unloggedAuths: 0, entries: [e] }).subarray(5);
 }
 
 function parseObject(raw: unknown, field: string): StoredObject {

@@ -38,12 +38,12 @@ function rawRequest(
 }
 
 describe('GET /connector/status', () => {
-  test('lists status, serial, version, pid, address and port, one key=value per line', async () => {
+  test('lists status, serial, version, pid, address and port, one key=value per line, then the simulator marker', async () => {
     const res = await fetch(`${sim.url}/connector/status`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     const text = await res.text();
-    expect(text).toBe(`status=OK\nserial=*\nversion=3.0.7\npid=${process.pid}\naddress=127.0.0.1\nport=${sim.port}\n`);
+    expect(text).toBe(`status=OK\nserial=*\nversion=3.0.7\npid=${process.pid}\naddress=127.0.0.1\nport=${sim.port}\nsimulator=kmsgate-yubihsm-sim\n`);
     // libyubihsm's parse_status_data requires the body to fit in 256 bytes.
     expect(Buffer.byteLength(text)).toBeLessThan(256);
   });
@@ -68,7 +68,7 @@ describe('POST /connector/api', () => {
 
   test('answers DEVICE_INFO page 1 with a part number string (python-yubihsm asks on firmware 2.4)', async () => {
     const page1 = await plain(sim.url, Command.DEVICE_INFO, DeviceInfo.encodePageRequest(DeviceInfo.PART_NUMBER_PAGE));
-    expect(DeviceInfo.decodePartNumberResponse(page1)).toBe('YUBIHSM-SIM');
+    expect(DeviceInfo.decodePartNumberResponse(page1)).toBe('KMSGATE-YUBIHSM-SIM');
   });
 
   test('echoes in the clear', async () => {

@@ -4,7 +4,8 @@
  */
 import { inspect } from 'node:util';
 import { assertBytes, assertInt, assertString, assertU64 } from './check';
-import { Algorithm } from './codes';
+import { verifyLogChain } from './audit-chain';
+import { Algorithm, AuditMode, Command, OptionTag } from './codes';
 import * as DecryptOaep from './commands/decrypt-oaep';
 import * as DecryptPkcs1 from './commands/decrypt-pkcs1';
 import * as DeleteObject from './commands/delete-object';
@@ -12,8 +13,10 @@ import * as DeriveEcdh from './commands/derive-ecdh';
 import * as DeviceInfo from './commands/device-info';
 import * as Echo from './commands/echo';
 import * as GenerateAsymmetricKey from './commands/generate-asymmetric-key';
+import * as GetLogEntries from './commands/get-log-entries';
 import * as GetObjectInfo from './commands/get-object-info';
 import * as GetOpaque from './commands/get-opaque';
+import * as GetOption from './commands/get-option';
 import * as GetPseudoRandom from './commands/get-pseudo-random';
 import * as GetPublicKey from './commands/get-public-key';
 import * as ListObjects from './commands/list-objects';
@@ -22,6 +25,8 @@ import * as PutAuthenticationKey from './commands/put-authentication-key';
 import * as PutOpaque from './commands/put-opaque';
 import * as ResetDevice from './commands/reset-device';
 import * as SignAttestationCertificate from './commands/sign-attestation-certificate';
+import * as SetLogIndex from './commands/set-log-index';
+import * as SetOption from './commands/set-option';
 import * as SignEcdsa from './commands/sign-ecdsa';
 import * as SignEddsa from './commands/sign-eddsa';
 import * as SignPkcs1 from './commands/sign-pkcs1';
@@ -101,6 +106,18 @@ export interface GeneratedObject {
   id: number;
   /** Serial of the device that generated it, as reported inside the session. */
   deviceSerial: number;
+}
+
+/** DEVICE_INFO page 0, plus the part number of page 1 when the firmware has it (≥ 2.4.0). */
+export type DeviceInfoResult = DeviceInfo.Response & { partNumber?: string };
+
+export type AuditSetting = (typeof AuditMode)[keyof typeof AuditMode];
+
+/** Command codes that can be audited: every command the protocol defines. */
+const AUDITABLE_COMMANDS: ReadonlySet<number> = new Set(Object.values(Command));
+
+function assertAuditSetting(field: string, value: unknown): asserts value is AuditSetting {
+  assertInt(field, value, AuditMode.OFF, AuditMode.FIXED);
 }
 
 export type ClientStats = PoolStats & {
@@ -193,10 +210,19 @@ export class YubiHsmClient {
     return this.connector.status();
   }
 
-  /** DEVICE_INFO in the clear: needs no session, so it works even with a wrong password. */
-  async deviceInfo(): Promise<DeviceInfo.Response> {
+  /**
+   * DEVICE_INFO in the clear: needs no session, so it works even with a wrong password. From
+   * firmware 2.4.0 on, page 1 adds the part number (which also tells yubihsm-sim apart:
+   * `isSimulatedDevice`).
+   */
+  async deviceInfo(): Promise<DeviceInfoResult> {
     const res = await this.connector.send(frame(DeviceInfo.CODE, DeviceInfo.encodeRequest({})));
-    return DeviceInfo.decodeResponse(responsePayload(res, DeviceInfo.CODE));
+    const info: DeviceInfoResult = DeviceInfo.decodeResponse(responsePayload(res, DeviceInfo.CODE));
+    if (info.major > 2 || (info.major === 2 && info.minor >= 4)) {
+      const page = await this.connector.send(frame(DeviceInfo.CODE, DeviceInfo.encodePageRequest(DeviceInfo.PART_NUMBER_PAGE)));
+      info.partNumber = DeviceInfo.decodePartNumberResponse(responsePayload(page, DeviceInfo.CODE));
+    }
+    return info;
   }
 
   /** ECHO inside a session: a cheap authenticated round trip. */
@@ -428,6 +454,66 @@ export class YubiHsmClient {
       key.encKey.fill(0);
       key.macKey.fill(0);
     }
+  }
+
+  /**
+   * The device audit log, its hash chain checked (ProtocolError 'log-chain' if broken). Pass the
+   * last entry of the previous read as `previous` to also check that nothing was dropped between
+   * the two reads; without it the first entry is taken on trust.
+   */
+  async getLogEntries(previous?: GetLogEntries.LogEntry): Promise<GetLogEntries.Response> {
+    const res = GetLogEntries.decodeResponse(await this.#pool.send(GetLogEntries.CODE, GetLogEntries.encodeRequest({})));
+    verifyLogChain(res.entries, previous);
+    return res;
+  }
+
+  /** Releases the log up to and including entry `index` (what force audit waits for). */
+  async setLogIndex(index: number): Promise<void> {
+    assertInt('index', index, 0, 0xffff);
+    SetLogIndex.decodeResponse(await this.#pool.send(SetLogIndex.CODE, SetLogIndex.encodeRequest({ index }), { idempotent: false }));
+  }
+
+  /** Raw SET_OPTION; prefer the typed setters below. */
+  async setOption(tag: number, value: Uint8Array): Promise<void> {
+    assertInt('tag', tag, 0, 0xff);
+    assertBytes('value', value, { max: maxSessionPayload() - 3 });
+    SetOption.decodeResponse(await this.#pool.send(SetOption.CODE, SetOption.encodeRequest({ tag, value }), { idempotent: false }));
+  }
+
+  /** Raw GET_OPTION. */
+  async getOption(tag: number): Promise<Uint8Array> {
+    assertInt('tag', tag, 0, 0xff);
+    return GetOption.decodeResponse(await this.#pool.send(GetOption.CODE, GetOption.encodeRequest({ tag }))).value;
+  }
+
+  /** With force audit on, a command that cannot be logged (log full) fails with LOG_FULL. FIXED lasts until a factory reset. */
+  async setForceAudit(mode: AuditSetting): Promise<void> {
+    assertAuditSetting('mode', mode);
+    await this.setOption(OptionTag.FORCE_AUDIT, Uint8Array.of(mode));
+  }
+
+  async getForceAudit(): Promise<AuditSetting> {
+    const value = await this.getOption(OptionTag.FORCE_AUDIT);
+    if (value.length !== 1 || value[0]! > AuditMode.FIXED) throw new RangeError('device returned a force-audit value that is not OFF, ON or FIXED');
+    return value[0] as AuditSetting;
+  }
+
+  /** Which commands are logged: only the commands given change. */
+  async setCommandAudit(settings: ReadonlyMap<number, AuditSetting>): Promise<void> {
+    if (!(settings instanceof Map)) throw new TypeError('settings must be a Map of command code to audit setting');
+    for (const [command, setting] of settings) {
+      if (!AUDITABLE_COMMANDS.has(command)) throw new RangeError(`command 0x${Number(command).toString(16)} is not a YubiHSM 2 command`);
+      assertAuditSetting(`settings[0x${command.toString(16)}]`, setting);
+    }
+    await this.setOption(OptionTag.COMMAND_AUDIT, SetOption.encodePairs(settings));
+  }
+
+  async getCommandAudit(): Promise<Map<number, AuditSetting>> {
+    const pairs = SetOption.decodePairs(await this.getOption(OptionTag.COMMAND_AUDIT));
+    for (const setting of pairs.values()) {
+      if (setting > AuditMode.FIXED) throw new RangeError('device returned a command-audit value that is not OFF, ON or FIXED');
+    }
+    return pairs as Map<number, AuditSetting>;
   }
 
   /** CLOSE_SESSION on every idle session; the client stays usable. */

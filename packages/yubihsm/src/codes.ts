@@ -106,6 +106,24 @@ export const ObjectType = {
 
 export type ObjectTypeName = keyof typeof ObjectType;
 
+/** SET_OPTION / GET_OPTION tags (python `OPTION`, yubihsm.h `yh_option`). */
+export const OptionTag = {
+  FORCE_AUDIT: 0x01,
+  COMMAND_AUDIT: 0x03,
+  /** Firmware 2.2+: `(algorithm, 00|01)` pairs. */
+  ALGORITHM_TOGGLE: 0x04,
+  /** YubiHSM 2 FIPS only. */
+  FIPS_MODE: 0x05,
+} as const;
+
+/** Values of the force-audit option and of each command-audit entry (Set Option page). */
+export const AuditMode = {
+  OFF: 0x00,
+  ON: 0x01,
+  /** On until a factory reset: SET_OPTION cannot turn it off. */
+  FIXED: 0x02,
+} as const;
+
 /**
  * Algorithm codes (`yh_algorithm`, python `ALGORITHM`; names are python's). The docs.yubico.com
  * "YubiHSM Algorithms" table has a shifted value column; the header and python agree with this one.

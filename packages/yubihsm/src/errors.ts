@@ -66,9 +66,9 @@ export function isDeviceError(e: unknown, code?: number): e is DeviceError {
 /**
  * What went wrong on the host side of the protocol. `mac`, `cryptogram` and `session-id` mean the
  * peer could not prove it holds the session keys; `framing` and `padding` mean bytes were
- * malformed; `state` means the channel was used out of order.
+ * malformed; `state` means the channel was used out of order; `log-chain` means audit log entries do not chain.
  */
-export type ProtocolErrorKind = 'framing' | 'mac' | 'cryptogram' | 'session-id' | 'padding' | 'unexpected-response' | 'state';
+export type ProtocolErrorKind = 'framing' | 'mac' | 'cryptogram' | 'session-id' | 'padding' | 'unexpected-response' | 'state' | 'log-chain';
 
 export class ProtocolError extends Error {
   readonly kind: ProtocolErrorKind;

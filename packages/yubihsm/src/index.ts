@@ -8,6 +8,8 @@ export { maxSessionPayload, Session, type SessionOptions } from './session';
 export * from './session-pool';
 export * from './client';
 export * from './backend';
+export * from './simulator-identity';
+export { verifyLogChain } from './audit-chain';
 export { responsePayload } from './response';
 export * from './ceremony';
 export * from './key-admin-backend';

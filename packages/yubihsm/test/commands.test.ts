@@ -1,8 +1,8 @@
-import { Algorithm, Capability, Command, ObjectType } from '../src/codes';
+import { Algorithm, AuditMode, Capability, Command, ObjectType, OptionTag } from '../src/codes';
 import * as C from '../src/commands';
 import { DeviceErrorCode } from '../src/errors';
 import { WireError } from '../src/wire';
-import { hex } from './helpers/vectors';
+import { hex, unhex } from './helpers/vectors';
 
 /** Every codec must give back what it was given, in both directions. */
 function roundTrip<Req, Res>(
@@ -43,6 +43,10 @@ describe('command codecs', () => {
     expect(C.GetPseudoRandom.CODE).toBe(Command.GET_PSEUDO_RANDOM);
     expect(C.ResetDevice.CODE).toBe(Command.RESET_DEVICE);
     expect(C.PutAuthenticationKey.CODE).toBe(Command.PUT_AUTHENTICATION_KEY);
+    expect(C.GetLogEntries.CODE).toBe(Command.GET_LOG_ENTRIES);
+    expect(C.SetLogIndex.CODE).toBe(Command.SET_LOG_INDEX);
+    expect(C.SetOption.CODE).toBe(Command.SET_OPTION);
+    expect(C.GetOption.CODE).toBe(Command.GET_OPTION);
   });
 
   it('echo', () => {
@@ -131,5 +135,26 @@ describe('command codecs', () => {
     expect(roundTrip(C.DeleteObject, { id: 9, type: ObjectType.ASYMMETRIC_KEY }, {}).request).toBe('000903');
     expect(roundTrip(C.GetPseudoRandom, { length: 256 }, { bytes: new Uint8Array(256).fill(3) }).request).toBe('0100');
     expect(() => C.GetPseudoRandom.encodeRequest({ length: 70000 })).toThrow('length must be between 0 and 65535, got 70000');
+  });
+
+  it('set-option and get-option: one TLV option; pairs for command audit and algorithm toggles', () => {
+    // Set Option page example: `put option 0 command_audit 53005c00` (SIGN_HMAC and VERIFY_HMAC off).
+    const pairs = new Map([[Command.SIGN_HMAC, 0], [Command.VERIFY_HMAC, 0]]);
+    expect(hex(C.SetOption.encodePairs(pairs))).toBe('53005c00');
+    expect(roundTrip(C.SetOption, { tag: OptionTag.COMMAND_AUDIT, value: C.SetOption.encodePairs(pairs) }, {}).request).toBe('03000453005c00');
+    expect(C.SetOption.decodePairs(unhex('53005c00'))).toEqual(pairs);
+    // python-yubihsm set_force_audit(AUDIT.ON)
+    expect(hex(C.SetOption.encodeRequest({ tag: OptionTag.FORCE_AUDIT, value: Uint8Array.of(AuditMode.ON) }))).toBe('01000101');
+    expect(() => C.SetOption.decodeRequest(unhex('01000201'))).toThrow(WireError);
+    expect(() => C.SetOption.decodeRequest(unhex('010001'))).toThrow(WireError);
+    expect(() => C.SetOption.decodePairs(unhex('5300' + '5c'))).toThrow(WireError);
+    expect(roundTrip(C.GetOption, { tag: OptionTag.FORCE_AUDIT }, { value: Uint8Array.of(0) })).toEqual({ request: '01', response: '00' });
+    expect(() => C.GetOption.decodeRequest(Uint8Array.of(1, 0))).toThrow(WireError);
+  });
+
+  it('set-log-index: the 2-byte index of the last entry read', () => {
+    // Set Log Index page example: `audit set 0 41`.
+    expect(roundTrip(C.SetLogIndex, { index: 41 }, {}).request).toBe('0029');
+    expect(() => C.SetLogIndex.decodeRequest(Uint8Array.of(0))).toThrow(WireError);
   });
 });

@@ -2,7 +2,7 @@
 // python-yubihsm reads page 1 as soon as it sees version 2.4.0.
 import { DeviceError, DeviceErrorCode, DeviceInfo } from '@kmsgate/yubihsm';
 import type { DeviceModel } from '../handler';
-import { FIRMWARE, LOG_TOTAL, LOG_USED, PART_NUMBER, SUPPORTED_ALGORITHMS } from '../device-profile';
+import { FIRMWARE, PART_NUMBER, SUPPORTED_ALGORITHMS } from '../device-profile';
 
 export function deviceInfo(device: DeviceModel, payload: Uint8Array): Uint8Array {
   const page = DeviceInfo.decodePageRequest(payload);
@@ -11,8 +11,8 @@ export function deviceInfo(device: DeviceModel, payload: Uint8Array): Uint8Array
   return DeviceInfo.encodeResponse({
     ...FIRMWARE,
     serial: device.serial,
-    logTotal: LOG_TOTAL,
-    logUsed: LOG_USED,
+    logTotal: device.log.capacity,
+    logUsed: device.log.used,
     algorithms: [...SUPPORTED_ALGORITHMS],
   });
 }
