@@ -25,7 +25,10 @@ export interface DeviceOptions {
   serial?: number;
   /** Session inactivity timeout; hardware uses 30 s. Lower it in tests. */
   sessionTimeoutMs?: number;
-  /** The clock session inactivity is measured with (milliseconds); tests move it instead of waiting. */
+  /**
+   * Milliseconds clock for session timeouts and the audit log's tick; Date.now by default. Tests
+   * pass a clock they move by hand instead of sleeping.
+   */
   now?: () => number;
   /** Diagnostics (one line per event). Never receives message bytes or key material. */
   log?: (line: string) => void;
@@ -36,15 +39,19 @@ export class Device {
   readonly #store = new ObjectStore();
   readonly #log = new AuditLog();
   readonly #settings = new DeviceSettings(SUPPORTED_ALGORITHMS);
+  readonly #now: () => number;
   /** When the device last booted: the log's tick counts milliseconds from here. */
-  #bootedAt = Date.now();
+  #bootedAt: number;
   readonly #sessions: SessionTable;
   readonly #statePath: string | undefined;
   readonly #logLine: (line: string) => void;
   readonly #host: SessionHost;
 
   constructor(options: DeviceOptions = {}) {
-    const { statePath, serial, sessionTimeoutMs = SESSION_TIMEOUT_MS } = options;
+    const { statePath, serial, sessionTimeoutMs = SESSION_TIMEOUT_MS, now = Date.now } = options;
+    if (typeof now !== 'function') throw new TypeError('now must be a function');
+    this.#now = now;
+    this.#bootedAt = now();
     if (serial !== undefined && (!Number.isInteger(serial) || serial < 0 || serial > 0xffffffff)) {
       throw new RangeError('serial must be an integer in 0..4294967295');
     }
@@ -56,7 +63,7 @@ export class Device {
     }
     this.#statePath = statePath;
     this.#logLine = options.log ?? (() => undefined);
-    this.#sessions = new SessionTable(sessionTimeoutMs, options.now);
+    this.#sessions = new SessionTable(sessionTimeoutMs, now);
 
     const saved = statePath === undefined ? undefined : loadState(statePath);
     this.serial = serial ?? saved?.serial ?? DEFAULT_SERIAL;
@@ -186,14 +193,14 @@ export class Device {
 
   /** Power-on: the tick restarts and a boot entry is logged, or counted if force audit finds the log full. */
   #boot(): void {
-    this.#bootedAt = Date.now();
+    this.#bootedAt = this.#now();
     if (this.#settings.forceAudit && this.#log.full) this.#log.countUnloggedBoot();
     else this.#log.append(AuditLog.BOOT);
   }
 
   /** Milliseconds since boot as the 32-bit system tick. */
   #tick(): number {
-    return Math.min(Math.max(Date.now() - this.#bootedAt, 0), 0xfffffffe);
+    return Math.min(Math.max(this.#now() - this.#bootedAt, 0), 0xfffffffe);
   }
 
   #state(): PersistedState {
