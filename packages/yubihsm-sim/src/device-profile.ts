@@ -45,6 +45,7 @@ export const SUPPORTED_ALGORITHMS: readonly number[] = [
   Algorithm.OPAQUE_DATA,
   Algorithm.OPAQUE_X509_CERTIFICATE,
   Algorithm.AES128_YUBICO_AUTHENTICATION,
+  Algorithm.EC_P256_YUBICO_AUTHENTICATION,
   Algorithm.EC_ECDSA_SHA256,
   Algorithm.EC_ECDSA_SHA384,
   Algorithm.EC_ECDSA_SHA512,

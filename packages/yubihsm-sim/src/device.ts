@@ -6,11 +6,13 @@ import { AuditLog, type LoggedCommand } from './audit-log';
 import { NO_SESSION, runAudited } from './auditor';
 import { defaultAuthKey } from './auth-keys';
 import { DEFAULT_SERIAL, SUPPORTED_ALGORITHMS } from './device-profile';
+import { type DeviceKey, deviceKeyFrom, newDeviceKey } from './device-key';
 import { DeviceSettings } from './device-settings';
 import { PLAIN_COMMANDS } from './dispatch';
 import { deviceCodeOf, errorFrame, FALLBACK_ERROR, successFrame } from './frames';
 import type { DeviceModel } from './handler';
-import { ObjectStore } from './object-store';
+import { OBJECT_CAPACITY, ObjectStore } from './object-store';
+import { objectLength } from './object-types';
 import { describe, logTargetsOfSetup, SESSION_SETUP_COMMANDS, type SessionHost } from './session-commands';
 import { SESSION_TIMEOUT_MS, SessionTable } from './session-table';
 import { loadState, type PersistedState, saveState } from './state';
@@ -36,10 +38,11 @@ export interface DeviceOptions {
 
 export class Device {
   readonly serial: number;
-  readonly #store = new ObjectStore();
+  readonly #store = new ObjectStore(OBJECT_CAPACITY, objectLength);
   readonly #log = new AuditLog();
   readonly #settings = new DeviceSettings(SUPPORTED_ALGORITHMS);
   readonly #now: () => number;
+  readonly #deviceKey: DeviceKey;
   /** When the device last booted: the log's tick counts milliseconds from here. */
   #bootedAt: number;
   readonly #sessions: SessionTable;
@@ -67,6 +70,7 @@ export class Device {
 
     const saved = statePath === undefined ? undefined : loadState(statePath);
     this.serial = serial ?? saved?.serial ?? DEFAULT_SERIAL;
+    this.#deviceKey = saved?.devicePrivateKey === undefined ? newDeviceKey() : deviceKeyFrom(saved.devicePrivateKey);
     if (saved === undefined) {
       this.#resetState();
     } else {
@@ -83,6 +87,7 @@ export class Device {
       serial: this.serial,
       log: this.#log,
       settings: this.#settings,
+      deviceKey: this.#deviceKey,
       mutate: (change) => this.#mutate(change),
       record: (entry) => this.#record({ ...entry, tick: this.#tick() }),
       recordUnloggedAuth: () => this.#record(undefined),
@@ -204,7 +209,13 @@ export class Device {
   }
 
   #state(): PersistedState {
-    return { serial: this.serial, store: this.#store.snapshot(), settings: this.#settings.snapshot(), log: this.#log.snapshot() };
+    return {
+      serial: this.serial,
+      devicePrivateKey: this.#deviceKey.privateKey,
+      store: this.#store.snapshot(),
+      settings: this.#settings.snapshot(),
+      log: this.#log.snapshot(),
+    };
   }
 
   #save(): void {

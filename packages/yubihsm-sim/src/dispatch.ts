@@ -3,6 +3,7 @@
 import { Command } from '@kmsgate/yubihsm';
 import type { PlainHandler, SessionHandler } from './handler';
 import { closeSession } from './handlers/close-session';
+import { changeAuthenticationKey } from './handlers/change-authentication-key';
 import { decryptOaep } from './handlers/decrypt-oaep';
 import { decryptPkcs1 } from './handlers/decrypt-pkcs1';
 import { deleteObject } from './handlers/delete-object';
@@ -10,12 +11,14 @@ import { deriveEcdh } from './handlers/derive-ecdh';
 import { deviceInfo } from './handlers/device-info';
 import { echo } from './handlers/echo';
 import { generateAsymmetricKey } from './handlers/generate-asymmetric-key';
+import { getDevicePublicKey } from './handlers/get-device-public-key';
 import { getLogEntries } from './handlers/get-log-entries';
 import { getObjectInfo } from './handlers/get-object-info';
 import { getOpaque } from './handlers/get-opaque';
 import { getOption } from './handlers/get-option';
 import { getPseudoRandom } from './handlers/get-pseudo-random';
 import { getPublicKey } from './handlers/get-public-key';
+import { getStorageInfo } from './handlers/get-storage-info';
 import { listObjects } from './handlers/list-objects';
 import { putAsymmetricKey } from './handlers/put-asymmetric-key';
 import { putAuthenticationKey } from './handlers/put-authentication-key';
@@ -36,12 +39,16 @@ import { signPss } from './handlers/sign-pss';
 export const PLAIN_COMMANDS: ReadonlyMap<number, PlainHandler> = new Map<number, PlainHandler>([
   [Command.ECHO, (_device, payload) => echo(payload)],
   [Command.DEVICE_INFO, deviceInfo],
+  [Command.GET_DEVICE_PUBLIC_KEY, getDevicePublicKey],
 ]);
 
 /** Answered inside an authenticated session. */
 export const SESSION_COMMANDS: ReadonlyMap<number, SessionHandler> = new Map<number, SessionHandler>([
   [Command.ECHO, (_ctx, payload) => echo(payload)],
   [Command.DEVICE_INFO, (ctx, payload) => deviceInfo(ctx.device, payload)],
+  [Command.GET_DEVICE_PUBLIC_KEY, (ctx, payload) => getDevicePublicKey(ctx.device, payload)],
+  [Command.GET_STORAGE_INFO, getStorageInfo],
+  [Command.CHANGE_AUTHENTICATION_KEY, changeAuthenticationKey],
   [Command.CLOSE_SESSION, closeSession],
   [Command.RESET_DEVICE, resetDevice],
   [Command.GENERATE_ASYMMETRIC_KEY, generateAsymmetricKey],

@@ -1,6 +1,7 @@
 // What a command handler sees. Handlers take the decoded payload of one command and return the
 // response payload, or throw DeviceError; framing, encryption and error frames happen elsewhere.
 import type { AuditLog, LoggedCommand } from './audit-log';
+import type { DeviceKey } from './device-key';
 import type { DeviceSettings } from './device-settings';
 import type { ObjectStore } from './object-store';
 import type { Session } from './session-table';
@@ -12,6 +13,8 @@ export interface DeviceModel {
   /** Read it freely; change it only inside mutate() or through record(). */
   readonly log: AuditLog;
   readonly settings: DeviceSettings;
+  /** The static key of asymmetric session authentication; survives a factory reset. */
+  readonly deviceKey: DeviceKey;
   /**
    * Runs a change to the object store, the options or the log and saves it before the response
    * goes out, so an answered command is never lost on restart. If saving fails the change is

@@ -1,10 +1,17 @@
 // The device's object storage: objects keyed by (type, id), a fixed record capacity and the
 // per-(type, id) sequence counter reported by GET_OBJECT_INFO and LIST_OBJECTS.
 import { randomInt } from 'node:crypto';
-import { DeviceError, DeviceErrorCode, LABEL_LENGTH } from '@kmsgate/yubihsm';
+import { DeviceError, DeviceErrorCode, type GetStorageInfo, LABEL_LENGTH } from '@kmsgate/yubihsm';
 
 /** Product overview / GET_STORAGE_INFO docs: 256 object records. */
 export const OBJECT_CAPACITY = 256;
+/**
+ * GET_STORAGE_INFO page's example (`free pages: 1023/1024 page size: 126 bytes` on a reset
+ * device): 126 KB of object storage in 126-byte pages; "each object takes a record slot and will
+ * use as many pages as needed".
+ */
+export const PAGE_CAPACITY = 1024;
+export const PAGE_SIZE = 126;
 /** Object IDs are 16-bit; 0x0000 asks the device to choose and 0xFFFF is reserved. */
 export const MIN_OBJECT_ID = 0x0001;
 export const MAX_OBJECT_ID = 0xfffe;
@@ -51,7 +58,11 @@ export class ObjectStore {
   private readonly objects = new Map<string, StoredObject>();
   private readonly sequences = new Map<string, number>();
 
-  constructor(private readonly capacity = OBJECT_CAPACITY) {}
+  /** `lengthOf`: an object's stored length (GET_OBJECT_INFO's), which sets the pages it takes. */
+  constructor(
+    private readonly capacity = OBJECT_CAPACITY,
+    private readonly lengthOf: (object: StoredObject) => number = (o) => o.secret.length,
+  ) {}
 
   get size(): number {
     return this.objects.size;
@@ -77,9 +88,30 @@ export class ObjectStore {
     const previous = this.sequences.get(key);
     const sequence = previous === undefined ? 0 : (previous + 1) & 0xff;
     const stored: StoredObject = { ...object, id, sequence };
+    if (this.pagesOf(stored) > PAGE_CAPACITY - this.pagesUsed()) throw new DeviceError(DeviceErrorCode.STORAGE_FAILED);
     this.objects.set(key, stored);
     this.sequences.set(key, sequence);
     return stored;
+  }
+
+  /** Replaces an existing object in place (same record, same sequence): CHANGE_AUTHENTICATION_KEY. */
+  replace(object: StoredObject): void {
+    const key = keyOf(object.type, object.id);
+    const current = this.objects.get(key);
+    if (current === undefined) throw new DeviceError(DeviceErrorCode.OBJECT_NOT_FOUND);
+    if (this.pagesOf(object) - this.pagesOf(current) > PAGE_CAPACITY - this.pagesUsed()) throw new DeviceError(DeviceErrorCode.STORAGE_FAILED);
+    this.objects.set(key, { ...object, sequence: current.sequence });
+  }
+
+  /** GET_STORAGE_INFO. */
+  usage(): GetStorageInfo.Response {
+    return {
+      totalRecords: this.capacity,
+      freeRecords: this.capacity - this.objects.size,
+      totalPages: PAGE_CAPACITY,
+      freePages: PAGE_CAPACITY - this.pagesUsed(),
+      pageSize: PAGE_SIZE,
+    };
   }
 
   delete(type: number, id: number): boolean {
@@ -99,6 +131,16 @@ export class ObjectStore {
     this.clear();
     for (const [key, sequence] of snapshot.sequences) this.sequences.set(key, sequence);
     for (const object of snapshot.objects) this.objects.set(keyOf(object.type, object.id), object);
+  }
+
+  private pagesOf(object: StoredObject): number {
+    return Math.max(1, Math.ceil(this.lengthOf(object) / PAGE_SIZE));
+  }
+
+  private pagesUsed(): number {
+    let pages = 0;
+    for (const object of this.objects.values()) pages += this.pagesOf(object);
+    return pages;
   }
 
   /**

@@ -2,12 +2,16 @@
 // session and carry every other command inside it (Yubico Session concept page, GPC_SPE_014).
 import { randomBytes } from 'node:crypto';
 import {
+  Algorithm,
+  asymmetricSessionKeys,
   AuthenticateSession,
   CHALLENGE_LENGTH,
   Command,
   CreateSession,
   DeviceError,
   DeviceErrorCode,
+  ecdhP256,
+  generateP256,
   ObjectType,
   parseFrame,
   Scp03Channel,
@@ -15,11 +19,12 @@ import {
 } from '@kmsgate/yubihsm';
 import type { LogTargets } from './audit-targets';
 import { runAudited } from './auditor';
-import { splitAuthKeySecret } from './auth-keys';
+import { authKeyPoint, splitAuthKeySecret } from './auth-keys';
 import { SESSION_COMMANDS } from './dispatch';
 import { deviceCodeOf, errorFrame, FALLBACK_ERROR, successFrame } from './frames';
 import type { DeviceModel, SessionContext } from './handler';
-import type { Session, SessionTable } from './session-table';
+import type { StoredObject } from './object-store';
+import type { Session, SessionAuthority, SessionTable } from './session-table';
 
 export interface SessionHost {
   readonly model: DeviceModel;
@@ -28,24 +33,61 @@ export interface SessionHost {
   readonly log: (line: string) => void;
 }
 
+/** Symmetric or, told apart by its length, asymmetric session creation. */
 export function createSession(host: SessionHost, payload: Uint8Array): Uint8Array {
+  if (payload.length === CreateSession.ASYMMETRIC_REQUEST_LENGTH) return createAsymmetricSession(host, payload);
   const req = CreateSession.decodeRequest(payload);
-  const key = host.model.store.get(ObjectType.AUTHENTICATION_KEY, req.authKeyId);
-  if (key === undefined) throw new DeviceError(DeviceErrorCode.OBJECT_NOT_FOUND);
+  const key = authenticationKey(host, req.authKeyId, Algorithm.AES128_YUBICO_AUTHENTICATION);
   const cardChallenge = new Uint8Array(randomBytes(CHALLENGE_LENGTH));
-  const authority = {
-    authKeyId: key.id,
-    capabilities: key.capabilities,
-    delegatedCapabilities: key.delegatedCapabilities,
-    domains: key.domains,
-  };
-  const session = host.sessions.open(authority, (sessionId) =>
+  const session = host.sessions.open(authorityOf(key), (sessionId) =>
     Scp03Channel.forCard(splitAuthKeySecret(key.secret), sessionId, req.hostChallenge, cardChallenge),
   );
   return successFrame(
     CreateSession.CODE,
     CreateSession.encodeResponse({ sessionId: session.id, cardChallenge, cardCryptogram: session.channel.cardCryptogram }),
   );
+}
+
+/**
+ * Asymmetric authentication (firmware 2.3+): ECDH of the device's ephemeral key with the host's,
+ * and of the device key with the authentication key's public key; the session is authenticated at
+ * once, and only a host holding the authentication key's private key can derive its keys. A point
+ * off the curve is INVALID_DATA.
+ */
+function createAsymmetricSession(host: SessionHost, payload: Uint8Array): Uint8Array {
+  const req = CreateSession.decodeAsymmetricRequest(payload);
+  const key = authenticationKey(host, req.authKeyId, Algorithm.EC_P256_YUBICO_AUTHENTICATION);
+  const ephemeral = generateP256();
+  let shsee: Uint8Array;
+  let shsss: Uint8Array;
+  try {
+    shsee = ecdhP256(ephemeral.privateKey, req.hostEphemeralKey);
+    shsss = ecdhP256(host.model.deviceKey.privateKey, authKeyPoint(key.secret));
+  } catch {
+    throw new DeviceError(DeviceErrorCode.INVALID_DATA);
+  } finally {
+    ephemeral.privateKey.fill(0);
+  }
+  const { keys, receipt } = asymmetricSessionKeys(shsee, shsss, ephemeral.publicKey, req.hostEphemeralKey);
+  shsee.fill(0);
+  shsss.fill(0);
+  const session = host.sessions.open(authorityOf(key), (sessionId) => Scp03Channel.afterKeyAgreement('card', sessionId, keys, receipt));
+  return successFrame(
+    CreateSession.CODE,
+    CreateSession.encodeAsymmetricResponse({ sessionId: session.id, cardEphemeralKey: ephemeral.publicKey, receipt }),
+  );
+}
+
+/** The authentication key a session is asked for; one of the other kind cannot open this kind of session. */
+function authenticationKey(host: SessionHost, id: number, algorithm: number): StoredObject {
+  const key = host.model.store.get(ObjectType.AUTHENTICATION_KEY, id);
+  if (key === undefined) throw new DeviceError(DeviceErrorCode.OBJECT_NOT_FOUND);
+  if (key.algorithm !== algorithm) throw new DeviceError(DeviceErrorCode.INVALID_DATA);
+  return key;
+}
+
+function authorityOf(key: StoredObject): SessionAuthority {
+  return { authKeyId: key.id, capabilities: key.capabilities, delegatedCapabilities: key.delegatedCapabilities, domains: key.domains };
 }
 
 /** A wrong host cryptogram or MAC ends the session: the host gets one try per session. */

@@ -14,6 +14,8 @@ const FORMAT = 'kmsgate-yubihsm-sim/1';
 
 export interface PersistedState {
   serial: number;
+  /** The device key's private scalar (device-key.ts); absent in files from before it existed. */
+  devicePrivateKey?: Uint8Array;
   store: ObjectStoreSnapshot;
   settings: SettingsSnapshot;
   log: AuditLogSnapshot;
@@ -53,6 +55,7 @@ interface StateJson {
   format: typeof FORMAT;
   note: string;
   serial: number;
+  devicePrivateKey?: string;
   objects: ObjectJson[];
   sequences: Array<[string, number]>;
   settings?: SettingsJson;
@@ -84,6 +87,7 @@ export function saveState(path: string, state: PersistedState): void {
     format: FORMAT,
     note: 'yubihsm-sim state: contains private keys in the clear; simulator use only',
     serial: state.serial,
+    ...(state.devicePrivateKey !== undefined && { devicePrivateKey: toHex(state.devicePrivateKey) }),
     objects: state.store.objects.map(objectToJson),
     sequences: state.store.sequences.map(([k, v]) => [k, v]),
     settings: {
@@ -127,7 +131,13 @@ function parseState(raw: unknown): PersistedState {
     if (pair.length !== 2 || typeof pair[0] !== 'string') throw new Error(`sequences[${i}] must be [key, number]`);
     return [pair[0], uint(pair[1], `sequences[${i}][1]`, 0xff)];
   });
-  return { serial, store: { objects, sequences }, settings: parseSettings(root.settings), log: parseLog(root.log) };
+  const state: PersistedState = { serial, store: { objects, sequences }, settings: parseSettings(root.settings), log: parseLog(root.log) };
+  if (root.devicePrivateKey !== undefined) {
+    const key = fromHex(root.devicePrivateKey, 'devicePrivateKey');
+    if (key.length !== 32) throw new Error('devicePrivateKey must be 32 bytes');
+    state.devicePrivateKey = key;
+  }
+  return state;
 }
 
 const DEFAULT_SETTINGS: SettingsSnapshot = { forceAudit: 0, commandAudit: [], disabledAlgorithms: [] };

@@ -8,17 +8,20 @@ import { verifyLogChain } from './audit-chain';
 import { Algorithm, AuditMode, Command, OptionTag } from './codes';
 import * as DecryptOaep from './commands/decrypt-oaep';
 import * as DecryptPkcs1 from './commands/decrypt-pkcs1';
+import * as ChangeAuthenticationKey from './commands/change-authentication-key';
 import * as DeleteObject from './commands/delete-object';
 import * as DeriveEcdh from './commands/derive-ecdh';
 import * as DeviceInfo from './commands/device-info';
 import * as Echo from './commands/echo';
 import * as GenerateAsymmetricKey from './commands/generate-asymmetric-key';
+import * as GetDevicePublicKey from './commands/get-device-public-key';
 import * as GetLogEntries from './commands/get-log-entries';
 import * as GetObjectInfo from './commands/get-object-info';
 import * as GetOpaque from './commands/get-opaque';
 import * as GetOption from './commands/get-option';
 import * as GetPseudoRandom from './commands/get-pseudo-random';
 import * as GetPublicKey from './commands/get-public-key';
+import * as GetStorageInfo from './commands/get-storage-info';
 import * as ListObjects from './commands/list-objects';
 import * as PutAsymmetricKey from './commands/put-asymmetric-key';
 import * as PutAuthenticationKey from './commands/put-authentication-key';
@@ -32,8 +35,9 @@ import * as SignEddsa from './commands/sign-eddsa';
 import * as SignPkcs1 from './commands/sign-pkcs1';
 import * as SignPss from './commands/sign-pss';
 import { type ConnectorStatus, HttpConnector } from './connector';
-import { ConnectorError } from './errors';
+import { ConnectorError, ProtocolError } from './errors';
 import { responsePayload } from './response';
+import { EC_P256_PUBLIC_KEY_LENGTH } from './scp03/asymmetric';
 import { type AuthKey, DEFAULT_AUTH_KEY_ID, KEY_LENGTH, authKeyFromPassword } from './scp03/kdf';
 import { MAX_SERIAL, maxSessionPayload } from './session';
 import { type PoolStats, type SendOptions, SessionPool } from './session-pool';
@@ -97,9 +101,13 @@ export interface PutAuthenticationKeyParams {
   domains: number;
   capabilities: bigint;
   delegatedCapabilities: bigint;
-  /** Either a password or both raw keys. */
+  /**
+   * Exactly one of: a password or both raw keys (a symmetric key), or the host's P-256 public key
+   * as `X || Y` or `04 || X || Y` (an asymmetric key, firmware 2.3+).
+   */
   password?: string;
   authKey?: AuthKey;
+  publicKey?: Uint8Array;
 }
 
 export interface GeneratedObject {
@@ -165,6 +173,14 @@ function assertRsaCiphertext(ciphertext: unknown): asserts ciphertext is Uint8Ar
   if (!DecryptOaep.CIPHERTEXT_LENGTHS.includes(ciphertext.length)) {
     throw new RangeError(`ciphertext must be ${DecryptOaep.CIPHERTEXT_LENGTHS.join(', ')} bytes long (the modulus), got ${ciphertext.length}`);
   }
+}
+
+/** `X || Y`, or `04 || X || Y` with its prefix dropped. */
+function publicKeyXY(publicKey: unknown): Uint8Array {
+  assertBytes('publicKey', publicKey);
+  if (publicKey.length === EC_P256_PUBLIC_KEY_LENGTH) return publicKey;
+  if (publicKey.length === EC_P256_PUBLIC_KEY_LENGTH + 1 && publicKey[0] === 0x04) return publicKey.subarray(1);
+  throw new RangeError(`publicKey must be a P-256 point, X || Y (64 bytes) or 04 || X || Y (65), got ${publicKey.length} bytes`);
 }
 
 function resolveAuthKey(password: unknown, authKey: unknown): AuthKey {
@@ -432,19 +448,21 @@ export class YubiHsmClient {
     assertInt('domains', params.domains, 1, 0xffff);
     assertU64('capabilities', params.capabilities);
     assertU64('delegatedCapabilities', params.delegatedCapabilities);
+    const header = {
+      id: params.id,
+      label: labelBytes('label', params.label),
+      domains: params.domains,
+      capabilities: params.capabilities,
+      delegatedCapabilities: params.delegatedCapabilities,
+    };
+    if (params.publicKey !== undefined) {
+      if (params.password !== undefined || params.authKey !== undefined) throw new TypeError('give exactly one of password, authKey or publicKey');
+      const req = { ...header, algorithm: Algorithm.EC_P256_YUBICO_AUTHENTICATION, publicKey: publicKeyXY(params.publicKey) };
+      return PutAuthenticationKey.decodeResponse(await this.#pool.send(PutAuthenticationKey.CODE, PutAuthenticationKey.encodeRequest(req), { idempotent: false })).id;
+    }
     const key = resolveAuthKey(params.password, params.authKey);
     try {
-      const req = {
-        id: params.id,
-        label: labelBytes('label', params.label),
-        domains: params.domains,
-        capabilities: params.capabilities,
-        algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION,
-        delegatedCapabilities: params.delegatedCapabilities,
-        encKey: key.encKey,
-        macKey: key.macKey,
-      };
-      const payload = PutAuthenticationKey.encodeRequest(req);
+      const payload = PutAuthenticationKey.encodeRequest({ ...header, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, ...key });
       try {
         return PutAuthenticationKey.decodeResponse(await this.#pool.send(PutAuthenticationKey.CODE, payload, { idempotent: false })).id;
       } finally {
@@ -454,6 +472,44 @@ export class YubiHsmClient {
       key.encKey.fill(0);
       key.macKey.fill(0);
     }
+  }
+
+  /**
+   * CHANGE_AUTHENTICATION_KEY on the key this client authenticates with (the device allows no
+   * other), from a password or raw keys; needs its change-authentication-key capability. The client
+   * then opens its new sessions with the new key; sessions already open go on.
+   */
+  async changeAuthenticationKey(next: { password?: string; authKey?: AuthKey }): Promise<void> {
+    if (typeof next !== 'object' || next === null) throw new TypeError('next must be { password } or { authKey }');
+    const key = resolveAuthKey(next.password, next.authKey);
+    try {
+      const payload = ChangeAuthenticationKey.encodeRequest({ id: this.authKeyId, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, ...key });
+      try {
+        const { id } = ChangeAuthenticationKey.decodeResponse(await this.#pool.send(ChangeAuthenticationKey.CODE, payload, { idempotent: false }));
+        if (id !== this.authKeyId) throw new ProtocolError('unexpected-response', `device changed key ${id}, not ${this.authKeyId}`);
+      } finally {
+        payload.fill(0);
+      }
+      // The pool holds this very object: new sessions use the new key from here on.
+      this.#authKey.encKey.set(key.encKey);
+      this.#authKey.macKey.set(key.macKey);
+    } finally {
+      key.encKey.fill(0);
+      key.macKey.fill(0);
+    }
+  }
+
+  /** The device's P-256 key for asymmetric authentication (firmware 2.3+), `X || Y`, in the clear. */
+  async getDevicePublicKey(): Promise<Uint8Array> {
+    const res = await this.connector.send(frame(GetDevicePublicKey.CODE, GetDevicePublicKey.encodeRequest({})));
+    const { algorithm, publicKey } = GetDevicePublicKey.decodeResponse(responsePayload(res, GetDevicePublicKey.CODE));
+    if (algorithm !== Algorithm.EC_P256_YUBICO_AUTHENTICATION) throw new ProtocolError('unexpected-response', `device public key has algorithm ${algorithm}`);
+    return publicKey;
+  }
+
+  /** Object records and storage pages, total and free. */
+  async getStorageInfo(): Promise<GetStorageInfo.Response> {
+    return GetStorageInfo.decodeResponse(await this.#pool.send(GetStorageInfo.CODE, GetStorageInfo.encodeRequest({})));
   }
 
   /**

@@ -157,4 +157,34 @@ describe('command codecs', () => {
     expect(roundTrip(C.SetLogIndex, { index: 41 }, {}).request).toBe('0029');
     expect(() => C.SetLogIndex.decodeRequest(Uint8Array.of(0))).toThrow(WireError);
   });
+
+  it('change-authentication-key, put-authentication-key: symmetric and asymmetric key material', () => {
+    const encKey = new Uint8Array(16).fill(1);
+    const macKey = new Uint8Array(16).fill(2);
+    const publicKey = new Uint8Array(64).fill(3);
+    const sym = roundTrip(C.ChangeAuthenticationKey, { id: 1, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, encKey, macKey }, { id: 1 });
+    expect(sym.request).toBe('000126' + '01'.repeat(16) + '02'.repeat(16));
+    expect(roundTrip(C.ChangeAuthenticationKey, { id: 7, algorithm: Algorithm.EC_P256_YUBICO_AUTHENTICATION, publicKey }, { id: 7 }).request).toBe('000731' + '03'.repeat(64));
+    expect(() => C.ChangeAuthenticationKey.decodeRequest(unhex('000131' + '03'.repeat(32)))).toThrow(WireError);
+    const asym = { ...header, algorithm: Algorithm.EC_P256_YUBICO_AUTHENTICATION, delegatedCapabilities: 0n, publicKey };
+    expect(roundTrip(C.PutAuthenticationKey, asym, { id: 9 }).request).toHaveLength(2 * (53 + 8 + 64));
+  });
+
+  it('create-session: the asymmetric variant carries 65-byte points and a receipt', () => {
+    const point = Uint8Array.of(4, ...new Uint8Array(64).fill(5));
+    const req = C.CreateSession.encodeAsymmetricRequest({ authKeyId: 2, hostEphemeralKey: point });
+    expect(req).toHaveLength(C.CreateSession.ASYMMETRIC_REQUEST_LENGTH);
+    expect(C.CreateSession.decodeAsymmetricRequest(req)).toEqual({ authKeyId: 2, hostEphemeralKey: point });
+    const res = { sessionId: 3, cardEphemeralKey: point, receipt: new Uint8Array(16).fill(6) };
+    expect(C.CreateSession.decodeAsymmetricResponse(C.CreateSession.encodeAsymmetricResponse(res))).toEqual(res);
+    expect(() => C.CreateSession.decodeRequest(req)).toThrow(WireError);
+  });
+
+  it('get-device-public-key and get-storage-info', () => {
+    const publicKey = new Uint8Array(64).fill(9);
+    expect(roundTrip(C.GetDevicePublicKey, {}, { algorithm: Algorithm.EC_P256_YUBICO_AUTHENTICATION, publicKey }).response).toBe('31' + '09'.repeat(64));
+    // Get Storage Info page example: free records 255/256, free pages 1023/1024, page size 126.
+    const info = { totalRecords: 256, freeRecords: 255, totalPages: 1024, freePages: 1023, pageSize: 126 };
+    expect(roundTrip(C.GetStorageInfo, {}, info).response).toBe('010000ff040003ff007e');
+  });
 });

@@ -1,18 +1,27 @@
-// PUT_AUTHENTICATION_KEY (symmetric keys only; the EC P-256 variant is not simulated).
-import { Algorithm, Capability, DeviceError, DeviceErrorCode, GetObjectInfo, ObjectType, PutAuthenticationKey } from '@kmsgate/yubihsm';
+// PUT_AUTHENTICATION_KEY: symmetric (two AES-128 keys) or asymmetric (a P-256 public key, firmware 2.3+).
+import { Capability, DeviceError, DeviceErrorCode, GetObjectInfo, ObjectType, PutAuthenticationKey, zeroAuthKeyMaterial } from '@kmsgate/yubihsm';
 import { requireCapability, requireWithinAuthority } from '../access';
-import { authKeySecret } from '../auth-keys';
+import { AUTH_KEY_ALGORITHMS, authKeySecretOf } from '../auth-keys';
 import type { SessionContext } from '../handler';
 import { padLabel } from '../object-store';
 import { checkNewObjectHeader } from './new-object';
 
 export function putAuthenticationKey(ctx: SessionContext, payload: Uint8Array): Uint8Array {
   const req = PutAuthenticationKey.decodeRequest(payload);
+  try {
+    return PutAuthenticationKey.encodeResponse({ id: store(ctx, req) });
+  } finally {
+    zeroAuthKeyMaterial(req);
+  }
+}
+
+function store(ctx: SessionContext, req: PutAuthenticationKey.Request): number {
   const { authority } = ctx.session;
   requireCapability(authority, Capability.PUT_AUTHENTICATION_KEY);
   checkNewObjectHeader(req);
-  if (req.algorithm !== Algorithm.AES128_YUBICO_AUTHENTICATION) throw new DeviceError(DeviceErrorCode.INVALID_DATA);
+  if (!AUTH_KEY_ALGORITHMS.has(req.algorithm)) throw new DeviceError(DeviceErrorCode.INVALID_DATA);
   requireWithinAuthority(authority, req);
+  const secret = authKeySecretOf(req);
   const stored = ctx.device.mutate(() =>
     ctx.device.store.insert({
       id: req.id,
@@ -23,10 +32,8 @@ export function putAuthenticationKey(ctx: SessionContext, payload: Uint8Array): 
       capabilities: req.capabilities,
       delegatedCapabilities: req.delegatedCapabilities,
       origin: GetObjectInfo.Origin.IMPORTED,
-      secret: authKeySecret(req.encKey, req.macKey),
+      secret,
     }),
   );
-  req.encKey.fill(0);
-  req.macKey.fill(0);
-  return PutAuthenticationKey.encodeResponse({ id: stored.id });
+  return stored.id;
 }

@@ -1,10 +1,14 @@
 // A minimal test client over real HTTP, built from the shared codecs and the shared SCP03 channel.
 // It exists only to drive the simulator in tests; the real client lives in @kmsgate/yubihsm.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import {
+  asymmetricSessionKeys,
   authKeyFromPassword,
   Command,
   CreateSession,
+  ecdhP256,
+  generateP256,
+  GetDevicePublicKey,
   DeviceError,
   frame,
   parseFrame,
@@ -67,6 +71,23 @@ export class TestSession {
     expectOk(Command.AUTHENTICATE_SESSION, await post(url, channel.authenticateSessionCommand()));
     channel.markAuthenticated();
     return new TestSession(url, channel);
+  }
+
+  /**
+   * An asymmetric session (firmware 2.3+) for the P-256 key `privateKey`, checking the receipt
+   * against `devicePublicKey` (fetched in the clear when not given), as python-yubihsm does.
+   */
+  static async openAsymmetric(url: string, authKeyId: number, privateKey: Uint8Array, devicePublicKey?: Uint8Array): Promise<TestSession> {
+    const device = devicePublicKey ?? Uint8Array.of(4, ...GetDevicePublicKey.decodeResponse(await plain(url, Command.GET_DEVICE_PUBLIC_KEY)).publicKey);
+    const ephemeral = generateP256();
+    const res = CreateSession.decodeAsymmetricResponse(
+      await plain(url, Command.CREATE_SESSION, CreateSession.encodeAsymmetricRequest({ authKeyId, hostEphemeralKey: ephemeral.publicKey })),
+    );
+    const shsee = ecdhP256(ephemeral.privateKey, res.cardEphemeralKey);
+    const shsss = ecdhP256(privateKey, device);
+    const { keys, receipt } = asymmetricSessionKeys(shsee, shsss, res.cardEphemeralKey, ephemeral.publicKey);
+    if (!timingSafeEqual(receipt, res.receipt)) throw new Error('receipt mismatch: not the device it claims to be');
+    return new TestSession(url, Scp03Channel.afterKeyAgreement('host', res.sessionId, keys, receipt));
   }
 
   get id(): number {

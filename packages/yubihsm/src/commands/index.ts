@@ -5,6 +5,7 @@
  * reverse with the same modules.
  */
 export * as AuthenticateSession from './authenticate-session';
+export * as ChangeAuthenticationKey from './change-authentication-key';
 export * as CloseSession from './close-session';
 export * as CreateSession from './create-session';
 export * as DecryptOaep from './decrypt-oaep';
@@ -14,12 +15,14 @@ export * as DeriveEcdh from './derive-ecdh';
 export * as DeviceInfo from './device-info';
 export * as Echo from './echo';
 export * as GenerateAsymmetricKey from './generate-asymmetric-key';
+export * as GetDevicePublicKey from './get-device-public-key';
 export * as GetLogEntries from './get-log-entries';
 export * as GetObjectInfo from './get-object-info';
 export * as GetOpaque from './get-opaque';
 export * as GetOption from './get-option';
 export * as GetPseudoRandom from './get-pseudo-random';
 export * as GetPublicKey from './get-public-key';
+export * as GetStorageInfo from './get-storage-info';
 export * as ListObjects from './list-objects';
 export * as PutAsymmetricKey from './put-asymmetric-key';
 export * as PutAuthenticationKey from './put-authentication-key';
@@ -34,5 +37,6 @@ export * as SignEddsa from './sign-eddsa';
 export * as SignPkcs1 from './sign-pkcs1';
 export * as SignPss from './sign-pss';
 export type { ObjectHeader } from './object-header';
+export { type AuthKeyMaterial, zeroAuthKeyMaterial } from './auth-key-material';
 export type { Empty } from './empty';
 export type { ObjectIdResponse } from './object-id';

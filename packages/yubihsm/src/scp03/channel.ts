@@ -63,20 +63,21 @@ export class Scp03Channel {
   readonly messageLimit: number;
   #state: ChannelState = 'none';
   readonly #keys: SessionKeys;
-  readonly #context: Uint8Array;
-  readonly #cardCryptogram: Uint8Array;
+  /** Host challenge || card challenge; undefined for an asymmetric session, which has no cryptograms. */
+  readonly #context: Uint8Array | undefined;
+  readonly #cardCryptogram: Uint8Array | undefined;
   #chain: Uint8Array = new Uint8Array(BLOCK_SIZE);
   /** Encryption counter of the next exchange; set to 1 on authentication (GPC_SPE_014 §6.2.6). */
   #counter = 1;
   #pending: Pending | undefined;
   #authenticateSent = false;
 
-  private constructor(side: ChannelSide, sessionId: number, keys: SessionKeys, context: Uint8Array, options: ChannelOptions | undefined) {
+  private constructor(side: ChannelSide, sessionId: number, keys: SessionKeys, context: Uint8Array | undefined, options: ChannelOptions | undefined) {
     this.side = side;
     this.sessionId = sessionId;
     this.#keys = keys;
     this.#context = context;
-    this.#cardCryptogram = cardCryptogram(keys.sMac, context);
+    this.#cardCryptogram = context === undefined ? undefined : cardCryptogram(keys.sMac, context);
     const limit = options?.messageLimit ?? MAX_MESSAGES_PER_SESSION;
     assertInt('messageLimit', limit, 1, MAX_MESSAGES_PER_SESSION);
     this.messageLimit = limit;
@@ -111,7 +112,7 @@ export class Scp03Channel {
     assertBytes('cardCryptogram', cardCryptogram, CRYPTOGRAM_LENGTH);
     const keys = Scp03Channel.deriveSessionKeys(authKey, hostChallenge, cardChallenge);
     const channel = new Scp03Channel('host', sessionId, keys, concatBytes(hostChallenge, cardChallenge), options);
-    if (!cryptogramsEqual(channel.#cardCryptogram, cardCryptogram)) {
+    if (!cryptogramsEqual(channel.cardCryptogram, cardCryptogram)) {
       channel.close();
       throw new ProtocolError('cryptogram', 'card cryptogram mismatch: the device does not hold this authentication key');
     }
@@ -131,6 +132,23 @@ export class Scp03Channel {
     return new Scp03Channel('card', sessionId, keys, concatBytes(hostChallenge, cardChallenge), options);
   }
 
+  /**
+   * Either side of an asymmetric (EC P-256) session, already authenticated: the session keys come
+   * from the key agreement (scp03/asymmetric.ts) and the receipt is the first chaining value, as
+   * python-yubihsm's `AsymmetricAuth.authenticate` starts its session. The host must have checked
+   * the receipt before calling this.
+   */
+  static afterKeyAgreement(side: ChannelSide, sessionId: number, keys: SessionKeys, receipt: Uint8Array, options?: ChannelOptions): Scp03Channel {
+    assertInt('sessionId', sessionId, 0, 0xff);
+    for (const k of KEY_FIELDS) assertBytes(`keys.${k}`, keys[k], KEY_LENGTH);
+    assertBytes('receipt', receipt, BLOCK_SIZE);
+    const channel = new Scp03Channel(side, sessionId, keys, undefined, options);
+    channel.#chain = receipt.slice();
+    channel.#counter = 1;
+    channel.#state = 'authenticated';
+    return channel;
+  }
+
   get state(): ChannelState {
     return this.#state;
   }
@@ -141,7 +159,14 @@ export class Scp03Channel {
   }
 
   get cardCryptogram(): Uint8Array {
+    if (this.#cardCryptogram === undefined) throw new ProtocolError('state', 'an asymmetric session has no card cryptogram');
     return this.#cardCryptogram.slice();
+  }
+
+  /** The symmetric authentication context; asymmetric sessions never reach the code that needs it. */
+  private context(): Uint8Array {
+    if (this.#context === undefined) throw new ProtocolError('state', 'an asymmetric session has no challenges');
+    return this.#context;
   }
 
   private expect(side: ChannelSide, state: ChannelState, operation: string): void {
@@ -161,7 +186,7 @@ export class Scp03Channel {
   authenticateSessionCommand(): Uint8Array {
     this.expect('host', 'none', 'authenticateSessionCommand');
     if (this.#authenticateSent) throw new ProtocolError('state', 'AUTHENTICATE_SESSION was already built for this channel');
-    const cryptogram = hostCryptogram(this.#keys.sMac, this.#context);
+    const cryptogram = hostCryptogram(this.#keys.sMac, this.context());
     const body = AuthenticateSession.encodeMacedBody({ sessionId: this.sessionId, hostCryptogram: cryptogram });
     const full = commandMac(this.#keys.sMac, this.#chain, AuthenticateSession.CODE, body);
     const out = frame(
@@ -274,7 +299,7 @@ export class Scp03Channel {
       deviceErrorFromWire(e);
     }
     if (req.sessionId !== this.sessionId) throw new DeviceError(DeviceErrorCode.INVALID_SESSION, { command: AuthenticateSession.CODE });
-    const expectedCryptogram = hostCryptogram(this.#keys.sMac, this.#context);
+    const expectedCryptogram = hostCryptogram(this.#keys.sMac, this.context());
     const full = commandMac(this.#keys.sMac, this.#chain, AuthenticateSession.CODE, AuthenticateSession.encodeMacedBody(req));
     // Both comparisons always run, so timing does not say which one failed.
     const cryptogramOk = cryptogramsEqual(expectedCryptogram, req.hostCryptogram);

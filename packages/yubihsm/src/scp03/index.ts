@@ -12,3 +12,15 @@ export {
   scp03Kdf,
 } from './kdf';
 export { MAC_LENGTH, commandMac, responseMac } from './mac';
+export {
+  ASYMMETRIC_SHARED_INFO,
+  type AsymmetricSessionKeys,
+  EC_P256_POINT_LENGTH,
+  EC_P256_PUBLIC_KEY_LENGTH,
+  RECEIPT_LENGTH,
+  asymmetricSessionKeys,
+  ecdhP256,
+  generateP256,
+  p256PublicKey,
+  x963KdfSha256,
+} from './asymmetric';
