@@ -407,12 +407,16 @@ describe('PUT_AUTHENTICATION_KEY', () => {
     await expect(TestSession.open(sim.url, 7, 'password')).rejects.toThrow(/card cryptogram mismatch/);
   });
 
-  test('only the symmetric algorithm is accepted', async () => {
+  test('only the two authentication-key algorithms are accepted, each with its own key length', async () => {
     const { encKey, macKey } = authKeyFromPassword('x');
     const req = { id: 0, label: label('x'), domains: 1, capabilities: 0n, delegatedCapabilities: 0n, encKey, macKey };
+    expect(await deviceCode(session.send(Command.PUT_AUTHENTICATION_KEY, PutAuthenticationKey.encodeRequest({ ...req, algorithm: Algorithm.EC_P256 })))).toBe(
+      DeviceErrorCode.INVALID_DATA,
+    );
+    // The asymmetric algorithm takes a 64-byte public key, not two 16-byte AES keys.
     expect(
       await deviceCode(session.send(Command.PUT_AUTHENTICATION_KEY, PutAuthenticationKey.encodeRequest({ ...req, algorithm: Algorithm.EC_P256_YUBICO_AUTHENTICATION }))),
-    ).toBe(DeviceErrorCode.INVALID_DATA);
+    ).toBe(DeviceErrorCode.WRONG_LENGTH);
   });
 
   test('a short key is WRONG_LENGTH', async () => {
