@@ -3,17 +3,33 @@ import {
   CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, GetPublicKeyCommand, KMSInvalidSignatureException,
   ListAliasesCommand, ListKeysCommand, SignCommand, VerifyCommand, type KMSClient,
 } from '@aws-sdk/client-kms';
-import { startTestGateway, type TestGateway } from './helpers/gateway';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHostBridge, type RunningTeeBridge } from '@kmsgate/tee-bridge';
+import { DEFAULT_TEST_BACKENDS, startTestGateway, type TestGateway } from './helpers/gateway';
 
 /**
  * The walking skeleton end to end: the unmodified AWS SDK for JavaScript v3 over SigV4, the real
- * server, SQLite, and the YubiHSM 2 simulator over the connector protocol. Signatures are checked
- * with node:crypto, never with kmsgate code.
+ * server, SQLite, and each backend through its own protocol: the YubiHSM 2 simulator over the
+ * connector protocol, tee-sim and our bridge daemon with the host build of our TA (tee/ta) over
+ * the bridge socket. Signatures are checked with node:crypto, never with kmsgate code.
  */
 let t: TestGateway;
 let kms: KMSClient;
-beforeAll(async () => { t = await startTestGateway(); kms = t.client(); });
-afterAll(async () => { await t.stop(); });
+let bridgeDir: string;
+let bridge: RunningTeeBridge;
+beforeAll(async () => {
+  bridgeDir = mkdtempSync(join(tmpdir(), 'kmsgate-e2e-tee-host-'));
+  bridge = await startHostBridge({ socketPath: join(bridgeDir, 'bridge.sock'), storageDir: join(bridgeDir, 'storage') });
+  t = await startTestGateway({ backends: [...DEFAULT_TEST_BACKENDS, { id: 'tee-host', type: 'tee', socketPath: bridge.socketPath }] });
+  kms = t.client();
+});
+afterAll(async () => {
+  await t.stop();
+  await bridge.close();
+  rmSync(bridgeDir, { recursive: true, force: true });
+});
 
 const enc = new TextEncoder();
 
@@ -23,12 +39,18 @@ function spkiKey(der: Uint8Array) {
 
 /**
  * The same AWS-level tests once per backend, in one run: keys on the YubiHSM 2 simulator (the
- * default backend, no CustomKeyStoreId) and keys on the TEE simulator (CustomKeyStoreId 'tee',
- * so Origin AWS_CLOUDHSM). A spec a backend cannot hold is skipped for it, by name.
+ * default backend, no CustomKeyStoreId), on the TEE simulator (CustomKeyStoreId 'tee', so Origin
+ * AWS_CLOUDHSM) and on our TA through the bridge daemon ('tee-host'). A spec a backend cannot hold
+ * is skipped for it, by name; one its device refuses (`refused`) must fail CreateKey cleanly.
+ * `secpSpec` is the spec the key-identifier test uses (secp256k1 where the backend has it).
  */
-const BACKENDS: { id: string; createKey: { CustomKeyStoreId?: string }; metadata: Record<string, string>; notApplicable: readonly string[] }[] = [
-  { id: 'yubihsm', createKey: {}, metadata: { Origin: 'AWS_KMS' }, notApplicable: [] },
-  { id: 'tee', createKey: { CustomKeyStoreId: 'tee' }, metadata: { Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: 'tee' }, notApplicable: ['ECC_NIST_P384'] },
+const BACKENDS: { id: string; createKey: { CustomKeyStoreId?: string }; metadata: Record<string, string>; notApplicable: readonly string[]; refused: readonly string[]; secpSpec: 'ECC_SECG_P256K1' | 'ECC_NIST_P256' }[] = [
+  { id: 'yubihsm', createKey: {}, metadata: { Origin: 'AWS_KMS' }, notApplicable: [], refused: [], secpSpec: 'ECC_SECG_P256K1' },
+  { id: 'tee', createKey: { CustomKeyStoreId: 'tee' }, metadata: { Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: 'tee' }, notApplicable: ['ECC_NIST_P384'], refused: [], secpSpec: 'ECC_SECG_P256K1' },
+  {
+    id: 'tee-host', createKey: { CustomKeyStoreId: 'tee-host' }, metadata: { Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: 'tee-host' },
+    notApplicable: ['ECC_NIST_P384'], refused: ['ECC_SECG_P256K1'], secpSpec: 'ECC_NIST_P256',
+  },
 ];
 
 describe.each(BACKENDS)('backend $id', (backend) => {
@@ -37,6 +59,15 @@ describe.each(BACKENDS)('backend $id', (backend) => {
     ['ECC_NIST_P384', 'ECDSA_SHA_384', 'sha384', 'secp384r1'],
     ['ECC_SECG_P256K1', 'ECDSA_SHA_256', 'sha256', 'secp256k1'],
   ] as const)('%s', (spec, alg, hash, curve) => {
+    if (backend.refused.includes(spec)) {
+      it(`is refused by the ${backend.id} backend's TA with UnsupportedOperationException, and no key is left`, async () => {
+        const before = (await kms.send(new ListKeysCommand({}))).Keys!.length;
+        await expect(kms.send(new CreateKeyCommand({ ...backend.createKey, KeySpec: spec, KeyUsage: 'SIGN_VERIFY' })))
+          .rejects.toMatchObject({ name: 'UnsupportedOperationException' });
+        expect((await kms.send(new ListKeysCommand({}))).Keys!.length).toBe(before);
+      });
+      return;
+    }
     if (backend.notApplicable.includes(spec)) {
       it.skip(`does not apply: the ${backend.id} backend cannot hold ${spec} keys`, () => undefined);
       return;
@@ -105,8 +136,8 @@ describe.each(BACKENDS)('backend $id', (backend) => {
 
   describe('key identifiers', () => {
     it('accepts key id, key ARN, alias name and alias ARN, and the legacy CustomerMasterKeySpec', async () => {
-      const { KeyMetadata } = await kms.send(new CreateKeyCommand({ ...backend.createKey, CustomerMasterKeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' }));
-      expect(KeyMetadata!.KeySpec).toBe('ECC_SECG_P256K1');
+      const { KeyMetadata } = await kms.send(new CreateKeyCommand({ ...backend.createKey, CustomerMasterKeySpec: backend.secpSpec, KeyUsage: 'SIGN_VERIFY' }));
+      expect(KeyMetadata!.KeySpec).toBe(backend.secpSpec);
       const alias = `alias/eth-signer-${KeyMetadata!.KeyId!.slice(0, 8)}`;
       await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: KeyMetadata!.KeyId }));
       const forms = [KeyMetadata!.KeyId!, KeyMetadata!.Arn!, alias, `arn:aws:kms:us-east-1:111122223333:${alias}`];

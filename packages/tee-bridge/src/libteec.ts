@@ -54,7 +54,12 @@ const bindings = new Map<string, Binding>();
 function bind(libraryPath: string): Binding {
   let b = bindings.get(libraryPath);
   if (!b) {
-    const lib = koffi.load(libraryPath);
+    let lib: koffi.IKoffiLib;
+    try {
+      lib = koffi.load(libraryPath);
+    } catch (e) {
+      throw new Error(`cannot load the TEE Client API library ${libraryPath}: ${(e as Error).message}`);
+    }
     b = {
       initializeContext: lib.func('uint32_t TEEC_InitializeContext(const char *name, void *context)'),
       finalizeContext: lib.func('void TEEC_FinalizeContext(void *context)'),

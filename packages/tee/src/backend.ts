@@ -328,6 +328,10 @@ export class TeeBackend implements KeyBackend {
       case TEEC_RESULT.TEEC_ERROR_OUT_OF_MEMORY:
         if (operation === 'generateKey') return new KmsError('LimitExceededException', `The TEE backend ${this.id} has no room for another key.`, cause);
         break;
+      case TEEC_RESULT.TEEC_ERROR_NOT_SUPPORTED:
+        // The TA lacks this key type (ours has no secp256k1: not a GlobalPlatform curve).
+        if (operation === 'generateKey') return new KmsError('UnsupportedOperationException', `The TEE backend ${this.id} cannot generate keys of this key spec.`, cause);
+        break;
       case TEEC_RESULT.TEEC_ERROR_SECURITY:
         return new KmsError('KeyUnavailableException', `The TEE backend ${this.id} refuses its sealed key storage (rollback or tampering detected); see the bridge log.`, cause);
       case TEEC_RESULT.TEEC_ERROR_TARGET_DEAD:

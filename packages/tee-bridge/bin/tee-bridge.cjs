@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The bridge daemon runs from its TypeScript sources; tsx (a root devDependency) compiles on load.
+'use strict';
+require('tsx/cjs/api').register();
+require('../src/cli.ts');

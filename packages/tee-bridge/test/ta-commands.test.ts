@@ -1,0 +1,107 @@
+// The TA's own input checks, below the daemon: raw TEEC_InvokeCommand calls into the host build of
+// tee/ta with unknown command ids, wrong parameter types, oversized and truncated buffers. Each is
+// refused with its GP code by the TA (origin TRUSTED_APP) and changes nothing it stores.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TEEC_ORIGIN, TEEC_RESULT } from '@kmsgate/tee';
+import {
+  TA_ALGORITHM, TA_COMMAND, TA_INTERFACE_VERSION, TA_KEY_TYPE, TA_UUID, TeecContext, TeecSession, buildHostLibrary,
+  type TeecParam, type TeecResult,
+} from '../src';
+
+const { TEEC_SUCCESS, TEEC_ERROR_BAD_PARAMETERS, TEEC_ERROR_NOT_SUPPORTED, TEEC_ERROR_SHORT_BUFFER, TEEC_ERROR_ITEM_NOT_FOUND } = TEEC_RESULT;
+let dir: string;
+let ctx: TeecContext;
+let session: TeecSession;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tee-ta-commands-'));
+  ctx = TeecContext.initialize(buildHostLibrary(), dir);
+  const s = await ctx.openSession(TA_UUID);
+  if (!(s instanceof TeecSession)) throw new Error(`open session: 0x${s.result.toString(16)}`);
+  session = s;
+});
+afterAll(() => {
+  session.close();
+  ctx.finalize();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const bytes = (n: number, fill = 0x11) => new Uint8Array(n).fill(fill);
+const invoke = (cmd: number, params: TeecParam[]) => session.invoke(cmd, params);
+function refused(r: TeecResult, code: number): void {
+  expect({ result: r.result, origin: r.origin }).toEqual({ result: code, origin: TEEC_ORIGIN.TEEC_ORIGIN_TRUSTED_APP });
+}
+async function counter(): Promise<number> {
+  const r = await invoke(TA_COMMAND.GET_ROLLBACK_COUNTER, [{ kind: 'valueOut' }]);
+  expect(r.result).toBe(TEEC_SUCCESS);
+  return (r.params[0] as { a: number }).a;
+}
+async function generate(type: number, label = bytes(8, 0x61)): Promise<TeecResult> {
+  return invoke(TA_COMMAND.GENERATE_KEY, [{ kind: 'valueIn', a: type }, { kind: 'memrefIn', data: label }, { kind: 'memrefOut', size: 16 }, { kind: 'memrefOut', size: 65 }]);
+}
+
+it('refuses unknown command ids, and the same command of another interface version', async () => {
+  for (const id of [0, 0x0001_0000, 0x0001_0009, 0x0002_0001, 0xffff_ffff, TA_COMMAND.PING & 0xffff]) {
+    refused(await invoke(id, [{ kind: 'valueOut' }]), TEEC_ERROR_NOT_SUPPORTED);
+  }
+  expect(TA_INTERFACE_VERSION).toBe(1);
+  const ok = await invoke(TA_COMMAND.PING, [{ kind: 'valueOut' }]);
+  expect(ok.result).toBe(TEEC_SUCCESS);
+});
+
+it('refuses parameter types other than the command\'s exact layout', async () => {
+  refused(await invoke(TA_COMMAND.PING, []), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await invoke(TA_COMMAND.PING, [{ kind: 'valueOut' }, { kind: 'valueOut' }]), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await invoke(TA_COMMAND.RANDOM, [{ kind: 'memrefIn', data: bytes(8) }]), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await invoke(TA_COMMAND.GET_ROLLBACK_COUNTER, [{ kind: 'valueIn', a: 1 }]), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await invoke(TA_COMMAND.GENERATE_KEY, [{ kind: 'valueIn', a: TA_KEY_TYPE.P256 }, { kind: 'memrefIn', data: bytes(4) }, { kind: 'memrefOut', size: 16 }]), TEEC_ERROR_BAD_PARAMETERS);
+});
+
+it('refuses oversized and truncated inputs, and changes nothing', async () => {
+  const before = await counter();
+  // generateKey: label 0 or 65 bytes, an unknown key type; secp256k1 is not supported.
+  refused(await generate(TA_KEY_TYPE.P256, new Uint8Array(0)), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await generate(TA_KEY_TYPE.P256, bytes(65)), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await generate(9), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await generate(TA_KEY_TYPE.SECP256K1), TEEC_ERROR_NOT_SUPPORTED);
+  expect(await counter()).toBe(before);
+
+  const gen = await generate(TA_KEY_TYPE.P256);
+  expect(gen.result).toBe(TEEC_SUCCESS);
+  const handle = (gen.params[2] as { data: Uint8Array }).data;
+  expect(handle.length).toBe(16);
+  const after = await counter();
+  expect(after).toBe(before + 1);
+  const sign = (h: Uint8Array, alg: number, input: Uint8Array, out = 64) => invoke(TA_COMMAND.SIGN, [
+    { kind: 'memrefIn', data: h }, { kind: 'valueIn', a: alg }, { kind: 'memrefIn', data: input }, { kind: 'memrefOut', size: out },
+  ]);
+  // Handles of 15 and 17 bytes, digests of 31 and 33, an Ed25519 message of 16385, an unknown algorithm.
+  refused(await sign(handle.subarray(0, 15), TA_ALGORITHM.ECDSA_SHA_256, bytes(32)), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await sign(Uint8Array.of(...handle, 0), TA_ALGORITHM.ECDSA_SHA_256, bytes(32)), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await sign(handle, TA_ALGORITHM.ECDSA_SHA_256, bytes(31)), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await sign(handle, TA_ALGORITHM.ECDSA_SHA_256, bytes(33)), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await sign(handle, TA_ALGORITHM.ED25519, bytes(16_385)), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await sign(handle, 7, bytes(32)), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await sign(bytes(16, 0x99), TA_ALGORITHM.ECDSA_SHA_256, bytes(32)), TEEC_ERROR_ITEM_NOT_FOUND);
+  // An output buffer too small learns the size it needs (GP convention) and gets no signature.
+  const short = await sign(handle, TA_ALGORITHM.ECDSA_SHA_256, bytes(32), 63);
+  refused(short, TEEC_ERROR_SHORT_BUFFER);
+  expect((short.params[3] as { size: number }).size).toBe(64);
+  expect((await sign(handle, TA_ALGORITHM.ECDSA_SHA_256, bytes(32))).result).toBe(TEEC_SUCCESS);
+
+  // random: 0 and 1025 bytes; attestation: nonces of 0 and 65 bytes.
+  refused(await invoke(TA_COMMAND.RANDOM, [{ kind: 'memrefOut', size: 0 }]), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await invoke(TA_COMMAND.RANDOM, [{ kind: 'memrefOut', size: 1025 }]), TEEC_ERROR_BAD_PARAMETERS);
+  const attest = (nonce: Uint8Array) => invoke(TA_COMMAND.GET_ATTESTATION, [
+    { kind: 'memrefIn', data: nonce }, { kind: 'memrefOut', size: 32 }, { kind: 'memrefOut', size: 65 }, { kind: 'memrefOut', size: 64 },
+  ]);
+  refused(await attest(new Uint8Array(0)), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await attest(bytes(65)), TEEC_ERROR_BAD_PARAMETERS);
+  expect((await attest(bytes(64))).result).toBe(TEEC_SUCCESS);
+
+  // deleteKey with a truncated handle deletes nothing.
+  refused(await invoke(TA_COMMAND.DELETE_KEY, [{ kind: 'memrefIn', data: handle.subarray(0, 8) }, { kind: 'valueOut' }]), TEEC_ERROR_BAD_PARAMETERS);
+  expect(await counter()).toBe(after);
+});
