@@ -42,6 +42,8 @@ export interface HostTeeControls {
   signatures(): number;
   /** Bytes the storage may hold in all (0: no limit); beyond, writes fail with STORAGE_NO_SPACE. */
   setStorageLimit(bytes: number): void;
+  /** true: TA calls that start from now block (a slow TA) until set back to false. */
+  hold(on: boolean): void;
 }
 
 export function hostTeeControls(libraryPath: string): HostTeeControls {
@@ -49,6 +51,7 @@ export function hostTeeControls(libraryPath: string): HostTeeControls {
   const fault = lib.func('int kmsgate_host_fault(const char *kind, uint32_t skip)');
   const signatures = lib.func('uint64_t kmsgate_host_signatures(void)');
   const limit = lib.func('void kmsgate_host_set_storage_limit(uint64_t bytes)');
+  const hold = lib.func('void kmsgate_host_hold(int on)');
   return {
     panicAt(kind, skip = 0) {
       if (fault(kind, skip) !== 0) throw new RangeError(`unknown fault ${kind}`);
@@ -59,6 +62,9 @@ export function hostTeeControls(libraryPath: string): HostTeeControls {
     signatures: () => Number(signatures()),
     setStorageLimit(bytes) {
       limit(bytes);
+    },
+    hold(on) {
+      hold(on ? 1 : 0);
     },
   };
 }

@@ -88,17 +88,22 @@ export class TaSession implements TaExecutor {
     });
   }
 
-  /** One call at a time; a call past callTimeoutMs is answered, and the next still waits for it. */
+  /**
+   * One call at a time. A call still running callTimeoutMs after it started is answered with
+   * CallTimeoutError; the next call still waits for it to return (the TEE cannot be interrupted).
+   */
   #serial<T>(work: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut: (e: Error) => void = () => undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timedOut = reject;
+    });
     const run = this.#tail.then(() => {
       if (this.#closed) throw new Error('the TA session is closed');
+      timer = setTimeout(() => timedOut(new CallTimeoutError(`the TA call did not return within ${this.#callTimeoutMs} ms; it may still take effect`)), this.#callTimeoutMs);
       return work();
     });
     this.#tail = run.catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CallTimeoutError(`the TA call did not return within ${this.#callTimeoutMs} ms; it may still take effect`)), this.#callTimeoutMs);
-    });
     return Promise.race([run, timeout]).finally(() => clearTimeout(timer));
   }
 

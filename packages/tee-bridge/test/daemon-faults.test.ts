@@ -24,6 +24,7 @@ beforeEach(async () => {
   host = hostTeeControls(HOST_LIBRARY);
 });
 afterEach(async () => {
+  host.hold(false);
   host.clearFaults();
   host.setStorageLimit(0);
   for (const c of conns.splice(0)) c.destroy();
@@ -125,6 +126,29 @@ describe('a TA that panics', () => {
     // The state was written at before + 1, the counter not: the next command loads it and rolls on.
     expect(await c.ok('ping', {})).toEqual({});
     expect(await counter(c)).toBe(before + 1);
+  });
+});
+
+describe('a TA call that outlives the daemon\'s call timeout', () => {
+  it('is answered DEADLINE_EXCEEDED with outcome unknown; the next command waits for it; it ran once', async () => {
+    await bridge!.close();
+    bridge = await startHostBridge({ socketPath: join(dir, 'bridge.sock'), storageDir: storage, callTimeoutMs: 2_000 });
+    const c = await session();
+    const { handle } = await c.ok<{ handle: string }>('generateKey', { keyType: 'ED25519', label: 'slow' });
+    const before = host.signatures();
+    host.hold(true);
+    try {
+      const sign = c.request('sign', { handle, algorithm: 'ED25519', input: 'beef' });
+      expect(await c.answer(sign, 10_000)).toMatchObject({ ok: false, error: { code: 'DEADLINE_EXCEEDED', outcomeUnknown: true, retryable: true } });
+      expect(host.signatures()).toBe(before);
+      const ping = c.request('ping', {});
+      host.hold(false);
+      expect(await c.answer(ping, 10_000)).toMatchObject({ ok: true });
+    } finally {
+      host.hold(false);
+    }
+    // The timed-out sign did run, once, after the TA was let go; it was not sent again.
+    expect(host.signatures()).toBe(before + 1);
   });
 });
 

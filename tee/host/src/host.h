@@ -29,5 +29,7 @@ int kmsgate_host_fault(const char *kind, uint32_t skip);
 uint64_t kmsgate_host_signatures(void);
 /* Bytes the storage directory may hold in all; 0 = no limit. Beyond: TEE_ERROR_STORAGE_NO_SPACE. */
 void kmsgate_host_set_storage_limit(uint64_t bytes);
+/* 1: TA calls that start from now wait (a TA that takes its time) until it is set back to 0. */
+void kmsgate_host_hold(int on);
 
 #endif

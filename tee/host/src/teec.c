@@ -25,6 +25,26 @@
 #include "host.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t hold_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cond = PTHREAD_COND_INITIALIZER;
+static bool held;
+
+void kmsgate_host_hold(int on)
+{
+	pthread_mutex_lock(&hold_lock);
+	held = on != 0;
+	pthread_cond_broadcast(&hold_cond);
+	pthread_mutex_unlock(&hold_lock);
+}
+
+/* Called with the TA's lock held: the call has started, as a slow TA command would have. */
+static void wait_while_held(void)
+{
+	pthread_mutex_lock(&hold_lock);
+	while (held)
+		pthread_cond_wait(&hold_cond, &hold_lock);
+	pthread_mutex_unlock(&hold_lock);
+}
 static bool ta_alive;
 static uint64_t ta_generation;
 static unsigned int ta_sessions;
@@ -313,6 +333,7 @@ TEEC_Result TEEC_InvokeCommand(TEEC_Session *session, uint32_t cmd, TEEC_Operati
 		pthread_mutex_unlock(&lock);
 		goto out;
 	}
+	wait_while_held();
 	host_current = s->ctx;
 	host_panic_target = &jb;
 	if (setjmp(jb)) {
