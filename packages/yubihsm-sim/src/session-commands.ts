@@ -18,6 +18,7 @@ import {
   SessionMessage,
 } from '@kmsgate/yubihsm';
 import type { LogTargets } from './audit-targets';
+import { checkAlgorithmEnabled } from './algorithm-gate';
 import { runAudited } from './auditor';
 import { authKeyPoint, splitAuthKeySecret } from './auth-keys';
 import { SESSION_COMMANDS } from './dispatch';
@@ -145,6 +146,7 @@ function runInSession(host: SessionHost, session: Session, innerFrame: Uint8Arra
     try {
       const handler = SESSION_COMMANDS.get(code);
       if (handler === undefined) throw new DeviceError(DeviceErrorCode.INVALID_COMMAND);
+      checkAlgorithmEnabled(host.model.settings, code, payload);
       const pending: Array<() => void> = [];
       const ctx: SessionContext = { device: host.model, session, afterResponse: (action) => pending.push(action) };
       const data = handler(ctx, payload);

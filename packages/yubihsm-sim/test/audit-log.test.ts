@@ -254,6 +254,19 @@ describe('algorithm toggles', () => {
     expect(await deviceCode(setOption(OptionTag.ALGORITHM_TOGGLE, SetOption.encodePairs(new Map([[0xee, 1]]))))).toBe(DeviceErrorCode.INVALID_DATA);
     expect(SetOption.decodePairs(await getOption(OptionTag.ALGORITHM_TOGGLE)).get(Algorithm.EC_K256)).toBe(0);
   });
+
+  test('a disabled algorithm cannot be created: ALGORITHM_DISABLED, and no object', async () => {
+    await setOption(OptionTag.ALGORITHM_TOGGLE, SetOption.encodePairs(new Map([[Algorithm.EC_K256, 0]])));
+    const k256 = GenerateAsymmetricKey.encodeRequest({ id: 0, label: label('k'), domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_K256 });
+    expect(await deviceCode(admin.send(Command.GENERATE_ASYMMETRIC_KEY, k256))).toBe(DeviceErrorCode.ALGORITHM_DISABLED);
+    expect(await objectCount()).toBe(1);
+    await admin.send(Command.GENERATE_ASYMMETRIC_KEY, generateRequest());
+    expect(await objectCount()).toBe(2);
+    // A factory reset enables everything again.
+    await admin.send(Command.RESET_DEVICE);
+    const fresh = await TestSession.open(sim.url);
+    await fresh.send(Command.GENERATE_ASYMMETRIC_KEY, k256);
+  });
 });
 
 describe('capabilities', () => {
