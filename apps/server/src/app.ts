@@ -5,7 +5,7 @@ import swaggerUi from 'swagger-ui-express';
 import { parse as parseYaml } from 'yaml';
 import { KmsError, isKmsError, type ArnContext } from '@kmsgate/core';
 import type { ApiKeyStore, AuditLog, KeyStore, Principal } from '@kmsgate/store';
-import { errorType, recordDenial } from './audit-records';
+import { errorType } from './audit-records';
 import { authenticate, authorize } from './auth/authenticate';
 import type { BackendRegistry } from './backends';
 import { parseJsonBody, sendError, sendResult } from './http/aws-json';
@@ -16,6 +16,8 @@ import type { Metrics } from './metrics';
 import { findOperation } from './operations';
 import type { OperationContext } from './operations/operation';
 import type { SigningPipeline } from './signing/pipeline';
+import type { BackendHealth } from './backend-health';
+import { chargeApiKey, recordAuthRefusal, type EdgeLimits } from './http/edge';
 
 /** Large enough for the biggest AWS input (a 128 KiB key policy, JSON-escaped); small enough to refuse abuse. */
 export const MAX_BODY_BYTES = 512 * 1024;
@@ -31,6 +33,10 @@ export interface AppDeps {
   audit: AuditLog;
   metrics: Metrics;
   signing: SigningPipeline;
+  /** The backends' last self-description, shared by /health and the monitor (backend-health.ts). */
+  health: BackendHealth;
+  /** The transport edge's limits and refusal counting (http/edge.ts). */
+  edge: EdgeLimits;
   now?: () => Date;
 }
 
@@ -44,8 +50,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   const openapiText = readFileSync(deps.openapiPath, 'utf8');
   app.get('/health', async (_req, res) => {
-    const backends = await Promise.all(deps.backends.all().map((b) => b.describe()));
-    for (const b of backends) deps.metrics.setBackendUp(b.id, b.connectionState === 'CONNECTED');
+    const backends = await deps.health.current();
     const ok = backends.every((b) => b.connectionState === 'CONNECTED');
     res.status(ok ? 200 : 503).json({
       status: ok ? 'ok' : 'degraded',
@@ -68,7 +73,7 @@ export function createApp(deps: AppDeps): express.Express {
   // /admin/…: runtime signing policies and kill switches, admin role only (http/admin-routes.ts).
   app.use(adminRoutes({
     keys: deps.keys, apiKeys: deps.apiKeys, arn: deps.arn, gates: deps.signing.gates, audit: deps.audit, metrics: deps.metrics,
-    logger: deps.logger, now, maxBodyBytes: MAX_BODY_BYTES,
+    logger: deps.logger, now, maxBodyBytes: MAX_BODY_BYTES, edge: deps.edge,
   }));
 
   // Timed from before the body is read, so Server-Timing `total` covers everything kmsgate does.
@@ -94,12 +99,12 @@ export function createApp(deps: AppDeps): express.Express {
       // Deny by default: nothing about the request is looked at before the caller is known.
       try {
         principal = authenticate({ method: req.method, path: req.originalUrl, headers: req.headersDistinct, body }, deps.apiKeys, now());
+        chargeApiKey(deps.edge, principal);
         if (op) authorize(principal, op);
       } catch (e) {
-        // The auth gate's refusals are audited (never the credential: only the API key id, once known).
-        recordDenial(deps.audit, deps.metrics, {
-          requestId, operation: opLabel, gate: 'auth', reason: errorType(e), ...(principal ? { apiKeyId: principal.apiKeyId } : {}),
-        });
+        // The auth gate's refusals are audited (never the credential: only the API key id, once
+        // known): one by one for a known caller, in aggregate for the unknown and the throttled.
+        recordAuthRefusal(deps.edge, deps.audit, deps.metrics, req, { requestId, operation: opLabel, reason: errorType(e), principal });
         throw e;
       }
       if (!op) {

@@ -80,12 +80,28 @@ const BackendSchema = z.discriminatedUnion('type', [YubiHsmBackendSchema, TeeBac
   else refineTeeBackend(b, ctx);
 });
 
+/** A token bucket: `burst` requests at once, refilled at `requestsPerSecond`. */
+const RateLimitSchema = z.object({
+  requestsPerSecond: z.number().min(0.001).max(1_000_000),
+  burst: z.number().int().min(1).max(1_000_000),
+}).strict();
+
 const ConfigSchema = z.object({
   server: z.object({
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8080),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).default('us-east-1'),
     accountId: z.string().regex(/^\d{12}$/).default('111122223333'),
+    /** The request head must arrive within this; then 408 and the connection is closed. */
+    headersTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    /** Head and body must arrive within this; then 408 and the connection is closed. */
+    requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    /** An idle keep-alive connection is closed after this. */
+    keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
+    /** Connections open at once; more are closed as soon as they are accepted. */
+    maxConnections: z.number().int().min(1).max(100_000).default(1024),
+    /** On SIGTERM/SIGINT, how long requests in flight may take to finish before they are cut. */
+    shutdownDeadlineMs: z.number().int().min(0).max(600_000).default(30_000),
   }).strict().default({}),
   defaultBackend: z.string().optional(),
   /** Refuse every simulated backend: `embedded: true` here, and a TEE bridge whose hello says mode "simulated". */
@@ -104,6 +120,23 @@ const ConfigSchema = z.object({
   audit: z.object({
     /** fdatasync each record (JSONL line and SQLite commit) before a signature is returned. */
     fsync: z.boolean().default(true),
+    /** Refusals of unauthenticated and throttled requests, written in aggregate (docs/audit.md). */
+    authRefusals: z.object({
+      intervalSeconds: z.number().int().min(1).max(3600).default(60),
+      /** Distinct (source, API key, reason) records per interval; more sources share one record. */
+      maxEntries: z.number().int().min(1).max(100_000).default(1000),
+    }).strict().default({}),
+  }).strict().default({}),
+  /** What one client may ask of the gateway (docs/configuration.md, "limits"). */
+  limits: z.object({
+    perSource: RateLimitSchema.default({ requestsPerSecond: 1000, burst: 2000 }),
+    perApiKey: RateLimitSchema.default({ requestsPerSecond: 1000, burst: 2000 }),
+    /** Sources and API keys whose buckets are remembered; the least recently seen is forgotten first. */
+    maxTracked: z.number().int().min(1).max(1_000_000).default(10_000),
+    /** GET /attestation and GET /RollbackCounter in progress at once, all callers together. */
+    openEndpointsConcurrency: z.number().int().min(1).max(64).default(2),
+    /** How long GET /health answers from its last device check. */
+    healthCacheMs: z.number().int().min(0).max(60_000).default(2_000),
   }).strict().default({}),
 }).strict().superRefine((c, ctx) => {
   if (c.production) {
@@ -111,6 +144,8 @@ const ConfigSchema = z.object({
       if (b.embedded) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['backends', i, 'embedded'], message: 'production: true refuses an embedded simulator' });
     });
   }
+  if (c.server.headersTimeoutMs > c.server.requestTimeoutMs)
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['server', 'headersTimeoutMs'], message: 'must not be greater than server.requestTimeoutMs' });
   const ids = c.backends.map((b) => b.id);
   if (new Set(ids).size !== ids.length) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'backend ids must be unique' });
   if (c.defaultBackend && !ids.includes(c.defaultBackend))

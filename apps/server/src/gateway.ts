@@ -1,15 +1,20 @@
 import { readFileSync } from 'node:fs';
-import { type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { PolicyEngine } from '@kmsgate/policy';
 import { ApiKeyStore, AuditLog, KeyStore, SqlitePolicyState, loadOrCreateSealKey, openDb, resolveDbPath, type Db } from '@kmsgate/store';
 import { createApp } from './app';
+import { AuthRefusals } from './auth/refusals';
+import { createBackendHealth } from './backend-health';
 import { startBackends, type StartedBackends } from './backends';
 import type { GatewayConfig } from './config';
 import { createDeletionSweeper, type SweepResult } from './deletion-sweeper';
+import { edge } from './http/edge';
+import { ConcurrencyBudget, RateLimiter } from './http/limits';
+import { listen } from './http/listen';
 import type { Logger } from './log';
 import { createMetrics, startBackendMonitor, type Metrics } from './metrics';
+import { createInflight, drainServer } from './shutdown';
 import { createSigningGates } from './signing/gates';
 import { SigningPipeline } from './signing/pipeline';
 
@@ -23,13 +28,22 @@ export interface Gateway {
   backends: StartedBackends;
   audit: AuditLog;
   metrics: Metrics;
+  /** Refusals of unauthenticated and throttled requests, waiting for their aggregated audit record. */
+  authRefusals: AuthRefusals;
   /** The deletion pass started with the gateway (keys that fell due while it was down). */
   startupSweep: Promise<SweepResult>;
   /** The backend check made at start (kmsgate_backend_up is set once it settles; it never rejects). */
   backendsChecked: Promise<void>;
   /** Runs a deletion pass now (joins one that is running); the timer does this every minute. */
   sweepDeletions(): Promise<SweepResult>;
-  close(): Promise<void>;
+  /** Requests being served now (from arrival until the answer is handed to the OS). */
+  readonly inflight: number;
+  /**
+   * Stops accepting, lets the requests in flight finish (at most `server.shutdownDeadlineMs`, or
+   * `deadlineMs`), then stops the timers and closes the backends (device sessions) and the store.
+   * Resolves with how many requests were cut off at the deadline.
+   */
+  close(opts?: { deadlineMs?: number }): Promise<{ abandoned: number }>;
 }
 
 export interface GatewayOptions {
@@ -71,6 +85,11 @@ export async function startGateway(
       state: policyState, ledger: policyState, replay: policyState,
       baseline: config.policies, replayWindowMs: config.replay.windowSeconds * 1000, now,
     });
+    const health = createBackendHealth(backends.registry.all(), metrics, config.limits.healthCacheMs);
+    const refusals = new AuthRefusals(audit, metrics, logger, {
+      intervalMs: config.audit.authRefusals.intervalSeconds * 1000, maxEntries: config.audit.authRefusals.maxEntries, now,
+    });
+    const limits = { perApiKey: new RateLimiter(config.limits.perApiKey, config.limits.maxTracked), refusals, metrics };
     const app = createApp({
       keys,
       apiKeys,
@@ -82,13 +101,18 @@ export async function startGateway(
       audit,
       metrics,
       signing: new SigningPipeline(createSigningGates(engine, policyState, apiKeys)),
+      health,
+      edge: limits,
       now,
     });
-    const server: Server = await new Promise((ok, fail) => {
-      const s = app.listen(config.server.port, config.server.host, () => ok(s));
-      s.once('error', fail);
-    });
-    server.keepAliveTimeout = 65_000;
+    const inflight = createInflight();
+    const front = edge({
+      ...limits, apiKeys, now,
+      perSource: new RateLimiter(config.limits.perSource, config.limits.maxTracked),
+      openEndpoints: new ConcurrencyBudget(config.limits.openEndpointsConcurrency),
+    }, app);
+    const server = await listen(inflight.wrap(front), config.server.host, config.server.port, config.server);
+    refusals.start();
     const port = (server.address() as AddressInfo).port;
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
     const started = backends;
@@ -97,7 +121,7 @@ export async function startGateway(
     // up the start (its deletions are retried on the timer).
     const startupSweep = sweeper.sweep();
     sweeper.start();
-    const monitor = startBackendMonitor(started.registry.all(), metrics, options.backendCheckIntervalMs);
+    const monitor = startBackendMonitor(health, options.backendCheckIntervalMs);
     return {
       url: `http://${host}:${port}`,
       port,
@@ -105,16 +129,21 @@ export async function startGateway(
       backends: started,
       audit,
       metrics,
+      authRefusals: refusals,
       startupSweep,
       backendsChecked: monitor.first,
       sweepDeletions: () => sweeper.sweep(),
-      async close() {
+      get inflight() { return inflight.count; },
+      async close(opts = {}) {
+        const drained = await drainServer(server, inflight, opts.deadlineMs ?? config.server.shutdownDeadlineMs);
         monitor.stop();
         await sweeper.stop();
-        server.closeAllConnections();
-        await new Promise<void>((ok) => server.close(() => ok()));
+        // The aggregated refusals are the only audit records not yet written; every other one was
+        // committed before its request was answered.
+        refusals.stop();
         await started.close();
         db.close();
+        return drained;
       },
     };
   } catch (e) {

@@ -28,9 +28,19 @@ async function main(): Promise<void> {
     dataDir: config.dataDir,
     backends: config.backends.map((b) => `${b.id}${b.embedded ? ' (embedded simulator)' : ''}`),
   });
+  // A second signal while draining is not caught (the handlers are `once`): it stops the process at once.
   const stop = (signal: string) => {
-    logger.info('shutting down', { signal });
-    gateway.close().then(() => process.exit(0), () => process.exit(1));
+    logger.info('shutting down', { signal, inflight: gateway.inflight, deadlineMs: config.server.shutdownDeadlineMs });
+    gateway.close().then(
+      ({ abandoned }) => {
+        logger.info('stopped', { abandoned });
+        process.exit(0);
+      },
+      (e: unknown) => {
+        logger.error('shutdown failed', { detail: e instanceof Error ? e.message : String(e) });
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));

@@ -3,7 +3,7 @@
  * prom-client's global one, so several gateways can run in one process (the tests do).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { KeyBackend } from '@kmsgate/core';
+import type { BackendHealth } from './backend-health';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -19,6 +19,12 @@ export interface Metrics {
   replayHit(): void;
   backendCall(backendId: string, operation: string, seconds: number): void;
   setBackendUp(backendId: string, up: boolean): void;
+  /** A request was refused by a rate limit or budget: `limit` is source, api_key or open_endpoints. */
+  throttled(limit: 'source' | 'api_key' | 'open_endpoints'): void;
+  /** A request refused at the transport edge, before the app (counted like an answered request, without a duration). */
+  edgeRefused(operation: string, outcome: string): void;
+  /** Aggregated auth refusals waiting for their audit record. */
+  setAuthRefusalEntries(n: number): void;
   render(): Promise<string>;
 }
 
@@ -71,6 +77,17 @@ export function createMetrics(): Metrics {
     help: 'KMS requests received and not yet answered.',
     registers: [registry],
   });
+  const throttles = new Counter({
+    name: 'kmsgate_throttled_total',
+    help: 'Requests refused with ThrottlingException by a gateway limit, by limit (source, api_key, open_endpoints).',
+    labelNames: ['limit'] as const,
+    registers: [registry],
+  });
+  const refusalEntries = new Gauge({
+    name: 'kmsgate_auth_refusal_entries',
+    help: 'Distinct (source, API key, reason) auth refusals counted since the last aggregated audit write.',
+    registers: [registry],
+  });
   return {
     registry,
     contentType: registry.contentType,
@@ -82,6 +99,9 @@ export function createMetrics(): Metrics {
     },
     denial: (gate, reason) => denials.inc({ gate, reason }),
     replayHit: () => replays.inc(),
+    throttled: (limit) => throttles.inc({ limit }),
+    edgeRefused: (operation, outcome) => requests.inc({ operation, outcome }),
+    setAuthRefusalEntries: (n) => refusalEntries.set(n),
     backendCall: (backend, operation, seconds) => backendDuration.observe({ backend, operation }, seconds),
     setBackendUp: (backend, up) => backendUp.set({ backend }, up ? 1 : 0),
     render: () => registry.metrics(),
@@ -91,34 +111,16 @@ export function createMetrics(): Metrics {
 /** How often the backends are asked for their state when nothing else asks (GET /health also does). */
 export const BACKEND_CHECK_INTERVAL_MS = 15_000;
 
-/** Asks each backend for its state now and sets kmsgate_backend_up; a describe() that throws counts as down. */
-export async function checkBackends(backends: readonly KeyBackend[], metrics: Metrics): Promise<void> {
-  await Promise.all(backends.map(async (b) => {
-    let up = false;
-    try {
-      up = (await b.describe()).connectionState === 'CONNECTED';
-    } catch {
-      up = false;
-    }
-    metrics.setBackendUp(b.id, up);
-  }));
-}
-
 /**
  * Checks now and then every `intervalMs` (0: only now) on an unref'd timer. Returns the first
  * check (so a caller can wait until the gauge is set) and the stop function.
  */
 export function startBackendMonitor(
-  backends: readonly KeyBackend[],
-  metrics: Metrics,
+  health: BackendHealth,
   intervalMs = BACKEND_CHECK_INTERVAL_MS,
 ): { first: Promise<void>; stop: () => void } {
-  let running: Promise<void> | undefined;
-  const tick = (): Promise<void> => {
-    // A slow device must not pile up checks.
-    running ??= checkBackends(backends, metrics).finally(() => { running = undefined; });
-    return running;
-  };
+  // refresh() joins a check that is running, so a slow device does not pile them up; a failure is in the gauge.
+  const tick = (): Promise<void> => health.refresh().then(() => undefined, () => undefined);
   const first = tick();
   if (intervalMs === 0) return { first, stop: () => {} };
   const timer = setInterval(tick, intervalMs);

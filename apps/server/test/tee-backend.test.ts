@@ -156,8 +156,9 @@ describe('faults, seen through the AWS SDK', () => {
     await sim.close();
     await expect(sign(tee.KeyMetadata!.KeyId!)).rejects.toMatchObject({ name: 'KeyUnavailableException', $metadata: { httpStatusCode: 500 } });
     await sign(hsm.KeyMetadata!.KeyId!);
-    const health = await get('/health');
-    expect(health.status).toBe(503);
+    // /health answers from a cache of up to 2 s: poll until it has seen the outage.
+    let health = await get('/health');
+    while (health.status !== 503) health = await new Promise((r) => setTimeout(r, 20)).then(() => get('/health'));
     expect(health.json.backends[1]).toMatchObject({ id: 'tee', connectionState: 'FAILED' });
 
     const again = await startTeeSimulator({ socketPath, statePath });

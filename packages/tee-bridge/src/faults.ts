@@ -12,8 +12,10 @@ import type { CommandName } from '@kmsgate/tee';
  * - `garbage`: the answer is a frame that is not JSON (not executed).
  * - `oversized`: the answer announces a frame larger than the protocol allows (not executed).
  * - `truncated`: the answer stops mid-frame and the connection closes (not executed).
+ * - `hold`: like `delay`, but until the test calls `release()`: a slow call whose end the test
+ *   orders by an event, not by a timer (`holding` tells when a call is waiting).
  */
-export type FaultKind = 'delay' | 'busy' | 'targetDead' | 'drop' | 'disconnect' | 'garbage' | 'oversized' | 'truncated';
+export type FaultKind = 'delay' | 'hold' | 'busy' | 'targetDead' | 'drop' | 'disconnect' | 'garbage' | 'oversized' | 'truncated';
 
 export interface FaultSpec {
   kind: FaultKind;
@@ -42,6 +44,25 @@ export class FaultInjector {
 
   clear(): void {
     this.#armed = [];
+  }
+
+  #held: Array<() => void> = [];
+
+  /** Calls waiting on a `hold` fault now. */
+  get holding(): number {
+    return this.#held.length;
+  }
+
+  /** Resolves when `release()` is called (for the TA executing a call under a `hold` fault). */
+  hold(): Promise<void> {
+    return new Promise((resolve) => { this.#held.push(resolve); });
+  }
+
+  /** Lets every held call go on. */
+  release(): void {
+    const held = this.#held;
+    this.#held = [];
+    for (const go of held) go();
   }
 
   /** Faults still armed. */

@@ -181,6 +181,7 @@ export async function startBridgeServer(options: BridgeServerOptions): Promise<R
     }
     const fault = job.fault;
     if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
+    if (fault?.kind === 'hold') await faults?.hold();
     switch (fault?.kind) {
       case 'busy':
         answerError(conn, id, teeError(TEEC_RESULT.TEEC_ERROR_BUSY, TEEC_ORIGIN.TEEC_ORIGIN_TEE, 'the trusted application is busy (injected)', { retryable: true }));
@@ -329,6 +330,7 @@ export async function startBridgeServer(options: BridgeServerOptions): Promise<R
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
+        faults?.release();
         server.close(() => resolve());
         for (const conn of conns) {
           conn.dead = true;

@@ -4,7 +4,7 @@
  */
 import { KmsError } from '@kmsgate/core';
 import type { ApiKeyStore, Principal } from '@kmsgate/store';
-import { collectHeaders, schemeForMessage, SIGV4_ALGORITHM, verifySigV4, type SigV4Request } from './sigv4';
+import { checkSigV4Head, collectHeaders, KMS_SIGV4, schemeForMessage, SIGV4_ALGORITHM, verifySigV4, type HeaderMap, type SigV4Request } from './sigv4';
 
 export type AuthRequest = SigV4Request;
 
@@ -21,6 +21,19 @@ export function authenticate(req: AuthRequest, store: ApiKeyStore, now: Date): P
   return principal;
 }
 
+/**
+ * The part of `authenticate` that needs no body, for the transport edge to run before the body is
+ * read: an x-api-key is looked up; otherwise the Authorization header must be SigV4 whose head
+ * checks pass and whose access key exists. Throws what `authenticate` would throw; passing it
+ * proves nothing yet for SigV4 (the signature covers the body).
+ */
+export function precheckCredentials(req: { path: string; headers: HeaderMap }, store: ApiKeyStore, now: Date): void {
+  const headers = collectHeaders(req.headers);
+  if (fromApiKey(headers.get('x-api-key'), store) !== undefined) return;
+  authorizationScheme(headers);
+  checkSigV4Head(req.path, headers, (accessKeyId) => store.findSigV4Secret(accessKeyId), now, KMS_SIGV4);
+}
+
 function fromApiKey(values: string[] | undefined, store: ApiKeyStore): Principal | undefined {
   if (values === undefined) return undefined;
   // Two x-api-key headers would leave it unclear which one was meant; refuse rather than pick.
@@ -35,6 +48,12 @@ function fromAuthorization(
   store: ApiKeyStore,
   now: Date,
 ): Principal {
+  authorizationScheme(headers);
+  return verifySigV4(req, (accessKeyId) => store.findSigV4Secret(accessKeyId), now);
+}
+
+/** Refuses a missing Authorization header, and one that is not SigV4. */
+function authorizationScheme(headers: Map<string, string[]>): void {
   const value = headers.get('authorization')?.[0]?.trim();
   if (value === undefined || value === '') {
     throw new KmsError('MissingAuthenticationTokenException', 'Missing Authentication Token');
@@ -48,7 +67,6 @@ function fromAuthorization(
         `Sign with ${SIGV4_ALGORITHM} (AWS Signature Version 4) or send an x-api-key header.`,
     );
   }
-  return verifySigV4(req, (accessKeyId) => store.findSigV4Secret(accessKeyId), now);
 }
 
 /** Who may call an operation: 'signer' operations are open to signer and admin keys, 'admin' ones to admin keys only. */

@@ -44,6 +44,13 @@ export interface SigV4Options {
    */
   normalizePath?: boolean;
   maxSkewMs?: number;
+  /**
+   * Refuse a path with an empty, `.` or `..` segment: the signature covers the normalised path, so
+   * only for a path that is already normal is the path that was signed the path that is routed.
+   */
+  requireNormalPath?: boolean;
+  /** Headers (lowercase name, name as shown in the error) that must be signed whenever the request has them. */
+  signedIfPresent?: readonly (readonly [string, string])[];
 }
 
 /** Verifies a request signed for service `kms` in any region; returns its principal or throws a KmsError. */
@@ -52,8 +59,20 @@ export function verifySigV4(
   lookupSecret: SigV4SecretLookup<Principal>,
   now: Date,
 ): Principal {
-  return verifySigV4Request(req, lookupSecret, now, { service: KMS_SIGNING_SERVICE });
+  return verifySigV4Request(req, lookupSecret, now, KMS_SIGV4);
 }
+
+/**
+ * kmsgate's SigV4 rules. X-Amz-Target names the operation and Content-Type the protocol: unsigned,
+ * a captured request could be replayed as another operation. Every AWS SDK and the AWS CLI sign
+ * both (@smithy/signature-v4 and botocore sign every header but a short list of hop-by-hop and
+ * tracing ones).
+ */
+export const KMS_SIGV4: SigV4Options = {
+  service: KMS_SIGNING_SERVICE,
+  requireNormalPath: true,
+  signedIfPresent: [['x-amz-target', 'X-Amz-Target'], ['content-type', 'Content-Type']],
+};
 
 export function verifySigV4Request<P>(
   req: SigV4Request,
@@ -62,6 +81,54 @@ export function verifySigV4Request<P>(
   options: SigV4Options,
 ): P {
   const headers = collectHeaders(req.headers);
+  const head = checkSigV4Head(req.path, headers, lookupSecret, now, options);
+  const { auth, found, amzDate, scopeDate, region, service } = head;
+
+  const payloadHash = sha256Hex(req.body);
+  // The header is S3's; other services ignore it. We accept it only as a restatement of the body hash
+  // so a client that signs it (the AWS SDK signer adds it by default) cannot have it mean anything else.
+  const declared = headers.get('x-amz-content-sha256');
+  if (declared !== undefined && (declared.length !== 1 || declared[0]!.trim().toLowerCase() !== payloadHash)) {
+    throw invalidSignature("The provided 'x-amz-content-sha256' header does not match what was computed.");
+  }
+
+  const creq = canonicalRequest(req.method, req.path, headers, auth.signedHeaders, payloadHash, options.normalizePath ?? true);
+  const scope = [scopeDate, region, service, SCOPE_TERMINATOR].join('/');
+  const sts = buildStringToSign(amzDate, scope, creq);
+  const expected = hmac(deriveSigningKey(found.secretAccessKey, scopeDate, region, service), sts).toString('hex');
+  const a = Buffer.from(expected, 'utf8');
+  const b = Buffer.from(auth.signature, 'utf8');
+  if (a.length !== b.length || !timingSafeEqual(a, b)) {
+    throw invalidSignature(
+      'The request signature we calculated does not match the signature you provided. ' +
+        'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+    );
+  }
+  return found.principal;
+}
+
+interface SigV4Head<P> {
+  auth: ParsedAuthorization;
+  found: SigV4Secret<P>;
+  amzDate: string;
+  scopeDate: string;
+  region: string;
+  service: string;
+}
+
+/**
+ * Everything SigV4 lets a server check without the body: the Authorization header's shape, the
+ * headers that must be signed, the date and clock skew, the credential scope and that the access
+ * key exists. The server runs it before reading the body (an unknown key costs no body), and
+ * again as the first half of `verifySigV4Request`.
+ */
+export function checkSigV4Head<P>(
+  path: string,
+  headers: Map<string, string[]>,
+  lookupSecret: SigV4SecretLookup<P>,
+  now: Date,
+  options: SigV4Options,
+): SigV4Head<P> {
   const auth = parseAuthorization(headers);
 
   // AWS rejects an unsigned host outright: without it a signature could be replayed to another endpoint.
@@ -71,6 +138,14 @@ export function verifySigV4Request<P>(
   if (!auth.signedHeaders.includes(auth.dateHeader)) {
     const name = auth.dateHeader === 'date' ? 'Date' : 'X-Amz-Date';
     throw invalidSignature(`'${name}' must be a 'SignedHeader' in the AWS Authorization.`);
+  }
+  for (const [name, shown] of options.signedIfPresent ?? []) {
+    if (headers.has(name) && !auth.signedHeaders.includes(name)) {
+      throw invalidSignature(`'${shown}' must be a 'SignedHeader' in the AWS Authorization.`);
+    }
+  }
+  if (options.requireNormalPath && !isNormalPath(path)) {
+    throw invalidSignature('The request path must not contain empty, \'.\' or \'..\' segments.');
   }
 
   const requestTime = parseAmzDate(auth.date);
@@ -112,28 +187,15 @@ export function verifySigV4Request<P>(
   if (found === undefined) {
     throw new KmsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
   }
+  return { auth, found, amzDate, scopeDate, region, service };
+}
 
-  const payloadHash = sha256Hex(req.body);
-  // The header is S3's; other services ignore it. We accept it only as a restatement of the body hash
-  // so a client that signs it (the AWS SDK signer adds it by default) cannot have it mean anything else.
-  const declared = headers.get('x-amz-content-sha256');
-  if (declared !== undefined && (declared.length !== 1 || declared[0]!.trim().toLowerCase() !== payloadHash)) {
-    throw invalidSignature("The provided 'x-amz-content-sha256' header does not match what was computed.");
-  }
-
-  const creq = canonicalRequest(req.method, req.path, headers, auth.signedHeaders, payloadHash, options.normalizePath ?? true);
-  const scope = credential.slice(1).join('/');
-  const sts = buildStringToSign(amzDate, scope, creq);
-  const expected = hmac(deriveSigningKey(found.secretAccessKey, scopeDate, region, service), sts).toString('hex');
-  const a = Buffer.from(expected, 'utf8');
-  const b = Buffer.from(auth.signature, 'utf8');
-  if (a.length !== b.length || !timingSafeEqual(a, b)) {
-    throw invalidSignature(
-      'The request signature we calculated does not match the signature you provided. ' +
-        'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
-    );
-  }
-  return found.principal;
+/** True when the path part of a request target has no empty, `.` or `..` segment (a lone `/` is normal). */
+function isNormalPath(target: string): boolean {
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  if (path === '/' || path === '') return true;
+  return path.slice(1).split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
 }
 
 interface ParsedAuthorization {

@@ -14,12 +14,13 @@ import {
   type RuntimePolicyRecord,
 } from '@kmsgate/policy';
 import type { ApiKeyStore, AuditLog, KeyStore, Principal } from '@kmsgate/store';
-import { recordDenial, writeRecord } from '../audit-records';
+import { writeRecord } from '../audit-records';
 import { authenticate } from '../auth/authenticate';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { SigningGates } from '../signing/gates';
 import { parseJsonBody, sendError } from './aws-json';
+import { chargeApiKey, recordAuthRefusal, type EdgeLimits } from './edge';
 
 export interface AdminDeps {
   keys: KeyStore;
@@ -31,6 +32,7 @@ export interface AdminDeps {
   logger: Logger;
   now: () => Date;
   maxBodyBytes: number;
+  edge: EdgeLimits;
 }
 
 const KillSwitchBody = z.object({
@@ -62,11 +64,12 @@ export function adminRoutes(deps: AdminDeps): Router {
       const bytes = req.body instanceof Uint8Array ? req.body : new Uint8Array(0);
       try {
         principal = authenticate({ method: req.method, path: req.originalUrl, headers: req.headersDistinct, body: bytes }, deps.apiKeys, deps.now());
+        chargeApiKey(deps.edge, principal);
         if (principal.role !== 'admin') {
           throw new KmsError('AccessDeniedException', `User: ${principal.label} (api key ${principal.apiKeyId}) is not authorized to perform: kmsgate:${operation} because its role is ${principal.role}`);
         }
       } catch (e) {
-        recordDenial(deps.audit, deps.metrics, { requestId, operation, gate: 'auth', reason: isKmsError(e) ? e.type : 'KMSInternalException', ...(principal ? { apiKeyId: principal.apiKeyId } : {}) });
+        recordAuthRefusal(deps.edge, deps.audit, deps.metrics, req, { requestId, operation, reason: isKmsError(e) ? e.type : 'KMSInternalException', principal });
         throw e;
       }
       const result = work({ req, principal, requestId, body: bytes.length === 0 ? undefined : parseJsonBody(bytes) });

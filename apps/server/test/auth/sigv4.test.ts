@@ -62,12 +62,32 @@ describe('requests signed by the AWS SDK signer verify', () => {
     const req = await sign({
       applyChecksum: false,
       region: 'eu-central-1',
-      path: '/some%20dir/./x/../Sign',
+      path: '/some%20dir/x/Sign',
       query: { b: 'two words', a: ['2', '1'], 'ünï': 'ç=d' },
     });
     expect(req.headers['x-amz-content-sha256']).toBeUndefined();
     expect(req.path).toContain('?');
     expect(verifySigV4(req, lookup, NOW)).toBe(PRINCIPAL);
+  });
+
+  test('a path with an empty, "." or ".." segment is refused: the router would not see the path that was signed', async () => {
+    for (const path of ['/some/./Sign', '/x/../Sign', '//Sign', '/Sign/', '/a//b']) {
+      const req = await sign({ path });
+      expect(() => verifySigV4(req, lookup, NOW)).toThrow(
+        expect.objectContaining({ type: 'InvalidSignatureException', message: "The request path must not contain empty, '.' or '..' segments." }),
+      );
+    }
+  });
+
+  test('X-Amz-Target and Content-Type must be signed when they are sent (every AWS SDK and the CLI sign them)', async () => {
+    for (const [name, shown] of [['x-amz-target', 'X-Amz-Target'], ['content-type', 'Content-Type']]) {
+      // Sent, but left out of SignedHeaders: a captured request could be replayed as another operation.
+      const unsigned = await sign({ unsignableHeaders: new Set([name!]) });
+      expect(unsigned.headers.authorization).not.toContain(name!);
+      expect(() => verifySigV4(unsigned, lookup, NOW)).toThrow(
+        expect.objectContaining({ type: 'InvalidSignatureException', message: `'${shown}' must be a 'SignedHeader' in the AWS Authorization.` }),
+      );
+    }
   });
 
   test('a GET with an empty body, and a host with a port', async () => {
@@ -244,7 +264,7 @@ describe('every mutation is rejected with the exception AWS uses', () => {
     expectRejected(withAuth('AWS4-HMAC-SHA512 Credential=x, SignedHeaders=host, Signature=00'),
       'IncompleteSignatureException', "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'.");
     expectRejected(withAuth('\u0000\u00ff\u2028'), 'IncompleteSignatureException', "Unsupported AWS 'algorithm': '…'.");
-    expectRejected(withAuth(`AWS4-HMAC-SHA256 Credential=${AKID}, SignedHeaders=host;x-amz-date, Signature=${sig}`),
+    expectRejected(withAuth(`AWS4-HMAC-SHA256 Credential=${AKID}, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=${sig}`),
       'IncompleteSignatureException',
       `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${AKID}'`);
     expectRejected(withAuth(''), 'MissingAuthenticationTokenException', 'Missing Authentication Token');

@@ -37,7 +37,11 @@ export interface TestGatewayOptions {
   /** The configuration's `replay:` (default window 120 s). */
   replay?: { windowSeconds: number };
   /** The configuration's `audit:` (default: fsync every record). */
-  audit?: { fsync: boolean };
+  audit?: Record<string, unknown>;
+  /** More of the configuration's `server:` (port is always 0). */
+  server?: Record<string, unknown>;
+  /** The configuration's `limits:`. */
+  limits?: Record<string, unknown>;
 }
 
 /**
@@ -59,9 +63,9 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   const env = { KMSGATE_DATA_DIR: dataDir } as NodeJS.ProcessEnv;
   const config = parseConfig(
     {
-      server: { port: 0 }, backends: opts.backends ?? DEFAULT_TEST_BACKENDS,
+      server: { ...opts.server, port: 0 }, backends: opts.backends ?? DEFAULT_TEST_BACKENDS,
       ...(opts.policies ? { policies: opts.policies } : {}), ...(opts.replay ? { replay: opts.replay } : {}),
-      ...(opts.audit ? { audit: opts.audit } : {}),
+      ...(opts.audit ? { audit: opts.audit } : {}), ...(opts.limits ? { limits: opts.limits } : {}),
     },
     'test', env,
   );

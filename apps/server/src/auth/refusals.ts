@@ -1,0 +1,123 @@
+/**
+ * Refusals of requests that are not authenticated (or were throttled) are audited in aggregate:
+ * one `deny` record per source, API key (if known) and reason per interval, with the count. A
+ * flood of anonymous requests then costs a counter increment each, not a durable write each, and
+ * the log grows by a bounded amount per interval (at most `maxEntries` records). Refusals of an
+ * authenticated caller (a signer calling an admin operation) are still written one by one.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AuditLog } from '@kmsgate/store';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
+
+export interface AuthRefusal {
+  /** The peer address of the connection. */
+  source: string;
+  /** Set when the caller authenticated but was throttled. */
+  apiKeyId?: string;
+  /** The operation label (a known operation name, `unknown`, or `admin:<op>`). */
+  operation: string;
+  /** The error __type the client got. */
+  reason: string;
+}
+
+interface Entry {
+  source: string;
+  apiKeyId: string | undefined;
+  reason: string;
+  count: number;
+  firstAt: number;
+  lastAt: number;
+  operations: Map<string, number>;
+}
+
+/** Counts of distinct operations kept per entry: labels are bounded already, this bounds the summary too. */
+const MAX_OPERATIONS_PER_ENTRY = 16;
+/** Where refusals from sources beyond `maxEntries` are counted, so the totals stay exact. */
+export const OVERFLOW_SOURCE = '(other sources)';
+
+export interface AuthRefusalOptions {
+  /** How often the aggregated records are written. */
+  intervalMs: number;
+  /** Distinct (source, API key, reason) entries kept per interval; the rest share one overflow entry per reason. */
+  maxEntries: number;
+  now: () => Date;
+}
+
+export class AuthRefusals {
+  readonly #entries = new Map<string, Entry>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly audit: AuditLog,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    private readonly opts: AuthRefusalOptions,
+  ) {}
+
+  /** Counts a refusal (metrics at once, audit at the next flush). Never throws, never writes. */
+  record(r: AuthRefusal): void {
+    this.metrics.denial('auth', r.reason);
+    const at = this.opts.now().getTime();
+    let key = `${r.source}\n${r.apiKeyId ?? ''}\n${r.reason}`;
+    let entry = this.#entries.get(key);
+    if (entry === undefined && this.#entries.size >= this.opts.maxEntries) {
+      key = `${OVERFLOW_SOURCE}\n\n${r.reason}`;
+      entry = this.#entries.get(key);
+    }
+    if (entry === undefined) {
+      const overflow = key.startsWith(OVERFLOW_SOURCE);
+      entry = { source: overflow ? OVERFLOW_SOURCE : r.source, apiKeyId: overflow ? undefined : r.apiKeyId, reason: r.reason, count: 0, firstAt: at, lastAt: at, operations: new Map() };
+      this.#entries.set(key, entry);
+    }
+    entry.count += 1;
+    entry.lastAt = at;
+    const op = entry.operations.has(r.operation) || entry.operations.size < MAX_OPERATIONS_PER_ENTRY ? r.operation : '(other)';
+    entry.operations.set(op, (entry.operations.get(op) ?? 0) + 1);
+    this.metrics.setAuthRefusalEntries(this.#entries.size);
+  }
+
+  /** Distinct entries waiting for the next flush. */
+  get pending(): number {
+    return this.#entries.size;
+  }
+
+  /** Writes one record per entry and forgets them. A record that cannot be written is logged; the rest are still tried. */
+  flush(): number {
+    let written = 0;
+    for (const e of this.#entries.values()) {
+      try {
+        this.audit.append({
+          requestId: randomUUID(),
+          operation: AGGREGATE_OPERATION,
+          decision: 'deny',
+          gate: 'auth',
+          reason: e.reason,
+          ...(e.apiKeyId !== undefined ? { apiKeyId: e.apiKeyId } : {}),
+          summary: { source: e.source, count: e.count, firstAt: e.firstAt, lastAt: e.lastAt, operations: Object.fromEntries(e.operations) },
+        });
+        written += 1;
+      } catch (err) {
+        this.logger.error('aggregated auth refusals could not be audited', { source: e.source, reason: e.reason, count: e.count, detail: String(err) });
+      }
+    }
+    this.#entries.clear();
+    this.metrics.setAuthRefusalEntries(0);
+    return written;
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => this.flush(), this.opts.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Stops the timer and writes what is pending (at shutdown, before the store closes). */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.flush();
+  }
+}
+
+/** The `operation` of an aggregated record; the operations it covers are counted in its summary. */
+export const AGGREGATE_OPERATION = '*';

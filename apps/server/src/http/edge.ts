@@ -1,0 +1,134 @@
+/**
+ * The transport edge, in front of the Express app: what every request passes before any routing,
+ * body reading or durable write. In order:
+ *
+ * 1. the per-source rate limit (a source over it gets ThrottlingException and nothing else);
+ * 2. the small concurrency budget of the open device endpoints (GET /attestation,
+ *    GET /RollbackCounter), so anonymous callers can never hold more than a few device slots;
+ * 3. for requests that need a credential (every POST, everything under /admin/), the checks that
+ *    need no body: an x-api-key is looked up, a SigV4 Authorization header is parsed and its access
+ *    key looked up. A request that fails them is answered without its body ever being read.
+ *
+ * Every refusal here is counted in metrics and audited in aggregate (auth/refusals.ts), never with
+ * a durable write per request.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { KMS_ERRORS, isKmsError, type KmsError } from '@kmsgate/core';
+import type { ApiKeyStore, AuditLog, Principal } from '@kmsgate/store';
+import { recordDenial } from '../audit-records';
+import { precheckCredentials } from '../auth/authenticate';
+import type { AuthRefusals } from '../auth/refusals';
+import type { Metrics } from '../metrics';
+import { findOperation } from '../operations';
+import { AWS_JSON } from './aws-json';
+import { throttled, type ConcurrencyBudget, type RateLimiter } from './limits';
+
+export interface EdgeDeps {
+  apiKeys: ApiKeyStore;
+  refusals: AuthRefusals;
+  perSource: RateLimiter;
+  openEndpoints: ConcurrencyBudget;
+  metrics: Metrics;
+  now: () => Date;
+}
+
+/** GET endpoints that need no credential but reach a device. */
+const OPEN_DEVICE_PATHS: ReadonlySet<string> = new Set(['/attestation', '/RollbackCounter']);
+const TARGET_PREFIX = 'TrentService.';
+
+export function edge(deps: EdgeDeps, app: RequestListener): RequestListener {
+  return (req, res) => {
+    const source = req.socket.remoteAddress ?? 'unknown';
+    const path = pathOf(req.url);
+    if (!deps.perSource.take(source)) {
+      deps.metrics.throttled('source');
+      refuse(deps, req, res, source, path, throttled());
+      return;
+    }
+    if (req.method === 'GET' && OPEN_DEVICE_PATHS.has(path)) {
+      const release = deps.openEndpoints.acquire();
+      if (release === undefined) {
+        deps.metrics.throttled('open_endpoints');
+        refuse(deps, req, res, source, path, throttled());
+        return;
+      }
+      res.once('close', release);
+    } else if (req.method === 'POST' || path === '/admin' || path.startsWith('/admin/')) {
+      try {
+        precheckCredentials({ path: req.url ?? '/', headers: req.headersDistinct }, deps.apiKeys, deps.now());
+      } catch (e) {
+        if (!isKmsError(e)) throw e;
+        refuse(deps, req, res, source, path, e);
+        return;
+      }
+    }
+    app(req, res);
+  };
+}
+
+/** An AWS-shaped refusal written before the body is read; the connection is closed after it, so the unread body goes with it. */
+function refuse(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse, source: string, path: string, err: KmsError): void {
+  const operation = operationLabel(req, path);
+  deps.refusals.record({ source, operation, reason: err.type });
+  deps.metrics.edgeRefused(operation, err.type);
+  const body = JSON.stringify({ __type: err.type, message: err.message });
+  res.writeHead(KMS_ERRORS[err.type].status, {
+    'Content-Type': AWS_JSON,
+    'Content-Length': Buffer.byteLength(body),
+    'x-amzn-RequestId': randomUUID(),
+    'X-Amzn-ErrorType': err.type,
+    Connection: 'close',
+  });
+  res.end(body);
+}
+
+/** The metrics and audit label of a request: a known operation's name, `admin`, an open path's name, or `unknown`. */
+function operationLabel(req: IncomingMessage, path: string): string {
+  if (path === '/admin' || path.startsWith('/admin/')) return 'admin';
+  if (req.method === 'GET' && OPEN_DEVICE_PATHS.has(path)) return path.slice(1);
+  const target = req.headers['x-amz-target'];
+  const name = path === '/' ? (typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '') : path.slice(1);
+  return findOperation(name)?.name ?? 'unknown';
+}
+
+function pathOf(url: string | undefined): string {
+  const u = url ?? '/';
+  const q = u.indexOf('?');
+  return q < 0 ? u : u.slice(0, q);
+}
+
+/** What the app needs of the edge: the per-API-key limit and where unauthenticated refusals are counted. */
+export interface EdgeLimits {
+  perApiKey: RateLimiter;
+  refusals: AuthRefusals;
+  metrics: Metrics;
+}
+
+/** Charges one request to an authenticated API key; throws ThrottlingException when it has no token left. */
+export function chargeApiKey(limits: EdgeLimits, principal: Principal): void {
+  if (limits.perApiKey.take(principal.apiKeyId)) return;
+  limits.metrics.throttled('api_key');
+  throw throttled();
+}
+
+/**
+ * Audits a refusal of the auth gate: one record per request when the caller is known and was not
+ * throttled (attributable, and bounded by its rate limit), in aggregate otherwise.
+ */
+export function recordAuthRefusal(
+  limits: EdgeLimits,
+  audit: AuditLog,
+  metrics: Metrics,
+  req: IncomingMessage,
+  d: { requestId: string; operation: string; reason: string; principal: Principal | undefined },
+): void {
+  if (d.principal !== undefined && d.reason !== 'ThrottlingException') {
+    recordDenial(audit, metrics, { requestId: d.requestId, operation: d.operation, gate: 'auth', reason: d.reason, apiKeyId: d.principal.apiKeyId });
+    return;
+  }
+  limits.refusals.record({
+    source: req.socket.remoteAddress ?? 'unknown', operation: d.operation, reason: d.reason,
+    ...(d.principal !== undefined ? { apiKeyId: d.principal.apiKeyId } : {}),
+  });
+}
