@@ -34,16 +34,22 @@ function post(agent: Agent, url: URL, headers: Record<string, string>, body: str
 
 async function startGateway(dataDir: string): Promise<{ child: ChildProcess; url: URL; exited: Promise<number | null> }> {
   const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'apps', 'server', 'src', 'main.ts')], {
-    env: { ...process.env, KMSGATE_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', KMSGATE_CONFIG: '', LOG_LEVEL: 'warn' },
+    env: { ...process.env, KMSGATE_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', KMSGATE_CONFIG: '' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
   const url = await new Promise<URL>((ok, fail) => {
     let buffered = '';
+    let found = false;
+    // Drained for the whole run (a full pipe would block the gateway), kept only until the URL shows.
     child.stderr!.on('data', (c: Buffer) => {
+      if (found) return;
       buffered += c.toString();
       const m = /"url":"([^"]+)"/.exec(buffered);
-      if (m) ok(new URL(m[1]!));
+      if (m) {
+        found = true;
+        ok(new URL(m[1]!));
+      }
     });
     void exited.then((code) => fail(new Error(`gateway exited (${code}): ${buffered}`)));
   });

@@ -96,8 +96,11 @@ const ConfigSchema = z.object({
     headersTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     /** Head and body must arrive within this; then 408 and the connection is closed. */
     requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
-    /** An idle keep-alive connection is closed after this. */
-    keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
+    /**
+     * An idle keep-alive connection is closed after this. Longer than clients' own idle timeouts,
+     * so the client closes first and never sends on a socket the server is closing.
+     */
+    keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(65_000),
     /** Connections open at once; more are closed as soon as they are accepted. */
     maxConnections: z.number().int().min(1).max(100_000).default(1024),
     /** On SIGTERM/SIGINT, how long requests in flight may take to finish before they are cut. */

@@ -3,7 +3,6 @@
  * prom-client's global one, so several gateways can run in one process (the tests do).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BackendHealth } from './backend-health';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -106,24 +105,4 @@ export function createMetrics(): Metrics {
     setBackendUp: (backend, up) => backendUp.set({ backend }, up ? 1 : 0),
     render: () => registry.metrics(),
   };
-}
-
-/** How often the backends are asked for their state when nothing else asks (GET /health also does). */
-export const BACKEND_CHECK_INTERVAL_MS = 15_000;
-
-/**
- * Checks now and then every `intervalMs` (0: only now) on an unref'd timer. Returns the first
- * check (so a caller can wait until the gauge is set) and the stop function.
- */
-export function startBackendMonitor(
-  health: BackendHealth,
-  intervalMs = BACKEND_CHECK_INTERVAL_MS,
-): { first: Promise<void>; stop: () => void } {
-  // refresh() joins a check that is running, so a slow device does not pile them up; a failure is in the gauge.
-  const tick = (): Promise<void> => health.refresh().then(() => undefined, () => undefined);
-  const first = tick();
-  if (intervalMs === 0) return { first, stop: () => {} };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  return { first, stop: () => clearInterval(timer) };
 }
