@@ -313,4 +313,26 @@ describe('persistence', () => {
       await second.close();
     }
   });
+
+  test('a boot that force audit cannot log is counted as an unlogged boot', async () => {
+    const statePath = join(dir, 'state.json');
+    const first = await startSimulator({ host: '127.0.0.1', port: 0, statePath });
+    const s1 = await TestSession.open(first.url);
+    await s1.send(Command.SET_OPTION, SetOption.encodeRequest({ tag: OptionTag.COMMAND_AUDIT, value: SetOption.encodePairs(new Map([[Command.GET_PSEUDO_RANDOM, 1]])) }));
+    await s1.send(Command.SET_OPTION, SetOption.encodeRequest({ tag: OptionTag.FORCE_AUDIT, value: Uint8Array.of(AuditMode.ON) }));
+    for (let i = 2; i < 62; i++) await s1.send(Command.GET_PSEUDO_RANDOM, Uint8Array.of(0, 1));
+    const before = GetLogEntries.decodeResponse(await s1.send(Command.GET_LOG_ENTRIES));
+    await first.close();
+
+    const second = await startSimulator({ host: '127.0.0.1', port: 0, statePath });
+    try {
+      const after = GetLogEntries.decodeResponse(await (await TestSession.open(second.url)).send(Command.GET_LOG_ENTRIES));
+      expect(after.unloggedBoots).toBe(before.unloggedBoots + 1);
+      // Session setup is not audited here, so the new session is not an unlogged authentication.
+      expect(after.unloggedAuths).toBe(before.unloggedAuths);
+      expect(after.entries.map(entryHex)).toEqual(before.entries.map(entryHex));
+    } finally {
+      await second.close();
+    }
+  });
 });
