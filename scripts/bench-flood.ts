@@ -93,41 +93,16 @@ async function main(): Promise<void> {
     const rowsBefore = rows();
     const bytesBefore = jsonlBytes();
 
-    // The flood: FLOOD_RPS anonymous Sign requests per second, paced in ticks, from 127.0.0.2.
-    const floodAgent = new Agent({ keepAlive: true, maxSockets: 256 });
-    const statuses = new Map<string, number>();
-    let sent = 0;
-    let answered = 0;
-    let stop = false;
-    const inflight = new Set<Promise<void>>();
-    const floodStarted = performance.now();
-    const flooding = (async () => {
-      let due = performance.now();
-      while (!stop) {
-        for (let i = 0; i < (FLOOD_RPS * TICK_MS) / 1000; i++) {
-          sent += 1;
-          const p = post(floodAgent, gw.url, { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.Sign' }, signBody, '127.0.0.2')
-            .then((r) => {
-              const type = r.status === 200 ? 'ok' : (JSON.parse(r.body) as { __type: string }).__type;
-              statuses.set(type, (statuses.get(type) ?? 0) + 1);
-            }, (e: unknown) => { statuses.set(`error ${String((e as Error).message)}`, (statuses.get(`error ${String((e as Error).message)}`) ?? 0) + 1); })
-            .finally(() => { answered += 1; inflight.delete(p); });
-          inflight.add(p);
-        }
-        due += TICK_MS;
-        await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
-      }
-    })();
-    await new Promise((r) => setTimeout(r, 500)); // let the flood reach its rate
-    const answeredAtStart = answered;
-    const measuredFrom = performance.now();
+    // The flood runs in a process of its own, as an attacker's would: its client work does not
+    // slow the signer's client down.
+    const flood = spawn(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), __filename, '--flood', gw.url.href, signBody], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let floodOut = '';
+    flood.stdout!.on('data', (c: Buffer) => { floodOut += c.toString(); });
+    await new Promise<void>((ok) => flood.stdout!.once('data', () => ok())); // "started", after reaching its rate
     const flooded = await signs(SIGNS);
-    const floodSeconds = (performance.now() - measuredFrom) / 1000;
-    const answeredDuring = answered - answeredAtStart;
-    stop = true;
-    await flooding;
-    await Promise.all(inflight);
-    const totalSeconds = (performance.now() - floodStarted) / 1000;
+    flood.stdin!.end();
+    await new Promise((ok) => flood.once('exit', ok));
+    const stats = JSON.parse(floodOut.trim().split('\n').at(-1)!) as { sent: number; seconds: number; statuses: Record<string, number> };
     const rowsDuring = rows() - rowsBefore - SIGNS; // the signer's own accept records are not the flood's
     const bytesDuring = jsonlBytes() - bytesBefore;
     db.close();
@@ -143,9 +118,9 @@ async function main(): Promise<void> {
     console.log('| case | legitimate Sign p50 ms | flood sent/s | flood answered/s |');
     console.log('|---|---:|---:|---:|');
     console.log(`| unflooded | ${fmt(p50(quiet))} | — | — |`);
-    console.log(`| flooded | ${fmt(p50(flooded))} | ${fmt(sent / totalSeconds, 0)} | ${fmt(answeredDuring / floodSeconds, 0)} |`);
+    console.log(`| flooded | ${fmt(p50(flooded))} | ${fmt(stats.sent / stats.seconds, 0)} | ${fmt(Object.values(stats.statuses).reduce((a, b) => a + b, 0) / stats.seconds, 0)} |`);
     console.log(`p50 ratio flooded / unflooded: ${fmt(p50(flooded) / p50(quiet))}×`);
-    console.log(`flood answers: ${[...statuses].map(([k, v]) => `${k} ${v}`).join(', ')} (of ${sent} sent)`);
+    console.log(`flood answers: ${Object.entries(stats.statuses).map(([k, v]) => `${k} ${v}`).join(', ')} (of ${stats.sent} sent)`);
     console.log(`audit log during the flood: ${rowsDuring} records beyond the signer's own ${SIGNS} (audit.jsonl grew ${bytesDuring} B in all); aggregated records written at shutdown: ${aggregated}`);
   } finally {
     gw.child.kill('SIGKILL');
@@ -153,7 +128,40 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
+/** The flooding process: FLOOD_RPS anonymous Sign requests per second from 127.0.0.2 until stdin closes. */
+async function floodMain(url: URL, body: string): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const statuses: Record<string, number> = {};
+  let sent = 0;
+  let stop = false;
+  process.stdin.resume();
+  process.stdin.on('end', () => { stop = true; });
+  const inflight = new Set<Promise<void>>();
+  const started = performance.now();
+  let due = started;
+  let announced = false;
+  while (!stop) {
+    for (let i = 0; i < (FLOOD_RPS * TICK_MS) / 1000; i++) {
+      sent += 1;
+      const p: Promise<void> = post(agent, url, { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.Sign' }, body, '127.0.0.2')
+        .then((r) => r.status === 200 ? 'ok' : (JSON.parse(r.body) as { __type: string }).__type, (e: unknown) => `error ${(e as Error).message}`)
+        .then((k) => { statuses[k] = (statuses[k] ?? 0) + 1; })
+        .finally(() => { inflight.delete(p); });
+      inflight.add(p);
+    }
+    due += TICK_MS;
+    if (!announced && performance.now() - started > 1000) {
+      announced = true;
+      process.stdout.write('started\n');
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+  }
+  await Promise.all(inflight);
+  process.stdout.write(JSON.stringify({ sent, seconds: (performance.now() - started) / 1000, statuses }) + '\n');
+  agent.destroy();
+}
+
+(process.argv[2] === '--flood' ? floodMain(new URL(process.argv[3]!), process.argv[4]!) : main()).catch((e: unknown) => {
   console.error(e);
   process.exit(1);
 });
