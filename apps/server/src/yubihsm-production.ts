@@ -1,9 +1,10 @@
 /**
- * `production: true` for a YubiHSM 2 backend: the gateway does not start with the factory
- * credentials (authentication key 1, password "password"), nor against a device that still accepts
- * them, since anyone on the host could then sign with every key.
+ * `production: true` for a YubiHSM 2 backend: the gateway does not start against yubihsm-sim (it
+ * names itself on DEVICE_INFO page 1), nor with the factory credentials (authentication key 1,
+ * password "password"), nor against a device that still accepts them, since anyone on the host
+ * could then sign with every key.
  */
-import { CeremonyError, DEFAULT_AUTH_KEY_ID, FACTORY_PASSWORD, factoryClient, opens } from '@kmsgate/yubihsm';
+import { CeremonyError, DEFAULT_AUTH_KEY_ID, FACTORY_PASSWORD, factoryClient, isSimulatedDevice, opens } from '@kmsgate/yubihsm';
 import { ConfigError, type YubiHsmBackendConfig } from './config';
 import type { Logger } from './log';
 
@@ -13,6 +14,9 @@ export async function checkProductionYubiHsm(b: YubiHsmBackendConfig, password: 
   }
   const factory = factoryClient({ connectorUrl: b.connectorUrl!, requestTimeoutMs: b.requestTimeoutMs });
   try {
+    if (isSimulatedDevice(await factory.deviceInfo())) {
+      throw new ConfigError(`backend ${b.id}: the device at the connector identifies as the yubihsm-sim simulator; production: true refuses a simulated backend`);
+    }
     if (await opens(factory)) {
       throw new ConfigError(`backend ${b.id}: the device still accepts authentication key 1 with the factory password; production: true refuses it until kmsgate hsm setup has deleted that key`);
     }

@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type RunningSimulator } from '@kmsgate/yubihsm-sim';
@@ -37,10 +39,47 @@ it('refuses authentication key 1 with the factory password, and main exits 2', a
   expect(run.status).toBe(2);
 }, 120_000);
 
-it('refuses a device that still accepts the factory key, whatever key the gateway uses', async () => {
+it('refuses a device that identifies as the simulator', async () => {
   const admin = new YubiHsmClient({ connectorUrl: sim.url, password: 'password' });
   await admin.putAuthenticationKey({ id: 9, label: 'gw', domains: 1, capabilities: Capability.SIGN_ECDSA, delegatedCapabilities: 0n, password: 'a-strong-one' });
   await admin.close();
   const { env, config: cfg } = config(9, 'a-strong-one');
-  await expect(startGateway(cfg, silentLogger, env)).rejects.toThrow('backend hsm: the device still accepts authentication key 1 with the factory password');
+  await expect(startGateway(cfg, silentLogger, env)).rejects.toThrow('backend hsm: the device at the connector identifies as the yubihsm-sim simulator; production: true refuses a simulated backend');
 });
+
+it('refuses a device that still accepts the factory key, whatever key the gateway uses', async () => {
+  // The simulator behind a connector that answers DEVICE_INFO page 1 as hardware would: only the
+  // factory-key check is left to refuse it.
+  const disguised = await partNumberProxy(sim.url, 'not-a-simulator');
+  try {
+    const admin = new YubiHsmClient({ connectorUrl: sim.url, password: 'password' });
+    await admin.putAuthenticationKey({ id: 9, label: 'gw', domains: 1, capabilities: Capability.SIGN_ECDSA, delegatedCapabilities: 0n, password: 'a-strong-one' });
+    await admin.close();
+    const { env } = config(9, 'a-strong-one');
+    const cfg = parseConfig({ production: true, server: { port: 0 }, backends: [{ id: 'hsm', type: 'yubihsm', connectorUrl: disguised.url, authKeyId: 9, passwordFile: join(dir, 'hsm.password') }] }, 'test', env);
+    await expect(startGateway(cfg, silentLogger, env)).rejects.toThrow('backend hsm: the device still accepts authentication key 1 with the factory password');
+  } finally {
+    await disguised.close();
+  }
+});
+
+/** Forwards to the connector, answering DEVICE_INFO page 1 (`06 00 01 01`, in the clear) with `partNumber`. */
+async function partNumberProxy(target: string, partNumber: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    if (req.url === '/connector/api' && body.equals(Buffer.from([0x06, 0x00, 0x01, 0x01]))) {
+      const text = Buffer.from(partNumber);
+      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.concat([Buffer.from([0x86, 0, text.length]), text]));
+      return;
+    }
+    const up = await fetch(`${target}${req.url}`, { method: req.method, body: req.method === 'POST' ? body : undefined });
+    res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/octet-stream' }).end(Buffer.from(await up.arrayBuffer()));
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((ok) => { server.closeAllConnections(); server.close(() => ok()); }),
+  };
+}

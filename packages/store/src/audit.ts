@@ -584,3 +584,27 @@ export function readAuditRecord(db: Db, seq: number): AuditRecord | undefined {
   const row = db.prepare<[number], AuditRow>('SELECT * FROM audit_log WHERE seq = ?').get(seq);
   return row ? toRecord(row) : undefined;
 }
+
+/** Which records readAuditRecords returns: those after `afterSeq`, narrowed by any other field given. */
+export interface AuditRecordFilter {
+  afterSeq: number;
+  keyId?: string;
+  operation?: string;
+  decision?: AuditDecision;
+}
+
+/**
+ * Records after `afterSeq`, oldest first, narrowed by key, operation and decision (read-only;
+ * `kmsgate hsm restore` asks what changed a key since a backup, `kmsgate hsm audit` which
+ * signatures kmsgate recorded since its last reconciliation).
+ */
+export function readAuditRecords(db: Db, filter: AuditRecordFilter): AuditRecord[] {
+  if (!Number.isSafeInteger(filter.afterSeq) || filter.afterSeq < 0) throw new RangeError('afterSeq must be a non-negative integer');
+  const k = filter.keyId ?? null;
+  const o = filter.operation ?? null;
+  const d = filter.decision ?? null;
+  const rows = db.prepare<[number, string | null, string | null, string | null, string | null, string | null, string | null], AuditRow>(
+    `SELECT * FROM audit_log WHERE seq > ? AND (? IS NULL OR key_id = ?) AND (? IS NULL OR operation = ?) AND (? IS NULL OR decision = ?)
+     ORDER BY seq`).all(filter.afterSeq, k, k, o, o, d, d);
+  return rows.map(toRecord);
+}

@@ -4,3 +4,4 @@ export * from './credential-seal';
 export * from './api-keys';
 export * from './audit';
 export * from './policy-state';
+export * from './hsm-log';

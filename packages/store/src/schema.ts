@@ -133,4 +133,30 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX replay_cache_expiry ON replay_cache (expires_at);
   `,
+  // 5: YubiHSM 2 device logs as read by `kmsgate hsm audit` (the device forgets an entry once it is
+  // released), and how far each backend's reconciliation with audit_log has got.
+  `
+  CREATE TABLE hsm_log_entries (
+    id            INTEGER PRIMARY KEY,       -- the order entries were read in
+    serial        INTEGER NOT NULL,          -- the device that logged it
+    number        INTEGER NOT NULL,          -- the device's entry number (mod 2^16)
+    command       INTEGER NOT NULL,
+    length        INTEGER NOT NULL,
+    session_key   INTEGER NOT NULL,
+    target_key    INTEGER NOT NULL,
+    second_key    INTEGER NOT NULL,
+    result        INTEGER NOT NULL,
+    tick          INTEGER NOT NULL,
+    digest        BLOB NOT NULL,             -- 16 bytes, chained by the device
+    read_at       INTEGER NOT NULL           -- epoch milliseconds
+  );
+  CREATE INDEX hsm_log_entries_device ON hsm_log_entries (serial, id);
+
+  CREATE TABLE hsm_reconcile_state (
+    backend_id    TEXT PRIMARY KEY,
+    audit_seq     INTEGER NOT NULL,          -- audit_log records up to here are reconciled
+    carried       TEXT NOT NULL,             -- JSON [[object id, records not yet matched], …]
+    updated_at    INTEGER NOT NULL
+  );
+  `,
 ];

@@ -2,3 +2,4 @@ export * from './mnemonic';
 export * from './layout';
 export * from './backup-file';
 export * from './sessions';
+export * from './reconcile';

@@ -14,7 +14,7 @@
  * - The auditor reads and releases the device log, nothing else.
  * - The device admin can do anything; its password exists only as long as the mnemonic is typed in.
  */
-import { ALL_CAPABILITIES, Capability as C, ObjectType } from '../codes';
+import { ALL_CAPABILITIES, Capability as C, Command, ObjectType } from '../codes';
 
 /** What kmsgate's own key objects may carry (KeyBackend keys, and the import wrapping key pair). */
 export const KEY_OBJECT_CAPABILITIES: bigint =
@@ -99,3 +99,17 @@ export function domainMask(domains: readonly number[]): number {
 export function layoutDomains(layout: AuthKeyLayout, kmsgateDomains: number): number {
   return layout.domains === 'all' ? 0xffff : kmsgateDomains;
 }
+
+/**
+ * Commands logged on the device (command audit ON): everything that uses, creates, moves or
+ * destroys a key, or changes the device. With force audit on, the device refuses these once its
+ * log is full, until the auditor reads and releases the log.
+ */
+export const AUDITED_COMMANDS: readonly number[] = [
+  Command.SIGN_PKCS1, Command.SIGN_PSS, Command.SIGN_ECDSA, Command.SIGN_EDDSA, Command.SIGN_HMAC,
+  Command.DERIVE_ECDH, Command.DECRYPT_PKCS1, Command.DECRYPT_OAEP, Command.WRAP_DATA, Command.UNWRAP_DATA,
+  Command.SIGN_ATTESTATION_CERTIFICATE, Command.EXPORT_WRAPPED, Command.IMPORT_WRAPPED,
+  Command.GENERATE_ASYMMETRIC_KEY, Command.PUT_ASYMMETRIC_KEY, Command.GENERATE_WRAP_KEY, Command.PUT_WRAP_KEY,
+  Command.PUT_AUTHENTICATION_KEY, Command.CHANGE_AUTHENTICATION_KEY, Command.DELETE_OBJECT,
+  Command.SET_OPTION, Command.RESET_DEVICE,
+];

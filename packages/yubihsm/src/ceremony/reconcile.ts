@@ -1,0 +1,88 @@
+/**
+ * The device log as a second witness: every key use the device logged must match a signature
+ * kmsgate recorded in its own audit log. Pure; `kmsgate hsm audit` feeds it what it read.
+ *
+ * kmsgate's records and the device's entries share no identifier (an entry holds the command, the
+ * session's authentication key, the object and a device tick), so they are matched by count, per
+ * object, in order: the i-th SIGN_* on object T since the last reconciliation answers the i-th
+ * accepted Sign kmsgate recorded for the key on T. More device signatures than records means
+ * someone signed outside kmsgate. Fewer is expected for a moment (a signature kmsgate recorded
+ * after the device log was read appears in the next read), so a surplus of records is carried to
+ * the next reconciliation, once; older surplus is dropped, so it can never hide a later signature.
+ * Any other successful key use (ECDH, decryption, HMAC, data wrapping, attestation) on a kmsgate
+ * key is unexplained: kmsgate never sends those.
+ */
+import { Command, commandName, responseCode } from '../codes';
+import type { LogEntry, LogEntryData } from '../commands/get-log-entries';
+
+/** What kmsgate sends for a Sign, one entry per signature. */
+const SIGN_COMMANDS: ReadonlySet<number> = new Set([Command.SIGN_ECDSA, Command.SIGN_EDDSA, Command.SIGN_PKCS1, Command.SIGN_PSS]);
+/** Key uses kmsgate never sends. */
+const OTHER_USES: ReadonlySet<number> = new Set([
+  Command.DERIVE_ECDH, Command.DECRYPT_PKCS1, Command.DECRYPT_OAEP, Command.SIGN_HMAC, Command.WRAP_DATA, Command.UNWRAP_DATA,
+  Command.SIGN_ATTESTATION_CERTIFICATE, Command.SIGN_SSH_CERTIFICATE,
+]);
+
+export interface DeviceLogEntry extends LogEntry {
+  /** Which device logged it. */
+  serial: number;
+}
+
+export interface ReconcileInput {
+  /** Entries read since the last reconciliation, in log order per device. */
+  entries: readonly DeviceLogEntry[];
+  /** Object ID → accepted Sign records kmsgate wrote since the last reconciliation for the key on it. */
+  recorded: ReadonlyMap<number, number>;
+  /** Object ID → records the previous reconciliation could not match yet. */
+  carried: ReadonlyMap<number, number>;
+  /** Object IDs of kmsgate's keys (uses of other objects are not kmsgate's business). */
+  kmsgateObjects: ReadonlySet<number>;
+}
+
+export interface Unexplained {
+  entry: DeviceLogEntry;
+  why: 'signature not recorded by kmsgate' | 'key use kmsgate never makes';
+}
+
+export interface ReconcileResult {
+  /** Device signatures matched to kmsgate records. */
+  matched: number;
+  unexplained: Unexplained[];
+  /** To pass as `carried` next time. */
+  carry: Map<number, number>;
+}
+
+function succeeded(e: LogEntryData): boolean {
+  return e.result === responseCode(e.command);
+}
+
+export function reconcile(input: ReconcileInput): ReconcileResult {
+  const signs = new Map<number, DeviceLogEntry[]>();
+  const unexplained: Unexplained[] = [];
+  for (const e of input.entries) {
+    if (!succeeded(e) || !input.kmsgateObjects.has(e.targetKey)) continue;
+    if (SIGN_COMMANDS.has(e.command)) signs.set(e.targetKey, [...(signs.get(e.targetKey) ?? []), e]);
+    else if (OTHER_USES.has(e.command)) unexplained.push({ entry: e, why: 'key use kmsgate never makes' });
+  }
+  let matched = 0;
+  const carry = new Map<number, number>();
+  const objects = new Set([...signs.keys(), ...input.recorded.keys()]);
+  for (const id of objects) {
+    const device = signs.get(id) ?? [];
+    const fresh = input.recorded.get(id) ?? 0;
+    const available = fresh + (input.carried.get(id) ?? 0);
+    matched += Math.min(device.length, available);
+    // The records that match nothing here are carried once: only this run's own, never older ones.
+    const spare = Math.min(available - Math.min(device.length, available), fresh);
+    if (spare > 0) carry.set(id, spare);
+    for (const e of device.slice(available)) unexplained.push({ entry: e, why: 'signature not recorded by kmsgate' });
+  }
+  unexplained.sort((a, b) => a.entry.serial - b.entry.serial || a.entry.number - b.entry.number);
+  return { matched, unexplained, carry };
+}
+
+/** One line for an operator: `serial 1234567 entry #57: SIGN_ECDSA on object 0x0011 by authentication key 0x0004 (tick 8812)`. */
+export function describeEntry(e: DeviceLogEntry): string {
+  const hex = (n: number) => `0x${n.toString(16).padStart(4, '0')}`;
+  return `serial ${e.serial} entry #${e.number}: ${commandName(e.command)} on object ${hex(e.targetKey)} by authentication key ${hex(e.sessionKey)} (tick ${e.tick})`;
+}

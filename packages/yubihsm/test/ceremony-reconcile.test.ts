@@ -1,0 +1,51 @@
+import { Command, responseCode } from '../src/codes';
+import { type DeviceLogEntry, describeEntry, reconcile } from '../src/ceremony/reconcile';
+
+let n = 0;
+function entry(command: number, target: number, ok = true, sessionKey = 4): DeviceLogEntry {
+  n++;
+  return { serial: 7, number: n, command, length: 34, sessionKey, targetKey: target, secondKey: 0xffff, result: ok ? responseCode(command) : 0x0b, tick: 1000 + n, digest: new Uint8Array(16) };
+}
+const none = new Map<number, number>();
+const objects = new Set([0x11, 0x12]);
+
+beforeEach(() => { n = 0; });
+
+it('matches each device signature to a kmsgate record of its key', () => {
+  const entries = [entry(Command.SIGN_ECDSA, 0x11), entry(Command.SIGN_EDDSA, 0x12), entry(Command.SIGN_ECDSA, 0x11)];
+  const r = reconcile({ entries, recorded: new Map([[0x11, 2], [0x12, 1]]), carried: none, kmsgateObjects: objects });
+  expect(r).toEqual({ matched: 3, unexplained: [], carry: new Map() });
+});
+
+it('reports a signature kmsgate did not record, with its entry', () => {
+  const entries = [entry(Command.SIGN_ECDSA, 0x11), entry(Command.SIGN_ECDSA, 0x11)];
+  const r = reconcile({ entries, recorded: new Map([[0x11, 1]]), carried: none, kmsgateObjects: objects });
+  expect(r.matched).toBe(1);
+  expect(r.unexplained).toEqual([{ entry: entries[1], why: 'signature not recorded by kmsgate' }]);
+  expect(describeEntry(entries[1]!)).toBe('serial 7 entry #2: SIGN_ECDSA on object 0x0011 by authentication key 0x0004 (tick 1002)');
+});
+
+it('a record on another key does not explain a signature', () => {
+  const r = reconcile({ entries: [entry(Command.SIGN_ECDSA, 0x11)], recorded: new Map([[0x12, 1]]), carried: none, kmsgateObjects: objects });
+  expect(r.unexplained).toHaveLength(1);
+  expect(r.carry).toEqual(new Map([[0x12, 1]]));
+});
+
+it('carries a record whose device entry comes with the next read, once only', () => {
+  const first = reconcile({ entries: [], recorded: new Map([[0x11, 1]]), carried: none, kmsgateObjects: objects });
+  expect(first.carry).toEqual(new Map([[0x11, 1]]));
+  const second = reconcile({ entries: [entry(Command.SIGN_ECDSA, 0x11)], recorded: none, carried: first.carry, kmsgateObjects: objects });
+  expect(second).toEqual({ matched: 1, unexplained: [], carry: new Map() });
+  // Not consumed the next time: dropped, so an old record cannot hide a later signature.
+  const idle = reconcile({ entries: [], recorded: none, carried: first.carry, kmsgateObjects: objects });
+  expect(idle.carry).toEqual(new Map());
+  const later = reconcile({ entries: [entry(Command.SIGN_ECDSA, 0x11)], recorded: none, carried: idle.carry, kmsgateObjects: objects });
+  expect(later.unexplained).toHaveLength(1);
+});
+
+it('ignores failed commands and objects that are not kmsgate keys; reports uses kmsgate never makes', () => {
+  const entries = [entry(Command.SIGN_ECDSA, 0x11, false), entry(Command.SIGN_ECDSA, 0x99), entry(Command.DERIVE_ECDH, 0x12), entry(Command.GET_PUBLIC_KEY, 0x11)];
+  const r = reconcile({ entries, recorded: none, carried: none, kmsgateObjects: objects });
+  expect(r.unexplained).toEqual([{ entry: entries[2], why: 'key use kmsgate never makes' }]);
+  expect(r.matched).toBe(0);
+});
