@@ -43,7 +43,11 @@ const label = (s: string): Uint8Array => new TextEncoder().encode(s);
 function hostKey(): { privateKey: Uint8Array; xy: Uint8Array } {
   const ecdh = createECDH('prime256v1');
   ecdh.generateKeys();
-  return { privateKey: new Uint8Array(ecdh.getPrivateKey()), xy: new Uint8Array(ecdh.getPublicKey()).subarray(1) };
+  // getPrivateKey() drops leading zero bytes; the device protocol's scalars are 32 bytes.
+  const privateKey = new Uint8Array(32);
+  const scalar = ecdh.getPrivateKey();
+  privateKey.set(scalar, 32 - scalar.length);
+  return { privateKey, xy: new Uint8Array(ecdh.getPublicKey()).subarray(1) };
 }
 
 async function putSymmetric(id: number, password: string, capabilities: bigint, domains = 1): Promise<void> {

@@ -18,6 +18,7 @@ export const EC_P256_PUBLIC_KEY_LENGTH = 64;
 /** The X9.63 SharedInfo both libraries use (python `b"\x3c\x88\x10"`). */
 export const ASYMMETRIC_SHARED_INFO = Uint8Array.of(0x3c, 0x88, 0x10);
 export const RECEIPT_LENGTH = 16;
+const P256_SCALAR_LENGTH = 32;
 
 /** ANSI X9.63 KDF (SEC 1 §3.6.1) with SHA-256: `SHA-256(Z || counter(4) || SharedInfo)` for counter = 1, 2, … */
 export function x963KdfSha256(z: Uint8Array, sharedInfo: Uint8Array, length: number): Uint8Array {
@@ -61,7 +62,7 @@ export function asymmetricSessionKeys(shsee: Uint8Array, shsss: Uint8Array, epkC
 
 /** ECDH on P-256: the X coordinate shared by `privateKey` and the uncompressed point `peer`. Throws on a point off the curve. */
 export function ecdhP256(privateKey: Uint8Array, peer: Uint8Array): Uint8Array {
-  assertBytes('privateKey', privateKey, 32);
+  assertBytes('privateKey', privateKey, P256_SCALAR_LENGTH);
   assertBytes('peer', peer, EC_P256_POINT_LENGTH);
   const ecdh = createECDH('prime256v1');
   ecdh.setPrivateKey(privateKey);
@@ -72,12 +73,17 @@ export function ecdhP256(privateKey: Uint8Array, peer: Uint8Array): Uint8Array {
 export function generateP256(): { privateKey: Uint8Array; publicKey: Uint8Array } {
   const ecdh = createECDH('prime256v1');
   ecdh.generateKeys();
-  return { privateKey: new Uint8Array(ecdh.getPrivateKey()), publicKey: new Uint8Array(ecdh.getPublicKey()) };
+  // getPrivateKey() drops leading zero bytes (1 key in 256 is shorter); the scalar is always 32 here.
+  const scalar = ecdh.getPrivateKey();
+  const privateKey = new Uint8Array(P256_SCALAR_LENGTH);
+  privateKey.set(scalar, P256_SCALAR_LENGTH - scalar.length);
+  scalar.fill(0);
+  return { privateKey, publicKey: new Uint8Array(ecdh.getPublicKey()) };
 }
 
 /** The uncompressed point of a private scalar. */
 export function p256PublicKey(privateKey: Uint8Array): Uint8Array {
-  assertBytes('privateKey', privateKey, 32);
+  assertBytes('privateKey', privateKey, P256_SCALAR_LENGTH);
   const ecdh = createECDH('prime256v1');
   ecdh.setPrivateKey(privateKey);
   return new Uint8Array(ecdh.getPublicKey());
