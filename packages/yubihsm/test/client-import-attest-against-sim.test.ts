@@ -158,6 +158,23 @@ describe('SIGN_ATTESTATION_CERTIFICATE', () => {
     expect((await client.listObjects()).some((o) => o.id === 0)).toBe(false);
   });
 
+  it.each([
+    ['Ed25519', Algorithm.EC_ED25519, 'ed25519'],
+    ['RSA-2048', Algorithm.RSA_2048, 'rsa'],
+    ['P-224', Algorithm.EC_P224, 'ec'],
+  ] as const)('a %s key\'s certificate carries its public key', async (_name, algorithm, keyType) => {
+    const { id } = await client.generateAsymmetricKey({ label: 'k', domains: 1, capabilities: 0n, algorithm });
+    const device = new X509Certificate(Buffer.from(await client.getOpaque(0)));
+    const leaf = new X509Certificate(Buffer.from(await client.signAttestationCertificate(id, 0)));
+    expect(leaf.verify(device.publicKey)).toBe(true);
+    expect(leaf.publicKey.asymmetricKeyType).toBe(keyType);
+    const raw = (await client.getPublicKey(id)).publicKey;
+    const spki = leaf.publicKey.export({ format: 'der', type: 'spki' });
+    // The raw public key the device reports ends the SubjectPublicKeyInfo (RSA: the modulus, then e = 65537 as 02 03 01 00 01).
+    const tail = keyType === 'rsa' ? spki.subarray(spki.length - 5 - raw.length, spki.length - 5) : spki.subarray(spki.length - raw.length);
+    expect(Buffer.from(tail)).toEqual(Buffer.from(raw));
+  });
+
   it('without sign-attestation-certificate on the attesting key: INSUFFICIENT_PERMISSIONS', async () => {
     const key = opensslEcKey('prime256v1', 32);
     const { id: attestingId } = await client.putAsymmetricKey({ label: 'no cap', domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256, key: key.d });
