@@ -12,7 +12,6 @@
 import koffi from 'koffi';
 
 /** TEEC_PARAM_TYPES values (tee_client_api.h). */
-const TEEC_NONE = 0x0;
 const TEEC_VALUE_INPUT = 0x1;
 const TEEC_VALUE_OUTPUT = 0x2;
 const TEEC_MEMREF_TEMP_INPUT = 0x5;
@@ -209,7 +208,7 @@ export class TeecSession {
           }
         }
       });
-      dv.setUint32(4, types | (TEEC_NONE << 16), true);
+      dv.setUint32(4, types, true);
       const origin = mem.alloc(4);
       const result = (await callAsync(this.#b.invokeCommand, this.#session, commandId >>> 0, op.ptr, origin.ptr)) >>> 0;
       const out: TeecOut[] = params.map((p, i) => {
