@@ -1,6 +1,7 @@
 // What DEVICE_INFO reports about the simulated device.
 import { Algorithm, SIMULATOR_PART_NUMBER } from '@kmsgate/yubihsm';
 import { KEY_SPECS } from './key-crypto';
+import { CCM_WRAP_KEY_LENGTH } from './symmetric-specs';
 
 /**
  * Firmware 2.4.0: the first release with the 3136-byte message buffer and the DEVICE_INFO part
@@ -23,6 +24,7 @@ export const PART_NUMBER = SIMULATOR_PART_NUMBER;
  */
 export const SUPPORTED_ALGORITHMS: readonly number[] = [
   ...KEY_SPECS.keys(),
+  ...CCM_WRAP_KEY_LENGTH.keys(),
   Algorithm.RSA_PKCS1_SHA1,
   Algorithm.RSA_PKCS1_SHA256,
   Algorithm.RSA_PKCS1_SHA384,

@@ -10,19 +10,23 @@ import { deleteObject } from './handlers/delete-object';
 import { deriveEcdh } from './handlers/derive-ecdh';
 import { deviceInfo } from './handlers/device-info';
 import { echo } from './handlers/echo';
+import { exportWrapped } from './handlers/export-wrapped';
 import { generateAsymmetricKey } from './handlers/generate-asymmetric-key';
 import { getDevicePublicKey } from './handlers/get-device-public-key';
 import { getLogEntries } from './handlers/get-log-entries';
+import { generateWrapKey } from './handlers/generate-wrap-key';
 import { getObjectInfo } from './handlers/get-object-info';
 import { getOpaque } from './handlers/get-opaque';
 import { getOption } from './handlers/get-option';
 import { getPseudoRandom } from './handlers/get-pseudo-random';
 import { getPublicKey } from './handlers/get-public-key';
 import { getStorageInfo } from './handlers/get-storage-info';
+import { importWrapped } from './handlers/import-wrapped';
 import { listObjects } from './handlers/list-objects';
 import { putAsymmetricKey } from './handlers/put-asymmetric-key';
 import { putAuthenticationKey } from './handlers/put-authentication-key';
 import { putOpaque } from './handlers/put-opaque';
+import { putWrapKey } from './handlers/put-wrap-key';
 import { resetDevice } from './handlers/reset-device';
 import { signAttestationCertificate } from './handlers/sign-attestation-certificate';
 import { setLogIndex } from './handlers/set-log-index';
@@ -73,4 +77,8 @@ export const SESSION_COMMANDS: ReadonlyMap<number, SessionHandler> = new Map<num
   [Command.SET_LOG_INDEX, setLogIndex],
   [Command.SET_OPTION, setOption],
   [Command.GET_OPTION, getOption],
+  [Command.PUT_WRAP_KEY, putWrapKey],
+  [Command.GENERATE_WRAP_KEY, generateWrapKey],
+  [Command.EXPORT_WRAPPED, exportWrapped],
+  [Command.IMPORT_WRAPPED, importWrapped],
 ]);

@@ -4,10 +4,11 @@
 // How a key is held (StoredObject.secret), uniform per kind so that every command, the state file
 // and wrapped export/import read one form:
 //   EC       the scalar d, big-endian, exactly `size` bytes (the PUT_ASYMMETRIC_KEY form);
-//   Ed25519  the 32-byte seed (the PUT_ASYMMETRIC_KEY form);
+//   Ed25519  the 32-byte seed (the PUT_ASYMMETRIC_KEY form), or for a key imported under wrap
+//            without its seed the expanded scalar || prefix (ed25519-key.ts);
 //   RSA      PKCS#8 DER of the private key (e = 65537). PUT_ASYMMETRIC_KEY's `p || q` is turned
-//            into it by importSecret; p, q, dP, dQ, qInv and n (the device's internal form, as in
-//            wrapped exports) come back from its JWK export.
+//            into it by importSecret; rsaComponents gives back p, q, dP, dQ, qInv and n (the
+//            device's internal form, as in wrapped exports).
 import {
   checkPrimeSync,
   constants,
@@ -22,11 +23,11 @@ import {
 } from 'node:crypto';
 import { p256, p384, p521 } from '@noble/curves/nist';
 import { secp256k1 } from '@noble/curves/secp256k1';
-import { ed25519 } from '@noble/curves/ed25519';
 import type { CurveFn } from '@noble/curves/abstract/weierstrass';
 import { Algorithm, DeviceError, DeviceErrorCode } from '@kmsgate/yubihsm';
 import { brainpoolP256r1, brainpoolP384r1, brainpoolP512r1, p224 } from './curves';
 import { bitString, oid, sequence } from './der';
+import { ed25519PublicKey, ed25519Sign } from './ed25519-key';
 
 type WeierstrassCurve = CurveFn;
 
@@ -94,7 +95,7 @@ export function generateSecret(spec: KeySpec): Uint8Array {
  * the big-endian modulus (256/384/512 bytes) for RSA.
  */
 export function publicKeyOf(spec: KeySpec, secret: Uint8Array): Uint8Array {
-  if (spec.kind === 'eddsa') return ed25519.getPublicKey(secret);
+  if (spec.kind === 'eddsa') return ed25519PublicKey(secret);
   if (spec.kind === 'rsa') {
     const jwk = createPublicKey(rsaPrivateKey(secret)).export({ format: 'jwk' });
     const n = Buffer.from(jwk.n as string, 'base64url');
@@ -229,9 +230,9 @@ export function signEcdsa(spec: EcSpec, secret: Uint8Array, hash: Uint8Array): U
   return spec.curve.sign(input, secret, { prehash: false, lowS: false, extraEntropy: true }).toBytes('der');
 }
 
-/** Pure Ed25519 (RFC 8032) over the whole message. */
+/** Pure Ed25519 (RFC 8032) over the whole message, from the seed or the expanded key. */
 export function signEddsa(secret: Uint8Array, message: Uint8Array): Uint8Array {
-  return ed25519.sign(message, secret);
+  return ed25519Sign(secret, message);
 }
 
 /**
@@ -377,7 +378,7 @@ export function decryptOaep(spec: RsaSpec, secret: Uint8Array, mgf1Algorithm: nu
 /** DER SubjectPublicKeyInfo of a stored key (X.509 certificates the device issues). */
 export function subjectPublicKeyInfo(spec: KeySpec, secret: Uint8Array): Uint8Array {
   if (spec.kind === 'rsa') return new Uint8Array(createPublicKey(rsaPrivateKey(secret)).export({ type: 'spki', format: 'der' }));
-  if (spec.kind === 'eddsa') return encodeSpki(sequence(oid('1.3.101.112')), ed25519.getPublicKey(secret));
+  if (spec.kind === 'eddsa') return encodeSpki(sequence(oid('1.3.101.112')), ed25519PublicKey(secret));
   return encodeSpki(sequence(oid('1.2.840.10045.2.1'), oid(spec.oid)), spec.curve.getPublicKey(secret, false));
 }
 
@@ -408,4 +409,26 @@ function modInverse(a: bigint, m: bigint): bigint {
     [oldS, s] = [s, oldS - quotient * s];
   }
   return ((oldS % m) + m) % m;
+}
+
+/** An RSA private key's CRT parts at their fixed sizes: `n` the modulus length, the rest half of it. */
+export interface RsaComponents {
+  p: Uint8Array;
+  q: Uint8Array;
+  dp: Uint8Array;
+  dq: Uint8Array;
+  qi: Uint8Array;
+  n: Uint8Array;
+}
+
+export function rsaComponents(spec: RsaSpec, secret: Uint8Array): RsaComponents {
+  const jwk = rsaPrivateKey(secret).export({ format: 'jwk' });
+  const part = (v: string | undefined, length: number): Uint8Array => {
+    const raw = Buffer.from(v ?? '', 'base64url');
+    const out = new Uint8Array(length);
+    out.set(raw, length - raw.length);
+    return out;
+  };
+  const half = spec.bits / 16;
+  return { p: part(jwk.p, half), q: part(jwk.q, half), dp: part(jwk.dp, half), dq: part(jwk.dq, half), qi: part(jwk.qi, half), n: part(jwk.n, spec.bits / 8) };
 }

@@ -2,6 +2,7 @@
 import { Capability, ObjectType } from '@kmsgate/yubihsm';
 import { keySpec, storedLength } from './key-crypto';
 import type { StoredObject } from './object-store';
+import { HMAC_SPECS } from './symmetric-specs';
 
 /** DELETE_OBJECT needs the delete-<type> capability on the session's auth key (Capability page). */
 export const DELETE_CAPABILITY: ReadonlyMap<number, bigint> = new Map([
@@ -21,12 +22,15 @@ export function isObjectType(type: number): boolean {
 }
 
 /**
- * GET_OBJECT_INFO's length: the device's internal size. An authentication key is
- * DelegatedCaps(8) || K-ENC || K-MAC = 40 bytes (matches hardware reports); asymmetric keys per
- * key-crypto.
+ * GET_OBJECT_INFO's length: the device's internal size, the body of a wrapped export
+ * (object-body.ts). Authentication and wrap keys are DelegatedCaps(8) || key (40 bytes for an
+ * authentication key, 24 for aes128-ccm-wrap, as hardware reports); an HMAC key is its two padded
+ * keys (128 for hmac-sha256); asymmetric keys per key-crypto.
  */
 export function objectLength(object: StoredObject): number {
-  if (object.type === ObjectType.AUTHENTICATION_KEY) return 8 + object.secret.length;
+  const delegated = object.type === ObjectType.AUTHENTICATION_KEY || object.type === ObjectType.WRAP_KEY ? 8 : 0;
+  const hmac = HMAC_SPECS.get(object.algorithm);
+  if (object.type === ObjectType.HMAC_KEY && hmac !== undefined) return 2 * hmac.blockSize;
   const spec = keySpec(object.algorithm);
-  return spec === undefined ? object.secret.length : storedLength(spec);
+  return delegated + (spec === undefined ? object.secret.length : storedLength(spec));
 }

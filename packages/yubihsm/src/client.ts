@@ -9,23 +9,28 @@ import { Algorithm, AuditMode, Command, OptionTag } from './codes';
 import * as DecryptOaep from './commands/decrypt-oaep';
 import * as DecryptPkcs1 from './commands/decrypt-pkcs1';
 import * as ChangeAuthenticationKey from './commands/change-authentication-key';
+import { CCM_NONCE_LENGTH, CCM_TAG_LENGTH, joinCcmWrapped, splitCcmWrapped } from './commands/ccm-wrapped';
 import * as DeleteObject from './commands/delete-object';
 import * as DeriveEcdh from './commands/derive-ecdh';
 import * as DeviceInfo from './commands/device-info';
 import * as Echo from './commands/echo';
+import * as ExportWrapped from './commands/export-wrapped';
 import * as GenerateAsymmetricKey from './commands/generate-asymmetric-key';
 import * as GetDevicePublicKey from './commands/get-device-public-key';
 import * as GetLogEntries from './commands/get-log-entries';
+import * as GenerateWrapKey from './commands/generate-wrap-key';
 import * as GetObjectInfo from './commands/get-object-info';
 import * as GetOpaque from './commands/get-opaque';
 import * as GetOption from './commands/get-option';
 import * as GetPseudoRandom from './commands/get-pseudo-random';
 import * as GetPublicKey from './commands/get-public-key';
 import * as GetStorageInfo from './commands/get-storage-info';
+import * as ImportWrapped from './commands/import-wrapped';
 import * as ListObjects from './commands/list-objects';
 import * as PutAsymmetricKey from './commands/put-asymmetric-key';
 import * as PutAuthenticationKey from './commands/put-authentication-key';
 import * as PutOpaque from './commands/put-opaque';
+import * as PutWrapKey from './commands/put-wrap-key';
 import * as ResetDevice from './commands/reset-device';
 import * as SignAttestationCertificate from './commands/sign-attestation-certificate';
 import * as SetLogIndex from './commands/set-log-index';
@@ -108,6 +113,23 @@ export interface PutAuthenticationKeyParams {
   password?: string;
   authKey?: AuthKey;
   publicKey?: Uint8Array;
+}
+
+export interface GenerateWrapKeyParams {
+  /** 0 (default) lets the device choose. */
+  id?: number;
+  label: string | Uint8Array;
+  domains: number;
+  capabilities: bigint;
+  /** AES128/192/256_CCM_WRAP, or RSA_2048/3072/4096 for a key that imports under RSA wrap (firmware ≥ 2.4). */
+  algorithm: number;
+  /** The most that objects exported or imported under this key may carry. */
+  delegatedCapabilities: bigint;
+}
+
+export interface PutWrapKeyParams extends GenerateWrapKeyParams {
+  /** AES: the 16/24/32-byte key. RSA: `p || q`, each half the modulus. */
+  key: Uint8Array;
 }
 
 export interface GeneratedObject {
@@ -570,6 +592,59 @@ export class YubiHsmClient {
       if (setting > AuditMode.FIXED) throw new RangeError('device returned a command-audit value that is not OFF, ON or FIXED');
     }
     return pairs as Map<number, AuditSetting>;
+  }
+
+  /** Returns the new wrap key's ID. The key bytes are zeroed in the request buffer once sent. */
+  async putWrapKey(params: PutWrapKeyParams): Promise<number> {
+    const header = objectHeader(params);
+    assertU64('delegatedCapabilities', params.delegatedCapabilities);
+    assertBytes('key', params.key, { min: 16, max: 512 });
+    const payload = PutWrapKey.encodeRequest({ ...header, delegatedCapabilities: params.delegatedCapabilities, key: params.key });
+    try {
+      return PutWrapKey.decodeResponse(await this.#pool.send(PutWrapKey.CODE, payload, { idempotent: false })).id;
+    } finally {
+      payload.fill(0);
+    }
+  }
+
+  /** A wrap key made inside the device, so its key never exists outside it. */
+  async generateWrapKey(params: GenerateWrapKeyParams): Promise<GeneratedObject> {
+    const header = objectHeader(params);
+    assertU64('delegatedCapabilities', params.delegatedCapabilities);
+    const req = { ...header, delegatedCapabilities: params.delegatedCapabilities };
+    const { payload, deviceSerial } = await this.#pool.exchange(GenerateWrapKey.CODE, GenerateWrapKey.encodeRequest(req), {
+      idempotent: false,
+      timeoutMs: GENERATE_TIMEOUT_MS,
+    });
+    return { id: GenerateWrapKey.decodeResponse(payload).id, deviceSerial };
+  }
+
+  /**
+   * The object under AES-CCM wrap, as `nonce(13) || ciphertext || tag(16)` (base64 of it is
+   * yubihsm-shell's `.yhw` file). `includeEd25519Seed` asks firmware ≥ 2.4 to carry an Ed25519
+   * key's seed as well.
+   */
+  async exportWrapped(
+    wrapKeyId: number,
+    type: number,
+    id: number,
+    options: { includeEd25519Seed?: boolean; expectSerial?: number } = {},
+  ): Promise<Uint8Array> {
+    assertInt('wrapKeyId', wrapKeyId, ...ID_RANGE);
+    assertInt('type', type, 1, 0xff);
+    assertInt('id', id, ...ID_RANGE);
+    const format = options.includeEd25519Seed === true ? ExportWrapped.ExportFormat.WITH_ED25519_SEED : ExportWrapped.ExportFormat.LEGACY;
+    const payload = ExportWrapped.encodeRequest({ wrapKeyId, type, id, format });
+    return joinCcmWrapped(ExportWrapped.decodeResponse(await this.#pool.send(ExportWrapped.CODE, payload, onDevice(options.expectSerial))));
+  }
+
+  /** Imports an EXPORT_WRAPPED blob; the object keeps the type and ID it was exported with. */
+  async importWrapped(wrapKeyId: number, wrapped: Uint8Array, expectSerial?: number): Promise<ImportWrapped.Response> {
+    assertInt('wrapKeyId', wrapKeyId, ...ID_RANGE);
+    assertBytes('wrapped', wrapped, { min: CCM_NONCE_LENGTH + CCM_TAG_LENGTH, max: maxSessionPayload() - 2 });
+    const req = { wrapKeyId, ...splitCcmWrapped(wrapped) };
+    const options = { ...onDevice(expectSerial), idempotent: false };
+    return ImportWrapped.decodeResponse(await this.#pool.send(ImportWrapped.CODE, ImportWrapped.encodeRequest(req), options));
   }
 
   /** CLOSE_SESSION on every idle session; the client stays usable. */

@@ -13,3 +13,4 @@ export { verifyLogChain } from './audit-chain';
 export { responsePayload } from './response';
 export * from './ceremony';
 export * from './key-admin-backend';
+export * from './wrapped-object';

@@ -62,12 +62,14 @@ export class TestSession {
     readonly channel: Scp03Channel,
   ) {}
 
-  static async open(url: string, authKeyId = 1, password = 'password'): Promise<TestSession> {
+  /** `credential` is a password, or the raw K-ENC / K-MAC pair. */
+  static async open(url: string, authKeyId = 1, credential: string | AuthKey = 'password'): Promise<TestSession> {
     const hostChallenge = new Uint8Array(randomBytes(8));
     const created = CreateSession.decodeResponse(
       await plain(url, Command.CREATE_SESSION, CreateSession.encodeRequest({ authKeyId, hostChallenge })),
     );
-    const channel = Scp03Channel.forHost(keyFor(password), created.sessionId, hostChallenge, created.cardChallenge, created.cardCryptogram);
+    const key = typeof credential === 'string' ? keyFor(credential) : { encKey: credential.encKey.slice(), macKey: credential.macKey.slice() };
+    const channel = Scp03Channel.forHost(key, created.sessionId, hostChallenge, created.cardChallenge, created.cardCryptogram);
     expectOk(Command.AUTHENTICATE_SESSION, await post(url, channel.authenticateSessionCommand()));
     channel.markAuthenticated();
     return new TestSession(url, channel);
