@@ -1,7 +1,7 @@
 // What DEVICE_INFO reports about the simulated device.
 import { Algorithm, SIMULATOR_PART_NUMBER } from '@kmsgate/yubihsm';
 import { KEY_SPECS } from './key-crypto';
-import { CCM_WRAP_KEY_LENGTH } from './symmetric-specs';
+import { AES_KEY_LENGTH, CCM_WRAP_KEY_LENGTH, HMAC_SPECS } from './symmetric-specs';
 
 /**
  * Firmware 2.4.0: the first release with the 3136-byte message buffer and the DEVICE_INFO part
@@ -25,6 +25,10 @@ export const PART_NUMBER = SIMULATOR_PART_NUMBER;
 export const SUPPORTED_ALGORITHMS: readonly number[] = [
   ...KEY_SPECS.keys(),
   ...CCM_WRAP_KEY_LENGTH.keys(),
+  ...HMAC_SPECS.keys(),
+  ...AES_KEY_LENGTH.keys(),
+  Algorithm.AES_ECB,
+  Algorithm.AES_CBC,
   Algorithm.RSA_PKCS1_SHA1,
   Algorithm.RSA_PKCS1_SHA256,
   Algorithm.RSA_PKCS1_SHA384,

@@ -4,16 +4,22 @@ import { Command } from '@kmsgate/yubihsm';
 import type { PlainHandler, SessionHandler } from './handler';
 import { closeSession } from './handlers/close-session';
 import { changeAuthenticationKey } from './handlers/change-authentication-key';
+import { decryptCbc } from './handlers/decrypt-cbc';
+import { decryptEcb } from './handlers/decrypt-ecb';
 import { decryptOaep } from './handlers/decrypt-oaep';
 import { decryptPkcs1 } from './handlers/decrypt-pkcs1';
 import { deleteObject } from './handlers/delete-object';
 import { deriveEcdh } from './handlers/derive-ecdh';
 import { deviceInfo } from './handlers/device-info';
 import { echo } from './handlers/echo';
+import { encryptCbc } from './handlers/encrypt-cbc';
+import { encryptEcb } from './handlers/encrypt-ecb';
 import { exportWrapped } from './handlers/export-wrapped';
 import { generateAsymmetricKey } from './handlers/generate-asymmetric-key';
 import { getDevicePublicKey } from './handlers/get-device-public-key';
 import { getLogEntries } from './handlers/get-log-entries';
+import { generateHmacKey } from './handlers/generate-hmac-key';
+import { generateSymmetricKey } from './handlers/generate-symmetric-key';
 import { generateWrapKey } from './handlers/generate-wrap-key';
 import { getObjectInfo } from './handlers/get-object-info';
 import { getOpaque } from './handlers/get-opaque';
@@ -25,7 +31,9 @@ import { importWrapped } from './handlers/import-wrapped';
 import { listObjects } from './handlers/list-objects';
 import { putAsymmetricKey } from './handlers/put-asymmetric-key';
 import { putAuthenticationKey } from './handlers/put-authentication-key';
+import { putHmacKey } from './handlers/put-hmac-key';
 import { putOpaque } from './handlers/put-opaque';
+import { putSymmetricKey } from './handlers/put-symmetric-key';
 import { putWrapKey } from './handlers/put-wrap-key';
 import { resetDevice } from './handlers/reset-device';
 import { signAttestationCertificate } from './handlers/sign-attestation-certificate';
@@ -33,8 +41,12 @@ import { setLogIndex } from './handlers/set-log-index';
 import { setOption } from './handlers/set-option';
 import { signEcdsa } from './handlers/sign-ecdsa';
 import { signEddsa } from './handlers/sign-eddsa';
+import { signHmac } from './handlers/sign-hmac';
 import { signPkcs1 } from './handlers/sign-pkcs1';
 import { signPss } from './handlers/sign-pss';
+import { unwrapData } from './handlers/unwrap-data';
+import { verifyHmac } from './handlers/verify-hmac';
+import { wrapData } from './handlers/wrap-data';
 
 /**
  * Answered without a session. CREATE_SESSION, AUTHENTICATE_SESSION and SESSION_MESSAGE are the
@@ -81,4 +93,16 @@ export const SESSION_COMMANDS: ReadonlyMap<number, SessionHandler> = new Map<num
   [Command.GENERATE_WRAP_KEY, generateWrapKey],
   [Command.EXPORT_WRAPPED, exportWrapped],
   [Command.IMPORT_WRAPPED, importWrapped],
+  [Command.WRAP_DATA, wrapData],
+  [Command.UNWRAP_DATA, unwrapData],
+  [Command.PUT_HMAC_KEY, putHmacKey],
+  [Command.GENERATE_HMAC_KEY, generateHmacKey],
+  [Command.SIGN_HMAC, signHmac],
+  [Command.VERIFY_HMAC, verifyHmac],
+  [Command.PUT_SYMMETRIC_KEY, putSymmetricKey],
+  [Command.GENERATE_SYMMETRIC_KEY, generateSymmetricKey],
+  [Command.ENCRYPT_ECB, encryptEcb],
+  [Command.DECRYPT_ECB, decryptEcb],
+  [Command.ENCRYPT_CBC, encryptCbc],
+  [Command.DECRYPT_CBC, decryptCbc],
 ]);

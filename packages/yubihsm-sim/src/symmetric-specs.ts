@@ -1,6 +1,6 @@
 // Key sizes and hashes of the device's symmetric algorithms, one table per object kind, so that
 // PUT, GENERATE, the crypto commands and wrapped export/import read the same numbers.
-import { Algorithm } from '@kmsgate/yubihsm';
+import { Algorithm, PutHmacKey } from '@kmsgate/yubihsm';
 
 /** AES-CCM wrap keys (PUT_WRAP_KEY page: 16, 24 or 32 bytes). */
 export const CCM_WRAP_KEY_LENGTH: ReadonlyMap<number, number> = new Map([
@@ -16,17 +16,6 @@ export const AES_KEY_LENGTH: ReadonlyMap<number, number> = new Map([
   [Algorithm.AES256, 32],
 ]);
 
-export interface HmacSpec {
-  readonly hash: 'sha1' | 'sha256' | 'sha384' | 'sha512';
-  /** The hash's block size: the longest key HMAC uses unhashed (RFC 2104 §2), 64 or 128 bytes. */
-  readonly blockSize: number;
-  readonly macLength: number;
-}
-
-/** HMAC keys (PUT_HMAC_KEY page: up to 64 bytes for SHA-1/256, 128 for SHA-384/512). */
-export const HMAC_SPECS: ReadonlyMap<number, HmacSpec> = new Map<number, HmacSpec>([
-  [Algorithm.HMAC_SHA1, { hash: 'sha1', blockSize: 64, macLength: 20 }],
-  [Algorithm.HMAC_SHA256, { hash: 'sha256', blockSize: 64, macLength: 32 }],
-  [Algorithm.HMAC_SHA384, { hash: 'sha384', blockSize: 128, macLength: 48 }],
-  [Algorithm.HMAC_SHA512, { hash: 'sha512', blockSize: 128, macLength: 64 }],
-]);
+/** HMAC keys: the codec's table (hash, block size = longest key, MAC length). */
+export const HMAC_SPECS = PutHmacKey.HMAC_ALGORITHMS;
+export type HmacSpec = PutHmacKey.HmacAlgorithm;

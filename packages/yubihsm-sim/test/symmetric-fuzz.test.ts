@@ -5,7 +5,11 @@ import { ALL_CAPABILITIES, Algorithm, Command, frame, parseFrame, PutWrapKey, RE
 import { startSimulator, type RunningSimulator } from '../src';
 import { TestSession } from './helpers/client';
 
-const COMMANDS = [Command.PUT_WRAP_KEY, Command.GENERATE_WRAP_KEY, Command.EXPORT_WRAPPED, Command.IMPORT_WRAPPED];
+const COMMANDS = [
+  Command.PUT_WRAP_KEY, Command.GENERATE_WRAP_KEY, Command.EXPORT_WRAPPED, Command.IMPORT_WRAPPED, Command.WRAP_DATA, Command.UNWRAP_DATA,
+  Command.PUT_HMAC_KEY, Command.GENERATE_HMAC_KEY, Command.SIGN_HMAC, Command.VERIFY_HMAC, Command.PUT_SYMMETRIC_KEY,
+  Command.GENERATE_SYMMETRIC_KEY, Command.ENCRYPT_ECB, Command.DECRYPT_ECB, Command.ENCRYPT_CBC, Command.DECRYPT_CBC,
+];
 
 let sim: RunningSimulator;
 const internalErrors: string[] = [];

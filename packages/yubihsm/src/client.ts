@@ -2,10 +2,13 @@
  * Typed YubiHSM 2 client over yubihsm-connector: one method per device command, argument checks
  * at the boundary, sessions pooled underneath.
  */
+import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import { assertBytes, assertInt, assertString, assertU64 } from './check';
 import { verifyLogChain } from './audit-chain';
 import { Algorithm, AuditMode, Command, OptionTag } from './codes';
+import * as DecryptCbc from './commands/decrypt-cbc';
+import * as DecryptEcb from './commands/decrypt-ecb';
 import * as DecryptOaep from './commands/decrypt-oaep';
 import * as DecryptPkcs1 from './commands/decrypt-pkcs1';
 import * as ChangeAuthenticationKey from './commands/change-authentication-key';
@@ -14,10 +17,14 @@ import * as DeleteObject from './commands/delete-object';
 import * as DeriveEcdh from './commands/derive-ecdh';
 import * as DeviceInfo from './commands/device-info';
 import * as Echo from './commands/echo';
+import * as EncryptCbc from './commands/encrypt-cbc';
+import * as EncryptEcb from './commands/encrypt-ecb';
 import * as ExportWrapped from './commands/export-wrapped';
 import * as GenerateAsymmetricKey from './commands/generate-asymmetric-key';
 import * as GetDevicePublicKey from './commands/get-device-public-key';
 import * as GetLogEntries from './commands/get-log-entries';
+import * as GenerateHmacKey from './commands/generate-hmac-key';
+import * as GenerateSymmetricKey from './commands/generate-symmetric-key';
 import * as GenerateWrapKey from './commands/generate-wrap-key';
 import * as GetObjectInfo from './commands/get-object-info';
 import * as GetOpaque from './commands/get-opaque';
@@ -29,7 +36,9 @@ import * as ImportWrapped from './commands/import-wrapped';
 import * as ListObjects from './commands/list-objects';
 import * as PutAsymmetricKey from './commands/put-asymmetric-key';
 import * as PutAuthenticationKey from './commands/put-authentication-key';
+import * as PutHmacKey from './commands/put-hmac-key';
 import * as PutOpaque from './commands/put-opaque';
+import * as PutSymmetricKey from './commands/put-symmetric-key';
 import * as PutWrapKey from './commands/put-wrap-key';
 import * as ResetDevice from './commands/reset-device';
 import * as SignAttestationCertificate from './commands/sign-attestation-certificate';
@@ -37,8 +46,12 @@ import * as SetLogIndex from './commands/set-log-index';
 import * as SetOption from './commands/set-option';
 import * as SignEcdsa from './commands/sign-ecdsa';
 import * as SignEddsa from './commands/sign-eddsa';
+import * as SignHmac from './commands/sign-hmac';
 import * as SignPkcs1 from './commands/sign-pkcs1';
 import * as SignPss from './commands/sign-pss';
+import * as UnwrapData from './commands/unwrap-data';
+import * as VerifyHmac from './commands/verify-hmac';
+import * as WrapData from './commands/wrap-data';
 import { type ConnectorStatus, HttpConnector } from './connector';
 import { ConnectorError, ProtocolError } from './errors';
 import { responsePayload } from './response';
@@ -59,6 +72,18 @@ export const MAX_EDDSA_MESSAGE = maxSessionPayload() - 2;
 export const ECDSA_DIGEST_LENGTHS: readonly number[] = [20, 28, 32, 48, 64, 66];
 /** Bare hash lengths SIGN_PKCS1 and SIGN_PSS take (libyubihsm `yh_util_sign_pkcs1v1_5`/`_pss`): SHA-1, SHA-256/384/512. */
 export const RSA_DIGEST_LENGTHS: readonly number[] = [20, 32, 48, 64];
+/**
+ * Longest WRAP_DATA input whose blob, 30 bytes longer, still fits an UNWRAP_DATA request behind
+ * the key ID (firmware ≥ 2.4 buffer): 3082 bytes. The device itself wraps up to 3086.
+ */
+export const MAX_WRAP_DATA = maxSessionPayload() - 2 - WrapData.WRAP_DATA_OVERHEAD;
+/** SIGN_HMAC / VERIFY_HMAC carry the data in one message; the device has no streaming HMAC. */
+export const MAX_HMAC_DATA = maxSessionPayload() - 2 - 64;
+/**
+ * AES data per ENCRYPT/DECRYPT command: whole blocks that fit a 2048-byte message with the key ID
+ * (and the IV for CBC), so firmware 2.3 is served too; python-yubihsm's `MAX_AES_PAYLOAD_SIZE` is 2026.
+ */
+const AES_CHUNK = Math.floor((maxSessionPayload(LEGACY_MAX_MSG_SIZE) - 2 - 16) / 16) * 16;
 /** Key generation deadline: Oxide's offline-keystore (issue #85) measured RSA-4096 at up to ~4 minutes. */
 export const GENERATE_TIMEOUT_MS = 300_000;
 
@@ -132,6 +157,10 @@ export interface PutWrapKeyParams extends GenerateWrapKeyParams {
   key: Uint8Array;
 }
 
+export interface PutKeyParams extends GenerateAsymmetricKeyParams {
+  key: Uint8Array;
+}
+
 export interface GeneratedObject {
   id: number;
   /** Serial of the device that generated it, as reported inside the session. */
@@ -171,6 +200,11 @@ function onDevice(expectSerial: unknown): SendOptions {
   if (expectSerial === undefined) return {};
   assertInt('expectSerial', expectSerial, 0, MAX_SERIAL);
   return { expectSerial };
+}
+
+function assertAesBlocks(data: unknown): asserts data is Uint8Array {
+  assertBytes('data', data, { min: 16 });
+  if (data.length % 16 !== 0) throw new RangeError(`data must be whole 16-byte AES blocks, got ${data.length} bytes`);
 }
 
 function assertRsaDigest(digest: unknown): asserts digest is Uint8Array {
@@ -645,6 +679,134 @@ export class YubiHsmClient {
     const req = { wrapKeyId, ...splitCcmWrapped(wrapped) };
     const options = { ...onDevice(expectSerial), idempotent: false };
     return ImportWrapped.decodeResponse(await this.#pool.send(ImportWrapped.CODE, ImportWrapped.encodeRequest(req), options));
+  }
+
+  /** AES-CCM under a wrap key with wrap-data: `nonce(13) || ciphertext || tag(16)`, 30 bytes longer than `data`. */
+  async wrapData(keyId: number, data: Uint8Array, expectSerial?: number): Promise<Uint8Array> {
+    assertInt('keyId', keyId, ...ID_RANGE);
+    assertBytes('data', data, { min: 1, max: MAX_WRAP_DATA });
+    const payload = WrapData.encodeRequest({ keyId, data });
+    return joinCcmWrapped(WrapData.decodeResponse(await this.#pool.send(WrapData.CODE, payload, onDevice(expectSerial))));
+  }
+
+  async unwrapData(keyId: number, wrapped: Uint8Array, expectSerial?: number): Promise<Uint8Array> {
+    assertInt('keyId', keyId, ...ID_RANGE);
+    assertBytes('wrapped', wrapped, { min: WrapData.WRAP_DATA_OVERHEAD + 1, max: maxSessionPayload() - 2 });
+    const req = UnwrapData.encodeRequest({ keyId, ...splitCcmWrapped(wrapped) });
+    return UnwrapData.decodeResponse(await this.#pool.send(UnwrapData.CODE, req, onDevice(expectSerial))).data;
+  }
+
+  /**
+   * HMAC_SHA1/256/384/512 key. A key longer than the hash's block size is hashed first (RFC 2104
+   * §2), as python-yubihsm does: the device takes at most one block.
+   */
+  async putHmacKey(params: PutKeyParams): Promise<number> {
+    const header = objectHeader(params);
+    const spec = PutHmacKey.HMAC_ALGORITHMS.get(header.algorithm);
+    if (spec === undefined) throw new RangeError(`algorithm ${header.algorithm} is not an HMAC algorithm`);
+    assertBytes('key', params.key, { min: 1 });
+    const key = params.key.length > spec.blockSize ? new Uint8Array(createHash(spec.hash).update(params.key).digest()) : params.key;
+    const payload = PutHmacKey.encodeRequest({ ...header, key });
+    try {
+      return PutHmacKey.decodeResponse(await this.#pool.send(PutHmacKey.CODE, payload, { idempotent: false })).id;
+    } finally {
+      payload.fill(0);
+      if (key !== params.key) key.fill(0);
+    }
+  }
+
+  async generateHmacKey(params: GenerateAsymmetricKeyParams): Promise<GeneratedObject> {
+    const req = objectHeader(params);
+    const { payload, deviceSerial } = await this.#pool.exchange(GenerateHmacKey.CODE, GenerateHmacKey.encodeRequest(req), { idempotent: false });
+    return { id: GenerateHmacKey.decodeResponse(payload).id, deviceSerial };
+  }
+
+  /** The MAC, 20/32/48/64 bytes by the key's hash. */
+  async signHmac(keyId: number, data: Uint8Array, expectSerial?: number): Promise<Uint8Array> {
+    assertInt('keyId', keyId, ...ID_RANGE);
+    assertBytes('data', data, { max: MAX_HMAC_DATA });
+    return SignHmac.decodeResponse(await this.#pool.send(SignHmac.CODE, SignHmac.encodeRequest({ keyId, data }), onDevice(expectSerial))).data;
+  }
+
+  /** Whether `mac` is the key's HMAC of `data`, compared inside the device. */
+  async verifyHmac(keyId: number, mac: Uint8Array, data: Uint8Array, expectSerial?: number): Promise<boolean> {
+    assertInt('keyId', keyId, ...ID_RANGE);
+    assertBytes('mac', mac, { min: 20, max: 64 });
+    assertBytes('data', data, { max: MAX_HMAC_DATA });
+    const payload = VerifyHmac.encodeRequest({ keyId, mac, data });
+    return VerifyHmac.decodeResponse(await this.#pool.send(VerifyHmac.CODE, payload, onDevice(expectSerial))).valid;
+  }
+
+  /** AES128/192/256 key for ENCRYPT/DECRYPT_ECB/CBC (firmware ≥ 2.3.1). */
+  async putSymmetricKey(params: PutKeyParams): Promise<number> {
+    const header = objectHeader(params);
+    assertBytes('key', params.key, { min: 16, max: 32 });
+    const payload = PutSymmetricKey.encodeRequest({ ...header, key: params.key });
+    try {
+      return PutSymmetricKey.decodeResponse(await this.#pool.send(PutSymmetricKey.CODE, payload, { idempotent: false })).id;
+    } finally {
+      payload.fill(0);
+    }
+  }
+
+  async generateSymmetricKey(params: GenerateAsymmetricKeyParams): Promise<GeneratedObject> {
+    const req = objectHeader(params);
+    const { payload, deviceSerial } = await this.#pool.exchange(GenerateSymmetricKey.CODE, GenerateSymmetricKey.encodeRequest(req), { idempotent: false });
+    return { id: GenerateSymmetricKey.decodeResponse(payload).id, deviceSerial };
+  }
+
+  /** AES-ECB over whole blocks, sent in as many commands as the length needs. */
+  encryptEcb(keyId: number, data: Uint8Array, expectSerial?: number): Promise<Uint8Array> {
+    return this.#ecb(EncryptEcb, keyId, data, expectSerial);
+  }
+
+  decryptEcb(keyId: number, data: Uint8Array, expectSerial?: number): Promise<Uint8Array> {
+    return this.#ecb(DecryptEcb, keyId, data, expectSerial);
+  }
+
+  /** AES-CBC over whole blocks; longer data is chained across commands, as one CBC pass. */
+  encryptCbc(keyId: number, iv: Uint8Array, data: Uint8Array, expectSerial?: number): Promise<Uint8Array> {
+    return this.#cbc(EncryptCbc, true, keyId, iv, data, expectSerial);
+  }
+
+  decryptCbc(keyId: number, iv: Uint8Array, data: Uint8Array, expectSerial?: number): Promise<Uint8Array> {
+    return this.#cbc(DecryptCbc, false, keyId, iv, data, expectSerial);
+  }
+
+  async #ecb(codec: typeof EncryptEcb | typeof DecryptEcb, keyId: number, data: Uint8Array, expectSerial: number | undefined): Promise<Uint8Array> {
+    assertInt('keyId', keyId, ...ID_RANGE);
+    assertAesBlocks(data);
+    const options = onDevice(expectSerial);
+    const out = new Uint8Array(data.length);
+    for (let at = 0; at < data.length; at += AES_CHUNK) {
+      const chunk = data.subarray(at, at + AES_CHUNK);
+      out.set(codec.decodeResponse(await this.#pool.send(codec.CODE, codec.encodeRequest({ keyId, data: chunk }), options)).data, at);
+    }
+    return out;
+  }
+
+  async #cbc(
+    codec: typeof EncryptCbc | typeof DecryptCbc,
+    encrypt: boolean,
+    keyId: number,
+    iv: Uint8Array,
+    data: Uint8Array,
+    expectSerial: number | undefined,
+  ): Promise<Uint8Array> {
+    assertInt('keyId', keyId, ...ID_RANGE);
+    assertBytes('iv', iv, 16);
+    assertAesBlocks(data);
+    const options = onDevice(expectSerial);
+    const out = new Uint8Array(data.length);
+    let chain = iv;
+    for (let at = 0; at < data.length; at += AES_CHUNK) {
+      const chunk = data.subarray(at, at + AES_CHUNK);
+      const result = codec.decodeResponse(await this.#pool.send(codec.CODE, codec.encodeRequest({ keyId, iv: chain, data: chunk }), options)).data;
+      out.set(result, at);
+      // The next chunk's IV is the last ciphertext block, on whichever side it is.
+      chain = (encrypt ? result : chunk).slice(-16);
+    }
+    return out;
   }
 
   /** CLOSE_SESSION on every idle session; the client stays usable. */

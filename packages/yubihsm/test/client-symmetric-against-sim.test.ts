@@ -2,9 +2,9 @@
  * The client's wrap, HMAC and AES methods over real sockets against yubihsm-sim. Results are
  * checked with node:crypto, never with kmsgate code.
  */
-import { createDecipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { type RunningSimulator, startSimulator } from '@kmsgate/yubihsm-sim';
-import { Algorithm, Capability, DeviceError, DeviceErrorCode, ObjectType, YubiHsmClient } from '../src';
+import { Algorithm, Capability, DeviceError, DeviceErrorCode, MAX_WRAP_DATA, ObjectType, YubiHsmClient } from '../src';
 
 let sim: RunningSimulator;
 let client: YubiHsmClient;
@@ -100,5 +100,55 @@ describe('wrap keys, EXPORT_WRAPPED and IMPORT_WRAPPED', () => {
     await expect(client.exportWrapped(0, ObjectType.ASYMMETRIC_KEY, 1)).rejects.toThrow('wrapKeyId must be between 1 and 65534, got 0');
     await expect(client.importWrapped(1, new Uint8Array(28))).rejects.toThrow('wrapped must be at least 29 bytes, got 28');
     expect(client.stats().connectorRequests).toBe(0);
+  });
+});
+
+describe('WRAP_DATA, HMAC and AES through the client', () => {
+  it('wraps and unwraps data up to MAX_WRAP_DATA', async () => {
+    const key = new Uint8Array(16).fill(1);
+    const id = await client.putWrapKey({
+      label: 'data', domains: 1, capabilities: Capability.WRAP_DATA | Capability.UNWRAP_DATA, algorithm: Algorithm.AES128_CCM_WRAP, delegatedCapabilities: 0n, key,
+    });
+    const data = new Uint8Array(MAX_WRAP_DATA).fill(7);
+    const blob = await client.wrapData(id, data);
+    expect(blob).toHaveLength(MAX_WRAP_DATA + 30);
+    expect(Buffer.from(ccmOpen(key, blob)).equals(Buffer.concat([Buffer.of(0), data]))).toBe(true);
+    expect(Buffer.from(await client.unwrapData(id, blob)).equals(Buffer.from(data))).toBe(true);
+    await expect(client.wrapData(id, new Uint8Array(MAX_WRAP_DATA + 1))).rejects.toThrow(RangeError);
+  });
+
+  it('hashes an HMAC key longer than the block first, as RFC 2104 does, and verifies on the device', async () => {
+    const longKey = new Uint8Array(131).fill(0xaa);
+    const id = await client.putHmacKey({ label: 'mac', domains: 1, capabilities: Capability.SIGN_HMAC | Capability.VERIFY_HMAC, algorithm: Algorithm.HMAC_SHA256, key: longKey });
+    const data = new TextEncoder().encode('Test Using Larger Than Block-Size Key - Hash Key First');
+    const mac = await client.signHmac(id, data);
+    expect(Buffer.from(mac).equals(createHmac('sha256', longKey).update(data).digest())).toBe(true);
+    expect(await client.verifyHmac(id, mac, data)).toBe(true);
+    mac[0]! ^= 1;
+    expect(await client.verifyHmac(id, mac, data)).toBe(false);
+    const { id: generated } = await client.generateHmacKey({ label: 'gen', domains: 1, capabilities: Capability.SIGN_HMAC, algorithm: Algorithm.HMAC_SHA512 });
+    expect(await client.signHmac(generated, data)).toHaveLength(64);
+    await expect(client.putHmacKey({ label: 'x', domains: 1, capabilities: 0n, algorithm: Algorithm.AES128, key: longKey })).rejects.toThrow(RangeError);
+  });
+
+  it('runs AES-ECB and AES-CBC over data longer than one message, as one pass', async () => {
+    const key = new Uint8Array(32).fill(0x42);
+    const capabilities = Capability.ENCRYPT_ECB | Capability.DECRYPT_ECB | Capability.ENCRYPT_CBC | Capability.DECRYPT_CBC;
+    const id = await client.putSymmetricKey({ label: 'aes', domains: 1, capabilities, algorithm: Algorithm.AES256, key });
+    const data = new Uint8Array(5008).map((_, i) => i & 0xff);
+    const iv = new Uint8Array(16).fill(9);
+    const cbc = createCipheriv('aes-256-cbc', key, iv).setAutoPadding(false);
+    const expected = Buffer.concat([cbc.update(data), cbc.final()]);
+    const ct = await client.encryptCbc(id, iv, data);
+    expect(Buffer.from(ct).equals(expected)).toBe(true);
+    expect(Buffer.from(await client.decryptCbc(id, iv, ct)).equals(Buffer.from(data))).toBe(true);
+    const ecb = createCipheriv('aes-256-ecb', key, null).setAutoPadding(false);
+    const ecbCt = await client.encryptEcb(id, data);
+    expect(Buffer.from(ecbCt).equals(Buffer.concat([ecb.update(data), ecb.final()]))).toBe(true);
+    expect(Buffer.from(await client.decryptEcb(id, ecbCt)).equals(Buffer.from(data))).toBe(true);
+    const { id: generated } = await client.generateSymmetricKey({ label: 'gen', domains: 1, capabilities, algorithm: Algorithm.AES128 });
+    expect(await client.encryptEcb(generated, new Uint8Array(16))).toHaveLength(16);
+    await expect(client.encryptEcb(id, new Uint8Array(24))).rejects.toThrow('data must be whole 16-byte AES blocks, got 24 bytes');
+    await expect(client.encryptCbc(id, new Uint8Array(8), new Uint8Array(16))).rejects.toThrow('iv must be 16 bytes, got 8');
   });
 });
