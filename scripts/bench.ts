@@ -253,7 +253,7 @@ async function main(): Promise<void> {
       const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: spec, KeyUsage: 'SIGN_VERIFY' }));
       const record = keys.getKey(KeyMetadata!.KeyId!)!;
       const viaGateway = () => kms.send(new SignCommand({ KeyId: record.keyId, Message: message, MessageType: alg === 'ECDSA_SHA_256' ? 'DIGEST' : 'RAW', SigningAlgorithm: alg }));
-      const direct = () => backend.sign(record.handle, spec, alg, message);
+      const direct = () => backend.sign(record.handle, spec, alg, message, record.publicKey);
       for (const c of [1, 32]) {
         results.push(await measure(`${name} gateway (HTTP+SigV4)`, c, SIGNS, viaGateway, () => sim.stats().apiRequests, timings));
         results.push(await measure(`${name} backend only`, c, SIGNS, direct, () => sim.stats().apiRequests));

@@ -55,7 +55,11 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(ok ? 200 : 503).json({
       status: ok ? 'ok' : 'degraded',
       version: deps.version,
-      backends: backends.map((b) => ({ id: b.id, kind: b.kind, name: b.name, simulated: b.simulated, connectionState: b.connectionState })),
+      backends: backends.map((b) => ({
+        id: b.id, kind: b.kind, name: b.name, simulated: b.simulated, connectionState: b.connectionState,
+        // A device pool serves while any device does; each device's own state is shown beside it.
+        ...(b.devices ? { devices: b.devices.map((d) => ({ serial: d.serial, connectionState: d.connectionState, ...(d.error ? { error: d.error } : {}) })) } : {}),
+      })),
     });
   });
   app.get('/version', (_req, res) => { res.json({ name: 'kmsgate', version: deps.version }); });

@@ -26,7 +26,7 @@ export function createBackendHealth(
     running ??= (async () => {
       try {
         const settled = await Promise.allSettled(backends.map((b) => b.describe()));
-        settled.forEach((s, i) => metrics.setBackendUp(backends[i]!.id, s.status === 'fulfilled' && s.value.connectionState === 'CONNECTED'));
+        settled.forEach((s, i) => metrics.setBackendUp(backends[i]!.id, s.status === 'fulfilled' && s.value.connectionState === 'CONNECTED', s.status === 'fulfilled' ? s.value.devices : undefined));
         const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
         if (failed) throw failed.reason;
         const value = settled.map((s) => (s as PromiseFulfilledResult<BackendDescription>).value);

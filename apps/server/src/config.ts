@@ -16,6 +16,11 @@ const YubiHsmBackendSchema = z.object({
   name: z.string().min(1).max(256).optional(),
   /** yubihsm-connector base URL; omit together with `embedded: true` to run the simulator in-process. */
   connectorUrl: z.string().url().optional(),
+  /** A device pool: devices holding the same keys, each behind its connector and named by its serial. */
+  connectors: z.array(z.object({
+    url: z.string().url(),
+    serial: z.number().int().min(0).max(0xffff_ffff),
+  }).strict()).min(1).max(16).optional(),
   embedded: z.boolean().optional(),
   statePath: z.string().min(1).optional(),
   authKeyId: z.number().int().min(1).max(0xfffe).default(1),
@@ -24,7 +29,7 @@ const YubiHsmBackendSchema = z.object({
   domains: z.array(z.number().int().min(1).max(16)).min(1).default([1]),
   maxSessions: z.number().int().min(1).max(16).default(4),
   requestTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
-  /** Serial of the one device this backend may use; a connector leading elsewhere is refused. */
+  /** With connectorUrl: serial of the one device this backend may use; a connector leading elsewhere is refused. */
   serial: z.number().int().min(0).max(0xffff_ffff).optional(),
   /**
    * A second authentication key for creating and deleting keys (the keyadmin of `kmsgate hsm
@@ -38,12 +43,20 @@ const YubiHsmBackendSchema = z.object({
 }).strict();
 
 function refineYubiHsmBackend(b: z.infer<typeof YubiHsmBackendSchema>, ctx: z.RefinementCtx): void {
-  if (!!b.connectorUrl === !!b.embedded)
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'set exactly one of connectorUrl or embedded: true' });
-  if (b.connectorUrl && !b.passwordFile && !b.passwordEnv)
+  if ([b.connectorUrl, b.connectors, b.embedded || undefined].filter((x) => x !== undefined).length !== 1)
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'set exactly one of connectorUrl, connectors or embedded: true' });
+  if ((b.connectorUrl || b.connectors) && !b.passwordFile && !b.passwordEnv)
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a connector backend needs passwordFile or passwordEnv (the password is never read from the YAML)' });
   if (b.keyAdmin && b.keyAdmin.authKeyId === b.authKeyId)
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['keyAdmin', 'authKeyId'], message: 'keyAdmin must be another authentication key than authKeyId' });
+  if (b.connectors && b.serial !== undefined)
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['serial'], message: 'with connectors, give each device its serial there' });
+  if (b.connectors) {
+    const serials = b.connectors.map((c) => c.serial);
+    if (new Set(serials).size !== serials.length) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['connectors'], message: 'each device of a pool must have its own serial' });
+    const urls = b.connectors.map((c) => c.url);
+    if (new Set(urls).size !== urls.length) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['connectors'], message: 'each device of a pool must have its own connector url' });
+  }
 }
 
 /** Linux `sockaddr_un.sun_path` holds 108 bytes including the terminating NUL. */

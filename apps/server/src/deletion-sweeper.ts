@@ -69,7 +69,7 @@ export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSwe
       logger.warn('key deletion: the device object now holds another key; leaving it in place', { keyId: key.keyId, backend: backend.id });
       return;
     }
-    await backend.deleteKey(key.handle, key.keySpec);
+    await backend.deleteKey(key.handle, key.keySpec, key.publicKey);
   }
 
   async function pass(): Promise<SweepResult> {

@@ -3,6 +3,7 @@
  * prom-client's global one, so several gateways can run in one process (the tests do).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DeviceState } from '@kmsgate/core';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -17,7 +18,8 @@ export interface Metrics {
   /** A Sign was answered from the replay cache, without a device call. */
   replayHit(): void;
   backendCall(backendId: string, operation: string, seconds: number): void;
-  setBackendUp(backendId: string, up: boolean): void;
+  /** `devices`: a device pool's devices, each as its last check found it. */
+  setBackendUp(backendId: string, up: boolean, devices?: readonly DeviceState[]): void;
   /** A request was refused by a rate limit or budget: `limit` is source, api_key or open_endpoints. */
   throttled(limit: 'source' | 'api_key' | 'open_endpoints'): void;
   /** A request refused at the transport edge, before the app (counted like an answered request, without a duration). */
@@ -71,6 +73,12 @@ export function createMetrics(): Metrics {
     labelNames: ['backend'] as const,
     registers: [registry],
   });
+  const deviceUp = new Gauge({
+    name: 'kmsgate_backend_device_up',
+    help: 'For a YubiHSM 2 device pool: 1 when the device (by serial) reported CONNECTED at the backend\'s last check, else 0.',
+    labelNames: ['backend', 'serial'] as const,
+    registers: [registry],
+  });
   const inflight = new Gauge({
     name: 'kmsgate_inflight_requests',
     help: 'KMS requests received and not yet answered.',
@@ -102,7 +110,10 @@ export function createMetrics(): Metrics {
     edgeRefused: (operation, outcome) => requests.inc({ operation, outcome }),
     setAuthRefusalEntries: (n) => refusalEntries.set(n),
     backendCall: (backend, operation, seconds) => backendDuration.observe({ backend, operation }, seconds),
-    setBackendUp: (backend, up) => backendUp.set({ backend }, up ? 1 : 0),
+    setBackendUp: (backend, up, devices = []) => {
+      backendUp.set({ backend }, up ? 1 : 0);
+      for (const d of devices) deviceUp.set({ backend, serial: String(d.serial) }, d.connectionState === 'CONNECTED' ? 1 : 0);
+    },
     render: () => registry.metrics(),
   };
 }

@@ -16,6 +16,17 @@ export interface BackendDescription {
   /** Why a FAILED backend failed, in the terms DescribeCustomKeyStores' ConnectionErrorCode needs. */
   failure?: 'network' | 'credentials' | 'internal';
   detail?: Record<string, string | number | boolean>;
+  /** A backend that spreads its keys over several devices (a YubiHSM 2 device pool): each one's live state. */
+  devices?: readonly DeviceState[];
+}
+
+export interface DeviceState {
+  /** The device's serial number, as configured. */
+  serial: number;
+  connectionState: ConnectionState;
+  failure?: 'network' | 'credentials' | 'internal';
+  /** Why it failed, in a few words (`connector unreachable`, `wrong device serial`); never a secret. */
+  error?: string;
 }
 
 export interface GeneratedKey {
@@ -44,9 +55,14 @@ export interface KeyBackend {
    * length) and the whole message for pure Ed25519. Returns the AWS encoding: DER for ECDSA, 64
    * raw bytes for Ed25519, the RFC 8017 signature (modulus length) for RSASSA-PKCS1-v1_5 and
    * RSASSA-PSS (MGF1 with the signing hash, salt as long as the digest).
+   *
+   * `publicKey` is the key's DER SPKI as recorded when the key was created: a backend that can
+   * reach a key on more than one device (a YubiHSM 2 device pool) checks each device holds exactly
+   * this key before it first signs there.
    */
-  sign(handle: string, spec: SupportedKeySpec, algorithm: SupportedSigningAlgorithm, input: Uint8Array): Promise<Uint8Array>;
-  deleteKey(handle: string, spec: SupportedKeySpec): Promise<void>;
+  sign(handle: string, spec: SupportedKeySpec, algorithm: SupportedSigningAlgorithm, input: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>;
+  /** `publicKey` as for sign(): a device whose object under this handle holds another key is left alone. */
+  deleteKey(handle: string, spec: SupportedKeySpec, publicKey: Uint8Array): Promise<void>;
   random(length: number): Promise<Uint8Array>;
   close(): Promise<void>;
 }

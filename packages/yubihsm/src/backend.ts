@@ -1,12 +1,15 @@
 /**
- * KeyBackend over a YubiHSM 2 reached through yubihsm-connector. Keys are generated on the
- * device and never leave it; the handle is `<device serial>:<object ID>`, and every command on a
- * key goes only to the device with that serial. Every failure leaves here as a core KmsError whose
- * message names the backend but never a password or key.
+ * KeyBackend over a YubiHSM 2 reached through yubihsm-connector, or over a pool of YubiHSM 2s
+ * that hold the same keys. Keys are generated on a device and never leave it; the handle is
+ * `<device serial>:<object ID>`. With one connector, every command on a key goes only to the device
+ * with that serial; in a pool, to any configured device that shows it holds the key's recorded
+ * public key. Every failure leaves here as a core KmsError whose message names the backend but
+ * never a password or key.
  */
 import { inspect } from 'node:util';
 import {
   type BackendDescription,
+  type DeviceState,
   type GeneratedKey,
   type HashName,
   KEY_SPECS,
@@ -23,6 +26,7 @@ import { assertInt, assertString } from './check';
 import { Algorithm, Capability, Command, ObjectType, algorithmName } from './codes';
 import { MAX_EDDSA_MESSAGE, type ClientStats, type GeneratedObject, YubiHsmClient } from './client';
 import { ConnectorError, DeviceError, DeviceErrorCode, ProtocolError, WrongDeviceError } from './errors';
+import { DevicePool, type DevicePoolStats, type FailoverEvent, KeyMismatchError, type PoolDevice, describeFailure } from './device-pool';
 import type { AuthKey } from './scp03/kdf';
 import { MAX_SERIAL } from './session';
 import { LABEL_LENGTH } from './wire';
@@ -64,28 +68,77 @@ const SIGNING_ALGORITHMS_SUPPORTED: readonly SupportedSigningAlgorithm[] = [
   'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512',
 ];
 
+export interface ConnectorOptions {
+  /** Base URL of the yubihsm-connector in front of the device. */
+  url: string;
+  /** The device's serial number: a session to any other device is refused. */
+  serial: number;
+}
+
 export interface YubiHsmBackendOptions {
   id: string;
   name?: string;
-  connectorUrl: string;
-  /** Default 1, the factory authentication key. */
+  /** One device: its connector. Exactly one of `connectorUrl` or `connectors`. */
+  connectorUrl?: string;
+  /**
+   * A device pool: devices holding the same keys (restored from one wrapped backup), each named by
+   * its serial. Signing is spread across them and fails over; see docs/configuration.md.
+   */
+  connectors?: readonly ConnectorOptions[];
+  /** Default 1, the factory authentication key. The same on every device of a pool. */
   authKeyId?: number;
   /** Exactly one of `password` or `authKey`. */
   password?: string;
   authKey?: AuthKey;
   /** 16-bit domain mask for generated keys; default 0x0001 (domain 1). */
   domains?: number;
+  /** Per device. */
   maxSessions?: number;
   requestTimeoutMs?: number;
   /** Replace sessions idle this long (default 28 s; the device drops them at 30 s). */
   idleTimeoutMs?: number;
   /** A simulator rather than hardware; shown in describe() so no one mistakes it for an HSM. */
   simulated?: boolean;
-  /** Use only the device with this serial; any other is refused before a command reaches it. */
+  /** With `connectorUrl`: use only the device with this serial; any other is refused before a command reaches it. */
   serial?: number;
+  /** A pool device that failed is tried again after this long (default 5 s), or sooner if all have failed. */
+  deviceRetryAfterMs?: number;
+  /** Clock of the pool's failure bookkeeping (tests). */
+  now?: () => number;
+  /** Told each time a command moves to another device of the pool (the server logs it). */
+  onFailover?: (event: FailoverEvent) => void;
 }
 
 type Operation = 'generateKey' | 'getPublicKey' | 'sign' | 'deleteKey' | 'random';
+
+export type YubiHsmBackendStats = ClientStats & DevicePoolStats;
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** The devices of the options, checked: one `connectorUrl`, or a list of distinct devices with serials. */
+function deviceList(options: YubiHsmBackendOptions): { url: string; serial?: number }[] {
+  if ((options.connectorUrl === undefined) === (options.connectors === undefined)) throw new TypeError('give exactly one of connectorUrl or connectors');
+  if (options.connectorUrl !== undefined) {
+    assertString('connectorUrl', options.connectorUrl);
+    return [{ url: options.connectorUrl, serial: options.serial }];
+  }
+  if (!Array.isArray(options.connectors)) throw new TypeError('connectors must be an array');
+  if (options.connectors.length < 1 || options.connectors.length > MAX_POOL_DEVICES) throw new RangeError(`connectors must list 1 to ${MAX_POOL_DEVICES} devices`);
+  if (options.serial !== undefined) throw new TypeError('serial goes with connectorUrl; give each of connectors its own');
+  const list = options.connectors.map((c, i) => {
+    if (typeof c !== 'object' || c === null) throw new TypeError(`connectors[${i}] must be an object`);
+    assertString(`connectors[${i}].url`, c.url);
+    assertInt(`connectors[${i}].serial`, c.serial, 0, MAX_SERIAL);
+    return { url: c.url, serial: c.serial };
+  });
+  if (new Set(list.map((d) => d.serial)).size !== list.length) throw new RangeError('connectors must name distinct serials');
+  return list;
+}
+
+/** A pool is a few devices in front of one set of keys; more only multiplies session slots. */
+export const MAX_POOL_DEVICES = 16;
 
 export class YubiHsmBackend implements KeyBackend {
   readonly id: string;
@@ -95,8 +148,15 @@ export class YubiHsmBackend implements KeyBackend {
   readonly signingAlgorithms: readonly SupportedSigningAlgorithm[] = SIGNING_ALGORITHMS_SUPPORTED;
   readonly simulated: boolean;
   readonly domains: number;
+  /** The serial configured with `connectorUrl`. */
   readonly serial: number | undefined;
-  readonly client: YubiHsmClient;
+  /**
+   * Configured with `connectors`: every device is named by serial, a key may be used on any of
+   * them once that device shows it holds the key's recorded public key. Otherwise the one device
+   * is trusted only for keys whose handle carries its serial.
+   */
+  readonly listed: boolean;
+  readonly #pool: DevicePool;
   #closed = false;
   #exportability: Promise<bigint> | undefined;
 
@@ -106,22 +166,34 @@ export class YubiHsmBackend implements KeyBackend {
     if (options.id.length === 0) throw new RangeError('id must not be empty');
     const domains = options.domains ?? 0x0001;
     assertInt('domains', domains, 1, 0xffff);
+    const devices = deviceList(options);
     this.id = options.id;
     // Not the connector URL: the name is shown on the unauthenticated /health.
     this.name = options.name ?? `YubiHSM 2 (${options.id})`;
     this.simulated = options.simulated ?? false;
     this.domains = domains;
     this.serial = options.serial;
-    this.client = new YubiHsmClient({
-      connectorUrl: options.connectorUrl,
-      authKeyId: options.authKeyId,
-      password: options.password,
-      authKey: options.authKey,
-      maxSessions: options.maxSessions,
-      requestTimeoutMs: options.requestTimeoutMs,
-      idleTimeoutMs: options.idleTimeoutMs,
-      serial: options.serial,
+    this.listed = options.connectors !== undefined;
+    this.#pool = new DevicePool({
+      devices: devices.map((d) => ({
+        connectorUrl: d.url,
+        serial: d.serial,
+        authKeyId: options.authKeyId,
+        password: options.password,
+        authKey: options.authKey,
+        maxSessions: options.maxSessions,
+        requestTimeoutMs: options.requestTimeoutMs,
+        idleTimeoutMs: options.idleTimeoutMs,
+      })),
+      retryAfterMs: options.deviceRetryAfterMs,
+      now: options.now,
+      onFailover: options.onFailover,
     });
+  }
+
+  /** The first device's client (with `connectorUrl`, the only one): for tests and tools. */
+  get client(): YubiHsmClient {
+    return this.#pool.devices[0]!.client;
   }
 
   async describe(): Promise<BackendDescription> {
@@ -133,32 +205,24 @@ export class YubiHsmBackend implements KeyBackend {
       signingAlgorithms: this.signingAlgorithms,
       simulated: this.simulated,
     };
-    const detail: Record<string, string | number | boolean> = {};
-    if (this.#closed) return { ...base, connectionState: 'DISCONNECTED', detail };
-    try {
-      const status = await this.client.status();
-      if (status.version) detail.connectorVersion = status.version;
-      if (!status.healthy) {
-        detail.connectorStatus = status.status ?? 'missing';
-        return { ...base, connectionState: 'FAILED', failure: 'network', detail };
-      }
-      const info = await this.client.deviceInfo();
-      detail.serial = info.serial;
-      detail.firmware = `${info.major}.${info.minor}.${info.build}`;
-      // An authenticated round trip: a reachable device with the wrong password is still unusable.
-      await this.client.echo(Uint8Array.of(0));
-      detail.authenticated = true;
-      return { ...base, connectionState: 'CONNECTED', detail };
-    } catch (e) {
-      detail.error = e instanceof ConnectorError ? `connector ${e.kind}`
-        : e instanceof DeviceError ? e.codeName
-        : e instanceof ProtocolError ? `protocol ${e.kind}`
-        : e instanceof WrongDeviceError ? 'wrong device serial'
-        : 'error';
-      if (detail.serial !== undefined) detail.authenticated = false;
-      const failure = e instanceof ConnectorError ? 'network' : detail.authenticated === false ? 'credentials' : 'internal';
-      return { ...base, connectionState: 'FAILED', failure, detail };
+    const devices = this.#pool.devices;
+    if (this.#closed) {
+      const closed = this.listed ? { devices: devices.map((d) => ({ serial: d.serial!, connectionState: 'DISCONNECTED' as const })) } : {};
+      return { ...base, connectionState: 'DISCONNECTED', detail: {}, ...closed };
     }
+    if (!this.listed) return { ...base, ...(await describeDevice(devices[0]!.client)) };
+    const states = await Promise.all(devices.map(async (d) => ({ device: d, ...(await describeDevice(d.client)) })));
+    const connected = states.filter((s) => s.connectionState === 'CONNECTED').length;
+    const detail = { devices: states.length, devicesConnected: connected };
+    const deviceStates: DeviceState[] = states.map((s) => ({
+      serial: s.device.serial!,
+      connectionState: s.connectionState,
+      ...(s.failure ? { failure: s.failure } : {}),
+      ...(typeof s.detail.error === 'string' ? { error: s.detail.error } : {}),
+    }));
+    // Serving while any device serves: that is what the pool is for.
+    if (connected > 0) return { ...base, connectionState: 'CONNECTED', detail, devices: deviceStates };
+    return { ...base, connectionState: 'FAILED', failure: states[0]!.failure, detail, devices: deviceStates };
   }
 
   async generateKey(spec: SupportedKeySpec, label: string): Promise<GeneratedKey> {
@@ -166,18 +230,24 @@ export class YubiHsmBackend implements KeyBackend {
     assertString('label', label);
     const labelLength = new TextEncoder().encode(label).length;
     if (labelLength > LABEL_LENGTH) throw new RangeError(`label must be at most ${LABEL_LENGTH} bytes of UTF-8, got ${labelLength}`);
+    if (this.#pool.devices.length > 1) {
+      // The runtime key can neither export nor import, so a key generated on one device could
+      // never reach the others; the pool would silently lose its failover for that key.
+      throw new KmsError('UnsupportedOperationException', `The YubiHSM 2 backend ${this.id} is a pool of ${this.#pool.devices.length} devices, which must all hold the same keys; create keys on one device and restore them to the others (docs/configuration.md, "Device pools").`);
+    }
+    const client = this.client;
     let key: GeneratedObject;
     try {
       const capabilities = SIGN_CAPABILITIES[KEY_SPECS[spec].kind] | await this.exportability();
-      key = await this.client.generateAsymmetricKey({ id: 0, label, domains: this.domains, capabilities, algorithm });
+      key = await client.generateAsymmetricKey({ id: 0, label, domains: this.domains, capabilities, algorithm });
     } catch (e) {
       throw this.toKmsError(e, 'generateKey');
     }
     try {
-      return { handle: `${key.deviceSerial}:${key.id}`, publicKey: await this.publicKeyOf(key, spec) };
+      return { handle: `${key.deviceSerial}:${key.id}`, publicKey: await publicKeyOf(client, key.id, key.deviceSerial, spec, this.id) };
     } catch (e) {
       // Do not leave a key on the device that no KMS record will ever point to.
-      await this.client.deleteObject(key.id, ObjectType.ASYMMETRIC_KEY, key.deviceSerial).catch(() => undefined);
+      await client.deleteObject(key.id, ObjectType.ASYMMETRIC_KEY, key.deviceSerial).catch(() => undefined);
       throw this.toKmsError(e, 'generateKey');
     }
   }
@@ -186,14 +256,14 @@ export class YubiHsmBackend implements KeyBackend {
     const key = this.parseHandle(handle);
     this.algorithmFor(spec);
     try {
-      return await this.publicKeyOf(key, spec);
+      return await this.#pool.run('getPublicKey', (d) => publicKeyOf(d.client, key.id, this.expectedSerial(d, key), spec, this.id), { objectId: key.id });
     } catch (e) {
       throw this.toKmsError(e, 'getPublicKey');
     }
   }
 
-  async sign(handle: string, spec: SupportedKeySpec, algorithm: SupportedSigningAlgorithm, input: Uint8Array): Promise<Uint8Array> {
-    const { id, deviceSerial } = this.parseHandle(handle);
+  async sign(handle: string, spec: SupportedKeySpec, algorithm: SupportedSigningAlgorithm, input: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array> {
+    const key = this.parseHandle(handle);
     this.algorithmFor(spec);
     const allowed = (KEY_SPECS[spec].signingAlgorithms as readonly string[]).includes(algorithm);
     if (!allowed) throw new KmsError('InvalidKeyUsageException', `${algorithm} is not a signing algorithm of ${spec} keys.`);
@@ -201,52 +271,71 @@ export class YubiHsmBackend implements KeyBackend {
       throw new KmsError('UnsupportedOperationException', `The YubiHSM 2 backend ${this.id} does not support ${algorithm}.`);
     }
     if (!(input instanceof Uint8Array)) throw new TypeError('input must be a Uint8Array');
+    if (!(publicKey instanceof Uint8Array)) throw new TypeError('publicKey must be a Uint8Array');
     const family = SIGNING_ALGORITHMS[algorithm].family;
+    if (family === 'eddsa' && input.length > MAX_EDDSA_MESSAGE) {
+      throw new KmsError('UnsupportedOperationException', `The YubiHSM 2 backend ${this.id} signs Ed25519 messages of at most ${MAX_EDDSA_MESSAGE} bytes.`);
+    }
+    if (family !== 'eddsa') {
+      const digestLength = SIGNING_ALGORITHMS[algorithm].digestLength;
+      if (input.length !== digestLength) throw new RangeError(`input must be the ${digestLength}-byte digest for ${algorithm}, got ${input.length}`);
+    }
+    let signature: Uint8Array;
     try {
-      if (family === 'ecdsa') {
-        const digestLength = SIGNING_ALGORITHMS[algorithm].digestLength;
-        if (input.length !== digestLength) throw new RangeError(`input must be the ${digestLength}-byte digest for ${algorithm}, got ${input.length}`);
-        return await this.client.signEcdsa(id, input, deviceSerial);
-      }
-      if (family === 'rsa-pkcs1' || family === 'rsa-pss') {
-        const { hash, digestLength } = SIGNING_ALGORITHMS[algorithm];
-        if (input.length !== digestLength) throw new RangeError(`input must be the ${digestLength}-byte digest for ${algorithm}, got ${input.length}`);
+      // A signature that may have been made on a device that then failed is made again on the
+      // next one: the same key over the same input, so in effect the same answer. The caller
+      // records and counts this call once, whichever device answered.
+      signature = await this.#pool.run('sign', async (d) => {
+        const serial = this.expectedSerial(d, key);
+        await this.checkCopy(d, key, spec, publicKey);
+        if (family === 'ecdsa') return d.client.signEcdsa(key.id, input, serial);
+        if (family === 'eddsa') return d.client.signEddsa(key.id, input, serial);
         // The device adds the DigestInfo to the bare hash (PKCS#1 v1.5). AWS's PSS: MGF1 over
         // the signing hash, salt as long as the digest.
-        const signature = family === 'rsa-pkcs1'
-          ? await this.client.signPkcs1(id, input, deviceSerial)
-          : await this.client.signPss(id, MGF1_ALGORITHM[hash], digestLength, input, deviceSerial);
-        const info = keySpecInfo(spec);
-        if (info.kind !== 'rsa' || signature.length !== info.modulusBits / 8) {
-          throw new KmsError('KMSInternalException', `The YubiHSM 2 backend ${this.id} returned a ${signature.length}-byte ${algorithm} signature for a ${spec} key.`);
-        }
-        return signature;
-      }
-      if (input.length > MAX_EDDSA_MESSAGE) {
-        throw new KmsError('UnsupportedOperationException', `The YubiHSM 2 backend ${this.id} signs Ed25519 messages of at most ${MAX_EDDSA_MESSAGE} bytes.`);
-      }
-      return await this.client.signEddsa(id, input, deviceSerial);
+        const { hash, digestLength } = SIGNING_ALGORITHMS[algorithm];
+        return family === 'rsa-pkcs1'
+          ? d.client.signPkcs1(key.id, input, serial)
+          : d.client.signPss(key.id, MGF1_ALGORITHM[hash], digestLength, input, serial);
+      }, { objectId: key.id });
     } catch (e) {
       throw this.toKmsError(e, 'sign');
     }
+    const info = keySpecInfo(spec);
+    if (info.kind === 'rsa' && signature.length !== info.modulusBits / 8) {
+      throw new KmsError('KMSInternalException', `The YubiHSM 2 backend ${this.id} returned a ${signature.length}-byte ${algorithm} signature for a ${spec} key.`);
+    }
+    return signature;
   }
 
-  /** Deleting a key that is already gone succeeds: the wanted end state holds. */
-  async deleteKey(handle: string, spec: SupportedKeySpec): Promise<void> {
-    const { id, deviceSerial } = this.parseHandle(handle);
+  /**
+   * Deleting a key that is already gone succeeds: the wanted end state holds. In a pool the key is
+   * deleted from every device; a device whose object holds another key is left alone, and if any
+   * device cannot be reached the call fails after trying them all (a retry finishes the job).
+   */
+  async deleteKey(handle: string, spec: SupportedKeySpec, publicKey: Uint8Array): Promise<void> {
+    const key = this.parseHandle(handle);
     this.algorithmFor(spec);
-    try {
-      await this.client.deleteObject(id, ObjectType.ASYMMETRIC_KEY, deviceSerial);
-    } catch (e) {
-      if (e instanceof DeviceError && e.code === DeviceErrorCode.OBJECT_NOT_FOUND && e.command !== Command.CREATE_SESSION) return;
-      throw this.toKmsError(e, 'deleteKey');
-    }
+    if (!(publicKey instanceof Uint8Array)) throw new TypeError('publicKey must be a Uint8Array');
+    const outcomes = await Promise.allSettled(this.#pool.devices.map(async (d) => {
+      try {
+        await this.checkCopy(d, key, spec, publicKey);
+        await d.client.deleteObject(key.id, ObjectType.ASYMMETRIC_KEY, this.expectedSerial(d, key));
+      } catch (e) {
+        if (e instanceof KeyMismatchError) return;
+        if (e instanceof DeviceError && e.code === DeviceErrorCode.OBJECT_NOT_FOUND && e.command !== Command.CREATE_SESSION) return;
+        throw e;
+      } finally {
+        d.verified.delete(key.id);
+      }
+    }));
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw this.toKmsError(failed.reason, 'deleteKey');
   }
 
   async random(length: number): Promise<Uint8Array> {
     assertInt('length', length, 0, 1 << 20);
     try {
-      return await this.client.getPseudoRandom(length);
+      return await this.#pool.run('random', (d) => d.client.getPseudoRandom(length));
     } catch (e) {
       throw this.toKmsError(e, 'random');
     }
@@ -255,12 +344,16 @@ export class YubiHsmBackend implements KeyBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.client.close();
+    await this.#pool.close();
   }
 
-  /** Pool and connector counters, for the benchmark and metrics. */
-  stats(): ClientStats {
-    return this.client.stats();
+  /** Session pool and connector counters summed over the devices, and the pool's failovers. */
+  stats(): YubiHsmBackendStats {
+    const sum = {} as ClientStats;
+    for (const d of this.#pool.devices) {
+      for (const [k, v] of Object.entries(d.client.stats()) as [keyof ClientStats, number][]) sum[k] = (sum[k] ?? 0) + v;
+    }
+    return { ...sum, ...this.#pool.stats() };
   }
 
   toJSON(): Record<string, unknown> {
@@ -306,12 +399,33 @@ export class YubiHsmBackend implements KeyBackend {
     return { id, deviceSerial };
   }
 
-  private async publicKeyOf({ id, deviceSerial }: GeneratedObject, spec: SupportedKeySpec): Promise<Uint8Array> {
-    const { algorithm, publicKey } = await this.client.getPublicKey(id, deviceSerial);
-    if (algorithm !== KEY_SPEC_ALGORITHM[spec]) {
-      throw new KmsError('KMSInternalException', `Object ${id} on backend ${this.id} is a ${algorithmName(algorithm)} key, not ${spec}.`);
+  /**
+   * The serial a command for `key` must reach on device `d`: in a listed pool the device's own
+   * (the session pool refuses any other at open); otherwise the handle's, so a key is only ever
+   * used on the device that generated it.
+   */
+  private expectedSerial(d: PoolDevice, key: GeneratedObject): number {
+    return this.listed ? d.serial! : key.deviceSerial;
+  }
+
+  /**
+   * Before a pool device other than the key's own first acts on a key, it must show the key's
+   * recorded public key under the key's object ID: a device restored from another backup, or one
+   * that reused the ID for another key, never signs for this key. Checked once per device and key.
+   */
+  private async checkCopy(d: PoolDevice, key: GeneratedObject, spec: SupportedKeySpec, publicKey: Uint8Array): Promise<void> {
+    if (!this.listed || d.serial === key.deviceSerial) return;
+    const seen = d.verified.get(key.id);
+    if (seen && sameBytes(seen, publicKey)) return;
+    const { algorithm, publicKey: raw } = await d.client.getPublicKey(key.id, d.serial);
+    let spki: Uint8Array | undefined;
+    try {
+      spki = algorithm === KEY_SPEC_ALGORITHM[spec] ? spkiFromRawPublicKey(spec, raw) : undefined;
+    } catch {
+      spki = undefined;
     }
-    return spkiFromRawPublicKey(spec, publicKey);
+    if (!spki || !sameBytes(spki, publicKey)) throw new KeyMismatchError(d.serial, key.id);
+    d.verified.set(key.id, publicKey.slice());
   }
 
   private toKmsError(e: unknown, operation: Operation): Error {
@@ -321,10 +435,14 @@ export class YubiHsmBackend implements KeyBackend {
       if (e.kind === 'timeout') return new KmsError('DependencyTimeoutException', `The YubiHSM 2 backend ${this.id} did not answer in time; retry later.`, cause);
       return new KmsError('KeyUnavailableException', `The YubiHSM 2 backend ${this.id} cannot be reached; retry later.`, cause);
     }
+    if (e instanceof KeyMismatchError) {
+      return new KmsError('KeyUnavailableException', `The key material on YubiHSM 2 serial ${e.serial} of backend ${this.id} is not this key's.`, cause);
+    }
     if (e instanceof WrongDeviceError) {
       // Sessions to a device other than the configured one never get this far, so a mismatch with
       // the configured serial is the open-time refusal and any other is a key from another device.
-      const message = e.expectedSerial === this.serial
+      const configured = this.listed ? this.#pool.devices.some((d) => d.serial === e.expectedSerial) : e.expectedSerial === this.serial;
+      const message = configured
         ? `The YubiHSM 2 backend ${this.id} is configured for serial ${e.expectedSerial}, but is connected to serial ${e.actualSerial}.`
         : `The key material for this key was generated on YubiHSM 2 serial ${e.expectedSerial}, but backend ${this.id} is connected to serial ${e.actualSerial}.`;
       return new KmsError('KeyUnavailableException', message, cause);
@@ -345,5 +463,41 @@ export class YubiHsmBackend implements KeyBackend {
       return new KmsError('KeyUnavailableException', `Authentication to the YubiHSM 2 backend ${this.id} failed; check its authentication key.`, cause);
     }
     return new KmsError('KMSInternalException', `The YubiHSM 2 backend ${this.id} failed.`, cause);
+  }
+}
+
+async function publicKeyOf(client: YubiHsmClient, id: number, serial: number, spec: SupportedKeySpec, backendId: string): Promise<Uint8Array> {
+  const { algorithm, publicKey } = await client.getPublicKey(id, serial);
+  if (algorithm !== KEY_SPEC_ALGORITHM[spec]) {
+    throw new KmsError('KMSInternalException', `Object ${id} on backend ${backendId} is a ${algorithmName(algorithm)} key, not ${spec}.`);
+  }
+  return spkiFromRawPublicKey(spec, publicKey);
+}
+
+type DeviceCheck = Pick<BackendDescription, 'connectionState' | 'failure'> & { detail: Record<string, string | number | boolean> };
+
+/** A live check of one device: connector status, DEVICE_INFO, then an authenticated ECHO. */
+async function describeDevice(client: YubiHsmClient): Promise<DeviceCheck> {
+  const detail: Record<string, string | number | boolean> = {};
+  try {
+    const status = await client.status();
+    if (status.version) detail.connectorVersion = status.version;
+    if (!status.healthy) {
+      detail.connectorStatus = status.status ?? 'missing';
+      return { connectionState: 'FAILED', failure: 'network', detail };
+    }
+    const info = await client.deviceInfo();
+    detail.serial = info.serial;
+    detail.firmware = `${info.major}.${info.minor}.${info.build}`;
+    // An authenticated round trip: a reachable device with the wrong password is still unusable.
+    await client.echo(Uint8Array.of(0));
+    detail.authenticated = true;
+    return { connectionState: 'CONNECTED', detail };
+  } catch (e) {
+    detail.error = describeFailure(e);
+    if (detail.serial !== undefined) detail.authenticated = false;
+    // Another device than configured is not a password problem.
+    const failure = e instanceof ConnectorError ? 'network' : detail.authenticated === false && !(e instanceof WrongDeviceError) ? 'credentials' : 'internal';
+    return { connectionState: 'FAILED', failure, detail };
   }
 }

@@ -7,6 +7,7 @@ export * from './connector';
 export { maxSessionPayload, Session, type SessionOptions } from './session';
 export * from './session-pool';
 export * from './client';
+export * from './device-pool';
 export * from './backend';
 export * from './simulator-identity';
 export { verifyLogChain } from './audit-chain';

@@ -26,6 +26,8 @@ import {
 } from '../src';
 
 const PASSWORD = 'password';
+/** A recorded public key for calls that fail before any device is asked. */
+const NO_KEY = new Uint8Array(0);
 
 function verifyEcdsa(spki: Uint8Array, hash: 'sha256' | 'sha384', message: Uint8Array, der: Uint8Array): boolean {
   const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
@@ -421,17 +423,17 @@ describe('YubiHsmBackend against yubihsm-sim', () => {
       expect(info.capabilities).toBe((c.hash ? Capability.SIGN_ECDSA : Capability.SIGN_EDDSA) | Capability.EXPORTABLE_UNDER_WRAP);
       const message = new TextEncoder().encode(`message for ${c.spec}`);
       if (c.hash) {
-        const sig = await backend.sign(key.handle, c.spec, c.algorithm, digest(c.hash, message));
+        const sig = await backend.sign(key.handle, c.spec, c.algorithm, digest(c.hash, message), key.publicKey);
         expect(sig[0]).toBe(0x30);
         expect(verifyEcdsa(key.publicKey, c.hash, message, sig)).toBe(true);
       } else {
-        const sig = await backend.sign(key.handle, c.spec, c.algorithm, message);
+        const sig = await backend.sign(key.handle, c.spec, c.algorithm, message, key.publicKey);
         expect(sig).toHaveLength(64);
         expect(verifyEd25519(key.publicKey, message, sig)).toBe(true);
       }
-      await backend.deleteKey(key.handle, c.spec);
-      await backend.deleteKey(key.handle, c.spec);
-      const err = await expectRejection(backend.sign(key.handle, c.spec, c.algorithm, c.hash ? digest(c.hash, message) : message));
+      await backend.deleteKey(key.handle, c.spec, key.publicKey);
+      await backend.deleteKey(key.handle, c.spec, key.publicKey);
+      const err = await expectRejection(backend.sign(key.handle, c.spec, c.algorithm, c.hash ? digest(c.hash, message) : message, key.publicKey));
       expect(err).toBeInstanceOf(KmsError);
       expect((err as KmsError).type).toBe('KeyUnavailableException');
       expect((err as KmsError).message).toBe('The key material is missing from backend hsm-test.');
@@ -442,24 +444,24 @@ describe('YubiHsmBackend against yubihsm-sim', () => {
     const key = await backend.generateKey('ECC_NIST_P256', 'bare');
     const id = key.handle.split(':')[1]!;
     for (const handle of [id, `:${id}`, `${sim.device.serial}:`, `0${sim.device.serial}:${id}`, `${sim.device.serial}:65535`, `4294967296:${id}`]) {
-      const err = await expectRejection(backend.sign(handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', new Uint8Array(32)));
+      const err = await expectRejection(backend.sign(handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', new Uint8Array(32), NO_KEY));
       expect(err).toMatchObject({ type: 'KMSInternalException', message: 'The key handle is not a YubiHSM 2 key handle of backend hsm-test.' });
     }
   });
 
   it('refuses Ed25519ph, which the device cannot do', async () => {
     const key = await backend.generateKey('ECC_NIST_EDWARDS25519', 'ph');
-    const err = await expectRejection(backend.sign(key.handle, 'ECC_NIST_EDWARDS25519', 'ED25519_PH_SHA_512', new Uint8Array(64)));
+    const err = await expectRejection(backend.sign(key.handle, 'ECC_NIST_EDWARDS25519', 'ED25519_PH_SHA_512', new Uint8Array(64), key.publicKey));
     expect((err as KmsError).type).toBe('UnsupportedOperationException');
   });
 
   it('signs in steady state with exactly one connector request each', async () => {
     const key = await backend.generateKey('ECC_NIST_P256', 'steady');
     const d = digest('sha256', Uint8Array.of(1));
-    await backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d);
+    await backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d, key.publicKey);
     const before = backend.stats().connectorRequests;
     const simBefore = sim.stats().apiRequests;
-    for (let i = 0; i < 20; i++) await backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d);
+    for (let i = 0; i < 20; i++) await backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d, key.publicKey);
     expect(backend.stats().connectorRequests - before).toBe(20);
     expect(sim.stats().apiRequests - simBefore).toBe(20);
   });
@@ -467,7 +469,7 @@ describe('YubiHsmBackend against yubihsm-sim', () => {
   it('50 parallel signs through the backend all verify', async () => {
     const key = await backend.generateKey('ECC_SECG_P256K1', 'parallel');
     const messages = Array.from({ length: 50 }, (_, i) => Uint8Array.of(i, i, i));
-    const sigs = await Promise.all(messages.map((m) => backend.sign(key.handle, 'ECC_SECG_P256K1', 'ECDSA_SHA_256', digest('sha256', m))));
+    const sigs = await Promise.all(messages.map((m) => backend.sign(key.handle, 'ECC_SECG_P256K1', 'ECDSA_SHA_256', digest('sha256', m), key.publicKey)));
     sigs.forEach((sig, i) => expect(verifyEcdsa(key.publicKey, 'sha256', messages[i]!, sig)).toBe(true));
     expect(backend.stats().sessionsOpened).toBeLessThanOrEqual(4);
   });
@@ -493,11 +495,11 @@ describe('YubiHsmBackend against yubihsm-sim', () => {
   it('connector down → KeyUnavailableException; recovers when it comes back', async () => {
     const key = await backend.generateKey('ECC_NIST_P256', 'outage');
     const d = digest('sha256', Uint8Array.of(7));
-    await backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d);
+    await backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d, key.publicKey);
     const port = sim.port;
     await sim.close();
 
-    const err = await expectRejection(backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d));
+    const err = await expectRejection(backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d, key.publicKey));
     expect(err).toBeInstanceOf(KmsError);
     expect((err as KmsError).type).toBe('KeyUnavailableException');
     expect((err as KmsError).message).toBe('The YubiHSM 2 backend hsm-test cannot be reached; retry later.');
@@ -505,7 +507,7 @@ describe('YubiHsmBackend against yubihsm-sim', () => {
 
     // Same port, same state file: the key is still there, the old sessions are not.
     sim = await startSimulator({ host: '127.0.0.1', port, statePath: join(dir, 'sim.json') });
-    const sig = await backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d);
+    const sig = await backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d, key.publicKey);
     expect(verifyEcdsa(key.publicKey, 'sha256', Uint8Array.of(7), sig)).toBe(true);
     expect((await backend.describe()).connectionState).toBe('CONNECTED');
   });
@@ -581,9 +583,9 @@ describe('YubiHsmBackend and device identity', () => {
 
     const d = digest('sha256', Uint8Array.of(1));
     const calls = [
-      () => onB.sign(keyA.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d),
+      () => onB.sign(keyA.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d, keyA.publicKey),
       () => onB.getPublicKey(keyA.handle, 'ECC_NIST_P256'),
-      () => onB.deleteKey(keyA.handle, 'ECC_NIST_P256'),
+      () => onB.deleteKey(keyA.handle, 'ECC_NIST_P256', keyA.publicKey),
     ];
     for (const call of calls) {
       const err = await expectRejection(call());
@@ -595,7 +597,7 @@ describe('YubiHsmBackend and device identity', () => {
     expect(simB.device.objectCount()).toBe(objects);
     expect(new TextDecoder().decode((await onB.client.getObjectInfo(id, ObjectType.ASYMMETRIC_KEY)).label)).toBe('on-b');
     // The key still works where it lives.
-    expect(verifyEcdsa(keyA.publicKey, 'sha256', Uint8Array.of(1), await onA.sign(keyA.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d))).toBe(true);
+    expect(verifyEcdsa(keyA.publicKey, 'sha256', Uint8Array.of(1), await onA.sign(keyA.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d, keyA.publicKey))).toBe(true);
   });
 
   it('a device swapped under a live pool is caught on the retry session before the command is sent', async () => {
@@ -604,7 +606,7 @@ describe('YubiHsmBackend and device identity', () => {
     const key = await backend.generateKey('ECC_NIST_P256', 'on-a');
     const id = Number(key.handle.split(':')[1]);
     const d = digest('sha256', Uint8Array.of(2));
-    await backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d);
+    await backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d, key.publicKey);
 
     // Device B, prepared elsewhere with an unrelated key under the same object ID.
     const stateB = join(dir, 'b.json');
@@ -621,14 +623,14 @@ describe('YubiHsmBackend and device identity', () => {
     const objects = simB.device.objectCount();
     const before = backend.stats();
 
-    const err = await expectRejection(backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d));
+    const err = await expectRejection(backend.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d, key.publicKey));
     expect(err).toMatchObject(wrongDevice('hsm-swap'));
     expect(backend.stats()).toMatchObject({ retries: before.retries + 1, sessionsOpened: before.sessionsOpened + 1 });
     // B got the old session's message, which it cannot authenticate (no such session), then
     // CREATE_SESSION, AUTHENTICATE_SESSION and DEVICE_INFO; the sign was never sent after those.
     expect(simB.stats().apiRequests).toBe(4);
 
-    const deleted = await expectRejection(backend.deleteKey(key.handle, 'ECC_NIST_P256'));
+    const deleted = await expectRejection(backend.deleteKey(key.handle, 'ECC_NIST_P256', key.publicKey));
     expect(deleted).toMatchObject(wrongDevice('hsm-swap'));
     expect(simB.stats().apiRequests).toBe(4);
     expect(simB.device.objectCount()).toBe(objects);
@@ -646,8 +648,8 @@ describe('YubiHsmBackend and device identity', () => {
     };
     const calls = [
       () => pinned.generateKey('ECC_NIST_P256', 'must-not-exist'),
-      () => pinned.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', new Uint8Array(32)),
-      () => pinned.deleteKey(key.handle, 'ECC_NIST_P256'),
+      () => pinned.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', new Uint8Array(32), key.publicKey),
+      () => pinned.deleteKey(key.handle, 'ECC_NIST_P256', key.publicKey),
       () => pinned.random(8),
     ];
     for (const call of calls) expect(await expectRejection(call())).toMatchObject(refused);
@@ -678,7 +680,7 @@ describe('YubiHsmBackend and device identity', () => {
     const slow = new YubiHsmBackend({ id: 'hsm-slow', connectorUrl: url, password: PASSWORD, requestTimeoutMs: 200 });
     cleanups.push(() => slow.close());
 
-    const err = await expectRejection(slow.sign(`${SERIAL_A}:1`, 'ECC_NIST_P256', 'ECDSA_SHA_256', new Uint8Array(32)));
+    const err = await expectRejection(slow.sign(`${SERIAL_A}:1`, 'ECC_NIST_P256', 'ECDSA_SHA_256', new Uint8Array(32), NO_KEY));
     expect(err).toBeInstanceOf(KmsError);
     expect(err).toMatchObject({ type: 'DependencyTimeoutException', status: 503, message: 'The YubiHSM 2 backend hsm-slow did not answer in time; retry later.' });
     expect(await expectRejection(slow.generateKey('ECC_NIST_P256', 'slow'))).toMatchObject({ type: 'DependencyTimeoutException' });

@@ -108,11 +108,11 @@ describe('YubiHsmBackend with RSA and P-521 keys against yubihsm-sim', () => {
     expect(info).toMatchObject({ algorithm: Algorithm[spec], capabilities: Capability.SIGN_PKCS | Capability.SIGN_PSS | Capability.EXPORTABLE_UNDER_WRAP });
     const message = new TextEncoder().encode(`message for ${spec}`);
     for (const algorithm of KEY_SPECS[spec].signingAlgorithms) {
-      const sig = await backend.sign(key.handle, spec, algorithm, hashOf(SIGNING_ALGORITHMS[algorithm].hash, message));
+      const sig = await backend.sign(key.handle, spec, algorithm, hashOf(SIGNING_ALGORITHMS[algorithm].hash, message), key.publicKey);
       expect(sig).toHaveLength(bits / 8);
       expect(nodeVerify(pub, algorithm, message, sig)).toBe(true);
     }
-    await backend.deleteKey(key.handle, spec);
+    await backend.deleteKey(key.handle, spec, key.publicKey);
   }, 60_000);
 
   it('ECC_NIST_P521: ECDSA_SHA_512 over the 64-byte digest, DER', async () => {
@@ -122,15 +122,15 @@ describe('YubiHsmBackend with RSA and P-521 keys against yubihsm-sim', () => {
     const objectId = Number(key.handle.split(':').pop());
     expect((await backend.client.getObjectInfo(objectId, ObjectType.ASYMMETRIC_KEY)).capabilities).toBe(Capability.SIGN_ECDSA | Capability.EXPORTABLE_UNDER_WRAP);
     const message = new TextEncoder().encode('p521 message');
-    const sig = await backend.sign(key.handle, 'ECC_NIST_P521', 'ECDSA_SHA_512', hashOf('sha512', message));
+    const sig = await backend.sign(key.handle, 'ECC_NIST_P521', 'ECDSA_SHA_512', hashOf('sha512', message), key.publicKey);
     expect(sig[0]).toBe(0x30);
     expect(nodeVerify(pub, 'ECDSA_SHA_512', message, sig)).toBe(true);
   });
 
   it('refuses a digest of the wrong length and an algorithm of another spec', async () => {
     const key = await backend.generateKey('RSA_2048', 'checks');
-    expect(await rejection(backend.sign(key.handle, 'RSA_2048', 'RSASSA_PSS_SHA_384', new Uint8Array(32)))).toBeInstanceOf(RangeError);
-    const wrong = await rejection(backend.sign(key.handle, 'RSA_2048', 'ECDSA_SHA_256', new Uint8Array(32)));
+    expect(await rejection(backend.sign(key.handle, 'RSA_2048', 'RSASSA_PSS_SHA_384', new Uint8Array(32), key.publicKey))).toBeInstanceOf(RangeError);
+    const wrong = await rejection(backend.sign(key.handle, 'RSA_2048', 'ECDSA_SHA_256', new Uint8Array(32), key.publicKey));
     expect(wrong).toBeInstanceOf(KmsError);
     expect((wrong as KmsError).type).toBe('InvalidKeyUsageException');
   });

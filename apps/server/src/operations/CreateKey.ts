@@ -86,7 +86,7 @@ export const CreateKey = defineOperation({
       ctx.keys.insertKey(record, tags);
     } catch (e) {
       // Never leave an orphan key in the device that no KMS key points to.
-      await backend.deleteKey(generated.handle, spec).catch(() => undefined);
+      await backend.deleteKey(generated.handle, spec, generated.publicKey).catch(() => undefined);
       throw e;
     }
     return { KeyMetadata: keyMetadata(record, ctx) };

@@ -22,11 +22,15 @@ export function findCustomKeyStore(ctx: OperationContext, id: string): KeyBacken
 }
 
 /** AWS's ConnectionErrorCode for a FAILED backend, from what its live check reported. */
-function connectionErrorCode(d: BackendDescription): string {
+function connectionErrorCode(d: Pick<BackendDescription, 'failure'>): string {
   return d.failure === 'network' ? 'NETWORK_ERRORS' : d.failure === 'credentials' ? 'INVALID_CREDENTIALS' : 'INTERNAL_ERROR';
 }
 
-/** One CustomKeyStoresListEntry, from a live describe() of the backend. */
+/**
+ * One CustomKeyStoresListEntry, from a live describe() of the backend. A device pool adds
+ * `Devices`, each device's state: a kmsgate extension AWS's model does not have, so the SDKs and
+ * the AWS CLI drop it and only a raw JSON client sees it (/health shows the same).
+ */
 export function customKeyStoreEntry(d: BackendDescription, createdAt: Date): Record<string, unknown> {
   return {
     CustomKeyStoreId: d.id,
@@ -35,5 +39,12 @@ export function customKeyStoreEntry(d: BackendDescription, createdAt: Date): Rec
     ConnectionState: d.connectionState,
     ...(d.connectionState === 'FAILED' ? { ConnectionErrorCode: connectionErrorCode(d) } : {}),
     CreationDate: createdAt,
+    ...(d.devices ? {
+      Devices: d.devices.map((dev) => ({
+        Serial: dev.serial,
+        ConnectionState: dev.connectionState,
+        ...(dev.connectionState === 'FAILED' ? { ConnectionErrorCode: connectionErrorCode(dev) } : {}),
+      })),
+    } : {}),
   };
 }

@@ -72,7 +72,7 @@ export class SigningPipeline {
       const answer = (signature: Uint8Array): SignResponse => ({ KeyId: checked.arn, Signature: signature, SigningAlgorithm: checked.algorithm });
       const device = (message: Uint8Array, summary: unknown) => async (): Promise<Uint8Array> => {
         try {
-          return await ctx.backendCall(checked.backend.sign(key.handle, key.keySpec, checked.algorithm, message), checked.backend);
+          return await ctx.backendCall(checked.backend.sign(key.handle, key.keySpec, checked.algorithm, message, key.publicKey), checked.backend);
         } catch (e) {
           audit.deny({ gate: 'backend', reason: errorType(e), keyId, summary });
           throw e;
