@@ -1,0 +1,102 @@
+/**
+ * The YubiHSM 2 contract: what the backend needs from a device, checked through YubiHsmBackend and
+ * node:crypto only. Runs against the simulator, or against a real device in the hardware lane
+ * (KMSGATE_HARDWARE_TESTS=1, helpers/hardware-lane.ts). On a real device it creates keys in the
+ * lane's domain and deletes every one of them again; it never resets the device.
+ */
+import { constants, createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { KmsError, KEY_SPECS, SIGNING_ALGORITHMS, type SupportedKeySpec, type SupportedSigningAlgorithm } from '@kmsgate/core';
+import { type RunningSimulator, startSimulator } from '@kmsgate/yubihsm-sim';
+import { Capability, ObjectType, YubiHsmBackend } from '../src';
+import { announceSkippedLane, hardwareLane } from './helpers/hardware-lane';
+
+const lane = hardwareLane();
+const target = lane ? `a real YubiHSM 2 at ${lane.connectorUrl}` : 'the YubiHSM 2 simulator';
+if (!lane) announceSkippedLane('YubiHSM 2 contract');
+
+let sim: RunningSimulator | undefined;
+let backend: YubiHsmBackend;
+/** Every key made here, deleted in afterAll whatever happened. */
+const made: { handle: string; spec: SupportedKeySpec; publicKey: Uint8Array }[] = [];
+
+beforeAll(async () => {
+  if (!lane) sim = await startSimulator({ host: '127.0.0.1', port: 0 });
+  backend = new YubiHsmBackend({
+    id: 'contract',
+    connectorUrl: lane?.connectorUrl ?? sim!.url,
+    authKeyId: lane?.authKeyId ?? 1,
+    password: lane?.password ?? 'password',
+    domains: 1 << ((lane?.domain ?? 1) - 1),
+    serial: lane?.serial,
+    // RSA-4096 generation on hardware can take minutes; signatures take up to a second.
+    requestTimeoutMs: 30_000,
+  });
+});
+
+afterAll(async () => {
+  for (const k of made) await backend.deleteKey(k.handle, k.spec, k.publicKey).catch(() => undefined);
+  await backend.close();
+  await sim?.close();
+});
+
+function verifies(spki: Uint8Array, algorithm: SupportedSigningAlgorithm, message: Uint8Array, signature: Uint8Array): boolean {
+  const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  const info = SIGNING_ALGORITHMS[algorithm];
+  if (info.family === 'eddsa') return cryptoVerify(null, message, key, signature);
+  if (info.family === 'ecdsa') return cryptoVerify(info.hash, message, { key, dsaEncoding: 'der' }, signature);
+  if (info.family === 'rsa-pss') return cryptoVerify(info.hash, message, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: info.digestLength }, signature);
+  return cryptoVerify(info.hash, message, key, signature);
+}
+
+describe(`YubiHSM 2 contract against ${target}`, () => {
+  it('is connected, authenticated, and reports its serial', async () => {
+    const d = await backend.describe();
+    expect(d).toMatchObject({ connectionState: 'CONNECTED', detail: { authenticated: true } });
+    if (lane?.serial !== undefined) expect(d.detail!.serial).toBe(lane.serial);
+  });
+
+  const specs: SupportedKeySpec[] = ['ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'ECC_NIST_EDWARDS25519', 'RSA_2048'];
+  for (const spec of specs) {
+    it(`generates a ${spec} key that can only sign, signs with every algorithm the backend offers, and deletes it`, async () => {
+      const key = await backend.generateKey(spec, `kmsgate-contract-${spec}`);
+      made.push({ ...key, spec });
+      expect(await backend.getPublicKey(key.handle, spec)).toEqual(key.publicKey);
+      const [serial, id] = key.handle.split(':').map(Number) as [number, number];
+      const info = await backend.client.getObjectInfo(id, ObjectType.ASYMMETRIC_KEY, serial);
+      expect(info.capabilities & Capability.EXPORTABLE_UNDER_WRAP).toBe(0n);
+      expect(info.domains).toBe(backend.domains);
+
+      const message = new TextEncoder().encode(`kmsgate contract ${spec}`);
+      const algorithms = (KEY_SPECS[spec].signingAlgorithms as readonly SupportedSigningAlgorithm[]).filter((a) => backend.signingAlgorithms.includes(a));
+      expect(algorithms.length).toBeGreaterThan(0);
+      for (const algorithm of algorithms) {
+        const { family, hash } = SIGNING_ALGORITHMS[algorithm];
+        const input = family === 'eddsa' ? message : new Uint8Array(createHash(hash).update(message).digest());
+        const signature = await backend.sign(key.handle, spec, algorithm, input, key.publicKey);
+        expect(verifies(key.publicKey, algorithm, message, signature)).toBe(true);
+      }
+
+      await backend.deleteKey(key.handle, spec, key.publicKey);
+      // Gone is gone: deleting again succeeds, signing finds no key.
+      await backend.deleteKey(key.handle, spec, key.publicKey);
+      const err = await backend.sign(key.handle, spec, algorithms[0]!, new Uint8Array(SIGNING_ALGORITHMS[algorithms[0]!].family === 'eddsa' ? 1 : SIGNING_ALGORITHMS[algorithms[0]!].digestLength), key.publicKey)
+        .then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(KmsError);
+      expect(err).toMatchObject({ type: 'KeyUnavailableException' });
+    }, 300_000);
+  }
+
+  it('refuses a handle from another device without sending it a command', async () => {
+    const serial = Number((await backend.describe()).detail!.serial);
+    const other = serial === 1 ? 2 : serial - 1;
+    const err = await backend.sign(`${other}:1`, 'ECC_NIST_P256', 'ECDSA_SHA_256', new Uint8Array(32), new Uint8Array(0)).then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ type: 'KeyUnavailableException', message: expect.stringContaining(`generated on YubiHSM 2 serial ${other}`) });
+  });
+
+  it('returns device randomness of the length asked for', async () => {
+    const a = await backend.random(64);
+    const b = await backend.random(64);
+    expect(a).toHaveLength(64);
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
+  });
+});
