@@ -148,9 +148,17 @@ export class HttpConnector implements Transport {
     } catch (e) {
       // Node's documented remedy for a keep-alive socket the server closed while idle: the
       // request never reached the connector, so sending it again on a new socket is safe.
-      if (e instanceof StaleSocketError) return this.requestOnce(method, path, body, maxBody, timeoutMs).catch((err) => this.fail(err));
+      // The resend may land on another kept-alive socket that died the same way (the connector
+      // restarted and reset them all): then it is a broken connection like any other.
+      if (e instanceof StaleSocketError) {
+        return this.requestOnce(method, path, body, maxBody, timeoutMs).catch((err) => this.fail(err instanceof StaleSocketError ? this.resetError() : err));
+      }
       return this.fail(e);
     }
+  }
+
+  private resetError(): ConnectorError {
+    return new ConnectorError('reset', `connector ${this.url} connection failed (ECONNRESET)`);
   }
 
   private fail(e: unknown): never {

@@ -145,6 +145,28 @@ describe('HttpConnector', () => {
     }
   });
 
+  it('maps every kept-alive socket reset at once (a connector killed and restarted) to ConnectorError reset', async () => {
+    let cut = false;
+    const s = await serve((req, _body, res) => {
+      if (cut) {
+        req.socket.destroy();
+        return;
+      }
+      // Held until all three arrived, so the agent opens three sockets and keeps them.
+      setImmediate(() => res.end(Buffer.from([0x81, 0, 0])));
+    });
+    const c = new HttpConnector({ url: s.url, maxSockets: 3 });
+    try {
+      await Promise.all([1, 2, 3].map(() => c.send(Uint8Array.of(1, 0, 0))));
+      cut = true;
+      // The first attempt and its resend both meet a socket the server resets.
+      expect(await rejection(c.send(Uint8Array.of(1, 0, 0)))).toMatchObject({ kind: 'reset' });
+    } finally {
+      c.close();
+      await s.close();
+    }
+  });
+
   it('never prints URL credentials and checks its arguments', () => {
     const c = new HttpConnector({ url: 'http://user:secret@127.0.0.1:1/' });
     expect(c.url).toBe('http://127.0.0.1:1');
