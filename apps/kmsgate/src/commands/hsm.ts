@@ -3,10 +3,15 @@
  * device through yubihsm-connector, with secrets derived from the 24-word mnemonic; the
  * implementations are in ../hsm/, one file per command.
  */
+import { join } from 'node:path';
 import { Option } from 'commander';
+import { resolveDataDir } from '@kmsgate/store';
 import { CliError, printable, type CommandModule } from '../context';
 import { hsmAudit } from '../hsm/audit';
+import { backup } from '../hsm/backup';
 import { newMnemonic } from '../hsm/new-mnemonic';
+import { restore } from '../hsm/restore';
+import { setup } from '../hsm/setup';
 
 /** yubihsm-connector's default listen address. */
 const DEFAULT_CONNECTOR = 'http://127.0.0.1:12345';
@@ -24,6 +29,11 @@ function intArg(name: string, text: string, min: number, max: number): number {
 /** The default backend id (apps/server/src/config.ts's built-in default). */
 const DEFAULT_BACKEND = 'yubihsm';
 
+function domainsArg(text: string): number[] {
+  const parts = text.split(',').map((p) => p.trim());
+  return parts.map((p) => intArg('--domains', p, 1, 16));
+}
+
 export const hsmCommands: CommandModule = (program, { io, setExitCode }) => {
   const hsm = program.command('hsm').description('YubiHSM 2 ceremony: mnemonic, setup, backup, restore, device log audit (docs/yubihsm-setup.md)');
 
@@ -35,6 +45,40 @@ export const hsmCommands: CommandModule = (program, { io, setExitCode }) => {
     .option('--out <file>', 'write the mnemonic to this new file (mode 0600) instead of printing it')
     .action(async (opts: { connector: string; authKeyId: string; passwordFile?: string; out?: string }) => {
       await newMnemonic({ connector: opts.connector, authKeyId: intArg('--auth-key-id', opts.authKeyId, 1, 0xfffe), passwordFile: opts.passwordFile, out: opts.out }, io);
+    });
+
+  hsm.command('setup')
+    .description('take a factory-fresh (or, with --reset, any) device to kmsgate\'s least-privilege layout, derived from the mnemonic')
+    .addOption(connectorOption())
+    .requiredOption('--mnemonic-file <file>', 'the 24-word mnemonic (mode 0600)')
+    .option('--reset', 'factory-reset the device first: every object on it is erased')
+    .option('--domains <list>', 'the domains kmsgate\'s keys live in (the gateway\'s domains)', '1')
+    .option('--secrets-dir <dir>', 'where the runtime, keyadmin and auditor passwords are written (default <data dir>/yubihsm-secrets)')
+    .option('--backend <id>', 'backend id for the printed configuration', DEFAULT_BACKEND)
+    .action(async (opts: { connector: string; mnemonicFile: string; reset?: boolean; domains: string; secretsDir?: string; backend: string }) => {
+      await setup({
+        connector: opts.connector, mnemonicFile: opts.mnemonicFile, reset: opts.reset === true, domains: domainsArg(opts.domains),
+        secretsDir: opts.secretsDir ?? join(resolveDataDir(io.env), 'yubihsm-secrets'), backendId: opts.backend,
+      }, io);
+    });
+
+  hsm.command('backup')
+    .description('write every key of a backend, wrapped under the backup wrap key, with its metadata, to a sealed 0600 file')
+    .addOption(connectorOption())
+    .requiredOption('--mnemonic-file <file>', 'the 24-word mnemonic (mode 0600)')
+    .requiredOption('--out <file>', 'the backup file to write')
+    .option('--backend <id>', 'which backend\'s keys', DEFAULT_BACKEND)
+    .action(async (opts: { connector: string; mnemonicFile: string; out: string; backend: string }) => {
+      await backup(opts, io);
+    });
+
+  hsm.command('restore <file>')
+    .description('import the keys of a backup onto a device set up from the same mnemonic, check them, and adopt them into the store')
+    .addOption(connectorOption())
+    .requiredOption('--mnemonic-file <file>', 'the 24-word mnemonic (mode 0600)')
+    .option('--allow-missing', 'restore even though the store holds keys the backup lacks (they stay unusable)')
+    .action(async (file: string, opts: { connector: string; mnemonicFile: string; allowMissing?: boolean }) => {
+      await restore({ file, connector: opts.connector, mnemonicFile: opts.mnemonicFile, allowMissing: opts.allowMissing === true }, io);
     });
 
   hsm.command('audit')

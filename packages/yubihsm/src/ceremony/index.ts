@@ -3,3 +3,4 @@ export * from './layout';
 export * from './backup-file';
 export * from './sessions';
 export * from './reconcile';
+export * from './setup';

@@ -1,0 +1,101 @@
+/**
+ * `kmsgate hsm backup --out FILE`: every kmsgate key of one backend, exported under the backup wrap
+ * key by the keyadmin session, with the metadata needed to adopt it again, sealed (backup-file.ts)
+ * and written atomically with mode 0600. Nothing on the device or in the store changes; a failure
+ * writes no file.
+ */
+import { spkiFromRawPublicKey, type SupportedKeySpec } from '@kmsgate/core';
+import { KeyStore, readAuditTail } from '@kmsgate/store';
+import { type StoredKey, objectIdOf, storedKeys } from './stored-keys';
+import {
+  BACKUP_FORMAT, BACKUP_VERSION, BACKUP_WRAP_KEY, Capability, type BackupKey,
+  ObjectType, type YubiHsmClient, capabilityNames, closing, roleClient, sealBackup,
+} from '@kmsgate/yubihsm';
+import { CliError, printable, withDb, type CliIo } from '../context';
+import { hex4, loadSecrets, progressPrinter } from './ceremony-input';
+import { checkWrapKey, keyAdminSession, sameBytes } from './device-checks';
+import { writeSecretFile } from './secret-files';
+
+export interface BackupOptions {
+  connector: string;
+  mnemonicFile: string;
+  out: string;
+  backend: string;
+}
+
+export async function backup(opts: BackupOptions, io: CliIo): Promise<void> {
+  const secrets = loadSecrets(opts.mnemonicFile);
+  try {
+    const { keys, head } = withDb(io.env, (db) => {
+      const tail = readAuditTail(db, 1)[0];
+      return { keys: storedKeys(new KeyStore(db), opts.backend), head: { seq: tail?.seq ?? 0, hash: tail?.hash ?? '' } };
+    }, { mustExist: true });
+    if (keys.length === 0) throw new CliError(`the store has no key of backend ${printable(opts.backend)}; nothing to back up`);
+    const say = progressPrinter(io);
+    const total = keys.length + 2;
+    const keyadmin = roleClient({ connectorUrl: opts.connector }, 'keyadmin', secrets);
+    const exported = await closing([keyadmin], async () => {
+      say(1, total, 'opening a session with the key admin key 0x0003');
+      const info = await keyAdminSession(keyadmin, secrets);
+      say(2, total, `checking the backup wrap key ${hex4(BACKUP_WRAP_KEY.id)}`);
+      const wrap = await checkWrapKey(keyadmin, secrets, Capability.EXPORT_WRAPPED);
+      const out: BackupKey[] = [];
+      for (const [i, k] of keys.entries()) {
+        say(3 + i, total, `exporting key ${k.record.keyId} (object ${hex4(objectIdOf(k.record))})`);
+        out.push(await exportKey(keyadmin, k, wrap.delegatedCapabilities));
+      }
+      return { out, info };
+    });
+    const body = {
+      format: BACKUP_FORMAT,
+      version: BACKUP_VERSION,
+      createdAt: new Date().toISOString(),
+      fingerprint: secrets.fingerprint,
+      wrapKeyId: BACKUP_WRAP_KEY.id,
+      device: { serial: exported.info.serial, firmware: `${exported.info.major}.${exported.info.minor}.${exported.info.build}` },
+      backendId: opts.backend,
+      auditHead: head,
+      keys: exported.out,
+    } as const;
+    writeSecretFile(opts.out, sealBackup(body, secrets));
+    io.stdout(`backed up ${exported.out.length} key(s) of backend ${opts.backend} from YubiHSM 2 serial ${exported.info.serial} to ${opts.out}\n`);
+  } finally {
+    secrets.wipe();
+  }
+}
+
+async function exportKey(keyadmin: YubiHsmClient, k: StoredKey, wrapDelegated: bigint): Promise<BackupKey> {
+  const { record } = k;
+  const id = objectIdOf(record);
+  const info = await keyadmin.getObjectInfo(id, ObjectType.ASYMMETRIC_KEY);
+  if ((info.capabilities & Capability.EXPORTABLE_UNDER_WRAP) === 0n) {
+    throw new CliError(`key ${record.keyId} (object ${hex4(id)}) is not exportable-under-wrap (it was created before the device was set up for backups); it cannot be backed up`);
+  }
+  const missing = info.capabilities & ~wrapDelegated;
+  if (missing !== 0n) {
+    throw new CliError(`the backup wrap key's delegated capabilities do not cover key ${record.keyId}: it lacks ${capabilityNames(missing).join(', ')}`);
+  }
+  const raw = await keyadmin.getPublicKey(id);
+  if (!sameBytes(spkiFromRawPublicKey(record.keySpec as SupportedKeySpec, raw.publicKey), record.publicKey)) {
+    throw new CliError(`object ${hex4(id)} on the device does not hold key ${record.keyId}'s public key; nothing was written`);
+  }
+  const wrapped = await keyadmin.exportWrapped(BACKUP_WRAP_KEY.id, ObjectType.ASYMMETRIC_KEY, id, { includeEd25519Seed: record.keySpec === 'ECC_NIST_EDWARDS25519' });
+  return {
+    keyId: record.keyId,
+    createdAt: record.createdAt.toISOString(),
+    description: record.description,
+    keyUsage: record.keyUsage,
+    keySpec: record.keySpec,
+    keyState: record.keyState,
+    origin: record.origin,
+    ...(record.deletionDate ? { deletionDate: record.deletionDate.toISOString() } : {}),
+    ...(record.policy !== undefined ? { policy: record.policy } : {}),
+    tags: k.tags,
+    aliases: k.aliases,
+    handle: record.handle,
+    objectId: id,
+    capabilities: info.capabilities.toString(16).padStart(16, '0'),
+    publicKey: Buffer.from(record.publicKey).toString('base64'),
+    wrapped: Buffer.from(wrapped).toString('base64'),
+  };
+}

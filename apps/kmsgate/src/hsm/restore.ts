@@ -1,0 +1,194 @@
+/**
+ * `kmsgate hsm restore FILE`: imports the keys of a backup onto a device set up from the same
+ * mnemonic, checks each one's public key, and adopts their metadata into the store.
+ *
+ * Everything that can be checked is checked before anything is imported: the file (MAC,
+ * mnemonic), the store (the backup against what the store knows now), the device (keyadmin, wrap
+ * key, and every object ID: free, or already holding exactly that key). Each import is atomic on
+ * the device and verified right after; the store changes only at the end, in one transaction, once
+ * every key is on the device. A run cut short (connector gone) leaves only whole, correct objects on
+ * the device and an unchanged store, and the next run skips what is already there.
+ */
+import { readFileSync } from 'node:fs';
+import { spkiFromRawPublicKey, type KeyRecord, type KeyState, type KeyUsageValue, type OriginValue, type SupportedKeySpec } from '@kmsgate/core';
+import { HsmLogStore, KeyStore, readAuditRecords, readAuditTail, type Db } from '@kmsgate/store';
+import {
+  BACKUP_WRAP_KEY, BackupFileError, Capability, type BackupBody, type BackupKey, DeviceError, DeviceErrorCode,
+  ObjectType, type YubiHsmClient, capabilityNames, closing, openBackup, roleClient,
+} from '@kmsgate/yubihsm';
+import { CliError, auditCliChange, printable, withDb, type CliIo } from '../context';
+import { storedKeys } from './stored-keys';
+import { hex4, loadSecrets, progressPrinter } from './ceremony-input';
+import { checkWrapKey, keyAdminSession, sameBytes } from './device-checks';
+
+/** CreateAlias's limit (apps/server/src/operations/alias-name.ts): the aliases of a backup are within it. */
+const MAX_ALIASES_PER_KEY = 50;
+
+export interface RestoreOptions {
+  file: string;
+  connector: string;
+  mnemonicFile: string;
+  /** Restore even though the store holds keys of the backend that the backup lacks. */
+  allowMissing: boolean;
+}
+
+interface Plan {
+  /** In the backup and in the store: only the device copy is restored; the store's metadata is newer or equal. */
+  known: BackupKey[];
+  /** In the backup only: restored to the device and adopted into the store. */
+  adopt: BackupKey[];
+  /** In the backup, gone from the store after changes recorded since the backup: not restored. */
+  changedSince: { key: BackupKey; operation: string; seq: number }[];
+}
+
+function readBackup(file: string, secrets: Parameters<typeof openBackup>[1]): BackupBody {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CliError(`cannot read backup file ${printable(file)}: ${(e as Error).message}`);
+  }
+  try {
+    return openBackup(text, secrets);
+  } catch (e) {
+    if (e instanceof BackupFileError) throw new CliError(`${printable(file)}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Compares the backup with the store; throws CliError when they contradict each other. */
+function plan(db: Db, body: BackupBody, allowMissing: boolean): Plan {
+  const keys = new KeyStore(db);
+  const result: Plan = { known: [], adopt: [], changedSince: [] };
+  for (const k of body.keys) {
+    const stored = keys.getKey(k.keyId);
+    if (stored) {
+      if (stored.backendId !== body.backendId || stored.keySpec !== k.keySpec || !sameBytes(stored.publicKey, Buffer.from(k.publicKey, 'base64'))) {
+        throw new CliError(`key ${k.keyId} in the store is another key than in the backup (backend, key spec or public key differ); nothing was restored`);
+      }
+      result.known.push(k);
+      continue;
+    }
+    const later = readAuditRecords(db, { afterSeq: body.auditHead.seq, keyId: k.keyId, decision: 'admin' });
+    if (later.length > 0) {
+      const last = later[later.length - 1]!;
+      result.changedSince.push({ key: k, operation: last.operation, seq: last.seq });
+    } else {
+      result.adopt.push(k);
+    }
+  }
+  const inBackup = new Set(body.keys.map((k) => k.keyId));
+  const newer = storedKeys(keys, body.backendId).filter((s) => !inBackup.has(s.record.keyId));
+  if (newer.length > 0 && !allowMissing) {
+    throw new CliError(`the backup (made ${body.createdAt}) is older than the store: ${newer.length} key(s) of backend ${body.backendId} are not in it `
+      + `(${newer.slice(0, 5).map((s) => s.record.keyId).join(', ')}${newer.length > 5 ? ', …' : ''}); use a newer backup, or --allow-missing to restore the rest`);
+  }
+  return result;
+}
+
+type DeviceState = 'absent' | 'present';
+
+async function deviceState(keyadmin: YubiHsmClient, k: BackupKey): Promise<DeviceState> {
+  try {
+    await keyadmin.getObjectInfo(k.objectId, ObjectType.ASYMMETRIC_KEY);
+  } catch (e) {
+    if (e instanceof DeviceError && e.code === DeviceErrorCode.OBJECT_NOT_FOUND) return 'absent';
+    throw e;
+  }
+  if (!(await holds(keyadmin, k))) {
+    throw new CliError(`object ${hex4(k.objectId)} on the device holds another key than key ${k.keyId}; nothing was imported`);
+  }
+  return 'present';
+}
+
+async function holds(session: YubiHsmClient, k: BackupKey): Promise<boolean> {
+  const { publicKey } = await session.getPublicKey(k.objectId);
+  return sameBytes(spkiFromRawPublicKey(k.keySpec as SupportedKeySpec, publicKey), Buffer.from(k.publicKey, 'base64'));
+}
+
+export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
+  const secrets = loadSecrets(opts.mnemonicFile);
+  try {
+    const body = readBackup(opts.file, secrets);
+    const p = withDb(io.env, (db) => plan(db, body, opts.allowMissing));
+    const toDevice = [...p.known, ...p.adopt];
+    const say = progressPrinter(io);
+    const total = 3 + toDevice.length + 1;
+    const keyadmin = roleClient({ connectorUrl: opts.connector }, 'keyadmin', secrets);
+    const { serial, imported } = await closing([keyadmin], async () => {
+      say(1, total, 'opening a session with the key admin key 0x0003');
+      const info = await keyAdminSession(keyadmin, secrets);
+      say(2, total, `checking the backup wrap key ${hex4(BACKUP_WRAP_KEY.id)}`);
+      const wrap = await checkWrapKey(keyadmin, secrets, Capability.IMPORT_WRAPPED);
+      for (const k of toDevice) {
+        const missing = BigInt(`0x${k.capabilities}`) & ~wrap.delegatedCapabilities;
+        if (missing !== 0n) {
+          throw new CliError(`the backup wrap key's delegated capabilities do not cover key ${k.keyId}: it lacks ${capabilityNames(missing).join(', ')}; nothing was imported`);
+        }
+      }
+      say(3, total, `checking object IDs on the device (serial ${info.serial})`);
+      const states = new Map<string, DeviceState>();
+      for (const k of toDevice) states.set(k.keyId, await deviceState(keyadmin, k));
+      let count = 0;
+      for (const [i, k] of toDevice.entries()) {
+        if (states.get(k.keyId) === 'present') {
+          say(4 + i, total, `key ${k.keyId} is already on the device (object ${hex4(k.objectId)}, same public key)`);
+          continue;
+        }
+        say(4 + i, total, `importing key ${k.keyId} (object ${hex4(k.objectId)})`);
+        const res = await keyadmin.importWrapped(BACKUP_WRAP_KEY.id, new Uint8Array(Buffer.from(k.wrapped, 'base64')));
+        if (res.type !== ObjectType.ASYMMETRIC_KEY || res.id !== k.objectId || !(await holds(keyadmin, k))) {
+          await keyadmin.deleteObject(res.id, res.type).catch(() => undefined);
+          throw new CliError(`the imported object for key ${k.keyId} is not the key in the backup; it was deleted again`);
+        }
+        count++;
+      }
+      return { serial: info.serial, imported: count };
+    });
+    say(total, total, 'adopting the keys into the store');
+    const adopted = withDb(io.env, (db) => adopt(db, io.env, body, p, serial));
+    io.stdout(`restored backend ${body.backendId} onto YubiHSM 2 serial ${serial}: ${imported} key(s) imported, ${toDevice.length - imported} already there, `
+      + `${adopted} adopted into the store\n`);
+    for (const c of p.changedSince) {
+      io.stderr(`not restored: key ${c.key.keyId}, gone from the store after the backup (audit record ${c.seq}: ${c.operation})\n`);
+    }
+  } finally {
+    secrets.wipe();
+  }
+}
+
+function adopt(db: Db, env: NodeJS.ProcessEnv, body: BackupBody, p: Plan, serial: number): number {
+  const keys = new KeyStore(db);
+  let count = 0;
+  db.transaction(() => {
+    for (const k of p.adopt) {
+      if (keys.getKey(k.keyId)) continue;
+      const record: KeyRecord = {
+        keyId: k.keyId,
+        createdAt: new Date(k.createdAt),
+        description: k.description,
+        keyUsage: k.keyUsage as KeyUsageValue,
+        keySpec: k.keySpec as SupportedKeySpec,
+        keyState: k.keyState as KeyState,
+        origin: k.origin as OriginValue,
+        backendId: body.backendId,
+        handle: `${serial}:${k.objectId}`,
+        publicKey: new Uint8Array(Buffer.from(k.publicKey, 'base64')),
+        ...(k.deletionDate ? { deletionDate: new Date(k.deletionDate) } : {}),
+        ...(k.policy !== undefined ? { policy: k.policy } : {}),
+      };
+      keys.insertKey(record, k.tags);
+      for (const alias of k.aliases) keys.insertAlias(alias, k.keyId, new Date(), MAX_ALIASES_PER_KEY);
+      count++;
+    }
+  })();
+  // Written after the change it records (the audit log appends in its own transaction).
+  auditCliChange(env, db, {
+    operation: 'HsmRestore',
+    summary: { backup: body.createdAt, backendId: body.backendId, device: serial, adopted: p.adopt.map((k) => k.keyId), known: p.known.length },
+  });
+  // The signatures recorded so far were made on the devices the keys came from: the restored
+  // device's log is reconciled (kmsgate hsm audit) against what is recorded from here on.
+  new HsmLogStore(db).record([], body.backendId, { auditSeq: readAuditTail(db, 1)[0]!.seq, carried: new Map() }, new Date());
+  return count;
+}
