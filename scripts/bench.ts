@@ -1,5 +1,7 @@
 /**
- * `npm run bench`: Sign throughput and latency through the whole gateway (HTTP, SigV4, auth,
+ * `npm run bench`. First, CPU per request: the gateway process (Sign with x-api-key) against a bare
+ * Express 5 POST+JSON handler (scripts/bare-express.ts), same client, same run; the ratio is the
+ * figure docs/performance.md tracks. Then Sign throughput and latency through the whole gateway (HTTP, SigV4, auth,
  * store, audit log, SCP03, connector protocol, simulator) against the backend alone, and how many
  * connector requests one Sign costs. The gateway runs in its own process, as in production; the
  * simulator runs in this process so its request counter can be read.
@@ -9,8 +11,9 @@
  * and noise fall on both alike): appending must cost the same.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import {
@@ -31,6 +34,15 @@ const AUDIT_ROUNDS = 10;
 const AUDIT_FSYNC = process.env.BENCH_AUDIT_FSYNC !== 'false';
 /** Unmeasured signs on each audit-history gateway before its rounds. */
 const PREWARM = 500;
+/** Requests per round of the CPU-per-request comparison (BENCH_CPU_REQUESTS to change it). */
+const CPU_REQUESTS = Number(process.env.BENCH_CPU_REQUESTS ?? 4000);
+/** The CPU comparison alternates between the gateway and bare Express in this many rounds. */
+const CPU_ROUNDS = 3;
+const CPU_CONCURRENCY = 32;
+/** BENCH_CPU_PROF=<dir>: the CPU comparison's gateway runs with `node --cpu-prof` and writes its profile there. */
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
+/** BENCH_ONLY=cpu runs only the CPU-per-request comparison. */
+const ONLY = process.env.BENCH_ONLY;
 
 interface Result {
   label: string; concurrency: number; n: number; seconds: number; p50: number; p99: number;
@@ -124,7 +136,7 @@ async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
 }
 
 /** A gateway in its own process on `dir`, against the simulator at `connectorUrl`. */
-async function startGatewayProcess(dir: string, connectorUrl: string): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
+async function startGatewayProcess(dir: string, connectorUrl: string, nodeArgs: string[] = []): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
   const port = 18000 + Math.floor(Math.random() * 2000);
   const configPath = join(dir, 'kmsgate.yaml');
   writeFileSync(configPath, [
@@ -132,7 +144,7 @@ async function startGatewayProcess(dir: string, connectorUrl: string): Promise<{
     'backends:', '  - id: yubihsm', '    type: yubihsm', `    connectorUrl: ${connectorUrl}`, '    passwordEnv: BENCH_YUBIHSM_PASSWORD',
     'audit:', `  fsync: ${AUDIT_FSYNC}`,
   ].join('\n'));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/server/src/main.ts')], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'apps/server/src/main.ts')], {
     cwd: ROOT,
     env: { ...process.env, KMSGATE_CONFIG: configPath, KMSGATE_DATA_DIR: dir, BENCH_YUBIHSM_PASSWORD: 'password', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -232,13 +244,102 @@ async function auditHistoryRows(connectorUrl: string, message: Uint8Array): Prom
   }
 }
 
+/** utime + stime of a process so far, in microseconds (/proc/<pid>/stat fields 14 and 15, in clock ticks). */
+function processCpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+}
+/** sysconf(_SC_CLK_TCK): 100 on every Linux this runs on (there is no Node API for it). */
+const CLOCK_TICKS = 100;
+
+function post(agent: Agent, port: number, headers: Record<string, string>, body: string): Promise<void> {
+  return new Promise((ok, fail) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? ok() : fail(new Error(`HTTP ${res.statusCode} from port ${port}`))));
+    });
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+/** The bare Express 5 server of scripts/bare-express.ts, in its own process. */
+async function startBareExpress(): Promise<{ child: ChildProcess; port: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/bare-express.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => child.once('exit', r));
+  const port = await new Promise<number>((ok, fail) => {
+    child.stdout!.once('data', (d: Buffer) => ok(Number(String(d).trim())));
+    child.once('exit', () => fail(new Error('bare Express exited before listening')));
+  });
+  return { child, port, stop: async () => { if (child.exitCode === null) child.kill('SIGTERM'); await exited; } };
+}
+
+interface CpuRow { label: string; requests: number; cpuMicros: number }
+
+/**
+ * CPU per request of the gateway process (Sign with x-api-key, the simulator in another process)
+ * against a bare Express 5 POST+JSON handler, the same client driving both at the same
+ * concurrency, alternating in rounds so load from other processes falls on both alike.
+ */
+async function cpuComparison(connectorUrl: string): Promise<{ rows: CpuRow[]; load: [number[], number[]] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'kmsgate-bench-cpu-'));
+  const nodeArgs = CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR] : [];
+  const gw = await startGatewayProcess(dir, connectorUrl, nodeArgs);
+  const bare = await startBareExpress();
+  const db = openDb(join(dir, 'kms.db'));
+  const { kms } = sdkClient(gw.url, db, dir);
+  const agent = new Agent({ keepAlive: true, maxSockets: CPU_CONCURRENCY });
+  const load: [number[], number[]] = [loadavg(), []];
+  try {
+    const signer = new ApiKeyStore(db, loadOrCreateSealKey(dir)).generate({ label: 'bench-cpu', role: 'signer' });
+    const gatewayPort = Number(new URL(gw.url).port);
+    const message = Buffer.alloc(32, 0x42).toString('base64');
+    const targets: { label: string; pid: number; port: number; headers: Record<string, string>; body: string }[] = [
+      { label: 'bare Express 5 (POST + JSON)', pid: bare.child.pid!, port: bare.port, headers: { 'content-type': 'application/json' }, body: '' },
+    ];
+    for (const [name, spec, alg, type] of [['P-256', 'ECC_NIST_P256', 'ECDSA_SHA_256', 'DIGEST'], ['Ed25519', 'ECC_NIST_EDWARDS25519', 'ED25519_SHA_512', 'RAW']] as const) {
+      const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: spec, KeyUsage: 'SIGN_VERIFY' }));
+      targets.push({
+        label: `gateway Sign ${name} (x-api-key)`, pid: gw.child.pid!, port: gatewayPort,
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.Sign', 'x-api-key': signer.apiKey },
+        body: JSON.stringify({ KeyId: KeyMetadata!.KeyId, Message: message, MessageType: type, SigningAlgorithm: alg }),
+      });
+    }
+    // The yardstick parses the same JSON the gateway does.
+    targets[0]!.body = targets[1]!.body;
+    const rows = targets.map((t): CpuRow => ({ label: t.label, requests: 0, cpuMicros: 0 }));
+    for (const t of targets) await run(CPU_CONCURRENCY, WARMUP * 5, () => post(agent, t.port, t.headers, t.body));
+    for (let round = 0; round < CPU_ROUNDS; round++) {
+      for (const [i, t] of targets.entries()) {
+        const before = processCpuMicros(t.pid);
+        await run(CPU_CONCURRENCY, CPU_REQUESTS, () => post(agent, t.port, t.headers, t.body));
+        rows[i]!.cpuMicros += processCpuMicros(t.pid) - before;
+        rows[i]!.requests += CPU_REQUESTS;
+      }
+    }
+    load[1] = loadavg();
+    return { rows, load };
+  } finally {
+    agent.destroy();
+    kms.destroy();
+    db.close();
+    await bare.stop();
+    await gw.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kmsgate-bench-'));
   const sim = await startSimulator({ host: '127.0.0.1', port: 0, statePath: join(dir, 'sim.json') });
   const results: Result[] = [];
   let audit: Awaited<ReturnType<typeof auditHistoryRows>> | undefined;
   let gateway: Awaited<ReturnType<typeof startGatewayProcess>> | undefined;
+  let cpu: Awaited<ReturnType<typeof cpuComparison>> | undefined;
   try {
+    cpu = await cpuComparison(sim.url);
+    if (ONLY === 'cpu') return;
     gateway = await startGatewayProcess(dir, sim.url);
     const db = openDb(join(dir, 'kms.db'));
     const { kms, timings } = sdkClient(gateway.url, db, dir);
@@ -268,6 +369,7 @@ async function main(): Promise<void> {
     await gateway?.stop();
     await sim.close();
     rmSync(dir, { recursive: true, force: true });
+    if (cpu) printCpu(cpu);
   }
 
   const fmt = (n: number, d = 2) => n.toFixed(d);
@@ -294,6 +396,16 @@ async function main(): Promise<void> {
     }
     console.log(`(writing the ${AUDIT_RECORDS} records took ${fmt(audit.fillSeconds, 1)} s; verifying the chain afterwards, ${fmt(audit.verifySeconds, 1)} s)`);
   }
+}
+
+function printCpu({ rows, load }: Awaited<ReturnType<typeof cpuComparison>>): void {
+  const perRequest = (r: CpuRow) => r.cpuMicros / r.requests;
+  const bare = perRequest(rows[0]!);
+  console.log(`\nCPU per request of the server process (utime + stime from /proc/<pid>/stat), concurrency ${CPU_CONCURRENCY},`);
+  console.log(`${CPU_ROUNDS} alternating rounds of ${CPU_REQUESTS} requests; load average ${load[0].map((l) => l.toFixed(1)).join(' ')} before, ${load[1].map((l) => l.toFixed(1)).join(' ')} after`);
+  console.log('| server | requests | CPU µs / request | × bare Express |');
+  console.log('|---|---:|---:|---:|');
+  for (const r of rows) console.log(`| ${r.label} | ${r.requests} | ${perRequest(r).toFixed(0)} | ${(perRequest(r) / bare).toFixed(2)} |`);
 }
 
 main().catch((e: unknown) => {

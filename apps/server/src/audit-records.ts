@@ -40,6 +40,19 @@ export function recordDenial(audit: AuditLog, metrics: Metrics, d: DenialRecord)
   writeRecord(audit, { ...d, decision: 'deny' });
 }
 
+/**
+ * Appends one record in the next group commit (AuditLog.appendGrouped: one durable flush for all
+ * records that arrive together); KMSInternalException (cause: the write error) when it cannot be
+ * written, for every record of its group.
+ */
+export async function writeGrouped(audit: AuditLog, input: AuditInput): Promise<AuditRecord> {
+  try {
+    return await audit.appendGrouped(input);
+  } catch (e) {
+    throw auditWriteFailed(e);
+  }
+}
+
 /** Appends one record; KMSInternalException (cause: the write error) when it cannot be written. */
 export function writeRecord(audit: AuditLog, input: AuditInput): AuditRecord {
   try {

@@ -172,6 +172,26 @@ it('returns no signature when the audit record cannot be written, and signs agai
   expect(recordsOf(ok.headers.get('x-amzn-requestid'))[0]).toMatchObject({ decision: 'accept' });
 });
 
+it('returns no signature from any of many concurrent Signs (group commits) while records cannot be written', async () => {
+  const keyId = await createKey();
+  const before = verifyAuditChain(t.gateway.db);
+  rmSync(jsonlPath());
+  mkdirSync(jsonlPath());
+  try {
+    const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => sign(keyId, new Uint8Array([9, i]))));
+    for (const r of replies) {
+      expect(r.status).toBe(500);
+      expect(r.json).toEqual({ __type: 'KMSInternalException', message: expect.any(String) });
+      expect(recordsOf(r.headers.get('x-amzn-requestid'))).toEqual([]);
+    }
+    expect(verifyAuditChain(t.gateway.db)).toEqual(before);
+  } finally {
+    rmSync(jsonlPath(), { recursive: true });
+  }
+  const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => sign(keyId, new Uint8Array([9, i]))));
+  for (const r of replies) expect(recordsOf(r.headers.get('x-amzn-requestid'))).toEqual([expect.objectContaining({ decision: 'accept' })]);
+});
+
 it('leaves a chain that verifies, and a mirror (restarted after the failure) that matches it', () => {
   expect(verifyAuditChain(t.gateway.db)).toMatchObject({ ok: true });
   expect(verifyAuditJsonl(t.gateway.db, jsonlPath())).toMatchObject({ ok: true });

@@ -98,13 +98,13 @@ type Admission = { kind: 'replay'; signature: Uint8Array } | { kind: 'reserved';
 /** What `signOnce` does at each outcome; see there. */
 export interface SignSteps<T> {
   /** An identical request's stored signature, inside the replay window: no device call. */
-  replayed(signature: Uint8Array): T;
+  replayed(signature: Uint8Array): T | Promise<T>;
   /** The device call, for a request that holds a reservation; returns the device's signature. */
   device(): Promise<Uint8Array>;
   /** DER SubjectPublicKeyInfo of the key (for the chain signature formats). */
   publicKey: Uint8Array;
   /** The signature, in the policy's format; throwing keeps the reservation counted and uncommitted. */
-  signed(signature: Uint8Array): T;
+  signed(signature: Uint8Array): T | Promise<T>;
 }
 
 export interface PolicyEngineOptions {
@@ -225,7 +225,7 @@ export class PolicyEngine {
     const previous = this.#inFlight.get(id);
     const attempt = async (): Promise<T> => {
       const admission = this.#admit(ev, requestId);
-      if (admission.kind === 'replay') return steps.replayed(admission.signature);
+      if (admission.kind === 'replay') return await steps.replayed(admission.signature);
       let der: Uint8Array;
       try {
         der = await steps.device();
@@ -234,7 +234,7 @@ export class PolicyEngine {
         throw e;
       }
       const signature = this.formatSignature(ev, der, steps.publicKey);
-      const out = steps.signed(signature);
+      const out = await steps.signed(signature);
       this.#complete(ev, admission.id, signature);
       return out;
     };

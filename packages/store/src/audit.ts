@@ -218,6 +218,15 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: s
   return value as T;
 }
 
+/**
+ * The most records one group commit writes (more wait for the next). Also the most uncommitted
+ * JSONL lines a crash mid-commit can leave, which the start-up repair and the verifier accept.
+ */
+export const MAX_GROUP_RECORDS = 256;
+
+/** A record as validated, before the log gives it its place in the chain. */
+type PendingRecord = Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'>;
+
 /** Thrown when the JSONL mirror and the database disagree in a way the log will not repair by itself. */
 export class AuditIntegrityError extends Error {}
 
@@ -233,7 +242,9 @@ export class AuditLog {
   private readonly fsync: boolean;
   private readonly syncMode: number;
   private readonly stmts;
-  private readonly appendTx: Database.Transaction<(record: Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'>) => AuditRecord>;
+  private readonly appendTx: Database.Transaction<(records: readonly PendingRecord[]) => AuditRecord[]>;
+  /** Records waiting for the next group commit (`appendGrouped`), each with its caller's promise. */
+  private group: { record: PendingRecord; resolve(r: AuditRecord): void; reject(e: unknown): void }[] = [];
   /** Set while a JSONL line is written but its SQLite transaction has not committed. */
   private pendingMirror: { offset: number } | undefined;
   /** Set when a line of a failed append could not be taken back: every later append refuses (fail closed). */
@@ -257,13 +268,19 @@ export class AuditLog {
       get: db.prepare<[number], AuditRow>('SELECT * FROM audit_log WHERE seq = ?'),
       range: db.prepare<[number, number], AuditRow>('SELECT * FROM audit_log WHERE seq >= ? AND seq <= ? ORDER BY seq'),
     };
-    this.appendTx = db.transaction((partial) => {
+    this.appendTx = db.transaction((pending) => {
       const head = this.stmts.head.get();
-      const unhashed = { ...partial, seq: (head?.seq ?? 0) + 1, prevHash: head?.hash ?? GENESIS_HASH };
-      const record: AuditRecord = { ...unhashed, hash: auditRecordHash(unhashed) };
-      this.stmts.insert.run(record);
-      if (this.jsonlPath !== undefined) this.mirror(record);
-      return record;
+      let seq = head?.seq ?? 0;
+      let prevHash = head?.hash ?? GENESIS_HASH;
+      const records = pending.map((partial): AuditRecord => {
+        const unhashed = { ...partial, seq: ++seq, prevHash };
+        const record: AuditRecord = { ...unhashed, hash: auditRecordHash(unhashed) };
+        this.stmts.insert.run(record);
+        prevHash = record.hash;
+        return record;
+      });
+      if (this.jsonlPath !== undefined) this.mirror(records);
+      return records;
     });
     this.recovered = this.jsonlPath !== undefined ? this.reconcileMirror(this.jsonlPath) : [];
   }
@@ -274,12 +291,51 @@ export class AuditLog {
    * taken back if that transaction rolled back later.
    */
   append(input: AuditInput): AuditRecord {
+    return this.commit([this.prepare(input)])[0]!;
+  }
+
+  /**
+   * Group commit: resolves with the record once it is written, like `append`, but every record
+   * handed in during the same turn of the event loop is written together in one transaction, with
+   * one JSONL write and (with `fsync`) one flush to disk for all of them. If that write fails,
+   * every record of the group is rejected and none is kept: no caller may act on any of them.
+   * An input that does not validate is rejected on its own, before it joins a group.
+   */
+  appendGrouped(input: AuditInput): Promise<AuditRecord> {
+    let record: PendingRecord;
+    try {
+      record = this.prepare(input);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise((resolve, reject) => {
+      this.group.push({ record, resolve, reject });
+      // setImmediate runs after the I/O callbacks of this turn: every reply that arrived together joins.
+      if (this.group.length === 1) setImmediate(() => this.commitGroup());
+    });
+  }
+
+  private commitGroup(): void {
+    const group = this.group.splice(0, MAX_GROUP_RECORDS);
+    if (this.group.length > 0) setImmediate(() => this.commitGroup());
+    let records: AuditRecord[];
+    try {
+      records = this.commit(group.map((g) => g.record));
+    } catch (e) {
+      for (const g of group) g.reject(e);
+      return;
+    }
+    group.forEach((g, i) => g.resolve(records[i]!));
+  }
+
+  /** Checks and normalises a caller's input; the log adds seq, prevHash and hash when it commits. */
+  private prepare(input: AuditInput): PendingRecord {
     if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
     if (input.signedDigest !== undefined && !(input.signedDigest instanceof Uint8Array))
       throw new TypeError('signedDigest must be a Uint8Array');
     const at = this.now().getTime();
     if (!Number.isSafeInteger(at)) throw new RangeError('now() must return a valid date');
-    const partial = {
+    return {
       at,
       requestId: text(input.requestId, 'requestId', false)!,
       apiKeyId: text(input.apiKeyId, 'apiKeyId', true),
@@ -291,19 +347,23 @@ export class AuditLog {
       summary: summaryJson(input.summary),
       signedDigest: input.signedDigest ? createHash('sha256').update(input.signedDigest).digest('hex') : null,
     };
+  }
+
+  /** One transaction for all of `pending`, one JSONL write, one flush; all or nothing. */
+  private commit(pending: readonly PendingRecord[]): AuditRecord[] {
     if (this.db.inTransaction) throw new Error('AuditLog.append must not be called inside another transaction');
     if (this.mirrorBroken !== undefined) throw new AuditIntegrityError(this.mirrorBroken);
     const durable = this.fsync && this.syncMode < 2;
     if (durable) this.db.pragma('synchronous = FULL');
     try {
-      return this.appendTx.immediate(partial);
+      return this.appendTx.immediate(pending);
     } catch (e) {
-      // The insert rolled back (a failed COMMIT included): take the JSONL line back too.
+      // The inserts rolled back (a failed COMMIT included): take the JSONL lines back too.
       if (this.pendingMirror !== undefined && this.jsonlPath !== undefined) {
         try {
           truncateTo(this.jsonlPath, this.pendingMirror.offset);
         } catch (t) {
-          this.mirrorBroken = `${this.jsonlPath} holds a record the database does not (${String(t)}); restart the gateway to repair it`;
+          this.mirrorBroken = `${this.jsonlPath} holds records the database does not (${String(t)}); restart the gateway to repair it`;
         }
       }
       throw e;
@@ -324,9 +384,9 @@ export class AuditLog {
     return verifyAuditJsonl(this.db, path);
   }
 
-  /** Appends the line; opened per record, so a rotated or deleted file is noticed (a new one is started). */
-  private mirror(record: AuditRecord): void {
-    const line = Buffer.from(auditJsonLine(record) + '\n', 'utf8');
+  /** Appends the lines; opened per commit, so a rotated or deleted file is noticed (a new one is started). */
+  private mirror(records: readonly AuditRecord[]): void {
+    const line = Buffer.from(records.map((r) => auditJsonLine(r) + '\n').join(''), 'utf8');
     const fd = openSync(this.jsonlPath!, 'a', 0o600);
     try {
       const offset = fstatSync(fd).size;
@@ -341,8 +401,9 @@ export class AuditLog {
 
   /**
    * Brings the JSONL tail in line with SQLite at start-up (O(1) unless a gap is filled). The JSONL
-   * line is written before the SQLite commit, so a crash can leave one line too many (complete or
-   * torn); that line was never committed and its signature was never returned, so it is removed.
+   * lines are written before the SQLite commit, so a crash can leave up to MAX_GROUP_RECORDS lines
+   * too many (the last one possibly torn); they were never committed and their signatures were
+   * never returned, so they are removed once they are found to chain onto the head.
    * A mirror that is behind (lines lost with the page cache, or a new file after rotation) is
    * filled from SQLite. Anything else is refused: AuditIntegrityError.
    */
@@ -375,10 +436,14 @@ export class AuditLog {
         if (tail.lastLine.text === auditJsonLine(toRecord(this.stmts.get.get(headSeq)!))) return;
         throw new AuditIntegrityError(`the last line of ${path} (record ${headSeq}) differs from the database; run \`kmsgate audit verify --jsonl\``);
       }
-      if (last.seq === headSeq + 1 && last.prevHash === headHash) {
-        truncateTo(path, tail.lastLine.start);
-        notes.push(`removed record ${last.seq} from ${path}: it was written there but never committed to the database (a crash mid-append)`);
-        return;
+      if (Number.isSafeInteger(last.seq) && last.seq > headSeq && last.seq - headSeq <= MAX_GROUP_RECORDS) {
+        const extra = readLastLines(path, last.seq - headSeq);
+        if (chainsOnto(extra.map((l) => l.text), headSeq, headHash)) {
+          truncateTo(path, extra[0]!.start);
+          const which = extra.length === 1 ? `record ${last.seq}` : `records ${headSeq + 1}-${last.seq}`;
+          notes.push(`removed ${which} from ${path}: written there but never committed to the database (a crash mid-append)`);
+          return;
+        }
       }
       const own = Number.isSafeInteger(last.seq) && last.seq < headSeq ? this.stmts.get.get(last.seq) : undefined;
       if (own && auditJsonLine(toRecord(own)) === tail.lastLine.text) {
@@ -404,6 +469,49 @@ export class AuditLog {
     } finally {
       closeSync(fd);
     }
+  }
+}
+
+/** Whether `lines` are complete, well-formed records seq+1, seq+2, … chained onto the record (seq, hash). */
+function chainsOnto(lines: readonly string[], seq: number, hash: string): boolean {
+  for (const text of lines) {
+    let r: AuditRecord;
+    try {
+      r = JSON.parse(text) as AuditRecord;
+    } catch {
+      return false;
+    }
+    const { hash: own, ...rest } = r;
+    if (r.seq !== seq + 1 || r.prevHash !== hash || text !== auditJsonLine(r) || auditRecordHash(rest) !== own) return false;
+    seq = r.seq;
+    hash = own;
+  }
+  return true;
+}
+
+/** The last `n` complete lines of a file that ends with a newline, with their start offsets, read backwards in chunks. */
+function readLastLines(path: string, n: number): { text: string; start: number }[] {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const CHUNK = 64 * 1024;
+    let pos = size;
+    let buf = Buffer.alloc(0);
+    // Newline offsets (absolute) from the end backwards; the file's last byte is the last line's newline.
+    const newlines: number[] = [];
+    while (pos > 0 && newlines.length <= n) {
+      const len = Math.min(CHUNK, pos);
+      pos -= len;
+      const chunk = Buffer.alloc(len);
+      readSync(fd, chunk, 0, len, pos);
+      buf = Buffer.concat([chunk, buf]);
+      for (let i = len - 1; i >= 0 && newlines.length <= n; i--) if (chunk[i] === 0x0a) newlines.push(pos + i);
+    }
+    const ends = newlines.slice(0, n).reverse();
+    const starts = ends.map((_, i) => (i === 0 ? (newlines[n] ?? -1) + 1 : ends[i - 1]! + 1));
+    return ends.map((end, i) => ({ text: buf.subarray(starts[i]! - pos, end - pos).toString('utf8'), start: starts[i]! }));
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -512,9 +620,10 @@ function* readLines(path: string): Generator<{ n: number; text: string; torn: bo
  * Checks the JSONL mirror against SQLite, line by line (streaming): every line must be exactly the
  * database's record of that seq, the seqs must be consecutive, and the file must reach the
  * database's head (read before the file, so records committed meanwhile do not count against it).
- * The file may start after record 1 (a rotated mirror). One extra last line is tolerated and
- * reported as `pendingTail`: a torn line, or a complete one that chains onto the head but is not
- * committed (written, then the process died before the commit, or a commit is under way).
+ * The file may start after record 1 (a rotated mirror). A tail that is not committed is tolerated
+ * and reported as `pendingTail`: up to MAX_GROUP_RECORDS complete lines that chain onto the head
+ * (a group written, then the process died before the commit, or a commit is under way), and/or a
+ * torn last line.
  */
 export function verifyAuditJsonl(db: Db, path: string): AuditJsonlVerifyResult {
   const headSeq = (db.prepare('SELECT max(seq) AS s FROM audit_log').get() as { s: number | null }).s ?? 0;
@@ -526,9 +635,11 @@ export function verifyAuditJsonl(db: Db, path: string): AuditJsonlVerifyResult {
   let lastSeq: number | null = null;
   let lastHash: string | null = null;
   let pendingTail: 'torn' | 'uncommitted' | undefined;
+  /** The uncommitted lines read so far (one group commit's worth at most): the last one's seq and hash. */
+  let uncommitted: { seq: number; hash: string } | undefined;
   const fail = (line: number, seq: number | null, reason: string): AuditJsonlVerifyResult => ({ ok: false, line, seq, reason });
   for (const { n, text, torn } of readLines(path)) {
-    if (pendingTail !== undefined) return fail(n - 1, lastSeq, 'a record that is not in the database is followed by more lines');
+    if (pendingTail === 'torn') return fail(n - 1, lastSeq, 'a record that is not in the database is followed by more lines');
     if (torn) {
       pendingTail = 'torn';
       continue;
@@ -541,18 +652,21 @@ export function verifyAuditJsonl(db: Db, path: string): AuditJsonlVerifyResult {
       return fail(n, null, 'not a JSON audit record');
     }
     const seq = parsed.seq as number;
-    if (lastSeq !== null && seq !== lastSeq + 1) return fail(n, seq, `expected record ${lastSeq + 1}, found ${seq}`);
-    const row = get.get(seq);
+    const expectedSeq: number | undefined = uncommitted ? uncommitted.seq + 1 : lastSeq !== null ? lastSeq + 1 : undefined;
+    if (expectedSeq !== undefined && seq !== expectedSeq) return fail(n, seq, `expected record ${expectedSeq}, found ${seq}`);
+    // Records after an uncommitted one are past the head: none of them can be in the database.
+    const row = uncommitted ? undefined : get.get(seq);
     if (!row) {
-      // Not committed: acceptable only as the last line, chained onto what precedes it and hashing right.
+      // Not committed: acceptable only at the end (one group commit's lines), chained onto what precedes and hashing right.
       const candidate = parsed as unknown as AuditRecord;
-      const prev = lastHash ?? (seq === 1 ? GENESIS_HASH : get.get(seq - 1)?.hash);
+      const prev = uncommitted?.hash ?? lastHash ?? (seq === 1 ? GENESIS_HASH : get.get(seq - 1)?.hash);
       const { hash, ...rest } = candidate;
-      if (seq > headSeq && candidate.prevHash === prev && text === auditJsonLine(candidate) && auditRecordHash(rest) === hash) {
+      if (seq > headSeq && seq - headSeq <= MAX_GROUP_RECORDS && candidate.prevHash === prev && text === auditJsonLine(candidate) && auditRecordHash(rest) === hash) {
         pendingTail = 'uncommitted';
+        uncommitted = { seq, hash };
         continue;
       }
-      return fail(n, seq, `record ${seq} is not in the database`);
+      return fail(n, seq, uncommitted ? 'a record that is not in the database is followed by more lines' : `record ${seq} is not in the database`);
     }
     const expected = toRecord(row);
     if (text !== auditJsonLine(expected)) {

@@ -86,6 +86,7 @@ export class KeyStore implements KeyLookup {
       alias: db.prepare<[string, number], { key_id: string }>(
         `SELECT a.key_id FROM aliases a JOIN keys k ON k.key_id = a.key_id WHERE a.alias_name = ? AND ${LIVE}`),
       aliasCount: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM aliases WHERE key_id = ?'),
+      aliasNames: db.prepare<[string], { alias_name: string }>('SELECT alias_name FROM aliases WHERE key_id = ? ORDER BY alias_name'),
       // An alias of a key that no longer exists no longer exists either: its name is free again.
       dropStaleAlias: db.prepare(
         `DELETE FROM aliases WHERE alias_name = ? AND key_id IN (SELECT key_id FROM keys WHERE ${DUE})`),
@@ -217,6 +218,11 @@ export class KeyStore implements KeyLookup {
   /** Returns false when there is no such (live) alias. */
   deleteAlias(aliasName: string): boolean {
     return this.stmts.deleteAlias.run(aliasName, this.#nowMs()).changes === 1;
+  }
+
+  /** The alias names of a live key, sorted (what scopes and policies may be keyed by); one index lookup. */
+  aliasNamesOf(keyId: string): string[] {
+    return this.stmts.aliasNames.all(keyId).map((r) => r.alias_name);
   }
 
   listAliases(after: string, keyId: string | undefined, limit: number): { aliases: AliasRecord[]; truncated: boolean } {

@@ -9,6 +9,7 @@ import {
   AuditIntegrityError,
   AuditLog,
   GENESIS_HASH,
+  MAX_GROUP_RECORDS,
   auditJsonLine,
   auditRecordHash,
   readAuditTail,
@@ -214,6 +215,66 @@ describe('append', () => {
   });
 });
 
+describe('group commit (appendGrouped)', () => {
+  it('writes every record handed in during one turn in one transaction, one JSONL write and one flush', async () => {
+    const path = join(dir, 'group.db');
+    openDb(path).close(); // the real schema
+    const seen: string[] = [];
+    const d = new Database(path, { verbose: (s) => seen.push(String(s).replace(/VALUES \([\s\S]*\)$/, 'VALUES (…)')) });
+    open.push(d);
+    const l = new AuditLog(d, { jsonlPath: jsonl, fsync: true, now: () => new Date(clock++) });
+    seen.length = 0;
+    const records = await Promise.all([1, 2, 3].map((i) => l.appendGrouped(input(i))));
+    expect(records.map((r) => [r.seq, r.requestId])).toEqual([[1, 'req-1'], [2, 'req-2'], [3, 'req-3']]);
+    expect(seen.filter((s) => !s.startsWith('PRAGMA'))).toEqual([
+      'BEGIN IMMEDIATE', expect.stringMatching(/^SELECT seq, hash FROM audit_log/),
+      expect.stringMatching(/^INSERT INTO audit_log/), expect.stringMatching(/^INSERT INTO audit_log/), expect.stringMatching(/^INSERT INTO audit_log/),
+      'COMMIT',
+    ]);
+    expect(verifyAuditChain(d)).toMatchObject({ ok: true, count: 3 });
+    expect(verifyAuditJsonl(d, jsonl)).toMatchObject({ ok: true, lines: 3 });
+    // The next turn is the next group, chained onto the first.
+    expect((await l.appendGrouped(input(4))).prevHash).toBe(records[2]!.hash);
+  });
+
+  it('rejects every record of a group whose write fails, and keeps none of them', async () => {
+    const l = log();
+    await l.appendGrouped(input(1));
+    rmSync(jsonl);
+    mkdirSync(jsonl); // the mirror cannot be opened: the whole group fails
+    const results = await Promise.allSettled([2, 3, 4].map((i) => l.appendGrouped(input(i))));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/EISDIR/);
+    expect(verifyAuditChain(db())).toMatchObject({ ok: true, count: 1 });
+    rmSync(jsonl, { recursive: true });
+    expect(await l.appendGrouped(input(5))).toMatchObject({ seq: 2, requestId: 'req-5' });
+  });
+
+  it('takes back every JSONL line of a group whose SQLite commit fails', async () => {
+    const d = db();
+    const l = log(d);
+    await l.appendGrouped(input(1));
+    // A deferred foreign key fails only at COMMIT, i.e. after the group's lines were written.
+    d.exec(`CREATE TABLE parent (y INTEGER PRIMARY KEY); CREATE TABLE trap (x REFERENCES parent (y) DEFERRABLE INITIALLY DEFERRED);
+      CREATE TEMP TRIGGER trap_audit AFTER INSERT ON audit_log WHEN NEW.request_id = 'req-3' BEGIN INSERT INTO trap VALUES (1); END;`);
+    const results = await Promise.allSettled([2, 3, 4].map((i) => l.appendGrouped(input(i))));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(jsonlLines()).toHaveLength(1);
+    expect(verifyAuditJsonl(d, jsonl)).toMatchObject({ ok: true, lines: 1 });
+    expect(verifyAuditChain(d)).toMatchObject({ ok: true, count: 1 });
+  });
+
+  it('refuses a malformed input on its own; the rest of its turn is written', async () => {
+    const l = log();
+    const results = await Promise.allSettled([
+      l.appendGrouped(input(1)), l.appendGrouped(input(2, { decision: 'maybe' as never })), l.appendGrouped(input(3)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/decision must be one of/);
+    expect(readAuditTail(db(), 10).map((r) => [r.seq, r.requestId])).toEqual([[1, 'req-1'], [2, 'req-3']]);
+  });
+});
+
 function existsLines(): number {
   try {
     return jsonlLines().length;
@@ -344,6 +405,45 @@ describe('the JSONL mirror', () => {
     expect(again.append(input(6)).seq).toBe(6);
     expect(verifyAuditJsonl(db(), jsonl)).toEqual({ ok: true, lines: 6, firstSeq: 1, lastSeq: 6 });
     void l;
+  });
+
+  it('tolerates a group commit\'s uncommitted lines (and a torn one after them), and removes them at the next start', () => {
+    fill(5);
+    const good = readFileSync(jsonl);
+    // A group of three written, then the process died before COMMIT, in the middle of a fourth line.
+    let prev = readAuditTail(db(), 1)[0]!;
+    for (const seq of [6, 7, 8]) {
+      const unhashed = { ...prev, seq, requestId: `lost-${seq}`, prevHash: prev.hash };
+      const { hash: _h, ...rest } = unhashed;
+      prev = { ...unhashed, hash: auditRecordHash(rest) };
+      appendFileSync(jsonl, auditJsonLine(prev) + '\n');
+    }
+    expect(verifyAuditJsonl(db(), jsonl)).toEqual({ ok: true, lines: 5, firstSeq: 1, lastSeq: 5, pendingTail: 'uncommitted' });
+    appendFileSync(jsonl, '{"seq":9,"at":1');
+    expect(verifyAuditJsonl(db(), jsonl)).toEqual({ ok: true, lines: 5, firstSeq: 1, lastSeq: 5, pendingTail: 'torn' });
+    const restarted = log();
+    expect(restarted.recovered).toEqual([expect.stringContaining('removed a torn last line'), expect.stringContaining('removed records 6-8')]);
+    expect(readFileSync(jsonl)).toEqual(good);
+    expect(restarted.append(input(6)).seq).toBe(6);
+    expect(verifyAuditJsonl(db(), jsonl)).toEqual({ ok: true, lines: 6, firstSeq: 1, lastSeq: 6 });
+  });
+
+  it('refuses uncommitted lines that do not chain onto the head, or more than one group holds', () => {
+    fill(2);
+    const head = readAuditTail(db(), 1)[0]!;
+    const line = (seq: number, prevHash: string) => {
+      const { hash: _h, ...rest } = { ...head, seq, requestId: `x-${seq}`, prevHash };
+      return { ...rest, hash: auditRecordHash(rest) };
+    };
+    const a = line(3, head.hash);
+    const b = line(4, 'f'.repeat(64)); // does not chain onto record 3
+    appendFileSync(jsonl, auditJsonLine(a) + '\n' + auditJsonLine(b) + '\n');
+    expect(verifyAuditJsonl(db(), jsonl)).toMatchObject({ ok: false, line: 4, seq: 4 });
+    expect(() => log()).toThrow(AuditIntegrityError);
+    const far = line(2 + MAX_GROUP_RECORDS + 1, head.hash);
+    writeFileSync(jsonl, readFileSync(jsonl, 'utf8').split('\n').slice(0, 2).join('\n') + '\n' + auditJsonLine(far) + '\n');
+    expect(verifyAuditJsonl(db(), jsonl)).toMatchObject({ ok: false, line: 3 });
+    expect(() => log()).toThrow(AuditIntegrityError);
   });
 
   it('fills a mirror that fell behind from the database, and starts a rotated one at the head', () => {

@@ -88,7 +88,7 @@ function describeJsonl(r: AuditJsonlVerifyResult, path: string): string {
   const tail = r.pendingTail === 'torn'
     ? '; its last line is torn (an interrupted write, never committed): the gateway removes it at its next start'
     : r.pendingTail === 'uncommitted'
-      ? '; its last line is a record not (yet) committed to the database: removed at the next start if it never is'
+      ? '; its last lines are records not (yet) committed to the database: removed at the next start if they never are'
       : '';
   return `OK: ${path} matches the database (${range}, ${r.lines} lines)${tail}\n`;
 }

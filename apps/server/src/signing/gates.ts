@@ -3,7 +3,7 @@
  * switches (Sign only) and the API key's scope. A refusal is audited with its gate and reason code
  * and answered as an AWS error.
  */
-import { ALL_KEY_STATES, KmsError, resolveKey, type KeyRecord, type ResolveOptions } from '@kmsgate/core';
+import { ALL_KEY_STATES, KmsError, checkKey, resolveKey, type KeyRecord, type ResolveOptions } from '@kmsgate/core';
 import { THROTTLING_REASONS, isPolicyDenial, type ApiKeyScope, type PolicyDenial, type PolicyEngine } from '@kmsgate/policy';
 import type { ApiKeyStore, Principal, SqlitePolicyState } from '@kmsgate/store';
 import { recordDenial } from '../audit-records';
@@ -70,18 +70,18 @@ export interface CallerKey {
 /**
  * Resolves a KeyId for the caller: the key must exist, then (Sign only) no kill switch may stop
  * it, then it must be in the API key's scope; only then are AWS's key-state and usage rules
- * applied, so a caller learns nothing about the state of a key outside its scope. The second
- * resolution is by key id, so an alias moved in between cannot swap the key after the scope check.
+ * applied (to the same record, so nothing can swap the key after the scope check), and a caller
+ * learns nothing about the state of a key outside its scope.
  */
 export function resolveCallerKey(
   ctx: RequestContext, gates: SigningGates, keyIdParam: string, opts: ResolveOptions,
   { killSwitch = false, refuse = refuseFor(ctx) }: { killSwitch?: boolean; refuse?: Refuse } = {},
 ): CallerKey {
   const found = resolveKey(ctx.keys, ctx.arn, keyIdParam, { operation: opts.operation, states: ALL_KEY_STATES, ...(opts.allowAliases !== undefined ? { allowAliases: opts.allowAliases } : {}) });
-  const aliases = ctx.keys.listAliases('', found.keyId, 100).aliases.map((a) => a.aliasName);
+  const aliases = ctx.keys.aliasNamesOf(found.keyId);
   gated(refuse, found.keyId, () => {
     if (killSwitch) gates.engine.checkKillSwitch(found.keyId);
     gates.engine.checkScope(gates.scopeOf(ctx.principal), { keyId: found.keyId, aliases });
   });
-  return { key: resolveKey(ctx.keys, ctx.arn, found.keyId, opts), aliases };
+  return { key: checkKey(found, ctx.arn, opts), aliases };
 }

@@ -13,7 +13,8 @@
  *      policy         allowlists, per-transaction caps, time windows. DryRun ends here.
  *   6. replay         an identical request inside the window gets the stored signature
  *   7. device         rate limits and rolling caps reserve; the device signs; a failed call releases
- *   8. audit          the accept (or replay) record is written; only then the signature is returned
+ *   8. audit          the accept (or replay) record is written, in a group commit with the records
+ *                     of other Signs that arrive together; only then the signature is returned
  *
  * Every outcome is written here, once: the accept or replay record that releases the signature,
  * or one `deny` record for a refusal at any step (the gate and its reason code for the gates'
@@ -23,7 +24,7 @@
 import { KmsError, parseInput } from '@kmsgate/core';
 import { isPolicyDenial, type PolicyDenial, type ResolvedPolicy } from '@kmsgate/policy';
 import type { AuditDecision, AuditGate, AuditInput } from '@kmsgate/store';
-import { errorType, recordDenial, writeRecord } from '../audit-records';
+import { errorType, recordDenial, writeGrouped } from '../audit-records';
 import type { RequestContext } from '../request-context';
 import { GRANT_TOKENS, KEY_ID, MESSAGE, MESSAGE_TYPE, SIGNING_ALGORITHM } from '../operations/shapes';
 import { checkSigning, dryRunRefusal } from './aws-checks';
@@ -85,7 +86,7 @@ export class SigningPipeline {
         // No policy: signed exactly as AWS would (audited, no replay cache, no caps).
         if (input.DryRun === true) throw dryRunRefusal();
         const signature = await device(checked.input, undefined)();
-        return { response: answer(audit.release('accept', { keyId, signedDigest: checked.input }, signature)), decision: 'accept' };
+        return { response: answer(await audit.release('accept', { keyId, signedDigest: checked.input }, signature)), decision: 'accept' };
       }
       const ev = gated(refuse, keyId, () => engine.evaluate(resolved, {
         key: { keyId, aliases, keySpec: key.keySpec, publicKey: key.publicKey },
@@ -97,14 +98,14 @@ export class SigningPipeline {
       const summary = auditSummary(resolved, ev.summary);
       // 6-8. replay, device, audit
       return await engine.signOnce<SignOutcome>(ev, ctx.requestId, {
-        replayed: (signature) => {
-          const response = answer(audit.release('replay', { gate: 'replay', keyId, summary, signedDigest: signed }, signature));
+        replayed: async (signature) => {
+          const response = answer(await audit.release('replay', { gate: 'replay', keyId, summary, signedDigest: signed }, signature));
           ctx.metrics.replayHit();
           return { response, decision: 'replay' };
         },
         device: device(signed, summary),
         publicKey: key.publicKey,
-        signed: (signature) => ({ response: answer(audit.release('accept', { keyId, summary, signedDigest: signed }, signature)), decision: 'accept' }),
+        signed: async (signature) => ({ response: answer(await audit.release('accept', { keyId, summary, signedDigest: signed }, signature)), decision: 'accept' }),
       }).catch((e: unknown) => {
         // Rate limits and rolling caps refuse inside signOnce.
         throw isPolicyDenial(e) ? refuse(keyId, e) : e;
@@ -133,10 +134,13 @@ class SignAudit {
 
   constructor(private readonly ctx: RequestContext, private readonly keyIdAsWritten: string | undefined) {}
 
-  /** Writes the record that releases `value` (the signature), and returns it only once written. */
-  release<T>(decision: 'accept' | 'replay', r: Pick<AuditInput, 'gate' | 'keyId' | 'summary' | 'signedDigest'>, value: T): T {
+  /**
+   * Writes the record that releases `value` (the signature), and returns it only once written
+   * (in a group commit with the records of other requests that arrive together).
+   */
+  async release<T>(decision: 'accept' | 'replay', r: Pick<AuditInput, 'gate' | 'keyId' | 'summary' | 'signedDigest'>, value: T): Promise<T> {
     this.#written = true;
-    writeRecord(this.ctx.audit, { ...r, decision, requestId: this.ctx.requestId, operation: this.ctx.operation, apiKeyId: this.ctx.principal.apiKeyId });
+    await writeGrouped(this.ctx.audit, { ...r, decision, requestId: this.ctx.requestId, operation: this.ctx.operation, apiKeyId: this.ctx.principal.apiKeyId });
     return value;
   }
 

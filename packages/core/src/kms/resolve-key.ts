@@ -40,11 +40,15 @@ export function resolveKey(lookup: KeyLookup, ctx: ArnContext, keyIdParam: strin
     keyId = id.keyId;
   }
   const key = lookup.getKey(keyId);
-  const arn = keyArn(ctx, keyId);
-  if (!key) throw new KmsError('NotFoundException', `Key '${arn}' does not exist`);
-  if (!opts.states.includes(key.keyState)) throw stateError(arn, key.keyState, opts.states);
+  if (!key) throw new KmsError('NotFoundException', `Key '${keyArn(ctx, keyId)}' does not exist`);
+  return checkKey(key, ctx, opts);
+}
+
+/** AWS's key-state and key-usage rules for a key already found (what resolveKey applies last). */
+export function checkKey(key: KeyRecord, ctx: ArnContext, opts: ResolveOptions): KeyRecord {
+  if (!opts.states.includes(key.keyState)) throw stateError(keyArn(ctx, key.keyId), key.keyState, opts.states);
   if (opts.usage && key.keyUsage !== opts.usage)
-    throw new KmsError('InvalidKeyUsageException', `${arn} key usage is ${key.keyUsage} which is not valid for ${opts.operation}.`);
+    throw new KmsError('InvalidKeyUsageException', `${keyArn(ctx, key.keyId)} key usage is ${key.keyUsage} which is not valid for ${opts.operation}.`);
   return key;
 }
 
