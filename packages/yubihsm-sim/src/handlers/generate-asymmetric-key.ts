@@ -3,8 +3,7 @@ import { Capability, DeviceError, DeviceErrorCode, GenerateAsymmetricKey, GetObj
 import { requireCapability, requireWithinAuthority } from '../access';
 import type { SessionContext } from '../handler';
 import { generateSecret, keySpec } from '../key-crypto';
-import { padLabel } from '../object-store';
-import { checkNewObjectHeader } from './new-object';
+import { checkNewObjectHeader, storeNewObject } from './new-object';
 
 export function generateAsymmetricKey(ctx: SessionContext, payload: Uint8Array): Uint8Array {
   const req = GenerateAsymmetricKey.decodeRequest(payload);
@@ -14,18 +13,10 @@ export function generateAsymmetricKey(ctx: SessionContext, payload: Uint8Array):
   const spec = keySpec(req.algorithm);
   if (spec === undefined) throw new DeviceError(DeviceErrorCode.INVALID_DATA);
   requireWithinAuthority(authority, req);
-  const stored = ctx.device.mutate(() =>
-    ctx.device.store.insert({
-      id: req.id,
-      type: ObjectType.ASYMMETRIC_KEY,
-      algorithm: req.algorithm,
-      label: padLabel(req.label),
-      domains: req.domains,
-      capabilities: req.capabilities,
-      delegatedCapabilities: 0n,
-      origin: GetObjectInfo.Origin.GENERATED,
-      secret: generateSecret(spec),
-    }),
-  );
-  return GenerateAsymmetricKey.encodeResponse({ id: stored.id });
+  const id = storeNewObject(ctx, req, {
+    type: ObjectType.ASYMMETRIC_KEY,
+    origin: GetObjectInfo.Origin.GENERATED,
+    secret: generateSecret(spec),
+  });
+  return GenerateAsymmetricKey.encodeResponse({ id });
 }

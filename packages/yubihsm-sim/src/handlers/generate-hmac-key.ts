@@ -4,9 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { Capability, DeviceError, DeviceErrorCode, GenerateHmacKey, GetObjectInfo, ObjectType } from '@kmsgate/yubihsm';
 import { requireCapability, requireWithinAuthority } from '../access';
 import type { SessionContext } from '../handler';
-import { padLabel } from '../object-store';
 import { HMAC_SPECS } from '../symmetric-specs';
-import { checkNewObjectHeader } from './new-object';
+import { checkNewObjectHeader, storeNewObject } from './new-object';
 
 export function generateHmacKey(ctx: SessionContext, payload: Uint8Array): Uint8Array {
   const req = GenerateHmacKey.decodeRequest(payload);
@@ -16,18 +15,10 @@ export function generateHmacKey(ctx: SessionContext, payload: Uint8Array): Uint8
   const spec = HMAC_SPECS.get(req.algorithm);
   if (spec === undefined) throw new DeviceError(DeviceErrorCode.INVALID_DATA);
   requireWithinAuthority(authority, req);
-  const stored = ctx.device.mutate(() =>
-    ctx.device.store.insert({
-      id: req.id,
-      type: ObjectType.HMAC_KEY,
-      algorithm: req.algorithm,
-      label: padLabel(req.label),
-      domains: req.domains,
-      capabilities: req.capabilities,
-      delegatedCapabilities: 0n,
-      origin: GetObjectInfo.Origin.GENERATED,
-      secret: new Uint8Array(randomBytes(spec.macLength)),
-    }),
-  );
-  return GenerateHmacKey.encodeResponse({ id: stored.id });
+  const id = storeNewObject(ctx, req, {
+    type: ObjectType.HMAC_KEY,
+    origin: GetObjectInfo.Origin.GENERATED,
+    secret: new Uint8Array(randomBytes(spec.macLength)),
+  });
+  return GenerateHmacKey.encodeResponse({ id });
 }

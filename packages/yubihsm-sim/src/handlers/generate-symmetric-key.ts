@@ -3,9 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { Capability, DeviceError, DeviceErrorCode, GenerateSymmetricKey, GetObjectInfo, ObjectType } from '@kmsgate/yubihsm';
 import { requireCapability, requireWithinAuthority } from '../access';
 import type { SessionContext } from '../handler';
-import { padLabel } from '../object-store';
 import { AES_KEY_LENGTH } from '../symmetric-specs';
-import { checkNewObjectHeader } from './new-object';
+import { checkNewObjectHeader, storeNewObject } from './new-object';
 
 export function generateSymmetricKey(ctx: SessionContext, payload: Uint8Array): Uint8Array {
   const req = GenerateSymmetricKey.decodeRequest(payload);
@@ -15,18 +14,10 @@ export function generateSymmetricKey(ctx: SessionContext, payload: Uint8Array): 
   const length = AES_KEY_LENGTH.get(req.algorithm);
   if (length === undefined) throw new DeviceError(DeviceErrorCode.INVALID_DATA);
   requireWithinAuthority(authority, req);
-  const stored = ctx.device.mutate(() =>
-    ctx.device.store.insert({
-      id: req.id,
-      type: ObjectType.SYMMETRIC_KEY,
-      algorithm: req.algorithm,
-      label: padLabel(req.label),
-      domains: req.domains,
-      capabilities: req.capabilities,
-      delegatedCapabilities: 0n,
-      origin: GetObjectInfo.Origin.GENERATED,
-      secret: new Uint8Array(randomBytes(length)),
-    }),
-  );
-  return GenerateSymmetricKey.encodeResponse({ id: stored.id });
+  const id = storeNewObject(ctx, req, {
+    type: ObjectType.SYMMETRIC_KEY,
+    origin: GetObjectInfo.Origin.GENERATED,
+    secret: new Uint8Array(randomBytes(length)),
+  });
+  return GenerateSymmetricKey.encodeResponse({ id });
 }

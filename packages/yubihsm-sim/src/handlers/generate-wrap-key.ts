@@ -4,9 +4,8 @@ import { Capability, DeviceError, DeviceErrorCode, GenerateWrapKey, GetObjectInf
 import { requireCapability, requireWithinAuthority } from '../access';
 import type { SessionContext } from '../handler';
 import { generateSecret, keySpec } from '../key-crypto';
-import { padLabel } from '../object-store';
 import { CCM_WRAP_KEY_LENGTH } from '../symmetric-specs';
-import { checkNewObjectHeader } from './new-object';
+import { checkNewObjectHeader, storeNewObject } from './new-object';
 
 export function generateWrapKey(ctx: SessionContext, payload: Uint8Array): Uint8Array {
   const req = GenerateWrapKey.decodeRequest(payload);
@@ -16,20 +15,12 @@ export function generateWrapKey(ctx: SessionContext, payload: Uint8Array): Uint8
   const generate = secretGenerator(req.algorithm);
   requireWithinAuthority(authority, req);
   const secret = generate();
-  const stored = ctx.device.mutate(() =>
-    ctx.device.store.insert({
-      id: req.id,
-      type: ObjectType.WRAP_KEY,
-      algorithm: req.algorithm,
-      label: padLabel(req.label),
-      domains: req.domains,
-      capabilities: req.capabilities,
-      delegatedCapabilities: req.delegatedCapabilities,
-      origin: GetObjectInfo.Origin.GENERATED,
-      secret,
-    }),
-  );
-  return GenerateWrapKey.encodeResponse({ id: stored.id });
+  const id = storeNewObject(ctx, req, {
+    type: ObjectType.WRAP_KEY,
+    origin: GetObjectInfo.Origin.GENERATED, secret,
+    delegatedCapabilities: req.delegatedCapabilities,
+  });
+  return GenerateWrapKey.encodeResponse({ id });
 }
 
 function secretGenerator(algorithm: number): () => Uint8Array {

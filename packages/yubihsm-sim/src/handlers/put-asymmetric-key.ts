@@ -3,8 +3,7 @@ import { Capability, DeviceError, DeviceErrorCode, GetObjectInfo, ObjectType, Pu
 import { requireCapability, requireWithinAuthority } from '../access';
 import type { SessionContext } from '../handler';
 import { importSecret, keySpec } from '../key-crypto';
-import { padLabel } from '../object-store';
-import { checkNewObjectHeader } from './new-object';
+import { checkNewObjectHeader, storeNewObject } from './new-object';
 
 export function putAsymmetricKey(ctx: SessionContext, payload: Uint8Array): Uint8Array {
   const req = PutAsymmetricKey.decodeRequest(payload);
@@ -16,18 +15,10 @@ export function putAsymmetricKey(ctx: SessionContext, payload: Uint8Array): Uint
   requireWithinAuthority(authority, req);
   const secret = importSecret(spec, req.key);
   req.key.fill(0);
-  const stored = ctx.device.mutate(() =>
-    ctx.device.store.insert({
-      id: req.id,
-      type: ObjectType.ASYMMETRIC_KEY,
-      algorithm: req.algorithm,
-      label: padLabel(req.label),
-      domains: req.domains,
-      capabilities: req.capabilities,
-      delegatedCapabilities: 0n,
-      origin: GetObjectInfo.Origin.IMPORTED,
-      secret,
-    }),
-  );
-  return PutAsymmetricKey.encodeResponse({ id: stored.id });
+  const id = storeNewObject(ctx, req, {
+    type: ObjectType.ASYMMETRIC_KEY,
+    origin: GetObjectInfo.Origin.IMPORTED,
+    secret,
+  });
+  return PutAsymmetricKey.encodeResponse({ id });
 }

@@ -2,9 +2,8 @@
 import { Capability, DeviceError, DeviceErrorCode, GetObjectInfo, ObjectType, PutHmacKey } from '@kmsgate/yubihsm';
 import { requireCapability, requireWithinAuthority } from '../access';
 import type { SessionContext } from '../handler';
-import { padLabel } from '../object-store';
 import { HMAC_SPECS } from '../symmetric-specs';
-import { checkNewObjectHeader } from './new-object';
+import { checkNewObjectHeader, storeNewObject } from './new-object';
 
 export function putHmacKey(ctx: SessionContext, payload: Uint8Array): Uint8Array {
   const req = PutHmacKey.decodeRequest(payload);
@@ -17,18 +16,10 @@ export function putHmacKey(ctx: SessionContext, payload: Uint8Array): Uint8Array
   requireWithinAuthority(authority, req);
   const secret = req.key.slice();
   req.key.fill(0);
-  const stored = ctx.device.mutate(() =>
-    ctx.device.store.insert({
-      id: req.id,
-      type: ObjectType.HMAC_KEY,
-      algorithm: req.algorithm,
-      label: padLabel(req.label),
-      domains: req.domains,
-      capabilities: req.capabilities,
-      delegatedCapabilities: 0n,
-      origin: GetObjectInfo.Origin.IMPORTED,
-      secret,
-    }),
-  );
-  return PutHmacKey.encodeResponse({ id: stored.id });
+  const id = storeNewObject(ctx, req, {
+    type: ObjectType.HMAC_KEY,
+    origin: GetObjectInfo.Origin.IMPORTED,
+    secret,
+  });
+  return PutHmacKey.encodeResponse({ id });
 }

@@ -2,8 +2,7 @@
 import { Algorithm, Capability, DeviceError, DeviceErrorCode, GetObjectInfo, ObjectType, PutOpaque } from '@kmsgate/yubihsm';
 import { requireCapability, requireWithinAuthority } from '../access';
 import type { SessionContext } from '../handler';
-import { padLabel } from '../object-store';
-import { checkNewObjectHeader } from './new-object';
+import { checkNewObjectHeader, storeNewObject } from './new-object';
 
 const OPAQUE_ALGORITHMS: ReadonlySet<number> = new Set([Algorithm.OPAQUE_DATA, Algorithm.OPAQUE_X509_CERTIFICATE]);
 
@@ -20,18 +19,10 @@ export function putOpaque(ctx: SessionContext, payload: Uint8Array): Uint8Array 
   if (!OPAQUE_ALGORITHMS.has(req.algorithm)) throw new DeviceError(DeviceErrorCode.INVALID_DATA);
   if (req.data.length === 0) throw new DeviceError(DeviceErrorCode.WRONG_LENGTH);
   requireWithinAuthority(authority, req);
-  const stored = ctx.device.mutate(() =>
-    ctx.device.store.insert({
-      id: req.id,
-      type: ObjectType.OPAQUE,
-      algorithm: req.algorithm,
-      label: padLabel(req.label),
-      domains: req.domains,
-      capabilities: req.capabilities,
-      delegatedCapabilities: 0n,
-      origin: GetObjectInfo.Origin.IMPORTED,
-      secret: req.data,
-    }),
-  );
-  return PutOpaque.encodeResponse({ id: stored.id });
+  const id = storeNewObject(ctx, req, {
+    type: ObjectType.OPAQUE,
+    origin: GetObjectInfo.Origin.IMPORTED,
+    secret: req.data,
+  });
+  return PutOpaque.encodeResponse({ id });
 }

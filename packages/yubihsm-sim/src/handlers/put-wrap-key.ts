@@ -3,9 +3,8 @@ import { Capability, DeviceError, DeviceErrorCode, GetObjectInfo, ObjectType, Pu
 import { requireCapability, requireWithinAuthority } from '../access';
 import type { SessionContext } from '../handler';
 import { importSecret, keySpec } from '../key-crypto';
-import { padLabel } from '../object-store';
 import { CCM_WRAP_KEY_LENGTH } from '../symmetric-specs';
-import { checkNewObjectHeader } from './new-object';
+import { checkNewObjectHeader, storeNewObject } from './new-object';
 
 export function putWrapKey(ctx: SessionContext, payload: Uint8Array): Uint8Array {
   const req = PutWrapKey.decodeRequest(payload);
@@ -15,20 +14,12 @@ export function putWrapKey(ctx: SessionContext, payload: Uint8Array): Uint8Array
   const secret = wrapKeySecret(req.algorithm, req.key);
   req.key.fill(0);
   requireWithinAuthority(authority, req);
-  const stored = ctx.device.mutate(() =>
-    ctx.device.store.insert({
-      id: req.id,
-      type: ObjectType.WRAP_KEY,
-      algorithm: req.algorithm,
-      label: padLabel(req.label),
-      domains: req.domains,
-      capabilities: req.capabilities,
-      delegatedCapabilities: req.delegatedCapabilities,
-      origin: GetObjectInfo.Origin.IMPORTED,
-      secret,
-    }),
-  );
-  return PutWrapKey.encodeResponse({ id: stored.id });
+  const id = storeNewObject(ctx, req, {
+    type: ObjectType.WRAP_KEY,
+    origin: GetObjectInfo.Origin.IMPORTED, secret,
+    delegatedCapabilities: req.delegatedCapabilities,
+  });
+  return PutWrapKey.encodeResponse({ id });
 }
 
 /** AES: the key itself, of the algorithm's length. RSA: `p || q`, each half the modulus, as PUT_ASYMMETRIC_KEY takes it. */
