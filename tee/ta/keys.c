@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Key generation and signing through the GP TEE Internal Core API only: ECDSA on NIST P-256
- * (TEE_TYPE_ECDSA_KEYPAIR) and Ed25519 (TEE_TYPE_ED25519_KEYPAIR, GP 1.3.1, optee_os >= 3.18).
- * secp256k1 is not a GP curve and is refused with TEE_ERROR_NOT_SUPPORTED.
+ * Key generation and signing: ECDSA on NIST P-256 (TEE_TYPE_ECDSA_KEYPAIR) and Ed25519
+ * (TEE_TYPE_ED25519_KEYPAIR, GP 1.3.1, optee_os >= 3.18) through the GP TEE Internal Core API;
+ * ECDSA on secp256k1, which is not a GP curve, through the dev kit's mbed TLS (secp256k1.c).
  */
 #include <string.h>
 #include <tee_internal_api.h>
@@ -32,11 +32,12 @@ TEE_Result keys_generate(uint8_t type, struct key_record *rec)
 	TEE_Attribute curve;
 	TEE_Result res;
 
-	if (type == KMSGATE_KEY_SECP256K1)
-		return TEE_ERROR_NOT_SUPPORTED;
-	if (type != KMSGATE_KEY_P256 && type != KMSGATE_KEY_ED25519)
+	if (type != KMSGATE_KEY_P256 && type != KMSGATE_KEY_SECP256K1 &&
+	    type != KMSGATE_KEY_ED25519)
 		return TEE_ERROR_BAD_PARAMETERS;
 	rec->type = type;
+	if (type == KMSGATE_KEY_SECP256K1)
+		return k1_generate(rec->priv, rec->pub);
 	if (type == KMSGATE_KEY_P256) {
 		res = TEE_AllocateTransientObject(TEE_TYPE_ECDSA_KEYPAIR, 256, &obj);
 		if (res != TEE_SUCCESS)
@@ -127,7 +128,11 @@ TEE_Result keys_sign(const struct key_record *rec, uint32_t alg, const void *inp
 	TEE_Attribute attrs[2];
 
 	if (alg == KMSGATE_ALG_ECDSA_SHA_256) {
-		if (rec->type != KMSGATE_KEY_P256 || input_len != KMSGATE_DIGEST_BYTES)
+		if (input_len != KMSGATE_DIGEST_BYTES)
+			return TEE_ERROR_BAD_PARAMETERS;
+		if (rec->type == KMSGATE_KEY_SECP256K1)
+			return k1_sign(rec->priv, input, sig);
+		if (rec->type != KMSGATE_KEY_P256)
 			return TEE_ERROR_BAD_PARAMETERS;
 		return keys_ecdsa_p256_sign(rec->priv, rec->pub, input, sig);
 	}

@@ -60,9 +60,8 @@ static TEE_Result cmd_generate_key(uint32_t types, TEE_Param params[TEE_NUM_PARA
 	label_len = params[1].memref.size;
 	if (!params[1].memref.buffer || label_len < 1 || label_len > KMSGATE_MAX_LABEL_BYTES)
 		return TEE_ERROR_BAD_PARAMETERS;
-	if (type == KMSGATE_KEY_SECP256K1)
-		return TEE_ERROR_NOT_SUPPORTED;
-	if (type != KMSGATE_KEY_P256 && type != KMSGATE_KEY_ED25519)
+	if (type != KMSGATE_KEY_P256 && type != KMSGATE_KEY_SECP256K1 &&
+	    type != KMSGATE_KEY_ED25519)
 		return TEE_ERROR_BAD_PARAMETERS;
 	res = check_out(&params[2], KMSGATE_HANDLE_BYTES);
 	if (res == TEE_SUCCESS)

@@ -59,6 +59,11 @@ TEE_Result keys_ecdsa_p256_sign(const uint8_t priv[PRIVATE_KEY_BYTES],
 				const uint8_t digest[KMSGATE_DIGEST_BYTES],
 				uint8_t sig[KMSGATE_SIGNATURE_BYTES]);
 
+/* secp256k1.c: secp256k1 through the dev kit's mbed TLS (not a GP curve). */
+TEE_Result k1_generate(uint8_t priv[PRIVATE_KEY_BYTES], uint8_t pub[KMSGATE_EC_PUBLIC_KEY_BYTES]);
+TEE_Result k1_sign(const uint8_t priv[PRIVATE_KEY_BYTES], const uint8_t digest[KMSGATE_DIGEST_BYTES],
+		   uint8_t sig[KMSGATE_SIGNATURE_BYTES]);
+
 /* attest.c */
 TEE_Result attest(const uint8_t *nonce, size_t nonce_len,
 		  uint8_t measurement[KMSGATE_MEASUREMENT_BYTES],

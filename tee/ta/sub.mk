@@ -2,6 +2,7 @@ global-incdirs-y += include
 srcs-y += kmsgate_ta.c
 srcs-y += state.c
 srcs-y += keys.c
+srcs-y += secp256k1.c
 srcs-y += attest.c
 
 # Build options (docs/tee-board.md): the number of keys the TA holds (default 256), and where the

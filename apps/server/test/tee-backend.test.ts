@@ -69,6 +69,27 @@ describe('both backends at once', () => {
   });
 });
 
+describe('key specs from the bridge\'s hello', () => {
+  it('CreateKey for a key type the bridge does not announce is UnsupportedOperationException and reaches no TA', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsgate-tee-nok1-'));
+    const sim = await startTeeSimulator({ socketPath: join(dir, 'bridge.sock'), keyTypes: ['P256', 'ED25519'] });
+    const g = await startTestGateway({ backends: [{ id: 'yubihsm', type: 'yubihsm', embedded: true }, { id: 'tee-p256', type: 'tee', socketPath: sim.socketPath }] });
+    try {
+      const client = g.client();
+      await expect(client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'tee-p256' })))
+        .rejects.toMatchObject({ name: 'UnsupportedOperationException', message: 'KeySpec ECC_SECG_P256K1 is not supported by custom key store tee-p256.' });
+      expect(sim.stats().invocations.generateKey).toBe(0);
+      const { KeyMetadata } = await client.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'tee-p256' }));
+      expect(KeyMetadata).toMatchObject({ KeySpec: 'ECC_NIST_P256', CustomKeyStoreId: 'tee-p256' });
+      expect(sim.ta.keyCount).toBe(1);
+    } finally {
+      await g.stop();
+      await sim.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('GET /attestation', () => {
   it('returns the TA signature over domain ‖ nonce ‖ measurement and the verification material', async () => {
     const nonce = randomBytes(32).toString('hex');

@@ -11,8 +11,8 @@ import { startBridgeServer, type RunningBridgeServer } from './server';
 import { TA_UUID } from './ta-interface';
 import { TaSession } from './ta-session';
 
-/** What the kmsgate TA generates: secp256k1 is not a GlobalPlatform curve (tee/ta/keys.c). */
-export const TA_KEY_TYPES: readonly KeyType[] = ['P256', 'ED25519'];
+/** What the kmsgate TA generates: P-256 and Ed25519 through the GP API, secp256k1 through mbed TLS (tee/ta/keys.c). */
+export const TA_KEY_TYPES: readonly KeyType[] = ['P256', 'SECP256K1', 'ED25519'];
 /** Where OP-TEE's tee-supplicant loads TAs from. */
 export const TA_INSTALL_DIR = '/lib/optee_armtz';
 

@@ -85,9 +85,10 @@ describe('a rolled back key state', () => {
 });
 
 describe('a TA that panics', () => {
-  it('mid-sign: TARGET_DEAD with outcome unknown, signed once, the session reopened for the next command', async () => {
+  // P-256 signs through the GP API, secp256k1 through mbed TLS: the TA dies after either has signed.
+  it.each(['P256', 'SECP256K1'] as const)('mid-sign (%s): TARGET_DEAD with outcome unknown, signed once, the session reopened for the next command', async (keyType) => {
     const c = await session();
-    const { handle, publicKey } = await c.ok<{ handle: string; publicKey: string }>('generateKey', { keyType: 'P256', label: 'panic' });
+    const { handle, publicKey } = await c.ok<{ handle: string; publicKey: string }>('generateKey', { keyType, label: 'panic' });
     const signaturesBefore = host.signatures();
     const sessionsBefore = bridge!.session.sessionsOpened;
     host.panicAt('sign');
@@ -99,7 +100,7 @@ describe('a TA that panics', () => {
     const { signature } = await c.ok<{ signature: string }>('sign', { handle, algorithm: 'ECDSA_SHA_256', input: DIGEST });
     expect(bridge!.session.sessionsOpened).toBe(sessionsBefore + 1);
     expect(host.signatures()).toBe(signaturesBefore + 2);
-    expect(verify('sha256', Buffer.from('kmsgate daemon faults'), { key: rawPublicKey('P256', publicKey), dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'hex'))).toBe(true);
+    expect(verify('sha256', Buffer.from('kmsgate daemon faults'), { key: rawPublicKey(keyType, publicKey), dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'hex'))).toBe(true);
   });
 
   it('before its state write: the outcome is unknown to the daemon, and the key is in fact still there', async () => {

@@ -61,19 +61,20 @@ it('refuses parameter types other than the command\'s exact layout', async () =>
 
 it('refuses oversized and truncated inputs, and changes nothing', async () => {
   const before = await counter();
-  // generateKey: label 0 or 65 bytes, an unknown key type; secp256k1 is not supported.
+  // generateKey: label 0 or 65 bytes, unknown key types, a public-key buffer of 64 bytes.
   refused(await generate(TA_KEY_TYPE.P256, new Uint8Array(0)), TEEC_ERROR_BAD_PARAMETERS);
-  refused(await generate(TA_KEY_TYPE.P256, bytes(65)), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await generate(TA_KEY_TYPE.SECP256K1, bytes(65)), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await generate(0), TEEC_ERROR_BAD_PARAMETERS);
   refused(await generate(9), TEEC_ERROR_BAD_PARAMETERS);
-  refused(await generate(TA_KEY_TYPE.SECP256K1), TEEC_ERROR_NOT_SUPPORTED);
+  const shortPub = await invoke(TA_COMMAND.GENERATE_KEY, [{ kind: 'valueIn', a: TA_KEY_TYPE.SECP256K1 }, { kind: 'memrefIn', data: bytes(8) }, { kind: 'memrefOut', size: 16 }, { kind: 'memrefOut', size: 64 }]);
+  refused(shortPub, TEEC_ERROR_SHORT_BUFFER);
+  expect((shortPub.params[3] as { size: number }).size).toBe(65);
   expect(await counter()).toBe(before);
 
   const gen = await generate(TA_KEY_TYPE.P256);
   expect(gen.result).toBe(TEEC_SUCCESS);
   const handle = (gen.params[2] as { data: Uint8Array }).data;
   expect(handle.length).toBe(16);
-  const after = await counter();
-  expect(after).toBe(before + 1);
   const sign = (h: Uint8Array, alg: number, input: Uint8Array, out = 64) => invoke(TA_COMMAND.SIGN, [
     { kind: 'memrefIn', data: h }, { kind: 'valueIn', a: alg }, { kind: 'memrefIn', data: input }, { kind: 'memrefOut', size: out },
   ]);
@@ -90,6 +91,18 @@ it('refuses oversized and truncated inputs, and changes nothing', async () => {
   refused(short, TEEC_ERROR_SHORT_BUFFER);
   expect((short.params[3] as { size: number }).size).toBe(64);
   expect((await sign(handle, TA_ALGORITHM.ECDSA_SHA_256, bytes(32))).result).toBe(TEEC_SUCCESS);
+
+  // A secp256k1 key (mbed TLS in the TA): the same length checks, and Ed25519 is not its algorithm.
+  const k1 = await generate(TA_KEY_TYPE.SECP256K1);
+  expect(k1.result).toBe(TEEC_SUCCESS);
+  const k1Handle = (k1.params[2] as { data: Uint8Array }).data;
+  refused(await sign(k1Handle, TA_ALGORITHM.ECDSA_SHA_256, bytes(31)), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await sign(k1Handle, TA_ALGORITHM.ECDSA_SHA_256, bytes(33)), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await sign(k1Handle, TA_ALGORITHM.ED25519, bytes(32)), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await sign(k1Handle, TA_ALGORITHM.ECDSA_SHA_256, bytes(32), 63), TEEC_ERROR_SHORT_BUFFER);
+  expect((await sign(k1Handle, TA_ALGORITHM.ECDSA_SHA_256, bytes(32))).result).toBe(TEEC_SUCCESS);
+  const after = await counter();
+  expect(after).toBe(before + 2);
 
   // random: 0 and 1025 bytes; attestation: nonces of 0 and 65 bytes.
   refused(await invoke(TA_COMMAND.RANDOM, [{ kind: 'memrefOut', size: 0 }]), TEEC_ERROR_BAD_PARAMETERS);

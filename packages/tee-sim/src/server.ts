@@ -1,7 +1,6 @@
 // tee-sim: the bridge daemon of docs/tee-bridge-protocol.md (the same server a board's daemon
 // runs, from @kmsgate/tee-bridge) in front of the simulated TA instead of libteec, with test
 // faults on demand.
-import { KEY_TYPES } from '@kmsgate/tee';
 import {
   FaultInjector, startBridgeServer,
   type BridgeStats, type RunningBridgeServer, type TaExecutor,
@@ -39,7 +38,7 @@ export async function startTeeSimulator(options: TeeSimulatorOptions): Promise<R
   const server = await startBridgeServer({
     socketPath: options.socketPath,
     executor,
-    identity: { taUuid: options.taUuid ?? SIM_TA_UUID, buildHash: SIM_BUILD_HASH, mode: 'simulated', keyTypes: [...KEY_TYPES] },
+    identity: { taUuid: options.taUuid ?? SIM_TA_UUID, buildHash: SIM_BUILD_HASH, mode: 'simulated', keyTypes: [...ta.keyTypes] },
     ...(options.maxOutstanding !== undefined && { maxOutstanding: options.maxOutstanding }),
     ...(options.frameTimeoutMs !== undefined && { frameTimeoutMs: options.frameTimeoutMs }),
     log,

@@ -7,7 +7,7 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import { ed25519 } from '@noble/curves/ed25519';
 import { spkiFromRawPublicKey } from '@kmsgate/core';
 import {
-  ATTESTATION_DOMAIN, TEEC_ORIGIN, TEEC_RESULT, fromHex, toHex,
+  ATTESTATION_DOMAIN, KEY_TYPES, TEEC_ORIGIN, TEEC_RESULT, fromHex, toHex,
   type CommandName, type KeyType, type ParsedPayload, type Result,
 } from '@kmsgate/tee';
 import { TaError } from '@kmsgate/tee-bridge';
@@ -31,12 +31,15 @@ export interface TaOptions {
   rpmbPath?: string;
   maxKeys?: number;
   measurement?: Uint8Array;
+  /** Key types generateKey accepts (default all): a TA built without a curve refuses it. */
+  keyTypes?: readonly KeyType[];
 }
 
 export class SimulatedTa {
   readonly storage: SimStorage;
   readonly measurement: Uint8Array;
   readonly maxKeys: number;
+  readonly keyTypes: readonly KeyType[];
   readonly status: StorageStatus;
   /** Set when the counter was rolled forward after an interrupted write. */
   readonly recovered: string | undefined;
@@ -48,6 +51,7 @@ export class SimulatedTa {
     this.storage = new SimStorage(options.statePath, options.rpmbPath);
     this.measurement = options.measurement ?? SIM_MEASUREMENT;
     this.maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
+    this.keyTypes = [...(options.keyTypes ?? KEY_TYPES)];
     const opened = this.storage.open();
     this.#device = opened.device;
     this.status = opened.status;
@@ -81,6 +85,7 @@ export class SimulatedTa {
       return {};
     },
     generateKey: ({ keyType, label }) => {
+      if (!this.keyTypes.includes(keyType)) throw new TaError(TEEC_RESULT.TEEC_ERROR_NOT_SUPPORTED, TEEC_ORIGIN.TEEC_ORIGIN_TRUSTED_APP, `this TA has no ${keyType} keys`);
       this.#requireStorage();
       if (this.#keys.size >= this.maxKeys) throw new TaError(TEEC_RESULT.TEEC_ERROR_STORAGE_NO_SPACE, TEEC_ORIGIN.TEEC_ORIGIN_TRUSTED_APP, `secure storage holds ${this.maxKeys} keys already`);
       const key: StoredKey = { handle: `k-${randomBytes(16).toString('hex')}`, keyType, label, secret: newSecret(keyType) };
@@ -105,8 +110,9 @@ export class SimulatedTa {
         return { signature: toHex(ed25519.sign(data, key.secret)) };
       }
       if (key.keyType === 'ED25519') throw badParameters(`key ${handle} is ED25519, not an ECDSA key`);
-      // GP TEE_AsymmetricSignDigest output for ECDSA: r ‖ s, each the curve's size.
-      return { signature: toHex(WEIERSTRASS[key.keyType].sign(data, key.secret, { prehash: false }).toCompactRawBytes()) };
+      // GP TEE_AsymmetricSignDigest output for ECDSA: r ‖ s, each the curve's size. Not low-S
+      // normalised, like our TA (GP API and mbed TLS) and AWS KMS.
+      return { signature: toHex(WEIERSTRASS[key.keyType].sign(data, key.secret, { prehash: false, lowS: false }).toCompactRawBytes()) };
     },
     deleteKey: ({ handle }) => {
       this.#requireStorage();

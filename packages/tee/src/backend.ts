@@ -70,11 +70,11 @@ export class TeeBackend implements KeyBackend {
   readonly id: string;
   readonly kind = 'tee' as const;
   readonly name: string;
-  readonly keySpecs: readonly SupportedKeySpec[] = KEY_SPECS_SUPPORTED;
   readonly signingAlgorithms: readonly SupportedSigningAlgorithm[] = SIGNING_ALGORITHMS_SUPPORTED;
   readonly client: TeeBridgeClient;
   readonly #expectSimulated: boolean;
   readonly #describeTimeoutMs: number;
+  #keySpecsOf: { hello: HelloInfo; specs: readonly SupportedKeySpec[] } | undefined;
   #closed = false;
 
   constructor(options: TeeBackendOptions) {
@@ -96,6 +96,18 @@ export class TeeBackend implements KeyBackend {
       onEvent: options.onEvent,
     });
     this.#describeTimeoutMs = Math.min(options.requestTimeoutMs ?? 10_000, 2_000);
+  }
+
+  /**
+   * The key specs of the key types the bridge's last `hello` announced (a TA may lack a curve).
+   * Before any hello: every spec this backend can map, and generateKey asks for a hello first.
+   */
+  get keySpecs(): readonly SupportedKeySpec[] {
+    const hello = this.client.hello;
+    if (!hello) return KEY_SPECS_SUPPORTED;
+    if (this.#keySpecsOf?.hello !== hello)
+      this.#keySpecsOf = { hello, specs: KEY_SPECS_SUPPORTED.filter((spec) => hello.keyTypes.includes(KEY_SPEC_KEY_TYPE[spec as TeeKeySpec])) };
+    return this.#keySpecsOf.specs;
   }
 
   /** Simulated or not, from the last hello; before any, what the configuration expects. */
@@ -137,6 +149,10 @@ export class TeeBackend implements KeyBackend {
     if (label.length < 1 || label.length > MAX_LABEL_LENGTH) throw new RangeError(`label must be 1-${MAX_LABEL_LENGTH} characters, got ${label.length}`);
     let generated;
     try {
+      const hello = this.client.hello ?? await this.client.handshake();
+      // What CreateKey answers for a spec the backend does not list, before anything reaches the TA.
+      if (!hello.keyTypes.includes(keyType))
+        throw new KmsError('UnsupportedOperationException', `KeySpec ${spec} is not supported by custom key store ${this.id}.`);
       generated = await this.client.call('generateKey', { keyType, label });
     } catch (e) {
       throw this.toKmsError(e, 'generateKey');
@@ -329,7 +345,7 @@ export class TeeBackend implements KeyBackend {
         if (operation === 'generateKey') return new KmsError('LimitExceededException', `The TEE backend ${this.id} has no room for another key.`, cause);
         break;
       case TEEC_RESULT.TEEC_ERROR_NOT_SUPPORTED:
-        // The TA lacks this key type (ours has no secp256k1: not a GlobalPlatform curve).
+        // The TA lacks this key type although the hello listed it (a daemon restarted with another TA).
         if (operation === 'generateKey') return new KmsError('UnsupportedOperationException', `The TEE backend ${this.id} cannot generate keys of this key spec.`, cause);
         break;
       case TEEC_RESULT.TEEC_ERROR_SECURITY:

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <openssl/evp.h>
 
 #define HUK_BYTES 32
 
@@ -19,6 +20,14 @@ struct host_ctx {
 extern struct host_ctx *host_current;
 /* Where TEE_Panic() returns to: the TA call in progress, or NULL outside one. */
 extern jmp_buf *host_panic_target;
+
+/* An EC key pair of an OpenSSL group ("P-256", "secp256k1") from its scalar and SEC1 point. */
+EVP_PKEY *host_ec_keypair(const char *group, const uint8_t *priv, size_t priv_len,
+			  const uint8_t point[65]);
+/* ECDSA over a 32-byte digest as r || s, each 32 bytes; 1 on success. */
+int host_ecdsa_sign(EVP_PKEY *pkey, const uint8_t digest[32], uint8_t sig[64]);
+/* Counts a signature the TA made; a "sign" fault panics here, before the TA can return it. */
+void host_signature_made(void);
 
 /* Every allocation the TA holds through the Internal Core API, freed at once when it panics. */
 void host_free_all(void);

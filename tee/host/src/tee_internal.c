@@ -688,23 +688,19 @@ TEE_Result TEE_DigestDoFinal(TEE_OperationHandle op, const void *chunk, size_t l
 	return TEE_SUCCESS;
 }
 
-static EVP_PKEY *ec_key(const TEE_ObjectHandle k)
+EVP_PKEY *host_ec_keypair(const char *group, const uint8_t *priv, size_t priv_len,
+			  const uint8_t point[65])
 {
-	uint8_t point[65] = { 0x04 };
 	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *c = NULL;
 	EVP_PKEY *pkey = NULL;
-	BIGNUM *priv = BN_bin2bn(k->priv.bytes, (int)k->priv.len, NULL);
+	BIGNUM *bn = BN_bin2bn(priv, (int)priv_len, NULL);
 
-	if (k->pub_x.len > 32 || k->pub_y.len > 32)
-		goto out;
-	memcpy(point + 1 + 32 - k->pub_x.len, k->pub_x.bytes, k->pub_x.len);
-	memcpy(point + 33 + 32 - k->pub_y.len, k->pub_y.bytes, k->pub_y.len);
-	if (!b || !priv ||
-	    !OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "P-256", 0) ||
-	    !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_PRIV_KEY, priv) ||
-	    !OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)))
+	if (!b || !bn ||
+	    !OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
+	    !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_PRIV_KEY, bn) ||
+	    !OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, point, 65))
 		goto out;
 	params = OSSL_PARAM_BLD_to_param(b);
 	c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
@@ -715,8 +711,44 @@ out:
 	EVP_PKEY_CTX_free(c);
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(b);
-	BN_clear_free(priv);
+	BN_clear_free(bn);
 	return pkey;
+}
+
+int host_ecdsa_sign(EVP_PKEY *pkey, const uint8_t digest[32], uint8_t sig[64])
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pkey, NULL);
+	uint8_t der[80];
+	const uint8_t *p = der;
+	size_t n = sizeof(der);
+	ECDSA_SIG *s = NULL;
+	int ok;
+
+	ok = c && EVP_PKEY_sign_init(c) == 1 && EVP_PKEY_sign(c, der, &n, digest, 32) == 1 &&
+	     (s = d2i_ECDSA_SIG(NULL, &p, (long)n)) &&
+	     BN_bn2binpad(ECDSA_SIG_get0_r(s), sig, 32) == 32 &&
+	     BN_bn2binpad(ECDSA_SIG_get0_s(s), sig + 32, 32) == 32;
+	ECDSA_SIG_free(s);
+	EVP_PKEY_CTX_free(c);
+	return ok;
+}
+
+void host_signature_made(void)
+{
+	signatures++;
+	/* A panic here is a TA that died with a signature made but not returned: "mid-sign". */
+	maybe_panic(&panic_on_sign);
+}
+
+static EVP_PKEY *ec_key(const TEE_ObjectHandle k)
+{
+	uint8_t point[65] = { 0x04 };
+
+	if (k->pub_x.len > 32 || k->pub_y.len > 32)
+		return NULL;
+	memcpy(point + 1 + 32 - k->pub_x.len, k->pub_x.bytes, k->pub_x.len);
+	memcpy(point + 33 + 32 - k->pub_y.len, k->pub_y.bytes, k->pub_y.len);
+	return host_ec_keypair("P-256", k->priv.bytes, k->priv.len, point);
 }
 
 TEE_Result TEE_AsymmetricSignDigest(TEE_OperationHandle op, const TEE_Attribute *params,
@@ -743,32 +775,17 @@ TEE_Result TEE_AsymmetricSignDigest(TEE_OperationHandle op, const TEE_Attribute 
 			res = TEE_SUCCESS;
 		EVP_MD_CTX_free(md);
 	} else {
-		EVP_PKEY_CTX *c = NULL;
-		uint8_t der[80];
-		const uint8_t *p = der;
-		size_t n = sizeof(der);
-		ECDSA_SIG *sig = NULL;
-
 		if (digest_len != 32)
 			return TEE_ERROR_BAD_PARAMETERS;
 		pkey = ec_key(op->key);
-		c = pkey ? EVP_PKEY_CTX_new(pkey, NULL) : NULL;
-		if (c && EVP_PKEY_sign_init(c) == 1 &&
-		    EVP_PKEY_sign(c, der, &n, digest, digest_len) == 1 &&
-		    (sig = d2i_ECDSA_SIG(NULL, &p, (long)n)) &&
-		    BN_bn2binpad(ECDSA_SIG_get0_r(sig), signature, 32) == 32 &&
-		    BN_bn2binpad(ECDSA_SIG_get0_s(sig), (uint8_t *)signature + 32, 32) == 32)
+		if (pkey && host_ecdsa_sign(pkey, digest, signature))
 			res = TEE_SUCCESS;
-		ECDSA_SIG_free(sig);
-		EVP_PKEY_CTX_free(c);
 	}
 	EVP_PKEY_free(pkey);
 	if (res != TEE_SUCCESS)
 		return res;
 	*sig_len = 64;
-	signatures++;
-	/* A panic here is a TA that died with a signature made but not returned: "mid-sign". */
-	maybe_panic(&panic_on_sign);
+	host_signature_made();
 	return TEE_SUCCESS;
 }
 
