@@ -41,8 +41,9 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .requiredOption('--label <label>', 'who or what the key is for (1-128 characters)')
     .addOption(new Option('--role <role>', 'what the key may do').choices(API_KEY_ROLES).default('signer'))
     .option('--scope <key>', 'a key id or alias name (alias/…) a signer key may use; repeat for more. Without it: every key', collect, [])
-    .option('--json', 'print id, label, role, apiKey, accessKeyId and secretAccessKey as one JSON object')
-    .action((opts: { label: string; role: ApiKeyRole; scope: string[]; json?: boolean }) => {
+    .addOption(new Option('--json', 'print id, label, role, apiKey, accessKeyId and secretAccessKey as one JSON object').conflicts('env'))
+    .option('--env', 'print shell export lines: KMSGATE_API_KEY, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (eval "$(api-key generate … --env)")')
+    .action((opts: { label: string; role: ApiKeyRole; scope: string[]; json?: boolean; env?: boolean }) => {
       withDb(io.env, (db) => {
         const store = new ApiKeyStore(db, loadOrCreateSealKey(resolveDataDir(io.env)));
         const k = store.generate({ label: opts.label, role: opts.role, ...(opts.scope.length > 0 ? { scope: opts.scope } : {}) });
@@ -52,8 +53,13 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
             id: k.id, label: k.label, role: k.role, apiKey: k.apiKey,
             accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey, createdAt: iso(k.createdAt),
           }, null, 2)}\n`);
-          io.stderr(`Created API key ${k.id} (role ${k.role}). kmsgate keeps no copy of apiKey or ` +
-            'secretAccessKey: store them now, they are not shown again.\n');
+          io.stderr(`Created API key ${k.id} (role ${k.role}). ${KEPT}\n`);
+        } else if (opts.env) {
+          // The names the AWS SDKs, the AWS CLI and boto3 read by themselves, and the README's x-api-key one.
+          io.stdout(`export KMSGATE_API_KEY=${shellQuote(k.apiKey)}\n` +
+            `export AWS_ACCESS_KEY_ID=${shellQuote(k.accessKeyId)}\n` +
+            `export AWS_SECRET_ACCESS_KEY=${shellQuote(k.secretAccessKey)}\n`);
+          io.stderr(`Created API key ${k.id} (role ${k.role}). ${KEPT}\n`);
         } else {
           io.stdout(`${k.apiKey}\n`);
           io.stderr(
@@ -129,6 +135,15 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     io.stderr(`api-key: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
+}
+
+/** What kmsgate keeps of a new key's secrets (store/api-keys.ts): SigV4 needs the secret itself to check a signature. */
+const KEPT = 'kmsgate keeps only a hash of apiKey and a copy of secretAccessKey sealed under credential.key: ' +
+  'store them now, they are not shown again.';
+
+/** POSIX single quotes: the values are base64, but the quoting must not depend on that. */
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 function withDb(env: NodeJS.ProcessEnv, f: (db: Db) => void): void {

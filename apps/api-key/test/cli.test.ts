@@ -74,6 +74,24 @@ test('generate --json prints one JSON object with every credential', async () =>
   }
 });
 
+test('generate --env prints export lines a shell evaluates into the variables the README and the AWS tools read', async () => {
+  const r = await cli('generate', '--label', 'sh', '--env');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^export KMSGATE_API_KEY='kmsgate_[A-Za-z0-9_-]{43}'\nexport AWS_ACCESS_KEY_ID='KG[A-Z2-7]{18}'\nexport AWS_SECRET_ACCESS_KEY='[A-Za-z0-9+/]{40}'\n$/);
+  expect(r.stderr).toContain('copy of secretAccessKey sealed under credential.key');
+  const sh = await exec('/bin/sh', ['-c', `eval "$1"; printf '%s %s %s' "$KMSGATE_API_KEY" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY"`, 'sh', r.stdout]);
+  const [apiKey, accessKeyId, secret] = sh.stdout.split(' ');
+  const db = openDb(join(dataDir, 'kms.db'));
+  try {
+    const store = new ApiKeyStore(db, loadOrCreateSealKey(dataDir));
+    expect(store.findByApiKey(apiKey!)).toMatchObject({ label: 'sh' });
+    expect(store.findSigV4Secret(accessKeyId!)?.secretAccessKey).toBe(secret);
+  } finally {
+    db.close();
+  }
+  expect((await cli('generate', '--label', 'x', '--env', '--json')).code).toBe(1);
+});
+
 test('generate refuses a bad role or label, with exit code 1', async () => {
   const badRole = await cli('generate', '--label', 'x', '--role', 'root');
   expect(badRole.code).toBe(1);

@@ -71,6 +71,8 @@ export function createApp(deps: AppDeps): express.Express {
     res.end(text);
   });
   app.get('/openapi.yaml', (_req, res) => { res.type('application/yaml').send(openapiText); });
+  // A person who opens the gateway's address in a browser lands on the rendered contract.
+  app.get('/', (_req, res) => { res.redirect(302, '/docs/'); });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(parseYaml(openapiText) as swaggerUi.JsonObject));
   // GET /attestation and GET /RollbackCounter: open, like /health.
   app.use(teeRoutes(deps.backends, deps.logger));

@@ -206,7 +206,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     } catch (e) {
       throw new ConfigError(`cannot read KMSGATE_CONFIG ${path}: ${(e as Error).message}`);
     }
-    return parseConfig(parseYaml(text) ?? {}, path, env);
+    let raw: unknown;
+    try {
+      raw = parseYaml(text);
+    } catch (e) {
+      throw new ConfigError(`KMSGATE_CONFIG ${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+    }
+    return parseConfig(raw ?? {}, path, env);
   }
   const backend = env.KMSGATE_YUBIHSM_URL
     ? { id: 'yubihsm', type: 'yubihsm', connectorUrl: env.KMSGATE_YUBIHSM_URL, passwordEnv: 'KMSGATE_YUBIHSM_PASSWORD' }

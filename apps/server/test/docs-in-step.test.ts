@@ -36,8 +36,35 @@ describe('openapi.yaml', () => {
     expect([...schemas.AwsError!.properties.__type.enum].sort()).toEqual(Object.keys(KMS_ERRORS).sort());
   });
 
+  it('lists the relative server first, so "Try it out" calls the gateway that served /docs on any port', () => {
+    const servers = (doc as unknown as { servers: { url: string }[] }).servers;
+    expect(servers[0]!.url).toBe('/');
+  });
+
+  it('shows each response code only examples of errors with that status, and names only those in a 5xx description', () => {
+    type Content = Record<string, { example?: unknown; examples?: Record<string, { value?: unknown }> }>;
+    type Resp = { $ref?: string; description?: string; content?: Content };
+    const full = doc as unknown as { paths: Record<string, Record<string, { responses?: Record<string, Resp> }>>; components: { responses: Record<string, Resp> } };
+    const mismatches: string[] = [];
+    for (const [path, item] of Object.entries(full.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        for (const [code, ref] of Object.entries(op.responses ?? {})) {
+          const r = ref.$ref ? full.components.responses[ref.$ref.split('/').pop()!]! : ref;
+          const examples = Object.values(r.content ?? {}).flatMap((c) => [c.example, ...Object.values(c.examples ?? {}).map((e) => e.value)]);
+          const types = examples.flatMap((e) => (e && typeof e === 'object' && '__type' in e ? [String(e.__type)] : []));
+          if (code.startsWith('5')) types.push(...[...(r.description ?? '').matchAll(/`(\w+Exception)`/g)].map((m) => m[1]!));
+          for (const type of types) {
+            const status = KMS_ERRORS[type as keyof typeof KMS_ERRORS]?.status;
+            if (String(status) !== code) mismatches.push(`${method.toUpperCase()} ${path} ${code}: ${type} is ${status}`);
+          }
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
   it('documents the open routes', () => {
-    for (const path of ['/health', '/version', '/metrics', '/openapi.yaml', '/docs', '/attestation', '/RollbackCounter']) expect(doc.paths[path]?.get).toBeDefined();
+    for (const path of ['/', '/health', '/version', '/metrics', '/openapi.yaml', '/docs', '/attestation', '/RollbackCounter']) expect(doc.paths[path]?.get).toBeDefined();
   });
 });
 

@@ -124,6 +124,9 @@ describe('GET /attestation', () => {
   ])('a %s nonce is 400 ValidationException', async (_what, query, message) => {
     const res = await get(`/attestation${query}`);
     expect(res.status).toBe(400);
+    // A browser shows application/json; awsJson's own type (or an attachment) it would download.
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(res.headers.get('content-disposition')).toBeNull();
     expect(res.headers.get('x-amzn-errortype')).toBe('ValidationException');
     expect(res.json.__type).toBe('ValidationException');
     // "N validation error(s)": the empty case has two.

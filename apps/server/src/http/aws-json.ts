@@ -23,12 +23,16 @@ export function sendResult(res: Response, requestId: string, result: object): vo
   res.status(200).set({ 'Content-Type': AWS_JSON, 'x-amzn-RequestId': requestId }).send(JSON.stringify(toWire(result)));
 }
 
-/** AWS's error shape: `__type` and `message` in the body, the type again in X-Amzn-ErrorType. */
-export function sendError(res: Response, requestId: string, err: KmsError): void {
+/**
+ * AWS's error shape: `__type` and `message` in the body, the type again in X-Amzn-ErrorType.
+ * `contentType` is awsJson's own unless a route a browser opens (GET /attestation) asks for
+ * application/json, which a browser shows instead of downloading.
+ */
+export function sendError(res: Response, requestId: string, err: KmsError, contentType: string = AWS_JSON): void {
   const body: Record<string, string> = { __type: err.type };
   if (err.message || err.type !== 'UnknownOperationException') body.message = err.message;
   res.status(KMS_ERRORS[err.type].status)
-    .set({ 'Content-Type': AWS_JSON, 'x-amzn-RequestId': requestId, 'X-Amzn-ErrorType': err.type })
+    .set({ 'Content-Type': contentType, 'x-amzn-RequestId': requestId, 'X-Amzn-ErrorType': err.type })
     .send(JSON.stringify(body));
 }
 

@@ -74,7 +74,8 @@ function refuse(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse, sourc
   deps.metrics.edgeRefused(operation, err.type);
   const body = JSON.stringify({ __type: err.type, message: err.message });
   res.writeHead(KMS_ERRORS[err.type].status, {
-    'Content-Type': AWS_JSON,
+    // The open GET routes answer application/json, which a browser shows instead of downloading.
+    'Content-Type': req.method === 'GET' && OPEN_DEVICE_PATHS.has(path) ? 'application/json; charset=utf-8' : AWS_JSON,
     'Content-Length': Buffer.byteLength(body),
     'x-amzn-RequestId': randomUUID(),
     'X-Amzn-ErrorType': err.type,

@@ -47,7 +47,8 @@ export function teeRoutes(registry: BackendRegistry, logger: Logger): Router {
         logger.error('internal error', { requestId, path: req.path, detail: e instanceof Error ? e.stack ?? e.message : String(e) });
         err = new KmsError('KMSInternalException', 'An internal error occurred. The request id is ' + requestId + '.');
       }
-      sendError(res, requestId, err);
+      // Opened in a browser as often as by a script: JSON a browser displays, not a download.
+      sendError(res, requestId, err, 'application/json; charset=utf-8');
     }
   };
 
