@@ -14,7 +14,7 @@ describe('operations describe themselves', () => {
   test.each(every)('%s declares its access and its audit class', (name, op) => {
     expect(op.name).toBe(name);
     expect(['signer', 'admin']).toContain(op.access);
-    expect(['none', 'admin', 'signing']).toContain(op.audit);
+    expect(['none', 'admin', 'signing', 'usage']).toContain(op.audit);
     expect(findOperation(name)).toBe(op);
   });
 
@@ -23,6 +23,12 @@ describe('operations describe themselves', () => {
       if (op.audit === 'admin') expect([name, op.access]).toEqual([name, 'admin']);
     }
     expect(every.filter(([, op]) => op.audit === 'signing').map(([name]) => name)).toEqual(['Sign']);
+  });
+
+  test('every use of a key other than Sign audits every outcome (class usage): the symmetric operations', () => {
+    expect(every.filter(([, op]) => op.audit === 'usage').map(([name]) => name).sort())
+      .toEqual(['Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncrypt']);
+    for (const [, op] of every) if (op.audit === 'usage') expect(op.access).toBe('signer');
   });
 
   test('access is an allow-list: an operation that does not say signer is refused to signers', () => {

@@ -32,7 +32,7 @@ export interface DeviceState {
 export interface GeneratedKey {
   /** Opaque to everything but the backend (for YubiHSM 2: `<device serial>:<object id>`). */
   handle: string;
-  /** DER SubjectPublicKeyInfo. */
+  /** DER SubjectPublicKeyInfo; empty for a symmetric key. */
   publicKey: Uint8Array;
 }
 
@@ -64,5 +64,13 @@ export interface KeyBackend {
   /** `publicKey` as for sign(): a device whose object under this handle holds another key is left alone. */
   deleteKey(handle: string, spec: SupportedKeySpec, publicKey: Uint8Array): Promise<void>;
   random(length: number): Promise<Uint8Array>;
+  /**
+   * SYMMETRIC_DEFAULT keys (docs/cryptography.md): encrypts and authenticates `payload` (a data
+   * key and its digest, SEALED_PAYLOAD_LENGTH bytes) under the key, inside the backend, so that
+   * only unseal() with the same key opens it. Absent on a backend that holds no symmetric keys.
+   */
+  seal?(handle: string, payload: Uint8Array): Promise<Uint8Array>;
+  /** Opens what seal() made with this key; InvalidCiphertextException (empty message) for anything else. */
+  unseal?(handle: string, sealed: Uint8Array): Promise<Uint8Array>;
   close(): Promise<void>;
 }

@@ -8,5 +8,6 @@ export * from './kms/key-record';
 export * from './kms/key-states';
 export * from './kms/resolve-key';
 export * from './kms/signing';
+export * from './kms/symmetric-ciphertext';
 export * from './kms/validate';
 export * from './atomic-file';

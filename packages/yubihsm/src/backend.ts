@@ -19,6 +19,8 @@ import {
   SIGNING_ALGORITHMS,
   type SupportedKeySpec,
   type SupportedSigningAlgorithm,
+  SEALED_PAYLOAD_LENGTH,
+  invalidCiphertext,
   keySpecInfo,
   spkiFromRawPublicKey,
 } from '@kmsgate/core';
@@ -26,6 +28,7 @@ import { assertInt, assertString } from './check';
 import { Algorithm, Capability, Command, ObjectType, algorithmName } from './codes';
 import { MAX_EDDSA_MESSAGE, type ClientStats, type GeneratedObject, YubiHsmClient } from './client';
 import { ConnectorError, DeviceError, DeviceErrorCode, ProtocolError, WrongDeviceError } from './errors';
+import { WRAP_DATA_OVERHEAD } from './commands/wrap-data';
 import { DevicePool, type DevicePoolStats, type FailoverEvent, KeyMismatchError, type PoolDevice, describeFailure } from './device-pool';
 import type { AuthKey } from './scp03/kdf';
 import { MAX_SERIAL } from './session';
@@ -41,17 +44,27 @@ export const KEY_SPEC_ALGORITHM = {
   RSA_2048: Algorithm.RSA_2048,
   RSA_3072: Algorithm.RSA_3072,
   RSA_4096: Algorithm.RSA_4096,
+  // A wrap key: the only object whose key the device uses for data without ever releasing it
+  // (WRAP_DATA / UNWRAP_DATA); docs/cryptography.md.
+  SYMMETRIC_DEFAULT: Algorithm.AES256_CCM_WRAP,
 } as const satisfies Record<SupportedKeySpec, number>;
 
 /**
  * What a generated key may do, by kind (plus exportable-under-wrap where allowed: exportability()).
- * An RSA key gets both sign-pkcs and sign-pss, since one AWS RSA key may use all six RSASSA algorithms.
+ * An RSA key gets both sign-pkcs and sign-pss, since one AWS RSA key may use all six RSASSA
+ * algorithms. A symmetric key's wrap key may wrap and unwrap data, never objects.
  */
-const SIGN_CAPABILITIES = {
+export const KEY_CAPABILITIES = {
   ec: Capability.SIGN_ECDSA,
   ed25519: Capability.SIGN_EDDSA,
   rsa: Capability.SIGN_PKCS | Capability.SIGN_PSS,
+  symmetric: Capability.WRAP_DATA | Capability.UNWRAP_DATA,
 } as const satisfies Record<KeyKind, bigint>;
+
+/** The device object type of a key spec's objects. */
+function objectType(spec: SupportedKeySpec): number {
+  return KEY_SPECS[spec].kind === 'symmetric' ? ObjectType.WRAP_KEY : ObjectType.ASYMMETRIC_KEY;
+}
 
 /** SIGN_PSS's MGF1 algorithm for AWS's RSASSA_PSS_*: MGF1 over the signing hash. */
 const MGF1_ALGORITHM = {
@@ -109,7 +122,7 @@ export interface YubiHsmBackendOptions {
   onFailover?: (event: FailoverEvent) => void;
 }
 
-type Operation = 'generateKey' | 'getPublicKey' | 'sign' | 'deleteKey' | 'random';
+type Operation = 'generateKey' | 'getPublicKey' | 'sign' | 'deleteKey' | 'random' | 'seal' | 'unseal';
 
 export type YubiHsmBackendStats = ClientStats & DevicePoolStats;
 
@@ -136,6 +149,9 @@ function deviceList(options: YubiHsmBackendOptions): { url: string; serial?: num
   if (new Set(list.map((d) => d.serial)).size !== list.length) throw new RangeError('connectors must name distinct serials');
   return list;
 }
+
+/** What seal() returns: the payload under WRAP_DATA. */
+const SEALED_LENGTH = SEALED_PAYLOAD_LENGTH + WRAP_DATA_OVERHEAD;
 
 /** A pool is a few devices in front of one set of keys; more only multiplies session slots. */
 export const MAX_POOL_DEVICES = 16;
@@ -236,13 +252,19 @@ export class YubiHsmBackend implements KeyBackend {
       throw new KmsError('UnsupportedOperationException', `The YubiHSM 2 backend ${this.id} is a pool of ${this.#pool.devices.length} devices, which must all hold the same keys; create keys on one device and restore them to the others (docs/configuration.md, "Device pools").`);
     }
     const client = this.client;
+    const kind = KEY_SPECS[spec].kind;
     let key: GeneratedObject;
     try {
-      const capabilities = SIGN_CAPABILITIES[KEY_SPECS[spec].kind] | await this.exportability();
-      key = await client.generateAsymmetricKey({ id: 0, label, domains: this.domains, capabilities, algorithm });
+      const capabilities = KEY_CAPABILITIES[kind] | await this.exportability();
+      key = kind === 'symmetric'
+        // Nothing may be exported or imported under it: it wraps data only.
+        ? await client.generateWrapKey({ id: 0, label, domains: this.domains, capabilities, algorithm, delegatedCapabilities: 0n })
+        : await client.generateAsymmetricKey({ id: 0, label, domains: this.domains, capabilities, algorithm });
     } catch (e) {
       throw this.toKmsError(e, 'generateKey');
     }
+    // A symmetric key has no public key to record.
+    if (kind === 'symmetric') return { handle: `${key.deviceSerial}:${key.id}`, publicKey: new Uint8Array(0) };
     try {
       return { handle: `${key.deviceSerial}:${key.id}`, publicKey: await publicKeyOf(client, key.id, key.deviceSerial, spec, this.id) };
     } catch (e) {
@@ -255,6 +277,7 @@ export class YubiHsmBackend implements KeyBackend {
   async getPublicKey(handle: string, spec: SupportedKeySpec): Promise<Uint8Array> {
     const key = this.parseHandle(handle);
     this.algorithmFor(spec);
+    if (KEY_SPECS[spec].kind === 'symmetric') throw new KmsError('UnsupportedOperationException', `${spec} keys have no public key.`);
     try {
       return await this.#pool.run('getPublicKey', (d) => publicKeyOf(d.client, key.id, this.expectedSerial(d, key), spec, this.id), { objectId: key.id });
     } catch (e) {
@@ -319,7 +342,7 @@ export class YubiHsmBackend implements KeyBackend {
     const outcomes = await Promise.allSettled(this.#pool.devices.map(async (d) => {
       try {
         await this.checkCopy(d, key, spec, publicKey);
-        await d.client.deleteObject(key.id, ObjectType.ASYMMETRIC_KEY, this.expectedSerial(d, key));
+        await d.client.deleteObject(key.id, objectType(spec), this.expectedSerial(d, key));
       } catch (e) {
         if (e instanceof KeyMismatchError) return;
         if (e instanceof DeviceError && e.code === DeviceErrorCode.OBJECT_NOT_FOUND && e.command !== Command.CREATE_SESSION) return;
@@ -338,6 +361,31 @@ export class YubiHsmBackend implements KeyBackend {
       return await this.#pool.run('random', (d) => d.client.getPseudoRandom(length));
     } catch (e) {
       throw this.toKmsError(e, 'random');
+    }
+  }
+
+  /** WRAP_DATA under the key's wrap key: `nonce(13) ‖ AES-CCM(0x00 ‖ payload) ‖ tag(16)`. */
+  async seal(handle: string, payload: Uint8Array): Promise<Uint8Array> {
+    const key = this.parseHandle(handle);
+    if (!(payload instanceof Uint8Array) || payload.length !== SEALED_PAYLOAD_LENGTH) throw new RangeError(`payload must be ${SEALED_PAYLOAD_LENGTH} bytes`);
+    try {
+      return await this.#pool.run('seal', (d) => d.client.wrapData(key.id, payload, this.expectedSerial(d, key)), { objectId: key.id });
+    } catch (e) {
+      throw this.toKmsError(e, 'seal');
+    }
+  }
+
+  /** UNWRAP_DATA: the device checks the CCM tag, so any altered byte, other key or other device fails. */
+  async unseal(handle: string, sealed: Uint8Array): Promise<Uint8Array> {
+    const key = this.parseHandle(handle);
+    if (!(sealed instanceof Uint8Array)) throw new TypeError('sealed must be a Uint8Array');
+    // Anything else was not made by seal(): refused before it costs a device call.
+    if (sealed.length !== SEALED_LENGTH) throw invalidCiphertext();
+    try {
+      return await this.#pool.run('unseal', (d) => d.client.unwrapData(key.id, sealed, this.expectedSerial(d, key)), { objectId: key.id });
+    } catch (e) {
+      if (e instanceof DeviceError && e.code === DeviceErrorCode.INVALID_DATA) throw invalidCiphertext();
+      throw this.toKmsError(e, 'unseal');
     }
   }
 
@@ -414,7 +462,9 @@ export class YubiHsmBackend implements KeyBackend {
    * that reused the ID for another key, never signs for this key. Checked once per device and key.
    */
   private async checkCopy(d: PoolDevice, key: GeneratedObject, spec: SupportedKeySpec, publicKey: Uint8Array): Promise<void> {
-    if (!this.listed || d.serial === key.deviceSerial) return;
+    // A wrap key has no public part to compare; its copies prove themselves by unwrapping (a
+    // device holding other material fails the CCM tag: InvalidCiphertextException, nothing opened).
+    if (!this.listed || d.serial === key.deviceSerial || KEY_SPECS[spec].kind === 'symmetric') return;
     const seen = d.verified.get(key.id);
     if (seen && sameBytes(seen, publicKey)) return;
     const { algorithm, publicKey: raw } = await d.client.getPublicKey(key.id, d.serial);
@@ -454,7 +504,7 @@ export class YubiHsmBackend implements KeyBackend {
       if (e.code === DeviceErrorCode.STORAGE_FAILED) {
         return new KmsError('LimitExceededException', `The YubiHSM 2 backend ${this.id} has no room for another key.`, cause);
       }
-      if (e.code === DeviceErrorCode.OBJECT_NOT_FOUND && (operation === 'sign' || operation === 'getPublicKey')) {
+      if (e.code === DeviceErrorCode.OBJECT_NOT_FOUND && operation !== 'generateKey' && operation !== 'deleteKey' && operation !== 'random') {
         return new KmsError('KeyUnavailableException', `The key material is missing from backend ${this.id}.`, cause);
       }
       return new KmsError('KMSInternalException', `The YubiHSM 2 backend ${this.id} failed (${e.codeName}).`, cause);

@@ -1,6 +1,6 @@
 /**
  * A YubiHSM 2 backend that holds two credentials, as `kmsgate hsm setup` lays a device out: the
- * runtime key for everything a request does with a key (sign, public key, random, health), and
+ * runtime key for everything a request does with a key (sign, seal and unseal, public key, random, health), and
  * the key admin for creating and destroying keys, which the runtime key cannot
  * (packages/yubihsm/src/ceremony/layout.ts). Both talk to the same device(s); each is a complete
  * YubiHsmBackend with its own sessions.
@@ -44,6 +44,14 @@ export class KeyAdminBackend implements KeyBackend {
 
   random(length: number): Promise<Uint8Array> {
     return this.runtime.random(length);
+  }
+
+  seal(handle: string, payload: Uint8Array): Promise<Uint8Array> {
+    return this.runtime.seal(handle, payload);
+  }
+
+  unseal(handle: string, sealed: Uint8Array): Promise<Uint8Array> {
+    return this.runtime.unseal(handle, sealed);
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@
  * lane's domain and deletes every one of them again; it never resets the device.
  */
 import { constants, createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
-import { KmsError, KEY_SPECS, SIGNING_ALGORITHMS, type SupportedKeySpec, type SupportedSigningAlgorithm } from '@kmsgate/core';
+import { KmsError, KEY_SPECS, SEALED_PAYLOAD_LENGTH, SIGNING_ALGORITHMS, type AsymmetricKeySpec, type SupportedKeySpec, type SupportedSigningAlgorithm } from '@kmsgate/core';
 import { type RunningSimulator, startSimulator } from '@kmsgate/yubihsm-sim';
 import { Capability, ObjectType, YubiHsmBackend } from '../src';
 import { announceSkippedLane, hardwareLane } from './helpers/hardware-lane';
@@ -55,7 +55,7 @@ describe(`YubiHSM 2 contract against ${target}`, () => {
     if (lane?.serial !== undefined) expect(d.detail!.serial).toBe(lane.serial);
   });
 
-  const specs: SupportedKeySpec[] = ['ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'ECC_NIST_EDWARDS25519', 'RSA_2048'];
+  const specs: AsymmetricKeySpec[] = ['ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'ECC_NIST_EDWARDS25519', 'RSA_2048'];
   for (const spec of specs) {
     it(`generates a ${spec} key that can only sign (and be backed up if allowed), signs with every algorithm the backend offers, and deletes it`, async () => {
       const key = await backend.generateKey(spec, `kmsgate-contract-${spec}`);
@@ -89,6 +89,37 @@ describe(`YubiHSM 2 contract against ${target}`, () => {
       expect(err).toMatchObject({ type: 'KeyUnavailableException' });
     }, 300_000);
   }
+
+  it('generates a SYMMETRIC_DEFAULT wrap key that can only wrap and unwrap data, seals and unseals, and deletes it', async () => {
+    const key = await backend.generateKey('SYMMETRIC_DEFAULT', 'kmsgate-contract-SYMMETRIC_DEFAULT');
+    made.push({ ...key, spec: 'SYMMETRIC_DEFAULT' });
+    expect(key.publicKey).toHaveLength(0);
+    const [serial, id] = key.handle.split(':').map(Number) as [number, number];
+    const info = await backend.client.getObjectInfo(id, ObjectType.WRAP_KEY, serial);
+    const own = await backend.client.getObjectInfo(backend.client.authKeyId, ObjectType.AUTHENTICATION_KEY);
+    expect(info.capabilities).toBe(Capability.WRAP_DATA | Capability.UNWRAP_DATA | (own.delegatedCapabilities & Capability.EXPORTABLE_UNDER_WRAP));
+    expect(info.delegatedCapabilities).toBe(0n);
+    expect(info.domains).toBe(backend.domains);
+
+    const payload = new Uint8Array(createHash('sha512').update('contract').digest());
+    expect(payload).toHaveLength(SEALED_PAYLOAD_LENGTH);
+    const sealed = await backend.seal(key.handle, payload);
+    expect(sealed).toHaveLength(SEALED_PAYLOAD_LENGTH + 30);
+    expect(Buffer.from(sealed).includes(Buffer.from(payload.subarray(0, 16)))).toBe(false);
+    expect(await backend.unseal(key.handle, sealed)).toEqual(payload);
+    // Any altered byte (nonce, body, tag) and any other length is InvalidCiphertextException.
+    for (const at of [0, 20, sealed.length - 1]) {
+      const bad = sealed.slice();
+      bad[at]! ^= 1;
+      await expect(backend.unseal(key.handle, bad)).rejects.toMatchObject({ type: 'InvalidCiphertextException', message: '' });
+    }
+    await expect(backend.unseal(key.handle, sealed.subarray(1))).rejects.toMatchObject({ type: 'InvalidCiphertextException' });
+    await expect(backend.getPublicKey(key.handle, 'SYMMETRIC_DEFAULT')).rejects.toMatchObject({ type: 'UnsupportedOperationException' });
+
+    await backend.deleteKey(key.handle, 'SYMMETRIC_DEFAULT', key.publicKey);
+    await backend.deleteKey(key.handle, 'SYMMETRIC_DEFAULT', key.publicKey);
+    await expect(backend.unseal(key.handle, sealed)).rejects.toMatchObject({ type: 'KeyUnavailableException' });
+  });
 
   it('refuses a handle from another device without sending it a command', async () => {
     const serial = Number((await backend.describe()).detail!.serial);

@@ -3,9 +3,9 @@ import { defineOperation } from './operation';
 import { KEY_ID } from './shapes';
 
 /**
- * Automatic rotation exists only for symmetric encryption keys, and every kmsgate key is
- * asymmetric. AWS answers GetKeyRotationStatus for such keys with KeyRotationEnabled false (API
- * reference: "The key rotation status of these KMS keys is always false"); Terraform's aws_kms_key
+ * kmsgate does not rotate key material yet, so the answer is always KeyRotationEnabled false, as
+ * AWS answers for asymmetric keys (API reference: "The key rotation status of these KMS keys is
+ * always false"); Terraform's aws_kms_key
  * reads it for every key and fails on any error other than NotFound, so this must not be an error.
  * Enable/DisableKeyRotation, RotateKeyOnDemand and ListKeyRotations are UnsupportedOperation
  * (operations/unsupported.ts).

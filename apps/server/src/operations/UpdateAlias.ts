@@ -11,8 +11,8 @@ function keyType(key: KeyRecord): 'symmetric' | 'asymmetric' | 'HMAC' {
 
 /**
  * Points an existing alias at another key. AWS requires the new key to be of the same type and
- * key usage as the current one (API reference, UpdateAlias); every kmsgate key is an asymmetric
- * SIGN_VERIFY key today, so the rule is in place for when that changes.
+ * key usage as the current one (API reference, UpdateAlias): an alias of a symmetric key stays on
+ * symmetric keys, one of a signing key on signing keys.
  */
 export const UpdateAlias = defineOperation({
   name: 'UpdateAlias',

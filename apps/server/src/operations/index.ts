@@ -2,12 +2,16 @@ import type { Operation } from './operation';
 import { CancelKeyDeletion } from './CancelKeyDeletion';
 import { CreateAlias } from './CreateAlias';
 import { CreateKey } from './CreateKey';
+import { Decrypt } from './Decrypt';
 import { DeleteAlias } from './DeleteAlias';
 import { DeriveAddress } from './DeriveAddress';
 import { DescribeCustomKeyStores } from './DescribeCustomKeyStores';
 import { DescribeKey } from './DescribeKey';
 import { DisableKey } from './DisableKey';
 import { EnableKey } from './EnableKey';
+import { Encrypt } from './Encrypt';
+import { GenerateDataKey } from './GenerateDataKey';
+import { GenerateDataKeyWithoutPlaintext } from './GenerateDataKeyWithoutPlaintext';
 import { GenerateRandom } from './GenerateRandom';
 import { GetKeyPolicy } from './GetKeyPolicy';
 import { GetKeyRotationStatus } from './GetKeyRotationStatus';
@@ -17,6 +21,7 @@ import { ListKeyPolicies } from './ListKeyPolicies';
 import { ListKeys } from './ListKeys';
 import { ListResourceTags } from './ListResourceTags';
 import { PutKeyPolicy } from './PutKeyPolicy';
+import { ReEncrypt } from './ReEncrypt';
 import { ScheduleKeyDeletion } from './ScheduleKeyDeletion';
 import { Sign } from './Sign';
 import { TagResource } from './TagResource';
@@ -35,11 +40,15 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   CancelKeyDeletion,
   CreateAlias,
   CreateKey,
+  Decrypt,
   DeleteAlias,
   DescribeCustomKeyStores,
   DescribeKey,
   DisableKey,
   EnableKey,
+  Encrypt,
+  GenerateDataKey,
+  GenerateDataKeyWithoutPlaintext,
   GenerateRandom,
   GetKeyPolicy,
   GetKeyRotationStatus,
@@ -49,6 +58,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   ListKeys,
   ListResourceTags,
   PutKeyPolicy,
+  ReEncrypt,
   ScheduleKeyDeletion,
   Sign,
   TagResource,

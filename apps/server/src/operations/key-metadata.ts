@@ -1,4 +1,4 @@
-import { keyArn, type KeyRecord } from '@kmsgate/core';
+import { keyArn, keySpecInfo, type KeyRecord } from '@kmsgate/core';
 import { signingAlgorithmsFor } from '../signing/aws-checks';
 import type { OperationContext } from './operation';
 
@@ -19,7 +19,9 @@ export function keyMetadata(key: KeyRecord, ctx: OperationContext): Record<strin
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,
-    SigningAlgorithms: signingAlgorithmsFor(key, ctx.backends),
+    // Each list only for keys of its usage, as AWS: a symmetric key has EncryptionAlgorithms only.
+    ...(key.keyUsage === 'ENCRYPT_DECRYPT' ? { EncryptionAlgorithms: [...(keySpecInfo(key.keySpec).encryptionAlgorithms ?? [])] } : {}),
+    ...(key.keyUsage === 'SIGN_VERIFY' ? { SigningAlgorithms: signingAlgorithmsFor(key, ctx.backends) } : {}),
     MultiRegion: false,
   };
 }

@@ -1,8 +1,9 @@
 import { parseInput, type Infer, type StructureShape } from '@kmsgate/core';
 import type { AuditDecision } from '@kmsgate/store';
-import { writeRecord } from '../audit-records';
+import { errorType, recordDenial, writeGrouped, writeRecord } from '../audit-records';
 import type { Access } from '../auth/authenticate';
 import type { RequestContext } from '../request-context';
+import { refuseFor, type Refuse } from '../signing/gates';
 import type { SigningPipeline } from '../signing/pipeline';
 
 /** Everything an operation handler may touch; nothing HTTP-specific. */
@@ -14,9 +15,10 @@ export interface OperationContext extends RequestContext {
 /**
  * What the audit log keeps of an operation's requests, besides the auth gate's refusals
  * (docs/audit.md): 'none' (reads), 'admin' (each success, decision admin, naming the key it
- * touched), 'signing' (every outcome, written by the signing pipeline).
+ * touched), 'signing' (every outcome, written by the signing pipeline), 'usage' (every outcome of
+ * a use of a key other than Sign — Encrypt, Decrypt, …: accept before the answer leaves, or deny).
  */
-export type AuditClass = 'none' | 'admin' | 'signing';
+export type AuditClass = 'none' | 'admin' | 'signing' | 'usage';
 
 export interface OperationResult {
   response: object;
@@ -56,12 +58,39 @@ interface AdminDefinition<S extends StructureShape> extends HandlerDefinition<S>
   auditKey(input: Infer<S>, response: object): string | undefined;
 }
 
+/** What a key-use handler gets: `refuse` audits a gate's refusal as this request's one deny record. */
+export interface UsageContext extends OperationContext {
+  refuse: Refuse;
+}
+
+/** A key-use operation's answer and what its accept record names. */
+export interface UsageResult {
+  response: object;
+  /** The key used (for ReEncrypt, the destination key). */
+  keyId: string;
+  /** Non-secret facts for the record (the encryption context, a source key); never key material or plaintext. */
+  summary?: unknown;
+}
+
+/**
+ * A use of a key other than Sign: exactly one record per request — accept, written (in a group
+ * commit) before the response is released, or deny with the gate's reason or the error __type.
+ */
+export interface UsageDefinition<S extends StructureShape> {
+  name: string;
+  input: S;
+  access: 'signer';
+  audit: 'usage';
+  handler: (input: Infer<S>, ctx: UsageContext) => Promise<UsageResult>;
+}
+
 /**
  * Keeps the handler's input type tied to the declared shape. If the admin record of a change that
  * has been made cannot be written, the client gets KMSInternalException although the change was
  * made (docs/audit.md, "Failure semantics").
  */
-export function defineOperation<S extends StructureShape>(def: ReadDefinition<S> | AdminDefinition<S>): Operation {
+export function defineOperation<S extends StructureShape>(def: ReadDefinition<S> | AdminDefinition<S> | UsageDefinition<S>): Operation {
+  if (def.audit === 'usage') return usageOperation(def);
   return {
     name: def.name,
     input: def.input,
@@ -79,4 +108,44 @@ export function defineOperation<S extends StructureShape>(def: ReadDefinition<S>
       return { response, decision: 'admin' };
     },
   };
+}
+
+function usageOperation<S extends StructureShape>(def: UsageDefinition<S>): Operation {
+  return {
+    name: def.name,
+    input: def.input,
+    access: def.access,
+    audit: def.audit,
+    async run(json, ctx) {
+      const who = { requestId: ctx.requestId, operation: ctx.operation, apiKeyId: ctx.principal.apiKeyId };
+      let written = false;
+      const gateRefusal = refuseFor(ctx);
+      const refuse: Refuse = (keyId, d) => {
+        written = true;
+        return gateRefusal(keyId, d);
+      };
+      try {
+        const result = await def.handler(parseInput(def.input, json), { ...ctx, refuse });
+        written = true;
+        await writeGrouped(ctx.audit, {
+          ...who, decision: 'accept', keyId: result.keyId, ...(result.summary !== undefined ? { summary: result.summary } : {}),
+        });
+        return { response: result.response, decision: 'accept' };
+      } catch (e) {
+        if (!written) {
+          const keyId = keyIdAsWritten(json);
+          recordDenial(ctx.audit, ctx.metrics, { ...who, reason: errorType(e), ...(keyId !== undefined ? { keyId } : {}) });
+        }
+        throw e;
+      }
+    },
+  };
+}
+
+/** The key a refused request named, as the client wrote it (KeyId, or ReEncrypt's DestinationKeyId). */
+function keyIdAsWritten(json: unknown): string | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const body = json as Record<string, unknown>;
+  const raw = body.KeyId ?? body.DestinationKeyId;
+  return typeof raw === 'string' && raw !== '' ? raw.slice(0, 2048) : undefined;
 }

@@ -1,5 +1,5 @@
-import type { BlobShape, IntegerShape, ListShape, StringShape, StructureShape } from '@kmsgate/core';
-import { MESSAGE_TYPE_VALUES, SIGNING_ALGORITHM_VALUES } from '@kmsgate/core';
+import type { BlobShape, IntegerShape, ListShape, MapShape, StringShape, StructureShape } from '@kmsgate/core';
+import { ENCRYPTION_ALGORITHM_VALUES, MESSAGE_TYPE_VALUES, SIGNING_ALGORITHM_VALUES } from '@kmsgate/core';
 
 /** Member shapes several operations share, with the limits of the AWS KMS API model. */
 export const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const satisfies StringShape;
@@ -28,3 +28,9 @@ export const POLICY = {
   pattern: /^[\u0009\u000A\u000D\u0020-\u00FF]+$/, patternText: '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+',
 } as const satisfies StringShape;
 export const POLICY_NAME = { type: 'string', min: 1, max: 128, pattern: /^\w+$/, patternText: '[\\w]+' } as const satisfies StringShape;
+/** EncryptionContextType: a string→string map, bound to the ciphertext as authenticated data. */
+export const ENCRYPTION_CONTEXT = { type: 'map', key: { type: 'string' }, value: { type: 'string' } } as const satisfies MapShape;
+export const ENCRYPTION_ALGORITHM = { type: 'string', enum: ENCRYPTION_ALGORITHM_VALUES } as const satisfies StringShape;
+/** Encrypt's Plaintext (AWS: up to 4,096 bytes). Never echoed in an error. */
+export const PLAINTEXT = { type: 'blob', required: true, min: 1, max: 4096, sensitive: true } as const satisfies BlobShape;
+export const CIPHERTEXT_BLOB = { type: 'blob', required: true, min: 1, max: 6144 } as const satisfies BlobShape;

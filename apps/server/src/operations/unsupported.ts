@@ -9,8 +9,7 @@ import { KEY_ID, LIMIT, MARKER } from './shapes';
  * KMS operations at all stay UnknownOperationException. Together with OPERATIONS this covers every
  * command of @aws-sdk/client-kms; test/sdk-coverage.test.ts and docs/api-coverage.md hold it there.
  *
- * Entries with `key` concern one existing key: they answer as AWS does for kmsgate's (asymmetric)
- * keys, so the key is resolved and state-checked first (NotFoundException, DisabledException, …)
+ * Entries with `key` concern one existing key: they answer as AWS does for the key, so the key is resolved and state-checked first (NotFoundException, DisabledException, …)
  * and only then refused. `message` overrides the text where AWS's own answer is recorded.
  */
 interface UnsupportedEntry {
@@ -24,13 +23,13 @@ interface UnsupportedEntry {
   message?: string;
 }
 
-const NO_ENCRYPTION = 'kmsgate holds asymmetric signing keys only (KeyUsage SIGN_VERIFY); it has no ENCRYPT_DECRYPT keys.';
+const NO_DATA_KEY_PAIRS = 'kmsgate does not generate data key pairs yet.';
 const NO_HMAC = 'kmsgate has no HMAC keys (KeyUsage GENERATE_VERIFY_MAC).';
 const NO_GRANTS = 'kmsgate has no grants; what a caller may do is decided by its API key role (admin or signer).';
 const KEY_STORES_ARE_CONFIG = 'custom key stores are the backends in the gateway configuration; add, change or remove them there and restart.';
 const NO_IMPORT = 'keys are generated inside the backend and key material is never imported.';
 const NO_MULTI_REGION = 'kmsgate has no multi-Region keys.';
-const NO_ROTATION = 'automatic and on-demand rotation exist only for symmetric encryption keys, and every kmsgate key is asymmetric.';
+const NO_ROTATION = 'kmsgate does not rotate key material yet (AWS rotates only symmetric encryption keys).';
 
 const KEY_ONLY: StructureShape = { type: 'structure', members: { KeyId: KEY_ID } };
 
@@ -39,7 +38,6 @@ export const UNSUPPORTED_OPERATIONS = {
   CreateCustomKeyStore: { access: 'admin', reason: KEY_STORES_ARE_CONFIG },
   CreateGrant: { access: 'admin', reason: NO_GRANTS },
   Decapsulate: { access: 'signer', reason: 'kmsgate has no ML-KEM keys (KeyUsage ENCAPSULATE_DECAPSULATE).' },
-  Decrypt: { access: 'signer', reason: NO_ENCRYPTION },
   DeleteCustomKeyStore: { access: 'admin', reason: KEY_STORES_ARE_CONFIG },
   DeleteImportedKeyMaterial: { access: 'admin', reason: NO_IMPORT },
   DeriveSharedSecret: { access: 'signer', reason: 'kmsgate has no key agreement keys (KeyUsage KEY_AGREEMENT).' },
@@ -58,11 +56,8 @@ export const UNSUPPORTED_OPERATIONS = {
     },
   },
   Encapsulate: { access: 'signer', reason: 'kmsgate has no ML-KEM keys (KeyUsage ENCAPSULATE_DECAPSULATE).' },
-  Encrypt: { access: 'signer', reason: NO_ENCRYPTION },
-  GenerateDataKey: { access: 'signer', reason: NO_ENCRYPTION },
-  GenerateDataKeyPair: { access: 'signer', reason: NO_ENCRYPTION },
-  GenerateDataKeyPairWithoutPlaintext: { access: 'signer', reason: NO_ENCRYPTION },
-  GenerateDataKeyWithoutPlaintext: { access: 'signer', reason: NO_ENCRYPTION },
+  GenerateDataKeyPair: { access: 'signer', reason: NO_DATA_KEY_PAIRS },
+  GenerateDataKeyPairWithoutPlaintext: { access: 'signer', reason: NO_DATA_KEY_PAIRS },
   GenerateMac: { access: 'signer', reason: NO_HMAC },
   GetKeyLastUsage: { access: 'signer', reason: 'kmsgate does not record when keys were last used yet.' },
   GetParametersForImport: { access: 'admin', reason: NO_IMPORT },
@@ -82,7 +77,6 @@ export const UNSUPPORTED_OPERATIONS = {
     },
   },
   ListRetirableGrants: { access: 'signer', reason: NO_GRANTS },
-  ReEncrypt: { access: 'signer', reason: NO_ENCRYPTION },
   ReplicateKey: { access: 'admin', reason: NO_MULTI_REGION },
   RetireGrant: { access: 'admin', reason: NO_GRANTS },
   RevokeGrant: { access: 'admin', reason: NO_GRANTS },

@@ -26,6 +26,10 @@ export const SIGNING_ALGORITHM_VALUES = [
   'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512', 'SM2DSA',
 ] as const;
 
+export const ENCRYPTION_ALGORITHM_VALUES = ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE', 'SYMMETRIC_DEFAULT'] as const;
+
+export const DATA_KEY_SPEC_VALUES = ['AES_128', 'AES_256'] as const;
+
 export const MESSAGE_TYPE_VALUES = ['DIGEST', 'EXTERNAL_MU', 'RAW'] as const;
 
 export type KeySpecValue = (typeof KEY_SPEC_VALUES)[number];

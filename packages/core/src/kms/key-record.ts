@@ -12,7 +12,7 @@ export interface KeyRecord {
   origin: OriginValue;
   backendId: string;
   handle: string;
-  /** DER SPKI; public, so kept here and Verify/GetPublicKey need no device call. */
+  /** DER SPKI; public, so kept here and Verify/GetPublicKey need no device call. Empty for a symmetric key. */
   publicKey: Uint8Array;
   deletionDate?: Date;
   policy?: string;

@@ -41,7 +41,7 @@ const RSA_SIGNING = [
 ] as const;
 
 /**
- * `usages` is what kmsgate supports (signing only); `awsUsages` is what AWS accepts for the spec
+ * `usages` is what kmsgate supports; `awsUsages` is what AWS accepts for the spec
  * (CreateKey KeyUsage). A usage in `awsUsages` but not in `usages` is UnsupportedOperationException;
  * one outside `awsUsages` is AWS's own ValidationException.
  */
@@ -79,26 +79,43 @@ export const KEY_SPECS = {
     kind: 'rsa', modulusBits: 4096,
     usages: ['SIGN_VERIFY'], awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'], signingAlgorithms: RSA_SIGNING,
   },
+  // AWS's default key: 256-bit symmetric, ENCRYPT_DECRYPT only (docs/cryptography.md for kmsgate's format).
+  SYMMETRIC_DEFAULT: {
+    kind: 'symmetric',
+    usages: ['ENCRYPT_DECRYPT'], awsUsages: ['ENCRYPT_DECRYPT'], signingAlgorithms: [], encryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+  },
 } as const satisfies Record<string, KeySpecInfo>;
 
 interface KeySpecCommon {
   usages: readonly string[];
   awsUsages: readonly string[];
   signingAlgorithms: readonly SupportedSigningAlgorithm[];
+  /** KeyMetadata.EncryptionAlgorithms; absent for keys that do not encrypt. */
+  encryptionAlgorithms?: readonly EncryptionAlgorithm[];
 }
+
+/** The EncryptionAlgorithmSpec values kmsgate serves (AWS also has RSAES_OAEP_SHA_1/256 and SM2PKE). */
+export type EncryptionAlgorithm = 'SYMMETRIC_DEFAULT';
 
 export type KeySpecInfo =
   | (KeySpecCommon & { kind: 'ec'; curve: 'p256' | 'p384' | 'p521' | 'secp256k1'; coordinateLength: number })
   | (KeySpecCommon & { kind: 'ed25519'; curve: 'ed25519'; coordinateLength: 32 })
-  | (KeySpecCommon & { kind: 'rsa'; modulusBits: 2048 | 3072 | 4096 });
+  | (KeySpecCommon & { kind: 'rsa'; modulusBits: 2048 | 3072 | 4096 })
+  | (KeySpecCommon & { kind: 'symmetric' });
 
 export type SupportedKeySpec = keyof typeof KEY_SPECS;
+/** Key specs with a public key (everything but SYMMETRIC_DEFAULT). */
+export type AsymmetricKeySpec = Exclude<SupportedKeySpec, 'SYMMETRIC_DEFAULT'>;
 export type KeyKind = KeySpecInfo['kind'];
 export type Curve = Extract<KeySpecInfo, { curve: string }>['curve'];
 
 /** The table entry with its kind as a discriminant, for code that branches on the kind. */
 export function keySpecInfo(spec: SupportedKeySpec): KeySpecInfo {
   return KEY_SPECS[spec];
+}
+
+export function isAsymmetricKeySpec(spec: SupportedKeySpec): spec is AsymmetricKeySpec {
+  return KEY_SPECS[spec].kind !== 'symmetric';
 }
 
 export function isSupportedKeySpec(spec: string): spec is SupportedKeySpec {

@@ -72,7 +72,7 @@ export function verifySignature(
       // AWS's PSS: MGF1 with the signing hash, salt as long as the digest.
       if (alg.family === 'rsa-pss') ok = verifyRsaPss(key.publicKey, alg.hash, input, signature, alg.digestLength);
       else if (alg.family === 'rsa-pkcs1') ok = verifyRsaPkcs1v15(key.publicKey, alg.hash, input, signature);
-    } else {
+    } else if (info.kind === 'ec') {
       // DER-encoded; high-S is valid ECDSA and AWS accepts it, so lowS is not required.
       ok = ECDSA[info.curve].verify(signature, input, rawEcPoint(key.publicKey), { prehash: false, lowS: false, format: 'der' });
     }

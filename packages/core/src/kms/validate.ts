@@ -84,7 +84,8 @@ function deserialize(shape: Shape, v: unknown, path: string): unknown {
     }
     case 'map': {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) throw serializationError(path, 'an object', v);
-      const out: Record<string, unknown> = {};
+      // No prototype: a client's key named "__proto__" stays an entry (EncryptionContext keys are free text).
+      const out = Object.create(null) as Record<string, unknown>;
       for (const [k, item] of Object.entries(v)) out[k] = deserialize(shape.value, item, `${path}.${k}`);
       return out;
     }

@@ -18,7 +18,9 @@ import { ALL_CAPABILITIES, Capability as C, Command, ObjectType } from '../codes
 
 /** What kmsgate's own key objects may carry (KeyBackend keys, and the import wrapping key pair). */
 export const KEY_OBJECT_CAPABILITIES: bigint =
-  C.SIGN_PKCS | C.SIGN_PSS | C.SIGN_ECDSA | C.SIGN_EDDSA | C.DERIVE_ECDH | C.DECRYPT_OAEP | C.EXPORTABLE_UNDER_WRAP;
+  C.SIGN_PKCS | C.SIGN_PSS | C.SIGN_ECDSA | C.SIGN_EDDSA | C.DERIVE_ECDH | C.DECRYPT_OAEP
+  // SYMMETRIC_DEFAULT keys are wrap keys that wrap data only (docs/cryptography.md).
+  | C.WRAP_DATA | C.UNWRAP_DATA | C.EXPORTABLE_UNDER_WRAP;
 
 export type Role = 'admin' | 'keyadmin' | 'runtime' | 'auditor';
 
@@ -47,6 +49,7 @@ export const AUTH_KEYS: readonly AuthKeyLayout[] = [
     id: 0x0003,
     description: 'key admin (create, delete, back up, restore kmsgate keys)',
     capabilities: C.GENERATE_ASYMMETRIC_KEY | C.PUT_ASYMMETRIC_KEY | C.DELETE_ASYMMETRIC_KEY
+      | C.GENERATE_WRAP_KEY | C.DELETE_WRAP_KEY
       | C.EXPORT_WRAPPED | C.IMPORT_WRAPPED | C.GET_PSEUDO_RANDOM,
     delegatedCapabilities: KEY_OBJECT_CAPABILITIES,
     domains: 'kmsgate',

@@ -1,0 +1,73 @@
+/**
+ * What Encrypt, Decrypt, ReEncrypt and GenerateDataKey* share (docs/cryptography.md): the key a
+ * request names passes the same gates as Sign's (kill switch, then the API key's scope, then AWS's
+ * state and usage rules), and the ciphertext is core's format, sealed and opened by the key's backend.
+ */
+import {
+  KmsError, decryptSymmetric, encryptSymmetric, invalidCiphertext, keyArn, keySpecInfo, parseCiphertext,
+  type EncryptionContext, type KeyBackend, type KeyRecord, type ParsedCiphertext,
+} from '@kmsgate/core';
+import { resolveCallerKey } from '../signing/gates';
+import type { UsageContext } from '../operations/operation';
+
+/** The one material version a key has until rotation exists. */
+const MATERIAL_VERSION = 0;
+
+export interface EncryptionKey {
+  key: KeyRecord;
+  arn: string;
+  backend: KeyBackend & Required<Pick<KeyBackend, 'seal' | 'unseal'>>;
+}
+
+/**
+ * Resolves a KeyId for a key-use operation: kill switch and scope first (so a caller learns nothing
+ * about keys outside its scope), then Enabled and ENCRYPT_DECRYPT, then the algorithm.
+ */
+export function encryptionKey(ctx: UsageContext, keyIdParam: string, operation: string, algorithm: string | undefined): EncryptionKey {
+  const { key } = resolveCallerKey(ctx, ctx.signing.gates, keyIdParam, { operation, states: ['Enabled'], usage: 'ENCRYPT_DECRYPT' }, { killSwitch: true, refuse: ctx.refuse });
+  const arn = keyArn(ctx.arn, key.keyId);
+  const algorithms: readonly string[] = keySpecInfo(key.keySpec).encryptionAlgorithms ?? [];
+  if (algorithm !== undefined && !algorithms.includes(algorithm))
+    throw new KmsError('InvalidKeyUsageException', `Algorithm ${algorithm} is incompatible with key spec ${key.keySpec}.`);
+  // ENCRYPT_DECRYPT RSA keys are refused at CreateKey, so every key here is symmetric.
+  const backend = ctx.backends.forKey(key);
+  if (!backend.seal || !backend.unseal)
+    throw new KmsError('UnsupportedOperationException', `The backend that holds ${arn} does not support symmetric encryption.`);
+  return { key, arn, backend: backend as EncryptionKey['backend'] };
+}
+
+/** A new ciphertext of `plaintext` under the key, bound to `context`. */
+export function encryptUnder(ctx: UsageContext, k: EncryptionKey, plaintext: Uint8Array, context: EncryptionContext | undefined): Promise<Uint8Array> {
+  return encryptSymmetric(k.key.keyId, MATERIAL_VERSION, plaintext, context, (payload) => ctx.backendCall(k.backend.seal(k.key.handle, payload), k.backend));
+}
+
+/**
+ * The key a ciphertext was made under, resolved for the caller. With a KeyId (Decrypt's KeyId,
+ * ReEncrypt's SourceKeyId) that key is resolved first and must be the ciphertext's
+ * (IncorrectKeyException). Without one, a ciphertext that names no key kmsgate holds is just an
+ * invalid ciphertext: it may be foreign, and it says nothing more.
+ */
+export function ciphertextKey(
+  ctx: UsageContext, blob: Uint8Array, keyIdParam: string | undefined, operation: string, algorithm: string | undefined,
+): { parsed: ParsedCiphertext; k: EncryptionKey } {
+  const parsed = parseCiphertext(blob);
+  if (keyIdParam !== undefined) {
+    const k = encryptionKey(ctx, keyIdParam, operation, algorithm);
+    // AWS-recorded wording.
+    if (k.key.keyId !== parsed.keyId) throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.');
+    if (parsed.materialVersion !== MATERIAL_VERSION) throw invalidCiphertext();
+    return { parsed, k };
+  }
+  if (parsed.materialVersion !== MATERIAL_VERSION || !ctx.keys.getKey(parsed.keyId)) throw invalidCiphertext();
+  return { parsed, k: encryptionKey(ctx, parsed.keyId, operation, algorithm) };
+}
+
+/** Opens a ciphertext with its key's backend; InvalidCiphertextException (empty message) for any failure on its side. */
+export function decryptWith(ctx: UsageContext, k: EncryptionKey, parsed: ParsedCiphertext, context: EncryptionContext | undefined): Promise<Uint8Array> {
+  return decryptSymmetric(parsed, context, (sealed) => ctx.backendCall(k.backend.unseal(k.key.handle, sealed), k.backend));
+}
+
+/** The audit summary of an encryption context: AWS documents it as not secret (it appears in CloudTrail). */
+export function contextSummary(context: EncryptionContext | undefined): { EncryptionContext: EncryptionContext } | undefined {
+  return context !== undefined && Object.keys(context).length > 0 ? { EncryptionContext: { ...context } } : undefined;
+}

@@ -1,0 +1,45 @@
+import { KmsError } from '@kmsgate/core';
+import { dryRunRefusal } from '../signing/aws-checks';
+import { ciphertextKey, contextSummary, decryptWith } from '../encryption/envelope';
+import { defineOperation } from './operation';
+import { CIPHERTEXT_BLOB, ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, OPTIONAL_KEY_ID } from './shapes';
+
+/**
+ * Opens a ciphertext of Encrypt, GenerateDataKey* or ReEncrypt. The ciphertext names its key, so
+ * KeyId is optional; given, it must be that key (IncorrectKeyException).
+ */
+export const Decrypt = defineOperation({
+  name: 'Decrypt',
+  access: 'signer',
+  audit: 'usage',
+  input: {
+    type: 'structure',
+    members: {
+      CiphertextBlob: CIPHERTEXT_BLOB,
+      EncryptionContext: ENCRYPTION_CONTEXT,
+      GrantTokens: GRANT_TOKENS,
+      KeyId: OPTIONAL_KEY_ID,
+      EncryptionAlgorithm: ENCRYPTION_ALGORITHM,
+      Recipient: {
+        type: 'structure',
+        members: {
+          KeyEncryptionAlgorithm: { type: 'string', enum: ['RSAES_OAEP_SHA_256'] },
+          AttestationDocument: { type: 'blob', min: 1, max: 262144 },
+        },
+      },
+      DryRun: { type: 'boolean' },
+    },
+  },
+  async handler(input, ctx) {
+    if (input.Recipient !== undefined)
+      throw new KmsError('UnsupportedOperationException', 'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the plaintext for.');
+    const { parsed, k } = ciphertextKey(ctx, input.CiphertextBlob, input.KeyId, 'Decrypt', input.EncryptionAlgorithm);
+    if (input.DryRun === true) throw dryRunRefusal();
+    const plaintext = await decryptWith(ctx, k, parsed, input.EncryptionContext);
+    return {
+      response: { KeyId: k.arn, Plaintext: plaintext, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
+      keyId: k.key.keyId,
+      summary: contextSummary(input.EncryptionContext),
+    };
+  },
+});
