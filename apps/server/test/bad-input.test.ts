@@ -160,12 +160,13 @@ describe('keys that are malformed, missing or of the wrong kind', () => {
     expect(r2.json.message).toBe('Alias arn:aws:kms:us-east-1:111122223333:alias/nope is not found.');
   });
 
-  it('CreateKey for encryption (Sign with an ENCRYPT_DECRYPT key cannot happen)', async () => {
+  it('CreateKey with a key usage the spec does not allow, or kmsgate does not serve for it', async () => {
     const r = await t.call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'ENCRYPT_DECRYPT' });
     expectAwsError(r, 'ValidationException');
     expect(r.json.message).toBe('KeyUsage ENCRYPT_DECRYPT is not compatible with KeySpec ECC_NIST_P256');
-    const sym = await t.call('CreateKey', {});
-    expectAwsError(sym, 'UnsupportedOperationException');
+    const rsa = await t.call('CreateKey', { KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
+    expectAwsError(rsa, 'UnsupportedOperationException');
+    expect(rsa.json.message).toBe('KeyUsage ENCRYPT_DECRYPT is not supported by kmsgate; use SIGN_VERIFY.');
     const noUsage = await t.call('CreateKey', { KeySpec: 'ECC_NIST_P256' });
     expect(noUsage.json.message).toBe('You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.');
   });
@@ -468,9 +469,9 @@ describe('key policies, custom key stores, GenerateRandom, unsupported operation
   });
 
   it('an operation kmsgate does not serve is UnsupportedOperationException, a made-up one UnknownOperationException', async () => {
-    const r = await t.call('Encrypt', { KeyId: keyId, Plaintext: b64(16) });
+    const r = await t.call('GenerateMac', { KeyId: keyId, Message: b64(16), MacAlgorithm: 'HMAC_SHA_256' });
     expectAwsError(r, 'UnsupportedOperationException');
-    expect(r.json.message).toMatch(/^Encrypt is not supported by kmsgate: /);
+    expect(r.json.message).toMatch(/^GenerateMac is not supported by kmsgate: /);
     expectAwsError(await t.call('EncryptEverything', {}), 'UnknownOperationException');
   });
 });

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { KEY_SPECS } from '@kmsgate/core';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 
 /**
@@ -28,8 +29,8 @@ beforeAll(async () => {
     KMSGATE_URL: t.url,
     KMSGATE_ACCESS_KEY_ID: t.admin.accessKeyId,
     KMSGATE_SECRET_ACCESS_KEY: t.admin.secretAccessKey,
-    // Every spec the backend holds, so the boto3 run signs with each (whatever the backend adds later).
-    KMSGATE_SIGNING_SPECS: JSON.stringify(t.gateway.backends.registry.defaultBackend.keySpecs),
+    // Every signing spec the backend holds, so the boto3 run signs with each (whatever the backend adds later).
+    KMSGATE_SIGNING_SPECS: JSON.stringify(signingSpecs()),
   };
   startCli();
 });
@@ -67,6 +68,11 @@ async function aws(...args: string[]): Promise<any> {
 
 /** The stderr of a command expected to fail. */
 const failure = (p: Promise<unknown>) => p.then(() => 'succeeded', (e: { stderr: string }) => e.stderr);
+
+/** The backend's signing key specs (SYMMETRIC_DEFAULT is checked on its own). */
+function signingSpecs(): string[] {
+  return t.gateway.backends.registry.defaultBackend.keySpecs.filter((s) => (KEY_SPECS[s].usages as readonly string[]).includes('SIGN_VERIFY'));
+}
 
 describe('AWS CLI', () => {
   it('runs the key lifecycle, signs and verifies, and reports errors by their AWS names', async () => {
@@ -134,9 +140,26 @@ describe('AWS CLI', () => {
     expect(await failure(aws('schedule-key-deletion', '--key-id', keyId, '--pending-window-in-days', '3')))
       .toContain('(ValidationException) when calling the ScheduleKeyDeletion operation: PendingWindowInDays must be between 7 and 30');
     expect(await failure(aws('encrypt', '--key-id', keyId, '--plaintext', `fileb://${digestFile}`)))
-      .toContain('(UnsupportedOperationException) when calling the Encrypt operation: Encrypt is not supported by kmsgate');
+      .toContain(`(InvalidKeyUsageException) when calling the Encrypt operation: ${arn} key usage is SIGN_VERIFY which is not valid for Encrypt.`);
     expect(await failure(aws('tag-resource', '--key-id', keyId, '--tags', 'TagKey=aws:x,TagValue=y')))
       .toContain('(TagException) when calling the TagResource operation: Tags beginning with aws: are reserved');
+
+    // `aws kms create-key` with no arguments: a symmetric key that encrypts, decrypts and makes data keys.
+    const sym = (await aws('create-key')).KeyMetadata;
+    expect(sym).toMatchObject({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'] });
+    const plainFile = join(t.dataDir, 'plain.bin');
+    writeFileSync(plainFile, 'aws cli secret');
+    const encrypted = await aws('encrypt', '--key-id', sym.KeyId, '--plaintext', `fileb://${plainFile}`, '--encryption-context', 'tenant=acme');
+    expect(encrypted.KeyId).toBe(sym.Arn);
+    const ctFile = join(t.dataDir, 'ct.bin');
+    writeFileSync(ctFile, Buffer.from(encrypted.CiphertextBlob, 'base64'));
+    const decrypted = await aws('decrypt', '--ciphertext-blob', `fileb://${ctFile}`, '--encryption-context', 'tenant=acme');
+    expect([decrypted.KeyId, Buffer.from(decrypted.Plaintext, 'base64').toString()]).toEqual([sym.Arn, 'aws cli secret']);
+    expect(await failure(aws('decrypt', '--ciphertext-blob', `fileb://${ctFile}`))).toContain('(InvalidCiphertextException) when calling the Decrypt operation');
+    const dataKey = await aws('generate-data-key', '--key-id', sym.Arn, '--key-spec', 'AES_256');
+    expect(Buffer.from(dataKey.Plaintext, 'base64')).toHaveLength(32);
+    writeFileSync(ctFile, Buffer.from(dataKey.CiphertextBlob, 'base64'));
+    expect((await aws('decrypt', '--ciphertext-blob', `fileb://${ctFile}`)).Plaintext).toBe(dataKey.Plaintext);
   });
 
   it('is refused with a wrong secret', async () => {
@@ -181,7 +204,11 @@ describe('boto3', () => {
       rotation: false,
       random_length: 48,
       key_stores: [['tee', 'AWS_CLOUDHSM', 'CONNECTED'], ['yubihsm', 'AWS_CLOUDHSM', 'CONNECTED']],
-      encrypt: 'UnsupportedOperationException',
+      encrypt_signing_key: 'InvalidKeyUsageException',
+      symmetric: {
+        KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+        round_trip: true, key_id_is_arn: true, wrong_context: 'InvalidCiphertextException', data_key: 32, data_key_round_trip: true,
+      },
       tag_paginator: { pages: 3, tags: 6 },
     });
     expect(out.disabled).toMatch(/^DisabledException: arn:aws:kms:us-east-1:111122223333:key\/[0-9a-f-]{36} is disabled\.$/);
@@ -190,8 +217,7 @@ describe('boto3', () => {
     expect(out.alias_paginator.aliases).toBeGreaterThanOrEqual(1);
 
     // Every key spec the backend holds: each of its algorithms signed by KMS, checked by `cryptography` and Verify.
-    const specs = t.gateway.backends.registry.defaultBackend.keySpecs;
-    expect(Object.keys(out.specs).sort()).toEqual([...specs].sort());
+    expect(Object.keys(out.specs).sort()).toEqual(signingSpecs().sort());
     for (const [spec, algs] of Object.entries(out.specs as Record<string, Record<string, boolean>>)) {
       expect({ spec, algs: Object.keys(algs).length > 0 }).toEqual({ spec, algs: true });
       for (const [alg, ok] of Object.entries(algs)) expect({ spec, alg, ok }).toEqual({ spec, alg, ok: true });

@@ -25,6 +25,7 @@ let t: TestGateway;
 let kms: KMS.KMSClient;
 const ids: Record<string, string> = {};
 let signature: Uint8Array;
+let ciphertext: Uint8Array;
 const digest = new Uint8Array(32).fill(3);
 
 beforeAll(async () => {
@@ -41,6 +42,8 @@ beforeAll(async () => {
   await kms.send(new KMS.CreateAliasCommand({ AliasName: 'alias/sdk-delete', TargetKeyId: ids.key }));
   await kms.send(new KMS.CreateAliasCommand({ AliasName: 'alias/sdk-update', TargetKeyId: ids.key }));
   signature = (await kms.send(new KMS.SignCommand({ KeyId: ids.key, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }))).Signature!;
+  ids.symmetric = (await kms.send(new KMS.CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+  ciphertext = (await kms.send(new KMS.EncryptCommand({ KeyId: ids.symmetric, Plaintext: digest }))).CiphertextBlob!;
 });
 afterAll(async () => { await t.stop(); });
 
@@ -52,14 +55,19 @@ function inputFor(op: string): Record<string, unknown> {
     CancelKeyDeletion: { KeyId: ids.pending },
     CreateAlias: { AliasName: 'alias/sdk-coverage', TargetKeyId: KeyId },
     CreateKey: { KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' },
+    Decrypt: { CiphertextBlob: ciphertext },
     DeleteAlias: { AliasName: 'alias/sdk-delete' },
     DescribeCustomKeyStores: {},
     DisableKey: { KeyId },
     EnableKey: { KeyId },
+    Encrypt: { KeyId: ids.symmetric, Plaintext: digest },
+    GenerateDataKey: { KeyId: ids.symmetric, KeySpec: 'AES_256' },
+    GenerateDataKeyWithoutPlaintext: { KeyId: ids.symmetric, NumberOfBytes: 64 },
     GenerateRandom: { NumberOfBytes: 16 },
     ListAliases: {},
     ListKeys: {},
     PutKeyPolicy: { KeyId, Policy: '{"Statement":[]}' },
+    ReEncrypt: { CiphertextBlob: ciphertext, DestinationKeyId: ids.symmetric },
     ScheduleKeyDeletion: { KeyId: ids.doomed, PendingWindowInDays: 7 },
     Sign: signing,
     TagResource: { KeyId, Tags: [{ TagKey: 'team', TagValue: 'sdk' }] },

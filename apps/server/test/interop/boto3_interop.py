@@ -150,9 +150,29 @@ out["key_stores"] = [(s["CustomKeyStoreId"], s["CustomKeyStoreType"], s["Connect
                      for s in kms.describe_custom_key_stores()["CustomKeyStores"]]
 try:
     kms.encrypt(KeyId=life_id, Plaintext=b"secret")
-    out["encrypt"] = "encrypted"
-except kms.exceptions.UnsupportedOperationException as e:
-    out["encrypt"] = "UnsupportedOperationException"
+    out["encrypt_signing_key"] = "encrypted"
+except kms.exceptions.InvalidKeyUsageException:
+    out["encrypt_signing_key"] = "InvalidKeyUsageException"
+
+# ---- a symmetric key, as `create_key()` with no arguments makes one: encrypt, decrypt, data keys
+sym = kms.create_key()["KeyMetadata"]
+ctx = {"tenant": "acme", "purpose": "boto3"}
+ct = kms.encrypt(KeyId=sym["KeyId"], Plaintext=b"boto3 secret", EncryptionContext=ctx)
+dec = kms.decrypt(CiphertextBlob=ct["CiphertextBlob"], EncryptionContext=ctx)
+try:
+    kms.decrypt(CiphertextBlob=ct["CiphertextBlob"], EncryptionContext={"tenant": "acme"})
+    wrong_context = "decrypted"
+except kms.exceptions.InvalidCiphertextException:
+    wrong_context = "InvalidCiphertextException"
+gdk = kms.generate_data_key(KeyId=sym["Arn"], KeySpec="AES_256")
+out["symmetric"] = {
+    "KeySpec": sym["KeySpec"], "KeyUsage": sym["KeyUsage"], "EncryptionAlgorithms": sym["EncryptionAlgorithms"],
+    "round_trip": dec["Plaintext"] == b"boto3 secret",
+    "key_id_is_arn": ct["KeyId"] == sym["Arn"] and dec["KeyId"] == sym["Arn"],
+    "wrong_context": wrong_context,
+    "data_key": len(gdk["Plaintext"]),
+    "data_key_round_trip": kms.decrypt(CiphertextBlob=gdk["CiphertextBlob"])["Plaintext"] == gdk["Plaintext"],
+}
 
 alias_pages = list(kms.get_paginator("list_aliases").paginate(PaginationConfig={"PageSize": 1}))
 out["alias_paginator"] = {"pages": len(alias_pages), "aliases": sum(len(p["Aliases"]) for p in alias_pages)}
