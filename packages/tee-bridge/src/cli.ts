@@ -18,6 +18,8 @@ Options:
   --build-hash <text>      hello.buildHash (default: the SHA-256 of /lib/optee_armtz/<uuid>.ta)
   --storage <dir>          the host build: compile tee/host (make, cc), run the TA in this process
                            with its secure storage in <dir>. Mode "simulated"; nothing is protected.
+  --allow-uid <uid>        the only user that may connect, checked with SO_PEERCRED on every
+                           connection (default: the daemon's own uid; set it to the gateway's)
   --max-outstanding <n>    requests per connection before BUSY (default: 64)
   --call-timeout-ms <n>    a TA call running longer is answered DEADLINE_EXCEEDED, outcome unknown
                            (default: 30000)
@@ -38,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
         simulated: { type: 'boolean' },
         'build-hash': { type: 'string' },
         storage: { type: 'string' },
+        'allow-uid': { type: 'string' },
         'max-outstanding': { type: 'string' },
         'call-timeout-ms': { type: 'string' },
         verbose: { type: 'boolean' },
@@ -59,11 +62,13 @@ async function main(argv: string[]): Promise<number> {
   if (values.storage && (values.simulated || values['build-hash'] !== undefined)) throw new UsageError('--simulated and --build-hash go with --libteec');
   const maxOutstanding = intOption(values['max-outstanding'], 'max-outstanding', 1, 1024);
   const callTimeoutMs = intOption(values['call-timeout-ms'], 'call-timeout-ms', 1, 600_000);
+  const allowedUid = intOption(values['allow-uid'], 'allow-uid', 0, 0xffff_ffff);
   const log = (line: string) => process.stderr.write(`tee-bridge: ${line}\n`);
   const common = {
     socketPath: values.socket,
     ...(maxOutstanding !== undefined && { maxOutstanding }),
     ...(callTimeoutMs !== undefined && { callTimeoutMs }),
+    ...(allowedUid !== undefined && { allowedUid }),
     // Failures to open the TA session are worth a line even without --verbose.
     log: values.verbose ? log : (line: string) => (/session/.test(line) ? log(line) : undefined),
   };
@@ -77,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
       ...(values['build-hash'] !== undefined && { buildHash: values['build-hash'] }),
     });
   const where = values.storage ? `host build, storage ${values.storage}` : `libteec ${values.libteec}`;
-  log(`listening on ${bridge.socketPath} (TA ${bridge.hello.taUuid}, mode ${bridge.hello.mode}, ${where}, build ${bridge.hello.buildHash})`);
+  log(`listening on ${bridge.socketPath} (TA ${bridge.hello.taUuid}, mode ${bridge.hello.mode}, ${where}, build ${bridge.hello.buildHash}, uid ${allowedUid ?? process.getuid!()} only)`);
   try {
     const att = await bridge.session.invoke('getAttestation', { nonce: toHex(new Uint8Array(32).fill(0x6b)) });
     log(`attestation public key (SPKI DER, hex): ${att.publicKey}`);

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { BridgeMode, KeyType } from '@kmsgate/tee';
+import type { BridgeClock, BridgeMode, KeyType } from '@kmsgate/tee';
 import { buildHostLibrary, hostBuildHash } from './host';
 import { startBridgeServer, type RunningBridgeServer } from './server';
 import { TA_UUID } from './ta-interface';
@@ -29,6 +29,10 @@ export interface TeeBridgeOptions {
   maxOutstanding?: number;
   callTimeoutMs?: number;
   log?: (line: string) => void;
+  /** What the call timeout, request deadlines and the frame timeout are measured on (tests: a manual clock). */
+  clock?: BridgeClock;
+  /** The uid that may connect (SO_PEERCRED); default: the daemon's own, as the socket's 0600 mode says. */
+  allowedUid?: number;
 }
 
 export interface RunningTeeBridge extends RunningBridgeServer {
@@ -41,6 +45,7 @@ export async function startTeeBridge(options: TeeBridgeOptions): Promise<Running
     libraryPath: options.libraryPath,
     contextName: options.contextName,
     ...(options.callTimeoutMs !== undefined && { callTimeoutMs: options.callTimeoutMs }),
+    ...(options.clock && { clock: options.clock }),
     log,
   });
   try {
@@ -56,6 +61,8 @@ export async function startTeeBridge(options: TeeBridgeOptions): Promise<Running
       executor: session,
       identity: { taUuid: TA_UUID, buildHash: options.buildHash ?? installedTaHash(), mode: options.mode, keyTypes: [...TA_KEY_TYPES] },
       ...(options.maxOutstanding !== undefined && { maxOutstanding: options.maxOutstanding }),
+      ...(options.clock && { clock: options.clock }),
+      allowedUid: options.allowedUid ?? process.getuid!(),
       log,
       name: 'tee-bridge',
     });

@@ -53,6 +53,9 @@ const bindings = new Map<string, Binding>();
 function bind(libraryPath: string): Binding {
   let b = bindings.get(libraryPath);
   if (!b) {
+    // The TEEC_Operation written below is the 64-bit layout: on a 32-bit process each parameter is
+    // 12 bytes and pointers 4, and the TEE would read the wrong bytes (docs/tee-board.md).
+    if (koffi.sizeof('void *') !== 8) throw new Error('the bridge daemon supports 64-bit processes only: TEEC_Operation is laid out for 64-bit targets (docs/tee-board.md, 32-bit boards)');
     let lib: koffi.IKoffiLib;
     try {
       lib = koffi.load(libraryPath);

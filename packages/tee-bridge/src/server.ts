@@ -7,10 +7,11 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import {
   COMMANDS, FRAME_READ_TIMEOUT_MS, FrameDecoder, HELLO_VERSION, MAX_FRAME_BYTES, PROTOCOL_VERSION, RequestEnvelope,
   ResponseEnvelope, TEEC_ORIGIN, TEEC_RESULT, decodeJson, describeZodError, encodeFrame, errorBody, frameBytes,
-  isCommandName, teecHex,
-  type CommandName, type ErrorBody, type ErrorCode, type HelloInfo,
+  SYSTEM_CLOCK, isCommandName, teecHex,
+  type BridgeClock, type CommandName, type ErrorBody, type ErrorCode, type HelloInfo,
 } from '@kmsgate/tee';
 import type { FaultInjector, FaultSpec } from './faults';
+import { peerUid } from './peercred';
 import { CallTimeoutError, TaError, type TaExecutor } from './ta-executor';
 
 /** Requests one connection may have waiting or executing before the daemon answers BUSY. */
@@ -32,6 +33,13 @@ export interface BridgeServerOptions {
   faults?: FaultInjector;
   /** Names this daemon in its own error messages. */
   name?: string;
+  /** What request deadlines and the frame read timeout are measured on (default: the system clock). */
+  clock?: BridgeClock;
+  /**
+   * Only a peer process of this uid may talk to the daemon (SO_PEERCRED): any other connection,
+   * or one whose credentials cannot be read, is closed before a byte of it is read.
+   */
+  allowedUid?: number;
 }
 
 export interface BridgeStats {
@@ -41,6 +49,8 @@ export interface BridgeStats {
   /** Commands the TA actually executed, by name: a sign that ran twice shows here. */
   invocations: Record<CommandName, number>;
   frameErrors: number;
+  /** Connections closed at once because the peer was not the allowed uid. */
+  refusedPeers: number;
 }
 
 export interface RunningBridgeServer {
@@ -63,7 +73,7 @@ interface Conn {
   /** No more answers are written: closed, or ending after a frame-level error. */
   dead: boolean;
   peerEnded: boolean;
-  frameTimer: NodeJS.Timeout | undefined;
+  frameTimer: unknown;
 }
 
 interface Job {
@@ -79,12 +89,14 @@ interface Job {
 export async function startBridgeServer(options: BridgeServerOptions): Promise<RunningBridgeServer> {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   if (typeof options.socketPath !== 'string' || options.socketPath.length === 0) throw new TypeError('socketPath must be a non-empty string');
+  if (options.allowedUid !== undefined && !(Number.isInteger(options.allowedUid) && options.allowedUid >= 0 && options.allowedUid <= 0xffff_ffff)) throw new RangeError('allowedUid must be an integer in 0..4294967295');
   const maxOutstanding = options.maxOutstanding ?? DEFAULT_MAX_OUTSTANDING;
   if (!Number.isInteger(maxOutstanding) || maxOutstanding < 1 || maxOutstanding > 1024) throw new RangeError('maxOutstanding must be an integer in 1..1024');
   const frameTimeoutMs = options.frameTimeoutMs ?? FRAME_READ_TIMEOUT_MS;
   const log = options.log ?? (() => undefined);
   const name = options.name ?? 'the bridge daemon';
   const { executor, faults } = options;
+  const clock = options.clock ?? SYSTEM_CLOCK;
   const hello: HelloInfo = {
     protocolVersion: PROTOCOL_VERSION,
     ...options.identity,
@@ -97,6 +109,7 @@ export async function startBridgeServer(options: BridgeServerOptions): Promise<R
     requests: 0,
     invocations: Object.fromEntries(Object.keys(COMMANDS).map((c) => [c, 0])) as Record<CommandName, number>,
     frameErrors: 0,
+    refusedPeers: 0,
   };
   const conns = new Set<Conn>();
 
@@ -140,7 +153,7 @@ export async function startBridgeServer(options: BridgeServerOptions): Promise<R
     log(`closing a connection: ${code}: ${message}`);
     answerError(conn, id, errorBody(code, message), v);
     conn.dead = true;
-    clearTimeout(conn.frameTimer);
+    clock.clearTimeout(conn.frameTimer);
     conn.socket.end();
     setTimeout(() => conn.socket.destroy(), 1_000).unref();
   };
@@ -175,7 +188,7 @@ export async function startBridgeServer(options: BridgeServerOptions): Promise<R
       conn.outstanding.delete(id);
       return;
     }
-    if (Date.now() > job.deadlineAt) {
+    if (clock.now() > job.deadlineAt) {
       answerError(conn, id, errorBody('DEADLINE_EXCEEDED', `${cmd} was not started within its ${job.deadlineMs} ms deadline; it was not executed`, { retryable: true }));
       return;
     }
@@ -274,7 +287,7 @@ export async function startBridgeServer(options: BridgeServerOptions): Promise<R
       return;
     }
     conn.outstanding.add(id);
-    enqueue({ conn, id, cmd, payload: payload.data as Record<string, unknown>, deadlineMs, deadlineAt: Date.now() + deadlineMs, fault });
+    enqueue({ conn, id, cmd, payload: payload.data as Record<string, unknown>, deadlineMs, deadlineAt: clock.now() + deadlineMs, fault });
   };
 
   const onData = (conn: Conn, chunk: Buffer): void => {
@@ -286,14 +299,23 @@ export async function startBridgeServer(options: BridgeServerOptions): Promise<R
       if (frame.kind === 'empty') return fatal(conn, null, 'BAD_FRAME', 'empty frame');
       onFrame(conn, frame.body);
     }
-    clearTimeout(conn.frameTimer);
+    clock.clearTimeout(conn.frameTimer);
     conn.frameTimer = undefined;
     if (!conn.dead && conn.decoder.hasPartial) {
-      conn.frameTimer = setTimeout(() => fatal(conn, null, 'BAD_FRAME', `incomplete frame: no data for ${frameTimeoutMs} ms`), frameTimeoutMs);
+      conn.frameTimer = clock.setTimeout(() => fatal(conn, null, 'BAD_FRAME', `incomplete frame: no data for ${frameTimeoutMs} ms`), frameTimeoutMs);
     }
   };
 
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
+    if (options.allowedUid !== undefined) {
+      const uid = peerUid(socket);
+      if (uid !== options.allowedUid) {
+        stats.refusedPeers++;
+        log(`refused a connection from ${uid === undefined ? 'a peer whose credentials cannot be read' : `uid ${uid}`}: only uid ${options.allowedUid} may connect`);
+        socket.destroy();
+        return;
+      }
+    }
     const conn: Conn = { socket, decoder: new FrameDecoder(MAX_FRAME_BYTES), helloDone: false, outstanding: new Set(), dead: false, peerEnded: false, frameTimer: undefined };
     conns.add(conn);
     stats.connections++;
@@ -308,7 +330,7 @@ export async function startBridgeServer(options: BridgeServerOptions): Promise<R
     socket.on('error', () => undefined);
     socket.on('close', () => {
       conn.dead = true;
-      clearTimeout(conn.frameTimer);
+      clock.clearTimeout(conn.frameTimer);
       conns.delete(conn);
       stats.openConnections--;
     });

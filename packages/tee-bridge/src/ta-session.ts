@@ -8,8 +8,8 @@
 import { p256 } from '@noble/curves/nist';
 import { spkiFromRawPublicKey } from '@kmsgate/core';
 import {
-  COMMANDS, TEEC_ORIGIN, TEEC_RESULT, fromHex, teecDescribe, toHex,
-  type KeyType, type ParsedPayload, type Result,
+  COMMANDS, SYSTEM_CLOCK, TEEC_ORIGIN, TEEC_RESULT, fromHex, teecDescribe, toHex,
+  type BridgeClock, type KeyType, type ParsedPayload, type Result,
 } from '@kmsgate/tee';
 import { TeecContext, TeecSession, TEEC_SUCCESS, type TeecOut, type TeecParam } from './libteec';
 import {
@@ -29,6 +29,8 @@ export interface TaSessionOptions {
   uuid?: string;
   callTimeoutMs?: number;
   log?: (line: string) => void;
+  /** What the call timeout is measured on (default: the system clock). */
+  clock?: BridgeClock;
 }
 
 const KEY_TYPE_NAMES = Object.fromEntries(Object.entries(TA_KEY_TYPE).map(([k, v]) => [v, k])) as Record<number, KeyType>;
@@ -41,6 +43,7 @@ export class TaSession implements TaExecutor {
   readonly uuid: string;
   readonly #context: TeecContext;
   readonly #callTimeoutMs: number;
+  readonly #clock: BridgeClock;
   readonly #log: (line: string) => void;
   #session: TeecSession | undefined;
   /** The call in progress (or the last one): the next waits for it, even after a timeout. */
@@ -52,6 +55,7 @@ export class TaSession implements TaExecutor {
   constructor(options: TaSessionOptions) {
     this.uuid = options.uuid ?? TA_UUID;
     this.#callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#log = options.log ?? (() => undefined);
     this.#context = TeecContext.initialize(options.libraryPath, options.contextName);
   }
@@ -93,18 +97,18 @@ export class TaSession implements TaExecutor {
    * CallTimeoutError; the next call still waits for it to return (the TEE cannot be interrupted).
    */
   #serial<T>(work: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: unknown;
     let timedOut: (e: Error) => void = () => undefined;
     const timeout = new Promise<never>((_, reject) => {
       timedOut = reject;
     });
     const run = this.#tail.then(() => {
       if (this.#closed) throw new Error('the TA session is closed');
-      timer = setTimeout(() => timedOut(new CallTimeoutError(`the TA call did not return within ${this.#callTimeoutMs} ms; it may still take effect`)), this.#callTimeoutMs);
+      timer = this.#clock.setTimeout(() => timedOut(new CallTimeoutError(`the TA call did not return within ${this.#callTimeoutMs} ms; it may still take effect`)), this.#callTimeoutMs);
       return work();
     });
     this.#tail = run.catch(() => undefined);
-    return Promise.race([run, timeout]).finally(() => clearTimeout(timer));
+    return Promise.race([run, timeout]).finally(() => this.#clock.clearTimeout(timer));
   }
 
   async #ensureSession(): Promise<TeecSession> {

@@ -5,6 +5,7 @@ import { createHash, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ManualClock, until } from '../../tee/test/helpers/manual-clock';
 import { RawConnection, rawPublicKey, type Response } from '../../tee/test/helpers/raw-bridge';
 import { HOST_LIBRARY, hostTeeControls, startHostBridge, type HostTeeControls, type RunningTeeBridge } from '../src';
 
@@ -133,18 +134,26 @@ describe('a TA that panics', () => {
 describe('a TA call that outlives the daemon\'s call timeout', () => {
   it('is answered DEADLINE_EXCEEDED with outcome unknown; the next command waits for it; it ran once', async () => {
     await bridge!.close();
-    bridge = await startHostBridge({ socketPath: join(dir, 'bridge.sock'), storageDir: storage, callTimeoutMs: 2_000 });
+    const clock = new ManualClock();
+    bridge = await startHostBridge({ socketPath: join(dir, 'bridge.sock'), storageDir: storage, callTimeoutMs: 2_000, clock });
     const c = await session();
     const { handle } = await c.ok<{ handle: string }>('generateKey', { keyType: 'ED25519', label: 'slow' });
     const before = host.signatures();
     host.hold(true);
     try {
+      const timers = clock.pending;
       const sign = c.request('sign', { handle, algorithm: 'ED25519', input: 'beef' });
-      expect(await c.answer(sign, 10_000)).toMatchObject({ ok: false, error: { code: 'DEADLINE_EXCEEDED', outcomeUnknown: true, retryable: true } });
+      // The call has started once its timeout timer is set; the TA holds it.
+      await until(() => clock.pending > timers);
+      clock.advance(1_999);
+      await new Promise((r) => setImmediate(r));
+      expect(c.drain()).toEqual([]);
+      clock.advance(1);
+      expect(await c.answer(sign)).toMatchObject({ ok: false, error: { code: 'DEADLINE_EXCEEDED', outcomeUnknown: true, retryable: true } });
       expect(host.signatures()).toBe(before);
       const ping = c.request('ping', {});
       host.hold(false);
-      expect(await c.answer(ping, 10_000)).toMatchObject({ ok: true });
+      expect(await c.answer(ping)).toMatchObject({ ok: true });
     } finally {
       host.hold(false);
     }

@@ -1,6 +1,7 @@
 // tee-sim: the bridge daemon of docs/tee-bridge-protocol.md (the same server a board's daemon
 // runs, from @kmsgate/tee-bridge) in front of the simulated TA instead of libteec, with test
 // faults on demand.
+import type { BridgeClock } from '@kmsgate/tee';
 import {
   FaultInjector, startBridgeServer,
   type BridgeStats, type RunningBridgeServer, type TaExecutor,
@@ -18,6 +19,8 @@ export interface TeeSimulatorOptions extends TaOptions {
   taUuid?: string;
   /** One line per notable event (connections, frame errors, refused storage). */
   log?: (line: string) => void;
+  /** What request deadlines and the frame read timeout are measured on (tests: a manual clock). */
+  clock?: BridgeClock;
 }
 
 export type SimStats = BridgeStats;
@@ -41,6 +44,7 @@ export async function startTeeSimulator(options: TeeSimulatorOptions): Promise<R
     identity: { taUuid: options.taUuid ?? SIM_TA_UUID, buildHash: SIM_BUILD_HASH, mode: 'simulated', keyTypes: [...ta.keyTypes] },
     ...(options.maxOutstanding !== undefined && { maxOutstanding: options.maxOutstanding }),
     ...(options.frameTimeoutMs !== undefined && { frameTimeoutMs: options.frameTimeoutMs }),
+    ...(options.clock && { clock: options.clock }),
     log,
     faults,
     name: 'tee-sim',

@@ -1,22 +1,27 @@
 // The daemon side of the faults: frames that stall, ids reused while outstanding, per-connection
 // limits, requests that wait past their deadline, and the injected faults as a raw client sees them.
+// The daemon's frame timeout and request deadlines run on a manual clock the tests move forward.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION, frameBytes } from '@kmsgate/tee';
+import { ManualClock, until } from '../../tee/test/helpers/manual-clock';
 import { RawConnection } from '../../tee/test/helpers/raw-bridge';
 import { startTeeSimulator, type RunningTeeSimulator } from '../src';
 
 let dir: string;
 let sim: RunningTeeSimulator;
+let clock: ManualClock;
 const conns: RawConnection[] = [];
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tee-sim-daemon-'));
-  sim = await startTeeSimulator({ socketPath: join(dir, 'bridge.sock'), frameTimeoutMs: 100, maxOutstanding: 2 });
+  clock = new ManualClock();
+  sim = await startTeeSimulator({ socketPath: join(dir, 'bridge.sock'), frameTimeoutMs: 100, maxOutstanding: 2, clock });
 });
 afterEach(async () => {
   for (const c of conns.splice(0)) c.destroy();
+  sim.faults.release();
   await sim.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -28,20 +33,27 @@ async function session(): Promise<RawConnection> {
   return c;
 }
 
-it('closes a connection whose frame stalls mid-way, after the frame timeout', async () => {
+it('closes a connection whose frame stalls mid-way, at the frame timeout', async () => {
   const c = await session();
-  const t0 = Date.now();
+  const timers = clock.pending;
   c.sendBytes(frameBytes(new Uint8Array(50).fill(0x20)).subarray(0, 20));
+  // The daemon has the partial frame once it waits on its frame timer.
+  await until(() => clock.pending > timers);
+  clock.advance(99);
+  await new Promise((r) => setImmediate(r));
+  expect(c.closed).toBe(false);
+  expect(c.drain()).toEqual([]);
+  clock.advance(1);
   const r = await c.answer(null);
   expect(r).toMatchObject({ ok: false, error: { code: 'BAD_FRAME', message: expect.stringMatching(/incomplete frame/) } });
-  await c.waitClosed(1_000);
-  expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
+  await c.waitClosed();
 });
 
 it('closes a connection that reuses an id still outstanding', async () => {
   const c = await session();
-  sim.faults.inject({ kind: 'delay', cmd: 'ping', ms: 100 });
+  sim.faults.inject({ kind: 'hold', cmd: 'ping' });
   c.send({ v: PROTOCOL_VERSION, id: 42, cmd: 'ping', deadlineMs: 1000, payload: {} });
+  await until(() => sim.faults.holding === 1);
   c.send({ v: PROTOCOL_VERSION, id: 42, cmd: 'random', deadlineMs: 1000, payload: { length: 1 } });
   expect(await c.answer(42)).toMatchObject({ ok: false, error: { code: 'BAD_FRAME', message: expect.stringMatching(/already outstanding/) } });
   await c.waitClosed(1_000);
@@ -49,11 +61,15 @@ it('closes a connection that reuses an id still outstanding', async () => {
 
 it('answers BUSY beyond maxOutstanding on one connection, and DEADLINE_EXCEEDED without executing what waited too long', async () => {
   const c = await session();
-  sim.faults.inject({ kind: 'delay', cmd: 'random', ms: 150 });
+  sim.faults.inject({ kind: 'hold', cmd: 'random' });
   const slow = c.request('random', { length: 1 });
+  await until(() => sim.faults.holding === 1);
   const waiting = c.request('random', { length: 2 }, 50);
   const third = c.request('random', { length: 3 });
   expect(await c.answer(third)).toMatchObject({ ok: false, error: { code: 'BUSY', retryable: true, outcomeUnknown: false } });
+  // The daemon has both; the one waiting behind the held call outlives its 50 ms there.
+  clock.advance(51);
+  sim.faults.release();
   expect((await c.answer(slow)).ok).toBe(true);
   expect(await c.answer(waiting)).toMatchObject({ ok: false, error: { code: 'DEADLINE_EXCEEDED', outcomeUnknown: false } });
   expect(sim.stats().invocations.random).toBe(1);

@@ -18,6 +18,7 @@ import {
   spkiFromRawPublicKey,
 } from '@kmsgate/core';
 import { TeeBridgeClient, type BreakerOptions, type ClientState, type ClientStats } from './client';
+import type { BridgeClock } from './clock';
 import { TeeBridgeError } from './errors';
 import {
   ECDSA_DIGEST_BYTES, MAX_LABEL_LENGTH, MAX_NONCE_BYTES, MAX_RANDOM_BYTES, MAX_SIGN_MESSAGE_BYTES, MIN_NONCE_BYTES,
@@ -54,6 +55,8 @@ export interface TeeBackendOptions {
   /** What to report as `simulated` before the first hello (an embedded simulator: true). */
   expectSimulated?: boolean;
   onEvent?: (event: string, detail: Record<string, string | number | boolean>) => void;
+  /** What the client's deadlines, backoff and breaker cooldown are measured on (tests: a manual clock). */
+  clock?: BridgeClock;
 }
 
 /** What GET /attestation returns: the TA's signed statement plus who made it. */
@@ -94,6 +97,7 @@ export class TeeBackend implements KeyBackend {
       ...(options.requireReal && { requireMode: 'real' as const }),
       clientName: `kmsgate backend ${options.id}`,
       onEvent: options.onEvent,
+      ...(options.clock && { clock: options.clock }),
     });
     this.#describeTimeoutMs = Math.min(options.requestTimeoutMs ?? 10_000, 2_000);
   }

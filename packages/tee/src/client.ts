@@ -5,6 +5,7 @@
  * delete whose answer is lost fails with `outcomeUnknown`, and the caller decides.
  */
 import { createConnection, type Socket } from 'node:net';
+import { SYSTEM_CLOCK, type BridgeClock } from './clock';
 import { TeeBridgeError } from './errors';
 import { decodeJson, encodeFrame, FrameDecoder } from './frames';
 import {
@@ -37,6 +38,8 @@ export interface TeeBridgeClientOptions {
   clientName?: string;
   /** Notable events (breaker transitions, late answers, protocol errors), for the server log. */
   onEvent?: (event: string, detail: Record<string, string | number | boolean>) => void;
+  /** What deadlines, timeouts, backoff and the cooldown are measured on (default: the system clock). */
+  clock?: BridgeClock;
 }
 
 export interface CallOptions {
@@ -72,7 +75,7 @@ interface Call {
   cmd: CommandName;
   payload: Record<string, unknown>;
   deadlineAt: number;
-  timer: NodeJS.Timeout | undefined;
+  timer: unknown;
   id: number | undefined;
   conn: Connection | undefined;
   settled: boolean;
@@ -86,7 +89,7 @@ interface Connection {
   state: 'connecting' | 'ready';
   dead: boolean;
   helloId: number;
-  connectTimer: NodeJS.Timeout | undefined;
+  connectTimer: unknown;
   window: number;
   maxFrameBytes: number;
   inFlight: Map<number, Call>;
@@ -116,6 +119,7 @@ export class TeeBridgeClient {
   readonly #requireMode: BridgeMode | undefined;
   readonly #clientName: string;
   readonly #onEvent: NonNullable<TeeBridgeClientOptions['onEvent']>;
+  readonly #clock: BridgeClock;
 
   #conn: Connection | undefined;
   #queue: Call[] = [];
@@ -130,7 +134,7 @@ export class TeeBridgeClient {
 
   #connectAttempts = 0;
   #nextAttemptAt = 0;
-  #reconnectTimer: NodeJS.Timeout | undefined;
+  #reconnectTimer: unknown;
 
   readonly #stats: ClientStats = {
     calls: 0, sent: 0, throttled: 0, timeouts: 0, lateAnswers: 0, sessionFailures: 0, protocolErrors: 0, connects: 0, breakerOpens: 0,
@@ -150,6 +154,7 @@ export class TeeBridgeClient {
     this.#requireMode = options.requireMode;
     this.#clientName = options.clientName ?? 'kmsgate';
     this.#onEvent = options.onEvent ?? (() => undefined);
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
   }
 
   /** The `hello` of the current (or last) session; undefined before the first handshake. */
@@ -174,7 +179,7 @@ export class TeeBridgeClient {
       const call: Call = {
         cmd,
         payload: parsed.data as Record<string, unknown>,
-        deadlineAt: Date.now() + timeoutMs,
+        deadlineAt: this.#clock.now() + timeoutMs,
         timer: undefined,
         id: undefined,
         conn: undefined,
@@ -182,7 +187,7 @@ export class TeeBridgeClient {
         resolve: resolve as (value: unknown) => void,
         reject,
       };
-      call.timer = setTimeout(() => this.#onDeadline(call), timeoutMs);
+      call.timer = this.#clock.setTimeout(() => this.#onDeadline(call), timeoutMs);
       this.#queue.push(call);
       this.#pump();
     });
@@ -195,7 +200,7 @@ export class TeeBridgeClient {
   }
 
   state(): ClientState {
-    const now = Date.now();
+    const now = this.#clock.now();
     const open = this.#breaker === 'open' && now < this.#openUntil;
     return {
       connection: this.#closed ? 'closed' : !this.#conn ? 'disconnected' : this.#conn.state,
@@ -215,7 +220,7 @@ export class TeeBridgeClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#reconnectTimer);
+    this.#clock.clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
     this.#rejectQueue((call) => new TeeBridgeError('unavailable', 'the TEE bridge client is closed', { cmd: call.cmd }));
     const conn = this.#conn;
@@ -238,7 +243,7 @@ export class TeeBridgeClient {
   /** Breaker and queue admission; an Error to reject with, or undefined to go ahead. */
   #admit(cmd: CommandName): TeeBridgeError | undefined {
     if (this.#breaker === 'open') {
-      const wait = this.#openUntil - Date.now();
+      const wait = this.#openUntil - this.#clock.now();
       if (wait > 0) {
         return new TeeBridgeError('unavailable',
           `the circuit breaker for the TEE bridge is open after ${this.#threshold} consecutive failures (last: ${this.#lastFailure ?? 'unknown'}); retry in ${Math.ceil(wait / 1000)} s`, { cmd });
@@ -276,7 +281,7 @@ export class TeeBridgeClient {
 
   #send(conn: Connection, call: Call): void {
     const id = this.#nextId();
-    const deadlineMs = Math.max(1, Math.min(MAX_DEADLINE_MS, call.deadlineAt - Date.now()));
+    const deadlineMs = Math.max(1, Math.min(MAX_DEADLINE_MS, call.deadlineAt - this.#clock.now()));
     let frame: Uint8Array;
     try {
       const envelope = RequestEnvelope.parse({ v: PROTOCOL_VERSION, id, cmd: call.cmd, deadlineMs, payload: call.payload });
@@ -294,12 +299,12 @@ export class TeeBridgeClient {
 
   #scheduleConnect(): void {
     if (this.#closed || this.#conn || this.#reconnectTimer) return;
-    const delay = this.#nextAttemptAt - Date.now();
+    const delay = this.#nextAttemptAt - this.#clock.now();
     if (delay <= 0) {
       this.#connect();
       return;
     }
-    this.#reconnectTimer = setTimeout(() => {
+    this.#reconnectTimer = this.#clock.setTimeout(() => {
       this.#reconnectTimer = undefined;
       if (this.#queue.length > 0) this.#connect();
     }, delay);
@@ -322,7 +327,7 @@ export class TeeBridgeClient {
       lastError: undefined,
     };
     this.#conn = conn;
-    conn.connectTimer = setTimeout(() => this.#kill(conn, `no session within ${this.#connectTimeoutMs} ms`), this.#connectTimeoutMs);
+    conn.connectTimer = this.#clock.setTimeout(() => this.#kill(conn, `no session within ${this.#connectTimeoutMs} ms`), this.#connectTimeoutMs);
     socket.on('connect', () => {
       const hello = RequestEnvelope.parse({
         v: HELLO_VERSION, id: conn.helloId, cmd: 'hello', deadlineMs: this.#connectTimeoutMs,
@@ -412,7 +417,7 @@ export class TeeBridgeClient {
     if (this.#requireMode && info.mode !== this.#requireMode) {
       return this.#kill(conn, `the bridge reports mode "${info.mode}" but this backend requires "${this.#requireMode}" (production)`);
     }
-    clearTimeout(conn.connectTimer);
+    this.#clock.clearTimeout(conn.connectTimer);
     conn.state = 'ready';
     conn.window = Math.min(this.#maxOutstanding, info.maxOutstanding);
     conn.maxFrameBytes = Math.min(MAX_FRAME_BYTES, info.maxFrameBytes);
@@ -454,7 +459,7 @@ export class TeeBridgeClient {
   #kill(conn: Connection, reason: string, opts: { kind?: 'unavailable' | 'protocol'; countFailure?: boolean } = {}): void {
     if (conn.dead) return;
     conn.dead = true;
-    clearTimeout(conn.connectTimer);
+    this.#clock.clearTimeout(conn.connectTimer);
     conn.socket.destroy();
     if (this.#conn === conn) this.#conn = undefined;
     const wasConnecting = conn.state === 'connecting';
@@ -466,7 +471,7 @@ export class TeeBridgeClient {
     }
     if (wasConnecting) {
       this.#connectAttempts++;
-      this.#nextAttemptAt = Date.now() + Math.min(this.#backoffMaxMs, this.#backoffInitialMs * 2 ** (this.#connectAttempts - 1));
+      this.#nextAttemptAt = this.#clock.now() + Math.min(this.#backoffMaxMs, this.#backoffInitialMs * 2 ** (this.#connectAttempts - 1));
       this.#rejectQueue((call) => new TeeBridgeError('unavailable', `cannot open a session with the TEE bridge at ${this.socketPath}: ${reason}`, { cmd: call.cmd, outcomeUnknown: false }));
     }
     if (opts.countFailure ?? (wasConnecting || inFlight.length > 0)) this.#sessionFailure(reason);
@@ -497,10 +502,10 @@ export class TeeBridgeClient {
 
   #openBreaker(): void {
     this.#breaker = 'open';
-    this.#openUntil = Date.now() + this.#cooldownMs;
+    this.#openUntil = this.#clock.now() + this.#cooldownMs;
     this.#stats.breakerOpens++;
     this.#onEvent('breaker-open', { socketPath: this.socketPath, failures: this.#failures, lastFailure: this.#lastFailure ?? '', cooldownMs: this.#cooldownMs });
-    clearTimeout(this.#reconnectTimer);
+    this.#clock.clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
     this.#rejectQueue((call) => new TeeBridgeError('unavailable', `the circuit breaker for the TEE bridge opened (last failure: ${this.#lastFailure})`, { cmd: call.cmd, outcomeUnknown: false }));
     if (this.#conn) this.#kill(this.#conn, 'the circuit breaker opened', { countFailure: false });
@@ -509,7 +514,7 @@ export class TeeBridgeClient {
   #settle(call: Call, error: Error | undefined, value?: unknown): void {
     if (call.settled) return;
     call.settled = true;
-    clearTimeout(call.timer);
+    this.#clock.clearTimeout(call.timer);
     call.timer = undefined;
     if (error) call.reject(error);
     else call.resolve(value);

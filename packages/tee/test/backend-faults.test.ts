@@ -1,6 +1,8 @@
 // The TEE backend and its bridge client against a bridge that misbehaves: the simulator with
 // injected faults, and hand-written daemons that answer late, wrongly or never. Every call must end
 // by its deadline with the AWS error the issue asks for, and nothing may be signed twice.
+// Deadlines, timeouts, backoff and the breaker's cooldown run on a manual clock that the tests move
+// forward: they assert what happens before and after a deadline, never how long anything took.
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -9,16 +11,22 @@ import { join } from 'node:path';
 import { KmsError } from '@kmsgate/core';
 import { startTeeSimulator, type RunningTeeSimulator } from '@kmsgate/tee-sim';
 import { FrameDecoder, HELLO_VERSION, PROTOCOL_VERSION, decodeJson, encodeFrame, TeeBackend, type TeeBackendOptions } from '../src';
+import { ManualClock, until } from './helpers/manual-clock';
 
 let dir: string;
 let socketPath: string;
 let sim: RunningTeeSimulator | undefined;
+let clock: ManualClock;
+/** The client's events (late answers, breaker transitions…), in order. */
+let events: string[];
 const backends: TeeBackend[] = [];
 const servers: Server[] = [];
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tee-faults-'));
   socketPath = join(dir, 'bridge.sock');
+  clock = new ManualClock();
+  events = [];
 });
 afterEach(async () => {
   await Promise.all(backends.splice(0).map((b) => b.close()));
@@ -34,7 +42,7 @@ async function startSim(extra: Partial<Parameters<typeof startTeeSimulator>[0]> 
 }
 
 function backend(options: Partial<TeeBackendOptions> = {}): TeeBackend {
-  const b = new TeeBackend({ id: 'tee', socketPath, requestTimeoutMs: 2_000, connectTimeoutMs: 500, ...options });
+  const b = new TeeBackend({ id: 'tee', socketPath, requestTimeoutMs: 2_000, connectTimeoutMs: 500, clock, onEvent: (event) => events.push(event), ...options });
   backends.push(b);
   return b;
 }
@@ -46,19 +54,26 @@ async function p256Key(b: TeeBackend) {
   return { ...key, sign: () => b.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', DIGEST) };
 }
 
-/** The KmsError a promise rejects with, and how long that took. */
-async function failure(p: Promise<unknown>): Promise<{ error: KmsError; ms: number }> {
-  const t0 = Date.now();
+/** The KmsError a promise rejects with. */
+async function failure(p: Promise<unknown>): Promise<{ error: KmsError }> {
   try {
     await p;
   } catch (e) {
     if (!(e instanceof KmsError)) throw e;
-    return { error: e, ms: Date.now() - t0 };
+    return { error: e };
   }
   throw new Error('expected a failure');
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A call in progress, and whether it has ended yet. */
+function watch<T>(result: Promise<T>): { readonly ended: boolean; result: Promise<T> } {
+  const w = { ended: false, result };
+  result.then(() => { w.ended = true; }, () => { w.ended = true; });
+  return w;
+}
+
+/** One turn of the event loop, so that whatever was about to happen has happened. */
+const turn = () => new Promise((r) => setImmediate(r));
 
 describe('against the simulator', () => {
   it('signs, and the signature verifies with node:crypto', async () => {
@@ -75,14 +90,19 @@ describe('against the simulator', () => {
     const s = await startSim();
     const b = backend({ requestTimeoutMs: 150 });
     const key = await p256Key(b);
-    s.faults.inject({ kind: 'delay', cmd: 'sign', ms: 400 });
-    const { error, ms } = await failure(key.sign());
+    s.faults.inject({ kind: 'hold', cmd: 'sign' });
+    const call = watch(key.sign());
+    await until(() => s.faults.holding === 1);
+    clock.advance(149);
+    await turn();
+    expect(call.ended).toBe(false);
+    clock.advance(1);
+    const { error } = await failure(call.result);
     expect(error.type).toBe('DependencyTimeoutException');
     expect(error.message).toMatch(/may have completed/);
-    expect(ms).toBeGreaterThanOrEqual(140);
-    expect(ms).toBeLessThan(400);
-    await s.idle();
-    await sleep(20);
+    // The TA finishes after the deadline: its answer arrives, is counted and dropped.
+    s.faults.release();
+    await until(() => events.includes('late-answer'));
     expect(s.stats().invocations.sign).toBe(1);
     expect(b.stats().lateAnswers).toBe(1);
     await key.sign();
@@ -90,13 +110,20 @@ describe('against the simulator', () => {
   });
 
   it('a request that waits behind a slow one past its deadline is not executed (DEADLINE_EXCEEDED)', async () => {
-    const s = await startSim();
+    // The daemon measures the deadline it was sent on its own clock.
+    const daemonClock = new ManualClock();
+    const s = await startSim({ clock: daemonClock });
     const b = backend({ requestTimeoutMs: 2_000 });
     const key = await p256Key(b);
-    s.faults.inject({ kind: 'delay', cmd: 'sign', ms: 300 });
+    s.faults.inject({ kind: 'hold', cmd: 'sign' });
     const slow = key.sign();
+    await until(() => s.faults.holding === 1);
+    const requests = s.stats().requests;
     const behind = b.client.call('sign', { handle: key.handle, algorithm: 'ECDSA_SHA_256', input: Buffer.from(DIGEST).toString('hex') }, { timeoutMs: 100 });
-    await expect(behind).rejects.toMatchObject({ kind: 'timeout' });
+    await until(() => s.stats().requests === requests + 1);
+    daemonClock.advance(101);
+    s.faults.release();
+    await expect(behind).rejects.toMatchObject({ kind: 'remote', remote: { code: 'DEADLINE_EXCEEDED', outcomeUnknown: false } });
     await slow;
     await s.idle();
     expect(s.stats().invocations.sign).toBe(1);
@@ -107,9 +134,14 @@ describe('against the simulator', () => {
     const b = backend({ requestTimeoutMs: 120 });
     const key = await p256Key(b);
     s.faults.inject({ kind: 'drop', cmd: 'sign' });
-    const { error, ms } = await failure(key.sign());
-    expect(error.type).toBe('DependencyTimeoutException');
-    expect(ms).toBeLessThan(1_000);
+    const call = watch(key.sign());
+    await until(() => s.stats().invocations.sign === 1);
+    await s.idle();
+    clock.advance(119);
+    await turn();
+    expect(call.ended).toBe(false);
+    clock.advance(1);
+    expect((await failure(call.result)).error.type).toBe('DependencyTimeoutException');
     expect(s.stats().invocations.sign).toBe(1);
     await key.sign();
   });
@@ -123,17 +155,20 @@ describe('against the simulator', () => {
     await key.sign();
   });
 
-  it('a full queue is ThrottlingException at once, without touching the bridge', async () => {
+  it('a full queue is ThrottlingException while the calls before it are still running, without touching the bridge', async () => {
     const s = await startSim();
     const b = backend({ maxOutstanding: 2 });
     const key = await p256Key(b);
-    s.faults.inject({ kind: 'delay', cmd: 'sign', ms: 150, times: 2 });
+    s.faults.inject({ kind: 'hold', cmd: 'sign' });
     const before = s.stats().requests;
-    const first = [key.sign(), key.sign()];
-    const { error, ms } = await failure(key.sign());
+    const first = [watch(key.sign()), watch(key.sign())];
+    await until(() => s.faults.holding === 1);
+    const { error } = await failure(key.sign());
     expect(error.type).toBe('ThrottlingException');
-    expect(ms).toBeLessThan(50);
-    await Promise.all(first);
+    expect(first.map((c) => c.ended)).toEqual([false, false]);
+    s.faults.release();
+    await Promise.all(first.map((c) => c.result));
+    expect(s.stats().invocations.sign).toBe(2);
     expect(s.stats().requests).toBe(before + 2);
   });
 
@@ -145,13 +180,16 @@ describe('against the simulator', () => {
     expect((await failure(key.sign())).error.type).toBe('KeyUnavailableException');
     expect((await failure(key.sign())).error.type).toBe('KeyUnavailableException');
     expect(b.state()).toMatchObject({ breaker: 'open' });
+    expect(b.state()).toMatchObject({ retryInMs: 200 });
     const requests = s.stats().requests;
-    const open = await failure(key.sign());
-    expect(open.error.type).toBe('KeyUnavailableException');
-    expect(open.ms).toBeLessThan(20);
+    expect((await failure(key.sign())).error.type).toBe('KeyUnavailableException');
     expect(s.stats().requests).toBe(requests);
     expect(await b.describe()).toMatchObject({ connectionState: 'FAILED', detail: { breaker: 'open' } });
-    await sleep(220);
+    clock.advance(199);
+    expect((await failure(key.sign())).error.type).toBe('KeyUnavailableException');
+    expect(s.stats().requests).toBe(requests);
+    clock.advance(1);
+    expect(b.state()).toMatchObject({ breaker: 'half-open' });
     await key.sign();
     expect(b.state()).toMatchObject({ breaker: 'closed', consecutiveFailures: 0 });
     expect(s.stats().invocations.sign).toBe(1);
@@ -169,7 +207,7 @@ describe('against the simulator', () => {
     expect(b.stats().connects).toBe(2);
     // Idle connections dropped by the daemon are reopened without an error.
     s.dropConnections();
-    await sleep(20);
+    await until(() => b.state().connection === 'disconnected');
     await key.sign();
     expect(s.stats().invocations.sign).toBe(2);
   });
@@ -209,8 +247,14 @@ describe('against the simulator', () => {
     const b = backend({ requireReal: true });
     const { error } = await failure(b.random(8));
     expect(error.type).toBe('KeyUnavailableException');
-    expect(await b.describe()).toMatchObject({ connectionState: 'FAILED', simulated: true, detail: { mode: 'simulated' } });
-    await expect(b.handshake()).rejects.toMatchObject({ type: 'KeyUnavailableException' });
+    // Each refused session backs the next attempt off: 50 ms, then 100 ms.
+    const described = b.describe();
+    clock.advance(50);
+    expect(await described).toMatchObject({ connectionState: 'FAILED', simulated: true, detail: { mode: 'simulated' } });
+    const handshake = b.handshake();
+    clock.advance(100);
+    await expect(handshake).rejects.toMatchObject({ type: 'KeyUnavailableException' });
+    expect(b.stats().connects).toBe(3);
   });
 
   it('random over 1024 bytes is asked for in chunks', async () => {
@@ -221,17 +265,25 @@ describe('against the simulator', () => {
     expect((await b.random(0)).length).toBe(0);
   });
 
-  it('the bridge going away and coming back: KeyUnavailableException, then service again', async () => {
+  it('the bridge going away and coming back: KeyUnavailableException, then service again after the reconnect backoff', async () => {
     let s = await startSim();
     const b = backend();
     const key = await p256Key(b);
     await s.close();
-    const down = await failure(key.sign());
-    expect(down.error.type).toBe('KeyUnavailableException');
-    expect(down.ms).toBeLessThan(500);
+    await until(() => b.state().connection === 'disconnected');
+    // The connect is refused at once: no timer has to run for this call to fail.
+    expect((await failure(key.sign())).error.type).toBe('KeyUnavailableException');
+    const connects = b.stats().connects;
     s = await startSim();
-    await sleep(60); // past the first reconnect backoff
-    await key.sign();
+    const call = watch(key.sign());
+    await turn();
+    // The first backoff is 50 ms: no new attempt before it, one after.
+    clock.advance(49);
+    await turn();
+    expect(b.stats().connects).toBe(connects);
+    clock.advance(1);
+    await call.result;
+    expect(b.stats().connects).toBe(connects + 1);
   });
 });
 
@@ -254,21 +306,37 @@ describe('against hand-written daemons', () => {
   const HELLO = { protocolVersion: PROTOCOL_VERSION, taUuid: '00000000-0000-4000-8000-000000000000', buildHash: 'test', mode: 'real', maxFrameBytes: 65536, maxOutstanding: 8, keyTypes: ['P256'] };
   const ok = (socket: Socket, id: number, result: unknown, v = PROTOCOL_VERSION) => socket.write(encodeFrame({ v, id, ok: true, result }));
 
-  it('a daemon that accepts but never says hello: KeyUnavailableException after the connect timeout', async () => {
-    await daemon(() => undefined);
+  it('a daemon that accepts but never says hello: KeyUnavailableException at the connect timeout', async () => {
+    const frames: string[] = [];
+    await daemon((_socket, r) => frames.push(r.cmd));
     const b = backend({ connectTimeoutMs: 150 });
-    const { error, ms } = await failure(b.random(4));
-    expect(error.type).toBe('KeyUnavailableException');
-    expect(ms).toBeLessThan(600);
+    const call = watch(b.random(4));
+    await until(() => frames.includes('hello'));
+    clock.advance(149);
+    await turn();
+    expect(call.ended).toBe(false);
+    clock.advance(1);
+    expect((await failure(call.result)).error.type).toBe('KeyUnavailableException');
   });
 
   it('a daemon that says hello but never answers: DependencyTimeoutException at the deadline', async () => {
-    await daemon((socket, r) => r.cmd === 'hello' && ok(socket, r.id, HELLO, HELLO_VERSION));
+    const frames: string[] = [];
+    await daemon((socket, r) => {
+      frames.push(r.cmd);
+      if (r.cmd === 'hello') ok(socket, r.id, HELLO, HELLO_VERSION);
+    });
     const b = backend({ requestTimeoutMs: 100 });
-    const { error, ms } = await failure(b.random(4));
-    expect(error.type).toBe('DependencyTimeoutException');
-    expect(ms).toBeLessThan(600);
-    expect(await b.describe()).toMatchObject({ connectionState: 'FAILED', simulated: false, detail: { mode: 'real', error: 'bridge timeout' } });
+    const call = watch(b.random(4));
+    await until(() => frames.includes('random'));
+    clock.advance(99);
+    await turn();
+    expect(call.ended).toBe(false);
+    clock.advance(1);
+    expect((await failure(call.result)).error.type).toBe('DependencyTimeoutException');
+    const described = b.describe();
+    await until(() => frames.includes('ping'));
+    clock.advance(100);
+    expect(await described).toMatchObject({ connectionState: 'FAILED', simulated: false, detail: { mode: 'real', error: 'bridge timeout' } });
   });
 
   it('a daemon that answers an id nobody asked for, or a malformed result: the session is dropped', async () => {
@@ -300,11 +368,14 @@ describe('against hand-written daemons', () => {
     expect((await failure(b.random(1))).error.type).toBe('KeyUnavailableException');
   });
 
-  it('no socket at all: KeyUnavailableException at once', async () => {
+  it('no socket at all: KeyUnavailableException at once, with no timer run', async () => {
     const b = backend();
-    const { error, ms } = await failure(b.random(1));
-    expect(error.type).toBe('KeyUnavailableException');
-    expect(ms).toBeLessThan(200);
-    expect(await b.describe()).toMatchObject({ connectionState: 'FAILED', detail: { error: 'bridge unavailable' } });
+    expect((await failure(b.random(1))).error.type).toBe('KeyUnavailableException');
+    expect(b.stats().connects).toBe(1);
+    // The next attempt waits for the reconnect backoff, then fails the same way.
+    const described = b.describe();
+    clock.advance(50);
+    expect(await described).toMatchObject({ connectionState: 'FAILED', detail: { error: 'bridge unavailable' } });
+    expect(b.stats().connects).toBe(2);
   });
 });
