@@ -64,6 +64,23 @@ describe('API-key scopes', () => {
     expect(auditFor(t, otherKey).at(-1)).toEqual({ decision: 'deny', gate: 'auth', reason: 'KEY_NOT_IN_SCOPE' });
   });
 
+  it('the api-key CLI in another process narrows a scope and revokes a key the gateway has just served (and cached): effective on the next request', async () => {
+    const k = t.apiKeys.generate({ label: 'cli-changed', role: 'signer' });
+    const creds = { id: k.id, apiKey: k.apiKey, accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey };
+    const apiKeyCli = (...args: string[]) => new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(process.execPath, [join(REPO_ROOT, 'apps', 'api-key', 'bin', 'api-key.cjs'), ...args], {
+        cwd: REPO_ROOT, env: { ...process.env, KMSGATE_DATA_DIR: t.dataDir, KMS_DB_PATH: '' }, encoding: 'utf8',
+      }, (err, stdout) => resolve({ code: err ? 1 : 0, stdout }));
+    });
+    for (let i = 0; i < 2; i++) expect((await signDigest(t, otherKey, `cli${i}`, creds)).status).toBe(200);
+    expect((await apiKeyCli('scope', k.id, '--add', 'alias/plain')).code).toBe(0);
+    expect((await signDigest(t, otherKey, 'cli', creds)).error).toMatchObject({ reason: 'KEY_NOT_IN_SCOPE' });
+    expect((await signDigest(t, plainKey, 'cli', creds)).status).toBe(200);
+    expect((await apiKeyCli('revoke', k.id)).code).toBe(0);
+    expect((await as(creds, 'Sign', { KeyId: plainKey, Message: Buffer.from(digest('cli')).toString('base64'), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' })).json)
+      .toEqual({ __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
+  });
+
   it('removing the last scope entry leaves a signer that may use no key (never every key); --all-keys lifts it', async () => {
     const k = t.apiKeys.generate({ label: 'shrinking', role: 'signer', scope: ['alias/plain'] });
     const creds = { id: k.id, apiKey: k.apiKey, accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey };

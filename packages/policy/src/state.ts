@@ -32,7 +32,7 @@ export interface PolicyStateStore {
   /** Engages or releases a switch; returns whether anything changed. */
   setKillSwitch(target: string, engaged: boolean, by: string, reason: string | null, now: Date): boolean;
 
-  runtimePoliciesFor(selectors: readonly string[]): RuntimePolicyRecord[];
+  runtimePoliciesFor(selectors: readonly string[]): readonly RuntimePolicyRecord[];
   listRuntimePolicies(): RuntimePolicyRecord[];
   putRuntimePolicy(selector: string, policyJson: string, by: string, now: Date): void;
   /** Returns whether there was one. */

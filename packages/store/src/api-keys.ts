@@ -5,6 +5,7 @@ import { KEY_SELECTOR, KEY_SELECTOR_MESSAGE, type ApiKeyScope } from '@kmsgate/p
 export type { ApiKeyScope } from '@kmsgate/policy';
 import type { Db } from './db';
 import { sealCredential, unsealCredential, SEAL_KEY_BYTES } from './credential-seal';
+import { ReadCache, type CachedRead } from './read-cache';
 
 export const API_KEY_ROLES = ['admin', 'signer'] as const;
 export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
@@ -80,8 +81,9 @@ const RECORD_COLUMNS = 'id, label, role, access_key_id, created_at, revoked_at, 
 /**
  * API keys in the `api_keys` table. The x-api-key value is kept only as its SHA-256 (it has 256
  * bits of entropy, so a fast hash is enough: there is nothing to brute-force); the SigV4 secret is
- * sealed (see credential-seal.ts). Every lookup goes to SQLite, so a revoke made by the CLI in
- * another process takes effect on the very next request.
+ * sealed (see credential-seal.ts). Lookups by x-api-key and scopes are cached until any API key
+ * changes (read-cache.ts), so a revoke made by the CLI in another process still takes effect on the
+ * very next request.
  */
 export class ApiKeyStore {
   readonly #sealKey: Uint8Array | undefined;
@@ -100,6 +102,8 @@ export class ApiKeyStore {
   readonly #removeScope: Statement;
   readonly #clearScope: Statement;
   readonly #db: Db;
+  /** By the SHA-256 of the x-api-key (known keys only); scopes by API key id. */
+  readonly #cached: { byHash: CachedRead<string, Principal | undefined>; scope: CachedRead<string, ApiKeyScope | undefined> };
 
   /**
    * `sealKey` may be left out by tools that only list or revoke, so an emergency revoke still works
@@ -139,6 +143,8 @@ export class ApiKeyStore {
     this.#addScope = db.prepare('INSERT OR IGNORE INTO api_key_scopes (api_key_id, selector) VALUES (?, ?)');
     this.#removeScope = db.prepare('DELETE FROM api_key_scopes WHERE api_key_id = ? AND selector = ?');
     this.#clearScope = db.prepare('DELETE FROM api_key_scopes WHERE api_key_id = ?');
+    const cache = ReadCache.of(db);
+    this.#cached = { byHash: cache.read({ keepMisses: false }), scope: cache.read() };
   }
 
   /**
@@ -198,6 +204,10 @@ export class ApiKeyStore {
    */
   scopeOf(id: string): ApiKeyScope | undefined {
     checkId(id);
+    return this.#cached.scope.get(id, () => this.#loadScope(id));
+  }
+
+  #loadScope(id: string): ApiKeyScope | undefined {
     const row = this.#scoped.get(id);
     if (row === undefined) return undefined;
     if (row.scoped === 0) return Object.freeze({ restricted: false, selectors: Object.freeze([]) as readonly string[] });
@@ -237,13 +247,16 @@ export class ApiKeyStore {
     // Anything not shaped like a key we issue cannot match; skip the hash and the query.
     if (!API_KEY_PATTERN.test(apiKey)) return undefined;
     const hash = hashApiKey(apiKey);
-    const row = this.#byHash.get(hash);
-    // The index lookup already matched; the constant-time compare keeps the check explicit
-    // should the lookup ever become a prefix or collation match.
-    if (row === undefined || row.api_key_hash.length !== hash.length || !timingSafeEqual(row.api_key_hash, hash)) {
-      return undefined;
-    }
-    return principal(row.id, row.label, row.role);
+    // Keyed by the hash, never the key: which entry a lookup lands on says nothing about any secret.
+    return this.#cached.byHash.get(hash.toString('base64'), () => {
+      const row = this.#byHash.get(hash);
+      // The index lookup already matched; the constant-time compare keeps the check explicit
+      // should the lookup ever become a prefix or collation match.
+      if (row === undefined || row.api_key_hash.length !== hash.length || !timingSafeEqual(row.api_key_hash, hash)) {
+        return undefined;
+      }
+      return principal(row.id, row.label, row.role);
+    });
   }
 
   findSigV4Secret(accessKeyId: string): SigV4Credential | undefined {

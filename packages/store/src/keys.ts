@@ -1,5 +1,6 @@
 import type { KeyLookup, KeyRecord, KeyState, KeyUsageValue, OriginValue, SupportedKeySpec } from '@kmsgate/core';
 import type { Db } from './db';
+import { ReadCache, type CachedRead } from './read-cache';
 
 interface KeyRow {
   key_id: string;
@@ -50,6 +51,11 @@ export type AliasWriteResult =
 const DUE = `(key_state = 'PendingDeletion' AND deletion_date <= ?)`;
 const LIVE = `NOT ${DUE}`;
 
+/** DUE, for a record read from the cache. */
+function isDue(key: KeyRecord, nowMs: number): boolean {
+  return key.keyState === 'PendingDeletion' && key.deletionDate !== undefined && key.deletionDate.getTime() <= nowMs;
+}
+
 /**
  * Key metadata, aliases and tags. Every KMS operation reaches keys through this class. Reads see
  * only live keys (see DUE); every write is one statement or one transaction, so a request that
@@ -57,11 +63,17 @@ const LIVE = `NOT ${DUE}`;
  */
 export class KeyStore implements KeyLookup {
   private readonly stmts;
+  /** Key rows (live or due: liveness is decided at each read), alias targets and alias names (read-cache.ts). */
+  readonly #cached: {
+    key: CachedRead<string, KeyRecord | undefined>;
+    alias: CachedRead<string, string | undefined>;
+    aliasNames: CachedRead<string, readonly string[]>;
+  };
 
   /** `now` is the gateway's clock (injectable so tests can move time instead of waiting). */
   constructor(private readonly db: Db, private readonly now: () => Date = () => new Date()) {
     this.stmts = {
-      get: db.prepare<[string, number], KeyRow>(`SELECT * FROM keys WHERE key_id = ? AND ${LIVE}`),
+      get: db.prepare<[string], KeyRow>('SELECT * FROM keys WHERE key_id = ?'),
       insert: db.prepare(`INSERT INTO keys (key_id, created_at, description, key_usage, key_spec, key_state, origin,
         backend_id, handle, public_key, deletion_date, policy)
         VALUES (@keyId, @createdAt, @description, @keyUsage, @keySpec, @keyState, @origin, @backendId, @handle,
@@ -83,8 +95,7 @@ export class KeyStore implements KeyLookup {
       tagPage: db.prepare<[string, string, number], { tag_key: string; tag_value: string }>(
         'SELECT tag_key, tag_value FROM key_tags WHERE key_id = ? AND tag_key > ? ORDER BY tag_key LIMIT ?'),
 
-      alias: db.prepare<[string, number], { key_id: string }>(
-        `SELECT a.key_id FROM aliases a JOIN keys k ON k.key_id = a.key_id WHERE a.alias_name = ? AND ${LIVE}`),
+      alias: db.prepare<[string], { key_id: string }>('SELECT key_id FROM aliases WHERE alias_name = ?'),
       aliasCount: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM aliases WHERE key_id = ?'),
       aliasNames: db.prepare<[string], { alias_name: string }>('SELECT alias_name FROM aliases WHERE key_id = ? ORDER BY alias_name'),
       // An alias of a key that no longer exists no longer exists either: its name is free again.
@@ -102,19 +113,27 @@ export class KeyStore implements KeyLookup {
       recordStore: db.prepare('INSERT OR IGNORE INTO custom_key_stores (backend_id, created_at) VALUES (?, ?)'),
       storeCreated: db.prepare<[string], { created_at: number }>('SELECT created_at FROM custom_key_stores WHERE backend_id = ?'),
     };
+    const cache = ReadCache.of(db);
+    this.#cached = { key: cache.read(), alias: cache.read(), aliasNames: cache.read() };
   }
 
   #nowMs(): number {
     return this.now().getTime();
   }
 
+  /** The key if it is live. The record is shared with later reads: never modify it. */
   getKey(keyId: string): KeyRecord | undefined {
-    const row = this.stmts.get.get(keyId, this.#nowMs());
-    return row ? toRecord(row) : undefined;
+    const key = this.#cached.key.get(keyId, () => {
+      const row = this.stmts.get.get(keyId);
+      return row ? Object.freeze(toRecord(row)) : undefined;
+    });
+    return key === undefined || isDue(key, this.#nowMs()) ? undefined : key;
   }
 
+  /** The key id an alias names, if the alias exists and its key is live. */
   getAliasTarget(aliasName: string): string | undefined {
-    return this.stmts.alias.get(aliasName, this.#nowMs())?.key_id;
+    const keyId = this.#cached.alias.get(aliasName, () => this.stmts.alias.get(aliasName)?.key_id);
+    return keyId !== undefined && this.getKey(keyId) !== undefined ? keyId : undefined;
   }
 
   /** Inserts the key and its tags in one transaction. */
@@ -221,8 +240,8 @@ export class KeyStore implements KeyLookup {
   }
 
   /** The alias names of a live key, sorted (what scopes and policies may be keyed by); one index lookup. */
-  aliasNamesOf(keyId: string): string[] {
-    return this.stmts.aliasNames.all(keyId).map((r) => r.alias_name);
+  aliasNamesOf(keyId: string): readonly string[] {
+    return this.#cached.aliasNames.get(keyId, () => Object.freeze(this.stmts.aliasNames.all(keyId).map((r) => r.alias_name)));
   }
 
   listAliases(after: string, keyId: string | undefined, limit: number): { aliases: AliasRecord[]; truncated: boolean } {

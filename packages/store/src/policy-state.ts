@@ -1,7 +1,8 @@
 /**
  * The signing gates' state in SQLite (migration 4): runtime policies, kill switches, the signing
- * ledger and the replay cache, behind the interfaces @kmsgate/policy defines. Every read goes to
- * SQLite, so a kill switch flipped by the CLI in another process stops the very next request.
+ * ledger and the replay cache, behind the interfaces @kmsgate/policy defines. Kill switches and
+ * runtime policies are cached until one of them changes (read-cache.ts), so a kill switch flipped
+ * by the CLI in another process still stops the very next request.
  */
 import type Database from 'better-sqlite3';
 import {
@@ -9,6 +10,7 @@ import {
   type KillSwitchRecord, type LedgerAmount, type PolicyStateStore, type ReplayStore, type RuntimePolicyRecord, type SigningLedger,
 } from '@kmsgate/policy';
 import type { Db } from './db';
+import { ReadCache, type CachedRead } from './read-cache';
 
 type Statement<P extends unknown[] = unknown[], R = unknown> = Database.Statement<P, R>;
 
@@ -19,6 +21,10 @@ const LIMB_COLUMNS = Array.from({ length: AMOUNT_LIMBS }, (_, i) => `l${i}`);
 
 export class SqlitePolicyState implements PolicyStateStore, SigningLedger, ReplayStore {
   readonly #db: Db;
+  readonly #cached: {
+    killSwitches: CachedRead<string, { global: KillSwitchRecord | undefined; key: KillSwitchRecord | undefined }>;
+    policies: CachedRead<string, readonly RuntimePolicyRecord[]>;
+  };
   readonly #s: {
     killSwitch: Statement<[string], KillSwitchRow>;
     killSwitches: Statement<[], KillSwitchRow>;
@@ -67,15 +73,19 @@ export class SqlitePolicyState implements PolicyStateStore, SigningLedger, Repla
       saveReplay: db.prepare('INSERT OR REPLACE INTO replay_cache (fingerprint, key_id, signature, expires_at) VALUES (?, ?, ?, ?)'),
       pruneReplay: db.prepare('DELETE FROM replay_cache WHERE expires_at <= ?'),
     };
+    const cache = ReadCache.of(db);
+    this.#cached = { killSwitches: cache.read(), policies: cache.read() };
   }
 
   // -- kill switches ---------------------------------------------------------------------------
 
   killSwitchesFor(keyId: string): { global: KillSwitchRecord | undefined; key: KillSwitchRecord | undefined } {
     checkString(keyId, 'keyId');
-    const global = this.#s.killSwitch.get(GLOBAL_KILL_SWITCH);
-    const key = this.#s.killSwitch.get(keyId);
-    return { global: global && killSwitch(global), key: key && killSwitch(key) };
+    return this.#cached.killSwitches.get(keyId, () => {
+      const global = this.#s.killSwitch.get(GLOBAL_KILL_SWITCH);
+      const key = this.#s.killSwitch.get(keyId);
+      return Object.freeze({ global: global && killSwitch(global), key: key && killSwitch(key) });
+    });
   }
 
   listKillSwitches(): KillSwitchRecord[] {
@@ -93,9 +103,10 @@ export class SqlitePolicyState implements PolicyStateStore, SigningLedger, Repla
 
   // -- runtime policies ------------------------------------------------------------------------
 
-  runtimePoliciesFor(selectors: readonly string[]): RuntimePolicyRecord[] {
+  runtimePoliciesFor(selectors: readonly string[]): readonly RuntimePolicyRecord[] {
     if (!Array.isArray(selectors) || selectors.some((s) => typeof s !== 'string')) throw new TypeError('selectors must be an array of strings');
-    return this.#s.policies.all(JSON.stringify(selectors)).map(policyRecord);
+    const json = JSON.stringify(selectors);
+    return this.#cached.policies.get(json, () => Object.freeze(this.#s.policies.all(json).map(policyRecord)));
   }
 
   listRuntimePolicies(): RuntimePolicyRecord[] {

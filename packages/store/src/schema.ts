@@ -159,4 +159,32 @@ export const MIGRATIONS: readonly string[] = [
     updated_at    INTEGER NOT NULL
   );
   `,
+  // 6: a count of writes to what the request path caches (read-cache.ts): every table a cached read
+  // depends on must bump it on every write. api_keys.last_used_at is a hint written once a minute per
+  // key and is left out; a column added to api_keys later must be added to its UPDATE OF list.
+  `
+  CREATE TABLE store_version (
+    n             INTEGER NOT NULL
+  );
+  INSERT INTO store_version (n) VALUES (0);
+  CREATE TRIGGER keys_insert_counted AFTER INSERT ON keys BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER keys_update_counted AFTER UPDATE ON keys BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER keys_delete_counted AFTER DELETE ON keys BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER aliases_insert_counted AFTER INSERT ON aliases BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER aliases_update_counted AFTER UPDATE ON aliases BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER aliases_delete_counted AFTER DELETE ON aliases BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER api_key_scopes_insert_counted AFTER INSERT ON api_key_scopes BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER api_key_scopes_update_counted AFTER UPDATE ON api_key_scopes BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER api_key_scopes_delete_counted AFTER DELETE ON api_key_scopes BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER signing_policies_insert_counted AFTER INSERT ON signing_policies BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER signing_policies_update_counted AFTER UPDATE ON signing_policies BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER signing_policies_delete_counted AFTER DELETE ON signing_policies BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER kill_switches_insert_counted AFTER INSERT ON kill_switches BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER kill_switches_update_counted AFTER UPDATE ON kill_switches BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER kill_switches_delete_counted AFTER DELETE ON kill_switches BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER api_keys_insert_counted AFTER INSERT ON api_keys BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER api_keys_delete_counted AFTER DELETE ON api_keys BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER api_keys_update_counted AFTER UPDATE OF label, role, api_key_hash, access_key_id, sealed_secret, revoked_at, scoped
+    ON api_keys BEGIN UPDATE store_version SET n = n + 1; END;
+  `,
 ];

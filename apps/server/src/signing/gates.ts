@@ -64,7 +64,7 @@ export function gated<T>(refuse: Refuse, keyId: string, fn: () => T): T {
 
 export interface CallerKey {
   key: KeyRecord;
-  aliases: string[];
+  aliases: readonly string[];
 }
 
 /**
