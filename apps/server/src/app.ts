@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import { parse as parseYaml } from 'yaml';
@@ -42,7 +43,8 @@ export interface AppDeps {
 
 const TARGET_PREFIX = 'TrentService.';
 
-export function createApp(deps: AppDeps): express.Express {
+/** The gateway's request listener: KMS operations (kmsHandler), then Express for everything else. */
+export function createApp(deps: AppDeps): RequestListener {
   const now = deps.now ?? (() => new Date());
   const app = express();
   app.disable('x-powered-by');
@@ -82,92 +84,157 @@ export function createApp(deps: AppDeps): express.Express {
     logger: deps.logger, now, maxBodyBytes: MAX_BODY_BYTES, edge: deps.edge,
   }));
 
-  // Timed from before the body is read, so Server-Timing `total` covers everything kmsgate does.
-  const startClock = (_req: Request, res: Response, next: NextFunction) => {
-    res.locals.started = performance.now();
-    deps.metrics.requestStarted();
-    next();
+  app.use((req: Request, res: Response) => {
+    res.status(404).json({ message: `No route for ${req.method} ${req.path}. KMS operations are POST / with X-Amz-Target: TrentService.<Operation>.` });
+  });
+  // Body-parser failures of the admin routes (too large, aborted) arrive here, before any handler.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    sendError(res, randomUUID(), bodyError(err));
+  });
+
+  const kms = kmsHandler(deps, now);
+  // The KMS operations are the hot path: served straight from Node's request, without Express's
+  // router and body parser (everything else is Express's).
+  return (req, res) => {
+    const operation = kmsOperationName(req);
+    if (operation === undefined) app(req, res);
+    else kms(req, res, operation);
   };
-  const rawBody = [startClock, express.raw({ type: () => true, limit: MAX_BODY_BYTES })];
-  /** Transport only: authenticate → find → parse → run → render. What each step means is the operation's. */
-  const handle = (opName: (req: Request) => string | undefined) => async (req: Request, res: Response) => {
+}
+
+/**
+ * The operation a KMS request names, '' when it names none; undefined when the request is not a
+ * KMS request. POST / carries it in X-Amz-Target; POST /<Operation> in its path, because Swagger
+ * UI's "try it out" cannot set X-Amz-Target per operation.
+ */
+function kmsOperationName(req: IncomingMessage): string | undefined {
+  if (req.method !== 'POST') return undefined;
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  if (path === '/') {
+    const target = req.headers['x-amz-target'];
+    return typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
+  }
+  const segment = /^\/([^/]+)\/?$/.exec(path)?.[1];
+  if (segment === undefined) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return '';
+  }
+}
+
+/** Transport only: read the body → authenticate → find → parse → run → render. What each step means is the operation's. */
+function kmsHandler(deps: AppDeps, now: () => Date): (req: IncomingMessage, res: ServerResponse, operation: string) => void {
+  return (req, res, opName) => {
+    // Timed from before the body is read, so Server-Timing `total` covers everything kmsgate does.
+    const started = performance.now();
+    deps.metrics.requestStarted();
     const requestId = randomUUID();
-    const started = res.locals.started as number;
     let backendMs = 0;
-    let operation = opName(req) ?? '';
+    let operation = opName;
     const op = findOperation(operation);
     // Metric and audit labels name only operations kmsgate knows: a client cannot mint new series.
     const opLabel = op?.name ?? 'unknown';
     let outcome = 'ok';
     let principal: Principal | undefined;
-    try {
-      const body = req.body instanceof Uint8Array ? req.body : new Uint8Array(0);
-      // Deny by default: nothing about the request is looked at before the caller is known.
+    const timing = () => ({ 'Server-Timing': serverTiming(started, backendMs) });
+    const run = async () => {
       try {
-        principal = authenticate({ method: req.method, path: req.originalUrl, headers: req.headersDistinct, body }, deps.apiKeys, now());
-        chargeApiKey(deps.edge, principal);
-        if (op) authorize(principal, op);
+        let body: Uint8Array;
+        try {
+          body = await readBody(req, MAX_BODY_BYTES);
+        } catch (e) {
+          throw bodyError(e);
+        }
+        // Deny by default: nothing about the request is looked at before the caller is known.
+        try {
+          principal = authenticate({ method: req.method ?? 'POST', path: req.url ?? '/', headers: req.headersDistinct, body }, deps.apiKeys, now());
+          chargeApiKey(deps.edge, principal);
+          if (op) authorize(principal, op);
+        } catch (e) {
+          // The auth gate's refusals are audited (never the credential: only the API key id, once
+          // known): one by one for a known caller, in aggregate for the unknown and the throttled.
+          recordAuthRefusal(deps.edge, deps.audit, deps.metrics, req, { requestId, operation: opLabel, reason: errorType(e), principal });
+          throw e;
+        }
+        if (!op) {
+          operation = operation || '(none)';
+          throw new KmsError('UnknownOperationException');
+        }
+        const ctx: OperationContext = {
+          keys: deps.keys, backends: deps.backends, arn: deps.arn, principal, requestId, operation: op.name, now,
+          audit: deps.audit, metrics: deps.metrics, signing: deps.signing,
+          async backendCall(call, backend) {
+            const t0 = performance.now();
+            try {
+              return await call;
+            } finally {
+              const ms = performance.now() - t0;
+              backendMs += ms;
+              deps.metrics.backendCall(backend?.id ?? 'unknown', op.name, ms / 1000);
+            }
+          },
+        };
+        const { response } = await op.run(parseJsonBody(body), ctx);
+        sendResult(res, requestId, response, timing());
+        deps.logger.info('request', { requestId, operation, principal: principal.apiKeyId, status: 200, ms: elapsed(started) });
       } catch (e) {
-        // The auth gate's refusals are audited (never the credential: only the API key id, once
-        // known): one by one for a known caller, in aggregate for the unknown and the throttled.
-        recordAuthRefusal(deps.edge, deps.audit, deps.metrics, req, { requestId, operation: opLabel, reason: errorType(e), principal });
-        throw e;
+        const err = toKmsError(e, deps.logger, requestId);
+        outcome = err.type;
+        sendError(res, requestId, err, { headers: timing() });
+        deps.logger.info('request', { requestId, operation, principal: principal?.apiKeyId, status: err.status, error: err.type, ms: elapsed(started) });
+      } finally {
+        deps.metrics.requestFinished(opLabel, outcome, (performance.now() - started) / 1000);
       }
-      if (!op) {
-        operation = operation || '(none)';
-        throw new KmsError('UnknownOperationException');
-      }
-      const ctx: OperationContext = {
-        keys: deps.keys, backends: deps.backends, arn: deps.arn, principal, requestId, operation: op.name, now,
-        audit: deps.audit, metrics: deps.metrics, signing: deps.signing,
-        async backendCall(call, backend) {
-          const t0 = performance.now();
-          try {
-            return await call;
-          } finally {
-            const ms = performance.now() - t0;
-            backendMs += ms;
-            deps.metrics.backendCall(backend?.id ?? 'unknown', op.name, ms / 1000);
-          }
-        },
-      };
-      const { response } = await op.run(parseJsonBody(body), ctx);
-      res.set('Server-Timing', serverTiming(started, backendMs));
-      sendResult(res, requestId, response);
-      deps.logger.info('request', { requestId, operation, principal: principal.apiKeyId, status: 200, ms: elapsed(started) });
-    } catch (e) {
-      const err = toKmsError(e, deps.logger, requestId);
-      outcome = err.type;
-      res.set('Server-Timing', serverTiming(started, backendMs));
-      sendError(res, requestId, err);
-      deps.logger.info('request', { requestId, operation, principal: principal?.apiKeyId, status: err.status, error: err.type, ms: elapsed(started) });
-    } finally {
-      deps.metrics.requestFinished(opLabel, outcome, (performance.now() - started) / 1000);
-    }
+    };
+    void run();
   };
+}
 
-  app.post('/', rawBody, handle((req) => {
-    const target = req.get('x-amz-target');
-    return target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
-  }));
-  // Swagger UI's "try it out" cannot set X-Amz-Target per operation, so each one also has a path.
-  app.post('/:operation', rawBody, handle((req) => String(req.params.operation)));
+/** What a failed body read is answered with. */
+function bodyError(err: unknown): KmsError {
+  if (isKmsError(err)) return err;
+  return (err as { type?: string }).type === 'entity.too.large'
+    ? new KmsError('RequestEntityTooLargeException', `The request body exceeds the ${MAX_BODY_BYTES}-byte limit.`)
+    : new KmsError('SerializationException', 'The request body could not be read.');
+}
 
-  app.use((req: Request, res: Response) => {
-    res.status(404).json({ message: `No route for ${req.method} ${req.path}. KMS operations are POST / with X-Amz-Target: TrentService.<Operation>.` });
+/**
+ * The whole body, at most `limit` bytes (a larger declared length is refused before anything is
+ * read). Bodies are read as sent: no AWS client compresses KMS requests, so a Content-Encoding is
+ * refused rather than inflated.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  const tooLarge = Object.assign(new Error('request entity too large'), { type: 'entity.too.large' });
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge);
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    return Promise.reject(new KmsError('SerializationException', `Content-Encoding ${encoding} is not supported: send the body uncompressed.`));
+  }
+  return new Promise((ok, fail) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (err: unknown, body?: Uint8Array) => {
+      if (done) return;
+      done = true;
+      if (err === undefined) ok(body!);
+      else fail(err);
+    };
+    // What is left of a refused body is read and dropped by Node once the answer is sent.
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) finish(tooLarge);
+      else chunks.push(chunk);
+    });
+    req.once('end', () => finish(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once('error', (e) => finish(e));
+    req.once('close', () => { if (!req.complete) finish(new Error('the client closed the connection mid-body')); });
   });
-  // Body-parser failures (too large, aborted) arrive here, before any handler.
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const requestId = randomUUID();
-    const type = (err as { type?: string }).type;
-    const kmsErr = type === 'entity.too.large'
-      ? new KmsError('RequestEntityTooLargeException', `The request body exceeds the ${MAX_BODY_BYTES}-byte limit.`)
-      : isKmsError(err) ? err
-      : new KmsError('SerializationException', 'The request body could not be read.');
-    sendError(res, requestId, kmsErr);
-    if (typeof res.locals.started === 'number') deps.metrics.requestFinished('unknown', kmsErr.type, (performance.now() - res.locals.started) / 1000);
-  });
-  return app;
 }
 
 function elapsed(started: number): number {

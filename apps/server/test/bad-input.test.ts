@@ -73,6 +73,14 @@ describe('malformed requests', () => {
     expectAwsError(r, 'SerializationException');
   });
 
+  it('a compressed body → SerializationException naming the encoding, nothing created', async () => {
+    const before = (await t.call('ListKeys', {})).json.Keys.length;
+    const r = await t.call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }, { 'content-encoding': 'gzip' });
+    expectAwsError(r, 'SerializationException');
+    expect(r.json.message).toBe('Content-Encoding gzip is not supported: send the body uncompressed.');
+    expect((await t.call('ListKeys', {})).json.Keys.length).toBe(before);
+  });
+
   it.each([
     ['CreateKey', { KeySpec: 5, KeyUsage: 'SIGN_VERIFY' }],
     ['CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: ['SIGN_VERIFY'] }],

@@ -48,7 +48,7 @@ export function teeRoutes(registry: BackendRegistry, logger: Logger): Router {
         err = new KmsError('KMSInternalException', 'An internal error occurred. The request id is ' + requestId + '.');
       }
       // Opened in a browser as often as by a script: JSON a browser displays, not a download.
-      sendError(res, requestId, err, 'application/json; charset=utf-8');
+      sendError(res, requestId, err, { contentType: 'application/json; charset=utf-8' });
     }
   };
 
