@@ -14,16 +14,20 @@
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
+  close,
   closeSync,
+  fdatasync,
   fdatasyncSync,
   fstatSync,
   ftruncateSync,
   mkdirSync,
   openSync,
   readSync,
+  realpathSync,
   statSync,
   writeSync,
 } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Db } from './db';
@@ -224,6 +228,9 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: s
  */
 export const MAX_GROUP_RECORDS = 256;
 
+/** When a commit's writes reach stable storage: before it returns, or once the caller's asynchronous flush completes. */
+type Flush = 'now' | 'later';
+
 /** A record as validated, before the log gives it its place in the chain. */
 type PendingRecord = Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'>;
 
@@ -241,12 +248,17 @@ export class AuditLog {
   private readonly now: () => Date;
   private readonly fsync: boolean;
   private readonly syncMode: number;
+  /** The database's write-ahead log, which a group commit flushes itself (undefined: not in WAL mode, groups flush as `append` does). */
+  private readonly walPath: string | undefined;
   private readonly stmts;
-  private readonly appendTx: Database.Transaction<(records: readonly PendingRecord[]) => AuditRecord[]>;
+  private readonly appendTx: Database.Transaction<(records: readonly PendingRecord[], flush: Flush) => AuditRecord[]>;
   /** Records waiting for the next group commit (`appendGrouped`), each with its caller's promise. */
   private group: { record: PendingRecord; resolve(r: AuditRecord): void; reject(e: unknown): void }[] = [];
-  /** Set while a JSONL line is written but its SQLite transaction has not committed. */
-  private pendingMirror: { offset: number } | undefined;
+  private groupScheduled = false;
+  /** Set while a committed group is being flushed to disk; the next group waits for it. */
+  private flushing = false;
+  /** Set while a JSONL line is written but its SQLite transaction has not committed; `fd` when its flush is left to the caller. */
+  private pendingMirror: { offset: number; fd?: number } | undefined;
   /** Set when a line of a failed append could not be taken back: every later append refuses (fail closed). */
   private mirrorBroken: string | undefined;
 
@@ -258,6 +270,8 @@ export class AuditLog {
     this.now = opts.now ?? (() => new Date());
     this.fsync = opts.fsync ?? true;
     this.syncMode = db.pragma('synchronous', { simple: true }) as number;
+    // SQLite names the log after the database file with symbolic links resolved.
+    this.walPath = !db.memory && db.pragma('journal_mode', { simple: true }) === 'wal' ? `${realpathSync(db.name)}-wal` : undefined;
     this.stmts = {
       // max(seq) on the INTEGER PRIMARY KEY is read from the right edge of the B-tree: O(log n), no scan.
       head: db.prepare<[], { seq: number; hash: string }>(
@@ -267,8 +281,11 @@ export class AuditLog {
         @gate, @reason, @summary, @signedDigest, @prevHash, @hash)`),
       get: db.prepare<[number], AuditRow>('SELECT * FROM audit_log WHERE seq = ?'),
       range: db.prepare<[number, number], AuditRow>('SELECT * FROM audit_log WHERE seq >= ? AND seq <= ? ORDER BY seq'),
+      // Prepared once: db.pragma() would prepare them on every commit.
+      syncFull: db.prepare('PRAGMA synchronous = FULL'),
+      syncRestore: db.prepare(`PRAGMA synchronous = ${this.syncMode}`),
     };
-    this.appendTx = db.transaction((pending) => {
+    this.appendTx = db.transaction((pending, flush) => {
       const head = this.stmts.head.get();
       let seq = head?.seq ?? 0;
       let prevHash = head?.hash ?? GENESIS_HASH;
@@ -279,7 +296,7 @@ export class AuditLog {
         prevHash = record.hash;
         return record;
       });
-      if (this.jsonlPath !== undefined) this.mirror(records);
+      if (this.jsonlPath !== undefined) this.mirror(records, flush);
       return records;
     });
     this.recovered = this.jsonlPath !== undefined ? this.reconcileMirror(this.jsonlPath) : [];
@@ -291,14 +308,19 @@ export class AuditLog {
    * taken back if that transaction rolled back later.
    */
   append(input: AuditInput): AuditRecord {
-    return this.commit([this.prepare(input)])[0]!;
+    return this.commit([this.prepare(input)], 'now').records[0]!;
   }
 
   /**
    * Group commit: resolves with the record once it is written, like `append`, but every record
    * handed in during the same turn of the event loop is written together in one transaction, with
-   * one JSONL write and (with `fsync`) one flush to disk for all of them. If that write fails,
-   * every record of the group is rejected and none is kept: no caller may act on any of them.
+   * one JSONL write and (with `fsync`) one flush to disk for all of them. The flush (fdatasync of
+   * the JSONL lines and of SQLite's write-ahead log, what `synchronous = FULL` would do inside the
+   * COMMIT) runs off the event loop, and the records handed in meanwhile wait for it and then form
+   * the next group: one flush at a time, as large a group as the traffic makes. If the write
+   * fails, every record of the group is rejected and none is kept: no caller may act on any of
+   * them. If only the flush fails, the records stay (they describe what the device did) but every
+   * caller is rejected, and the log refuses every later write until the gateway is restarted.
    * An input that does not validate is rejected on its own, before it joins a group.
    */
   appendGrouped(input: AuditInput): Promise<AuditRecord> {
@@ -310,22 +332,63 @@ export class AuditLog {
     }
     return new Promise((resolve, reject) => {
       this.group.push({ record, resolve, reject });
-      // setImmediate runs after the I/O callbacks of this turn: every reply that arrived together joins.
-      if (this.group.length === 1) setImmediate(() => this.commitGroup());
+      this.scheduleGroup();
     });
   }
 
+  private scheduleGroup(): void {
+    if (this.group.length === 0 || this.groupScheduled || this.flushing) return;
+    this.groupScheduled = true;
+    // setImmediate runs after the I/O callbacks of this turn: every reply that arrived together joins.
+    setImmediate(() => this.commitGroup());
+  }
+
   private commitGroup(): void {
+    this.groupScheduled = false;
     const group = this.group.splice(0, MAX_GROUP_RECORDS);
-    if (this.group.length > 0) setImmediate(() => this.commitGroup());
-    let records: AuditRecord[];
+    const later = this.fsync && this.walPath !== undefined;
+    let written: { records: AuditRecord[]; mirrorFd: number | undefined };
     try {
-      records = this.commit(group.map((g) => g.record));
+      written = this.commit(group.map((g) => g.record), later ? 'later' : 'now');
     } catch (e) {
       for (const g of group) g.reject(e);
+      this.scheduleGroup();
       return;
     }
-    group.forEach((g, i) => g.resolve(records[i]!));
+    const { records, mirrorFd } = written;
+    if (!later) {
+      group.forEach((g, i) => g.resolve(records[i]!));
+      this.scheduleGroup();
+      return;
+    }
+    this.flushing = true;
+    this.flushCommitted(mirrorFd).then(
+      () => group.forEach((g, i) => g.resolve(records[i]!)),
+      (e: unknown) => {
+        this.mirrorBroken ??= `audit records ${records[0]!.seq}-${records.at(-1)!.seq} were committed but could not be flushed to disk (${String(e)}); restart the gateway`;
+        for (const g of group) g.reject(e);
+      },
+    ).finally(() => {
+      this.flushing = false;
+      this.scheduleGroup();
+    });
+  }
+
+  /** fdatasync of the JSONL lines (their fd is closed afterwards) and of the write-ahead log, in libuv's thread pool. */
+  private async flushCommitted(mirrorFd: number | undefined): Promise<void> {
+    const syncMirror = mirrorFd === undefined ? undefined : new Promise<void>((ok, fail) => {
+      fdatasync(mirrorFd, (err) => close(mirrorFd, () => (err ? fail(err) : ok())));
+    });
+    try {
+      const wal = await open(this.walPath!, 'r');
+      try {
+        await wal.datasync();
+      } finally {
+        await wal.close();
+      }
+    } finally {
+      await syncMirror;
+    }
   }
 
   /** Checks and normalises a caller's input; the log adds seq, prevHash and hash when it commits. */
@@ -349,16 +412,22 @@ export class AuditLog {
     };
   }
 
-  /** One transaction for all of `pending`, one JSONL write, one flush; all or nothing. */
-  private commit(pending: readonly PendingRecord[]): AuditRecord[] {
+  /**
+   * One transaction for all of `pending`, one JSONL write; all or nothing. `flush` 'now': flushed
+   * before it returns (with `fsync`); 'later': not flushed, and the JSONL fd is handed back open
+   * for the caller to flush and close.
+   */
+  private commit(pending: readonly PendingRecord[], flush: Flush): { records: AuditRecord[]; mirrorFd: number | undefined } {
     if (this.db.inTransaction) throw new Error('AuditLog.append must not be called inside another transaction');
     if (this.mirrorBroken !== undefined) throw new AuditIntegrityError(this.mirrorBroken);
-    const durable = this.fsync && this.syncMode < 2;
-    if (durable) this.db.pragma('synchronous = FULL');
+    const durable = flush === 'now' && this.fsync && this.syncMode < 2;
+    if (durable) this.stmts.syncFull.run();
     try {
-      return this.appendTx.immediate(pending);
+      const records = this.appendTx.immediate(pending, flush);
+      return { records, mirrorFd: this.pendingMirror?.fd };
     } catch (e) {
       // The inserts rolled back (a failed COMMIT included): take the JSONL lines back too.
+      if (this.pendingMirror?.fd !== undefined) closeSync(this.pendingMirror.fd);
       if (this.pendingMirror !== undefined && this.jsonlPath !== undefined) {
         try {
           truncateTo(this.jsonlPath, this.pendingMirror.offset);
@@ -369,7 +438,7 @@ export class AuditLog {
       throw e;
     } finally {
       this.pendingMirror = undefined;
-      if (durable) this.db.pragma(`synchronous = ${this.syncMode}`);
+      if (durable) this.stmts.syncRestore.run();
     }
   }
 
@@ -384,18 +453,27 @@ export class AuditLog {
     return verifyAuditJsonl(this.db, path);
   }
 
-  /** Appends the lines; opened per commit, so a rotated or deleted file is noticed (a new one is started). */
-  private mirror(records: readonly AuditRecord[]): void {
+  /**
+   * Appends the lines; opened per commit, so a rotated or deleted file is noticed (a new one is
+   * started). With `flush` 'later' the fd stays open in `pendingMirror` for the caller to flush.
+   */
+  private mirror(records: readonly AuditRecord[], flush: Flush): void {
     const line = Buffer.from(records.map((r) => auditJsonLine(r) + '\n').join(''), 'utf8');
     const fd = openSync(this.jsonlPath!, 'a', 0o600);
+    let handedOver = false;
     try {
       const offset = fstatSync(fd).size;
       this.pendingMirror = { offset };
       let done = 0;
       while (done < line.length) done += writeSync(fd, line, done, line.length - done);
-      if (this.fsync) fdatasyncSync(fd);
+      if (flush === 'later') {
+        this.pendingMirror.fd = fd;
+        handedOver = true;
+      } else if (this.fsync) {
+        fdatasyncSync(fd);
+      }
     } finally {
-      closeSync(fd);
+      if (!handedOver) closeSync(fd);
     }
   }
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -262,6 +262,45 @@ describe('group commit (appendGrouped)', () => {
     expect(jsonlLines()).toHaveLength(1);
     expect(verifyAuditJsonl(d, jsonl)).toMatchObject({ ok: true, lines: 1 });
     expect(verifyAuditChain(d)).toMatchObject({ ok: true, count: 1 });
+  });
+
+  it('flushes off the event loop: records handed in while a flush runs wait for it, then go together, chained', async () => {
+    const d = db();
+    const l = log(d, { fsync: true });
+    const first = l.appendGrouped(input(1));
+    // The first group is committed in the next turn and its flush starts; these arrive during it.
+    await new Promise((r) => setImmediate(r));
+    let firstDone = false;
+    void first.then(() => { firstDone = true; });
+    const later = [2, 3, 4].map((i) => l.appendGrouped(input(i)).then((r) => ({ r, afterFirst: firstDone })));
+    const records = [await first, ...(await Promise.all(later)).map((x) => { expect(x.afterFirst).toBe(true); return x.r; })];
+    expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+    records.slice(1).forEach((r, i) => expect(r.prevHash).toBe(records[i]!.hash));
+    expect(verifyAuditJsonl(d, jsonl)).toMatchObject({ ok: true, lines: 4 });
+  });
+
+  it('a flush that fails rejects every caller of its group; the committed records stay, and the log refuses every later write', async () => {
+    const d = db();
+    const l = log(d, { fsync: true });
+    await l.appendGrouped(input(1));
+    // SQLite keeps writing to its open write-ahead log, but the flush can no longer find it by name.
+    rmSync(`${dbPath}-wal`);
+    const results = await Promise.allSettled([2, 3].map((i) => l.appendGrouped(input(i))));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/ENOENT/);
+    expect(verifyAuditChain(d)).toMatchObject({ ok: true, count: 3 });
+    await expect(l.appendGrouped(input(4))).rejects.toThrow(/records 2-3 were committed but could not be flushed to disk/);
+    expect(() => l.append(input(5))).toThrow(/could not be flushed/);
+  });
+
+  it('finds the write-ahead log of a database opened through a symbolic link', async () => {
+    db().close();
+    const link = join(dir, 'link.db');
+    symlinkSync(dbPath, link);
+    const d = openDb(link);
+    open.push(d);
+    const l = new AuditLog(d, { jsonlPath: jsonl, fsync: true });
+    expect(await l.appendGrouped(input(1))).toMatchObject({ seq: 1 });
   });
 
   it('refuses a malformed input on its own; the rest of its turn is written', async () => {
