@@ -5,7 +5,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import swaggerUi from 'swagger-ui-express';
 import { parse as parseYaml } from 'yaml';
 import { KmsError, isKmsError, type ArnContext } from '@kmsgate/core';
-import type { ApiKeyStore, AuditLog, KeyStore, Principal } from '@kmsgate/store';
+import type { ApiKeyStore, AuditLog, ImportTokenStore, KeyStore, Principal } from '@kmsgate/store';
 import { errorType } from './audit-records';
 import { authenticate, authorize } from './auth/authenticate';
 import type { BackendRegistry } from './backends';
@@ -25,6 +25,7 @@ export const MAX_BODY_BYTES = 512 * 1024;
 
 export interface AppDeps {
   keys: KeyStore;
+  importTokens: ImportTokenStore;
   apiKeys: ApiKeyStore;
   backends: BackendRegistry;
   arn: ArnContext;
@@ -164,7 +165,7 @@ function kmsHandler(deps: AppDeps, now: () => Date): (req: IncomingMessage, res:
           throw new KmsError('UnknownOperationException');
         }
         const ctx: OperationContext = {
-          keys: deps.keys, backends: deps.backends, arn: deps.arn, principal, requestId, operation: op.name, now,
+          keys: deps.keys, importTokens: deps.importTokens, backends: deps.backends, arn: deps.arn, principal, requestId, operation: op.name, now,
           audit: deps.audit, metrics: deps.metrics, signing: deps.signing,
           async backendCall(call, backend) {
             const t0 = performance.now();

@@ -1,5 +1,5 @@
-import type { KeyBackend, KeyRecord } from '@kmsgate/core';
-import type { KeyStore } from '@kmsgate/store';
+import { hasKeyMaterial, type ImportWrappingAlgorithm, type ImportWrappingKeySpec, type KeyBackend, type KeyRecord } from '@kmsgate/core';
+import type { ImportTokenStore, KeyStore } from '@kmsgate/store';
 import type { Logger } from './log';
 import type { BackendRegistry } from './backends';
 
@@ -12,7 +12,11 @@ import type { BackendRegistry } from './backends';
  *
  * It runs once at start-up (keys that fell due while the gateway was down) and then every
  * `intervalMs`. A key whose device object cannot be destroyed (backend unreachable or no longer
- * configured) keeps its row, still PendingDeletion, and is retried on the next sweep.
+ * configured) keeps its row, still PendingDeletion, and is retried on the next sweep. A key that
+ * never got key material (Origin EXTERNAL, never imported) has no device object: only its row goes.
+ *
+ * The same pass deletes import wrapping keys from their backend once their token is used,
+ * superseded or expired (GetParametersForImport), retrying those it cannot reach.
  */
 export const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 
@@ -21,6 +25,8 @@ export interface SweepResult {
   deleted: string[];
   /** Keys left for the next sweep. */
   failed: string[];
+  /** Import wrapping keys deleted from their backend (their token used, superseded or expired). */
+  wrappingKeysDeleted: number;
 }
 
 export interface DeletionSweeper {
@@ -34,6 +40,9 @@ export interface DeletionSweeper {
 
 export interface DeletionSweeperOptions {
   keys: KeyStore;
+  importTokens: ImportTokenStore;
+  /** The gateway's clock (import tokens expire by it). */
+  now: () => Date;
   backends: BackendRegistry;
   logger: Logger;
   intervalMs?: number;
@@ -48,7 +57,7 @@ function describeError(e: unknown): string {
 }
 
 export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSweeper {
-  const { keys, backends, logger } = opts;
+  const { keys, importTokens, backends, logger, now } = opts;
   const intervalMs = opts.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
   let running: Promise<SweepResult> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -73,7 +82,7 @@ export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSwe
   }
 
   async function pass(): Promise<SweepResult> {
-    const result: SweepResult = { deleted: [], failed: [] };
+    const result: SweepResult = { deleted: [], failed: [], wrappingKeysDeleted: 0 };
     // After one failure a backend is skipped for the rest of the pass: it is likely down, and
     // waiting out its timeout once per key would only delay the others.
     const unavailable = new Set<string>();
@@ -86,7 +95,7 @@ export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSwe
         continue;
       }
       try {
-        await destroy(backend, key);
+        if (hasKeyMaterial(key)) await destroy(backend, key);
       } catch (e) {
         unavailable.add(key.backendId);
         logger.error('key deletion failed; the key stays PendingDeletion and is retried on the next sweep', { ...fields, error: describeError(e) });
@@ -97,6 +106,27 @@ export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSwe
       logger.info('key deleted: device object destroyed, metadata, aliases and tags removed', fields);
       result.deleted.push(key.keyId);
     }
+    for (const t of importTokens.forCleanup(now())) {
+      const fields = { keyId: t.keyId, backend: t.backendId, wrappingKey: t.wrappingHandle, state: t.state };
+      const importer = backends.find(t.backendId)?.importer;
+      if (!importer || unavailable.has(t.backendId)) {
+        if (!importer) logger.error('import wrapping key: its backend is not configured or cannot import; it stays in the device', fields);
+        continue;
+      }
+      try {
+        await importer.deleteImportWrappingKey({
+          handle: t.wrappingHandle, publicKey: t.publicKey,
+          spec: t.wrappingKeySpec as ImportWrappingKeySpec, algorithm: t.wrappingAlgorithm as ImportWrappingAlgorithm,
+        });
+      } catch (e) {
+        unavailable.add(t.backendId);
+        logger.error('import wrapping key deletion failed; retried on the next sweep', { ...fields, error: describeError(e) });
+        continue;
+      }
+      importTokens.wrappingDeleted(t.tokenHash);
+      logger.info('import wrapping key deleted from the device', fields);
+      result.wrappingKeysDeleted++;
+    }
     return result;
   }
 
@@ -104,7 +134,7 @@ export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSwe
     running ??= pass()
       .catch((e: unknown) => {
         logger.error('key deletion sweep failed', { error: describeError(e) });
-        return { deleted: [], failed: [] };
+        return { deleted: [], failed: [], wrappingKeysDeleted: 0 };
       })
       .finally(() => { running = undefined; });
     return running;

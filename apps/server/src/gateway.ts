@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { PolicyEngine } from '@kmsgate/policy';
-import { ApiKeyStore, AuditLog, KeyStore, SqlitePolicyState, loadOrCreateSealKey, openDb, resolveDbPath, type Db } from '@kmsgate/store';
+import { ApiKeyStore, AuditLog, ImportTokenStore, KeyStore, SqlitePolicyState, loadOrCreateSealKey, openDb, resolveDbPath, type Db } from '@kmsgate/store';
 import { createApp } from './app';
 import { AuthRefusals } from './auth/refusals';
 import { createBackendHealth, startBackendMonitor } from './backend-health';
@@ -74,6 +74,7 @@ export async function startGateway(
   try {
     backends = await startBackends(config, logger);
     const keys = new KeyStore(db, now);
+    const importTokens = new ImportTokenStore(db);
     // Refuses to start (AuditIntegrityError) when the JSONL mirror contradicts the database.
     const audit = new AuditLog(db, { jsonlPath: join(config.dataDir, AUDIT_JSONL_FILE), now, fsync: config.audit.fsync });
     for (const note of audit.recovered) logger.warn('audit log repaired at start', { detail: note });
@@ -92,6 +93,7 @@ export async function startGateway(
     const limits = { perApiKey: new RateLimiter(config.limits.perApiKey, config.limits.maxTracked), refusals, metrics };
     const app = createApp({
       keys,
+      importTokens,
       apiKeys,
       backends: backends.registry,
       arn: { region: config.server.region, accountId: config.server.accountId },
@@ -116,7 +118,7 @@ export async function startGateway(
     const port = (server.address() as AddressInfo).port;
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
     const started = backends;
-    const sweeper = createDeletionSweeper({ keys, backends: started.registry, logger, intervalMs: options.deletionSweepIntervalMs });
+    const sweeper = createDeletionSweeper({ keys, importTokens, backends: started.registry, logger, now, intervalMs: options.deletionSweepIntervalMs });
     // Not awaited: due keys are already gone for clients, and a device that is down must not hold
     // up the start (its deletions are retried on the timer).
     const startupSweep = sweeper.sweep();

@@ -1,11 +1,13 @@
 import type { ArnContext } from '@kmsgate/core';
-import type { AuditLog, KeyStore, Principal } from '@kmsgate/store';
+import type { AuditLog, ImportTokenStore, KeyStore, Principal } from '@kmsgate/store';
 import type { BackendRegistry } from './backends';
 import type { Metrics } from './metrics';
 
 /** One authenticated request, as everything behind the HTTP layer sees it: nothing HTTP-specific. */
 export interface RequestContext {
   keys: KeyStore;
+  /** GetParametersForImport's tokens, for ImportKeyMaterial. */
+  importTokens: ImportTokenStore;
   backends: BackendRegistry;
   arn: ArnContext;
   principal: Principal;

@@ -162,6 +162,34 @@ describe('AWS CLI', () => {
     expect((await aws('decrypt', '--ciphertext-blob', `fileb://${ctFile}`)).Plaintext).toBe(dataKey.Plaintext);
   });
 
+  it('imports a P-256 key made and wrapped with openssl, as AWS\'s developer guide does it, and signs with it', async () => {
+    const file = (name: string) => join(t.dataDir, `cli-import-${name}`);
+    const openssl = (...args: string[]) => run('openssl', args, { env });
+    await openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file('key.pem'));
+    await openssl('pkcs8', '-topk8', '-nocrypt', '-outform', 'DER', '-in', file('key.pem'), '-out', file('key.der'));
+    const { stdout: publicPem } = await openssl('pkey', '-in', file('key.pem'), '-pubout');
+
+    const created = await aws('create-key', '--key-spec', 'ECC_NIST_P256', '--key-usage', 'SIGN_VERIFY', '--origin', 'EXTERNAL');
+    expect(created.KeyMetadata).toMatchObject({ Origin: 'EXTERNAL', KeyState: 'PendingImport' });
+    const keyId: string = created.KeyMetadata.KeyId;
+    const params = await aws('get-parameters-for-import', '--key-id', keyId, '--wrapping-algorithm', 'RSAES_OAEP_SHA_256', '--wrapping-key-spec', 'RSA_2048');
+    writeFileSync(file('wrapping.der'), Buffer.from(params.PublicKey, 'base64'));
+    writeFileSync(file('token.bin'), Buffer.from(params.ImportToken, 'base64'));
+    await openssl('pkeyutl', '-encrypt', '-in', file('key.der'), '-out', file('wrapped.bin'), '-inkey', file('wrapping.der'), '-keyform', 'DER', '-pubin',
+      '-pkeyopt', 'rsa_padding_mode:oaep', '-pkeyopt', 'rsa_oaep_md:sha256', '-pkeyopt', 'rsa_mgf1_md:sha256');
+    await aws('import-key-material', '--key-id', keyId, '--encrypted-key-material', `fileb://${file('wrapped.bin')}`,
+      '--import-token', `fileb://${file('token.bin')}`, '--expiration-model', 'KEY_MATERIAL_DOES_NOT_EXPIRE');
+    expect((await aws('describe-key', '--key-id', keyId)).KeyMetadata).toMatchObject({ KeyState: 'Enabled', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
+    // The same token again: AWS's error by name.
+    expect(await failure(aws('import-key-material', '--key-id', keyId, '--encrypted-key-material', `fileb://${file('wrapped.bin')}`,
+      '--import-token', `fileb://${file('token.bin')}`, '--expiration-model', 'KEY_MATERIAL_DOES_NOT_EXPIRE'))).toContain('(InvalidImportTokenException)');
+
+    const message = Buffer.from('signed with a key imported through the AWS CLI');
+    writeFileSync(file('message.bin'), message);
+    const signed = await aws('sign', '--key-id', keyId, '--message', `fileb://${file('message.bin')}`, '--message-type', 'RAW', '--signing-algorithm', 'ECDSA_SHA_256');
+    expect(nodeVerify('sha256', message, createPublicKey(publicPem), Buffer.from(signed.Signature, 'base64'))).toBe(true);
+  });
+
   it('is refused with a wrong secret', async () => {
     const bad = { ...env, AWS_SECRET_ACCESS_KEY: 'wrong'.repeat(8) };
     await expect(run('aws', ['--endpoint-url', t.url, 'kms', 'list-keys'], { env: bad }))

@@ -1,3 +1,4 @@
+import { constants, createPublicKey, generateKeyPairSync, publicEncrypt } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as KMS from '@aws-sdk/client-kms';
@@ -26,6 +27,7 @@ let kms: KMS.KMSClient;
 const ids: Record<string, string> = {};
 let signature: Uint8Array;
 let ciphertext: Uint8Array;
+let importInput: Record<string, unknown>;
 const digest = new Uint8Array(32).fill(3);
 
 beforeAll(async () => {
@@ -44,6 +46,16 @@ beforeAll(async () => {
   signature = (await kms.send(new KMS.SignCommand({ KeyId: ids.key, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }))).Signature!;
   ids.symmetric = (await kms.send(new KMS.CreateKeyCommand({}))).KeyMetadata!.KeyId!;
   ciphertext = (await kms.send(new KMS.EncryptCommand({ KeyId: ids.symmetric, Plaintext: digest }))).CiphertextBlob!;
+  const external = async () => (await kms.send(new KMS.CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
+  ids.external = await external();
+  ids.imported = await external();
+  const p = await kms.send(new KMS.GetParametersForImportCommand({ KeyId: ids.imported, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+  const pkcs8 = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'der' });
+  const wrappingKey = createPublicKey({ key: Buffer.from(p.PublicKey!), format: 'der', type: 'spki' });
+  importInput = {
+    KeyId: ids.imported, ImportToken: p.ImportToken, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+    EncryptedKeyMaterial: publicEncrypt({ key: wrappingKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, pkcs8),
+  };
 });
 afterAll(async () => { await t.stop(); });
 
@@ -64,6 +76,8 @@ function inputFor(op: string): Record<string, unknown> {
     GenerateDataKey: { KeyId: ids.symmetric, KeySpec: 'AES_256' },
     GenerateDataKeyWithoutPlaintext: { KeyId: ids.symmetric, NumberOfBytes: 64 },
     GenerateRandom: { NumberOfBytes: 16 },
+    GetParametersForImport: { KeyId: ids.external, WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_256', WrappingKeySpec: 'RSA_2048' },
+    ImportKeyMaterial: importInput,
     ListAliases: {},
     ListKeys: {},
     PutKeyPolicy: { KeyId, Policy: '{"Statement":[]}' },

@@ -1,4 +1,4 @@
-import type { SupportedKeySpec, SupportedSigningAlgorithm } from './kms/key-specs';
+import type { AsymmetricKeySpec, SupportedKeySpec, SupportedSigningAlgorithm } from './kms/key-specs';
 
 export type BackendKind = 'yubihsm' | 'tee';
 export type ConnectionState = 'CONNECTED' | 'DISCONNECTED' | 'FAILED';
@@ -34,6 +34,42 @@ export interface GeneratedKey {
   handle: string;
   /** DER SubjectPublicKeyInfo; empty for a symmetric key. */
   publicKey: Uint8Array;
+}
+
+/** The RSA wrapping key specs kmsgate imports under (AWS's, less China-only SM2). */
+export const IMPORT_WRAPPING_KEY_SPECS = ['RSA_2048', 'RSA_3072', 'RSA_4096'] as const;
+export type ImportWrappingKeySpec = (typeof IMPORT_WRAPPING_KEY_SPECS)[number];
+
+/**
+ * AWS's wrapping algorithms for asymmetric key material that kmsgate takes: RSAES_PKCS1_V1_5 was
+ * withdrawn by AWS on 2023-10-10 and SM2PKE is China-only.
+ */
+export const IMPORT_WRAPPING_ALGORITHMS = ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'RSA_AES_KEY_WRAP_SHA_1', 'RSA_AES_KEY_WRAP_SHA_256'] as const;
+export type ImportWrappingAlgorithm = (typeof IMPORT_WRAPPING_ALGORITHMS)[number];
+
+/** The wrapping key of one GetParametersForImport, as the backend made it. */
+export interface ImportWrapping {
+  handle: string;
+  /** DER SPKI, as handed to the client. */
+  publicKey: Uint8Array;
+  spec: ImportWrappingKeySpec;
+  algorithm: ImportWrappingAlgorithm;
+}
+
+/**
+ * A backend that can take an existing private key the way AWS KMS imports one: an RSA wrapping
+ * key pair made in the backend, key material wrapped for its public half. Where the material is
+ * unwrapped is the backend's to say (docs/security.md, "Importing keys"). Bad material throws
+ * InvalidCiphertextException (it does not decrypt) or IncorrectKeyMaterialException (it is not a
+ * private key of the spec, or not the key already imported) and leaves nothing behind.
+ */
+export interface KeyImporter {
+  createImportWrappingKey(spec: ImportWrappingKeySpec, label: string): Promise<GeneratedKey>;
+  /** Puts the unwrapped key in the backend as a signing key of `spec`, exactly as generateKey would have made it. */
+  importKey(spec: AsymmetricKeySpec, label: string, wrapping: ImportWrapping, encrypted: Uint8Array): Promise<GeneratedKey>;
+  /** A reimport: checks the material is the private key of `publicKey` and puts nothing. */
+  checkReimport(spec: AsymmetricKeySpec, wrapping: ImportWrapping, encrypted: Uint8Array, publicKey: Uint8Array): Promise<void>;
+  deleteImportWrappingKey(wrapping: ImportWrapping): Promise<void>;
 }
 
 /**
@@ -72,5 +108,7 @@ export interface KeyBackend {
   seal?(handle: string, payload: Uint8Array): Promise<Uint8Array>;
   /** Opens what seal() made with this key; InvalidCiphertextException (empty message) for anything else. */
   unseal?(handle: string, sealed: Uint8Array): Promise<Uint8Array>;
+  /** Present where the backend can import keys; it holds the credential that may (a key admin). */
+  readonly importer?: KeyImporter;
   close(): Promise<void>;
 }

@@ -5,3 +5,4 @@ export * from './api-keys';
 export * from './audit';
 export * from './policy-state';
 export * from './hsm-log';
+export * from './import-tokens';

@@ -187,4 +187,24 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER api_keys_update_counted AFTER UPDATE OF label, role, api_key_hash, access_key_id, sealed_secret, revoked_at, scoped
     ON api_keys BEGIN UPDATE store_version SET n = n + 1; END;
   `,
+  // 7: import tokens (GetParametersForImport → ImportKeyMaterial). Rows outlive their use so a used,
+  // superseded or expired token keeps its own error; a row goes once its wrapping key is deleted from
+  // the device and its key is gone.
+  `
+  CREATE TABLE import_tokens (
+    token_hash         BLOB PRIMARY KEY,      -- SHA-256 of the ImportToken; the token itself is never stored
+    key_id             TEXT NOT NULL,
+    backend_id         TEXT NOT NULL,
+    wrapping_handle    TEXT NOT NULL,         -- the RSA wrapping key pair in the backend
+    wrapping_key_spec  TEXT NOT NULL,
+    wrapping_algorithm TEXT NOT NULL,
+    public_key         BLOB NOT NULL,         -- the wrapping key's DER SPKI, as handed out
+    created_at         INTEGER NOT NULL,      -- epoch milliseconds
+    valid_to           INTEGER NOT NULL,
+    state              TEXT NOT NULL CHECK (state IN ('open', 'used', 'superseded')),
+    wrapping_deleted   INTEGER NOT NULL DEFAULT 0  -- 1 once the wrapping key is gone from the backend
+  ) WITHOUT ROWID;
+  CREATE INDEX import_tokens_key ON import_tokens (key_id, state);
+  CREATE INDEX import_tokens_cleanup ON import_tokens (wrapping_deleted, valid_to);
+  `,
 ];

@@ -6,13 +6,18 @@
  * public key. Every failure leaves here as a core KmsError whose message names the backend but
  * never a password or key.
  */
+import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import {
+  type AsymmetricKeySpec,
   type BackendDescription,
   type DeviceState,
   type GeneratedKey,
   type HashName,
+  type ImportWrapping,
+  type ImportWrappingKeySpec,
   KEY_SPECS,
+  type KeyImporter,
   type KeyKind,
   type KeyBackend,
   KmsError,
@@ -29,6 +34,9 @@ import { Algorithm, Capability, Command, ObjectType, algorithmName } from './cod
 import { MAX_EDDSA_MESSAGE, type ClientStats, type GeneratedObject, YubiHsmClient } from './client';
 import { ConnectorError, DeviceError, DeviceErrorCode, ProtocolError, WrongDeviceError } from './errors';
 import { WRAP_DATA_OVERHEAD } from './commands/wrap-data';
+import {
+  type DeviceKeyMaterial, ImportMaterialError, WRAPPING_ALGORITHM_STEPS, WRAPPING_KEY_SPECS, aesKeyUnwrapPadded, deviceKeyFromPkcs8, splitAesKeyWrap,
+} from './key-import';
 import { DevicePool, type DevicePoolStats, type FailoverEvent, KeyMismatchError, type PoolDevice, describeFailure } from './device-pool';
 import type { AuthKey } from './scp03/kdf';
 import { MAX_SERIAL } from './session';
@@ -122,7 +130,7 @@ export interface YubiHsmBackendOptions {
   onFailover?: (event: FailoverEvent) => void;
 }
 
-type Operation = 'generateKey' | 'getPublicKey' | 'sign' | 'deleteKey' | 'random' | 'seal' | 'unseal';
+type Operation = 'generateKey' | 'getPublicKey' | 'sign' | 'deleteKey' | 'random' | 'seal' | 'unseal' | 'importKey';
 
 export type YubiHsmBackendStats = ClientStats & DevicePoolStats;
 
@@ -156,7 +164,7 @@ const SEALED_LENGTH = SEALED_PAYLOAD_LENGTH + WRAP_DATA_OVERHEAD;
 /** A pool is a few devices in front of one set of keys; more only multiplies session slots. */
 export const MAX_POOL_DEVICES = 16;
 
-export class YubiHsmBackend implements KeyBackend {
+export class YubiHsmBackend implements KeyBackend, KeyImporter {
   readonly id: string;
   readonly kind = 'yubihsm' as const;
   readonly name: string;
@@ -246,11 +254,7 @@ export class YubiHsmBackend implements KeyBackend {
     assertString('label', label);
     const labelLength = new TextEncoder().encode(label).length;
     if (labelLength > LABEL_LENGTH) throw new RangeError(`label must be at most ${LABEL_LENGTH} bytes of UTF-8, got ${labelLength}`);
-    if (this.#pool.devices.length > 1) {
-      // The runtime key can neither export nor import, so a key generated on one device could
-      // never reach the others; the pool would silently lose its failover for that key.
-      throw new KmsError('UnsupportedOperationException', `The YubiHSM 2 backend ${this.id} is a pool of ${this.#pool.devices.length} devices, which must all hold the same keys; create keys on one device and restore them to the others (docs/configuration.md, "Device pools").`);
-    }
+    this.refuseInPool('create keys');
     const client = this.client;
     const kind = KEY_SPECS[spec].kind;
     let key: GeneratedObject;
@@ -355,6 +359,121 @@ export class YubiHsmBackend implements KeyBackend {
     if (failed) throw this.toKmsError(failed.reason, 'deleteKey');
   }
 
+  /** This backend imports with its own credential; KeyAdminBackend routes imports to its key admin. */
+  get importer(): KeyImporter {
+    return this;
+  }
+
+  /**
+   * An RSA key pair for GetParametersForImport: its private half stays in the device and can do
+   * nothing but RSA-OAEP-decrypt (never exportable), its public half (SPKI) goes to the client.
+   */
+  async createImportWrappingKey(spec: ImportWrappingKeySpec, label: string): Promise<GeneratedKey> {
+    if (!Object.prototype.hasOwnProperty.call(WRAPPING_KEY_SPECS, spec)) throw new RangeError(`spec must be one of ${Object.keys(WRAPPING_KEY_SPECS).join(', ')}`);
+    assertString('label', label);
+    this.refuseInPool('import keys');
+    const client = this.client;
+    let key: GeneratedObject;
+    try {
+      key = await client.generateAsymmetricKey({ id: 0, label, domains: this.domains, capabilities: Capability.DECRYPT_OAEP, algorithm: WRAPPING_KEY_SPECS[spec].algorithm });
+    } catch (e) {
+      throw this.toKmsError(e, 'generateKey');
+    }
+    try {
+      return { handle: `${key.deviceSerial}:${key.id}`, publicKey: await publicKeyOf(client, key.id, key.deviceSerial, spec, this.id) };
+    } catch (e) {
+      await client.deleteObject(key.id, ObjectType.ASYMMETRIC_KEY, key.deviceSerial).catch(() => undefined);
+      throw this.toKmsError(e, 'generateKey');
+    }
+  }
+
+  /**
+   * Unwraps AWS-format key material (src/key-import.ts) and puts it into the device as a signing
+   * key of `spec`, exactly as generateKey would have made it, then checks the device holds the
+   * material's public key.
+   */
+  async importKey(spec: AsymmetricKeySpec, label: string, wrapping: ImportWrapping, encrypted: Uint8Array): Promise<GeneratedKey> {
+    const algorithm = this.algorithmFor(spec);
+    assertString('label', label);
+    return this.withUnwrapped(spec, wrapping, encrypted, async (material) => {
+      const client = this.client;
+      // Exportable under wrap where generated keys are: an imported key is backed up like any other.
+      const capabilities = KEY_CAPABILITIES[KEY_SPECS[spec].kind] | await this.exportability();
+      const key = await client.putAsymmetricKey({ id: 0, label, domains: this.domains, capabilities, algorithm, key: material.key });
+      try {
+        const publicKey = await publicKeyOf(client, key.id, key.deviceSerial, spec, this.id);
+        if (!sameBytes(publicKey, material.publicKey)) throw new KmsError('KMSInternalException', `The YubiHSM 2 backend ${this.id} holds another public key than the imported key material has.`);
+        return { handle: `${key.deviceSerial}:${key.id}`, publicKey };
+      } catch (e) {
+        await client.deleteObject(key.id, ObjectType.ASYMMETRIC_KEY, key.deviceSerial).catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  async checkReimport(spec: AsymmetricKeySpec, wrapping: ImportWrapping, encrypted: Uint8Array, publicKey: Uint8Array): Promise<void> {
+    this.algorithmFor(spec);
+    if (!(publicKey instanceof Uint8Array)) throw new TypeError('publicKey must be a Uint8Array');
+    await this.withUnwrapped(spec, wrapping, encrypted, async (material) => {
+      if (!sameBytes(material.publicKey, publicKey)) throw new ImportMaterialError('material', 'The key material is not the key material previously imported into this KMS key.');
+    });
+  }
+
+  /** Deleting a wrapping key that is already gone succeeds, as for deleteKey. */
+  async deleteImportWrappingKey(wrapping: ImportWrapping): Promise<void> {
+    await this.deleteKey(wrapping.handle, wrapping.spec, wrapping.publicKey);
+  }
+
+  /**
+   * The RSA layer is undone by the device (DECRYPT_OAEP with the wrapping key), the AES layer and
+   * the PKCS#8 in host memory; every buffer that held secret bytes is zeroed when `use` settles.
+   * InvalidCiphertextException: the blob does not decrypt under the wrapping key;
+   * IncorrectKeyMaterialException: it decrypts to something other than a `spec` private key.
+   */
+  private async withUnwrapped<T>(spec: AsymmetricKeySpec, wrapping: ImportWrapping, encrypted: Uint8Array, use: (material: DeviceKeyMaterial) => Promise<T>): Promise<T> {
+    if (!(encrypted instanceof Uint8Array)) throw new TypeError('encrypted must be a Uint8Array');
+    const how = WRAPPING_ALGORITHM_STEPS[wrapping.algorithm];
+    const wrapSpec = WRAPPING_KEY_SPECS[wrapping.spec];
+    if (!how || !wrapSpec) throw new RangeError('wrapping must name a wrapping key spec and algorithm');
+    this.refuseInPool('import keys');
+    const wrap = this.parseHandle(wrapping.handle);
+    const client = this.client;
+    const secrets: Uint8Array[] = [];
+    const labelHash = new Uint8Array(createHash(how.hash).digest());
+    const oaep = async (ciphertext: Uint8Array) => {
+      if (ciphertext.length !== wrapSpec.modulusBytes) throw new ImportMaterialError('ciphertext', 'The wrapped key material does not fit the wrapping key.');
+      try {
+        return await client.decryptOaep(wrap.id, how.mgf1, ciphertext, labelHash, wrap.deviceSerial);
+      } catch (e) {
+        // Bad OAEP padding: the device refuses the data; anything else is the device's own failure.
+        if (e instanceof DeviceError && e.code === DeviceErrorCode.INVALID_DATA) throw new ImportMaterialError('ciphertext', 'The wrapped key material does not decrypt under the wrapping key.');
+        throw e;
+      }
+    };
+    try {
+      let pkcs8: Uint8Array;
+      if (how.aesWrap) {
+        const { wrappedKey, wrappedMaterial } = splitAesKeyWrap(encrypted, wrapSpec.modulusBytes);
+        const aesKey = await oaep(wrappedKey);
+        secrets.push(aesKey);
+        pkcs8 = aesKeyUnwrapPadded(aesKey, wrappedMaterial);
+      } else {
+        pkcs8 = await oaep(encrypted);
+      }
+      secrets.push(pkcs8);
+      const material = deviceKeyFromPkcs8(spec, pkcs8);
+      secrets.push(material.key);
+      return await use(material);
+    } catch (e) {
+      if (e instanceof ImportMaterialError) {
+        throw new KmsError(e.kind === 'ciphertext' ? 'InvalidCiphertextException' : 'IncorrectKeyMaterialException', e.message);
+      }
+      throw this.toKmsError(e, 'importKey');
+    } finally {
+      for (const b of secrets) b.fill(0);
+    }
+  }
+
   async random(length: number): Promise<Uint8Array> {
     assertInt('length', length, 0, 1 << 20);
     try {
@@ -445,6 +564,17 @@ export class YubiHsmBackend implements KeyBackend {
       throw new KmsError('KMSInternalException', `The key handle is not a YubiHSM 2 key handle of backend ${this.id}.`);
     }
     return { id, deviceSerial };
+  }
+
+  /**
+   * A key made on one device of a pool would exist only there: the runtime key can neither export
+   * nor import, so it could never reach the others and the pool would silently lose its failover.
+   */
+  private refuseInPool(what: string): void {
+    const n = this.#pool.devices.length;
+    if (n > 1) {
+      throw new KmsError('UnsupportedOperationException', `The YubiHSM 2 backend ${this.id} is a pool of ${n} devices, which must all hold the same keys; ${what} on one device and restore them to the others (docs/configuration.md, "Device pools").`);
+    }
   }
 
   /**

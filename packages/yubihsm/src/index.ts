@@ -8,6 +8,7 @@ export { maxSessionPayload, Session, type SessionOptions } from './session';
 export * from './session-pool';
 export * from './client';
 export * from './device-pool';
+export * from './key-import';
 export * from './backend';
 export * from './simulator-identity';
 export { verifyLogChain } from './audit-chain';

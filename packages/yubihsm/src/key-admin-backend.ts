@@ -1,11 +1,11 @@
 /**
  * A YubiHSM 2 backend that holds two credentials, as `kmsgate hsm setup` lays a device out: the
  * runtime key for everything a request does with a key (sign, seal and unseal, public key, random, health), and
- * the key admin for creating and destroying keys, which the runtime key cannot
+ * the key admin for creating, importing and destroying keys, which the runtime key cannot
  * (packages/yubihsm/src/ceremony/layout.ts). Both talk to the same device(s); each is a complete
  * YubiHsmBackend with its own sessions.
  */
-import type { BackendDescription, GeneratedKey, KeyBackend, SupportedKeySpec, SupportedSigningAlgorithm } from '@kmsgate/core';
+import type { BackendDescription, GeneratedKey, KeyBackend, KeyImporter, SupportedKeySpec, SupportedSigningAlgorithm } from '@kmsgate/core';
 import type { YubiHsmBackend } from './backend';
 
 export class KeyAdminBackend implements KeyBackend {
@@ -13,12 +13,15 @@ export class KeyAdminBackend implements KeyBackend {
   readonly kind = 'yubihsm' as const;
   readonly keySpecs: readonly SupportedKeySpec[];
   readonly signingAlgorithms: readonly SupportedSigningAlgorithm[];
+  /** Import makes and deletes device objects (the wrapping key, the imported key): the key admin's work. */
+  readonly importer: KeyImporter;
 
   constructor(readonly runtime: YubiHsmBackend, readonly keyAdmin: YubiHsmBackend) {
     if (runtime.id !== keyAdmin.id) throw new RangeError('runtime and keyAdmin must be the same backend (same id)');
     this.id = runtime.id;
     this.keySpecs = runtime.keySpecs;
     this.signingAlgorithms = runtime.signingAlgorithms;
+    this.importer = keyAdmin.importer;
   }
 
   /** The runtime key's view: the credentials requests depend on. */

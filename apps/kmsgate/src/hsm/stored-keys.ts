@@ -1,18 +1,21 @@
 /** The keys of one backend as the store records them, with their tags and aliases. */
-import type { KeyRecord } from '@kmsgate/core';
+import { hasKeyMaterial, type KeyRecord } from '@kmsgate/core';
 import type { KeyStore } from '@kmsgate/store';
 import { CliError } from '../context';
 
 export interface StoredKey { record: KeyRecord; tags: { TagKey: string; TagValue: string }[]; aliases: string[] }
 
-/** Every key of `backendId` in the store (PendingDeletion ones too: their deletion can still be cancelled). */
+/**
+ * Every key of `backendId` in the store that has a device object (PendingDeletion ones too: their
+ * deletion can still be cancelled). A key awaiting ImportKeyMaterial has none to back up or audit.
+ */
 export function storedKeys(keys: KeyStore, backendId: string): StoredKey[] {
   const out: StoredKey[] = [];
   for (let after = ''; ;) {
     const page = keys.listKeyIds(after, 1000);
     for (const keyId of page.keyIds) {
       const record = keys.getKey(keyId);
-      if (!record || record.backendId !== backendId) continue;
+      if (!record || record.backendId !== backendId || !hasKeyMaterial(record)) continue;
       const aliases = keys.listAliases('', keyId, 1000).aliases.map((a) => a.aliasName);
       out.push({ record, tags: keys.listTags(keyId), aliases });
     }

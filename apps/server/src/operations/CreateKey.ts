@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   CUSTOMER_MASTER_KEY_SPEC_VALUES, KEY_SPEC_VALUES, KEY_SPECS, KEY_USAGE_VALUES, KmsError, ORIGIN_VALUES,
-  isSupportedKeySpec, type KeyRecord,
+  isAsymmetricKeySpec, isSupportedKeySpec, type KeyRecord,
 } from '@kmsgate/core';
 import { defineOperation } from './operation';
 import { keyMetadata } from './key-metadata';
@@ -50,8 +50,8 @@ export const CreateKey = defineOperation({
     if (input.XksKeyId !== undefined) throw new KmsError('UnsupportedOperationException', 'kmsgate does not support external key stores (XksKeyId).');
 
     const origin = input.Origin ?? (input.CustomKeyStoreId !== undefined ? 'AWS_CLOUDHSM' : 'AWS_KMS');
-    if (origin === 'EXTERNAL' || origin === 'EXTERNAL_KEY_STORE')
-      throw new KmsError('UnsupportedOperationException', `Origin ${origin} is not supported by kmsgate: keys are generated inside the backend and never imported.`);
+    if (origin === 'EXTERNAL_KEY_STORE')
+      throw new KmsError('UnsupportedOperationException', 'Origin EXTERNAL_KEY_STORE is not supported by kmsgate: it has no external key stores.');
     if (origin === 'AWS_CLOUDHSM' && input.CustomKeyStoreId === undefined)
       throw new KmsError('ValidationException', 'You must specify a CustomKeyStoreId when Origin is AWS_CLOUDHSM.');
     if (origin === 'AWS_KMS' && input.CustomKeyStoreId !== undefined)
@@ -61,24 +61,29 @@ export const CreateKey = defineOperation({
     if (!backend) throw new KmsError('CustomKeyStoreNotFoundException', `Custom key store ${input.CustomKeyStoreId} does not exist.`);
     if (!backend.keySpecs.includes(spec))
       throw new KmsError('UnsupportedOperationException', `KeySpec ${spec} is not supported by custom key store ${backend.id}.`);
+    if (origin === 'EXTERNAL' && !isAsymmetricKeySpec(spec))
+      throw new KmsError('UnsupportedOperationException', `Origin EXTERNAL is supported for asymmetric key specs only, not ${spec}.`);
+    if (origin === 'EXTERNAL' && !backend.importer)
+      throw new KmsError('UnsupportedOperationException', `Custom key store ${backend.id} (${backend.kind}) cannot import key material: create keys with Origin EXTERNAL in a YubiHSM 2 backend.`);
 
     const tags = input.Tags ?? [];
     checkTags(tags);
     if (input.Policy !== undefined) checkPolicy(input.Policy);
 
     const keyId = randomUUID();
-    const generated = await ctx.backendCall(backend.generateKey(spec, keyId), backend);
+    // Origin EXTERNAL: no key material and no device object until ImportKeyMaterial.
+    const generated = origin === 'EXTERNAL' ? undefined : await ctx.backendCall(backend.generateKey(spec, keyId), backend);
     const record: KeyRecord = {
       keyId,
       createdAt: ctx.now(),
       description: input.Description ?? '',
       keyUsage: usage,
       keySpec: spec,
-      keyState: 'Enabled',
+      keyState: generated ? 'Enabled' : 'PendingImport',
       origin,
       backendId: backend.id,
-      handle: generated.handle,
-      publicKey: generated.publicKey,
+      handle: generated?.handle ?? '',
+      publicKey: generated?.publicKey ?? new Uint8Array(0),
       // Stored byte for byte; without one, AWS's default key policy (GetKeyPolicy returns either).
       policy: input.Policy ?? defaultKeyPolicy(ctx.arn.accountId),
     };
@@ -86,7 +91,7 @@ export const CreateKey = defineOperation({
       ctx.keys.insertKey(record, tags);
     } catch (e) {
       // Never leave an orphan key in the device that no KMS key points to.
-      await backend.deleteKey(generated.handle, spec, generated.publicKey).catch(() => undefined);
+      if (generated) await backend.deleteKey(generated.handle, spec, generated.publicKey).catch(() => undefined);
       throw e;
     }
     return { KeyMetadata: keyMetadata(record, ctx) };

@@ -15,7 +15,9 @@ import { GenerateDataKeyWithoutPlaintext } from './GenerateDataKeyWithoutPlainte
 import { GenerateRandom } from './GenerateRandom';
 import { GetKeyPolicy } from './GetKeyPolicy';
 import { GetKeyRotationStatus } from './GetKeyRotationStatus';
+import { GetParametersForImport } from './GetParametersForImport';
 import { GetPublicKey } from './GetPublicKey';
+import { ImportKeyMaterial } from './ImportKeyMaterial';
 import { ListAliases } from './ListAliases';
 import { ListKeyPolicies } from './ListKeyPolicies';
 import { ListKeys } from './ListKeys';
@@ -52,7 +54,9 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   GenerateRandom,
   GetKeyPolicy,
   GetKeyRotationStatus,
+  GetParametersForImport,
   GetPublicKey,
+  ImportKeyMaterial,
   ListAliases,
   ListKeyPolicies,
   ListKeys,

@@ -1,4 +1,4 @@
-import { keyArn, keySpecInfo, type KeyRecord } from '@kmsgate/core';
+import { hasKeyMaterial, keyArn, keySpecInfo, type KeyRecord } from '@kmsgate/core';
 import { signingAlgorithmsFor } from '../signing/aws-checks';
 import type { OperationContext } from './operation';
 
@@ -15,6 +15,8 @@ export function keyMetadata(key: KeyRecord, ctx: OperationContext): Record<strin
     KeyState: key.keyState,
     ...(key.deletionDate ? { DeletionDate: key.deletionDate } : {}),
     Origin: key.origin,
+    // Imported key material never expires in kmsgate (ImportKeyMaterial refuses KEY_MATERIAL_EXPIRES).
+    ...(key.origin === 'EXTERNAL' && hasKeyMaterial(key) ? { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' } : {}),
     ...(key.origin === 'AWS_CLOUDHSM' ? { CustomKeyStoreId: key.backendId } : {}),
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: key.keySpec,

@@ -56,6 +56,18 @@ interface AdminDefinition<S extends StructureShape> extends HandlerDefinition<S>
   audit: 'admin';
   /** The key the change touched, as the record names it (none for a change that names no key). */
   auditKey(input: Infer<S>, response: object): string | undefined;
+  /** Request members the summary leaves out (wrapped key material, import tokens): their length is kept. */
+  auditOmit?: readonly (keyof Infer<S> & string)[];
+}
+
+function omitMembers(json: unknown, names: readonly string[] | undefined): unknown {
+  if (!names || typeof json !== 'object' || json === null) return json;
+  const out: Record<string, unknown> = { ...(json as Record<string, unknown>) };
+  for (const n of names) {
+    const v = out[n];
+    if (v !== undefined) out[n] = `(omitted: ${typeof v === 'string' ? v.length : 0} characters)`;
+  }
+  return out;
 }
 
 /** What a key-use handler gets: `refuse` audits a gate's refusal as this request's one deny record. */
@@ -103,7 +115,7 @@ export function defineOperation<S extends StructureShape>(def: ReadDefinition<S>
       const keyId = def.auditKey(input, response);
       writeRecord(ctx.audit, {
         requestId: ctx.requestId, apiKeyId: ctx.principal.apiKeyId, operation: ctx.operation, decision: 'admin',
-        ...(keyId !== undefined && keyId !== '' ? { keyId } : {}), summary: json,
+        ...(keyId !== undefined && keyId !== '' ? { keyId } : {}), summary: omitMembers(json, def.auditOmit),
       });
       return { response, decision: 'admin' };
     },

@@ -27,7 +27,7 @@ const NO_DATA_KEY_PAIRS = 'kmsgate does not generate data key pairs yet.';
 const NO_HMAC = 'kmsgate has no HMAC keys (KeyUsage GENERATE_VERIFY_MAC).';
 const NO_GRANTS = 'kmsgate has no grants; what a caller may do is decided by its API key role (admin or signer).';
 const KEY_STORES_ARE_CONFIG = 'custom key stores are the backends in the gateway configuration; add, change or remove them there and restart.';
-const NO_IMPORT = 'keys are generated inside the backend and key material is never imported.';
+const NO_EXPIRY = 'imported key material never expires in kmsgate and cannot be deleted from its key; schedule the key\'s deletion instead.';
 const NO_MULTI_REGION = 'kmsgate has no multi-Region keys.';
 const NO_ROTATION = 'kmsgate does not rotate key material yet (AWS rotates only symmetric encryption keys).';
 
@@ -39,7 +39,7 @@ export const UNSUPPORTED_OPERATIONS = {
   CreateGrant: { access: 'admin', reason: NO_GRANTS },
   Decapsulate: { access: 'signer', reason: 'kmsgate has no ML-KEM keys (KeyUsage ENCAPSULATE_DECAPSULATE).' },
   DeleteCustomKeyStore: { access: 'admin', reason: KEY_STORES_ARE_CONFIG },
-  DeleteImportedKeyMaterial: { access: 'admin', reason: NO_IMPORT },
+  DeleteImportedKeyMaterial: { access: 'admin', reason: NO_EXPIRY },
   DeriveSharedSecret: { access: 'signer', reason: 'kmsgate has no key agreement keys (KeyUsage KEY_AGREEMENT).' },
   DisableKeyRotation: {
     access: 'admin',
@@ -60,8 +60,6 @@ export const UNSUPPORTED_OPERATIONS = {
   GenerateDataKeyPairWithoutPlaintext: { access: 'signer', reason: NO_DATA_KEY_PAIRS },
   GenerateMac: { access: 'signer', reason: NO_HMAC },
   GetKeyLastUsage: { access: 'signer', reason: 'kmsgate does not record when keys were last used yet.' },
-  GetParametersForImport: { access: 'admin', reason: NO_IMPORT },
-  ImportKeyMaterial: { access: 'admin', reason: NO_IMPORT },
   ListGrants: { access: 'signer', reason: NO_GRANTS },
   ListKeyRotations: {
     access: 'signer',

@@ -32,6 +32,20 @@ export const DATA_KEY_SPEC_VALUES = ['AES_128', 'AES_256'] as const;
 
 export const MESSAGE_TYPE_VALUES = ['DIGEST', 'EXTERNAL_MU', 'RAW'] as const;
 
+/** GetParametersForImport WrappingAlgorithm (AlgorithmSpec). */
+export const WRAPPING_ALGORITHM_VALUES = [
+  'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'RSAES_PKCS1_V1_5', 'RSA_AES_KEY_WRAP_SHA_1', 'RSA_AES_KEY_WRAP_SHA_256', 'SM2PKE',
+] as const;
+
+/** GetParametersForImport WrappingKeySpec. */
+export const WRAPPING_KEY_SPEC_VALUES = ['RSA_2048', 'RSA_3072', 'RSA_4096', 'SM2'] as const;
+
+/** ImportKeyMaterial ExpirationModel (ExpirationModelType). */
+export const EXPIRATION_MODEL_VALUES = ['KEY_MATERIAL_DOES_NOT_EXPIRE', 'KEY_MATERIAL_EXPIRES'] as const;
+
+/** ImportKeyMaterial ImportType. */
+export const IMPORT_TYPE_VALUES = ['EXISTING_KEY_MATERIAL', 'NEW_KEY_MATERIAL'] as const;
+
 export type KeySpecValue = (typeof KEY_SPEC_VALUES)[number];
 export type KeyUsageValue = (typeof KEY_USAGE_VALUES)[number];
 export type OriginValue = (typeof ORIGIN_VALUES)[number];

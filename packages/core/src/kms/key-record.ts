@@ -11,8 +11,9 @@ export interface KeyRecord {
   keyState: KeyState;
   origin: OriginValue;
   backendId: string;
+  /** '' while the key has no key material (Origin EXTERNAL before ImportKeyMaterial): see hasKeyMaterial. */
   handle: string;
-  /** DER SPKI; public, so kept here and Verify/GetPublicKey need no device call. Empty for a symmetric key. */
+  /** DER SPKI; public, so kept here and Verify/GetPublicKey need no device call. Empty for a symmetric key, and without key material. */
   publicKey: Uint8Array;
   deletionDate?: Date;
   policy?: string;
@@ -22,4 +23,9 @@ export interface KeyRecord {
 export interface KeyLookup {
   getKey(keyId: string): KeyRecord | undefined;
   getAliasTarget(aliasName: string): string | undefined;
+}
+
+/** False for a key created with Origin EXTERNAL whose key material has not been imported: it has no backend object. */
+export function hasKeyMaterial(key: Pick<KeyRecord, 'handle'>): boolean {
+  return key.handle !== '';
 }

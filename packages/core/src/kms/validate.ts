@@ -7,7 +7,7 @@ import { KmsError } from '../errors';
  * AWS's sentence: "N validation error(s) detected: <msg>; <msg>", with lowerCamelCase member
  * paths and without ever echoing a blob. Unknown members are ignored, as AWS does.
  */
-export type Shape = StringShape | BlobShape | IntegerShape | BooleanShape | ListShape | MapShape | StructureShape;
+export type Shape = StringShape | BlobShape | IntegerShape | BooleanShape | TimestampShape | ListShape | MapShape | StructureShape;
 
 interface Base { required?: boolean; /** never echo the value in an error (like AWS's sensitive strings) */ sensitive?: boolean }
 export interface StringShape extends Base {
@@ -20,6 +20,8 @@ export interface StringShape extends Base {
 export interface BlobShape extends Base { type: 'blob'; min?: number; max?: number }
 export interface IntegerShape extends Base { type: 'integer'; min?: number; max?: number }
 export interface BooleanShape extends Base { type: 'boolean' }
+/** awsJson 1.1 sends a timestamp as epoch seconds, a JSON number with a fraction. */
+export interface TimestampShape extends Base { type: 'timestamp' }
 export interface ListShape extends Base { type: 'list'; member: Shape; min?: number; max?: number }
 export interface MapShape extends Base { type: 'map'; key: StringShape; value: Shape; min?: number; max?: number }
 export interface StructureShape extends Base { type: 'structure'; members: Readonly<Record<string, Shape>> }
@@ -30,6 +32,7 @@ type Value<S> =
   : S extends { type: 'blob' } ? Uint8Array
   : S extends { type: 'integer' } ? number
   : S extends { type: 'boolean' } ? boolean
+  : S extends { type: 'timestamp' } ? Date
   : S extends { type: 'list'; member: infer M } ? Value<M>[]
   : S extends { type: 'map'; value: infer V } ? Record<string, Value<V>>
   : S extends { type: 'structure'; members: infer M } ? StructValue<M>
@@ -75,6 +78,9 @@ function deserialize(shape: Shape, v: unknown, path: string): unknown {
     case 'boolean':
       if (typeof v !== 'boolean') throw serializationError(path, 'a boolean', v);
       return v;
+    case 'timestamp':
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw serializationError(path, 'a timestamp', v);
+      return new Date(v * 1000);
     case 'list': {
       if (!Array.isArray(v)) throw serializationError(path, 'a list', v);
       return v.map((item, i) => {

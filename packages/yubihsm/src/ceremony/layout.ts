@@ -10,7 +10,7 @@
  *   up; only the backup wrap key and a session holding export-wrapped can export them.
  * - The runtime key (the password on the gateway host) can only use keys: no generate, put,
  *   delete, export, import, option or authentication-key capability, and nothing delegated.
- * - The key admin creates and deletes kmsgate's keys and moves them under the backup wrap key.
+ * - The key admin creates, imports and deletes kmsgate's keys and moves them under the backup wrap key.
  * - The auditor reads and releases the device log, nothing else.
  * - The device admin can do anything; its password exists only as long as the mnemonic is typed in.
  */
@@ -47,10 +47,12 @@ export const AUTH_KEYS: readonly AuthKeyLayout[] = [
   {
     role: 'keyadmin',
     id: 0x0003,
-    description: 'key admin (create, delete, back up, restore kmsgate keys)',
+    description: 'key admin (create, import, delete, back up, restore kmsgate keys)',
+    // decrypt-oaep: ImportKeyMaterial's RSA layer, undone with the import wrapping key (the only
+    // object kmsgate gives decrypt-oaep; its signing keys never carry it).
     capabilities: C.GENERATE_ASYMMETRIC_KEY | C.PUT_ASYMMETRIC_KEY | C.DELETE_ASYMMETRIC_KEY
       | C.GENERATE_WRAP_KEY | C.DELETE_WRAP_KEY
-      | C.EXPORT_WRAPPED | C.IMPORT_WRAPPED | C.GET_PSEUDO_RANDOM,
+      | C.EXPORT_WRAPPED | C.IMPORT_WRAPPED | C.GET_PSEUDO_RANDOM | C.DECRYPT_OAEP,
     delegatedCapabilities: KEY_OBJECT_CAPABILITIES,
     domains: 'kmsgate',
   },
