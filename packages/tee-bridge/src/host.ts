@@ -44,6 +44,13 @@ export interface HostTeeControls {
   setStorageLimit(bytes: number): void;
   /** true: TA calls that start from now block (a slow TA) until set back to false. */
   hold(on: boolean): void;
+  /**
+   * Puts OP-TEE's attestation PTA in place, reporting `digest` (32 bytes) as the TA's measurement
+   * (signed with its own RSA-3072 key, as on a board); null takes it away (the default).
+   */
+  attestationPta(digest: Uint8Array | null): void;
+  /** The TA UUID (16 bytes, TEE_UUID layout) the PTA was last asked to measure. */
+  attestationPtaAsked(): Uint8Array;
 }
 
 export function hostTeeControls(libraryPath: string): HostTeeControls {
@@ -52,6 +59,8 @@ export function hostTeeControls(libraryPath: string): HostTeeControls {
   const signatures = lib.func('uint64_t kmsgate_host_signatures(void)');
   const limit = lib.func('void kmsgate_host_set_storage_limit(uint64_t bytes)');
   const hold = lib.func('void kmsgate_host_hold(int on)');
+  const pta = lib.func('int kmsgate_host_attestation_pta(const uint8_t *digest)');
+  const ptaAsked = lib.func('void kmsgate_host_attestation_pta_asked(uint8_t *uuid)');
   return {
     panicAt(kind, skip = 0) {
       if (fault(kind, skip) !== 0) throw new RangeError(`unknown fault ${kind}`);
@@ -65,6 +74,15 @@ export function hostTeeControls(libraryPath: string): HostTeeControls {
     },
     hold(on) {
       hold(on ? 1 : 0);
+    },
+    attestationPta(digest) {
+      if (digest !== null && (!(digest instanceof Uint8Array) || digest.length !== 32)) throw new RangeError('digest must be 32 bytes');
+      if (pta(digest) !== 0) throw new Error('the host attestation PTA could not make its RSA key');
+    },
+    attestationPtaAsked() {
+      const uuid = new Uint8Array(16);
+      ptaAsked(uuid);
+      return uuid;
     },
   };
 }

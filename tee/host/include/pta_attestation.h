@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The interface of OP-TEE's attestation pseudo-TA (CFG_ATTESTATION_PTA), for the host build,
- * which has no such PTA: opening it answers TEE_ERROR_ITEM_NOT_FOUND, as on a board without it. */
+/* The interface of OP-TEE's attestation pseudo-TA (CFG_ATTESTATION_PTA), for the host build. The
+ * host has none unless a test puts one in place (tee_internal.c): opening it answers
+ * TEE_ERROR_ITEM_NOT_FOUND, as on a board built without it. */
 #ifndef KMSGATE_HOST_PTA_ATTESTATION_H
 #define KMSGATE_HOST_PTA_ATTESTATION_H
 

@@ -38,6 +38,11 @@ int kmsgate_host_fault(const char *kind, uint32_t skip);
 uint64_t kmsgate_host_signatures(void);
 /* Bytes the storage directory may hold in all; 0 = no limit. Beyond: TEE_ERROR_STORAGE_NO_SPACE. */
 void kmsgate_host_set_storage_limit(uint64_t bytes);
+/* Puts OP-TEE's attestation PTA in place, reporting `digest` (32 bytes) as the TA's measurement;
+ * NULL takes it away again (the default: a TEE built without CFG_ATTESTATION_PTA). */
+int kmsgate_host_attestation_pta(const uint8_t *digest);
+/* The TA UUID the PTA was last asked to measure. */
+void kmsgate_host_attestation_pta_asked(uint8_t uuid[16]);
 /* 1: TA calls that start from now wait (a TA that takes its time) until it is set back to 0. */
 void kmsgate_host_hold(int on);
 

@@ -24,8 +24,10 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <tee_internal_api.h>
 #include <tee_internal_api_extensions.h>
+#include <pta_attestation.h>
 #include "host.h"
 
 struct host_ctx *host_current;
@@ -795,35 +797,103 @@ void TEE_GenerateRandom(void *buffer, size_t length)
 		TEE_Panic(TEE_ERROR_GENERIC);
 }
 
-/* ---- other TAs ------------------------------------------------------------------------------ */
+/* ---- other TAs: OP-TEE's attestation PTA, absent unless a test puts it there ---------------- */
+
+/*
+ * Off by default, as on a board built without CFG_ATTESTATION_PTA: opening it answers
+ * TEE_ERROR_ITEM_NOT_FOUND. kmsgate_host_attestation_pta() puts one in place, which answers
+ * PTA_ATTESTATION_GET_TA_SHDR_DIGEST as core/pta/attestation.c does (the same parameter checks,
+ * digest || RSASSA-PSS-SHA256 signature with a 32-byte salt over SHA-256(nonce || digest), a
+ * 3072-bit key as CFG_ATTESTATION_PTA_KEY_SIZE's default), except that the digest is the one the
+ * test gave: the host has no signed TA header to hash.
+ */
+static struct __TEE_TASessionHandle {
+	int unused;
+} pta_session;
+static const TEE_UUID pta_uuid = PTA_ATTESTATION_UUID;
+static bool pta_present;
+static uint8_t pta_digest[32];
+static uint8_t pta_asked[sizeof(TEE_UUID)];
+static EVP_PKEY *pta_key;
+
+int kmsgate_host_attestation_pta(const uint8_t *digest)
+{
+	pta_present = digest != NULL;
+	if (digest)
+		memcpy(pta_digest, digest, sizeof(pta_digest));
+	if (pta_present && !pta_key)
+		pta_key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+	return pta_present && !pta_key ? -1 : 0;
+}
+
+void kmsgate_host_attestation_pta_asked(uint8_t uuid[16])
+{
+	memcpy(uuid, pta_asked, sizeof(pta_asked));
+}
 
 TEE_Result TEE_OpenTASession(const TEE_UUID *destination, uint32_t timeout, uint32_t types,
 			     TEE_Param params[TEE_NUM_PARAMS], TEE_TASessionHandle *session,
 			     uint32_t *origin)
 {
-	(void)destination;
 	(void)timeout;
-	(void)types;
 	(void)params;
-	/* The host has no pseudo-TAs, as a board built without CFG_ATTESTATION_PTA has none. */
 	*session = TEE_HANDLE_NULL;
-	*origin = 3;
-	return TEE_ERROR_ITEM_NOT_FOUND;
+	*origin = 3;	/* TEE_ORIGIN_TEE */
+	if (!pta_present || memcmp(destination, &pta_uuid, sizeof(pta_uuid)))
+		return TEE_ERROR_ITEM_NOT_FOUND;
+	if (types != TEE_PARAM_TYPES(TEE_PARAM_TYPE_NONE, TEE_PARAM_TYPE_NONE, TEE_PARAM_TYPE_NONE,
+				     TEE_PARAM_TYPE_NONE))
+		return TEE_ERROR_BAD_PARAMETERS;
+	*session = &pta_session;
+	return TEE_SUCCESS;
 }
 
 void TEE_CloseTASession(TEE_TASessionHandle session)
 {
-	(void)session;
+	if (session && session != &pta_session)
+		TEE_Panic(TEE_ERROR_BAD_PARAMETERS);
 }
 
 TEE_Result TEE_InvokeTACommand(TEE_TASessionHandle session, uint32_t timeout, uint32_t cmd,
 			       uint32_t types, TEE_Param params[TEE_NUM_PARAMS], uint32_t *origin)
 {
-	(void)session;
+	size_t out_sz = params[2].memref.size, sig_len = 0;
+	uint8_t hash[32];
+	EVP_PKEY_CTX *c = NULL;
+	EVP_MD_CTX *md = NULL;
+	unsigned int n = 0;
+	TEE_Result res = TEE_ERROR_GENERIC;
+
 	(void)timeout;
-	(void)cmd;
-	(void)types;
-	(void)params;
-	*origin = 3;
-	return TEE_ERROR_BAD_STATE;
+	if (session != &pta_session)
+		TEE_Panic(TEE_ERROR_BAD_PARAMETERS);
+	*origin = 4;	/* the PTA's own answer: TEE_ORIGIN_TRUSTED_APP */
+	if (cmd != PTA_ATTESTATION_GET_TA_SHDR_DIGEST)
+		return TEE_ERROR_NOT_SUPPORTED;
+	if (types != TEE_PARAM_TYPES(TEE_PARAM_TYPE_MEMREF_INPUT, TEE_PARAM_TYPE_MEMREF_INPUT,
+				     TEE_PARAM_TYPE_MEMREF_OUTPUT, TEE_PARAM_TYPE_NONE) ||
+	    params[0].memref.size != sizeof(TEE_UUID) || !params[1].memref.buffer ||
+	    !params[1].memref.size || (!params[2].memref.buffer && out_sz))
+		return TEE_ERROR_BAD_PARAMETERS;
+	memcpy(pta_asked, params[0].memref.buffer, sizeof(pta_asked));
+	sig_len = (size_t)EVP_PKEY_get_size(pta_key);
+	params[2].memref.size = sizeof(pta_digest) + sig_len;
+	if (out_sz < sizeof(pta_digest) + sig_len)
+		return TEE_ERROR_SHORT_BUFFER;
+	memcpy(params[2].memref.buffer, pta_digest, sizeof(pta_digest));
+	md = EVP_MD_CTX_new();
+	c = EVP_PKEY_CTX_new(pta_key, NULL);
+	if (md && c && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(md, params[1].memref.buffer, params[1].memref.size) &&
+	    EVP_DigestUpdate(md, pta_digest, sizeof(pta_digest)) &&
+	    EVP_DigestFinal_ex(md, hash, &n) && EVP_PKEY_sign_init(c) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PSS_PADDING) == 1 &&
+	    EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(c, 32) == 1 &&
+	    EVP_PKEY_sign(c, (uint8_t *)params[2].memref.buffer + sizeof(pta_digest), &sig_len,
+			  hash, n) == 1)
+		res = TEE_SUCCESS;
+	EVP_PKEY_CTX_free(c);
+	EVP_MD_CTX_free(md);
+	return res;
 }
