@@ -75,13 +75,13 @@ it('matches recorded signatures and releases the log; a signature kmsgate did no
   await signDirectly('one');
   recordSign();
   const first = await audit();
-  expect(first.stdout).toContain('1 device signature(s) matched to kmsgate\'s audit log\nOK: every key use on the device is accounted for\n');
+  expect(first.stdout).toContain('1 device key use(s) matched to kmsgate\'s audit log\nOK: every key use on the device is accounted for\n');
   expect(first.code).toBe(0);
 
   await signDirectly('not recorded');
   const caught = await audit();
   expect(caught.code).toBe(1);
-  expect(caught.stdout).toMatch(new RegExp(`^serial ${sim.device.serial}: 1 new log entries\\n0 device signature\\(s\\) matched to kmsgate's audit log\\n`
+  expect(caught.stdout).toMatch(new RegExp(`^serial ${sim.device.serial}: 1 new log entries\\n0 device key use\\(s\\) matched to kmsgate's audit log\\n`
     + `UNEXPLAINED: serial ${sim.device.serial} entry #\\d+: SIGN_ECDSA on object 0x${objectId.toString(16).padStart(4, '0')} by authentication key 0x0004 \\(tick \\d+\\): signature not recorded by kmsgate\\n$`));
 
   // Reported once: the entry is kept in the store and released on the device.
@@ -95,7 +95,7 @@ it('keeps the device working under force audit: signatures beyond the log\'s siz
       recordSign();
     }
     const r = await audit();
-    expect(r.stdout).toContain('30 device signature(s) matched');
+    expect(r.stdout).toContain('30 device key use(s) matched');
     expect(r.code).toBe(0);
   }
 });

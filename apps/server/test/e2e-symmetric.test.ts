@@ -188,8 +188,16 @@ describe('Encrypt and Decrypt', () => {
     const d = await kms.send(new DecryptCommand({ CiphertextBlob: e.CiphertextBlob, EncryptionContext: context }));
     for (const [op, id] of [['Encrypt', e.$metadata.requestId!], ['Decrypt', d.$metadata.requestId!]] as const) {
       const records = auditOf(id);
-      expect(records).toEqual([{ operation: op, decision: 'accept', reason: null, key_id: keyId, summary: JSON.stringify({ EncryptionContext: context }) }]);
+      expect(records).toEqual([{ operation: op, decision: 'accept', reason: null, key_id: keyId, summary: JSON.stringify({ EncryptionContext: context, deviceUses: { [keyId]: 1 } }) }]);
     }
+    // A refusal after the device opened the data key (the context is wrong) names that device use:
+    // `kmsgate hsm audit` matches it to the device's UNWRAP_DATA. An altered sealed key made none.
+    const wrong = await kms.send(new DecryptCommand({ CiphertextBlob: e.CiphertextBlob, EncryptionContext: { tenant: 'other' } })).then(() => undefined, (err: { $metadata: { requestId: string } }) => err);
+    expect(auditOf(wrong!.$metadata.requestId)).toEqual([expect.objectContaining({ decision: 'deny', reason: 'InvalidCiphertextException', summary: JSON.stringify({ deviceUses: { [keyId]: 1 } }) })]);
+    const altered = e.CiphertextBlob!.slice();
+    altered[60]! ^= 1;
+    const refused = await kms.send(new DecryptCommand({ CiphertextBlob: altered, EncryptionContext: context })).then(() => undefined, (err: { $metadata: { requestId: string } }) => err);
+    expect(auditOf(refused!.$metadata.requestId)).toEqual([expect.objectContaining({ decision: 'deny', reason: 'InvalidCiphertextException', summary: null })]);
     const all = JSON.stringify(t.gateway.db.prepare('SELECT * FROM audit_log').all());
     expect(all).not.toContain(Buffer.from('audited plaintext').toString('hex'));
     expect(all).not.toContain('audited plaintext');

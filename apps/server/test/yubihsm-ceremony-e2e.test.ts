@@ -4,9 +4,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { CreateKeyCommand, GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { Capability, DeviceError, DeviceErrorCode, ObjectType, YubiHsmClient, parseMnemonic } from '@kmsgate/yubihsm';
 import { startSimulator, type RunningSimulator } from '@kmsgate/yubihsm-sim';
+import { parseCiphertext } from '@kmsgate/core';
 import { REPO_ROOT } from '../src/gateway';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 
@@ -92,6 +93,11 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
     keys.push({ keyId: KeyMetadata!.KeyId!, publicKey: PublicKey!, c });
     await signAndVerify(kms, KeyMetadata!.KeyId!, PublicKey!, c);
   }
+  // And a symmetric key (CreateKey with no arguments): a wrap key the keyadmin generates.
+  const symmetric = (await t.client().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+  const context = { vault: 'ceremony' };
+  const { CiphertextBlob } = await t.client().send(new EncryptCommand({ KeyId: symmetric, Plaintext: Buffer.from('survives the device'), EncryptionContext: context }));
+  const symmetricObject = Number((t.gateway.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(symmetric) as { handle: string }).handle.split(':')[1]);
   const admin = t.admin;
   const objectIds = keys.map((k) => Number((t.gateway.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(k.keyId) as { handle: string }).handle.split(':')[1]));
   await t.stop({ keepData: true });
@@ -99,7 +105,7 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
 
   const backupFile = join(dir, 'backup.json');
   const backedUp = await kmsgate('hsm', 'backup', '--connector', sim.url, '--mnemonic-file', mnemonicFile, '--out', backupFile);
-  expect(backedUp).toMatchObject({ code: 0, stdout: `backed up 3 key(s) of backend yubihsm from YubiHSM 2 serial ${sim.device.serial} to ${backupFile}\n` });
+  expect(backedUp).toMatchObject({ code: 0, stdout: `backed up 4 key(s) of backend yubihsm from YubiHSM 2 serial ${sim.device.serial} to ${backupFile}\n` });
   expect(statSync(backupFile).mode & 0o777).toBe(0o600);
 
   // The device is lost: reset and set up again from the mnemonic alone.
@@ -109,7 +115,7 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
   expect(readFileSync(join(secretsDir, 'runtime.password'), 'utf8').trim()).toBe(runtimePassword);
 
   const restored = await kmsgate('hsm', 'restore', backupFile, '--connector', sim.url, '--mnemonic-file', mnemonicFile);
-  expect(restored).toMatchObject({ code: 0, stdout: `restored backend yubihsm onto YubiHSM 2 serial ${sim.device.serial}: 3 key(s) imported, 0 already there, 0 adopted into the store\n` });
+  expect(restored).toMatchObject({ code: 0, stdout: `restored backend yubihsm onto YubiHSM 2 serial ${sim.device.serial}: 4 key(s) imported, 0 already there, 0 adopted into the store\n` });
 
   t = await startTestGateway({ dataDir, backends: [backend] });
   const kms = t.client(admin);
@@ -118,19 +124,28 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
     expect(Buffer.from(PublicKey!)).toEqual(Buffer.from(k.publicKey));
     await signAndVerify(kms, k.keyId, k.publicKey, k.c);
   }
+  // The ciphertext made before the device was lost opens on the restored one; a wrong context is
+  // refused after the device opened the data key, which kmsgate's record says (deviceUses).
+  const opened = await kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: context }));
+  expect(Buffer.from(opened.Plaintext!).toString()).toBe('survives the device');
+  await expect(kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { vault: 'other' } }))).rejects.toMatchObject({ name: 'InvalidCiphertextException' });
   await t.stop({ keepData: true });
 
   const auditorFile = join(secretsDir, 'auditor.password');
   const clean = await kmsgate('hsm', 'audit', '--connector', sim.url, '--password-file', auditorFile);
   expect(clean.stderr).toBe('');
-  expect(clean.stdout).toContain(`${SPECS.length} device signature(s) matched to kmsgate's audit log\n`);
+  expect(clean.stdout).toContain(`${SPECS.length + 2} device key use(s) matched to kmsgate's audit log\n`);
   expect(clean.stdout).toContain('OK: every key use on the device is accounted for\n');
   expect(clean.code).toBe(0);
 
   // Someone who learned the runtime password signs without kmsgate.
   await runtime.signEcdsa(objectIds[0]!, createHash('sha256').update('not through kmsgate').digest());
+  // … and opens a data key of a symmetric key without kmsgate (the context is not the device's business).
+  const parsed = parseCiphertext(CiphertextBlob!);
+  await runtime.unwrapData(symmetricObject, parsed.sealed);
   await runtime.close();
   const caught = await kmsgate('hsm', 'audit', '--connector', sim.url, '--password-file', auditorFile);
   expect(caught.code).toBe(1);
   expect(caught.stdout).toMatch(new RegExp(`UNEXPLAINED: serial ${sim.device.serial} entry #\\d+: SIGN_ECDSA on object 0x${objectIds[0]!.toString(16).padStart(4, '0')} by authentication key 0x0004 \\(tick \\d+\\): signature not recorded by kmsgate\\n`));
+  expect(caught.stdout).toMatch(new RegExp(`UNEXPLAINED: serial ${sim.device.serial} entry #\\d+: UNWRAP_DATA on object 0x${symmetricObject.toString(16).padStart(4, '0')} by authentication key 0x0004 \\(tick \\d+\\): data wrap not recorded by kmsgate\\n`));
 }, 600_000);

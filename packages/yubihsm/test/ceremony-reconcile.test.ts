@@ -1,5 +1,5 @@
 import { Command, responseCode } from '../src/codes';
-import { type DeviceLogEntry, describeEntry, reconcile } from '../src/ceremony/reconcile';
+import { type DeviceLogEntry, describeEntry, reconcile, wrapKeyObject } from '../src/ceremony/reconcile';
 
 let n = 0;
 function entry(command: number, target: number, ok = true, sessionKey = 4): DeviceLogEntry {
@@ -48,4 +48,27 @@ it('ignores failed commands and objects that are not kmsgate keys; reports uses 
   const r = reconcile({ entries, recorded: none, carried: none, kmsgateObjects: objects });
   expect(r.unexplained).toEqual([{ entry: entries[2], why: 'key use kmsgate never makes' }]);
   expect(r.matched).toBe(0);
+});
+
+describe("a symmetric key's wrap-key object", () => {
+  // Wrap key 0x11 shares its ID with asymmetric key 0x11: object IDs are per type.
+  const withWrap = new Set([0x11, wrapKeyObject(0x11)]);
+
+  it('matches WRAP_DATA and UNWRAP_DATA to the device uses kmsgate recorded for the key, apart from its signatures', () => {
+    const entries = [entry(Command.WRAP_DATA, 0x11), entry(Command.UNWRAP_DATA, 0x11), entry(Command.SIGN_ECDSA, 0x11)];
+    const r = reconcile({ entries, recorded: new Map([[0x11, 1], [wrapKeyObject(0x11), 2]]), carried: none, kmsgateObjects: withWrap });
+    expect(r).toEqual({ matched: 3, unexplained: [], carry: new Map() });
+  });
+
+  it('reports a data wrap kmsgate did not record; a signature record does not explain it', () => {
+    const entries = [entry(Command.UNWRAP_DATA, 0x11)];
+    const r = reconcile({ entries, recorded: new Map([[0x11, 1]]), carried: none, kmsgateObjects: withWrap });
+    expect(r.unexplained).toEqual([{ entry: entries[0], why: 'data wrap not recorded by kmsgate' }]);
+    expect(r.carry).toEqual(new Map([[0x11, 1]]));
+  });
+
+  it('leaves data wraps on objects that are not kmsgate keys alone (an asymmetric kmsgate key with the same ID is not one)', () => {
+    const r = reconcile({ entries: [entry(Command.WRAP_DATA, 0x12)], recorded: none, carried: none, kmsgateObjects: objects });
+    expect(r).toEqual({ matched: 0, unexplained: [], carry: new Map() });
+  });
 });

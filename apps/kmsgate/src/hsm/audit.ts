@@ -8,9 +8,11 @@
 import { HsmLogStore, KeyStore, readAuditRecords, readAuditTail, type StoredLogEntry } from '@kmsgate/store';
 import {
   type DeviceLogEntry, GetLogEntries, ProtocolError, YubiHsmClient, authKeyOf, describeEntry, isSessionRefusal, reconcile, verifyLogChain,
+  wrapKeyObject,
 } from '@kmsgate/yubihsm';
 import { CliError, printable, withDb, type CliIo } from '../context';
 import { objectIdOf, storedKeys } from './stored-keys';
+import { isSymmetric } from './key-objects';
 import { hex4, loadSecrets } from './ceremony-input';
 import { readSecretFile } from './secret-files';
 
@@ -79,6 +81,16 @@ async function readDevice(connectorUrl: string, password: string, store: (serial
   }
 }
 
+/** The operations whose records carry `deviceUses` (apps/server audit class 'usage'); no other record's summary is read. */
+const DATA_KEY_OPERATIONS: ReadonlySet<string> = new Set(['Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext']);
+
+function deviceUses(summary: string | null): Record<string, number> {
+  if (summary === null) return {};
+  const uses = (JSON.parse(summary) as { deviceUses?: unknown }).deviceUses;
+  if (typeof uses !== 'object' || uses === null) return {};
+  return Object.fromEntries(Object.entries(uses).filter((e): e is [string, number] => Number.isSafeInteger(e[1]) && (e[1] as number) > 0));
+}
+
 export async function hsmAudit(opts: HsmAuditOptions, io: CliIo, setExitCode: (code: number) => void): Promise<void> {
   const password = auditorPassword(opts);
   const reads: DeviceRead[] = [];
@@ -91,12 +103,23 @@ export async function hsmAudit(opts: HsmAuditOptions, io: CliIo, setExitCode: (c
       const logs = new HsmLogStore(db);
       const keys = new KeyStore(db);
       const state = logs.reconcileState(opts.backend);
-      const objectOf = new Map(storedKeys(keys, opts.backend).map((k) => [k.record.keyId, objectIdOf(k.record)] as const));
-      const records = readAuditRecords(db, { afterSeq: state.auditSeq, operation: 'Sign', decision: 'accept' });
+      // A symmetric key's object is a wrap key, named apart: object IDs are per object type.
+      const objectOf = new Map(storedKeys(keys, opts.backend).map((k) => {
+        const id = objectIdOf(k.record);
+        return [k.record.keyId, isSymmetric(k.record.keySpec) ? wrapKeyObject(id) : id] as const;
+      }));
       const recorded = new Map<number, number>();
-      for (const r of records) {
-        const id = r.keyId === null ? undefined : objectOf.get(r.keyId);
-        if (id !== undefined) recorded.set(id, (recorded.get(id) ?? 0) + 1);
+      const count = (keyId: string | null, n: number) => {
+        const id = keyId === null ? undefined : objectOf.get(keyId);
+        if (id !== undefined) recorded.set(id, (recorded.get(id) ?? 0) + n);
+      };
+      const records = readAuditRecords(db, { afterSeq: state.auditSeq, operation: 'Sign', decision: 'accept' });
+      for (const r of records) count(r.keyId, 1);
+      // Each Encrypt, Decrypt, ReEncrypt and GenerateDataKey* record names the device commands it made
+      // with each key (docs/audit.md, deviceUses), accepted or refused.
+      for (const r of readAuditRecords(db, { afterSeq: state.auditSeq })) {
+        if (!DATA_KEY_OPERATIONS.has(r.operation)) continue;
+        for (const [keyId, n] of Object.entries(deviceUses(r.summary))) count(keyId, n);
       }
       const entries: DeviceLogEntry[] = reads.flatMap((d) => d.fresh.map((e) => ({ ...e, serial: d.serial })));
       const result = reconcile({ entries, recorded, carried: state.carried, kmsgateObjects: new Set(objectOf.values()) });
@@ -125,7 +148,7 @@ export async function hsmAudit(opts: HsmAuditOptions, io: CliIo, setExitCode: (c
       }, null, 2)}\n`);
     } else {
       for (const d of reads) io.stdout(`serial ${d.serial}: ${d.fresh.length} new log entries${d.reset ? ' (the device was reset since the last audit)' : ''}\n`);
-      io.stdout(`${report.result.matched} device signature(s) matched to kmsgate's audit log\n`);
+      io.stdout(`${report.result.matched} device key use(s) matched to kmsgate's audit log\n`);
       for (const u of unexplained) io.stdout(`UNEXPLAINED: ${describeEntry(u.entry)}: ${u.why}\n`);
       for (const p of problems) io.stdout(`PROBLEM: ${p}\n`);
       if (unexplained.length === 0 && problems.length === 0) io.stdout('OK: every key use on the device is accounted for\n');

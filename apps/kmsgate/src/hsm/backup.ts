@@ -4,16 +4,16 @@
  * and written atomically with mode 0600. Nothing on the device or in the store changes; a failure
  * writes no file.
  */
-import { spkiFromRawPublicKey, type SupportedKeySpec } from '@kmsgate/core';
 import { KeyStore, readAuditTail } from '@kmsgate/store';
 import { type StoredKey, objectIdOf, storedKeys } from './stored-keys';
 import {
   BACKUP_FORMAT, BACKUP_VERSION, BACKUP_WRAP_KEY, Capability, type BackupKey,
-  ObjectType, type YubiHsmClient, capabilityNames, closing, roleClient, sealBackup,
+  type YubiHsmClient, capabilityNames, closing, roleClient, sealBackup,
 } from '@kmsgate/yubihsm';
 import { CliError, printable, withDb, type CliIo } from '../context';
 import { hex4, loadSecrets, progressPrinter } from './ceremony-input';
-import { checkWrapKey, keyAdminSession, sameBytes } from './device-checks';
+import { checkWrapKey, keyAdminSession } from './device-checks';
+import { holdsKey, objectTypeOf } from './key-objects';
 import { writeSecretFile } from './secret-files';
 
 export interface BackupOptions {
@@ -67,7 +67,8 @@ export async function backup(opts: BackupOptions, io: CliIo): Promise<void> {
 async function exportKey(keyadmin: YubiHsmClient, k: StoredKey, wrapDelegated: bigint): Promise<BackupKey> {
   const { record } = k;
   const id = objectIdOf(record);
-  const info = await keyadmin.getObjectInfo(id, ObjectType.ASYMMETRIC_KEY);
+  const type = objectTypeOf(record.keySpec);
+  const info = await keyadmin.getObjectInfo(id, type);
   if ((info.capabilities & Capability.EXPORTABLE_UNDER_WRAP) === 0n) {
     throw new CliError(`key ${record.keyId} (object ${hex4(id)}) is not exportable-under-wrap (it was created before the device was set up for backups); it cannot be backed up`);
   }
@@ -75,11 +76,10 @@ async function exportKey(keyadmin: YubiHsmClient, k: StoredKey, wrapDelegated: b
   if (missing !== 0n) {
     throw new CliError(`the backup wrap key's delegated capabilities do not cover key ${record.keyId}: it lacks ${capabilityNames(missing).join(', ')}`);
   }
-  const raw = await keyadmin.getPublicKey(id);
-  if (!sameBytes(spkiFromRawPublicKey(record.keySpec as SupportedKeySpec, raw.publicKey), record.publicKey)) {
-    throw new CliError(`object ${hex4(id)} on the device does not hold key ${record.keyId}'s public key; nothing was written`);
+  if (!(await holdsKey(keyadmin, id, record))) {
+    throw new CliError(`object ${hex4(id)} on the device does not hold key ${record.keyId}; nothing was written`);
   }
-  const wrapped = await keyadmin.exportWrapped(BACKUP_WRAP_KEY.id, ObjectType.ASYMMETRIC_KEY, id, { includeEd25519Seed: record.keySpec === 'ECC_NIST_EDWARDS25519' });
+  const wrapped = await keyadmin.exportWrapped(BACKUP_WRAP_KEY.id, type, id, { includeEd25519Seed: record.keySpec === 'ECC_NIST_EDWARDS25519' });
   return {
     keyId: record.keyId,
     createdAt: record.createdAt.toISOString(),

@@ -1,6 +1,7 @@
 /**
  * `kmsgate hsm restore FILE`: imports the keys of a backup onto a device set up from the same
- * mnemonic, checks each one's public key, and adopts their metadata into the store.
+ * mnemonic, checks each one is the key recorded (its public key; for a symmetric key, its wrap-key
+ * object and label), and adopts their metadata into the store.
  *
  * Everything that can be checked is checked before anything is imported: the file (MAC,
  * mnemonic), the store (the backup against what the store knows now), the device (keyadmin, wrap
@@ -10,16 +11,17 @@
  * the device and an unchanged store, and the next run skips what is already there.
  */
 import { readFileSync } from 'node:fs';
-import { spkiFromRawPublicKey, type KeyRecord, type KeyState, type KeyUsageValue, type OriginValue, type SupportedKeySpec } from '@kmsgate/core';
+import { type KeyRecord, type KeyState, type KeyUsageValue, type OriginValue, type SupportedKeySpec } from '@kmsgate/core';
 import { HsmLogStore, KeyStore, readAuditRecords, readAuditTail, type Db } from '@kmsgate/store';
 import {
   BACKUP_WRAP_KEY, BackupFileError, Capability, type BackupBody, type BackupKey, DeviceError, DeviceErrorCode,
-  ObjectType, type YubiHsmClient, capabilityNames, closing, openBackup, roleClient,
+  type YubiHsmClient, capabilityNames, closing, openBackup, roleClient,
 } from '@kmsgate/yubihsm';
 import { CliError, auditCliChange, printable, withDb, type CliIo } from '../context';
 import { storedKeys } from './stored-keys';
 import { hex4, loadSecrets, progressPrinter } from './ceremony-input';
 import { checkWrapKey, keyAdminSession, sameBytes } from './device-checks';
+import { holdsKey, objectTypeOf } from './key-objects';
 
 /** CreateAlias's limit (apps/server/src/operations/alias-name.ts): the aliases of a backup are within it. */
 const MAX_ALIASES_PER_KEY = 50;
@@ -90,7 +92,7 @@ type DeviceState = 'absent' | 'present';
 
 async function deviceState(keyadmin: YubiHsmClient, k: BackupKey): Promise<DeviceState> {
   try {
-    await keyadmin.getObjectInfo(k.objectId, ObjectType.ASYMMETRIC_KEY);
+    await keyadmin.getObjectInfo(k.objectId, objectTypeOf(k.keySpec));
   } catch (e) {
     if (e instanceof DeviceError && e.code === DeviceErrorCode.OBJECT_NOT_FOUND) return 'absent';
     throw e;
@@ -101,9 +103,8 @@ async function deviceState(keyadmin: YubiHsmClient, k: BackupKey): Promise<Devic
   return 'present';
 }
 
-async function holds(session: YubiHsmClient, k: BackupKey): Promise<boolean> {
-  const { publicKey } = await session.getPublicKey(k.objectId);
-  return sameBytes(spkiFromRawPublicKey(k.keySpec as SupportedKeySpec, publicKey), Buffer.from(k.publicKey, 'base64'));
+function holds(session: YubiHsmClient, k: BackupKey): Promise<boolean> {
+  return holdsKey(session, k.objectId, { keyId: k.keyId, keySpec: k.keySpec, publicKey: new Uint8Array(Buffer.from(k.publicKey, 'base64')) });
 }
 
 export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
@@ -132,12 +133,12 @@ export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
       let count = 0;
       for (const [i, k] of toDevice.entries()) {
         if (states.get(k.keyId) === 'present') {
-          say(4 + i, total, `key ${k.keyId} is already on the device (object ${hex4(k.objectId)}, same public key)`);
+          say(4 + i, total, `key ${k.keyId} is already on the device (object ${hex4(k.objectId)}, the same key)`);
           continue;
         }
         say(4 + i, total, `importing key ${k.keyId} (object ${hex4(k.objectId)})`);
         const res = await keyadmin.importWrapped(BACKUP_WRAP_KEY.id, new Uint8Array(Buffer.from(k.wrapped, 'base64')));
-        if (res.type !== ObjectType.ASYMMETRIC_KEY || res.id !== k.objectId || !(await holds(keyadmin, k))) {
+        if (res.type !== objectTypeOf(k.keySpec) || res.id !== k.objectId || !(await holds(keyadmin, k))) {
           await keyadmin.deleteObject(res.id, res.type).catch(() => undefined);
           throw new CliError(`the imported object for key ${k.keyId} is not the key in the backup; it was deleted again`);
         }

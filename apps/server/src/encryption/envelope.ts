@@ -38,7 +38,11 @@ export function encryptionKey(ctx: UsageContext, keyIdParam: string, operation: 
 
 /** A new ciphertext of `plaintext` under the key, bound to `context`. */
 export function encryptUnder(ctx: UsageContext, k: EncryptionKey, plaintext: Uint8Array, context: EncryptionContext | undefined): Promise<Uint8Array> {
-  return encryptSymmetric(k.key.keyId, MATERIAL_VERSION, plaintext, context, (payload) => ctx.backendCall(k.backend.seal(k.key.handle, payload), k.backend));
+  return encryptSymmetric(k.key.keyId, MATERIAL_VERSION, plaintext, context, async (payload) => {
+    const sealed = await ctx.backendCall(k.backend.seal(k.key.handle, payload), k.backend);
+    ctx.deviceUse(k.key.keyId);
+    return sealed;
+  });
 }
 
 /**
@@ -64,7 +68,11 @@ export function ciphertextKey(
 
 /** Opens a ciphertext with its key's backend; InvalidCiphertextException (empty message) for any failure on its side. */
 export function decryptWith(ctx: UsageContext, k: EncryptionKey, parsed: ParsedCiphertext, context: EncryptionContext | undefined): Promise<Uint8Array> {
-  return decryptSymmetric(parsed, context, (sealed) => ctx.backendCall(k.backend.unseal(k.key.handle, sealed), k.backend));
+  return decryptSymmetric(parsed, context, async (sealed) => {
+    const payload = await ctx.backendCall(k.backend.unseal(k.key.handle, sealed), k.backend);
+    ctx.deviceUse(k.key.keyId);
+    return payload;
+  });
 }
 
 /** The audit summary of an encryption context: AWS documents it as not secret (it appears in CloudTrail). */

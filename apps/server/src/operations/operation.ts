@@ -73,6 +73,11 @@ function omitMembers(json: unknown, names: readonly string[] | undefined): unkno
 /** What a key-use handler gets: `refuse` audits a gate's refusal as this request's one deny record. */
 export interface UsageContext extends OperationContext {
   refuse: Refuse;
+  /**
+   * Counts one device command made with a key (a YubiHSM 2 WRAP_DATA or UNWRAP_DATA), for the
+   * record's `deviceUses`: what `kmsgate hsm audit` matches the device's own log against.
+   */
+  deviceUse(keyId: string): void;
 }
 
 /** A key-use operation's answer and what its accept record names. */
@@ -81,7 +86,7 @@ export interface UsageResult {
   /** The key used (for ReEncrypt, the destination key). */
   keyId: string;
   /** Non-secret facts for the record (the encryption context, a source key); never key material or plaintext. */
-  summary?: unknown;
+  summary?: Record<string, unknown>;
 }
 
 /**
@@ -130,6 +135,12 @@ function usageOperation<S extends StructureShape>(def: UsageDefinition<S>): Oper
     audit: def.audit,
     async run(json, ctx) {
       const who = { requestId: ctx.requestId, operation: ctx.operation, apiKeyId: ctx.principal.apiKeyId };
+      const uses: Record<string, number> = {};
+      const deviceUse = (keyId: string) => {
+        uses[keyId] = (uses[keyId] ?? 0) + 1;
+      };
+      // A refusal after a device call (a ciphertext the device opened but whose context is wrong) names its uses too.
+      const used = () => (Object.keys(uses).length > 0 ? { deviceUses: uses } : {});
       let written = false;
       const gateRefusal = refuseFor(ctx);
       const refuse: Refuse = (keyId, d) => {
@@ -137,16 +148,18 @@ function usageOperation<S extends StructureShape>(def: UsageDefinition<S>): Oper
         return gateRefusal(keyId, d);
       };
       try {
-        const result = await def.handler(parseInput(def.input, json), { ...ctx, refuse });
+        const result = await def.handler(parseInput(def.input, json), { ...ctx, refuse, deviceUse });
         written = true;
-        await writeGrouped(ctx.audit, {
-          ...who, decision: 'accept', keyId: result.keyId, ...(result.summary !== undefined ? { summary: result.summary } : {}),
-        });
+        const summary = { ...(result.summary ?? {}), ...used() };
+        await writeGrouped(ctx.audit, { ...who, decision: 'accept', keyId: result.keyId, ...(Object.keys(summary).length > 0 ? { summary } : {}) });
         return { response: result.response, decision: 'accept' };
       } catch (e) {
         if (!written) {
           const keyId = keyIdAsWritten(json);
-          recordDenial(ctx.audit, ctx.metrics, { ...who, reason: errorType(e), ...(keyId !== undefined ? { keyId } : {}) });
+          const summary = used();
+          recordDenial(ctx.audit, ctx.metrics, {
+            ...who, reason: errorType(e), ...(keyId !== undefined ? { keyId } : {}), ...('deviceUses' in summary ? { summary } : {}),
+          });
         }
         throw e;
       }

@@ -9,19 +9,31 @@
  * someone signed outside kmsgate. Fewer is expected for a moment (a signature kmsgate recorded
  * after the device log was read appears in the next read), so a surplus of records is carried to
  * the next reconciliation, once; older surplus is dropped, so it can never hide a later signature.
- * Any other successful key use (ECDH, decryption, HMAC, data wrapping, attestation) on a kmsgate
- * key is unexplained: kmsgate never sends those.
+ * WRAP_DATA and UNWRAP_DATA on a kmsgate symmetric key's wrap-key object are matched the same way
+ * against the device uses kmsgate recorded for its Encrypt, Decrypt, ReEncrypt and GenerateDataKey*
+ * requests (docs/audit.md, `deviceUses`). Any other successful key use (ECDH, decryption, HMAC,
+ * attestation) on a kmsgate key is unexplained: kmsgate never sends those.
+ *
+ * Object IDs are per object type, so a wrap key may share its ID with an asymmetric key: the maps
+ * below name a wrap-key object by wrapKeyObject(id), outside the 16-bit ID range.
  */
 import { Command, commandName, responseCode } from '../codes';
 import type { LogEntry, LogEntryData } from '../commands/get-log-entries';
 
 /** What kmsgate sends for a Sign, one entry per signature. */
 const SIGN_COMMANDS: ReadonlySet<number> = new Set([Command.SIGN_ECDSA, Command.SIGN_EDDSA, Command.SIGN_PKCS1, Command.SIGN_PSS]);
-/** Key uses kmsgate never sends. */
+/** What kmsgate sends for a symmetric key's Encrypt, Decrypt, ReEncrypt or GenerateDataKey*, on its wrap-key object. */
+const DATA_COMMANDS: ReadonlySet<number> = new Set([Command.WRAP_DATA, Command.UNWRAP_DATA]);
+/** Key uses kmsgate never makes. */
 const OTHER_USES: ReadonlySet<number> = new Set([
-  Command.DERIVE_ECDH, Command.DECRYPT_PKCS1, Command.DECRYPT_OAEP, Command.SIGN_HMAC, Command.WRAP_DATA, Command.UNWRAP_DATA,
+  Command.DERIVE_ECDH, Command.DECRYPT_PKCS1, Command.DECRYPT_OAEP, Command.SIGN_HMAC,
   Command.SIGN_ATTESTATION_CERTIFICATE, Command.SIGN_SSH_CERTIFICATE,
 ]);
+
+/** A wrap-key object's name in the maps of ReconcileInput (its ID alone may be an asymmetric key's too). */
+export function wrapKeyObject(id: number): number {
+  return 0x10000 + id;
+}
 
 export interface DeviceLogEntry extends LogEntry {
   /** Which device logged it. */
@@ -31,17 +43,20 @@ export interface DeviceLogEntry extends LogEntry {
 export interface ReconcileInput {
   /** Entries read since the last reconciliation, in log order per device. */
   entries: readonly DeviceLogEntry[];
-  /** Object ID → accepted Sign records kmsgate wrote since the last reconciliation for the key on it. */
+  /**
+   * Object → device uses kmsgate recorded since the last reconciliation for the key on it: accepted
+   * Signs by asymmetric object ID, and recorded data wraps by wrapKeyObject(ID).
+   */
   recorded: ReadonlyMap<number, number>;
-  /** Object ID → records the previous reconciliation could not match yet. */
+  /** Object → records the previous reconciliation could not match yet. */
   carried: ReadonlyMap<number, number>;
-  /** Object IDs of kmsgate's keys (uses of other objects are not kmsgate's business). */
+  /** kmsgate's keys' objects, named as in `recorded` (uses of other objects are not kmsgate's business). */
   kmsgateObjects: ReadonlySet<number>;
 }
 
 export interface Unexplained {
   entry: DeviceLogEntry;
-  why: 'signature not recorded by kmsgate' | 'key use kmsgate never makes';
+  why: 'signature not recorded by kmsgate' | 'data wrap not recorded by kmsgate' | 'key use kmsgate never makes';
 }
 
 export interface ReconcileResult {
@@ -60,8 +75,10 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   const signs = new Map<number, DeviceLogEntry[]>();
   const unexplained: Unexplained[] = [];
   for (const e of input.entries) {
-    if (!succeeded(e) || !input.kmsgateObjects.has(e.targetKey)) continue;
-    if (SIGN_COMMANDS.has(e.command)) signs.set(e.targetKey, [...(signs.get(e.targetKey) ?? []), e]);
+    if (!succeeded(e)) continue;
+    const object = DATA_COMMANDS.has(e.command) ? wrapKeyObject(e.targetKey) : e.targetKey;
+    if (!input.kmsgateObjects.has(object)) continue;
+    if (SIGN_COMMANDS.has(e.command) || DATA_COMMANDS.has(e.command)) signs.set(object, [...(signs.get(object) ?? []), e]);
     else if (OTHER_USES.has(e.command)) unexplained.push({ entry: e, why: 'key use kmsgate never makes' });
   }
   let matched = 0;
@@ -75,7 +92,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     // The records that match nothing here are carried once: only this run's own, never older ones.
     const spare = Math.min(available - Math.min(device.length, available), fresh);
     if (spare > 0) carry.set(id, spare);
-    for (const e of device.slice(available)) unexplained.push({ entry: e, why: 'signature not recorded by kmsgate' });
+    for (const e of device.slice(available)) unexplained.push({ entry: e, why: DATA_COMMANDS.has(e.command) ? 'data wrap not recorded by kmsgate' : 'signature not recorded by kmsgate' });
   }
   unexplained.sort((a, b) => a.entry.serial - b.entry.serial || a.entry.number - b.entry.number);
   return { matched, unexplained, carry };
