@@ -477,9 +477,9 @@ describe('key policies, custom key stores, GenerateRandom, unsupported operation
   });
 
   it('an operation kmsgate does not serve is UnsupportedOperationException, a made-up one UnknownOperationException', async () => {
-    const r = await t.call('GenerateMac', { KeyId: keyId, Message: b64(16), MacAlgorithm: 'HMAC_SHA_256' });
+    const r = await t.call('GenerateDataKeyPair', { KeyId: keyId, KeyPairSpec: 'ECC_NIST_P256' });
     expectAwsError(r, 'UnsupportedOperationException');
-    expect(r.json.message).toMatch(/^GenerateMac is not supported by kmsgate: /);
+    expect(r.json.message).toMatch(/^GenerateDataKeyPair is not supported by kmsgate: /);
     expectAwsError(await t.call('EncryptEverything', {}), 'UnknownOperationException');
   });
 });

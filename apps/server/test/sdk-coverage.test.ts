@@ -28,6 +28,7 @@ const ids: Record<string, string> = {};
 let signature: Uint8Array;
 let ciphertext: Uint8Array;
 let importInput: Record<string, unknown>;
+let mac: Uint8Array;
 const digest = new Uint8Array(32).fill(3);
 
 beforeAll(async () => {
@@ -56,6 +57,8 @@ beforeAll(async () => {
     KeyId: ids.imported, ImportToken: p.ImportToken, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
     EncryptedKeyMaterial: publicEncrypt({ key: wrappingKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, pkcs8),
   };
+  ids.hmac = (await kms.send(new KMS.CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!.KeyId!;
+  mac = (await kms.send(new KMS.GenerateMacCommand({ KeyId: ids.hmac, Message: digest, MacAlgorithm: 'HMAC_SHA_256' }))).Mac!;
 });
 afterAll(async () => { await t.stop(); });
 
@@ -75,6 +78,7 @@ function inputFor(op: string): Record<string, unknown> {
     Encrypt: { KeyId: ids.symmetric, Plaintext: digest },
     GenerateDataKey: { KeyId: ids.symmetric, KeySpec: 'AES_256' },
     GenerateDataKeyWithoutPlaintext: { KeyId: ids.symmetric, NumberOfBytes: 64 },
+    GenerateMac: { KeyId: ids.hmac, Message: digest, MacAlgorithm: 'HMAC_SHA_256' },
     GenerateRandom: { NumberOfBytes: 16 },
     GetParametersForImport: { KeyId: ids.external, WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_256', WrappingKeySpec: 'RSA_2048' },
     ImportKeyMaterial: importInput,
@@ -89,6 +93,7 @@ function inputFor(op: string): Record<string, unknown> {
     UpdateAlias: { AliasName: 'alias/sdk-update', TargetKeyId: ids.second },
     UpdateKeyDescription: { KeyId, Description: 'covered' },
     Verify: { ...signing, Signature: signature },
+    VerifyMac: { KeyId: ids.hmac, Message: digest, MacAlgorithm: 'HMAC_SHA_256', Mac: mac },
   };
   return inputs[op] ?? { KeyId: ids.enabled };
 }

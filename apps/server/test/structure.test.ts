@@ -25,9 +25,9 @@ describe('operations describe themselves', () => {
     expect(every.filter(([, op]) => op.audit === 'signing').map(([name]) => name)).toEqual(['Sign']);
   });
 
-  test('every use of a key other than Sign audits every outcome (class usage): the symmetric operations', () => {
+  test('every use of a key other than Sign audits every outcome (class usage): the symmetric and MAC operations', () => {
     expect(every.filter(([, op]) => op.audit === 'usage').map(([name]) => name).sort())
-      .toEqual(['Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncrypt']);
+      .toEqual(['Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'ReEncrypt', 'VerifyMac']);
     for (const [, op] of every) if (op.audit === 'usage') expect(op.access).toBe('signer');
   });
 

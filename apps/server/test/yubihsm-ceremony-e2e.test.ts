@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { CreateKeyCommand, DecryptCommand, EncryptCommand, GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateMacCommand, GetPublicKeyCommand, SignCommand, VerifyMacCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { Capability, DeviceError, DeviceErrorCode, ObjectType, YubiHsmClient, parseMnemonic } from '@kmsgate/yubihsm';
 import { startSimulator, type RunningSimulator } from '@kmsgate/yubihsm-sim';
 import { parseCiphertext } from '@kmsgate/core';
@@ -97,6 +97,10 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
   const symmetric = (await t.client().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
   const context = { vault: 'ceremony' };
   const { CiphertextBlob } = await t.client().send(new EncryptCommand({ KeyId: symmetric, Plaintext: Buffer.from('survives the device'), EncryptionContext: context }));
+  // And an HMAC key: its MAC before the loss is its MAC after the restore.
+  const hmac = (await t.client().send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!.KeyId!;
+  const macMessage = Buffer.from('a MAC made before the loss');
+  const { Mac } = await t.client().send(new GenerateMacCommand({ KeyId: hmac, Message: macMessage, MacAlgorithm: 'HMAC_SHA_256' }));
   const symmetricObject = Number((t.gateway.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(symmetric) as { handle: string }).handle.split(':')[1]);
   const admin = t.admin;
   const objectIds = keys.map((k) => Number((t.gateway.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(k.keyId) as { handle: string }).handle.split(':')[1]));
@@ -105,7 +109,7 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
 
   const backupFile = join(dir, 'backup.json');
   const backedUp = await kmsgate('hsm', 'backup', '--connector', sim.url, '--mnemonic-file', mnemonicFile, '--out', backupFile);
-  expect(backedUp).toMatchObject({ code: 0, stdout: `backed up 4 key(s) of backend yubihsm from YubiHSM 2 serial ${sim.device.serial} to ${backupFile}\n` });
+  expect(backedUp).toMatchObject({ code: 0, stdout: `backed up 5 key(s) of backend yubihsm from YubiHSM 2 serial ${sim.device.serial} to ${backupFile}\n` });
   expect(statSync(backupFile).mode & 0o777).toBe(0o600);
 
   // The device is lost: reset and set up again from the mnemonic alone.
@@ -115,7 +119,7 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
   expect(readFileSync(join(secretsDir, 'runtime.password'), 'utf8').trim()).toBe(runtimePassword);
 
   const restored = await kmsgate('hsm', 'restore', backupFile, '--connector', sim.url, '--mnemonic-file', mnemonicFile);
-  expect(restored).toMatchObject({ code: 0, stdout: `restored backend yubihsm onto YubiHSM 2 serial ${sim.device.serial}: 4 key(s) imported, 0 already there, 0 adopted into the store\n` });
+  expect(restored).toMatchObject({ code: 0, stdout: `restored backend yubihsm onto YubiHSM 2 serial ${sim.device.serial}: 5 key(s) imported, 0 already there, 0 adopted into the store\n` });
 
   t = await startTestGateway({ dataDir, backends: [backend] });
   const kms = t.client(admin);
@@ -129,6 +133,7 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
   const opened = await kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: context }));
   expect(Buffer.from(opened.Plaintext!).toString()).toBe('survives the device');
   await expect(kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { vault: 'other' } }))).rejects.toMatchObject({ name: 'InvalidCiphertextException' });
+  expect((await kms.send(new VerifyMacCommand({ KeyId: hmac, Message: macMessage, MacAlgorithm: 'HMAC_SHA_256', Mac }))).MacValid).toBe(true);
   await t.stop({ keepData: true });
 
   const auditorFile = join(secretsDir, 'auditor.password');

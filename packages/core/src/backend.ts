@@ -110,5 +110,9 @@ export interface KeyBackend {
   unseal?(handle: string, sealed: Uint8Array): Promise<Uint8Array>;
   /** Present where the backend can import keys; it holds the credential that may (a key admin). */
   readonly importer?: KeyImporter;
+  /** HMAC keys: the key's HMAC of `message`, made inside the backend. Absent on a backend without HMAC keys. */
+  generateMac?(handle: string, spec: SupportedKeySpec, message: Uint8Array): Promise<Uint8Array>;
+  /** Whether `mac` is the key's HMAC of `message`, compared inside the backend. */
+  verifyMac?(handle: string, spec: SupportedKeySpec, message: Uint8Array, mac: Uint8Array): Promise<boolean>;
   close(): Promise<void>;
 }

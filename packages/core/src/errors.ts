@@ -20,6 +20,7 @@ export const KMS_ERRORS = {
   InvalidMarkerException: { status: 400, fault: 'client', doc: 'The pagination marker is not one kmsgate issued.' },
   InvalidKeyUsageException: { status: 400, fault: 'client', doc: 'The key usage or key spec does not allow this operation or algorithm.' },
   InvalidSignatureException: { status: 400, fault: 'client', doc: 'The SigV4 signature does not match, or its date is outside the allowed clock skew.' },
+  KMSInvalidMacException: { status: 400, fault: 'client', doc: 'VerifyMac: the MAC is not the key\'s HMAC of the message (or not of its length). The message is empty, as AWS\'s.' },
   KMSInvalidSignatureException: { status: 400, fault: 'client', doc: 'Verify: the signature is not valid for the message and key.' },
   KMSInvalidStateException: { status: 400, fault: 'client', doc: 'The key is not in a state that allows this operation.' },
   LimitExceededException: { status: 400, fault: 'client', doc: 'A limit (for example the backend object capacity) was reached.' },

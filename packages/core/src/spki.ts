@@ -29,7 +29,7 @@ export function spkiFromRawPublicKey(spec: SupportedKeySpec, raw: Uint8Array): U
     if (raw.length !== n || (raw[0]! & 0x80) === 0) throw new RangeError(`raw ${spec} modulus must be ${info.modulusBits} bits (${n} bytes, top bit set)`);
     return der(createPublicKey({ key: { kty: 'RSA', n: b64url(raw), e: RSA_E_65537 }, format: 'jwk' }));
   }
-  if (info.kind === 'symmetric') throw new RangeError(`${spec} keys have no public key`);
+  if (info.kind === 'symmetric' || info.kind === 'hmac') throw new RangeError(`${spec} keys have no public key`);
   const n = info.coordinateLength;
   if (raw.length !== 2 * n) throw new RangeError(`raw ${spec} public key must be ${2 * n} bytes, got ${raw.length}`);
   return der(createPublicKey({

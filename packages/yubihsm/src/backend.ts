@@ -31,7 +31,7 @@ import {
 } from '@kmsgate/core';
 import { assertInt, assertString } from './check';
 import { Algorithm, Capability, Command, ObjectType, algorithmName } from './codes';
-import { MAX_EDDSA_MESSAGE, type ClientStats, type GeneratedObject, YubiHsmClient } from './client';
+import { MAX_EDDSA_MESSAGE, MAX_HMAC_DATA, type ClientStats, type GeneratedObject, YubiHsmClient } from './client';
 import { ConnectorError, DeviceError, DeviceErrorCode, ProtocolError, WrongDeviceError } from './errors';
 import { WRAP_DATA_OVERHEAD } from './commands/wrap-data';
 import {
@@ -55,6 +55,9 @@ export const KEY_SPEC_ALGORITHM = {
   // A wrap key: the only object whose key the device uses for data without ever releasing it
   // (WRAP_DATA / UNWRAP_DATA); docs/cryptography.md.
   SYMMETRIC_DEFAULT: Algorithm.AES256_CCM_WRAP,
+  HMAC_256: Algorithm.HMAC_SHA256,
+  HMAC_384: Algorithm.HMAC_SHA384,
+  HMAC_512: Algorithm.HMAC_SHA512,
 } as const satisfies Record<SupportedKeySpec, number>;
 
 /**
@@ -67,11 +70,25 @@ export const KEY_CAPABILITIES = {
   ed25519: Capability.SIGN_EDDSA,
   rsa: Capability.SIGN_PKCS | Capability.SIGN_PSS,
   symmetric: Capability.WRAP_DATA | Capability.UNWRAP_DATA,
+  hmac: Capability.SIGN_HMAC | Capability.VERIFY_HMAC,
 } as const satisfies Record<KeyKind, bigint>;
 
-/** The device object type of a key spec's objects. */
+/** The device object type of each kind of key. */
+export const KEY_OBJECT_TYPE = {
+  ec: ObjectType.ASYMMETRIC_KEY,
+  ed25519: ObjectType.ASYMMETRIC_KEY,
+  rsa: ObjectType.ASYMMETRIC_KEY,
+  symmetric: ObjectType.WRAP_KEY,
+  hmac: ObjectType.HMAC_KEY,
+} as const satisfies Record<KeyKind, number>;
+
 function objectType(spec: SupportedKeySpec): number {
-  return KEY_SPECS[spec].kind === 'symmetric' ? ObjectType.WRAP_KEY : ObjectType.ASYMMETRIC_KEY;
+  return KEY_OBJECT_TYPE[KEY_SPECS[spec].kind];
+}
+
+/** Keys with no public part: nothing to record at creation, nothing to compare a pool device's copy with. */
+function secretOnly(spec: SupportedKeySpec): boolean {
+  return KEY_OBJECT_TYPE[KEY_SPECS[spec].kind] !== ObjectType.ASYMMETRIC_KEY;
 }
 
 /** SIGN_PSS's MGF1 algorithm for AWS's RSASSA_PSS_*: MGF1 over the signing hash. */
@@ -130,7 +147,7 @@ export interface YubiHsmBackendOptions {
   onFailover?: (event: FailoverEvent) => void;
 }
 
-type Operation = 'generateKey' | 'getPublicKey' | 'sign' | 'deleteKey' | 'random' | 'seal' | 'unseal' | 'importKey';
+type Operation = 'generateKey' | 'getPublicKey' | 'sign' | 'deleteKey' | 'random' | 'seal' | 'unseal' | 'importKey' | 'mac';
 
 export type YubiHsmBackendStats = ClientStats & DevicePoolStats;
 
@@ -260,15 +277,15 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
     let key: GeneratedObject;
     try {
       const capabilities = KEY_CAPABILITIES[kind] | await this.exportability();
+      const header = { id: 0, label, domains: this.domains, capabilities, algorithm };
       key = kind === 'symmetric'
         // Nothing may be exported or imported under it: it wraps data only.
-        ? await client.generateWrapKey({ id: 0, label, domains: this.domains, capabilities, algorithm, delegatedCapabilities: 0n })
-        : await client.generateAsymmetricKey({ id: 0, label, domains: this.domains, capabilities, algorithm });
+        ? await client.generateWrapKey({ ...header, delegatedCapabilities: 0n })
+        : kind === 'hmac' ? await client.generateHmacKey(header) : await client.generateAsymmetricKey(header);
     } catch (e) {
       throw this.toKmsError(e, 'generateKey');
     }
-    // A symmetric key has no public key to record.
-    if (kind === 'symmetric') return { handle: `${key.deviceSerial}:${key.id}`, publicKey: new Uint8Array(0) };
+    if (secretOnly(spec)) return { handle: `${key.deviceSerial}:${key.id}`, publicKey: new Uint8Array(0) };
     try {
       return { handle: `${key.deviceSerial}:${key.id}`, publicKey: await publicKeyOf(client, key.id, key.deviceSerial, spec, this.id) };
     } catch (e) {
@@ -281,7 +298,7 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
   async getPublicKey(handle: string, spec: SupportedKeySpec): Promise<Uint8Array> {
     const key = this.parseHandle(handle);
     this.algorithmFor(spec);
-    if (KEY_SPECS[spec].kind === 'symmetric') throw new KmsError('UnsupportedOperationException', `${spec} keys have no public key.`);
+    if (secretOnly(spec)) throw new KmsError('UnsupportedOperationException', `${spec} keys have no public key.`);
     try {
       return await this.#pool.run('getPublicKey', (d) => publicKeyOf(d.client, key.id, this.expectedSerial(d, key), spec, this.id), { objectId: key.id });
     } catch (e) {
@@ -508,6 +525,39 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
     }
   }
 
+  /** SIGN_HMAC; a message longer than one command can carry is refused, not split (HMAC has no streaming command). */
+  async generateMac(handle: string, spec: SupportedKeySpec, message: Uint8Array): Promise<Uint8Array> {
+    const key = this.macKey(handle, spec, message);
+    try {
+      return await this.#pool.run('mac', (d) => d.client.signHmac(key.id, message, this.expectedSerial(d, key)), { objectId: key.id });
+    } catch (e) {
+      throw this.toKmsError(e, 'mac');
+    }
+  }
+
+  /** VERIFY_HMAC: compared inside the device. A MAC of another length than the key's is not its MAC. */
+  async verifyMac(handle: string, spec: SupportedKeySpec, message: Uint8Array, mac: Uint8Array): Promise<boolean> {
+    const key = this.macKey(handle, spec, message);
+    if (!(mac instanceof Uint8Array)) throw new TypeError('mac must be a Uint8Array');
+    const info = keySpecInfo(spec);
+    if (info.kind !== 'hmac' || mac.length !== info.macLength) return false;
+    try {
+      return await this.#pool.run('mac', (d) => d.client.verifyHmac(key.id, mac, message, this.expectedSerial(d, key)), { objectId: key.id });
+    } catch (e) {
+      throw this.toKmsError(e, 'mac');
+    }
+  }
+
+  private macKey(handle: string, spec: SupportedKeySpec, message: Uint8Array): GeneratedObject {
+    const key = this.parseHandle(handle);
+    if (KEY_SPECS[spec].kind !== 'hmac') throw new KmsError('InvalidKeyUsageException', `${spec} keys make no MACs.`);
+    if (!(message instanceof Uint8Array)) throw new TypeError('message must be a Uint8Array');
+    if (message.length > MAX_HMAC_DATA) {
+      throw new KmsError('UnsupportedOperationException', `The YubiHSM 2 backend ${this.id} computes MACs over messages of at most ${MAX_HMAC_DATA} bytes (one device command).`);
+    }
+    return key;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -592,9 +642,10 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
    * that reused the ID for another key, never signs for this key. Checked once per device and key.
    */
   private async checkCopy(d: PoolDevice, key: GeneratedObject, spec: SupportedKeySpec, publicKey: Uint8Array): Promise<void> {
-    // A wrap key has no public part to compare; its copies prove themselves by unwrapping (a
-    // device holding other material fails the CCM tag: InvalidCiphertextException, nothing opened).
-    if (!this.listed || d.serial === key.deviceSerial || KEY_SPECS[spec].kind === 'symmetric') return;
+    // A wrap or HMAC key has no public part to compare. A wrap key's copies prove themselves by
+    // unwrapping (other material fails the CCM tag: InvalidCiphertextException, nothing opened);
+    // an HMAC key's do not (docs/cryptography.md, "Device pools").
+    if (!this.listed || d.serial === key.deviceSerial || secretOnly(spec)) return;
     const seen = d.verified.get(key.id);
     if (seen && sameBytes(seen, publicKey)) return;
     const { algorithm, publicKey: raw } = await d.client.getPublicKey(key.id, d.serial);

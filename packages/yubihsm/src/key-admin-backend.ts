@@ -57,6 +57,14 @@ export class KeyAdminBackend implements KeyBackend {
     return this.runtime.unseal(handle, sealed);
   }
 
+  generateMac(...args: Parameters<YubiHsmBackend['generateMac']>): Promise<Uint8Array> {
+    return this.runtime.generateMac(...args);
+  }
+
+  verifyMac(...args: Parameters<YubiHsmBackend['verifyMac']>): Promise<boolean> {
+    return this.runtime.verifyMac(...args);
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.runtime.close(), this.keyAdmin.close()]);
   }

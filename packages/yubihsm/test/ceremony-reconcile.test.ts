@@ -1,5 +1,8 @@
 import { Command, responseCode } from '../src/codes';
-import { type DeviceLogEntry, describeEntry, reconcile, wrapKeyObject } from '../src/ceremony/reconcile';
+import { ObjectType } from '../src/codes';
+import { type DeviceLogEntry, describeEntry, keyObject, reconcile } from '../src/ceremony/reconcile';
+
+const wrapKeyObject = (id: number) => keyObject(ObjectType.WRAP_KEY, id);
 
 let n = 0;
 function entry(command: number, target: number, ok = true, sessionKey = 4): DeviceLogEntry {
@@ -71,4 +74,12 @@ describe("a symmetric key's wrap-key object", () => {
     const r = reconcile({ entries: [entry(Command.WRAP_DATA, 0x12)], recorded: none, carried: none, kmsgateObjects: objects });
     expect(r).toEqual({ matched: 0, unexplained: [], carry: new Map() });
   });
+});
+
+it("matches an HMAC key's SIGN_HMAC to its recorded MACs, apart from other objects with its ID", () => {
+  const hmac = keyObject(ObjectType.HMAC_KEY, 0x11);
+  const entries = [entry(Command.SIGN_HMAC, 0x11), entry(Command.SIGN_HMAC, 0x11), entry(Command.SIGN_HMAC, 0x11)];
+  const r = reconcile({ entries, recorded: new Map([[hmac, 2], [0x11, 5]]), carried: none, kmsgateObjects: new Set([0x11, hmac]) });
+  expect(r.matched).toBe(2);
+  expect(r.unexplained).toEqual([{ entry: entries[2], why: 'MAC not recorded by kmsgate' }]);
 });

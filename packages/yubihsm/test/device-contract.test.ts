@@ -7,7 +7,7 @@
 import { constants, createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { KmsError, KEY_SPECS, SEALED_PAYLOAD_LENGTH, SIGNING_ALGORITHMS, type AsymmetricKeySpec, type SupportedKeySpec, type SupportedSigningAlgorithm } from '@kmsgate/core';
 import { type RunningSimulator, startSimulator } from '@kmsgate/yubihsm-sim';
-import { Capability, ObjectType, YubiHsmBackend } from '../src';
+import { Capability, MAX_HMAC_DATA, ObjectType, YubiHsmBackend } from '../src';
 import { announceSkippedLane, hardwareLane } from './helpers/hardware-lane';
 
 const lane = hardwareLane();
@@ -120,6 +120,31 @@ describe(`YubiHSM 2 contract against ${target}`, () => {
     await backend.deleteKey(key.handle, 'SYMMETRIC_DEFAULT', key.publicKey);
     await expect(backend.unseal(key.handle, sealed)).rejects.toMatchObject({ type: 'KeyUnavailableException' });
   });
+
+  for (const [spec, length] of [['HMAC_256', 32], ['HMAC_384', 48], ['HMAC_512', 64]] as const) {
+    it(`generates a ${spec} key that can only make and check MACs, and deletes it`, async () => {
+      const key = await backend.generateKey(spec, `kmsgate-contract-${spec}`);
+      made.push({ ...key, spec });
+      expect(key.publicKey).toHaveLength(0);
+      const [serial, id] = key.handle.split(':').map(Number) as [number, number];
+      const info = await backend.client.getObjectInfo(id, ObjectType.HMAC_KEY, serial);
+      const own = await backend.client.getObjectInfo(backend.client.authKeyId, ObjectType.AUTHENTICATION_KEY);
+      expect(info.capabilities).toBe(Capability.SIGN_HMAC | Capability.VERIFY_HMAC | (own.delegatedCapabilities & Capability.EXPORTABLE_UNDER_WRAP));
+      const message = new TextEncoder().encode(`kmsgate contract ${spec}`);
+      const mac = await backend.generateMac(key.handle, spec, message);
+      expect(mac).toHaveLength(length);
+      expect(await backend.generateMac(key.handle, spec, message)).toEqual(mac);
+      expect(await backend.verifyMac(key.handle, spec, message, mac)).toBe(true);
+      const bad = mac.slice();
+      bad[0]! ^= 1;
+      expect(await backend.verifyMac(key.handle, spec, message, bad)).toBe(false);
+      expect(await backend.verifyMac(key.handle, spec, message.subarray(1), mac)).toBe(false);
+      expect(await backend.verifyMac(key.handle, spec, message, mac.subarray(1))).toBe(false);
+      await expect(backend.generateMac(key.handle, spec, new Uint8Array(MAX_HMAC_DATA + 1))).rejects.toMatchObject({ type: 'UnsupportedOperationException' });
+      await backend.deleteKey(key.handle, spec, key.publicKey);
+      await expect(backend.generateMac(key.handle, spec, message)).rejects.toMatchObject({ type: 'KeyUnavailableException' });
+    });
+  }
 
   it('refuses a handle from another device without sending it a command', async () => {
     const serial = Number((await backend.describe()).detail!.serial);

@@ -8,11 +8,11 @@
 import { HsmLogStore, KeyStore, readAuditRecords, readAuditTail, type StoredLogEntry } from '@kmsgate/store';
 import {
   type DeviceLogEntry, GetLogEntries, ProtocolError, YubiHsmClient, authKeyOf, describeEntry, isSessionRefusal, reconcile, verifyLogChain,
-  wrapKeyObject,
+  keyObject,
 } from '@kmsgate/yubihsm';
 import { CliError, printable, withDb, type CliIo } from '../context';
 import { objectIdOf, storedKeys } from './stored-keys';
-import { isSymmetric } from './key-objects';
+import { objectTypeOf } from './key-objects';
 import { hex4, loadSecrets } from './ceremony-input';
 import { readSecretFile } from './secret-files';
 
@@ -82,7 +82,7 @@ async function readDevice(connectorUrl: string, password: string, store: (serial
 }
 
 /** The operations whose records carry `deviceUses` (apps/server audit class 'usage'); no other record's summary is read. */
-const DATA_KEY_OPERATIONS: ReadonlySet<string> = new Set(['Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext']);
+const DATA_KEY_OPERATIONS: ReadonlySet<string> = new Set(['Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'VerifyMac']);
 
 function deviceUses(summary: string | null): Record<string, number> {
   if (summary === null) return {};
@@ -103,11 +103,8 @@ export async function hsmAudit(opts: HsmAuditOptions, io: CliIo, setExitCode: (c
       const logs = new HsmLogStore(db);
       const keys = new KeyStore(db);
       const state = logs.reconcileState(opts.backend);
-      // A symmetric key's object is a wrap key, named apart: object IDs are per object type.
-      const objectOf = new Map(storedKeys(keys, opts.backend).map((k) => {
-        const id = objectIdOf(k.record);
-        return [k.record.keyId, isSymmetric(k.record.keySpec) ? wrapKeyObject(id) : id] as const;
-      }));
+      // A symmetric or HMAC key's object is named apart: object IDs are per object type.
+      const objectOf = new Map(storedKeys(keys, opts.backend).map((k) => [k.record.keyId, keyObject(objectTypeOf(k.record.keySpec), objectIdOf(k.record))] as const));
       const recorded = new Map<number, number>();
       const count = (keyId: string | null, n: number) => {
         const id = keyId === null ? undefined : objectOf.get(keyId);

@@ -1,4 +1,4 @@
-import { KmsError, keyArn } from '@kmsgate/core';
+import { KmsError, isAsymmetricKeySpec, keyArn } from '@kmsgate/core';
 import { resolveCallerKey } from '../signing/gates';
 import { defineOperation } from './operation';
 import { signingAlgorithmsFor } from '../signing/aws-checks';
@@ -12,8 +12,8 @@ export const GetPublicKey = defineOperation({
   handler(input, ctx) {
     // AWS serves the public key of a disabled key too; only pending deletion is refused.
     const { key } = resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'GetPublicKey', states: ['Enabled', 'Disabled'] });
-    if (key.keySpec === 'SYMMETRIC_DEFAULT')
-      throw new KmsError('UnsupportedOperationException', `${keyArn(ctx.arn, key.keyId)} is a symmetric key: it has no public key.`);
+    if (!isAsymmetricKeySpec(key.keySpec))
+      throw new KmsError('UnsupportedOperationException', `${keyArn(ctx.arn, key.keyId)} is ${key.keySpec === 'SYMMETRIC_DEFAULT' ? 'a symmetric' : 'an HMAC'} key: it has no public key.`);
     return {
       KeyId: keyArn(ctx.arn, key.keyId),
       PublicKey: key.publicKey,

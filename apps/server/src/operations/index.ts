@@ -12,6 +12,7 @@ import { EnableKey } from './EnableKey';
 import { Encrypt } from './Encrypt';
 import { GenerateDataKey } from './GenerateDataKey';
 import { GenerateDataKeyWithoutPlaintext } from './GenerateDataKeyWithoutPlaintext';
+import { GenerateMac } from './GenerateMac';
 import { GenerateRandom } from './GenerateRandom';
 import { GetKeyPolicy } from './GetKeyPolicy';
 import { GetKeyRotationStatus } from './GetKeyRotationStatus';
@@ -31,6 +32,7 @@ import { UntagResource } from './UntagResource';
 import { UpdateAlias } from './UpdateAlias';
 import { UpdateKeyDescription } from './UpdateKeyDescription';
 import { Verify } from './Verify';
+import { VerifyMac } from './VerifyMac';
 import { UNSUPPORTED } from './unsupported';
 
 /**
@@ -51,6 +53,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   Encrypt,
   GenerateDataKey,
   GenerateDataKeyWithoutPlaintext,
+  GenerateMac,
   GenerateRandom,
   GetKeyPolicy,
   GetKeyRotationStatus,
@@ -70,6 +73,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   UpdateAlias,
   UpdateKeyDescription,
   Verify,
+  VerifyMac,
 };
 
 /**

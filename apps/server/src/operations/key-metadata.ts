@@ -21,9 +21,10 @@ export function keyMetadata(key: KeyRecord, ctx: OperationContext): Record<strin
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,
-    // Each list only for keys of its usage, as AWS: a symmetric key has EncryptionAlgorithms only.
+    // Each list only for keys of its usage, as AWS: a symmetric key has EncryptionAlgorithms only, an HMAC key MacAlgorithms.
     ...(key.keyUsage === 'ENCRYPT_DECRYPT' ? { EncryptionAlgorithms: [...(keySpecInfo(key.keySpec).encryptionAlgorithms ?? [])] } : {}),
     ...(key.keyUsage === 'SIGN_VERIFY' ? { SigningAlgorithms: signingAlgorithmsFor(key, ctx.backends) } : {}),
+    ...(key.keyUsage === 'GENERATE_VERIFY_MAC' ? { MacAlgorithms: [...(keySpecInfo(key.keySpec).macAlgorithms ?? [])] } : {}),
     MultiRegion: false,
   };
 }

@@ -74,7 +74,7 @@ function omitMembers(json: unknown, names: readonly string[] | undefined): unkno
 export interface UsageContext extends OperationContext {
   refuse: Refuse;
   /**
-   * Counts one device command made with a key (a YubiHSM 2 WRAP_DATA or UNWRAP_DATA), for the
+   * Counts one device command made with a key (a YubiHSM 2 WRAP_DATA, UNWRAP_DATA or SIGN_HMAC), for the
    * record's `deviceUses`: what `kmsgate hsm audit` matches the device's own log against.
    */
   deviceUse(keyId: string): void;

@@ -1,5 +1,5 @@
 import type { BlobShape, IntegerShape, ListShape, MapShape, StringShape, StructureShape } from '@kmsgate/core';
-import { ENCRYPTION_ALGORITHM_VALUES, MESSAGE_TYPE_VALUES, SIGNING_ALGORITHM_VALUES } from '@kmsgate/core';
+import { ENCRYPTION_ALGORITHM_VALUES, MAC_ALGORITHM_VALUES, MESSAGE_TYPE_VALUES, SIGNING_ALGORITHM_VALUES } from '@kmsgate/core';
 
 /** Member shapes several operations share, with the limits of the AWS KMS API model. */
 export const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const satisfies StringShape;
@@ -8,6 +8,7 @@ export const GRANT_TOKENS = {
 } as const satisfies ListShape;
 export const MESSAGE = { type: 'blob', required: true, min: 1, max: 4096 } as const satisfies BlobShape;
 export const MESSAGE_TYPE = { type: 'string', enum: MESSAGE_TYPE_VALUES } as const satisfies StringShape;
+export const MAC_ALGORITHM = { type: 'string', required: true, enum: MAC_ALGORITHM_VALUES } as const satisfies StringShape;
 export const SIGNING_ALGORITHM = { type: 'string', required: true, enum: SIGNING_ALGORITHM_VALUES } as const satisfies StringShape;
 export const MARKER = { type: 'string', min: 1, max: 1024, pattern: /^[\u0020-\u00FF]*$/, patternText: '[\\u0020-\\u00FF]*' } as const satisfies StringShape;
 /** Model LimitType (1-1000); operations with a lower documented maximum clamp to it (see pageSize). */

@@ -24,7 +24,6 @@ interface UnsupportedEntry {
 }
 
 const NO_DATA_KEY_PAIRS = 'kmsgate does not generate data key pairs yet.';
-const NO_HMAC = 'kmsgate has no HMAC keys (KeyUsage GENERATE_VERIFY_MAC).';
 const NO_GRANTS = 'kmsgate has no grants; what a caller may do is decided by its API key role (admin or signer).';
 const KEY_STORES_ARE_CONFIG = 'custom key stores are the backends in the gateway configuration; add, change or remove them there and restart.';
 const NO_EXPIRY = 'imported key material never expires in kmsgate and cannot be deleted from its key; schedule the key\'s deletion instead.';
@@ -58,7 +57,6 @@ export const UNSUPPORTED_OPERATIONS = {
   Encapsulate: { access: 'signer', reason: 'kmsgate has no ML-KEM keys (KeyUsage ENCAPSULATE_DECAPSULATE).' },
   GenerateDataKeyPair: { access: 'signer', reason: NO_DATA_KEY_PAIRS },
   GenerateDataKeyPairWithoutPlaintext: { access: 'signer', reason: NO_DATA_KEY_PAIRS },
-  GenerateMac: { access: 'signer', reason: NO_HMAC },
   GetKeyLastUsage: { access: 'signer', reason: 'kmsgate does not record when keys were last used yet.' },
   ListGrants: { access: 'signer', reason: NO_GRANTS },
   ListKeyRotations: {
@@ -88,7 +86,6 @@ export const UNSUPPORTED_OPERATIONS = {
   },
   UpdateCustomKeyStore: { access: 'admin', reason: KEY_STORES_ARE_CONFIG },
   UpdatePrimaryRegion: { access: 'admin', reason: NO_MULTI_REGION },
-  VerifyMac: { access: 'signer', reason: NO_HMAC },
 } as const satisfies Record<string, UnsupportedEntry>;
 
 export type UnsupportedOperationName = keyof typeof UNSUPPORTED_OPERATIONS;

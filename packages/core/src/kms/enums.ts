@@ -28,6 +28,8 @@ export const SIGNING_ALGORITHM_VALUES = [
 
 export const ENCRYPTION_ALGORITHM_VALUES = ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE', 'SYMMETRIC_DEFAULT'] as const;
 
+export const MAC_ALGORITHM_VALUES = ['HMAC_SHA_224', 'HMAC_SHA_256', 'HMAC_SHA_384', 'HMAC_SHA_512'] as const;
+
 export const DATA_KEY_SPEC_VALUES = ['AES_128', 'AES_256'] as const;
 
 export const MESSAGE_TYPE_VALUES = ['DIGEST', 'EXTERNAL_MU', 'RAW'] as const;

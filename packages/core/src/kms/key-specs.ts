@@ -79,6 +79,20 @@ export const KEY_SPECS = {
     kind: 'rsa', modulusBits: 4096,
     usages: ['SIGN_VERIFY'], awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'], signingAlgorithms: RSA_SIGNING,
   },
+  // HMAC keys (GENERATE_VERIFY_MAC); the MAC is as long as the hash. HMAC_224 is absent: the
+  // YubiHSM 2 has no HMAC-SHA224 (docs/cryptography.md).
+  HMAC_256: {
+    kind: 'hmac', macLength: 32,
+    usages: ['GENERATE_VERIFY_MAC'], awsUsages: ['GENERATE_VERIFY_MAC'], signingAlgorithms: [], macAlgorithms: ['HMAC_SHA_256'],
+  },
+  HMAC_384: {
+    kind: 'hmac', macLength: 48,
+    usages: ['GENERATE_VERIFY_MAC'], awsUsages: ['GENERATE_VERIFY_MAC'], signingAlgorithms: [], macAlgorithms: ['HMAC_SHA_384'],
+  },
+  HMAC_512: {
+    kind: 'hmac', macLength: 64,
+    usages: ['GENERATE_VERIFY_MAC'], awsUsages: ['GENERATE_VERIFY_MAC'], signingAlgorithms: [], macAlgorithms: ['HMAC_SHA_512'],
+  },
   // AWS's default key: 256-bit symmetric, ENCRYPT_DECRYPT only (docs/cryptography.md for kmsgate's format).
   SYMMETRIC_DEFAULT: {
     kind: 'symmetric',
@@ -92,7 +106,12 @@ interface KeySpecCommon {
   signingAlgorithms: readonly SupportedSigningAlgorithm[];
   /** KeyMetadata.EncryptionAlgorithms; absent for keys that do not encrypt. */
   encryptionAlgorithms?: readonly EncryptionAlgorithm[];
+  /** KeyMetadata.MacAlgorithms; absent for keys that make no MACs. */
+  macAlgorithms?: readonly MacAlgorithm[];
 }
+
+/** The MacAlgorithmSpec values kmsgate serves (AWS also has HMAC_SHA_224). */
+export type MacAlgorithm = 'HMAC_SHA_256' | 'HMAC_SHA_384' | 'HMAC_SHA_512';
 
 /** The EncryptionAlgorithmSpec values kmsgate serves (AWS also has RSAES_OAEP_SHA_1/256 and SM2PKE). */
 export type EncryptionAlgorithm = 'SYMMETRIC_DEFAULT';
@@ -101,11 +120,12 @@ export type KeySpecInfo =
   | (KeySpecCommon & { kind: 'ec'; curve: 'p256' | 'p384' | 'p521' | 'secp256k1'; coordinateLength: number })
   | (KeySpecCommon & { kind: 'ed25519'; curve: 'ed25519'; coordinateLength: 32 })
   | (KeySpecCommon & { kind: 'rsa'; modulusBits: 2048 | 3072 | 4096 })
-  | (KeySpecCommon & { kind: 'symmetric' });
+  | (KeySpecCommon & { kind: 'symmetric' })
+  | (KeySpecCommon & { kind: 'hmac'; macLength: 32 | 48 | 64 });
 
 export type SupportedKeySpec = keyof typeof KEY_SPECS;
-/** Key specs with a public key (everything but SYMMETRIC_DEFAULT). */
-export type AsymmetricKeySpec = Exclude<SupportedKeySpec, 'SYMMETRIC_DEFAULT'>;
+/** Key specs with a public key (everything but SYMMETRIC_DEFAULT and HMAC). */
+export type AsymmetricKeySpec = Exclude<SupportedKeySpec, 'SYMMETRIC_DEFAULT' | 'HMAC_256' | 'HMAC_384' | 'HMAC_512'>;
 export type KeyKind = KeySpecInfo['kind'];
 export type Curve = Extract<KeySpecInfo, { curve: string }>['curve'];
 
@@ -115,7 +135,8 @@ export function keySpecInfo(spec: SupportedKeySpec): KeySpecInfo {
 }
 
 export function isAsymmetricKeySpec(spec: SupportedKeySpec): spec is AsymmetricKeySpec {
-  return KEY_SPECS[spec].kind !== 'symmetric';
+  const kind = KEY_SPECS[spec].kind;
+  return kind !== 'symmetric' && kind !== 'hmac';
 }
 
 export function isSupportedKeySpec(spec: string): spec is SupportedKeySpec {

@@ -19,8 +19,8 @@ import { ALL_CAPABILITIES, Capability as C, Command, ObjectType } from '../codes
 /** What kmsgate's own key objects may carry (KeyBackend keys, and the import wrapping key pair). */
 export const KEY_OBJECT_CAPABILITIES: bigint =
   C.SIGN_PKCS | C.SIGN_PSS | C.SIGN_ECDSA | C.SIGN_EDDSA | C.DERIVE_ECDH | C.DECRYPT_OAEP
-  // SYMMETRIC_DEFAULT keys are wrap keys that wrap data only (docs/cryptography.md).
-  | C.WRAP_DATA | C.UNWRAP_DATA | C.EXPORTABLE_UNDER_WRAP;
+  // SYMMETRIC_DEFAULT keys are wrap keys that wrap data only, HMAC keys only make and check MACs (docs/cryptography.md).
+  | C.WRAP_DATA | C.UNWRAP_DATA | C.SIGN_HMAC | C.VERIFY_HMAC | C.EXPORTABLE_UNDER_WRAP;
 
 export type Role = 'admin' | 'keyadmin' | 'runtime' | 'auditor';
 
@@ -51,7 +51,7 @@ export const AUTH_KEYS: readonly AuthKeyLayout[] = [
     // decrypt-oaep: ImportKeyMaterial's RSA layer, undone with the import wrapping key (the only
     // object kmsgate gives decrypt-oaep; its signing keys never carry it).
     capabilities: C.GENERATE_ASYMMETRIC_KEY | C.PUT_ASYMMETRIC_KEY | C.DELETE_ASYMMETRIC_KEY
-      | C.GENERATE_WRAP_KEY | C.DELETE_WRAP_KEY
+      | C.GENERATE_WRAP_KEY | C.DELETE_WRAP_KEY | C.GENERATE_HMAC_KEY | C.DELETE_HMAC_KEY
       | C.EXPORT_WRAPPED | C.IMPORT_WRAPPED | C.GET_PSEUDO_RANDOM | C.DECRYPT_OAEP,
     delegatedCapabilities: KEY_OBJECT_CAPABILITIES,
     domains: 'kmsgate',

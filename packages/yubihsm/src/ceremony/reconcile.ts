@@ -9,30 +9,38 @@
  * someone signed outside kmsgate. Fewer is expected for a moment (a signature kmsgate recorded
  * after the device log was read appears in the next read), so a surplus of records is carried to
  * the next reconciliation, once; older surplus is dropped, so it can never hide a later signature.
- * WRAP_DATA and UNWRAP_DATA on a kmsgate symmetric key's wrap-key object are matched the same way
- * against the device uses kmsgate recorded for its Encrypt, Decrypt, ReEncrypt and GenerateDataKey*
- * requests (docs/audit.md, `deviceUses`). Any other successful key use (ECDH, decryption, HMAC,
+ * WRAP_DATA and UNWRAP_DATA on a kmsgate symmetric key's wrap-key object, and SIGN_HMAC on an
+ * HMAC key's object, are matched the same way against the device uses kmsgate recorded for its
+ * Encrypt, Decrypt, ReEncrypt, GenerateDataKey* and GenerateMac requests (docs/audit.md,
+ * `deviceUses`; VERIFY_HMAC reveals nothing and is not logged). Any other successful key use (ECDH, decryption,
  * attestation) on a kmsgate key is unexplained: kmsgate never sends those.
  *
- * Object IDs are per object type, so a wrap key may share its ID with an asymmetric key: the maps
- * below name a wrap-key object by wrapKeyObject(id), outside the 16-bit ID range.
+ * Object IDs are per object type, so objects of different types may share an ID: the maps below
+ * name an object by keyObject(type, id).
  */
-import { Command, commandName, responseCode } from '../codes';
+import { Command, ObjectType, commandName, responseCode } from '../codes';
 import type { LogEntry, LogEntryData } from '../commands/get-log-entries';
 
-/** What kmsgate sends for a Sign, one entry per signature. */
-const SIGN_COMMANDS: ReadonlySet<number> = new Set([Command.SIGN_ECDSA, Command.SIGN_EDDSA, Command.SIGN_PKCS1, Command.SIGN_PSS]);
-/** What kmsgate sends for a symmetric key's Encrypt, Decrypt, ReEncrypt or GenerateDataKey*, on its wrap-key object. */
-const DATA_COMMANDS: ReadonlySet<number> = new Set([Command.WRAP_DATA, Command.UNWRAP_DATA]);
-/** Key uses kmsgate never makes. */
+/**
+ * The commands kmsgate sends with its keys, by the type of object each acts on, and what an
+ * unrecorded one is called: a Sign's signature, a symmetric key's data wrap (Encrypt, Decrypt, …),
+ * an HMAC key's MAC (GenerateMac, VerifyMac).
+ */
+type KmsgateUse = { type: number; unrecorded: Unexplained['why'] };
+const KMSGATE_USES: ReadonlyMap<number, KmsgateUse> = new Map<number, KmsgateUse>([
+  ...[Command.SIGN_ECDSA, Command.SIGN_EDDSA, Command.SIGN_PKCS1, Command.SIGN_PSS]
+    .map((c) => [c, { type: ObjectType.ASYMMETRIC_KEY, unrecorded: 'signature not recorded by kmsgate' }] as const),
+  ...[Command.WRAP_DATA, Command.UNWRAP_DATA].map((c) => [c, { type: ObjectType.WRAP_KEY, unrecorded: 'data wrap not recorded by kmsgate' }] as const),
+  [Command.SIGN_HMAC, { type: ObjectType.HMAC_KEY, unrecorded: 'MAC not recorded by kmsgate' }],
+]);
+/** Key uses kmsgate never sends. */
 const OTHER_USES: ReadonlySet<number> = new Set([
-  Command.DERIVE_ECDH, Command.DECRYPT_PKCS1, Command.DECRYPT_OAEP, Command.SIGN_HMAC,
-  Command.SIGN_ATTESTATION_CERTIFICATE, Command.SIGN_SSH_CERTIFICATE,
+  Command.DERIVE_ECDH, Command.DECRYPT_PKCS1, Command.DECRYPT_OAEP, Command.SIGN_ATTESTATION_CERTIFICATE, Command.SIGN_SSH_CERTIFICATE,
 ]);
 
-/** A wrap-key object's name in the maps of ReconcileInput (its ID alone may be an asymmetric key's too). */
-export function wrapKeyObject(id: number): number {
-  return 0x10000 + id;
+/** An object's name in the maps of ReconcileInput: an asymmetric key by its ID, any other object outside the 16-bit ID range. */
+export function keyObject(type: number, id: number): number {
+  return type === ObjectType.ASYMMETRIC_KEY ? id : type * 0x10000 + id;
 }
 
 export interface DeviceLogEntry extends LogEntry {
@@ -44,8 +52,8 @@ export interface ReconcileInput {
   /** Entries read since the last reconciliation, in log order per device. */
   entries: readonly DeviceLogEntry[];
   /**
-   * Object → device uses kmsgate recorded since the last reconciliation for the key on it: accepted
-   * Signs by asymmetric object ID, and recorded data wraps by wrapKeyObject(ID).
+   * Object (keyObject(type, id)) → device uses kmsgate recorded since the last reconciliation for
+   * the key on it: accepted Signs, and the deviceUses of the other key-use records.
    */
   recorded: ReadonlyMap<number, number>;
   /** Object → records the previous reconciliation could not match yet. */
@@ -56,7 +64,7 @@ export interface ReconcileInput {
 
 export interface Unexplained {
   entry: DeviceLogEntry;
-  why: 'signature not recorded by kmsgate' | 'data wrap not recorded by kmsgate' | 'key use kmsgate never makes';
+  why: 'signature not recorded by kmsgate' | 'data wrap not recorded by kmsgate' | 'MAC not recorded by kmsgate' | 'key use kmsgate never makes';
 }
 
 export interface ReconcileResult {
@@ -76,9 +84,10 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   const unexplained: Unexplained[] = [];
   for (const e of input.entries) {
     if (!succeeded(e)) continue;
-    const object = DATA_COMMANDS.has(e.command) ? wrapKeyObject(e.targetKey) : e.targetKey;
+    const use = KMSGATE_USES.get(e.command);
+    const object = keyObject(use?.type ?? ObjectType.ASYMMETRIC_KEY, e.targetKey);
     if (!input.kmsgateObjects.has(object)) continue;
-    if (SIGN_COMMANDS.has(e.command) || DATA_COMMANDS.has(e.command)) signs.set(object, [...(signs.get(object) ?? []), e]);
+    if (use) signs.set(object, [...(signs.get(object) ?? []), e]);
     else if (OTHER_USES.has(e.command)) unexplained.push({ entry: e, why: 'key use kmsgate never makes' });
   }
   let matched = 0;
@@ -92,7 +101,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     // The records that match nothing here are carried once: only this run's own, never older ones.
     const spare = Math.min(available - Math.min(device.length, available), fresh);
     if (spare > 0) carry.set(id, spare);
-    for (const e of device.slice(available)) unexplained.push({ entry: e, why: DATA_COMMANDS.has(e.command) ? 'data wrap not recorded by kmsgate' : 'signature not recorded by kmsgate' });
+    for (const e of device.slice(available)) unexplained.push({ entry: e, why: KMSGATE_USES.get(e.command)!.unrecorded });
   }
   unexplained.sort((a, b) => a.entry.serial - b.entry.serial || a.entry.number - b.entry.number);
   return { matched, unexplained, carry };
