@@ -3,10 +3,9 @@
  * `POST /connector/api` carries one raw message each way, `GET /connector/status` reports health.
  * The connector is untrusted by design (SCP03 is end to end), so this layer only moves bytes.
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { assertBytes, assertInt, assertString } from './check';
-import { ConnectorError, type ConnectorErrorKind } from './errors';
+import { ConnectorError } from './errors';
+import { HttpClientError, KeepAliveClient } from './http-client';
 import { MAX_MSG_SIZE } from './wire';
 
 /** yubihsm-connector's default listen address (`--listen`, Yubico docs; yubihsm.rs `HttpConfig`). */
@@ -70,17 +69,12 @@ export function parseConnectorStatus(body: string): ConnectorStatus {
   return { healthy, status: fields.status, serial: fields.serial, version: fields.version, fields };
 }
 
-interface RawResponse {
-  status: number;
-  body: Uint8Array;
-}
-
 export class HttpConnector implements Transport {
   readonly url: string;
   readonly requestTimeoutMs: number;
-  readonly #base: URL;
-  readonly #agent: http.Agent;
-  readonly #module: typeof http | typeof https;
+  /** The base URL's path, without a trailing slash; the endpoint paths are appended to it. */
+  readonly #basePath: string;
+  readonly #client: KeepAliveClient;
   readonly #stats: ConnectorStats = { apiRequests: 0, statusRequests: 0, failures: 0 };
   #closed = false;
 
@@ -98,12 +92,11 @@ export class HttpConnector implements Transport {
     assertInt('requestTimeoutMs', timeout, 1, MAX_TIMEOUT_MS);
     const maxSockets = options.maxSockets ?? 4;
     assertInt('maxSockets', maxSockets, 1, 64);
-    this.#base = base;
+    this.#basePath = base.pathname.replace(/\/$/, '');
     // Never keep credentials of a URL like http://user:pass@host in anything we print.
-    this.url = base.origin + base.pathname.replace(/\/$/, '');
+    this.url = base.origin + this.#basePath;
     this.requestTimeoutMs = timeout;
-    this.#module = base.protocol === 'https:' ? https : http;
-    this.#agent = new this.#module.Agent({ keepAlive: true, maxSockets });
+    this.#client = new KeepAliveClient(base, maxSockets);
   }
 
   /** One message to the device, its reply back. Exactly one HTTP request unless a stale keep-alive socket must be replaced. */
@@ -138,22 +131,22 @@ export class HttpConnector implements Transport {
   /** Closes the keep-alive sockets; later requests fail. */
   close(): void {
     this.#closed = true;
-    this.#agent.destroy();
+    this.#client.close();
   }
 
-  private async request(method: 'GET' | 'POST', path: string, body: Uint8Array | undefined, maxBody: number, timeoutMs: number): Promise<RawResponse> {
+  private async request(method: 'GET' | 'POST', path: string, body: Uint8Array | undefined, maxBody: number, timeoutMs: number): Promise<{ status: number; body: Uint8Array }> {
     if (this.#closed) throw new ConnectorError('unreachable', `connector client for ${this.url} is closed`, { retryable: false });
     try {
       return await this.requestOnce(method, path, body, maxBody, timeoutMs);
     } catch (e) {
-      // Node's documented remedy for a keep-alive socket the server closed while idle: the
-      // request never reached the connector, so sending it again on a new socket is safe.
-      // The resend may land on another kept-alive socket that died the same way (the connector
-      // restarted and reset them all): then it is a broken connection like any other.
-      if (e instanceof StaleSocketError) {
-        return this.requestOnce(method, path, body, maxBody, timeoutMs).catch((err) => this.fail(err instanceof StaleSocketError ? this.resetError() : err));
+      // A kept-alive connection the connector closed while idle: the request never reached the
+      // connector, so sending it again on a new connection is safe. The resend may meet another
+      // connection that died the same way (the connector restarted and reset them all): then it is
+      // a broken connection like any other.
+      if (e instanceof HttpClientError && e.kind === 'stale') {
+        return this.requestOnce(method, path, body, maxBody, timeoutMs).catch((err: unknown) => this.fail(err instanceof HttpClientError && err.kind === 'stale' ? this.resetError() : this.mapError(err, timeoutMs)));
       }
-      return this.fail(e);
+      return this.fail(this.mapError(e, timeoutMs));
     }
   }
 
@@ -166,59 +159,29 @@ export class HttpConnector implements Transport {
     throw e;
   }
 
-  private requestOnce(method: 'GET' | 'POST', path: string, body: Uint8Array | undefined, maxBody: number, timeoutMs: number): Promise<RawResponse> {
+  private requestOnce(method: 'GET' | 'POST', path: string, body: Uint8Array | undefined, maxBody: number, timeoutMs: number): Promise<{ status: number; body: Uint8Array }> {
     if (path === API_PATH) this.#stats.apiRequests++;
     else this.#stats.statusRequests++;
-    return new Promise<RawResponse>((resolve, reject) => {
-      const url = new URL(this.#base.pathname.replace(/\/$/, '') + path, this.#base);
-      const headers: http.OutgoingHttpHeaders = { Accept: '*/*' };
-      if (body) {
-        headers['Content-Type'] = 'application/octet-stream';
-        headers['Content-Length'] = body.length;
-      }
-      let settled = false;
-      const finish = (err: unknown, value?: RawResponse) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(value!);
-      };
-      const req = this.#module.request(url, { method, agent: this.#agent, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxBody) {
-            req.destroy();
-            finish(new ConnectorError('reset', `connector ${this.url} sent an oversized reply`, { retryable: false }));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, body: new Uint8Array(Buffer.concat(chunks)) }));
-        res.on('error', (err) => finish(this.mapError(err)));
-        res.on('close', () => {
-          if (!res.complete) finish(new ConnectorError('reset', `connector ${this.url} closed the connection mid-reply`));
-        });
-      });
-      const timer = setTimeout(() => {
-        finish(new ConnectorError('timeout', `connector ${this.url} did not answer within ${timeoutMs} ms`));
-        req.destroy();
-      }, timeoutMs);
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        const stale = req.reusedSocket && err.code === 'ECONNRESET';
-        finish(stale ? new StaleSocketError() : this.mapError(err));
-      });
-      req.end(body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : undefined);
-    });
+    return this.#client.request(method, this.#basePath + path, body, maxBody, timeoutMs);
   }
 
-  private mapError(err: NodeJS.ErrnoException): ConnectorError {
-    const code = err.code ?? '';
-    const kind: ConnectorErrorKind = UNREACHABLE_CODES.has(code) ? 'unreachable' : 'reset';
-    const what = kind === 'unreachable' ? 'is unreachable' : 'connection failed';
-    return new ConnectorError(kind, `connector ${this.url} ${what}${code ? ` (${code})` : ''}`, { cause: err });
+  private mapError(err: unknown, timeoutMs: number): unknown {
+    if (!(err instanceof HttpClientError)) return err;
+    switch (err.kind) {
+      case 'timeout':
+        return new ConnectorError('timeout', `connector ${this.url} did not answer within ${timeoutMs} ms`, { cause: err });
+      case 'oversized':
+        return new ConnectorError('reset', `connector ${this.url} sent an oversized reply`, { retryable: false, cause: err });
+      case 'closed':
+        return new ConnectorError('unreachable', `connector client for ${this.url} is closed`, { retryable: false, cause: err });
+      case 'connect':
+        if (UNREACHABLE_CODES.has(err.code ?? '')) return new ConnectorError('unreachable', `connector ${this.url} is unreachable${err.code ? ` (${err.code})` : ''}`, { cause: err });
+        return new ConnectorError('reset', `connector ${this.url} connection failed${err.code ? ` (${err.code})` : ''}`, { cause: err });
+      case 'protocol':
+        return new ConnectorError('reset', `connector ${this.url} sent a malformed reply (${err.message})`, { cause: err });
+      default:
+        return new ConnectorError('reset', `connector ${this.url} ${err.code ? `connection failed (${err.code})` : 'closed the connection mid-reply'}`, { cause: err });
+    }
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
@@ -226,4 +189,3 @@ export class HttpConnector implements Transport {
   }
 }
 
-class StaleSocketError extends Error {}

@@ -1,5 +1,5 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, type Socket, createServer as createTcpServer } from 'node:net';
 import { HttpConnector, parseConnectorStatus } from '../src/connector';
 import { ConnectorError } from '../src/errors';
 
@@ -26,6 +26,25 @@ async function serve(handler: Handler): Promise<{ url: string; server: Server; c
         for (const s of sockets) s.destroy();
         server.close(() => r());
       }),
+  };
+}
+
+/** A TCP server answering each request (its bytes up to the first pause) with whatever `answer` writes. */
+async function rawServer(answer: (socket: Socket, request: string) => void): Promise<{ url: string; connections(): number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createTcpServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.on('data', (d: Buffer) => answer(socket, d.toString('latin1')));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => connections,
+    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
   };
 }
 
@@ -164,6 +183,70 @@ describe('HttpConnector', () => {
     } finally {
       c.close();
       await s.close();
+    }
+  });
+
+  it('reads chunked replies, and replies framed by the end of the connection', async () => {
+    const s = await serve((req, _body, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      // Two writes without a Content-Length: Node sends them chunked.
+      res.write(Buffer.from([0x81, 0]));
+      setImmediate(() => res.end(Buffer.from([1, 7])));
+    });
+    const c = new HttpConnector({ url: s.url });
+    try {
+      for (let i = 0; i < 2; i++) expect(await c.send(Uint8Array.of(1, 0, 0))).toEqual(Uint8Array.of(0x81, 0, 1, 7));
+    } finally {
+      c.close();
+      await s.close();
+    }
+    // HTTP/1.0-style: no length at all, the reply ends with the connection; then a new connection serves the next request.
+    const raw = await rawServer((socket) => socket.end(Buffer.from('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n\x81\x00\x01\x09', 'latin1')));
+    const d = new HttpConnector({ url: raw.url, maxSockets: 1 });
+    try {
+      for (let i = 0; i < 2; i++) expect(await d.send(Uint8Array.of(1, 0, 0))).toEqual(Uint8Array.of(0x81, 0, 1, 9));
+      expect(raw.connections()).toBe(2);
+    } finally {
+      d.close();
+      await raw.close();
+    }
+  });
+
+  it('skips an interim 100 Continue and sends URL credentials as Basic authorization', async () => {
+    let seen = '';
+    const raw = await rawServer((socket, request) => {
+      seen = request;
+      socket.write(Buffer.from('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n\x81\x00\x00', 'latin1'));
+    });
+    const c = new HttpConnector({ url: raw.url.replace('http://', 'http://op%40x:p%3Ass@') + '/base/' });
+    try {
+      expect(await c.send(Uint8Array.of(1, 0, 0))).toEqual(Uint8Array.of(0x81, 0, 0));
+      expect(seen).toMatch(/^POST \/base\/connector\/api HTTP\/1\.1\r\n/);
+      expect(seen).toContain(`\r\nAuthorization: Basic ${Buffer.from('op@x:p:ss').toString('base64')}\r\n`);
+      expect(seen).toContain('\r\nContent-Type: application/octet-stream\r\nContent-Length: 3\r\n\r\n');
+    } finally {
+      c.close();
+      await raw.close();
+    }
+  });
+
+  it.each([
+    ['an oversized reply', 'HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n', /sent an oversized reply/],
+    ['an oversized chunked reply', `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2000\r\n${'x'.repeat(0x2000)}\r\n`, /sent an oversized reply/],
+    ['a reply that is not HTTP', 'SSH-2.0-OpenSSH_9.6\r\n\r\n', /sent a malformed reply \(the reply is not HTTP\/1\.x\)/],
+    ['two different lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n\x81\x00\x00\x00', /bad Content-Length/],
+    ['a transfer coding it cannot read', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n', /unsupported Transfer-Encoding gzip/],
+    ['a reply cut short', 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n\x81', /closed the connection mid-reply/],
+  ])('maps %s to ConnectorError reset, and drops that connection', async (_what, reply, message) => {
+    const raw = await rawServer((socket) => socket.end(Buffer.from(reply, 'latin1')));
+    const c = new HttpConnector({ url: raw.url });
+    try {
+      const e = await rejection(c.send(Uint8Array.of(1, 0, 0)));
+      expect(e).toMatchObject({ kind: 'reset' });
+      expect(e.message).toMatch(message);
+    } finally {
+      c.close();
+      await raw.close();
     }
   });
 
