@@ -12,7 +12,7 @@ import { DeviceError, DeviceErrorCode, ProtocolError, type ProtocolErrorKind, Se
 import { WireError, WireReader, frame, parseFrame } from '../wire';
 import { decrypt, encrypt, counterIv } from './cipher';
 import { CHALLENGE_LENGTH, CRYPTOGRAM_LENGTH, cardCryptogram, cryptogramsEqual, hostCryptogram } from './cryptogram';
-import { type AuthKey, DerivationConstant, KEY_LENGTH, scp03Kdf } from './kdf';
+import { type AuthKey, CmacKey, DerivationConstant, KEY_LENGTH, scp03Kdf } from './kdf';
 import { MAC_LENGTH, commandMac, responseMac } from './mac';
 import { BLOCK_SIZE, concatBytes, constantTimeEqual } from './util';
 
@@ -63,6 +63,8 @@ export class Scp03Channel {
   readonly messageLimit: number;
   #state: ChannelState = 'none';
   readonly #keys: SessionKeys;
+  /** S-MAC and S-RMAC with their CMAC subkeys, derived once per session. */
+  readonly #mac: { s: CmacKey; r: CmacKey };
   /** Host challenge || card challenge; undefined for an asymmetric session, which has no cryptograms. */
   readonly #context: Uint8Array | undefined;
   readonly #cardCryptogram: Uint8Array | undefined;
@@ -76,6 +78,7 @@ export class Scp03Channel {
     this.side = side;
     this.sessionId = sessionId;
     this.#keys = keys;
+    this.#mac = { s: new CmacKey(keys.sMac), r: new CmacKey(keys.sRmac) };
     this.#context = context;
     this.#cardCryptogram = context === undefined ? undefined : cardCryptogram(keys.sMac, context);
     const limit = options?.messageLimit ?? MAX_MESSAGES_PER_SESSION;
@@ -188,7 +191,7 @@ export class Scp03Channel {
     if (this.#authenticateSent) throw new ProtocolError('state', 'AUTHENTICATE_SESSION was already built for this channel');
     const cryptogram = hostCryptogram(this.#keys.sMac, this.context());
     const body = AuthenticateSession.encodeMacedBody({ sessionId: this.sessionId, hostCryptogram: cryptogram });
-    const full = commandMac(this.#keys.sMac, this.#chain, AuthenticateSession.CODE, body);
+    const full = commandMac(this.#mac.s, this.#chain, AuthenticateSession.CODE, body);
     const out = frame(
       AuthenticateSession.CODE,
       AuthenticateSession.encodeRequest({ sessionId: this.sessionId, hostCryptogram: cryptogram, mac: full.subarray(0, MAC_LENGTH) }),
@@ -219,7 +222,7 @@ export class Scp03Channel {
     const iv = counterIv(this.#keys.sEnc, this.#counter);
     const ciphertext = encrypt(this.#keys.sEnc, iv, innerFrame);
     const body = SessionMessage.encodeMacedBody({ sessionId: this.sessionId, ciphertext });
-    const full = commandMac(this.#keys.sMac, this.#chain, SessionMessage.CODE, body);
+    const full = commandMac(this.#mac.s, this.#chain, SessionMessage.CODE, body);
     const out = frame(
       SessionMessage.CODE,
       SessionMessage.encodeRequest({ sessionId: this.sessionId, ciphertext, mac: full.subarray(0, MAC_LENGTH) }),
@@ -269,7 +272,7 @@ export class Scp03Channel {
     if (msg.sessionId !== this.sessionId) {
       this.fail('session-id', `response is for session ${msg.sessionId}, not ${this.sessionId}`);
     }
-    const expected = responseMac(this.#keys.sRmac, pending.chain, SESSION_MESSAGE_RESPONSE, SessionMessage.encodeMacedBody(msg));
+    const expected = responseMac(this.#mac.r, pending.chain, SESSION_MESSAGE_RESPONSE, SessionMessage.encodeMacedBody(msg));
     if (!constantTimeEqual(expected, msg.mac)) this.fail('mac', 'response MAC (R-MAC) mismatch');
     const inner = decrypt(this.#keys.sEnc, pending.iv, msg.ciphertext);
     if (!inner) this.fail('padding', 'response does not decrypt to a padded message');
@@ -300,7 +303,7 @@ export class Scp03Channel {
     }
     if (req.sessionId !== this.sessionId) throw new DeviceError(DeviceErrorCode.INVALID_SESSION, { command: AuthenticateSession.CODE });
     const expectedCryptogram = hostCryptogram(this.#keys.sMac, this.context());
-    const full = commandMac(this.#keys.sMac, this.#chain, AuthenticateSession.CODE, AuthenticateSession.encodeMacedBody(req));
+    const full = commandMac(this.#mac.s, this.#chain, AuthenticateSession.CODE, AuthenticateSession.encodeMacedBody(req));
     // Both comparisons always run, so timing does not say which one failed.
     const cryptogramOk = cryptogramsEqual(expectedCryptogram, req.hostCryptogram);
     const macOk = constantTimeEqual(full.subarray(0, MAC_LENGTH), req.mac);
@@ -331,7 +334,7 @@ export class Scp03Channel {
     if (msg.ciphertext.length === 0 || msg.ciphertext.length % BLOCK_SIZE !== 0) {
       throw new DeviceError(DeviceErrorCode.WRONG_LENGTH, { command: SessionMessage.CODE });
     }
-    const full = commandMac(this.#keys.sMac, this.#chain, SessionMessage.CODE, SessionMessage.encodeMacedBody(msg));
+    const full = commandMac(this.#mac.s, this.#chain, SessionMessage.CODE, SessionMessage.encodeMacedBody(msg));
     if (!constantTimeEqual(full.subarray(0, MAC_LENGTH), msg.mac)) {
       throw new DeviceError(DeviceErrorCode.AUTHENTICATION_FAILED, { command: SessionMessage.CODE });
     }
@@ -350,7 +353,7 @@ export class Scp03Channel {
     if (!pending) throw new ProtocolError('state', 'no command is waiting for a response');
     const ciphertext = encrypt(this.#keys.sEnc, pending.iv, innerResponseFrame);
     const body = SessionMessage.encodeMacedBody({ sessionId: this.sessionId, ciphertext });
-    const mac = responseMac(this.#keys.sRmac, pending.chain, SESSION_MESSAGE_RESPONSE, body);
+    const mac = responseMac(this.#mac.r, pending.chain, SESSION_MESSAGE_RESPONSE, body);
     const out = frame(SESSION_MESSAGE_RESPONSE, SessionMessage.encodeResponse({ sessionId: this.sessionId, ciphertext, mac }));
     this.#chain = pending.chain;
     this.#counter++;
@@ -363,6 +366,8 @@ export class Scp03Channel {
   /** Zeroes the session keys and chaining value; every later operation throws. Idempotent. */
   close(): void {
     for (const k of KEY_FIELDS) this.#keys[k].fill(0);
+    this.#mac.s.zero();
+    this.#mac.r.zero();
     this.#chain.fill(0);
     this.#pending?.chain.fill(0);
     this.#pending = undefined;

@@ -51,32 +51,59 @@ function dbl(block: Uint8Array): Uint8Array {
 }
 
 /**
- * AES-CMAC (RFC 4493) with a 128-, 192- or 256-bit key; returns the full 16-byte tag. The CBC-MAC
- * pass runs as one AES-CBC encryption with a zero IV, whose last block is the tag.
+ * AES-CMAC (RFC 4493) under one 128-, 192- or 256-bit key, its subkeys derived once: a session
+ * MACs every message with the same key. The CBC-MAC pass runs as one AES-CBC encryption with a
+ * zero IV, whose last block is the tag. `key` is kept by reference (its owner zeroes it).
  */
+export class CmacKey {
+  readonly #key: Uint8Array;
+  readonly #k1: Uint8Array;
+  readonly #k2: Uint8Array;
+
+  constructor(key: Uint8Array) {
+    assertBytes('key', key);
+    this.#key = key;
+    const l = ecbBlock(key, new Uint8Array(BLOCK_SIZE));
+    this.#k1 = dbl(l);
+    this.#k2 = dbl(this.#k1);
+    l.fill(0);
+  }
+
+  /** The full 16-byte tag. */
+  mac(data: Uint8Array): Uint8Array {
+    assertBytes('data', data);
+    const complete = data.length > 0 && data.length % BLOCK_SIZE === 0;
+    const blocks = Math.max(1, Math.ceil(data.length / BLOCK_SIZE));
+    const m = new Uint8Array(blocks * BLOCK_SIZE);
+    m.set(data);
+    const subkey = complete ? this.#k1 : this.#k2;
+    if (!complete) m[data.length] = 0x80;
+    const last = (blocks - 1) * BLOCK_SIZE;
+    for (let i = 0; i < BLOCK_SIZE; i++) m[last + i]! ^= subkey[i]!;
+    const c = createCipheriv(aesName(this.#key, 'cbc'), this.#key, new Uint8Array(BLOCK_SIZE));
+    c.setAutoPadding(false);
+    const out = c.update(m);
+    const tag = new Uint8Array(out.subarray(out.length - BLOCK_SIZE));
+    m.fill(0);
+    out.fill(0);
+    return tag;
+  }
+
+  /** Zeroes the subkeys. */
+  zero(): void {
+    this.#k1.fill(0);
+    this.#k2.fill(0);
+  }
+}
+
+/** AES-CMAC (RFC 4493) with a 128-, 192- or 256-bit key; returns the full 16-byte tag. */
 export function aesCmac(key: Uint8Array, data: Uint8Array): Uint8Array {
-  assertBytes('key', key);
-  assertBytes('data', data);
-  const l = ecbBlock(key, new Uint8Array(BLOCK_SIZE));
-  const k1 = dbl(l);
-  const complete = data.length > 0 && data.length % BLOCK_SIZE === 0;
-  const blocks = Math.max(1, Math.ceil(data.length / BLOCK_SIZE));
-  const m = new Uint8Array(blocks * BLOCK_SIZE);
-  m.set(data);
-  const subkey = complete ? k1 : dbl(k1);
-  if (!complete) m[data.length] = 0x80;
-  const last = (blocks - 1) * BLOCK_SIZE;
-  for (let i = 0; i < BLOCK_SIZE; i++) m[last + i]! ^= subkey[i]!;
-  const c = createCipheriv(aesName(key, 'cbc'), key, new Uint8Array(BLOCK_SIZE));
-  c.setAutoPadding(false);
-  const out = c.update(m);
-  const tag = new Uint8Array(out.subarray(out.length - BLOCK_SIZE));
-  l.fill(0);
-  k1.fill(0);
-  subkey.fill(0);
-  m.fill(0);
-  out.fill(0);
-  return tag;
+  const cmac = new CmacKey(key);
+  try {
+    return cmac.mac(data);
+  } finally {
+    cmac.zero();
+  }
 }
 
 /** Derivation constants (GPC_SPE_014 Table 4-1; yubihsm-shell `scp.h`). */

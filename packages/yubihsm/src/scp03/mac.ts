@@ -5,7 +5,7 @@
  * chain of the command it answers and does not advance it.
  */
 import { WireWriter } from '../wire';
-import { aesCmac } from './kdf';
+import { CmacKey } from './kdf';
 import { BLOCK_SIZE } from './util';
 
 /** Truncated MAC on the wire (S8 mode; python-yubihsm, yubihsm-shell `SCP_MAC_LEN`). */
@@ -22,12 +22,25 @@ function macInput(chain: Uint8Array, code: number, body: Uint8Array): Uint8Array
     .finish();
 }
 
+/** A session's S-MAC or S-RMAC, raw or with its CMAC subkeys already derived (what a channel keeps). */
+export type MacKey = Uint8Array | CmacKey;
+
+function cmac(key: MacKey, data: Uint8Array): Uint8Array {
+  if (key instanceof CmacKey) return key.mac(data);
+  const once = new CmacKey(key);
+  try {
+    return once.mac(data);
+  } finally {
+    once.zero();
+  }
+}
+
 /** Full 16-byte C-MAC of `code || len || body` (body without the MAC); the new chaining value. */
-export function commandMac(sMac: Uint8Array, chain: Uint8Array, code: number, body: Uint8Array): Uint8Array {
-  return aesCmac(sMac, macInput(chain, code, body));
+export function commandMac(sMac: MacKey, chain: Uint8Array, code: number, body: Uint8Array): Uint8Array {
+  return cmac(sMac, macInput(chain, code, body));
 }
 
 /** The 8-byte R-MAC of a response `code || len || body` answering the command that produced `chain`. */
-export function responseMac(sRmac: Uint8Array, chain: Uint8Array, code: number, body: Uint8Array): Uint8Array {
-  return aesCmac(sRmac, macInput(chain, code, body)).slice(0, MAC_LENGTH);
+export function responseMac(sRmac: MacKey, chain: Uint8Array, code: number, body: Uint8Array): Uint8Array {
+  return cmac(sRmac, macInput(chain, code, body)).slice(0, MAC_LENGTH);
 }
