@@ -101,6 +101,22 @@ describe('a flood of unauthenticated requests', () => {
       expect(answer.json?.__type).toMatch(/^(UnrecognizedClientException|MissingAuthenticationTokenException)$/);
     }
   });
+
+  it('keeps the connection of a refused request with a small body: the next request on it is answered', async () => {
+    const url = new URL(t.url);
+    const s = connect(Number(url.port), url.hostname);
+    let got = '';
+    s.on('data', (c: Buffer) => { got += c.toString(); });
+    await new Promise<void>((ok) => s.once('connect', ok));
+    const body = '{"KeyId":"alias/x","Message":"AA==","SigningAlgorithm":"ECDSA_SHA_256"}';
+    const anonymous = `POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: TrentService.Sign\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    s.write(anonymous + anonymous);
+    while ((got.match(/MissingAuthenticationTokenException"/g) ?? []).length < 2) await new Promise((r) => s.once('data', r));
+    expect(got).not.toMatch(/Connection: close/i);
+    s.write('GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await new Promise<void>((ok) => s.once('close', () => ok()));
+    expect(got).toMatch(/HTTP\/1\.1 200 OK[\s\S]*"name":"kmsgate"/);
+  });
 });
 
 describe('rate limits', () => {

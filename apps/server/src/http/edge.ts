@@ -7,7 +7,8 @@
  *    GET /RollbackCounter), so anonymous callers can never hold more than a few device slots;
  * 3. for requests that need a credential (every POST, everything under /admin/), the checks that
  *    need no body: an x-api-key is looked up, a SigV4 Authorization header is parsed and its access
- *    key looked up. A request that fails them is answered without its body ever being read.
+ *    key looked up. A request that fails them is answered without its body ever being read (a
+ *    large one is cut off with the connection).
  *
  * Every refusal here is counted in metrics and audited in aggregate (auth/refusals.ts), never with
  * a durable write per request.
@@ -67,19 +68,29 @@ export function edge(deps: EdgeDeps, app: RequestListener): RequestListener {
   };
 }
 
-/** An AWS-shaped refusal written before the body is read; the connection is closed after it, so the unread body goes with it. */
+/**
+ * A refused request's body is never read by kmsgate. Up to this size (declared by Content-Length)
+ * Node reads and drops it after the answer and the connection stays open, which costs less than a
+ * new connection for the next request; a larger body, or one of unknown length, goes with the
+ * connection.
+ */
+const KEEP_ALIVE_BODY_BYTES = 16 * 1024;
+
+/** An AWS-shaped refusal written before the body is read. */
 function refuse(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse, source: string, path: string, err: KmsError): void {
   const operation = operationLabel(req, path);
   deps.refusals.record({ source, operation, reason: err.type });
   deps.metrics.edgeRefused(operation, err.type);
   const body = JSON.stringify({ __type: err.type, message: err.message });
+  const declared = req.headers['content-length'];
+  const small = req.headers['transfer-encoding'] === undefined && (declared === undefined || Number(declared) <= KEEP_ALIVE_BODY_BYTES);
   res.writeHead(KMS_ERRORS[err.type].status, {
     // The open GET routes answer application/json, which a browser shows instead of downloading.
     'Content-Type': req.method === 'GET' && OPEN_DEVICE_PATHS.has(path) ? 'application/json; charset=utf-8' : AWS_JSON,
     'Content-Length': Buffer.byteLength(body),
     'x-amzn-RequestId': randomUUID(),
     'X-Amzn-ErrorType': err.type,
-    Connection: 'close',
+    ...(small ? {} : { Connection: 'close' }),
   });
   res.end(body);
 }
