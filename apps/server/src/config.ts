@@ -118,6 +118,11 @@ const ConfigSchema = z.object({
     maxConnections: z.number().int().min(1).max(100_000).default(1024),
     /** On SIGTERM/SIGINT, how long requests in flight may take to finish before they are cut. */
     shutdownDeadlineMs: z.number().int().min(0).max(600_000).default(30_000),
+    /** Serve HTTPS with this certificate (chain) and key, both PEM; both files are read again on SIGHUP. */
+    tls: z.object({
+      certFile: z.string().min(1),
+      keyFile: z.string().min(1),
+    }).strict().optional(),
   }).strict().default({}),
   defaultBackend: z.string().optional(),
   /** Refuse every simulated backend: `embedded: true` here, and a TEE bridge whose hello says mode "simulated". */

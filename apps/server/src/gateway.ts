@@ -7,11 +7,12 @@ import { createApp } from './app';
 import { AuthRefusals } from './auth/refusals';
 import { createBackendHealth, startBackendMonitor } from './backend-health';
 import { startBackends, type StartedBackends } from './backends';
-import type { GatewayConfig } from './config';
+import { ConfigError, type GatewayConfig } from './config';
 import { createDeletionSweeper, type SweepResult } from './deletion-sweeper';
 import { edge } from './http/edge';
 import { ConcurrencyBudget, RateLimiter } from './http/limits';
 import { listen } from './http/listen';
+import { loadTlsMaterial, type TlsMaterial } from './http/tls';
 import type { Logger } from './log';
 import { createMetrics, type Metrics } from './metrics';
 import { createInflight, drainServer } from './shutdown';
@@ -36,6 +37,14 @@ export interface Gateway {
   backendsChecked: Promise<void>;
   /** Runs a deletion pass now (joins one that is running); the timer does this every minute. */
   sweepDeletions(): Promise<SweepResult>;
+  /** The certificate served now, with `server.tls`; undefined for plain HTTP. */
+  readonly tls: TlsMaterial | undefined;
+  /**
+   * Reads `server.tls`'s files again and serves them to new connections. A pair that would be
+   * refused at start (a key that is not the certificate's, a key file others may read) throws
+   * ConfigError and the certificate served stays as it was.
+   */
+  reloadTls(): TlsMaterial;
   /** Requests being served now (from arrival until the answer is handed to the OS). */
   readonly inflight: number;
   /**
@@ -69,6 +78,8 @@ export async function startGateway(
   options: GatewayOptions = {},
 ): Promise<Gateway> {
   const now = options.now ?? (() => new Date());
+  // Checked before anything is opened: a bad certificate or key is a configuration mistake (exit 2).
+  let tls = config.server.tls ? loadTlsMaterial(config.server.tls) : undefined;
   const db = openDb(resolveDbPath(env));
   let backends: StartedBackends | undefined;
   try {
@@ -113,7 +124,7 @@ export async function startGateway(
       perSource: new RateLimiter(config.limits.perSource, config.limits.maxTracked),
       openEndpoints: new ConcurrencyBudget(config.limits.openEndpointsConcurrency),
     }, app);
-    const server = await listen(inflight.wrap(front), config.server.host, config.server.port, config.server);
+    const server = await listen(inflight.wrap(front), config.server.host, config.server.port, config.server, tls);
     refusals.start();
     const port = (server.address() as AddressInfo).port;
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
@@ -125,7 +136,7 @@ export async function startGateway(
     sweeper.start();
     const monitor = startBackendMonitor(health, options.backendCheckIntervalMs);
     return {
-      url: `http://${host}:${port}`,
+      url: `${tls ? 'https' : 'http'}://${host}:${port}`,
       port,
       db,
       backends: started,
@@ -135,6 +146,15 @@ export async function startGateway(
       startupSweep,
       backendsChecked: monitor.first,
       sweepDeletions: () => sweeper.sweep(),
+      get tls() { return tls; },
+      reloadTls() {
+        if (!config.server.tls || !('setSecureContext' in server)) throw new ConfigError('server.tls is not configured: there is no certificate to reload');
+        const next = loadTlsMaterial(config.server.tls);
+        // Connections already open keep the context they were made with; new ones get this.
+        server.setSecureContext({ cert: next.cert, key: next.key });
+        tls = next;
+        return next;
+      },
       get inflight() { return inflight.count; },
       async close(opts = {}) {
         const drained = await drainServer(server, inflight, opts.deadlineMs ?? config.server.shutdownDeadlineMs);

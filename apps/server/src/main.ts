@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config';
 import { startGateway } from './gateway';
+import type { TlsMaterial } from './http/tls';
 import { createLogger } from './log';
 
 async function main(): Promise<void> {
@@ -27,6 +28,19 @@ async function main(): Promise<void> {
     config: config.source,
     dataDir: config.dataDir,
     backends: config.backends.map((b) => `${b.id}${b.embedded ? ' (embedded simulator)' : ''}`),
+    ...(gateway.tls ? { tls: describeTls(gateway.tls) } : {}),
+  });
+  // SIGHUP's default action ends the process; here it reloads the certificate (or says there is none).
+  process.on('SIGHUP', () => {
+    if (!config.server.tls) {
+      logger.warn('SIGHUP: nothing to reload (no server.tls)');
+      return;
+    }
+    try {
+      logger.info('TLS certificate reloaded', describeTls(gateway.reloadTls()));
+    } catch (e) {
+      logger.error('TLS certificate reload refused; still serving the previous one', { detail: e instanceof Error ? e.message : String(e) });
+    }
   });
   // A second signal while draining is not caught (the handlers are `once`): it stops the process at once.
   const stop = (signal: string) => {
@@ -44,6 +58,10 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+function describeTls(tls: TlsMaterial): Record<string, string> {
+  return { subject: tls.subject, notAfter: tls.notAfter, sha256: tls.fingerprint256 };
 }
 
 main().catch((e: unknown) => {

@@ -3,7 +3,8 @@
  * RSA-4096 CreateKey or a Sign the device is working on gets its answer), and only then close the
  * connections. Bounded by a deadline, after which what is still open is cut.
  */
-import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { GatewayServer } from './http/listen';
 
 export interface Inflight {
   /** Wraps the app: each request counts from arrival until its response is finished or its socket closed. */
@@ -49,7 +50,7 @@ export function createInflight(): Inflight {
  * Stops accepting connections, closes idle keep-alive ones, waits for the requests in flight (at
  * most `deadlineMs`) and then closes every connection. Returns how many requests were cut off.
  */
-export async function drainServer(server: Server, inflight: Inflight, deadlineMs: number): Promise<{ abandoned: number }> {
+export async function drainServer(server: GatewayServer, inflight: Inflight, deadlineMs: number): Promise<{ abandoned: number }> {
   inflight.closing();
   const closed = new Promise<void>((ok) => server.close(() => ok()));
   server.closeIdleConnections();
