@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { auditCommands } from './commands/audit';
+import { backupCommands } from './commands/backup';
 import { hsmCommands } from './commands/hsm';
 import { killSwitchCommands } from './commands/kill-switch';
 import { policyCommands } from './commands/policy';
@@ -14,13 +15,13 @@ import { CliError, type CliContext, type CliIo, type CommandModule } from './con
 export type { CliIo } from './context';
 
 /** Every command group, in the order `kmsgate --help` lists them. */
-const COMMANDS: readonly CommandModule[] = [auditCommands, hsmCommands, killSwitchCommands, policyCommands];
+const COMMANDS: readonly CommandModule[] = [auditCommands, backupCommands, hsmCommands, killSwitchCommands, policyCommands];
 
 /** Runs the CLI on `args` (without node and script path); resolves to the process exit code. */
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
   let exitCode = 0;
   const program = new Command('kmsgate')
-    .description('Operate a kmsgate gateway: its local store (audit log, kill switch, runtime signing policies) and its YubiHSM 2 (ceremony, backup, device log)')
+    .description('Operate a kmsgate gateway: its local store (audit log, kill switch, runtime signing policies, backup and restore) and its YubiHSM 2 (ceremony, backup, device log)')
     .addHelpText(
       'after',
       '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses.',

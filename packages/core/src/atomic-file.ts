@@ -28,8 +28,8 @@ export function writeFileAtomic(path: string, text: string, mode = 0o600): void 
   syncDirectory(dirname(path));
 }
 
-/** Not every platform lets a directory be opened for fsync, hence best effort. */
-function syncDirectory(dir: string): void {
+/** Makes a directory's entries (new files, renames) durable. Not every platform lets a directory be opened for fsync, hence best effort. */
+export function syncDirectory(dir: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(dir, 'r');

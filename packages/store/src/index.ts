@@ -6,3 +6,4 @@ export * from './audit';
 export * from './policy-state';
 export * from './hsm-log';
 export * from './import-tokens';
+export * from './installation';

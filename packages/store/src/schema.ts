@@ -207,4 +207,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX import_tokens_key ON import_tokens (key_id, state);
   CREATE INDEX import_tokens_cleanup ON import_tokens (wrapping_deleted, valid_to);
   `,
+  // 8: which installation this store is (packages/store/src/installation.ts): made once, here, and
+  // carried by every data-dir backup, so that a restore can refuse a backup of another one.
+  `
+  CREATE TABLE installation (
+    id            TEXT NOT NULL,             -- 32 lowercase hex characters, random
+    created_at    INTEGER NOT NULL           -- epoch milliseconds
+  );
+  INSERT INTO installation (id, created_at) VALUES (lower(hex(randomblob(16))), CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+  `,
 ];
