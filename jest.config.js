@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages', '<rootDir>/apps'],
   testMatch: ['**/test/**/*.test.ts'],
+  // `npm run build` output; tests run the sources.
+  modulePathIgnorePatterns: ['<rootDir>/packages/[^/]+/dist/', '<rootDir>/apps/[^/]+/dist/'],
   transform: {
     // Type checking is done once by `npm run typecheck`; ts-jest only transpiles.
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],

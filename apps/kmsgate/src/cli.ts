@@ -10,12 +10,13 @@ import { backupCommands } from './commands/backup';
 import { hsmCommands } from './commands/hsm';
 import { killSwitchCommands } from './commands/kill-switch';
 import { policyCommands } from './commands/policy';
+import { serveCommands } from './commands/serve';
 import { CliError, type CliContext, type CliIo, type CommandModule } from './context';
 
 export type { CliIo } from './context';
 
 /** Every command group, in the order `kmsgate --help` lists them. */
-const COMMANDS: readonly CommandModule[] = [auditCommands, backupCommands, hsmCommands, killSwitchCommands, policyCommands];
+const COMMANDS: readonly CommandModule[] = [auditCommands, backupCommands, hsmCommands, killSwitchCommands, policyCommands, serveCommands];
 
 /** Runs the CLI on `args` (without node and script path); resolves to the process exit code. */
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
