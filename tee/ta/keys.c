@@ -69,6 +69,12 @@ TEE_Result keys_generate(uint8_t type, struct key_record *rec)
 	return res;
 }
 
+/* What keys_generate() accepts, for KMSGATE_CMD_GET_KEY_TYPES. */
+uint32_t keys_types(void)
+{
+	return (1u << KMSGATE_KEY_P256) | (1u << KMSGATE_KEY_SECP256K1) | (1u << KMSGATE_KEY_ED25519);
+}
+
 size_t keys_public_len(const struct key_record *rec)
 {
 	return rec->type == KMSGATE_KEY_ED25519 ? KMSGATE_ED25519_PUBLIC_KEY_BYTES :

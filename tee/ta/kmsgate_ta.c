@@ -243,6 +243,15 @@ static TEE_Result cmd_get_attestation(uint32_t types, TEE_Param params[TEE_NUM_P
 	return res;
 }
 
+static TEE_Result cmd_get_key_types(uint32_t types, TEE_Param params[TEE_NUM_PARAMS])
+{
+	if (types != PT(VALUE_OUTPUT, NONE, NONE, NONE))
+		return TEE_ERROR_BAD_PARAMETERS;
+	params[0].value.a = keys_types();
+	params[0].value.b = 0;
+	return TEE_SUCCESS;
+}
+
 TEE_Result TA_CreateEntryPoint(void)
 {
 	return TEE_SUCCESS;
@@ -288,6 +297,8 @@ TEE_Result TA_InvokeCommandEntryPoint(void *sess_ctx, uint32_t cmd, uint32_t typ
 		return cmd_get_rollback_counter(types, params);
 	case KMSGATE_CMD_GET_ATTESTATION:
 		return cmd_get_attestation(types, params);
+	case KMSGATE_CMD_GET_KEY_TYPES:
+		return cmd_get_key_types(types, params);
 	default:
 		/* Another interface version, or no command at all. */
 		return TEE_ERROR_NOT_SUPPORTED;

@@ -51,6 +51,7 @@ struct key_record *state_find(struct key_state *st, const uint8_t *handle);
 
 /* keys.c: key generation and signing through the GP crypto API. */
 TEE_Result keys_generate(uint8_t type, struct key_record *rec);
+uint32_t keys_types(void);
 size_t keys_public_len(const struct key_record *rec);
 TEE_Result keys_sign(const struct key_record *rec, uint32_t alg, const void *input,
 		     size_t input_len, uint8_t sig[KMSGATE_SIGNATURE_BYTES]);

@@ -11,7 +11,11 @@ import { startBridgeServer, type RunningBridgeServer } from './server';
 import { TA_UUID } from './ta-interface';
 import { TaSession } from './ta-session';
 
-/** What the kmsgate TA generates: P-256 and Ed25519 through the GP API, secp256k1 through mbed TLS (tee/ta/keys.c). */
+/**
+ * What this source's TA generates (P-256 and Ed25519 through the GP API, secp256k1 through mbed
+ * TLS): hello announces it only when the TA cannot be asked at start (GET_KEY_TYPES). A TA that
+ * lacks one of them still refuses it with TEEC_ERROR_NOT_SUPPORTED.
+ */
 export const TA_KEY_TYPES: readonly KeyType[] = ['P256', 'SECP256K1', 'ED25519'];
 /** Where OP-TEE's tee-supplicant loads TAs from. */
 export const TA_INSTALL_DIR = '/lib/optee_armtz';
@@ -48,18 +52,20 @@ export async function startTeeBridge(options: TeeBridgeOptions): Promise<Running
     ...(options.clock && { clock: options.clock }),
     log,
   });
+  let keyTypes = TA_KEY_TYPES;
   try {
     await session.open();
+    keyTypes = await session.keyTypes();
   } catch (e) {
     // Not fatal: tee-supplicant may come up later; every command retries the open.
-    log(`no session to the TA yet: ${(e as Error).message}`);
+    log(`no session to the TA yet, or it cannot say its key types (announcing ${TA_KEY_TYPES.join(', ')}): ${(e as Error).message}`);
   }
   let server: RunningBridgeServer;
   try {
     server = await startBridgeServer({
       socketPath: options.socketPath,
       executor: session,
-      identity: { taUuid: TA_UUID, buildHash: options.buildHash ?? installedTaHash(), mode: options.mode, keyTypes: [...TA_KEY_TYPES] },
+      identity: { taUuid: TA_UUID, buildHash: options.buildHash ?? installedTaHash(), mode: options.mode, keyTypes: [...keyTypes] },
       ...(options.maxOutstanding !== undefined && { maxOutstanding: options.maxOutstanding }),
       ...(options.clock && { clock: options.clock }),
       allowedUid: options.allowedUid ?? process.getuid!(),

@@ -2,6 +2,8 @@
  * The kmsgate TA's command interface, mirrored from tee/ta/include/kmsgate_ta.h (a test reads the
  * header and fails if the two differ). The header documents each command's parameters.
  */
+import type { KeyType } from '@kmsgate/tee';
+
 export const TA_UUID = '254706e0-9fa3-434e-bda0-b49f1f20f93b';
 export const TA_INTERFACE_VERSION = 1;
 
@@ -16,9 +18,15 @@ export const TA_COMMAND = {
   RANDOM: cmd(0x06),
   GET_ROLLBACK_COUNTER: cmd(0x07),
   GET_ATTESTATION: cmd(0x08),
+  GET_KEY_TYPES: cmd(0x09),
 } as const;
 
 export const TA_KEY_TYPE = { P256: 1, SECP256K1: 2, ED25519: 3 } as const;
+
+/** The key types in GET_KEY_TYPES' bit mask (1 << TA_KEY_TYPE), in TA_KEY_TYPE's order; other bits are ignored. */
+export function keyTypesOfMask(mask: number): KeyType[] {
+  return (Object.keys(TA_KEY_TYPE) as KeyType[]).filter((t) => (mask >>> TA_KEY_TYPE[t]) & 1);
+}
 export const TA_ALGORITHM = { ECDSA_SHA_256: 1, ED25519: 2 } as const;
 
 export const TA_HANDLE_BYTES = 16;

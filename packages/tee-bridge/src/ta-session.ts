@@ -14,7 +14,7 @@ import {
 import { TeecContext, TeecSession, TEEC_SUCCESS, type TeecOut, type TeecParam } from './libteec';
 import {
   HANDLE_PATTERN, TA_ALGORITHM, TA_COMMAND, TA_EC_PUBLIC_KEY_BYTES, TA_HANDLE_BYTES, TA_INTERFACE_VERSION,
-  TA_KEY_TYPE, TA_MAX_LABEL_BYTES, TA_MEASUREMENT_BYTES, TA_SIGNATURE_BYTES, TA_UUID,
+  TA_KEY_TYPE, TA_MAX_LABEL_BYTES, TA_MEASUREMENT_BYTES, TA_SIGNATURE_BYTES, TA_UUID, keyTypesOfMask,
 } from './ta-interface';
 import { CallTimeoutError, TaError, type TaCommand, type TaExecutor } from './ta-executor';
 
@@ -67,20 +67,33 @@ export class TaSession implements TaExecutor {
 
   invoke<C extends TaCommand>(cmd: C, payload: ParsedPayload<C>): Promise<Result<C>> {
     return this.#serial(async () => {
-      const session = await this.#ensureSession();
-      const call: Invoke = async (command, params) => {
-        const { result, origin, params: out } = await session.invoke(command, params);
-        if (result === TEEC_SUCCESS) return out;
-        const lost = SESSION_LOST.includes(result);
-        if (lost) {
-          this.#log(`the TA session broke in ${cmd} (${teecDescribe(result)}); reopening it before the next command`);
-          this.#dropSession();
-        }
-        throw new TaError(result, origin, `${cmd}: ${teecDescribe(result)} from ${originName(origin)}`,
-          lost && COMMANDS[cmd].mutating, lost || result === TEEC_RESULT.TEEC_ERROR_BUSY);
-      };
+      const call = this.#caller(await this.#ensureSession(), cmd, COMMANDS[cmd].mutating);
       return (this.#handlers[cmd] as (p: ParsedPayload<C>, c: Invoke) => Promise<Result<C>>)(payload, call);
     });
+  }
+
+  /** The key types the TA generates, as it reports them (GET_KEY_TYPES): what hello announces. */
+  keyTypes(): Promise<KeyType[]> {
+    return this.#serial(async () => {
+      const call = this.#caller(await this.#ensureSession(), 'getKeyTypes', false);
+      const [mask] = await call(TA_COMMAND.GET_KEY_TYPES, [{ kind: 'valueOut' }]);
+      return keyTypesOfMask(value(mask).a);
+    });
+  }
+
+  /** TEEC_InvokeCommand on the session; anything but success is a TaError, a lost session dropped. */
+  #caller(session: TeecSession, name: string, mutating: boolean): Invoke {
+    return async (command, params) => {
+      const { result, origin, params: out } = await session.invoke(command, params);
+      if (result === TEEC_SUCCESS) return out;
+      const lost = SESSION_LOST.includes(result);
+      if (lost) {
+        this.#log(`the TA session broke in ${name} (${teecDescribe(result)}); reopening it before the next command`);
+        this.#dropSession();
+      }
+      throw new TaError(result, origin, `${name}: ${teecDescribe(result)} from ${originName(origin)}`,
+        lost && mutating, lost || result === TEEC_RESULT.TEEC_ERROR_BUSY);
+    };
   }
 
   close(): void {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEEC_ORIGIN, TEEC_RESULT } from '@kmsgate/tee';
 import {
-  TA_ALGORITHM, TA_COMMAND, TA_INTERFACE_VERSION, TA_KEY_TYPE, TA_UUID, TeecContext, TeecSession, buildHostLibrary,
+  TA_ALGORITHM, TA_COMMAND, TA_INTERFACE_VERSION, TA_KEY_TYPE, TA_UUID, TeecContext, TeecSession, buildHostLibrary, keyTypesOfMask,
   type TeecParam, type TeecResult,
 } from '../src';
 
@@ -43,12 +43,23 @@ async function generate(type: number, label = bytes(8, 0x61)): Promise<TeecResul
 }
 
 it('refuses unknown command ids, and the same command of another interface version', async () => {
-  for (const id of [0, 0x0001_0000, 0x0001_0009, 0x0002_0001, 0xffff_ffff, TA_COMMAND.PING & 0xffff]) {
+  for (const id of [0, 0x0001_0000, 0x0001_000a, 0x0002_0001, 0xffff_ffff, TA_COMMAND.PING & 0xffff]) {
     refused(await invoke(id, [{ kind: 'valueOut' }]), TEEC_ERROR_NOT_SUPPORTED);
   }
   expect(TA_INTERFACE_VERSION).toBe(1);
   const ok = await invoke(TA_COMMAND.PING, [{ kind: 'valueOut' }]);
   expect(ok.result).toBe(TEEC_SUCCESS);
+});
+
+it('reports the key types it generates as a bit mask, which the daemon reads as hello\'s keyTypes', async () => {
+  const r = await invoke(TA_COMMAND.GET_KEY_TYPES, [{ kind: 'valueOut' }]);
+  expect(r.result).toBe(TEEC_SUCCESS);
+  expect(r.params[0]).toEqual({ kind: 'value', a: (1 << TA_KEY_TYPE.P256) | (1 << TA_KEY_TYPE.SECP256K1) | (1 << TA_KEY_TYPE.ED25519), b: 0 });
+  expect(keyTypesOfMask((r.params[0] as { a: number }).a)).toEqual(['P256', 'SECP256K1', 'ED25519']);
+  // A TA with fewer (an older build, or one without mbed TLS's secp256k1): only those; unknown bits are ignored.
+  expect(keyTypesOfMask((1 << TA_KEY_TYPE.P256) | (1 << TA_KEY_TYPE.ED25519) | (1 << 9) | 1)).toEqual(['P256', 'ED25519']);
+  refused(await invoke(TA_COMMAND.GET_KEY_TYPES, [{ kind: 'valueIn', a: 1 }]), TEEC_ERROR_BAD_PARAMETERS);
+  refused(await invoke(TA_COMMAND.GET_KEY_TYPES, [{ kind: 'valueOut' }, { kind: 'valueOut' }]), TEEC_ERROR_BAD_PARAMETERS);
 });
 
 it('refuses parameter types other than the command\'s exact layout', async () => {

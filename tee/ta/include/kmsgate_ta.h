@@ -44,6 +44,10 @@
  * p3 MEMREF_OUTPUT signature (64, r || s) over
  * SHA-256(KMSGATE_ATTESTATION_DOMAIN || nonce || measurement). */
 #define KMSGATE_CMD_GET_ATTESTATION		KMSGATE_CMD(0x08)
+/* p0 VALUE_OUTPUT a = the key types GENERATE_KEY accepts, one bit each (1 << KMSGATE_KEY_*),
+ * b = 0. Reads no storage, so it answers while the stored state is refused. A TA older than this
+ * command answers TEE_ERROR_NOT_SUPPORTED. */
+#define KMSGATE_CMD_GET_KEY_TYPES		KMSGATE_CMD(0x09)
 
 /* Key types (GENERATE_KEY p0.a, GET_PUBLIC_KEY p1.a). */
 #define KMSGATE_KEY_P256		1
