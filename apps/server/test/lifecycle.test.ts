@@ -140,6 +140,19 @@ describe('deletion for real', () => {
     expect(t.gateway.db.prepare('SELECT count(*) AS n FROM keys WHERE key_id = ?').get(keyId)).toEqual({ n: 0 });
   });
 
+  it('destroys the device objects of symmetric and HMAC keys too', async () => {
+    const keys = [
+      (await kms().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!,
+      (await kms().send(new CreateKeyCommand({ KeySpec: 'HMAC_384', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!.KeyId!,
+    ];
+    for (const KeyId of keys) await kms().send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 }));
+    const objects = sim().device.objectCount();
+    offsetMs = 7 * DAY + 1000;
+    const swept = await t.gateway.sweepDeletions();
+    expect(swept.deleted).toEqual(expect.arrayContaining(keys));
+    expect(sim().device.objectCount()).toBe(objects - 2);
+  });
+
   it('keeps a key whose device object cannot be destroyed, and retries on the next sweep', async () => {
     const { keyId } = await newKey();
     await kms().send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));

@@ -59,6 +59,7 @@ beforeAll(async () => {
   };
   ids.hmac = (await kms.send(new KMS.CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!.KeyId!;
   mac = (await kms.send(new KMS.GenerateMacCommand({ KeyId: ids.hmac, Message: digest, MacAlgorithm: 'HMAC_SHA_256' }))).Mac!;
+  ids.agreement = (await kms.send(new KMS.CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'KEY_AGREEMENT' }))).KeyMetadata!.KeyId!;
 });
 afterAll(async () => { await t.stop(); });
 
@@ -71,6 +72,7 @@ function inputFor(op: string): Record<string, unknown> {
     CreateAlias: { AliasName: 'alias/sdk-coverage', TargetKeyId: KeyId },
     CreateKey: { KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' },
     Decrypt: { CiphertextBlob: ciphertext },
+    DeriveSharedSecret: { KeyId: ids.agreement, KeyAgreementAlgorithm: 'ECDH', PublicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'der' }) },
     DeleteAlias: { AliasName: 'alias/sdk-delete' },
     DescribeCustomKeyStores: {},
     DisableKey: { KeyId },

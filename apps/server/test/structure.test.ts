@@ -27,7 +27,7 @@ describe('operations describe themselves', () => {
 
   test('every use of a key other than Sign audits every outcome (class usage): the symmetric and MAC operations', () => {
     expect(every.filter(([, op]) => op.audit === 'usage').map(([name]) => name).sort())
-      .toEqual(['Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'ReEncrypt', 'VerifyMac']);
+      .toEqual(['Decrypt', 'DeriveSharedSecret', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'ReEncrypt', 'VerifyMac']);
     for (const [, op] of every) if (op.audit === 'usage') expect(op.access).toBe('signer');
   });
 

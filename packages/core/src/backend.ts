@@ -1,3 +1,4 @@
+import type { KeyUsageValue } from './kms/enums';
 import type { AsymmetricKeySpec, SupportedKeySpec, SupportedSigningAlgorithm } from './kms/key-specs';
 
 export type BackendKind = 'yubihsm' | 'tee';
@@ -84,7 +85,8 @@ export interface KeyBackend {
   readonly keySpecs: readonly SupportedKeySpec[];
   readonly signingAlgorithms: readonly SupportedSigningAlgorithm[];
   describe(): Promise<BackendDescription>;
-  generateKey(spec: SupportedKeySpec, label: string): Promise<GeneratedKey>;
+  /** `usage` picks what the key may do where a spec allows more than one (an EC key signs or agrees keys; default SIGN_VERIFY). */
+  generateKey(spec: SupportedKeySpec, label: string, usage?: KeyUsageValue): Promise<GeneratedKey>;
   getPublicKey(handle: string, spec: SupportedKeySpec): Promise<Uint8Array>;
   /**
    * `input` is the digest for ECDSA and RSA (already hashed by the caller, of the algorithm's
@@ -112,6 +114,11 @@ export interface KeyBackend {
   readonly importer?: KeyImporter;
   /** HMAC keys: the key's HMAC of `message`, made inside the backend. Absent on a backend without HMAC keys. */
   generateMac?(handle: string, spec: SupportedKeySpec, message: Uint8Array): Promise<Uint8Array>;
+  /**
+   * KEY_AGREEMENT keys: ECDH with the peer's uncompressed point, inside the backend; the shared X
+   * coordinate. `publicKey` as for sign(). Absent on a backend without key agreement.
+   */
+  deriveSharedSecret?(handle: string, spec: SupportedKeySpec, peerPoint: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>;
   /** Whether `mac` is the key's HMAC of `message`, compared inside the backend. */
   verifyMac?(handle: string, spec: SupportedKeySpec, message: Uint8Array, mac: Uint8Array): Promise<boolean>;
   close(): Promise<void>;

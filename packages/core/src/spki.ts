@@ -38,6 +38,27 @@ export function spkiFromRawPublicKey(spec: SupportedKeySpec, raw: Uint8Array): U
   }));
 }
 
+/**
+ * The uncompressed point `04 ‖ X ‖ Y` of a DER SubjectPublicKeyInfo on the curve of `spec`
+ * (ECDH peers). node:crypto parses the DER and refuses points that are not on the curve; a key on
+ * another curve, or of another type, is a RangeError.
+ */
+export function ecPointFromSpki(spec: SupportedKeySpec, spki: Uint8Array): Uint8Array {
+  const info = keySpecInfo(spec);
+  if (info.kind !== 'ec') throw new RangeError(`${spec} keys do not agree keys`);
+  const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  const jwk = key.export({ format: 'jwk' });
+  if (key.asymmetricKeyType !== 'ec' || jwk.crv !== JWK_CURVE[info.curve] || !jwk.x || !jwk.y) throw new RangeError(`the public key is not on ${spec}'s curve`);
+  const x = Buffer.from(jwk.x, 'base64url');
+  const y = Buffer.from(jwk.y, 'base64url');
+  const n = info.coordinateLength;
+  const out = new Uint8Array(1 + 2 * n);
+  out[0] = 0x04;
+  out.set(x, 1 + n - x.length);
+  out.set(y, 1 + 2 * n - y.length);
+  return out;
+}
+
 function der(key: ReturnType<typeof createPublicKey>): Uint8Array {
   return new Uint8Array(key.export({ type: 'spki', format: 'der' }));
 }

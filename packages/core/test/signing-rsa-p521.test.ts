@@ -28,10 +28,9 @@ describe('key-spec table', () => {
     expect(KEY_SPECS[spec].signingAlgorithms).toEqual(RSA_ALGORITHMS);
   });
 
-  it('ECC_NIST_P521: 66-byte coordinates, ECDSA_SHA_512 only; KEY_AGREEMENT is an AWS usage kmsgate lacks', () => {
-    expect(KEY_SPECS.ECC_NIST_P521).toMatchObject({ kind: 'ec', curve: 'p521', coordinateLength: 66, signingAlgorithms: ['ECDSA_SHA_512'] });
-    expect(KEY_SPECS.ECC_NIST_P521.awsUsages).toContain('KEY_AGREEMENT');
-    expect(KEY_SPECS.ECC_NIST_P521.usages).not.toContain('KEY_AGREEMENT');
+  it('ECC_NIST_P521: 66-byte coordinates, ECDSA_SHA_512 only; signs or agrees keys (ECDH)', () => {
+    expect(KEY_SPECS.ECC_NIST_P521).toMatchObject({ kind: 'ec', curve: 'p521', coordinateLength: 66, signingAlgorithms: ['ECDSA_SHA_512'], keyAgreementAlgorithms: ['ECDH'] });
+    expect(KEY_SPECS.ECC_NIST_P521.usages).toEqual(['SIGN_VERIFY', 'KEY_AGREEMENT']);
   });
 
   it('RSA algorithms: hash and digest length', () => {

@@ -19,6 +19,7 @@ import {
   KEY_SPECS,
   type KeyImporter,
   type KeyKind,
+  type KeyUsageValue,
   type KeyBackend,
   KmsError,
   SIGNING_ALGORITHMS,
@@ -147,7 +148,7 @@ export interface YubiHsmBackendOptions {
   onFailover?: (event: FailoverEvent) => void;
 }
 
-type Operation = 'generateKey' | 'getPublicKey' | 'sign' | 'deleteKey' | 'random' | 'seal' | 'unseal' | 'importKey' | 'mac';
+type Operation = 'generateKey' | 'getPublicKey' | 'sign' | 'deleteKey' | 'random' | 'seal' | 'unseal' | 'importKey' | 'mac' | 'derive';
 
 export type YubiHsmBackendStats = ClientStats & DevicePoolStats;
 
@@ -266,7 +267,7 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
     return { ...base, connectionState: 'FAILED', failure: states[0]!.failure, detail, devices: deviceStates };
   }
 
-  async generateKey(spec: SupportedKeySpec, label: string): Promise<GeneratedKey> {
+  async generateKey(spec: SupportedKeySpec, label: string, usage?: KeyUsageValue): Promise<GeneratedKey> {
     const algorithm = this.algorithmFor(spec);
     assertString('label', label);
     const labelLength = new TextEncoder().encode(label).length;
@@ -276,7 +277,9 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
     const kind = KEY_SPECS[spec].kind;
     let key: GeneratedObject;
     try {
-      const capabilities = KEY_CAPABILITIES[kind] | await this.exportability();
+      // An EC key agrees keys or signs, never both (AWS's KeyUsage is exclusive).
+      if (usage === 'KEY_AGREEMENT' && kind !== 'ec') throw new KmsError('UnsupportedOperationException', `${spec} keys do not agree keys.`);
+      const capabilities = (usage === 'KEY_AGREEMENT' ? Capability.DERIVE_ECDH : KEY_CAPABILITIES[kind]) | await this.exportability();
       const header = { id: 0, label, domains: this.domains, capabilities, algorithm };
       key = kind === 'symmetric'
         // Nothing may be exported or imported under it: it wraps data only.
@@ -522,6 +525,24 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
     } catch (e) {
       if (e instanceof DeviceError && e.code === DeviceErrorCode.INVALID_DATA) throw invalidCiphertext();
       throw this.toKmsError(e, 'unseal');
+    }
+  }
+
+  /** DERIVE_ECDH with the peer's uncompressed point: the X coordinate of the shared point. */
+  async deriveSharedSecret(handle: string, spec: SupportedKeySpec, peerPoint: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array> {
+    const key = this.parseHandle(handle);
+    this.algorithmFor(spec);
+    const info = keySpecInfo(spec);
+    if (info.kind !== 'ec') throw new KmsError('InvalidKeyUsageException', `${spec} keys do not agree keys.`);
+    if (!(peerPoint instanceof Uint8Array) || peerPoint.length !== 1 + 2 * info.coordinateLength) throw new RangeError(`peerPoint must be the ${1 + 2 * info.coordinateLength}-byte uncompressed point`);
+    if (!(publicKey instanceof Uint8Array)) throw new TypeError('publicKey must be a Uint8Array');
+    try {
+      return await this.#pool.run('derive', async (d) => {
+        await this.checkCopy(d, key, spec, publicKey);
+        return d.client.deriveEcdh(key.id, peerPoint, this.expectedSerial(d, key));
+      }, { objectId: key.id });
+    } catch (e) {
+      throw this.toKmsError(e, 'derive');
     }
   }
 

@@ -57,6 +57,10 @@ export class KeyAdminBackend implements KeyBackend {
     return this.runtime.unseal(handle, sealed);
   }
 
+  deriveSharedSecret(...args: Parameters<YubiHsmBackend['deriveSharedSecret']>): Promise<Uint8Array> {
+    return this.runtime.deriveSharedSecret(...args);
+  }
+
   generateMac(...args: Parameters<YubiHsmBackend['generateMac']>): Promise<Uint8Array> {
     return this.runtime.generateMac(...args);
   }

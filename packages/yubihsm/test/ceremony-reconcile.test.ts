@@ -47,7 +47,7 @@ it('carries a record whose device entry comes with the next read, once only', ()
 });
 
 it('ignores failed commands and objects that are not kmsgate keys; reports uses kmsgate never makes', () => {
-  const entries = [entry(Command.SIGN_ECDSA, 0x11, false), entry(Command.SIGN_ECDSA, 0x99), entry(Command.DERIVE_ECDH, 0x12), entry(Command.GET_PUBLIC_KEY, 0x11)];
+  const entries = [entry(Command.SIGN_ECDSA, 0x11, false), entry(Command.SIGN_ECDSA, 0x99), entry(Command.DECRYPT_OAEP, 0x12), entry(Command.GET_PUBLIC_KEY, 0x11)];
   const r = reconcile({ entries, recorded: none, carried: none, kmsgateObjects: objects });
   expect(r.unexplained).toEqual([{ entry: entries[2], why: 'key use kmsgate never makes' }]);
   expect(r.matched).toBe(0);
@@ -82,4 +82,11 @@ it("matches an HMAC key's SIGN_HMAC to its recorded MACs, apart from other objec
   const r = reconcile({ entries, recorded: new Map([[hmac, 2], [0x11, 5]]), carried: none, kmsgateObjects: new Set([0x11, hmac]) });
   expect(r.matched).toBe(2);
   expect(r.unexplained).toEqual([{ entry: entries[2], why: 'MAC not recorded by kmsgate' }]);
+});
+
+it('matches DERIVE_ECDH on a key agreement key to its recorded DeriveSharedSecret uses', () => {
+  const entries = [entry(Command.DERIVE_ECDH, 0x11), entry(Command.DERIVE_ECDH, 0x11)];
+  const r = reconcile({ entries, recorded: new Map([[0x11, 1]]), carried: none, kmsgateObjects: objects });
+  expect(r.matched).toBe(1);
+  expect(r.unexplained).toEqual([{ entry: entries[1], why: 'shared secret not recorded by kmsgate' }]);
 });

@@ -82,7 +82,7 @@ async function readDevice(connectorUrl: string, password: string, store: (serial
 }
 
 /** The operations whose records carry `deviceUses` (apps/server audit class 'usage'); no other record's summary is read. */
-const DATA_KEY_OPERATIONS: ReadonlySet<string> = new Set(['Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'VerifyMac']);
+const DATA_KEY_OPERATIONS: ReadonlySet<string> = new Set(['Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'VerifyMac', 'DeriveSharedSecret']);
 
 function deviceUses(summary: string | null): Record<string, number> {
   if (summary === null) return {};

@@ -72,7 +72,11 @@ export const CreateKey = defineOperation({
 
     const keyId = randomUUID();
     // Origin EXTERNAL: no key material and no device object until ImportKeyMaterial.
-    const generated = origin === 'EXTERNAL' ? undefined : await ctx.backendCall(backend.generateKey(spec, keyId), backend);
+    // A backend that cannot agree keys must not be handed KEY_AGREEMENT: it would make a signing
+    // key. Imported key material is always put as a signing key (ImportKeyMaterial).
+    if (usage === 'KEY_AGREEMENT' && (!backend.deriveSharedSecret || origin === 'EXTERNAL'))
+      throw new KmsError('UnsupportedOperationException', `KeyUsage KEY_AGREEMENT is not supported by custom key store ${backend.id}${origin === 'EXTERNAL' ? ' for imported keys' : ''}.`);
+    const generated = origin === 'EXTERNAL' ? undefined : await ctx.backendCall(backend.generateKey(spec, keyId, usage), backend);
     const record: KeyRecord = {
       keyId,
       createdAt: ctx.now(),

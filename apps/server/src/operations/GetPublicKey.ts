@@ -20,7 +20,7 @@ export const GetPublicKey = defineOperation({
       CustomerMasterKeySpec: key.keySpec,
       KeySpec: key.keySpec,
       KeyUsage: key.keyUsage,
-      SigningAlgorithms: signingAlgorithmsFor(key, ctx.backends),
+      ...(key.keyUsage === 'KEY_AGREEMENT' ? { KeyAgreementAlgorithms: ['ECDH'] } : { SigningAlgorithms: signingAlgorithmsFor(key, ctx.backends) }),
     };
   },
 });

@@ -5,6 +5,7 @@ import { CreateKey } from './CreateKey';
 import { Decrypt } from './Decrypt';
 import { DeleteAlias } from './DeleteAlias';
 import { DeriveAddress } from './DeriveAddress';
+import { DeriveSharedSecret } from './DeriveSharedSecret';
 import { DescribeCustomKeyStores } from './DescribeCustomKeyStores';
 import { DescribeKey } from './DescribeKey';
 import { DisableKey } from './DisableKey';
@@ -46,6 +47,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   CreateKey,
   Decrypt,
   DeleteAlias,
+  DeriveSharedSecret,
   DescribeCustomKeyStores,
   DescribeKey,
   DisableKey,

@@ -24,6 +24,7 @@ export function keyMetadata(key: KeyRecord, ctx: OperationContext): Record<strin
     // Each list only for keys of its usage, as AWS: a symmetric key has EncryptionAlgorithms only, an HMAC key MacAlgorithms.
     ...(key.keyUsage === 'ENCRYPT_DECRYPT' ? { EncryptionAlgorithms: [...(keySpecInfo(key.keySpec).encryptionAlgorithms ?? [])] } : {}),
     ...(key.keyUsage === 'SIGN_VERIFY' ? { SigningAlgorithms: signingAlgorithmsFor(key, ctx.backends) } : {}),
+    ...(key.keyUsage === 'KEY_AGREEMENT' ? { KeyAgreementAlgorithms: [...(keySpecInfo(key.keySpec).keyAgreementAlgorithms ?? [])] } : {}),
     ...(key.keyUsage === 'GENERATE_VERIFY_MAC' ? { MacAlgorithms: [...(keySpecInfo(key.keySpec).macAlgorithms ?? [])] } : {}),
     MultiRegion: false,
   };

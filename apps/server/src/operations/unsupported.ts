@@ -39,7 +39,6 @@ export const UNSUPPORTED_OPERATIONS = {
   Decapsulate: { access: 'signer', reason: 'kmsgate has no ML-KEM keys (KeyUsage ENCAPSULATE_DECAPSULATE).' },
   DeleteCustomKeyStore: { access: 'admin', reason: KEY_STORES_ARE_CONFIG },
   DeleteImportedKeyMaterial: { access: 'admin', reason: NO_EXPIRY },
-  DeriveSharedSecret: { access: 'signer', reason: 'kmsgate has no key agreement keys (KeyUsage KEY_AGREEMENT).' },
   DisableKeyRotation: {
     access: 'admin',
     reason: NO_ROTATION,

@@ -48,15 +48,15 @@ const RSA_SIGNING = [
 export const KEY_SPECS = {
   ECC_NIST_P256: {
     kind: 'ec', curve: 'p256', coordinateLength: 32,
-    usages: ['SIGN_VERIFY'], awsUsages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], signingAlgorithms: ['ECDSA_SHA_256'],
+    usages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], awsUsages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], signingAlgorithms: ['ECDSA_SHA_256'], keyAgreementAlgorithms: ['ECDH'],
   },
   ECC_NIST_P384: {
     kind: 'ec', curve: 'p384', coordinateLength: 48,
-    usages: ['SIGN_VERIFY'], awsUsages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], signingAlgorithms: ['ECDSA_SHA_384'],
+    usages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], awsUsages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], signingAlgorithms: ['ECDSA_SHA_384'], keyAgreementAlgorithms: ['ECDH'],
   },
   ECC_NIST_P521: {
     kind: 'ec', curve: 'p521', coordinateLength: 66,
-    usages: ['SIGN_VERIFY'], awsUsages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], signingAlgorithms: ['ECDSA_SHA_512'],
+    usages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], awsUsages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], signingAlgorithms: ['ECDSA_SHA_512'], keyAgreementAlgorithms: ['ECDH'],
   },
   ECC_SECG_P256K1: {
     kind: 'ec', curve: 'secp256k1', coordinateLength: 32,
@@ -106,6 +106,8 @@ interface KeySpecCommon {
   signingAlgorithms: readonly SupportedSigningAlgorithm[];
   /** KeyMetadata.EncryptionAlgorithms; absent for keys that do not encrypt. */
   encryptionAlgorithms?: readonly EncryptionAlgorithm[];
+  /** KeyMetadata.KeyAgreementAlgorithms of the spec's KEY_AGREEMENT keys. */
+  keyAgreementAlgorithms?: readonly 'ECDH'[];
   /** KeyMetadata.MacAlgorithms; absent for keys that make no MACs. */
   macAlgorithms?: readonly MacAlgorithm[];
 }

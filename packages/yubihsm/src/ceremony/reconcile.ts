@@ -12,8 +12,8 @@
  * WRAP_DATA and UNWRAP_DATA on a kmsgate symmetric key's wrap-key object, and SIGN_HMAC on an
  * HMAC key's object, are matched the same way against the device uses kmsgate recorded for its
  * Encrypt, Decrypt, ReEncrypt, GenerateDataKey* and GenerateMac requests (docs/audit.md,
- * `deviceUses`; VERIFY_HMAC reveals nothing and is not logged). Any other successful key use (ECDH, decryption,
- * attestation) on a kmsgate key is unexplained: kmsgate never sends those.
+ * `deviceUses`; VERIFY_HMAC reveals nothing and is not logged), and DERIVE_ECDH on an asymmetric
+ * key against DeriveSharedSecret's. Any other successful key use (decryption, attestation) on a kmsgate key is unexplained: kmsgate never sends those.
  *
  * Object IDs are per object type, so objects of different types may share an ID: the maps below
  * name an object by keyObject(type, id).
@@ -32,10 +32,11 @@ const KMSGATE_USES: ReadonlyMap<number, KmsgateUse> = new Map<number, KmsgateUse
     .map((c) => [c, { type: ObjectType.ASYMMETRIC_KEY, unrecorded: 'signature not recorded by kmsgate' }] as const),
   ...[Command.WRAP_DATA, Command.UNWRAP_DATA].map((c) => [c, { type: ObjectType.WRAP_KEY, unrecorded: 'data wrap not recorded by kmsgate' }] as const),
   [Command.SIGN_HMAC, { type: ObjectType.HMAC_KEY, unrecorded: 'MAC not recorded by kmsgate' }],
+  [Command.DERIVE_ECDH, { type: ObjectType.ASYMMETRIC_KEY, unrecorded: 'shared secret not recorded by kmsgate' }],
 ]);
 /** Key uses kmsgate never sends. */
 const OTHER_USES: ReadonlySet<number> = new Set([
-  Command.DERIVE_ECDH, Command.DECRYPT_PKCS1, Command.DECRYPT_OAEP, Command.SIGN_ATTESTATION_CERTIFICATE, Command.SIGN_SSH_CERTIFICATE,
+  Command.DECRYPT_PKCS1, Command.DECRYPT_OAEP, Command.SIGN_ATTESTATION_CERTIFICATE, Command.SIGN_SSH_CERTIFICATE,
 ]);
 
 /** An object's name in the maps of ReconcileInput: an asymmetric key by its ID, any other object outside the 16-bit ID range. */
@@ -64,7 +65,8 @@ export interface ReconcileInput {
 
 export interface Unexplained {
   entry: DeviceLogEntry;
-  why: 'signature not recorded by kmsgate' | 'data wrap not recorded by kmsgate' | 'MAC not recorded by kmsgate' | 'key use kmsgate never makes';
+  why: 'signature not recorded by kmsgate' | 'data wrap not recorded by kmsgate' | 'MAC not recorded by kmsgate'
+    | 'shared secret not recorded by kmsgate' | 'key use kmsgate never makes';
 }
 
 export interface ReconcileResult {
