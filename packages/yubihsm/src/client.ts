@@ -103,6 +103,8 @@ export interface YubiHsmClientOptions {
   messageLimit?: number;
   /** Serial of the one device to use; sessions to any other are refused with WrongDeviceError. */
   serial?: number;
+  /** Milliseconds clock for session idle ages; Date.now by default (tests pass a manual clock). */
+  now?: () => number;
 }
 
 export interface GenerateAsymmetricKeyParams {
@@ -274,6 +276,7 @@ export class YubiHsmClient {
       idleTimeoutMs: options.idleTimeoutMs,
       messageLimit: options.messageLimit,
       deviceSerial: options.serial,
+      now: options.now,
     });
   }
 

@@ -57,8 +57,6 @@ async function expectRejection(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** A connector-level man in the middle that can flip one byte of the next reply. */
 async function startTamperingProxy(target: string): Promise<{ url: string; corruptNextReply(): void; close(): Promise<void> }> {
   const upstream = new URL(target);
@@ -323,12 +321,20 @@ describe('YubiHsmClient against yubihsm-sim', () => {
 });
 
 describe('session expiry', () => {
+  // One manual clock drives both the device's session timeout and the pool's idle limit, so the
+  // order of events decides the outcome, not how busy the machine is.
+  let clock = 0;
+  const now = (): number => clock;
+  beforeEach(() => {
+    clock = 1_000_000;
+  });
+
   it('replaces a session idle past the pool limit before using it', async () => {
-    const sim = await startSimulator({ host: '127.0.0.1', port: 0, sessionTimeoutMs: 400 });
-    const client = new YubiHsmClient({ connectorUrl: sim.url, password: PASSWORD, idleTimeoutMs: 150 });
+    const sim = await startSimulator({ host: '127.0.0.1', port: 0, sessionTimeoutMs: 400, now });
+    const client = new YubiHsmClient({ connectorUrl: sim.url, password: PASSWORD, idleTimeoutMs: 150, now });
     try {
       await client.echo(Uint8Array.of(1));
-      await sleep(200);
+      clock += 200;
       await client.echo(Uint8Array.of(2));
       expect(client.stats()).toMatchObject({ sessionsOpened: 2, sessionsDiscarded: 1, retries: 0 });
     } finally {
@@ -338,11 +344,11 @@ describe('session expiry', () => {
   });
 
   it('recovers transparently when the device expired the session first', async () => {
-    const sim = await startSimulator({ host: '127.0.0.1', port: 0, sessionTimeoutMs: 100 });
-    const client = new YubiHsmClient({ connectorUrl: sim.url, password: PASSWORD });
+    const sim = await startSimulator({ host: '127.0.0.1', port: 0, sessionTimeoutMs: 100, now });
+    const client = new YubiHsmClient({ connectorUrl: sim.url, password: PASSWORD, now });
     try {
       await client.echo(Uint8Array.of(1));
-      await sleep(200);
+      clock += 200;
       expect(await client.echo(Uint8Array.of(2))).toEqual(Uint8Array.of(2));
       expect(client.stats()).toMatchObject({ sessionsOpened: 2, retries: 1 });
     } finally {
