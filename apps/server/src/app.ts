@@ -18,6 +18,7 @@ import { findOperation } from './operations';
 import type { OperationContext } from './operations/operation';
 import type { SigningPipeline } from './signing/pipeline';
 import type { BackendHealth } from './backend-health';
+import type { DeviceLogStatus } from './device-log-witness';
 import { chargeApiKey, recordAuthRefusal, type EdgeLimits } from './http/edge';
 
 /** Large enough for the biggest AWS input (a 128 KiB key policy, JSON-escaped); small enough to refuse abuse. */
@@ -26,6 +27,8 @@ export const MAX_BODY_BYTES = 512 * 1024;
 export interface AppDeps {
   keys: KeyStore;
   importTokens: ImportTokenStore;
+  /** Each audited backend's device-log reconciliation (device-log-witness.ts), for /health. */
+  deviceLog?: () => ReadonlyMap<string, DeviceLogStatus>;
   apiKeys: ApiKeyStore;
   backends: BackendRegistry;
   arn: ArnContext;
@@ -40,6 +43,24 @@ export interface AppDeps {
   /** The transport edge's limits and refusal counting (http/edge.ts). */
   edge: EdgeLimits;
   now?: () => Date;
+}
+
+/**
+ * A backend's device-log reconciliation as /health shows it: counts and times only (the entries
+ * and the reasons a run failed go to the log, never to this unauthenticated route).
+ */
+function deviceLogHealth(s: DeviceLogStatus | undefined): object {
+  if (!s) return {};
+  return {
+    deviceLog: {
+      ok: s.unexplained === 0 && s.problems.length === 0 && s.error === undefined && s.lastSuccessAt !== undefined,
+      unreconciledSignatures: s.unexplained,
+      problems: s.problems.length,
+      ...(s.lastRunAt ? { lastRun: s.lastRunAt.toISOString() } : {}),
+      ...(s.lastSuccessAt ? { lastSuccess: s.lastSuccessAt.toISOString() } : {}),
+      failing: s.error !== undefined,
+    },
+  };
 }
 
 const TARGET_PREFIX = 'TrentService.';
@@ -62,6 +83,7 @@ export function createApp(deps: AppDeps): RequestListener {
         id: b.id, kind: b.kind, name: b.name, simulated: b.simulated, connectionState: b.connectionState,
         // A device pool serves while any device does; each device's own state is shown beside it.
         ...(b.devices ? { devices: b.devices.map((d) => ({ serial: d.serial, connectionState: d.connectionState, ...(d.error ? { error: d.error } : {}) })) } : {}),
+        ...deviceLogHealth(deps.deviceLog?.().get(b.id)),
       })),
     });
   });

@@ -40,6 +40,17 @@ const YubiHsmBackendSchema = z.object({
     passwordFile: z.string().min(1).optional(),
     passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
   }).strict().refine((k) => !!k.passwordFile !== !!k.passwordEnv, 'set exactly one of passwordFile or passwordEnv').optional(),
+  /**
+   * The device log as a second witness (docs/yubihsm-setup.md, section 5): every `intervalSeconds`
+   * the gateway reads each device's log with this authentication key (the auditor of `kmsgate hsm
+   * setup`) and reconciles it with its own audit log, as `kmsgate hsm audit` does.
+   */
+  deviceLog: z.object({
+    authKeyId: z.number().int().min(1).max(0xfffe),
+    passwordFile: z.string().min(1).optional(),
+    passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    intervalSeconds: z.number().int().min(1).max(86_400).default(300),
+  }).strict().refine((k) => !!k.passwordFile !== !!k.passwordEnv, 'set exactly one of passwordFile or passwordEnv').optional(),
 }).strict();
 
 function refineYubiHsmBackend(b: z.infer<typeof YubiHsmBackendSchema>, ctx: z.RefinementCtx): void {

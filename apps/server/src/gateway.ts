@@ -7,8 +7,9 @@ import { createApp } from './app';
 import { AuthRefusals } from './auth/refusals';
 import { createBackendHealth, startBackendMonitor } from './backend-health';
 import { startBackends, type StartedBackends } from './backends';
-import { ConfigError, type GatewayConfig } from './config';
+import { ConfigError, readBackendPassword, type GatewayConfig } from './config';
 import { createDeletionSweeper, type SweepResult } from './deletion-sweeper';
+import { createDeviceLogWitness, type DeviceLogTarget } from './device-log-witness';
 import { edge } from './http/edge';
 import { ConcurrencyBudget, RateLimiter } from './http/limits';
 import { listen } from './http/listen';
@@ -45,6 +46,8 @@ export interface Gateway {
    * ConfigError and the certificate served stays as it was.
    */
   reloadTls(): TlsMaterial;
+  /** Runs the device-log reconciliation of every backend with `deviceLog` now; the timers do this every `intervalSeconds`. */
+  reconcileDeviceLogs(): Promise<void>;
   /** Requests being served now (from arrival until the answer is handed to the OS). */
   readonly inflight: number;
   /**
@@ -69,6 +72,20 @@ export interface GatewayOptions {
 
 /** The JSONL mirror of the audit log, in the data dir (docs/audit.md). */
 export const AUDIT_JSONL_FILE = 'audit.jsonl';
+
+/** The YubiHSM 2 backends whose device logs the gateway reconciles, with their devices' connectors. */
+function deviceLogTargets(config: GatewayConfig, started: StartedBackends): DeviceLogTarget[] {
+  const targets: DeviceLogTarget[] = [];
+  for (const b of config.backends) {
+    if (b.type !== 'yubihsm' || !b.deviceLog) continue;
+    const urls = b.connectors ? b.connectors.map((c) => c.url) : [b.connectorUrl ?? started.simulators.get(b.id)!.url];
+    targets.push({
+      backendId: b.id, connectorUrls: urls, authKeyId: b.deviceLog.authKeyId,
+      password: readBackendPassword({ id: b.id, ...b.deviceLog }), intervalMs: b.deviceLog.intervalSeconds * 1000,
+    });
+  }
+  return targets;
+}
 
 /** Opens the store, starts the backends and serves the app; the same path for `npm start` and tests. */
 export async function startGateway(
@@ -102,9 +119,11 @@ export async function startGateway(
       intervalMs: config.audit.authRefusals.intervalSeconds * 1000, maxEntries: config.audit.authRefusals.maxEntries, now,
     });
     const limits = { perApiKey: new RateLimiter(config.limits.perApiKey, config.limits.maxTracked), refusals, metrics };
+    const deviceLog = createDeviceLogWitness({ db, logger, metrics, now, targets: deviceLogTargets(config, backends) });
     const app = createApp({
       keys,
       importTokens,
+      deviceLog: () => deviceLog.status(),
       apiKeys,
       backends: backends.registry,
       arn: { region: config.server.region, accountId: config.server.accountId },
@@ -129,6 +148,7 @@ export async function startGateway(
     const port = (server.address() as AddressInfo).port;
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
     const started = backends;
+    deviceLog.start();
     const sweeper = createDeletionSweeper({ keys, importTokens, backends: started.registry, logger, now, intervalMs: options.deletionSweepIntervalMs });
     // Not awaited: due keys are already gone for clients, and a device that is down must not hold
     // up the start (its deletions are retried on the timer).
@@ -155,11 +175,13 @@ export async function startGateway(
         tls = next;
         return next;
       },
+      reconcileDeviceLogs: () => deviceLog.run(),
       get inflight() { return inflight.count; },
       async close(opts = {}) {
         const drained = await drainServer(server, inflight, opts.deadlineMs ?? config.server.shutdownDeadlineMs);
         monitor.stop();
         await sweeper.stop();
+        await deviceLog.stop();
         // The aggregated refusals are the only audit records not yet written; every other one was
         // committed before its request was answered.
         refusals.stop();

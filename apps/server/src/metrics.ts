@@ -26,7 +26,17 @@ export interface Metrics {
   edgeRefused(operation: string, outcome: string): void;
   /** Aggregated auth refusals waiting for their audit record. */
   setAuthRefusalEntries(n: number): void;
+  /** A device-log reconciliation ran for a backend (device-log-witness.ts); `unexplained` is the total since start. */
+  deviceLogRun(backendId: string, run: DeviceLogRun): void;
   render(): Promise<string>;
+}
+
+export interface DeviceLogRun {
+  at: Date;
+  ok: boolean;
+  matched: number;
+  unexplained: number;
+  problems: number;
 }
 
 /** Latency buckets in seconds: from well under a millisecond (a simulator) to a slow device (a YubiHSM 2 RSA-4096 signature takes seconds). */
@@ -95,6 +105,36 @@ export function createMetrics(): Metrics {
     help: 'Distinct (source, API key, reason) auth refusals counted since the last aggregated audit write.',
     registers: [registry],
   });
+  const unreconciled = new Gauge({
+    name: 'kmsgate_device_log_unreconciled_signatures',
+    help: 'Key uses a YubiHSM 2 logged that kmsgate\'s audit log does not explain (a signature made outside kmsgate), found since the gateway started.',
+    labelNames: ['backend'] as const,
+    registers: [registry],
+  });
+  const logProblems = new Gauge({
+    name: 'kmsgate_device_log_problems',
+    help: 'Problems the last device-log reconciliation found: a log that does not chain on, boots or authentications the full log could not record.',
+    labelNames: ['backend'] as const,
+    registers: [registry],
+  });
+  const logMatched = new Counter({
+    name: 'kmsgate_device_log_matched_signatures_total',
+    help: 'Device signatures matched to kmsgate\'s accepted Sign records by the device-log reconciliation.',
+    labelNames: ['backend'] as const,
+    registers: [registry],
+  });
+  const logLastRun = new Gauge({
+    name: 'kmsgate_device_log_last_run_timestamp_seconds',
+    help: 'When the device-log reconciliation last ran for the backend (Unix time).',
+    labelNames: ['backend'] as const,
+    registers: [registry],
+  });
+  const logLastSuccess = new Gauge({
+    name: 'kmsgate_device_log_last_success_timestamp_seconds',
+    help: 'When the device-log reconciliation last completed for the backend (Unix time); older than the interval means it is failing.',
+    labelNames: ['backend'] as const,
+    registers: [registry],
+  });
   return {
     registry,
     contentType: registry.contentType,
@@ -113,6 +153,16 @@ export function createMetrics(): Metrics {
     setBackendUp: (backend, up, devices = []) => {
       backendUp.set({ backend }, up ? 1 : 0);
       for (const d of devices) deviceUp.set({ backend, serial: String(d.serial) }, d.connectionState === 'CONNECTED' ? 1 : 0);
+    },
+    deviceLogRun(backend, run) {
+      const t = run.at.getTime() / 1000;
+      logLastRun.set({ backend }, t);
+      unreconciled.set({ backend }, run.unexplained);
+      logProblems.set({ backend }, run.problems);
+      if (run.ok) {
+        logLastSuccess.set({ backend }, t);
+        logMatched.inc({ backend }, run.matched);
+      }
     },
     render: () => registry.metrics(),
   };

@@ -179,6 +179,14 @@ function deviceList(options: YubiHsmBackendOptions): { url: string; serial?: num
 /** What seal() returns: the payload under WRAP_DATA. */
 const SEALED_LENGTH = SEALED_PAYLOAD_LENGTH + WRAP_DATA_OVERHEAD;
 
+/** A YubiHSM 2 key handle, `<device serial>:<object id>`, taken apart; undefined for anything else. */
+export function parseKeyHandle(handle: string): GeneratedObject | undefined {
+  const m = typeof handle === 'string' ? /^(0|[1-9][0-9]{0,9}):([1-9][0-9]{0,4})$/.exec(handle) : null;
+  const deviceSerial = Number(m?.[1]);
+  const id = Number(m?.[2]);
+  return m && deviceSerial <= MAX_SERIAL && id <= 0xfffe ? { id, deviceSerial } : undefined;
+}
+
 /** A pool is a few devices in front of one set of keys; more only multiplies session slots. */
 export const MAX_POOL_DEVICES = 16;
 
@@ -628,13 +636,9 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
 
   /** Handles are `<serial>:<object ID>`, both decimal, as generateKey returned them. */
   private parseHandle(handle: string): GeneratedObject {
-    const m = typeof handle === 'string' ? /^(0|[1-9][0-9]{0,9}):([1-9][0-9]{0,4})$/.exec(handle) : null;
-    const deviceSerial = Number(m?.[1]);
-    const id = Number(m?.[2]);
-    if (!m || deviceSerial > MAX_SERIAL || id > 0xfffe) {
-      throw new KmsError('KMSInternalException', `The key handle is not a YubiHSM 2 key handle of backend ${this.id}.`);
-    }
-    return { id, deviceSerial };
+    const parsed = parseKeyHandle(handle);
+    if (!parsed) throw new KmsError('KMSInternalException', `The key handle is not a YubiHSM 2 key handle of backend ${this.id}.`);
+    return parsed;
   }
 
   /**

@@ -4,3 +4,4 @@ export * from './backup-file';
 export * from './sessions';
 export * from './reconcile';
 export * from './setup';
+export * from './device-log';

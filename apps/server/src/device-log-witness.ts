@@ -1,0 +1,142 @@
+/**
+ * The device log as a second witness, run by the gateway itself (issue 10 item 4; `kmsgate hsm
+ * audit` is the same check run by hand, and both keep their progress in the same store). Every
+ * `intervalMs` it reads each configured YubiHSM 2's own log with the auditor key, reconciles the
+ * device's signatures with kmsgate's audit log (packages/yubihsm/src/ceremony/reconcile.ts), keeps
+ * the entries in the store, and only then releases them on the device. A key use the device logged
+ * but kmsgate did not record (someone signed with the runtime password outside kmsgate) is logged
+ * as an error with its entry and counted in /metrics and /health.
+ */
+import { KEY_SPECS, hasKeyMaterial, isSupportedKeySpec, type KeyRecord } from '@kmsgate/core';
+import { HsmLogStore, KeyStore, type Db } from '@kmsgate/store';
+import {
+  type DeviceLogRead, KEY_OBJECT_TYPE, YubiHsmClient, describeEntry, keyObject, logProblems, parseKeyHandle, readDeviceLog, reconcile,
+} from '@kmsgate/yubihsm';
+import type { Logger } from './log';
+import type { Metrics } from './metrics';
+
+/** One YubiHSM 2 backend whose devices the gateway audits. */
+export interface DeviceLogTarget {
+  backendId: string;
+  connectorUrls: readonly string[];
+  authKeyId: number;
+  password: string;
+  intervalMs: number;
+}
+
+export interface DeviceLogStatus {
+  lastRunAt?: Date;
+  lastSuccessAt?: Date;
+  /** Device key uses that kmsgate's audit log does not explain, found since the gateway started. */
+  unexplained: number;
+  /** The last run's problems: a log that does not chain on, events the full log could not record. */
+  problems: string[];
+  /** Why the last run failed (a device unreachable, the auditor key refused), if it did. */
+  error?: string;
+}
+
+export interface DeviceLogWitness {
+  /** One pass over every target; a target's pass that is running is joined. Never rejects. */
+  run(): Promise<void>;
+  status(): ReadonlyMap<string, DeviceLogStatus>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface DeviceLogWitnessOptions {
+  db: Db;
+  targets: readonly DeviceLogTarget[];
+  logger: Logger;
+  metrics: Metrics;
+  now: () => Date;
+}
+
+/**
+ * The device object of each key of `backendId` that has one (handles are `<serial>:<object id>`),
+ * named as reconcile names it: object IDs are per object type, so a symmetric or HMAC key's
+ * object is named apart from an asymmetric key with the same ID.
+ */
+function objectsOf(keys: KeyStore, backendId: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (let after = ''; ;) {
+    const page = keys.listKeyIds(after, 1000);
+    for (const keyId of page.keyIds) {
+      const k: KeyRecord | undefined = keys.getKey(keyId);
+      const id = k && k.backendId === backendId && hasKeyMaterial(k) && isSupportedKeySpec(k.keySpec) ? parseKeyHandle(k.handle)?.id : undefined;
+      if (k && id !== undefined) out.set(keyId, keyObject(KEY_OBJECT_TYPE[KEY_SPECS[k.keySpec].kind], id));
+    }
+    if (!page.truncated) return out;
+    after = page.keyIds[page.keyIds.length - 1]!;
+  }
+}
+
+export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLogWitness {
+  const { db, targets, logger, metrics, now } = opts;
+  const logs = new HsmLogStore(db);
+  const keys = new KeyStore(db, now);
+  const statuses = new Map<string, DeviceLogStatus>(targets.map((t) => [t.backendId, { unexplained: 0, problems: [] }]));
+  const running = new Map<string, Promise<void>>();
+  const timers: NodeJS.Timeout[] = [];
+
+  async function audit(target: DeviceLogTarget): Promise<void> {
+    const status = statuses.get(target.backendId)!;
+    const at = now();
+    status.lastRunAt = at;
+    const clients = target.connectorUrls.map((connectorUrl) => new YubiHsmClient({ connectorUrl, authKeyId: target.authKeyId, password: target.password, maxSessions: 1 }));
+    try {
+      // Device logs first, kmsgate's records second: a signature the device made before its log
+      // was read has its record written by the time the records are read.
+      const reads: DeviceLogRead[] = [];
+      for (const c of clients) reads.push(await readDeviceLog(c, (serial) => logs.lastEntry(serial)));
+      const entries = reads.flatMap((d) => d.fresh.map((e) => ({ ...e, serial: d.serial })));
+      const objectOf = objectsOf(keys, target.backendId);
+      const { result } = logs.reconcileRound(target.backendId, entries, objectOf, at,
+        (recorded, carried) => reconcile({ entries, recorded, carried, kmsgateObjects: new Set(objectOf.values()) }));
+      for (const [i, d] of reads.entries()) {
+        const newest = d.fresh[d.fresh.length - 1];
+        if (newest) await clients[i]!.setLogIndex(newest.number);
+      }
+      status.problems = logProblems(reads);
+      status.unexplained += result.unexplained.length;
+      delete status.error;
+      status.lastSuccessAt = at;
+      for (const u of result.unexplained) logger.error('device log: a key use kmsgate did not record', { backend: target.backendId, entry: describeEntry(u.entry), why: u.why });
+      for (const p of status.problems) logger.error('device log: problem', { backend: target.backendId, problem: p });
+      metrics.deviceLogRun(target.backendId, { at, matched: result.matched, unexplained: status.unexplained, problems: status.problems.length, ok: true });
+    } catch (e) {
+      status.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      logger.error('device log: the reconciliation failed; retried on the next run', { backend: target.backendId, error: status.error });
+      metrics.deviceLogRun(target.backendId, { at, matched: 0, unexplained: status.unexplained, problems: status.problems.length, ok: false });
+    } finally {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    }
+  }
+
+  function runTarget(t: DeviceLogTarget): Promise<void> {
+    let p = running.get(t.backendId);
+    if (!p) {
+      p = audit(t).finally(() => running.delete(t.backendId));
+      running.set(t.backendId, p);
+    }
+    return p;
+  }
+
+  return {
+    async run() {
+      for (const t of targets) await runTarget(t);
+    },
+    status: () => statuses,
+    start() {
+      if (timers.length > 0) return;
+      for (const t of targets) {
+        const timer = setInterval(() => { void runTarget(t); }, t.intervalMs);
+        timer.unref();
+        timers.push(timer);
+      }
+    },
+    async stop() {
+      for (const timer of timers.splice(0)) clearInterval(timer);
+      await Promise.all(running.values());
+    },
+  };
+}
