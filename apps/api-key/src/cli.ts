@@ -15,6 +15,7 @@ import {
   type ApiKeyScope,
   type Db,
 } from '@kmsgate/store';
+import { VERSION } from './version';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -31,6 +32,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       'after',
       '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses.',
     )
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run api-key --help for usage)');

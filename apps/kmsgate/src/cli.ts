@@ -5,6 +5,7 @@
  * stdout carries results; messages for humans and errors go to stderr.
  */
 import { Command, CommanderError } from 'commander';
+import { apiKeyCommands } from './commands/api-key';
 import { auditCommands } from './commands/audit';
 import { backupCommands } from './commands/backup';
 import { hsmCommands } from './commands/hsm';
@@ -12,11 +13,12 @@ import { killSwitchCommands } from './commands/kill-switch';
 import { policyCommands } from './commands/policy';
 import { serveCommands } from './commands/serve';
 import { CliError, type CliContext, type CliIo, type CommandModule } from './context';
+import { VERSION } from './version';
 
 export type { CliIo } from './context';
 
 /** Every command group, in the order `kmsgate --help` lists them. */
-const COMMANDS: readonly CommandModule[] = [auditCommands, backupCommands, hsmCommands, killSwitchCommands, policyCommands, serveCommands];
+const COMMANDS: readonly CommandModule[] = [apiKeyCommands, auditCommands, backupCommands, hsmCommands, killSwitchCommands, policyCommands, serveCommands];
 
 /** Runs the CLI on `args` (without node and script path); resolves to the process exit code. */
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
@@ -27,6 +29,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       'after',
       '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses.',
     )
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run kmsgate --help for usage)');
