@@ -1,5 +1,5 @@
 // ESLint flat config: typescript-eslint's recommended rules (no type information, so it stays fast).
-// Layout is not checked: the project has no formatter yet (README, "Quick start").
+// Layout is Prettier's job (.prettierrc.json, `npm run format:check` in `npm test`).
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -13,9 +13,15 @@ export default tseslint.config(
       // A leading underscore marks what is unused on purpose: an Express error handler's 4th
       // parameter (Express tells error middleware apart by arity), a codec's unused argument, or a
       // field dropped from an object by destructuring it out.
-      '@typescript-eslint/no-unused-vars': ['error', {
-        argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true,
-      }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          caughtErrorsIgnorePattern: '^_',
+          ignoreRestSiblings: true,
+        },
+      ],
       // The validators match control characters on purpose, to refuse them (labels, log-safe text).
       'no-control-regex': 'off',
     },

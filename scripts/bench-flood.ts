@@ -24,13 +24,18 @@ const FLOOD_RPS = Number(process.env.BENCH_FLOOD_RPS ?? 2000);
 const CONNECTIONS = Number(process.env.BENCH_FLOOD_CONNECTIONS ?? 128);
 const TICK_MS = 10;
 
-interface Reply { status: number; body: string }
+interface Reply {
+  status: number;
+  body: string;
+}
 
 function post(agent: Agent, url: URL, headers: Record<string, string>, body: string): Promise<Reply> {
   return new Promise((ok, fail) => {
     const req = request({ host: url.hostname, port: url.port, path: '/', method: 'POST', agent, headers }, (res) => {
       let text = '';
-      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
       res.on('end', () => ok({ status: res.statusCode!, body: text }));
     });
     req.on('error', fail);
@@ -76,7 +81,13 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-interface FloodStats { sent: number; answered: number; notOffered: number; seconds: number; statuses: Record<string, number> }
+interface FloodStats {
+  sent: number;
+  answered: number;
+  notOffered: number;
+  seconds: number;
+  statuses: Record<string, number>;
+}
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kmsgate-bench-flood-'));
@@ -117,10 +128,14 @@ async function main(): Promise<void> {
     // slow the signer's client down.
     const flood = spawn(process.execPath, ['--import', 'tsx', __filename, '--flood', gw.url.href, signBody], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
     let floodOut = '';
-    flood.stdout!.on('data', (c: Buffer) => { floodOut += c.toString(); });
+    flood.stdout!.on('data', (c: Buffer) => {
+      floodOut += c.toString();
+    });
     await new Promise<void>((ok) => flood.stdout!.once('data', () => ok())); // "started", after its first second
     let rssMax = rssMiB(pid);
-    const sampler = setInterval(() => { rssMax = Math.max(rssMax, rssMiB(pid)); }, 200);
+    const sampler = setInterval(() => {
+      rssMax = Math.max(rssMax, rssMiB(pid));
+    }, 200);
     const flooded = await signs(SIGNS);
     clearInterval(sampler);
     load.push(loadavg());
@@ -139,15 +154,27 @@ async function main(): Promise<void> {
     const bytesAfter = jsonlBytes() - bytesBefore;
 
     const fmt = (x: number, d = 2) => x.toFixed(d);
-    console.log(`\nkmsgate flood benchmark — legitimate Sign (P-256, x-api-key, concurrency 1, ${SIGNS} signs) alone and under an anonymous flood of ${FLOOD_RPS}/s on ${CONNECTIONS} keep-alive connections, node ${process.version}`);
+    console.log(
+      `\nkmsgate flood benchmark — legitimate Sign (P-256, x-api-key, concurrency 1, ${SIGNS} signs) alone and under an anonymous flood of ${FLOOD_RPS}/s on ${CONNECTIONS} keep-alive connections, node ${process.version}`,
+    );
     console.log(`load average ${load[0]!.map((l) => l.toFixed(1)).join(' ')} before, ${load[1]!.map((l) => l.toFixed(1)).join(' ')} at the end of the flood`);
     console.log('| case | legitimate Sign p50 ms | flood offered/s | flood answered/s | gateway RSS MiB |');
     console.log('|---|---:|---:|---:|---:|');
     console.log(`| unflooded | ${fmt(p50(quiet))} | — | — | ${fmt(rssBefore, 0)} |`);
-    console.log(`| flooded | ${fmt(p50(flooded))} | ${fmt(stats.sent / stats.seconds, 0)} | ${fmt(stats.answered / stats.seconds, 0)} | ${fmt(rssMax, 0)} (max) |`);
+    console.log(
+      `| flooded | ${fmt(p50(flooded))} | ${fmt(stats.sent / stats.seconds, 0)} | ${fmt(stats.answered / stats.seconds, 0)} | ${fmt(rssMax, 0)} (max) |`,
+    );
     console.log(`p50 ratio flooded / unflooded: ${fmt(p50(flooded) / p50(quiet))}×`);
-    console.log(`flood: ${stats.sent} sent in ${fmt(stats.seconds, 1)} s, ${stats.notOffered} not offered (every connection was waiting); answers: ${Object.entries(stats.statuses).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    console.log(`audit log during the flood: ${rowsDuring} records beyond the signer's own ${SIGNS}; audit.jsonl grew ${bytesDuring} B with the signer's records, ${bytesAfter} B after the shutdown flush (${aggregated} aggregated refusal records in all)`);
+    console.log(
+      `flood: ${stats.sent} sent in ${fmt(stats.seconds, 1)} s, ${stats.notOffered} not offered (every connection was waiting); answers: ${Object.entries(
+        stats.statuses,
+      )
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+    console.log(
+      `audit log during the flood: ${rowsDuring} records beyond the signer's own ${SIGNS}; audit.jsonl grew ${bytesDuring} B with the signer's records, ${bytesAfter} B after the shutdown flush (${aggregated} aggregated refusal records in all)`,
+    );
   } finally {
     gw.child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
@@ -160,7 +187,11 @@ class FloodConnection {
   #socket: Socket;
   #buffer = '';
 
-  constructor(private readonly url: URL, private readonly requestBytes: Buffer, private readonly onAnswer: (kind: string) => void) {
+  constructor(
+    private readonly url: URL,
+    private readonly requestBytes: Buffer,
+    private readonly onAnswer: (kind: string) => void,
+  ) {
     this.#socket = this.#open();
   }
 
@@ -199,7 +230,7 @@ class FloodConnection {
       const status = head.slice(9, 12);
       const type = /"__type":"([^"]+)"/.exec(body)?.[1];
       this.busy = false;
-      this.onAnswer(status === '200' ? 'ok' : type ?? `HTTP ${status}`);
+      this.onAnswer(status === '200' ? 'ok' : (type ?? `HTTP ${status}`));
     }
   }
 
@@ -214,13 +245,19 @@ let stopping = false;
 async function floodMain(url: URL, body: string): Promise<void> {
   const requestBytes = Buffer.from(
     `POST / HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: TrentService.Sign\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, 'latin1');
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    'latin1',
+  );
   const statuses: Record<string, number> = {};
   let answered = 0;
-  const connections = Array.from({ length: CONNECTIONS }, () => new FloodConnection(url, requestBytes, (kind) => {
-    statuses[kind] = (statuses[kind] ?? 0) + 1;
-    if (kind !== 'connection closed') answered++;
-  }));
+  const connections = Array.from(
+    { length: CONNECTIONS },
+    () =>
+      new FloodConnection(url, requestBytes, (kind) => {
+        statuses[kind] = (statuses[kind] ?? 0) + 1;
+        if (kind !== 'connection closed') answered++;
+      }),
+  );
   let sent = 0;
   let notOffered = 0;
   process.stdin.resume();

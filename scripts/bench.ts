@@ -16,9 +16,7 @@ import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
-import {
-  ApiKeyStore, GENESIS_HASH, KeyStore, auditRecordHash, loadOrCreateSealKey, openDb, verifyAuditChain, type AuditRecord, type Db,
-} from '@kmsgate/store';
+import { ApiKeyStore, GENESIS_HASH, KeyStore, auditRecordHash, loadOrCreateSealKey, openDb, verifyAuditChain, type AuditRecord, type Db } from '@kmsgate/store';
 import { YubiHsmBackend } from '@kmsgate/yubihsm';
 import { startSimulator } from '@kmsgate/yubihsm-sim';
 import type { SupportedKeySpec, SupportedSigningAlgorithm } from '@kmsgate/core';
@@ -45,7 +43,12 @@ const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const ONLY = process.env.BENCH_ONLY;
 
 interface Result {
-  label: string; concurrency: number; n: number; seconds: number; p50: number; p99: number;
+  label: string;
+  concurrency: number;
+  n: number;
+  seconds: number;
+  p50: number;
+  p99: number;
   connectorPerSign: number;
   /** From the gateway's Server-Timing header: its own time per Sign, minus the backend call. */
   serverOverheadP50?: number;
@@ -53,7 +56,10 @@ interface Result {
   serverBackendP50?: number;
 }
 
-interface ServerTimings { overhead: number[]; backend: number[] }
+interface ServerTimings {
+  overhead: number[];
+  backend: number[];
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -61,17 +67,26 @@ function percentile(sorted: number[], p: number): number {
 
 async function run(concurrency: number, n: number, op: () => Promise<unknown>, latencies?: number[]): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) {
-      next++;
-      const t0 = performance.now();
-      await op();
-      latencies?.push(performance.now() - t0);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        next++;
+        const t0 = performance.now();
+        await op();
+        latencies?.push(performance.now() - t0);
+      }
+    }),
+  );
 }
 
-async function measure(label: string, concurrency: number, n: number, op: () => Promise<unknown>, connectorRequests: () => number, timings?: ServerTimings): Promise<Result> {
+async function measure(
+  label: string,
+  concurrency: number,
+  n: number,
+  op: () => Promise<unknown>,
+  connectorRequests: () => number,
+  timings?: ServerTimings,
+): Promise<Result> {
   // Warm up at the measured concurrency, so the session pool has grown before counting starts.
   await run(concurrency, WARMUP, op);
   if (timings) {
@@ -84,9 +99,18 @@ async function measure(label: string, concurrency: number, n: number, op: () => 
   await run(concurrency, n, op, latencies);
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+  const median = (xs: number[]) =>
+    percentile(
+      [...xs].sort((a, b) => a - b),
+      50,
+    );
   return {
-    label, concurrency, n, seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99),
+    label,
+    concurrency,
+    n,
+    seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
     connectorPerSign: (connectorRequests() - before) / n,
     ...(timings?.overhead.length ? { serverOverheadP50: median(timings.overhead), serverBackendP50: median(timings.backend) } : {}),
   };
@@ -111,8 +135,16 @@ function prefillAudit(db: Db, n: number, keyId: string): number {
     for (let i = 0; i < n; i++) {
       seq++;
       const r: Omit<AuditRecord, 'hash'> = {
-        seq, at, requestId: `00000000-0000-4000-8000-${seq.toString(16).padStart(12, '0')}`, apiKeyId: 'ak_0000000000000000',
-        operation: 'Sign', keyId, decision: 'accept', gate: null, reason: null, summary: null,
+        seq,
+        at,
+        requestId: `00000000-0000-4000-8000-${seq.toString(16).padStart(12, '0')}`,
+        apiKeyId: 'ak_0000000000000000',
+        operation: 'Sign',
+        keyId,
+        decision: 'accept',
+        gate: null,
+        reason: null,
+        summary: null,
         signedDigest: prevHash, // any 64 hex characters: the size of a real one
         prevHash,
       };
@@ -129,24 +161,41 @@ async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
     if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
     try {
       if ((await fetch(`${url}/health`)).ok) return;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('gateway did not become healthy');
 }
 
 /** A gateway in its own process on `dir`, against the simulator at `connectorUrl`. */
-async function startGatewayProcess(dir: string, connectorUrl: string, nodeArgs: string[] = []): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
+async function startGatewayProcess(
+  dir: string,
+  connectorUrl: string,
+  nodeArgs: string[] = [],
+): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
   const port = 18000 + Math.floor(Math.random() * 2000);
   const configPath = join(dir, 'kmsgate.yaml');
-  writeFileSync(configPath, [
-    'server:', `  port: ${port}`,
-    'backends:', '  - id: yubihsm', '    type: yubihsm', `    connectorUrl: ${connectorUrl}`, '    passwordEnv: BENCH_YUBIHSM_PASSWORD',
-    'audit:', `  fsync: ${AUDIT_FSYNC}`,
-    // The token buckets still run on every request, but above what one load generator on this
-    // machine can offer: the bench measures the cost of a Sign, not the default 1,000/s limit.
-    'limits:', '  perSource: { requestsPerSecond: 1000000, burst: 1000000 }', '  perApiKey: { requestsPerSecond: 1000000, burst: 1000000 }',
-  ].join('\n'));
+  writeFileSync(
+    configPath,
+    [
+      'server:',
+      `  port: ${port}`,
+      'backends:',
+      '  - id: yubihsm',
+      '    type: yubihsm',
+      `    connectorUrl: ${connectorUrl}`,
+      '    passwordEnv: BENCH_YUBIHSM_PASSWORD',
+      'audit:',
+      `  fsync: ${AUDIT_FSYNC}`,
+      // The token buckets still run on every request, but above what one load generator on this
+      // machine can offer: the bench measures the cost of a Sign, not the default 1,000/s limit.
+      'limits:',
+      '  perSource: { requestsPerSecond: 1000000, burst: 1000000 }',
+      '  perApiKey: { requestsPerSecond: 1000000, burst: 1000000 }',
+    ].join('\n'),
+  );
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'apps/server/src/main.ts')], {
     cwd: ROOT,
     env: { ...process.env, KMSGATE_CONFIG: configPath, KMSGATE_DATA_DIR: dir, BENCH_YUBIHSM_PASSWORD: 'password', LOG_LEVEL: 'warn' },
@@ -183,21 +232,26 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 function sdkClient(url: string, db: Db, dir: string): { kms: KMSClient; timings: ServerTimings } {
   const creds = new ApiKeyStore(db, loadOrCreateSealKey(dir)).generate({ label: 'bench', role: 'admin' });
   const kms = new KMSClient({
-    endpoint: url, region: 'us-east-1', maxAttempts: 1,
+    endpoint: url,
+    region: 'us-east-1',
+    maxAttempts: 1,
     credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
   });
   const timings: ServerTimings = { overhead: [], backend: [] };
-  kms.middlewareStack.add((next) => async (args) => {
-    const out = await next(args);
-    const timing = (out.response as { headers?: Record<string, string> }).headers?.['server-timing'] ?? '';
-    const total = /total;dur=([\d.]+)/.exec(timing);
-    const backendMs = /backend;dur=([\d.]+)/.exec(timing);
-    if (total && backendMs) {
-      timings.overhead.push(Number(total[1]) - Number(backendMs[1]));
-      timings.backend.push(Number(backendMs[1]));
-    }
-    return out;
-  }, { step: 'deserialize', name: 'serverTiming' });
+  kms.middlewareStack.add(
+    (next) => async (args) => {
+      const out = await next(args);
+      const timing = (out.response as { headers?: Record<string, string> }).headers?.['server-timing'] ?? '';
+      const total = /total;dur=([\d.]+)/.exec(timing);
+      const backendMs = /backend;dur=([\d.]+)/.exec(timing);
+      if (total && backendMs) {
+        timings.overhead.push(Number(total[1]) - Number(backendMs[1]));
+        timings.backend.push(Number(backendMs[1]));
+      }
+      return out;
+    },
+    { step: 'deserialize', name: 'serverTiming' },
+  );
   return { kms, timings };
 }
 
@@ -208,7 +262,10 @@ function sdkClient(url: string, db: Db, dir: string): { kms: KMSClient; timings:
  * the prefilled head) must still verify.
  */
 async function auditHistoryRows(connectorUrl: string, message: Uint8Array): Promise<{ rows: Result[]; fillSeconds: number; verifySeconds: number }> {
-  const setups = [{ label: 'empty', records: 0 }, { label: `${AUDIT_RECORDS.toLocaleString('en-US')} records`, records: AUDIT_RECORDS }];
+  const setups = [
+    { label: 'empty', records: 0 },
+    { label: `${AUDIT_RECORDS.toLocaleString('en-US')} records`, records: AUDIT_RECORDS },
+  ];
   let fillSeconds = 0;
   const gateways = [];
   try {
@@ -222,7 +279,8 @@ async function auditHistoryRows(connectorUrl: string, message: Uint8Array): Prom
     }
     for (const g of gateways) {
       const { KeyMetadata } = await g.kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
-      const sign = () => g.kms.send(new SignCommand({ KeyId: KeyMetadata!.KeyId!, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
+      const sign = () =>
+        g.kms.send(new SignCommand({ KeyId: KeyMetadata!.KeyId!, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
       await run(1, PREWARM, sign);
       Object.assign(g, { sign });
     }
@@ -243,9 +301,17 @@ async function auditHistoryRows(connectorUrl: string, message: Uint8Array): Prom
     const rows = gateways.map((g): Result => {
       g.latencies.sort((a, b) => a - b);
       return {
-        label: `P-256 gateway, audit log ${g.label}`, concurrency: 1, n: g.latencies.length, seconds: g.seconds,
-        p50: percentile(g.latencies, 50), p99: percentile(g.latencies, 99), connectorPerSign: NaN,
-        serverOverheadP50: percentile([...g.overhead].sort((a, b) => a - b), 50),
+        label: `P-256 gateway, audit log ${g.label}`,
+        concurrency: 1,
+        n: g.latencies.length,
+        seconds: g.seconds,
+        p50: percentile(g.latencies, 50),
+        p99: percentile(g.latencies, 99),
+        connectorPerSign: NaN,
+        serverOverheadP50: percentile(
+          [...g.overhead].sort((a, b) => a - b),
+          50,
+        ),
       };
     });
     return { rows, fillSeconds, verifySeconds };
@@ -270,11 +336,16 @@ const CLOCK_TICKS = 100;
 
 function post(agent: Agent, port: number, headers: Record<string, string>, body: string): Promise<void> {
   return new Promise((ok, fail) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      const body: Buffer[] = [];
-      res.on('data', (c: Buffer) => body.push(c));
-      res.on('end', () => (res.statusCode === 200 ? ok() : fail(new Error(`HTTP ${res.statusCode} from port ${port}: ${Buffer.concat(body).toString().slice(0, 200)}`))));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method: 'POST', path: '/', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      (res) => {
+        const body: Buffer[] = [];
+        res.on('data', (c: Buffer) => body.push(c));
+        res.on('end', () =>
+          res.statusCode === 200 ? ok() : fail(new Error(`HTTP ${res.statusCode} from port ${port}: ${Buffer.concat(body).toString().slice(0, 200)}`)),
+        );
+      },
+    );
     req.on('error', fail);
     req.end(body);
   });
@@ -290,7 +361,11 @@ async function startBareExpress(): Promise<{ child: ChildProcess; port: number; 
   return { child, port, stop: () => stopProcess(child) };
 }
 
-interface CpuRow { label: string; requests: number; cpuMicros: number }
+interface CpuRow {
+  label: string;
+  requests: number;
+  cpuMicros: number;
+}
 
 /**
  * CPU per request of the gateway process (Sign with x-api-key, the simulator in another process)
@@ -313,10 +388,15 @@ async function cpuComparison(connectorUrl: string): Promise<{ rows: CpuRow[]; lo
     const targets: { label: string; pid: number; port: number; headers: Record<string, string>; body: string }[] = [
       { label: 'bare Express 5 (POST + JSON)', pid: bare.child.pid!, port: bare.port, headers: { 'content-type': 'application/json' }, body: '' },
     ];
-    for (const [name, spec, alg, type] of [['P-256', 'ECC_NIST_P256', 'ECDSA_SHA_256', 'DIGEST'], ['Ed25519', 'ECC_NIST_EDWARDS25519', 'ED25519_SHA_512', 'RAW']] as const) {
+    for (const [name, spec, alg, type] of [
+      ['P-256', 'ECC_NIST_P256', 'ECDSA_SHA_256', 'DIGEST'],
+      ['Ed25519', 'ECC_NIST_EDWARDS25519', 'ED25519_SHA_512', 'RAW'],
+    ] as const) {
       const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: spec, KeyUsage: 'SIGN_VERIFY' }));
       targets.push({
-        label: `gateway Sign ${name} (x-api-key)`, pid: gw.child.pid!, port: gatewayPort,
+        label: `gateway Sign ${name} (x-api-key)`,
+        pid: gw.child.pid!,
+        port: gatewayPort,
         headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.Sign', 'x-api-key': signer.apiKey },
         body: JSON.stringify({ KeyId: KeyMetadata!.KeyId, Message: message, MessageType: type, SigningAlgorithm: alg }),
       });
@@ -369,7 +449,8 @@ async function main(): Promise<void> {
     for (const [name, spec, alg] of cases) {
       const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: spec, KeyUsage: 'SIGN_VERIFY' }));
       const record = keys.getKey(KeyMetadata!.KeyId!)!;
-      const viaGateway = () => kms.send(new SignCommand({ KeyId: record.keyId, Message: message, MessageType: alg === 'ECDSA_SHA_256' ? 'DIGEST' : 'RAW', SigningAlgorithm: alg }));
+      const viaGateway = () =>
+        kms.send(new SignCommand({ KeyId: record.keyId, Message: message, MessageType: alg === 'ECDSA_SHA_256' ? 'DIGEST' : 'RAW', SigningAlgorithm: alg }));
       const direct = () => backend.sign(record.handle, spec, alg, message, record.publicKey);
       for (const c of [1, 32]) {
         results.push(await measure(`${name} gateway (HTTP+SigV4)`, c, SIGNS, viaGateway, () => sim.stats().apiRequests, timings));
@@ -390,21 +471,27 @@ async function main(): Promise<void> {
 
   const fmt = (n: number, d = 2) => n.toFixed(d);
   console.log(`\nkmsgate Sign benchmark — ${SIGNS} signs per row, node ${process.version}, simulator backend\n`);
-  console.log('| case | concurrency | signs/s | p50 ms | p99 ms | connector requests / Sign | backend call p50 ms (gateway-timed) | gateway overhead p50 ms (server-side) |');
+  console.log(
+    '| case | concurrency | signs/s | p50 ms | p99 ms | connector requests / Sign | backend call p50 ms (gateway-timed) | gateway overhead p50 ms (server-side) |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   const opt = (v: number | undefined) => (v === undefined ? '' : fmt(v, 3));
   for (const r of results) {
-    console.log(`| ${r.label} | ${r.concurrency} | ${fmt(r.n / r.seconds, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.connectorPerSign)} | ${opt(r.serverBackendP50)} | ${opt(r.serverOverheadP50)} |`);
+    console.log(
+      `| ${r.label} | ${r.concurrency} | ${fmt(r.n / r.seconds, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.connectorPerSign)} | ${opt(r.serverBackendP50)} | ${opt(r.serverOverheadP50)} |`,
+    );
   }
   console.log('\nAt concurrency 1, client-observed p50 through the gateway minus backend-only p50');
-  console.log('(includes the AWS SDK\'s own request building and SigV4 signing on the client side):');
+  console.log("(includes the AWS SDK's own request building and SigV4 signing on the client side):");
   for (const name of ['P-256', 'Ed25519']) {
     const g = results.find((r) => r.label.startsWith(name) && r.label.includes('gateway') && r.concurrency === 1)!;
     const b = results.find((r) => r.label.startsWith(name) && r.label.includes('backend') && r.concurrency === 1)!;
     console.log(`  ${name}: ${fmt(g.p50 - b.p50, 3)} ms`);
   }
   if (audit) {
-    console.log(`\nAudit history: P-256 Sign at concurrency 1 through two gateways side by side, ${SIGNS} signs each in ${AUDIT_ROUNDS} alternating rounds, audit.fsync ${AUDIT_FSYNC}`);
+    console.log(
+      `\nAudit history: P-256 Sign at concurrency 1 through two gateways side by side, ${SIGNS} signs each in ${AUDIT_ROUNDS} alternating rounds, audit.fsync ${AUDIT_FSYNC}`,
+    );
     console.log('| audit log | signs/s | p50 ms | p99 ms | gateway overhead p50 ms (server-side) |');
     console.log('|---|---:|---:|---:|---:|');
     for (const r of audit.rows) {
@@ -419,7 +506,9 @@ function printCpu({ rows, load }: Awaited<ReturnType<typeof cpuComparison>>): vo
   const perRequest = (r: CpuRow) => r.cpuMicros / r.requests;
   const bare = perRequest(rows[0]!);
   console.log(`\nCPU per request of the server process (utime + stime from /proc/<pid>/stat), concurrency ${CPU_CONCURRENCY},`);
-  console.log(`${CPU_ROUNDS} alternating rounds of ${CPU_REQUESTS} requests; load average ${load[0].map((l) => l.toFixed(1)).join(' ')} before, ${load[1].map((l) => l.toFixed(1)).join(' ')} after`);
+  console.log(
+    `${CPU_ROUNDS} alternating rounds of ${CPU_REQUESTS} requests; load average ${load[0].map((l) => l.toFixed(1)).join(' ')} before, ${load[1].map((l) => l.toFixed(1)).join(' ')} after`,
+  );
   console.log('| server | requests | CPU µs / request | × bare Express |');
   console.log('|---|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.label} | ${r.requests} | ${perRequest(r).toFixed(0)} | ${(perRequest(r) / bare).toFixed(2)} |`);

@@ -37,9 +37,7 @@ export interface Expectations {
   publicKey?: string;
 }
 
-export type Verdict =
-  | { ok: true; fingerprint: string; measurement: string; warnings: string[] }
-  | { ok: false; reason: string };
+export type Verdict = { ok: true; fingerprint: string; measurement: string; warnings: string[] } | { ok: false; reason: string };
 
 const HEX = /^(?:[0-9a-fA-F]{2})+$/;
 /** The bridge protocol's ATTESTATION_DOMAIN, restated: this script reads no kmsgate code. */
@@ -60,8 +58,10 @@ export function verifyAttestation(doc: unknown, expected: Expectations): Verdict
   if (!HEX.test(expected.nonce)) return { ok: false, reason: 'the expected nonce is not hex' };
   if (!sameHex(d.nonce!, expected.nonce)) return { ok: false, reason: 'the attestation is for another nonce (not fresh)' };
   if (Buffer.from(d.measurement!, 'hex').length !== 32) return { ok: false, reason: 'the measurement is not 32 bytes' };
-  if (expected.measurement !== undefined && !sameHex(d.measurement!, expected.measurement)) return { ok: false, reason: 'the measurement differs from the expected one (another TA build)' };
-  if (expected.publicKey !== undefined && !sameHex(d.publicKey!, expected.publicKey)) return { ok: false, reason: 'the attestation key differs from the pinned one (another device)' };
+  if (expected.measurement !== undefined && !sameHex(d.measurement!, expected.measurement))
+    return { ok: false, reason: 'the measurement differs from the expected one (another TA build)' };
+  if (expected.publicKey !== undefined && !sameHex(d.publicKey!, expected.publicKey))
+    return { ok: false, reason: 'the attestation key differs from the pinned one (another device)' };
 
   let key;
   try {
@@ -155,7 +155,9 @@ function main(argv: string[]): number {
     return 1;
   }
   for (const w of verdict.warnings) process.stdout.write(`warning: ${w}\n`);
-  process.stdout.write(`VERIFIED: signature over domain ‖ nonce ‖ measurement\n  measurement:            ${verdict.measurement}\n  attestation key sha256: ${verdict.fingerprint}\n`);
+  process.stdout.write(
+    `VERIFIED: signature over domain ‖ nonce ‖ measurement\n  measurement:            ${verdict.measurement}\n  attestation key sha256: ${verdict.fingerprint}\n`,
+  );
   return 0;
 }
 

@@ -28,10 +28,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   let exitCode = 0;
   const program = new Command('api-key')
     .description('Manage kmsgate API keys (x-api-key values and SigV4 credentials) in the local store.')
-    .addHelpText(
-      'after',
-      '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses.',
-    )
+    .addHelpText('after', '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses.')
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
@@ -51,16 +48,29 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
         const k = store.generate({ label: opts.label, role: opts.role, ...(opts.scope.length > 0 ? { scope: opts.scope } : {}) });
         io.stderr(`Scope: ${describeScope(store.scopeOf(k.id)!)}.\n`);
         if (opts.json) {
-          io.stdout(`${JSON.stringify({
-            id: k.id, label: k.label, role: k.role, apiKey: k.apiKey,
-            accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey, createdAt: iso(k.createdAt),
-          }, null, 2)}\n`);
+          io.stdout(
+            `${JSON.stringify(
+              {
+                id: k.id,
+                label: k.label,
+                role: k.role,
+                apiKey: k.apiKey,
+                accessKeyId: k.accessKeyId,
+                secretAccessKey: k.secretAccessKey,
+                createdAt: iso(k.createdAt),
+              },
+              null,
+              2,
+            )}\n`,
+          );
           io.stderr(`Created API key ${k.id} (role ${k.role}). ${KEPT}\n`);
         } else if (opts.env) {
           // The names the AWS SDKs, the AWS CLI and boto3 read by themselves, and the README's x-api-key one.
-          io.stdout(`export KMSGATE_API_KEY=${shellQuote(k.apiKey)}\n` +
-            `export AWS_ACCESS_KEY_ID=${shellQuote(k.accessKeyId)}\n` +
-            `export AWS_SECRET_ACCESS_KEY=${shellQuote(k.secretAccessKey)}\n`);
+          io.stdout(
+            `export KMSGATE_API_KEY=${shellQuote(k.apiKey)}\n` +
+              `export AWS_ACCESS_KEY_ID=${shellQuote(k.accessKeyId)}\n` +
+              `export AWS_SECRET_ACCESS_KEY=${shellQuote(k.secretAccessKey)}\n`,
+          );
           io.stderr(`Created API key ${k.id} (role ${k.role}). ${KEPT}\n`);
         } else {
           io.stdout(`${k.apiKey}\n`);
@@ -140,8 +150,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
 }
 
 /** What kmsgate keeps of a new key's secrets (store/api-keys.ts): SigV4 needs the secret itself to check a signature. */
-const KEPT = 'kmsgate keeps only a hash of apiKey and a copy of secretAccessKey sealed under credential.key: ' +
-  'store them now, they are not shown again.';
+const KEPT = 'kmsgate keeps only a hash of apiKey and a copy of secretAccessKey sealed under credential.key: ' + 'store them now, they are not shown again.';
 
 /** POSIX single quotes: the values are base64, but the quoting must not depend on that. */
 function shellQuote(value: string): string {
@@ -193,11 +202,25 @@ function table(records: readonly (ApiKeyRecord & { scope: ApiKeyScope })[]): str
   const rows = [
     ['ID', 'LABEL', 'ROLE', 'ACCESS KEY ID', 'CREATED', 'REVOKED', 'LAST USED', 'SCOPE'],
     ...records.map((r) => [
-      r.id, r.label, r.role, r.accessKeyId, iso(r.createdAt),
-      r.revokedAt ? iso(r.revokedAt) : '-', r.lastUsedAt ? iso(r.lastUsedAt) : '-',
+      r.id,
+      r.label,
+      r.role,
+      r.accessKeyId,
+      iso(r.createdAt),
+      r.revokedAt ? iso(r.revokedAt) : '-',
+      r.lastUsedAt ? iso(r.lastUsedAt) : '-',
       !r.scope.restricted ? '*' : r.scope.selectors.length === 0 ? '(none)' : r.scope.selectors.join(','),
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((row) =>
+        row
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }

@@ -77,7 +77,9 @@ test('generate --json prints one JSON object with every credential', async () =>
 test('generate --env prints export lines a shell evaluates into the variables the README and the AWS tools read', async () => {
   const r = await cli('generate', '--label', 'sh', '--env');
   expect(r.code).toBe(0);
-  expect(r.stdout).toMatch(/^export KMSGATE_API_KEY='kmsgate_[A-Za-z0-9_-]{43}'\nexport AWS_ACCESS_KEY_ID='KG[A-Z2-7]{18}'\nexport AWS_SECRET_ACCESS_KEY='[A-Za-z0-9+/]{40}'\n$/);
+  expect(r.stdout).toMatch(
+    /^export KMSGATE_API_KEY='kmsgate_[A-Za-z0-9_-]{43}'\nexport AWS_ACCESS_KEY_ID='KG[A-Z2-7]{18}'\nexport AWS_SECRET_ACCESS_KEY='[A-Za-z0-9+/]{40}'\n$/,
+  );
   expect(r.stderr).toContain('copy of secretAccessKey sealed under credential.key');
   const sh = await exec('/bin/sh', ['-c', `eval "$1"; printf '%s %s %s' "$KMSGATE_API_KEY" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY"`, 'sh', r.stdout]);
   const [apiKey, accessKeyId, secret] = sh.stdout.split(' ');
@@ -129,7 +131,10 @@ test('list shows every key and no secret; revoke works; an unknown id exits 1', 
   expect(again.stderr).toMatch(new RegExp(`${a.id} was already revoked at \\d{4}-`));
 
   const json = JSON.parse((await cli('list', '--json')).stdout) as Record<string, string | null>[];
-  expect(json.map((r) => [r.id, r.revokedAt === null])).toEqual([[a.id, false], [b.id, true]]);
+  expect(json.map((r) => [r.id, r.revokedAt === null])).toEqual([
+    [a.id, false],
+    [b.id, true],
+  ]);
   expect(Object.keys(json[0]!).sort()).toEqual(['accessKeyId', 'createdAt', 'id', 'label', 'lastUsedAt', 'revokedAt', 'role', 'scope']);
 
   const unknown = await cli('revoke', 'ak_ffffffffffffffff');
@@ -143,21 +148,34 @@ test('scopes: generate --scope, scope --add/--remove/--all-keys, shown by list; 
   const cli = async (...args: string[]): Promise<Result> => {
     let stdout = '';
     let stderr = '';
-    const code = await run(args, { stdout: (s) => { stdout += s; }, stderr: (s) => { stderr += s; }, env: { KMSGATE_DATA_DIR: dataDir } });
+    const code = await run(args, {
+      stdout: (s) => {
+        stdout += s;
+      },
+      stderr: (s) => {
+        stderr += s;
+      },
+      env: { KMSGATE_DATA_DIR: dataDir },
+    });
     return { code, stdout, stderr };
   };
   const keyId = '0b6e5a3e-2f4f-4c41-9d6e-6e4e1d1f2a3b';
   const k = JSON.parse((await cli('generate', '--label', 'agent', '--scope', 'alias/trader', '--scope', keyId, '--json')).stdout) as Record<string, string>;
   expect((await cli('scope', k.id!, '--json')).stdout).toBe(`${JSON.stringify([keyId, 'alias/trader'].sort())}\n`);
 
-  expect((await cli('scope', k.id!, '--remove', 'alias/trader', '--add', 'alias/hedger')).stdout).toBe(`${k.id}: ${[keyId, 'alias/hedger'].sort().join(', ')}\n`);
+  expect((await cli('scope', k.id!, '--remove', 'alias/trader', '--add', 'alias/hedger')).stdout).toBe(
+    `${k.id}: ${[keyId, 'alias/hedger'].sort().join(', ')}\n`,
+  );
   const emptied = await cli('scope', k.id!, '--remove', 'alias/hedger', '--remove', keyId);
   expect(emptied.stdout).toBe(`${k.id}: no key (its scope is empty)\n`);
   expect((await cli('scope', k.id!, '--all-keys')).stdout).toBe(`${k.id}: every key\n`);
 
   const unscoped = JSON.parse((await cli('generate', '--label', 'legacy', '--json')).stdout) as Record<string, string>;
   const listed = JSON.parse((await cli('list', '--json')).stdout) as { id: string; scope: string[] | null }[];
-  expect(listed.map((r) => [r.id, r.scope])).toEqual([[k.id, null], [unscoped.id, null]]);
+  expect(listed.map((r) => [r.id, r.scope])).toEqual([
+    [k.id, null],
+    [unscoped.id, null],
+  ]);
 
   const adminScoped = await cli('generate', '--label', 'ops', '--role', 'admin', '--scope', 'alias/x');
   expect(adminScoped.code).toBe(1);

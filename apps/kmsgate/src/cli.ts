@@ -24,16 +24,20 @@ const COMMANDS: readonly CommandModule[] = [apiKeyCommands, auditCommands, backu
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
   let exitCode = 0;
   const program = new Command('kmsgate')
-    .description('Operate a kmsgate gateway: its local store (audit log, kill switch, runtime signing policies, backup and restore) and its YubiHSM 2 (ceremony, backup, device log)')
-    .addHelpText(
-      'after',
-      '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses.',
+    .description(
+      'Operate a kmsgate gateway: its local store (audit log, kill switch, runtime signing policies, backup and restore) and its YubiHSM 2 (ceremony, backup, device log)',
     )
+    .addHelpText('after', '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses.')
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run kmsgate --help for usage)');
-  const ctx: CliContext = { io, setExitCode: (code) => { exitCode = code; } };
+  const ctx: CliContext = {
+    io,
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+  };
   for (const register of COMMANDS) register(program, ctx);
 
   try {

@@ -8,11 +8,19 @@ import { AuditLog, openDb, type AuditRecord } from '@kmsgate/store';
 const ROOT = resolve(__dirname, '..', '..', '..');
 const BIN = join(ROOT, 'node_modules', '.bin', 'kmsgate');
 
-interface Result { code: number; stdout: string; stderr: string }
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 let dataDir: string;
-beforeEach(() => { dataDir = mkdtempSync(join(tmpdir(), 'kmsgate-cli-audit-')); });
-afterEach(() => { rmSync(dataDir, { recursive: true, force: true }); });
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'kmsgate-cli-audit-'));
+});
+afterEach(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 function kmsgate(...args: string[]): Promise<Result> {
   const env: NodeJS.ProcessEnv = { ...process.env, KMSGATE_DATA_DIR: dataDir };
@@ -29,10 +37,16 @@ function fill(n: number): AuditRecord[] {
   const db = openDb(join(dataDir, 'kms.db'));
   try {
     const log = new AuditLog(db, { jsonlPath: join(dataDir, 'audit.jsonl'), fsync: false });
-    return Array.from({ length: n }, (_, i) => log.append({
-      requestId: `req-${i + 1}`, apiKeyId: 'ak_00000000000000aa', operation: 'Sign', keyId: `key-${i + 1}`,
-      decision: i % 2 ? 'deny' : 'accept', ...(i % 2 ? { gate: 'policy' as const, reason: 'daily_cap' } : {}),
-    }));
+    return Array.from({ length: n }, (_, i) =>
+      log.append({
+        requestId: `req-${i + 1}`,
+        apiKeyId: 'ak_00000000000000aa',
+        operation: 'Sign',
+        keyId: `key-${i + 1}`,
+        decision: i % 2 ? 'deny' : 'accept',
+        ...(i % 2 ? { gate: 'policy' as const, reason: 'daily_cap' } : {}),
+      }),
+    );
   } finally {
     db.close();
   }
@@ -53,7 +67,8 @@ test('verify: an intact chain and mirror', async () => {
   const r = await kmsgate('audit', 'verify', '--jsonl');
   expect(r).toEqual({
     code: 0,
-    stdout: `OK: 12 records, hash chain intact; head hash ${records[11]!.hash}\n` +
+    stdout:
+      `OK: 12 records, hash chain intact; head hash ${records[11]!.hash}\n` +
       `OK: ${join(dataDir, 'audit.jsonl')} matches the database (records 1-12, 12 lines)\n`,
     stderr: '',
   });

@@ -15,15 +15,26 @@ const run = promisify(execFile);
 const BUILT = ['--conditions=kmsgate-built'];
 
 let dataDir: string;
-beforeAll(() => { dataDir = mkdtempSync(join(tmpdir(), 'kmsgate-built-')); });
-afterAll(() => { rmSync(dataDir, { recursive: true, force: true }); });
+beforeAll(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'kmsgate-built-'));
+});
+afterAll(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 it('npm run build emits JavaScript that serves KMS requests with plain node', async () => {
   const built = await run('npm', ['run', '-s', 'build'], { cwd: ROOT, encoding: 'utf8' });
   expect(built.stdout).toMatch(/^built \d+ files into the dist\/ of 12 workspaces\n$/);
 
   const env = { ...process.env, KMSGATE_DATA_DIR: dataDir, PORT: '0', KMS_DB_PATH: '', KMSGATE_CONFIG: '' };
-  const key = JSON.parse((await run(process.execPath, [...BUILT, join(ROOT, 'apps', 'api-key', 'dist', 'main.js'), 'generate', '--label', 'built', '--json'], { env, encoding: 'utf8' })).stdout);
+  const key = JSON.parse(
+    (
+      await run(process.execPath, [...BUILT, join(ROOT, 'apps', 'api-key', 'dist', 'main.js'), 'generate', '--label', 'built', '--json'], {
+        env,
+        encoding: 'utf8',
+      })
+    ).stdout,
+  );
 
   const server = spawn(process.execPath, [...BUILT, join(ROOT, 'apps', 'kmsgate', 'dist', 'main.js'), 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   try {
@@ -36,7 +47,9 @@ it('npm run build emits JavaScript that serves KMS requests with plain node', as
       void exited.then((code) => fail(new Error(`the built server exited (${code}) before listening`)));
     });
     const res = await fetch(`${listening.url}/GenerateRandom`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key.apiKey }, body: JSON.stringify({ NumberOfBytes: 16 }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key.apiKey },
+      body: JSON.stringify({ NumberOfBytes: 16 }),
     });
     expect(res.status).toBe(200);
     expect(Buffer.from(((await res.json()) as { Plaintext: string }).Plaintext, 'base64')).toHaveLength(16);

@@ -26,7 +26,12 @@ const digest = (text: string) => createHash('sha256').update(text).digest();
 function recordSign(): void {
   const db = openDb(join(dir, 'data', 'kms.db'));
   try {
-    new AuditLog(db, { jsonlPath: join(dir, 'data', 'audit.jsonl'), fsync: false }).append({ requestId: `r-${Math.random()}`, operation: 'Sign', keyId: KEY_ID, decision: 'accept' });
+    new AuditLog(db, { jsonlPath: join(dir, 'data', 'audit.jsonl'), fsync: false }).append({
+      requestId: `r-${Math.random()}`,
+      operation: 'Sign',
+      keyId: KEY_ID,
+      decision: 'accept',
+    });
   } finally {
     db.close();
   }
@@ -47,15 +52,42 @@ beforeAll(async () => {
   sim = await startSimulator({ host: '127.0.0.1', port: 0 });
   const factory = new YubiHsmClient({ connectorUrl: sim.url, password: 'password' });
   try {
-    await factory.putAuthenticationKey({ id: AUDITOR.id, label: 'auditor', domains: 0xffff, capabilities: Capability.GET_LOG_ENTRIES | Capability.GET_OPTION, delegatedCapabilities: 0n, password: AUDITOR.password });
-    await factory.putAuthenticationKey({ id: RUNTIME.id, label: 'runtime', domains: 1, capabilities: Capability.SIGN_ECDSA, delegatedCapabilities: 0n, password: RUNTIME.password });
-    const { id, deviceSerial } = await factory.generateAsymmetricKey({ label: 'k', domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256 });
+    await factory.putAuthenticationKey({
+      id: AUDITOR.id,
+      label: 'auditor',
+      domains: 0xffff,
+      capabilities: Capability.GET_LOG_ENTRIES | Capability.GET_OPTION,
+      delegatedCapabilities: 0n,
+      password: AUDITOR.password,
+    });
+    await factory.putAuthenticationKey({
+      id: RUNTIME.id,
+      label: 'runtime',
+      domains: 1,
+      capabilities: Capability.SIGN_ECDSA,
+      delegatedCapabilities: 0n,
+      password: RUNTIME.password,
+    });
+    const { id, deviceSerial } = await factory.generateAsymmetricKey({
+      label: 'k',
+      domains: 1,
+      capabilities: Capability.SIGN_ECDSA,
+      algorithm: Algorithm.EC_P256,
+    });
     objectId = id;
     const db = openDb(join(dir, 'data', 'kms.db'));
     try {
       new KeyStore(db).insertKey({
-        keyId: KEY_ID, createdAt: new Date(), description: '', keyUsage: 'SIGN_VERIFY', keySpec: 'ECC_NIST_P256', keyState: 'Enabled', origin: 'AWS_CLOUDHSM',
-        backendId: 'yubihsm', handle: `${deviceSerial}:${id}`, publicKey: spkiFromRawPublicKey('ECC_NIST_P256', (await factory.getPublicKey(id)).publicKey),
+        keyId: KEY_ID,
+        createdAt: new Date(),
+        description: '',
+        keyUsage: 'SIGN_VERIFY',
+        keySpec: 'ECC_NIST_P256',
+        keyState: 'Enabled',
+        origin: 'AWS_CLOUDHSM',
+        backendId: 'yubihsm',
+        handle: `${deviceSerial}:${id}`,
+        publicKey: spkiFromRawPublicKey('ECC_NIST_P256', (await factory.getPublicKey(id)).publicKey),
       });
     } finally {
       db.close();
@@ -75,20 +107,24 @@ it('matches recorded signatures and releases the log; a signature kmsgate did no
   await signDirectly('one');
   recordSign();
   const first = await audit();
-  expect(first.stdout).toContain('1 device key use(s) matched to kmsgate\'s audit log\nOK: every key use on the device is accounted for\n');
+  expect(first.stdout).toContain("1 device key use(s) matched to kmsgate's audit log\nOK: every key use on the device is accounted for\n");
   expect(first.code).toBe(0);
 
   await signDirectly('not recorded');
   const caught = await audit();
   expect(caught.code).toBe(1);
-  expect(caught.stdout).toMatch(new RegExp(`^serial ${sim.device.serial}: 1 new log entries\\n0 device key use\\(s\\) matched to kmsgate's audit log\\n`
-    + `UNEXPLAINED: serial ${sim.device.serial} entry #\\d+: SIGN_ECDSA on object 0x${objectId.toString(16).padStart(4, '0')} by authentication key 0x0004 \\(tick \\d+\\): signature not recorded by kmsgate\\n$`));
+  expect(caught.stdout).toMatch(
+    new RegExp(
+      `^serial ${sim.device.serial}: 1 new log entries\\n0 device key use\\(s\\) matched to kmsgate's audit log\\n` +
+        `UNEXPLAINED: serial ${sim.device.serial} entry #\\d+: SIGN_ECDSA on object 0x${objectId.toString(16).padStart(4, '0')} by authentication key 0x0004 \\(tick \\d+\\): signature not recorded by kmsgate\\n$`,
+    ),
+  );
 
   // Reported once: the entry is kept in the store and released on the device.
   expect(await audit()).toMatchObject({ code: 0 });
 });
 
-it('keeps the device working under force audit: signatures beyond the log\'s size succeed once audits release it', async () => {
+it("keeps the device working under force audit: signatures beyond the log's size succeed once audits release it", async () => {
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < 30; i++) {
       await signDirectly(`busy ${round} ${i}`);
@@ -119,7 +155,7 @@ it('reports entries released by someone else between two audits (the log no long
   expect(r.stdout).toContain('entries were lost or altered in between');
 });
 
-it('needs the auditor\'s password', async () => {
+it("needs the auditor's password", async () => {
   writeFileSync(join(dir, 'wrong'), 'nope', { mode: 0o600 });
   const r = await kmsgate('hsm', 'audit', '--connector', sim.url, '--password-file', join(dir, 'wrong'));
   expect(r).toEqual({ code: 2, stdout: '', stderr: `kmsgate: the device at ${sim.url} refuses the auditor key 0x0005 with that password\n` });

@@ -5,15 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spkiFromRawPublicKey } from '@kmsgate/core';
 import { KeyStore, openDb } from '@kmsgate/store';
-import {
-  Algorithm, BACKUP_WRAP_KEY, Capability, CeremonySecrets, ObjectType, YubiHsmClient, authKeyOf,
-} from '@kmsgate/yubihsm';
+import { Algorithm, BACKUP_WRAP_KEY, Capability, CeremonySecrets, ObjectType, YubiHsmClient, authKeyOf } from '@kmsgate/yubihsm';
 import { startSimulator, type RunningSimulator } from '@kmsgate/yubihsm-sim';
 import { kmsgate as run } from './helpers/cli';
 
 /** `kmsgate hsm setup|backup|restore` against the simulator: what they refuse, and that a re-run completes. */
-const MNEMONIC = 'legal winner thank year wave sausage worth useful legal winner thank year wave sausage worth useful legal winner thank year wave sausage worth title';
-const OTHER = 'letter advice cage absurd amount doctor acoustic avoid letter advice cage absurd amount doctor acoustic avoid letter advice cage absurd amount doctor acoustic bless';
+const MNEMONIC =
+  'legal winner thank year wave sausage worth useful legal winner thank year wave sausage worth useful legal winner thank year wave sausage worth title';
+const OTHER =
+  'letter advice cage absurd amount doctor acoustic avoid letter advice cage absurd amount doctor acoustic avoid letter advice cage absurd amount doctor acoustic bless';
 const secrets = CeremonySecrets.fromMnemonic(MNEMONIC);
 
 let dir: string;
@@ -32,14 +32,30 @@ function roleClient(role: 'admin' | 'keyadmin' | 'runtime', url = sim.url, s = s
 async function createKey(keyId: string): Promise<number> {
   const keyadmin = roleClient('keyadmin');
   try {
-    const { id, deviceSerial } = await keyadmin.generateAsymmetricKey({ label: keyId.slice(0, 8), domains: 1, capabilities: Capability.SIGN_ECDSA | Capability.EXPORTABLE_UNDER_WRAP, algorithm: Algorithm.EC_P256 });
+    const { id, deviceSerial } = await keyadmin.generateAsymmetricKey({
+      label: keyId.slice(0, 8),
+      domains: 1,
+      capabilities: Capability.SIGN_ECDSA | Capability.EXPORTABLE_UNDER_WRAP,
+      algorithm: Algorithm.EC_P256,
+    });
     const { publicKey } = await keyadmin.getPublicKey(id);
     const db = openDb(join(dir, 'data', 'kms.db'));
     try {
-      new KeyStore(db).insertKey({
-        keyId, createdAt: new Date(), description: '', keyUsage: 'SIGN_VERIFY', keySpec: 'ECC_NIST_P256', keyState: 'Enabled',
-        origin: 'AWS_CLOUDHSM', backendId: 'yubihsm', handle: `${deviceSerial}:${id}`, publicKey: spkiFromRawPublicKey('ECC_NIST_P256', publicKey),
-      }, [{ TagKey: 'k', TagValue: keyId }]);
+      new KeyStore(db).insertKey(
+        {
+          keyId,
+          createdAt: new Date(),
+          description: '',
+          keyUsage: 'SIGN_VERIFY',
+          keySpec: 'ECC_NIST_P256',
+          keyState: 'Enabled',
+          origin: 'AWS_CLOUDHSM',
+          backendId: 'yubihsm',
+          handle: `${deviceSerial}:${id}`,
+          publicKey: spkiFromRawPublicKey('ECC_NIST_P256', publicKey),
+        },
+        [{ TagKey: 'k', TagValue: keyId }],
+      );
     } finally {
       db.close();
     }
@@ -89,7 +105,11 @@ describe('setup', () => {
   it('refuses a mnemonic with a bad checksum, or a mnemonic file others can read, and leaves the device untouched', async () => {
     const bad = join(dir, 'bad');
     writeFileSync(bad, MNEMONIC.replace(/title$/, 'wave'), { mode: 0o600 });
-    expect(await setupWith(bad)).toEqual({ code: 2, stdout: '', stderr: `kmsgate: ${bad}: the mnemonic checksum does not match: a word is wrong or out of order\n` });
+    expect(await setupWith(bad)).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `kmsgate: ${bad}: the mnemonic checksum does not match: a word is wrong or out of order\n`,
+    });
     const open = join(dir, 'open');
     writeFileSync(open, MNEMONIC, { mode: 0o644 });
     expect((await setupWith(open)).stderr).toBe(`kmsgate: mnemonic file ${open} is readable by group or others (mode 644); chmod 600 it\n`);
@@ -120,7 +140,12 @@ describe('setup', () => {
       const a = roleClient('keyadmin');
       const b = roleClient('keyadmin', second.url);
       try {
-        const { id } = await a.generateAsymmetricKey({ label: 'same', domains: 1, capabilities: Capability.SIGN_ECDSA | Capability.EXPORTABLE_UNDER_WRAP, algorithm: Algorithm.EC_P256 });
+        const { id } = await a.generateAsymmetricKey({
+          label: 'same',
+          domains: 1,
+          capabilities: Capability.SIGN_ECDSA | Capability.EXPORTABLE_UNDER_WRAP,
+          algorithm: Algorithm.EC_P256,
+        });
         const wrapped = await a.exportWrapped(BACKUP_WRAP_KEY.id, ObjectType.ASYMMETRIC_KEY, id);
         expect(await b.importWrapped(BACKUP_WRAP_KEY.id, wrapped)).toEqual({ type: ObjectType.ASYMMETRIC_KEY, id });
         expect((await b.getPublicKey(id)).publicKey).toEqual((await a.getPublicKey(id)).publicKey);
@@ -163,7 +188,7 @@ describe('backup and restore', () => {
   it('a mnemonic that derives keys the device does not have is refused', async () => {
     const r = await kmsgate('hsm', 'backup', '--connector', sim.url, '--mnemonic-file', files.other, '--out', files.backup);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('the device refuses this mnemonic\'s key admin key 0x0003');
+    expect(r.stderr).toContain("the device refuses this mnemonic's key admin key 0x0003");
     expect(existsSync(files.backup)).toBe(false);
   });
 
@@ -181,7 +206,7 @@ describe('backup and restore', () => {
     expect(ok.code).toBe(0);
   });
 
-  it('refuses a truncated, a tampered and another mnemonic\'s backup, changing nothing', async () => {
+  it("refuses a truncated, a tampered and another mnemonic's backup, changing nothing", async () => {
     const text = readFileSync(files.backup, 'utf8');
     const cases: [string, string][] = [
       [text.slice(0, text.length / 2), 'the file is not a complete kmsgate backup'],
@@ -204,7 +229,9 @@ describe('backup and restore', () => {
   it('restoring onto the device that holds the keys changes nothing, twice', async () => {
     for (let i = 0; i < 2; i++) {
       const r = await kmsgate('hsm', 'restore', files.backup, '--connector', sim.url, '--mnemonic-file', files.mnemonic);
-      expect(r.stdout).toBe(`restored backend yubihsm onto YubiHSM 2 serial ${sim.device.serial}: 0 key(s) imported, 2 already there, 0 adopted into the store\n`);
+      expect(r.stdout).toBe(
+        `restored backend yubihsm onto YubiHSM 2 serial ${sim.device.serial}: 0 key(s) imported, 2 already there, 0 adopted into the store\n`,
+      );
     }
     expect(storedKeyIds()).toEqual([KEY_A, KEY_B]);
   });
@@ -243,8 +270,13 @@ describe('backup and restore', () => {
     try {
       await admin.deleteObject(BACKUP_WRAP_KEY.id, ObjectType.WRAP_KEY);
       await admin.putWrapKey({
-        id: BACKUP_WRAP_KEY.id, label: `kmsgate:backup-wrap:${secrets.fingerprint}`, domains: 1, capabilities: BACKUP_WRAP_KEY.capabilities,
-        delegatedCapabilities: Capability.SIGN_EDDSA | Capability.EXPORTABLE_UNDER_WRAP, algorithm: Algorithm.AES256_CCM_WRAP, key,
+        id: BACKUP_WRAP_KEY.id,
+        label: `kmsgate:backup-wrap:${secrets.fingerprint}`,
+        domains: 1,
+        capabilities: BACKUP_WRAP_KEY.capabilities,
+        delegatedCapabilities: Capability.SIGN_EDDSA | Capability.EXPORTABLE_UNDER_WRAP,
+        algorithm: Algorithm.AES256_CCM_WRAP,
+        key,
       });
     } finally {
       await admin.close();
@@ -277,6 +309,10 @@ async function flakyProxy(target: string, cutAfter: number): Promise<{ url: stri
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((ok) => { server.closeAllConnections(); server.close(() => ok()); }),
+    close: () =>
+      new Promise((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
   };
 }

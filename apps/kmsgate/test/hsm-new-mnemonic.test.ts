@@ -7,10 +7,18 @@ import { kmsgate } from './helpers/cli';
 
 let dir: string;
 let sim: RunningSimulator;
-beforeAll(async () => { sim = await startSimulator({ host: '127.0.0.1', port: 0 }); });
-afterAll(async () => { await sim.close(); });
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'kmsgate-mnemonic-')); });
-afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  sim = await startSimulator({ host: '127.0.0.1', port: 0 });
+});
+afterAll(async () => {
+  await sim.close();
+});
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kmsgate-mnemonic-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 it('prints a new valid 24-word mnemonic once, and a different one each time', async () => {
   const a = await kmsgate({}, 'hsm', 'new-mnemonic', '--connector', sim.url);

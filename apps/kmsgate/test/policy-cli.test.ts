@@ -15,7 +15,9 @@ beforeEach(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'kmsgate-cli-policy-'));
   openDb(join(dataDir, 'kms.db')).close();
 });
-afterEach(() => { rmSync(dataDir, { recursive: true, force: true }); });
+afterEach(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 function kmsgate(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, KMSGATE_DATA_DIR: dataDir };

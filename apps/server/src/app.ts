@@ -80,14 +80,22 @@ export function createApp(deps: AppDeps): RequestListener {
       status: ok ? 'ok' : 'degraded',
       version: deps.version,
       backends: backends.map((b) => ({
-        id: b.id, kind: b.kind, name: b.name, simulated: b.simulated, connectionState: b.connectionState,
+        id: b.id,
+        kind: b.kind,
+        name: b.name,
+        simulated: b.simulated,
+        connectionState: b.connectionState,
         // A device pool serves while any device does; each device's own state is shown beside it.
-        ...(b.devices ? { devices: b.devices.map((d) => ({ serial: d.serial, connectionState: d.connectionState, ...(d.error ? { error: d.error } : {}) })) } : {}),
+        ...(b.devices
+          ? { devices: b.devices.map((d) => ({ serial: d.serial, connectionState: d.connectionState, ...(d.error ? { error: d.error } : {}) })) }
+          : {}),
         ...deviceLogHealth(deps.deviceLog?.().get(b.id)),
       })),
     });
   });
-  app.get('/version', (_req, res) => { res.json({ name: 'kmsgate', version: deps.version }); });
+  app.get('/version', (_req, res) => {
+    res.json({ name: 'kmsgate', version: deps.version });
+  });
   // Open like /health: counts and latencies only, no key ids, no API key ids.
   app.get('/metrics', async (_req, res) => {
     const text = await deps.metrics.render();
@@ -95,17 +103,31 @@ export function createApp(deps: AppDeps): RequestListener {
     res.status(200).setHeader('Content-Type', deps.metrics.contentType);
     res.end(text);
   });
-  app.get('/openapi.yaml', (_req, res) => { res.type('application/yaml').send(openapiText); });
+  app.get('/openapi.yaml', (_req, res) => {
+    res.type('application/yaml').send(openapiText);
+  });
   // A person who opens the gateway's address in a browser lands on the rendered contract.
-  app.get('/', (_req, res) => { res.redirect(302, '/docs/'); });
+  app.get('/', (_req, res) => {
+    res.redirect(302, '/docs/');
+  });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(parseYaml(openapiText) as swaggerUi.JsonObject));
   // GET /attestation and GET /RollbackCounter: open, like /health.
   app.use(teeRoutes(deps.backends, deps.logger));
   // /admin/…: runtime signing policies and kill switches, admin role only (http/admin-routes.ts).
-  app.use(adminRoutes({
-    keys: deps.keys, apiKeys: deps.apiKeys, arn: deps.arn, gates: deps.signing.gates, audit: deps.audit, metrics: deps.metrics,
-    logger: deps.logger, now, maxBodyBytes: MAX_BODY_BYTES, edge: deps.edge,
-  }));
+  app.use(
+    adminRoutes({
+      keys: deps.keys,
+      apiKeys: deps.apiKeys,
+      arn: deps.arn,
+      gates: deps.signing.gates,
+      audit: deps.audit,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      now,
+      maxBodyBytes: MAX_BODY_BYTES,
+      edge: deps.edge,
+    }),
+  );
 
   app.use((req: Request, res: Response) => {
     res.status(404).json({ message: `No route for ${req.method} ${req.path}. KMS operations are POST / with X-Amz-Target: TrentService.<Operation>.` });
@@ -187,8 +209,17 @@ function kmsHandler(deps: AppDeps, now: () => Date): (req: IncomingMessage, res:
           throw new KmsError('UnknownOperationException');
         }
         const ctx: OperationContext = {
-          keys: deps.keys, importTokens: deps.importTokens, backends: deps.backends, arn: deps.arn, principal, requestId, operation: op.name, now,
-          audit: deps.audit, metrics: deps.metrics, signing: deps.signing,
+          keys: deps.keys,
+          importTokens: deps.importTokens,
+          backends: deps.backends,
+          arn: deps.arn,
+          principal,
+          requestId,
+          operation: op.name,
+          now,
+          audit: deps.audit,
+          metrics: deps.metrics,
+          signing: deps.signing,
           async backendCall(call, backend) {
             const t0 = performance.now();
             try {
@@ -256,7 +287,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
     });
     req.once('end', () => finish(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
     req.once('error', (e) => finish(e));
-    req.once('close', () => { if (!req.complete) finish(new Error('the client closed the connection mid-body')); });
+    req.once('close', () => {
+      if (!req.complete) finish(new Error('the client closed the connection mid-body'));
+    });
   });
 }
 
@@ -275,6 +308,6 @@ function toKmsError(e: unknown, logger: Logger, requestId: string): KmsError {
     if (e.status >= 500) logger.error('backend fault', { requestId, error: e.type, detail: e.message, cause: String(e.cause ?? '') });
     return e;
   }
-  logger.error('internal error', { requestId, detail: e instanceof Error ? e.stack ?? e.message : String(e) });
+  logger.error('internal error', { requestId, detail: e instanceof Error ? (e.stack ?? e.message) : String(e) });
   return new KmsError('KMSInternalException', 'An internal error occurred. The request id is ' + requestId + '.');
 }

@@ -26,7 +26,13 @@ export function createBackendHealth(
     running ??= (async () => {
       try {
         const settled = await Promise.allSettled(backends.map((b) => b.describe()));
-        settled.forEach((s, i) => metrics.setBackendUp(backends[i]!.id, s.status === 'fulfilled' && s.value.connectionState === 'CONNECTED', s.status === 'fulfilled' ? s.value.devices : undefined));
+        settled.forEach((s, i) =>
+          metrics.setBackendUp(
+            backends[i]!.id,
+            s.status === 'fulfilled' && s.value.connectionState === 'CONNECTED',
+            s.status === 'fulfilled' ? s.value.devices : undefined,
+          ),
+        );
         const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
         if (failed) throw failed.reason;
         const value = settled.map((s) => (s as PromiseFulfilledResult<BackendDescription>).value);
@@ -54,12 +60,13 @@ export const BACKEND_CHECK_INTERVAL_MS = 15_000;
  * Checks now and then every `intervalMs` (0: only now) on an unref'd timer. Returns the first
  * check (so a caller can wait until the gauge is set) and the stop function.
  */
-export function startBackendMonitor(
-  health: BackendHealth,
-  intervalMs = BACKEND_CHECK_INTERVAL_MS,
-): { first: Promise<void>; stop: () => void } {
+export function startBackendMonitor(health: BackendHealth, intervalMs = BACKEND_CHECK_INTERVAL_MS): { first: Promise<void>; stop: () => void } {
   // refresh() joins a check that is running, so a slow device does not pile them up; a failure is in the gauge.
-  const tick = (): Promise<void> => health.refresh().then(() => undefined, () => undefined);
+  const tick = (): Promise<void> =>
+    health.refresh().then(
+      () => undefined,
+      () => undefined,
+    );
   const first = tick();
   if (intervalMs === 0) return { first, stop: () => {} };
   const timer = setInterval(tick, intervalMs);

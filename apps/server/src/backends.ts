@@ -67,25 +67,24 @@ export async function startBackends(config: GatewayConfig, logger: Logger): Prom
       const password = readBackendPassword(b);
       if (config.production) await checkProductionYubiHsm(b, password, logger);
       const devices = b.connectors ? { connectors: b.connectors } : { connectorUrl: connectorUrl!, serial: b.serial };
-      const connect = (authKeyId: number, pw: string) => new YubiHsmBackend({
-        id: b.id,
-        // Never the connector URL by default: the name is shown on the unauthenticated /health.
-        name: b.name ?? (b.embedded ? 'Embedded YubiHSM 2 simulator' : undefined),
-        ...devices,
-        authKeyId,
-        password: pw,
-        domains: b.domains.reduce((mask, d) => mask | (1 << (d - 1)), 0),
-        maxSessions: b.maxSessions,
-        requestTimeoutMs: b.requestTimeoutMs,
-        simulated: !!b.embedded,
-        // A command that may have run on a device before it failed is worth an operator's
-        // attention when reading that device's own log.
-        onFailover: (e) => logger.warn('YubiHSM 2 device pool: command moved to another device', { backend: b.id, ...e }),
-      });
+      const connect = (authKeyId: number, pw: string) =>
+        new YubiHsmBackend({
+          id: b.id,
+          // Never the connector URL by default: the name is shown on the unauthenticated /health.
+          name: b.name ?? (b.embedded ? 'Embedded YubiHSM 2 simulator' : undefined),
+          ...devices,
+          authKeyId,
+          password: pw,
+          domains: b.domains.reduce((mask, d) => mask | (1 << (d - 1)), 0),
+          maxSessions: b.maxSessions,
+          requestTimeoutMs: b.requestTimeoutMs,
+          simulated: !!b.embedded,
+          // A command that may have run on a device before it failed is worth an operator's
+          // attention when reading that device's own log.
+          onFailover: (e) => logger.warn('YubiHSM 2 device pool: command moved to another device', { backend: b.id, ...e }),
+        });
       const runtime = connect(b.authKeyId, password);
-      backends.push(b.keyAdmin
-        ? new KeyAdminBackend(runtime, connect(b.keyAdmin.authKeyId, readBackendPassword({ id: b.id, ...b.keyAdmin })))
-        : runtime);
+      backends.push(b.keyAdmin ? new KeyAdminBackend(runtime, connect(b.keyAdmin.authKeyId, readBackendPassword({ id: b.id, ...b.keyAdmin }))) : runtime);
     }
   } catch (e) {
     await Promise.all(backends.map((b) => b.close().catch(() => undefined)));

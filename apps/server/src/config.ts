@@ -10,48 +10,75 @@ import { resolveDataDir } from '@kmsgate/store';
  * overrides. Validation is strict and fails closed: unknown fields and secrets placed in the YAML
  * refuse to start, with a message naming the field.
  */
-const YubiHsmBackendSchema = z.object({
-  id: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'id must be 1-64 characters of [a-zA-Z0-9_-]'),
-  type: z.literal('yubihsm'),
-  name: z.string().min(1).max(256).optional(),
-  /** yubihsm-connector base URL; omit together with `embedded: true` to run the simulator in-process. */
-  connectorUrl: z.string().url().optional(),
-  /** A device pool: devices holding the same keys, each behind its connector and named by its serial. */
-  connectors: z.array(z.object({
-    url: z.string().url(),
-    serial: z.number().int().min(0).max(0xffff_ffff),
-  }).strict()).min(1).max(16).optional(),
-  embedded: z.boolean().optional(),
-  statePath: z.string().min(1).optional(),
-  authKeyId: z.number().int().min(1).max(0xfffe).default(1),
-  passwordFile: z.string().min(1).optional(),
-  passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
-  domains: z.array(z.number().int().min(1).max(16)).min(1).default([1]),
-  maxSessions: z.number().int().min(1).max(16).default(4),
-  requestTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
-  /** With connectorUrl: serial of the one device this backend may use; a connector leading elsewhere is refused. */
-  serial: z.number().int().min(0).max(0xffff_ffff).optional(),
-  /**
-   * A second authentication key for creating and deleting keys (the keyadmin of `kmsgate hsm
-   * setup`), so that the key everything else runs with (authKeyId) can only use keys.
-   */
-  keyAdmin: z.object({
-    authKeyId: z.number().int().min(1).max(0xfffe),
+const YubiHsmBackendSchema = z
+  .object({
+    id: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'id must be 1-64 characters of [a-zA-Z0-9_-]'),
+    type: z.literal('yubihsm'),
+    name: z.string().min(1).max(256).optional(),
+    /** yubihsm-connector base URL; omit together with `embedded: true` to run the simulator in-process. */
+    connectorUrl: z.string().url().optional(),
+    /** A device pool: devices holding the same keys, each behind its connector and named by its serial. */
+    connectors: z
+      .array(
+        z
+          .object({
+            url: z.string().url(),
+            serial: z.number().int().min(0).max(0xffff_ffff),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(16)
+      .optional(),
+    embedded: z.boolean().optional(),
+    statePath: z.string().min(1).optional(),
+    authKeyId: z.number().int().min(1).max(0xfffe).default(1),
     passwordFile: z.string().min(1).optional(),
-    passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
-  }).strict().refine((k) => !!k.passwordFile !== !!k.passwordEnv, 'set exactly one of passwordFile or passwordEnv').optional(),
-  /**
-   * The device log as a second witness (docs/yubihsm-setup.md, section 5): every `intervalSeconds`
-   * the gateway reads each device's log with this authentication key (the auditor of `kmsgate hsm
-   * setup`) and reconciles it with its own audit log, as `kmsgate hsm audit` does.
-   */
-  deviceLog: z.object({
-    authKeyId: z.number().int().min(1).max(0xfffe),
-    passwordFile: z.string().min(1).optional(),
-    passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
-    intervalSeconds: z.number().int().min(1).max(86_400).default(300),
-  }).strict().refine((k) => !!k.passwordFile !== !!k.passwordEnv, 'set exactly one of passwordFile or passwordEnv').optional(),
-}).strict();
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/)
+      .optional(),
+    domains: z.array(z.number().int().min(1).max(16)).min(1).default([1]),
+    maxSessions: z.number().int().min(1).max(16).default(4),
+    requestTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    /** With connectorUrl: serial of the one device this backend may use; a connector leading elsewhere is refused. */
+    serial: z.number().int().min(0).max(0xffff_ffff).optional(),
+    /**
+     * A second authentication key for creating and deleting keys (the keyadmin of `kmsgate hsm
+     * setup`), so that the key everything else runs with (authKeyId) can only use keys.
+     */
+    keyAdmin: z
+      .object({
+        authKeyId: z.number().int().min(1).max(0xfffe),
+        passwordFile: z.string().min(1).optional(),
+        passwordEnv: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/)
+          .optional(),
+      })
+      .strict()
+      .refine((k) => !!k.passwordFile !== !!k.passwordEnv, 'set exactly one of passwordFile or passwordEnv')
+      .optional(),
+    /**
+     * The device log as a second witness (docs/yubihsm-setup.md, section 5): every `intervalSeconds`
+     * the gateway reads each device's log with this authentication key (the auditor of `kmsgate hsm
+     * setup`) and reconciles it with its own audit log, as `kmsgate hsm audit` does.
+     */
+    deviceLog: z
+      .object({
+        authKeyId: z.number().int().min(1).max(0xfffe),
+        passwordFile: z.string().min(1).optional(),
+        passwordEnv: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/)
+          .optional(),
+        intervalSeconds: z.number().int().min(1).max(86_400).default(300),
+      })
+      .strict()
+      .refine((k) => !!k.passwordFile !== !!k.passwordEnv, 'set exactly one of passwordFile or passwordEnv')
+      .optional(),
+  })
+  .strict();
 
 function refineYubiHsmBackend(b: z.infer<typeof YubiHsmBackendSchema>, ctx: z.RefinementCtx): void {
   if ([b.connectorUrl, b.connectors, b.embedded || undefined].filter((x) => x !== undefined).length !== 1)
@@ -64,9 +91,11 @@ function refineYubiHsmBackend(b: z.infer<typeof YubiHsmBackendSchema>, ctx: z.Re
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['serial'], message: 'with connectors, give each device its serial there' });
   if (b.connectors) {
     const serials = b.connectors.map((c) => c.serial);
-    if (new Set(serials).size !== serials.length) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['connectors'], message: 'each device of a pool must have its own serial' });
+    if (new Set(serials).size !== serials.length)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['connectors'], message: 'each device of a pool must have its own serial' });
     const urls = b.connectors.map((c) => c.url);
-    if (new Set(urls).size !== urls.length) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['connectors'], message: 'each device of a pool must have its own connector url' });
+    if (new Set(urls).size !== urls.length)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['connectors'], message: 'each device of a pool must have its own connector url' });
   }
 }
 
@@ -74,27 +103,35 @@ function refineYubiHsmBackend(b: z.infer<typeof YubiHsmBackendSchema>, ctx: z.Re
 const MAX_SOCKET_PATH_BYTES = 107;
 
 /** An OP-TEE trusted application behind a bridge daemon's Unix socket (docs/tee-bridge-protocol.md). */
-const TeeBackendSchema = z.object({
-  id: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'id must be 1-64 characters of [a-zA-Z0-9_-]'),
-  type: z.literal('tee'),
-  name: z.string().min(1).max(256).optional(),
-  /** The bridge daemon's socket; omit together with `embedded: true` to run tee-sim in-process. */
-  socketPath: z.string().min(1).refine((p) => Buffer.byteLength(p) <= MAX_SOCKET_PATH_BYTES, `must be at most ${MAX_SOCKET_PATH_BYTES} bytes (a Unix socket path limit)`).optional(),
-  embedded: z.boolean().optional(),
-  statePath: z.string().min(1).optional(),
-  connectTimeoutMs: z.number().int().min(10).max(60_000).default(2_000),
-  requestTimeoutMs: z.number().int().min(10).max(600_000).default(10_000),
-  /** Calls admitted at once (queued plus in flight); one more is ThrottlingException. */
-  maxOutstanding: z.number().int().min(1).max(1024).default(32),
-  breaker: z.object({
-    failureThreshold: z.number().int().min(1).max(1000).default(5),
-    cooldownMs: z.number().int().min(100).max(3_600_000).default(10_000),
-  }).strict().default({}),
-}).strict();
+const TeeBackendSchema = z
+  .object({
+    id: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'id must be 1-64 characters of [a-zA-Z0-9_-]'),
+    type: z.literal('tee'),
+    name: z.string().min(1).max(256).optional(),
+    /** The bridge daemon's socket; omit together with `embedded: true` to run tee-sim in-process. */
+    socketPath: z
+      .string()
+      .min(1)
+      .refine((p) => Buffer.byteLength(p) <= MAX_SOCKET_PATH_BYTES, `must be at most ${MAX_SOCKET_PATH_BYTES} bytes (a Unix socket path limit)`)
+      .optional(),
+    embedded: z.boolean().optional(),
+    statePath: z.string().min(1).optional(),
+    connectTimeoutMs: z.number().int().min(10).max(60_000).default(2_000),
+    requestTimeoutMs: z.number().int().min(10).max(600_000).default(10_000),
+    /** Calls admitted at once (queued plus in flight); one more is ThrottlingException. */
+    maxOutstanding: z.number().int().min(1).max(1024).default(32),
+    breaker: z
+      .object({
+        failureThreshold: z.number().int().min(1).max(1000).default(5),
+        cooldownMs: z.number().int().min(100).max(3_600_000).default(10_000),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
 
 function refineTeeBackend(b: z.infer<typeof TeeBackendSchema>, ctx: z.RefinementCtx): void {
-  if (!!b.socketPath === !!b.embedded)
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'set exactly one of socketPath or embedded: true' });
+  if (!!b.socketPath === !!b.embedded) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'set exactly one of socketPath or embedded: true' });
   if (b.statePath && !b.embedded)
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['statePath'], message: 'statePath is only for an embedded simulator (embedded: true)' });
 }
@@ -105,84 +142,114 @@ const BackendSchema = z.discriminatedUnion('type', [YubiHsmBackendSchema, TeeBac
 });
 
 /** A token bucket: `burst` requests at once, refilled at `requestsPerSecond`. */
-const RateLimitSchema = z.object({
-  requestsPerSecond: z.number().min(0.001).max(1_000_000),
-  burst: z.number().int().min(1).max(1_000_000),
-}).strict();
+const RateLimitSchema = z
+  .object({
+    requestsPerSecond: z.number().min(0.001).max(1_000_000),
+    burst: z.number().int().min(1).max(1_000_000),
+  })
+  .strict();
 
-const ConfigSchema = z.object({
-  server: z.object({
-    host: z.string().min(1).default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535).default(8080),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).default('us-east-1'),
-    accountId: z.string().regex(/^\d{12}$/).default('111122223333'),
-    /** The request head must arrive within this; then 408 and the connection is closed. */
-    headersTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-    /** Head and body must arrive within this; then 408 and the connection is closed. */
-    requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+const ConfigSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        region: z
+          .string()
+          .regex(/^[a-z]{2}(-[a-z]+)+-\d$/)
+          .default('us-east-1'),
+        accountId: z
+          .string()
+          .regex(/^\d{12}$/)
+          .default('111122223333'),
+        /** The request head must arrive within this; then 408 and the connection is closed. */
+        headersTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+        /** Head and body must arrive within this; then 408 and the connection is closed. */
+        requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+        /**
+         * An idle keep-alive connection is closed after this. Longer than clients' own idle timeouts,
+         * so the client closes first and never sends on a socket the server is closing.
+         */
+        keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(65_000),
+        /** Connections open at once; more are closed as soon as they are accepted. */
+        maxConnections: z.number().int().min(1).max(100_000).default(1024),
+        /** On SIGTERM/SIGINT, how long requests in flight may take to finish before they are cut. */
+        shutdownDeadlineMs: z.number().int().min(0).max(600_000).default(30_000),
+        /** Serve HTTPS with this certificate (chain) and key, both PEM; both files are read again on SIGHUP. */
+        tls: z
+          .object({
+            certFile: z.string().min(1),
+            keyFile: z.string().min(1),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    defaultBackend: z.string().optional(),
+    /** Refuse every simulated backend: `embedded: true` here, and a TEE bridge whose hello says mode "simulated". */
+    production: z.boolean().default(false),
+    backends: z.array(BackendSchema).min(1),
     /**
-     * An idle keep-alive connection is closed after this. Longer than clients' own idle timeouts,
-     * so the client closes first and never sends on a socket the server is closing.
+     * Per-key signing policies (docs/policy.md), by key id or alias name: the baseline that policies
+     * set at runtime through the admin API override, key by key.
      */
-    keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(65_000),
-    /** Connections open at once; more are closed as soon as they are accepted. */
-    maxConnections: z.number().int().min(1).max(100_000).default(1024),
-    /** On SIGTERM/SIGINT, how long requests in flight may take to finish before they are cut. */
-    shutdownDeadlineMs: z.number().int().min(0).max(600_000).default(30_000),
-    /** Serve HTTPS with this certificate (chain) and key, both PEM; both files are read again on SIGHUP. */
-    tls: z.object({
-      certFile: z.string().min(1),
-      keyFile: z.string().min(1),
-    }).strict().optional(),
-  }).strict().default({}),
-  defaultBackend: z.string().optional(),
-  /** Refuse every simulated backend: `embedded: true` here, and a TEE bridge whose hello says mode "simulated". */
-  production: z.boolean().default(false),
-  backends: z.array(BackendSchema).min(1),
-  /**
-   * Per-key signing policies (docs/policy.md), by key id or alias name: the baseline that policies
-   * set at runtime through the admin API override, key by key.
-   */
-  policies: z.record(z.string().regex(KEY_SELECTOR, KEY_SELECTOR_MESSAGE), SigningPolicySchema).default({}),
-  /** An identical Sign request to a key with a policy inside this window gets the stored signature (0: off). */
-  replay: z.object({
-    windowSeconds: z.number().int().min(0).max(3600).default(120),
-  }).strict().default({}),
-  /** The audit log (docs/audit.md); its JSONL mirror is always <data dir>/audit.jsonl. */
-  audit: z.object({
-    /** fdatasync each record (JSONL line and SQLite commit) before a signature is returned. */
-    fsync: z.boolean().default(true),
-    /** Refusals of unauthenticated and throttled requests, written in aggregate (docs/audit.md). */
-    authRefusals: z.object({
-      intervalSeconds: z.number().int().min(1).max(3600).default(60),
-      /** Distinct (source, API key, reason) records per interval; more sources share one record. */
-      maxEntries: z.number().int().min(1).max(100_000).default(1000),
-    }).strict().default({}),
-  }).strict().default({}),
-  /** What one client may ask of the gateway (docs/configuration.md, "limits"). */
-  limits: z.object({
-    perSource: RateLimitSchema.default({ requestsPerSecond: 1000, burst: 2000 }),
-    perApiKey: RateLimitSchema.default({ requestsPerSecond: 1000, burst: 2000 }),
-    /** Sources and API keys whose buckets are remembered; the least recently seen is forgotten first. */
-    maxTracked: z.number().int().min(1).max(1_000_000).default(10_000),
-    /** GET /attestation and GET /RollbackCounter in progress at once, all callers together. */
-    openEndpointsConcurrency: z.number().int().min(1).max(64).default(2),
-    /** How long GET /health answers from its last device check. */
-    healthCacheMs: z.number().int().min(0).max(60_000).default(2_000),
-  }).strict().default({}),
-}).strict().superRefine((c, ctx) => {
-  if (c.production) {
-    c.backends.forEach((b, i) => {
-      if (b.embedded) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['backends', i, 'embedded'], message: 'production: true refuses an embedded simulator' });
-    });
-  }
-  if (c.server.headersTimeoutMs > c.server.requestTimeoutMs)
-    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['server', 'headersTimeoutMs'], message: 'must not be greater than server.requestTimeoutMs' });
-  const ids = c.backends.map((b) => b.id);
-  if (new Set(ids).size !== ids.length) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'backend ids must be unique' });
-  if (c.defaultBackend && !ids.includes(c.defaultBackend))
-    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['defaultBackend'], message: `no backend has id ${c.defaultBackend}` });
-});
+    policies: z.record(z.string().regex(KEY_SELECTOR, KEY_SELECTOR_MESSAGE), SigningPolicySchema).default({}),
+    /** An identical Sign request to a key with a policy inside this window gets the stored signature (0: off). */
+    replay: z
+      .object({
+        windowSeconds: z.number().int().min(0).max(3600).default(120),
+      })
+      .strict()
+      .default({}),
+    /** The audit log (docs/audit.md); its JSONL mirror is always <data dir>/audit.jsonl. */
+    audit: z
+      .object({
+        /** fdatasync each record (JSONL line and SQLite commit) before a signature is returned. */
+        fsync: z.boolean().default(true),
+        /** Refusals of unauthenticated and throttled requests, written in aggregate (docs/audit.md). */
+        authRefusals: z
+          .object({
+            intervalSeconds: z.number().int().min(1).max(3600).default(60),
+            /** Distinct (source, API key, reason) records per interval; more sources share one record. */
+            maxEntries: z.number().int().min(1).max(100_000).default(1000),
+          })
+          .strict()
+          .default({}),
+      })
+      .strict()
+      .default({}),
+    /** What one client may ask of the gateway (docs/configuration.md, "limits"). */
+    limits: z
+      .object({
+        perSource: RateLimitSchema.default({ requestsPerSecond: 1000, burst: 2000 }),
+        perApiKey: RateLimitSchema.default({ requestsPerSecond: 1000, burst: 2000 }),
+        /** Sources and API keys whose buckets are remembered; the least recently seen is forgotten first. */
+        maxTracked: z.number().int().min(1).max(1_000_000).default(10_000),
+        /** GET /attestation and GET /RollbackCounter in progress at once, all callers together. */
+        openEndpointsConcurrency: z.number().int().min(1).max(64).default(2),
+        /** How long GET /health answers from its last device check. */
+        healthCacheMs: z.number().int().min(0).max(60_000).default(2_000),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.production) {
+      c.backends.forEach((b, i) => {
+        if (b.embedded)
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['backends', i, 'embedded'], message: 'production: true refuses an embedded simulator' });
+      });
+    }
+    if (c.server.headersTimeoutMs > c.server.requestTimeoutMs)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['server', 'headersTimeoutMs'], message: 'must not be greater than server.requestTimeoutMs' });
+    const ids = c.backends.map((b) => b.id);
+    if (new Set(ids).size !== ids.length) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'backend ids must be unique' });
+    if (c.defaultBackend && !ids.includes(c.defaultBackend))
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['defaultBackend'], message: `no backend has id ${c.defaultBackend}` });
+  });
 
 export type YubiHsmBackendConfig = z.infer<typeof YubiHsmBackendSchema>;
 export type TeeBackendConfig = z.infer<typeof TeeBackendSchema>;
@@ -248,7 +315,9 @@ export function readBackendPassword(b: Pick<YubiHsmBackendConfig, 'id' | 'passwo
     const st = statSync(b.passwordFile, { throwIfNoEntry: false });
     if (!st) throw new ConfigError(`backend ${b.id}: passwordFile ${b.passwordFile} does not exist`);
     if ((st.mode & 0o077) !== 0)
-      throw new ConfigError(`backend ${b.id}: passwordFile ${b.passwordFile} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+      throw new ConfigError(
+        `backend ${b.id}: passwordFile ${b.passwordFile} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`,
+      );
     return readFileSync(b.passwordFile, 'utf8').replace(/\r?\n$/, '');
   }
   if (b.passwordEnv) {

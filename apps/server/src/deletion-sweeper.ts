@@ -90,7 +90,7 @@ export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSwe
       const fields = { keyId: key.keyId, backend: key.backendId, deletionDate: key.deletionDate?.toISOString() };
       const backend = backends.find(key.backendId);
       if (!backend || unavailable.has(key.backendId)) {
-        if (!backend) logger.error('key deletion: the key\'s backend is not configured; the key stays PendingDeletion', fields);
+        if (!backend) logger.error("key deletion: the key's backend is not configured; the key stays PendingDeletion", fields);
         result.failed.push(key.keyId);
         continue;
       }
@@ -115,8 +115,10 @@ export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSwe
       }
       try {
         await importer.deleteImportWrappingKey({
-          handle: t.wrappingHandle, publicKey: t.publicKey,
-          spec: t.wrappingKeySpec as ImportWrappingKeySpec, algorithm: t.wrappingAlgorithm as ImportWrappingAlgorithm,
+          handle: t.wrappingHandle,
+          publicKey: t.publicKey,
+          spec: t.wrappingKeySpec as ImportWrappingKeySpec,
+          algorithm: t.wrappingAlgorithm as ImportWrappingAlgorithm,
         });
       } catch (e) {
         unavailable.add(t.backendId);
@@ -136,7 +138,9 @@ export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSwe
         logger.error('key deletion sweep failed', { error: describeError(e) });
         return { deleted: [], failed: [], wrappingKeysDeleted: 0 };
       })
-      .finally(() => { running = undefined; });
+      .finally(() => {
+        running = undefined;
+      });
     return running;
   }
 
@@ -144,7 +148,9 @@ export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSwe
     sweep,
     start() {
       if (timer) return;
-      timer = setInterval(() => { void sweep(); }, intervalMs);
+      timer = setInterval(() => {
+        void sweep();
+      }, intervalMs);
       timer.unref();
     },
     async stop() {

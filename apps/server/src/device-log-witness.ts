@@ -10,7 +10,15 @@
 import { KEY_SPECS, hasKeyMaterial, isSupportedKeySpec, type KeyRecord } from '@kmsgate/core';
 import { HsmLogStore, KeyStore, type Db } from '@kmsgate/store';
 import {
-  type DeviceLogRead, KEY_OBJECT_TYPE, YubiHsmClient, describeEntry, keyObject, logProblems, parseKeyHandle, readDeviceLog, reconcile,
+  type DeviceLogRead,
+  KEY_OBJECT_TYPE,
+  YubiHsmClient,
+  describeEntry,
+  keyObject,
+  logProblems,
+  parseKeyHandle,
+  readDeviceLog,
+  reconcile,
 } from '@kmsgate/yubihsm';
 import type { Logger } from './log';
 import type { Metrics } from './metrics';
@@ -82,7 +90,9 @@ export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLog
     const status = statuses.get(target.backendId)!;
     const at = now();
     status.lastRunAt = at;
-    const clients = target.connectorUrls.map((connectorUrl) => new YubiHsmClient({ connectorUrl, authKeyId: target.authKeyId, password: target.password, maxSessions: 1 }));
+    const clients = target.connectorUrls.map(
+      (connectorUrl) => new YubiHsmClient({ connectorUrl, authKeyId: target.authKeyId, password: target.password, maxSessions: 1 }),
+    );
     try {
       // Device logs first, kmsgate's records second: a signature the device made before its log
       // was read has its record written by the time the records are read.
@@ -90,8 +100,9 @@ export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLog
       for (const c of clients) reads.push(await readDeviceLog(c, (serial) => logs.lastEntry(serial)));
       const entries = reads.flatMap((d) => d.fresh.map((e) => ({ ...e, serial: d.serial })));
       const objectOf = objectsOf(keys, target.backendId);
-      const { result } = logs.reconcileRound(target.backendId, entries, objectOf, at,
-        (recorded, carried) => reconcile({ entries, recorded, carried, kmsgateObjects: new Set(objectOf.values()) }));
+      const { result } = logs.reconcileRound(target.backendId, entries, objectOf, at, (recorded, carried) =>
+        reconcile({ entries, recorded, carried, kmsgateObjects: new Set(objectOf.values()) }),
+      );
       for (const [i, d] of reads.entries()) {
         const newest = d.fresh[d.fresh.length - 1];
         if (newest) await clients[i]!.setLogIndex(newest.number);
@@ -100,7 +111,8 @@ export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLog
       status.unexplained += result.unexplained.length;
       delete status.error;
       status.lastSuccessAt = at;
-      for (const u of result.unexplained) logger.error('device log: a key use kmsgate did not record', { backend: target.backendId, entry: describeEntry(u.entry), why: u.why });
+      for (const u of result.unexplained)
+        logger.error('device log: a key use kmsgate did not record', { backend: target.backendId, entry: describeEntry(u.entry), why: u.why });
       for (const p of status.problems) logger.error('device log: problem', { backend: target.backendId, problem: p });
       metrics.deviceLogRun(target.backendId, { at, matched: result.matched, unexplained: status.unexplained, problems: status.problems.length, ok: true });
     } catch (e) {
@@ -129,7 +141,9 @@ export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLog
     start() {
       if (timers.length > 0) return;
       for (const t of targets) {
-        const timer = setInterval(() => { void runTarget(t); }, t.intervalMs);
+        const timer = setInterval(() => {
+          void runTarget(t);
+        }, t.intervalMs);
         timer.unref();
         timers.push(timer);
       }

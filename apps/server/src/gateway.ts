@@ -80,8 +80,11 @@ function deviceLogTargets(config: GatewayConfig, started: StartedBackends): Devi
     if (b.type !== 'yubihsm' || !b.deviceLog) continue;
     const urls = b.connectors ? b.connectors.map((c) => c.url) : [b.connectorUrl ?? started.simulators.get(b.id)!.url];
     targets.push({
-      backendId: b.id, connectorUrls: urls, authKeyId: b.deviceLog.authKeyId,
-      password: readBackendPassword({ id: b.id, ...b.deviceLog }), intervalMs: b.deviceLog.intervalSeconds * 1000,
+      backendId: b.id,
+      connectorUrls: urls,
+      authKeyId: b.deviceLog.authKeyId,
+      password: readBackendPassword({ id: b.id, ...b.deviceLog }),
+      intervalMs: b.deviceLog.intervalSeconds * 1000,
     });
   }
   return targets;
@@ -107,16 +110,25 @@ export async function startGateway(
     const audit = new AuditLog(db, { jsonlPath: join(config.dataDir, AUDIT_JSONL_FILE), now, fsync: config.audit.fsync });
     for (const note of audit.recovered) logger.warn('audit log repaired at start', { detail: note });
     const metrics = createMetrics();
-    keys.recordCustomKeyStores(backends.registry.all().map((b) => b.id), now());
+    keys.recordCustomKeyStores(
+      backends.registry.all().map((b) => b.id),
+      now(),
+    );
     const apiKeys = new ApiKeyStore(db, loadOrCreateSealKey(config.dataDir));
     const policyState = new SqlitePolicyState(db);
     const engine = new PolicyEngine({
-      state: policyState, ledger: policyState, replay: policyState,
-      baseline: config.policies, replayWindowMs: config.replay.windowSeconds * 1000, now,
+      state: policyState,
+      ledger: policyState,
+      replay: policyState,
+      baseline: config.policies,
+      replayWindowMs: config.replay.windowSeconds * 1000,
+      now,
     });
     const health = createBackendHealth(backends.registry.all(), metrics, config.limits.healthCacheMs);
     const refusals = new AuthRefusals(audit, metrics, logger, {
-      intervalMs: config.audit.authRefusals.intervalSeconds * 1000, maxEntries: config.audit.authRefusals.maxEntries, now,
+      intervalMs: config.audit.authRefusals.intervalSeconds * 1000,
+      maxEntries: config.audit.authRefusals.maxEntries,
+      now,
     });
     const limits = { perApiKey: new RateLimiter(config.limits.perApiKey, config.limits.maxTracked), refusals, metrics };
     const deviceLog = createDeviceLogWitness({ db, logger, metrics, now, targets: deviceLogTargets(config, backends) });
@@ -138,11 +150,16 @@ export async function startGateway(
       now,
     });
     const inflight = createInflight();
-    const front = edge({
-      ...limits, apiKeys, now,
-      perSource: new RateLimiter(config.limits.perSource, config.limits.maxTracked),
-      openEndpoints: new ConcurrencyBudget(config.limits.openEndpointsConcurrency),
-    }, app);
+    const front = edge(
+      {
+        ...limits,
+        apiKeys,
+        now,
+        perSource: new RateLimiter(config.limits.perSource, config.limits.maxTracked),
+        openEndpoints: new ConcurrencyBudget(config.limits.openEndpointsConcurrency),
+      },
+      app,
+    );
     const server = await listen(inflight.wrap(front), config.server.host, config.server.port, config.server, tls);
     refusals.start();
     const port = (server.address() as AddressInfo).port;
@@ -166,7 +183,9 @@ export async function startGateway(
       startupSweep,
       backendsChecked: monitor.first,
       sweepDeletions: () => sweeper.sweep(),
-      get tls() { return tls; },
+      get tls() {
+        return tls;
+      },
       reloadTls() {
         if (!config.server.tls || !('setSecureContext' in server)) throw new ConfigError('server.tls is not configured: there is no certificate to reload');
         const next = loadTlsMaterial(config.server.tls);
@@ -176,7 +195,9 @@ export async function startGateway(
         return next;
       },
       reconcileDeviceLogs: () => deviceLog.run(),
-      get inflight() { return inflight.count; },
+      get inflight() {
+        return inflight.count;
+      },
       async close(opts = {}) {
         const drained = await drainServer(server, inflight, opts.deadlineMs ?? config.server.shutdownDeadlineMs);
         monitor.stop();

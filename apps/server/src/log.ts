@@ -14,9 +14,11 @@ export interface Logger {
 
 export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', sink: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
   const min = ORDER[(level in ORDER ? level : 'info') as Level];
-  const emit = (lvl: Level) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[lvl] >= min) sink(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }));
-  };
+  const emit =
+    (lvl: Level) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      if (ORDER[lvl] >= min) sink(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }));
+    };
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
 

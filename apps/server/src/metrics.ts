@@ -85,7 +85,7 @@ export function createMetrics(): Metrics {
   });
   const deviceUp = new Gauge({
     name: 'kmsgate_backend_device_up',
-    help: 'For a YubiHSM 2 device pool: 1 when the device (by serial) reported CONNECTED at the backend\'s last check, else 0.',
+    help: "For a YubiHSM 2 device pool: 1 when the device (by serial) reported CONNECTED at the backend's last check, else 0.",
     labelNames: ['backend', 'serial'] as const,
     registers: [registry],
   });
@@ -107,7 +107,7 @@ export function createMetrics(): Metrics {
   });
   const unreconciled = new Gauge({
     name: 'kmsgate_device_log_unreconciled_signatures',
-    help: 'Key uses a YubiHSM 2 logged that kmsgate\'s audit log does not explain (a signature made outside kmsgate), found since the gateway started.',
+    help: "Key uses a YubiHSM 2 logged that kmsgate's audit log does not explain (a signature made outside kmsgate), found since the gateway started.",
     labelNames: ['backend'] as const,
     registers: [registry],
   });
@@ -119,7 +119,7 @@ export function createMetrics(): Metrics {
   });
   const logMatched = new Counter({
     name: 'kmsgate_device_log_matched_signatures_total',
-    help: 'Device signatures matched to kmsgate\'s accepted Sign records by the device-log reconciliation.',
+    help: "Device signatures matched to kmsgate's accepted Sign records by the device-log reconciliation.",
     labelNames: ['backend'] as const,
     registers: [registry],
   });

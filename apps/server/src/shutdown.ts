@@ -26,7 +26,9 @@ export function createInflight(): Inflight {
     waiters = [];
     for (const wake of w) wake();
   };
-  const sayClose = (res: ServerResponse) => { if (!res.headersSent) res.setHeader('Connection', 'close'); };
+  const sayClose = (res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+  };
   return {
     wrap: (app) => (req: IncomingMessage, res: ServerResponse) => {
       active.add(res);
@@ -35,13 +37,19 @@ export function createInflight(): Inflight {
       if (isClosing) sayClose(res);
       app(req, res);
     },
-    get count() { return active.size; },
+    get count() {
+      return active.size;
+    },
     closing() {
       isClosing = true;
       for (const res of active) sayClose(res);
     },
     idle() {
-      return active.size === 0 ? Promise.resolve() : new Promise((wake) => { waiters.push(wake); });
+      return active.size === 0
+        ? Promise.resolve()
+        : new Promise((wake) => {
+            waiters.push(wake);
+          });
     },
   };
 }
@@ -55,7 +63,9 @@ export async function drainServer(server: GatewayServer, inflight: Inflight, dea
   const closed = new Promise<void>((ok) => server.close(() => ok()));
   server.closeIdleConnections();
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<void>((ok) => { timer = setTimeout(ok, deadlineMs); });
+  const deadline = new Promise<void>((ok) => {
+    timer = setTimeout(ok, deadlineMs);
+  });
   await Promise.race([inflight.idle(), deadline]);
   clearTimeout(timer);
   const abandoned = inflight.count;

@@ -10,17 +10,23 @@ import type { Logger } from './log';
 
 export async function checkProductionYubiHsm(b: YubiHsmBackendConfig, password: string, logger: Logger): Promise<void> {
   if (b.authKeyId === DEFAULT_AUTH_KEY_ID && password === FACTORY_PASSWORD) {
-    throw new ConfigError(`backend ${b.id}: production: true refuses authentication key 1 with the factory password; run npx kmsgate hsm setup (docs/yubihsm-setup.md)`);
+    throw new ConfigError(
+      `backend ${b.id}: production: true refuses authentication key 1 with the factory password; run npx kmsgate hsm setup (docs/yubihsm-setup.md)`,
+    );
   }
   // Every device of a pool: one that is a simulator or still takes the factory key signs for the whole pool.
   for (const connectorUrl of b.connectors?.map((c) => c.url) ?? [b.connectorUrl!]) {
     const factory = factoryClient({ connectorUrl, requestTimeoutMs: b.requestTimeoutMs });
     try {
       if (isSimulatedDevice(await factory.deviceInfo())) {
-        throw new ConfigError(`backend ${b.id}: the device at the connector identifies as the yubihsm-sim simulator; production: true refuses a simulated backend`);
+        throw new ConfigError(
+          `backend ${b.id}: the device at the connector identifies as the yubihsm-sim simulator; production: true refuses a simulated backend`,
+        );
       }
       if (await opens(factory)) {
-        throw new ConfigError(`backend ${b.id}: the device still accepts authentication key 1 with the factory password; production: true refuses it until kmsgate hsm setup has deleted that key`);
+        throw new ConfigError(
+          `backend ${b.id}: the device still accepts authentication key 1 with the factory password; production: true refuses it until kmsgate hsm setup has deleted that key`,
+        );
       }
     } catch (e) {
       if (e instanceof ConfigError || e instanceof CeremonyError) throw e;

@@ -1,7 +1,22 @@
 import {
-  CreateAliasCommand, CreateKeyCommand, DeleteAliasCommand, DescribeKeyCommand, GenerateRandomCommand, GetKeyPolicyCommand,
-  GetKeyRotationStatusCommand, ListAliasesCommand, ListKeyPoliciesCommand, ListResourceTagsCommand, MalformedPolicyDocumentException,
-  NotFoundException, PutKeyPolicyCommand, SignCommand, TagException, TagResourceCommand, UntagResourceCommand, UpdateAliasCommand,
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DeleteAliasCommand,
+  DescribeKeyCommand,
+  GenerateRandomCommand,
+  GetKeyPolicyCommand,
+  GetKeyRotationStatusCommand,
+  ListAliasesCommand,
+  ListKeyPoliciesCommand,
+  ListResourceTagsCommand,
+  MalformedPolicyDocumentException,
+  NotFoundException,
+  PutKeyPolicyCommand,
+  SignCommand,
+  TagException,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdateAliasCommand,
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
@@ -9,8 +24,13 @@ import { startTestGateway, type TestGateway } from './helpers/gateway';
 /** Aliases, tags, key policies, rotation status and GenerateRandom through the unmodified SDK. */
 let t: TestGateway;
 let kms: KMSClient;
-beforeAll(async () => { t = await startTestGateway(); kms = t.client(); });
-afterAll(async () => { await t.stop(); });
+beforeAll(async () => {
+  t = await startTestGateway();
+  kms = t.client();
+});
+afterAll(async () => {
+  await t.stop();
+});
 
 const ACCOUNT = '111122223333';
 const aliasArn = (name: string) => `arn:aws:kms:us-east-1:${ACCOUNT}:${name}`;
@@ -65,21 +85,43 @@ describe('aliases', () => {
       ['GetKeyRotationStatus', { KeyId: 'alias/not-a-target' }],
     ] as const) {
       const r = await t.call(op, body);
-      expect({ op, ...r.json }).toEqual({ op, __type: 'NotFoundException', message: `Invalid keyId '${'TargetKeyId' in body ? body.TargetKeyId : body.KeyId}'` });
+      expect({ op, ...r.json }).toEqual({
+        op,
+        __type: 'NotFoundException',
+        message: `Invalid keyId '${'TargetKeyId' in body ? body.TargetKeyId : body.KeyId}'`,
+      });
     }
   });
 });
 
 describe('tags', () => {
   it('stores CreateKey tags, adds and overwrites with TagResource, removes with UntagResource', async () => {
-    const { keyId } = await newKey({ Tags: [{ TagKey: 'tag1', TagValue: 'value1' }, { TagKey: 'tag2', TagValue: 'value2' }] });
+    const { keyId } = await newKey({
+      Tags: [
+        { TagKey: 'tag1', TagValue: 'value1' },
+        { TagKey: 'tag2', TagValue: 'value2' },
+      ],
+    });
     expect((await kms.send(new ListResourceTagsCommand({ KeyId: keyId }))).Tags).toEqual([
-      { TagKey: 'tag1', TagValue: 'value1' }, { TagKey: 'tag2', TagValue: 'value2' },
+      { TagKey: 'tag1', TagValue: 'value1' },
+      { TagKey: 'tag2', TagValue: 'value2' },
     ]);
-    await kms.send(new TagResourceCommand({ KeyId: keyId, Tags: [{ TagKey: 'tag4', TagValue: 'value4' }, { TagKey: 'tag2', TagValue: 'updated_value2' }] }));
+    await kms.send(
+      new TagResourceCommand({
+        KeyId: keyId,
+        Tags: [
+          { TagKey: 'tag4', TagValue: 'value4' },
+          { TagKey: 'tag2', TagValue: 'updated_value2' },
+        ],
+      }),
+    );
     const listed = await kms.send(new ListResourceTagsCommand({ KeyId: keyId }));
     expect(listed).toMatchObject({
-      Tags: [{ TagKey: 'tag1', TagValue: 'value1' }, { TagKey: 'tag2', TagValue: 'updated_value2' }, { TagKey: 'tag4', TagValue: 'value4' }],
+      Tags: [
+        { TagKey: 'tag1', TagValue: 'value1' },
+        { TagKey: 'tag2', TagValue: 'updated_value2' },
+        { TagKey: 'tag4', TagValue: 'value4' },
+      ],
       Truncated: false,
     });
     await kms.send(new UntagResourceCommand({ KeyId: keyId, TagKeys: ['tag2', 'never-there'] }));
@@ -90,7 +132,16 @@ describe('tags', () => {
     const tags = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ TagKey: `k${i + from}`, TagValue: 'v' }));
     const { keyId } = await newKey({ Tags: tags(49) });
     await kms.send(new TagResourceCommand({ KeyId: keyId, Tags: tags(1, 49) }));
-    const err = await kms.send(new TagResourceCommand({ KeyId: keyId, Tags: [{ TagKey: 'k0', TagValue: 'changed' }, { TagKey: 'one-more', TagValue: 'v' }] }))
+    const err = await kms
+      .send(
+        new TagResourceCommand({
+          KeyId: keyId,
+          Tags: [
+            { TagKey: 'k0', TagValue: 'changed' },
+            { TagKey: 'one-more', TagValue: 'v' },
+          ],
+        }),
+      )
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TagException);
     expect((err as Error).message).toBe('Too many tags');
@@ -103,7 +154,7 @@ describe('tags', () => {
 });
 
 describe('key policies', () => {
-  it('returns AWS\'s default key policy for the account when CreateKey had none', async () => {
+  it("returns AWS's default key policy for the account when CreateKey had none", async () => {
     const { keyId } = await newKey();
     const out = await kms.send(new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default' }));
     expect(out.PolicyName).toBe('default');
@@ -121,7 +172,7 @@ describe('key policies', () => {
   } ]
 }`);
     expect(JSON.parse(out.Policy!).Statement[0].Principal.AWS).toBe(`arn:aws:iam::${ACCOUNT}:root`);
-    expect((await kms.send(new ListKeyPoliciesCommand({ KeyId: keyId })))).toMatchObject({ PolicyNames: ['default'], Truncated: false });
+    expect(await kms.send(new ListKeyPoliciesCommand({ KeyId: keyId }))).toMatchObject({ PolicyNames: ['default'], Truncated: false });
   });
 
   it('stores and returns a policy byte for byte (CreateKey and PutKeyPolicy), and refuses what is not a JSON object', async () => {
@@ -168,15 +219,26 @@ describe('the signer role', () => {
     const signer = t.newKey('signer');
     const as = (op: string, body: object) => t.call(op, body, { 'x-api-key': signer.apiKey });
     for (const [op, body] of [
-      ['GenerateRandom', { NumberOfBytes: 8 }], ['ListResourceTags', { KeyId: keyId }], ['GetKeyPolicy', { KeyId: keyId }],
-      ['ListKeyPolicies', { KeyId: keyId }], ['DescribeCustomKeyStores', {}], ['GetKeyRotationStatus', { KeyId: keyId }],
-    ] as const) expect({ op, status: (await as(op, body)).status }).toEqual({ op, status: 200 });
+      ['GenerateRandom', { NumberOfBytes: 8 }],
+      ['ListResourceTags', { KeyId: keyId }],
+      ['GetKeyPolicy', { KeyId: keyId }],
+      ['ListKeyPolicies', { KeyId: keyId }],
+      ['DescribeCustomKeyStores', {}],
+      ['GetKeyRotationStatus', { KeyId: keyId }],
+    ] as const)
+      expect({ op, status: (await as(op, body)).status }).toEqual({ op, status: 200 });
     for (const [op, body] of [
-      ['EnableKey', { KeyId: keyId }], ['DisableKey', { KeyId: keyId }], ['ScheduleKeyDeletion', { KeyId: keyId }],
-      ['CancelKeyDeletion', { KeyId: keyId }], ['UpdateKeyDescription', { KeyId: keyId, Description: 'x' }],
-      ['UpdateAlias', { AliasName: 'alias/signer-view', TargetKeyId: keyId }], ['TagResource', { KeyId: keyId, Tags: [] }],
-      ['UntagResource', { KeyId: keyId, TagKeys: [] }], ['PutKeyPolicy', { KeyId: keyId, Policy: '{}' }],
-    ] as const) expect({ op, type: (await as(op, body)).json.__type }).toEqual({ op, type: 'AccessDeniedException' });
+      ['EnableKey', { KeyId: keyId }],
+      ['DisableKey', { KeyId: keyId }],
+      ['ScheduleKeyDeletion', { KeyId: keyId }],
+      ['CancelKeyDeletion', { KeyId: keyId }],
+      ['UpdateKeyDescription', { KeyId: keyId, Description: 'x' }],
+      ['UpdateAlias', { AliasName: 'alias/signer-view', TargetKeyId: keyId }],
+      ['TagResource', { KeyId: keyId, Tags: [] }],
+      ['UntagResource', { KeyId: keyId, TagKeys: [] }],
+      ['PutKeyPolicy', { KeyId: keyId, Policy: '{}' }],
+    ] as const)
+      expect({ op, type: (await as(op, body)).json.__type }).toEqual({ op, type: 'AccessDeniedException' });
     expect((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.KeyState).toBe('Enabled');
   });
 });

@@ -24,7 +24,9 @@ afterEach(() => {
 
 function startServer(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; url: string }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps', 'server', 'src', 'main.ts')], {
-    cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   child = proc; // afterEach kills it whatever happens next
   return new Promise((ok, fail) => {
@@ -41,11 +43,14 @@ function startServer(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; url:
       clearTimeout(timer);
       ok({ proc, url: (JSON.parse(line) as { url: string }).url });
     });
-    proc.once('exit', (code) => { clearTimeout(timer); fail(new Error(`the server exited (${code}):\n${buffered}`)); });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`the server exited (${code}):\n${buffered}`));
+    });
   });
 }
 
-test('the audit chain verifies after kill -9 during load, and the next start repairs the mirror\'s tail', async () => {
+test("the audit chain verifies after kill -9 during load, and the next start repairs the mirror's tail", async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'kmsgate-crash-'));
   const env: NodeJS.ProcessEnv = { ...process.env, KMSGATE_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' };
   delete env.KMSGATE_CONFIG;
@@ -56,11 +61,12 @@ test('the audit chain verifies after kill -9 during load, and the next start rep
 
   const { proc, url } = await startServer(env);
   const exited = new Promise<NodeJS.Signals | null>((ok) => proc.once('exit', (_code, signal) => ok(signal)));
-  const call = (target: string, body: unknown) => fetch(url + '/', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${target}`, 'x-api-key': apiKey },
-    body: JSON.stringify(body),
-  });
+  const call = (target: string, body: unknown) =>
+    fetch(url + '/', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${target}`, 'x-api-key': apiKey },
+      body: JSON.stringify(body),
+    });
   const created = (await (await call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).json()) as { KeyMetadata: { KeyId: string } };
   const keyId = created.KeyMetadata.KeyId;
 
@@ -98,13 +104,18 @@ test('the audit chain verifies after kill -9 during load, and the next start rep
     if (mirror.ok && mirror.pendingTail) expect(['torn', 'uncommitted']).toContain(mirror.pendingTail);
 
     // No signature without its record.
-    const accepted = new Set(readAuditTail(db, 100_000).filter((r) => r.decision === 'accept').map((r) => r.requestId));
+    const accepted = new Set(
+      readAuditTail(db, 100_000)
+        .filter((r) => r.decision === 'accept')
+        .map((r) => r.requestId),
+    );
     expect(signedRequestIds.length).toBeGreaterThanOrEqual(SIGNS_BEFORE_KILL);
     for (const id of signedRequestIds) expect(accepted.has(id)).toBe(true);
 
     const cli = await new Promise<{ code: number; stdout: string }>((ok) => {
-      execFile(join(ROOT, 'node_modules', '.bin', 'kmsgate'), ['audit', 'verify', '--jsonl'], { cwd: ROOT, env, encoding: 'utf8' },
-        (err, stdout) => ok({ code: err ? Number(err.code) : 0, stdout }));
+      execFile(join(ROOT, 'node_modules', '.bin', 'kmsgate'), ['audit', 'verify', '--jsonl'], { cwd: ROOT, env, encoding: 'utf8' }, (err, stdout) =>
+        ok({ code: err ? Number(err.code) : 0, stdout }),
+      );
     });
     expect(cli.stdout).toContain(`OK: ${chain.count} records, hash chain intact`);
     expect(cli.code).toBe(0);

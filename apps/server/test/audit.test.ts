@@ -10,8 +10,12 @@ import { startTestGateway, type TestGateway } from './helpers/gateway';
  * refusals and admin changes are recorded, and no signature leaves without its record.
  */
 let t: TestGateway;
-beforeAll(async () => { t = await startTestGateway(); });
-afterAll(async () => { await t.stop(); });
+beforeAll(async () => {
+  t = await startTestGateway();
+});
+afterAll(async () => {
+  await t.stop();
+});
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
 const jsonlPath = () => join(t.dataDir, 'audit.jsonl');
@@ -28,7 +32,13 @@ async function createKey(keySpec = 'ECC_NIST_P256'): Promise<string> {
   return r.json.KeyMetadata.KeyId as string;
 }
 
-function sign(keyId: string, message: Uint8Array, algorithm = 'ECDSA_SHA_256', extra: Record<string, unknown> = {}, headers: Record<string, string | null> = {}) {
+function sign(
+  keyId: string,
+  message: Uint8Array,
+  algorithm = 'ECDSA_SHA_256',
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string | null> = {},
+) {
   return t.call('Sign', { KeyId: keyId, Message: Buffer.from(message).toString('base64'), SigningAlgorithm: algorithm, ...extra }, headers);
 }
 
@@ -39,10 +49,17 @@ it('records an accepted Sign with the key, the API key id and SHA-256 of what th
   const r = await sign(keyId, message, 'ECDSA_SHA_256', {}, { 'x-api-key': signer.apiKey });
   expect(r.status).toBe(200);
   // ECDSA_SHA_256 over a RAW message: the device signs SHA-256(message).
-  expect(recordsOf(r.headers.get('x-amzn-requestid'))).toEqual([expect.objectContaining({
-    operation: 'Sign', decision: 'accept', keyId, apiKeyId: signer.id, gate: null, reason: null,
-    signedDigest: sha256(sha256(message)).toString('hex'),
-  })]);
+  expect(recordsOf(r.headers.get('x-amzn-requestid'))).toEqual([
+    expect.objectContaining({
+      operation: 'Sign',
+      decision: 'accept',
+      keyId,
+      apiKeyId: signer.id,
+      gate: null,
+      reason: null,
+      signedDigest: sha256(sha256(message)).toString('hex'),
+    }),
+  ]);
 
   // Ed25519 signs the message itself.
   const ed = await createKey('ECC_NIST_EDWARDS25519');
@@ -62,9 +79,17 @@ it('records every refused Sign with the error type and the KeyId as sent', async
   for (const [type, pending, sentKeyId] of cases) {
     const r = await pending;
     expect(r.json.__type).toBe(type);
-    expect(recordsOf(r.headers.get('x-amzn-requestid'))).toEqual([expect.objectContaining({
-      operation: 'Sign', decision: 'deny', reason: type, keyId: sentKeyId, apiKeyId: t.admin.id, gate: null, signedDigest: null,
-    })]);
+    expect(recordsOf(r.headers.get('x-amzn-requestid'))).toEqual([
+      expect.objectContaining({
+        operation: 'Sign',
+        decision: 'deny',
+        reason: type,
+        keyId: sentKeyId,
+        apiKeyId: t.admin.id,
+        gate: null,
+        signedDigest: null,
+      }),
+    ]);
   }
   expect((await t.call('DisableKey', { KeyId: keyId })).status).toBe(200);
   const disabled = await sign(keyId, new Uint8Array([1]));
@@ -88,20 +113,33 @@ it('records auth-gate refusals (gate auth): a known key one by one, the unknown 
   const aggregated = readAuditTail(t.gateway.db, 10).filter((r) => r.seq > before);
   expect(aggregated.map((r) => ({ ...r, summary: JSON.parse(r.summary!) as unknown }))).toEqual([
     expect.objectContaining({
-      operation: '*', decision: 'deny', gate: 'auth', reason: 'UnrecognizedClientException', apiKeyId: null, keyId: null,
+      operation: '*',
+      decision: 'deny',
+      gate: 'auth',
+      reason: 'UnrecognizedClientException',
+      apiKeyId: null,
+      keyId: null,
       summary: expect.objectContaining({ source: '127.0.0.1', count: 2, operations: { Sign: 1, unknown: 1 } }),
     }),
     expect.objectContaining({
-      operation: '*', reason: 'MissingAuthenticationTokenException', summary: expect.objectContaining({ count: 1, operations: { Sign: 1 } }),
+      operation: '*',
+      reason: 'MissingAuthenticationTokenException',
+      summary: expect.objectContaining({ count: 1, operations: { Sign: 1 } }),
     }),
   ]);
 
   const signer = t.newKey('signer');
   const denied = await t.call('CreateKey', {}, { 'x-api-key': signer.apiKey });
   expect(denied.json.__type).toBe('AccessDeniedException');
-  expect(recordsOf(denied.headers.get('x-amzn-requestid'))).toEqual([expect.objectContaining({
-    operation: 'CreateKey', decision: 'deny', gate: 'auth', reason: 'AccessDeniedException', apiKeyId: signer.id,
-  })]);
+  expect(recordsOf(denied.headers.get('x-amzn-requestid'))).toEqual([
+    expect.objectContaining({
+      operation: 'CreateKey',
+      decision: 'deny',
+      gate: 'auth',
+      reason: 'AccessDeniedException',
+      apiKeyId: signer.id,
+    }),
+  ]);
 
   const everything = readFileSync(jsonlPath(), 'utf8') + JSON.stringify(readAuditTail(t.gateway.db, 100_000));
   for (const secret of [bogus, signer.apiKey, signer.secretAccessKey, t.admin.apiKey, t.admin.secretAccessKey]) expect(everything).not.toContain(secret);
@@ -110,10 +148,15 @@ it('records auth-gate refusals (gate auth): a known key one by one, the unknown 
 it('records state-changing admin operations as decision admin', async () => {
   const created = await t.call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: 'treasury' });
   const keyId = created.json.KeyMetadata.KeyId as string;
-  expect(recordsOf(created.headers.get('x-amzn-requestid'))).toEqual([expect.objectContaining({
-    operation: 'CreateKey', decision: 'admin', keyId, apiKeyId: t.admin.id,
-    summary: JSON.stringify({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: 'treasury' }),
-  })]);
+  expect(recordsOf(created.headers.get('x-amzn-requestid'))).toEqual([
+    expect.objectContaining({
+      operation: 'CreateKey',
+      decision: 'admin',
+      keyId,
+      apiKeyId: t.admin.id,
+      summary: JSON.stringify({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: 'treasury' }),
+    }),
+  ]);
   const calls: [string, Record<string, unknown>][] = [
     ['CreateAlias', { AliasName: 'alias/treasury', TargetKeyId: keyId }],
     ['TagResource', { KeyId: keyId, Tags: [{ TagKey: 'team', TagValue: 'ops' }] }],
@@ -143,9 +186,14 @@ it('records a failed device call as a denial at the backend gate', async () => {
   try {
     const r = await sign(keyId, new Uint8Array([1]));
     expect(r.json.__type).toBe('KeyUnavailableException');
-    expect(recordsOf(r.headers.get('x-amzn-requestid'))).toEqual([expect.objectContaining({
-      decision: 'deny', gate: 'backend', reason: 'KeyUnavailableException', keyId,
-    })]);
+    expect(recordsOf(r.headers.get('x-amzn-requestid'))).toEqual([
+      expect.objectContaining({
+        decision: 'deny',
+        gate: 'backend',
+        reason: 'KeyUnavailableException',
+        keyId,
+      }),
+    ]);
   } finally {
     const again = await startSimulator({ host: '127.0.0.1', port, statePath: join(t.dataDir, 'yubihsm-sim.json') });
     t.gateway.backends.simulators.set('yubihsm', again);

@@ -24,7 +24,9 @@ beforeAll(async () => {
   values.keyId = (await t.call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).json.KeyMetadata.KeyId;
   values.missingArn = `arn:aws:kms:us-east-1:111122223333:key/${values.missingKeyId}`;
 });
-afterAll(async () => { await t.stop(); });
+afterAll(async () => {
+  await t.stop();
+});
 
 const fill = (text: string) => text.replace(/\$\{(\w+)\}/g, (_, k: string) => values[k]!);
 

@@ -6,8 +6,13 @@ import { join } from 'node:path';
 /** The connector going away is a 5xx the client can retry, and the gateway recovers by itself. */
 let t: TestGateway;
 let kms: KMSClient;
-beforeAll(async () => { t = await startTestGateway(); kms = t.client(); });
-afterAll(async () => { await t.stop(); });
+beforeAll(async () => {
+  t = await startTestGateway();
+  kms = t.client();
+});
+afterAll(async () => {
+  await t.stop();
+});
 
 it('answers KeyUnavailableException while the connector is down and signs again when it is back', async () => {
   const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));

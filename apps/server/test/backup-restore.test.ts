@@ -18,8 +18,12 @@ import { startTestGateway, type TestGateway } from './helpers/gateway';
 const BIN = join(REPO_ROOT, 'node_modules', '.bin', 'kmsgate');
 
 let root: string;
-beforeAll(() => { root = mkdtempSync(join(tmpdir(), 'kmsgate-backup-')); });
-afterAll(() => { rmSync(root, { recursive: true, force: true }); });
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'kmsgate-backup-'));
+});
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
 
 function kmsgateProcess(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((ok) => {
@@ -32,14 +36,31 @@ function kmsgateProcess(dataDir: string, ...args: string[]): Promise<{ code: num
 async function kmsgate(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, env: { KMSGATE_DATA_DIR: dataDir } });
+  const code = await runCli(args, {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    env: { KMSGATE_DATA_DIR: dataDir },
+  });
   return { code, stdout, stderr };
 }
 
 /** Every file of a directory with the SHA-256 of its bytes: "nothing changed" is this, before and after. */
 function snapshot(dir: string): Record<string, string> {
   if (!existsSync(dir)) return {};
-  return Object.fromEntries(readdirSync(dir).sort().map((n) => [n, createHash('sha256').update(readFileSync(join(dir, n))).digest('hex')]));
+  return Object.fromEntries(
+    readdirSync(dir)
+      .sort()
+      .map((n) => [
+        n,
+        createHash('sha256')
+          .update(readFileSync(join(dir, n)))
+          .digest('hex'),
+      ]),
+  );
 }
 
 describe('a backup taken under load', () => {
@@ -60,7 +81,9 @@ describe('a backup taken under load', () => {
     let stop = false;
     let signed = 0;
     let reached40: () => void;
-    const fortySigned = new Promise<void>((ok) => { reached40 = ok; });
+    const fortySigned = new Promise<void>((ok) => {
+      reached40 = ok;
+    });
     const signer = async (worker: number) => {
       for (let i = 0; !stop; i++) {
         await kms.send(new SignCommand({ KeyId: keyId, Message: Buffer.from(`load ${worker}.${i}`), SigningAlgorithm: 'ECDSA_SHA_256' }));
@@ -75,12 +98,18 @@ describe('a backup taken under load', () => {
     signedBefore = signed;
     // Signing went on during the backup and goes on after it: the backup is of a live gateway.
     const more = signed + 8;
-    while (signed < more) await kms.send(new SignCommand({ KeyId: keyId, Message: Buffer.from('after'), SigningAlgorithm: 'ECDSA_SHA_256' })).then(() => { signed++; });
+    while (signed < more)
+      await kms.send(new SignCommand({ KeyId: keyId, Message: Buffer.from('after'), SigningAlgorithm: 'ECDSA_SHA_256' })).then(() => {
+        signed++;
+      });
     stop = true;
     await load;
     await t.stop();
     expect(backup.stderr).toMatch(/^copying the store .* \(SQLite online backup, one snapshot\) …$/m);
-    expect(backup).toMatchObject({ code: 0, stdout: expect.stringMatching(/^backup of installation [0-9a-f]{32} in .*: 1 keys, 1 API keys, audit records up to \d+\n$/) });
+    expect(backup).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^backup of installation [0-9a-f]{32} in .*: 1 keys, 1 API keys, audit records up to \d+\n$/),
+    });
 
     restoredDir = join(root, 'restored');
     const restore = await kmsgate(restoredDir, 'restore', backupDir);
@@ -122,7 +151,10 @@ describe('a backup taken under load', () => {
     } finally {
       await t.stop({ keepData: true });
     }
-    expect(await kmsgate(restoredDir, 'audit', 'verify', '--jsonl')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^OK: \d+ records, hash chain intact/) });
+    expect(await kmsgate(restoredDir, 'audit', 'verify', '--jsonl')).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^OK: \d+ records, hash chain intact/),
+    });
   });
 
   describe('restore refuses, with exit 2 and one line, and changes nothing', () => {
@@ -134,27 +166,44 @@ describe('a backup taken under load', () => {
 
     it.each([
       ['a directory that is no backup', () => mkdtempSync(join(root, 'empty-')), /is not a complete kmsgate backup: it has no manifest\.json/],
-      ['an incomplete backup (credential.key missing)', () => {
-        const dir = copyOfBackup('incomplete');
-        unlinkSync(join(dir, 'credential.key'));
-        return dir;
-      }, /is incomplete: credential\.key is missing/],
-      ['an altered backup (a byte appended to kms.db)', () => {
-        const dir = copyOfBackup('altered');
-        appendFileSync(join(dir, 'kms.db'), 'x');
-        return dir;
-      }, /was altered or damaged: kms\.db does not match the checksum in manifest\.json/],
-      ['a manifest that lists a path, not a file name', () => {
-        const dir = copyOfBackup('escaping');
-        const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-        manifest.files['../outside'] = manifest.files['credential.key'];
-        writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-        return dir;
-      }, /manifest\.json is not a kmsgate-backup\/1 manifest: files\.\.\.\/outside: /],
+      [
+        'an incomplete backup (credential.key missing)',
+        () => {
+          const dir = copyOfBackup('incomplete');
+          unlinkSync(join(dir, 'credential.key'));
+          return dir;
+        },
+        /is incomplete: credential\.key is missing/,
+      ],
+      [
+        'an altered backup (a byte appended to kms.db)',
+        () => {
+          const dir = copyOfBackup('altered');
+          appendFileSync(join(dir, 'kms.db'), 'x');
+          return dir;
+        },
+        /was altered or damaged: kms\.db does not match the checksum in manifest\.json/,
+      ],
+      [
+        'a manifest that lists a path, not a file name',
+        () => {
+          const dir = copyOfBackup('escaping');
+          const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+          manifest.files['../outside'] = manifest.files['credential.key'];
+          writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+          return dir;
+        },
+        /manifest\.json is not a kmsgate-backup\/1 manifest: files\.\.\.\/outside: /,
+      ],
     ])('%s', async (_what, make, line) => {
       const target = join(root, `target-${Math.random().toString(36).slice(2)}`);
       const r = await kmsgate(target, 'restore', make());
-      expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('kmsgate: '))).toHaveLength(1);
+      expect(
+        r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('kmsgate: ')),
+      ).toHaveLength(1);
       expect(r.stderr).toMatch(line);
       expect(r.code).toBe(2);
       expect(existsSync(target)).toBe(false);
@@ -166,7 +215,9 @@ describe('a backup taken under load', () => {
       openDb(join(other, 'kms.db')).close();
       const before = snapshot(other);
       const r = await kmsgate(other, 'restore', backupDir);
-      expect(r.stderr).toMatch(/^kmsgate: the backup is of installation [0-9a-f]{32}, but .*other-installation\/kms\.db belongs to installation [0-9a-f]{32}: restore into that installation's data dir, or move .* away first\n$/m);
+      expect(r.stderr).toMatch(
+        /^kmsgate: the backup is of installation [0-9a-f]{32}, but .*other-installation\/kms\.db belongs to installation [0-9a-f]{32}: restore into that installation's data dir, or move .* away first\n$/m,
+      );
       expect(r.code).toBe(2);
       expect(snapshot(other)).toEqual(before);
     });

@@ -36,7 +36,9 @@ beforeAll(async () => {
   fullTagsKeyId = await create({ Tags: Array.from({ length: 50 }, (_, i) => ({ TagKey: `t${i}`, TagValue: 'v' })) });
   expect((await t.call('CreateAlias', { AliasName: 'alias/taken', TargetKeyId: keyId })).status).toBe(200);
 });
-afterAll(async () => { await t.stop(); });
+afterAll(async () => {
+  await t.stop();
+});
 
 /**
  * Everything a failed request could have changed: every row of the key, alias and tag tables
@@ -54,8 +56,12 @@ function state(): unknown {
 }
 
 let before: unknown;
-beforeEach(() => { before = state(); });
-afterEach(() => { expect(state()).toEqual(before); });
+beforeEach(() => {
+  before = state();
+});
+afterEach(() => {
+  expect(state()).toEqual(before);
+});
 
 function expectAwsError(r: { status: number; headers: Headers; json: any }, type: string, status = 400): void {
   expect(r.status).toBe(status);
@@ -111,7 +117,8 @@ describe('validation (AWS wording)', () => {
     expectAwsError(r, 'ValidationException');
     expect(r.json.message).toBe(
       "1 validation error detected: Value 'ECC_NIST_P999' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: " +
-      '[ECC_NIST_EDWARDS25519, ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521, ECC_SECG_P256K1, HMAC_224, HMAC_256, HMAC_384, HMAC_512, ML_DSA_44, ML_DSA_65, ML_DSA_87, ML_KEM_1024, ML_KEM_512, ML_KEM_768, RSA_2048, RSA_3072, RSA_4096, SM2, SYMMETRIC_DEFAULT]');
+        '[ECC_NIST_EDWARDS25519, ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521, ECC_SECG_P256K1, HMAC_224, HMAC_256, HMAC_384, HMAC_512, ML_DSA_44, ML_DSA_65, ML_DSA_87, ML_KEM_1024, ML_KEM_512, ML_KEM_768, RSA_2048, RSA_3072, RSA_4096, SM2, SYMMETRIC_DEFAULT]',
+    );
     const r2 = await t.call('Sign', { KeyId: keyId, Message: b64(4), SigningAlgorithm: 'ECDSA_SHA_1', MessageType: 'HASH' });
     expectAwsError(r2, 'ValidationException');
     expect(r2.json.message).toMatch(/^2 validation errors detected: Value 'HASH' at 'messageType' .*; Value 'ECDSA_SHA_1' at 'signingAlgorithm' /);
@@ -120,15 +127,18 @@ describe('validation (AWS wording)', () => {
   it('a message over 4096 bytes', async () => {
     const r = await t.call('Sign', { KeyId: keyId, Message: b64(4097), SigningAlgorithm: 'ECDSA_SHA_256' });
     expectAwsError(r, 'ValidationException');
-    expect(r.json.message).toBe("1 validation error detected: Value at 'message' failed to satisfy constraint: Member must have length less than or equal to 4096");
+    expect(r.json.message).toBe(
+      "1 validation error detected: Value at 'message' failed to satisfy constraint: Member must have length less than or equal to 4096",
+    );
   });
 
   it('missing required members', async () => {
     const r = await t.call('Sign', {});
     expect(r.json.message).toBe(
       "3 validation errors detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null; " +
-      "Value null at 'message' failed to satisfy constraint: Member must not be null; " +
-      "Value null at 'signingAlgorithm' failed to satisfy constraint: Member must not be null");
+        "Value null at 'message' failed to satisfy constraint: Member must not be null; " +
+        "Value null at 'signingAlgorithm' failed to satisfy constraint: Member must not be null",
+    );
   });
 
   it('a digest of the wrong length', async () => {
@@ -183,7 +193,14 @@ describe('keys that are malformed, missing or of the wrong kind', () => {
     const reserved = await t.call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Tags: [{ TagKey: 'aws:owner', TagValue: 'x' }] });
     expectAwsError(reserved, 'TagException');
     expect(reserved.json.message).toBe('Tags beginning with aws: are reserved');
-    const dup = await t.call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Tags: [{ TagKey: 'a', TagValue: '1' }, { TagKey: 'a', TagValue: '2' }] });
+    const dup = await t.call('CreateKey', {
+      KeySpec: 'ECC_NIST_P256',
+      KeyUsage: 'SIGN_VERIFY',
+      Tags: [
+        { TagKey: 'a', TagValue: '1' },
+        { TagKey: 'a', TagValue: '2' },
+      ],
+    });
     expectAwsError(dup, 'TagException');
     expect(dup.json.message).toBe('Duplicate tag keys');
     for (const op of ['CreateAlias', 'DeleteAlias']) {
@@ -250,11 +267,14 @@ describe('authentication', () => {
 
   it('an expired or future-dated SigV4 signature → InvalidSignatureException', async () => {
     const past = t.client(t.admin, { systemClockOffset: -10 * 60 * 1000 });
-    await expect(past.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })))
-      .rejects.toMatchObject({ name: 'InvalidSignatureException', message: expect.stringContaining('Signature expired') });
+    await expect(past.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).rejects.toMatchObject({
+      name: 'InvalidSignatureException',
+      message: expect.stringContaining('Signature expired'),
+    });
     const future = t.client(t.admin, { systemClockOffset: 10 * 60 * 1000 });
-    await expect(future.send(new SignCommand({ KeyId: keyId, Message: new Uint8Array([1]), SigningAlgorithm: 'ECDSA_SHA_256' })))
-      .rejects.toMatchObject({ name: 'InvalidSignatureException' });
+    await expect(future.send(new SignCommand({ KeyId: keyId, Message: new Uint8Array([1]), SigningAlgorithm: 'ECDSA_SHA_256' }))).rejects.toMatchObject({
+      name: 'InvalidSignatureException',
+    });
   });
 
   it('a signer cannot create keys', async () => {
@@ -283,34 +303,84 @@ describe('field limits of the lifecycle, alias, tag, policy and key store operat
     ['Description too long', 'UpdateKeyDescription', () => ({ KeyId: keyId, Description: a(8193) }), one(a(8193), 'description', lengthMax(8192))],
     ['Description missing', 'UpdateKeyDescription', () => ({ KeyId: keyId }), one(null, 'description', 'Member must not be null')],
     ['AliasName too long', 'UpdateAlias', () => ({ AliasName: `alias/${a(251)}`, TargetKeyId: keyId }), one(`alias/${a(251)}`, 'aliasName', lengthMax(256))],
-    ['AliasName pattern', 'CreateAlias', () => ({ AliasName: 'alias/with space', TargetKeyId: keyId }),
-      one('alias/with space', 'aliasName', 'Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$')],
-    ['AliasName empty', 'DeleteAlias', () => ({ AliasName: '' }),
+    [
+      'AliasName pattern',
+      'CreateAlias',
+      () => ({ AliasName: 'alias/with space', TargetKeyId: keyId }),
+      one('alias/with space', 'aliasName', 'Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$'),
+    ],
+    [
+      'AliasName empty',
+      'DeleteAlias',
+      () => ({ AliasName: '' }),
       "2 validation errors detected: Value '' at 'aliasName' failed to satisfy constraint: Member must have length greater than or equal to 1; " +
-      "Value '' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$"],
+        "Value '' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$",
+    ],
     ['ListAliases Limit 0', 'ListAliases', () => ({ Limit: 0 }), one('0', 'limit', valueMin(1))],
     ['ListAliases Limit 1001', 'ListAliases', () => ({ Limit: 1001 }), one('1001', 'limit', valueMax(1000))],
-    ['TagKey too long', 'TagResource', () => ({ KeyId: keyId, Tags: [{ TagKey: a(129), TagValue: 'v' }] }), one(a(129), 'tags.1.member.tagKey', lengthMax(128))],
-    ['TagKey empty', 'TagResource', () => ({ KeyId: keyId, Tags: [{ TagKey: 'ok', TagValue: '' }, { TagKey: '', TagValue: 'v' }] }), one('', 'tags.2.member.tagKey', lengthMin(1))],
-    ['TagValue too long', 'TagResource', () => ({ KeyId: keyId, Tags: [{ TagKey: 'k', TagValue: a(257) }] }), one(a(257), 'tags.1.member.tagValue', lengthMax(256))],
+    [
+      'TagKey too long',
+      'TagResource',
+      () => ({ KeyId: keyId, Tags: [{ TagKey: a(129), TagValue: 'v' }] }),
+      one(a(129), 'tags.1.member.tagKey', lengthMax(128)),
+    ],
+    [
+      'TagKey empty',
+      'TagResource',
+      () => ({
+        KeyId: keyId,
+        Tags: [
+          { TagKey: 'ok', TagValue: '' },
+          { TagKey: '', TagValue: 'v' },
+        ],
+      }),
+      one('', 'tags.2.member.tagKey', lengthMin(1)),
+    ],
+    [
+      'TagValue too long',
+      'TagResource',
+      () => ({ KeyId: keyId, Tags: [{ TagKey: 'k', TagValue: a(257) }] }),
+      one(a(257), 'tags.1.member.tagValue', lengthMax(256)),
+    ],
     ['TagValue missing', 'TagResource', () => ({ KeyId: keyId, Tags: [{ TagKey: 'k' }] }), one(null, 'tags.1.member.tagValue', 'Member must not be null')],
     ['Tags missing', 'TagResource', () => ({ KeyId: keyId }), one(null, 'tags', 'Member must not be null')],
-    ['CreateKey TagValue too long', 'CreateKey', () => ({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Tags: [{ TagKey: 'tag1', TagValue: 'v'.repeat(257) }] }),
-      one('v'.repeat(257), 'tags.1.member.tagValue', lengthMax(256))],
+    [
+      'CreateKey TagValue too long',
+      'CreateKey',
+      () => ({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Tags: [{ TagKey: 'tag1', TagValue: 'v'.repeat(257) }] }),
+      one('v'.repeat(257), 'tags.1.member.tagValue', lengthMax(256)),
+    ],
     ['TagKeys member too long', 'UntagResource', () => ({ KeyId: keyId, TagKeys: [a(129)] }), one(a(129), 'tagKeys.1.member', lengthMax(128))],
     ['TagKeys missing', 'UntagResource', () => ({ KeyId: keyId }), one(null, 'tagKeys', 'Member must not be null')],
     ['ListResourceTags Limit 0', 'ListResourceTags', () => ({ KeyId: keyId, Limit: 0 }), one('0', 'limit', valueMin(1))],
     ['Marker empty', 'ListResourceTags', () => ({ KeyId: keyId, Marker: '' }), one('', 'marker', lengthMin(1))],
     ['Marker too long', 'ListKeys', () => ({ Marker: a(1025) }), one(a(1025), 'marker', lengthMax(1024))],
-    ['Marker pattern', 'ListKeyPolicies', () => ({ KeyId: keyId, Marker: 'mark\u0101' }),
-      one('mark\u0101', 'marker', 'Member must satisfy regular expression pattern: [\\u0020-\\u00FF]*')],
+    [
+      'Marker pattern',
+      'ListKeyPolicies',
+      () => ({ KeyId: keyId, Marker: 'mark\u0101' }),
+      one('mark\u0101', 'marker', 'Member must satisfy regular expression pattern: [\\u0020-\\u00FF]*'),
+    ],
     ['Policy too long', 'PutKeyPolicy', () => ({ KeyId: keyId, Policy: a(131073) }), one(a(131073), 'policy', lengthMax(131072))],
-    ['Policy pattern', 'PutKeyPolicy', () => ({ KeyId: keyId, Policy: '{"Sid":"\u20ac"}' }),
-      one('{"Sid":"\u20ac"}', 'policy', 'Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+')],
+    [
+      'Policy pattern',
+      'PutKeyPolicy',
+      () => ({ KeyId: keyId, Policy: '{"Sid":"\u20ac"}' }),
+      one('{"Sid":"\u20ac"}', 'policy', 'Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+'),
+    ],
     ['Policy missing', 'PutKeyPolicy', () => ({ KeyId: keyId }), one(null, 'policy', 'Member must not be null')],
-    ['CreateKey Policy pattern', 'CreateKey', () => ({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Policy: '{"\u0001":1}' }),
-      one('{"\u0001":1}', 'policy', 'Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+')],
-    ['PolicyName pattern', 'GetKeyPolicy', () => ({ KeyId: keyId, PolicyName: 'de-fault' }), one('de-fault', 'policyName', 'Member must satisfy regular expression pattern: [\\w]+')],
+    [
+      'CreateKey Policy pattern',
+      'CreateKey',
+      () => ({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Policy: '{"\u0001":1}' }),
+      one('{"\u0001":1}', 'policy', 'Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+'),
+    ],
+    [
+      'PolicyName pattern',
+      'GetKeyPolicy',
+      () => ({ KeyId: keyId, PolicyName: 'de-fault' }),
+      one('de-fault', 'policyName', 'Member must satisfy regular expression pattern: [\\w]+'),
+    ],
     ['PolicyName too long', 'PutKeyPolicy', () => ({ KeyId: keyId, PolicyName: a(129), Policy: '{}' }), one(a(129), 'policyName', lengthMax(128))],
     ['ListKeyPolicies Limit 1001', 'ListKeyPolicies', () => ({ KeyId: keyId, Limit: 1001 }), one('1001', 'limit', valueMax(1000))],
     // AWS-recorded (LocalStack snapshot, test_generate_random_invalid_number_of_bytes).
@@ -322,9 +392,13 @@ describe('field limits of the lifecycle, alias, tag, policy and key store operat
     ['CustomKeyStoreName too long', 'DescribeCustomKeyStores', () => ({ CustomKeyStoreName: a(257) }), one(a(257), 'customKeyStoreName', lengthMax(256))],
     ['DescribeCustomKeyStores Limit 0', 'DescribeCustomKeyStores', () => ({ Limit: 0 }), one('0', 'limit', valueMin(1))],
     ['RotationPeriodInDays 89', 'EnableKeyRotation', () => ({ KeyId: keyId, RotationPeriodInDays: 89 }), one('89', 'rotationPeriodInDays', valueMin(90))],
-    ['several at once', 'ScheduleKeyDeletion', () => ({ KeyId: '', PendingWindowInDays: 400 }),
+    [
+      'several at once',
+      'ScheduleKeyDeletion',
+      () => ({ KeyId: '', PendingWindowInDays: 400 }),
       "2 validation errors detected: Value '' at 'keyId' failed to satisfy constraint: Member must have length greater than or equal to 1; " +
-      "Value '400' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value less than or equal to 365"],
+        "Value '400' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value less than or equal to 365",
+    ],
   ];
 
   it.each(cases)('%s (%s)', async (_name, op, body, message) => {
@@ -335,7 +409,7 @@ describe('field limits of the lifecycle, alias, tag, policy and key store operat
 });
 
 describe('key deletion windows', () => {
-  it.each([1, 6, 31, 365])('PendingWindowInDays %i, in the model\'s range but outside 7-30', async (days) => {
+  it.each([1, 6, 31, 365])("PendingWindowInDays %i, in the model's range but outside 7-30", async (days) => {
     const r = await t.call('ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: days });
     expectAwsError(r, 'ValidationException');
     // A real AWS answer (Skyscanner/kms-issuer#8); not in LocalStack's snapshot.
@@ -359,14 +433,25 @@ describe('operations on keys in the wrong state', () => {
 
   it('a key pending deletion can only be described, listed or have its deletion cancelled', async () => {
     const cases: [string, Record<string, unknown>][] = [
-      ['EnableKey', {}], ['DisableKey', {}], ['ScheduleKeyDeletion', { PendingWindowInDays: 7 }], ['UpdateKeyDescription', { Description: 'x' }],
-      ['TagResource', { Tags: [{ TagKey: 'a', TagValue: 'b' }] }], ['UntagResource', { TagKeys: ['t0'] }], ['PutKeyPolicy', { Policy: '{}' }],
-      ['GetPublicKey', {}], ['Sign', { Message: b64(32), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }],
-      ['EnableKeyRotation', {}], ['DisableKeyRotation', {}],
+      ['EnableKey', {}],
+      ['DisableKey', {}],
+      ['ScheduleKeyDeletion', { PendingWindowInDays: 7 }],
+      ['UpdateKeyDescription', { Description: 'x' }],
+      ['TagResource', { Tags: [{ TagKey: 'a', TagValue: 'b' }] }],
+      ['UntagResource', { TagKeys: ['t0'] }],
+      ['PutKeyPolicy', { Policy: '{}' }],
+      ['GetPublicKey', {}],
+      ['Sign', { Message: b64(32), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }],
+      ['EnableKeyRotation', {}],
+      ['DisableKeyRotation', {}],
     ];
     for (const [op, extra] of cases) {
       const r = await t.call(op, { KeyId: pendingKeyId, ...extra });
-      expect({ op, type: r.json.__type, message: r.json.message }).toEqual({ op, type: 'KMSInvalidStateException', message: `${ARN(pendingKeyId)} is pending deletion.` });
+      expect({ op, type: r.json.__type, message: r.json.message }).toEqual({
+        op,
+        type: 'KMSInvalidStateException',
+        message: `${ARN(pendingKeyId)} is pending deletion.`,
+      });
     }
     for (const [op, body] of [
       ['CreateAlias', { AliasName: 'alias/to-pending', TargetKeyId: pendingKeyId }],
@@ -388,8 +473,18 @@ describe('operations on keys in the wrong state', () => {
 
   it('a key that does not exist, for every operation that names one', async () => {
     const missing = '00000000-0000-4000-8000-000000000000';
-    for (const op of ['EnableKey', 'DisableKey', 'ScheduleKeyDeletion', 'CancelKeyDeletion', 'ListResourceTags', 'GetKeyPolicy',
-      'ListKeyPolicies', 'GetKeyRotationStatus', 'DisableKeyRotation', 'ListKeyRotations']) {
+    for (const op of [
+      'EnableKey',
+      'DisableKey',
+      'ScheduleKeyDeletion',
+      'CancelKeyDeletion',
+      'ListResourceTags',
+      'GetKeyPolicy',
+      'ListKeyPolicies',
+      'GetKeyRotationStatus',
+      'DisableKeyRotation',
+      'ListKeyRotations',
+    ]) {
       const r = await t.call(op, { KeyId: ARN(missing) });
       expect({ op, type: r.json.__type, message: r.json.message }).toEqual({ op, type: 'NotFoundException', message: `Key '${ARN(missing)}' does not exist` });
     }
@@ -404,7 +499,9 @@ describe('alias misuse', () => {
     expectAwsError(await t.call('UpdateAlias', { AliasName: 'alias/aws/s3', TargetKeyId: keyId }), 'InvalidAliasNameException');
     const prefix = await t.call('UpdateAlias', { AliasName: 'taken', TargetKeyId: keyId });
     expectAwsError(prefix, 'ValidationException');
-    expect(prefix.json.message).toBe('Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html');
+    expect(prefix.json.message).toBe(
+      'Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html',
+    );
     expectAwsError(await t.call('CreateAlias', { AliasName: 'alias/', TargetKeyId: keyId }), 'InvalidAliasNameException');
     expectAwsError(await t.call('DeleteAlias', { AliasName: 'alias/aws/s3' }), 'NotFoundException');
   });
@@ -425,7 +522,14 @@ describe('alias misuse', () => {
 
 describe('tags: duplicated, reserved, too many (AWS-recorded texts)', () => {
   it.each([
-    ['duplicate keys', [{ TagKey: 'tag1', TagValue: 'value1' }, { TagKey: 'tag1', TagValue: 'another-value1' }], 'Duplicate tag keys'],
+    [
+      'duplicate keys',
+      [
+        { TagKey: 'tag1', TagValue: 'value1' },
+        { TagKey: 'tag1', TagValue: 'another-value1' },
+      ],
+      'Duplicate tag keys',
+    ],
     ['lowercase aws: prefix', [{ TagKey: 'aws:key1', TagValue: 'value1' }], 'Tags beginning with aws: are reserved'],
     ['uppercase AWS: prefix', [{ TagKey: 'AWS:key1', TagValue: 'value1' }], 'Tags beginning with aws: are reserved'],
     ['51 in one request', Array.from({ length: 51 }, (_, i) => ({ TagKey: `key${i}`, TagValue: `value${i}` })), 'Too many tags'],
@@ -439,7 +543,13 @@ describe('tags: duplicated, reserved, too many (AWS-recorded texts)', () => {
   });
 
   it('one tag more than a key with 50 may hold', async () => {
-    const r = await t.call('TagResource', { KeyId: fullTagsKeyId, Tags: [{ TagKey: 't0', TagValue: 'changed' }, { TagKey: 'new', TagValue: 'v' }] });
+    const r = await t.call('TagResource', {
+      KeyId: fullTagsKeyId,
+      Tags: [
+        { TagKey: 't0', TagValue: 'changed' },
+        { TagKey: 'new', TagValue: 'v' },
+      ],
+    });
     expectAwsError(r, 'TagException');
     expect(r.json.message).toBe('Too many tags');
   });
@@ -454,7 +564,10 @@ describe('key policies, custom key stores, GenerateRandom, unsupported operation
   });
 
   it('a policy name other than default', async () => {
-    for (const [op, body] of [['GetKeyPolicy', {}], ['PutKeyPolicy', { Policy: '{}' }]] as const) {
+    for (const [op, body] of [
+      ['GetKeyPolicy', {}],
+      ['PutKeyPolicy', { Policy: '{}' }],
+    ] as const) {
       const r = await t.call(op, { KeyId: keyId, PolicyName: 'other', ...body });
       expectAwsError(r, 'NotFoundException');
       expect(r.json.message).toBe('No such policy exists');
@@ -465,9 +578,14 @@ describe('key policies, custom key stores, GenerateRandom, unsupported operation
     expectAwsError(await t.call('DescribeCustomKeyStores', { CustomKeyStoreId: 'cks-0123456789abcdef0' }), 'CustomKeyStoreNotFoundException');
     expectAwsError(await t.call('DescribeCustomKeyStores', { CustomKeyStoreId: 'yubihsm', CustomKeyStoreName: 'x' }), 'ValidationException');
     expectAwsError(await t.call('GenerateRandom', { NumberOfBytes: 8, CustomKeyStoreId: 'nope' }), 'CustomKeyStoreNotFoundException');
-    expectAwsError(await t.call('GenerateRandom', { NumberOfBytes: 8, Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: b64(16) } }),
-      'UnsupportedOperationException');
-    expectAwsError(await t.call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'nope' }), 'CustomKeyStoreNotFoundException');
+    expectAwsError(
+      await t.call('GenerateRandom', { NumberOfBytes: 8, Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: b64(16) } }),
+      'UnsupportedOperationException',
+    );
+    expectAwsError(
+      await t.call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'nope' }),
+      'CustomKeyStoreNotFoundException',
+    );
   });
 
   it('bad markers for the new listings', async () => {
@@ -491,10 +609,21 @@ describe('DryRun answers only after every other check has passed', () => {
     ['a missing key', () => ({ KeyId: 'alias/nope' }), 'NotFoundException'],
     ['an algorithm of another key spec', () => ({ KeyId: keyId, SigningAlgorithm: 'ECDSA_SHA_384' }), 'InvalidKeyUsageException'],
     ['a digest of the wrong length', () => ({ KeyId: keyId, Message: b64(31) }), 'ValidationException'],
-    ['an algorithm the backend cannot sign', () => ({ KeyId: edKeyId, SigningAlgorithm: 'ED25519_PH_SHA_512', Message: b64(64) }), 'UnsupportedOperationException'],
+    [
+      'an algorithm the backend cannot sign',
+      () => ({ KeyId: edKeyId, SigningAlgorithm: 'ED25519_PH_SHA_512', Message: b64(64) }),
+      'UnsupportedOperationException',
+    ],
   ] as const)('%s', async (_name, override, type) => {
     for (const op of ['Sign', 'Verify']) {
-      const body = { Message: b64(32), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true, ...override(), ...(op === 'Verify' ? { Signature: b64(70) } : {}) };
+      const body = {
+        Message: b64(32),
+        MessageType: 'DIGEST',
+        SigningAlgorithm: 'ECDSA_SHA_256',
+        DryRun: true,
+        ...override(),
+        ...(op === 'Verify' ? { Signature: b64(70) } : {}),
+      };
       expectAwsError(await t.call(op, body), type);
     }
   });

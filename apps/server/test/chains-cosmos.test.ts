@@ -1,8 +1,16 @@
 import { encodeSecp256k1Pubkey, encodeSecp256k1Signature, makeSignDoc as makeAminoSignDoc, pubkeyToAddress, serializeSignDoc } from '@cosmjs/amino';
 import { Secp256k1, Secp256k1Signature, sha256 } from '@cosmjs/crypto';
 import {
-  type AccountData, type DirectSignResponse, type EncodeObject, type OfflineDirectSigner,
-  Registry, decodeTxRaw, encodePubkey, makeAuthInfoBytes, makeSignBytes, makeSignDoc,
+  type AccountData,
+  type DirectSignResponse,
+  type EncodeObject,
+  type OfflineDirectSigner,
+  Registry,
+  decodeTxRaw,
+  encodePubkey,
+  makeAuthInfoBytes,
+  makeSignBytes,
+  makeSignDoc,
 } from '@cosmjs/proto-signing';
 import { SigningStargateClient, defaultRegistryTypes } from '@cosmjs/stargate';
 import { MsgExec } from 'cosmjs-types/cosmos/authz/v1beta1/tx';
@@ -37,16 +45,23 @@ const validatorPolicy = (extra: Record<string, unknown> = {}) => ({
 
 const registry = new Registry(defaultRegistryTypes);
 const send = (from: string, to: string, amount: string, denom = 'uatom'): EncodeObject => ({
-  typeUrl: MsgSend.typeUrl, value: MsgSend.fromPartial({ fromAddress: from, toAddress: to, amount: [{ denom, amount }] }),
+  typeUrl: MsgSend.typeUrl,
+  value: MsgSend.fromPartial({ fromAddress: from, toAddress: to, amount: [{ denom, amount }] }),
 });
 const exec = (grantee: string, inner: EncodeObject[]): EncodeObject => ({
-  typeUrl: MsgExec.typeUrl, value: MsgExec.fromPartial({ grantee, msgs: inner.map((m) => registry.encodeAsAny(m)) }),
+  typeUrl: MsgExec.typeUrl,
+  value: MsgExec.fromPartial({ grantee, msgs: inner.map((m) => registry.encodeAsAny(m)) }),
 });
 const FEE = { amount: [{ denom: 'uatom', amount: '1000' }], gas: '200000' };
 
 /** cosmjs's OfflineDirectSigner interface, backed by a kmsgate key: the whole client side of the integration. */
 class KmsgateDirectSigner implements OfflineDirectSigner {
-  constructor(private readonly t: TestGateway, private readonly keyId: string, private readonly address: string, private readonly pubkey: Uint8Array) {}
+  constructor(
+    private readonly t: TestGateway,
+    private readonly keyId: string,
+    private readonly address: string,
+    private readonly pubkey: Uint8Array,
+  ) {}
 
   async getAccounts(): Promise<readonly AccountData[]> {
     return [{ address: this.address, algo: 'secp256k1', pubkey: this.pubkey }];
@@ -78,13 +93,18 @@ beforeAll(async () => {
   pubkey = Secp256k1.compressPubkey(spki.subarray(spki.length - 65));
   address = await addressOf(t, keyId, 'cosmos');
 });
-afterAll(async () => { await t.stop(); });
+afterAll(async () => {
+  await t.stop();
+});
 
 function signDocBytes(messages: EncodeObject[], opts: { fee?: string; chainId?: string; signerPubkey?: Uint8Array } = {}): Uint8Array {
   const body = registry.encode({ typeUrl: '/cosmos.tx.v1beta1.TxBody', value: { messages, memo: '' } });
   const authInfo = makeAuthInfoBytes(
     [{ pubkey: encodePubkey(encodeSecp256k1Pubkey(opts.signerPubkey ?? pubkey)), sequence: sequence++ }],
-    [{ denom: 'uatom', amount: opts.fee ?? '1000' }], 200_000, undefined, undefined,
+    [{ denom: 'uatom', amount: opts.fee ?? '1000' }],
+    200_000,
+    undefined,
+    undefined,
   );
   return makeSignBytes(makeSignDoc(body, authInfo, opts.chainId ?? CHAIN_ID, 7));
 }
@@ -117,7 +137,11 @@ it('amino JSON where the policy allows it: a DER signature over sha256 of the ca
   const me = await addressOf(t, id, 'cosmos');
   const doc = makeAminoSignDoc(
     [{ type: 'cosmos-sdk/MsgSend', value: { from_address: me, to_address: TREASURY, amount: [{ denom: 'uatom', amount: '5000' }] } }],
-    FEE, CHAIN_ID, '', 7, 0,
+    FEE,
+    CHAIN_ID,
+    '',
+    7,
+    0,
   );
   const bytes = serializeSignDoc(doc);
   const out = await sign(t, 'alias/cosmos-amino', bytes);
@@ -150,7 +174,10 @@ describe('denied, never reaching the device', () => {
 
   it('another chain, a message type that is not listed, a denom without a cap', async () => {
     await denied(signDocBytes([send(address, TREASURY, '1')], { chainId: 'osmosis-1' }), 'CHAIN_ID_NOT_ALLOWED');
-    const delegate: EncodeObject = { typeUrl: MsgDelegate.typeUrl, value: MsgDelegate.fromPartial({ delegatorAddress: address, validatorAddress: VALIDATOR, amount: { denom: 'uatom', amount: '1' } }) };
+    const delegate: EncodeObject = {
+      typeUrl: MsgDelegate.typeUrl,
+      value: MsgDelegate.fromPartial({ delegatorAddress: address, validatorAddress: VALIDATOR, amount: { denom: 'uatom', amount: '1' } }),
+    };
     await denied(signDocBytes([delegate]), 'TYPE_URL_NOT_ALLOWED');
     await denied(signDocBytes([send(address, TREASURY, '1', 'uosmo')]), 'ASSET_NOT_ALLOWED');
   });
@@ -162,7 +189,10 @@ describe('denied, never reaching the device', () => {
   });
 
   it('the validator chores the policy lists are signed', async () => {
-    const withdraw: EncodeObject = { typeUrl: MsgWithdrawDelegatorReward.typeUrl, value: MsgWithdrawDelegatorReward.fromPartial({ delegatorAddress: address, validatorAddress: VALIDATOR }) };
+    const withdraw: EncodeObject = {
+      typeUrl: MsgWithdrawDelegatorReward.typeUrl,
+      value: MsgWithdrawDelegatorReward.fromPartial({ delegatorAddress: address, validatorAddress: VALIDATOR }),
+    };
     expect((await sign(t, 'alias/cosmos-validator', signDocBytes([withdraw]))).status).toBe(200);
   });
 });

@@ -47,11 +47,23 @@ beforeAll(async () => {
   keyId = await createKeyWithAlias(t, 'ECC_SECG_P256K1', 'alias/eth-treasury');
   address = await addressOf(t, keyId, 'ethereum');
 });
-afterAll(async () => { await t.stop(); });
+afterAll(async () => {
+  await t.stop();
+});
 
 /** An unsigned EIP-1559 transaction: 21 000 gas at 30 gwei at most, so at most 630 000 gwei in fees. */
 function tx(fields: TransactionLike): Transaction {
-  return Transaction.from({ type: 2, chainId: 1, nonce: nonce++, maxFeePerGas: 30n * GWEI, maxPriorityFeePerGas: GWEI, gasLimit: 21_000n, value: 0n, data: '0x', ...fields });
+  return Transaction.from({
+    type: 2,
+    chainId: 1,
+    nonce: nonce++,
+    maxFeePerGas: 30n * GWEI,
+    maxPriorityFeePerGas: GWEI,
+    gasLimit: 21_000n,
+    value: 0n,
+    data: '0x',
+    ...fields,
+  });
 }
 const MAX_FEE = 21_000n * 30n * GWEI;
 
@@ -78,11 +90,26 @@ it('signs an EIP-1559 transfer; ethers recovers the sender from the 65-byte r‖
 
 it('signs EIP-712 typed data of a listed primary type; ethers verifyTypedData recovers the key', async () => {
   const domain = { name: 'Router', version: '1', chainId: 1, verifyingContract: ROUTER };
-  const types = { Order: [{ name: 'maker', type: 'address' }, { name: 'amount', type: 'uint256' }] };
+  const types = {
+    Order: [
+      { name: 'maker', type: 'address' },
+      { name: 'amount', type: 'uint256' },
+    ],
+  };
   const message = { maker: address, amount: '1000' };
   const json = JSON.stringify({
-    types: { EIP712Domain: [{ name: 'name', type: 'string' }, { name: 'version', type: 'string' }, { name: 'chainId', type: 'uint256' }, { name: 'verifyingContract', type: 'address' }], ...types },
-    primaryType: 'Order', domain, message,
+    types: {
+      EIP712Domain: [
+        { name: 'name', type: 'string' },
+        { name: 'version', type: 'string' },
+        { name: 'chainId', type: 'uint256' },
+        { name: 'verifyingContract', type: 'address' },
+      ],
+      ...types,
+    },
+    primaryType: 'Order',
+    domain,
+    message,
   });
   const out = await sign(t, 'alias/eth-treasury', new TextEncoder().encode(json));
   expect(out.status).toBe(200);
@@ -99,8 +126,11 @@ it('with the default DER format, Verify RAW checks the keccak digest, and the se
   const out = await signTx('alias/eth-der', unsigned);
   expect(out.status).toBe(200);
   const verify = await t.call('Verify', {
-    KeyId: 'alias/eth-der', Message: Buffer.from(getBytes(unsigned.unsignedSerialized)).toString('base64'), MessageType: 'RAW',
-    Signature: Buffer.from(out.signature!).toString('base64'), SigningAlgorithm: 'ECDSA_SHA_256',
+    KeyId: 'alias/eth-der',
+    Message: Buffer.from(getBytes(unsigned.unsignedSerialized)).toString('base64'),
+    MessageType: 'RAW',
+    Signature: Buffer.from(out.signature!).toString('base64'),
+    SigningAlgorithm: 'ECDSA_SHA_256',
   });
   expect(verify.json).toMatchObject({ SignatureValid: true });
   // What AWS-KMS Ethereum signers do with a DER signature: normalise s, try both recovery ids.

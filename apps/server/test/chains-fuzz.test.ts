@@ -43,7 +43,8 @@ function mutations(base: Uint8Array, count: number, seed: number): Uint8Array[] 
       case 0: // random bytes of a plausible length
         out.push(bytes(1 + int(700)));
         break;
-      case 1: { // flip 1-4 bytes
+      case 1: {
+        // flip 1-4 bytes
         for (let k = 0, n = 1 + int(4); k < n; k++) m[int(m.length)] = int(256);
         out.push(m);
         break;
@@ -54,7 +55,8 @@ function mutations(base: Uint8Array, count: number, seed: number): Uint8Array[] 
       case 3: // append junk
         out.push(Uint8Array.from([...m, ...bytes(1 + int(64))]));
         break;
-      default: { // splice random bytes into the middle
+      default: {
+        // splice random bytes into the middle
         const at = int(m.length);
         out.push(Uint8Array.from([...m.subarray(0, at), ...bytes(1 + int(16)), ...m.subarray(at + int(8))]));
       }
@@ -76,17 +78,24 @@ beforeAll(async () => {
     audit: { fsync: false },
     policies: {
       'alias/fuzz-solana': {
-        chain: 'solana', programs: [SystemProgram.programId.toBase58()], recipients: [ALLOWED_SOLANA.toBase58()],
+        chain: 'solana',
+        programs: [SystemProgram.programId.toBase58()],
+        recipients: [ALLOWED_SOLANA.toBase58()],
         caps: { native: { perTransaction: '1000000000' } },
       },
       'alias/fuzz-cosmos': {
-        chain: 'cosmos', chainIds: ['cosmoshub-4'], messageTypes: [MsgSend.typeUrl], recipients: [ALLOWED_COSMOS],
+        chain: 'cosmos',
+        chainIds: ['cosmoshub-4'],
+        messageTypes: [MsgSend.typeUrl],
+        recipients: [ALLOWED_COSMOS],
         caps: { uatom: { perTransaction: '1000000000' } },
       },
     },
   });
 });
-afterAll(async () => { await t.stop(); });
+afterAll(async () => {
+  await t.stop();
+});
 
 async function hammer(alias: string, algorithm: string, messages: Uint8Array[]): Promise<Map<string, number>> {
   const reasons = new Map<string, number>();
@@ -99,7 +108,7 @@ async function hammer(alias: string, algorithm: string, messages: Uint8Array[]):
         headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.Sign', 'x-api-key': t.admin.apiKey },
         body: JSON.stringify({ KeyId: alias, Message: Buffer.from(message).toString('base64'), MessageType: 'RAW', SigningAlgorithm: algorithm }),
       });
-      const body = await res.json() as { __type?: string; message?: string; Signature?: string };
+      const body = (await res.json()) as { __type?: string; message?: string; Signature?: string };
       if (body.Signature !== undefined) throw new Error(`signed a fuzzed message: ${Buffer.from(message).toString('hex')}`);
       expect(res.status).toBe(400);
       expect(body.__type).toBe('AccessDeniedException');
@@ -109,48 +118,74 @@ async function hammer(alias: string, algorithm: string, messages: Uint8Array[]):
     }
   };
   // The first failure stops every worker, so no request of this test runs into the next one.
-  const stopping = () => worker().catch((e: unknown) => { next = messages.length; throw e; });
+  const stopping = () =>
+    worker().catch((e: unknown) => {
+      next = messages.length;
+      throw e;
+    });
   await Promise.all(Array.from({ length: CONCURRENCY }, stopping));
   return reasons;
 }
 
 function denialsAudited(keyId: string): { decision: string; n: number }[] {
-  return t.gateway.db.prepare("SELECT decision, COUNT(*) AS n FROM audit_log WHERE key_id = ? AND operation = 'Sign' GROUP BY decision").all(keyId) as { decision: string; n: number }[];
+  return t.gateway.db.prepare("SELECT decision, COUNT(*) AS n FROM audit_log WHERE key_id = ? AND operation = 'Sign' GROUP BY decision").all(keyId) as {
+    decision: string;
+    n: number;
+  }[];
 }
 
-it(`${PER_KEY} random and mutated Solana messages: none signed, none reaches the device, all audited as denials`, async () => {
-  const keyId = await createKeyWithAlias(t, 'ECC_NIST_EDWARDS25519', 'alias/fuzz-solana');
-  const signer = new PublicKey(await addressOf(t, keyId, 'solana'));
-  const base = new Transaction({ feePayer: signer, recentBlockhash: new PublicKey(new Uint8Array(32).fill(3)).toBase58() })
-    .add(SystemProgram.transfer({ fromPubkey: signer, toPubkey: STRANGER_SOLANA, lamports: 5 }))
-    .serializeMessage();
-  const before = deviceRequests(t);
-  const reasons = await hammer('alias/fuzz-solana', 'ED25519_SHA_512', [base, ...mutations(base, PER_KEY - 1, 1)]);
-  expect(deviceRequests(t)).toBe(before);
-  expect(denialsAudited(keyId)).toEqual([{ decision: 'deny', n: PER_KEY }]);
-  // The fuzz reaches past the first check: several decoder codes and the policy's own.
-  expect(reasons.get('RECIPIENT_NOT_ALLOWED')).toBeGreaterThan(0);
-  expect(reasons.size).toBeGreaterThan(3);
-  expect((await fetch(t.url + '/health')).status).toBe(200);
-}, FUZZ_TIMEOUT_MS);
+it(
+  `${PER_KEY} random and mutated Solana messages: none signed, none reaches the device, all audited as denials`,
+  async () => {
+    const keyId = await createKeyWithAlias(t, 'ECC_NIST_EDWARDS25519', 'alias/fuzz-solana');
+    const signer = new PublicKey(await addressOf(t, keyId, 'solana'));
+    const base = new Transaction({ feePayer: signer, recentBlockhash: new PublicKey(new Uint8Array(32).fill(3)).toBase58() })
+      .add(SystemProgram.transfer({ fromPubkey: signer, toPubkey: STRANGER_SOLANA, lamports: 5 }))
+      .serializeMessage();
+    const before = deviceRequests(t);
+    const reasons = await hammer('alias/fuzz-solana', 'ED25519_SHA_512', [base, ...mutations(base, PER_KEY - 1, 1)]);
+    expect(deviceRequests(t)).toBe(before);
+    expect(denialsAudited(keyId)).toEqual([{ decision: 'deny', n: PER_KEY }]);
+    // The fuzz reaches past the first check: several decoder codes and the policy's own.
+    expect(reasons.get('RECIPIENT_NOT_ALLOWED')).toBeGreaterThan(0);
+    expect(reasons.size).toBeGreaterThan(3);
+    expect((await fetch(t.url + '/health')).status).toBe(200);
+  },
+  FUZZ_TIMEOUT_MS,
+);
 
-it(`${PER_KEY} random and mutated Cosmos SignDocs: none signed, none reaches the device, all audited as denials`, async () => {
-  const keyId = await createKeyWithAlias(t, 'ECC_SECG_P256K1', 'alias/fuzz-cosmos');
-  const spki = await publicKeyOf(t, keyId);
-  const pubkey = secp256k1.ProjectivePoint.fromHex(spki.subarray(spki.length - 65)).toRawBytes(true);
-  const me = await addressOf(t, keyId, 'cosmos');
-  const registry = new Registry(defaultRegistryTypes);
-  const body = registry.encode({
-    typeUrl: '/cosmos.tx.v1beta1.TxBody',
-    value: { messages: [{ typeUrl: MsgSend.typeUrl, value: MsgSend.fromPartial({ fromAddress: me, toAddress: STRANGER_COSMOS, amount: [{ denom: 'uatom', amount: '5' }] }) }], memo: '' },
-  });
-  const authInfo = makeAuthInfoBytes([{ pubkey: encodePubkey(encodeSecp256k1Pubkey(pubkey)), sequence: 0 }], [{ denom: 'uatom', amount: '1' }], 200_000, undefined, undefined);
-  const base = makeSignBytes(makeSignDoc(body, authInfo, 'cosmoshub-4', 1));
-  const before = deviceRequests(t);
-  const reasons = await hammer('alias/fuzz-cosmos', 'ECDSA_SHA_256', [base, ...mutations(base, PER_KEY - 1, 2)]);
-  expect(deviceRequests(t)).toBe(before);
-  expect(denialsAudited(keyId)).toEqual([{ decision: 'deny', n: PER_KEY }]);
-  expect(reasons.get('RECIPIENT_NOT_ALLOWED')).toBeGreaterThan(0);
-  expect(reasons.size).toBeGreaterThan(2);
-  expect((await fetch(t.url + '/health')).status).toBe(200);
-}, FUZZ_TIMEOUT_MS);
+it(
+  `${PER_KEY} random and mutated Cosmos SignDocs: none signed, none reaches the device, all audited as denials`,
+  async () => {
+    const keyId = await createKeyWithAlias(t, 'ECC_SECG_P256K1', 'alias/fuzz-cosmos');
+    const spki = await publicKeyOf(t, keyId);
+    const pubkey = secp256k1.ProjectivePoint.fromHex(spki.subarray(spki.length - 65)).toRawBytes(true);
+    const me = await addressOf(t, keyId, 'cosmos');
+    const registry = new Registry(defaultRegistryTypes);
+    const body = registry.encode({
+      typeUrl: '/cosmos.tx.v1beta1.TxBody',
+      value: {
+        messages: [
+          { typeUrl: MsgSend.typeUrl, value: MsgSend.fromPartial({ fromAddress: me, toAddress: STRANGER_COSMOS, amount: [{ denom: 'uatom', amount: '5' }] }) },
+        ],
+        memo: '',
+      },
+    });
+    const authInfo = makeAuthInfoBytes(
+      [{ pubkey: encodePubkey(encodeSecp256k1Pubkey(pubkey)), sequence: 0 }],
+      [{ denom: 'uatom', amount: '1' }],
+      200_000,
+      undefined,
+      undefined,
+    );
+    const base = makeSignBytes(makeSignDoc(body, authInfo, 'cosmoshub-4', 1));
+    const before = deviceRequests(t);
+    const reasons = await hammer('alias/fuzz-cosmos', 'ECDSA_SHA_256', [base, ...mutations(base, PER_KEY - 1, 2)]);
+    expect(deviceRequests(t)).toBe(before);
+    expect(denialsAudited(keyId)).toEqual([{ decision: 'deny', n: PER_KEY }]);
+    expect(reasons.get('RECIPIENT_NOT_ALLOWED')).toBeGreaterThan(0);
+    expect(reasons.size).toBeGreaterThan(2);
+    expect((await fetch(t.url + '/health')).status).toBe(200);
+  },
+  FUZZ_TIMEOUT_MS,
+);

@@ -1,6 +1,4 @@
-import {
-  AddressLookupTableAccount, Keypair, PublicKey, SystemProgram, Transaction, TransactionInstruction, TransactionMessage,
-} from '@solana/web3.js';
+import { AddressLookupTableAccount, Keypair, PublicKey, SystemProgram, Transaction, TransactionInstruction, TransactionMessage } from '@solana/web3.js';
 import type * as Spl from '@solana/spl-token' with { 'resolution-mode': 'import' };
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 import { addressOf, auditFor, createKeyWithAlias, deviceRequests, sign } from './helpers/signing';
@@ -57,7 +55,9 @@ beforeAll(async () => {
   keyId = await createKeyWithAlias(t, 'ECC_NIST_EDWARDS25519', 'alias/sol-agent');
   signer = new PublicKey(await addressOf(t, keyId, 'solana'));
 });
-afterAll(async () => { await t.stop(); });
+afterAll(async () => {
+  await t.stop();
+});
 
 /** A fresh blockhash per message, so two transfers of the same amount are different messages. */
 function blockhash(): string {
@@ -65,8 +65,7 @@ function blockhash(): string {
 }
 
 function transferTx(from: PublicKey, to: PublicKey, lamports: number, more: TransactionInstruction[] = []): Transaction {
-  return new Transaction({ feePayer: from, recentBlockhash: blockhash() })
-    .add(...more, SystemProgram.transfer({ fromPubkey: from, toPubkey: to, lamports }));
+  return new Transaction({ feePayer: from, recentBlockhash: blockhash() }).add(...more, SystemProgram.transfer({ fromPubkey: from, toPubkey: to, lamports }));
 }
 
 async function signTx(alias: string, tx: Transaction) {
@@ -74,7 +73,7 @@ async function signTx(alias: string, tx: Transaction) {
 }
 
 describe('accepted', () => {
-  it('signs a SOL transfer that @solana/web3.js verifies; the address is DeriveAddress\'s', async () => {
+  it("signs a SOL transfer that @solana/web3.js verifies; the address is DeriveAddress's", async () => {
     const tx = transferTx(signer, EXCHANGE, 250_000);
     const out = await signTx('alias/sol-agent', tx);
     expect(out.status).toBe(200);
@@ -145,7 +144,11 @@ describe('denied, never reaching the device', () => {
     const approve = spl.createApproveInstruction(MY_TOKEN_ACCOUNT, STRANGER, signer, 1n);
     await denied(new Transaction({ feePayer: signer, recentBlockhash: blockhash() }).add(approve), 'INSTRUCTION_NOT_ALLOWED');
     // A System instruction tag the decoder cannot name (the runtime would refuse it too).
-    const unknown = new TransactionInstruction({ programId: SYSTEM, keys: [{ pubkey: signer, isSigner: true, isWritable: true }], data: Buffer.from([0x02, 0x00, 0x3e, 0x00]) });
+    const unknown = new TransactionInstruction({
+      programId: SYSTEM,
+      keys: [{ pubkey: signer, isSigner: true, isWritable: true }],
+      data: Buffer.from([0x02, 0x00, 0x3e, 0x00]),
+    });
     await denied(new Transaction({ feePayer: signer, recentBlockhash: blockhash() }).add(unknown), 'INSTRUCTION_NOT_ALLOWED');
   });
 
@@ -155,11 +158,17 @@ describe('denied, never reaching the device', () => {
   });
 
   it('a v0 message using a lookup table the policy does not supply', async () => {
-    const table = new AddressLookupTableAccount({ key: TABLE, state: { deactivationSlot: 2n ** 64n - 1n, lastExtendedSlot: 0, lastExtendedSlotStartIndex: 0, addresses: [EXCHANGE] } });
+    const table = new AddressLookupTableAccount({
+      key: TABLE,
+      state: { deactivationSlot: 2n ** 64n - 1n, lastExtendedSlot: 0, lastExtendedSlotStartIndex: 0, addresses: [EXCHANGE] },
+    });
     const v0 = new TransactionMessage({
-      payerKey: signer, recentBlockhash: blockhash(),
+      payerKey: signer,
+      recentBlockhash: blockhash(),
       instructions: [SystemProgram.transfer({ fromPubkey: signer, toPubkey: EXCHANGE, lamports: 1 })],
-    }).compileToV0Message([table]).serialize();
+    })
+      .compileToV0Message([table])
+      .serialize();
     await denied(v0, 'SOLANA_LOOKUP_TABLE_REQUIRED');
   });
 
@@ -195,7 +204,10 @@ describe('replay and rolling caps', () => {
     for (let round = 0; round < 3; round++) {
       // The cap is 1 500 000 a day; each round's 1 000 000 + 1 000 000 is decided by the ledger,
       // so from the second round on both are refused (the first round's winner is still counted).
-      const outs = await Promise.all([signTx('alias/sol-race', transferTx(me, EXCHANGE, 1_000_000)), signTx('alias/sol-race', transferTx(me, TREASURY, 1_000_000))]);
+      const outs = await Promise.all([
+        signTx('alias/sol-race', transferTx(me, EXCHANGE, 1_000_000)),
+        signTx('alias/sol-race', transferTx(me, TREASURY, 1_000_000)),
+      ]);
       const ok = outs.filter((o) => o.status === 200).length;
       expect(ok).toBe(round === 0 ? 1 : 0);
       for (const o of outs.filter((x) => x.status !== 200)) expect(o.error).toMatchObject({ reason: 'ROLLING_CAP_EXCEEDED' });

@@ -1,6 +1,11 @@
 import {
-  CreateKeyCommand, CustomKeyStoreNotFoundException, DescribeCustomKeyStoresCommand, DescribeKeyCommand, GenerateRandomCommand,
-  InvalidMarkerException, type KMSClient,
+  CreateKeyCommand,
+  CustomKeyStoreNotFoundException,
+  DescribeCustomKeyStoresCommand,
+  DescribeKeyCommand,
+  GenerateRandomCommand,
+  InvalidMarkerException,
+  type KMSClient,
 } from '@aws-sdk/client-kms';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 
@@ -21,7 +26,9 @@ beforeAll(async () => {
   t = await startTestGateway({ backends: STORES.map((s) => ({ ...s, type: 'yubihsm', embedded: true })) });
   kms = t.client();
 });
-afterAll(async () => { await t.stop(); });
+afterAll(async () => {
+  await t.stop();
+});
 
 const sim = (id: string) => t.gateway.backends.simulators.get(id)!;
 
@@ -30,9 +37,15 @@ describe('DescribeCustomKeyStores', () => {
     const out = await kms.send(new DescribeCustomKeyStoresCommand({}));
     expect(out.Truncated).toBe(false);
     expect(out.NextMarker).toBeUndefined();
-    expect(out.CustomKeyStores!.map((s) => ({ ...s, CreationDate: undefined }))).toEqual(STORES.map((s) => ({
-      CustomKeyStoreId: s.id, CustomKeyStoreName: s.name, CustomKeyStoreType: 'AWS_CLOUDHSM', ConnectionState: 'CONNECTED', CreationDate: undefined,
-    })));
+    expect(out.CustomKeyStores!.map((s) => ({ ...s, CreationDate: undefined }))).toEqual(
+      STORES.map((s) => ({
+        CustomKeyStoreId: s.id,
+        CustomKeyStoreName: s.name,
+        CustomKeyStoreType: 'AWS_CLOUDHSM',
+        ConnectionState: 'CONNECTED',
+        CreationDate: undefined,
+      })),
+    );
     for (const s of out.CustomKeyStores!) expect(s.CreationDate).toBeInstanceOf(Date);
     // The creation date is when the backend was first served, not "now" on every call.
     const again = await kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreId: 'hsm-a' }));
@@ -40,16 +53,19 @@ describe('DescribeCustomKeyStores', () => {
   });
 
   it('filters by id or name, and says CustomKeyStoreNotFoundException for neither', async () => {
-    expect((await kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreId: 'hsm-b' }))).CustomKeyStores!.map((s) => s.CustomKeyStoreName))
-      .toEqual(['Rack B']);
-    expect((await kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreName: 'Rack C' }))).CustomKeyStores!.map((s) => s.CustomKeyStoreId))
-      .toEqual(['hsm-c']);
-    await expect(kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreId: 'cks-1234567890abcdef0' })))
-      .rejects.toBeInstanceOf(CustomKeyStoreNotFoundException);
-    await expect(kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreName: 'Rack Z' })))
-      .rejects.toBeInstanceOf(CustomKeyStoreNotFoundException);
-    await expect(kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreId: 'hsm-a', CustomKeyStoreName: 'Rack A' })))
-      .rejects.toMatchObject({ name: 'ValidationException' });
+    expect((await kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreId: 'hsm-b' }))).CustomKeyStores!.map((s) => s.CustomKeyStoreName)).toEqual([
+      'Rack B',
+    ]);
+    expect((await kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreName: 'Rack C' }))).CustomKeyStores!.map((s) => s.CustomKeyStoreId)).toEqual([
+      'hsm-c',
+    ]);
+    await expect(kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreId: 'cks-1234567890abcdef0' }))).rejects.toBeInstanceOf(
+      CustomKeyStoreNotFoundException,
+    );
+    await expect(kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreName: 'Rack Z' }))).rejects.toBeInstanceOf(CustomKeyStoreNotFoundException);
+    await expect(kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreId: 'hsm-a', CustomKeyStoreName: 'Rack A' }))).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
   });
 
   it('pages with Limit and Marker, and refuses a marker it did not issue', async () => {
@@ -78,8 +94,10 @@ describe('placing keys and drawing randomness', () => {
     const before = STORES.map((s) => sim(s.id).device.objectCount());
     const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P384', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'hsm-b' }));
     expect(KeyMetadata).toMatchObject({ Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: 'hsm-b' });
-    expect((await kms.send(new DescribeKeyCommand({ KeyId: KeyMetadata!.KeyId }))).KeyMetadata)
-      .toMatchObject({ Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: 'hsm-b' });
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: KeyMetadata!.KeyId }))).KeyMetadata).toMatchObject({
+      Origin: 'AWS_CLOUDHSM',
+      CustomKeyStoreId: 'hsm-b',
+    });
     expect(STORES.map((s) => sim(s.id).device.objectCount())).toEqual([before[0], before[1]! + 1, before[2]]);
 
     // Without one, the default (first) backend, presented as an ordinary AWS_KMS key.
@@ -88,8 +106,9 @@ describe('placing keys and drawing randomness', () => {
     expect(plain.CustomKeyStoreId).toBeUndefined();
     expect(sim('hsm-a').device.objectCount()).toBe(before[0]! + 1);
 
-    await expect(kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'nope' })))
-      .rejects.toBeInstanceOf(CustomKeyStoreNotFoundException);
+    await expect(kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'nope' }))).rejects.toBeInstanceOf(
+      CustomKeyStoreNotFoundException,
+    );
   });
 
   it('GenerateRandom with CustomKeyStoreId asks that device', async () => {
@@ -99,8 +118,7 @@ describe('placing keys and drawing randomness', () => {
     const after = STORES.map((s) => sim(s.id).stats().apiRequests);
     expect(after[2]).toBeGreaterThan(before[2]!);
     expect([after[0], after[1]]).toEqual([before[0], before[1]]);
-    await expect(kms.send(new GenerateRandomCommand({ NumberOfBytes: 8, CustomKeyStoreId: 'nope' })))
-      .rejects.toBeInstanceOf(CustomKeyStoreNotFoundException);
+    await expect(kms.send(new GenerateRandomCommand({ NumberOfBytes: 8, CustomKeyStoreId: 'nope' }))).rejects.toBeInstanceOf(CustomKeyStoreNotFoundException);
   });
 });
 

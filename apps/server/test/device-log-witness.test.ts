@@ -25,18 +25,29 @@ beforeAll(async () => {
   for (const role of ['runtime', 'keyadmin', 'auditor'] as const) {
     const k = authKeyOf(role);
     await factory.putAuthenticationKey({
-      id: k.id, label: role, domains: k.domains === 'all' ? 0xffff : 1, capabilities: k.capabilities, delegatedCapabilities: k.delegatedCapabilities, password: `${role}-pw`,
+      id: k.id,
+      label: role,
+      domains: k.domains === 'all' ? 0xffff : 1,
+      capabilities: k.capabilities,
+      delegatedCapabilities: k.delegatedCapabilities,
+      password: `${role}-pw`,
     });
     writeFileSync(join(dir, role), `${role}-pw`, { mode: 0o600 });
   }
   await factory.setCommandAudit(new Map(AUDITED_COMMANDS.map((c) => [c, AuditMode.ON])));
   await factory.close();
   t = await startTestGateway({
-    backends: [{
-      id: 'hsm', type: 'yubihsm', connectorUrl: sim.url, authKeyId: authKeyOf('runtime').id, passwordFile: join(dir, 'runtime'),
-      keyAdmin: { authKeyId: authKeyOf('keyadmin').id, passwordFile: join(dir, 'keyadmin') },
-      deviceLog: { authKeyId: authKeyOf('auditor').id, passwordFile: join(dir, 'auditor'), intervalSeconds: 3600 },
-    }],
+    backends: [
+      {
+        id: 'hsm',
+        type: 'yubihsm',
+        connectorUrl: sim.url,
+        authKeyId: authKeyOf('runtime').id,
+        passwordFile: join(dir, 'runtime'),
+        keyAdmin: { authKeyId: authKeyOf('keyadmin').id, passwordFile: join(dir, 'keyadmin') },
+        deviceLog: { authKeyId: authKeyOf('auditor').id, passwordFile: join(dir, 'auditor'), intervalSeconds: 3600 },
+      },
+    ],
   });
 });
 afterAll(async () => {
@@ -52,7 +63,7 @@ async function metric(name: string): Promise<number | undefined> {
 }
 
 async function deviceLogHealth(): Promise<Record<string, unknown>> {
-  const health = await (await fetch(`${t.url}/health`)).json() as { backends: { id: string; deviceLog?: Record<string, unknown> }[] };
+  const health = (await (await fetch(`${t.url}/health`)).json()) as { backends: { id: string; deviceLog?: Record<string, unknown> }[] };
   return health.backends.find((b) => b.id === 'hsm')!.deviceLog!;
 }
 

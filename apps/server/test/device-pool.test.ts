@@ -55,7 +55,11 @@ it('a pool of two devices keeps signing through one being killed under load, eac
     dataDir,
     backends: [{ id: 'hsm', type: 'yubihsm', connectorUrl: a.url, serial: SERIAL_A, passwordFile }],
   });
-  const specs = [['ECC_NIST_P256', 'ECDSA_SHA_256'], ['ECC_SECG_P256K1', 'ECDSA_SHA_256'], ['ECC_NIST_EDWARDS25519', 'ED25519_SHA_512']] as const;
+  const specs = [
+    ['ECC_NIST_P256', 'ECDSA_SHA_256'],
+    ['ECC_SECG_P256K1', 'ECDSA_SHA_256'],
+    ['ECC_NIST_EDWARDS25519', 'ED25519_SHA_512'],
+  ] as const;
   const keys: { keyId: string; algorithm: (typeof specs)[number][1] }[] = [];
   for (const [spec, algorithm] of specs) {
     const { KeyMetadata } = await single.client().send(new CreateKeyCommand({ KeySpec: spec, KeyUsage: 'SIGN_VERIFY' }));
@@ -70,7 +74,17 @@ it('a pool of two devices keeps signing through one being killed under load, eac
 
   t = await startTestGateway({
     dataDir,
-    backends: [{ id: 'hsm', type: 'yubihsm', connectors: [{ url: a.url, serial: SERIAL_A }, { url: b.url, serial: SERIAL_B }], passwordFile }],
+    backends: [
+      {
+        id: 'hsm',
+        type: 'yubihsm',
+        connectors: [
+          { url: a.url, serial: SERIAL_A },
+          { url: b.url, serial: SERIAL_B },
+        ],
+        passwordFile,
+      },
+    ],
     // /health checks the devices on every call, so it shows A down right after the kill.
     limits: { healthCacheMs: 0 },
   });
@@ -79,17 +93,24 @@ it('a pool of two devices keeps signing through one being killed under load, eac
   for (const k of keys) publicKeys.set(k.keyId, (await kms.send(new GetPublicKeyCommand({ KeyId: k.keyId }))).PublicKey!);
 
   // A key made on one device only would lose the pool's failover: refused, nothing created.
-  await expect(kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })))
-    .rejects.toMatchObject({ name: 'UnsupportedOperationException', message: expect.stringContaining('is a pool of 2 devices') });
+  await expect(kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).rejects.toMatchObject({
+    name: 'UnsupportedOperationException',
+    message: expect.stringContaining('is a pool of 2 devices'),
+  });
 
-  const health = await (await fetch(`${t.url}/health`)).json() as any;
+  const health = (await (await fetch(`${t.url}/health`)).json()) as any;
   expect(health.backends[0]).toMatchObject({
-    id: 'hsm', connectionState: 'CONNECTED',
-    devices: [{ serial: SERIAL_A, connectionState: 'CONNECTED' }, { serial: SERIAL_B, connectionState: 'CONNECTED' }],
+    id: 'hsm',
+    connectionState: 'CONNECTED',
+    devices: [
+      { serial: SERIAL_A, connectionState: 'CONNECTED' },
+      { serial: SERIAL_B, connectionState: 'CONNECTED' },
+    ],
   });
   const stores = await t.call('DescribeCustomKeyStores', {});
   expect(stores.json.CustomKeyStores[0].Devices).toEqual([
-    { Serial: SERIAL_A, ConnectionState: 'CONNECTED' }, { Serial: SERIAL_B, ConnectionState: 'CONNECTED' },
+    { Serial: SERIAL_A, ConnectionState: 'CONNECTED' },
+    { Serial: SERIAL_B, ConnectionState: 'CONNECTED' },
   ]);
 
   let answered = 0;
@@ -97,10 +118,14 @@ it('a pool of two devices keeps signing through one being killed under load, eac
   const requests = Array.from({ length: SIGNS }, async (_, i) => {
     const key = keys[i % keys.length]!;
     const message = new TextEncoder().encode(`pool message ${i}`);
-    const out = await kms.send(new SignCommand({
-      KeyId: key.keyId, SigningAlgorithm: key.algorithm, MessageType: 'RAW',
-      Message: message,
-    }));
+    const out = await kms.send(
+      new SignCommand({
+        KeyId: key.keyId,
+        SigningAlgorithm: key.algorithm,
+        MessageType: 'RAW',
+        Message: message,
+      }),
+    );
     answered++;
     if (answered === KILL_AFTER) killed = a.kill();
     return { key, message, out };
@@ -143,15 +168,53 @@ describe('device pool configuration', () => {
   const url = 'http://127.0.0.1:12345';
   const pool = (extra: Record<string, unknown>) => ({ id: 'hsm', type: 'yubihsm', passwordEnv: 'HSM_PASSWORD', ...extra });
   const cases: [string, Record<string, unknown>, string][] = [
-    ['both connectorUrl and connectors', pool({ connectorUrl: url, connectors: [{ url, serial: 1 }] }), 'backends.0: set exactly one of connectorUrl, connectors or embedded: true'],
-    ['connectors and embedded', pool({ embedded: true, connectors: [{ url, serial: 1 }] }), 'backends.0: set exactly one of connectorUrl, connectors or embedded: true'],
+    [
+      'both connectorUrl and connectors',
+      pool({ connectorUrl: url, connectors: [{ url, serial: 1 }] }),
+      'backends.0: set exactly one of connectorUrl, connectors or embedded: true',
+    ],
+    [
+      'connectors and embedded',
+      pool({ embedded: true, connectors: [{ url, serial: 1 }] }),
+      'backends.0: set exactly one of connectorUrl, connectors or embedded: true',
+    ],
     ['an empty list', pool({ connectors: [] }), 'backends.0.connectors: Array must contain at least 1 element(s)'],
     ['a device without its serial', pool({ connectors: [{ url }] }), 'backends.0.connectors.0.serial: Required'],
-    ['an unknown field in a device', pool({ connectors: [{ url, serial: 1, password: 'x' }] }), "backends.0.connectors.0: Unrecognized key(s) in object: 'password'"],
-    ['two devices with one serial', pool({ connectors: [{ url, serial: 1 }, { url: 'http://127.0.0.1:12346', serial: 1 }] }), 'backends.0.connectors: each device of a pool must have its own serial'],
-    ['two devices behind one connector', pool({ connectors: [{ url, serial: 1 }, { url, serial: 2 }] }), 'backends.0.connectors: each device of a pool must have its own connector url'],
-    ['a top-level serial with connectors', pool({ serial: 1, connectors: [{ url, serial: 1 }] }), 'backends.0.serial: with connectors, give each device its serial there'],
-    ['no password source', { id: 'hsm', type: 'yubihsm', connectors: [{ url, serial: 1 }] }, 'backends.0: a connector backend needs passwordFile or passwordEnv (the password is never read from the YAML)'],
+    [
+      'an unknown field in a device',
+      pool({ connectors: [{ url, serial: 1, password: 'x' }] }),
+      "backends.0.connectors.0: Unrecognized key(s) in object: 'password'",
+    ],
+    [
+      'two devices with one serial',
+      pool({
+        connectors: [
+          { url, serial: 1 },
+          { url: 'http://127.0.0.1:12346', serial: 1 },
+        ],
+      }),
+      'backends.0.connectors: each device of a pool must have its own serial',
+    ],
+    [
+      'two devices behind one connector',
+      pool({
+        connectors: [
+          { url, serial: 1 },
+          { url, serial: 2 },
+        ],
+      }),
+      'backends.0.connectors: each device of a pool must have its own connector url',
+    ],
+    [
+      'a top-level serial with connectors',
+      pool({ serial: 1, connectors: [{ url, serial: 1 }] }),
+      'backends.0.serial: with connectors, give each device its serial there',
+    ],
+    [
+      'no password source',
+      { id: 'hsm', type: 'yubihsm', connectors: [{ url, serial: 1 }] },
+      'backends.0: a connector backend needs passwordFile or passwordEnv (the password is never read from the YAML)',
+    ],
   ];
   for (const [what, entry, message] of cases) {
     it(`refuses ${what}`, () => {
@@ -160,8 +223,27 @@ describe('device pool configuration', () => {
   }
 
   it('accepts a pool, and keeps connectorUrl working', () => {
-    const c = parseConfig({ backends: [pool({ connectors: [{ url, serial: 1 }, { url: 'http://127.0.0.1:12346', serial: 2 }] }), pool({ id: 'one', connectorUrl: url, serial: 3 })] }, 'test', {});
-    expect(c.backends[0]).toMatchObject({ connectors: [{ url, serial: 1 }, { url: 'http://127.0.0.1:12346', serial: 2 }] });
+    const c = parseConfig(
+      {
+        backends: [
+          pool({
+            connectors: [
+              { url, serial: 1 },
+              { url: 'http://127.0.0.1:12346', serial: 2 },
+            ],
+          }),
+          pool({ id: 'one', connectorUrl: url, serial: 3 }),
+        ],
+      },
+      'test',
+      {},
+    );
+    expect(c.backends[0]).toMatchObject({
+      connectors: [
+        { url, serial: 1 },
+        { url: 'http://127.0.0.1:12346', serial: 2 },
+      ],
+    });
     expect(c.backends[1]).toMatchObject({ connectorUrl: url, serial: 3 });
   });
 });

@@ -44,7 +44,10 @@ describe('openapi.yaml', () => {
   it('shows each response code only examples of errors with that status, and names only those in a 5xx description', () => {
     type Content = Record<string, { example?: unknown; examples?: Record<string, { value?: unknown }> }>;
     type Resp = { $ref?: string; description?: string; content?: Content };
-    const full = doc as unknown as { paths: Record<string, Record<string, { responses?: Record<string, Resp> }>>; components: { responses: Record<string, Resp> } };
+    const full = doc as unknown as {
+      paths: Record<string, Record<string, { responses?: Record<string, Resp> }>>;
+      components: { responses: Record<string, Resp> };
+    };
     const mismatches: string[] = [];
     for (const [path, item] of Object.entries(full.paths)) {
       for (const [method, op] of Object.entries(item)) {
@@ -64,7 +67,8 @@ describe('openapi.yaml', () => {
   });
 
   it('documents the open routes', () => {
-    for (const path of ['/', '/health', '/version', '/metrics', '/openapi.yaml', '/docs', '/attestation', '/RollbackCounter']) expect(doc.paths[path]?.get).toBeDefined();
+    for (const path of ['/', '/health', '/version', '/metrics', '/openapi.yaml', '/docs', '/attestation', '/RollbackCounter'])
+      expect(doc.paths[path]?.get).toBeDefined();
   });
 });
 
@@ -88,7 +92,7 @@ describe('docs/api-coverage.md', () => {
     expect(rows).toEqual(expected);
   });
 
-  it('lists kmsgate\'s own operations in a table of their own, which no AWS SDK has', () => {
+  it("lists kmsgate's own operations in a table of their own, which no AWS SDK has", () => {
     const own = [...text.matchAll(/^\| `(\w+)` \| kmsgate \|/gm)].map((m) => m[1]!);
     expect(own).toEqual(Object.keys(KMSGATE_OPERATIONS).sort());
     for (const op of own) expect(Object.keys(OPERATIONS)).not.toContain(op);
@@ -96,7 +100,10 @@ describe('docs/api-coverage.md', () => {
 
   it('covers every command of @aws-sdk/client-kms', () => {
     const dir = join(dirname(require.resolve('@aws-sdk/client-kms/package.json')), 'dist-types', 'commands');
-    const sdk = readdirSync(dir).filter((f) => f.endsWith('Command.d.ts')).map((f) => f.slice(0, -'Command.d.ts'.length)).sort();
+    const sdk = readdirSync(dir)
+      .filter((f) => f.endsWith('Command.d.ts'))
+      .map((f) => f.slice(0, -'Command.d.ts'.length))
+      .sort();
     expect(rows.map(([op]) => op)).toEqual(sdk);
   });
 });

@@ -17,15 +17,22 @@ afterAll(async () => {
 });
 
 async function rejection(p: Promise<unknown>): Promise<{ name: string; message: string }> {
-  const e = await p.then(() => undefined, (err: unknown) => err as Error);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err as Error,
+  );
   if (!e) throw new Error('expected a rejection');
   return { name: e.name, message: e.message };
 }
 
-const CURVES = [['ECC_NIST_P256', 'prime256v1'], ['ECC_NIST_P384', 'secp384r1'], ['ECC_NIST_P521', 'secp521r1']] as const;
+const CURVES = [
+  ['ECC_NIST_P256', 'prime256v1'],
+  ['ECC_NIST_P384', 'secp384r1'],
+  ['ECC_NIST_P521', 'secp521r1'],
+] as const;
 
 describe.each(CURVES)('%s', (KeySpec, curve) => {
-  it('derives the raw shared secret node:crypto derives from the key\'s public key, inside the device', async () => {
+  it("derives the raw shared secret node:crypto derives from the key's public key, inside the device", async () => {
     const md = (await kms.send(new CreateKeyCommand({ KeySpec, KeyUsage: 'KEY_AGREEMENT' }))).KeyMetadata!;
     expect(md).toMatchObject({ KeyUsage: 'KEY_AGREEMENT', KeyAgreementAlgorithms: ['ECDH'] });
     expect(md.SigningAlgorithms).toBeUndefined();
@@ -45,7 +52,9 @@ describe.each(CURVES)('%s', (KeySpec, curve) => {
     expect(Buffer.from(out.SharedSecret!).toString('hex')).toBe(ecdh.computeSecret(point).toString('hex'));
 
     // It agrees keys and does nothing else.
-    expect((await rejection(kms.send(new SignCommand({ KeyId: md.KeyId, Message: Buffer.alloc(1), SigningAlgorithm: 'ECDSA_SHA_256' })))).name).toBe('InvalidKeyUsageException');
+    expect((await rejection(kms.send(new SignCommand({ KeyId: md.KeyId, Message: Buffer.alloc(1), SigningAlgorithm: 'ECDSA_SHA_256' })))).name).toBe(
+      'InvalidKeyUsageException',
+    );
   });
 });
 
@@ -73,13 +82,16 @@ describe('refusals', () => {
     const signing = (await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!;
     const PublicKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'der' });
     expect(await rejection(kms.send(new DeriveSharedSecretCommand({ KeyId: signing.KeyId, KeyAgreementAlgorithm: 'ECDH', PublicKey })))).toEqual({
-      name: 'InvalidKeyUsageException', message: `${signing.Arn} key usage is SIGN_VERIFY which is not valid for DeriveSharedSecret.`,
+      name: 'InvalidKeyUsageException',
+      message: `${signing.Arn} key usage is SIGN_VERIFY which is not valid for DeriveSharedSecret.`,
     });
     expect(await rejection(kms.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'KEY_AGREEMENT' })))).toEqual({
-      name: 'ValidationException', message: 'KeyUsage KEY_AGREEMENT is not compatible with KeySpec ECC_SECG_P256K1',
+      name: 'ValidationException',
+      message: 'KeyUsage KEY_AGREEMENT is not compatible with KeySpec ECC_SECG_P256K1',
     });
     expect(await rejection(kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'KEY_AGREEMENT', CustomKeyStoreId: 'tee' })))).toEqual({
-      name: 'UnsupportedOperationException', message: 'KeyUsage KEY_AGREEMENT is not supported by custom key store tee.',
+      name: 'UnsupportedOperationException',
+      message: 'KeyUsage KEY_AGREEMENT is not supported by custom key store tee.',
     });
     expect((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!.KeyAgreementAlgorithms).toEqual(['ECDH']);
   });

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import {
-  CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, DisableKeyCommand, GenerateMacCommand, GetPublicKeyCommand,
-  VerifyMacCommand, type KMSClient,
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  GenerateMacCommand,
+  GetPublicKeyCommand,
+  VerifyMacCommand,
+  type KMSClient,
 } from '@aws-sdk/client-kms';
 import { MAX_HMAC_DATA } from '@kmsgate/yubihsm';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
@@ -23,13 +29,20 @@ afterAll(async () => {
 });
 
 async function rejection(p: Promise<unknown>): Promise<{ name: string; message: string }> {
-  const e = await p.then(() => undefined, (err: unknown) => err as Error);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err as Error,
+  );
   if (!e) throw new Error('expected a rejection');
   // The SDK shows an empty message as "UnknownError".
   return { name: e.name, message: e.message === 'UnknownError' ? '' : e.message };
 }
 
-const SPECS = [['HMAC_256', 'HMAC_SHA_256', 32], ['HMAC_384', 'HMAC_SHA_384', 48], ['HMAC_512', 'HMAC_SHA_512', 64]] as const;
+const SPECS = [
+  ['HMAC_256', 'HMAC_SHA_256', 32],
+  ['HMAC_384', 'HMAC_SHA_384', 48],
+  ['HMAC_512', 'HMAC_SHA_512', 64],
+] as const;
 
 describe.each(SPECS)('%s', (KeySpec, MacAlgorithm, length) => {
   let keyId: string;
@@ -46,7 +59,8 @@ describe.each(SPECS)('%s', (KeySpec, MacAlgorithm, length) => {
     expect(KeyMetadata!.SigningAlgorithms).toBeUndefined();
     expect(KeyMetadata!.EncryptionAlgorithms).toBeUndefined();
     expect(await rejection(kms.send(new GetPublicKeyCommand({ KeyId: keyId })))).toEqual({
-      name: 'UnsupportedOperationException', message: `${arn} is an HMAC key: it has no public key.`,
+      name: 'UnsupportedOperationException',
+      message: `${arn} is an HMAC key: it has no public key.`,
     });
   });
 
@@ -60,11 +74,20 @@ describe.each(SPECS)('%s', (KeySpec, MacAlgorithm, length) => {
     const other = await kms.send(new GenerateMacCommand({ KeyId: keyId, Message: Message.subarray(1), MacAlgorithm }));
     expect(Buffer.from(other.Mac!).equals(Buffer.from(a.Mac!))).toBe(false);
 
-    expect(await kms.send(new VerifyMacCommand({ KeyId: keyId, Message, MacAlgorithm, Mac: a.Mac }))).toMatchObject({ KeyId: arn, MacValid: true, MacAlgorithm });
+    expect(await kms.send(new VerifyMacCommand({ KeyId: keyId, Message, MacAlgorithm, Mac: a.Mac }))).toMatchObject({
+      KeyId: arn,
+      MacValid: true,
+      MacAlgorithm,
+    });
     const invalid = { name: 'KMSInvalidMacException', message: '' };
     const flipped = Buffer.from(a.Mac!);
     flipped[length - 1]! ^= 1;
-    for (const [msg, mac] of [[Message, flipped], [Message.subarray(1), a.Mac!], [Message, a.Mac!.subarray(1)], [Message, Buffer.concat([a.Mac!, Buffer.of(0)])]] as const) {
+    for (const [msg, mac] of [
+      [Message, flipped],
+      [Message.subarray(1), a.Mac!],
+      [Message, a.Mac!.subarray(1)],
+      [Message, Buffer.concat([a.Mac!, Buffer.of(0)])],
+    ] as const) {
       expect(await rejection(kms.send(new VerifyMacCommand({ KeyId: keyId, Message: msg, MacAlgorithm, Mac: mac })))).toEqual(invalid);
     }
   });
@@ -83,29 +106,40 @@ describe('HMAC keys refuse what AWS refuses', () => {
 
   it('an algorithm of another spec (AWS-recorded text), another key usage, an alias', async () => {
     expect(await rejection(kms.send(new GenerateMacCommand({ KeyId: keyId, Message, MacAlgorithm: 'HMAC_SHA_384' })))).toEqual({
-      name: 'InvalidKeyUsageException', message: 'Algorithm HMAC_SHA_384 is incompatible with key spec HMAC_256.',
+      name: 'InvalidKeyUsageException',
+      message: 'Algorithm HMAC_SHA_384 is incompatible with key spec HMAC_256.',
     });
     const symmetric = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
     expect(await rejection(kms.send(new GenerateMacCommand({ KeyId: symmetric.KeyId, Message, MacAlgorithm: 'HMAC_SHA_256' })))).toEqual({
-      name: 'InvalidKeyUsageException', message: `${symmetric.Arn} key usage is ENCRYPT_DECRYPT which is not valid for GenerateMac.`,
+      name: 'InvalidKeyUsageException',
+      message: `${symmetric.Arn} key usage is ENCRYPT_DECRYPT which is not valid for GenerateMac.`,
     });
     expect((await rejection(kms.send(new GenerateMacCommand({ KeyId: 'alias/mac', Message, MacAlgorithm: 'HMAC_SHA_256' })))).name).toBe('NotFoundException');
   });
 
   it('messages over 4,096 bytes (AWS), or longer than one device command (the YubiHSM 2 has no streaming HMAC)', async () => {
     expect(await rejection(kms.send(new GenerateMacCommand({ KeyId: keyId, Message: new Uint8Array(4097), MacAlgorithm: 'HMAC_SHA_256' })))).toEqual({
-      name: 'ValidationException', message: "1 validation error detected: Value at 'message' failed to satisfy constraint: Member must have length less than or equal to 4096",
+      name: 'ValidationException',
+      message: "1 validation error detected: Value at 'message' failed to satisfy constraint: Member must have length less than or equal to 4096",
     });
-    expect((await kms.send(new GenerateMacCommand({ KeyId: keyId, Message: new Uint8Array(MAX_HMAC_DATA), MacAlgorithm: 'HMAC_SHA_256' }))).Mac).toHaveLength(32);
-    expect(await rejection(kms.send(new GenerateMacCommand({ KeyId: keyId, Message: new Uint8Array(MAX_HMAC_DATA + 1), MacAlgorithm: 'HMAC_SHA_256' })))).toEqual({
-      name: 'UnsupportedOperationException', message: `The YubiHSM 2 backend yubihsm computes MACs over messages of at most ${MAX_HMAC_DATA} bytes (one device command).`,
+    expect((await kms.send(new GenerateMacCommand({ KeyId: keyId, Message: new Uint8Array(MAX_HMAC_DATA), MacAlgorithm: 'HMAC_SHA_256' }))).Mac).toHaveLength(
+      32,
+    );
+    expect(
+      await rejection(kms.send(new GenerateMacCommand({ KeyId: keyId, Message: new Uint8Array(MAX_HMAC_DATA + 1), MacAlgorithm: 'HMAC_SHA_256' }))),
+    ).toEqual({
+      name: 'UnsupportedOperationException',
+      message: `The YubiHSM 2 backend yubihsm computes MACs over messages of at most ${MAX_HMAC_DATA} bytes (one device command).`,
     });
   });
 
   it('HMAC_224 (no HMAC-SHA224 on the YubiHSM 2), and HMAC keys on the TEE backend', async () => {
-    expect((await rejection(kms.send(new CreateKeyCommand({ KeySpec: 'HMAC_224', KeyUsage: 'GENERATE_VERIFY_MAC' })))).name).toBe('UnsupportedOperationException');
+    expect((await rejection(kms.send(new CreateKeyCommand({ KeySpec: 'HMAC_224', KeyUsage: 'GENERATE_VERIFY_MAC' })))).name).toBe(
+      'UnsupportedOperationException',
+    );
     expect(await rejection(kms.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC', CustomKeyStoreId: 'tee' })))).toEqual({
-      name: 'UnsupportedOperationException', message: 'KeySpec HMAC_256 is not supported by custom key store tee.',
+      name: 'UnsupportedOperationException',
+      message: 'KeySpec HMAC_256 is not supported by custom key store tee.',
     });
   });
 
@@ -115,7 +149,8 @@ describe('HMAC keys refuse what AWS refuses', () => {
     expect(row).toEqual({ operation: 'GenerateMac', decision: 'accept', key_id: keyId, summary: JSON.stringify({ deviceUses: { [keyId]: 1 } }) });
     await kms.send(new DisableKeyCommand({ KeyId: keyId }));
     expect(await rejection(kms.send(new VerifyMacCommand({ KeyId: keyId, Message, MacAlgorithm: 'HMAC_SHA_256', Mac: g.Mac })))).toEqual({
-      name: 'DisabledException', message: `${arn} is disabled.`,
+      name: 'DisabledException',
+      message: `${arn} is disabled.`,
     });
   });
 });

@@ -1,7 +1,14 @@
 import { constants, createHash, createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import {
-  CreateKeyCommand, DescribeKeyCommand, GetPublicKeyCommand, KMSInvalidSignatureException, SignCommand, VerifyCommand,
-  type KMSClient, type MessageType, type SigningAlgorithmSpec,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  GetPublicKeyCommand,
+  KMSInvalidSignatureException,
+  SignCommand,
+  VerifyCommand,
+  type KMSClient,
+  type MessageType,
+  type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 
@@ -13,14 +20,23 @@ import { startTestGateway, type TestGateway } from './helpers/gateway';
  */
 let t: TestGateway;
 let kms: KMSClient;
-beforeAll(async () => { t = await startTestGateway(); kms = t.client(); });
-afterAll(async () => { await t.stop(); });
+beforeAll(async () => {
+  t = await startTestGateway();
+  kms = t.client();
+});
+afterAll(async () => {
+  await t.stop();
+});
 
 const enc = new TextEncoder();
 
 const RSA_ALGORITHMS = [
-  'RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512',
-  'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512',
+  'RSASSA_PKCS1_V1_5_SHA_256',
+  'RSASSA_PKCS1_V1_5_SHA_384',
+  'RSASSA_PKCS1_V1_5_SHA_512',
+  'RSASSA_PSS_SHA_256',
+  'RSASSA_PSS_SHA_384',
+  'RSASSA_PSS_SHA_512',
 ] as const;
 
 /** What AWS's algorithm names mean, written out here rather than read from kmsgate's tables. */
@@ -57,7 +73,11 @@ describe.each(SPECS)('$spec', ({ spec, algorithms, bits, spkiLength }) => {
     keyId = out.KeyMetadata!.KeyId!;
     arn = out.KeyMetadata!.Arn!;
     expect(out.KeyMetadata).toMatchObject({
-      KeySpec: spec, CustomerMasterKeySpec: spec, KeyUsage: 'SIGN_VERIFY', KeyState: 'Enabled', SigningAlgorithms: [...algorithms],
+      KeySpec: spec,
+      CustomerMasterKeySpec: spec,
+      KeyUsage: 'SIGN_VERIFY',
+      KeyState: 'Enabled',
+      SigningAlgorithms: [...algorithms],
     });
     expect(out.KeyMetadata!.EncryptionAlgorithms).toBeUndefined();
   }, 60_000);
@@ -93,12 +113,15 @@ describe.each(SPECS)('$spec', ({ spec, algorithms, bits, spkiLength }) => {
       // Verify with the other message type: the signature does not depend on how it was asked for.
       const other: MessageType = type === 'RAW' ? 'DIGEST' : 'RAW';
       const otherInput = other === 'RAW' ? message : new Uint8Array(createHash(hash).update(message).digest());
-      const v = await kms.send(new VerifyCommand({ KeyId: keyId, Message: otherInput, MessageType: other, Signature: sig, SigningAlgorithm: alg as SigningAlgorithmSpec }));
+      const v = await kms.send(
+        new VerifyCommand({ KeyId: keyId, Message: otherInput, MessageType: other, Signature: sig, SigningAlgorithm: alg as SigningAlgorithmSpec }),
+      );
       expect(v).toMatchObject({ KeyId: arn, SignatureValid: true, SigningAlgorithm: alg });
       const tampered = Uint8Array.from(sig);
       tampered[tampered.length - 5]! ^= 0x01;
-      await expect(kms.send(new VerifyCommand({ KeyId: keyId, Message: message, Signature: tampered, SigningAlgorithm: alg as SigningAlgorithmSpec })))
-        .rejects.toBeInstanceOf(KMSInvalidSignatureException);
+      await expect(
+        kms.send(new VerifyCommand({ KeyId: keyId, Message: message, Signature: tampered, SigningAlgorithm: alg as SigningAlgorithmSpec })),
+      ).rejects.toBeInstanceOf(KMSInvalidSignatureException);
     });
   });
 });
@@ -112,34 +135,56 @@ describe('RSA and P-521 rules (AWS wording)', () => {
   });
 
   it('an RSA algorithm on an EC key and the reverse are InvalidKeyUsageException', async () => {
-    await expect(kms.send(new SignCommand({ KeyId: p256Key, Message: enc.encode('m'), SigningAlgorithm: 'RSASSA_PSS_SHA_256' })))
-      .rejects.toMatchObject({ name: 'InvalidKeyUsageException', message: 'Algorithm RSASSA_PSS_SHA_256 is incompatible with key spec ECC_NIST_P256.' });
-    await expect(kms.send(new SignCommand({ KeyId: rsaKey, Message: enc.encode('m'), SigningAlgorithm: 'ECDSA_SHA_512' })))
-      .rejects.toMatchObject({ name: 'InvalidKeyUsageException', message: 'Algorithm ECDSA_SHA_512 is incompatible with key spec RSA_2048.' });
+    await expect(kms.send(new SignCommand({ KeyId: p256Key, Message: enc.encode('m'), SigningAlgorithm: 'RSASSA_PSS_SHA_256' }))).rejects.toMatchObject({
+      name: 'InvalidKeyUsageException',
+      message: 'Algorithm RSASSA_PSS_SHA_256 is incompatible with key spec ECC_NIST_P256.',
+    });
+    await expect(kms.send(new SignCommand({ KeyId: rsaKey, Message: enc.encode('m'), SigningAlgorithm: 'ECDSA_SHA_512' }))).rejects.toMatchObject({
+      name: 'InvalidKeyUsageException',
+      message: 'Algorithm ECDSA_SHA_512 is incompatible with key spec RSA_2048.',
+    });
   });
 
   it('a digest of the wrong length is ValidationException (AWS-recorded wording)', async () => {
-    await expect(kms.send(new SignCommand({ KeyId: rsaKey, Message: new Uint8Array(32), MessageType: 'DIGEST', SigningAlgorithm: 'RSASSA_PSS_SHA_384' })))
-      .rejects.toMatchObject({ name: 'ValidationException', message: 'Digest is invalid length for algorithm RSASSA_PSS_SHA_384.' });
-    await expect(kms.send(new VerifyCommand({ KeyId: rsaKey, Message: new Uint8Array(48), MessageType: 'DIGEST', Signature: new Uint8Array(256), SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_512' })))
-      .rejects.toMatchObject({ name: 'ValidationException', message: 'Digest is invalid length for algorithm RSASSA_PKCS1_V1_5_SHA_512.' });
+    await expect(
+      kms.send(new SignCommand({ KeyId: rsaKey, Message: new Uint8Array(32), MessageType: 'DIGEST', SigningAlgorithm: 'RSASSA_PSS_SHA_384' })),
+    ).rejects.toMatchObject({ name: 'ValidationException', message: 'Digest is invalid length for algorithm RSASSA_PSS_SHA_384.' });
+    await expect(
+      kms.send(
+        new VerifyCommand({
+          KeyId: rsaKey,
+          Message: new Uint8Array(48),
+          MessageType: 'DIGEST',
+          Signature: new Uint8Array(256),
+          SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_512',
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ValidationException', message: 'Digest is invalid length for algorithm RSASSA_PKCS1_V1_5_SHA_512.' });
   });
 
   it('a PKCS#1 v1.5 signature presented as PSS, or an all-zero one, is KMSInvalidSignatureException', async () => {
     // (PSS with another salt length is refused too: packages/core/test/signing-rsa-p521.test.ts.)
     const pkcs = await kms.send(new SignCommand({ KeyId: rsaKey, Message: enc.encode('m'), SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' }));
-    await expect(kms.send(new VerifyCommand({ KeyId: rsaKey, Message: enc.encode('m'), Signature: pkcs.Signature!, SigningAlgorithm: 'RSASSA_PSS_SHA_256' })))
-      .rejects.toBeInstanceOf(KMSInvalidSignatureException);
-    await expect(kms.send(new VerifyCommand({ KeyId: rsaKey, Message: enc.encode('m'), Signature: new Uint8Array(256), SigningAlgorithm: 'RSASSA_PSS_SHA_256' })))
-      .rejects.toBeInstanceOf(KMSInvalidSignatureException);
+    await expect(
+      kms.send(new VerifyCommand({ KeyId: rsaKey, Message: enc.encode('m'), Signature: pkcs.Signature!, SigningAlgorithm: 'RSASSA_PSS_SHA_256' })),
+    ).rejects.toBeInstanceOf(KMSInvalidSignatureException);
+    await expect(
+      kms.send(new VerifyCommand({ KeyId: rsaKey, Message: enc.encode('m'), Signature: new Uint8Array(256), SigningAlgorithm: 'RSASSA_PSS_SHA_256' })),
+    ).rejects.toBeInstanceOf(KMSInvalidSignatureException);
   });
 
-  it('CreateKey: ENCRYPT_DECRYPT RSA is an AWS usage kmsgate does not offer; KEY_AGREEMENT RSA is AWS\'s ValidationException', async () => {
-    await expect(kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' })))
-      .rejects.toMatchObject({ name: 'UnsupportedOperationException', message: 'KeyUsage ENCRYPT_DECRYPT is not supported by kmsgate; use SIGN_VERIFY.' });
-    await expect(kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'KEY_AGREEMENT' })))
-      .rejects.toMatchObject({ name: 'ValidationException', message: 'KeyUsage KEY_AGREEMENT is not compatible with KeySpec RSA_2048' });
-    await expect(kms.send(new CreateKeyCommand({ KeySpec: 'RSA_4096', KeyUsage: 'GENERATE_VERIFY_MAC' })))
-      .rejects.toMatchObject({ name: 'ValidationException', message: 'KeyUsage GENERATE_VERIFY_MAC is not compatible with KeySpec RSA_4096' });
+  it("CreateKey: ENCRYPT_DECRYPT RSA is an AWS usage kmsgate does not offer; KEY_AGREEMENT RSA is AWS's ValidationException", async () => {
+    await expect(kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' }))).rejects.toMatchObject({
+      name: 'UnsupportedOperationException',
+      message: 'KeyUsage ENCRYPT_DECRYPT is not supported by kmsgate; use SIGN_VERIFY.',
+    });
+    await expect(kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'KEY_AGREEMENT' }))).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: 'KeyUsage KEY_AGREEMENT is not compatible with KeySpec RSA_2048',
+    });
+    await expect(kms.send(new CreateKeyCommand({ KeySpec: 'RSA_4096', KeyUsage: 'GENERATE_VERIFY_MAC' }))).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: 'KeyUsage GENERATE_VERIFY_MAC is not compatible with KeySpec RSA_4096',
+    });
   });
 });

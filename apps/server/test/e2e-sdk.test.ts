@@ -1,7 +1,15 @@
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import {
-  CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, GetPublicKeyCommand, KMSInvalidSignatureException,
-  ListAliasesCommand, ListKeysCommand, SignCommand, VerifyCommand, type KMSClient,
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  GetPublicKeyCommand,
+  KMSInvalidSignatureException,
+  ListAliasesCommand,
+  ListKeysCommand,
+  SignCommand,
+  VerifyCommand,
+  type KMSClient,
 } from '@aws-sdk/client-kms';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { secp256k1 } from '@noble/curves/secp256k1';
@@ -49,7 +57,12 @@ function spkiKey(der: Uint8Array) {
 const BACKENDS: { id: string; createKey: { CustomKeyStoreId?: string }; metadata: Record<string, string>; notApplicable: readonly string[] }[] = [
   { id: 'yubihsm', createKey: {}, metadata: { Origin: 'AWS_KMS' }, notApplicable: [] },
   { id: 'tee', createKey: { CustomKeyStoreId: 'tee' }, metadata: { Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: 'tee' }, notApplicable: ['ECC_NIST_P384'] },
-  { id: 'tee-host', createKey: { CustomKeyStoreId: 'tee-host' }, metadata: { Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: 'tee-host' }, notApplicable: ['ECC_NIST_P384'] },
+  {
+    id: 'tee-host',
+    createKey: { CustomKeyStoreId: 'tee-host' },
+    metadata: { Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: 'tee-host' },
+    notApplicable: ['ECC_NIST_P384'],
+  },
 ];
 
 describe.each(BACKENDS)('backend $id', (backend) => {
@@ -70,9 +83,17 @@ describe.each(BACKENDS)('backend $id', (backend) => {
       keyId = out.KeyMetadata!.KeyId!;
       arn = out.KeyMetadata!.Arn!;
       expect(out.KeyMetadata).toMatchObject({
-        KeySpec: spec, CustomerMasterKeySpec: spec, KeyUsage: 'SIGN_VERIFY', KeyState: 'Enabled', Enabled: true,
-        ...backend.metadata, KeyManager: 'CUSTOMER', SigningAlgorithms: [alg], Description: `e2e ${spec}`,
-        AWSAccountId: '111122223333', MultiRegion: false,
+        KeySpec: spec,
+        CustomerMasterKeySpec: spec,
+        KeyUsage: 'SIGN_VERIFY',
+        KeyState: 'Enabled',
+        Enabled: true,
+        ...backend.metadata,
+        KeyManager: 'CUSTOMER',
+        SigningAlgorithms: [alg],
+        Description: `e2e ${spec}`,
+        AWSAccountId: '111122223333',
+        MultiRegion: false,
       });
       expect(arn).toBe(`arn:aws:kms:us-east-1:111122223333:key/${keyId}`);
       expect(out.KeyMetadata!.CreationDate).toBeInstanceOf(Date);
@@ -97,16 +118,19 @@ describe.each(BACKENDS)('backend $id', (backend) => {
 
       const ok = await kms.send(new VerifyCommand({ KeyId: keyId, Message: message, Signature: dig.Signature!, SigningAlgorithm: alg }));
       expect(ok).toMatchObject({ KeyId: arn, SignatureValid: true, SigningAlgorithm: alg });
-      const okDigest = await kms.send(new VerifyCommand({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', Signature: raw.Signature!, SigningAlgorithm: alg }));
+      const okDigest = await kms.send(
+        new VerifyCommand({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', Signature: raw.Signature!, SigningAlgorithm: alg }),
+      );
       expect(okDigest.SignatureValid).toBe(true);
 
-      await expect(kms.send(new VerifyCommand({ KeyId: keyId, Message: enc.encode('other'), Signature: raw.Signature!, SigningAlgorithm: alg })))
-        .rejects.toBeInstanceOf(KMSInvalidSignatureException);
+      await expect(
+        kms.send(new VerifyCommand({ KeyId: keyId, Message: enc.encode('other'), Signature: raw.Signature!, SigningAlgorithm: alg })),
+      ).rejects.toBeInstanceOf(KMSInvalidSignatureException);
     });
   });
 
   describe('Ethereum-style secp256k1', () => {
-    it('signs a keccak-256 digest that @noble/curves verifies; low-S normalised by the client, it recovers the key\'s address', async () => {
+    it("signs a keccak-256 digest that @noble/curves verifies; low-S normalised by the client, it recovers the key's address", async () => {
       const { KeyMetadata } = await kms.send(new CreateKeyCommand({ ...backend.createKey, KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' }));
       const { PublicKey } = await kms.send(new GetPublicKeyCommand({ KeyId: KeyMetadata!.KeyId }));
       const point = PublicKey!.subarray(PublicKey!.length - 65);
@@ -114,7 +138,9 @@ describe.each(BACKENDS)('backend $id', (backend) => {
       for (let i = 0; i < 4; i++) {
         // What an AWS KMS signer for Ethereum does: Sign the transaction hash as a DIGEST.
         const digest = getBytes(keccak256(enc.encode(`ethereum transaction ${i} via ${backend.id}`)));
-        const { Signature: der } = await kms.send(new SignCommand({ KeyId: KeyMetadata!.KeyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
+        const { Signature: der } = await kms.send(
+          new SignCommand({ KeyId: KeyMetadata!.KeyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }),
+        );
         // AWS KMS does not normalise s, and neither does the device: verify as plain ECDSA first.
         expect(secp256k1.verify(der!, digest, point, { prehash: false, lowS: false, format: 'der' })).toBe(true);
         const sig = secp256k1.Signature.fromDER(der!).normalizeS();
@@ -136,12 +162,15 @@ describe.each(BACKENDS)('backend $id', (backend) => {
       const out = await kms.send(new SignCommand({ KeyId: KeyMetadata!.KeyId, Message: message, MessageType: 'RAW', SigningAlgorithm: 'ED25519_SHA_512' }));
       expect(out.Signature!.length).toBe(64);
       expect(nodeVerify(null, message, spkiKey(PublicKey!), out.Signature!)).toBe(true);
-      const v = await kms.send(new VerifyCommand({ KeyId: KeyMetadata!.KeyId, Message: message, Signature: out.Signature!, SigningAlgorithm: 'ED25519_SHA_512' }));
+      const v = await kms.send(
+        new VerifyCommand({ KeyId: KeyMetadata!.KeyId, Message: message, Signature: out.Signature!, SigningAlgorithm: 'ED25519_SHA_512' }),
+      );
       expect(v.SignatureValid).toBe(true);
 
       const digest = createHash('sha512').update(message).digest();
-      await expect(kms.send(new SignCommand({ KeyId: KeyMetadata!.KeyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ED25519_PH_SHA_512' })))
-        .rejects.toMatchObject({ name: 'UnsupportedOperationException' });
+      await expect(
+        kms.send(new SignCommand({ KeyId: KeyMetadata!.KeyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ED25519_PH_SHA_512' })),
+      ).rejects.toMatchObject({ name: 'UnsupportedOperationException' });
     });
   });
 
@@ -191,11 +220,14 @@ describe.each(BACKENDS)('backend $id', (backend) => {
       const signerCreds = t.newKey('signer');
       const signer = t.client(signerCreds);
       await signer.send(new SignCommand({ KeyId: KeyMetadata!.KeyId, Message: enc.encode('x'), SigningAlgorithm: 'ECDSA_SHA_256' }));
-      await expect(signer.send(new CreateKeyCommand({ ...backend.createKey, KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })))
-        .rejects.toMatchObject({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+      await expect(signer.send(new CreateKeyCommand({ ...backend.createKey, KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).rejects.toMatchObject({
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 400 },
+      });
       expect(t.apiKeys.revoke(signerCreds.id)).toBe(true);
-      await expect(signer.send(new SignCommand({ KeyId: KeyMetadata!.KeyId, Message: enc.encode('x'), SigningAlgorithm: 'ECDSA_SHA_256' })))
-        .rejects.toMatchObject({ name: 'UnrecognizedClientException' });
+      await expect(
+        signer.send(new SignCommand({ KeyId: KeyMetadata!.KeyId, Message: enc.encode('x'), SigningAlgorithm: 'ECDSA_SHA_256' })),
+      ).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
     });
   });
 });

@@ -1,8 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import {
-  CreateAliasCommand, CreateKeyCommand, UpdateAliasCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand, EnableKeyCommand, EncryptCommand,
-  GenerateDataKeyCommand, GenerateDataKeyWithoutPlaintextCommand, GetPublicKeyCommand, ReEncryptCommand, ScheduleKeyDeletionCommand,
-  SignCommand, type KMSClient,
+  CreateAliasCommand,
+  CreateKeyCommand,
+  UpdateAliasCommand,
+  DecryptCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  GenerateDataKeyWithoutPlaintextCommand,
+  GetPublicKeyCommand,
+  ReEncryptCommand,
+  ScheduleKeyDeletionCommand,
+  SignCommand,
+  type KMSClient,
 } from '@aws-sdk/client-kms';
 import { CommitmentPolicy, KMS, KmsKeyringNode, buildClient, getClient } from '@aws-crypto/client-node';
 import { startTestGateway, type Credentials, type TestGateway } from './helpers/gateway';
@@ -34,7 +46,10 @@ const enc = new TextEncoder();
 const context = { tenant: 'acme', purpose: 'e2e' };
 
 async function rejection(p: Promise<unknown>): Promise<{ name: string; message: string }> {
-  const e = await p.then(() => undefined, (err: unknown) => err as Error);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err as Error,
+  );
   if (!e) throw new Error('expected a rejection');
   // The SDK shows an empty message as "UnknownError"; the wire body is checked in its own test.
   return { name: e.name, message: e.message === 'UnknownError' ? '' : e.message };
@@ -48,21 +63,31 @@ describe('CreateKey with no arguments', () => {
   it('makes a SYMMETRIC_DEFAULT ENCRYPT_DECRYPT key, described as AWS describes one', async () => {
     const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
     expect(KeyMetadata).toMatchObject({
-      KeyId: keyId, Arn: arn, KeySpec: 'SYMMETRIC_DEFAULT', CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT',
-      EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'], KeyState: 'Enabled', Enabled: true, Origin: 'AWS_KMS', MultiRegion: false,
+      KeyId: keyId,
+      Arn: arn,
+      KeySpec: 'SYMMETRIC_DEFAULT',
+      CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT',
+      KeyUsage: 'ENCRYPT_DECRYPT',
+      EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+      KeyState: 'Enabled',
+      Enabled: true,
+      Origin: 'AWS_KMS',
+      MultiRegion: false,
     });
     expect(KeyMetadata!.SigningAlgorithms).toBeUndefined();
   });
 
   it('has no public key', async () => {
     expect(await rejection(kms.send(new GetPublicKeyCommand({ KeyId: keyId })))).toEqual({
-      name: 'UnsupportedOperationException', message: `${arn} is a symmetric key: it has no public key.`,
+      name: 'UnsupportedOperationException',
+      message: `${arn} is a symmetric key: it has no public key.`,
     });
   });
 
   it('is refused on the TEE backend, which holds no symmetric keys yet', async () => {
     expect(await rejection(kms.send(new CreateKeyCommand({ CustomKeyStoreId: 'tee' })))).toEqual({
-      name: 'UnsupportedOperationException', message: 'KeySpec SYMMETRIC_DEFAULT is not supported by custom key store tee.',
+      name: 'UnsupportedOperationException',
+      message: 'KeySpec SYMMETRIC_DEFAULT is not supported by custom key store tee.',
     });
   });
 });
@@ -79,7 +104,9 @@ describe('Encrypt and Decrypt', () => {
     expect(Buffer.from(e.CiphertextBlob!).includes(plaintext.subarray(0, 32))).toBe(false);
     // Reordered context entries are the same context.
     for (const KeyId of [undefined, arn, keyId, 'alias/envelope']) {
-      const d = await kms.send(new DecryptCommand({ CiphertextBlob: e.CiphertextBlob, EncryptionContext: { purpose: 'e2e', tenant: 'acme' }, ...(KeyId ? { KeyId } : {}) }));
+      const d = await kms.send(
+        new DecryptCommand({ CiphertextBlob: e.CiphertextBlob, EncryptionContext: { purpose: 'e2e', tenant: 'acme' }, ...(KeyId ? { KeyId } : {}) }),
+      );
       expect(Buffer.from(d.Plaintext!).equals(plaintext)).toBe(true);
       expect(d.KeyId).toBe(arn);
       expect(d.EncryptionAlgorithm).toBe('SYMMETRIC_DEFAULT');
@@ -105,8 +132,10 @@ describe('Encrypt and Decrypt', () => {
       [plain!, { tenant: 'acme' }],
     ];
     for (const [blob, EncryptionContext] of cases) {
-      expect(await rejection(kms.send(new DecryptCommand({ CiphertextBlob: blob, ...(EncryptionContext ? { EncryptionContext } : {}) }))))
-        .toEqual({ name: 'InvalidCiphertextException', message: '' });
+      expect(await rejection(kms.send(new DecryptCommand({ CiphertextBlob: blob, ...(EncryptionContext ? { EncryptionContext } : {}) })))).toEqual({
+        name: 'InvalidCiphertextException',
+        message: '',
+      });
     }
   });
 
@@ -114,8 +143,12 @@ describe('Encrypt and Decrypt', () => {
     const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: enc.encode('tamper me'), EncryptionContext: context }));
     const blob = CiphertextBlob!;
     const variants: Uint8Array[] = [
-      blob.subarray(0, blob.length - 1), blob.subarray(0, 30), blob.subarray(0, 1), Uint8Array.of(2, ...blob.subarray(1)),
-      randomBytes(200), new Uint8Array(blob.length),
+      blob.subarray(0, blob.length - 1),
+      blob.subarray(0, 30),
+      blob.subarray(0, 1),
+      Uint8Array.of(2, ...blob.subarray(1)),
+      randomBytes(200),
+      new Uint8Array(blob.length),
     ];
     // Every field: version, key id, material version, algorithm, sealed length, sealed key, IV, body, tag.
     for (const at of [0, 5, 19, 21, 23, 24, 60, 117, 118, 130, blob.length - 17, blob.length - 1]) {
@@ -124,9 +157,14 @@ describe('Encrypt and Decrypt', () => {
       variants.push(v);
     }
     for (const v of variants) {
-      const e = await kms.send(new DecryptCommand({ CiphertextBlob: v, EncryptionContext: context })).then(() => undefined, (err: unknown) => err as Error & { $metadata: { requestId: string } });
+      const e = await kms.send(new DecryptCommand({ CiphertextBlob: v, EncryptionContext: context })).then(
+        () => undefined,
+        (err: unknown) => err as Error & { $metadata: { requestId: string } },
+      );
       expect([e?.name, e?.message]).toEqual(['InvalidCiphertextException', 'UnknownError']);
-      expect(auditOf(e!.$metadata.requestId)).toEqual([expect.objectContaining({ operation: 'Decrypt', decision: 'deny', reason: 'InvalidCiphertextException' })]);
+      expect(auditOf(e!.$metadata.requestId)).toEqual([
+        expect.objectContaining({ operation: 'Decrypt', decision: 'deny', reason: 'InvalidCiphertextException' }),
+      ]);
     }
     // The untouched one still opens.
     expect(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: context }))).Plaintext!).toString()).toBe('tamper me');
@@ -135,38 +173,49 @@ describe('Encrypt and Decrypt', () => {
   it('answers InvalidCiphertextException on the wire as AWS does: an empty message', async () => {
     const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: enc.encode('x'), EncryptionContext: context }));
     const r = await t.call('Decrypt', { CiphertextBlob: Buffer.from(CiphertextBlob!).toString('base64') });
-    expect([r.status, r.headers.get('x-amzn-errortype'), r.json]).toEqual([400, 'InvalidCiphertextException', { __type: 'InvalidCiphertextException', message: '' }]);
+    expect([r.status, r.headers.get('x-amzn-errortype'), r.json]).toEqual([
+      400,
+      'InvalidCiphertextException',
+      { __type: 'InvalidCiphertextException', message: '' },
+    ]);
   });
 
   it('refuses another KeyId with IncorrectKeyException (AWS-recorded text)', async () => {
     const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: enc.encode('x') }));
     expect(await rejection(kms.send(new DecryptCommand({ CiphertextBlob, KeyId: otherArn })))).toEqual({
-      name: 'IncorrectKeyException', message: 'The key ID in the request does not identify a CMK that can perform this operation.',
+      name: 'IncorrectKeyException',
+      message: 'The key ID in the request does not identify a CMK that can perform this operation.',
     });
   });
 
   it('validates input as AWS does', async () => {
     expect(await rejection(kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(4097) })))).toEqual({
-      name: 'ValidationException', message: "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096",
+      name: 'ValidationException',
+      message: "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096",
     });
     expect(await rejection(kms.send(new DecryptCommand({ CiphertextBlob: new Uint8Array(6145) })))).toEqual({
-      name: 'ValidationException', message: "1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must have length less than or equal to 6144",
+      name: 'ValidationException',
+      message: "1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must have length less than or equal to 6144",
     });
     expect(await rejection(kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: enc.encode('x'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' })))).toEqual({
-      name: 'InvalidKeyUsageException', message: 'Algorithm RSAES_OAEP_SHA_256 is incompatible with key spec SYMMETRIC_DEFAULT.',
+      name: 'InvalidKeyUsageException',
+      message: 'Algorithm RSAES_OAEP_SHA_256 is incompatible with key spec SYMMETRIC_DEFAULT.',
     });
     expect(await rejection(kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: enc.encode('x'), DryRun: true })))).toEqual({
-      name: 'DryRunOperationException', message: 'The request would have succeeded, but the DryRun option is set.',
+      name: 'DryRunOperationException',
+      message: 'The request would have succeeded, but the DryRun option is set.',
     });
   });
 
   it('keeps key usages apart: no Sign with a symmetric key, no Encrypt with a signing key', async () => {
     expect(await rejection(kms.send(new SignCommand({ KeyId: keyId, Message: enc.encode('m'), SigningAlgorithm: 'ECDSA_SHA_256' })))).toEqual({
-      name: 'InvalidKeyUsageException', message: `${arn} key usage is ENCRYPT_DECRYPT which is not valid for Sign.`,
+      name: 'InvalidKeyUsageException',
+      message: `${arn} key usage is ENCRYPT_DECRYPT which is not valid for Sign.`,
     });
     const signing = (await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!;
     expect(await rejection(kms.send(new EncryptCommand({ KeyId: signing.KeyId, Plaintext: enc.encode('m') })))).toEqual({
-      name: 'InvalidKeyUsageException', message: `${signing.Arn} key usage is SIGN_VERIFY which is not valid for Encrypt.`,
+      name: 'InvalidKeyUsageException',
+      message: `${signing.Arn} key usage is SIGN_VERIFY which is not valid for Encrypt.`,
     });
   });
 
@@ -180,23 +229,39 @@ describe('Encrypt and Decrypt', () => {
     await kms.send(new EnableKeyCommand({ KeyId: k.KeyId }));
     expect(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob }))).Plaintext!).toString()).toBe('state');
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: k.KeyId, PendingWindowInDays: 7 }));
-    expect(await rejection(kms.send(new DecryptCommand({ CiphertextBlob })))).toEqual({ name: 'KMSInvalidStateException', message: `${k.Arn} is pending deletion.` });
+    expect(await rejection(kms.send(new DecryptCommand({ CiphertextBlob })))).toEqual({
+      name: 'KMSInvalidStateException',
+      message: `${k.Arn} is pending deletion.`,
+    });
   });
 
   it('audits every success with the key and the context, never the plaintext', async () => {
     const e = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: enc.encode('audited plaintext'), EncryptionContext: context }));
     const d = await kms.send(new DecryptCommand({ CiphertextBlob: e.CiphertextBlob, EncryptionContext: context }));
-    for (const [op, id] of [['Encrypt', e.$metadata.requestId!], ['Decrypt', d.$metadata.requestId!]] as const) {
+    for (const [op, id] of [
+      ['Encrypt', e.$metadata.requestId!],
+      ['Decrypt', d.$metadata.requestId!],
+    ] as const) {
       const records = auditOf(id);
-      expect(records).toEqual([{ operation: op, decision: 'accept', reason: null, key_id: keyId, summary: JSON.stringify({ EncryptionContext: context, deviceUses: { [keyId]: 1 } }) }]);
+      expect(records).toEqual([
+        { operation: op, decision: 'accept', reason: null, key_id: keyId, summary: JSON.stringify({ EncryptionContext: context, deviceUses: { [keyId]: 1 } }) },
+      ]);
     }
     // A refusal after the device opened the data key (the context is wrong) names that device use:
     // `kmsgate hsm audit` matches it to the device's UNWRAP_DATA. An altered sealed key made none.
-    const wrong = await kms.send(new DecryptCommand({ CiphertextBlob: e.CiphertextBlob, EncryptionContext: { tenant: 'other' } })).then(() => undefined, (err: { $metadata: { requestId: string } }) => err);
-    expect(auditOf(wrong!.$metadata.requestId)).toEqual([expect.objectContaining({ decision: 'deny', reason: 'InvalidCiphertextException', summary: JSON.stringify({ deviceUses: { [keyId]: 1 } }) })]);
+    const wrong = await kms.send(new DecryptCommand({ CiphertextBlob: e.CiphertextBlob, EncryptionContext: { tenant: 'other' } })).then(
+      () => undefined,
+      (err: { $metadata: { requestId: string } }) => err,
+    );
+    expect(auditOf(wrong!.$metadata.requestId)).toEqual([
+      expect.objectContaining({ decision: 'deny', reason: 'InvalidCiphertextException', summary: JSON.stringify({ deviceUses: { [keyId]: 1 } }) }),
+    ]);
     const altered = e.CiphertextBlob!.slice();
     altered[60]! ^= 1;
-    const refused = await kms.send(new DecryptCommand({ CiphertextBlob: altered, EncryptionContext: context })).then(() => undefined, (err: { $metadata: { requestId: string } }) => err);
+    const refused = await kms.send(new DecryptCommand({ CiphertextBlob: altered, EncryptionContext: context })).then(
+      () => undefined,
+      (err: { $metadata: { requestId: string } }) => err,
+    );
     expect(auditOf(refused!.$metadata.requestId)).toEqual([expect.objectContaining({ decision: 'deny', reason: 'InvalidCiphertextException', summary: null })]);
     const all = JSON.stringify(t.gateway.db.prepare('SELECT * FROM audit_log').all());
     expect(all).not.toContain(Buffer.from('audited plaintext').toString('hex'));
@@ -220,7 +285,11 @@ describe('Encrypt and Decrypt', () => {
 
 describe('the gates shared with Sign', () => {
   async function killSwitch(body: Record<string, unknown>) {
-    const r = await fetch(`${t.url}/admin/kill-switch`, { method: 'PUT', headers: { 'x-api-key': t.admin.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await fetch(`${t.url}/admin/kill-switch`, {
+      method: 'PUT',
+      headers: { 'x-api-key': t.admin.apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(r.status).toBe(200);
   }
 
@@ -247,7 +316,12 @@ describe('the gates shared with Sign', () => {
 
 describe('GenerateDataKey and GenerateDataKeyWithoutPlaintext', () => {
   it('returns a data key of the size asked for and its ciphertext, which Decrypt opens under the same context', async () => {
-    for (const [input, length] of [[{ KeySpec: 'AES_256' as const }, 32], [{ KeySpec: 'AES_128' as const }, 16], [{ NumberOfBytes: 1 }, 1], [{ NumberOfBytes: 1024 }, 1024]] as const) {
+    for (const [input, length] of [
+      [{ KeySpec: 'AES_256' as const }, 32],
+      [{ KeySpec: 'AES_128' as const }, 16],
+      [{ NumberOfBytes: 1 }, 1],
+      [{ NumberOfBytes: 1024 }, 1024],
+    ] as const) {
       const g = await kms.send(new GenerateDataKeyCommand({ KeyId: 'alias/envelope', EncryptionContext: context, GrantTokens: ['ignored'], ...input }));
       expect(g.KeyId).toBe(arn);
       expect(g.Plaintext).toHaveLength(length);
@@ -260,16 +334,18 @@ describe('GenerateDataKey and GenerateDataKeyWithoutPlaintext', () => {
     expect((await kms.send(new DecryptCommand({ CiphertextBlob: w.CiphertextBlob }))).Plaintext).toHaveLength(32);
   });
 
-  it('wants exactly one of KeySpec and NumberOfBytes, within AWS\'s limits', async () => {
+  it("wants exactly one of KeySpec and NumberOfBytes, within AWS's limits", async () => {
     const either = { name: 'ValidationException', message: 'Specify either KeySpec or NumberOfBytes, but not both.' };
     expect(await rejection(kms.send(new GenerateDataKeyCommand({ KeyId: keyId })))).toEqual(either);
     expect(await rejection(kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', NumberOfBytes: 32 })))).toEqual(either);
     expect(await rejection(kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyId })))).toEqual(either);
     expect(await rejection(kms.send(new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 0 })))).toEqual({
-      name: 'ValidationException', message: "1 validation error detected: Value '0' at 'numberOfBytes' failed to satisfy constraint: Member must have value greater than or equal to 1",
+      name: 'ValidationException',
+      message: "1 validation error detected: Value '0' at 'numberOfBytes' failed to satisfy constraint: Member must have value greater than or equal to 1",
     });
     expect(await rejection(kms.send(new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 1025 })))).toEqual({
-      name: 'ValidationException', message: "1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024",
+      name: 'ValidationException',
+      message: "1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024",
     });
   });
 });
@@ -277,16 +353,30 @@ describe('GenerateDataKey and GenerateDataKeyWithoutPlaintext', () => {
 describe('ReEncrypt', () => {
   it('moves a ciphertext to another key and context without returning the plaintext', async () => {
     const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: enc.encode('moving'), EncryptionContext: context }));
-    const r = await kms.send(new ReEncryptCommand({
-      CiphertextBlob, SourceEncryptionContext: context, DestinationKeyId: otherArn, DestinationEncryptionContext: { moved: 'yes' },
-    }));
-    expect(r).toMatchObject({ SourceKeyId: arn, KeyId: otherArn, SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT', DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
+    const r = await kms.send(
+      new ReEncryptCommand({
+        CiphertextBlob,
+        SourceEncryptionContext: context,
+        DestinationKeyId: otherArn,
+        DestinationEncryptionContext: { moved: 'yes' },
+      }),
+    );
+    expect(r).toMatchObject({
+      SourceKeyId: arn,
+      KeyId: otherArn,
+      SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+      DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+    });
     expect(r).not.toHaveProperty('Plaintext');
     const d = await kms.send(new DecryptCommand({ CiphertextBlob: r.CiphertextBlob, EncryptionContext: { moved: 'yes' } }));
     expect([d.KeyId, Buffer.from(d.Plaintext!).toString()]).toEqual([otherArn, 'moving']);
-    expect(await rejection(kms.send(new ReEncryptCommand({ CiphertextBlob, SourceEncryptionContext: context, SourceKeyId: otherArn, DestinationKeyId: keyId }))))
-      .toEqual({ name: 'IncorrectKeyException', message: 'The key ID in the request does not identify a CMK that can perform this operation.' });
-    expect(await rejection(kms.send(new ReEncryptCommand({ CiphertextBlob, DestinationKeyId: keyId })))).toEqual({ name: 'InvalidCiphertextException', message: '' });
+    expect(
+      await rejection(kms.send(new ReEncryptCommand({ CiphertextBlob, SourceEncryptionContext: context, SourceKeyId: otherArn, DestinationKeyId: keyId }))),
+    ).toEqual({ name: 'IncorrectKeyException', message: 'The key ID in the request does not identify a CMK that can perform this operation.' });
+    expect(await rejection(kms.send(new ReEncryptCommand({ CiphertextBlob, DestinationKeyId: keyId })))).toEqual({
+      name: 'InvalidCiphertextException',
+      message: '',
+    });
   });
 });
 
@@ -299,19 +389,26 @@ describe('the AWS Encryption SDK for JavaScript through kmsgate', () => {
     return new KmsKeyringNode({ generatorKeyId, clientProvider });
   }
 
-  it.each([['4 KiB', 4096], ['1 MiB', 1 << 20]])('encrypts and decrypts %s with a context, and refuses a tampered message', async (_name, size) => {
-    const { encrypt, decrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
-    const ring = keyring(arn);
-    const plaintext = randomBytes(size);
-    const { result } = await encrypt(ring, plaintext, { encryptionContext: { app: 'kmsgate-e2e' } });
-    const { plaintext: out, messageHeader } = await decrypt(ring, result);
-    expect(Buffer.from(out).equals(plaintext)).toBe(true);
-    expect(messageHeader.encryptionContext).toMatchObject({ app: 'kmsgate-e2e' });
-    expect(messageHeader.encryptedDataKeys.map((k) => [k.providerId, k.providerInfo])).toEqual([['aws-kms', arn]]);
-    const tampered = Buffer.from(result);
-    tampered[tampered.length - 200]! ^= 1;
-    await expect(decrypt(ring, tampered)).rejects.toThrow();
-  }, 120_000);
+  it.each([
+    ['4 KiB', 4096],
+    ['1 MiB', 1 << 20],
+  ])(
+    'encrypts and decrypts %s with a context, and refuses a tampered message',
+    async (_name, size) => {
+      const { encrypt, decrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+      const ring = keyring(arn);
+      const plaintext = randomBytes(size);
+      const { result } = await encrypt(ring, plaintext, { encryptionContext: { app: 'kmsgate-e2e' } });
+      const { plaintext: out, messageHeader } = await decrypt(ring, result);
+      expect(Buffer.from(out).equals(plaintext)).toBe(true);
+      expect(messageHeader.encryptionContext).toMatchObject({ app: 'kmsgate-e2e' });
+      expect(messageHeader.encryptedDataKeys.map((k) => [k.providerId, k.providerInfo])).toEqual([['aws-kms', arn]]);
+      const tampered = Buffer.from(result);
+      tampered[tampered.length - 200]! ^= 1;
+      await expect(decrypt(ring, tampered)).rejects.toThrow();
+    },
+    120_000,
+  );
 });
 
 describe('across a restart', () => {

@@ -10,33 +10,56 @@ import { createKeyWithAlias, deviceRequests } from './helpers/signing';
  * assertion is on counts and answers, never on how long anything took; the timeouts configured
  * here are short so Node's own timers fire, and the tests wait for the events they cause.
  */
-interface Answer { status: number; headers: IncomingHttpHeaders; json: { __type?: string; message?: string } | undefined }
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  json: { __type?: string; message?: string } | undefined;
+}
 
 /** A raw HTTP call from a chosen loopback source address (127.0.0.0/8 all reaches the server). */
 function call(t: TestGateway, opts: { from?: string; path?: string; method?: string; headers?: Record<string, string>; body?: string }): Promise<Answer> {
   const url = new URL(t.url);
   return new Promise((ok, fail) => {
-    const req = request({
-      host: url.hostname, port: url.port, path: opts.path ?? '/', method: opts.method ?? 'POST', localAddress: opts.from ?? '127.0.0.1',
-      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.ListKeys', ...opts.headers },
-      agent: false,
-    }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => { text += c.toString(); });
-      res.on('end', () => {
-        let json: Answer['json'];
-        try { json = JSON.parse(text) as Answer['json']; } catch { json = undefined; }
-        ok({ status: res.statusCode!, headers: res.headers, json });
-      });
-    });
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: opts.path ?? '/',
+        method: opts.method ?? 'POST',
+        localAddress: opts.from ?? '127.0.0.1',
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.ListKeys', ...opts.headers },
+        agent: false,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on('end', () => {
+          let json: Answer['json'];
+          try {
+            json = JSON.parse(text) as Answer['json'];
+          } catch {
+            json = undefined;
+          }
+          ok({ status: res.statusCode!, headers: res.headers, json });
+        });
+      },
+    );
     req.on('error', fail);
     req.end(opts.body ?? '{}');
   });
 }
 
 const auditCount = (t: TestGateway): number => (t.gateway.db.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n;
-const aggregated = (t: TestGateway) => (t.gateway.db.prepare('SELECT api_key_id AS apiKeyId, reason, summary FROM audit_log WHERE operation = ? ORDER BY seq').all(AGGREGATE_OPERATION) as { apiKeyId: string | null; reason: string; summary: string }[])
-  .map((r) => ({ ...r, summary: JSON.parse(r.summary) as { source: string; count: number; operations: Record<string, number> } }));
+const aggregated = (t: TestGateway) =>
+  (
+    t.gateway.db.prepare('SELECT api_key_id AS apiKeyId, reason, summary FROM audit_log WHERE operation = ? ORDER BY seq').all(AGGREGATE_OPERATION) as {
+      apiKeyId: string | null;
+      reason: string;
+      summary: string;
+    }[]
+  ).map((r) => ({ ...r, summary: JSON.parse(r.summary) as { source: string; count: number; operations: Record<string, number> } }));
 
 async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 10));
@@ -44,8 +67,12 @@ async function until(cond: () => boolean): Promise<void> {
 
 describe('a flood of unauthenticated requests', () => {
   let t: TestGateway;
-  beforeAll(async () => { t = await startTestGateway({ audit: { fsync: false, authRefusals: { intervalSeconds: 3600, maxEntries: 4 } } }); });
-  afterAll(async () => { await t.stop(); });
+  beforeAll(async () => {
+    t = await startTestGateway({ audit: { fsync: false, authRefusals: { intervalSeconds: 3600, maxEntries: 4 } } });
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
 
   it('writes no record per request: one per source and reason at the flush, with exact counts', async () => {
     const before = auditCount(t);
@@ -56,7 +83,7 @@ describe('a flood of unauthenticated requests', () => {
     ];
     const answers: Answer[] = [];
     for (let i = 0; i < 300; i += 10) {
-      answers.push(...await Promise.all(Array.from({ length: 10 }, (_, j) => call(t, { headers: kinds[(i + j) % 3]! as Record<string, string> }))));
+      answers.push(...(await Promise.all(Array.from({ length: 10 }, (_, j) => call(t, { headers: kinds[(i + j) % 3]! as Record<string, string> })))));
     }
     expect(answers.every((a) => a.status >= 400 && a.status < 500 && a.json?.__type === a.headers['x-amzn-errortype'])).toBe(true);
     // Nothing durable yet: the flood cost counters only.
@@ -85,14 +112,23 @@ describe('a flood of unauthenticated requests', () => {
     const url = new URL(t.url);
     for (const auth of [{ 'x-api-key': 'kmsgate_' + 'C'.repeat(43) }, {}]) {
       const answer = await new Promise<Answer>((ok, fail) => {
-        const req = request({
-          host: url.hostname, port: url.port, path: '/', method: 'POST', agent: false,
-          headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.Sign', 'content-length': '100000', ...auth },
-        }, (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => { text += c.toString(); });
-          res.on('end', () => ok({ status: res.statusCode!, headers: res.headers, json: JSON.parse(text) as Answer['json'] }));
-        });
+        const req = request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: '/',
+            method: 'POST',
+            agent: false,
+            headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.Sign', 'content-length': '100000', ...auth },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => {
+              text += c.toString();
+            });
+            res.on('end', () => ok({ status: res.statusCode!, headers: res.headers, json: JSON.parse(text) as Answer['json'] }));
+          },
+        );
         req.on('error', fail);
         req.flushHeaders(); // the head only; the 100,000 bytes announced are never sent
       });
@@ -106,7 +142,9 @@ describe('a flood of unauthenticated requests', () => {
     const url = new URL(t.url);
     const s = connect(Number(url.port), url.hostname);
     let got = '';
-    s.on('data', (c: Buffer) => { got += c.toString(); });
+    s.on('data', (c: Buffer) => {
+      got += c.toString();
+    });
     await new Promise<void>((ok) => s.once('connect', ok));
     const body = '{"KeyId":"alias/x","Message":"AA==","SigningAlgorithm":"ECDSA_SHA_256"}';
     const anonymous = `POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: TrentService.Sign\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
@@ -128,7 +166,9 @@ describe('rate limits', () => {
       limits: { perSource: { requestsPerSecond: 1000, burst: 1000 }, perApiKey: { requestsPerSecond: 0.001, burst: 4 } },
     });
   });
-  afterAll(async () => { await t.stop(); });
+  afterAll(async () => {
+    await t.stop();
+  });
 
   it('a throttled API key gets ThrottlingException, no signature, no device call, no record per request; other keys go on', async () => {
     const keyId = await createKeyWithAlias(t, 'ECC_NIST_P256', 'alias/limited');
@@ -138,7 +178,8 @@ describe('rate limits', () => {
     for (let i = 0; i < 4; i++) await sign();
     const device = deviceRequests(t);
     const records = auditCount(t);
-    for (let i = 0; i < 5; i++) await expect(sign()).rejects.toMatchObject({ name: 'ThrottlingException', message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } });
+    for (let i = 0; i < 5; i++)
+      await expect(sign()).rejects.toMatchObject({ name: 'ThrottlingException', message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } });
     expect(deviceRequests(t)).toBe(device);
     expect(auditCount(t)).toBe(records);
     // Another key has its own bucket.
@@ -156,7 +197,9 @@ describe('per source', () => {
   beforeAll(async () => {
     t = await startTestGateway({ audit: { fsync: false }, limits: { perSource: { requestsPerSecond: 0.001, burst: 3 } } });
   });
-  afterAll(async () => { await t.stop(); });
+  afterAll(async () => {
+    await t.stop();
+  });
 
   it('a source over its rate gets ThrottlingException before anything else; another source is not affected', async () => {
     const answers: Answer[] = [];
@@ -172,14 +215,18 @@ describe('slow, oversized and idle clients', () => {
   beforeAll(async () => {
     t = await startTestGateway({ server: { headersTimeoutMs: 300, requestTimeoutMs: 600 } });
   });
-  afterAll(async () => { await t.stop(); });
+  afterAll(async () => {
+    await t.stop();
+  });
 
   /** Opens a raw socket and collects what the server sends until it closes the connection. */
   const raw = async (write: (s: Socket) => void): Promise<string> => {
     const url = new URL(t.url);
     const s = connect(Number(url.port), url.hostname);
     let got = '';
-    s.on('data', (c: Buffer) => { got += c.toString(); });
+    s.on('data', (c: Buffer) => {
+      got += c.toString();
+    });
     s.on('error', () => undefined);
     await new Promise<void>((ok) => s.once('connect', ok));
     write(s);
@@ -193,7 +240,9 @@ describe('slow, oversized and idle clients', () => {
   });
 
   it('slow body: 408 and the connection is closed', async () => {
-    const got = await raw((s) => s.write(`POST / HTTP/1.1\r\nHost: x\r\nx-api-key: ${t.admin.apiKey}\r\nx-amz-target: TrentService.ListKeys\r\nContent-Length: 100\r\n\r\n{"Li`));
+    const got = await raw((s) =>
+      s.write(`POST / HTTP/1.1\r\nHost: x\r\nx-api-key: ${t.admin.apiKey}\r\nx-amz-target: TrentService.ListKeys\r\nContent-Length: 100\r\n\r\n{"Li`),
+    );
     expect(got).toMatch(/^HTTP\/1\.1 408 /);
   });
 
@@ -206,14 +255,20 @@ describe('slow, oversized and idle clients', () => {
 
 describe('many idle connections', () => {
   let t: TestGateway;
-  beforeAll(async () => { t = await startTestGateway({ server: { keepAliveTimeoutMs: 600_000, maxConnections: 4 } }); });
-  afterAll(async () => { await t.stop(); });
+  beforeAll(async () => {
+    t = await startTestGateway({ server: { keepAliveTimeoutMs: 600_000, maxConnections: 4 } });
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
 
   const raw = async (write: (s: Socket) => void): Promise<string> => {
     const url = new URL(t.url);
     const s = connect(Number(url.port), url.hostname);
     let got = '';
-    s.on('data', (c: Buffer) => { got += c.toString(); });
+    s.on('data', (c: Buffer) => {
+      got += c.toString();
+    });
     s.on('error', () => undefined);
     await new Promise<void>((ok) => s.once('connect', ok));
     write(s);
@@ -247,8 +302,12 @@ describe('many idle connections', () => {
 
 describe('open endpoints and health', () => {
   let t: TestGateway;
-  beforeAll(async () => { t = await startTestGateway({ limits: { openEndpointsConcurrency: 1, healthCacheMs: 60_000 } }); });
-  afterAll(async () => { await t.stop(); });
+  beforeAll(async () => {
+    t = await startTestGateway({ limits: { openEndpointsConcurrency: 1, healthCacheMs: 60_000 } });
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
 
   it('/attestation has its own small budget: over it, ThrottlingException at once, no TEE call', async () => {
     const sim = t.gateway.backends.teeSimulators.get('tee')!;

@@ -9,8 +9,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CreateKeyCommand, DescribeCustomKeyStoresCommand, GetPublicKeyCommand, ScheduleKeyDeletionCommand, SignCommand, VerifyCommand,
-  type KMSClient, type SigningAlgorithmSpec,
+  CreateKeyCommand,
+  DescribeCustomKeyStoresCommand,
+  GetPublicKeyCommand,
+  ScheduleKeyDeletionCommand,
+  SignCommand,
+  VerifyCommand,
+  type KMSClient,
+  type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
 import { type RunningSimulator, startSimulator } from '@kmsgate/yubihsm-sim';
 import { announceSkippedLane, hardwareLane } from '../../../packages/yubihsm/test/helpers/hardware-lane';
@@ -34,10 +40,18 @@ beforeAll(async () => {
   if (!lane) sim = await startSimulator({ host: '127.0.0.1', port: 0 });
   t = await startTestGateway({
     now: () => new Date(Date.now() + clockOffset),
-    backends: [{
-      id: 'hsm', type: 'yubihsm', connectorUrl: lane?.connectorUrl ?? sim!.url, authKeyId: lane?.authKeyId ?? 1, passwordFile,
-      domains: [lane?.domain ?? 1], requestTimeoutMs: 30_000, ...(lane?.serial !== undefined ? { serial: lane.serial } : {}),
-    }],
+    backends: [
+      {
+        id: 'hsm',
+        type: 'yubihsm',
+        connectorUrl: lane?.connectorUrl ?? sim!.url,
+        authKeyId: lane?.authKeyId ?? 1,
+        passwordFile,
+        domains: [lane?.domain ?? 1],
+        requestTimeoutMs: 30_000,
+        ...(lane?.serial !== undefined ? { serial: lane.serial } : {}),
+      },
+    ],
   });
   kms = t.client();
 });
@@ -74,9 +88,19 @@ describe(`AWS-level e2e against ${target}`, () => {
       keyIds.push(keyId);
       const { PublicKey } = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
       const message = new TextEncoder().encode(`hardware lane ${c.spec}`);
-      const raw = await kms.send(new SignCommand({ KeyId: keyId, Message: message, MessageType: 'RAW', SigningAlgorithm: c.algorithm as SigningAlgorithmSpec }));
+      const raw = await kms.send(
+        new SignCommand({ KeyId: keyId, Message: message, MessageType: 'RAW', SigningAlgorithm: c.algorithm as SigningAlgorithmSpec }),
+      );
       expect(verifies(PublicKey!, c.algorithm, message, raw.Signature!)).toBe(true);
-      const verified = await kms.send(new VerifyCommand({ KeyId: keyId, Message: message, MessageType: 'RAW', Signature: raw.Signature!, SigningAlgorithm: c.algorithm as SigningAlgorithmSpec }));
+      const verified = await kms.send(
+        new VerifyCommand({
+          KeyId: keyId,
+          Message: message,
+          MessageType: 'RAW',
+          Signature: raw.Signature!,
+          SigningAlgorithm: c.algorithm as SigningAlgorithmSpec,
+        }),
+      );
       expect(verified.SignatureValid).toBe(true);
       if (c.algorithm === 'ECDSA_SHA_256') {
         const digest = new Uint8Array(createHash('sha256').update(message).digest());

@@ -1,11 +1,14 @@
-import {
-  constants, createCipheriv, createHash, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes, verify, type KeyObject,
-} from 'node:crypto';
+import { constants, createCipheriv, createHash, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CreateKeyCommand, DescribeKeyCommand, GetParametersForImportCommand, GetPublicKeyCommand, ImportKeyMaterialCommand, SignCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  GetParametersForImportCommand,
+  GetPublicKeyCommand,
+  ImportKeyMaterialCommand,
+  SignCommand,
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { Capability, ObjectType, YubiHsmClient, authKeyOf } from '@kmsgate/yubihsm';
@@ -56,7 +59,12 @@ async function parameters(keyId: string, algorithm: 'RSAES_OAEP_SHA_256' | 'RSA_
 }
 
 /** A raw ImportKeyMaterial, so each refusal's __type and message are seen as sent. */
-function importRaw(keyId: string, token: Uint8Array, material: Uint8Array, extra: Record<string, unknown> = { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }) {
+function importRaw(
+  keyId: string,
+  token: Uint8Array,
+  material: Uint8Array,
+  extra: Record<string, unknown> = { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
+) {
   return t.call('ImportKeyMaterial', { KeyId: keyId, ImportToken: b64(token), EncryptedKeyMaterial: b64(material), ...extra });
 }
 
@@ -79,18 +87,26 @@ describe('CreateKey with Origin EXTERNAL', () => {
     expect(meta).toMatchObject({ Origin: 'EXTERNAL', KeyState: 'PendingImport', Enabled: false, KeySpec: 'ECC_NIST_P256' });
     expect(meta.ExpirationModel).toBeUndefined();
     const arn = meta.Arn!;
-    await expect(kms.send(new SignCommand({ KeyId: keyId, Message: Buffer.from('x'), SigningAlgorithm: 'ECDSA_SHA_256' })))
-      .rejects.toMatchObject({ name: 'KMSInvalidStateException', message: `${arn} is pending import.` });
+    await expect(kms.send(new SignCommand({ KeyId: keyId, Message: Buffer.from('x'), SigningAlgorithm: 'ECDSA_SHA_256' }))).rejects.toMatchObject({
+      name: 'KMSInvalidStateException',
+      message: `${arn} is pending import.`,
+    });
     await expect(kms.send(new GetPublicKeyCommand({ KeyId: keyId }))).rejects.toMatchObject({ name: 'KMSInvalidStateException' });
   });
 
   it('is refused for the TEE backend and for external key stores', async () => {
     const tee = await t.call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL', CustomKeyStoreId: 'tee' });
-    expect(tee.json).toEqual({ __type: 'UnsupportedOperationException', message: 'Custom key store tee (tee) cannot import key material: create keys with Origin EXTERNAL in a YubiHSM 2 backend.' });
+    expect(tee.json).toEqual({
+      __type: 'UnsupportedOperationException',
+      message: 'Custom key store tee (tee) cannot import key material: create keys with Origin EXTERNAL in a YubiHSM 2 backend.',
+    });
     const xks = await t.call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL_KEY_STORE' });
     expect(xks.json).toMatchObject({ __type: 'UnsupportedOperationException' });
     const symmetric = await t.call('CreateKey', { Origin: 'EXTERNAL' });
-    expect(symmetric.json).toEqual({ __type: 'UnsupportedOperationException', message: 'Origin EXTERNAL is supported for asymmetric key specs only, not SYMMETRIC_DEFAULT.' });
+    expect(symmetric.json).toEqual({
+      __type: 'UnsupportedOperationException',
+      message: 'Origin EXTERNAL is supported for asymmetric key specs only, not SYMMETRIC_DEFAULT.',
+    });
   });
 
   it('can be scheduled for deletion before import; cancelling returns it to PendingImport; deletion leaves the device alone', async () => {
@@ -123,10 +139,14 @@ describe('GetParametersForImport and ImportKeyMaterial', () => {
     expect(p.validTo.getTime() - Date.now()).toBeGreaterThan(23 * HOUR);
     expect(createPublicKey({ key: Buffer.from(p.publicKey), format: 'der', type: 'spki' }).asymmetricKeyDetails?.modulusLength).toBe(2048);
 
-    const done = await kms.send(new ImportKeyMaterialCommand({
-      KeyId: keyId, ImportToken: p.token, EncryptedKeyMaterial: wrap(algorithm, p.publicKey, pkcs8Of(original.privateKey)),
-      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-    }));
+    const done = await kms.send(
+      new ImportKeyMaterialCommand({
+        KeyId: keyId,
+        ImportToken: p.token,
+        EncryptedKeyMaterial: wrap(algorithm, p.publicKey, pkcs8Of(original.privateKey)),
+        ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+      }),
+    );
     expect(done.KeyId).toBe((await state(keyId)).Arn);
     // The imported key is in the device; the wrapping key is gone from it.
     expect(device().objectCount()).toBe(objects + 1);
@@ -135,7 +155,9 @@ describe('GetParametersForImport and ImportKeyMaterial', () => {
     await signAndVerify(keyId, original.publicKey);
 
     // The audit record names the key but keeps neither the token nor the wrapped material.
-    const row = t.gateway.db.prepare(`SELECT summary FROM audit_log WHERE operation = 'ImportKeyMaterial' AND key_id = ? AND decision = 'admin'`).get(done.KeyId) as { summary: string };
+    const row = t.gateway.db
+      .prepare(`SELECT summary FROM audit_log WHERE operation = 'ImportKeyMaterial' AND key_id = ? AND decision = 'admin'`)
+      .get(done.KeyId) as { summary: string };
     expect(row.summary).not.toContain(b64(p.token));
     expect(JSON.parse(row.summary)).toMatchObject({ ImportToken: expect.stringMatching(/^\(omitted: \d+ characters\)$/) });
   });
@@ -154,8 +176,10 @@ describe('GetParametersForImport and ImportKeyMaterial', () => {
 
     const tampered = new Uint8Array(p.token);
     tampered[0] = tampered[0]! ^ 1;
-    expect((await importRaw(keyId, tampered, material())).json)
-      .toEqual({ __type: 'InvalidImportTokenException', message: 'Import token is invalid or is associated with a different KMS key.' });
+    expect((await importRaw(keyId, tampered, material())).json).toEqual({
+      __type: 'InvalidImportTokenException',
+      message: 'Import token is invalid or is associated with a different KMS key.',
+    });
     expect((await importRaw(other, p.token, material())).json).toMatchObject({ __type: 'InvalidImportTokenException' });
     await unchanged();
 
@@ -164,19 +188,24 @@ describe('GetParametersForImport and ImportKeyMaterial', () => {
     expect((await importRaw(keyId, p.token, corrupt)).json).toMatchObject({ __type: 'InvalidCiphertextException' });
     expect((await importRaw(keyId, p.token, material().subarray(0, 100))).json).toMatchObject({ __type: 'InvalidCiphertextException' });
     const p384 = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
-    expect((await importRaw(keyId, p.token, wrap(p.algorithm, p.publicKey, pkcs8Of(p384.privateKey)))).json)
-      .toEqual({ __type: 'IncorrectKeyMaterialException', message: 'The key material is not a ECC_NIST_P256 private key.' });
-    expect((await importRaw(keyId, p.token, material(), {})).json).toEqual({
-      __type: 'ValidationException', message: 'ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES (the default).',
+    expect((await importRaw(keyId, p.token, wrap(p.algorithm, p.publicKey, pkcs8Of(p384.privateKey)))).json).toEqual({
+      __type: 'IncorrectKeyMaterialException',
+      message: 'The key material is not a ECC_NIST_P256 private key.',
     });
-    expect((await importRaw(keyId, p.token, material(), { ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: Date.now() / 1000 + 3600 })).json)
-      .toMatchObject({ __type: 'UnsupportedOperationException' });
+    expect((await importRaw(keyId, p.token, material(), {})).json).toEqual({
+      __type: 'ValidationException',
+      message: 'ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES (the default).',
+    });
+    expect((await importRaw(keyId, p.token, material(), { ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: Date.now() / 1000 + 3600 })).json).toMatchObject({
+      __type: 'UnsupportedOperationException',
+    });
     await unchanged();
 
     // A newer GetParametersForImport supersedes the token; the sweeper removes its wrapping key.
     const newer = await parameters(keyId);
     expect((await importRaw(keyId, p.token, material())).json).toEqual({
-      __type: 'InvalidImportTokenException', message: 'Import token was superseded by a newer GetParametersForImport for this KMS key.',
+      __type: 'InvalidImportTokenException',
+      message: 'Import token was superseded by a newer GetParametersForImport for this KMS key.',
     });
     expect((await t.gateway.sweepDeletions()).wrappingKeysDeleted).toBe(1);
     expect(device().objectCount()).toBe(objects);
@@ -185,7 +214,10 @@ describe('GetParametersForImport and ImportKeyMaterial', () => {
     offset = 24 * HOUR;
     try {
       const expired = await importRaw(keyId, newer.token, wrap(newer.algorithm, newer.publicKey, pkcs8Of(original.privateKey)));
-      expect(expired.json).toEqual({ __type: 'ExpiredImportTokenException', message: `Import token expired at ${newer.validTo.toISOString()}; call GetParametersForImport for a new one.` });
+      expect(expired.json).toEqual({
+        __type: 'ExpiredImportTokenException',
+        message: `Import token expired at ${newer.validTo.toISOString()}; call GetParametersForImport for a new one.`,
+      });
       expect((await t.gateway.sweepDeletions()).wrappingKeysDeleted).toBe(1);
     } finally {
       offset = 0;
@@ -211,7 +243,8 @@ describe('GetParametersForImport and ImportKeyMaterial', () => {
     const again = await parameters(keyId, 'RSAES_OAEP_SHA_256');
     const stranger = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
     expect((await importRaw(keyId, again.token, wrap(again.algorithm, again.publicKey, pkcs8Of(stranger.privateKey)))).json).toEqual({
-      __type: 'IncorrectKeyMaterialException', message: 'The key material is not the key material previously imported into this KMS key.',
+      __type: 'IncorrectKeyMaterialException',
+      message: 'The key material is not the key material previously imported into this KMS key.',
     });
     expect((await importRaw(keyId, again.token, wrap(again.algorithm, again.publicKey, pkcs8Of(original.privateKey)))).status).toBe(200);
     expect(device().objectCount()).toBe(objects);
@@ -219,26 +252,42 @@ describe('GetParametersForImport and ImportKeyMaterial', () => {
     await signAndVerify(keyId, original.publicKey);
   });
 
-  it('answers AWS\'s errors for keys and wrapping choices it cannot import', async () => {
+  it("answers AWS's errors for keys and wrapping choices it cannot import", async () => {
     const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
-    const generated = await t.call('GetParametersForImport', { KeyId: KeyMetadata!.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
-    expect(generated.json).toEqual({ __type: 'UnsupportedOperationException', message: `${KeyMetadata!.Arn} origin is AWS_KMS which is not valid for this operation.` });
+    const generated = await t.call('GetParametersForImport', {
+      KeyId: KeyMetadata!.KeyId,
+      WrappingAlgorithm: 'RSAES_OAEP_SHA_256',
+      WrappingKeySpec: 'RSA_2048',
+    });
+    expect(generated.json).toEqual({
+      __type: 'UnsupportedOperationException',
+      message: `${KeyMetadata!.Arn} origin is AWS_KMS which is not valid for this operation.`,
+    });
 
     const keyId = await externalKey();
     const objects = device().objectCount();
-    const ask = (WrappingAlgorithm: string, WrappingKeySpec = 'RSA_2048', id = keyId) => t.call('GetParametersForImport', { KeyId: id, WrappingAlgorithm, WrappingKeySpec });
-    expect((await ask('RSAES_PKCS1_V1_5')).json).toMatchObject({ __type: 'UnsupportedOperationException', message: expect.stringContaining('withdrew it on 2023-10-10') });
+    const ask = (WrappingAlgorithm: string, WrappingKeySpec = 'RSA_2048', id = keyId) =>
+      t.call('GetParametersForImport', { KeyId: id, WrappingAlgorithm, WrappingKeySpec });
+    expect((await ask('RSAES_PKCS1_V1_5')).json).toMatchObject({
+      __type: 'UnsupportedOperationException',
+      message: expect.stringContaining('withdrew it on 2023-10-10'),
+    });
     expect((await ask('SM2PKE')).json).toMatchObject({ __type: 'UnsupportedOperationException' });
     expect((await ask('RSAES_OAEP_SHA_256', 'SM2')).json).toMatchObject({ __type: 'UnsupportedOperationException' });
     expect((await ask('RSA_OAEP')).json).toMatchObject({ __type: 'ValidationException' });
     const { KeyMetadata: rsa } = await kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }));
     expect((await ask('RSAES_OAEP_SHA_256', 'RSA_2048', rsa!.KeyId)).json).toMatchObject({
-      __type: 'UnsupportedOperationException', message: expect.stringContaining('RSA private keys need RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256'),
+      __type: 'UnsupportedOperationException',
+      message: expect.stringContaining('RSA private keys need RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256'),
     });
     expect(device().objectCount()).toBe(objects);
 
     const signer = t.newKey('signer');
-    const refused = await t.call('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }, { 'x-api-key': signer.apiKey });
+    const refused = await t.call(
+      'GetParametersForImport',
+      { KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' },
+      { 'x-api-key': signer.apiKey },
+    );
     expect(refused.json).toMatchObject({ __type: 'AccessDeniedException' });
   });
 });
@@ -249,14 +298,20 @@ describe('an RSA key, wrapped with RSA_AES_KEY_WRAP under an RSA-4096 wrapping k
     const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }));
     const keyId = KeyMetadata!.KeyId!;
     const p = await kms.send(new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_1', WrappingKeySpec: 'RSA_4096' }));
-    await kms.send(new ImportKeyMaterialCommand({
-      KeyId: keyId, ImportToken: p.ImportToken, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-      EncryptedKeyMaterial: wrap('RSA_AES_KEY_WRAP_SHA_1', p.PublicKey!, pkcs8Of(original.privateKey)),
-    }));
+    await kms.send(
+      new ImportKeyMaterialCommand({
+        KeyId: keyId,
+        ImportToken: p.ImportToken,
+        ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+        EncryptedKeyMaterial: wrap('RSA_AES_KEY_WRAP_SHA_1', p.PublicKey!, pkcs8Of(original.privateKey)),
+      }),
+    );
     const message = Buffer.from('imported RSA');
     const digest = createHash('sha256').update(message).digest();
     const { Signature } = await kms.send(new SignCommand({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'RSASSA_PSS_SHA_256' }));
-    expect(verify('sha256', message, { key: original.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, Buffer.from(Signature!))).toBe(true);
+    expect(verify('sha256', message, { key: original.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, Buffer.from(Signature!))).toBe(
+      true,
+    );
   });
 });
 
@@ -268,18 +323,32 @@ describe('with the least-privilege layout of `kmsgate hsm setup`', () => {
     const factory = new YubiHsmClient({ connectorUrl: sim.url, password: 'password' });
     for (const role of ['runtime', 'keyadmin'] as const) {
       const k = authKeyOf(role);
-      await factory.putAuthenticationKey({ id: k.id, label: role, domains: 1, capabilities: k.capabilities, delegatedCapabilities: k.delegatedCapabilities, password: `${role}-pw` });
+      await factory.putAuthenticationKey({
+        id: k.id,
+        label: role,
+        domains: 1,
+        capabilities: k.capabilities,
+        delegatedCapabilities: k.delegatedCapabilities,
+        password: `${role}-pw`,
+      });
       writeFileSync(join(dir, role), `${role}-pw`, { mode: 0o600 });
     }
     await factory.close();
     const gateway = await startTestGateway({
-      backends: [{
-        id: 'hsm', type: 'yubihsm', connectorUrl: sim.url, authKeyId: authKeyOf('runtime').id, passwordFile: join(dir, 'runtime'),
-        ...(keyAdmin ? { keyAdmin: { authKeyId: authKeyOf('keyadmin').id, passwordFile: join(dir, 'keyadmin') } } : {}),
-      }],
+      backends: [
+        {
+          id: 'hsm',
+          type: 'yubihsm',
+          connectorUrl: sim.url,
+          authKeyId: authKeyOf('runtime').id,
+          passwordFile: join(dir, 'runtime'),
+          ...(keyAdmin ? { keyAdmin: { authKeyId: authKeyOf('keyadmin').id, passwordFile: join(dir, 'keyadmin') } } : {}),
+        },
+      ],
     });
     return {
-      gateway, sim,
+      gateway,
+      sim,
       async stop() {
         await gateway.stop();
         await sim.close();
@@ -294,18 +363,26 @@ describe('with the least-privilege layout of `kmsgate hsm setup`', () => {
       const c = l.gateway.client();
       const original = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       const { KeyMetadata } = await c.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }));
-      const p = await c.send(new GetParametersForImportCommand({ KeyId: KeyMetadata!.KeyId, WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_256', WrappingKeySpec: 'RSA_3072' }));
+      const p = await c.send(
+        new GetParametersForImportCommand({ KeyId: KeyMetadata!.KeyId, WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_256', WrappingKeySpec: 'RSA_3072' }),
+      );
       const objects = l.sim.device.objectCount();
-      await c.send(new ImportKeyMaterialCommand({
-        KeyId: KeyMetadata!.KeyId, ImportToken: p.ImportToken, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-        EncryptedKeyMaterial: wrap('RSA_AES_KEY_WRAP_SHA_256', p.PublicKey!, pkcs8Of(original.privateKey)),
-      }));
+      await c.send(
+        new ImportKeyMaterialCommand({
+          KeyId: KeyMetadata!.KeyId,
+          ImportToken: p.ImportToken,
+          ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+          EncryptedKeyMaterial: wrap('RSA_AES_KEY_WRAP_SHA_256', p.PublicKey!, pkcs8Of(original.privateKey)),
+        }),
+      );
       expect(l.sim.device.objectCount()).toBe(objects);
       // As a generated key: signing only, and exportable under the backup wrap key.
       const { handle } = l.gateway.gateway.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(KeyMetadata!.KeyId) as { handle: string };
       const runtime = new YubiHsmClient({ connectorUrl: l.sim.url, authKeyId: authKeyOf('runtime').id, password: 'runtime-pw' });
       try {
-        expect((await runtime.getObjectInfo(Number(handle.split(':')[1]), ObjectType.ASYMMETRIC_KEY)).capabilities).toBe(Capability.SIGN_ECDSA | Capability.EXPORTABLE_UNDER_WRAP);
+        expect((await runtime.getObjectInfo(Number(handle.split(':')[1]), ObjectType.ASYMMETRIC_KEY)).capabilities).toBe(
+          Capability.SIGN_ECDSA | Capability.EXPORTABLE_UNDER_WRAP,
+        );
       } finally {
         await runtime.close();
       }
@@ -323,8 +400,9 @@ describe('with the least-privilege layout of `kmsgate hsm setup`', () => {
       const c = l.gateway.client();
       const { KeyMetadata } = await c.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }));
       const objects = l.sim.device.objectCount();
-      await expect(c.send(new GetParametersForImportCommand({ KeyId: KeyMetadata!.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' })))
-        .rejects.toMatchObject({ name: 'KMSInternalException' });
+      await expect(
+        c.send(new GetParametersForImportCommand({ KeyId: KeyMetadata!.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' })),
+      ).rejects.toMatchObject({ name: 'KMSInternalException' });
       expect(l.sim.device.objectCount()).toBe(objects);
       expect((l.gateway.gateway.db.prepare('SELECT COUNT(*) AS n FROM import_tokens').get() as { n: number }).n).toBe(0);
     } finally {

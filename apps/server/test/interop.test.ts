@@ -56,10 +56,13 @@ function startCli(): void {
 
 async function aws(...args: string[]): Promise<any> {
   const argv = ['--endpoint-url', t.url, '--output', 'json', 'kms', ...args];
-  const result = queue.then(() => new Promise<{ rc: number; stdout: string; stderr: string }>((ok) => {
-    pending.push((line) => ok(JSON.parse(line)));
-    cli.stdin.write(JSON.stringify(argv) + '\n');
-  }));
+  const result = queue.then(
+    () =>
+      new Promise<{ rc: number; stdout: string; stderr: string }>((ok) => {
+        pending.push((line) => ok(JSON.parse(line)));
+        cli.stdin.write(JSON.stringify(argv) + '\n');
+      }),
+  );
   queue = result.catch(() => undefined);
   const { rc, stdout, stderr } = await result;
   if (rc !== 0) throw Object.assign(new Error(`aws ${args.join(' ')} exited with ${rc}`), { code: rc, stderr });
@@ -67,7 +70,11 @@ async function aws(...args: string[]): Promise<any> {
 }
 
 /** The stderr of a command expected to fail. */
-const failure = (p: Promise<unknown>) => p.then(() => 'succeeded', (e: { stderr: string }) => e.stderr);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => 'succeeded',
+    (e: { stderr: string }) => e.stderr,
+  );
 
 /** The backend's signing key specs (SYMMETRIC_DEFAULT is checked on its own). */
 function signingSpecs(): string[] {
@@ -76,8 +83,17 @@ function signingSpecs(): string[] {
 
 describe('AWS CLI', () => {
   it('runs the key lifecycle, signs and verifies, and reports errors by their AWS names', async () => {
-    const created = await aws('create-key', '--key-spec', 'ECC_SECG_P256K1', '--key-usage', 'SIGN_VERIFY', '--description', 'cli',
-      '--tags', 'TagKey=team,TagValue=cli');
+    const created = await aws(
+      'create-key',
+      '--key-spec',
+      'ECC_SECG_P256K1',
+      '--key-usage',
+      'SIGN_VERIFY',
+      '--description',
+      'cli',
+      '--tags',
+      'TagKey=team,TagValue=cli',
+    );
     expect(created.KeyMetadata).toMatchObject({ KeySpec: 'ECC_SECG_P256K1', KeyState: 'Enabled' });
     const keyId: string = created.KeyMetadata.KeyId;
     const arn: string = created.KeyMetadata.Arn;
@@ -88,7 +104,10 @@ describe('AWS CLI', () => {
     await aws('update-alias', '--alias-name', 'alias/cli-key', '--target-key-id', keyId);
     await aws('tag-resource', '--key-id', keyId, '--tags', 'TagKey=env,TagValue=test');
     expect((await aws('list-aliases', '--key-id', keyId)).Aliases.map((a: { AliasName: string }) => a.AliasName)).toEqual(['alias/cli-key']);
-    expect((await aws('list-resource-tags', '--key-id', keyId)).Tags).toEqual([{ TagKey: 'env', TagValue: 'test' }, { TagKey: 'team', TagValue: 'cli' }]);
+    expect((await aws('list-resource-tags', '--key-id', keyId)).Tags).toEqual([
+      { TagKey: 'env', TagValue: 'test' },
+      { TagKey: 'team', TagValue: 'cli' },
+    ]);
     expect((await aws('describe-key', '--key-id', 'alias/cli-key')).KeyMetadata).toMatchObject({ KeyId: keyId, Description: 'cli' });
     expect((await aws('list-keys')).Keys.map((k: { KeyId: string }) => k.KeyId)).toContain(keyId);
 
@@ -97,8 +116,8 @@ describe('AWS CLI', () => {
     const msgFile = join(t.dataDir, 'msg.bin');
     const message = Buffer.from('signed by the aws cli');
     writeFileSync(msgFile, message);
-    const sign = () => aws('sign', '--key-id', 'alias/cli-key', '--message', `fileb://${msgFile}`,
-      '--message-type', 'RAW', '--signing-algorithm', 'ECDSA_SHA_256');
+    const sign = () =>
+      aws('sign', '--key-id', 'alias/cli-key', '--message', `fileb://${msgFile}`, '--message-type', 'RAW', '--signing-algorithm', 'ECDSA_SHA_256');
     const signed = await sign();
     const key = createPublicKey({ key: Buffer.from(pub.PublicKey, 'base64'), format: 'der', type: 'spki' });
     expect(nodeVerify('sha256', message, key, Buffer.from(signed.Signature, 'base64'))).toBe(true);
@@ -106,20 +125,31 @@ describe('AWS CLI', () => {
     writeFileSync(digestFile, createHash('sha256').update(message).digest());
     const sigFile = join(t.dataDir, 'sig.bin');
     writeFileSync(sigFile, Buffer.from(signed.Signature, 'base64'));
-    const verified = await aws('verify', '--key-id', keyId, '--message', `fileb://${digestFile}`, '--message-type', 'DIGEST',
-      '--signature', `fileb://${sigFile}`, '--signing-algorithm', 'ECDSA_SHA_256');
+    const verified = await aws(
+      'verify',
+      '--key-id',
+      keyId,
+      '--message',
+      `fileb://${digestFile}`,
+      '--message-type',
+      'DIGEST',
+      '--signature',
+      `fileb://${sigFile}`,
+      '--signing-algorithm',
+      'ECDSA_SHA_256',
+    );
     expect(verified.SignatureValid).toBe(true);
 
     // Policies, rotation, randomness, key stores.
-    expect(JSON.parse((await aws('get-key-policy', '--key-id', keyId, '--policy-name', 'default')).Policy).Statement[0].Principal.AWS)
-      .toBe('arn:aws:iam::111122223333:root');
+    expect(JSON.parse((await aws('get-key-policy', '--key-id', keyId, '--policy-name', 'default')).Policy).Statement[0].Principal.AWS).toBe(
+      'arn:aws:iam::111122223333:root',
+    );
     expect((await aws('get-key-rotation-status', '--key-id', keyId)).KeyRotationEnabled).toBe(false);
     expect(Buffer.from((await aws('generate-random', '--number-of-bytes', '24')).Plaintext, 'base64').length).toBe(24);
-    expect((await aws('describe-custom-key-stores')).CustomKeyStores)
-      .toEqual([
-        expect.objectContaining({ CustomKeyStoreId: 'tee', CustomKeyStoreType: 'AWS_CLOUDHSM', ConnectionState: 'CONNECTED' }),
-        expect.objectContaining({ CustomKeyStoreId: 'yubihsm', CustomKeyStoreType: 'AWS_CLOUDHSM', ConnectionState: 'CONNECTED' }),
-      ]);
+    expect((await aws('describe-custom-key-stores')).CustomKeyStores).toEqual([
+      expect.objectContaining({ CustomKeyStoreId: 'tee', CustomKeyStoreType: 'AWS_CLOUDHSM', ConnectionState: 'CONNECTED' }),
+      expect.objectContaining({ CustomKeyStoreId: 'yubihsm', CustomKeyStoreType: 'AWS_CLOUDHSM', ConnectionState: 'CONNECTED' }),
+    ]);
 
     // Disable, enable, schedule deletion, cancel.
     await aws('disable-key', '--key-id', keyId);
@@ -135,14 +165,18 @@ describe('AWS CLI', () => {
 
     // Errors by their AWS names.
     expect(await failure(aws('describe-key', '--key-id', 'alias/missing'))).toContain('(NotFoundException)');
-    expect(await failure(aws('sign', '--key-id', keyId, '--message', `fileb://${msgFile}`, '--message-type', 'RAW', '--signing-algorithm', 'ECDSA_SHA_999')))
-      .toMatch(/ECDSA_SHA_999|ValidationException/);
-    expect(await failure(aws('schedule-key-deletion', '--key-id', keyId, '--pending-window-in-days', '3')))
-      .toContain('(ValidationException) when calling the ScheduleKeyDeletion operation: PendingWindowInDays must be between 7 and 30');
-    expect(await failure(aws('encrypt', '--key-id', keyId, '--plaintext', `fileb://${digestFile}`)))
-      .toContain(`(InvalidKeyUsageException) when calling the Encrypt operation: ${arn} key usage is SIGN_VERIFY which is not valid for Encrypt.`);
-    expect(await failure(aws('tag-resource', '--key-id', keyId, '--tags', 'TagKey=aws:x,TagValue=y')))
-      .toContain('(TagException) when calling the TagResource operation: Tags beginning with aws: are reserved');
+    expect(
+      await failure(aws('sign', '--key-id', keyId, '--message', `fileb://${msgFile}`, '--message-type', 'RAW', '--signing-algorithm', 'ECDSA_SHA_999')),
+    ).toMatch(/ECDSA_SHA_999|ValidationException/);
+    expect(await failure(aws('schedule-key-deletion', '--key-id', keyId, '--pending-window-in-days', '3'))).toContain(
+      '(ValidationException) when calling the ScheduleKeyDeletion operation: PendingWindowInDays must be between 7 and 30',
+    );
+    expect(await failure(aws('encrypt', '--key-id', keyId, '--plaintext', `fileb://${digestFile}`))).toContain(
+      `(InvalidKeyUsageException) when calling the Encrypt operation: ${arn} key usage is SIGN_VERIFY which is not valid for Encrypt.`,
+    );
+    expect(await failure(aws('tag-resource', '--key-id', keyId, '--tags', 'TagKey=aws:x,TagValue=y'))).toContain(
+      '(TagException) when calling the TagResource operation: Tags beginning with aws: are reserved',
+    );
 
     // `aws kms create-key` with no arguments: a symmetric key that encrypts, decrypts and makes data keys.
     const sym = (await aws('create-key')).KeyMetadata;
@@ -155,14 +189,16 @@ describe('AWS CLI', () => {
     writeFileSync(ctFile, Buffer.from(encrypted.CiphertextBlob, 'base64'));
     const decrypted = await aws('decrypt', '--ciphertext-blob', `fileb://${ctFile}`, '--encryption-context', 'tenant=acme');
     expect([decrypted.KeyId, Buffer.from(decrypted.Plaintext, 'base64').toString()]).toEqual([sym.Arn, 'aws cli secret']);
-    expect(await failure(aws('decrypt', '--ciphertext-blob', `fileb://${ctFile}`))).toContain('(InvalidCiphertextException) when calling the Decrypt operation');
+    expect(await failure(aws('decrypt', '--ciphertext-blob', `fileb://${ctFile}`))).toContain(
+      '(InvalidCiphertextException) when calling the Decrypt operation',
+    );
     const dataKey = await aws('generate-data-key', '--key-id', sym.Arn, '--key-spec', 'AES_256');
     expect(Buffer.from(dataKey.Plaintext, 'base64')).toHaveLength(32);
     writeFileSync(ctFile, Buffer.from(dataKey.CiphertextBlob, 'base64'));
     expect((await aws('decrypt', '--ciphertext-blob', `fileb://${ctFile}`)).Plaintext).toBe(dataKey.Plaintext);
   });
 
-  it('imports a P-256 key made and wrapped with openssl, as AWS\'s developer guide does it, and signs with it', async () => {
+  it("imports a P-256 key made and wrapped with openssl, as AWS's developer guide does it, and signs with it", async () => {
     const file = (name: string) => join(t.dataDir, `cli-import-${name}`);
     const openssl = (...args: string[]) => run('openssl', args, { env });
     await openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file('key.pem'));
@@ -175,25 +211,75 @@ describe('AWS CLI', () => {
     const params = await aws('get-parameters-for-import', '--key-id', keyId, '--wrapping-algorithm', 'RSAES_OAEP_SHA_256', '--wrapping-key-spec', 'RSA_2048');
     writeFileSync(file('wrapping.der'), Buffer.from(params.PublicKey, 'base64'));
     writeFileSync(file('token.bin'), Buffer.from(params.ImportToken, 'base64'));
-    await openssl('pkeyutl', '-encrypt', '-in', file('key.der'), '-out', file('wrapped.bin'), '-inkey', file('wrapping.der'), '-keyform', 'DER', '-pubin',
-      '-pkeyopt', 'rsa_padding_mode:oaep', '-pkeyopt', 'rsa_oaep_md:sha256', '-pkeyopt', 'rsa_mgf1_md:sha256');
-    await aws('import-key-material', '--key-id', keyId, '--encrypted-key-material', `fileb://${file('wrapped.bin')}`,
-      '--import-token', `fileb://${file('token.bin')}`, '--expiration-model', 'KEY_MATERIAL_DOES_NOT_EXPIRE');
+    await openssl(
+      'pkeyutl',
+      '-encrypt',
+      '-in',
+      file('key.der'),
+      '-out',
+      file('wrapped.bin'),
+      '-inkey',
+      file('wrapping.der'),
+      '-keyform',
+      'DER',
+      '-pubin',
+      '-pkeyopt',
+      'rsa_padding_mode:oaep',
+      '-pkeyopt',
+      'rsa_oaep_md:sha256',
+      '-pkeyopt',
+      'rsa_mgf1_md:sha256',
+    );
+    await aws(
+      'import-key-material',
+      '--key-id',
+      keyId,
+      '--encrypted-key-material',
+      `fileb://${file('wrapped.bin')}`,
+      '--import-token',
+      `fileb://${file('token.bin')}`,
+      '--expiration-model',
+      'KEY_MATERIAL_DOES_NOT_EXPIRE',
+    );
     expect((await aws('describe-key', '--key-id', keyId)).KeyMetadata).toMatchObject({ KeyState: 'Enabled', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
     // The same token again: AWS's error by name.
-    expect(await failure(aws('import-key-material', '--key-id', keyId, '--encrypted-key-material', `fileb://${file('wrapped.bin')}`,
-      '--import-token', `fileb://${file('token.bin')}`, '--expiration-model', 'KEY_MATERIAL_DOES_NOT_EXPIRE'))).toContain('(InvalidImportTokenException)');
+    expect(
+      await failure(
+        aws(
+          'import-key-material',
+          '--key-id',
+          keyId,
+          '--encrypted-key-material',
+          `fileb://${file('wrapped.bin')}`,
+          '--import-token',
+          `fileb://${file('token.bin')}`,
+          '--expiration-model',
+          'KEY_MATERIAL_DOES_NOT_EXPIRE',
+        ),
+      ),
+    ).toContain('(InvalidImportTokenException)');
 
     const message = Buffer.from('signed with a key imported through the AWS CLI');
     writeFileSync(file('message.bin'), message);
-    const signed = await aws('sign', '--key-id', keyId, '--message', `fileb://${file('message.bin')}`, '--message-type', 'RAW', '--signing-algorithm', 'ECDSA_SHA_256');
+    const signed = await aws(
+      'sign',
+      '--key-id',
+      keyId,
+      '--message',
+      `fileb://${file('message.bin')}`,
+      '--message-type',
+      'RAW',
+      '--signing-algorithm',
+      'ECDSA_SHA_256',
+    );
     expect(nodeVerify('sha256', message, createPublicKey(publicPem), Buffer.from(signed.Signature, 'base64'))).toBe(true);
   });
 
   it('is refused with a wrong secret', async () => {
     const bad = { ...env, AWS_SECRET_ACCESS_KEY: 'wrong'.repeat(8) };
-    await expect(run('aws', ['--endpoint-url', t.url, 'kms', 'list-keys'], { env: bad }))
-      .rejects.toMatchObject({ stderr: expect.stringContaining('InvalidSignatureException') });
+    await expect(run('aws', ['--endpoint-url', t.url, 'kms', 'list-keys'], { env: bad })).rejects.toMatchObject({
+      stderr: expect.stringContaining('InvalidSignatureException'),
+    });
   });
 });
 
@@ -231,11 +317,20 @@ describe('boto3', () => {
       policy_names: ['default'],
       rotation: false,
       random_length: 48,
-      key_stores: [['tee', 'AWS_CLOUDHSM', 'CONNECTED'], ['yubihsm', 'AWS_CLOUDHSM', 'CONNECTED']],
+      key_stores: [
+        ['tee', 'AWS_CLOUDHSM', 'CONNECTED'],
+        ['yubihsm', 'AWS_CLOUDHSM', 'CONNECTED'],
+      ],
       encrypt_signing_key: 'InvalidKeyUsageException',
       symmetric: {
-        KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
-        round_trip: true, key_id_is_arn: true, wrong_context: 'InvalidCiphertextException', data_key: 32, data_key_round_trip: true,
+        KeySpec: 'SYMMETRIC_DEFAULT',
+        KeyUsage: 'ENCRYPT_DECRYPT',
+        EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+        round_trip: true,
+        key_id_is_arn: true,
+        wrong_context: 'InvalidCiphertextException',
+        data_key: 32,
+        data_key_round_trip: true,
       },
       tag_paginator: { pages: 3, tags: 6 },
     });

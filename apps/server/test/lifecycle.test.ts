@@ -1,7 +1,21 @@
 import {
-  CancelKeyDeletionCommand, CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, DisableKeyCommand, DisabledException,
-  EnableKeyCommand, GetPublicKeyCommand, KMSInvalidStateException, ListAliasesCommand, ListKeysCommand, NotFoundException,
-  ScheduleKeyDeletionCommand, SignCommand, UpdateKeyDescriptionCommand, VerifyCommand, type KMSClient,
+  CancelKeyDeletionCommand,
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  DisabledException,
+  EnableKeyCommand,
+  GetPublicKeyCommand,
+  KMSInvalidStateException,
+  ListAliasesCommand,
+  ListKeysCommand,
+  NotFoundException,
+  ScheduleKeyDeletionCommand,
+  SignCommand,
+  UpdateKeyDescriptionCommand,
+  VerifyCommand,
+  type KMSClient,
 } from '@aws-sdk/client-kms';
 import { startSimulator } from '@kmsgate/yubihsm-sim';
 import { join } from 'node:path';
@@ -22,16 +36,21 @@ const kms = (): KMSClient => t.client(t.admin, { systemClockOffset: offsetMs });
 const sim = () => t.gateway.backends.simulators.get('yubihsm')!;
 const message = new Uint8Array(32).fill(7);
 
-beforeAll(async () => { t = await startTestGateway({ now }); });
-afterAll(async () => { await t.stop(); });
-beforeEach(() => { offsetMs = 0; });
+beforeAll(async () => {
+  t = await startTestGateway({ now });
+});
+afterAll(async () => {
+  await t.stop();
+});
+beforeEach(() => {
+  offsetMs = 0;
+});
 
 async function newKey(description = 'lifecycle'): Promise<{ keyId: string; arn: string }> {
   const { KeyMetadata } = await kms().send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: description }));
   return { keyId: KeyMetadata!.KeyId!, arn: KeyMetadata!.Arn! };
 }
-const sign = (KeyId: string) =>
-  kms().send(new SignCommand({ KeyId, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
+const sign = (KeyId: string) => kms().send(new SignCommand({ KeyId, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
 const metadata = async (KeyId: string) => (await kms().send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!;
 
 describe('Enabled and Disabled', () => {
@@ -43,8 +62,9 @@ describe('Enabled and Disabled', () => {
     const err = await sign(keyId).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DisabledException);
     expect((err as Error).message).toBe(`${arn} is disabled.`);
-    await expect(kms().send(new VerifyCommand({ KeyId: keyId, Message: message, MessageType: 'DIGEST', Signature: new Uint8Array(8), SigningAlgorithm: 'ECDSA_SHA_256' })))
-      .rejects.toBeInstanceOf(DisabledException);
+    await expect(
+      kms().send(new VerifyCommand({ KeyId: keyId, Message: message, MessageType: 'DIGEST', Signature: new Uint8Array(8), SigningAlgorithm: 'ECDSA_SHA_256' })),
+    ).rejects.toBeInstanceOf(DisabledException);
     expect((await kms().send(new GetPublicKeyCommand({ KeyId: keyId }))).PublicKey!.length).toBeGreaterThan(0);
 
     await kms().send(new EnableKeyCommand({ KeyId: keyId }));
@@ -62,7 +82,7 @@ describe('Enabled and Disabled', () => {
 });
 
 describe('ScheduleKeyDeletion and CancelKeyDeletion', () => {
-  it('schedules with the default 30-day window and answers AWS\'s response shape', async () => {
+  it("schedules with the default 30-day window and answers AWS's response shape", async () => {
     const { keyId, arn } = await newKey();
     const before = now().getTime();
     const out = await kms().send(new ScheduleKeyDeletionCommand({ KeyId: keyId }));
@@ -94,7 +114,9 @@ describe('ScheduleKeyDeletion and CancelKeyDeletion', () => {
     const md = await metadata(keyId);
     expect(md).toMatchObject({ KeyState: 'Disabled', Enabled: false });
     expect(md.DeletionDate).toBeUndefined();
-    const again = await kms().send(new CancelKeyDeletionCommand({ KeyId: keyId })).catch((e: unknown) => e);
+    const again = await kms()
+      .send(new CancelKeyDeletionCommand({ KeyId: keyId }))
+      .catch((e: unknown) => e);
     expect(again).toBeInstanceOf(KMSInvalidStateException);
     expect((again as Error).message).toBe(`${arn} is not pending deletion.`);
     await kms().send(new EnableKeyCommand({ KeyId: keyId }));
@@ -117,7 +139,9 @@ describe('deletion for real', () => {
 
     offsetMs = 7 * DAY + 1000;
     // Past the date the key no longer exists for clients, even before the sweeper has run.
-    const gone = await kms().send(new DescribeKeyCommand({ KeyId: keyId })).catch((e: unknown) => e);
+    const gone = await kms()
+      .send(new DescribeKeyCommand({ KeyId: keyId }))
+      .catch((e: unknown) => e);
     expect(gone).toBeInstanceOf(NotFoundException);
     expect((gone as Error).message).toBe(`Key '${arn}' does not exist`);
     await expect(kms().send(new CancelKeyDeletionCommand({ KeyId: keyId }))).rejects.toBeInstanceOf(NotFoundException);
@@ -126,7 +150,9 @@ describe('deletion for real', () => {
     expect(swept.deleted).toContain(keyId);
     expect(sim().device.objectCount()).toBe(objects - 1);
     await expect(kms().send(new DescribeKeyCommand({ KeyId: keyId }))).rejects.toBeInstanceOf(NotFoundException);
-    const aliasGone = await kms().send(new DescribeKeyCommand({ KeyId: alias })).catch((e: unknown) => e);
+    const aliasGone = await kms()
+      .send(new DescribeKeyCommand({ KeyId: alias }))
+      .catch((e: unknown) => e);
     expect((aliasGone as Error).message).toBe(`Alias arn:aws:kms:us-east-1:111122223333:${alias} is not found.`);
     const listed = await kms().send(new ListKeysCommand({ Limit: 1000 }));
     expect(listed.Keys!.map((k) => k.KeyId)).not.toContain(keyId);

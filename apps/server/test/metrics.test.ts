@@ -2,10 +2,18 @@ import { startTestGateway, type TestGateway } from './helpers/gateway';
 
 /** GET /metrics on a real gateway: the series exist and count what happened. */
 let t: TestGateway;
-beforeAll(async () => { t = await startTestGateway(); });
-afterAll(async () => { await t.stop(); });
+beforeAll(async () => {
+  t = await startTestGateway();
+});
+afterAll(async () => {
+  await t.stop();
+});
 
-interface Sample { name: string; labels: Record<string, string>; value: number }
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
 
 function parse(text: string): Sample[] {
   const out: Sample[] = [];
@@ -25,9 +33,8 @@ async function scrape(gw: TestGateway = t): Promise<(name: string, labels?: Reco
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
   const samples = parse(await res.text());
-  return (name, labels = {}) => samples
-    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-    .reduce((sum, s) => sum + s.value, 0);
+  return (name, labels = {}) =>
+    samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
 }
 
 async function signingKey(): Promise<string> {
@@ -42,10 +49,17 @@ it('is open (no credential) and lists every kmsgate series and the process metri
   const res = await fetch(`${t.url}/metrics`);
   const text = await res.text();
   for (const name of [
-    'kmsgate_requests_total', 'kmsgate_request_duration_seconds', 'kmsgate_denials_total', 'kmsgate_replay_hits_total',
-    'kmsgate_backend_call_duration_seconds', 'kmsgate_backend_up', 'kmsgate_inflight_requests',
-    'process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds',
-  ]) expect(text).toContain(`# TYPE ${name} `);
+    'kmsgate_requests_total',
+    'kmsgate_request_duration_seconds',
+    'kmsgate_denials_total',
+    'kmsgate_replay_hits_total',
+    'kmsgate_backend_call_duration_seconds',
+    'kmsgate_backend_up',
+    'kmsgate_inflight_requests',
+    'process_cpu_user_seconds_total',
+    'nodejs_eventloop_lag_seconds',
+  ])
+    expect(text).toContain(`# TYPE ${name} `);
 });
 
 it('counts a Sign, its duration and its device call', async () => {
@@ -88,7 +102,7 @@ it('reports each backend up (set at start, every 15 s and by /health)', async ()
   expect(m('kmsgate_replay_hits_total')).toBe(0);
 });
 
-it('keeps each gateway\'s metrics apart (a private registry per gateway)', async () => {
+it("keeps each gateway's metrics apart (a private registry per gateway)", async () => {
   const other = await startTestGateway();
   try {
     const fresh = await scrape(other);

@@ -1,6 +1,12 @@
 import {
-  CreateAliasCommand, CreateKeyCommand, InvalidMarkerException, ListAliasesCommand, ListKeyPoliciesCommand, ListKeysCommand,
-  ListResourceTagsCommand, type KMSClient,
+  CreateAliasCommand,
+  CreateKeyCommand,
+  InvalidMarkerException,
+  ListAliasesCommand,
+  ListKeyPoliciesCommand,
+  ListKeysCommand,
+  ListResourceTagsCommand,
+  type KMSClient,
 } from '@aws-sdk/client-kms';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 
@@ -20,13 +26,16 @@ beforeAll(async () => {
     keys.push((await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Tags: tags }))).KeyMetadata!.KeyId!);
   }
   // 105 aliases: more than ListAliases' largest page (100), spread over the three keys (50 per key at most).
-  for (let i = 0; i < 105; i++)
-    await kms.send(new CreateAliasCommand({ AliasName: `alias/page-${String(i).padStart(3, '0')}`, TargetKeyId: keys[i % 3] }));
+  for (let i = 0; i < 105; i++) await kms.send(new CreateAliasCommand({ AliasName: `alias/page-${String(i).padStart(3, '0')}`, TargetKeyId: keys[i % 3] }));
 });
-afterAll(async () => { await t.stop(); });
+afterAll(async () => {
+  await t.stop();
+});
 
 /** Follows NextMarker until Truncated is false; returns every item and the page count. */
-async function collect<T>(fetch: (marker?: string) => Promise<{ items: T[]; Truncated?: boolean; NextMarker?: string }>): Promise<{ items: T[]; pages: number }> {
+async function collect<T>(
+  fetch: (marker?: string) => Promise<{ items: T[]; Truncated?: boolean; NextMarker?: string }>,
+): Promise<{ items: T[]; pages: number }> {
   const items: T[] = [];
   let marker: string | undefined;
   let pages = 0;
@@ -76,8 +85,7 @@ it('ListResourceTags pages in tag-key order and binds its marker to the key', as
   expect(tags.items).toEqual([...tags.items].sort());
   expect(tags.items).toHaveLength(7);
   const first = await kms.send(new ListResourceTagsCommand({ KeyId: keys[0], Limit: 2 }));
-  await expect(kms.send(new ListResourceTagsCommand({ KeyId: keys[1], Marker: first.NextMarker })))
-    .rejects.toBeInstanceOf(InvalidMarkerException);
+  await expect(kms.send(new ListResourceTagsCommand({ KeyId: keys[1], Marker: first.NextMarker }))).rejects.toBeInstanceOf(InvalidMarkerException);
   expect((await kms.send(new ListResourceTagsCommand({ KeyId: keys[0], Limit: 1000 }))).Tags).toHaveLength(7);
 });
 
@@ -113,7 +121,8 @@ it('refuses a marker from another listing, or one that was altered', async () =>
   for (const [op, body] of cases) {
     const r = await t.call(op, body);
     expect({ op, type: r.json.__type, message: r.json.message }).toEqual({
-      op, type: 'InvalidMarkerException',
+      op,
+      type: 'InvalidMarkerException',
       message: 'The request was rejected because the marker that specifies where pagination should next begin is not valid.',
     });
   }

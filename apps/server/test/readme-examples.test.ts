@@ -44,14 +44,24 @@ it('runs the quick start (api-key, SDK, AWS CLI, boto3, curl) without editing an
     `cd ${JSON.stringify(ROOT)}`,
     blocks('### Create an API key', 'sh')[0]!,
     `cd ${JSON.stringify(work)}`,
-    'echo "--- sdk"', 'node quickstart.mjs',
-    'echo "--- cli"', blocks('### AWS CLI', 'sh')[0]!,
-    'echo "--- boto3"', blocks('### boto3', 'sh')[0]!,
-    'echo "--- curl"', ...blocks('### curl (x-api-key)', 'sh'),
-  ].map(at).join('\n');
+    'echo "--- sdk"',
+    'node quickstart.mjs',
+    'echo "--- cli"',
+    blocks('### AWS CLI', 'sh')[0]!,
+    'echo "--- boto3"',
+    blocks('### boto3', 'sh')[0]!,
+    'echo "--- curl"',
+    ...blocks('### curl (x-api-key)', 'sh'),
+  ]
+    .map(at)
+    .join('\n');
   const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH, HOME: work, KMSGATE_DATA_DIR: t.dataDir,
-    AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true',
+    PATH: process.env.PATH,
+    HOME: work,
+    KMSGATE_DATA_DIR: t.dataDir,
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_EC2_METADATA_DISABLED: 'true',
   };
   const { stdout } = await promisify(execFile)('bash', ['-c', script], { cwd: work, env, encoding: 'utf8', maxBuffer: 1 << 22 });
 

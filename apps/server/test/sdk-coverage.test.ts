@@ -47,21 +47,28 @@ beforeAll(async () => {
   signature = (await kms.send(new KMS.SignCommand({ KeyId: ids.key, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }))).Signature!;
   ids.symmetric = (await kms.send(new KMS.CreateKeyCommand({}))).KeyMetadata!.KeyId!;
   ciphertext = (await kms.send(new KMS.EncryptCommand({ KeyId: ids.symmetric, Plaintext: digest }))).CiphertextBlob!;
-  const external = async () => (await kms.send(new KMS.CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
+  const external = async () =>
+    (await kms.send(new KMS.CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
   ids.external = await external();
   ids.imported = await external();
-  const p = await kms.send(new KMS.GetParametersForImportCommand({ KeyId: ids.imported, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+  const p = await kms.send(
+    new KMS.GetParametersForImportCommand({ KeyId: ids.imported, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }),
+  );
   const pkcs8 = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'der' });
   const wrappingKey = createPublicKey({ key: Buffer.from(p.PublicKey!), format: 'der', type: 'spki' });
   importInput = {
-    KeyId: ids.imported, ImportToken: p.ImportToken, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+    KeyId: ids.imported,
+    ImportToken: p.ImportToken,
+    ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
     EncryptedKeyMaterial: publicEncrypt({ key: wrappingKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, pkcs8),
   };
   ids.hmac = (await kms.send(new KMS.CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!.KeyId!;
   mac = (await kms.send(new KMS.GenerateMacCommand({ KeyId: ids.hmac, Message: digest, MacAlgorithm: 'HMAC_SHA_256' }))).Mac!;
   ids.agreement = (await kms.send(new KMS.CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'KEY_AGREEMENT' }))).KeyMetadata!.KeyId!;
 });
-afterAll(async () => { await t.stop(); });
+afterAll(async () => {
+  await t.stop();
+});
 
 /** Minimal valid input for each served operation; unsupported ones get `{ KeyId }`. */
 function inputFor(op: string): Record<string, unknown> {
@@ -72,7 +79,11 @@ function inputFor(op: string): Record<string, unknown> {
     CreateAlias: { AliasName: 'alias/sdk-coverage', TargetKeyId: KeyId },
     CreateKey: { KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' },
     Decrypt: { CiphertextBlob: ciphertext },
-    DeriveSharedSecret: { KeyId: ids.agreement, KeyAgreementAlgorithm: 'ECDH', PublicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'der' }) },
+    DeriveSharedSecret: {
+      KeyId: ids.agreement,
+      KeyAgreementAlgorithm: 'ECDH',
+      PublicKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'der' }),
+    },
     DeleteAlias: { AliasName: 'alias/sdk-delete' },
     DescribeCustomKeyStores: {},
     DisableKey: { KeyId },
@@ -112,7 +123,13 @@ describe.each(SDK_OPERATIONS)('%s', (op) => {
     expect(Command).toBeDefined();
     const result = await kms.send(new Command(inputFor(op))).then(
       (out: { $metadata: { httpStatusCode?: number } }) => ({ ok: true as const, status: out.$metadata.httpStatusCode }),
-      (err: KMS.KMSServiceException) => ({ ok: false as const, name: err.name, message: err.message, status: err.$metadata?.httpStatusCode, fault: err.$fault }),
+      (err: KMS.KMSServiceException) => ({
+        ok: false as const,
+        name: err.name,
+        message: err.message,
+        status: err.$metadata?.httpStatusCode,
+        fault: err.$fault,
+      }),
     );
     if (op in OPERATIONS) {
       expect(result).toEqual({ ok: true, status: 200 });

@@ -40,7 +40,9 @@ describe('in process', () => {
     const url = t.url;
     const closing = t.gateway.close();
     let closed = false;
-    void closing.then(() => { closed = true; });
+    void closing.then(() => {
+      closed = true;
+    });
     // Stopped accepting: a new connection is refused while the Sign is still held.
     await expect(fetch(url + '/version')).rejects.toThrow();
     expect(closed).toBe(false);
@@ -60,7 +62,10 @@ describe('in process', () => {
   it('the deadline cuts a request that takes longer, and close() still finishes', async () => {
     sim.faults.inject({ kind: 'hold', cmd: 'generateKey' });
     const creating = t.client().send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'tee' }));
-    const outcome = creating.then(() => 'answered', () => 'cut');
+    const outcome = creating.then(
+      () => 'answered',
+      () => 'cut',
+    );
     await until(() => sim.faults.holding === 1);
     expect(await t.gateway.close({ deadlineMs: 50 })).toEqual({ abandoned: 1 });
     expect(await outcome).toBe('cut');
@@ -88,7 +93,8 @@ describe('the real process', () => {
     db.close();
 
     const child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'apps', 'server', 'src', 'main.ts')], {
-      env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
     const lines: { msg: string; url?: string }[] = [];
     let buffered = '';
@@ -98,7 +104,11 @@ describe('the real process', () => {
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
-        try { lines.push(JSON.parse(line) as { msg: string }); } catch { lines.push({ msg: line }); }
+        try {
+          lines.push(JSON.parse(line) as { msg: string });
+        } catch {
+          lines.push({ msg: line });
+        }
       }
     });
     const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
@@ -138,10 +148,18 @@ describe('the real process', () => {
     await new Promise<void>((ok) => blocker.listen(0, '127.0.0.1', ok));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const { status, stderr } = await runMain({ KMSGATE_DATA_DIR: join(dir, 'data'), KMSGATE_TEE_SOCKET: sim.socketPath, PORT: String(port), HOST: '127.0.0.1', KMSGATE_CONFIG: '' });
+      const { status, stderr } = await runMain({
+        KMSGATE_DATA_DIR: join(dir, 'data'),
+        KMSGATE_TEE_SOCKET: sim.socketPath,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        KMSGATE_CONFIG: '',
+      });
       expect(status).toBe(1);
       const last = stderr.trim().split('\n').at(-1)!;
-      expect(last).toBe(`kmsgate failed to start: port ${port} on 127.0.0.1 is already in use: stop what listens there, or set PORT (or server.port in the configuration) to a free port`);
+      expect(last).toBe(
+        `kmsgate failed to start: port ${port} on 127.0.0.1 is already in use: stop what listens there, or set PORT (or server.port in the configuration) to a free port`,
+      );
     } finally {
       blocker.close();
     }

@@ -8,8 +8,12 @@ import { runMain } from './helpers/main-process';
  * "Exit codes") and one line that says where the mistake is.
  */
 let dir: string;
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'kmsgate-startup-')); });
-afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kmsgate-startup-'));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function config(name: string, text: string): string {
   const path = join(dir, name);
@@ -17,22 +21,31 @@ function config(name: string, text: string): string {
   return path;
 }
 
-const connectorBackend = (passwordLine: string) => [
-  'backends:', '  - id: hsm', '    type: yubihsm', '    connectorUrl: http://127.0.0.1:1', passwordLine, '',
-].join('\n');
+const connectorBackend = (passwordLine: string) =>
+  ['backends:', '  - id: hsm', '    type: yubihsm', '    connectorUrl: http://127.0.0.1:1', passwordLine, ''].join('\n');
 
 it.each([
   ['a YAML file that is not YAML', () => config('bad.yaml', 'backends: [\n'), /KMSGATE_CONFIG .*bad\.yaml is not valid YAML: /],
-  ['a passwordFile that does not exist', () => config('nofile.yaml', connectorBackend(`    passwordFile: ${join(dir, 'missing.password')}`)),
-    /backend hsm: passwordFile .*missing\.password does not exist/],
-  ['a passwordFile others can read', () => {
-    const pw = join(dir, 'open.password');
-    writeFileSync(pw, 'secret\n');
-    chmodSync(pw, 0o644);
-    return config('open.yaml', connectorBackend(`    passwordFile: ${pw}`));
-  }, /backend hsm: passwordFile .*open\.password is readable by group or others \(mode 644\); chmod 600 it/],
-  ['an unset passwordEnv variable', () => config('noenv.yaml', connectorBackend('    passwordEnv: KMSGATE_TEST_UNSET_PASSWORD')),
-    /backend hsm: environment variable KMSGATE_TEST_UNSET_PASSWORD is not set/],
+  [
+    'a passwordFile that does not exist',
+    () => config('nofile.yaml', connectorBackend(`    passwordFile: ${join(dir, 'missing.password')}`)),
+    /backend hsm: passwordFile .*missing\.password does not exist/,
+  ],
+  [
+    'a passwordFile others can read',
+    () => {
+      const pw = join(dir, 'open.password');
+      writeFileSync(pw, 'secret\n');
+      chmodSync(pw, 0o644);
+      return config('open.yaml', connectorBackend(`    passwordFile: ${pw}`));
+    },
+    /backend hsm: passwordFile .*open\.password is readable by group or others \(mode 644\); chmod 600 it/,
+  ],
+  [
+    'an unset passwordEnv variable',
+    () => config('noenv.yaml', connectorBackend('    passwordEnv: KMSGATE_TEST_UNSET_PASSWORD')),
+    /backend hsm: environment variable KMSGATE_TEST_UNSET_PASSWORD is not set/,
+  ],
 ])('%s: exit 2 and one line naming it', async (_what, make, line) => {
   const { status, stderr } = await runMain({ KMSGATE_CONFIG: make(), KMSGATE_DATA_DIR: join(dir, 'data'), PORT: '0', KMSGATE_TEST_UNSET_PASSWORD: '' });
   expect(stderr.trim().split('\n')).toHaveLength(1);

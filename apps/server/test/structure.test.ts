@@ -18,7 +18,7 @@ describe('operations describe themselves', () => {
     expect(findOperation(name)).toBe(op);
   });
 
-  test('what changes state is admin-only and audited as admin; Sign is the signing pipeline\'s', () => {
+  test("what changes state is admin-only and audited as admin; Sign is the signing pipeline's", () => {
     for (const [name, op] of every) {
       if (op.audit === 'admin') expect([name, op.access]).toEqual([name, 'admin']);
     }
@@ -26,8 +26,12 @@ describe('operations describe themselves', () => {
   });
 
   test('every use of a key other than Sign audits every outcome (class usage): the symmetric and MAC operations', () => {
-    expect(every.filter(([, op]) => op.audit === 'usage').map(([name]) => name).sort())
-      .toEqual(['Decrypt', 'DeriveSharedSecret', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'ReEncrypt', 'VerifyMac']);
+    expect(
+      every
+        .filter(([, op]) => op.audit === 'usage')
+        .map(([name]) => name)
+        .sort(),
+    ).toEqual(['Decrypt', 'DeriveSharedSecret', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'ReEncrypt', 'VerifyMac']);
     for (const [, op] of every) if (op.audit === 'usage') expect(op.access).toBe('signer');
   });
 
@@ -45,7 +49,15 @@ describe('imports', () => {
   });
 
   test('the cycle check finds a cycle (type imports count)', () => {
-    expect(findCycles(new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]])))
-      .toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
+    expect(
+      findCycles(
+        new Map([
+          ['a.ts', ['b.ts']],
+          ['b.ts', ['c.ts']],
+          ['c.ts', ['a.ts']],
+          ['d.ts', ['a.ts']],
+        ]),
+      ),
+    ).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
   });
 });

@@ -8,16 +8,28 @@ import { startTestGateway, type TestGateway } from './helpers/gateway';
  * goes where Swagger UI sends it, the spec's first server resolved against the page's URL.
  */
 let t: TestGateway;
-beforeAll(async () => { t = await startTestGateway(); });
-afterAll(async () => { await t.stop(); });
+beforeAll(async () => {
+  t = await startTestGateway();
+});
+afterAll(async () => {
+  await t.stop();
+});
 
-interface SwaggerOptions { spec: { servers: { url: string }[]; paths: Record<string, any> } }
+interface SwaggerOptions {
+  spec: { servers: { url: string }[]; paths: Record<string, any> };
+}
 
 async function loadSwaggerUi(pageUrl: string): Promise<SwaggerOptions> {
   const script = await (await fetch(new URL('swagger-ui-init.js', pageUrl))).text();
   let options: SwaggerOptions | undefined;
   const window: { location: { search: string; origin: string }; onload?: () => void } = { location: { search: '', origin: new URL(pageUrl).origin } };
-  const SwaggerUIBundle = Object.assign((o: SwaggerOptions) => { options = o; return {}; }, { presets: { apis: {} }, plugins: { DownloadUrl: {} } });
+  const SwaggerUIBundle = Object.assign(
+    (o: SwaggerOptions) => {
+      options = o;
+      return {};
+    },
+    { presets: { apis: {} }, plugins: { DownloadUrl: {} } },
+  );
   runInNewContext(script, { window, SwaggerUIBundle, SwaggerUIStandalonePreset: {} });
   window.onload!();
   return options!;
@@ -37,7 +49,9 @@ it('GET / leads to Swagger UI, whose Execute reaches this gateway on its own por
   expect(server).toBe(t.url);
   const example = spec.paths['/GenerateRandom'].post.requestBody.content['application/json'].example;
   const res = await fetch(`${server}/GenerateRandom`, {
-    method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': t.admin.apiKey }, body: JSON.stringify(example),
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': t.admin.apiKey },
+    body: JSON.stringify(example),
   });
   expect(res.status).toBe(200);
   expect(Buffer.from(((await res.json()) as { Plaintext: string }).Plaintext, 'base64')).toHaveLength(example.NumberOfBytes);

@@ -3,9 +3,7 @@ import { randomBytes, verify } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateKeyCommand, DescribeCustomKeyStoresCommand, GetPublicKeyCommand, SignCommand, type KMSClient,
-} from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DescribeCustomKeyStoresCommand, GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { SIM_MEASUREMENT, startTeeSimulator } from '@kmsgate/tee-sim';
 import { verifyAttestation } from '../../../scripts/verify-attestation';
 import { ConfigError, loadConfig, parseConfig } from '../src/config';
@@ -22,8 +20,13 @@ import { runMain } from './helpers/main-process';
  */
 let t: TestGateway;
 let kms: KMSClient;
-beforeAll(async () => { t = await startTestGateway(); kms = t.client(); });
-afterAll(async () => { await t.stop(); });
+beforeAll(async () => {
+  t = await startTestGateway();
+  kms = t.client();
+});
+afterAll(async () => {
+  await t.stop();
+});
 
 const teeSim = () => t.gateway.backends.teeSimulators.get('tee')!;
 const get = async (path: string) => {
@@ -43,7 +46,10 @@ describe('both backends at once', () => {
 
   it('DescribeCustomKeyStores lists both', async () => {
     const out = await kms.send(new DescribeCustomKeyStoresCommand({}));
-    expect(out.CustomKeyStores!.map((s) => [s.CustomKeyStoreId, s.ConnectionState])).toEqual([['tee', 'CONNECTED'], ['yubihsm', 'CONNECTED']]);
+    expect(out.CustomKeyStores!.map((s) => [s.CustomKeyStoreId, s.ConnectionState])).toEqual([
+      ['tee', 'CONNECTED'],
+      ['yubihsm', 'CONNECTED'],
+    ]);
   });
 
   it('CreateKey with CustomKeyStoreId tee puts the key in the TEE, and Sign goes there; the default stays the YubiHSM 2', async () => {
@@ -64,20 +70,27 @@ describe('both backends at once', () => {
   });
 
   it('refuses a key spec the TEE cannot hold', async () => {
-    await expect(kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P384', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'tee' })))
-      .rejects.toMatchObject({ name: 'UnsupportedOperationException' });
+    await expect(kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P384', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'tee' }))).rejects.toMatchObject({
+      name: 'UnsupportedOperationException',
+    });
   });
 });
 
-describe('key specs from the bridge\'s hello', () => {
+describe("key specs from the bridge's hello", () => {
   it('CreateKey for a key type the bridge does not announce is UnsupportedOperationException and reaches no TA', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kmsgate-tee-nok1-'));
     const sim = await startTeeSimulator({ socketPath: join(dir, 'bridge.sock'), keyTypes: ['P256', 'ED25519'] });
-    const g = await startTestGateway({ backends: [{ id: 'yubihsm', type: 'yubihsm', embedded: true }, { id: 'tee-p256', type: 'tee', socketPath: sim.socketPath }] });
+    const g = await startTestGateway({
+      backends: [
+        { id: 'yubihsm', type: 'yubihsm', embedded: true },
+        { id: 'tee-p256', type: 'tee', socketPath: sim.socketPath },
+      ],
+    });
     try {
       const client = g.client();
-      await expect(client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'tee-p256' })))
-        .rejects.toMatchObject({ name: 'UnsupportedOperationException', message: 'KeySpec ECC_SECG_P256K1 is not supported by custom key store tee-p256.' });
+      await expect(
+        client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'tee-p256' })),
+      ).rejects.toMatchObject({ name: 'UnsupportedOperationException', message: 'KeySpec ECC_SECG_P256K1 is not supported by custom key store tee-p256.' });
       expect(sim.stats().invocations.generateKey).toBe(0);
       const { KeyMetadata } = await client.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'tee-p256' }));
       expect(KeyMetadata).toMatchObject({ KeySpec: 'ECC_NIST_P256', CustomKeyStoreId: 'tee-p256' });
@@ -98,7 +111,10 @@ describe('GET /attestation', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     const att = res.json;
     expect(att).toMatchObject({
-      backend: 'tee', mode: 'simulated', algorithm: 'ECDSA_P256_SHA256', nonce,
+      backend: 'tee',
+      mode: 'simulated',
+      algorithm: 'ECDSA_P256_SHA256',
+      nonce,
       measurement: Buffer.from(SIM_MEASUREMENT).toString('hex'),
       publicKey: Buffer.from(teeSim().ta.attestationPublicKey).toString('hex'),
       taUuid: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -110,17 +126,36 @@ describe('GET /attestation', () => {
     expect(verifyAttestation(att, { nonce: 'ab'.repeat(32) })).toEqual({ ok: false, reason: expect.stringMatching(/another nonce/) });
     expect(verifyAttestation(att, { nonce, measurement: '00'.repeat(32) })).toEqual({ ok: false, reason: expect.stringMatching(/measurement differs/) });
     const tampered = att.signature.slice(0, -2) + (att.signature.endsWith('00') ? '01' : '00');
-    expect(verifyAttestation({ ...att, signature: tampered }, { nonce })).toEqual({ ok: false, reason: 'the signature does not verify over domain ‖ nonce ‖ measurement' });
+    expect(verifyAttestation({ ...att, signature: tampered }, { nonce })).toEqual({
+      ok: false,
+      reason: 'the signature does not verify over domain ‖ nonce ‖ measurement',
+    });
     // Upper-case hex in the query is accepted; the TA gets it in canonical form.
     expect((await get(`/attestation?nonce=${nonce.toUpperCase()}`)).json.nonce).toBe(nonce);
   });
 
   it.each([
     ['missing', '', "1 validation error detected: Value null at 'nonce' failed to satisfy constraint: Member must not be null"],
-    ['empty', '?nonce=', "1 validation error detected: Value at 'nonce' failed to satisfy constraint: Member must have length greater than or equal to 2; Value at 'nonce' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([0-9a-fA-F]{2})+$"],
-    ['odd-length', '?nonce=abc', "1 validation error detected: Value at 'nonce' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([0-9a-fA-F]{2})+$"],
-    ['not hex', '?nonce=zz', "1 validation error detected: Value at 'nonce' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([0-9a-fA-F]{2})+$"],
-    ['65 bytes', `?nonce=${'00'.repeat(65)}`, "1 validation error detected: Value at 'nonce' failed to satisfy constraint: Member must have length less than or equal to 128"],
+    [
+      'empty',
+      '?nonce=',
+      "1 validation error detected: Value at 'nonce' failed to satisfy constraint: Member must have length greater than or equal to 2; Value at 'nonce' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([0-9a-fA-F]{2})+$",
+    ],
+    [
+      'odd-length',
+      '?nonce=abc',
+      "1 validation error detected: Value at 'nonce' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([0-9a-fA-F]{2})+$",
+    ],
+    [
+      'not hex',
+      '?nonce=zz',
+      "1 validation error detected: Value at 'nonce' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([0-9a-fA-F]{2})+$",
+    ],
+    [
+      '65 bytes',
+      `?nonce=${'00'.repeat(65)}`,
+      "1 validation error detected: Value at 'nonce' failed to satisfy constraint: Member must have length less than or equal to 128",
+    ],
   ])('a %s nonce is 400 ValidationException', async (_what, query, message) => {
     const res = await get(`/attestation${query}`);
     expect(res.status).toBe(400);
@@ -141,7 +176,12 @@ describe('GET /attestation', () => {
   it('scripts/verify-attestation.ts verifies it offline from stdin (exit 0) and refuses a wrong nonce (exit 1)', async () => {
     const nonce = randomBytes(16).toString('hex');
     const att = JSON.stringify((await get(`/attestation?nonce=${nonce}`)).json);
-    const run = (n: string) => spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'scripts', 'verify-attestation.ts'), '--nonce', n], { input: att, encoding: 'utf8' });
+    const run = (n: string) =>
+      spawnSync(
+        process.execPath,
+        [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'scripts', 'verify-attestation.ts'), '--nonce', n],
+        { input: att, encoding: 'utf8' },
+      );
     const good = run(nonce);
     expect(good.stdout).toMatch(/VERIFIED: signature over domain ‖ nonce ‖ measurement/);
     expect(good.stdout).toMatch(/SIMULATED TEE/);
@@ -166,8 +206,10 @@ describe('faults, seen through the AWS SDK', () => {
   it('TEEC_ERROR_BUSY is ThrottlingException (400)', async () => {
     const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'tee' }));
     teeSim().faults.inject({ kind: 'busy', cmd: 'sign' });
-    await expect(kms.send(new SignCommand({ KeyId: KeyMetadata!.KeyId, Message: Buffer.from('x'), SigningAlgorithm: 'ECDSA_SHA_256' })))
-      .rejects.toMatchObject({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+    await expect(kms.send(new SignCommand({ KeyId: KeyMetadata!.KeyId, Message: Buffer.from('x'), SigningAlgorithm: 'ECDSA_SHA_256' }))).rejects.toMatchObject({
+      name: 'ThrottlingException',
+      $metadata: { httpStatusCode: 400 },
+    });
   });
 
   it('a TEE outage is KeyUnavailableException for TEE keys only; the gateway recovers when the bridge is back', async () => {
@@ -201,7 +243,10 @@ describe('configuration', () => {
   it('npm start without configuration runs both simulators, the YubiHSM 2 one as default', () => {
     const cfg = loadConfig({ KMSGATE_DATA_DIR: '/tmp/x' } as NodeJS.ProcessEnv);
     expect(cfg.defaultBackend).toBe('yubihsm');
-    expect(cfg.backends.map((b) => [b.id, b.type, b.embedded])).toEqual([['yubihsm', 'yubihsm', true], ['tee', 'tee', true]]);
+    expect(cfg.backends.map((b) => [b.id, b.type, b.embedded])).toEqual([
+      ['yubihsm', 'yubihsm', true],
+      ['tee', 'tee', true],
+    ]);
     const board = loadConfig({ KMSGATE_TEE_SOCKET: '/run/tee.sock' } as NodeJS.ProcessEnv);
     expect(board.backends[1]).toMatchObject({ id: 'tee', type: 'tee', socketPath: '/run/tee.sock' });
   });
@@ -209,18 +254,25 @@ describe('configuration', () => {
   it.each([
     [{ id: 'tee', type: 'tee' }, 'backends.0: set exactly one of socketPath or embedded: true'],
     [{ id: 'tee', type: 'tee', embedded: true, socketPath: '/x.sock' }, 'backends.0: set exactly one of socketPath or embedded: true'],
-    [{ id: 'tee', type: 'tee', socketPath: '/x.sock', statePath: '/s.json' }, 'backends.0.statePath: statePath is only for an embedded simulator (embedded: true)'],
+    [
+      { id: 'tee', type: 'tee', socketPath: '/x.sock', statePath: '/s.json' },
+      'backends.0.statePath: statePath is only for an embedded simulator (embedded: true)',
+    ],
     [{ id: 'tee', type: 'tee', embedded: true, passwordEnv: 'X' }, "backends.0: Unrecognized key(s) in object: 'passwordEnv'"],
     [{ id: 'tee', type: 'tee', socketPath: `/${'s'.repeat(120)}` }, 'backends.0.socketPath: must be at most 107 bytes (a Unix socket path limit)'],
-    [{ id: 'tee', type: 'tee', embedded: true, breaker: { failureThreshold: 0 } }, 'backends.0.breaker.failureThreshold: Number must be greater than or equal to 1'],
+    [
+      { id: 'tee', type: 'tee', embedded: true, breaker: { failureThreshold: 0 } },
+      'backends.0.breaker.failureThreshold: Number must be greater than or equal to 1',
+    ],
     [{ id: 'x', type: 'sgx' }, "backends.0.type: Invalid discriminator value. Expected 'yubihsm' | 'tee'"],
   ])('refuses a bad tee backend entry %#', (entry, message) => {
     expect(() => parseConfig({ backends: [entry] }, 'test', {})).toThrow(new ConfigError(`invalid configuration in test: ${message}`));
   });
 
   it('production: true refuses an embedded simulator at parse time', () => {
-    expect(() => parseConfig({ production: true, backends: [{ id: 'tee', type: 'tee', embedded: true }] }, 'test', {}))
-      .toThrow(/backends\.0\.embedded: production: true refuses an embedded simulator/);
+    expect(() => parseConfig({ production: true, backends: [{ id: 'tee', type: 'tee', embedded: true }] }, 'test', {})).toThrow(
+      /backends\.0\.embedded: production: true refuses an embedded simulator/,
+    );
   });
 
   it('production: true refuses a bridge whose hello says "simulated" at startup, and main exits 2', async () => {
@@ -229,7 +281,9 @@ describe('configuration', () => {
     try {
       const env = { KMSGATE_DATA_DIR: dir } as NodeJS.ProcessEnv;
       const config = parseConfig({ production: true, server: { port: 0 }, backends: [{ id: 'board', type: 'tee', socketPath: sim.socketPath }] }, 'test', env);
-      await expect(startGateway(config, silentLogger, env)).rejects.toThrow(/backend board: the TEE bridge at .* reports mode "simulated"; production: true refuses a simulated backend/);
+      await expect(startGateway(config, silentLogger, env)).rejects.toThrow(
+        /backend board: the TEE bridge at .* reports mode "simulated"; production: true refuses a simulated backend/,
+      );
 
       const configPath = join(dir, 'kmsgate.yaml');
       writeFileSync(configPath, `production: true\nserver:\n  port: 0\nbackends:\n  - id: board\n    type: tee\n    socketPath: ${sim.socketPath}\n`);

@@ -4,7 +4,16 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateMacCommand, GetPublicKeyCommand, SignCommand, VerifyMacCommand, type KMSClient } from '@aws-sdk/client-kms';
+import {
+  CreateKeyCommand,
+  DecryptCommand,
+  EncryptCommand,
+  GenerateMacCommand,
+  GetPublicKeyCommand,
+  SignCommand,
+  VerifyMacCommand,
+  type KMSClient,
+} from '@aws-sdk/client-kms';
 import { Capability, DeviceError, DeviceErrorCode, ObjectType, YubiHsmClient, parseMnemonic } from '@kmsgate/yubihsm';
 import { startSimulator, type RunningSimulator } from '@kmsgate/yubihsm-sim';
 import { parseCiphertext } from '@kmsgate/core';
@@ -80,8 +89,9 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
   await expect(factory.echo(Uint8Array.of(1))).rejects.toBeInstanceOf(DeviceError);
   await factory.close();
   const runtime = new YubiHsmClient({ connectorUrl: sim.url, authKeyId: 4, password: runtimePassword });
-  await expect(runtime.generateAsymmetricKey({ label: 'x', domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: 12 }))
-    .rejects.toMatchObject({ code: DeviceErrorCode.INSUFFICIENT_PERMISSIONS });
+  await expect(runtime.generateAsymmetricKey({ label: 'x', domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: 12 })).rejects.toMatchObject({
+    code: DeviceErrorCode.INSUFFICIENT_PERMISSIONS,
+  });
 
   // Keys created through the AWS SDK.
   let t: TestGateway = await startTestGateway({ dataDir, backends: [backend] });
@@ -96,16 +106,22 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
   // And a symmetric key (CreateKey with no arguments): a wrap key the keyadmin generates.
   const symmetric = (await t.client().send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
   const context = { vault: 'ceremony' };
-  const { CiphertextBlob } = await t.client().send(new EncryptCommand({ KeyId: symmetric, Plaintext: Buffer.from('survives the device'), EncryptionContext: context }));
+  const { CiphertextBlob } = await t
+    .client()
+    .send(new EncryptCommand({ KeyId: symmetric, Plaintext: Buffer.from('survives the device'), EncryptionContext: context }));
   // And an HMAC key: its MAC before the loss is its MAC after the restore.
   const hmac = (await t.client().send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!.KeyId!;
   const macMessage = Buffer.from('a MAC made before the loss');
   const { Mac } = await t.client().send(new GenerateMacCommand({ KeyId: hmac, Message: macMessage, MacAlgorithm: 'HMAC_SHA_256' }));
   const symmetricObject = Number((t.gateway.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(symmetric) as { handle: string }).handle.split(':')[1]);
   const admin = t.admin;
-  const objectIds = keys.map((k) => Number((t.gateway.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(k.keyId) as { handle: string }).handle.split(':')[1]));
+  const objectIds = keys.map((k) =>
+    Number((t.gateway.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(k.keyId) as { handle: string }).handle.split(':')[1]),
+  );
   await t.stop({ keepData: true });
-  await expect(runtime.exportWrapped(0x0100, ObjectType.ASYMMETRIC_KEY, objectIds[0]!)).rejects.toMatchObject({ code: DeviceErrorCode.INSUFFICIENT_PERMISSIONS });
+  await expect(runtime.exportWrapped(0x0100, ObjectType.ASYMMETRIC_KEY, objectIds[0]!)).rejects.toMatchObject({
+    code: DeviceErrorCode.INSUFFICIENT_PERMISSIONS,
+  });
 
   const backupFile = join(dir, 'backup.json');
   const backedUp = await kmsgate('hsm', 'backup', '--connector', sim.url, '--mnemonic-file', mnemonicFile, '--out', backupFile);
@@ -119,7 +135,10 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
   expect(readFileSync(join(secretsDir, 'runtime.password'), 'utf8').trim()).toBe(runtimePassword);
 
   const restored = await kmsgate('hsm', 'restore', backupFile, '--connector', sim.url, '--mnemonic-file', mnemonicFile);
-  expect(restored).toMatchObject({ code: 0, stdout: `restored backend yubihsm onto YubiHSM 2 serial ${sim.device.serial}: 5 key(s) imported, 0 already there, 0 adopted into the store\n` });
+  expect(restored).toMatchObject({
+    code: 0,
+    stdout: `restored backend yubihsm onto YubiHSM 2 serial ${sim.device.serial}: 5 key(s) imported, 0 already there, 0 adopted into the store\n`,
+  });
 
   t = await startTestGateway({ dataDir, backends: [backend] });
   const kms = t.client(admin);
@@ -132,7 +151,9 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
   // refused after the device opened the data key, which kmsgate's record says (deviceUses).
   const opened = await kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: context }));
   expect(Buffer.from(opened.Plaintext!).toString()).toBe('survives the device');
-  await expect(kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { vault: 'other' } }))).rejects.toMatchObject({ name: 'InvalidCiphertextException' });
+  await expect(kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { vault: 'other' } }))).rejects.toMatchObject({
+    name: 'InvalidCiphertextException',
+  });
   expect((await kms.send(new VerifyMacCommand({ KeyId: hmac, Message: macMessage, MacAlgorithm: 'HMAC_SHA_256', Mac }))).MacValid).toBe(true);
   await t.stop({ keepData: true });
 
@@ -151,6 +172,14 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
   await runtime.close();
   const caught = await kmsgate('hsm', 'audit', '--connector', sim.url, '--password-file', auditorFile);
   expect(caught.code).toBe(1);
-  expect(caught.stdout).toMatch(new RegExp(`UNEXPLAINED: serial ${sim.device.serial} entry #\\d+: SIGN_ECDSA on object 0x${objectIds[0]!.toString(16).padStart(4, '0')} by authentication key 0x0004 \\(tick \\d+\\): signature not recorded by kmsgate\\n`));
-  expect(caught.stdout).toMatch(new RegExp(`UNEXPLAINED: serial ${sim.device.serial} entry #\\d+: UNWRAP_DATA on object 0x${symmetricObject.toString(16).padStart(4, '0')} by authentication key 0x0004 \\(tick \\d+\\): data wrap not recorded by kmsgate\\n`));
+  expect(caught.stdout).toMatch(
+    new RegExp(
+      `UNEXPLAINED: serial ${sim.device.serial} entry #\\d+: SIGN_ECDSA on object 0x${objectIds[0]!.toString(16).padStart(4, '0')} by authentication key 0x0004 \\(tick \\d+\\): signature not recorded by kmsgate\\n`,
+    ),
+  );
+  expect(caught.stdout).toMatch(
+    new RegExp(
+      `UNEXPLAINED: serial ${sim.device.serial} entry #\\d+: UNWRAP_DATA on object 0x${symmetricObject.toString(16).padStart(4, '0')} by authentication key 0x0004 \\(tick \\d+\\): data wrap not recorded by kmsgate\\n`,
+    ),
+  );
 }, 600_000);

@@ -22,13 +22,28 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kmsgate-keyadmin-'));
   sim = await startSimulator({ host: '127.0.0.1', port: 0 });
   const factory = new YubiHsmClient({ connectorUrl: sim.url, password: 'password' });
-  await factory.putAuthenticationKey({ id: RUNTIME.id, label: 'runtime', domains: 1, capabilities: Capability.SIGN_ECDSA | Capability.SIGN_EDDSA, delegatedCapabilities: 0n, password: RUNTIME.password });
   await factory.putAuthenticationKey({
-    id: KEYADMIN.id, label: 'keyadmin', domains: 1, capabilities: Capability.GENERATE_ASYMMETRIC_KEY | Capability.DELETE_ASYMMETRIC_KEY,
-    delegatedCapabilities: Capability.SIGN_ECDSA | Capability.SIGN_EDDSA | Capability.EXPORTABLE_UNDER_WRAP, password: KEYADMIN.password,
+    id: RUNTIME.id,
+    label: 'runtime',
+    domains: 1,
+    capabilities: Capability.SIGN_ECDSA | Capability.SIGN_EDDSA,
+    delegatedCapabilities: 0n,
+    password: RUNTIME.password,
+  });
+  await factory.putAuthenticationKey({
+    id: KEYADMIN.id,
+    label: 'keyadmin',
+    domains: 1,
+    capabilities: Capability.GENERATE_ASYMMETRIC_KEY | Capability.DELETE_ASYMMETRIC_KEY,
+    delegatedCapabilities: Capability.SIGN_ECDSA | Capability.SIGN_EDDSA | Capability.EXPORTABLE_UNDER_WRAP,
+    password: KEYADMIN.password,
   });
   await factory.close();
-  for (const [name, pw] of [['runtime', RUNTIME.password], ['keyadmin', KEYADMIN.password]]) writeFileSync(join(dir, name!), pw!, { mode: 0o600 });
+  for (const [name, pw] of [
+    ['runtime', RUNTIME.password],
+    ['keyadmin', KEYADMIN.password],
+  ])
+    writeFileSync(join(dir, name!), pw!, { mode: 0o600 });
 });
 afterEach(async () => {
   await t?.stop();
@@ -39,7 +54,11 @@ afterEach(async () => {
 
 function backend(keyAdmin: boolean): Record<string, unknown> {
   return {
-    id: 'hsm', type: 'yubihsm', connectorUrl: sim.url, authKeyId: RUNTIME.id, passwordFile: join(dir, 'runtime'),
+    id: 'hsm',
+    type: 'yubihsm',
+    connectorUrl: sim.url,
+    authKeyId: RUNTIME.id,
+    passwordFile: join(dir, 'runtime'),
     ...(keyAdmin ? { keyAdmin: { authKeyId: KEYADMIN.id, passwordFile: join(dir, 'keyadmin') } } : {}),
   };
 }
@@ -67,14 +86,18 @@ it('creates keys with the key admin (exportable under wrap), signs with the runt
 
 it('without keyAdmin, a runtime key that cannot generate makes CreateKey fail and leaves no key behind', async () => {
   t = await startTestGateway({ backends: [backend(false)] });
-  await expect(t.client().send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).rejects.toMatchObject({ name: 'KMSInternalException' });
+  await expect(t.client().send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).rejects.toMatchObject({
+    name: 'KMSInternalException',
+  });
   expect((t.gateway.db.prepare('SELECT COUNT(*) AS n FROM keys').get() as { n: number }).n).toBe(0);
 });
 
 it('refuses a keyAdmin that is the runtime key itself, or has no password source', () => {
   const env = { KMSGATE_DATA_DIR: dir } as NodeJS.ProcessEnv;
-  expect(() => parseConfig({ backends: [{ ...backend(false), keyAdmin: { authKeyId: RUNTIME.id, passwordFile: join(dir, 'keyadmin') } }] }, 'test', env))
-    .toThrow('backends.0.keyAdmin.authKeyId: keyAdmin must be another authentication key than authKeyId');
-  expect(() => parseConfig({ backends: [{ ...backend(false), keyAdmin: { authKeyId: KEYADMIN.id } }] }, 'test', env))
-    .toThrow('backends.0.keyAdmin: set exactly one of passwordFile or passwordEnv');
+  expect(() =>
+    parseConfig({ backends: [{ ...backend(false), keyAdmin: { authKeyId: RUNTIME.id, passwordFile: join(dir, 'keyadmin') } }] }, 'test', env),
+  ).toThrow('backends.0.keyAdmin.authKeyId: keyAdmin must be another authentication key than authKeyId');
+  expect(() => parseConfig({ backends: [{ ...backend(false), keyAdmin: { authKeyId: KEYADMIN.id } }] }, 'test', env)).toThrow(
+    'backends.0.keyAdmin: set exactly one of passwordFile or passwordEnv',
+  );
 });

@@ -28,7 +28,14 @@ function config(authKeyId: number, password: string) {
   const env = { KMSGATE_DATA_DIR: dir } as NodeJS.ProcessEnv;
   const yaml = `production: true\nserver:\n  port: 0\nbackends:\n  - id: hsm\n    type: yubihsm\n    connectorUrl: ${sim.url}\n    authKeyId: ${authKeyId}\n    passwordFile: ${passwordFile}\n`;
   writeFileSync(join(dir, 'kmsgate.yaml'), yaml);
-  return { env, config: parseConfig({ production: true, server: { port: 0 }, backends: [{ id: 'hsm', type: 'yubihsm', connectorUrl: sim.url, authKeyId, passwordFile }] }, 'test', env) };
+  return {
+    env,
+    config: parseConfig(
+      { production: true, server: { port: 0 }, backends: [{ id: 'hsm', type: 'yubihsm', connectorUrl: sim.url, authKeyId, passwordFile }] },
+      'test',
+      env,
+    ),
+  };
 }
 
 it('refuses authentication key 1 with the factory password, and main exits 2', async () => {
@@ -41,10 +48,19 @@ it('refuses authentication key 1 with the factory password, and main exits 2', a
 
 it('refuses a device that identifies as the simulator', async () => {
   const admin = new YubiHsmClient({ connectorUrl: sim.url, password: 'password' });
-  await admin.putAuthenticationKey({ id: 9, label: 'gw', domains: 1, capabilities: Capability.SIGN_ECDSA, delegatedCapabilities: 0n, password: 'a-strong-one' });
+  await admin.putAuthenticationKey({
+    id: 9,
+    label: 'gw',
+    domains: 1,
+    capabilities: Capability.SIGN_ECDSA,
+    delegatedCapabilities: 0n,
+    password: 'a-strong-one',
+  });
   await admin.close();
   const { env, config: cfg } = config(9, 'a-strong-one');
-  await expect(startGateway(cfg, silentLogger, env)).rejects.toThrow('backend hsm: the device at the connector identifies as the yubihsm-sim simulator; production: true refuses a simulated backend');
+  await expect(startGateway(cfg, silentLogger, env)).rejects.toThrow(
+    'backend hsm: the device at the connector identifies as the yubihsm-sim simulator; production: true refuses a simulated backend',
+  );
 });
 
 it('refuses a device that still accepts the factory key, whatever key the gateway uses', async () => {
@@ -53,10 +69,25 @@ it('refuses a device that still accepts the factory key, whatever key the gatewa
   const disguised = await partNumberProxy(sim.url, 'not-a-simulator');
   try {
     const admin = new YubiHsmClient({ connectorUrl: sim.url, password: 'password' });
-    await admin.putAuthenticationKey({ id: 9, label: 'gw', domains: 1, capabilities: Capability.SIGN_ECDSA, delegatedCapabilities: 0n, password: 'a-strong-one' });
+    await admin.putAuthenticationKey({
+      id: 9,
+      label: 'gw',
+      domains: 1,
+      capabilities: Capability.SIGN_ECDSA,
+      delegatedCapabilities: 0n,
+      password: 'a-strong-one',
+    });
     await admin.close();
     const { env } = config(9, 'a-strong-one');
-    const cfg = parseConfig({ production: true, server: { port: 0 }, backends: [{ id: 'hsm', type: 'yubihsm', connectorUrl: disguised.url, authKeyId: 9, passwordFile: join(dir, 'hsm.password') }] }, 'test', env);
+    const cfg = parseConfig(
+      {
+        production: true,
+        server: { port: 0 },
+        backends: [{ id: 'hsm', type: 'yubihsm', connectorUrl: disguised.url, authKeyId: 9, passwordFile: join(dir, 'hsm.password') }],
+      },
+      'test',
+      env,
+    );
     await expect(startGateway(cfg, silentLogger, env)).rejects.toThrow('backend hsm: the device still accepts authentication key 1 with the factory password');
   } finally {
     await disguised.close();
@@ -80,6 +111,10 @@ async function partNumberProxy(target: string, partNumber: string): Promise<{ ur
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((ok) => { server.closeAllConnections(); server.close(() => ok()); }),
+    close: () =>
+      new Promise((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
   };
 }

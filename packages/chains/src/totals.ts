@@ -16,8 +16,6 @@ export class Totals {
 
   /** Sorted by asset id, so two summaries of the same message are identical. */
   list(): AssetAmount[] {
-    return [...this.sums.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([asset, amount]) => ({ asset, amount: amount.toString() }));
+    return [...this.sums.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([asset, amount]) => ({ asset, amount: amount.toString() }));
   }
 }

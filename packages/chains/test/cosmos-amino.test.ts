@@ -17,9 +17,11 @@ const other = deriveAddress('cosmos', spkiFor('secp256k1', fixedSecret(201)));
 const aminoTypes = new AminoTypes(createDefaultAminoConverters());
 const fee = { amount: [{ denom: 'uatom', amount: '2500' }], gas: '100000' };
 
-const sendAmino = (from: string, to: string, amount: string, denom = 'uatom'): AminoMsg => aminoTypes.toAmino({
-  typeUrl: MsgSend.typeUrl, value: MsgSend.fromPartial({ fromAddress: from, toAddress: to, amount: [{ denom, amount }] }),
-});
+const sendAmino = (from: string, to: string, amount: string, denom = 'uatom'): AminoMsg =>
+  aminoTypes.toAmino({
+    typeUrl: MsgSend.typeUrl,
+    value: MsgSend.fromPartial({ fromAddress: from, toAddress: to, amount: [{ denom, amount }] }),
+  });
 const docBytes = (msgs: AminoMsg[], memo = '') => serializeSignDoc(makeSignDoc(msgs, fee, 'cosmoshub-4', memo, 42, 8));
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -27,11 +29,20 @@ test('an amino MsgSend sign doc from cosmjs decodes, with <>& in the memo escape
   const memo = 'pay <bob> & co';
   const s = decodeCosmosAminoSignDoc(docBytes([sendAmino(address, other, '31337')], memo));
   expect(s).toEqual<CosmosSummary>({
-    chain: 'cosmos', signMode: 'amino-json', chainId: 'cosmoshub-4', accountNumber: '42', sequence: '8', signers: [],
+    chain: 'cosmos',
+    signMode: 'amino-json',
+    chainId: 'cosmoshub-4',
+    accountNumber: '42',
+    sequence: '8',
+    signers: [],
     fee: { amount: [{ denom: 'uatom', amount: '2500' }], gasLimit: '100000', payer: '', granter: '' },
     tip: null,
-    memo, timeoutHeight: '0', extensionOptions: [],
-    messages: [{ kind: 'send', typeUrl: MsgSend.typeUrl, aminoType: 'cosmos-sdk/MsgSend', from: address, to: other, amount: [{ denom: 'uatom', amount: '31337' }] }],
+    memo,
+    timeoutHeight: '0',
+    extensionOptions: [],
+    messages: [
+      { kind: 'send', typeUrl: MsgSend.typeUrl, aminoType: 'cosmos-sdk/MsgSend', from: address, to: other, amount: [{ denom: 'uatom', amount: '31337' }] },
+    ],
     messageTypes: [MsgSend.typeUrl],
     totals: [{ asset: 'uatom', amount: '31337' }],
   });
@@ -61,15 +72,35 @@ test('SigningStargateClient signs through a kmsgate-style OfflineAminoSigner, an
 
 test('authz MsgExec, wasm MsgExecuteContract and unknown amino types', () => {
   const exec: AminoMsg = { type: 'cosmos-sdk/MsgExec', value: { grantee: address, msgs: [sendAmino(other, address, '40', 'uosmo')] } };
-  const wasm: AminoMsg = { type: 'wasm/MsgExecuteContract', value: { sender: address, contract: other, msg: { withdraw: {} }, funds: [{ denom: 'uosmo', amount: '2' }] } };
-  const delegate = aminoTypes.toAmino({ typeUrl: MsgDelegate.typeUrl, value: MsgDelegate.fromPartial({ delegatorAddress: address, validatorAddress: 'cosmosvaloper1x', amount: { denom: 'uatom', amount: '5' } }) });
+  const wasm: AminoMsg = {
+    type: 'wasm/MsgExecuteContract',
+    value: { sender: address, contract: other, msg: { withdraw: {} }, funds: [{ denom: 'uosmo', amount: '2' }] },
+  };
+  const delegate = aminoTypes.toAmino({
+    typeUrl: MsgDelegate.typeUrl,
+    value: MsgDelegate.fromPartial({ delegatorAddress: address, validatorAddress: 'cosmosvaloper1x', amount: { denom: 'uatom', amount: '5' } }),
+  });
   const s = decodeCosmosAminoSignDoc(docBytes([exec, wasm, delegate]));
   expect(s.messages).toEqual([
-    { kind: 'exec', typeUrl: '/cosmos.authz.v1beta1.MsgExec', aminoType: 'cosmos-sdk/MsgExec', grantee: address, messages: [
-      { kind: 'send', typeUrl: MsgSend.typeUrl, aminoType: 'cosmos-sdk/MsgSend', from: other, to: address, amount: [{ denom: 'uosmo', amount: '40' }] },
-    ] },
-    { kind: 'execute-contract', typeUrl: '/cosmwasm.wasm.v1.MsgExecuteContract', aminoType: 'wasm/MsgExecuteContract', sender: address, contract: other,
-      funds: [{ denom: 'uosmo', amount: '2' }], msg: { withdraw: {} }, method: 'withdraw' },
+    {
+      kind: 'exec',
+      typeUrl: '/cosmos.authz.v1beta1.MsgExec',
+      aminoType: 'cosmos-sdk/MsgExec',
+      grantee: address,
+      messages: [
+        { kind: 'send', typeUrl: MsgSend.typeUrl, aminoType: 'cosmos-sdk/MsgSend', from: other, to: address, amount: [{ denom: 'uosmo', amount: '40' }] },
+      ],
+    },
+    {
+      kind: 'execute-contract',
+      typeUrl: '/cosmwasm.wasm.v1.MsgExecuteContract',
+      aminoType: 'wasm/MsgExecuteContract',
+      sender: address,
+      contract: other,
+      funds: [{ denom: 'uosmo', amount: '2' }],
+      msg: { withdraw: {} },
+      method: 'withdraw',
+    },
     { kind: 'unknown', typeUrl: null, aminoType: 'cosmos-sdk/MsgDelegate' },
   ]);
   expect(s.messageTypes).toEqual(['/cosmos.authz.v1beta1.MsgExec', MsgSend.typeUrl, '/cosmwasm.wasm.v1.MsgExecuteContract', 'amino:cosmos-sdk/MsgDelegate']);
@@ -87,8 +118,16 @@ describe('refused', () => {
     ['a number sequence', serializeSignDoc({ ...doc, sequence: 8 } as unknown as StdSignDoc), 'COSMOS_AMINO_MALFORMED'],
     ['a sequence with a leading zero', serializeSignDoc({ ...doc, sequence: '08' }), 'COSMOS_AMINO_MALFORMED'],
     ['msgs not an array', serializeSignDoc({ ...doc, msgs: {} } as unknown as StdSignDoc), 'COSMOS_AMINO_MALFORMED'],
-    ['a MsgSend without to_address', serializeSignDoc({ ...doc, msgs: [{ type: 'cosmos-sdk/MsgSend', value: { from_address: address, amount: [] } }] }), 'COSMOS_AMINO_MALFORMED'],
-    ['a message with a key besides type and value', serializeSignDoc({ ...doc, msgs: [{ ...sendAmino(address, other, '1'), extra: 1 } as AminoMsg] }), 'COSMOS_AMINO_MALFORMED'],
+    [
+      'a MsgSend without to_address',
+      serializeSignDoc({ ...doc, msgs: [{ type: 'cosmos-sdk/MsgSend', value: { from_address: address, amount: [] } }] }),
+      'COSMOS_AMINO_MALFORMED',
+    ],
+    [
+      'a message with a key besides type and value',
+      serializeSignDoc({ ...doc, msgs: [{ ...sendAmino(address, other, '1'), extra: 1 } as AminoMsg] }),
+      'COSMOS_AMINO_MALFORMED',
+    ],
     ['a negative amount', serializeSignDoc({ ...doc, msgs: [sendAmino(address, other, '-1')] }), 'COSMOS_BAD_COIN'],
     ['a fee with an unknown key', serializeSignDoc({ ...doc, fee: { ...fee, tip: '1' } as never }), 'COSMOS_AMINO_MALFORMED'],
     ['not UTF-8', Uint8Array.from([0x7b, 0xff, 0x7d]), 'COSMOS_AMINO_MALFORMED'],

@@ -4,7 +4,14 @@
 import { encodeSecp256k1Pubkey, encodeSecp256k1Signature, pubkeyToAddress } from '@cosmjs/amino';
 import { Secp256k1, Secp256k1Signature, sha256 } from '@cosmjs/crypto';
 import {
-  type EncodeObject, type OfflineDirectSigner, Registry, decodeTxRaw, encodePubkey, makeAuthInfoBytes, makeSignBytes, makeSignDoc,
+  type EncodeObject,
+  type OfflineDirectSigner,
+  Registry,
+  decodeTxRaw,
+  encodePubkey,
+  makeAuthInfoBytes,
+  makeSignBytes,
+  makeSignDoc,
 } from '@cosmjs/proto-signing';
 import { SigningStargateClient, defaultRegistryTypes } from '@cosmjs/stargate';
 import { secp256k1 } from '@noble/curves/secp256k1';
@@ -26,15 +33,23 @@ const contract = deriveAddress('cosmos', spkiFor('secp256k1', fixedSecret(102)),
 const registry = new Registry([...defaultRegistryTypes, [MsgExecuteContract.typeUrl, MsgExecuteContract]]);
 
 const send = (from: string, to: string, amount: string, denom = 'uatom'): EncodeObject => ({
-  typeUrl: MsgSend.typeUrl, value: MsgSend.fromPartial({ fromAddress: from, toAddress: to, amount: [{ denom, amount }] }),
+  typeUrl: MsgSend.typeUrl,
+  value: MsgSend.fromPartial({ fromAddress: from, toAddress: to, amount: [{ denom, amount }] }),
 });
 const exec = (grantee: string, inner: EncodeObject[]): EncodeObject => ({
-  typeUrl: MsgExec.typeUrl, value: MsgExec.fromPartial({ grantee, msgs: inner.map((m) => registry.encodeAsAny(m)) }),
+  typeUrl: MsgExec.typeUrl,
+  value: MsgExec.fromPartial({ grantee, msgs: inner.map((m) => registry.encodeAsAny(m)) }),
 });
 
 function signDocBytes(messages: EncodeObject[], memo = '', bodyBytes?: Uint8Array): Uint8Array {
   const body = bodyBytes ?? registry.encode({ typeUrl: '/cosmos.tx.v1beta1.TxBody', value: { messages, memo } });
-  const authInfo = makeAuthInfoBytes([{ pubkey: encodePubkey(encodeSecp256k1Pubkey(compressed)), sequence: 7 }], [{ denom: 'uatom', amount: '5000' }], 200_000, undefined, undefined);
+  const authInfo = makeAuthInfoBytes(
+    [{ pubkey: encodePubkey(encodeSecp256k1Pubkey(compressed)), sequence: 7 }],
+    [{ denom: 'uatom', amount: '5000' }],
+    200_000,
+    undefined,
+    undefined,
+  );
   return makeSignBytes(makeSignDoc(body, authInfo, 'cosmoshub-4', 42));
 }
 
@@ -45,11 +60,24 @@ test('the Cosmos address matches cosmjs pubkeyToAddress', () => {
 test('a MsgSend SignDoc from cosmjs decodes to chain id, account, sequence, fee, memo, amounts', () => {
   const s = decodeCosmosSignDoc(signDocBytes([send(address, other, '1234567')], 'hello'), { signer: spki });
   expect(s).toEqual<CosmosSummary>({
-    chain: 'cosmos', signMode: 'direct', chainId: 'cosmoshub-4', accountNumber: '42', sequence: '7',
-    signers: [{ publicKeyTypeUrl: '/cosmos.crypto.secp256k1.PubKey', publicKey: Buffer.from(compressed).toString('base64'), sequence: '7', signMode: 'SIGN_MODE_DIRECT' }],
+    chain: 'cosmos',
+    signMode: 'direct',
+    chainId: 'cosmoshub-4',
+    accountNumber: '42',
+    sequence: '7',
+    signers: [
+      {
+        publicKeyTypeUrl: '/cosmos.crypto.secp256k1.PubKey',
+        publicKey: Buffer.from(compressed).toString('base64'),
+        sequence: '7',
+        signMode: 'SIGN_MODE_DIRECT',
+      },
+    ],
     fee: { amount: [{ denom: 'uatom', amount: '5000' }], gasLimit: '200000', payer: '', granter: '' },
     tip: null,
-    memo: 'hello', timeoutHeight: '0', extensionOptions: [],
+    memo: 'hello',
+    timeoutHeight: '0',
+    extensionOptions: [],
     messages: [{ kind: 'send', typeUrl: MsgSend.typeUrl, from: address, to: other, amount: [{ denom: 'uatom', amount: '1234567' }] }],
     messageTypes: [MsgSend.typeUrl],
     totals: [{ asset: 'uatom', amount: '1234567' }],
@@ -68,8 +96,11 @@ test('SigningStargateClient signs through a kmsgate-style OfflineDirectSigner, a
     },
   };
   const client = await SigningStargateClient.offline(signer, { registry });
-  const txRaw = await client.sign(address, [send(address, other, '99')], { amount: [{ denom: 'uatom', amount: '500' }], gas: '100000' }, 'memo',
-    { accountNumber: 42, sequence: 3, chainId: 'cosmoshub-4' });
+  const txRaw = await client.sign(address, [send(address, other, '99')], { amount: [{ denom: 'uatom', amount: '500' }], gas: '100000' }, 'memo', {
+    accountNumber: 42,
+    sequence: 3,
+    chainId: 'cosmoshub-4',
+  });
 
   expect(decoded).toHaveLength(1);
   expect(decoded[0]).toMatchObject({ chainId: 'cosmoshub-4', sequence: '3', totals: [{ asset: 'uatom', amount: '99' }] });
@@ -85,7 +116,10 @@ test('a transfer hidden in authz MsgExec is decoded and counted', () => {
   const bytes = signDocBytes([exec(address, [send(other, contract, '700', 'uosmo'), send(other, address, '5', 'uosmo')]), send(address, other, '1', 'uosmo')]);
   const s = decodeCosmosSignDoc(bytes);
   expect(s.messages[0]).toEqual({
-    kind: 'exec', typeUrl: MsgExec.typeUrl, grantee: address, messages: [
+    kind: 'exec',
+    typeUrl: MsgExec.typeUrl,
+    grantee: address,
+    messages: [
       { kind: 'send', typeUrl: MsgSend.typeUrl, from: other, to: contract, amount: [{ denom: 'uosmo', amount: '700' }] },
       { kind: 'send', typeUrl: MsgSend.typeUrl, from: other, to: address, amount: [{ denom: 'uosmo', amount: '5' }] },
     ],
@@ -97,21 +131,60 @@ test('a transfer hidden in authz MsgExec is decoded and counted', () => {
 test('MsgExecuteContract: contract, funds, sender, method; IBC MsgTransfer: token; unknown types by URL', () => {
   const msg = { swap: { offer: '100', ask_denom: 'uusdc' } };
   const bytes = signDocBytes([
-    { typeUrl: MsgExecuteContract.typeUrl, value: MsgExecuteContract.fromPartial({ sender: address, contract, msg: new TextEncoder().encode(JSON.stringify(msg)), funds: [{ denom: 'uatom', amount: '100' }] }) },
-    { typeUrl: MsgTransfer.typeUrl, value: MsgTransfer.fromPartial({ sourcePort: 'transfer', sourceChannel: 'channel-0', token: { denom: 'uatom', amount: '3' }, sender: address, receiver: 'osmo1xyz', timeoutTimestamp: 1n }) },
-    { typeUrl: MsgDelegate.typeUrl, value: MsgDelegate.fromPartial({ delegatorAddress: address, validatorAddress: 'cosmosvaloper1x', amount: { denom: 'uatom', amount: '10' } }) },
+    {
+      typeUrl: MsgExecuteContract.typeUrl,
+      value: MsgExecuteContract.fromPartial({
+        sender: address,
+        contract,
+        msg: new TextEncoder().encode(JSON.stringify(msg)),
+        funds: [{ denom: 'uatom', amount: '100' }],
+      }),
+    },
+    {
+      typeUrl: MsgTransfer.typeUrl,
+      value: MsgTransfer.fromPartial({
+        sourcePort: 'transfer',
+        sourceChannel: 'channel-0',
+        token: { denom: 'uatom', amount: '3' },
+        sender: address,
+        receiver: 'osmo1xyz',
+        timeoutTimestamp: 1n,
+      }),
+    },
+    {
+      typeUrl: MsgDelegate.typeUrl,
+      value: MsgDelegate.fromPartial({ delegatorAddress: address, validatorAddress: 'cosmosvaloper1x', amount: { denom: 'uatom', amount: '10' } }),
+    },
   ]);
   const s = decodeCosmosSignDoc(bytes);
   expect(s.messages).toEqual([
-    { kind: 'execute-contract', typeUrl: MsgExecuteContract.typeUrl, sender: address, contract, funds: [{ denom: 'uatom', amount: '100' }], msg, method: 'swap' },
-    { kind: 'ibc-transfer', typeUrl: MsgTransfer.typeUrl, sender: address, receiver: 'osmo1xyz', token: { denom: 'uatom', amount: '3' }, sourcePort: 'transfer', sourceChannel: 'channel-0' },
+    {
+      kind: 'execute-contract',
+      typeUrl: MsgExecuteContract.typeUrl,
+      sender: address,
+      contract,
+      funds: [{ denom: 'uatom', amount: '100' }],
+      msg,
+      method: 'swap',
+    },
+    {
+      kind: 'ibc-transfer',
+      typeUrl: MsgTransfer.typeUrl,
+      sender: address,
+      receiver: 'osmo1xyz',
+      token: { denom: 'uatom', amount: '3' },
+      sourcePort: 'transfer',
+      sourceChannel: 'channel-0',
+    },
     { kind: 'unknown', typeUrl: MsgDelegate.typeUrl },
   ]);
   expect(s.totals).toEqual([{ asset: 'uatom', amount: '103' }]);
 });
 
 test('a contract message that is not JSON is refused (wasmd rejects it too)', () => {
-  const bytes = signDocBytes([{ typeUrl: MsgExecuteContract.typeUrl, value: MsgExecuteContract.fromPartial({ sender: address, contract, msg: new TextEncoder().encode('{not json') }) }]);
+  const bytes = signDocBytes([
+    { typeUrl: MsgExecuteContract.typeUrl, value: MsgExecuteContract.fromPartial({ sender: address, contract, msg: new TextEncoder().encode('{not json') }) },
+  ]);
   expect(codeOf(() => decodeCosmosSignDoc(bytes))).toBe('COSMOS_MALFORMED');
 });
 
@@ -132,7 +205,13 @@ describe('non-canonical protobuf is refused at every level', () => {
     const body = registry.encode({ typeUrl: '/cosmos.tx.v1beta1.TxBody', value: { messages: [send(address, other, '1')] } });
     expect(codeOf(() => decodeCosmosSignDoc(signDocBytes([], '', concat(body, unknownField))))).toBe('COSMOS_NON_CANONICAL');
 
-    const hidden = TxBody.encode(TxBody.fromPartial({ messages: [{ typeUrl: MsgSend.typeUrl, value: concat(MsgSend.encode(MsgSend.fromPartial({ fromAddress: address, toAddress: other })).finish(), unknownField) }] })).finish();
+    const hidden = TxBody.encode(
+      TxBody.fromPartial({
+        messages: [
+          { typeUrl: MsgSend.typeUrl, value: concat(MsgSend.encode(MsgSend.fromPartial({ fromAddress: address, toAddress: other })).finish(), unknownField) },
+        ],
+      }),
+    ).finish();
     expect(codeOf(() => decodeCosmosSignDoc(signDocBytes([], '', hidden)))).toBe('COSMOS_NON_CANONICAL');
   });
 
@@ -161,10 +240,16 @@ test('a bad denom is refused', () => {
 test('opts.signer: the key must be among the signer infos, and its sequence is reported', () => {
   const body = registry.encode({ typeUrl: '/cosmos.tx.v1beta1.TxBody', value: { messages: [send(address, other, '1')] } });
   const otherKey = secp256k1.getPublicKey(fixedSecret(101), true);
-  const authInfo = makeAuthInfoBytes([
-    { pubkey: encodePubkey(encodeSecp256k1Pubkey(otherKey)), sequence: 1 },
-    { pubkey: encodePubkey(encodeSecp256k1Pubkey(compressed)), sequence: 9 },
-  ], [], 100_000, undefined, undefined);
+  const authInfo = makeAuthInfoBytes(
+    [
+      { pubkey: encodePubkey(encodeSecp256k1Pubkey(otherKey)), sequence: 1 },
+      { pubkey: encodePubkey(encodeSecp256k1Pubkey(compressed)), sequence: 9 },
+    ],
+    [],
+    100_000,
+    undefined,
+    undefined,
+  );
   const bytes = SignDoc.encode(makeSignDoc(body, authInfo, 'c', 1)).finish();
   expect(decodeCosmosSignDoc(bytes).sequence).toBe('1');
   expect(decodeCosmosSignDoc(bytes, { signer: spki }).sequence).toBe('9');
@@ -174,7 +259,9 @@ test('opts.signer: the key must be among the signer infos, and its sequence is r
 
 test('a (deprecated) AuthInfo tip is reported', () => {
   const body = registry.encode({ typeUrl: '/cosmos.tx.v1beta1.TxBody', value: { messages: [] } });
-  const authInfo = AuthInfo.encode(AuthInfo.fromPartial({ fee: { amount: [], gasLimit: 1n }, tip: { amount: [{ denom: 'uatom', amount: '77' }], tipper: address } })).finish();
+  const authInfo = AuthInfo.encode(
+    AuthInfo.fromPartial({ fee: { amount: [], gasLimit: 1n }, tip: { amount: [{ denom: 'uatom', amount: '77' }], tipper: address } }),
+  ).finish();
   const s = decodeCosmosSignDoc(SignDoc.encode(makeSignDoc(body, authInfo, 'c', 1)).finish());
   expect(s.tip).toEqual({ amount: [{ denom: 'uatom', amount: '77' }], tipper: address });
 });

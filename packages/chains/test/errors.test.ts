@@ -18,7 +18,10 @@ test('reason codes are UPPER_SNAKE, each with a one-line doc', () => {
 });
 
 test('every code in the table is raised somewhere in the source (no dead codes)', () => {
-  const src = sources(join(__dirname, '..', 'src')).filter((p) => !p.endsWith('errors.ts')).map((p) => readFileSync(p, 'utf8')).join('\n');
+  const src = sources(join(__dirname, '..', 'src'))
+    .filter((p) => !p.endsWith('errors.ts'))
+    .map((p) => readFileSync(p, 'utf8'))
+    .join('\n');
   for (const code of Object.keys(DECODE_ERROR_CODES)) expect(src).toContain(`'${code}'`);
 });
 

@@ -13,8 +13,17 @@ import { SignDoc } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { MsgExecuteContract } from 'cosmjs-types/cosmwasm/wasm/v1/tx';
 import { Interface, Transaction, TypedDataEncoder, concat, getBytes, keccak256 } from 'ethers';
 import {
-  type CosmosMessage, type CosmosSummary, DECODE_ERROR_CODES, DecodeError, cosmosSignatureFromDer, decodeCosmosAminoSignDoc,
-  decodeCosmosSignDoc, decodeEip712, decodeEthereumTransaction, decodeSolanaMessage, deriveAddress,
+  type CosmosMessage,
+  type CosmosSummary,
+  DECODE_ERROR_CODES,
+  DecodeError,
+  cosmosSignatureFromDer,
+  decodeCosmosAminoSignDoc,
+  decodeCosmosSignDoc,
+  decodeEip712,
+  decodeEthereumTransaction,
+  decodeSolanaMessage,
+  deriveAddress,
 } from '../src';
 import { fixedSecret, kmsDerSign, prng, randomBytes, spkiFor } from './helpers';
 import { spl } from './spl-token';
@@ -59,12 +68,29 @@ function* mutations(seed: number, valid: Uint8Array[]): Generator<Uint8Array> {
     for (let i = 0; i < MUTATIONS_PER_SEED; i++) {
       const b = Array.from(v);
       switch (i % 6) {
-        case 0: b.length = int(b.length); break; // truncate
-        case 1: for (let k = 0, n = 1 + int(3); k < n; k++) { const p = int(b.length); b[p] = b[p]! ^ (1 + int(255)); } break; // flip
-        case 2: b.push(...randomBytes(rand, 1 + int(16))); break; // append
-        case 3: b.splice(int(b.length + 1), 0, int(256)); break; // insert
-        case 4: b.splice(int(b.length), 1 + int(8)); break; // delete
-        case 5: { const p = int(b.length); b.splice(p, 0, ...b.slice(p, p + 1 + int(40))); break; } // duplicate a slice
+        case 0:
+          b.length = int(b.length);
+          break; // truncate
+        case 1:
+          for (let k = 0, n = 1 + int(3); k < n; k++) {
+            const p = int(b.length);
+            b[p] = b[p]! ^ (1 + int(255));
+          }
+          break; // flip
+        case 2:
+          b.push(...randomBytes(rand, 1 + int(16)));
+          break; // append
+        case 3:
+          b.splice(int(b.length + 1), 0, int(256));
+          break; // insert
+        case 4:
+          b.splice(int(b.length), 1 + int(8));
+          break; // delete
+        case 5: {
+          const p = int(b.length);
+          b.splice(p, 0, ...b.slice(p, p + 1 + int(40)));
+          break;
+        } // duplicate a slice
       }
       yield Uint8Array.from(b);
     }
@@ -86,24 +112,33 @@ const solanaInstructions = [
 ];
 const solanaValid = [
   new TransactionMessage({ payerKey: payer, recentBlockhash: blockhash, instructions: solanaInstructions }).compileToLegacyMessage().serialize(),
-  new TransactionMessage({ payerKey: payer, recentBlockhash: blockhash, instructions: solanaInstructions }).compileToV0Message([
-    new AddressLookupTableAccount({ key: tableKey, state: { deactivationSlot: 0n, lastExtendedSlot: 0, lastExtendedSlotStartIndex: 0, addresses: tableAddresses } }),
-  ]).serialize(),
+  new TransactionMessage({ payerKey: payer, recentBlockhash: blockhash, instructions: solanaInstructions })
+    .compileToV0Message([
+      new AddressLookupTableAccount({
+        key: tableKey,
+        state: { deactivationSlot: 0n, lastExtendedSlot: 0, lastExtendedSlotStartIndex: 0, addresses: tableAddresses },
+      }),
+    ])
+    .serialize(),
 ].map((b) => Uint8Array.from(b));
 const lookupTables = { [tableKey.toBase58()]: tableAddresses.map((a) => a.toBase58()) };
 
 test('Solana: random and mutated messages', () => {
-  const out = run(all(1, 400, solanaValid), (b) => decodeSolanaMessage(b, { signer: payer.toBase58(), lookupTables }), (s: ReturnType<typeof decodeSolanaMessage>) => {
-    expect(s.signers).toContain(payer.toBase58());
-    const lamports = s.instructions.reduce((sum, ix) => sum + (ix.kind === 'system-transfer' ? BigInt(ix.lamports) : 0n), 0n);
-    expect(s.totals.lamports).toBe(lamports.toString());
-    const addresses = new Set(s.accounts.map((a) => a.address));
-    expect(addresses.size).toBe(s.accounts.length);
-    for (const ix of s.instructions) {
-      expect(addresses.has(ix.programId)).toBe(true);
-      for (const a of ix.kind === 'other' ? ix.accounts : []) expect(addresses.has(a)).toBe(true);
-    }
-  });
+  const out = run(
+    all(1, 400, solanaValid),
+    (b) => decodeSolanaMessage(b, { signer: payer.toBase58(), lookupTables }),
+    (s: ReturnType<typeof decodeSolanaMessage>) => {
+      expect(s.signers).toContain(payer.toBase58());
+      const lamports = s.instructions.reduce((sum, ix) => sum + (ix.kind === 'system-transfer' ? BigInt(ix.lamports) : 0n), 0n);
+      expect(s.totals.lamports).toBe(lamports.toString());
+      const addresses = new Set(s.accounts.map((a) => a.address));
+      expect(addresses.size).toBe(s.accounts.length);
+      for (const ix of s.instructions) {
+        expect(addresses.has(ix.programId)).toBe(true);
+        for (const a of ix.kind === 'other' ? ix.accounts : []) expect(addresses.has(a)).toBe(true);
+      }
+    },
+  );
   expect(out.decoded).toBeGreaterThan(solanaValid.length); // some mutations (e.g. flipped amounts) still decode
   expect(out.refused.size).toBeGreaterThan(4);
 });
@@ -118,17 +153,48 @@ const sendMsg = { typeUrl: MsgSend.typeUrl, value: MsgSend.fromPartial({ fromAdd
 const cosmosMessages = [
   sendMsg,
   { typeUrl: MsgExec.typeUrl, value: MsgExec.fromPartial({ grantee: from, msgs: [registry.encodeAsAny(sendMsg)] }) },
-  { typeUrl: MsgExecuteContract.typeUrl, value: MsgExecuteContract.fromPartial({ sender: from, contract: to, msg: new TextEncoder().encode('{"a":{}}'), funds: [{ denom: 'uosmo', amount: '5' }] }) },
+  {
+    typeUrl: MsgExecuteContract.typeUrl,
+    value: MsgExecuteContract.fromPartial({ sender: from, contract: to, msg: new TextEncoder().encode('{"a":{}}'), funds: [{ denom: 'uosmo', amount: '5' }] }),
+  },
 ];
-const directValid = [makeSignBytes(makeSignDoc(
-  registry.encode({ typeUrl: '/cosmos.tx.v1beta1.TxBody', value: { messages: cosmosMessages, memo: 'm' } }),
-  makeAuthInfoBytes([{ pubkey: encodePubkey(encodeSecp256k1Pubkey(secp256k1.getPublicKey(cosmosSecret, true))), sequence: 1 }], [{ denom: 'uatom', amount: '10' }], 100_000, undefined, undefined),
-  'chain-1', 5,
-))];
-const aminoValid = [serializeSignDoc(makeAminoSignDoc([
-  { type: 'cosmos-sdk/MsgSend', value: { from_address: from, to_address: to, amount: [{ denom: 'uatom', amount: '7' }] } },
-  { type: 'cosmos-sdk/MsgExec', value: { grantee: from, msgs: [{ type: 'cosmos-sdk/MsgSend', value: { from_address: to, to_address: from, amount: [{ denom: 'uatom', amount: '3' }] } }] } },
-], { amount: [{ denom: 'uatom', amount: '1' }], gas: '9' }, 'chain-1', 'memo <&>', 5, 1))];
+const directValid = [
+  makeSignBytes(
+    makeSignDoc(
+      registry.encode({ typeUrl: '/cosmos.tx.v1beta1.TxBody', value: { messages: cosmosMessages, memo: 'm' } }),
+      makeAuthInfoBytes(
+        [{ pubkey: encodePubkey(encodeSecp256k1Pubkey(secp256k1.getPublicKey(cosmosSecret, true))), sequence: 1 }],
+        [{ denom: 'uatom', amount: '10' }],
+        100_000,
+        undefined,
+        undefined,
+      ),
+      'chain-1',
+      5,
+    ),
+  ),
+];
+const aminoValid = [
+  serializeSignDoc(
+    makeAminoSignDoc(
+      [
+        { type: 'cosmos-sdk/MsgSend', value: { from_address: from, to_address: to, amount: [{ denom: 'uatom', amount: '7' }] } },
+        {
+          type: 'cosmos-sdk/MsgExec',
+          value: {
+            grantee: from,
+            msgs: [{ type: 'cosmos-sdk/MsgSend', value: { from_address: to, to_address: from, amount: [{ denom: 'uatom', amount: '3' }] } }],
+          },
+        },
+      ],
+      { amount: [{ denom: 'uatom', amount: '1' }], gas: '9' },
+      'chain-1',
+      'memo <&>',
+      5,
+      1,
+    ),
+  ),
+];
 
 /** Recomputes the totals from the messages, independently of the decoder's own walk. */
 function cosmosTotals(messages: CosmosMessage[], into = new Map<string, bigint>()): Map<string, bigint> {
@@ -164,9 +230,26 @@ test('Cosmos amino: random and mutated sign docs', () => {
 const erc20 = new Interface(['function transfer(address to, uint256 amount)']);
 const token = deriveAddress('ethereum', spkiFor('secp256k1', fixedSecret(900)));
 const ethValid = [
-  Transaction.from({ type: 2, chainId: 1, nonce: 3, to: token, gasLimit: 60_000n, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 10n ** 9n, data: erc20.encodeFunctionData('transfer', [token, 10n ** 20n]) }),
+  Transaction.from({
+    type: 2,
+    chainId: 1,
+    nonce: 3,
+    to: token,
+    gasLimit: 60_000n,
+    maxFeePerGas: 10n ** 10n,
+    maxPriorityFeePerGas: 10n ** 9n,
+    data: erc20.encodeFunctionData('transfer', [token, 10n ** 20n]),
+  }),
   Transaction.from({ type: 0, chainId: 56, nonce: 0, to: token, value: 10n ** 18n, gasLimit: 21_000n, gasPrice: 5n * 10n ** 9n }),
-  Transaction.from({ type: 1, chainId: 10, nonce: 9, to: token, gasLimit: 30_000n, gasPrice: 1n, accessList: [{ address: token, storageKeys: ['0x' + '00'.repeat(31) + '01'] }] }),
+  Transaction.from({
+    type: 1,
+    chainId: 10,
+    nonce: 9,
+    to: token,
+    gasLimit: 30_000n,
+    gasPrice: 1n,
+    accessList: [{ address: token, storageKeys: ['0x' + '00'.repeat(31) + '01'] }],
+  }),
 ].map((tx) => getBytes(tx.unsignedSerialized));
 
 test('Ethereum transactions: random and mutated', () => {
@@ -182,7 +265,15 @@ test('Ethereum transactions: random and mutated', () => {
 // ---- EIP-712 ----
 const permit = TypedDataEncoder.getPayload(
   { name: 'Token', version: '1', chainId: 1, verifyingContract: token },
-  { Permit: [{ name: 'owner', type: 'address' }, { name: 'spender', type: 'address' }, { name: 'value', type: 'uint256' }, { name: 'nonce', type: 'uint256' }, { name: 'deadline', type: 'uint256' }] },
+  {
+    Permit: [
+      { name: 'owner', type: 'address' },
+      { name: 'spender', type: 'address' },
+      { name: 'value', type: 'uint256' },
+      { name: 'nonce', type: 'uint256' },
+      { name: 'deadline', type: 'uint256' },
+    ],
+  },
   { owner: token, spender: token, value: 5n, nonce: 0, deadline: 1 },
 );
 const eip712Valid = [JSON.stringify(permit), JSON.stringify(vectors.cases[0]!.typedData)].map((s) => new TextEncoder().encode(s));
@@ -199,22 +290,39 @@ test('EIP-712: random and mutated JSON', () => {
 // ---- Keys and signatures ----
 test('SPKI and DER inputs: random and mutated', () => {
   const spkis = [spkiFor('secp256k1', fixedSecret(950)), spkiFor('ed25519', fixedSecret(950)), spkiFor('p256', fixedSecret(950))];
-  run(all(11, 100, spkis), (b) => ['ethereum', 'solana', 'cosmos'].map((chain) => {
-    try {
-      return deriveAddress(chain as 'ethereum', b);
-    } catch (err) {
-      if (err instanceof DecodeError && err.code === 'KEY_TYPE_MISMATCH') return null;
-      throw err;
-    }
-  }), () => undefined);
+  run(
+    all(11, 100, spkis),
+    (b) =>
+      ['ethereum', 'solana', 'cosmos'].map((chain) => {
+        try {
+          return deriveAddress(chain as 'ethereum', b);
+        } catch (err) {
+          if (err instanceof DecodeError && err.code === 'KEY_TYPE_MISMATCH') return null;
+          throw err;
+        }
+      }),
+    () => undefined,
+  );
   const digest = new Uint8Array(32).fill(7);
   const ders = [kmsDerSign(secp256k1, digest, fixedSecret(951)), kmsDerSign(secp256k1, digest, fixedSecret(952), false)];
-  run(all(13, 80, ders), (b) => cosmosSignatureFromDer(b, spkis[0]), (sig: Uint8Array) => expect(sig).toHaveLength(64));
+  run(
+    all(13, 80, ders),
+    (b) => cosmosSignatureFromDer(b, spkis[0]),
+    (sig: Uint8Array) => expect(sig).toHaveLength(64),
+  );
 });
 
 // ---- Pathological nesting: refused with a DecodeError, never a stack overflow escaping ----
 test('deeply nested protobuf and JSON', () => {
-  const varint = (n: number) => { const out: number[] = []; while (n > 0x7f) { out.push((n & 0x7f) | 0x80); n >>>= 7; } out.push(n); return out; };
+  const varint = (n: number) => {
+    const out: number[] = [];
+    while (n > 0x7f) {
+      out.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
+    out.push(n);
+    return out;
+  };
   // ModeInfo { multi: ModeInfo_Multi { mode_infos: [ModeInfo { multi: … }] } }, both fields tag 0x12, 50,000 levels.
   const lengths = [0];
   for (let k = 1; k <= 50_000; k++) lengths.push(lengths[k - 1]! + 1 + varint(lengths[k - 1]!).length);
@@ -223,7 +331,13 @@ test('deeply nested protobuf and JSON', () => {
   const signerInfo = [0x12, ...varint(modeInfo.length), ...modeInfo];
   const authInfo = Uint8Array.from([0x0a, ...varint(signerInfo.length), ...signerInfo]);
   const doc = SignDoc.encode(SignDoc.fromPartial({ bodyBytes: new Uint8Array(), authInfoBytes: authInfo, chainId: 'c' })).finish();
-  const outcome = run([doc], (b) => decodeCosmosSignDoc(b), () => { throw new Error('decoded'); });
+  const outcome = run(
+    [doc],
+    (b) => decodeCosmosSignDoc(b),
+    () => {
+      throw new Error('decoded');
+    },
+  );
   expect(outcome.refused.get('COSMOS_MALFORMED')).toBe(1);
 
   const deep = '['.repeat(100_000) + ']'.repeat(100_000);

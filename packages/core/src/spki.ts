@@ -32,10 +32,12 @@ export function spkiFromRawPublicKey(spec: SupportedKeySpec, raw: Uint8Array): U
   if (info.kind === 'symmetric' || info.kind === 'hmac') throw new RangeError(`${spec} keys have no public key`);
   const n = info.coordinateLength;
   if (raw.length !== 2 * n) throw new RangeError(`raw ${spec} public key must be ${2 * n} bytes, got ${raw.length}`);
-  return der(createPublicKey({
-    key: { kty: 'EC', crv: JWK_CURVE[info.curve], x: b64url(raw.subarray(0, n)), y: b64url(raw.subarray(n)) },
-    format: 'jwk',
-  }));
+  return der(
+    createPublicKey({
+      key: { kty: 'EC', crv: JWK_CURVE[info.curve], x: b64url(raw.subarray(0, n)), y: b64url(raw.subarray(n)) },
+      format: 'jwk',
+    }),
+  );
 }
 
 /**

@@ -5,8 +5,17 @@ const ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
 
 function key(over: Partial<KeyRecord> = {}): KeyRecord {
   return {
-    keyId: ID, createdAt: new Date(0), description: '', keyUsage: 'SIGN_VERIFY', keySpec: 'ECC_NIST_P256',
-    keyState: 'Enabled', origin: 'AWS_KMS', backendId: 'b', handle: '1', publicKey: new Uint8Array(), ...over,
+    keyId: ID,
+    createdAt: new Date(0),
+    description: '',
+    keyUsage: 'SIGN_VERIFY',
+    keySpec: 'ECC_NIST_P256',
+    keyState: 'Enabled',
+    origin: 'AWS_KMS',
+    backendId: 'b',
+    handle: '1',
+    publicKey: new Uint8Array(),
+    ...over,
   };
 }
 
@@ -15,7 +24,12 @@ function lookup(k: KeyRecord | undefined, aliases: Record<string, string> = {}):
 }
 
 function err(fn: () => unknown): KmsError {
-  try { fn(); } catch (e) { if (e instanceof KmsError) return e; throw e; }
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof KmsError) return e;
+    throw e;
+  }
   throw new Error('expected an error');
 }
 
@@ -45,12 +59,9 @@ describe('resolveKey', () => {
 
   it('uses AWS wording for malformed and missing keys and aliases', () => {
     expect(err(() => resolveKey(lookup(undefined), CTX, 'fake-key-id', opts)).message).toBe("Invalid keyId 'fake-key-id'");
-    expect(err(() => resolveKey(lookup(undefined), CTX, ID, opts)).message)
-      .toBe(`Key 'arn:aws:kms:us-east-1:111122223333:key/${ID}' does not exist`);
-    expect(err(() => resolveKey(lookup(undefined), CTX, 'alias/none', opts)).message)
-      .toBe('Alias arn:aws:kms:us-east-1:111122223333:alias/none is not found.');
-    expect(err(() => resolveKey(lookup(key()), CTX, `arn:aws:kms:eu-west-1:111122223333:key/${ID}`, opts)).message)
-      .toBe('Invalid arn eu-west-1');
+    expect(err(() => resolveKey(lookup(undefined), CTX, ID, opts)).message).toBe(`Key 'arn:aws:kms:us-east-1:111122223333:key/${ID}' does not exist`);
+    expect(err(() => resolveKey(lookup(undefined), CTX, 'alias/none', opts)).message).toBe('Alias arn:aws:kms:us-east-1:111122223333:alias/none is not found.');
+    expect(err(() => resolveKey(lookup(key()), CTX, `arn:aws:kms:eu-west-1:111122223333:key/${ID}`, opts)).message).toBe('Invalid arn eu-west-1');
   });
 
   it('applies key state and usage rules', () => {
@@ -64,7 +75,6 @@ describe('resolveKey', () => {
   });
 
   it('rejects aliases where the operation takes only key ids', () => {
-    expect(err(() => resolveKey(lookup(key(), { 'alias/a': ID }), CTX, 'alias/a', { ...opts, allowAliases: false })).type)
-      .toBe('NotFoundException');
+    expect(err(() => resolveKey(lookup(key(), { 'alias/a': ID }), CTX, 'alias/a', { ...opts, allowAliases: false })).type).toBe('NotFoundException');
   });
 });

@@ -7,8 +7,16 @@ const ARN = `arn:aws:kms:us-east-1:111122223333:key/${ID}`;
 
 function lookup(state: KeyState): KeyLookup {
   const key = {
-    keyId: ID, createdAt: new Date(0), description: '', keyUsage: 'SIGN_VERIFY', keySpec: 'ECC_NIST_P256', keyState: state,
-    origin: 'AWS_KMS', backendId: 'hsm', handle: '1', publicKey: new Uint8Array(1),
+    keyId: ID,
+    createdAt: new Date(0),
+    description: '',
+    keyUsage: 'SIGN_VERIFY',
+    keySpec: 'ECC_NIST_P256',
+    keyState: state,
+    origin: 'AWS_KMS',
+    backendId: 'hsm',
+    handle: '1',
+    publicKey: new Uint8Array(1),
   } satisfies KeyRecord;
   return { getKey: (id) => (id === ID ? key : undefined), getAliasTarget: (a) => (a === 'alias/k' ? ID : undefined) };
 }

@@ -6,35 +6,64 @@
 import { constants, createHash, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { p521 } from '@noble/curves/nist';
 import {
-  KEY_SPECS, KmsError, SIGNING_ALGORITHMS, signingInput, spkiFromRawPublicKey, verifySignature,
-  type SupportedKeySpec, type SupportedSigningAlgorithm,
+  KEY_SPECS,
+  KmsError,
+  SIGNING_ALGORITHMS,
+  signingInput,
+  spkiFromRawPublicKey,
+  verifySignature,
+  type SupportedKeySpec,
+  type SupportedSigningAlgorithm,
 } from '../src';
 import { emsaPkcs1v15Encode, mgf1 } from '../src/kms/rsassa';
 import { CTX, keyRecord } from './helpers/keys';
 
 function err(fn: () => unknown): KmsError {
-  try { fn(); } catch (e) { if (e instanceof KmsError) return e; throw e; }
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof KmsError) return e;
+    throw e;
+  }
   throw new Error('expected an error');
 }
 
 const RSA_ALGORITHMS = [
-  'RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512',
-  'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512',
+  'RSASSA_PKCS1_V1_5_SHA_256',
+  'RSASSA_PKCS1_V1_5_SHA_384',
+  'RSASSA_PKCS1_V1_5_SHA_512',
+  'RSASSA_PSS_SHA_256',
+  'RSASSA_PSS_SHA_384',
+  'RSASSA_PSS_SHA_512',
 ] as const;
 
 describe('key-spec table', () => {
-  it.each([['RSA_2048', 2048], ['RSA_3072', 3072], ['RSA_4096', 4096]] as const)('%s: rsa, %d-bit modulus, all six RSASSA algorithms in AWS order', (spec, bits) => {
+  it.each([
+    ['RSA_2048', 2048],
+    ['RSA_3072', 3072],
+    ['RSA_4096', 4096],
+  ] as const)('%s: rsa, %d-bit modulus, all six RSASSA algorithms in AWS order', (spec, bits) => {
     expect(KEY_SPECS[spec]).toMatchObject({ kind: 'rsa', modulusBits: bits, usages: ['SIGN_VERIFY'], awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'] });
     expect(KEY_SPECS[spec].signingAlgorithms).toEqual(RSA_ALGORITHMS);
   });
 
   it('ECC_NIST_P521: 66-byte coordinates, ECDSA_SHA_512 only; signs or agrees keys (ECDH)', () => {
-    expect(KEY_SPECS.ECC_NIST_P521).toMatchObject({ kind: 'ec', curve: 'p521', coordinateLength: 66, signingAlgorithms: ['ECDSA_SHA_512'], keyAgreementAlgorithms: ['ECDH'] });
+    expect(KEY_SPECS.ECC_NIST_P521).toMatchObject({
+      kind: 'ec',
+      curve: 'p521',
+      coordinateLength: 66,
+      signingAlgorithms: ['ECDSA_SHA_512'],
+      keyAgreementAlgorithms: ['ECDH'],
+    });
     expect(KEY_SPECS.ECC_NIST_P521.usages).toEqual(['SIGN_VERIFY', 'KEY_AGREEMENT']);
   });
 
   it('RSA algorithms: hash and digest length', () => {
-    for (const [alg, hash, length] of [['256', 'sha256', 32], ['384', 'sha384', 48], ['512', 'sha512', 64]] as const) {
+    for (const [alg, hash, length] of [
+      ['256', 'sha256', 32],
+      ['384', 'sha384', 48],
+      ['512', 'sha512', 64],
+    ] as const) {
       expect(SIGNING_ALGORITHMS[`RSASSA_PSS_SHA_${alg}`]).toEqual({ family: 'rsa-pss', hash, digestLength: length });
       expect(SIGNING_ALGORITHMS[`RSASSA_PKCS1_V1_5_SHA_${alg}`]).toEqual({ family: 'rsa-pkcs1', hash, digestLength: length });
     }
@@ -81,7 +110,13 @@ describe('RSASSA building blocks (RFC 8017)', () => {
 
   it('MGF1-SHA-256 is the concatenation of SHA-256(seed ‖ counter)', () => {
     const seed = Uint8Array.of(1, 2, 3);
-    const expected = Buffer.concat([0, 1].map((i) => createHash('sha256').update(Buffer.from([1, 2, 3, 0, 0, 0, i])).digest())).subarray(0, 40);
+    const expected = Buffer.concat(
+      [0, 1].map((i) =>
+        createHash('sha256')
+          .update(Buffer.from([1, 2, 3, 0, 0, 0, i]))
+          .digest(),
+      ),
+    ).subarray(0, 40);
     expect(Buffer.from(mgf1('sha256', seed, 40))).toEqual(expected);
   });
 });
@@ -106,7 +141,11 @@ describe('verifySignature for RSA (signatures made by node:crypto)', () => {
     new Uint8Array(nodeSign(hash, message, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }));
   const pkcs1 = (hash: string) => new Uint8Array(nodeSign(hash, message, { key: privateKey, padding: constants.RSA_PKCS1_PADDING }));
 
-  it.each([['256', 32], ['384', 48], ['512', 64]] as const)('SHA-%s: PKCS#1 v1.5, and PSS with salt = %d bytes', (bits, hLen) => {
+  it.each([
+    ['256', 32],
+    ['384', 48],
+    ['512', 64],
+  ] as const)('SHA-%s: PKCS#1 v1.5, and PSS with salt = %d bytes', (bits, hLen) => {
     ok(`RSASSA_PKCS1_V1_5_SHA_${bits}`, pkcs1(`sha${bits}`));
     ok(`RSASSA_PSS_SHA_${bits}`, pss(`sha${bits}`, hLen));
   });
@@ -133,8 +172,9 @@ describe('verifySignature for RSA (signatures made by node:crypto)', () => {
   it('a key of the wrong type never verifies', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
     const { input } = signingInput(keyRecord('RSA_2048'), 'RSASSA_PKCS1_V1_5_SHA_256', 'RAW', message);
-    expect(err(() => verifySignature(CTX, keyRecord('RSA_2048', new Uint8Array(ec)), 'RSASSA_PKCS1_V1_5_SHA_256', input, pkcs1('sha256'))).type)
-      .toBe('KMSInvalidSignatureException');
+    expect(err(() => verifySignature(CTX, keyRecord('RSA_2048', new Uint8Array(ec)), 'RSASSA_PKCS1_V1_5_SHA_256', input, pkcs1('sha256'))).type).toBe(
+      'KMSInvalidSignatureException',
+    );
   });
 });
 
@@ -148,8 +188,9 @@ describe('verifySignature for P-521', () => {
     verifySignature(CTX, k, 'ECDSA_SHA_512', digest, sig.toBytes('der'));
     const highS = new p521.Signature(sig.r, p521.CURVE.n - sig.s);
     verifySignature(CTX, k, 'ECDSA_SHA_512', digest, highS.toBytes('der'));
-    expect(err(() => verifySignature(CTX, k, 'ECDSA_SHA_512', createHash('sha512').update('n').digest(), sig.toBytes('der'))).type)
-      .toBe('KMSInvalidSignatureException');
+    expect(err(() => verifySignature(CTX, k, 'ECDSA_SHA_512', createHash('sha512').update('n').digest(), sig.toBytes('der'))).type).toBe(
+      'KMSInvalidSignatureException',
+    );
 
     const pair = generateKeyPairSync('ec', { namedCurve: 'P-521' });
     const k2 = keyRecord('ECC_NIST_P521', new Uint8Array(pair.publicKey.export({ type: 'spki', format: 'der' })));

@@ -6,13 +6,26 @@ const CTX = { region: 'us-east-1', accountId: '111122223333' };
 
 function key(spec: SupportedKeySpec, publicKey: Uint8Array = new Uint8Array()): KeyRecord {
   return {
-    keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', createdAt: new Date(0), description: '', keyUsage: 'SIGN_VERIFY',
-    keySpec: spec, keyState: 'Enabled', origin: 'AWS_KMS', backendId: 'b', handle: '1', publicKey,
+    keyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
+    createdAt: new Date(0),
+    description: '',
+    keyUsage: 'SIGN_VERIFY',
+    keySpec: spec,
+    keyState: 'Enabled',
+    origin: 'AWS_KMS',
+    backendId: 'b',
+    handle: '1',
+    publicKey,
   };
 }
 
 function err(fn: () => unknown): KmsError {
-  try { fn(); } catch (e) { if (e instanceof KmsError) return e; throw e; }
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof KmsError) return e;
+    throw e;
+  }
   throw new Error('expected an error');
 }
 
@@ -35,8 +48,22 @@ describe('signingInput (AWS Sign/Verify rules)', () => {
     ['ECC_NIST_P256', 'ED25519_SHA_512', 'RAW', 5, 'InvalidKeyUsageException', 'Algorithm ED25519_SHA_512 is incompatible with key spec ECC_NIST_P256.'],
     ['ECC_NIST_P256', 'ECDSA_SHA_256', 'DIGEST', 31, 'ValidationException', 'Digest is invalid length for algorithm ECDSA_SHA_256.'],
     ['ECC_NIST_P384', 'ECDSA_SHA_384', 'DIGEST', 32, 'ValidationException', 'Digest is invalid length for algorithm ECDSA_SHA_384.'],
-    ['ECC_NIST_EDWARDS25519', 'ED25519_SHA_512', 'DIGEST', 64, 'ValidationException', 'Message type DIGEST is incompatible with signing algorithm ED25519_SHA_512.'],
-    ['ECC_NIST_EDWARDS25519', 'ED25519_PH_SHA_512', 'RAW', 64, 'ValidationException', 'Message type RAW is incompatible with signing algorithm ED25519_PH_SHA_512.'],
+    [
+      'ECC_NIST_EDWARDS25519',
+      'ED25519_SHA_512',
+      'DIGEST',
+      64,
+      'ValidationException',
+      'Message type DIGEST is incompatible with signing algorithm ED25519_SHA_512.',
+    ],
+    [
+      'ECC_NIST_EDWARDS25519',
+      'ED25519_PH_SHA_512',
+      'RAW',
+      64,
+      'ValidationException',
+      'Message type RAW is incompatible with signing algorithm ED25519_PH_SHA_512.',
+    ],
     ['ECC_NIST_P256', 'ECDSA_SHA_256', 'EXTERNAL_MU', 64, 'ValidationException', 'Message type EXTERNAL_MU is incompatible with key spec ECC_NIST_P256.'],
   ] as const)('%s %s %s (%d bytes) → %s', (spec, alg, type, len, errType, message) => {
     const e = err(() => signingInput(key(spec), alg, type, new Uint8Array(len)));
@@ -55,7 +82,10 @@ describe('verifySignature', () => {
     const highS = new p256.Signature(sig.r, p256.CURVE.n - sig.s);
     verifySignature(CTX, k, 'ECDSA_SHA_256', digest, highS.toDERRawBytes());
     const other = createHash('sha256').update('n').digest();
-    expect(err(() => verifySignature(CTX, k, 'ECDSA_SHA_256', other, sig.toDERRawBytes()))).toMatchObject({ type: 'KMSInvalidSignatureException', message: '' });
+    expect(err(() => verifySignature(CTX, k, 'ECDSA_SHA_256', other, sig.toDERRawBytes()))).toMatchObject({
+      type: 'KMSInvalidSignatureException',
+      message: '',
+    });
     expect(err(() => verifySignature(CTX, k, 'ECDSA_SHA_256', digest, new Uint8Array([0x30, 1, 2]))).type).toBe('KMSInvalidSignatureException');
   });
 

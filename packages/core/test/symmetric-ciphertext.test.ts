@@ -109,7 +109,12 @@ describe('version 1 ciphertext', () => {
     ok[21] = 1;
     ok[23] = 1;
     expect(() => parseCiphertext(ok)).not.toThrow();
-    for (const [at, value] of [[0, 2], [21, 2], [23, 0], [23, 2]] as const) {
+    for (const [at, value] of [
+      [0, 2],
+      [21, 2],
+      [23, 0],
+      [23, 2],
+    ] as const) {
       const bad = ok.slice();
       bad[at] = value;
       expect(() => parseCiphertext(bad)).toThrow(expect.objectContaining(invalid));

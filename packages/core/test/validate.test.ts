@@ -45,16 +45,25 @@ describe('parseInput (AWS constraint validation)', () => {
     const e = errorOf({ Message: 'AQIDBAU=', Limit: 0, AliasName: 'X' });
     expect(e.message).toBe(
       '4 validation errors detected: ' +
-      "Value null at 'keyId' failed to satisfy constraint: Member must not be null; " +
-      "Value at 'message' failed to satisfy constraint: Member must have length less than or equal to 4; " +
-      "Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1; " +
-      "Value 'X' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-z/]+$",
+        "Value null at 'keyId' failed to satisfy constraint: Member must not be null; " +
+        "Value at 'message' failed to satisfy constraint: Member must have length less than or equal to 4; " +
+        "Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1; " +
+        "Value 'X' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-z/]+$",
     );
   });
 
   it('uses 1-based list member paths', () => {
-    const e = errorOf({ KeyId: 'k', Message: 'AQ==', Tags: [{ TagKey: 'ok', TagValue: '' }, { TagKey: 'long', TagValue: 'v' }] });
-    expect(e.message).toBe("1 validation error detected: Value 'long' at 'tags.2.member.tagKey' failed to satisfy constraint: Member must have length less than or equal to 3");
+    const e = errorOf({
+      KeyId: 'k',
+      Message: 'AQ==',
+      Tags: [
+        { TagKey: 'ok', TagValue: '' },
+        { TagKey: 'long', TagValue: 'v' },
+      ],
+    });
+    expect(e.message).toBe(
+      "1 validation error detected: Value 'long' at 'tags.2.member.tagKey' failed to satisfy constraint: Member must have length less than or equal to 3",
+    );
   });
 
   it.each([

@@ -22,7 +22,11 @@ for (const name of ['wycheproof-rsa-pss', 'wycheproof-rsa-pkcs1', 'wycheproof-ec
           expect(verify).not.toThrow();
         } else {
           let err: unknown;
-          try { verify(); } catch (e) { err = e; }
+          try {
+            verify();
+          } catch (e) {
+            err = e;
+          }
           expect(err).toBeInstanceOf(KmsError);
           expect(err).toMatchObject({ type: 'KMSInvalidSignatureException', message: '' });
         }

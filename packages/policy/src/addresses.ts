@@ -50,7 +50,12 @@ const HEX_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 export function normaliseEthereumAddress(s: string): string | undefined {
   if (!HEX_ADDRESS.test(s)) return undefined;
   const body = s.slice(2);
-  const bytes = Uint8Array.from(body.toLowerCase().match(/../g)!.map((b) => parseInt(b, 16)));
+  const bytes = Uint8Array.from(
+    body
+      .toLowerCase()
+      .match(/../g)!
+      .map((b) => parseInt(b, 16)),
+  );
   const checksummed = checksumAddress(bytes);
   const mixed = body !== body.toLowerCase() && body !== body.toUpperCase();
   if (mixed && checksummed !== s) return undefined;

@@ -5,8 +5,21 @@
  * applied by the engine on the `spend` they return.
  */
 import {
-  DecodeError, SYSTEM_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, decodeCosmosAminoSignDoc, decodeCosmosSignDoc, decodeEip712, decodeEthereumTransaction, decodeSolanaMessage,
-  deriveAddress, type CosmosMessage, type CosmosSummary, type Eip712Summary, type EthereumTransactionSummary, type SolanaSummary,
+  DecodeError,
+  SYSTEM_PROGRAM_ID,
+  TOKEN_2022_PROGRAM_ID,
+  TOKEN_PROGRAM_ID,
+  decodeCosmosAminoSignDoc,
+  decodeCosmosSignDoc,
+  decodeEip712,
+  decodeEthereumTransaction,
+  decodeSolanaMessage,
+  deriveAddress,
+  type CosmosMessage,
+  type CosmosSummary,
+  type Eip712Summary,
+  type EthereumTransactionSummary,
+  type SolanaSummary,
 } from '@kmsgate/chains';
 import { parseAmount } from './amount';
 import { PolicyDenial, type ReasonCode } from './reasons';
@@ -70,7 +83,11 @@ export function assessSolana(policy: SolanaSigningPolicy, message: Uint8Array, s
       // The decoder knows these programs: anything of theirs it does not decode as a transfer
       // (Assign, SetAuthority, Approve, CloseAccount… or a tag it cannot name) must be listed.
       if (ix.name === null || !(policy.instructions ?? []).includes(ix.name)) {
-        deny('INSTRUCTION_NOT_ALLOWED', `${ix.name ?? `an instruction the decoder cannot name (${ix.dataLength} bytes of data)`} of program ${ix.programId} is not in instructions`, summary);
+        deny(
+          'INSTRUCTION_NOT_ALLOWED',
+          `${ix.name ?? `an instruction the decoder cannot name (${ix.dataLength} bytes of data)`} of program ${ix.programId} is not in instructions`,
+          summary,
+        );
       }
     } else if (ix.kind === 'system-transfer') {
       if (!allowed(policy.recipients, ix.to)) deny('RECIPIENT_NOT_ALLOWED', `System ${ix.instruction} to ${ix.to}`, summary);
@@ -78,10 +95,12 @@ export function assessSolana(policy: SolanaSigningPolicy, message: Uint8Array, s
     } else if (ix.kind === 'spl-token-transfer') {
       if (!allowed(policy.recipients, ix.destination)) deny('RECIPIENT_NOT_ALLOWED', `SPL Token ${ix.instruction} to ${ix.destination}`, summary);
       const mint = ix.mint ?? policy.tokenAccounts?.[ix.source];
-      if (mint === undefined) deny('TOKEN_MINT_UNKNOWN', `SPL Token Transfer from token account ${ix.source}, which tokenAccounts does not map to a mint`, summary);
+      if (mint === undefined)
+        deny('TOKEN_MINT_UNKNOWN', `SPL Token Transfer from token account ${ix.source}, which tokenAccounts does not map to a mint`, summary);
       // A checked transfer names its mint; if tokenAccounts maps the source too, the two must agree.
       const mapped = policy.tokenAccounts?.[ix.source];
-      if (mapped !== undefined && mapped !== mint) deny('TOKEN_MINT_UNKNOWN', `token account ${ix.source} holds ${mapped} per tokenAccounts, but the instruction names mint ${mint}`, summary);
+      if (mapped !== undefined && mapped !== mint)
+        deny('TOKEN_MINT_UNKNOWN', `token account ${ix.source} holds ${mapped} per tokenAccounts, but the instruction names mint ${mint}`, summary);
       spend.add(mint, ix.amount);
     }
   }
@@ -110,7 +129,8 @@ export function assessCosmos(policy: CosmosSigningPolicy, message: Uint8Array, s
           if (!allowed(policy.recipients, m.to)) deny('RECIPIENT_NOT_ALLOWED', `MsgSend to ${m.to}`, summary);
           break;
         case 'multi-send':
-          for (const out of m.outputs) if (!allowed(policy.recipients, out.address)) deny('RECIPIENT_NOT_ALLOWED', `MsgMultiSend output to ${out.address}`, summary);
+          for (const out of m.outputs)
+            if (!allowed(policy.recipients, out.address)) deny('RECIPIENT_NOT_ALLOWED', `MsgMultiSend output to ${out.address}`, summary);
           break;
         case 'ibc-transfer':
           if (!allowed(policy.recipients, m.receiver)) deny('RECIPIENT_NOT_ALLOWED', `IBC MsgTransfer to ${m.receiver}`, summary);
@@ -161,7 +181,8 @@ function assessTransaction(policy: EthereumSigningPolicy, message: Uint8Array): 
     case 'erc20-transfer':
     case 'erc20-transfer-from':
       knownToken(policy, call.token, summary);
-      if (!allowed(policy.recipients, call.to)) deny('RECIPIENT_NOT_ALLOWED', `ERC-20 ${call.kind === 'erc20-transfer' ? 'transfer' : 'transferFrom'} of ${call.token} to ${call.to}`, summary);
+      if (!allowed(policy.recipients, call.to))
+        deny('RECIPIENT_NOT_ALLOWED', `ERC-20 ${call.kind === 'erc20-transfer' ? 'transfer' : 'transferFrom'} of ${call.token} to ${call.to}`, summary);
       spend.add(call.token, call.amount);
       break;
     case 'erc20-approve':
@@ -189,7 +210,8 @@ function assessTransaction(policy: EthereumSigningPolicy, message: Uint8Array): 
  */
 function knownToken(policy: EthereumSigningPolicy, token: string, summary: DecodedSummary): void {
   const capped = policy.caps !== undefined && Object.prototype.hasOwnProperty.call(policy.caps, token);
-  if (!capped && !(policy.contracts ?? []).includes(token)) deny('ASSET_NOT_ALLOWED', `ERC-20 call on ${token}, which is neither under caps nor in contracts`, summary);
+  if (!capped && !(policy.contracts ?? []).includes(token))
+    deny('ASSET_NOT_ALLOWED', `ERC-20 call on ${token}, which is neither under caps nor in contracts`, summary);
 }
 
 function assessEip712(policy: EthereumSigningPolicy, message: Uint8Array): Assessment {
@@ -198,9 +220,11 @@ function assessEip712(policy: EthereumSigningPolicy, message: Uint8Array): Asses
     deny('TYPED_DATA_NOT_ALLOWED', `EIP-712 primaryType ${summary.primaryType} is not in typedData.primaryTypes`, summary);
   }
   const chainId = summary.domain.chainId;
-  if (chainId === undefined || !policy.chainIds.includes(chainId)) deny('CHAIN_ID_NOT_ALLOWED', `EIP-712 domain chainId ${chainId ?? '(none)'} is not in chainIds`, summary);
+  if (chainId === undefined || !policy.chainIds.includes(chainId))
+    deny('CHAIN_ID_NOT_ALLOWED', `EIP-712 domain chainId ${chainId ?? '(none)'} is not in chainIds`, summary);
   const contract = summary.domain.verifyingContract;
-  if (contract !== undefined && !(policy.contracts ?? []).includes(contract)) deny('CONTRACT_NOT_ALLOWED', `EIP-712 verifyingContract ${contract} is not in contracts`, summary);
+  if (contract !== undefined && !(policy.contracts ?? []).includes(contract))
+    deny('CONTRACT_NOT_ALLOWED', `EIP-712 verifyingContract ${contract} is not in contracts`, summary);
   return { summary, spend: new Map(), digest: hexBytes(summary.digest) };
 }
 

@@ -143,8 +143,18 @@ export class PolicyEngine {
   /** Step 1. */
   checkKillSwitch(keyId: string): void {
     const { global, key } = this.#opts.state.killSwitchesFor(keyId);
-    if (global) throw new PolicyDenial('KILL_SWITCH_GLOBAL', 'policy', `the global kill switch was engaged at ${global.engagedAt.toISOString()}${global.reason ? ` (${global.reason})` : ''}`);
-    if (key) throw new PolicyDenial('KILL_SWITCH_KEY', 'policy', `the kill switch of key ${keyId} was engaged at ${key.engagedAt.toISOString()}${key.reason ? ` (${key.reason})` : ''}`);
+    if (global)
+      throw new PolicyDenial(
+        'KILL_SWITCH_GLOBAL',
+        'policy',
+        `the global kill switch was engaged at ${global.engagedAt.toISOString()}${global.reason ? ` (${global.reason})` : ''}`,
+      );
+    if (key)
+      throw new PolicyDenial(
+        'KILL_SWITCH_KEY',
+        'policy',
+        `the kill switch of key ${keyId} was engaged at ${key.engagedAt.toISOString()}${key.reason ? ` (${key.reason})` : ''}`,
+      );
   }
 
   /** Step 2 (also for Verify, GetPublicKey, DescribeKey and DeriveAddress). */
@@ -160,11 +170,17 @@ export class PolicyEngine {
   policyFor(key: Pick<KeyFacts, 'keyId' | 'aliases'>): ResolvedPolicy | undefined {
     const selectors = [key.keyId, ...key.aliases];
     const runtime = this.#opts.state.runtimePoliciesFor(selectors);
-    if (runtime.length > 1) throw ambiguous(key.keyId, runtime.map((r) => r.selector), 'runtime');
+    if (runtime.length > 1)
+      throw ambiguous(
+        key.keyId,
+        runtime.map((r) => r.selector),
+        'runtime',
+      );
     if (runtime.length === 1) {
       const { selector, policy } = runtime[0]!;
       const parsed = this.#parseRuntime(policy);
-      if (parsed instanceof PolicyValidationError) throw new PolicyDenial('POLICY_INVALID', 'policy', `the runtime policy for ${selector} does not validate: ${parsed.message}`);
+      if (parsed instanceof PolicyValidationError)
+        throw new PolicyDenial('POLICY_INVALID', 'policy', `the runtime policy for ${selector} does not validate: ${parsed.message}`);
       return { selector, source: 'runtime', policy: parsed };
     }
     const base = selectors.filter((s) => Object.prototype.hasOwnProperty.call(this.#opts.baseline, s));
@@ -181,7 +197,11 @@ export class PolicyEngine {
     let signatureFormat: SignatureFormat = 'der';
     if (policy.chain !== 'generic') {
       if (key.keySpec !== SPEC_FOR_CHAIN[policy.chain]) {
-        throw new PolicyDenial('POLICY_KEY_MISMATCH', 'policy', `a ${policy.chain} policy needs a ${SPEC_FOR_CHAIN[policy.chain]} key, and ${key.keyId} is ${key.keySpec}`);
+        throw new PolicyDenial(
+          'POLICY_KEY_MISMATCH',
+          'policy',
+          `a ${policy.chain} policy needs a ${SPEC_FOR_CHAIN[policy.chain]} key, and ${key.keyId} is ${key.keySpec}`,
+        );
       }
       if (policy.chain !== 'solana') signatureFormat = policy.signatureFormat;
       if (facts.messageType !== 'RAW' && !policy.allowDigest) {
@@ -239,7 +259,10 @@ export class PolicyEngine {
       return out;
     };
     const run = (previous ?? Promise.resolve()).then(attempt, attempt);
-    const settled = run.then(() => undefined, () => undefined);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
     this.#inFlight.set(id, settled);
     try {
       return await run;
@@ -269,7 +292,8 @@ export class PolicyEngine {
         for (const [code, limit, windowMs, what] of checks) {
           if (limit === undefined) continue;
           const used = ledger.countSince(ev.keyId, now - windowMs);
-          if (used >= limit) throw new PolicyDenial(code, 'policy', `key ${ev.keyId} signed ${used} times in the last ${what}; the limit is ${limit}`, ev.summary);
+          if (used >= limit)
+            throw new PolicyDenial(code, 'policy', `key ${ev.keyId} signed ${used} times in the last ${what}; the limit is ${limit}`, ev.summary);
         }
       }
       const caps = 'caps' in policy ? policy.caps : undefined;
@@ -278,7 +302,12 @@ export class PolicyEngine {
         if (cap === undefined) continue;
         const used = ledger.sumSince(ev.keyId, asset, now - DAY_MS);
         if (used + amount > cap) {
-          throw new PolicyDenial('ROLLING_CAP_EXCEEDED', 'policy', `${asset}: ${amount} now plus ${used} in the last 24 hours is above the rolling24h cap of ${cap}`, ev.summary);
+          throw new PolicyDenial(
+            'ROLLING_CAP_EXCEEDED',
+            'policy',
+            `${asset}: ${amount} now plus ${used} in the last 24 hours is above the rolling24h cap of ${cap}`,
+            ev.summary,
+          );
         }
       }
       const amounts = [...ev.spend].map(([asset, amount]) => ({ asset, amount }));
@@ -310,10 +339,16 @@ export class PolicyEngine {
   #checkPerTransactionCaps(policy: Exclude<SigningPolicy, { chain: 'generic' }>, assessment: Assessment): void {
     for (const [asset, amount] of assessment.spend) {
       const cap = policy.caps !== undefined && Object.prototype.hasOwnProperty.call(policy.caps, asset) ? policy.caps[asset] : undefined;
-      if (cap === undefined) throw new PolicyDenial('ASSET_NOT_ALLOWED', 'policy', `the message moves ${amount} of ${asset}, which has no entry under caps`, assessment.summary);
+      if (cap === undefined)
+        throw new PolicyDenial('ASSET_NOT_ALLOWED', 'policy', `the message moves ${amount} of ${asset}, which has no entry under caps`, assessment.summary);
       if (amount > MAX_AMOUNT) throw new PolicyDenial('PER_TX_CAP_EXCEEDED', 'policy', `${asset}: ${amount} is above 2^256`, assessment.summary);
       if (cap.perTransaction !== undefined && amount > cap.perTransaction) {
-        throw new PolicyDenial('PER_TX_CAP_EXCEEDED', 'policy', `${asset}: ${amount} is above the perTransaction cap of ${cap.perTransaction}`, assessment.summary);
+        throw new PolicyDenial(
+          'PER_TX_CAP_EXCEEDED',
+          'policy',
+          `${asset}: ${amount} is above the perTransaction cap of ${cap.perTransaction}`,
+          assessment.summary,
+        );
       }
     }
   }

@@ -16,7 +16,7 @@ export const POLICY_REASONS = {
   // 3. The policy itself
   POLICY_INVALID: 'The runtime policy stored for this key no longer validates; nothing is signed until it is replaced or deleted.',
   POLICY_AMBIGUOUS: 'More than one policy applies to this key (its id and an alias, or two aliases, in the same layer).',
-  POLICY_KEY_MISMATCH: 'The key spec or signing algorithm is not the one the policy\'s chain signs with.',
+  POLICY_KEY_MISMATCH: "The key spec or signing algorithm is not the one the policy's chain signs with.",
   // 4. Message type
   DIGEST_NOT_ALLOWED: 'MessageType DIGEST for a key whose chain policy does not set allowDigest: the gateway cannot see what it would sign.',
   // 5. Decode: the DecodeError codes below
@@ -41,7 +41,7 @@ export const POLICY_REASONS = {
   RATE_LIMIT_PER_HOUR: 'The key has signed rateLimits.perHour times in the last hour.',
   RATE_LIMIT_PER_DAY: 'The key has signed rateLimits.perDay times in the last 24 hours.',
   // 10. Rolling caps
-  ROLLING_CAP_EXCEEDED: 'This amount plus what the key moved (or has reserved) in the last 24 hours is above the asset\'s rolling24h cap.',
+  ROLLING_CAP_EXCEEDED: "This amount plus what the key moved (or has reserved) in the last 24 hours is above the asset's rolling24h cap.",
 } as const;
 
 export type PolicyReasonCode = keyof typeof POLICY_REASONS;

@@ -21,7 +21,8 @@ const amount = z
   .superRefine((s, ctx) => {
     const v = parseAmount(s);
     const issue = (message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, message });
-    if (v === undefined) issue(`${JSON.stringify(s.slice(0, 40))} is not an amount: digits only, in base units, no sign, separator, decimal point or leading zero`);
+    if (v === undefined)
+      issue(`${JSON.stringify(s.slice(0, 40))} is not an amount: digits only, in base units, no sign, separator, decimal point or leading zero`);
     else if (v === 0n) issue('must be greater than zero (to forbid an asset, leave it out of caps)');
     else if (v > MAX_AMOUNT) issue('must be below 2^256');
   })
@@ -60,7 +61,10 @@ const timeWindow = z
     to: z.string().refine((s) => s === '24:00' || HHMM.test(s), 'must be HH:MM (UTC), 00:01-24:00'),
   })
   .strict()
-  .refine((w) => !HHMM.test(w.from) || minutes(w.from) < minutes(w.to), { message: 'from must be before to (a window cannot cross midnight; use two windows)', path: ['to'] });
+  .refine((w) => !HHMM.test(w.from) || minutes(w.from) < minutes(w.to), {
+    message: 'from must be before to (a window cannot cross midnight; use two windows)',
+    path: ['to'],
+  });
 
 export type TimeWindow = z.output<typeof timeWindow>;
 
@@ -123,13 +127,25 @@ const SolanaPolicy = z
      * ('system:AdvanceNonceAccount', 'spl-token:SyncNative'); anything else of those programs is
      * refused (Assign, SetAuthority, Approve, CloseAccount… hand over control of an account).
      */
-    instructions: list(z.string().regex(/^(system|spl-token|spl-token-2022):[A-Za-z0-9]{1,64}$/, 'must be system:<Name>, spl-token:<Name> or spl-token-2022:<Name>, e.g. system:AdvanceNonceAccount'), 'instruction name').optional(),
+    instructions: list(
+      z
+        .string()
+        .regex(
+          /^(system|spl-token|spl-token-2022):[A-Za-z0-9]{1,64}$/,
+          'must be system:<Name>, spl-token:<Name> or spl-token-2022:<Name>, e.g. system:AdvanceNonceAccount',
+        ),
+      'instruction name',
+    ).optional(),
     recipients: list(solanaAddress, 'recipient').optional(),
     caps: assetRecord(cap, solanaAsset, `"${NATIVE_ASSET}" (lamports) or a base58 token mint`).optional(),
     /** Token account → mint, for plain SPL Token Transfer instructions (which do not name their mint). */
     tokenAccounts: assetRecord(solanaAddress, (k) => (isSolanaAddress(k) ? k : undefined), 'a base58 token account address').optional(),
     /** Address lookup tables v0 messages may use: table address → its addresses, in order. */
-    lookupTables: assetRecord(z.array(solanaAddress).min(1, 'must not be empty').max(256, 'a lookup table holds at most 256 addresses'), (k) => (isSolanaAddress(k) ? k : undefined), 'a base58 lookup table address').optional(),
+    lookupTables: assetRecord(
+      z.array(solanaAddress).min(1, 'must not be empty').max(256, 'a lookup table holds at most 256 addresses'),
+      (k) => (isSolanaAddress(k) ? k : undefined),
+      'a base58 lookup table address',
+    ).optional(),
   })
   .strict();
 
@@ -141,7 +157,10 @@ const CosmosPolicy = z
     chain: z.literal('cosmos'),
     ...chainCommon,
     chainIds: list(z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be a chain id like cosmoshub-4'), 'chain id'),
-    messageTypes: list(z.string().regex(TYPE_URL, 'must be a protobuf type URL (/cosmos.bank.v1beta1.MsgSend) or amino:<type> for an amino type the decoder does not map'), 'message type URL'),
+    messageTypes: list(
+      z.string().regex(TYPE_URL, 'must be a protobuf type URL (/cosmos.bank.v1beta1.MsgSend) or amino:<type> for an amino type the decoder does not map'),
+      'message type URL',
+    ),
     signModes: list(z.enum(['direct', 'amino-json']), 'sign mode').default(['direct']),
     recipients: list(cosmosAddress, 'recipient').optional(),
     contracts: list(cosmosAddress, 'contract').optional(),
@@ -156,7 +175,10 @@ const EthereumPolicy = z
     chain: z.literal('ethereum'),
     ...chainCommon,
     chainIds: list(
-      z.union([z.number().int().positive().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^[1-9][0-9]{0,76}$/)], { errorMap: () => ({ message: 'must be a positive integer chain id, e.g. 1' }) })
+      z
+        .union([z.number().int().positive().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^[1-9][0-9]{0,76}$/)], {
+          errorMap: () => ({ message: 'must be a positive integer chain id, e.g. 1' }),
+        })
         .transform(String),
       'chain id',
     ),
@@ -164,7 +186,10 @@ const EthereumPolicy = z
     contracts: list(ethereumAddress, 'contract').optional(),
     caps: assetRecord(cap, ethereumAsset, `"${NATIVE_ASSET}" (wei) or an ERC-20 contract address`).optional(),
     allowContractCreation: z.boolean().default(false),
-    typedData: z.object({ primaryTypes: list(z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]{0,255}$/, 'must be an EIP-712 struct name'), 'primary type') }).strict().optional(),
+    typedData: z
+      .object({ primaryTypes: list(z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]{0,255}$/, 'must be an EIP-712 struct name'), 'primary type') })
+      .strict()
+      .optional(),
     /** der (default, what AWS clients expect) or ethereum-rsv: 65 bytes r‖s‖v, low-S, v = 27 + yParity. */
     signatureFormat: z.enum(['der', 'ethereum-rsv']).default('der'),
   })
@@ -175,9 +200,10 @@ const GenericPolicy = z.object({ chain: z.literal('generic'), ...common }).stric
 
 export const SigningPolicySchema = z
   .discriminatedUnion('chain', [SolanaPolicy, CosmosPolicy, EthereumPolicy, GenericPolicy], {
-    errorMap: (issue, ctx) => (issue.code === z.ZodIssueCode.invalid_union_discriminator
-      ? { message: 'chain must be one of solana, cosmos, ethereum, generic' }
-      : { message: ctx.defaultError }),
+    errorMap: (issue, ctx) =>
+      issue.code === z.ZodIssueCode.invalid_union_discriminator
+        ? { message: 'chain must be one of solana, cosmos, ethereum, generic' }
+        : { message: ctx.defaultError },
   })
   .superRefine((p, ctx) => {
     if (p.chain === 'cosmos' && p.messageTypes.includes(COSMWASM_EXECUTE_TYPE_URL) && p.contracts === undefined) {

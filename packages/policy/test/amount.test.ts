@@ -16,7 +16,7 @@ test('limbs: exact round trip, and sums of many large amounts recombine exactly'
   expect(fromLimbSums(sums)).toBe(amounts.reduce((s, a) => s + a, 0n));
 });
 
-test('reason codes are UPPER_SNAKE, each with its one-line documentation, and the decoder\'s are included', () => {
+test("reason codes are UPPER_SNAKE, each with its one-line documentation, and the decoder's are included", () => {
   for (const [code, doc] of Object.entries(REASON_CODES)) {
     expect(code).toMatch(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/);
     expect(doc.length).toBeGreaterThan(20);

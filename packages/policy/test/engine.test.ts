@@ -4,8 +4,16 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import { PublicKey, SystemProgram, TransactionMessage } from '@solana/web3.js';
 import { Transaction, getBytes } from 'ethers';
 import {
-  GLOBAL_KILL_SWITCH, PolicyDenial, PolicyEngine, parseSigningPolicy, policyToJson, scopeAllows,
-  type KeyFacts, type ResolvedPolicy, type SignFacts, type SigningPolicy,
+  GLOBAL_KILL_SWITCH,
+  PolicyDenial,
+  PolicyEngine,
+  parseSigningPolicy,
+  policyToJson,
+  scopeAllows,
+  type KeyFacts,
+  type ResolvedPolicy,
+  type SignFacts,
+  type SigningPolicy,
 } from '../src';
 import { MemoryState } from './memory-state';
 
@@ -15,42 +23,81 @@ import { MemoryState } from './memory-state';
  */
 const b64url = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 function spki(curve: 'ed25519' | 'secp256k1', secret: Uint8Array): Uint8Array {
-  const jwk = curve === 'ed25519'
-    ? { kty: 'OKP', crv: 'Ed25519', x: b64url(ed25519.getPublicKey(secret)) }
-    : (() => { const p = secp256k1.getPublicKey(secret, false); return { kty: 'EC', crv: 'secp256k1', x: b64url(p.subarray(1, 33)), y: b64url(p.subarray(33)) }; })();
+  const jwk =
+    curve === 'ed25519'
+      ? { kty: 'OKP', crv: 'Ed25519', x: b64url(ed25519.getPublicKey(secret)) }
+      : (() => {
+          const p = secp256k1.getPublicKey(secret, false);
+          return { kty: 'EC', crv: 'secp256k1', x: b64url(p.subarray(1, 33)), y: b64url(p.subarray(33)) };
+        })();
   return new Uint8Array(createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'der' }));
 }
 
 const SOL_SECRET = new Uint8Array(32).fill(1);
-const SOL_KEY: KeyFacts = { keyId: '11111111-1111-4111-8111-111111111111', aliases: ['alias/sol'], keySpec: 'ECC_NIST_EDWARDS25519', publicKey: spki('ed25519', SOL_SECRET) };
+const SOL_KEY: KeyFacts = {
+  keyId: '11111111-1111-4111-8111-111111111111',
+  aliases: ['alias/sol'],
+  keySpec: 'ECC_NIST_EDWARDS25519',
+  publicKey: spki('ed25519', SOL_SECRET),
+};
 const SIGNER = new PublicKey(ed25519.getPublicKey(SOL_SECRET));
 const FRIEND = new PublicKey(new Uint8Array(32).fill(7));
 const STRANGER = new PublicKey(new Uint8Array(32).fill(8));
-const ETH_KEY: KeyFacts = { keyId: '22222222-2222-4222-8222-222222222222', aliases: [], keySpec: 'ECC_SECG_P256K1', publicKey: spki('secp256k1', new Uint8Array(32).fill(2)) };
+const ETH_KEY: KeyFacts = {
+  keyId: '22222222-2222-4222-8222-222222222222',
+  aliases: [],
+  keySpec: 'ECC_SECG_P256K1',
+  publicKey: spki('secp256k1', new Uint8Array(32).fill(2)),
+};
 
-const solanaPolicy = (extra: Record<string, unknown> = {}) => parseSigningPolicy({
-  chain: 'solana', programs: [SystemProgram.programId.toBase58()], recipients: [FRIEND.toBase58()],
-  caps: { native: { perTransaction: '1000', rolling24h: '2500' } }, ...extra,
-});
+const solanaPolicy = (extra: Record<string, unknown> = {}) =>
+  parseSigningPolicy({
+    chain: 'solana',
+    programs: [SystemProgram.programId.toBase58()],
+    recipients: [FRIEND.toBase58()],
+    caps: { native: { perTransaction: '1000', rolling24h: '2500' } },
+    ...extra,
+  });
 
 let blockhashSeed = 10;
 function transfer(lamports: number, to = FRIEND): Uint8Array {
   const recentBlockhash = new PublicKey(new Uint8Array(32).fill(blockhashSeed++)).toBase58();
-  return Uint8Array.from(new TransactionMessage({ payerKey: SIGNER, recentBlockhash, instructions: [SystemProgram.transfer({ fromPubkey: SIGNER, toPubkey: to, lamports })] }).compileToLegacyMessage().serialize());
+  return Uint8Array.from(
+    new TransactionMessage({ payerKey: SIGNER, recentBlockhash, instructions: [SystemProgram.transfer({ fromPubkey: SIGNER, toPubkey: to, lamports })] })
+      .compileToLegacyMessage()
+      .serialize(),
+  );
 }
 
 function setup(opts: { baseline?: Record<string, SigningPolicy>; replayWindowMs?: number } = {}) {
   const state = new MemoryState();
   let now = Date.UTC(2026, 0, 5, 12, 0, 0); // a Monday, noon UTC
   const engine = new PolicyEngine({
-    state, ledger: state, replay: state, baseline: opts.baseline ?? { 'alias/sol': solanaPolicy() },
-    replayWindowMs: opts.replayWindowMs ?? 60_000, now: () => new Date(now),
+    state,
+    ledger: state,
+    replay: state,
+    baseline: opts.baseline ?? { 'alias/sol': solanaPolicy() },
+    replayWindowMs: opts.replayWindowMs ?? 60_000,
+    now: () => new Date(now),
   });
-  return { state, engine, advance: (ms: number) => { now += ms; }, at: () => now };
+  return {
+    state,
+    engine,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    at: () => now,
+  };
 }
 
-const facts = (message: Uint8Array, extra: Partial<SignFacts> = {}): SignFacts =>
-  ({ key: SOL_KEY, algorithm: 'ED25519_SHA_512', messageType: 'RAW', message, apiKeyId: 'ak_1', ...extra });
+const facts = (message: Uint8Array, extra: Partial<SignFacts> = {}): SignFacts => ({
+  key: SOL_KEY,
+  algorithm: 'ED25519_SHA_512',
+  messageType: 'RAW',
+  message,
+  apiKeyId: 'ak_1',
+  ...extra,
+});
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -65,7 +112,12 @@ function codeOf(fn: () => unknown): string {
 /** A device stand-in: each call returns the next signature, one byte counting calls. */
 function device() {
   let calls = 0;
-  return { get calls() { return calls; }, sign: async () => new Uint8Array([++calls]) };
+  return {
+    get calls() {
+      return calls;
+    },
+    sign: async () => new Uint8Array([++calls]),
+  };
 }
 
 /** Evaluates and signs through the engine; returns 'signed', 'replay' or the denial code. */
@@ -74,7 +126,10 @@ async function run(engine: PolicyEngine, message: Uint8Array, extra: Partial<Sig
     const resolved = engine.policyFor(SOL_KEY)!;
     const ev = engine.evaluate(resolved, facts(message, extra));
     return await engine.signOnce(ev, 'req', {
-      replayed: () => 'replay', device: device().sign, publicKey: SOL_KEY.publicKey, signed: () => 'signed',
+      replayed: () => 'replay',
+      device: device().sign,
+      publicKey: SOL_KEY.publicKey,
+      signed: () => 'signed',
     });
   } catch (e) {
     if (e instanceof PolicyDenial) return e.code;
@@ -85,12 +140,20 @@ async function run(engine: PolicyEngine, message: Uint8Array, extra: Partial<Sig
 /** A device call that is still running until the test settles it. */
 function pendingDeviceCall() {
   let entered!: () => void;
-  const started = new Promise<void>((ok) => { entered = ok; });
+  const started = new Promise<void>((ok) => {
+    entered = ok;
+  });
   let ok!: (sig: Uint8Array) => void;
   let fail!: (e: Error) => void;
-  const result = new Promise<Uint8Array>((resolve, reject) => { ok = resolve; fail = reject; });
+  const result = new Promise<Uint8Array>((resolve, reject) => {
+    ok = resolve;
+    fail = reject;
+  });
   return {
-    call: () => { entered(); return result; },
+    call: () => {
+      entered();
+      return result;
+    },
     started,
     ok: (sig: Uint8Array) => ok(sig),
     fail: (e: Error) => fail(e),
@@ -98,7 +161,7 @@ function pendingDeviceCall() {
 }
 
 describe('steps 1-2: kill switch and scope', () => {
-  it('the global switch is reported before the key\'s', () => {
+  it("the global switch is reported before the key's", () => {
     const { state, engine } = setup();
     expect(() => engine.checkKillSwitch(SOL_KEY.keyId)).not.toThrow();
     state.setKillSwitch(SOL_KEY.keyId, true, 'cli', null, new Date());
@@ -119,7 +182,7 @@ describe('steps 1-2: kill switch and scope', () => {
 });
 
 describe('step 3: which policy applies', () => {
-  it('none, the configuration\'s, a runtime one over it (under any of the key\'s names), and the configuration again after delete', () => {
+  it("none, the configuration's, a runtime one over it (under any of the key's names), and the configuration again after delete", () => {
     const { state, engine } = setup();
     expect(engine.policyFor(ETH_KEY)).toBeUndefined();
     expect(engine.policyFor(SOL_KEY)).toMatchObject({ selector: 'alias/sol', source: 'config' });
@@ -157,23 +220,50 @@ describe('steps 3-8 in order', () => {
     expect(engine.evaluate(resolved(solanaPolicy()), facts(transfer(1000))).spend).toEqual(new Map([['native', 1000n]]));
   });
 
-  it('a decode failure is in the decode gate, with the decoder\'s code; a policy rule in the policy gate with what was decoded', () => {
-    const decodeFail = (() => { try { engine.evaluate(resolved(solanaPolicy()), facts(new Uint8Array([1]))); } catch (e) { return e as PolicyDenial; } })()!;
+  it("a decode failure is in the decode gate, with the decoder's code; a policy rule in the policy gate with what was decoded", () => {
+    const decodeFail = (() => {
+      try {
+        engine.evaluate(resolved(solanaPolicy()), facts(new Uint8Array([1])));
+      } catch (e) {
+        return e as PolicyDenial;
+      }
+    })()!;
     expect([decodeFail.gate, decodeFail.code, decodeFail.summary]).toEqual(['decode', 'SOLANA_MALFORMED', undefined]);
-    const policyFail = (() => { try { engine.evaluate(resolved(solanaPolicy()), facts(transfer(1, STRANGER))); } catch (e) { return e as PolicyDenial; } })()!;
+    const policyFail = (() => {
+      try {
+        engine.evaluate(resolved(solanaPolicy()), facts(transfer(1, STRANGER)));
+      } catch (e) {
+        return e as PolicyDenial;
+      }
+    })()!;
     expect([policyFail.gate, policyFail.code]).toEqual(['policy', 'RECIPIENT_NOT_ALLOWED']);
     expect(policyFail.summary).toMatchObject({ chain: 'solana', feePayer: SIGNER.toBase58() });
   });
 
   it('allowDigest lets a DIGEST through undecoded, with nothing to count', () => {
-    const ev = engine.evaluate(resolved(solanaPolicy({ allowDigest: true })), facts(new Uint8Array(64), { messageType: 'DIGEST', algorithm: 'ED25519_PH_SHA_512' }));
+    const ev = engine.evaluate(
+      resolved(solanaPolicy({ allowDigest: true })),
+      facts(new Uint8Array(64), { messageType: 'DIGEST', algorithm: 'ED25519_PH_SHA_512' }),
+    );
     expect([ev.summary, ev.spend.size, ev.deviceInput]).toEqual([undefined, 0, undefined]);
   });
 
   it('Ethereum RAW: the device input is the keccak-256 signing hash of the unsigned transaction', () => {
-    const tx = Transaction.from({ type: 2, chainId: 1, nonce: 0, to: '0x' + '11'.repeat(20), value: 5n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, gasLimit: 21_000n });
+    const tx = Transaction.from({
+      type: 2,
+      chainId: 1,
+      nonce: 0,
+      to: '0x' + '11'.repeat(20),
+      value: 5n,
+      maxFeePerGas: 2n,
+      maxPriorityFeePerGas: 1n,
+      gasLimit: 21_000n,
+    });
     const policy = parseSigningPolicy({ chain: 'ethereum', chainIds: [1], caps: { native: { perTransaction: '1000000' } } });
-    const ev = engine.evaluate({ selector: 'k', source: 'config', policy }, { ...facts(getBytes(tx.unsignedSerialized)), key: ETH_KEY, algorithm: 'ECDSA_SHA_256' });
+    const ev = engine.evaluate(
+      { selector: 'k', source: 'config', policy },
+      { ...facts(getBytes(tx.unsignedSerialized)), key: ETH_KEY, algorithm: 'ECDSA_SHA_256' },
+    );
     expect(Buffer.from(ev.deviceInput!).toString('hex')).toBe(tx.unsignedHash.slice(2));
     expect(ev.spend).toEqual(new Map([['native', 5n + 42_000n]]));
   });
@@ -200,7 +290,12 @@ describe('steps 9-11: replay, rate limits, rolling caps', () => {
     const evOf = () => engine.evaluate(engine.policyFor(SOL_KEY)!, facts(transfer(1000)));
     const d1 = pendingDeviceCall();
     const d2 = pendingDeviceCall();
-    const steps = (d: ReturnType<typeof pendingDeviceCall>) => ({ replayed: () => 'replay', device: d.call, publicKey: SOL_KEY.publicKey, signed: () => 'signed' });
+    const steps = (d: ReturnType<typeof pendingDeviceCall>) => ({
+      replayed: () => 'replay',
+      device: d.call,
+      publicKey: SOL_KEY.publicKey,
+      signed: () => 'signed',
+    });
     const s1 = engine.signOnce(evOf(), 'r1', steps(d1));
     const s2 = engine.signOnce(evOf(), 'r2', steps(d2));
     await Promise.all([d1.started, d2.started]);
@@ -219,21 +314,35 @@ describe('steps 9-11: replay, rate limits, rolling caps', () => {
   it('a reservation whose signature could not be released (audit write failed) stays counted', async () => {
     const { engine } = setup();
     const ev = engine.evaluate(engine.policyFor(SOL_KEY)!, facts(transfer(1000)));
-    await expect(engine.signOnce(ev, 'r1', {
-      replayed: () => 'replay', device: device().sign, publicKey: SOL_KEY.publicKey, signed: () => { throw new Error('audit write failed'); },
-    })).rejects.toThrow('audit write failed');
+    await expect(
+      engine.signOnce(ev, 'r1', {
+        replayed: () => 'replay',
+        device: device().sign,
+        publicKey: SOL_KEY.publicKey,
+        signed: () => {
+          throw new Error('audit write failed');
+        },
+      }),
+    ).rejects.toThrow('audit write failed');
     expect(await run(engine, transfer(1000))).toBe('signed');
     expect(await run(engine, transfer(501))).toBe('ROLLING_CAP_EXCEEDED');
     expect(await run(engine, transfer(500))).toBe('signed');
   });
 
   it('a replay returns the stored signature, counts nothing, and ends with the window', async () => {
-    const { engine, state, advance } = setup({ replayWindowMs: 60_000, baseline: { 'alias/sol': solanaPolicy({ caps: { native: { perTransaction: '1000' } } }) } });
+    const { engine, state, advance } = setup({
+      replayWindowMs: 60_000,
+      baseline: { 'alias/sol': solanaPolicy({ caps: { native: { perTransaction: '1000' } } }) },
+    });
     const message = transfer(1000);
     const dev = device();
-    const signOnce = (extra: Partial<SignFacts> = {}) => engine.signOnce<Record<string, Uint8Array>>(engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message, extra)), 'r', {
-      replayed: (sig) => ({ replay: sig }), device: dev.sign, publicKey: SOL_KEY.publicKey, signed: (sig) => ({ signed: sig }),
-    });
+    const signOnce = (extra: Partial<SignFacts> = {}) =>
+      engine.signOnce<Record<string, Uint8Array>>(engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message, extra)), 'r', {
+        replayed: (sig) => ({ replay: sig }),
+        device: dev.sign,
+        publicKey: SOL_KEY.publicKey,
+        signed: (sig) => ({ signed: sig }),
+      });
     expect(await signOnce()).toEqual({ signed: new Uint8Array([1]) });
     expect(await signOnce()).toEqual({ replay: new Uint8Array([1]) });
     expect(state.entries.size).toBe(1);
@@ -261,12 +370,16 @@ describe('steps 9-11: replay, rate limits, rolling caps', () => {
     const message = transfer(1000);
     const first = pendingDeviceCall();
     let deviceCalls = 0;
-    const signOnce = () => engine.signOnce(engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message)), 'r', {
-      replayed: (sig) => sig,
-      device: () => { deviceCalls++; return first.call(); },
-      publicKey: SOL_KEY.publicKey,
-      signed: (sig) => sig,
-    });
+    const signOnce = () =>
+      engine.signOnce(engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message)), 'r', {
+        replayed: (sig) => sig,
+        device: () => {
+          deviceCalls++;
+          return first.call();
+        },
+        publicKey: SOL_KEY.publicKey,
+        signed: (sig) => sig,
+      });
     const x = signOnce();
     const y = signOnce();
     await first.started;
@@ -297,22 +410,42 @@ describe('signature formats', () => {
     expect(raw).toEqual(sig.toCompactRawBytes());
     const rsv = engine.formatSignature(ev('ethereum-rsv'), highS, ETH_KEY.publicKey);
     expect(rsv).toHaveLength(65);
-    expect(secp256k1.Signature.fromCompact(rsv.subarray(0, 64)).addRecoveryBit(rsv[64]! - 27).recoverPublicKey(digest).toRawBytes(true))
-      .toEqual(secp256k1.getPublicKey(secret, true));
+    expect(
+      secp256k1.Signature.fromCompact(rsv.subarray(0, 64))
+        .addRecoveryBit(rsv[64]! - 27)
+        .recoverPublicKey(digest)
+        .toRawBytes(true),
+    ).toEqual(secp256k1.getPublicKey(secret, true));
   });
 });
 
 describe('policyToJson', () => {
   it('round-trips: amounts as strings, defaults filled, Ethereum addresses EIP-55', () => {
-    const p = parseSigningPolicy({ chain: 'ethereum', chainIds: [1, '10'], recipients: ['0x' + 'ab'.repeat(20)], caps: { ['0x' + 'cd'.repeat(20)]: { perTransaction: '7' } } });
+    const p = parseSigningPolicy({
+      chain: 'ethereum',
+      chainIds: [1, '10'],
+      recipients: ['0x' + 'ab'.repeat(20)],
+      caps: { ['0x' + 'cd'.repeat(20)]: { perTransaction: '7' } },
+    });
     const json = policyToJson(p);
-    expect(json).toMatchObject({ chainIds: ['1', '10'], allowDigest: false, allowContractCreation: false, signatureFormat: 'der', recipients: [expect.stringMatching(/^0x(?=.*[a-f])(?=.*[A-F])[0-9a-fA-F]{40}$/)] });
+    expect(json).toMatchObject({
+      chainIds: ['1', '10'],
+      allowDigest: false,
+      allowContractCreation: false,
+      signatureFormat: 'der',
+      recipients: [expect.stringMatching(/^0x(?=.*[a-f])(?=.*[A-F])[0-9a-fA-F]{40}$/)],
+    });
     expect(Object.values(json.caps as object)[0]).toEqual({ perTransaction: '7' });
     expect(parseSigningPolicy(json)).toEqual(p);
   });
 
   it('refuses the same asset twice once addresses are normalised', () => {
-    expect(() => parseSigningPolicy({ chain: 'ethereum', chainIds: [1], caps: { ['0x' + 'cd'.repeat(20)]: { perTransaction: '1' }, ['0x' + 'CD'.repeat(20)]: { perTransaction: '2' } } }))
-      .toThrow(/is listed twice/);
+    expect(() =>
+      parseSigningPolicy({
+        chain: 'ethereum',
+        chainIds: [1],
+        caps: { ['0x' + 'cd'.repeat(20)]: { perTransaction: '1' }, ['0x' + 'CD'.repeat(20)]: { perTransaction: '2' } },
+      }),
+    ).toThrow(/is listed twice/);
   });
 });

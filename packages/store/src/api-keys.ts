@@ -127,15 +127,9 @@ export class ApiKeyStore {
     this.#all = db.prepare(`SELECT ${RECORD_COLUMNS} FROM api_keys ORDER BY created_at, id`);
     this.#byId = db.prepare(`SELECT ${RECORD_COLUMNS} FROM api_keys WHERE id = ?`);
     this.#revoke = db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
-    this.#byHash = db.prepare(
-      'SELECT id, label, role, api_key_hash FROM api_keys WHERE api_key_hash = ? AND revoked_at IS NULL',
-    );
-    this.#byAccessKeyId = db.prepare(
-      'SELECT id, label, role, sealed_secret FROM api_keys WHERE access_key_id = ? AND revoked_at IS NULL',
-    );
-    this.#touch = db.prepare(
-      'UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)',
-    );
+    this.#byHash = db.prepare('SELECT id, label, role, api_key_hash FROM api_keys WHERE api_key_hash = ? AND revoked_at IS NULL');
+    this.#byAccessKeyId = db.prepare('SELECT id, label, role, sealed_secret FROM api_keys WHERE access_key_id = ? AND revoked_at IS NULL');
+    this.#touch = db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)');
     this.#db = db;
     this.#scoped = db.prepare('SELECT scoped FROM api_keys WHERE id = ?');
     this.#scopeRows = db.prepare('SELECT selector FROM api_key_scopes WHERE api_key_id = ? ORDER BY selector');

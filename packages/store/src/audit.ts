@@ -77,9 +77,7 @@ export interface AuditRecord {
   hash: string;
 }
 
-export type AuditVerifyResult =
-  | { ok: true; count: number; lastHash: string }
-  | { ok: false; count: number; brokenAt: number; reason: string };
+export type AuditVerifyResult = { ok: true; count: number; lastHash: string } | { ok: false; count: number; brokenAt: number; reason: string };
 
 export type AuditJsonlVerifyResult =
   | {
@@ -115,7 +113,18 @@ export const MAX_SUMMARY_BYTES = 1024 * 1024;
 
 /** The JSONL keys and the canonical-encoding order: every field but `hash`. */
 const HASHED_FIELDS = [
-  'seq', 'at', 'requestId', 'apiKeyId', 'operation', 'keyId', 'decision', 'gate', 'reason', 'summary', 'signedDigest', 'prevHash',
+  'seq',
+  'at',
+  'requestId',
+  'apiKeyId',
+  'operation',
+  'keyId',
+  'decision',
+  'gate',
+  'reason',
+  'summary',
+  'signedDigest',
+  'prevHash',
 ] as const;
 
 interface AuditRow {
@@ -217,8 +226,7 @@ function summaryJson(summary: unknown): string | null {
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: string, optional: boolean): T | null {
   if (value === undefined && optional) return null;
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value))
-    throw new TypeError(`${field} must be one of ${allowed.join(', ')}`);
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) throw new TypeError(`${field} must be one of ${allowed.join(', ')}`);
   return value as T;
 }
 
@@ -262,7 +270,10 @@ export class AuditLog {
   /** Set when a line of a failed append could not be taken back: every later append refuses (fail closed). */
   private mirrorBroken: string | undefined;
 
-  constructor(private readonly db: Db, opts: AuditLogOptions = {}) {
+  constructor(
+    private readonly db: Db,
+    opts: AuditLogOptions = {},
+  ) {
     if (opts.jsonlPath !== undefined && (typeof opts.jsonlPath !== 'string' || opts.jsonlPath === ''))
       throw new TypeError('jsonlPath must be a non-empty string');
     this.jsonlPath = opts.jsonlPath;
@@ -274,8 +285,7 @@ export class AuditLog {
     this.walPath = !db.memory && db.pragma('journal_mode', { simple: true }) === 'wal' ? `${realpathSync(db.name)}-wal` : undefined;
     this.stmts = {
       // max(seq) on the INTEGER PRIMARY KEY is read from the right edge of the B-tree: O(log n), no scan.
-      head: db.prepare<[], { seq: number; hash: string }>(
-        'SELECT seq, hash FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)'),
+      head: db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)'),
       insert: db.prepare(`INSERT INTO audit_log (seq, at, request_id, api_key_id, operation, key_id, decision, gate, reason,
         summary, signed_digest, prev_hash, hash) VALUES (@seq, @at, @requestId, @apiKeyId, @operation, @keyId, @decision,
         @gate, @reason, @summary, @signedDigest, @prevHash, @hash)`),
@@ -349,7 +359,10 @@ export class AuditLog {
     const later = this.fsync && this.walPath !== undefined;
     let written: { records: AuditRecord[]; mirrorFd: number | undefined };
     try {
-      written = this.commit(group.map((g) => g.record), later ? 'later' : 'now');
+      written = this.commit(
+        group.map((g) => g.record),
+        later ? 'later' : 'now',
+      );
     } catch (e) {
       for (const g of group) g.reject(e);
       this.scheduleGroup();
@@ -362,23 +375,28 @@ export class AuditLog {
       return;
     }
     this.flushing = true;
-    this.flushCommitted(mirrorFd).then(
-      () => group.forEach((g, i) => g.resolve(records[i]!)),
-      (e: unknown) => {
-        this.mirrorBroken ??= `audit records ${records[0]!.seq}-${records.at(-1)!.seq} were committed but could not be flushed to disk (${String(e)}); restart the gateway`;
-        for (const g of group) g.reject(e);
-      },
-    ).finally(() => {
-      this.flushing = false;
-      this.scheduleGroup();
-    });
+    this.flushCommitted(mirrorFd)
+      .then(
+        () => group.forEach((g, i) => g.resolve(records[i]!)),
+        (e: unknown) => {
+          this.mirrorBroken ??= `audit records ${records[0]!.seq}-${records.at(-1)!.seq} were committed but could not be flushed to disk (${String(e)}); restart the gateway`;
+          for (const g of group) g.reject(e);
+        },
+      )
+      .finally(() => {
+        this.flushing = false;
+        this.scheduleGroup();
+      });
   }
 
   /** fdatasync of the JSONL lines (their fd is closed afterwards) and of the write-ahead log, in libuv's thread pool. */
   private async flushCommitted(mirrorFd: number | undefined): Promise<void> {
-    const syncMirror = mirrorFd === undefined ? undefined : new Promise<void>((ok, fail) => {
-      fdatasync(mirrorFd, (err) => close(mirrorFd, () => (err ? fail(err) : ok())));
-    });
+    const syncMirror =
+      mirrorFd === undefined
+        ? undefined
+        : new Promise<void>((ok, fail) => {
+            fdatasync(mirrorFd, (err) => close(mirrorFd, () => (err ? fail(err) : ok())));
+          });
     try {
       const wal = await open(this.walPath!, 'r');
       try {
@@ -394,8 +412,7 @@ export class AuditLog {
   /** Checks and normalises a caller's input; the log adds seq, prevHash and hash when it commits. */
   private prepare(input: AuditInput): PendingRecord {
     if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
-    if (input.signedDigest !== undefined && !(input.signedDigest instanceof Uint8Array))
-      throw new TypeError('signedDigest must be a Uint8Array');
+    if (input.signedDigest !== undefined && !(input.signedDigest instanceof Uint8Array)) throw new TypeError('signedDigest must be a Uint8Array');
     const at = this.now().getTime();
     if (!Number.isSafeInteger(at)) throw new RangeError('now() must return a valid date');
     return {
@@ -487,51 +504,60 @@ export class AuditLog {
    */
   private reconcileMirror(path: string): string[] {
     const notes: string[] = [];
-    this.db.transaction(() => {
-      const head = this.stmts.head.get();
-      const st = statSync(path, { throwIfNoEntry: false });
-      if (st && !st.isFile()) throw new AuditIntegrityError(`audit JSONL ${path} is not a regular file`);
-      if (st && (st.mode & 0o077) !== 0) chmodSync(path, 0o600);
-      const tail = st ? readTail(path) : { lastLine: undefined, lastLineEnd: 0, size: 0 };
-      if (tail.size > tail.lastLineEnd) {
-        truncateTo(path, tail.lastLineEnd);
-        notes.push(`removed a torn last line (${tail.size - tail.lastLineEnd} bytes) from ${path}`);
-      }
-      if (tail.lastLine === undefined) {
-        // A new or emptied (rotated) mirror starts at the current head, so it can be verified from there.
-        if (head) this.writeLines(path, head.seq, head.seq);
-        return;
-      }
-      let last: AuditRecord;
-      try {
-        last = JSON.parse(tail.lastLine.text) as AuditRecord;
-      } catch {
-        throw new AuditIntegrityError(`the last line of ${path} is not JSON; run \`kmsgate audit verify --jsonl\``);
-      }
-      const headSeq = head?.seq ?? 0;
-      const headHash = head?.hash ?? GENESIS_HASH;
-      if (head && last.seq === headSeq) {
-        if (tail.lastLine.text === auditJsonLine(toRecord(this.stmts.get.get(headSeq)!))) return;
-        throw new AuditIntegrityError(`the last line of ${path} (record ${headSeq}) differs from the database; run \`kmsgate audit verify --jsonl\``);
-      }
-      if (Number.isSafeInteger(last.seq) && last.seq > headSeq && last.seq - headSeq <= MAX_GROUP_RECORDS) {
-        const extra = readLastLines(path, last.seq - headSeq);
-        if (chainsOnto(extra.map((l) => l.text), headSeq, headHash)) {
-          truncateTo(path, extra[0]!.start);
-          const which = extra.length === 1 ? `record ${last.seq}` : `records ${headSeq + 1}-${last.seq}`;
-          notes.push(`removed ${which} from ${path}: written there but never committed to the database (a crash mid-append)`);
+    this.db
+      .transaction(() => {
+        const head = this.stmts.head.get();
+        const st = statSync(path, { throwIfNoEntry: false });
+        if (st && !st.isFile()) throw new AuditIntegrityError(`audit JSONL ${path} is not a regular file`);
+        if (st && (st.mode & 0o077) !== 0) chmodSync(path, 0o600);
+        const tail = st ? readTail(path) : { lastLine: undefined, lastLineEnd: 0, size: 0 };
+        if (tail.size > tail.lastLineEnd) {
+          truncateTo(path, tail.lastLineEnd);
+          notes.push(`removed a torn last line (${tail.size - tail.lastLineEnd} bytes) from ${path}`);
+        }
+        if (tail.lastLine === undefined) {
+          // A new or emptied (rotated) mirror starts at the current head, so it can be verified from there.
+          if (head) this.writeLines(path, head.seq, head.seq);
           return;
         }
-      }
-      const own = Number.isSafeInteger(last.seq) && last.seq < headSeq ? this.stmts.get.get(last.seq) : undefined;
-      if (own && auditJsonLine(toRecord(own)) === tail.lastLine.text) {
-        this.writeLines(path, last.seq + 1, headSeq);
-        notes.push(`copied records ${last.seq + 1}-${headSeq} from the database to ${path}, which ended at ${last.seq}`);
-        return;
-      }
-      throw new AuditIntegrityError(
-        `${path} ends at record ${String(last.seq)}, which does not match the database (head ${headSeq}); run \`kmsgate audit verify --jsonl\``);
-    }).immediate();
+        let last: AuditRecord;
+        try {
+          last = JSON.parse(tail.lastLine.text) as AuditRecord;
+        } catch {
+          throw new AuditIntegrityError(`the last line of ${path} is not JSON; run \`kmsgate audit verify --jsonl\``);
+        }
+        const headSeq = head?.seq ?? 0;
+        const headHash = head?.hash ?? GENESIS_HASH;
+        if (head && last.seq === headSeq) {
+          if (tail.lastLine.text === auditJsonLine(toRecord(this.stmts.get.get(headSeq)!))) return;
+          throw new AuditIntegrityError(`the last line of ${path} (record ${headSeq}) differs from the database; run \`kmsgate audit verify --jsonl\``);
+        }
+        if (Number.isSafeInteger(last.seq) && last.seq > headSeq && last.seq - headSeq <= MAX_GROUP_RECORDS) {
+          const extra = readLastLines(path, last.seq - headSeq);
+          if (
+            chainsOnto(
+              extra.map((l) => l.text),
+              headSeq,
+              headHash,
+            )
+          ) {
+            truncateTo(path, extra[0]!.start);
+            const which = extra.length === 1 ? `record ${last.seq}` : `records ${headSeq + 1}-${last.seq}`;
+            notes.push(`removed ${which} from ${path}: written there but never committed to the database (a crash mid-append)`);
+            return;
+          }
+        }
+        const own = Number.isSafeInteger(last.seq) && last.seq < headSeq ? this.stmts.get.get(last.seq) : undefined;
+        if (own && auditJsonLine(toRecord(own)) === tail.lastLine.text) {
+          this.writeLines(path, last.seq + 1, headSeq);
+          notes.push(`copied records ${last.seq + 1}-${headSeq} from the database to ${path}, which ended at ${last.seq}`);
+          return;
+        }
+        throw new AuditIntegrityError(
+          `${path} ends at record ${String(last.seq)}, which does not match the database (head ${headSeq}); run \`kmsgate audit verify --jsonl\``,
+        );
+      })
+      .immediate();
     return notes;
   }
 
@@ -622,7 +648,10 @@ function readTail(path: string): { lastLine: { text: string; start: number } | u
       for (let i = len - 1; i >= 0; i--) {
         if (buf[i] !== 0x0a) continue;
         if (lastNewline < 0) lastNewline = pos + i;
-        else if (prevNewline < 0) { prevNewline = pos + i; break; }
+        else if (prevNewline < 0) {
+          prevNewline = pos + i;
+          break;
+        }
       }
       if (lastNewline < 0 && pos === 0) break;
     }
@@ -652,7 +681,12 @@ export function verifyAuditChain(db: Db): AuditVerifyResult {
       return { ok: false, count, brokenAt: expected, reason: `record ${expected} is missing (the next record is ${r.seq})` };
     }
     if (r.prevHash !== prevHash) {
-      return { ok: false, count, brokenAt: r.seq, reason: `prev_hash of record ${r.seq} is not the hash of record ${r.seq - 1} (records removed, reordered or re-chained before it)` };
+      return {
+        ok: false,
+        count,
+        brokenAt: r.seq,
+        reason: `prev_hash of record ${r.seq} is not the hash of record ${r.seq - 1} (records removed, reordered or re-chained before it)`,
+      };
     }
     if (auditRecordHash(r) !== r.hash) {
       return { ok: false, count, brokenAt: r.seq, reason: `hash of record ${r.seq} does not match its contents (the record was edited)` };
@@ -707,7 +741,10 @@ export function verifyAuditJsonl(db: Db, path: string): AuditJsonlVerifyResult {
   const headSeq = (db.prepare('SELECT max(seq) AS s FROM audit_log').get() as { s: number | null }).s ?? 0;
   const get = db.prepare<[number], AuditRow>('SELECT * FROM audit_log WHERE seq = ?');
   const st = statSync(path, { throwIfNoEntry: false });
-  if (!st) return headSeq === 0 ? { ok: true, lines: 0, firstSeq: null, lastSeq: null } : { ok: false, line: 0, seq: null, reason: `${path} does not exist; the database has ${headSeq} records` };
+  if (!st)
+    return headSeq === 0
+      ? { ok: true, lines: 0, firstSeq: null, lastSeq: null }
+      : { ok: false, line: 0, seq: null, reason: `${path} does not exist; the database has ${headSeq} records` };
   let lines = 0;
   let firstSeq: number | null = null;
   let lastSeq: number | null = null;
@@ -739,7 +776,13 @@ export function verifyAuditJsonl(db: Db, path: string): AuditJsonlVerifyResult {
       const candidate = parsed as unknown as AuditRecord;
       const prev = uncommitted?.hash ?? lastHash ?? (seq === 1 ? GENESIS_HASH : get.get(seq - 1)?.hash);
       const { hash, ...rest } = candidate;
-      if (seq > headSeq && seq - headSeq <= MAX_GROUP_RECORDS && candidate.prevHash === prev && text === auditJsonLine(candidate) && auditRecordHash(rest) === hash) {
+      if (
+        seq > headSeq &&
+        seq - headSeq <= MAX_GROUP_RECORDS &&
+        candidate.prevHash === prev &&
+        text === auditJsonLine(candidate) &&
+        auditRecordHash(rest) === hash
+      ) {
         pendingTail = 'uncommitted';
         uncommitted = { seq, hash };
         continue;
@@ -758,10 +801,13 @@ export function verifyAuditJsonl(db: Db, path: string): AuditJsonlVerifyResult {
   }
   const committedLast = lastSeq ?? 0;
   if (committedLast < headSeq)
-    return fail(lines + 1, committedLast + 1, `record ${committedLast + 1} is missing: the file ends at ${committedLast || 'no record'} but the database has records up to ${headSeq}`);
+    return fail(
+      lines + 1,
+      committedLast + 1,
+      `record ${committedLast + 1} is missing: the file ends at ${committedLast || 'no record'} but the database has records up to ${headSeq}`,
+    );
   return { ok: true, lines, firstSeq, lastSeq, ...(pendingTail ? { pendingTail } : {}) };
 }
-
 
 /** The last `n` records, oldest first (read-only; for `kmsgate audit tail`). */
 export function readAuditTail(db: Db, n: number): AuditRecord[] {
@@ -795,8 +841,11 @@ export function readAuditRecords(db: Db, filter: AuditRecordFilter): AuditRecord
   const k = filter.keyId ?? null;
   const o = filter.operation ?? null;
   const d = filter.decision ?? null;
-  const rows = db.prepare<[number, string | null, string | null, string | null, string | null, string | null, string | null], AuditRow>(
-    `SELECT * FROM audit_log WHERE seq > ? AND (? IS NULL OR key_id = ?) AND (? IS NULL OR operation = ?) AND (? IS NULL OR decision = ?)
-     ORDER BY seq`).all(filter.afterSeq, k, k, o, o, d, d);
+  const rows = db
+    .prepare<[number, string | null, string | null, string | null, string | null, string | null, string | null], AuditRow>(
+      `SELECT * FROM audit_log WHERE seq > ? AND (? IS NULL OR key_id = ?) AND (? IS NULL OR operation = ?) AND (? IS NULL OR decision = ?)
+     ORDER BY seq`,
+    )
+    .all(filter.afterSeq, k, k, o, o, d, d);
   return rows.map(toRecord);
 }

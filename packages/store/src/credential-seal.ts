@@ -1,15 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  fstatSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -63,8 +53,7 @@ function readSealKey(path: string): Uint8Array {
     if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
       const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
       throw new Error(
-        `credential sealing key ${path} is accessible by group or others (mode ${mode}); ` +
-          `refusing to use it. Restrict it to its owner: chmod 600 ${path}`,
+        `credential sealing key ${path} is accessible by group or others (mode ${mode}); ` + `refusing to use it. Restrict it to its owner: chmod 600 ${path}`,
       );
     }
     if (st.size !== SEAL_KEY_BYTES) {
@@ -155,10 +144,8 @@ export function unsealCredential(sealKey: Uint8Array, accessKeyId: string, seale
   try {
     return new Uint8Array(Buffer.concat([decipher.update(body), decipher.final()]));
   } catch (e) {
-    throw new Error(
-      `cannot unseal the SigV4 secret of ${accessKeyId}: ${SEAL_KEY_FILE} is not the key it was sealed with, ` +
-        'or the row was altered',
-      { cause: e },
-    );
+    throw new Error(`cannot unseal the SigV4 secret of ${accessKeyId}: ${SEAL_KEY_FILE} is not the key it was sealed with, ` + 'or the row was altered', {
+      cause: e,
+    });
   }
 }

@@ -28,12 +28,29 @@ export interface ReconcileState {
 }
 
 interface EntryRow {
-  serial: number; number: number; command: number; length: number; session_key: number; target_key: number;
-  second_key: number; result: number; tick: number; digest: Buffer;
+  serial: number;
+  number: number;
+  command: number;
+  length: number;
+  session_key: number;
+  target_key: number;
+  second_key: number;
+  result: number;
+  tick: number;
+  digest: Buffer;
 }
 
 /** The operations whose records carry `deviceUses` (apps/server audit class 'usage'); no other record's summary is read. */
-const DATA_KEY_OPERATIONS: ReadonlySet<string> = new Set(['Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'VerifyMac', 'DeriveSharedSecret']);
+const DATA_KEY_OPERATIONS: ReadonlySet<string> = new Set([
+  'Encrypt',
+  'Decrypt',
+  'ReEncrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'GenerateMac',
+  'VerifyMac',
+  'DeriveSharedSecret',
+]);
 
 function deviceUses(summary: string | null): Record<string, number> {
   if (summary === null) return {};
@@ -48,16 +65,28 @@ export class HsmLogStore {
   /** The last entry kept for a device: the next read must chain on from it. */
   lastEntry(serial: number): StoredLogEntry | undefined {
     const r = this.db.prepare<[number], EntryRow>('SELECT * FROM hsm_log_entries WHERE serial = ? ORDER BY id DESC LIMIT 1').get(serial);
-    return r ? {
-      serial: r.serial, number: r.number, command: r.command, length: r.length, sessionKey: r.session_key, targetKey: r.target_key,
-      secondKey: r.second_key, result: r.result, tick: r.tick, digest: new Uint8Array(r.digest),
-    } : undefined;
+    return r
+      ? {
+          serial: r.serial,
+          number: r.number,
+          command: r.command,
+          length: r.length,
+          sessionKey: r.session_key,
+          targetKey: r.target_key,
+          secondKey: r.second_key,
+          result: r.result,
+          tick: r.tick,
+          digest: new Uint8Array(r.digest),
+        }
+      : undefined;
   }
 
   reconcileState(backendId: string): ReconcileState {
-    const r = this.db.prepare<[string], { audit_seq: number; carried: string }>('SELECT audit_seq, carried FROM hsm_reconcile_state WHERE backend_id = ?').get(backendId);
+    const r = this.db
+      .prepare<[string], { audit_seq: number; carried: string }>('SELECT audit_seq, carried FROM hsm_reconcile_state WHERE backend_id = ?')
+      .get(backendId);
     if (!r) return { auditSeq: 0, carried: new Map() };
-    return { auditSeq: r.audit_seq, carried: new Map((JSON.parse(r.carried) as [number, number][])) };
+    return { auditSeq: r.audit_seq, carried: new Map(JSON.parse(r.carried) as [number, number][]) };
   }
 
   /**
@@ -69,7 +98,10 @@ export class HsmLogStore {
    * progress. `records`: how many Sign records were counted.
    */
   reconcileRound<R extends { carry: Map<number, number> }>(
-    backendId: string, entries: readonly StoredLogEntry[], objectOf: ReadonlyMap<string, number>, readAt: Date,
+    backendId: string,
+    entries: readonly StoredLogEntry[],
+    objectOf: ReadonlyMap<string, number>,
+    readAt: Date,
     match: (recorded: Map<number, number>, carried: Map<number, number>) => R,
   ): { result: R; records: number } {
     return this.db.transaction(() => {
@@ -94,7 +126,8 @@ export class HsmLogStore {
 
   /** Keeps the entries read and the reconciliation's progress, in one transaction. */
   record(entries: readonly StoredLogEntry[], backendId: string, state: ReconcileState, readAt: Date): void {
-    const insert = this.db.prepare(`INSERT INTO hsm_log_entries (serial, number, command, length, session_key, target_key, second_key, result, tick, digest, read_at)
+    const insert = this.db
+      .prepare(`INSERT INTO hsm_log_entries (serial, number, command, length, session_key, target_key, second_key, result, tick, digest, read_at)
       VALUES (@serial, @number, @command, @length, @sessionKey, @targetKey, @secondKey, @result, @tick, @digest, @readAt)`);
     const upsert = this.db.prepare(`INSERT INTO hsm_reconcile_state (backend_id, audit_seq, carried, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (backend_id) DO UPDATE SET audit_seq = excluded.audit_seq, carried = excluded.carried, updated_at = excluded.updated_at`);

@@ -26,15 +26,32 @@ export interface ImportTokenRecord {
 }
 
 interface Row {
-  token_hash: Buffer; key_id: string; backend_id: string; wrapping_handle: string; wrapping_key_spec: string;
-  wrapping_algorithm: string; public_key: Buffer; created_at: number; valid_to: number; state: string; wrapping_deleted: number;
+  token_hash: Buffer;
+  key_id: string;
+  backend_id: string;
+  wrapping_handle: string;
+  wrapping_key_spec: string;
+  wrapping_algorithm: string;
+  public_key: Buffer;
+  created_at: number;
+  valid_to: number;
+  state: string;
+  wrapping_deleted: number;
 }
 
 function toRecord(r: Row): ImportTokenRecord {
   return {
-    tokenHash: new Uint8Array(r.token_hash), keyId: r.key_id, backendId: r.backend_id, wrappingHandle: r.wrapping_handle,
-    wrappingKeySpec: r.wrapping_key_spec, wrappingAlgorithm: r.wrapping_algorithm, publicKey: new Uint8Array(r.public_key),
-    createdAt: new Date(r.created_at), validTo: new Date(r.valid_to), state: r.state as ImportTokenState, wrappingDeleted: r.wrapping_deleted === 1,
+    tokenHash: new Uint8Array(r.token_hash),
+    keyId: r.key_id,
+    backendId: r.backend_id,
+    wrappingHandle: r.wrapping_handle,
+    wrappingKeySpec: r.wrapping_key_spec,
+    wrappingAlgorithm: r.wrapping_algorithm,
+    publicKey: new Uint8Array(r.public_key),
+    createdAt: new Date(r.created_at),
+    validTo: new Date(r.valid_to),
+    state: r.state as ImportTokenState,
+    wrappingDeleted: r.wrapping_deleted === 1,
   };
 }
 
@@ -65,8 +82,17 @@ export class ImportTokenStore {
   issue(t: Omit<ImportTokenRecord, 'state' | 'wrappingDeleted'>): void {
     this.db.transaction(() => {
       this.stmts.supersede.run(t.keyId);
-      this.stmts.insert.run(Buffer.from(t.tokenHash), t.keyId, t.backendId, t.wrappingHandle, t.wrappingKeySpec, t.wrappingAlgorithm,
-        Buffer.from(t.publicKey), t.createdAt.getTime(), t.validTo.getTime());
+      this.stmts.insert.run(
+        Buffer.from(t.tokenHash),
+        t.keyId,
+        t.backendId,
+        t.wrappingHandle,
+        t.wrappingKeySpec,
+        t.wrappingAlgorithm,
+        Buffer.from(t.publicKey),
+        t.createdAt.getTime(),
+        t.validTo.getTime(),
+      );
     })();
   }
 
@@ -82,7 +108,9 @@ export class ImportTokenStore {
    * material (a concurrent import won).
    */
   use(tokenHash: Uint8Array, now: Date, material?: { keyId: string; handle: string; publicKey: Uint8Array }): 'done' | 'token' | 'key' {
-    class NotDone { constructor(readonly why: 'token' | 'key') {} }
+    class NotDone {
+      constructor(readonly why: 'token' | 'key') {}
+    }
     try {
       this.db.transaction(() => {
         if (this.stmts.use.run(Buffer.from(tokenHash), now.getTime()).changes !== 1) throw new NotDone('token');

@@ -34,15 +34,25 @@ function toRecord(r: KeyRow): KeyRecord {
   };
 }
 
-export interface Tag { TagKey: string; TagValue: string }
-export interface AliasRecord { aliasName: string; keyId: string; createdAt: Date; updatedAt: Date }
-interface AliasRow { alias_name: string; key_id: string; created_at: number; updated_at: number }
+export interface Tag {
+  TagKey: string;
+  TagValue: string;
+}
+export interface AliasRecord {
+  aliasName: string;
+  keyId: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+interface AliasRow {
+  alias_name: string;
+  key_id: string;
+  created_at: number;
+  updated_at: number;
+}
 
 /** Why an alias write did not happen; nothing was changed. */
-export type AliasWriteResult =
-  | { ok: true }
-  | { ok: false; reason: 'exists' | 'not-found' }
-  | { ok: false; reason: 'limit'; count: number };
+export type AliasWriteResult = { ok: true } | { ok: false; reason: 'exists' | 'not-found' } | { ok: false; reason: 'limit'; count: number };
 
 /**
  * A key whose deletion date has passed no longer exists for clients, whether or not the deletion
@@ -71,7 +81,10 @@ export class KeyStore implements KeyLookup {
   };
 
   /** `now` is the gateway's clock (injectable so tests can move time instead of waiting). */
-  constructor(private readonly db: Db, private readonly now: () => Date = () => new Date()) {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => Date = () => new Date(),
+  ) {
     this.stmts = {
       get: db.prepare<[string], KeyRow>('SELECT * FROM keys WHERE key_id = ?'),
       insert: db.prepare(`INSERT INTO keys (key_id, created_at, description, key_usage, key_spec, key_state, origin,
@@ -83,32 +96,30 @@ export class KeyStore implements KeyLookup {
       setPolicy: db.prepare('UPDATE keys SET policy = ? WHERE key_id = ?'),
       due: db.prepare<[number], KeyRow>(`SELECT * FROM keys WHERE ${DUE} ORDER BY deletion_date, key_id`),
       deleteDue: db.prepare(`DELETE FROM keys WHERE key_id = ? AND ${DUE}`),
-      page: db.prepare<[string, number, number], { key_id: string }>(
-        `SELECT key_id FROM keys WHERE key_id > ? AND ${LIVE} ORDER BY key_id LIMIT ?`),
+      page: db.prepare<[string, number, number], { key_id: string }>(`SELECT key_id FROM keys WHERE key_id > ? AND ${LIVE} ORDER BY key_id LIMIT ?`),
 
       upsertTag: db.prepare(`INSERT INTO key_tags (key_id, tag_key, tag_value) VALUES (?, ?, ?)
         ON CONFLICT (key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value`),
       deleteTag: db.prepare('DELETE FROM key_tags WHERE key_id = ? AND tag_key = ?'),
       tagKeys: db.prepare<[string], { tag_key: string }>('SELECT tag_key FROM key_tags WHERE key_id = ?'),
-      tags: db.prepare<[string], { tag_key: string; tag_value: string }>(
-        'SELECT tag_key, tag_value FROM key_tags WHERE key_id = ? ORDER BY tag_key'),
+      tags: db.prepare<[string], { tag_key: string; tag_value: string }>('SELECT tag_key, tag_value FROM key_tags WHERE key_id = ? ORDER BY tag_key'),
       tagPage: db.prepare<[string, string, number], { tag_key: string; tag_value: string }>(
-        'SELECT tag_key, tag_value FROM key_tags WHERE key_id = ? AND tag_key > ? ORDER BY tag_key LIMIT ?'),
+        'SELECT tag_key, tag_value FROM key_tags WHERE key_id = ? AND tag_key > ? ORDER BY tag_key LIMIT ?',
+      ),
 
       alias: db.prepare<[string], { key_id: string }>('SELECT key_id FROM aliases WHERE alias_name = ?'),
       aliasCount: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM aliases WHERE key_id = ?'),
       aliasNames: db.prepare<[string], { alias_name: string }>('SELECT alias_name FROM aliases WHERE key_id = ? ORDER BY alias_name'),
       // An alias of a key that no longer exists no longer exists either: its name is free again.
-      dropStaleAlias: db.prepare(
-        `DELETE FROM aliases WHERE alias_name = ? AND key_id IN (SELECT key_id FROM keys WHERE ${DUE})`),
+      dropStaleAlias: db.prepare(`DELETE FROM aliases WHERE alias_name = ? AND key_id IN (SELECT key_id FROM keys WHERE ${DUE})`),
       aliasExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM aliases WHERE alias_name = ?'),
       insertAlias: db.prepare('INSERT INTO aliases (alias_name, key_id, created_at, updated_at) VALUES (?, ?, ?, ?)'),
       updateAlias: db.prepare('UPDATE aliases SET key_id = ?, updated_at = ? WHERE alias_name = ?'),
-      deleteAlias: db.prepare(
-        `DELETE FROM aliases WHERE alias_name = ? AND key_id IN (SELECT key_id FROM keys WHERE ${LIVE})`),
+      deleteAlias: db.prepare(`DELETE FROM aliases WHERE alias_name = ? AND key_id IN (SELECT key_id FROM keys WHERE ${LIVE})`),
       aliasPage: db.prepare<[string, string | null, string | null, number, number], AliasRow>(
         `SELECT a.alias_name, a.key_id, a.created_at, a.updated_at FROM aliases a JOIN keys k ON k.key_id = a.key_id
-         WHERE a.alias_name > ? AND (? IS NULL OR a.key_id = ?) AND ${LIVE} ORDER BY a.alias_name LIMIT ?`),
+         WHERE a.alias_name > ? AND (? IS NULL OR a.key_id = ?) AND ${LIVE} ORDER BY a.alias_name LIMIT ?`,
+      ),
 
       recordStore: db.prepare('INSERT OR IGNORE INTO custom_key_stores (backend_id, created_at) VALUES (?, ?)'),
       storeCreated: db.prepare<[string], { created_at: number }>('SELECT created_at FROM custom_key_stores WHERE backend_id = ?'),
@@ -159,7 +170,7 @@ export class KeyStore implements KeyLookup {
 
   /** Sets the key state; `deletionDate` only for PendingDeletion (it is cleared otherwise). */
   setKeyState(keyId: string, state: KeyState, deletionDate?: Date): void {
-    this.stmts.setState.run(state, state === 'PendingDeletion' ? deletionDate?.getTime() ?? null : null, keyId);
+    this.stmts.setState.run(state, state === 'PendingDeletion' ? (deletionDate?.getTime() ?? null) : null, keyId);
   }
 
   setDescription(keyId: string, description: string): void {
@@ -248,7 +259,10 @@ export class KeyStore implements KeyLookup {
     const rows = this.stmts.aliasPage.all(after, keyId ?? null, keyId ?? null, this.#nowMs(), limit + 1);
     return {
       aliases: rows.slice(0, limit).map((r) => ({
-        aliasName: r.alias_name, keyId: r.key_id, createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at),
+        aliasName: r.alias_name,
+        keyId: r.key_id,
+        createdAt: new Date(r.created_at),
+        updatedAt: new Date(r.updated_at),
       })),
       truncated: rows.length > limit,
     };

@@ -6,16 +6,34 @@
  */
 import type Database from 'better-sqlite3';
 import {
-  AMOUNT_LIMBS, GLOBAL_KILL_SWITCH, fromLimbSums, toLimbs,
-  type KillSwitchRecord, type LedgerAmount, type PolicyStateStore, type ReplayStore, type RuntimePolicyRecord, type SigningLedger,
+  AMOUNT_LIMBS,
+  GLOBAL_KILL_SWITCH,
+  fromLimbSums,
+  toLimbs,
+  type KillSwitchRecord,
+  type LedgerAmount,
+  type PolicyStateStore,
+  type ReplayStore,
+  type RuntimePolicyRecord,
+  type SigningLedger,
 } from '@kmsgate/policy';
 import type { Db } from './db';
 import { ReadCache, type CachedRead } from './read-cache';
 
 type Statement<P extends unknown[] = unknown[], R = unknown> = Database.Statement<P, R>;
 
-interface KillSwitchRow { target: string; engaged_at: number; engaged_by: string; reason: string | null }
-interface PolicyRow { selector: string; policy: string; updated_at: number; updated_by: string }
+interface KillSwitchRow {
+  target: string;
+  engaged_at: number;
+  engaged_by: string;
+  reason: string | null;
+}
+interface PolicyRow {
+  selector: string;
+  policy: string;
+  updated_at: number;
+  updated_by: string;
+}
 
 const LIMB_COLUMNS = Array.from({ length: AMOUNT_LIMBS }, (_, i) => `l${i}`);
 
@@ -57,15 +75,23 @@ export class SqlitePolicyState implements PolicyStateStore, SigningLedger, Repla
       engage: db.prepare('INSERT OR IGNORE INTO kill_switches (target, engaged_at, engaged_by, reason) VALUES (?, ?, ?, ?)'),
       release: db.prepare('DELETE FROM kill_switches WHERE target = ?'),
       // json_each: one statement for any number of selectors.
-      policies: db.prepare('SELECT selector, policy, updated_at, updated_by FROM signing_policies WHERE selector IN (SELECT value FROM json_each(?)) ORDER BY selector'),
+      policies: db.prepare(
+        'SELECT selector, policy, updated_at, updated_by FROM signing_policies WHERE selector IN (SELECT value FROM json_each(?)) ORDER BY selector',
+      ),
       allPolicies: db.prepare('SELECT selector, policy, updated_at, updated_by FROM signing_policies ORDER BY selector'),
       putPolicy: db.prepare(`INSERT INTO signing_policies (selector, policy, updated_at, updated_by) VALUES (?, ?, ?, ?)
         ON CONFLICT (selector) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at, updated_by = excluded.updated_by`),
       deletePolicy: db.prepare('DELETE FROM signing_policies WHERE selector = ?'),
       count: db.prepare('SELECT COUNT(*) AS n FROM signing_ledger WHERE key_id = ? AND at > ?'),
-      sum: db.prepare<[string, string, number], Record<string, bigint | null>>(`SELECT ${LIMB_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM signing_ledger_amounts WHERE key_id = ? AND asset = ? AND at > ?`).safeIntegers(true),
+      sum: db
+        .prepare<[string, string, number], Record<string, bigint | null>>(
+          `SELECT ${LIMB_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM signing_ledger_amounts WHERE key_id = ? AND asset = ? AND at > ?`,
+        )
+        .safeIntegers(true),
       insertEntry: db.prepare("INSERT INTO signing_ledger (key_id, at, request_id, state) VALUES (?, ?, ?, 'reserved')"),
-      insertAmount: db.prepare(`INSERT INTO signing_ledger_amounts (entry_id, key_id, asset, at, ${LIMB_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ${LIMB_COLUMNS.map(() => '?').join(', ')})`),
+      insertAmount: db.prepare(
+        `INSERT INTO signing_ledger_amounts (entry_id, key_id, asset, at, ${LIMB_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ${LIMB_COLUMNS.map(() => '?').join(', ')})`,
+      ),
       commit: db.prepare("UPDATE signing_ledger SET state = 'committed' WHERE id = ?"),
       releaseEntry: db.prepare('DELETE FROM signing_ledger WHERE id = ?'),
       prune: db.prepare('DELETE FROM signing_ledger WHERE at < ?'),
@@ -95,7 +121,8 @@ export class SqlitePolicyState implements PolicyStateStore, SigningLedger, Repla
   setKillSwitch(target: string, engaged: boolean, by: string, reason: string | null, now: Date): boolean {
     checkString(target, 'target');
     checkString(by, 'by');
-    if (reason !== null && (typeof reason !== 'string' || reason.length > 1024)) throw new TypeError('reason must be null or a string of at most 1024 characters');
+    if (reason !== null && (typeof reason !== 'string' || reason.length > 1024))
+      throw new TypeError('reason must be null or a string of at most 1024 characters');
     checkDate(now);
     const run = engaged ? this.#s.engage.run(target, now.getTime(), by, reason) : this.#s.release.run(target);
     return run.changes > 0;

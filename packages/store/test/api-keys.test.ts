@@ -60,8 +60,13 @@ describe('ApiKeyStore lookups', () => {
     const listed = store.list();
     expect(listed).toHaveLength(1);
     expect(listed[0]).toEqual({
-      id: k.id, label: 'alice', role: 'admin', accessKeyId: k.accessKeyId,
-      createdAt: k.createdAt, revokedAt: null, lastUsedAt: null,
+      id: k.id,
+      label: 'alice',
+      role: 'admin',
+      accessKeyId: k.accessKeyId,
+      createdAt: k.createdAt,
+      revokedAt: null,
+      lastUsedAt: null,
     });
     const text = JSON.stringify(listed);
     expect(text).not.toContain(k.apiKey);

@@ -61,7 +61,9 @@ function dropTriggers(d: Db): void {
 }
 
 function jsonlLines(): string[] {
-  return readFileSync(jsonl, 'utf8').split('\n').filter((l) => l !== '');
+  return readFileSync(jsonl, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 describe('the chain hash', () => {
@@ -90,7 +92,7 @@ describe('the chain hash', () => {
     expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('is the docs/audit.md Python verifier\'s view too (when python3 is installed)', () => {
+  it("is the docs/audit.md Python verifier's view too (when python3 is installed)", () => {
     const doc = readFileSync(join(ROOT, 'docs', 'audit.md'), 'utf8');
     const script = /```python\n([\s\S]*?)```/.exec(doc)?.[1];
     expect(script).toBeDefined();
@@ -188,8 +190,7 @@ describe('append', () => {
   });
 
   it('reads one row of history (the head, by primary key), however long the history is', () => {
-    const plans = (d: Database.Database, sql: string) =>
-      (d.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail);
+    const plans = (d: Database.Database, sql: string) => (d.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail);
     const statementsOf = (rows: number): string[] => {
       const path = join(dir, `plan-${rows}.db`);
       openDb(path).close(); // the real schema
@@ -210,7 +211,12 @@ describe('append', () => {
       return statements;
     };
     const empty = statementsOf(0);
-    expect(empty).toEqual(['BEGIN IMMEDIATE', expect.stringMatching(/^SELECT seq, hash FROM audit_log WHERE seq = \(SELECT max\(seq\)/), expect.stringMatching(/^INSERT INTO audit_log/), 'COMMIT']);
+    expect(empty).toEqual([
+      'BEGIN IMMEDIATE',
+      expect.stringMatching(/^SELECT seq, hash FROM audit_log WHERE seq = \(SELECT max\(seq\)/),
+      expect.stringMatching(/^INSERT INTO audit_log/),
+      'COMMIT',
+    ]);
     expect(statementsOf(100_000)).toEqual(empty);
   });
 });
@@ -225,10 +231,17 @@ describe('group commit (appendGrouped)', () => {
     const l = new AuditLog(d, { jsonlPath: jsonl, fsync: true, now: () => new Date(clock++) });
     seen.length = 0;
     const records = await Promise.all([1, 2, 3].map((i) => l.appendGrouped(input(i))));
-    expect(records.map((r) => [r.seq, r.requestId])).toEqual([[1, 'req-1'], [2, 'req-2'], [3, 'req-3']]);
+    expect(records.map((r) => [r.seq, r.requestId])).toEqual([
+      [1, 'req-1'],
+      [2, 'req-2'],
+      [3, 'req-3'],
+    ]);
     expect(seen.filter((s) => !s.startsWith('PRAGMA'))).toEqual([
-      'BEGIN IMMEDIATE', expect.stringMatching(/^SELECT seq, hash FROM audit_log/),
-      expect.stringMatching(/^INSERT INTO audit_log/), expect.stringMatching(/^INSERT INTO audit_log/), expect.stringMatching(/^INSERT INTO audit_log/),
+      'BEGIN IMMEDIATE',
+      expect.stringMatching(/^SELECT seq, hash FROM audit_log/),
+      expect.stringMatching(/^INSERT INTO audit_log/),
+      expect.stringMatching(/^INSERT INTO audit_log/),
+      expect.stringMatching(/^INSERT INTO audit_log/),
       'COMMIT',
     ]);
     expect(verifyAuditChain(d)).toMatchObject({ ok: true, count: 3 });
@@ -271,9 +284,17 @@ describe('group commit (appendGrouped)', () => {
     // The first group is committed in the next turn and its flush starts; these arrive during it.
     await new Promise((r) => setImmediate(r));
     let firstDone = false;
-    void first.then(() => { firstDone = true; });
+    void first.then(() => {
+      firstDone = true;
+    });
     const later = [2, 3, 4].map((i) => l.appendGrouped(input(i)).then((r) => ({ r, afterFirst: firstDone })));
-    const records = [await first, ...(await Promise.all(later)).map((x) => { expect(x.afterFirst).toBe(true); return x.r; })];
+    const records = [
+      await first,
+      ...(await Promise.all(later)).map((x) => {
+        expect(x.afterFirst).toBe(true);
+        return x.r;
+      }),
+    ];
     expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
     records.slice(1).forEach((r, i) => expect(r.prevHash).toBe(records[i]!.hash));
     expect(verifyAuditJsonl(d, jsonl)).toMatchObject({ ok: true, lines: 4 });
@@ -305,12 +326,13 @@ describe('group commit (appendGrouped)', () => {
 
   it('refuses a malformed input on its own; the rest of its turn is written', async () => {
     const l = log();
-    const results = await Promise.allSettled([
-      l.appendGrouped(input(1)), l.appendGrouped(input(2, { decision: 'maybe' as never })), l.appendGrouped(input(3)),
-    ]);
+    const results = await Promise.allSettled([l.appendGrouped(input(1)), l.appendGrouped(input(2, { decision: 'maybe' as never })), l.appendGrouped(input(3))]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/decision must be one of/);
-    expect(readAuditTail(db(), 10).map((r) => [r.seq, r.requestId])).toEqual([[1, 'req-1'], [2, 'req-3']]);
+    expect(readAuditTail(db(), 10).map((r) => [r.seq, r.requestId])).toEqual([
+      [1, 'req-1'],
+      [2, 'req-3'],
+    ]);
   });
 });
 
@@ -406,7 +428,7 @@ describe('the JSONL mirror', () => {
     const lines = jsonlLines();
     lines[4] = lines[4]!.replace('"operation":"Sign"', '"operation":"Verify"');
     writeFileSync(jsonl, lines.join('\n') + '\n');
-    expect(verifyAuditJsonl(db(), jsonl)).toEqual({ ok: false, line: 5, seq: 5, reason: 'field operation differs from the database\'s record 5' });
+    expect(verifyAuditJsonl(db(), jsonl)).toEqual({ ok: false, line: 5, seq: 5, reason: "field operation differs from the database's record 5" });
   });
 
   it('reports a line removed from the middle, and lines removed from the end', () => {
@@ -446,7 +468,7 @@ describe('the JSONL mirror', () => {
     void l;
   });
 
-  it('tolerates a group commit\'s uncommitted lines (and a torn one after them), and removes them at the next start', () => {
+  it("tolerates a group commit's uncommitted lines (and a torn one after them), and removes them at the next start", () => {
     fill(5);
     const good = readFileSync(jsonl);
     // A group of three written, then the process died before COMMIT, in the middle of a fourth line.
@@ -521,7 +543,7 @@ describe('the JSONL mirror', () => {
 });
 
 describe('fsync', () => {
-  it('works with fsync on (the default) and leaves the connection\'s synchronous setting as it was', () => {
+  it("works with fsync on (the default) and leaves the connection's synchronous setting as it was", () => {
     const d = db();
     const before = d.pragma('synchronous', { simple: true });
     const l = new AuditLog(d, { jsonlPath: jsonl });

@@ -1,13 +1,7 @@
 import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  loadOrCreateSealKey,
-  sealCredential,
-  SEAL_KEY_BYTES,
-  SEAL_KEY_FILE,
-  unsealCredential,
-} from '../src/credential-seal';
+import { loadOrCreateSealKey, sealCredential, SEAL_KEY_BYTES, SEAL_KEY_FILE, unsealCredential } from '../src/credential-seal';
 
 let dir: string;
 beforeEach(() => {

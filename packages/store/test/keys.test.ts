@@ -17,8 +17,16 @@ afterEach(() => db.close());
 
 function key(keyId: string): KeyRecord {
   return {
-    keyId, createdAt: new Date(clock), description: '', keyUsage: 'SIGN_VERIFY', keySpec: 'ECC_NIST_P256', keyState: 'Enabled',
-    origin: 'AWS_KMS', backendId: 'hsm', handle: '7', publicKey: new Uint8Array([1, 2, 3]),
+    keyId,
+    createdAt: new Date(clock),
+    description: '',
+    keyUsage: 'SIGN_VERIFY',
+    keySpec: 'ECC_NIST_P256',
+    keyState: 'Enabled',
+    origin: 'AWS_KMS',
+    backendId: 'hsm',
+    handle: '7',
+    publicKey: new Uint8Array([1, 2, 3]),
   };
 }
 const A = '00000000-0000-4000-8000-00000000000a';
@@ -67,13 +75,47 @@ describe('keys past their deletion date', () => {
 });
 
 describe('limits leave nothing half-done', () => {
-  beforeEach(() => { store.insertKey(key(A)); store.insertKey(key(B)); });
+  beforeEach(() => {
+    store.insertKey(key(A));
+    store.insertKey(key(B));
+  });
 
   it('tags: adds and overwrites within the limit, refuses beyond it unchanged', () => {
-    expect(store.tagKey(A, [{ TagKey: 'x', TagValue: '1' }, { TagKey: 'y', TagValue: '1' }], 3)).toBe(true);
-    expect(store.tagKey(A, [{ TagKey: 'x', TagValue: '2' }, { TagKey: 'z', TagValue: '1' }], 3)).toBe(true);
-    expect(store.tagKey(A, [{ TagKey: 'x', TagValue: '3' }, { TagKey: 'w', TagValue: '1' }], 3)).toBe(false);
-    expect(store.listTags(A)).toEqual([{ TagKey: 'x', TagValue: '2' }, { TagKey: 'y', TagValue: '1' }, { TagKey: 'z', TagValue: '1' }]);
+    expect(
+      store.tagKey(
+        A,
+        [
+          { TagKey: 'x', TagValue: '1' },
+          { TagKey: 'y', TagValue: '1' },
+        ],
+        3,
+      ),
+    ).toBe(true);
+    expect(
+      store.tagKey(
+        A,
+        [
+          { TagKey: 'x', TagValue: '2' },
+          { TagKey: 'z', TagValue: '1' },
+        ],
+        3,
+      ),
+    ).toBe(true);
+    expect(
+      store.tagKey(
+        A,
+        [
+          { TagKey: 'x', TagValue: '3' },
+          { TagKey: 'w', TagValue: '1' },
+        ],
+        3,
+      ),
+    ).toBe(false);
+    expect(store.listTags(A)).toEqual([
+      { TagKey: 'x', TagValue: '2' },
+      { TagKey: 'y', TagValue: '1' },
+      { TagKey: 'z', TagValue: '1' },
+    ]);
     expect(store.listTagsPage(A, 'x', 1)).toEqual({ tags: [{ TagKey: 'y', TagValue: '1' }], truncated: true });
     store.untagKey(A, ['y', 'nope']);
     expect(store.listTags(A).map((t) => t.TagKey)).toEqual(['x', 'z']);

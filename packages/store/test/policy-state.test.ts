@@ -14,7 +14,11 @@ const K = '11111111-1111-4111-8111-111111111111';
 
 test('rolling sums are exact for 256-bit amounts, per key and asset, over (since, now]', () => {
   const big = MAX_AMOUNT >> 2n;
-  for (let i = 0; i < 3; i++) state.reserve(K, 1000 + i, `r${i}`, [{ asset: 'native', amount: big }, { asset: 'usdc', amount: BigInt(i) }]);
+  for (let i = 0; i < 3; i++)
+    state.reserve(K, 1000 + i, `r${i}`, [
+      { asset: 'native', amount: big },
+      { asset: 'usdc', amount: BigInt(i) },
+    ]);
   state.reserve('22222222-2222-4222-8222-222222222222', 1001, 'other', [{ asset: 'native', amount: 5n }]);
   expect(state.sumSince(K, 'native', 0)).toBe(3n * big);
   expect(state.sumSince(K, 'native', 1000)).toBe(2n * big);
@@ -35,18 +39,22 @@ test('release removes a reservation and its amounts; commit keeps it; prune remo
 });
 
 test('a window query uses the covering index (cost follows the window, not the history)', () => {
-  const plan = db.prepare("EXPLAIN QUERY PLAN SELECT SUM(l0) FROM signing_ledger_amounts WHERE key_id = ? AND asset = ? AND at > ?").all(K, 'native', 0) as { detail: string }[];
+  const plan = db.prepare('EXPLAIN QUERY PLAN SELECT SUM(l0) FROM signing_ledger_amounts WHERE key_id = ? AND asset = ? AND at > ?').all(K, 'native', 0) as {
+    detail: string;
+  }[];
   expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING COVERING INDEX signing_ledger_amounts_window/);
   const count = db.prepare('EXPLAIN QUERY PLAN SELECT COUNT(*) FROM signing_ledger WHERE key_id = ? AND at > ?').all(K, 0) as { detail: string }[];
   expect(count.map((p) => p.detail).join(' ')).toMatch(/USING COVERING INDEX signing_ledger_window/);
 });
 
 test('exclusive runs in one IMMEDIATE transaction and rolls back on a throw', () => {
-  expect(() => state.exclusive(() => {
-    expect(db.inTransaction).toBe(true);
-    state.reserve(K, 1, 'x', [{ asset: 'native', amount: 1n }]);
-    throw new Error('denied');
-  })).toThrow('denied');
+  expect(() =>
+    state.exclusive(() => {
+      expect(db.inTransaction).toBe(true);
+      state.reserve(K, 1, 'x', [{ asset: 'native', amount: 1n }]);
+      throw new Error('denied');
+    }),
+  ).toThrow('denied');
   expect(state.countSince(K, 0)).toBe(0);
 });
 

@@ -20,8 +20,17 @@ let other: Db;
 let now: Date;
 
 const key = (keyId: string, over: Partial<KeyRecord> = {}): KeyRecord => ({
-  keyId, createdAt: new Date(0), description: '', keyUsage: 'SIGN_VERIFY', keySpec: 'ECC_NIST_P256', keyState: 'Enabled',
-  origin: 'AWS_KMS', backendId: 'yubihsm', handle: '0x0001', publicKey: new Uint8Array([1, 2, 3]), ...over,
+  keyId,
+  createdAt: new Date(0),
+  description: '',
+  keyUsage: 'SIGN_VERIFY',
+  keySpec: 'ECC_NIST_P256',
+  keyState: 'Enabled',
+  origin: 'AWS_KMS',
+  backendId: 'yubihsm',
+  handle: '0x0001',
+  publicKey: new Uint8Array([1, 2, 3]),
+  ...over,
 });
 const K1 = '11111111-1111-4111-8111-111111111111';
 const K2 = '22222222-2222-4222-8222-222222222222';
@@ -48,7 +57,10 @@ function readsOf(db: Db, table: string): () => number {
     if (!new RegExp(`\\bFROM ${table}\\b`).test(sql)) return stmt;
     for (const m of ['get', 'all'] as const) {
       const original = stmt[m].bind(stmt) as (...a: unknown[]) => unknown;
-      (stmt as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => { n++; return original(...a); };
+      (stmt as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => {
+        n++;
+        return original(...a);
+      };
     }
     return stmt;
   }) as Db['prepare'];
@@ -153,11 +165,13 @@ describe('keys and aliases', () => {
   it('a write that rolls back leaves nothing stale behind', () => {
     const gateway = new KeyStore(served, () => now);
     gateway.insertKey(key(K1));
-    expect(() => served.transaction(() => {
-      gateway.setDescription(K1, 'never committed');
-      expect(gateway.getKey(K1)?.description).toBe('never committed');
-      throw new Error('roll back');
-    })()).toThrow('roll back');
+    expect(() =>
+      served.transaction(() => {
+        gateway.setDescription(K1, 'never committed');
+        expect(gateway.getKey(K1)?.description).toBe('never committed');
+        throw new Error('roll back');
+      })(),
+    ).toThrow('roll back');
     expect(gateway.getKey(K1)?.description).toBe('');
   });
 
@@ -205,19 +219,44 @@ describe('the counter itself', () => {
     const writes: Record<(typeof CACHED_TABLES)[number], (() => void)[]> = {
       keys: [() => keys.insertKey(key(K1)), () => keys.setKeyState(K1, 'Disabled'), () => other.prepare('DELETE FROM keys WHERE key_id = ?').run(K1)],
       aliases: [
-        () => { keys.insertKey(key(K1)); keys.insertKey(key(K2)); keys.insertAlias('alias/a', K1, now, 100); },
-        () => keys.updateAlias('alias/a', K2, now, 100), () => keys.deleteAlias('alias/a'),
+        () => {
+          keys.insertKey(key(K1));
+          keys.insertKey(key(K2));
+          keys.insertAlias('alias/a', K1, now, 100);
+        },
+        () => keys.updateAlias('alias/a', K2, now, 100),
+        () => keys.deleteAlias('alias/a'),
       ],
       api_keys: (() => {
         let id = '';
-        return [() => { id = apiKeys.generate({ label: 'x', role: 'signer' }).id; }, () => apiKeys.revoke(id), () => other.prepare('DELETE FROM api_keys WHERE id = ?').run(id)];
+        return [
+          () => {
+            id = apiKeys.generate({ label: 'x', role: 'signer' }).id;
+          },
+          () => apiKeys.revoke(id),
+          () => other.prepare('DELETE FROM api_keys WHERE id = ?').run(id),
+        ];
       })(),
       api_key_scopes: (() => {
         let id = '';
-        return [() => { id = apiKeys.generate({ label: 'x', role: 'signer', scope: ['alias/a'] }).id; }, () => other.prepare("UPDATE api_key_scopes SET selector = 'alias/b'").run(), () => apiKeys.updateScope(id, { allKeys: true })];
+        return [
+          () => {
+            id = apiKeys.generate({ label: 'x', role: 'signer', scope: ['alias/a'] }).id;
+          },
+          () => other.prepare("UPDATE api_key_scopes SET selector = 'alias/b'").run(),
+          () => apiKeys.updateScope(id, { allKeys: true }),
+        ];
       })(),
-      signing_policies: [() => state.putRuntimePolicy('alias/a', '{}', 'cli', now), () => state.putRuntimePolicy('alias/a', '{"x":1}', 'cli', now), () => state.deleteRuntimePolicy('alias/a')],
-      kill_switches: [() => state.setKillSwitch(K1, true, 'cli', null, now), () => other.prepare("UPDATE kill_switches SET reason = 'r'").run(), () => state.setKillSwitch(K1, false, 'cli', null, now)],
+      signing_policies: [
+        () => state.putRuntimePolicy('alias/a', '{}', 'cli', now),
+        () => state.putRuntimePolicy('alias/a', '{"x":1}', 'cli', now),
+        () => state.deleteRuntimePolicy('alias/a'),
+      ],
+      kill_switches: [
+        () => state.setKillSwitch(K1, true, 'cli', null, now),
+        () => other.prepare("UPDATE kill_switches SET reason = 'r'").run(),
+        () => state.setKillSwitch(K1, false, 'cli', null, now),
+      ],
     };
     for (const write of writes[table]) {
       const before = version(served);

@@ -75,14 +75,16 @@ async function main(argv: string[]): Promise<number> {
   const bridge: RunningTeeBridge = values.storage
     ? await startHostBridge({ ...common, storageDir: values.storage })
     : await startTeeBridge({
-      ...common,
-      libraryPath: values.libteec!,
-      contextName: null,
-      mode: values.simulated ? 'simulated' : 'real',
-      ...(values['build-hash'] !== undefined && { buildHash: values['build-hash'] }),
-    });
+        ...common,
+        libraryPath: values.libteec!,
+        contextName: null,
+        mode: values.simulated ? 'simulated' : 'real',
+        ...(values['build-hash'] !== undefined && { buildHash: values['build-hash'] }),
+      });
   const where = values.storage ? `host build, storage ${values.storage}` : `libteec ${values.libteec}`;
-  log(`listening on ${bridge.socketPath} (TA ${bridge.hello.taUuid}, mode ${bridge.hello.mode}, ${where}, build ${bridge.hello.buildHash}, uid ${allowedUid ?? process.getuid!()} only)`);
+  log(
+    `listening on ${bridge.socketPath} (TA ${bridge.hello.taUuid}, mode ${bridge.hello.mode}, ${where}, build ${bridge.hello.buildHash}, uid ${allowedUid ?? process.getuid!()} only)`,
+  );
   try {
     const att = await bridge.session.invoke('getAttestation', { nonce: toHex(new Uint8Array(32).fill(0x6b)) });
     log(`attestation public key (SPKI DER, hex): ${att.publicKey}`);

@@ -88,7 +88,9 @@ export async function startTeeBridge(options: TeeBridgeOptions): Promise<Running
 }
 
 /** The host build on a socket: the TA's code with its secure storage in `storageDir`. */
-export async function startHostBridge(options: Omit<TeeBridgeOptions, 'libraryPath' | 'contextName' | 'mode' | 'buildHash'> & { storageDir: string }): Promise<RunningTeeBridge> {
+export async function startHostBridge(
+  options: Omit<TeeBridgeOptions, 'libraryPath' | 'contextName' | 'mode' | 'buildHash'> & { storageDir: string },
+): Promise<RunningTeeBridge> {
   const { storageDir, ...rest } = options;
   const libraryPath = buildHostLibrary();
   return startTeeBridge({ ...rest, libraryPath, contextName: storageDir, mode: 'simulated', buildHash: hostBuildHash(libraryPath) });
@@ -96,7 +98,9 @@ export async function startHostBridge(options: Omit<TeeBridgeOptions, 'libraryPa
 
 function installedTaHash(): string {
   try {
-    return `ta-sha256-${createHash('sha256').update(readFileSync(`${TA_INSTALL_DIR}/${TA_UUID}.ta`)).digest('hex')}`.slice(0, 128);
+    return `ta-sha256-${createHash('sha256')
+      .update(readFileSync(`${TA_INSTALL_DIR}/${TA_UUID}.ta`))
+      .digest('hex')}`.slice(0, 128);
   } catch {
     return 'unknown';
   }

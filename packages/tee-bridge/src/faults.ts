@@ -55,7 +55,9 @@ export class FaultInjector {
 
   /** Resolves when `release()` is called (for the TA executing a call under a `hold` fault). */
   hold(): Promise<void> {
-    return new Promise((resolve) => { this.#held.push(resolve); });
+    return new Promise((resolve) => {
+      this.#held.push(resolve);
+    });
   }
 
   /** Lets every held call go on. */

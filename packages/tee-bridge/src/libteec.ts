@@ -24,15 +24,9 @@ const PARAM_BYTES = 24;
 const OPERATION_BYTES = 8 + 4 * PARAM_BYTES + 8;
 
 export type TeecParam =
-  | { kind: 'valueIn'; a: number; b?: number }
-  | { kind: 'valueOut' }
-  | { kind: 'memrefIn'; data: Uint8Array }
-  | { kind: 'memrefOut'; size: number };
+  { kind: 'valueIn'; a: number; b?: number } | { kind: 'valueOut' } | { kind: 'memrefIn'; data: Uint8Array } | { kind: 'memrefOut'; size: number };
 
-export type TeecOut =
-  | { kind: 'none' }
-  | { kind: 'value'; a: number; b: number }
-  | { kind: 'memref'; size: number; data: Uint8Array };
+export type TeecOut = { kind: 'none' } | { kind: 'value'; a: number; b: number } | { kind: 'memref'; size: number; data: Uint8Array };
 
 export interface TeecResult {
   result: number;
@@ -55,7 +49,8 @@ function bind(libraryPath: string): Binding {
   if (!b) {
     // The TEEC_Operation written below is the 64-bit layout: on a 32-bit process each parameter is
     // 12 bytes and pointers 4, and the TEE would read the wrong bytes (docs/tee-board.md).
-    if (koffi.sizeof('void *') !== 8) throw new Error('the bridge daemon supports 64-bit processes only: TEEC_Operation is laid out for 64-bit targets (docs/tee-board.md, 32-bit boards)');
+    if (koffi.sizeof('void *') !== 8)
+      throw new Error('the bridge daemon supports 64-bit processes only: TEEC_Operation is laid out for 64-bit targets (docs/tee-board.md, 32-bit boards)');
     let lib: koffi.IKoffiLib;
     try {
       lib = koffi.load(libraryPath);
@@ -65,7 +60,9 @@ function bind(libraryPath: string): Binding {
     b = {
       initializeContext: lib.func('uint32_t TEEC_InitializeContext(const char *name, void *context)'),
       finalizeContext: lib.func('void TEEC_FinalizeContext(void *context)'),
-      openSession: lib.func('uint32_t TEEC_OpenSession(void *context, void *session, void *destination, uint32_t connectionMethod, void *connectionData, void *operation, void *returnOrigin)'),
+      openSession: lib.func(
+        'uint32_t TEEC_OpenSession(void *context, void *session, void *destination, uint32_t connectionMethod, void *connectionData, void *operation, void *returnOrigin)',
+      ),
       closeSession: lib.func('void TEEC_CloseSession(void *session)'),
       invokeCommand: lib.func('uint32_t TEEC_InvokeCommand(void *session, uint32_t commandID, void *operation, void *returnOrigin)'),
     };

@@ -5,10 +5,29 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import {
-  COMMANDS, FRAME_READ_TIMEOUT_MS, FrameDecoder, HELLO_VERSION, MAX_FRAME_BYTES, PROTOCOL_VERSION, RequestEnvelope,
-  ResponseEnvelope, TEEC_ORIGIN, TEEC_RESULT, decodeJson, describeZodError, encodeFrame, errorBody, frameBytes,
-  SYSTEM_CLOCK, isCommandName, teecHex,
-  type BridgeClock, type CommandName, type ErrorBody, type ErrorCode, type HelloInfo,
+  COMMANDS,
+  FRAME_READ_TIMEOUT_MS,
+  FrameDecoder,
+  HELLO_VERSION,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  RequestEnvelope,
+  ResponseEnvelope,
+  TEEC_ORIGIN,
+  TEEC_RESULT,
+  decodeJson,
+  describeZodError,
+  encodeFrame,
+  errorBody,
+  frameBytes,
+  SYSTEM_CLOCK,
+  isCommandName,
+  teecHex,
+  type BridgeClock,
+  type CommandName,
+  type ErrorBody,
+  type ErrorCode,
+  type HelloInfo,
 } from '@kmsgate/tee';
 import type { FaultInjector, FaultSpec } from './faults';
 import { peerUid } from './peercred';
@@ -89,7 +108,8 @@ interface Job {
 export async function startBridgeServer(options: BridgeServerOptions): Promise<RunningBridgeServer> {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   if (typeof options.socketPath !== 'string' || options.socketPath.length === 0) throw new TypeError('socketPath must be a non-empty string');
-  if (options.allowedUid !== undefined && !(Number.isInteger(options.allowedUid) && options.allowedUid >= 0 && options.allowedUid <= 0xffff_ffff)) throw new RangeError('allowedUid must be an integer in 0..4294967295');
+  if (options.allowedUid !== undefined && !(Number.isInteger(options.allowedUid) && options.allowedUid >= 0 && options.allowedUid <= 0xffff_ffff))
+    throw new RangeError('allowedUid must be an integer in 0..4294967295');
   const maxOutstanding = options.maxOutstanding ?? DEFAULT_MAX_OUTSTANDING;
   if (!Number.isInteger(maxOutstanding) || maxOutstanding < 1 || maxOutstanding > 1024) throw new RangeError('maxOutstanding must be an integer in 1..1024');
   const frameTimeoutMs = options.frameTimeoutMs ?? FRAME_READ_TIMEOUT_MS;
@@ -125,7 +145,11 @@ export async function startBridgeServer(options: BridgeServerOptions): Promise<R
     // Validate what we send, too: a simulator bug must not teach the client a wrong protocol.
     const checked = COMMANDS[cmd].result.safeParse(result);
     if (!checked.success) {
-      answerError(conn, id, errorBody('INTERNAL', `${name} produced an invalid ${cmd} result (${describeZodError(checked.error)})`, { outcomeUnknown: COMMANDS[cmd].mutating }));
+      answerError(
+        conn,
+        id,
+        errorBody('INTERNAL', `${name} produced an invalid ${cmd} result (${describeZodError(checked.error)})`, { outcomeUnknown: COMMANDS[cmd].mutating }),
+      );
       return;
     }
     write(conn, ResponseEnvelope.parse({ v: cmd === 'hello' ? HELLO_VERSION : PROTOCOL_VERSION, id, ok: true, result }));
@@ -189,7 +213,11 @@ export async function startBridgeServer(options: BridgeServerOptions): Promise<R
       return;
     }
     if (clock.now() > job.deadlineAt) {
-      answerError(conn, id, errorBody('DEADLINE_EXCEEDED', `${cmd} was not started within its ${job.deadlineMs} ms deadline; it was not executed`, { retryable: true }));
+      answerError(
+        conn,
+        id,
+        errorBody('DEADLINE_EXCEEDED', `${cmd} was not started within its ${job.deadlineMs} ms deadline; it was not executed`, { retryable: true }),
+      );
       return;
     }
     const fault = job.fault;
@@ -197,10 +225,21 @@ export async function startBridgeServer(options: BridgeServerOptions): Promise<R
     if (fault?.kind === 'hold') await faults?.hold();
     switch (fault?.kind) {
       case 'busy':
-        answerError(conn, id, teeError(TEEC_RESULT.TEEC_ERROR_BUSY, TEEC_ORIGIN.TEEC_ORIGIN_TEE, 'the trusted application is busy (injected)', { retryable: true }));
+        answerError(
+          conn,
+          id,
+          teeError(TEEC_RESULT.TEEC_ERROR_BUSY, TEEC_ORIGIN.TEEC_ORIGIN_TEE, 'the trusted application is busy (injected)', { retryable: true }),
+        );
         return;
       case 'targetDead':
-        answerError(conn, id, teeError(TEEC_RESULT.TEEC_ERROR_TARGET_DEAD, TEEC_ORIGIN.TEEC_ORIGIN_TEE, 'the trusted application panicked (injected)', { outcomeUnknown: COMMANDS[cmd].mutating, retryable: true }));
+        answerError(
+          conn,
+          id,
+          teeError(TEEC_RESULT.TEEC_ERROR_TARGET_DEAD, TEEC_ORIGIN.TEEC_ORIGIN_TEE, 'the trusted application panicked (injected)', {
+            outcomeUnknown: COMMANDS[cmd].mutating,
+            retryable: true,
+          }),
+        );
         return;
       case 'garbage':
         conn.outstanding.delete(id);
@@ -256,13 +295,21 @@ export async function startBridgeServer(options: BridgeServerOptions): Promise<R
     const obj = json.value;
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return fatal(conn, null, 'BAD_FRAME', 'the frame is not a JSON object');
     const rawId = (obj as { id?: unknown }).id;
-    if (typeof rawId !== 'number' || !Number.isInteger(rawId) || rawId < 1 || rawId > 0xffff_ffff) return fatal(conn, null, 'BAD_FRAME', 'the request has no valid id (an integer 1..4294967295)');
+    if (typeof rawId !== 'number' || !Number.isInteger(rawId) || rawId < 1 || rawId > 0xffff_ffff)
+      return fatal(conn, null, 'BAD_FRAME', 'the request has no valid id (an integer 1..4294967295)');
     const id = rawId;
     // hello travels as HELLO_VERSION, everything after it as the negotiated PROTOCOL_VERSION.
     const isHello = (obj as { cmd?: unknown }).cmd === 'hello';
     const want = isHello ? HELLO_VERSION : PROTOCOL_VERSION;
     const v = (obj as { v?: unknown }).v;
-    if (typeof v === 'number' && Number.isInteger(v) && v !== want) return fatal(conn, id, 'UNSUPPORTED_VERSION', `this bridge speaks protocol version ${PROTOCOL_VERSION} (hello as ${HELLO_VERSION}), the frame says ${v}`, want);
+    if (typeof v === 'number' && Number.isInteger(v) && v !== want)
+      return fatal(
+        conn,
+        id,
+        'UNSUPPORTED_VERSION',
+        `this bridge speaks protocol version ${PROTOCOL_VERSION} (hello as ${HELLO_VERSION}), the frame says ${v}`,
+        want,
+      );
     if (conn.outstanding.has(id)) return fatal(conn, id, 'BAD_FRAME', `request id ${id} is already outstanding on this connection`);
     stats.requests++;
     const env = RequestEnvelope.safeParse(obj);
@@ -273,12 +320,20 @@ export async function startBridgeServer(options: BridgeServerOptions): Promise<R
     if (!payload.success) return answerError(conn, id, errorBody('BAD_REQUEST', `invalid ${cmd} payload: ${describeZodError(payload.error)}`), want);
     if (cmd === 'hello') {
       const versions = (payload.data as { versions: number[] }).versions;
-      if (!versions.includes(PROTOCOL_VERSION)) return fatal(conn, id, 'UNSUPPORTED_VERSION', `this bridge speaks protocol version ${PROTOCOL_VERSION}; the client offers ${versions.join(', ')}`, HELLO_VERSION);
+      if (!versions.includes(PROTOCOL_VERSION))
+        return fatal(
+          conn,
+          id,
+          'UNSUPPORTED_VERSION',
+          `this bridge speaks protocol version ${PROTOCOL_VERSION}; the client offers ${versions.join(', ')}`,
+          HELLO_VERSION,
+        );
       conn.helloDone = true;
       return answerOk(conn, id, 'hello', hello);
     }
     if (!conn.helloDone) return answerError(conn, id, errorBody('HANDSHAKE_REQUIRED', 'send hello first'));
-    if (conn.outstanding.size >= maxOutstanding) return answerError(conn, id, errorBody('BUSY', `${maxOutstanding} requests are already outstanding on this connection`, { retryable: true }));
+    if (conn.outstanding.size >= maxOutstanding)
+      return answerError(conn, id, errorBody('BUSY', `${maxOutstanding} requests are already outstanding on this connection`, { retryable: true }));
     const fault = faults?.take(cmd);
     if (fault?.kind === 'disconnect') {
       log(`dropping a connection on ${cmd} (injected)`);
@@ -311,12 +366,22 @@ export async function startBridgeServer(options: BridgeServerOptions): Promise<R
       const uid = peerUid(socket);
       if (uid !== options.allowedUid) {
         stats.refusedPeers++;
-        log(`refused a connection from ${uid === undefined ? 'a peer whose credentials cannot be read' : `uid ${uid}`}: only uid ${options.allowedUid} may connect`);
+        log(
+          `refused a connection from ${uid === undefined ? 'a peer whose credentials cannot be read' : `uid ${uid}`}: only uid ${options.allowedUid} may connect`,
+        );
         socket.destroy();
         return;
       }
     }
-    const conn: Conn = { socket, decoder: new FrameDecoder(MAX_FRAME_BYTES), helloDone: false, outstanding: new Set(), dead: false, peerEnded: false, frameTimer: undefined };
+    const conn: Conn = {
+      socket,
+      decoder: new FrameDecoder(MAX_FRAME_BYTES),
+      helloDone: false,
+      outstanding: new Set(),
+      dead: false,
+      peerEnded: false,
+      frameTimer: undefined,
+    };
     conns.add(conn);
     stats.connections++;
     stats.openConnections++;

@@ -8,13 +8,32 @@
 import { p256 } from '@noble/curves/nist';
 import { spkiFromRawPublicKey } from '@kmsgate/core';
 import {
-  COMMANDS, SYSTEM_CLOCK, TEEC_ORIGIN, TEEC_RESULT, fromHex, teecDescribe, toHex,
-  type BridgeClock, type KeyType, type ParsedPayload, type Result,
+  COMMANDS,
+  SYSTEM_CLOCK,
+  TEEC_ORIGIN,
+  TEEC_RESULT,
+  fromHex,
+  teecDescribe,
+  toHex,
+  type BridgeClock,
+  type KeyType,
+  type ParsedPayload,
+  type Result,
 } from '@kmsgate/tee';
 import { TeecContext, TeecSession, TEEC_SUCCESS, type TeecOut, type TeecParam } from './libteec';
 import {
-  HANDLE_PATTERN, TA_ALGORITHM, TA_COMMAND, TA_EC_PUBLIC_KEY_BYTES, TA_HANDLE_BYTES, TA_INTERFACE_VERSION,
-  TA_KEY_TYPE, TA_MAX_LABEL_BYTES, TA_MEASUREMENT_BYTES, TA_SIGNATURE_BYTES, TA_UUID, keyTypesOfMask,
+  HANDLE_PATTERN,
+  TA_ALGORITHM,
+  TA_COMMAND,
+  TA_EC_PUBLIC_KEY_BYTES,
+  TA_HANDLE_BYTES,
+  TA_INTERFACE_VERSION,
+  TA_KEY_TYPE,
+  TA_MAX_LABEL_BYTES,
+  TA_MEASUREMENT_BYTES,
+  TA_SIGNATURE_BYTES,
+  TA_UUID,
+  keyTypesOfMask,
 } from './ta-interface';
 import { CallTimeoutError, TaError, type TaCommand, type TaExecutor } from './ta-executor';
 
@@ -91,8 +110,13 @@ export class TaSession implements TaExecutor {
         this.#log(`the TA session broke in ${name} (${teecDescribe(result)}); reopening it before the next command`);
         this.#dropSession();
       }
-      throw new TaError(result, origin, `${name}: ${teecDescribe(result)} from ${originName(origin)}`,
-        lost && mutating, lost || result === TEEC_RESULT.TEEC_ERROR_BUSY);
+      throw new TaError(
+        result,
+        origin,
+        `${name}: ${teecDescribe(result)} from ${originName(origin)}`,
+        lost && mutating,
+        lost || result === TEEC_RESULT.TEEC_ERROR_BUSY,
+      );
     };
   }
 
@@ -117,7 +141,10 @@ export class TaSession implements TaExecutor {
     });
     const run = this.#tail.then(() => {
       if (this.#closed) throw new Error('the TA session is closed');
-      timer = this.#clock.setTimeout(() => timedOut(new CallTimeoutError(`the TA call did not return within ${this.#callTimeoutMs} ms; it may still take effect`)), this.#callTimeoutMs);
+      timer = this.#clock.setTimeout(
+        () => timedOut(new CallTimeoutError(`the TA call did not return within ${this.#callTimeoutMs} ms; it may still take effect`)),
+        this.#callTimeoutMs,
+      );
       return work();
     });
     this.#tail = run.catch(() => undefined);
@@ -128,8 +155,13 @@ export class TaSession implements TaExecutor {
     if (this.#session) return this.#session;
     const opened = await this.#context.openSession(this.uuid);
     if (!(opened instanceof TeecSession)) {
-      throw new TaError(opened.result, opened.origin, `cannot open a session to TA ${this.uuid}: ${teecDescribe(opened.result)} from ${originName(opened.origin)}`,
-        false, opened.result === TEEC_RESULT.TEEC_ERROR_BUSY);
+      throw new TaError(
+        opened.result,
+        opened.origin,
+        `cannot open a session to TA ${this.uuid}: ${teecDescribe(opened.result)} from ${originName(opened.origin)}`,
+        false,
+        opened.result === TEEC_RESULT.TEEC_ERROR_BUSY,
+      );
     }
     this.sessionsOpened++;
     this.#session = opened;

@@ -10,7 +10,12 @@ import { ATTESTATION_DOMAIN } from '@kmsgate/tee';
 import { RawConnection } from '../../tee/test/helpers/raw-bridge';
 import { HOST_LIBRARY, TA_UUID, hostTeeControls, startHostBridge, uuidBytes, type HostTeeControls, type RunningTeeBridge } from '../src';
 
-interface Attestation { publicKey: string; measurement: string; nonce: string; signature: string }
+interface Attestation {
+  publicKey: string;
+  measurement: string;
+  nonce: string;
+  signature: string;
+}
 
 let dir: string;
 let bridge: RunningTeeBridge;

@@ -34,7 +34,9 @@ test('--help prints usage and exits 0; missing or conflicting options exit 2', (
 });
 
 test('--libteec with a library that is not there fails with exit 1', () => {
-  const r = spawnSync(process.execPath, [BIN, '--socket', join(tmpdir(), 'tee-bridge-none.sock'), '--libteec', '/nonexistent/libteec.so.2'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [BIN, '--socket', join(tmpdir(), 'tee-bridge-none.sock'), '--libteec', '/nonexistent/libteec.so.2'], {
+    encoding: 'utf8',
+  });
   expect(r.status).toBe(1);
   expect(r.stderr).toMatch(/libteec\.so\.2/);
 });
@@ -45,7 +47,9 @@ test('--storage serves the host build on a 0600 socket, keeps keys across restar
   const storage = join(dir, 'storage');
   const run = () => {
     const child = spawn(process.execPath, [BIN, '--socket', socketPath, '--storage', storage], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
     return { child, exited };
   };
   let current = run();

@@ -87,22 +87,32 @@ describe('a rolled back key state', () => {
 
 describe('a TA that panics', () => {
   // P-256 signs through the GP API, secp256k1 through mbed TLS: the TA dies after either has signed.
-  it.each(['P256', 'SECP256K1'] as const)('mid-sign (%s): TARGET_DEAD with outcome unknown, signed once, the session reopened for the next command', async (keyType) => {
-    const c = await session();
-    const { handle, publicKey } = await c.ok<{ handle: string; publicKey: string }>('generateKey', { keyType, label: 'panic' });
-    const signaturesBefore = host.signatures();
-    const sessionsBefore = bridge!.session.sessionsOpened;
-    host.panicAt('sign');
-    const r = await c.call('sign', { handle, algorithm: 'ECDSA_SHA_256', input: DIGEST });
-    teeError(r, '0xFFFF3024', { origin: 3, outcomeUnknown: true, retryable: true });
-    // The TA made the signature and died before returning it; the daemon did not try again.
-    expect(host.signatures()).toBe(signaturesBefore + 1);
+  it.each(['P256', 'SECP256K1'] as const)(
+    'mid-sign (%s): TARGET_DEAD with outcome unknown, signed once, the session reopened for the next command',
+    async (keyType) => {
+      const c = await session();
+      const { handle, publicKey } = await c.ok<{ handle: string; publicKey: string }>('generateKey', { keyType, label: 'panic' });
+      const signaturesBefore = host.signatures();
+      const sessionsBefore = bridge!.session.sessionsOpened;
+      host.panicAt('sign');
+      const r = await c.call('sign', { handle, algorithm: 'ECDSA_SHA_256', input: DIGEST });
+      teeError(r, '0xFFFF3024', { origin: 3, outcomeUnknown: true, retryable: true });
+      // The TA made the signature and died before returning it; the daemon did not try again.
+      expect(host.signatures()).toBe(signaturesBefore + 1);
 
-    const { signature } = await c.ok<{ signature: string }>('sign', { handle, algorithm: 'ECDSA_SHA_256', input: DIGEST });
-    expect(bridge!.session.sessionsOpened).toBe(sessionsBefore + 1);
-    expect(host.signatures()).toBe(signaturesBefore + 2);
-    expect(verify('sha256', Buffer.from('kmsgate daemon faults'), { key: rawPublicKey(keyType, publicKey), dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'hex'))).toBe(true);
-  });
+      const { signature } = await c.ok<{ signature: string }>('sign', { handle, algorithm: 'ECDSA_SHA_256', input: DIGEST });
+      expect(bridge!.session.sessionsOpened).toBe(sessionsBefore + 1);
+      expect(host.signatures()).toBe(signaturesBefore + 2);
+      expect(
+        verify(
+          'sha256',
+          Buffer.from('kmsgate daemon faults'),
+          { key: rawPublicKey(keyType, publicKey), dsaEncoding: 'ieee-p1363' },
+          Buffer.from(signature, 'hex'),
+        ),
+      ).toBe(true);
+    },
+  );
 
   it('before its state write: the outcome is unknown to the daemon, and the key is in fact still there', async () => {
     const c = await session();
@@ -131,7 +141,7 @@ describe('a TA that panics', () => {
   });
 });
 
-describe('a TA call that outlives the daemon\'s call timeout', () => {
+describe("a TA call that outlives the daemon's call timeout", () => {
   it('is answered DEADLINE_EXCEEDED with outcome unknown; the next command waits for it; it ran once', async () => {
     await bridge!.close();
     const clock = new ManualClock();
@@ -189,7 +199,9 @@ it('a daemon restarted under load: answered signatures verify, the rest fail, th
     if (!a) continue;
     if (!a.ok) throw new Error(`sign ${i} failed: ${a.error.code}`);
     answered++;
-    expect(verify(null, Buffer.from(`m${i}`), rawPublicKey('ED25519', publicKey), Buffer.from((a.result as { signature: string }).signature, 'hex'))).toBe(true);
+    expect(verify(null, Buffer.from(`m${i}`), rawPublicKey('ED25519', publicKey), Buffer.from((a.result as { signature: string }).signature, 'hex'))).toBe(
+      true,
+    );
   }
   // Requests not yet started were dropped with the connection, never run; at most the one running
   // when the daemon stopped was signed without an answer.

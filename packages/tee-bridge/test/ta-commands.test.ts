@@ -6,8 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEEC_ORIGIN, TEEC_RESULT } from '@kmsgate/tee';
 import {
-  TA_ALGORITHM, TA_COMMAND, TA_INTERFACE_VERSION, TA_KEY_TYPE, TA_UUID, TeecContext, TeecSession, buildHostLibrary, keyTypesOfMask,
-  type TeecParam, type TeecResult,
+  TA_ALGORITHM,
+  TA_COMMAND,
+  TA_INTERFACE_VERSION,
+  TA_KEY_TYPE,
+  TA_UUID,
+  TeecContext,
+  TeecSession,
+  buildHostLibrary,
+  keyTypesOfMask,
+  type TeecParam,
+  type TeecResult,
 } from '../src';
 
 const { TEEC_SUCCESS, TEEC_ERROR_BAD_PARAMETERS, TEEC_ERROR_NOT_SUPPORTED, TEEC_ERROR_SHORT_BUFFER, TEEC_ERROR_ITEM_NOT_FOUND } = TEEC_RESULT;
@@ -39,7 +48,12 @@ async function counter(): Promise<number> {
   return (r.params[0] as { a: number }).a;
 }
 async function generate(type: number, label = bytes(8, 0x61)): Promise<TeecResult> {
-  return invoke(TA_COMMAND.GENERATE_KEY, [{ kind: 'valueIn', a: type }, { kind: 'memrefIn', data: label }, { kind: 'memrefOut', size: 16 }, { kind: 'memrefOut', size: 65 }]);
+  return invoke(TA_COMMAND.GENERATE_KEY, [
+    { kind: 'valueIn', a: type },
+    { kind: 'memrefIn', data: label },
+    { kind: 'memrefOut', size: 16 },
+    { kind: 'memrefOut', size: 65 },
+  ]);
 }
 
 it('refuses unknown command ids, and the same command of another interface version', async () => {
@@ -51,7 +65,7 @@ it('refuses unknown command ids, and the same command of another interface versi
   expect(ok.result).toBe(TEEC_SUCCESS);
 });
 
-it('reports the key types it generates as a bit mask, which the daemon reads as hello\'s keyTypes', async () => {
+it("reports the key types it generates as a bit mask, which the daemon reads as hello's keyTypes", async () => {
   const r = await invoke(TA_COMMAND.GET_KEY_TYPES, [{ kind: 'valueOut' }]);
   expect(r.result).toBe(TEEC_SUCCESS);
   expect(r.params[0]).toEqual({ kind: 'value', a: (1 << TA_KEY_TYPE.P256) | (1 << TA_KEY_TYPE.SECP256K1) | (1 << TA_KEY_TYPE.ED25519), b: 0 });
@@ -62,12 +76,19 @@ it('reports the key types it generates as a bit mask, which the daemon reads as 
   refused(await invoke(TA_COMMAND.GET_KEY_TYPES, [{ kind: 'valueOut' }, { kind: 'valueOut' }]), TEEC_ERROR_BAD_PARAMETERS);
 });
 
-it('refuses parameter types other than the command\'s exact layout', async () => {
+it("refuses parameter types other than the command's exact layout", async () => {
   refused(await invoke(TA_COMMAND.PING, []), TEEC_ERROR_BAD_PARAMETERS);
   refused(await invoke(TA_COMMAND.PING, [{ kind: 'valueOut' }, { kind: 'valueOut' }]), TEEC_ERROR_BAD_PARAMETERS);
   refused(await invoke(TA_COMMAND.RANDOM, [{ kind: 'memrefIn', data: bytes(8) }]), TEEC_ERROR_BAD_PARAMETERS);
   refused(await invoke(TA_COMMAND.GET_ROLLBACK_COUNTER, [{ kind: 'valueIn', a: 1 }]), TEEC_ERROR_BAD_PARAMETERS);
-  refused(await invoke(TA_COMMAND.GENERATE_KEY, [{ kind: 'valueIn', a: TA_KEY_TYPE.P256 }, { kind: 'memrefIn', data: bytes(4) }, { kind: 'memrefOut', size: 16 }]), TEEC_ERROR_BAD_PARAMETERS);
+  refused(
+    await invoke(TA_COMMAND.GENERATE_KEY, [
+      { kind: 'valueIn', a: TA_KEY_TYPE.P256 },
+      { kind: 'memrefIn', data: bytes(4) },
+      { kind: 'memrefOut', size: 16 },
+    ]),
+    TEEC_ERROR_BAD_PARAMETERS,
+  );
 });
 
 it('refuses oversized and truncated inputs, and changes nothing', async () => {
@@ -77,7 +98,12 @@ it('refuses oversized and truncated inputs, and changes nothing', async () => {
   refused(await generate(TA_KEY_TYPE.SECP256K1, bytes(65)), TEEC_ERROR_BAD_PARAMETERS);
   refused(await generate(0), TEEC_ERROR_BAD_PARAMETERS);
   refused(await generate(9), TEEC_ERROR_BAD_PARAMETERS);
-  const shortPub = await invoke(TA_COMMAND.GENERATE_KEY, [{ kind: 'valueIn', a: TA_KEY_TYPE.SECP256K1 }, { kind: 'memrefIn', data: bytes(8) }, { kind: 'memrefOut', size: 16 }, { kind: 'memrefOut', size: 64 }]);
+  const shortPub = await invoke(TA_COMMAND.GENERATE_KEY, [
+    { kind: 'valueIn', a: TA_KEY_TYPE.SECP256K1 },
+    { kind: 'memrefIn', data: bytes(8) },
+    { kind: 'memrefOut', size: 16 },
+    { kind: 'memrefOut', size: 64 },
+  ]);
   refused(shortPub, TEEC_ERROR_SHORT_BUFFER);
   expect((shortPub.params[3] as { size: number }).size).toBe(65);
   expect(await counter()).toBe(before);
@@ -86,9 +112,13 @@ it('refuses oversized and truncated inputs, and changes nothing', async () => {
   expect(gen.result).toBe(TEEC_SUCCESS);
   const handle = (gen.params[2] as { data: Uint8Array }).data;
   expect(handle.length).toBe(16);
-  const sign = (h: Uint8Array, alg: number, input: Uint8Array, out = 64) => invoke(TA_COMMAND.SIGN, [
-    { kind: 'memrefIn', data: h }, { kind: 'valueIn', a: alg }, { kind: 'memrefIn', data: input }, { kind: 'memrefOut', size: out },
-  ]);
+  const sign = (h: Uint8Array, alg: number, input: Uint8Array, out = 64) =>
+    invoke(TA_COMMAND.SIGN, [
+      { kind: 'memrefIn', data: h },
+      { kind: 'valueIn', a: alg },
+      { kind: 'memrefIn', data: input },
+      { kind: 'memrefOut', size: out },
+    ]);
   // Handles of 15 and 17 bytes, digests of 31 and 33, an Ed25519 message of 16385, an unknown algorithm.
   refused(await sign(handle.subarray(0, 15), TA_ALGORITHM.ECDSA_SHA_256, bytes(32)), TEEC_ERROR_BAD_PARAMETERS);
   refused(await sign(Uint8Array.of(...handle, 0), TA_ALGORITHM.ECDSA_SHA_256, bytes(32)), TEEC_ERROR_BAD_PARAMETERS);
@@ -118,9 +148,13 @@ it('refuses oversized and truncated inputs, and changes nothing', async () => {
   // random: 0 and 1025 bytes; attestation: nonces of 0 and 65 bytes.
   refused(await invoke(TA_COMMAND.RANDOM, [{ kind: 'memrefOut', size: 0 }]), TEEC_ERROR_BAD_PARAMETERS);
   refused(await invoke(TA_COMMAND.RANDOM, [{ kind: 'memrefOut', size: 1025 }]), TEEC_ERROR_BAD_PARAMETERS);
-  const attest = (nonce: Uint8Array) => invoke(TA_COMMAND.GET_ATTESTATION, [
-    { kind: 'memrefIn', data: nonce }, { kind: 'memrefOut', size: 32 }, { kind: 'memrefOut', size: 65 }, { kind: 'memrefOut', size: 64 },
-  ]);
+  const attest = (nonce: Uint8Array) =>
+    invoke(TA_COMMAND.GET_ATTESTATION, [
+      { kind: 'memrefIn', data: nonce },
+      { kind: 'memrefOut', size: 32 },
+      { kind: 'memrefOut', size: 65 },
+      { kind: 'memrefOut', size: 64 },
+    ]);
   refused(await attest(new Uint8Array(0)), TEEC_ERROR_BAD_PARAMETERS);
   refused(await attest(bytes(65)), TEEC_ERROR_BAD_PARAMETERS);
   expect((await attest(bytes(64))).result).toBe(TEEC_SUCCESS);

@@ -4,8 +4,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ATTESTATION_DOMAIN } from '@kmsgate/tee';
 import {
-  TA_ALGORITHM, TA_ATTESTATION_DOMAIN, TA_COMMAND, TA_EC_PUBLIC_KEY_BYTES, TA_HANDLE_BYTES, TA_INTERFACE_VERSION,
-  TA_KEY_TYPE, TA_MAX_LABEL_BYTES, TA_MEASUREMENT_BYTES, TA_SIGNATURE_BYTES, TA_UUID,
+  TA_ALGORITHM,
+  TA_ATTESTATION_DOMAIN,
+  TA_COMMAND,
+  TA_EC_PUBLIC_KEY_BYTES,
+  TA_HANDLE_BYTES,
+  TA_INTERFACE_VERSION,
+  TA_KEY_TYPE,
+  TA_MAX_LABEL_BYTES,
+  TA_MEASUREMENT_BYTES,
+  TA_SIGNATURE_BYTES,
+  TA_UUID,
 } from '../src';
 
 const HEADER = readFileSync(join(__dirname, '..', '..', '..', 'tee', 'ta', 'include', 'kmsgate_ta.h'), 'utf8');
@@ -21,7 +30,11 @@ const int = (name: string) => Number(define(name));
 it('has the same command ids, each tagged with the interface version', () => {
   expect(int('KMSGATE_TA_INTERFACE_VERSION')).toBe(TA_INTERFACE_VERSION);
   const names = Object.keys(TA_COMMAND);
-  expect(HEADER.match(/^#define KMSGATE_CMD_\w+/gm)!.map((d) => d.slice('#define KMSGATE_CMD_'.length)).sort()).toEqual([...names].sort());
+  expect(
+    HEADER.match(/^#define KMSGATE_CMD_\w+/gm)!
+      .map((d) => d.slice('#define KMSGATE_CMD_'.length))
+      .sort(),
+  ).toEqual([...names].sort());
   for (const [name, id] of Object.entries(TA_COMMAND)) {
     const n = /^KMSGATE_CMD\((0x[0-9a-f]+)\)$/i.exec(define(`KMSGATE_CMD_${name}`));
     expect(n).not.toBeNull();
@@ -42,7 +55,10 @@ it('has the same key types, algorithms and sizes', () => {
 it('has the same UUID (in the header, the Makefile and the daemon) and attestation domain', () => {
   const m = /TA_KMSGATE_UUID \\\s*\{ 0x([0-9a-f]{8}), 0x([0-9a-f]{4}), 0x([0-9a-f]{4}), \\\s*\{ ((?:0x[0-9a-f]{2},? ?){8}) \} \}/.exec(HEADER);
   expect(m).not.toBeNull();
-  const node = m![4]!.split(',').map((b) => b.trim().slice(2)).join('');
+  const node = m![4]!
+    .split(',')
+    .map((b) => b.trim().slice(2))
+    .join('');
   expect(`${m![1]}-${m![2]}-${m![3]}-${node.slice(0, 4)}-${node.slice(4)}`).toBe(TA_UUID);
   const makefile = readFileSync(join(__dirname, '..', '..', '..', 'tee', 'ta', 'Makefile'), 'utf8');
   expect(makefile).toMatch(new RegExp(`^BINARY = ${TA_UUID}$`, 'm'));

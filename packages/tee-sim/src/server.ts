@@ -2,10 +2,7 @@
 // runs, from @kmsgate/tee-bridge) in front of the simulated TA instead of libteec, with test
 // faults on demand.
 import type { BridgeClock } from '@kmsgate/tee';
-import {
-  FaultInjector, startBridgeServer,
-  type BridgeStats, type RunningBridgeServer, type TaExecutor,
-} from '@kmsgate/tee-bridge';
+import { FaultInjector, startBridgeServer, type BridgeStats, type RunningBridgeServer, type TaExecutor } from '@kmsgate/tee-bridge';
 import { SIM_BUILD_HASH, SIM_TA_UUID, SimulatedTa, type TaOptions } from './ta';
 
 export { DEFAULT_MAX_OUTSTANDING } from '@kmsgate/tee-bridge';

@@ -57,7 +57,7 @@ export class SimStorage {
 
   constructor(statePath: string | undefined, rpmbPath: string | undefined) {
     this.statePath = statePath;
-    this.rpmbPath = statePath === undefined ? undefined : rpmbPath ?? `${statePath}.rpmb`;
+    this.rpmbPath = statePath === undefined ? undefined : (rpmbPath ?? `${statePath}.rpmb`);
   }
 
   /**
@@ -71,7 +71,11 @@ export class SimStorage {
     if (rpmb === undefined) {
       const device = { huk: randomBytes32(), counter: 0 };
       if (state !== undefined) {
-        return { device, keys: [], status: { ok: false, reason: `the sealed state ${this.statePath} exists but the device file ${this.rpmbPath} is missing, so it cannot be unsealed` } };
+        return {
+          device,
+          keys: [],
+          status: { ok: false, reason: `the sealed state ${this.statePath} exists but the device file ${this.rpmbPath} is missing, so it cannot be unsealed` },
+        };
       }
       this.writeDevice(device);
       return { device, keys: [], status: { ok: true } };
@@ -80,7 +84,11 @@ export class SimStorage {
     try {
       device = parseDevice(rpmb);
     } catch (e) {
-      return { device: { huk: randomBytes32(), counter: 0 }, keys: [], status: { ok: false, reason: `the device file ${this.rpmbPath} is not valid: ${(e as Error).message}` } };
+      return {
+        device: { huk: randomBytes32(), counter: 0 },
+        keys: [],
+        status: { ok: false, reason: `the device file ${this.rpmbPath} is not valid: ${(e as Error).message}` },
+      };
     }
     if (state === undefined) {
       if (device.counter === 0) return { device, keys: [], status: { ok: true } };
@@ -90,13 +98,31 @@ export class SimStorage {
     try {
       contents = unseal(device.huk, state);
     } catch (e) {
-      return { device, keys: [], status: { ok: false, reason: `the sealed state ${this.statePath} does not unseal (${(e as Error).message}): tampered with, or sealed by another device` } };
+      return {
+        device,
+        keys: [],
+        status: {
+          ok: false,
+          reason: `the sealed state ${this.statePath} does not unseal (${(e as Error).message}): tampered with, or sealed by another device`,
+        },
+      };
     }
     if (contents.epoch < device.counter) {
-      return { device, keys: [], status: { ok: false, reason: `rollback detected: the sealed state ${this.statePath} was written at counter ${contents.epoch}, but the rollback counter is ${device.counter} (an older copy was restored)` } };
+      return {
+        device,
+        keys: [],
+        status: {
+          ok: false,
+          reason: `rollback detected: the sealed state ${this.statePath} was written at counter ${contents.epoch}, but the rollback counter is ${device.counter} (an older copy was restored)`,
+        },
+      };
     }
     if (contents.epoch > device.counter + 1) {
-      return { device, keys: [], status: { ok: false, reason: `the sealed state ${this.statePath} claims counter ${contents.epoch}, ahead of the rollback counter ${device.counter}` } };
+      return {
+        device,
+        keys: [],
+        status: { ok: false, reason: `the sealed state ${this.statePath} claims counter ${contents.epoch}, ahead of the rollback counter ${device.counter}` },
+      };
     }
     let recovered: string | undefined;
     if (contents.epoch === device.counter + 1) {
@@ -120,12 +146,19 @@ export class SimStorage {
 
   private writeDevice(device: DeviceSecrets): void {
     if (this.rpmbPath === undefined) return;
-    writeFileAtomic(this.rpmbPath, JSON.stringify({
-      format: RPMB_FORMAT,
-      note: 'tee-sim device file: the monotonic rollback counter (RPMB on a board) and the hardware-unique key (fuses on a board). Simulator use only.',
-      counter: device.counter,
-      huk: Buffer.from(device.huk).toString('hex'),
-    }, null, 2) + '\n');
+    writeFileAtomic(
+      this.rpmbPath,
+      JSON.stringify(
+        {
+          format: RPMB_FORMAT,
+          note: 'tee-sim device file: the monotonic rollback counter (RPMB on a board) and the hardware-unique key (fuses on a board). Simulator use only.',
+          counter: device.counter,
+          huk: Buffer.from(device.huk).toString('hex'),
+        },
+        null,
+        2,
+      ) + '\n',
+    );
   }
 }
 
@@ -138,10 +171,12 @@ function sealingKey(huk: Uint8Array): Uint8Array {
 }
 
 function seal(huk: Uint8Array, contents: SealedContents): Record<string, unknown> {
-  const plaintext = Buffer.from(JSON.stringify({
-    epoch: contents.epoch,
-    keys: contents.keys.map((k) => ({ handle: k.handle, keyType: k.keyType, label: k.label, secret: Buffer.from(k.secret).toString('hex') })),
-  }));
+  const plaintext = Buffer.from(
+    JSON.stringify({
+      epoch: contents.epoch,
+      keys: contents.keys.map((k) => ({ handle: k.handle, keyType: k.keyType, label: k.label, secret: Buffer.from(k.secret).toString('hex') })),
+    }),
+  );
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', sealingKey(huk), iv);
   cipher.setAAD(Buffer.from(STATE_FORMAT));
@@ -149,7 +184,7 @@ function seal(huk: Uint8Array, contents: SealedContents): Record<string, unknown
   plaintext.fill(0);
   return {
     format: STATE_FORMAT,
-    note: 'tee-sim sealed state: keys encrypted with AES-256-GCM under a key derived from the device file\'s HUK. Simulator use only.',
+    note: "tee-sim sealed state: keys encrypted with AES-256-GCM under a key derived from the device file's HUK. Simulator use only.",
     // Informational; the authoritative copy is inside the sealed blob.
     epoch: contents.epoch,
     iv: iv.toString('hex'),

@@ -7,8 +7,16 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import { ed25519 } from '@noble/curves/ed25519';
 import { spkiFromRawPublicKey } from '@kmsgate/core';
 import {
-  ATTESTATION_DOMAIN, KEY_TYPES, TEEC_ORIGIN, TEEC_RESULT, fromHex, toHex,
-  type CommandName, type KeyType, type ParsedPayload, type Result,
+  ATTESTATION_DOMAIN,
+  KEY_TYPES,
+  TEEC_ORIGIN,
+  TEEC_RESULT,
+  fromHex,
+  toHex,
+  type CommandName,
+  type KeyType,
+  type ParsedPayload,
+  type Result,
 } from '@kmsgate/tee';
 import { TaError } from '@kmsgate/tee-bridge';
 import { SimStorage, deriveKey, type DeviceSecrets, type StorageStatus, type StoredKey } from './storage';
@@ -85,16 +93,22 @@ export class SimulatedTa {
       return {};
     },
     generateKey: ({ keyType, label }) => {
-      if (!this.keyTypes.includes(keyType)) throw new TaError(TEEC_RESULT.TEEC_ERROR_NOT_SUPPORTED, TEEC_ORIGIN.TEEC_ORIGIN_TRUSTED_APP, `this TA has no ${keyType} keys`);
+      if (!this.keyTypes.includes(keyType))
+        throw new TaError(TEEC_RESULT.TEEC_ERROR_NOT_SUPPORTED, TEEC_ORIGIN.TEEC_ORIGIN_TRUSTED_APP, `this TA has no ${keyType} keys`);
       this.#requireStorage();
-      if (this.#keys.size >= this.maxKeys) throw new TaError(TEEC_RESULT.TEEC_ERROR_STORAGE_NO_SPACE, TEEC_ORIGIN.TEEC_ORIGIN_TRUSTED_APP, `secure storage holds ${this.maxKeys} keys already`);
+      if (this.#keys.size >= this.maxKeys)
+        throw new TaError(TEEC_RESULT.TEEC_ERROR_STORAGE_NO_SPACE, TEEC_ORIGIN.TEEC_ORIGIN_TRUSTED_APP, `secure storage holds ${this.maxKeys} keys already`);
       const key: StoredKey = { handle: `k-${randomBytes(16).toString('hex')}`, keyType, label, secret: newSecret(keyType) };
       this.#keys.set(key.handle, key);
       try {
         this.storage.commit(this.#device, [...this.#keys.values()]);
       } catch (e) {
         this.#keys.delete(key.handle);
-        throw new TaError(TEEC_RESULT.TEEC_ERROR_STORAGE_NOT_AVAILABLE, TEEC_ORIGIN.TEEC_ORIGIN_TRUSTED_APP, `cannot write secure storage: ${(e as Error).message}`);
+        throw new TaError(
+          TEEC_RESULT.TEEC_ERROR_STORAGE_NOT_AVAILABLE,
+          TEEC_ORIGIN.TEEC_ORIGIN_TRUSTED_APP,
+          `cannot write secure storage: ${(e as Error).message}`,
+        );
       }
       return { handle: key.handle, publicKey: toHex(publicKeyOf(key)) };
     },
@@ -123,7 +137,11 @@ export class SimulatedTa {
         this.storage.commit(this.#device, [...this.#keys.values()]);
       } catch (e) {
         this.#keys.set(handle, key);
-        throw new TaError(TEEC_RESULT.TEEC_ERROR_STORAGE_NOT_AVAILABLE, TEEC_ORIGIN.TEEC_ORIGIN_TRUSTED_APP, `cannot write secure storage: ${(e as Error).message}`);
+        throw new TaError(
+          TEEC_RESULT.TEEC_ERROR_STORAGE_NOT_AVAILABLE,
+          TEEC_ORIGIN.TEEC_ORIGIN_TRUSTED_APP,
+          `cannot write secure storage: ${(e as Error).message}`,
+        );
       }
       key.secret.fill(0);
       return { deleted: true };
@@ -144,7 +162,8 @@ export class SimulatedTa {
   };
 
   #requireStorage(): void {
-    if (!this.status.ok) throw new TaError(TEEC_RESULT.TEEC_ERROR_SECURITY, TEEC_ORIGIN.TEEC_ORIGIN_TRUSTED_APP, `sealed storage refused: ${this.status.reason}`);
+    if (!this.status.ok)
+      throw new TaError(TEEC_RESULT.TEEC_ERROR_SECURITY, TEEC_ORIGIN.TEEC_ORIGIN_TRUSTED_APP, `sealed storage refused: ${this.status.reason}`);
   }
 
   #key(handle: string): StoredKey {

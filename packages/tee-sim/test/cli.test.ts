@@ -36,7 +36,9 @@ test('serves the bridge protocol on a 0600 socket and closes cleanly on SIGTERM'
   const socketPath = join(dir, 'bridge.sock');
   const statePath = join(dir, 'state.json');
   const child = spawn(process.execPath, [BIN, '--socket', socketPath, '--state', statePath], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const client = new TeeBridgeClient({ socketPath });
   try {
     expect(await waitForListening(child)).toBe(socketPath);

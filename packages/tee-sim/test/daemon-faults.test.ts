@@ -80,7 +80,10 @@ it('reports injected TEE faults with their TEEC code and origin', async () => {
   sim.faults.inject({ kind: 'busy', cmd: 'random' });
   expect(await c.call('random', { length: 1 })).toMatchObject({ ok: false, error: { code: 'TEE_ERROR', teec: '0xFFFF000D', origin: 3, retryable: true } });
   sim.faults.inject({ kind: 'targetDead', cmd: ['generateKey', 'random'], times: 2 });
-  expect(await c.call('generateKey', { keyType: 'P256', label: 'x' })).toMatchObject({ ok: false, error: { teec: '0xFFFF3024', origin: 3, outcomeUnknown: true } });
+  expect(await c.call('generateKey', { keyType: 'P256', label: 'x' })).toMatchObject({
+    ok: false,
+    error: { teec: '0xFFFF3024', origin: 3, outcomeUnknown: true },
+  });
   expect(await c.call('random', { length: 1 })).toMatchObject({ ok: false, error: { teec: '0xFFFF3024', outcomeUnknown: false } });
   expect(sim.faults.pending).toBe(0);
   expect((await c.call('random', { length: 1 })).ok).toBe(true);

@@ -69,7 +69,9 @@ it('keeps keys across restarts, sealed: the state file holds no key material in 
   c = await session();
   expect(await c.ok('getPublicKey', { handle: key.handle })).toEqual({ keyType: 'SECP256K1', publicKey: key.publicKey });
   const { signature } = await c.ok<{ signature: string }>('sign', { handle: key.handle, algorithm: 'ECDSA_SHA_256', input: digest });
-  expect(verify('sha256', Buffer.from('m'), { key: rawPublicKey('SECP256K1', key.publicKey), dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'hex'))).toBe(true);
+  expect(verify('sha256', Buffer.from('m'), { key: rawPublicKey('SECP256K1', key.publicKey), dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'hex'))).toBe(
+    true,
+  );
   expect(await counter(c)).toBe(1);
 });
 

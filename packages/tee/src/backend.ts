@@ -21,9 +21,19 @@ import { TeeBridgeClient, type BreakerOptions, type ClientState, type ClientStat
 import type { BridgeClock } from './clock';
 import { TeeBridgeError } from './errors';
 import {
-  ECDSA_DIGEST_BYTES, MAX_LABEL_LENGTH, MAX_NONCE_BYTES, MAX_RANDOM_BYTES, MAX_SIGN_MESSAGE_BYTES, MIN_NONCE_BYTES,
-  PUBLIC_KEY_BYTES, fromHex, toHex,
-  type Attestation, type BridgeMode, type HelloInfo, type KeyType,
+  ECDSA_DIGEST_BYTES,
+  MAX_LABEL_LENGTH,
+  MAX_NONCE_BYTES,
+  MAX_RANDOM_BYTES,
+  MAX_SIGN_MESSAGE_BYTES,
+  MIN_NONCE_BYTES,
+  PUBLIC_KEY_BYTES,
+  fromHex,
+  toHex,
+  type Attestation,
+  type BridgeMode,
+  type HelloInfo,
+  type KeyType,
 } from './protocol';
 import { TEEC_RESULT, parseTeecHex } from './teec';
 
@@ -153,7 +163,7 @@ export class TeeBackend implements KeyBackend {
     if (label.length < 1 || label.length > MAX_LABEL_LENGTH) throw new RangeError(`label must be 1-${MAX_LABEL_LENGTH} characters, got ${label.length}`);
     let generated;
     try {
-      const hello = this.client.hello ?? await this.client.handshake();
+      const hello = this.client.hello ?? (await this.client.handshake());
       // What CreateKey answers for a spec the backend does not list, before anything reaches the TA.
       if (!hello.keyTypes.includes(keyType))
         throw new KmsError('UnsupportedOperationException', `KeySpec ${spec} is not supported by custom key store ${this.id}.`);
@@ -197,7 +207,8 @@ export class TeeBackend implements KeyBackend {
         const { signature } = await this.client.call('sign', { handle, algorithm: 'ED25519', input: toHex(input) });
         return fromHex(signature);
       }
-      if (input.length !== ECDSA_DIGEST_BYTES) throw new RangeError(`input must be the ${ECDSA_DIGEST_BYTES}-byte digest for ${algorithm}, got ${input.length}`);
+      if (input.length !== ECDSA_DIGEST_BYTES)
+        throw new RangeError(`input must be the ${ECDSA_DIGEST_BYTES}-byte digest for ${algorithm}, got ${input.length}`);
       const { signature } = await this.client.call('sign', { handle, algorithm: 'ECDSA_SHA_256', input: toHex(input) });
       // The TA answers r ‖ s; AWS answers DER. fromCompact also checks 0 < r, s < n.
       try {
@@ -241,7 +252,8 @@ export class TeeBackend implements KeyBackend {
   /** The TA's signature over nonce ‖ measurement, with the device attestation key and the hello facts. */
   async attestation(nonce: Uint8Array): Promise<TeeAttestation> {
     if (!(nonce instanceof Uint8Array)) throw new TypeError('nonce must be a Uint8Array');
-    if (nonce.length < MIN_NONCE_BYTES || nonce.length > MAX_NONCE_BYTES) throw new RangeError(`nonce must be ${MIN_NONCE_BYTES}-${MAX_NONCE_BYTES} bytes, got ${nonce.length}`);
+    if (nonce.length < MIN_NONCE_BYTES || nonce.length > MAX_NONCE_BYTES)
+      throw new RangeError(`nonce must be ${MIN_NONCE_BYTES}-${MAX_NONCE_BYTES} bytes, got ${nonce.length}`);
     try {
       const att = await this.client.call('getAttestation', { nonce: toHex(nonce) });
       if (att.nonce !== toHex(nonce)) throw new KmsError('KMSInternalException', `The TEE backend ${this.id} attested a different nonce.`);
@@ -312,8 +324,10 @@ export class TeeBackend implements KeyBackend {
     if (e instanceof KmsError || e instanceof TypeError || e instanceof RangeError) return e;
     const cause = { cause: e };
     if (!(e instanceof TeeBridgeError)) return new KmsError('KMSInternalException', `The TEE backend ${this.id} failed.`, cause);
-    const unknown = e.outcomeUnknown && (operation === 'sign' || operation === 'generateKey' || operation === 'deleteKey')
-      ? ` The ${operation} may have completed in the TEE; it was not retried.` : '';
+    const unknown =
+      e.outcomeUnknown && (operation === 'sign' || operation === 'generateKey' || operation === 'deleteKey')
+        ? ` The ${operation} may have completed in the TEE; it was not retried.`
+        : '';
     switch (e.kind) {
       case 'overload':
         return new KmsError('ThrottlingException', `The TEE backend ${this.id} has too many requests in progress; retry with backoff.`, cause);
@@ -350,10 +364,15 @@ export class TeeBackend implements KeyBackend {
         break;
       case TEEC_RESULT.TEEC_ERROR_NOT_SUPPORTED:
         // The TA lacks this key type although the hello listed it (a daemon restarted with another TA).
-        if (operation === 'generateKey') return new KmsError('UnsupportedOperationException', `The TEE backend ${this.id} cannot generate keys of this key spec.`, cause);
+        if (operation === 'generateKey')
+          return new KmsError('UnsupportedOperationException', `The TEE backend ${this.id} cannot generate keys of this key spec.`, cause);
         break;
       case TEEC_RESULT.TEEC_ERROR_SECURITY:
-        return new KmsError('KeyUnavailableException', `The TEE backend ${this.id} refuses its sealed key storage (rollback or tampering detected); see the bridge log.`, cause);
+        return new KmsError(
+          'KeyUnavailableException',
+          `The TEE backend ${this.id} refuses its sealed key storage (rollback or tampering detected); see the bridge log.`,
+          cause,
+        );
       case TEEC_RESULT.TEEC_ERROR_TARGET_DEAD:
       case TEEC_RESULT.TEEC_ERROR_COMMUNICATION:
       case TEEC_RESULT.TEEC_ERROR_STORAGE_NOT_AVAILABLE:
@@ -381,4 +400,3 @@ function errorDetail(e: unknown): string {
   }
   return 'error';
 }
-

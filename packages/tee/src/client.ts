@@ -9,9 +9,24 @@ import { SYSTEM_CLOCK, type BridgeClock } from './clock';
 import { TeeBridgeError } from './errors';
 import { decodeJson, encodeFrame, FrameDecoder } from './frames';
 import {
-  COMMANDS, CONNECTION_FATAL_CODES, HELLO_VERSION, HelloResult, MAX_DEADLINE_MS, MAX_FRAME_BYTES, MAX_REQUEST_ID, PROTOCOL_VERSION,
-  RequestEnvelope, ResponseEnvelope, SUPPORTED_VERSIONS, describeZodError,
-  type BridgeMode, type CommandName, type ErrorBody, type HelloInfo, type Payload, type Result,
+  COMMANDS,
+  CONNECTION_FATAL_CODES,
+  HELLO_VERSION,
+  HelloResult,
+  MAX_DEADLINE_MS,
+  MAX_FRAME_BYTES,
+  MAX_REQUEST_ID,
+  PROTOCOL_VERSION,
+  RequestEnvelope,
+  ResponseEnvelope,
+  SUPPORTED_VERSIONS,
+  describeZodError,
+  type BridgeMode,
+  type CommandName,
+  type ErrorBody,
+  type HelloInfo,
+  type Payload,
+  type Result,
 } from './protocol';
 import { TEEC_RESULT, parseTeecHex, teecDescribe, teecOriginName } from './teec';
 
@@ -137,7 +152,15 @@ export class TeeBridgeClient {
   #reconnectTimer: unknown;
 
   readonly #stats: ClientStats = {
-    calls: 0, sent: 0, throttled: 0, timeouts: 0, lateAnswers: 0, sessionFailures: 0, protocolErrors: 0, connects: 0, breakerOpens: 0,
+    calls: 0,
+    sent: 0,
+    throttled: 0,
+    timeouts: 0,
+    lateAnswers: 0,
+    sessionFailures: 0,
+    protocolErrors: 0,
+    connects: 0,
+    breakerOpens: 0,
   };
 
   constructor(options: TeeBridgeClientOptions) {
@@ -245,8 +268,11 @@ export class TeeBridgeClient {
     if (this.#breaker === 'open') {
       const wait = this.#openUntil - this.#clock.now();
       if (wait > 0) {
-        return new TeeBridgeError('unavailable',
-          `the circuit breaker for the TEE bridge is open after ${this.#threshold} consecutive failures (last: ${this.#lastFailure ?? 'unknown'}); retry in ${Math.ceil(wait / 1000)} s`, { cmd });
+        return new TeeBridgeError(
+          'unavailable',
+          `the circuit breaker for the TEE bridge is open after ${this.#threshold} consecutive failures (last: ${this.#lastFailure ?? 'unknown'}); retry in ${Math.ceil(wait / 1000)} s`,
+          { cmd },
+        );
       }
       // Half-open: calls go through; the next session failure reopens at once, a success closes.
       this.#breaker = 'half-open';
@@ -330,7 +356,10 @@ export class TeeBridgeClient {
     conn.connectTimer = this.#clock.setTimeout(() => this.#kill(conn, `no session within ${this.#connectTimeoutMs} ms`), this.#connectTimeoutMs);
     socket.on('connect', () => {
       const hello = RequestEnvelope.parse({
-        v: HELLO_VERSION, id: conn.helloId, cmd: 'hello', deadlineMs: this.#connectTimeoutMs,
+        v: HELLO_VERSION,
+        id: conn.helloId,
+        cmd: 'hello',
+        deadlineMs: this.#connectTimeoutMs,
         payload: COMMANDS.hello.payload.parse({ versions: [...SUPPORTED_VERSIONS], client: this.#clientName }),
       });
       socket.write(encodeFrame(hello));
@@ -386,7 +415,13 @@ export class TeeBridgeClient {
       const result = COMMANDS[call.cmd].result.safeParse(response.result);
       if (!result.success) {
         // The TA may have done the work; the answer is unusable.
-        this.#settle(call, new TeeBridgeError('protocol', `the bridge sent an invalid ${call.cmd} result (${describeZodError(result.error)})`, { cmd: call.cmd, outcomeUnknown: COMMANDS[call.cmd].mutating }));
+        this.#settle(
+          call,
+          new TeeBridgeError('protocol', `the bridge sent an invalid ${call.cmd} result (${describeZodError(result.error)})`, {
+            cmd: call.cmd,
+            outcomeUnknown: COMMANDS[call.cmd].mutating,
+          }),
+        );
         return this.#protocolError(conn, `invalid ${call.cmd} result`);
       }
       this.#sessionSuccess();
@@ -412,7 +447,8 @@ export class TeeBridgeClient {
     const hello = HelloResult.safeParse(response.result);
     if (!hello.success) return this.#protocolError(conn, `invalid hello result (${describeZodError(hello.error)})`);
     const info = hello.data;
-    if (!SUPPORTED_VERSIONS.includes(info.protocolVersion)) return this.#kill(conn, `the bridge chose protocol version ${info.protocolVersion}, which this client does not speak`);
+    if (!SUPPORTED_VERSIONS.includes(info.protocolVersion))
+      return this.#kill(conn, `the bridge chose protocol version ${info.protocolVersion}, which this client does not speak`);
     this.#hello = info;
     if (this.#requireMode && info.mode !== this.#requireMode) {
       return this.#kill(conn, `the bridge reports mode "${info.mode}" but this backend requires "${this.#requireMode}" (production)`);
@@ -434,13 +470,19 @@ export class TeeBridgeClient {
       const i = this.#queue.indexOf(call);
       if (i >= 0) this.#queue.splice(i, 1);
       this.#stats.timeouts++;
-      this.#settle(call, new TeeBridgeError('timeout', `${call.cmd} was not sent to the TEE bridge before its deadline`, { cmd: call.cmd, outcomeUnknown: false }));
+      this.#settle(
+        call,
+        new TeeBridgeError('timeout', `${call.cmd} was not sent to the TEE bridge before its deadline`, { cmd: call.cmd, outcomeUnknown: false }),
+      );
       return;
     }
     conn.inFlight.delete(call.id);
     conn.zombies.add(call.id);
     this.#stats.timeouts++;
-    this.#settle(call, new TeeBridgeError('timeout', `the TEE bridge did not answer ${call.cmd} before its deadline; it may still run`, { cmd: call.cmd, outcomeUnknown: true }));
+    this.#settle(
+      call,
+      new TeeBridgeError('timeout', `the TEE bridge did not answer ${call.cmd} before its deadline; it may still run`, { cmd: call.cmd, outcomeUnknown: true }),
+    );
     this.#sessionFailure(`${call.cmd} timed out`);
     // A session whose whole window waits on answers past their deadline is stuck: start afresh.
     if (!conn.dead && conn.zombies.size >= conn.window) this.#kill(conn, 'every request slot is held by a request past its deadline', { countFailure: false });
@@ -467,12 +509,24 @@ export class TeeBridgeClient {
     conn.inFlight.clear();
     conn.zombies.clear();
     for (const call of inFlight) {
-      this.#settle(call, new TeeBridgeError(opts.kind ?? 'unavailable', `the session with the TEE bridge ended (${reason}); ${call.cmd} may have run`, { cmd: call.cmd, outcomeUnknown: true }));
+      this.#settle(
+        call,
+        new TeeBridgeError(opts.kind ?? 'unavailable', `the session with the TEE bridge ended (${reason}); ${call.cmd} may have run`, {
+          cmd: call.cmd,
+          outcomeUnknown: true,
+        }),
+      );
     }
     if (wasConnecting) {
       this.#connectAttempts++;
       this.#nextAttemptAt = this.#clock.now() + Math.min(this.#backoffMaxMs, this.#backoffInitialMs * 2 ** (this.#connectAttempts - 1));
-      this.#rejectQueue((call) => new TeeBridgeError('unavailable', `cannot open a session with the TEE bridge at ${this.socketPath}: ${reason}`, { cmd: call.cmd, outcomeUnknown: false }));
+      this.#rejectQueue(
+        (call) =>
+          new TeeBridgeError('unavailable', `cannot open a session with the TEE bridge at ${this.socketPath}: ${reason}`, {
+            cmd: call.cmd,
+            outcomeUnknown: false,
+          }),
+      );
     }
     if (opts.countFailure ?? (wasConnecting || inFlight.length > 0)) this.#sessionFailure(reason);
     if (!this.#closed) this.#pump();
@@ -504,10 +558,21 @@ export class TeeBridgeClient {
     this.#breaker = 'open';
     this.#openUntil = this.#clock.now() + this.#cooldownMs;
     this.#stats.breakerOpens++;
-    this.#onEvent('breaker-open', { socketPath: this.socketPath, failures: this.#failures, lastFailure: this.#lastFailure ?? '', cooldownMs: this.#cooldownMs });
+    this.#onEvent('breaker-open', {
+      socketPath: this.socketPath,
+      failures: this.#failures,
+      lastFailure: this.#lastFailure ?? '',
+      cooldownMs: this.#cooldownMs,
+    });
     this.#clock.clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
-    this.#rejectQueue((call) => new TeeBridgeError('unavailable', `the circuit breaker for the TEE bridge opened (last failure: ${this.#lastFailure})`, { cmd: call.cmd, outcomeUnknown: false }));
+    this.#rejectQueue(
+      (call) =>
+        new TeeBridgeError('unavailable', `the circuit breaker for the TEE bridge opened (last failure: ${this.#lastFailure})`, {
+          cmd: call.cmd,
+          outcomeUnknown: false,
+        }),
+    );
     if (this.#conn) this.#kill(this.#conn, 'the circuit breaker opened', { countFailure: false });
   }
 

@@ -5,6 +5,12 @@ export { encodeFrame, frameBytes, decodeJson, FrameDecoder, type DecodedFrame } 
 export { TeeBridgeError, type TeeBridgeErrorKind } from './errors';
 export { SYSTEM_CLOCK, type BridgeClock } from './clock';
 export {
-  TeeBridgeClient, type TeeBridgeClientOptions, type BreakerOptions, type BreakerState, type CallOptions, type ClientState, type ClientStats,
+  TeeBridgeClient,
+  type TeeBridgeClientOptions,
+  type BreakerOptions,
+  type BreakerState,
+  type CallOptions,
+  type ClientState,
+  type ClientStats,
 } from './client';
 export { TeeBackend, KEY_SPEC_KEY_TYPE, type TeeBackendOptions, type TeeAttestation } from './backend';

@@ -56,7 +56,8 @@ export const MAX_MESSAGE_LENGTH = 1024;
 
 /** Lower-case hex of `min`..`max` bytes. */
 export function hexBytes(min: number, max: number) {
-  return z.string()
+  return z
+    .string()
     .regex(/^(?:[0-9a-f]{2})*$/, 'must be lower-case hex with an even number of digits')
     .min(min * 2, `must be at least ${min} bytes`)
     .max(max * 2, `must be at most ${max} bytes`);
@@ -85,7 +86,11 @@ export type AttestationAlgorithm = z.infer<typeof AttestationAlgorithmSchema>;
 export const MODES = ['real', 'simulated'] as const;
 export type BridgeMode = (typeof MODES)[number];
 
-const Handle = z.string().min(1).max(MAX_HANDLE_LENGTH).regex(/^[A-Za-z0-9._:-]+$/, 'must be 1-128 characters of [A-Za-z0-9._:-]');
+const Handle = z
+  .string()
+  .min(1)
+  .max(MAX_HANDLE_LENGTH)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'must be 1-128 characters of [A-Za-z0-9._:-]');
 
 // ---------------------------------------------------------------------------------------------
 // Commands: one entry per command, request payload and result side by side.
@@ -129,15 +134,17 @@ export const GetPublicKeyResult = z.object({
   publicKey: hexBytes(32, 65),
 });
 
-export const SignPayload = z.object({
-  handle: Handle,
-  algorithm: SignAlgorithmSchema,
-  /** ECDSA_SHA_256: the 32-byte SHA-256 digest. ED25519: the whole message (pure Ed25519). */
-  input: hexBytes(0, MAX_SIGN_MESSAGE_BYTES),
-}).superRefine((p, ctx) => {
-  if (p.algorithm === 'ECDSA_SHA_256' && p.input.length !== ECDSA_DIGEST_BYTES * 2)
-    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['input'], message: `must be the ${ECDSA_DIGEST_BYTES}-byte digest for ECDSA_SHA_256` });
-});
+export const SignPayload = z
+  .object({
+    handle: Handle,
+    algorithm: SignAlgorithmSchema,
+    /** ECDSA_SHA_256: the 32-byte SHA-256 digest. ED25519: the whole message (pure Ed25519). */
+    input: hexBytes(0, MAX_SIGN_MESSAGE_BYTES),
+  })
+  .superRefine((p, ctx) => {
+    if (p.algorithm === 'ECDSA_SHA_256' && p.input.length !== ECDSA_DIGEST_BYTES * 2)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['input'], message: `must be the ${ECDSA_DIGEST_BYTES}-byte digest for ECDSA_SHA_256` });
+  });
 export const SignResult = z.object({ signature: hexBytes(64, 64) });
 
 export const DeleteKeyPayload = z.object({ handle: Handle });
@@ -231,23 +238,32 @@ export const CONNECTION_FATAL_CODES: readonly string[] = ['BAD_FRAME', 'FRAME_TO
 
 const TEEC_ORIGINS = Object.values(TEEC_ORIGIN) as number[];
 
-export const ErrorBody = z.object({
-  /** One of ERROR_CODES; a later revision may add codes, which a receiver treats as INTERNAL. */
-  code: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be an upper-case error code'),
-  message: z.string().max(MAX_MESSAGE_LENGTH),
-  /** TEEC result code as 8 hex digits (`0xFFFF000D`); present exactly when code is TEE_ERROR. */
-  teec: z.string().regex(/^0x[0-9a-fA-F]{8}$/).optional(),
-  /** TEEC_ORIGIN_* value (1 API, 2 COMMS, 3 TEE, 4 TRUSTED_APP); present exactly when code is TEE_ERROR. */
-  origin: z.number().int().refine((o) => TEEC_ORIGINS.includes(o), 'must be a TEEC_ORIGIN_* value (1-4)').optional(),
-  /** true: the TA may have executed the command (e.g. it died or ran past its deadline mid-call). */
-  outcomeUnknown: z.boolean(),
-  /** true: the same request may succeed if sent again later (BUSY, a transient TEE error). */
-  retryable: z.boolean(),
-}).superRefine((e, ctx) => {
-  const tee = e.code === 'TEE_ERROR';
-  if (tee !== (e.teec !== undefined) || tee !== (e.origin !== undefined))
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'teec and origin must be present exactly when code is TEE_ERROR' });
-});
+export const ErrorBody = z
+  .object({
+    /** One of ERROR_CODES; a later revision may add codes, which a receiver treats as INTERNAL. */
+    code: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be an upper-case error code'),
+    message: z.string().max(MAX_MESSAGE_LENGTH),
+    /** TEEC result code as 8 hex digits (`0xFFFF000D`); present exactly when code is TEE_ERROR. */
+    teec: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{8}$/)
+      .optional(),
+    /** TEEC_ORIGIN_* value (1 API, 2 COMMS, 3 TEE, 4 TRUSTED_APP); present exactly when code is TEE_ERROR. */
+    origin: z
+      .number()
+      .int()
+      .refine((o) => TEEC_ORIGINS.includes(o), 'must be a TEEC_ORIGIN_* value (1-4)')
+      .optional(),
+    /** true: the TA may have executed the command (e.g. it died or ran past its deadline mid-call). */
+    outcomeUnknown: z.boolean(),
+    /** true: the same request may succeed if sent again later (BUSY, a transient TEE error). */
+    retryable: z.boolean(),
+  })
+  .superRefine((e, ctx) => {
+    const tee = e.code === 'TEE_ERROR';
+    if (tee !== (e.teec !== undefined) || tee !== (e.origin !== undefined))
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'teec and origin must be present exactly when code is TEE_ERROR' });
+  });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
 export const ResponseEnvelope = z.discriminatedUnion('ok', [
@@ -265,7 +281,11 @@ export function describeZodError(err: z.ZodError): string {
   return (path ? `${path}: ` : '') + issue.message;
 }
 
-export function errorBody(code: ErrorCode, message: string, extra: Partial<Pick<ErrorBody, 'teec' | 'origin' | 'outcomeUnknown' | 'retryable'>> = {}): ErrorBody {
+export function errorBody(
+  code: ErrorCode,
+  message: string,
+  extra: Partial<Pick<ErrorBody, 'teec' | 'origin' | 'outcomeUnknown' | 'retryable'>> = {},
+): ErrorBody {
   return {
     code,
     message: message.length > MAX_MESSAGE_LENGTH ? message.slice(0, MAX_MESSAGE_LENGTH - 1) + '…' : message,

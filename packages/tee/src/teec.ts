@@ -53,9 +53,7 @@ export function parseTeecHex(text: string): number {
   return Number.parseInt(text.slice(2), 16);
 }
 
-const RESULT_NAMES = new Map<number, TeecResultName>(
-  (Object.entries(TEEC_RESULT) as [TeecResultName, number][]).map(([name, value]) => [value, name]),
-);
+const RESULT_NAMES = new Map<number, TeecResultName>((Object.entries(TEEC_RESULT) as [TeecResultName, number][]).map(([name, value]) => [value, name]));
 
 /** `TEEC_ERROR_BUSY (0xFFFF000D)`, or just the hex for a code outside the table (TA-defined codes). */
 export function teecDescribe(code: number): string {

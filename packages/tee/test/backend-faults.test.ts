@@ -42,7 +42,15 @@ async function startSim(extra: Partial<Parameters<typeof startTeeSimulator>[0]> 
 }
 
 function backend(options: Partial<TeeBackendOptions> = {}): TeeBackend {
-  const b = new TeeBackend({ id: 'tee', socketPath, requestTimeoutMs: 2_000, connectTimeoutMs: 500, clock, onEvent: (event) => events.push(event), ...options });
+  const b = new TeeBackend({
+    id: 'tee',
+    socketPath,
+    requestTimeoutMs: 2_000,
+    connectTimeoutMs: 500,
+    clock,
+    onEvent: (event) => events.push(event),
+    ...options,
+  });
   backends.push(b);
   return b;
 }
@@ -68,7 +76,14 @@ async function failure(p: Promise<unknown>): Promise<{ error: KmsError }> {
 /** A call in progress, and whether it has ended yet. */
 function watch<T>(result: Promise<T>): { readonly ended: boolean; result: Promise<T> } {
   const w = { ended: false, result };
-  result.then(() => { w.ended = true; }, () => { w.ended = true; });
+  result.then(
+    () => {
+      w.ended = true;
+    },
+    () => {
+      w.ended = true;
+    },
+  );
   return w;
 }
 
@@ -83,7 +98,7 @@ describe('against the simulator', () => {
     const der = await key.sign();
     const spki = createPublicKey({ key: Buffer.from(key.publicKey), format: 'der', type: 'spki' });
     expect(verify('sha256', Buffer.from('fault test'), spki, der)).toBe(true);
-    expect((await b.describe())).toMatchObject({ connectionState: 'CONNECTED', simulated: true, kind: 'tee', detail: { mode: 'simulated' } });
+    expect(await b.describe()).toMatchObject({ connectionState: 'CONNECTED', simulated: true, kind: 'tee', detail: { mode: 'simulated' } });
   });
 
   it('a slow sign times out as DependencyTimeoutException at its deadline; the late answer is dropped and nothing is signed twice', async () => {
@@ -212,15 +227,18 @@ describe('against the simulator', () => {
     expect(s.stats().invocations.sign).toBe(2);
   });
 
-  it.each(['garbage', 'oversized', 'truncated'] as const)('an answer frame that is %s drops the session (KeyUnavailableException), then it recovers', async (kind) => {
-    const s = await startSim();
-    const b = backend();
-    const key = await p256Key(b);
-    s.faults.inject({ kind, cmd: 'sign' });
-    expect((await failure(key.sign())).error.type).toBe('KeyUnavailableException');
-    expect(b.stats().protocolErrors + b.stats().sessionFailures).toBeGreaterThan(0);
-    await key.sign();
-  });
+  it.each(['garbage', 'oversized', 'truncated'] as const)(
+    'an answer frame that is %s drops the session (KeyUnavailableException), then it recovers',
+    async (kind) => {
+      const s = await startSim();
+      const b = backend();
+      const key = await p256Key(b);
+      s.faults.inject({ kind, cmd: 'sign' });
+      expect((await failure(key.sign())).error.type).toBe('KeyUnavailableException');
+      expect(b.stats().protocolErrors + b.stats().sessionFailures).toBeGreaterThan(0);
+      await key.sign();
+    },
+  );
 
   it('a restored (rolled back) state file: every key operation is refused with KeyUnavailableException', async () => {
     let s = await startSim();
@@ -303,7 +321,15 @@ describe('against hand-written daemons', () => {
     servers.push(server);
     await new Promise<void>((r) => server.listen(socketPath, r));
   }
-  const HELLO = { protocolVersion: PROTOCOL_VERSION, taUuid: '00000000-0000-4000-8000-000000000000', buildHash: 'test', mode: 'real', maxFrameBytes: 65536, maxOutstanding: 8, keyTypes: ['P256'] };
+  const HELLO = {
+    protocolVersion: PROTOCOL_VERSION,
+    taUuid: '00000000-0000-4000-8000-000000000000',
+    buildHash: 'test',
+    mode: 'real',
+    maxFrameBytes: 65536,
+    maxOutstanding: 8,
+    keyTypes: ['P256'],
+  };
   const ok = (socket: Socket, id: number, result: unknown, v = PROTOCOL_VERSION) => socket.write(encodeFrame({ v, id, ok: true, result }));
 
   it('a daemon that accepts but never says hello: KeyUnavailableException at the connect timeout', async () => {
@@ -354,7 +380,15 @@ describe('against hand-written daemons', () => {
   it('an error code from a later protocol revision is KMSInternalException, and the session stays', async () => {
     await daemon((socket, r) => {
       if (r.cmd === 'hello') ok(socket, r.id, HELLO, HELLO_VERSION);
-      else socket.write(encodeFrame({ v: PROTOCOL_VERSION, id: r.id, ok: false, error: { code: 'QUOTA_EXCEEDED', message: 'new in 1.1', outcomeUnknown: false, retryable: true } }));
+      else
+        socket.write(
+          encodeFrame({
+            v: PROTOCOL_VERSION,
+            id: r.id,
+            ok: false,
+            error: { code: 'QUOTA_EXCEEDED', message: 'new in 1.1', outcomeUnknown: false, retryable: true },
+          }),
+        );
     });
     const b = backend();
     expect((await failure(b.random(1))).error.type).toBe('KMSInternalException');

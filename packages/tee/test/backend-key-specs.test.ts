@@ -33,7 +33,8 @@ it('a bridge without secp256k1: generateKey is UnsupportedOperationException bef
   const b = backend('tee-p256', sim.socketPath);
   expect(b.client.hello).toBeUndefined();
   await expect(b.generateKey('ECC_SECG_P256K1', 'k1')).rejects.toMatchObject({
-    name: 'UnsupportedOperationException', message: 'KeySpec ECC_SECG_P256K1 is not supported by custom key store tee-p256.',
+    name: 'UnsupportedOperationException',
+    message: 'KeySpec ECC_SECG_P256K1 is not supported by custom key store tee-p256.',
   });
   expect(sim.stats().invocations.generateKey).toBe(0);
   expect(sim.ta.keyCount).toBe(0);

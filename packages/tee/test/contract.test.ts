@@ -11,8 +11,21 @@ import { join } from 'node:path';
 import { startHostBridge } from '@kmsgate/tee-bridge';
 import { startTeeSimulator } from '@kmsgate/tee-sim';
 import {
-  ATTESTATION_DOMAIN, COMMANDS, FRAME_READ_TIMEOUT_MS, HELLO_VERSION, KEY_TYPES, MAX_FRAME_BYTES, MAX_NONCE_BYTES,
-  MAX_RANDOM_BYTES, MEASUREMENT_BYTES, MODES, PROTOCOL_VERSION, SUPPORTED_VERSIONS, frameBytes, parseTeecHex, type HelloInfo,
+  ATTESTATION_DOMAIN,
+  COMMANDS,
+  FRAME_READ_TIMEOUT_MS,
+  HELLO_VERSION,
+  KEY_TYPES,
+  MAX_FRAME_BYTES,
+  MAX_NONCE_BYTES,
+  MAX_RANDOM_BYTES,
+  MEASUREMENT_BYTES,
+  MODES,
+  PROTOCOL_VERSION,
+  SUPPORTED_VERSIONS,
+  frameBytes,
+  parseTeecHex,
+  type HelloInfo,
 } from '../src';
 import { RawConnection, rawPublicKey, type Response } from './helpers/raw-bridge';
 
@@ -23,9 +36,9 @@ type Target = (dir: string, socketPath: string) => Promise<{ close(): Promise<vo
 const TARGETS: Array<[string, Target | undefined]> = EXTERNAL
   ? [[`the bridge daemon at ${EXTERNAL}`, undefined]]
   : [
-    ['tee-sim', (dir, socketPath) => startTeeSimulator({ socketPath, statePath: join(dir, 'state.json') })],
-    ['tee-bridge with the host build of the TA', (dir, socketPath) => startHostBridge({ socketPath, storageDir: join(dir, 'storage') })],
-  ];
+      ['tee-sim', (dir, socketPath) => startTeeSimulator({ socketPath, statePath: join(dir, 'state.json') })],
+      ['tee-bridge with the host build of the TA', (dir, socketPath) => startHostBridge({ socketPath, storageDir: join(dir, 'storage') })],
+    ];
 
 describe.each(TARGETS)('%s', (_name, start) => {
   let socketPath: string;
@@ -195,7 +208,9 @@ describe.each(TARGETS)('%s', (_name, start) => {
       let pinned: string | undefined;
       for (const n of [1, 32, MAX_NONCE_BYTES]) {
         const nonce = randomBytes(n);
-        const att = await c.ok<{ algorithm: string; publicKey: string; measurement: string; nonce: string; signature: string }>('getAttestation', { nonce: nonce.toString('hex') });
+        const att = await c.ok<{ algorithm: string; publicKey: string; measurement: string; nonce: string; signature: string }>('getAttestation', {
+          nonce: nonce.toString('hex'),
+        });
         expect(att.nonce).toBe(nonce.toString('hex'));
         expect(att.measurement.length).toBe(MEASUREMENT_BYTES * 2);
         pinned ??= att.publicKey;
@@ -205,9 +220,12 @@ describe.each(TARGETS)('%s', (_name, start) => {
         const signed = Buffer.concat([domain, nonce, Buffer.from(att.measurement, 'hex')]);
         const key = { key: Buffer.from(att.publicKey, 'hex'), format: 'der' as const, type: 'spki' as const };
         const sig = Buffer.from(att.signature, 'hex');
-        const ok = att.algorithm === 'ED25519' ? verify(null, signed, key, sig)
-          : att.algorithm === 'RSASSA_PSS_SHA256' ? verify('sha256', signed, { ...key, padding: 6, saltLength: 32 }, sig)
-          : verify('sha256', signed, key, sig);
+        const ok =
+          att.algorithm === 'ED25519'
+            ? verify(null, signed, key, sig)
+            : att.algorithm === 'RSASSA_PSS_SHA256'
+              ? verify('sha256', signed, { ...key, padding: 6, saltLength: 32 }, sig)
+              : verify('sha256', signed, key, sig);
         expect(ok).toBe(true);
         // The signature covers the nonce: another nonce does not verify.
         const other = Buffer.concat([domain, randomBytes(n), Buffer.from(att.measurement, 'hex')]);
@@ -331,9 +349,18 @@ describe.each(TARGETS)('%s', (_name, start) => {
       await expectFatal(c, 'BAD_FRAME');
     });
   });
-
 });
 
 it('the schema lists exactly the commands this suite exercises', () => {
-  expect(Object.keys(COMMANDS).sort()).toEqual(['deleteKey', 'generateKey', 'getAttestation', 'getPublicKey', 'getRollbackCounter', 'hello', 'ping', 'random', 'sign']);
+  expect(Object.keys(COMMANDS).sort()).toEqual([
+    'deleteKey',
+    'generateKey',
+    'getAttestation',
+    'getPublicKey',
+    'getRollbackCounter',
+    'hello',
+    'ping',
+    'random',
+    'sign',
+  ]);
 });

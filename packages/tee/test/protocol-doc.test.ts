@@ -4,9 +4,28 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ATTESTATION_ALGORITHMS, COMMANDS, ERROR_CODES, ErrorBody, FRAME_HEADER_BYTES, FRAME_READ_TIMEOUT_MS, FrameDecoder,
-  KEY_TYPES, MAX_FRAME_BYTES, MAX_NONCE_BYTES, MAX_RANDOM_BYTES, MAX_SIGN_MESSAGE_BYTES, MEASUREMENT_BYTES, MIN_NONCE_BYTES,
-  MIN_RANDOM_BYTES, MODES, PROTOCOL_VERSION, SIGN_ALGORITHMS, TEEC_ORIGIN, TEEC_RESULT, encodeFrame, teecHex,
+  ATTESTATION_ALGORITHMS,
+  COMMANDS,
+  ERROR_CODES,
+  ErrorBody,
+  FRAME_HEADER_BYTES,
+  FRAME_READ_TIMEOUT_MS,
+  FrameDecoder,
+  KEY_TYPES,
+  MAX_FRAME_BYTES,
+  MAX_NONCE_BYTES,
+  MAX_RANDOM_BYTES,
+  MAX_SIGN_MESSAGE_BYTES,
+  MEASUREMENT_BYTES,
+  MIN_NONCE_BYTES,
+  MIN_RANDOM_BYTES,
+  MODES,
+  PROTOCOL_VERSION,
+  SIGN_ALGORITHMS,
+  TEEC_ORIGIN,
+  TEEC_RESULT,
+  encodeFrame,
+  teecHex,
 } from '../src';
 
 const DOC = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'tee-bridge-protocol.md'), 'utf8');
@@ -29,7 +48,8 @@ describe('docs/tee-bridge-protocol.md', () => {
         const def = (s as { _def: { schema?: unknown; shape?: () => Record<string, unknown> } })._def;
         return def.shape ? Object.keys(def.shape()) : shape(def.schema);
       };
-      for (const member of [...shape(payload), ...shape(result)]) expect({ cmd, member, documented: section.includes(`\`${member}\``) }).toEqual({ cmd, member, documented: true });
+      for (const member of [...shape(payload), ...shape(result)])
+        expect({ cmd, member, documented: section.includes(`\`${member}\``) }).toEqual({ cmd, member, documented: true });
     }
   });
 

@@ -35,10 +35,7 @@ export function findVisible(store: ObjectStore, authority: SessionAuthority, typ
  * key is in. `delegated` is the new object's own delegated set (auth and wrap keys), which is
  * bounded by the same rule.
  */
-export function requireWithinAuthority(
-  authority: SessionAuthority,
-  fields: { domains: number; capabilities: bigint; delegatedCapabilities?: bigint },
-): void {
+export function requireWithinAuthority(authority: SessionAuthority, fields: { domains: number; capabilities: bigint; delegatedCapabilities?: bigint }): void {
   const allowed = authority.delegatedCapabilities;
   const delegated = fields.delegatedCapabilities ?? 0n;
   if ((fields.capabilities & ~allowed) !== 0n || (delegated & ~allowed) !== 0n || (fields.domains & ~authority.domains) !== 0) {

@@ -16,7 +16,12 @@ interface TargetSpec {
 
 const REQUEST_ID: TargetSpec = { target: [['request', 0]] };
 /** PUT_* / GENERATE_*: the id the device assigned, or the one asked for when the command failed. */
-const NEW_OBJECT: TargetSpec = { target: [['response', 0], ['request', 0]] };
+const NEW_OBJECT: TargetSpec = {
+  target: [
+    ['response', 0],
+    ['request', 0],
+  ],
+};
 
 const SPECS = new Map<number, TargetSpec>([
   [Command.CREATE_SESSION, REQUEST_ID],

@@ -335,7 +335,7 @@ export function decryptPkcs1(spec: RsaSpec, secret: Uint8Array, ciphertext: Uint
     const isFirstZero = separator === 0 && em[i] === 0;
     separator = isFirstZero ? i : separator;
   }
-  const bad = (em[0] !== 0) || (em[1] !== 2) || separator < 10;
+  const bad = em[0] !== 0 || em[1] !== 2 || separator < 10;
   if (bad) throw new DeviceError(DeviceErrorCode.INVALID_DATA);
   return em.slice(separator + 1);
 }

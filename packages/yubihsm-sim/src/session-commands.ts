@@ -73,10 +73,7 @@ function createAsymmetricSession(host: SessionHost, payload: Uint8Array): Uint8A
   shsee.fill(0);
   shsss.fill(0);
   const session = host.sessions.open(authorityOf(key), (sessionId) => Scp03Channel.afterKeyAgreement('card', sessionId, keys, receipt));
-  return successFrame(
-    CreateSession.CODE,
-    CreateSession.encodeAsymmetricResponse({ sessionId: session.id, cardEphemeralKey: ephemeral.publicKey, receipt }),
-  );
+  return successFrame(CreateSession.CODE, CreateSession.encodeAsymmetricResponse({ sessionId: session.id, cardEphemeralKey: ephemeral.publicKey, receipt }));
 }
 
 /** The authentication key a session is asked for; one of the other kind cannot open this kind of session. */

@@ -12,12 +12,7 @@ import { CCM_WRAP_KEY_LENGTH } from './symmetric-specs';
  * python-yubihsm's `test_export_using_private_wrapkey` expects), and hold the capability too, or
  * the command fails with `missing`.
  */
-export function ccmWrapKey(
-  ctx: SessionContext,
-  id: number,
-  capability: bigint,
-  missing: number = DeviceErrorCode.INSUFFICIENT_PERMISSIONS,
-): StoredObject {
+export function ccmWrapKey(ctx: SessionContext, id: number, capability: bigint, missing: number = DeviceErrorCode.INSUFFICIENT_PERMISSIONS): StoredObject {
   const { authority } = ctx.session;
   requireCapability(authority, capability);
   const key = findVisible(ctx.device.store, authority, ObjectType.WRAP_KEY, id);

@@ -42,7 +42,14 @@ async function putAuthKey(id: number, password: string, fields: { domains: numbe
 }
 
 function generateRequest(fields: Partial<GenerateAsymmetricKey.Request>): Uint8Array {
-  return GenerateAsymmetricKey.encodeRequest({ id: 0, label: label('k'), domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256, ...fields });
+  return GenerateAsymmetricKey.encodeRequest({
+    id: 0,
+    label: label('k'),
+    domains: 1,
+    capabilities: Capability.SIGN_ECDSA,
+    algorithm: Algorithm.EC_P256,
+    ...fields,
+  });
 }
 
 async function generate(s: TestSession, fields: Partial<GenerateAsymmetricKey.Request>): Promise<number> {
@@ -87,7 +94,7 @@ describe('creating objects', () => {
     expect(await deviceCode(generate(user, {}))).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
   });
 
-  test('new capabilities must be within the delegated set, new domains within the auth key\'s', async () => {
+  test("new capabilities must be within the delegated set, new domains within the auth key's", async () => {
     await putAuthKey(21, 'gen', { domains: 0x0003, capabilities: Capability.GENERATE_ASYMMETRIC_KEY, delegatedCapabilities: Capability.SIGN_ECDSA });
     const user = await TestSession.open(sim.url, 21, 'gen');
     expect(await generate(user, { domains: 0x0002, capabilities: Capability.SIGN_ECDSA })).toBeGreaterThan(0);
@@ -106,7 +113,15 @@ describe('creating objects', () => {
       s.send(
         Command.PUT_AUTHENTICATION_KEY,
         PutAuthenticationKey.encodeRequest({
-          id: 0, label: label('new'), algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, domains: 1, capabilities: 0n, delegatedCapabilities: 0n, encKey, macKey, ...fields,
+          id: 0,
+          label: label('new'),
+          algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION,
+          domains: 1,
+          capabilities: 0n,
+          delegatedCapabilities: 0n,
+          encKey,
+          macKey,
+          ...fields,
         }),
       );
     expect(await deviceCode(put(noput, {}))).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);

@@ -37,7 +37,10 @@ test('P-224, Brainpool, imported RSA and opaque objects persist', async () => {
       await s.send(Command.PUT_ASYMMETRIC_KEY, put(id, algorithm, key));
       before.set(id, GetPublicKey.decodeResponse(await s.send(Command.GET_PUBLIC_KEY, GetPublicKey.encodeRequest({ keyId: id }))).publicKey);
     }
-    await s.send(Command.PUT_OPAQUE, PutOpaque.encodeRequest({ id: 0x24, label: label('blob'), domains: 1, capabilities: 0n, algorithm: Algorithm.OPAQUE_DATA, data }));
+    await s.send(
+      Command.PUT_OPAQUE,
+      PutOpaque.encodeRequest({ id: 0x24, label: label('blob'), domains: 1, capabilities: 0n, algorithm: Algorithm.OPAQUE_DATA, data }),
+    );
   } finally {
     await first.close();
   }

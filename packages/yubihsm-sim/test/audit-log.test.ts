@@ -101,7 +101,13 @@ describe('a fresh device', () => {
 
 describe('command audit', () => {
   test('logs audited commands with their length, session key, target and result, in the clear and in a session', async () => {
-    await audit([[Command.GENERATE_ASYMMETRIC_KEY, AuditMode.ON], [Command.DELETE_OBJECT, AuditMode.ON], [Command.CREATE_SESSION, AuditMode.ON], [Command.AUTHENTICATE_SESSION, AuditMode.ON], [Command.ECHO, AuditMode.ON]]);
+    await audit([
+      [Command.GENERATE_ASYMMETRIC_KEY, AuditMode.ON],
+      [Command.DELETE_OBJECT, AuditMode.ON],
+      [Command.CREATE_SESSION, AuditMode.ON],
+      [Command.AUTHENTICATE_SESSION, AuditMode.ON],
+      [Command.ECHO, AuditMode.ON],
+    ]);
     const generated = GenerateAsymmetricKey.decodeResponse(await admin.send(Command.GENERATE_ASYMMETRIC_KEY, generateRequest())).id;
     // Deleting an object that does not exist is logged with the device's error code as result.
     expect(await deviceCode(admin.send(Command.DELETE_OBJECT, Uint8Array.of(0x12, 0x34, 3)))).toBe(DeviceErrorCode.OBJECT_NOT_FOUND);
@@ -110,7 +116,9 @@ describe('command audit', () => {
     const { entries } = await logs();
     expectChained(entries);
     expect(entries.slice(0, 2).map(entryHex)).toEqual([RESET_ENTRY, BOOT_ENTRY]);
-    const fields = entries.slice(2).map(({ command, length, sessionKey, targetKey, secondKey, result }) => ({ command, length, sessionKey, targetKey, secondKey, result }));
+    const fields = entries
+      .slice(2)
+      .map(({ command, length, sessionKey, targetKey, secondKey, result }) => ({ command, length, sessionKey, targetKey, secondKey, result }));
     expect(fields).toEqual([
       { command: Command.GENERATE_ASYMMETRIC_KEY, length: 53, sessionKey: 1, targetKey: generated, secondKey: 0xffff, result: 0xc6 },
       { command: Command.DELETE_OBJECT, length: 3, sessionKey: 1, targetKey: 0x1234, secondKey: 0xffff, result: DeviceErrorCode.OBJECT_NOT_FOUND },
@@ -125,7 +133,14 @@ describe('command audit', () => {
 
   test('an audit setting of FIXED cannot be turned off, and a rejected list changes nothing', async () => {
     await audit([[Command.SIGN_ECDSA, AuditMode.FIXED]]);
-    expect(await deviceCode(audit([[Command.GET_PSEUDO_RANDOM, AuditMode.ON], [Command.SIGN_ECDSA, AuditMode.OFF]]))).toBe(DeviceErrorCode.INVALID_DATA);
+    expect(
+      await deviceCode(
+        audit([
+          [Command.GET_PSEUDO_RANDOM, AuditMode.ON],
+          [Command.SIGN_ECDSA, AuditMode.OFF],
+        ]),
+      ),
+    ).toBe(DeviceErrorCode.INVALID_DATA);
     const pairs = SetOption.decodePairs(await getOption(OptionTag.COMMAND_AUDIT));
     expect(pairs.get(Command.SIGN_ECDSA)).toBe(AuditMode.FIXED);
     expect(pairs.get(Command.GET_PSEUDO_RANDOM)).toBe(AuditMode.OFF);
@@ -154,7 +169,10 @@ describe('command audit', () => {
 
 describe('SET_LOG_INDEX', () => {
   test('releases entries up to the index; GET_LOG_ENTRIES then starts after it, chained to it', async () => {
-    await audit([[Command.GET_PSEUDO_RANDOM, AuditMode.ON], [Command.SET_LOG_INDEX, AuditMode.ON]]);
+    await audit([
+      [Command.GET_PSEUDO_RANDOM, AuditMode.ON],
+      [Command.SET_LOG_INDEX, AuditMode.ON],
+    ]);
     for (let i = 0; i < 3; i++) await admin.send(Command.GET_PSEUDO_RANDOM, Uint8Array.of(0, 4));
     const first = await logs();
     expect(first.entries.map((e) => e.number)).toEqual([1, 2, 3, 4, 5]);
@@ -182,7 +200,12 @@ describe('SET_LOG_INDEX', () => {
 
 describe('force audit', () => {
   test('with the log full, audited commands fail with LOG_FULL and change nothing; log reading, releasing and sessions still work', async () => {
-    await audit([[Command.GET_PSEUDO_RANDOM, AuditMode.ON], [Command.GENERATE_ASYMMETRIC_KEY, AuditMode.ON], [Command.CREATE_SESSION, AuditMode.ON], [Command.SET_LOG_INDEX, AuditMode.ON]]);
+    await audit([
+      [Command.GET_PSEUDO_RANDOM, AuditMode.ON],
+      [Command.GENERATE_ASYMMETRIC_KEY, AuditMode.ON],
+      [Command.CREATE_SESSION, AuditMode.ON],
+      [Command.SET_LOG_INDEX, AuditMode.ON],
+    ]);
     await setOption(OptionTag.FORCE_AUDIT, Uint8Array.of(AuditMode.ON));
     expect(hex(await getOption(OptionTag.FORCE_AUDIT))).toBe('01');
     for (let i = 2; i < 62; i++) await admin.send(Command.GET_PSEUDO_RANDOM, Uint8Array.of(0, 1));
@@ -232,7 +255,10 @@ describe('force audit', () => {
 
 describe('RESET_DEVICE', () => {
   test('starts a new log with the reset and boot entries and restores the default options', async () => {
-    await audit([[Command.GET_PSEUDO_RANDOM, AuditMode.ON], [Command.RESET_DEVICE, AuditMode.ON]]);
+    await audit([
+      [Command.GET_PSEUDO_RANDOM, AuditMode.ON],
+      [Command.RESET_DEVICE, AuditMode.ON],
+    ]);
     await admin.send(Command.GET_PSEUDO_RANDOM, Uint8Array.of(0, 1));
     await admin.send(Command.RESET_DEVICE);
     const fresh = await TestSession.open(sim.url);
@@ -250,14 +276,22 @@ describe('algorithm toggles', () => {
     await setOption(OptionTag.ALGORITHM_TOGGLE, SetOption.encodePairs(new Map([[Algorithm.EC_K256, 0]])));
     expect(SetOption.decodePairs(await getOption(OptionTag.ALGORITHM_TOGGLE)).get(Algorithm.EC_K256)).toBe(0);
     await admin.send(Command.GENERATE_ASYMMETRIC_KEY, generateRequest());
-    expect(await deviceCode(setOption(OptionTag.ALGORITHM_TOGGLE, SetOption.encodePairs(new Map([[Algorithm.EC_K256, 1]]))))).toBe(DeviceErrorCode.INVALID_DATA);
+    expect(await deviceCode(setOption(OptionTag.ALGORITHM_TOGGLE, SetOption.encodePairs(new Map([[Algorithm.EC_K256, 1]]))))).toBe(
+      DeviceErrorCode.INVALID_DATA,
+    );
     expect(await deviceCode(setOption(OptionTag.ALGORITHM_TOGGLE, SetOption.encodePairs(new Map([[0xee, 1]]))))).toBe(DeviceErrorCode.INVALID_DATA);
     expect(SetOption.decodePairs(await getOption(OptionTag.ALGORITHM_TOGGLE)).get(Algorithm.EC_K256)).toBe(0);
   });
 
   test('a disabled algorithm cannot be created: ALGORITHM_DISABLED, and no object', async () => {
     await setOption(OptionTag.ALGORITHM_TOGGLE, SetOption.encodePairs(new Map([[Algorithm.EC_K256, 0]])));
-    const k256 = GenerateAsymmetricKey.encodeRequest({ id: 0, label: label('k'), domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_K256 });
+    const k256 = GenerateAsymmetricKey.encodeRequest({
+      id: 0,
+      label: label('k'),
+      domains: 1,
+      capabilities: Capability.SIGN_ECDSA,
+      algorithm: Algorithm.EC_K256,
+    });
     expect(await deviceCode(admin.send(Command.GENERATE_ASYMMETRIC_KEY, k256))).toBe(DeviceErrorCode.ALGORITHM_DISABLED);
     expect(await objectCount()).toBe(1);
     await admin.send(Command.GENERATE_ASYMMETRIC_KEY, generateRequest());
@@ -272,7 +306,16 @@ describe('algorithm toggles', () => {
 describe('capabilities', () => {
   test('GET_LOG_ENTRIES and SET_LOG_INDEX need get-log-entries, SET_OPTION set-option, GET_OPTION get-option', async () => {
     const { encKey, macKey } = authKeyFromPassword('weak');
-    const put = { id: 0x20, label: label('weak'), domains: 1, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, capabilities: Capability.GET_PSEUDO_RANDOM, delegatedCapabilities: 0n, encKey, macKey };
+    const put = {
+      id: 0x20,
+      label: label('weak'),
+      domains: 1,
+      algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION,
+      capabilities: Capability.GET_PSEUDO_RANDOM,
+      delegatedCapabilities: 0n,
+      encKey,
+      macKey,
+    };
     await admin.send(Command.PUT_AUTHENTICATION_KEY, PutAuthenticationKey.encodeRequest(put));
     const weak = await TestSession.open(sim.url, 0x20, 'weak');
     expect(await deviceCode(weak.send(Command.GET_LOG_ENTRIES))).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
@@ -295,7 +338,10 @@ describe('persistence', () => {
     const statePath = join(dir, 'state.json');
     const first = await startSimulator({ host: '127.0.0.1', port: 0, statePath });
     const s1 = await TestSession.open(first.url);
-    await s1.send(Command.SET_OPTION, SetOption.encodeRequest({ tag: OptionTag.COMMAND_AUDIT, value: SetOption.encodePairs(new Map([[Command.GET_PSEUDO_RANDOM, 1]])) }));
+    await s1.send(
+      Command.SET_OPTION,
+      SetOption.encodeRequest({ tag: OptionTag.COMMAND_AUDIT, value: SetOption.encodePairs(new Map([[Command.GET_PSEUDO_RANDOM, 1]])) }),
+    );
     await s1.send(Command.GET_PSEUDO_RANDOM, Uint8Array.of(0, 1));
     const before = GetLogEntries.decodeResponse(await s1.send(Command.GET_LOG_ENTRIES)).entries;
     await first.close();
@@ -318,7 +364,10 @@ describe('persistence', () => {
     const statePath = join(dir, 'state.json');
     const first = await startSimulator({ host: '127.0.0.1', port: 0, statePath });
     const s1 = await TestSession.open(first.url);
-    await s1.send(Command.SET_OPTION, SetOption.encodeRequest({ tag: OptionTag.COMMAND_AUDIT, value: SetOption.encodePairs(new Map([[Command.GET_PSEUDO_RANDOM, 1]])) }));
+    await s1.send(
+      Command.SET_OPTION,
+      SetOption.encodeRequest({ tag: OptionTag.COMMAND_AUDIT, value: SetOption.encodePairs(new Map([[Command.GET_PSEUDO_RANDOM, 1]])) }),
+    );
     await s1.send(Command.SET_OPTION, SetOption.encodeRequest({ tag: OptionTag.FORCE_AUDIT, value: Uint8Array.of(AuditMode.ON) }));
     for (let i = 2; i < 62; i++) await s1.send(Command.GET_PSEUDO_RANDOM, Uint8Array.of(0, 1));
     const before = GetLogEntries.decodeResponse(await s1.send(Command.GET_LOG_ENTRIES));

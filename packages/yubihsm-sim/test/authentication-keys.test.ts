@@ -52,7 +52,16 @@ function hostKey(): { privateKey: Uint8Array; xy: Uint8Array } {
 
 async function putSymmetric(id: number, password: string, capabilities: bigint, domains = 1): Promise<void> {
   const { encKey, macKey } = authKeyFromPassword(password);
-  const req = { id, label: label(password), domains, capabilities, delegatedCapabilities: 0n, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, encKey, macKey };
+  const req = {
+    id,
+    label: label(password),
+    domains,
+    capabilities,
+    delegatedCapabilities: 0n,
+    algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION,
+    encKey,
+    macKey,
+  };
   await admin.send(Command.PUT_AUTHENTICATION_KEY, PutAuthenticationKey.encodeRequest(req));
 }
 
@@ -103,20 +112,32 @@ describe('asymmetric authentication keys', () => {
   test('a session opened with the private key works, and its keys match a derivation done here', async () => {
     const host = hostKey();
     await admin.send(Command.PUT_AUTHENTICATION_KEY, putAsymmetricRequest(0x30, host.xy, Capability.GET_PSEUDO_RANDOM));
-    const info = GetObjectInfo.decodeResponse(await admin.send(Command.GET_OBJECT_INFO, GetObjectInfo.encodeRequest({ id: 0x30, type: ObjectType.AUTHENTICATION_KEY })));
+    const info = GetObjectInfo.decodeResponse(
+      await admin.send(Command.GET_OBJECT_INFO, GetObjectInfo.encodeRequest({ id: 0x30, type: ObjectType.AUTHENTICATION_KEY })),
+    );
     expect(info.algorithm).toBe(Algorithm.EC_P256_YUBICO_AUTHENTICATION);
 
     // python-yubihsm AsymmetricAuth, step by step, with node:crypto.
     const ephemeral = createECDH('prime256v1');
     ephemeral.generateKeys();
     const epkHost = new Uint8Array(ephemeral.getPublicKey());
-    const res = CreateSession.decodeAsymmetricResponse(await plain(sim.url, Command.CREATE_SESSION, CreateSession.encodeAsymmetricRequest({ authKeyId: 0x30, hostEphemeralKey: epkHost })));
+    const res = CreateSession.decodeAsymmetricResponse(
+      await plain(sim.url, Command.CREATE_SESSION, CreateSession.encodeAsymmetricRequest({ authKeyId: 0x30, hostEphemeralKey: epkHost })),
+    );
     const shsee = ephemeral.computeSecret(res.cardEphemeralKey);
     const staticKey = createECDH('prime256v1');
     staticKey.setPrivateKey(host.privateKey);
     const shsss = staticKey.computeSecret(Uint8Array.of(4, ...(await devicePublicKey())));
     const z = Buffer.concat([shsee, shsss]);
-    const material = Buffer.concat([1, 2].map((c) => createHash('sha256').update(z).update(Uint8Array.of(0, 0, 0, c)).update(Uint8Array.of(0x3c, 0x88, 0x10)).digest()));
+    const material = Buffer.concat(
+      [1, 2].map((c) =>
+        createHash('sha256')
+          .update(z)
+          .update(Uint8Array.of(0, 0, 0, c))
+          .update(Uint8Array.of(0x3c, 0x88, 0x10))
+          .digest(),
+      ),
+    );
     const receipt = aesCmac(new Uint8Array(material.subarray(0, 16)), Uint8Array.of(...res.cardEphemeralKey, ...epkHost));
     expect(Buffer.from(res.receipt).toString('hex')).toBe(Buffer.from(receipt).toString('hex'));
 
@@ -141,8 +162,18 @@ describe('asymmetric authentication keys', () => {
     const before = sim.device.objectCount();
     const offCurve = new Uint8Array(64).fill(1);
     expect(await deviceCode(admin.send(Command.PUT_AUTHENTICATION_KEY, putAsymmetricRequest(0x32, offCurve)))).toBe(DeviceErrorCode.INVALID_DATA);
-    expect(await deviceCode(admin.send(Command.PUT_AUTHENTICATION_KEY, putAsymmetricRequest(0x32, hostKey().xy).subarray(0, 100)))).toBe(DeviceErrorCode.WRONG_LENGTH);
-    const badAlgorithm = PutAuthenticationKey.encodeRequest({ id: 0x32, label: label('x'), domains: 1, capabilities: 0n, delegatedCapabilities: 0n, algorithm: Algorithm.EC_P256, ...authKeyFromPassword('x') });
+    expect(await deviceCode(admin.send(Command.PUT_AUTHENTICATION_KEY, putAsymmetricRequest(0x32, hostKey().xy).subarray(0, 100)))).toBe(
+      DeviceErrorCode.WRONG_LENGTH,
+    );
+    const badAlgorithm = PutAuthenticationKey.encodeRequest({
+      id: 0x32,
+      label: label('x'),
+      domains: 1,
+      capabilities: 0n,
+      delegatedCapabilities: 0n,
+      algorithm: Algorithm.EC_P256,
+      ...authKeyFromPassword('x'),
+    });
     expect(await deviceCode(admin.send(Command.PUT_AUTHENTICATION_KEY, badAlgorithm))).toBe(DeviceErrorCode.INVALID_DATA);
     expect(sim.device.objectCount()).toBe(before);
 
@@ -153,7 +184,9 @@ describe('asymmetric authentication keys', () => {
       plain(sim.url, Command.CREATE_SESSION, CreateSession.encodeAsymmetricRequest({ authKeyId, hostEphemeralKey: point }));
     // The default key is symmetric; key 0x33 is asymmetric: each opens only its own kind of session.
     expect(await deviceCode(asym(1, goodPoint))).toBe(DeviceErrorCode.INVALID_DATA);
-    expect(await deviceCode(plain(sim.url, Command.CREATE_SESSION, CreateSession.encodeRequest({ authKeyId: 0x33, hostChallenge: new Uint8Array(8) })))).toBe(DeviceErrorCode.INVALID_DATA);
+    expect(await deviceCode(plain(sim.url, Command.CREATE_SESSION, CreateSession.encodeRequest({ authKeyId: 0x33, hostChallenge: new Uint8Array(8) })))).toBe(
+      DeviceErrorCode.INVALID_DATA,
+    );
     expect(await deviceCode(asym(0x33, Uint8Array.of(4, ...offCurve)))).toBe(DeviceErrorCode.INVALID_DATA);
     expect(await deviceCode(asym(0x33, Uint8Array.of(2, ...goodPoint.subarray(1))))).toBe(DeviceErrorCode.INVALID_DATA);
     expect(await deviceCode(asym(0x99, goodPoint))).toBe(DeviceErrorCode.OBJECT_NOT_FOUND);
@@ -164,7 +197,10 @@ describe('asymmetric authentication keys', () => {
   test('an audited asymmetric CREATE_SESSION is logged with its 67-byte length and the key as target', async () => {
     const host = hostKey();
     await admin.send(Command.PUT_AUTHENTICATION_KEY, putAsymmetricRequest(0x34, host.xy));
-    await admin.send(Command.SET_OPTION, SetOption.encodeRequest({ tag: OptionTag.COMMAND_AUDIT, value: SetOption.encodePairs(new Map([[Command.CREATE_SESSION, AuditMode.ON]])) }));
+    await admin.send(
+      Command.SET_OPTION,
+      SetOption.encodeRequest({ tag: OptionTag.COMMAND_AUDIT, value: SetOption.encodePairs(new Map([[Command.CREATE_SESSION, AuditMode.ON]])) }),
+    );
     await TestSession.openAsymmetric(sim.url, 0x34, host.privateKey);
     const { entries } = GetLogEntries.decodeResponse(await admin.send(Command.GET_LOG_ENTRIES));
     expect(entries[entries.length - 1]).toMatchObject({ command: Command.CREATE_SESSION, length: 67, sessionKey: 0xffff, targetKey: 0x34, result: 0x83 });
@@ -172,16 +208,20 @@ describe('asymmetric authentication keys', () => {
 });
 
 describe('CHANGE_AUTHENTICATION_KEY', () => {
-  test('changes the keys of the session\'s own key; the open session goes on, new sessions need the new password', async () => {
+  test("changes the keys of the session's own key; the open session goes on, new sessions need the new password", async () => {
     await putSymmetric(0x40, 'first', Capability.CHANGE_AUTHENTICATION_KEY);
-    const before = GetObjectInfo.decodeResponse(await admin.send(Command.GET_OBJECT_INFO, GetObjectInfo.encodeRequest({ id: 0x40, type: ObjectType.AUTHENTICATION_KEY })));
+    const before = GetObjectInfo.decodeResponse(
+      await admin.send(Command.GET_OBJECT_INFO, GetObjectInfo.encodeRequest({ id: 0x40, type: ObjectType.AUTHENTICATION_KEY })),
+    );
     const own = await TestSession.open(sim.url, 0x40, 'first');
     expect([...(await own.send(Command.CHANGE_AUTHENTICATION_KEY, changeRequest(0x40, 'second')))]).toEqual([0, 0x40]);
     expect([...(await own.send(Command.ECHO, Uint8Array.of(7)))]).toEqual([7]);
     await own.close();
     await expect(TestSession.open(sim.url, 0x40, 'first')).rejects.toThrow(/cryptogram/);
     await (await TestSession.open(sim.url, 0x40, 'second')).close();
-    const after = GetObjectInfo.decodeResponse(await admin.send(Command.GET_OBJECT_INFO, GetObjectInfo.encodeRequest({ id: 0x40, type: ObjectType.AUTHENTICATION_KEY })));
+    const after = GetObjectInfo.decodeResponse(
+      await admin.send(Command.GET_OBJECT_INFO, GetObjectInfo.encodeRequest({ id: 0x40, type: ObjectType.AUTHENTICATION_KEY })),
+    );
     expect(after).toEqual(before);
   });
 
@@ -208,9 +248,16 @@ describe('CHANGE_AUTHENTICATION_KEY', () => {
     const second = hostKey();
     await admin.send(Command.PUT_AUTHENTICATION_KEY, putAsymmetricRequest(0x43, first.xy, Capability.CHANGE_AUTHENTICATION_KEY));
     const session = await TestSession.openAsymmetric(sim.url, 0x43, first.privateKey);
-    const offCurve = ChangeAuthenticationKey.encodeRequest({ id: 0x43, algorithm: Algorithm.EC_P256_YUBICO_AUTHENTICATION, publicKey: new Uint8Array(64).fill(3) });
+    const offCurve = ChangeAuthenticationKey.encodeRequest({
+      id: 0x43,
+      algorithm: Algorithm.EC_P256_YUBICO_AUTHENTICATION,
+      publicKey: new Uint8Array(64).fill(3),
+    });
     expect(await deviceCode(session.send(Command.CHANGE_AUTHENTICATION_KEY, offCurve))).toBe(DeviceErrorCode.INVALID_DATA);
-    await session.send(Command.CHANGE_AUTHENTICATION_KEY, ChangeAuthenticationKey.encodeRequest({ id: 0x43, algorithm: Algorithm.EC_P256_YUBICO_AUTHENTICATION, publicKey: second.xy }));
+    await session.send(
+      Command.CHANGE_AUTHENTICATION_KEY,
+      ChangeAuthenticationKey.encodeRequest({ id: 0x43, algorithm: Algorithm.EC_P256_YUBICO_AUTHENTICATION, publicKey: second.xy }),
+    );
     await expect(TestSession.openAsymmetric(sim.url, 0x43, first.privateKey)).rejects.toThrow(/receipt mismatch/);
     await (await TestSession.openAsymmetric(sim.url, 0x43, second.privateKey)).close();
   });

@@ -36,11 +36,7 @@ afterEach(() => sim.close());
 
 const label = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-async function generate(
-  s: TestSession,
-  algorithm: number,
-  fields: Partial<GenerateAsymmetricKey.Request> = {},
-): Promise<number> {
+async function generate(s: TestSession, algorithm: number, fields: Partial<GenerateAsymmetricKey.Request> = {}): Promise<number> {
   const req = { id: 0, label: label('k'), domains: 1, capabilities: Capability.SIGN_ECDSA | Capability.SIGN_EDDSA, algorithm, ...fields };
   return GenerateAsymmetricKey.decodeResponse(await s.send(Command.GENERATE_ASYMMETRIC_KEY, GenerateAsymmetricKey.encodeRequest(req))).id;
 }
@@ -148,9 +144,7 @@ describe('SIGN_EDDSA', () => {
 
   test('SIGN_EDDSA with an ECDSA key is INVALID_DATA', async () => {
     const id = await generate(session, Algorithm.EC_P256);
-    expect(await deviceCode(session.send(Command.SIGN_EDDSA, SignEddsa.encodeRequest({ keyId: id, message: label('m') })))).toBe(
-      DeviceErrorCode.INVALID_DATA,
-    );
+    expect(await deviceCode(session.send(Command.SIGN_EDDSA, SignEddsa.encodeRequest({ keyId: id, message: label('m') })))).toBe(DeviceErrorCode.INVALID_DATA);
   });
 });
 
@@ -197,7 +191,12 @@ describe('GET_OBJECT_INFO', () => {
   });
 
   test('a generated key: 66 bytes with the given id, label, domains and capabilities, origin generated', async () => {
-    const id = await generate(session, Algorithm.EC_P384, { id: 0x0102, label: label('my key'), domains: 0b101, capabilities: Capability.SIGN_ECDSA | Capability.EXPORTABLE_UNDER_WRAP });
+    const id = await generate(session, Algorithm.EC_P384, {
+      id: 0x0102,
+      label: label('my key'),
+      domains: 0b101,
+      capabilities: Capability.SIGN_ECDSA | Capability.EXPORTABLE_UNDER_WRAP,
+    });
     expect(id).toBe(0x0102);
     const raw = await session.send(Command.GET_OBJECT_INFO, GetObjectInfo.encodeRequest({ id, type: ObjectType.ASYMMETRIC_KEY }));
     expect(raw.length).toBe(66);
@@ -290,7 +289,11 @@ describe('LIST_OBJECTS', () => {
   beforeEach(async () => {
     p256 = await generate(session, Algorithm.EC_P256, { label: label('alpha'), domains: 0x0001, capabilities: Capability.SIGN_ECDSA });
     ed = await generate(session, Algorithm.EC_ED25519, { label: label('beta'), domains: 0x0002, capabilities: Capability.SIGN_EDDSA });
-    k256 = await generate(session, Algorithm.EC_K256, { label: label('alpha'), domains: 0x0006, capabilities: Capability.SIGN_ECDSA | Capability.EXPORTABLE_UNDER_WRAP });
+    k256 = await generate(session, Algorithm.EC_K256, {
+      label: label('alpha'),
+      domains: 0x0006,
+      capabilities: Capability.SIGN_ECDSA | Capability.EXPORTABLE_UNDER_WRAP,
+    });
   });
 
   const ids = (objects: ListObjects.ListedObject[]): number[] => objects.map((o) => o.id).sort((a, b) => a - b);
@@ -319,13 +322,13 @@ describe('LIST_OBJECTS', () => {
   test('domains and capabilities match on any shared bit', async () => {
     expect(ids(await list(session, { domains: 0x0002, type: ObjectType.ASYMMETRIC_KEY }))).toEqual(sorted(ed, k256));
     expect(ids(await list(session, { domains: 0x0005, type: ObjectType.ASYMMETRIC_KEY }))).toEqual(sorted(p256, k256));
-    expect(ids(await list(session, { capabilities: Capability.EXPORTABLE_UNDER_WRAP | Capability.SIGN_EDDSA }))).toEqual(
-      sorted(1, ed, k256),
-    );
+    expect(ids(await list(session, { capabilities: Capability.EXPORTABLE_UNDER_WRAP | Capability.SIGN_EDDSA }))).toEqual(sorted(1, ed, k256));
   });
 
   test('filters combine; python-yubihsm order and reversed order agree', async () => {
-    expect(ids(await list(session, { type: ObjectType.ASYMMETRIC_KEY, capabilities: Capability.SIGN_ECDSA, label: label('alpha'), domains: 0x4 }))).toEqual([k256]);
+    expect(ids(await list(session, { type: ObjectType.ASYMMETRIC_KEY, capabilities: Capability.SIGN_ECDSA, label: label('alpha'), domains: 0x4 }))).toEqual([
+      k256,
+    ]);
     // label filter first, then type: the device takes filters in any order.
     const reversed = new Uint8Array([0x06, ...label('alpha'), ...new Uint8Array(35), 0x02, ObjectType.ASYMMETRIC_KEY]);
     expect(ids(ListObjects.decodeResponse(await session.send(Command.LIST_OBJECTS, reversed)).objects)).toEqual(sorted(p256, k256));
@@ -352,7 +355,7 @@ describe('DELETE_OBJECT', () => {
     expect(await deviceCode(session.send(Command.DELETE_OBJECT, DeleteObject.encodeRequest({ id: 1, type: 0x55 })))).toBe(DeviceErrorCode.INVALID_DATA);
   });
 
-  test('deleting the session\'s own auth key leaves the open session usable', async () => {
+  test("deleting the session's own auth key leaves the open session usable", async () => {
     await session.send(Command.DELETE_OBJECT, DeleteObject.encodeRequest({ id: 1, type: ObjectType.AUTHENTICATION_KEY }));
     expect([...(await session.send(Command.ECHO, Uint8Array.of(1)))]).toEqual([1]);
     expect(await deviceCode(TestSession.open(sim.url))).toBe(DeviceErrorCode.OBJECT_NOT_FOUND);
@@ -415,14 +418,23 @@ describe('PUT_AUTHENTICATION_KEY', () => {
     );
     // The asymmetric algorithm takes a 64-byte public key, not two 16-byte AES keys.
     expect(
-      await deviceCode(session.send(Command.PUT_AUTHENTICATION_KEY, PutAuthenticationKey.encodeRequest({ ...req, algorithm: Algorithm.EC_P256_YUBICO_AUTHENTICATION }))),
+      await deviceCode(
+        session.send(Command.PUT_AUTHENTICATION_KEY, PutAuthenticationKey.encodeRequest({ ...req, algorithm: Algorithm.EC_P256_YUBICO_AUTHENTICATION })),
+      ),
     ).toBe(DeviceErrorCode.WRONG_LENGTH);
   });
 
   test('a short key is WRONG_LENGTH', async () => {
     const { encKey, macKey } = authKeyFromPassword('x');
     const full = PutAuthenticationKey.encodeRequest({
-      id: 0, label: label('x'), domains: 1, capabilities: 0n, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, delegatedCapabilities: 0n, encKey, macKey,
+      id: 0,
+      label: label('x'),
+      domains: 1,
+      capabilities: 0n,
+      algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION,
+      delegatedCapabilities: 0n,
+      encKey,
+      macKey,
     });
     expect(await deviceCode(session.send(Command.PUT_AUTHENTICATION_KEY, full.subarray(0, full.length - 1)))).toBe(DeviceErrorCode.WRONG_LENGTH);
   });

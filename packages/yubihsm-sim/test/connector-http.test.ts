@@ -18,14 +18,11 @@ function rawRequest(
   options: { body?: Buffer; headers?: Record<string, string>; chunked?: boolean } = {},
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port: sim.port, method, path, headers: options.headers ?? {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      },
-    );
+    const req = request({ host: '127.0.0.1', port: sim.port, method, path, headers: options.headers ?? {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
     req.on('error', reject);
     if (options.chunked) {
       req.write(options.body ?? Buffer.alloc(0));
@@ -61,7 +58,7 @@ describe('POST /connector/api', () => {
     const res = await fetch(`${sim.url}/connector/api`, { method: 'POST', body: frame(Command.DEVICE_INFO, new Uint8Array(0)) });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/octet-stream');
-    const info = DeviceInfo.decodeResponse((await plain(sim.url, Command.DEVICE_INFO)));
+    const info = DeviceInfo.decodeResponse(await plain(sim.url, Command.DEVICE_INFO));
     expect(info).toMatchObject({ major: 2, minor: 4, build: 0, serial: 7550140, logTotal: 62 });
     expect(info.algorithms).toEqual(expect.arrayContaining([12, 13, 14, 15, 38, 43, 46]));
   });
@@ -133,9 +130,7 @@ test('stats().apiRequests counts POST /connector/api calls only', async () => {
 });
 
 test('concurrent requests are all answered, each with its own response', async () => {
-  const replies = await Promise.all(
-    Array.from({ length: 40 }, (_, i) => plain(sim.url, Command.ECHO, Uint8Array.of(i, i, i))),
-  );
+  const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => plain(sim.url, Command.ECHO, Uint8Array.of(i, i, i))));
   replies.forEach((r, i) => expect([...r]).toEqual([i, i, i]));
 });
 

@@ -42,7 +42,16 @@ beforeAll(async () => {
   });
   admin = await TestSession.open(sim.url);
   const { encKey, macKey } = authKeyFromPassword('outsider');
-  const req = { id: 0x60, label: label('outsider'), domains: 2, capabilities: 0n, delegatedCapabilities: 0n, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, encKey, macKey };
+  const req = {
+    id: 0x60,
+    label: label('outsider'),
+    domains: 2,
+    capabilities: 0n,
+    delegatedCapabilities: 0n,
+    algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION,
+    encKey,
+    macKey,
+  };
   await admin.send(Command.PUT_AUTHENTICATION_KEY, PutAuthenticationKey.encodeRequest(req));
   outsider = await TestSession.open(sim.url, 0x60, 'outsider');
 });
@@ -53,7 +62,8 @@ afterEach(() => expect(internalErrors).toEqual([]));
 async function snapshot(): Promise<string> {
   const objects = ListObjects.decodeResponse(await admin.send(Command.LIST_OBJECTS)).objects;
   const options: Uint8Array[] = [];
-  for (const tag of [OptionTag.FORCE_AUDIT, OptionTag.COMMAND_AUDIT, OptionTag.ALGORITHM_TOGGLE]) options.push(await admin.send(Command.GET_OPTION, Uint8Array.of(tag)));
+  for (const tag of [OptionTag.FORCE_AUDIT, OptionTag.COMMAND_AUDIT, OptionTag.ALGORITHM_TOGGLE])
+    options.push(await admin.send(Command.GET_OPTION, Uint8Array.of(tag)));
   const log = GetLogEntries.decodeResponse(await admin.send(Command.GET_LOG_ENTRIES));
   return JSON.stringify({ objects, options: options.map((o) => Buffer.from(o).toString('hex')), log: log.entries.map((e) => e.number) });
 }
@@ -104,7 +114,10 @@ test('truncated and extended valid requests are WRONG_LENGTH and change nothing'
     [Command.SET_LOG_INDEX, Uint8Array.of(0, 2)],
     [Command.SET_OPTION, SetOption.encodeRequest({ tag: OptionTag.FORCE_AUDIT, value: Uint8Array.of(1) })],
     [Command.GET_OPTION, Uint8Array.of(OptionTag.FORCE_AUDIT)],
-    [Command.CHANGE_AUTHENTICATION_KEY, ChangeAuthenticationKey.encodeRequest({ id: 1, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, ...authKeyFromPassword('new') })],
+    [
+      Command.CHANGE_AUTHENTICATION_KEY,
+      ChangeAuthenticationKey.encodeRequest({ id: 1, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, ...authKeyFromPassword('new') }),
+    ],
     [Command.DELETE_OBJECT, DeleteObject.encodeRequest({ id: 0x60, type: ObjectType.AUTHENTICATION_KEY })],
   ];
   const before = await snapshot();
@@ -126,31 +139,67 @@ test('a session without capabilities, in another domain, is refused everything a
   const before = await snapshot();
   expect(await deviceCode(outsider.send(Command.GET_LOG_ENTRIES))).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
   expect(await deviceCode(outsider.send(Command.SET_LOG_INDEX, Uint8Array.of(0, 2)))).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
-  expect(await deviceCode(outsider.send(Command.SET_OPTION, SetOption.encodeRequest({ tag: OptionTag.FORCE_AUDIT, value: Uint8Array.of(1) })))).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
-  expect(await deviceCode(outsider.send(Command.GET_OPTION, Uint8Array.of(OptionTag.FORCE_AUDIT)))).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
-  expect(await deviceCode(outsider.send(Command.RESET_DEVICE))).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
-  expect(await deviceCode(outsider.send(Command.DELETE_OBJECT, DeleteObject.encodeRequest({ id: 1, type: ObjectType.AUTHENTICATION_KEY })))).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
-  const { encKey, macKey } = authKeyFromPassword('x');
-  const put = { id: 0, label: label('x'), domains: 2, capabilities: 0n, delegatedCapabilities: 0n, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, encKey, macKey };
-  expect(await deviceCode(outsider.send(Command.PUT_AUTHENTICATION_KEY, PutAuthenticationKey.encodeRequest(put)))).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
-  expect(await deviceCode(outsider.send(Command.CHANGE_AUTHENTICATION_KEY, ChangeAuthenticationKey.encodeRequest({ id: 0x60, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, encKey, macKey })))).toBe(
+  expect(await deviceCode(outsider.send(Command.SET_OPTION, SetOption.encodeRequest({ tag: OptionTag.FORCE_AUDIT, value: Uint8Array.of(1) })))).toBe(
     DeviceErrorCode.INSUFFICIENT_PERMISSIONS,
   );
+  expect(await deviceCode(outsider.send(Command.GET_OPTION, Uint8Array.of(OptionTag.FORCE_AUDIT)))).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
+  expect(await deviceCode(outsider.send(Command.RESET_DEVICE))).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
+  expect(await deviceCode(outsider.send(Command.DELETE_OBJECT, DeleteObject.encodeRequest({ id: 1, type: ObjectType.AUTHENTICATION_KEY })))).toBe(
+    DeviceErrorCode.INSUFFICIENT_PERMISSIONS,
+  );
+  const { encKey, macKey } = authKeyFromPassword('x');
+  const put = {
+    id: 0,
+    label: label('x'),
+    domains: 2,
+    capabilities: 0n,
+    delegatedCapabilities: 0n,
+    algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION,
+    encKey,
+    macKey,
+  };
+  expect(await deviceCode(outsider.send(Command.PUT_AUTHENTICATION_KEY, PutAuthenticationKey.encodeRequest(put)))).toBe(
+    DeviceErrorCode.INSUFFICIENT_PERMISSIONS,
+  );
+  expect(
+    await deviceCode(
+      outsider.send(
+        Command.CHANGE_AUTHENTICATION_KEY,
+        ChangeAuthenticationKey.encodeRequest({ id: 0x60, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, encKey, macKey }),
+      ),
+    ),
+  ).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
   expect(await snapshot()).toBe(before);
 });
 
 test('DELETE_OBJECT: an object in another domain is not found even with the capability; an unknown type is INVALID_DATA', async () => {
   const { encKey, macKey } = authKeyFromPassword('deleter');
-  const put = { id: 0x61, label: label('deleter'), domains: 2, capabilities: Capability.DELETE_AUTHENTICATION_KEY | Capability.DELETE_ASYMMETRIC_KEY, delegatedCapabilities: 0n, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, encKey, macKey };
+  const put = {
+    id: 0x61,
+    label: label('deleter'),
+    domains: 2,
+    capabilities: Capability.DELETE_AUTHENTICATION_KEY | Capability.DELETE_ASYMMETRIC_KEY,
+    delegatedCapabilities: 0n,
+    algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION,
+    encKey,
+    macKey,
+  };
   await admin.send(Command.PUT_AUTHENTICATION_KEY, PutAuthenticationKey.encodeRequest(put));
   const deleter = await TestSession.open(sim.url, 0x61, 'deleter');
   // Key 1 is in every domain, so domain 2 sees it; a key only in domain 1 it does not.
   const { encKey: e2, macKey: m2 } = authKeyFromPassword('d1');
-  await admin.send(Command.PUT_AUTHENTICATION_KEY, PutAuthenticationKey.encodeRequest({ ...put, id: 0x62, label: label('d1'), domains: 1, capabilities: 0n, encKey: e2, macKey: m2 }));
-  expect(await deviceCode(deleter.send(Command.DELETE_OBJECT, DeleteObject.encodeRequest({ id: 0x62, type: ObjectType.AUTHENTICATION_KEY })))).toBe(DeviceErrorCode.OBJECT_NOT_FOUND);
+  await admin.send(
+    Command.PUT_AUTHENTICATION_KEY,
+    PutAuthenticationKey.encodeRequest({ ...put, id: 0x62, label: label('d1'), domains: 1, capabilities: 0n, encKey: e2, macKey: m2 }),
+  );
+  expect(await deviceCode(deleter.send(Command.DELETE_OBJECT, DeleteObject.encodeRequest({ id: 0x62, type: ObjectType.AUTHENTICATION_KEY })))).toBe(
+    DeviceErrorCode.OBJECT_NOT_FOUND,
+  );
   expect(await deviceCode(deleter.send(Command.DELETE_OBJECT, DeleteObject.encodeRequest({ id: 0x62, type: 0x0a })))).toBe(DeviceErrorCode.INVALID_DATA);
   // The capability is per type: delete-authentication-key does not delete a wrap key.
-  expect(await deviceCode(deleter.send(Command.DELETE_OBJECT, DeleteObject.encodeRequest({ id: 0x62, type: ObjectType.WRAP_KEY })))).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
+  expect(await deviceCode(deleter.send(Command.DELETE_OBJECT, DeleteObject.encodeRequest({ id: 0x62, type: ObjectType.WRAP_KEY })))).toBe(
+    DeviceErrorCode.INSUFFICIENT_PERMISSIONS,
+  );
   await admin.send(Command.DELETE_OBJECT, DeleteObject.encodeRequest({ id: 0x62, type: ObjectType.AUTHENTICATION_KEY }));
   await deleter.close();
   await admin.send(Command.DELETE_OBJECT, DeleteObject.encodeRequest({ id: 0x61, type: ObjectType.AUTHENTICATION_KEY }));

@@ -107,9 +107,19 @@ describe('inside a session', () => {
 
   test('random inner frames always get a well-formed encrypted answer', async () => {
     const codes = [
-      Command.ECHO, Command.DEVICE_INFO, Command.GENERATE_ASYMMETRIC_KEY, Command.GET_PUBLIC_KEY, Command.SIGN_ECDSA,
-      Command.SIGN_EDDSA, Command.GET_OBJECT_INFO, Command.LIST_OBJECTS, Command.DELETE_OBJECT, Command.GET_PSEUDO_RANDOM,
-      Command.PUT_AUTHENTICATION_KEY, 0x00, 0x99,
+      Command.ECHO,
+      Command.DEVICE_INFO,
+      Command.GENERATE_ASYMMETRIC_KEY,
+      Command.GET_PUBLIC_KEY,
+      Command.SIGN_ECDSA,
+      Command.SIGN_EDDSA,
+      Command.GET_OBJECT_INFO,
+      Command.LIST_OBJECTS,
+      Command.DELETE_OBJECT,
+      Command.GET_PSEUDO_RANDOM,
+      Command.PUT_AUTHENTICATION_KEY,
+      0x00,
+      0x99,
     ];
     for (let i = 0; i < 300; i++) {
       const code = codes[i % codes.length]!;

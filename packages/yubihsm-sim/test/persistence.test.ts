@@ -58,7 +58,9 @@ test('keys survive a restart from the state file and still sign for the same pub
     expect(await s2.send(Command.GET_OBJECT_INFO, GetObjectInfo.encodeRequest({ id: ec, type: ObjectType.ASYMMETRIC_KEY }))).toEqual(infoBefore);
 
     const message = label('signed after restart');
-    const ecSig = SignEcdsa.decodeResponse(await s2.send(Command.SIGN_ECDSA, SignEcdsa.encodeRequest({ keyId: ec, digest: digest('sha256', message) }))).signature;
+    const ecSig = SignEcdsa.decodeResponse(
+      await s2.send(Command.SIGN_ECDSA, SignEcdsa.encodeRequest({ keyId: ec, digest: digest('sha256', message) })),
+    ).signature;
     expect(verifyEcdsa(publicKeyFromDevice(Algorithm.EC_P256, ecPub), 'sha256', message, ecSig)).toBe(true);
     const edSig = SignEddsa.decodeResponse(await s2.send(Command.SIGN_EDDSA, SignEddsa.encodeRequest({ keyId: ed, message }))).signature;
     expect(verifyEd25519(publicKeyFromDevice(Algorithm.EC_ED25519, edPub), message, edSig)).toBe(true);

@@ -52,9 +52,7 @@ test('the default key (id 1, "password") opens a session; SID 0 comes first', as
 
 test('the card cryptogram proves the device holds the key (host side check passes)', async () => {
   const created = await createSession(sim.url);
-  expect(() =>
-    Scp03Channel.forHost(keyFor('password'), created.sessionId, created.hostChallenge, created.cardChallenge, created.cardCryptogram),
-  ).not.toThrow();
+  expect(() => Scp03Channel.forHost(keyFor('password'), created.sessionId, created.hostChallenge, created.cardChallenge, created.cardCryptogram)).not.toThrow();
 });
 
 test('a wrong password fails AUTHENTICATE_SESSION with AUTHENTICATION_FAILED and frees the slot', async () => {
@@ -95,7 +93,10 @@ test('16 sessions fit; the 17th is SESSIONS_FULL until one closes', async () => 
 
 test('a SESSION_MESSAGE on a session that was created but not authenticated is INVALID_SESSION', async () => {
   const created = await createSession(sim.url);
-  const bogus = frame(Command.SESSION_MESSAGE, SessionMessage.encodeRequest({ sessionId: created.sessionId, ciphertext: new Uint8Array(16), mac: new Uint8Array(8) }));
+  const bogus = frame(
+    Command.SESSION_MESSAGE,
+    SessionMessage.encodeRequest({ sessionId: created.sessionId, ciphertext: new Uint8Array(16), mac: new Uint8Array(8) }),
+  );
   expect(errorCodeOf(await post(sim.url, bogus))).toBe(DeviceErrorCode.INVALID_SESSION);
 });
 
@@ -172,7 +173,9 @@ describe('inactivity timeout', () => {
   });
   afterEach(() => fast.close());
 
-  const sleep = (ms: number): void => { clock += ms; };
+  const sleep = (ms: number): void => {
+    clock += ms;
+  };
 
   test('an idle session expires and answers INVALID_SESSION; its slot is free again', async () => {
     const session = await TestSession.open(fast.url);

@@ -27,7 +27,10 @@ import { digest, rsaPublicKeyFromDevice } from './helpers/verify';
 type Hash = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 const HASH_LENGTH: Record<Hash, number> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
 const MGF1: Record<Hash, number> = {
-  sha1: Algorithm.RSA_MGF1_SHA1, sha256: Algorithm.RSA_MGF1_SHA256, sha384: Algorithm.RSA_MGF1_SHA384, sha512: Algorithm.RSA_MGF1_SHA512,
+  sha1: Algorithm.RSA_MGF1_SHA1,
+  sha256: Algorithm.RSA_MGF1_SHA256,
+  sha384: Algorithm.RSA_MGF1_SHA384,
+  sha512: Algorithm.RSA_MGF1_SHA512,
 };
 const SIGN_RSA = Capability.SIGN_PKCS | Capability.SIGN_PSS;
 
@@ -84,7 +87,9 @@ describe('rsa2048 keys', () => {
     expect(pub.publicKey).toHaveLength(256);
     expect(pub.publicKey[0]! & 0x80).toBe(0x80);
     expect(rsa.key.asymmetricKeyDetails).toMatchObject({ modulusLength: 2048, publicExponent: 65537n });
-    const info = GetObjectInfo.decodeResponse(await session.send(Command.GET_OBJECT_INFO, GetObjectInfo.encodeRequest({ id: rsa.id, type: ObjectType.ASYMMETRIC_KEY })));
+    const info = GetObjectInfo.decodeResponse(
+      await session.send(Command.GET_OBJECT_INFO, GetObjectInfo.encodeRequest({ id: rsa.id, type: ObjectType.ASYMMETRIC_KEY })),
+    );
     expect(info).toMatchObject({ algorithm: Algorithm.RSA_2048, length: 896, capabilities: SIGN_RSA });
   });
 
@@ -173,10 +178,19 @@ describe('rsa2048 keys', () => {
     expect(await deviceCode(signPkcs1(session, pssOnly, h))).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
     // An auth key with sign-pkcs only may not use the key's sign-pss.
     const { encKey, macKey } = authKeyFromPassword('pkcs-signer');
-    await session.send(Command.PUT_AUTHENTICATION_KEY, PutAuthenticationKey.encodeRequest({
-      id: 0x40, label: label('pkcs-signer'), domains: 1, capabilities: Capability.SIGN_PKCS,
-      algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, delegatedCapabilities: 0n, encKey, macKey,
-    }));
+    await session.send(
+      Command.PUT_AUTHENTICATION_KEY,
+      PutAuthenticationKey.encodeRequest({
+        id: 0x40,
+        label: label('pkcs-signer'),
+        domains: 1,
+        capabilities: Capability.SIGN_PKCS,
+        algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION,
+        delegatedCapabilities: 0n,
+        encKey,
+        macKey,
+      }),
+    );
     const signer = await TestSession.open(sim.url, 0x40, 'pkcs-signer');
     expect(await signPkcs1(signer, rsa.id, h)).toHaveLength(256);
     expect(await deviceCode(signPss(signer, rsa.id, MGF1.sha256, 32, h))).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
@@ -206,7 +220,9 @@ describe.each([
     expect(pub.algorithm).toBe(algorithm);
     expect(pub.publicKey).toHaveLength(bytes);
     const key = rsaPublicKeyFromDevice(pub.publicKey);
-    const info = GetObjectInfo.decodeResponse(await session.send(Command.GET_OBJECT_INFO, GetObjectInfo.encodeRequest({ id, type: ObjectType.ASYMMETRIC_KEY })));
+    const info = GetObjectInfo.decodeResponse(
+      await session.send(Command.GET_OBJECT_INFO, GetObjectInfo.encodeRequest({ id, type: ObjectType.ASYMMETRIC_KEY })),
+    );
     expect(info.length).toBe((7 * bytes) / 2);
     const message = new Uint8Array(randomBytes(200));
     const h = new Uint8Array(createHash(hash).update(message).digest());

@@ -6,9 +6,22 @@ import { startSimulator, type RunningSimulator } from '../src';
 import { TestSession } from './helpers/client';
 
 const COMMANDS = [
-  Command.PUT_WRAP_KEY, Command.GENERATE_WRAP_KEY, Command.EXPORT_WRAPPED, Command.IMPORT_WRAPPED, Command.WRAP_DATA, Command.UNWRAP_DATA,
-  Command.PUT_HMAC_KEY, Command.GENERATE_HMAC_KEY, Command.SIGN_HMAC, Command.VERIFY_HMAC, Command.PUT_SYMMETRIC_KEY,
-  Command.GENERATE_SYMMETRIC_KEY, Command.ENCRYPT_ECB, Command.DECRYPT_ECB, Command.ENCRYPT_CBC, Command.DECRYPT_CBC,
+  Command.PUT_WRAP_KEY,
+  Command.GENERATE_WRAP_KEY,
+  Command.EXPORT_WRAPPED,
+  Command.IMPORT_WRAPPED,
+  Command.WRAP_DATA,
+  Command.UNWRAP_DATA,
+  Command.PUT_HMAC_KEY,
+  Command.GENERATE_HMAC_KEY,
+  Command.SIGN_HMAC,
+  Command.VERIFY_HMAC,
+  Command.PUT_SYMMETRIC_KEY,
+  Command.GENERATE_SYMMETRIC_KEY,
+  Command.ENCRYPT_ECB,
+  Command.DECRYPT_ECB,
+  Command.ENCRYPT_CBC,
+  Command.DECRYPT_CBC,
 ];
 
 let sim: RunningSimulator;
@@ -22,7 +35,15 @@ afterAll(() => sim.close());
 test('random payloads get a well-formed answer and no internal error', async () => {
   const session = await TestSession.open(sim.url);
   // A wrap key at ID 1 so that payloads naming it get past the lookup.
-  const wrap = { id: 1, label: new Uint8Array(0), domains: 0xffff, capabilities: ALL_CAPABILITIES, algorithm: Algorithm.AES128_CCM_WRAP, delegatedCapabilities: ALL_CAPABILITIES, key: new Uint8Array(16) };
+  const wrap = {
+    id: 1,
+    label: new Uint8Array(0),
+    domains: 0xffff,
+    capabilities: ALL_CAPABILITIES,
+    algorithm: Algorithm.AES128_CCM_WRAP,
+    delegatedCapabilities: ALL_CAPABILITIES,
+    key: new Uint8Array(16),
+  };
   await session.send(Command.PUT_WRAP_KEY, PutWrapKey.encodeRequest(wrap));
   for (let i = 0; i < 400; i++) {
     const code = COMMANDS[i % COMMANDS.length]!;

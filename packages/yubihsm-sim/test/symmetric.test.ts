@@ -51,7 +51,16 @@ async function expectRefused(p: Promise<unknown>, code: number): Promise<void> {
 
 async function limitedSession(capabilities: bigint, domains = 0xffff): Promise<TestSession> {
   const { encKey, macKey } = authKeyFromPassword('limited');
-  const req = { id: 0x70, label: label('limited'), domains, capabilities, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, delegatedCapabilities: 0n, encKey, macKey };
+  const req = {
+    id: 0x70,
+    label: label('limited'),
+    domains,
+    capabilities,
+    algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION,
+    delegatedCapabilities: 0n,
+    encKey,
+    macKey,
+  };
   await admin.send(Command.PUT_AUTHENTICATION_KEY, PutAuthenticationKey.encodeRequest(req));
   return TestSession.open(sim.url, 0x70, 'limited');
 }
@@ -116,9 +125,14 @@ describe('WRAP_DATA and UNWRAP_DATA', () => {
     const dataBlob = await wrap(admin, id, new Uint8Array(80));
     await expectRefused(admin.send(Command.IMPORT_WRAPPED, ImportWrapped.encodeRequest({ wrapKeyId: id, ...dataBlob })), DeviceErrorCode.INVALID_DATA);
     const keyId = GenerateSymmetricKey.decodeResponse(
-      await admin.send(Command.GENERATE_SYMMETRIC_KEY, GenerateSymmetricKey.encodeRequest({ ...header, capabilities: Capability.EXPORTABLE_UNDER_WRAP, algorithm: Algorithm.AES128 })),
+      await admin.send(
+        Command.GENERATE_SYMMETRIC_KEY,
+        GenerateSymmetricKey.encodeRequest({ ...header, capabilities: Capability.EXPORTABLE_UNDER_WRAP, algorithm: Algorithm.AES128 }),
+      ),
     ).id;
-    const objectBlob = ExportWrapped.decodeResponse(await admin.send(Command.EXPORT_WRAPPED, ExportWrapped.encodeRequest({ wrapKeyId: id, type: ObjectType.SYMMETRIC_KEY, id: keyId })));
+    const objectBlob = ExportWrapped.decodeResponse(
+      await admin.send(Command.EXPORT_WRAPPED, ExportWrapped.encodeRequest({ wrapKeyId: id, type: ObjectType.SYMMETRIC_KEY, id: keyId })),
+    );
     await expectRefused(unwrap(admin, id, objectBlob), DeviceErrorCode.INVALID_DATA);
   });
 
@@ -161,7 +175,8 @@ describe('HMAC keys', () => {
   const BOTH = Capability.SIGN_HMAC | Capability.VERIFY_HMAC;
 
   const putKey = async (algorithm: number, key: Uint8Array, fields: Partial<PutHmacKey.Request> = {}): Promise<number> =>
-    PutHmacKey.decodeResponse(await admin.send(Command.PUT_HMAC_KEY, PutHmacKey.encodeRequest({ ...header, capabilities: BOTH, algorithm, key, ...fields }))).id;
+    PutHmacKey.decodeResponse(await admin.send(Command.PUT_HMAC_KEY, PutHmacKey.encodeRequest({ ...header, capabilities: BOTH, algorithm, key, ...fields })))
+      .id;
   const sign = async (s: TestSession, keyId: number, data: Uint8Array): Promise<Uint8Array> =>
     SignHmac.decodeResponse(await s.send(Command.SIGN_HMAC, SignHmac.encodeRequest({ keyId, data }))).data;
   const verify = async (s: TestSession, keyId: number, mac: Uint8Array, data: Uint8Array): Promise<boolean> =>
@@ -185,7 +200,9 @@ describe('HMAC keys', () => {
     [Algorithm.HMAC_SHA384, 48, 128],
     [Algorithm.HMAC_SHA512, 64, 128],
   ])('GENERATE_HMAC_KEY %i: %i-byte MACs, the same for the same data; the device length is both padded keys', async (algorithm, macLength, block) => {
-    const id = GenerateHmacKey.decodeResponse(await admin.send(Command.GENERATE_HMAC_KEY, GenerateHmacKey.encodeRequest({ ...header, capabilities: BOTH, algorithm }))).id;
+    const id = GenerateHmacKey.decodeResponse(
+      await admin.send(Command.GENERATE_HMAC_KEY, GenerateHmacKey.encodeRequest({ ...header, capabilities: BOTH, algorithm })),
+    ).id;
     const data = new Uint8Array(randomBytes(64));
     const mac = await sign(admin, id, data);
     expect(mac).toHaveLength(macLength);
@@ -199,12 +216,20 @@ describe('HMAC keys', () => {
     const wrapId = PutWrapKey.decodeResponse(
       await admin.send(
         Command.PUT_WRAP_KEY,
-        PutWrapKey.encodeRequest({ ...header, capabilities: Capability.EXPORT_WRAPPED | Capability.IMPORT_WRAPPED, algorithm: Algorithm.AES128_CCM_WRAP, delegatedCapabilities: ALL_CAPABILITIES, key: wrapKey }),
+        PutWrapKey.encodeRequest({
+          ...header,
+          capabilities: Capability.EXPORT_WRAPPED | Capability.IMPORT_WRAPPED,
+          algorithm: Algorithm.AES128_CCM_WRAP,
+          delegatedCapabilities: ALL_CAPABILITIES,
+          key: wrapKey,
+        }),
       ),
     ).id;
     const key = new TextEncoder().encode('Jefe');
     const id = await putKey(Algorithm.HMAC_SHA256, key, { capabilities: BOTH | Capability.EXPORTABLE_UNDER_WRAP });
-    const blob = ExportWrapped.decodeResponse(await admin.send(Command.EXPORT_WRAPPED, ExportWrapped.encodeRequest({ wrapKeyId: wrapId, type: ObjectType.HMAC_KEY, id })));
+    const blob = ExportWrapped.decodeResponse(
+      await admin.send(Command.EXPORT_WRAPPED, ExportWrapped.encodeRequest({ wrapKeyId: wrapId, type: ObjectType.HMAC_KEY, id })),
+    );
     const body = blob.ciphertext.subarray(0, blob.ciphertext.length - 16);
     const d = createDecipheriv('aes-128-ccm', wrapKey, blob.nonce, { authTagLength: 16 });
     d.setAuthTag(blob.ciphertext.subarray(blob.ciphertext.length - 16));
@@ -225,7 +250,10 @@ describe('HMAC keys', () => {
     await expectRefused(putKey(Algorithm.HMAC_SHA512, new Uint8Array(129)), DeviceErrorCode.WRONG_LENGTH);
     await expectRefused(putKey(Algorithm.HMAC_SHA1, new Uint8Array(0)), DeviceErrorCode.WRONG_LENGTH);
     await expectRefused(putKey(Algorithm.RSA_PSS_SHA256, new Uint8Array(32)), DeviceErrorCode.INVALID_DATA);
-    await expectRefused(admin.send(Command.GENERATE_HMAC_KEY, GenerateHmacKey.encodeRequest({ ...header, capabilities: 0n, algorithm: Algorithm.AES128 })), DeviceErrorCode.INVALID_DATA);
+    await expectRefused(
+      admin.send(Command.GENERATE_HMAC_KEY, GenerateHmacKey.encodeRequest({ ...header, capabilities: 0n, algorithm: Algorithm.AES128 })),
+      DeviceErrorCode.INVALID_DATA,
+    );
     const signOnly = await putKey(Algorithm.HMAC_SHA256, new Uint8Array(32).fill(1), { capabilities: Capability.SIGN_HMAC });
     const mac = await sign(admin, signOnly, Uint8Array.of(1));
     await expectRefused(verify(admin, signOnly, mac, Uint8Array.of(1)), DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
@@ -259,7 +287,10 @@ describe('AES keys: ENCRYPT/DECRYPT_ECB/CBC', () => {
 
   const putKey = async (key: Uint8Array, fields: Partial<PutSymmetricKey.Request> = {}): Promise<number> =>
     PutSymmetricKey.decodeResponse(
-      await admin.send(Command.PUT_SYMMETRIC_KEY, PutSymmetricKey.encodeRequest({ ...header, capabilities: ALL_AES, algorithm: AES[key.length]!, key, ...fields })),
+      await admin.send(
+        Command.PUT_SYMMETRIC_KEY,
+        PutSymmetricKey.encodeRequest({ ...header, capabilities: ALL_AES, algorithm: AES[key.length]!, key, ...fields }),
+      ),
     ).id;
   const ecb = async (s: TestSession, encrypt: boolean, keyId: number, data: Uint8Array): Promise<Uint8Array> => {
     const codec = encrypt ? EncryptEcb : DecryptEcb;
@@ -289,7 +320,10 @@ describe('AES keys: ENCRYPT/DECRYPT_ECB/CBC', () => {
     [Algorithm.AES256, 32],
   ])('GENERATE_SYMMETRIC_KEY %i: 3 KiB round trips in both modes; length %i; exported under wrap as the bare key', async (algorithm, length) => {
     const id = GenerateSymmetricKey.decodeResponse(
-      await admin.send(Command.GENERATE_SYMMETRIC_KEY, GenerateSymmetricKey.encodeRequest({ ...header, capabilities: ALL_AES | Capability.EXPORTABLE_UNDER_WRAP, algorithm })),
+      await admin.send(
+        Command.GENERATE_SYMMETRIC_KEY,
+        GenerateSymmetricKey.encodeRequest({ ...header, capabilities: ALL_AES | Capability.EXPORTABLE_UNDER_WRAP, algorithm }),
+      ),
     ).id;
     expect(await info(id, ObjectType.SYMMETRIC_KEY)).toMatchObject({ length, origin: 0x01, algorithm });
     const data = new Uint8Array(randomBytes(3072));
@@ -302,10 +336,18 @@ describe('AES keys: ENCRYPT/DECRYPT_ECB/CBC', () => {
     const wrapId = PutWrapKey.decodeResponse(
       await admin.send(
         Command.PUT_WRAP_KEY,
-        PutWrapKey.encodeRequest({ ...header, capabilities: Capability.EXPORT_WRAPPED, algorithm: Algorithm.AES128_CCM_WRAP, delegatedCapabilities: ALL_CAPABILITIES, key: wrapKey }),
+        PutWrapKey.encodeRequest({
+          ...header,
+          capabilities: Capability.EXPORT_WRAPPED,
+          algorithm: Algorithm.AES128_CCM_WRAP,
+          delegatedCapabilities: ALL_CAPABILITIES,
+          key: wrapKey,
+        }),
       ),
     ).id;
-    const blob = ExportWrapped.decodeResponse(await admin.send(Command.EXPORT_WRAPPED, ExportWrapped.encodeRequest({ wrapKeyId: wrapId, type: ObjectType.SYMMETRIC_KEY, id })));
+    const blob = ExportWrapped.decodeResponse(
+      await admin.send(Command.EXPORT_WRAPPED, ExportWrapped.encodeRequest({ wrapKeyId: wrapId, type: ObjectType.SYMMETRIC_KEY, id })),
+    );
     const body = blob.ciphertext.subarray(0, blob.ciphertext.length - 16);
     const d = createDecipheriv('aes-128-ccm', wrapKey, blob.nonce, { authTagLength: 16 });
     d.setAuthTag(blob.ciphertext.subarray(blob.ciphertext.length - 16));
@@ -333,7 +375,10 @@ describe('AES keys: ENCRYPT/DECRYPT_ECB/CBC', () => {
     const user = await limitedSession(Capability.DECRYPT_ECB);
     await expectRefused(ecb(user, true, id, new Uint8Array(16)), DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
     await expectRefused(
-      user.send(Command.PUT_SYMMETRIC_KEY, PutSymmetricKey.encodeRequest({ ...header, capabilities: 0n, algorithm: Algorithm.AES128, key: new Uint8Array(16) })),
+      user.send(
+        Command.PUT_SYMMETRIC_KEY,
+        PutSymmetricKey.encodeRequest({ ...header, capabilities: 0n, algorithm: Algorithm.AES128, key: new Uint8Array(16) }),
+      ),
       DeviceErrorCode.INSUFFICIENT_PERMISSIONS,
     );
   });

@@ -1,7 +1,17 @@
 // Wrap keys and EXPORT_WRAPPED / IMPORT_WRAPPED. Blobs exported by a YubiHSM 2 must import here, and
 // what the simulator exports is opened with node:crypto and checked field by field, so the format
 // is pinned by outside data rather than by our own round trip. Every refused command changes nothing.
-import { createCipheriv, createDecipheriv, createECDH, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, verify } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createECDH,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  verify,
+} from 'node:crypto';
 import {
   ALL_CAPABILITIES,
   Algorithm,
@@ -58,7 +68,14 @@ async function putWrapKey(s: TestSession, fields: Partial<PutWrapKey.Request> = 
 }
 
 async function generateKey(s: TestSession, algorithm: number, fields: Partial<GenerateAsymmetricKey.Request> = {}): Promise<number> {
-  const req = { id: 0, label: label('key'), domains: 1, capabilities: Capability.SIGN_ECDSA | Capability.SIGN_EDDSA | Capability.SIGN_PKCS | Capability.EXPORTABLE_UNDER_WRAP, algorithm, ...fields };
+  const req = {
+    id: 0,
+    label: label('key'),
+    domains: 1,
+    capabilities: Capability.SIGN_ECDSA | Capability.SIGN_EDDSA | Capability.SIGN_PKCS | Capability.EXPORTABLE_UNDER_WRAP,
+    algorithm,
+    ...fields,
+  };
   return GenerateAsymmetricKey.decodeResponse(await s.send(Command.GENERATE_ASYMMETRIC_KEY, GenerateAsymmetricKey.encodeRequest(req))).id;
 }
 
@@ -139,7 +156,14 @@ describe('what the simulator exports has the device layout', () => {
     const before = await info(admin, id, ObjectType.ASYMMETRIC_KEY);
     const blob = await exportWrapped(admin, wrapId, ObjectType.ASYMMETRIC_KEY, id);
     const o = openBlob(key, blob);
-    expect(o).toMatchObject({ wrapAlgorithm: Algorithm.AES192_CCM_WRAP, id, domains: 5, type: ObjectType.ASYMMETRIC_KEY, algorithm: Algorithm.EC_P256, origin: 0x01 });
+    expect(o).toMatchObject({
+      wrapAlgorithm: Algorithm.AES192_CCM_WRAP,
+      id,
+      domains: 5,
+      type: ObjectType.ASYMMETRIC_KEY,
+      algorithm: Algorithm.EC_P256,
+      origin: 0x01,
+    });
     expect(o.capabilities).toBe(before.capabilities);
     expect(new TextDecoder().decode(o.label)).toBe('ec');
     expect(o.body).toHaveLength(96);
@@ -194,7 +218,9 @@ describe('what the simulator exports has the device layout', () => {
     // Imported without its seed, the key cannot be exported with one.
     await deleteObject(admin, id, ObjectType.ASYMMETRIC_KEY);
     await importWrapped(admin, wrapId, legacy);
-    expect(await deviceCode(exportWrapped(admin, wrapId, ObjectType.ASYMMETRIC_KEY, id, ExportWrapped.ExportFormat.WITH_ED25519_SEED))).toBe(DeviceErrorCode.INVALID_DATA);
+    expect(await deviceCode(exportWrapped(admin, wrapId, ObjectType.ASYMMETRIC_KEY, id, ExportWrapped.ExportFormat.WITH_ED25519_SEED))).toBe(
+      DeviceErrorCode.INVALID_DATA,
+    );
     expect(openBlob(key, await exportWrapped(admin, wrapId, ObjectType.ASYMMETRIC_KEY, id)).body).toEqual(legacyBody);
   });
 
@@ -217,7 +243,9 @@ describe('what the simulator exports has the device layout', () => {
     await deleteObject(admin, id, ObjectType.ASYMMETRIC_KEY);
     await importWrapped(admin, wrapId, blob);
     const message = Uint8Array.of(9, 9, 9);
-    const signature = SignPkcs1.decodeResponse(await admin.send(Command.SIGN_PKCS1, SignPkcs1.encodeRequest({ keyId: id, digest: digest('sha256', message) }))).signature;
+    const signature = SignPkcs1.decodeResponse(
+      await admin.send(Command.SIGN_PKCS1, SignPkcs1.encodeRequest({ keyId: id, digest: digest('sha256', message) })),
+    ).signature;
     expect(verify('sha256', message, rsaPublicKeyFromDevice(modulus), signature)).toBe(true);
   });
 
@@ -265,7 +293,13 @@ describe('PUT_WRAP_KEY and GENERATE_WRAP_KEY', () => {
   ])('algorithm %i: object info shows the delegated set, origin and the device length', async (algorithm, length) => {
     const req = { id: 0x44, label: label('g'), domains: 3, capabilities: Capability.WRAP_DATA, algorithm, delegatedCapabilities: Capability.SIGN_HMAC };
     expect(GenerateWrapKey.decodeResponse(await admin.send(Command.GENERATE_WRAP_KEY, GenerateWrapKey.encodeRequest(req))).id).toBe(0x44);
-    expect(await info(admin, 0x44, ObjectType.WRAP_KEY)).toMatchObject({ length, origin: 0x01, domains: 3, algorithm, delegatedCapabilities: Capability.SIGN_HMAC });
+    expect(await info(admin, 0x44, ObjectType.WRAP_KEY)).toMatchObject({
+      length,
+      origin: 0x01,
+      domains: 3,
+      algorithm,
+      delegatedCapabilities: Capability.SIGN_HMAC,
+    });
     // An AES wrap key has no public key.
     expect(await deviceCode(publicKey(admin, 0x44, ObjectType.WRAP_KEY))).toBe(DeviceErrorCode.INVALID_DATA);
   });
@@ -310,7 +344,16 @@ describe('who may export and import', () => {
     const { encKey, macKey } = authKeyFromPassword('limited');
     await admin.send(
       Command.PUT_AUTHENTICATION_KEY,
-      PutAuthenticationKey.encodeRequest({ id: 0x70, label: label('limited'), domains, capabilities, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, delegatedCapabilities, encKey, macKey }),
+      PutAuthenticationKey.encodeRequest({
+        id: 0x70,
+        label: label('limited'),
+        domains,
+        capabilities,
+        algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION,
+        delegatedCapabilities,
+        encKey,
+        macKey,
+      }),
     );
     return TestSession.open(sim.url, 0x70, 'limited');
   }

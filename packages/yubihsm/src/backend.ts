@@ -36,7 +36,13 @@ import { MAX_EDDSA_MESSAGE, MAX_HMAC_DATA, type ClientStats, type GeneratedObjec
 import { ConnectorError, DeviceError, DeviceErrorCode, ProtocolError, WrongDeviceError } from './errors';
 import { WRAP_DATA_OVERHEAD } from './commands/wrap-data';
 import {
-  type DeviceKeyMaterial, ImportMaterialError, WRAPPING_ALGORITHM_STEPS, WRAPPING_KEY_SPECS, aesKeyUnwrapPadded, deviceKeyFromPkcs8, splitAesKeyWrap,
+  type DeviceKeyMaterial,
+  ImportMaterialError,
+  WRAPPING_ALGORITHM_STEPS,
+  WRAPPING_KEY_SPECS,
+  aesKeyUnwrapPadded,
+  deviceKeyFromPkcs8,
+  splitAesKeyWrap,
 } from './key-import';
 import { DevicePool, type DevicePoolStats, type FailoverEvent, KeyMismatchError, type PoolDevice, describeFailure } from './device-pool';
 import type { AuthKey } from './scp03/kdf';
@@ -102,9 +108,16 @@ const MGF1_ALGORITHM = {
 const KEY_SPECS_SUPPORTED = Object.keys(KEY_SPEC_ALGORITHM) as SupportedKeySpec[];
 /** Ed25519ph is absent: SIGN_EDDSA signs the message itself, the device has no prehash variant. */
 const SIGNING_ALGORITHMS_SUPPORTED: readonly SupportedSigningAlgorithm[] = [
-  'ECDSA_SHA_256', 'ECDSA_SHA_384', 'ECDSA_SHA_512', 'ED25519_SHA_512',
-  'RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512',
-  'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512',
+  'ECDSA_SHA_256',
+  'ECDSA_SHA_384',
+  'ECDSA_SHA_512',
+  'ED25519_SHA_512',
+  'RSASSA_PKCS1_V1_5_SHA_256',
+  'RSASSA_PKCS1_V1_5_SHA_384',
+  'RSASSA_PKCS1_V1_5_SHA_512',
+  'RSASSA_PSS_SHA_256',
+  'RSASSA_PSS_SHA_384',
+  'RSASSA_PSS_SHA_512',
 ];
 
 export interface ConnectorOptions {
@@ -164,7 +177,8 @@ function deviceList(options: YubiHsmBackendOptions): { url: string; serial?: num
     return [{ url: options.connectorUrl, serial: options.serial }];
   }
   if (!Array.isArray(options.connectors)) throw new TypeError('connectors must be an array');
-  if (options.connectors.length < 1 || options.connectors.length > MAX_POOL_DEVICES) throw new RangeError(`connectors must list 1 to ${MAX_POOL_DEVICES} devices`);
+  if (options.connectors.length < 1 || options.connectors.length > MAX_POOL_DEVICES)
+    throw new RangeError(`connectors must list 1 to ${MAX_POOL_DEVICES} devices`);
   if (options.serial !== undefined) throw new TypeError('serial goes with connectorUrl; give each of connectors its own');
   const list = options.connectors.map((c, i) => {
     if (typeof c !== 'object' || c === null) throw new TypeError(`connectors[${i}] must be an object`);
@@ -287,12 +301,15 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
     try {
       // An EC key agrees keys or signs, never both (AWS's KeyUsage is exclusive).
       if (usage === 'KEY_AGREEMENT' && kind !== 'ec') throw new KmsError('UnsupportedOperationException', `${spec} keys do not agree keys.`);
-      const capabilities = (usage === 'KEY_AGREEMENT' ? Capability.DERIVE_ECDH : KEY_CAPABILITIES[kind]) | await this.exportability();
+      const capabilities = (usage === 'KEY_AGREEMENT' ? Capability.DERIVE_ECDH : KEY_CAPABILITIES[kind]) | (await this.exportability());
       const header = { id: 0, label, domains: this.domains, capabilities, algorithm };
-      key = kind === 'symmetric'
-        // Nothing may be exported or imported under it: it wraps data only.
-        ? await client.generateWrapKey({ ...header, delegatedCapabilities: 0n })
-        : kind === 'hmac' ? await client.generateHmacKey(header) : await client.generateAsymmetricKey(header);
+      key =
+        kind === 'symmetric'
+          ? // Nothing may be exported or imported under it: it wraps data only.
+            await client.generateWrapKey({ ...header, delegatedCapabilities: 0n })
+          : kind === 'hmac'
+            ? await client.generateHmacKey(header)
+            : await client.generateAsymmetricKey(header);
     } catch (e) {
       throw this.toKmsError(e, 'generateKey');
     }
@@ -340,24 +357,31 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
       // A signature that may have been made on a device that then failed is made again on the
       // next one: the same key over the same input, so in effect the same answer. The caller
       // records and counts this call once, whichever device answered.
-      signature = await this.#pool.run('sign', async (d) => {
-        const serial = this.expectedSerial(d, key);
-        await this.checkCopy(d, key, spec, publicKey);
-        if (family === 'ecdsa') return d.client.signEcdsa(key.id, input, serial);
-        if (family === 'eddsa') return d.client.signEddsa(key.id, input, serial);
-        // The device adds the DigestInfo to the bare hash (PKCS#1 v1.5). AWS's PSS: MGF1 over
-        // the signing hash, salt as long as the digest.
-        const { hash, digestLength } = SIGNING_ALGORITHMS[algorithm];
-        return family === 'rsa-pkcs1'
-          ? d.client.signPkcs1(key.id, input, serial)
-          : d.client.signPss(key.id, MGF1_ALGORITHM[hash], digestLength, input, serial);
-      }, { objectId: key.id });
+      signature = await this.#pool.run(
+        'sign',
+        async (d) => {
+          const serial = this.expectedSerial(d, key);
+          await this.checkCopy(d, key, spec, publicKey);
+          if (family === 'ecdsa') return d.client.signEcdsa(key.id, input, serial);
+          if (family === 'eddsa') return d.client.signEddsa(key.id, input, serial);
+          // The device adds the DigestInfo to the bare hash (PKCS#1 v1.5). AWS's PSS: MGF1 over
+          // the signing hash, salt as long as the digest.
+          const { hash, digestLength } = SIGNING_ALGORITHMS[algorithm];
+          return family === 'rsa-pkcs1'
+            ? d.client.signPkcs1(key.id, input, serial)
+            : d.client.signPss(key.id, MGF1_ALGORITHM[hash], digestLength, input, serial);
+        },
+        { objectId: key.id },
+      );
     } catch (e) {
       throw this.toKmsError(e, 'sign');
     }
     const info = keySpecInfo(spec);
     if (info.kind === 'rsa' && signature.length !== info.modulusBits / 8) {
-      throw new KmsError('KMSInternalException', `The YubiHSM 2 backend ${this.id} returned a ${signature.length}-byte ${algorithm} signature for a ${spec} key.`);
+      throw new KmsError(
+        'KMSInternalException',
+        `The YubiHSM 2 backend ${this.id} returned a ${signature.length}-byte ${algorithm} signature for a ${spec} key.`,
+      );
     }
     return signature;
   }
@@ -371,18 +395,20 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
     const key = this.parseHandle(handle);
     this.algorithmFor(spec);
     if (!(publicKey instanceof Uint8Array)) throw new TypeError('publicKey must be a Uint8Array');
-    const outcomes = await Promise.allSettled(this.#pool.devices.map(async (d) => {
-      try {
-        await this.checkCopy(d, key, spec, publicKey);
-        await d.client.deleteObject(key.id, objectType(spec), this.expectedSerial(d, key));
-      } catch (e) {
-        if (e instanceof KeyMismatchError) return;
-        if (e instanceof DeviceError && e.code === DeviceErrorCode.OBJECT_NOT_FOUND && e.command !== Command.CREATE_SESSION) return;
-        throw e;
-      } finally {
-        d.verified.delete(key.id);
-      }
-    }));
+    const outcomes = await Promise.allSettled(
+      this.#pool.devices.map(async (d) => {
+        try {
+          await this.checkCopy(d, key, spec, publicKey);
+          await d.client.deleteObject(key.id, objectType(spec), this.expectedSerial(d, key));
+        } catch (e) {
+          if (e instanceof KeyMismatchError) return;
+          if (e instanceof DeviceError && e.code === DeviceErrorCode.OBJECT_NOT_FOUND && e.command !== Command.CREATE_SESSION) return;
+          throw e;
+        } finally {
+          d.verified.delete(key.id);
+        }
+      }),
+    );
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw this.toKmsError(failed.reason, 'deleteKey');
   }
@@ -397,13 +423,20 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
    * nothing but RSA-OAEP-decrypt (never exportable), its public half (SPKI) goes to the client.
    */
   async createImportWrappingKey(spec: ImportWrappingKeySpec, label: string): Promise<GeneratedKey> {
-    if (!Object.prototype.hasOwnProperty.call(WRAPPING_KEY_SPECS, spec)) throw new RangeError(`spec must be one of ${Object.keys(WRAPPING_KEY_SPECS).join(', ')}`);
+    if (!Object.prototype.hasOwnProperty.call(WRAPPING_KEY_SPECS, spec))
+      throw new RangeError(`spec must be one of ${Object.keys(WRAPPING_KEY_SPECS).join(', ')}`);
     assertString('label', label);
     this.refuseInPool('import keys');
     const client = this.client;
     let key: GeneratedObject;
     try {
-      key = await client.generateAsymmetricKey({ id: 0, label, domains: this.domains, capabilities: Capability.DECRYPT_OAEP, algorithm: WRAPPING_KEY_SPECS[spec].algorithm });
+      key = await client.generateAsymmetricKey({
+        id: 0,
+        label,
+        domains: this.domains,
+        capabilities: Capability.DECRYPT_OAEP,
+        algorithm: WRAPPING_KEY_SPECS[spec].algorithm,
+      });
     } catch (e) {
       throw this.toKmsError(e, 'generateKey');
     }
@@ -426,11 +459,12 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
     return this.withUnwrapped(spec, wrapping, encrypted, async (material) => {
       const client = this.client;
       // Exportable under wrap where generated keys are: an imported key is backed up like any other.
-      const capabilities = KEY_CAPABILITIES[KEY_SPECS[spec].kind] | await this.exportability();
+      const capabilities = KEY_CAPABILITIES[KEY_SPECS[spec].kind] | (await this.exportability());
       const key = await client.putAsymmetricKey({ id: 0, label, domains: this.domains, capabilities, algorithm, key: material.key });
       try {
         const publicKey = await publicKeyOf(client, key.id, key.deviceSerial, spec, this.id);
-        if (!sameBytes(publicKey, material.publicKey)) throw new KmsError('KMSInternalException', `The YubiHSM 2 backend ${this.id} holds another public key than the imported key material has.`);
+        if (!sameBytes(publicKey, material.publicKey))
+          throw new KmsError('KMSInternalException', `The YubiHSM 2 backend ${this.id} holds another public key than the imported key material has.`);
         return { handle: `${key.deviceSerial}:${key.id}`, publicKey };
       } catch (e) {
         await client.deleteObject(key.id, ObjectType.ASYMMETRIC_KEY, key.deviceSerial).catch(() => undefined);
@@ -443,7 +477,8 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
     this.algorithmFor(spec);
     if (!(publicKey instanceof Uint8Array)) throw new TypeError('publicKey must be a Uint8Array');
     await this.withUnwrapped(spec, wrapping, encrypted, async (material) => {
-      if (!sameBytes(material.publicKey, publicKey)) throw new ImportMaterialError('material', 'The key material is not the key material previously imported into this KMS key.');
+      if (!sameBytes(material.publicKey, publicKey))
+        throw new ImportMaterialError('material', 'The key material is not the key material previously imported into this KMS key.');
     });
   }
 
@@ -458,7 +493,12 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
    * InvalidCiphertextException: the blob does not decrypt under the wrapping key;
    * IncorrectKeyMaterialException: it decrypts to something other than a `spec` private key.
    */
-  private async withUnwrapped<T>(spec: AsymmetricKeySpec, wrapping: ImportWrapping, encrypted: Uint8Array, use: (material: DeviceKeyMaterial) => Promise<T>): Promise<T> {
+  private async withUnwrapped<T>(
+    spec: AsymmetricKeySpec,
+    wrapping: ImportWrapping,
+    encrypted: Uint8Array,
+    use: (material: DeviceKeyMaterial) => Promise<T>,
+  ): Promise<T> {
     if (!(encrypted instanceof Uint8Array)) throw new TypeError('encrypted must be a Uint8Array');
     const how = WRAPPING_ALGORITHM_STEPS[wrapping.algorithm];
     const wrapSpec = WRAPPING_KEY_SPECS[wrapping.spec];
@@ -474,7 +514,8 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
         return await client.decryptOaep(wrap.id, how.mgf1, ciphertext, labelHash, wrap.deviceSerial);
       } catch (e) {
         // Bad OAEP padding: the device refuses the data; anything else is the device's own failure.
-        if (e instanceof DeviceError && e.code === DeviceErrorCode.INVALID_DATA) throw new ImportMaterialError('ciphertext', 'The wrapped key material does not decrypt under the wrapping key.');
+        if (e instanceof DeviceError && e.code === DeviceErrorCode.INVALID_DATA)
+          throw new ImportMaterialError('ciphertext', 'The wrapped key material does not decrypt under the wrapping key.');
         throw e;
       }
     };
@@ -542,13 +583,18 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
     this.algorithmFor(spec);
     const info = keySpecInfo(spec);
     if (info.kind !== 'ec') throw new KmsError('InvalidKeyUsageException', `${spec} keys do not agree keys.`);
-    if (!(peerPoint instanceof Uint8Array) || peerPoint.length !== 1 + 2 * info.coordinateLength) throw new RangeError(`peerPoint must be the ${1 + 2 * info.coordinateLength}-byte uncompressed point`);
+    if (!(peerPoint instanceof Uint8Array) || peerPoint.length !== 1 + 2 * info.coordinateLength)
+      throw new RangeError(`peerPoint must be the ${1 + 2 * info.coordinateLength}-byte uncompressed point`);
     if (!(publicKey instanceof Uint8Array)) throw new TypeError('publicKey must be a Uint8Array');
     try {
-      return await this.#pool.run('derive', async (d) => {
-        await this.checkCopy(d, key, spec, publicKey);
-        return d.client.deriveEcdh(key.id, peerPoint, this.expectedSerial(d, key));
-      }, { objectId: key.id });
+      return await this.#pool.run(
+        'derive',
+        async (d) => {
+          await this.checkCopy(d, key, spec, publicKey);
+          return d.client.deriveEcdh(key.id, peerPoint, this.expectedSerial(d, key));
+        },
+        { objectId: key.id },
+      );
     } catch (e) {
       throw this.toKmsError(e, 'derive');
     }
@@ -582,7 +628,10 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
     if (KEY_SPECS[spec].kind !== 'hmac') throw new KmsError('InvalidKeyUsageException', `${spec} keys make no MACs.`);
     if (!(message instanceof Uint8Array)) throw new TypeError('message must be a Uint8Array');
     if (message.length > MAX_HMAC_DATA) {
-      throw new KmsError('UnsupportedOperationException', `The YubiHSM 2 backend ${this.id} computes MACs over messages of at most ${MAX_HMAC_DATA} bytes (one device command).`);
+      throw new KmsError(
+        'UnsupportedOperationException',
+        `The YubiHSM 2 backend ${this.id} computes MACs over messages of at most ${MAX_HMAC_DATA} bytes (one device command).`,
+      );
     }
     return key;
   }
@@ -648,7 +697,10 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
   private refuseInPool(what: string): void {
     const n = this.#pool.devices.length;
     if (n > 1) {
-      throw new KmsError('UnsupportedOperationException', `The YubiHSM 2 backend ${this.id} is a pool of ${n} devices, which must all hold the same keys; ${what} on one device and restore them to the others (docs/configuration.md, "Device pools").`);
+      throw new KmsError(
+        'UnsupportedOperationException',
+        `The YubiHSM 2 backend ${this.id} is a pool of ${n} devices, which must all hold the same keys; ${what} on one device and restore them to the others (docs/configuration.md, "Device pools").`,
+      );
     }
   }
 
@@ -688,7 +740,8 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
     if (e instanceof KmsError || e instanceof TypeError || e instanceof RangeError) return e;
     const cause = { cause: e };
     if (e instanceof ConnectorError) {
-      if (e.kind === 'timeout') return new KmsError('DependencyTimeoutException', `The YubiHSM 2 backend ${this.id} did not answer in time; retry later.`, cause);
+      if (e.kind === 'timeout')
+        return new KmsError('DependencyTimeoutException', `The YubiHSM 2 backend ${this.id} did not answer in time; retry later.`, cause);
       return new KmsError('KeyUnavailableException', `The YubiHSM 2 backend ${this.id} cannot be reached; retry later.`, cause);
     }
     if (e instanceof KeyMismatchError) {

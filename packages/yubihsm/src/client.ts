@@ -391,8 +391,9 @@ export class YubiHsmClient {
     assertInt('attestingKeyId', attestingKeyId, 0, ID_RANGE[1]);
     const options = onDevice(expectSerial);
     const req = { keyId, attestingKeyId };
-    return SignAttestationCertificate.decodeResponse(await this.#pool.send(SignAttestationCertificate.CODE, SignAttestationCertificate.encodeRequest(req), options))
-      .certificate;
+    return SignAttestationCertificate.decodeResponse(
+      await this.#pool.send(SignAttestationCertificate.CODE, SignAttestationCertificate.encodeRequest(req), options),
+    ).certificate;
   }
 
   /**
@@ -517,7 +518,9 @@ export class YubiHsmClient {
     if (params.publicKey !== undefined) {
       if (params.password !== undefined || params.authKey !== undefined) throw new TypeError('give exactly one of password, authKey or publicKey');
       const req = { ...header, algorithm: Algorithm.EC_P256_YUBICO_AUTHENTICATION, publicKey: publicKeyXY(params.publicKey) };
-      return PutAuthenticationKey.decodeResponse(await this.#pool.send(PutAuthenticationKey.CODE, PutAuthenticationKey.encodeRequest(req), { idempotent: false })).id;
+      return PutAuthenticationKey.decodeResponse(
+        await this.#pool.send(PutAuthenticationKey.CODE, PutAuthenticationKey.encodeRequest(req), { idempotent: false }),
+      ).id;
     }
     const key = resolveAuthKey(params.password, params.authKey);
     try {
@@ -661,12 +664,7 @@ export class YubiHsmClient {
    * yubihsm-shell's `.yhw` file). `includeEd25519Seed` asks firmware ≥ 2.4 to carry an Ed25519
    * key's seed as well.
    */
-  async exportWrapped(
-    wrapKeyId: number,
-    type: number,
-    id: number,
-    options: { includeEd25519Seed?: boolean; expectSerial?: number } = {},
-  ): Promise<Uint8Array> {
+  async exportWrapped(wrapKeyId: number, type: number, id: number, options: { includeEd25519Seed?: boolean; expectSerial?: number } = {}): Promise<Uint8Array> {
     assertInt('wrapKeyId', wrapKeyId, ...ID_RANGE);
     assertInt('type', type, 1, 0xff);
     assertInt('id', id, ...ID_RANGE);

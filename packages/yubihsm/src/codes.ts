@@ -83,9 +83,7 @@ export function responseCode(cmd: number): number {
   return cmd | RESPONSE_FLAG;
 }
 
-const COMMAND_NAMES = new Map<number, CommandName>(
-  Object.entries(Command).map(([name, code]) => [code, name as CommandName]),
-);
+const COMMAND_NAMES = new Map<number, CommandName>(Object.entries(Command).map(([name, code]) => [code, name as CommandName]));
 
 export function commandName(code: number): string {
   return COMMAND_NAMES.get(code) ?? `UNKNOWN_0x${code.toString(16).padStart(2, '0')}`;
@@ -188,9 +186,7 @@ export const Algorithm = {
 
 export type AlgorithmName = keyof typeof Algorithm;
 
-const ALGORITHM_NAMES = new Map<number, AlgorithmName>(
-  Object.entries(Algorithm).map(([name, code]) => [code, name as AlgorithmName]),
-);
+const ALGORITHM_NAMES = new Map<number, AlgorithmName>(Object.entries(Algorithm).map(([name, code]) => [code, name as AlgorithmName]));
 
 export function algorithmName(code: number): string {
   return ALGORITHM_NAMES.get(code) ?? `UNKNOWN_${code}`;

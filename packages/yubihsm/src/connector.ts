@@ -119,7 +119,10 @@ export class HttpConnector implements Transport {
     const res = await this.request('GET', STATUS_PATH, undefined, MAX_STATUS_BODY * 4, this.requestTimeoutMs);
     if (res.status !== 200) {
       this.#stats.failures++;
-      throw new ConnectorError('http-status', `connector ${this.url} status answered HTTP ${res.status}`, { httpStatus: res.status, retryable: res.status >= 500 });
+      throw new ConnectorError('http-status', `connector ${this.url} status answered HTTP ${res.status}`, {
+        httpStatus: res.status,
+        retryable: res.status >= 500,
+      });
     }
     return parseConnectorStatus(new TextDecoder().decode(res.body));
   }
@@ -134,7 +137,13 @@ export class HttpConnector implements Transport {
     this.#client.close();
   }
 
-  private async request(method: 'GET' | 'POST', path: string, body: Uint8Array | undefined, maxBody: number, timeoutMs: number): Promise<{ status: number; body: Uint8Array }> {
+  private async request(
+    method: 'GET' | 'POST',
+    path: string,
+    body: Uint8Array | undefined,
+    maxBody: number,
+    timeoutMs: number,
+  ): Promise<{ status: number; body: Uint8Array }> {
     if (this.#closed) throw new ConnectorError('unreachable', `connector client for ${this.url} is closed`, { retryable: false });
     try {
       return await this.requestOnce(method, path, body, maxBody, timeoutMs);
@@ -144,7 +153,9 @@ export class HttpConnector implements Transport {
       // connection that died the same way (the connector restarted and reset them all): then it is
       // a broken connection like any other.
       if (e instanceof HttpClientError && e.kind === 'stale') {
-        return this.requestOnce(method, path, body, maxBody, timeoutMs).catch((err: unknown) => this.fail(err instanceof HttpClientError && err.kind === 'stale' ? this.resetError() : this.mapError(err, timeoutMs)));
+        return this.requestOnce(method, path, body, maxBody, timeoutMs).catch((err: unknown) =>
+          this.fail(err instanceof HttpClientError && err.kind === 'stale' ? this.resetError() : this.mapError(err, timeoutMs)),
+        );
       }
       return this.fail(this.mapError(e, timeoutMs));
     }
@@ -159,7 +170,13 @@ export class HttpConnector implements Transport {
     throw e;
   }
 
-  private requestOnce(method: 'GET' | 'POST', path: string, body: Uint8Array | undefined, maxBody: number, timeoutMs: number): Promise<{ status: number; body: Uint8Array }> {
+  private requestOnce(
+    method: 'GET' | 'POST',
+    path: string,
+    body: Uint8Array | undefined,
+    maxBody: number,
+    timeoutMs: number,
+  ): Promise<{ status: number; body: Uint8Array }> {
     if (path === API_PATH) this.#stats.apiRequests++;
     else this.#stats.statusRequests++;
     return this.#client.request(method, this.#basePath + path, body, maxBody, timeoutMs);
@@ -175,12 +192,15 @@ export class HttpConnector implements Transport {
       case 'closed':
         return new ConnectorError('unreachable', `connector client for ${this.url} is closed`, { retryable: false, cause: err });
       case 'connect':
-        if (UNREACHABLE_CODES.has(err.code ?? '')) return new ConnectorError('unreachable', `connector ${this.url} is unreachable${err.code ? ` (${err.code})` : ''}`, { cause: err });
+        if (UNREACHABLE_CODES.has(err.code ?? ''))
+          return new ConnectorError('unreachable', `connector ${this.url} is unreachable${err.code ? ` (${err.code})` : ''}`, { cause: err });
         return new ConnectorError('reset', `connector ${this.url} connection failed${err.code ? ` (${err.code})` : ''}`, { cause: err });
       case 'protocol':
         return new ConnectorError('reset', `connector ${this.url} sent a malformed reply (${err.message})`, { cause: err });
       default:
-        return new ConnectorError('reset', `connector ${this.url} ${err.code ? `connection failed (${err.code})` : 'closed the connection mid-reply'}`, { cause: err });
+        return new ConnectorError('reset', `connector ${this.url} ${err.code ? `connection failed (${err.code})` : 'closed the connection mid-reply'}`, {
+          cause: err,
+        });
     }
   }
 
@@ -188,4 +208,3 @@ export class HttpConnector implements Transport {
     return `HttpConnector { url: '${this.url}' }`;
   }
 }
-

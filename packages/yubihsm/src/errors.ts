@@ -32,9 +32,7 @@ export const DeviceErrorCode = {
 
 export type DeviceErrorName = keyof typeof DeviceErrorCode;
 
-const DEVICE_ERROR_NAMES = new Map<number, DeviceErrorName>(
-  Object.entries(DeviceErrorCode).map(([name, code]) => [code, name as DeviceErrorName]),
-);
+const DEVICE_ERROR_NAMES = new Map<number, DeviceErrorName>(Object.entries(DeviceErrorCode).map(([name, code]) => [code, name as DeviceErrorName]));
 
 export function deviceErrorName(code: number): string {
   return DEVICE_ERROR_NAMES.get(code) ?? `UNKNOWN_0x${code.toString(16).padStart(2, '0')}`;

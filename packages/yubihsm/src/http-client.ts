@@ -55,7 +55,9 @@ class Connection {
     const host = origin.hostname.replace(/^\[|\]$/g, '');
     this.socket = tls ? tlsConnect({ host, port, servername: host }) : tcpConnect({ host, port });
     this.socket.setNoDelay(true);
-    this.socket.once(tls ? 'secureConnect' : 'connect', () => { this.#connected = true; });
+    this.socket.once(tls ? 'secureConnect' : 'connect', () => {
+      this.#connected = true;
+    });
     this.socket.on('data', (chunk: Buffer) => this.#read(chunk));
     this.socket.on('error', (e: NodeJS.ErrnoException) => this.#fail(e));
     this.socket.on('end', () => this.#end());
@@ -154,12 +156,20 @@ function parseReply(buf: Buffer, maxBody: number, atEnd: boolean): { status: num
       const colon = line.indexOf(':');
       if (colon <= 0) continue;
       const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim().toLowerCase();
+      const value = line
+        .slice(colon + 1)
+        .trim()
+        .toLowerCase();
       if (name === 'content-length') {
-        if (!/^\d+$/.test(value) || (length !== undefined && length !== Number(value))) throw new HttpClientError('protocol', 'bad Content-Length in the reply');
+        if (!/^\d+$/.test(value) || (length !== undefined && length !== Number(value)))
+          throw new HttpClientError('protocol', 'bad Content-Length in the reply');
         length = Number(value);
       } else if (name === 'transfer-encoding') {
-        chunked = value.split(',').map((v) => v.trim()).at(-1) === 'chunked';
+        chunked =
+          value
+            .split(',')
+            .map((v) => v.trim())
+            .at(-1) === 'chunked';
         if (!chunked) throw new HttpClientError('protocol', `unsupported Transfer-Encoding ${value}`);
       } else if (name === 'connection') {
         const tokens = value.split(',').map((v) => v.trim());
@@ -245,8 +255,14 @@ export class KeepAliveClient {
       conn.send(bytes, {
         maxBody,
         started: false,
-        resolve: (r) => { clearTimeout(timer); resolve(r); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
     });
   }

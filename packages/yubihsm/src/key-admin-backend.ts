@@ -16,7 +16,10 @@ export class KeyAdminBackend implements KeyBackend {
   /** Import makes and deletes device objects (the wrapping key, the imported key): the key admin's work. */
   readonly importer: KeyImporter;
 
-  constructor(readonly runtime: YubiHsmBackend, readonly keyAdmin: YubiHsmBackend) {
+  constructor(
+    readonly runtime: YubiHsmBackend,
+    readonly keyAdmin: YubiHsmBackend,
+  ) {
     if (runtime.id !== keyAdmin.id) throw new RangeError('runtime and keyAdmin must be the same backend (same id)');
     this.id = runtime.id;
     this.keySpecs = runtime.keySpecs;

@@ -47,7 +47,8 @@ export class ImportMaterialError extends Error {
 export function splitAesKeyWrap(blob: Uint8Array, modulusBytes: number): { wrappedKey: Uint8Array; wrappedMaterial: Uint8Array } {
   // RFC 5649 output is at least 16 bytes and a multiple of 8.
   const rest = blob.length - modulusBytes;
-  if (rest < 16 || rest % 8 !== 0) throw new ImportMaterialError('ciphertext', 'The wrapped key material is not an RSA_AES_KEY_WRAP blob for this wrapping key.');
+  if (rest < 16 || rest % 8 !== 0)
+    throw new ImportMaterialError('ciphertext', 'The wrapped key material is not an RSA_AES_KEY_WRAP blob for this wrapping key.');
   return { wrappedKey: blob.subarray(0, modulusBytes), wrappedMaterial: blob.subarray(modulusBytes) };
 }
 
@@ -109,7 +110,8 @@ export function deviceKeyFromPkcs8(spec: AsymmetricKeySpec, pkcs8: Uint8Array): 
     if (key.asymmetricKeyType !== 'ed25519') throw mismatch();
     return { key: fixed(fromB64url(jwk.d), 32), publicKey };
   }
-  if (info.kind !== 'rsa' || key.asymmetricKeyType !== 'rsa' || details.modulusLength !== info.modulusBits || details.publicExponent !== 65537n) throw mismatch();
+  if (info.kind !== 'rsa' || key.asymmetricKeyType !== 'rsa' || details.modulusLength !== info.modulusBits || details.publicExponent !== 65537n)
+    throw mismatch();
   const half = info.modulusBits / 16;
   const p = fixed(fromB64url(jwk.p), half);
   const q = fixed(fromB64url(jwk.q), half);

@@ -67,10 +67,7 @@ export class Session {
   static async open(transport: Transport, authKeyId: number, authKey: AuthKey, options: SessionOptions = {}): Promise<Session> {
     const hostChallenge = new Uint8Array(randomBytes(CHALLENGE_LENGTH));
     const created = CreateSession.decodeResponse(
-      responsePayload(
-        await transport.send(frame(CreateSession.CODE, CreateSession.encodeRequest({ authKeyId, hostChallenge }))),
-        CreateSession.CODE,
-      ),
+      responsePayload(await transport.send(frame(CreateSession.CODE, CreateSession.encodeRequest({ authKeyId, hostChallenge }))), CreateSession.CODE),
     );
     const channel = Scp03Channel.forHost(authKey, created.sessionId, hostChallenge, created.cardChallenge, created.cardCryptogram, {
       messageLimit: options.messageLimit,
@@ -164,7 +161,14 @@ export class Session {
   }
 
   toJSON(): Record<string, unknown> {
-    return { id: this.id, authKeyId: this.authKeyId, deviceSerial: this.#deviceSerial, usable: this.usable, messageCount: this.messageCount, lastUsed: this.#lastUsed };
+    return {
+      id: this.id,
+      authKeyId: this.authKeyId,
+      deviceSerial: this.#deviceSerial,
+      usable: this.usable,
+      messageCount: this.messageCount,
+      lastUsed: this.#lastUsed,
+    };
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {

@@ -7,16 +7,37 @@ const wrapKeyObject = (id: number) => keyObject(ObjectType.WRAP_KEY, id);
 let n = 0;
 function entry(command: number, target: number, ok = true, sessionKey = 4): DeviceLogEntry {
   n++;
-  return { serial: 7, number: n, command, length: 34, sessionKey, targetKey: target, secondKey: 0xffff, result: ok ? responseCode(command) : 0x0b, tick: 1000 + n, digest: new Uint8Array(16) };
+  return {
+    serial: 7,
+    number: n,
+    command,
+    length: 34,
+    sessionKey,
+    targetKey: target,
+    secondKey: 0xffff,
+    result: ok ? responseCode(command) : 0x0b,
+    tick: 1000 + n,
+    digest: new Uint8Array(16),
+  };
 }
 const none = new Map<number, number>();
 const objects = new Set([0x11, 0x12]);
 
-beforeEach(() => { n = 0; });
+beforeEach(() => {
+  n = 0;
+});
 
 it('matches each device signature to a kmsgate record of its key', () => {
   const entries = [entry(Command.SIGN_ECDSA, 0x11), entry(Command.SIGN_EDDSA, 0x12), entry(Command.SIGN_ECDSA, 0x11)];
-  const r = reconcile({ entries, recorded: new Map([[0x11, 2], [0x12, 1]]), carried: none, kmsgateObjects: objects });
+  const r = reconcile({
+    entries,
+    recorded: new Map([
+      [0x11, 2],
+      [0x12, 1],
+    ]),
+    carried: none,
+    kmsgateObjects: objects,
+  });
   expect(r).toEqual({ matched: 3, unexplained: [], carry: new Map() });
 });
 
@@ -47,7 +68,12 @@ it('carries a record whose device entry comes with the next read, once only', ()
 });
 
 it('ignores failed commands and objects that are not kmsgate keys; reports uses kmsgate never makes', () => {
-  const entries = [entry(Command.SIGN_ECDSA, 0x11, false), entry(Command.SIGN_ECDSA, 0x99), entry(Command.DECRYPT_OAEP, 0x12), entry(Command.GET_PUBLIC_KEY, 0x11)];
+  const entries = [
+    entry(Command.SIGN_ECDSA, 0x11, false),
+    entry(Command.SIGN_ECDSA, 0x99),
+    entry(Command.DECRYPT_OAEP, 0x12),
+    entry(Command.GET_PUBLIC_KEY, 0x11),
+  ];
   const r = reconcile({ entries, recorded: none, carried: none, kmsgateObjects: objects });
   expect(r.unexplained).toEqual([{ entry: entries[2], why: 'key use kmsgate never makes' }]);
   expect(r.matched).toBe(0);
@@ -59,7 +85,15 @@ describe("a symmetric key's wrap-key object", () => {
 
   it('matches WRAP_DATA and UNWRAP_DATA to the device uses kmsgate recorded for the key, apart from its signatures', () => {
     const entries = [entry(Command.WRAP_DATA, 0x11), entry(Command.UNWRAP_DATA, 0x11), entry(Command.SIGN_ECDSA, 0x11)];
-    const r = reconcile({ entries, recorded: new Map([[0x11, 1], [wrapKeyObject(0x11), 2]]), carried: none, kmsgateObjects: withWrap });
+    const r = reconcile({
+      entries,
+      recorded: new Map([
+        [0x11, 1],
+        [wrapKeyObject(0x11), 2],
+      ]),
+      carried: none,
+      kmsgateObjects: withWrap,
+    });
     expect(r).toEqual({ matched: 3, unexplained: [], carry: new Map() });
   });
 
@@ -79,7 +113,15 @@ describe("a symmetric key's wrap-key object", () => {
 it("matches an HMAC key's SIGN_HMAC to its recorded MACs, apart from other objects with its ID", () => {
   const hmac = keyObject(ObjectType.HMAC_KEY, 0x11);
   const entries = [entry(Command.SIGN_HMAC, 0x11), entry(Command.SIGN_HMAC, 0x11), entry(Command.SIGN_HMAC, 0x11)];
-  const r = reconcile({ entries, recorded: new Map([[hmac, 2], [0x11, 5]]), carried: none, kmsgateObjects: new Set([0x11, hmac]) });
+  const r = reconcile({
+    entries,
+    recorded: new Map([
+      [hmac, 2],
+      [0x11, 5],
+    ]),
+    carried: none,
+    kmsgateObjects: new Set([0x11, hmac]),
+  });
   expect(r.matched).toBe(2);
   expect(r.unexplained).toEqual([{ entry: entries[2], why: 'MAC not recorded by kmsgate' }]);
 });

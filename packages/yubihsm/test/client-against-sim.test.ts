@@ -152,8 +152,12 @@ describe('YubiHsmClient against yubihsm-sim', () => {
     const edPub = await client.getPublicKey(edId);
     expect(edPub.publicKey).toHaveLength(32);
     const edSig = await client.signEddsa(edId, message);
-    const edSpki = new Uint8Array(createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(edPub.publicKey).toString('base64url') }, format: 'jwk' })
-      .export({ type: 'spki', format: 'der' }));
+    const edSpki = new Uint8Array(
+      createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(edPub.publicKey).toString('base64url') }, format: 'jwk' }).export({
+        type: 'spki',
+        format: 'der',
+      }),
+    );
     expect(verifyEd25519(edSpki, message, edSig)).toBe(true);
 
     const listed = await client.listObjects({ type: ObjectType.ASYMMETRIC_KEY });
@@ -171,7 +175,12 @@ describe('YubiHsmClient against yubihsm-sim', () => {
     expect((gone as DeviceError).code).toBe(DeviceErrorCode.OBJECT_NOT_FOUND);
 
     const authId = await client.putAuthenticationKey({
-      id: 0x20, label: 'signer', domains: 1, capabilities: Capability.SIGN_ECDSA, delegatedCapabilities: 0n, password: 'signer-password',
+      id: 0x20,
+      label: 'signer',
+      domains: 1,
+      capabilities: Capability.SIGN_ECDSA,
+      delegatedCapabilities: 0n,
+      password: 'signer-password',
     });
     expect(authId).toBe(0x20);
     expect(await client.getObjectInfo(authId, ObjectType.AUTHENTICATION_KEY)).toMatchObject({ algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION });
@@ -198,10 +207,19 @@ describe('YubiHsmClient against yubihsm-sim', () => {
 
   it('an auth key is limited to its own capabilities and domains', async () => {
     await client.putAuthenticationKey({
-      id: 0x30, label: 'limited', domains: 0x0002, capabilities: Capability.SIGN_ECDSA | Capability.GENERATE_ASYMMETRIC_KEY,
-      delegatedCapabilities: Capability.SIGN_ECDSA, password: 'limited',
+      id: 0x30,
+      label: 'limited',
+      domains: 0x0002,
+      capabilities: Capability.SIGN_ECDSA | Capability.GENERATE_ASYMMETRIC_KEY,
+      delegatedCapabilities: Capability.SIGN_ECDSA,
+      password: 'limited',
     });
-    const { id: inDomain1 } = await client.generateAsymmetricKey({ label: 'd1', domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256 });
+    const { id: inDomain1 } = await client.generateAsymmetricKey({
+      label: 'd1',
+      domains: 1,
+      capabilities: Capability.SIGN_ECDSA,
+      algorithm: Algorithm.EC_P256,
+    });
     const limited = new YubiHsmClient(opts({ authKeyId: 0x30, password: 'limited' }));
     try {
       // Outside its domains the object does not exist for this key.
@@ -397,8 +415,12 @@ describe('YubiHsmBackend against yubihsm-sim', () => {
   it('generates keys that can never leave the device when its authentication key may not delegate exportable-under-wrap', async () => {
     const admin = new YubiHsmClient({ connectorUrl: sim.url, password: PASSWORD });
     await admin.putAuthenticationKey({
-      id: 0x77, label: 'no-export', domains: 1, capabilities: Capability.GENERATE_ASYMMETRIC_KEY | Capability.SIGN_ECDSA,
-      delegatedCapabilities: Capability.SIGN_ECDSA | Capability.SIGN_EDDSA, password: 'no-export',
+      id: 0x77,
+      label: 'no-export',
+      domains: 1,
+      capabilities: Capability.GENERATE_ASYMMETRIC_KEY | Capability.SIGN_ECDSA,
+      delegatedCapabilities: Capability.SIGN_ECDSA | Capability.SIGN_EDDSA,
+      password: 'no-export',
     });
     await admin.close();
     const narrow = new YubiHsmBackend({ id: 'hsm-narrow', connectorUrl: sim.url, authKeyId: 0x77, password: 'no-export' });
@@ -521,7 +543,10 @@ describe('YubiHsmBackend against yubihsm-sim', () => {
   it('maps a full device to LimitExceededException', async () => {
     let err: unknown;
     for (let i = 0; i < 300 && err === undefined; i++) {
-      err = await backend.generateKey('ECC_NIST_P256', `fill-${i}`).then(() => undefined, (e: unknown) => e);
+      err = await backend.generateKey('ECC_NIST_P256', `fill-${i}`).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     }
     expect(err).toBeInstanceOf(KmsError);
     expect((err as KmsError).type).toBe('LimitExceededException');
@@ -603,7 +628,9 @@ describe('YubiHsmBackend and device identity', () => {
     expect(simB.device.objectCount()).toBe(objects);
     expect(new TextDecoder().decode((await onB.client.getObjectInfo(id, ObjectType.ASYMMETRIC_KEY)).label)).toBe('on-b');
     // The key still works where it lives.
-    expect(verifyEcdsa(keyA.publicKey, 'sha256', Uint8Array.of(1), await onA.sign(keyA.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d, keyA.publicKey))).toBe(true);
+    expect(verifyEcdsa(keyA.publicKey, 'sha256', Uint8Array.of(1), await onA.sign(keyA.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', d, keyA.publicKey))).toBe(
+      true,
+    );
   });
 
   it('a device swapped under a live pool is caught on the retry session before the command is sent', async () => {
@@ -678,17 +705,24 @@ describe('YubiHsmBackend and device identity', () => {
     const sockets = new Set<Socket>();
     const silent = createTcpServer((socket) => sockets.add(socket));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => {
-      for (const socket of sockets) socket.destroy();
-      silent.close(() => r());
-    }));
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const socket of sockets) socket.destroy();
+          silent.close(() => r());
+        }),
+    );
     const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     const slow = new YubiHsmBackend({ id: 'hsm-slow', connectorUrl: url, password: PASSWORD, requestTimeoutMs: 200 });
     cleanups.push(() => slow.close());
 
     const err = await expectRejection(slow.sign(`${SERIAL_A}:1`, 'ECC_NIST_P256', 'ECDSA_SHA_256', new Uint8Array(32), NO_KEY));
     expect(err).toBeInstanceOf(KmsError);
-    expect(err).toMatchObject({ type: 'DependencyTimeoutException', status: 503, message: 'The YubiHSM 2 backend hsm-slow did not answer in time; retry later.' });
+    expect(err).toMatchObject({
+      type: 'DependencyTimeoutException',
+      status: 503,
+      message: 'The YubiHSM 2 backend hsm-slow did not answer in time; retry later.',
+    });
     expect(await expectRejection(slow.generateKey('ECC_NIST_P256', 'slow'))).toMatchObject({ type: 'DependencyTimeoutException' });
     const d = await slow.describe();
     expect(d).toMatchObject({ connectionState: 'FAILED', detail: { error: 'connector timeout' } });

@@ -62,7 +62,12 @@ describe('audit log', () => {
   it('reads a fresh log, audits commands, releases entries and checks the chain against the previous read', async () => {
     const fresh = await client.getLogEntries();
     expect(fresh.entries.map((e) => e.number)).toEqual([1, 2]);
-    await client.setCommandAudit(new Map([[Command.GET_PSEUDO_RANDOM, AuditMode.ON], [Command.SET_LOG_INDEX, AuditMode.ON]]));
+    await client.setCommandAudit(
+      new Map([
+        [Command.GET_PSEUDO_RANDOM, AuditMode.ON],
+        [Command.SET_LOG_INDEX, AuditMode.ON],
+      ]),
+    );
     expect((await client.getCommandAudit()).get(Command.GET_PSEUDO_RANDOM)).toBe(AuditMode.ON);
     await client.getPseudoRandom(4);
     const first = await client.getLogEntries();

@@ -44,7 +44,14 @@ it('changes its own password and keeps working with fresh sessions', async () =>
 });
 
 it('a key without the capability is refused and keeps its password', async () => {
-  const id = await admin.putAuthenticationKey({ id: 0, label: 'plain', domains: 1, capabilities: Capability.GET_PSEUDO_RANDOM, delegatedCapabilities: 0n, password: 'p' });
+  const id = await admin.putAuthenticationKey({
+    id: 0,
+    label: 'plain',
+    domains: 1,
+    capabilities: Capability.GET_PSEUDO_RANDOM,
+    delegatedCapabilities: 0n,
+    password: 'p',
+  });
   const plain = new YubiHsmClient({ connectorUrl: sim.url, authKeyId: id, password: 'p' });
   try {
     const error = await plain.changeAuthenticationKey({ password: 'q' }).catch((e: unknown) => e);
@@ -63,8 +70,12 @@ it('stores an asymmetric authentication key from a P-256 public key, with or wit
   const a = await admin.putAuthenticationKey({ id: 0, label: 'asym', domains: 1, capabilities: 0n, delegatedCapabilities: 0n, publicKey: point });
   const b = await admin.putAuthenticationKey({ id: 0, label: 'asym', domains: 1, capabilities: 0n, delegatedCapabilities: 0n, publicKey: point.subarray(1) });
   for (const id of [a, b]) expect((await admin.getObjectInfo(id, ObjectType.AUTHENTICATION_KEY)).algorithm).toBe(Algorithm.EC_P256_YUBICO_AUTHENTICATION);
-  await expect(admin.putAuthenticationKey({ id: 0, label: 'x', domains: 1, capabilities: 0n, delegatedCapabilities: 0n, publicKey: point, password: 'x' })).rejects.toThrow(TypeError);
-  await expect(admin.putAuthenticationKey({ id: 0, label: 'x', domains: 1, capabilities: 0n, delegatedCapabilities: 0n, publicKey: point.subarray(2) })).rejects.toThrow(RangeError);
+  await expect(
+    admin.putAuthenticationKey({ id: 0, label: 'x', domains: 1, capabilities: 0n, delegatedCapabilities: 0n, publicKey: point, password: 'x' }),
+  ).rejects.toThrow(TypeError);
+  await expect(
+    admin.putAuthenticationKey({ id: 0, label: 'x', domains: 1, capabilities: 0n, delegatedCapabilities: 0n, publicKey: point.subarray(2) }),
+  ).rejects.toThrow(RangeError);
 });
 
 it('reads the device public key in the clear and the storage use in a session', async () => {

@@ -64,10 +64,16 @@ describe('PUT_ASYMMETRIC_KEY then use, against node:crypto', () => {
     expect(info).toMatchObject({ origin: GetObjectInfo.Origin.IMPORTED, algorithm: c.algorithm, length: 3 * c.size });
   });
 
-  it('Ed25519: the seed gives RFC 8032 test 1\'s public key, and a signature node:crypto accepts', async () => {
+  it("Ed25519: the seed gives RFC 8032 test 1's public key, and a signature node:crypto accepts", async () => {
     // RFC 8032 §7.1 TEST 1.
     const seed = Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex');
-    const { id } = await client.putAsymmetricKey({ label: 'ed', domains: 1, capabilities: Capability.SIGN_EDDSA, algorithm: Algorithm.EC_ED25519, key: new Uint8Array(seed) });
+    const { id } = await client.putAsymmetricKey({
+      label: 'ed',
+      domains: 1,
+      capabilities: Capability.SIGN_EDDSA,
+      algorithm: Algorithm.EC_ED25519,
+      key: new Uint8Array(seed),
+    });
     const pub = await client.getPublicKey(id);
     expect(Buffer.from(pub.publicKey).toString('hex')).toBe('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
     const signature = await client.signEddsa(id, new Uint8Array(0));
@@ -122,8 +128,20 @@ describe('SIGN_ATTESTATION_CERTIFICATE', () => {
     });
     // Any certificate works as the template: the device copies its subject and validity.
     const template = new X509Certificate(Buffer.from(simulatorAttestationRoot()));
-    await client.putOpaque({ id: attestingId, label: 'attester cert', domains: 1, capabilities: 0n, algorithm: Algorithm.OPAQUE_X509_CERTIFICATE, data: new Uint8Array(template.raw) });
-    const { id } = await client.generateAsymmetricKey({ label: 'attested key', domains: 0x0003, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_BP384 });
+    await client.putOpaque({
+      id: attestingId,
+      label: 'attester cert',
+      domains: 1,
+      capabilities: 0n,
+      algorithm: Algorithm.OPAQUE_X509_CERTIFICATE,
+      data: new Uint8Array(template.raw),
+    });
+    const { id } = await client.generateAsymmetricKey({
+      label: 'attested key',
+      domains: 0x0003,
+      capabilities: Capability.SIGN_ECDSA,
+      algorithm: Algorithm.EC_BP384,
+    });
 
     const der = await client.signAttestationCertificate(id, attestingId);
     const cert = new X509Certificate(Buffer.from(der));
@@ -162,7 +180,7 @@ describe('SIGN_ATTESTATION_CERTIFICATE', () => {
     ['Ed25519', Algorithm.EC_ED25519, 'ed25519'],
     ['RSA-2048', Algorithm.RSA_2048, 'rsa'],
     ['P-224', Algorithm.EC_P224, 'ec'],
-  ] as const)('a %s key\'s certificate carries its public key', async (_name, algorithm, keyType) => {
+  ] as const)("a %s key's certificate carries its public key", async (_name, algorithm, keyType) => {
     const { id } = await client.generateAsymmetricKey({ label: 'k', domains: 1, capabilities: 0n, algorithm });
     const device = new X509Certificate(Buffer.from(await client.getOpaque(0)));
     const leaf = new X509Certificate(Buffer.from(await client.signAttestationCertificate(id, 0)));
@@ -177,7 +195,13 @@ describe('SIGN_ATTESTATION_CERTIFICATE', () => {
 
   it('without sign-attestation-certificate on the attesting key: INSUFFICIENT_PERMISSIONS', async () => {
     const key = opensslEcKey('prime256v1', 32);
-    const { id: attestingId } = await client.putAsymmetricKey({ label: 'no cap', domains: 1, capabilities: Capability.SIGN_ECDSA, algorithm: Algorithm.EC_P256, key: key.d });
+    const { id: attestingId } = await client.putAsymmetricKey({
+      label: 'no cap',
+      domains: 1,
+      capabilities: Capability.SIGN_ECDSA,
+      algorithm: Algorithm.EC_P256,
+      key: key.d,
+    });
     const { id } = await client.generateAsymmetricKey({ label: 'k', domains: 1, capabilities: 0n, algorithm: Algorithm.EC_P256 });
     await expect(client.signAttestationCertificate(id, attestingId)).rejects.toMatchObject({ code: DeviceErrorCode.INSUFFICIENT_PERMISSIONS });
   });

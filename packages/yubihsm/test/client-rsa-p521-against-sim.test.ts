@@ -47,7 +47,12 @@ describe('YubiHsmClient RSA commands against yubihsm-sim', () => {
   let key: KeyObject;
   beforeAll(async () => {
     client = new YubiHsmClient({ connectorUrl: sim.url, password: PASSWORD });
-    ({ id } = await client.generateAsymmetricKey({ label: 'rsa', domains: 1, capabilities: Capability.SIGN_PKCS | Capability.SIGN_PSS, algorithm: Algorithm.RSA_2048 }));
+    ({ id } = await client.generateAsymmetricKey({
+      label: 'rsa',
+      domains: 1,
+      capabilities: Capability.SIGN_PKCS | Capability.SIGN_PSS,
+      algorithm: Algorithm.RSA_2048,
+    }));
     const pub = await client.getPublicKey(id);
     expect(pub.algorithm).toBe(Algorithm.RSA_2048);
     key = createPublicKey({ key: { kty: 'RSA', n: Buffer.from(pub.publicKey).toString('base64url'), e: 'AQAB' }, format: 'jwk' });
@@ -80,7 +85,12 @@ describe('YubiHsmClient RSA commands against yubihsm-sim', () => {
     const tooLong = await rejection(client.signPss(id, Algorithm.RSA_MGF1_SHA256, 256, h));
     expect(tooLong).toBeInstanceOf(DeviceError);
     expect((tooLong as DeviceError).code).toBe(DeviceErrorCode.INVALID_DATA);
-    const { id: pkcsOnly } = await client.generateAsymmetricKey({ label: 'pkcs', domains: 1, capabilities: Capability.SIGN_PKCS, algorithm: Algorithm.RSA_2048 });
+    const { id: pkcsOnly } = await client.generateAsymmetricKey({
+      label: 'pkcs',
+      domains: 1,
+      capabilities: Capability.SIGN_PKCS,
+      algorithm: Algorithm.RSA_2048,
+    });
     const denied = await rejection(client.signPss(pkcsOnly, Algorithm.RSA_MGF1_SHA256, 32, h));
     expect((denied as DeviceError).code).toBe(DeviceErrorCode.INSUFFICIENT_PERMISSIONS);
   });
@@ -95,32 +105,45 @@ describe('YubiHsmBackend with RSA and P-521 keys against yubihsm-sim', () => {
 
   it('offers every spec and algorithm of the table except Ed25519ph', () => {
     expect([...backend.keySpecs].sort()).toEqual(Object.keys(KEY_SPECS).sort());
-    expect([...backend.signingAlgorithms].sort()).toEqual(Object.keys(SIGNING_ALGORITHMS).filter((a) => a !== 'ED25519_PH_SHA_512').sort());
+    expect([...backend.signingAlgorithms].sort()).toEqual(
+      Object.keys(SIGNING_ALGORITHMS)
+        .filter((a) => a !== 'ED25519_PH_SHA_512')
+        .sort(),
+    );
   });
 
-  it.each([['RSA_2048', 2048], ['RSA_3072', 3072]] as const)('%s: sign-pkcs and sign-pss (and exportable-under-wrap), and all six algorithms verify', async (spec, bits) => {
-    const key = await backend.generateKey(spec, `label-${spec}`);
-    const pub = spkiKey(key.publicKey);
-    expect(pub.asymmetricKeyDetails).toMatchObject({ modulusLength: bits, publicExponent: 65537n });
-    expect(await backend.getPublicKey(key.handle, spec)).toEqual(key.publicKey);
-    const objectId = Number(key.handle.split(':').pop());
-    const info = await backend.client.getObjectInfo(objectId, ObjectType.ASYMMETRIC_KEY);
-    expect(info).toMatchObject({ algorithm: Algorithm[spec], capabilities: Capability.SIGN_PKCS | Capability.SIGN_PSS | Capability.EXPORTABLE_UNDER_WRAP });
-    const message = new TextEncoder().encode(`message for ${spec}`);
-    for (const algorithm of KEY_SPECS[spec].signingAlgorithms) {
-      const sig = await backend.sign(key.handle, spec, algorithm, hashOf(SIGNING_ALGORITHMS[algorithm].hash, message), key.publicKey);
-      expect(sig).toHaveLength(bits / 8);
-      expect(nodeVerify(pub, algorithm, message, sig)).toBe(true);
-    }
-    await backend.deleteKey(key.handle, spec, key.publicKey);
-  }, 60_000);
+  it.each([
+    ['RSA_2048', 2048],
+    ['RSA_3072', 3072],
+  ] as const)(
+    '%s: sign-pkcs and sign-pss (and exportable-under-wrap), and all six algorithms verify',
+    async (spec, bits) => {
+      const key = await backend.generateKey(spec, `label-${spec}`);
+      const pub = spkiKey(key.publicKey);
+      expect(pub.asymmetricKeyDetails).toMatchObject({ modulusLength: bits, publicExponent: 65537n });
+      expect(await backend.getPublicKey(key.handle, spec)).toEqual(key.publicKey);
+      const objectId = Number(key.handle.split(':').pop());
+      const info = await backend.client.getObjectInfo(objectId, ObjectType.ASYMMETRIC_KEY);
+      expect(info).toMatchObject({ algorithm: Algorithm[spec], capabilities: Capability.SIGN_PKCS | Capability.SIGN_PSS | Capability.EXPORTABLE_UNDER_WRAP });
+      const message = new TextEncoder().encode(`message for ${spec}`);
+      for (const algorithm of KEY_SPECS[spec].signingAlgorithms) {
+        const sig = await backend.sign(key.handle, spec, algorithm, hashOf(SIGNING_ALGORITHMS[algorithm].hash, message), key.publicKey);
+        expect(sig).toHaveLength(bits / 8);
+        expect(nodeVerify(pub, algorithm, message, sig)).toBe(true);
+      }
+      await backend.deleteKey(key.handle, spec, key.publicKey);
+    },
+    60_000,
+  );
 
   it('ECC_NIST_P521: ECDSA_SHA_512 over the 64-byte digest, DER', async () => {
     const key = await backend.generateKey('ECC_NIST_P521', 'p521');
     const pub = spkiKey(key.publicKey);
     expect(pub.asymmetricKeyDetails?.namedCurve).toBe('secp521r1');
     const objectId = Number(key.handle.split(':').pop());
-    expect((await backend.client.getObjectInfo(objectId, ObjectType.ASYMMETRIC_KEY)).capabilities).toBe(Capability.SIGN_ECDSA | Capability.EXPORTABLE_UNDER_WRAP);
+    expect((await backend.client.getObjectInfo(objectId, ObjectType.ASYMMETRIC_KEY)).capabilities).toBe(
+      Capability.SIGN_ECDSA | Capability.EXPORTABLE_UNDER_WRAP,
+    );
     const message = new TextEncoder().encode('p521 message');
     const sig = await backend.sign(key.handle, 'ECC_NIST_P521', 'ECDSA_SHA_512', hashOf('sha512', message), key.publicKey);
     expect(sig[0]).toBe(0x30);

@@ -107,7 +107,12 @@ describe('WRAP_DATA, HMAC and AES through the client', () => {
   it('wraps and unwraps data up to MAX_WRAP_DATA', async () => {
     const key = new Uint8Array(16).fill(1);
     const id = await client.putWrapKey({
-      label: 'data', domains: 1, capabilities: Capability.WRAP_DATA | Capability.UNWRAP_DATA, algorithm: Algorithm.AES128_CCM_WRAP, delegatedCapabilities: 0n, key,
+      label: 'data',
+      domains: 1,
+      capabilities: Capability.WRAP_DATA | Capability.UNWRAP_DATA,
+      algorithm: Algorithm.AES128_CCM_WRAP,
+      delegatedCapabilities: 0n,
+      key,
     });
     const data = new Uint8Array(MAX_WRAP_DATA).fill(7);
     const blob = await client.wrapData(id, data);
@@ -119,7 +124,13 @@ describe('WRAP_DATA, HMAC and AES through the client', () => {
 
   it('hashes an HMAC key longer than the block first, as RFC 2104 does, and verifies on the device', async () => {
     const longKey = new Uint8Array(131).fill(0xaa);
-    const id = await client.putHmacKey({ label: 'mac', domains: 1, capabilities: Capability.SIGN_HMAC | Capability.VERIFY_HMAC, algorithm: Algorithm.HMAC_SHA256, key: longKey });
+    const id = await client.putHmacKey({
+      label: 'mac',
+      domains: 1,
+      capabilities: Capability.SIGN_HMAC | Capability.VERIFY_HMAC,
+      algorithm: Algorithm.HMAC_SHA256,
+      key: longKey,
+    });
     const data = new TextEncoder().encode('Test Using Larger Than Block-Size Key - Hash Key First');
     const mac = await client.signHmac(id, data);
     expect(Buffer.from(mac).equals(createHmac('sha256', longKey).update(data).digest())).toBe(true);

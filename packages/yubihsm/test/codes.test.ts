@@ -1,4 +1,14 @@
-import { ALL_CAPABILITIES, Algorithm, Capability, Command, ObjectType, RESPONSE_ERROR, capabilitiesFromNames, capabilityNames, responseCode } from '../src/codes';
+import {
+  ALL_CAPABILITIES,
+  Algorithm,
+  Capability,
+  Command,
+  ObjectType,
+  RESPONSE_ERROR,
+  capabilitiesFromNames,
+  capabilityNames,
+  responseCode,
+} from '../src/codes';
 import { DeviceError, DeviceErrorCode } from '../src/errors';
 
 describe('protocol numbers', () => {

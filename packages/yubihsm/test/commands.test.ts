@@ -85,8 +85,15 @@ describe('command codecs', () => {
   });
 
   it('put-authentication-key', () => {
-    const req = { ...header, id: 7, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, capabilities: Capability.SIGN_ECDSA | Capability.GENERATE_ASYMMETRIC_KEY,
-      delegatedCapabilities: Capability.SIGN_ECDSA, encKey: new Uint8Array(16).fill(1), macKey: new Uint8Array(16).fill(2) };
+    const req = {
+      ...header,
+      id: 7,
+      algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION,
+      capabilities: Capability.SIGN_ECDSA | Capability.GENERATE_ASYMMETRIC_KEY,
+      delegatedCapabilities: Capability.SIGN_ECDSA,
+      encKey: new Uint8Array(16).fill(1),
+      macKey: new Uint8Array(16).fill(2),
+    };
     const { request } = roundTrip(C.PutAuthenticationKey, req, { id: 7 });
     expect(request).toHaveLength((53 + 8 + 32) * 2);
     expect(() => C.PutAuthenticationKey.encodeRequest({ ...req, macKey: new Uint8Array(15) })).toThrow('macKey must be 16 bytes, got 15');
@@ -107,8 +114,16 @@ describe('command codecs', () => {
 
   it('get-object-info: 66-byte response', () => {
     const info = {
-      capabilities: Capability.SIGN_ECDSA, id: 0x42, length: 96, domains: 1, type: ObjectType.ASYMMETRIC_KEY, algorithm: Algorithm.EC_P256,
-      sequence: 0, origin: C.GetObjectInfo.Origin.GENERATED, label, delegatedCapabilities: 0n,
+      capabilities: Capability.SIGN_ECDSA,
+      id: 0x42,
+      length: 96,
+      domains: 1,
+      type: ObjectType.ASYMMETRIC_KEY,
+      algorithm: Algorithm.EC_P256,
+      sequence: 0,
+      origin: C.GetObjectInfo.Origin.GENERATED,
+      label,
+      delegatedCapabilities: 0n,
     };
     const { request, response } = roundTrip(C.GetObjectInfo, { id: 0x42, type: ObjectType.ASYMMETRIC_KEY }, info);
     expect(request).toBe('004203');
@@ -139,7 +154,10 @@ describe('command codecs', () => {
 
   it('set-option and get-option: one TLV option; pairs for command audit and algorithm toggles', () => {
     // Set Option page example: `put option 0 command_audit 53005c00` (SIGN_HMAC and VERIFY_HMAC off).
-    const pairs = new Map([[Command.SIGN_HMAC, 0], [Command.VERIFY_HMAC, 0]]);
+    const pairs = new Map([
+      [Command.SIGN_HMAC, 0],
+      [Command.VERIFY_HMAC, 0],
+    ]);
     expect(hex(C.SetOption.encodePairs(pairs))).toBe('53005c00');
     expect(roundTrip(C.SetOption, { tag: OptionTag.COMMAND_AUDIT, value: C.SetOption.encodePairs(pairs) }, {}).request).toBe('03000453005c00');
     expect(C.SetOption.decodePairs(unhex('53005c00'))).toEqual(pairs);
@@ -164,7 +182,9 @@ describe('command codecs', () => {
     const publicKey = new Uint8Array(64).fill(3);
     const sym = roundTrip(C.ChangeAuthenticationKey, { id: 1, algorithm: Algorithm.AES128_YUBICO_AUTHENTICATION, encKey, macKey }, { id: 1 });
     expect(sym.request).toBe('000126' + '01'.repeat(16) + '02'.repeat(16));
-    expect(roundTrip(C.ChangeAuthenticationKey, { id: 7, algorithm: Algorithm.EC_P256_YUBICO_AUTHENTICATION, publicKey }, { id: 7 }).request).toBe('000731' + '03'.repeat(64));
+    expect(roundTrip(C.ChangeAuthenticationKey, { id: 7, algorithm: Algorithm.EC_P256_YUBICO_AUTHENTICATION, publicKey }, { id: 7 }).request).toBe(
+      '000731' + '03'.repeat(64),
+    );
     expect(() => C.ChangeAuthenticationKey.decodeRequest(unhex('000131' + '03'.repeat(32)))).toThrow(WireError);
     const asym = { ...header, algorithm: Algorithm.EC_P256_YUBICO_AUTHENTICATION, delegatedCapabilities: 0n, publicKey };
     expect(roundTrip(C.PutAuthenticationKey, asym, { id: 9 }).request).toHaveLength(2 * (53 + 8 + 64));

@@ -5,7 +5,15 @@
  * lane's domain and deletes every one of them again; it never resets the device.
  */
 import { constants, createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
-import { KmsError, KEY_SPECS, SEALED_PAYLOAD_LENGTH, SIGNING_ALGORITHMS, type AsymmetricKeySpec, type SupportedKeySpec, type SupportedSigningAlgorithm } from '@kmsgate/core';
+import {
+  KmsError,
+  KEY_SPECS,
+  SEALED_PAYLOAD_LENGTH,
+  SIGNING_ALGORITHMS,
+  type AsymmetricKeySpec,
+  type SupportedKeySpec,
+  type SupportedSigningAlgorithm,
+} from '@kmsgate/core';
 import { type RunningSimulator, startSimulator } from '@kmsgate/yubihsm-sim';
 import { Capability, MAX_HMAC_DATA, ObjectType, YubiHsmBackend } from '../src';
 import { announceSkippedLane, hardwareLane } from './helpers/hardware-lane';
@@ -44,7 +52,8 @@ function verifies(spki: Uint8Array, algorithm: SupportedSigningAlgorithm, messag
   const info = SIGNING_ALGORITHMS[algorithm];
   if (info.family === 'eddsa') return cryptoVerify(null, message, key, signature);
   if (info.family === 'ecdsa') return cryptoVerify(info.hash, message, { key, dsaEncoding: 'der' }, signature);
-  if (info.family === 'rsa-pss') return cryptoVerify(info.hash, message, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: info.digestLength }, signature);
+  if (info.family === 'rsa-pss')
+    return cryptoVerify(info.hash, message, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: info.digestLength }, signature);
   return cryptoVerify(info.hash, message, key, signature);
 }
 
@@ -83,8 +92,18 @@ describe(`YubiHSM 2 contract against ${target}`, () => {
       await backend.deleteKey(key.handle, spec, key.publicKey);
       // Gone is gone: deleting again succeeds, signing finds no key.
       await backend.deleteKey(key.handle, spec, key.publicKey);
-      const err = await backend.sign(key.handle, spec, algorithms[0]!, new Uint8Array(SIGNING_ALGORITHMS[algorithms[0]!].family === 'eddsa' ? 1 : SIGNING_ALGORITHMS[algorithms[0]!].digestLength), key.publicKey)
-        .then(() => undefined, (e: unknown) => e);
+      const err = await backend
+        .sign(
+          key.handle,
+          spec,
+          algorithms[0]!,
+          new Uint8Array(SIGNING_ALGORITHMS[algorithms[0]!].family === 'eddsa' ? 1 : SIGNING_ALGORITHMS[algorithms[0]!].digestLength),
+          key.publicKey,
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(err).toBeInstanceOf(KmsError);
       expect(err).toMatchObject({ type: 'KeyUnavailableException' });
     }, 300_000);
@@ -121,7 +140,11 @@ describe(`YubiHSM 2 contract against ${target}`, () => {
     await expect(backend.unseal(key.handle, sealed)).rejects.toMatchObject({ type: 'KeyUnavailableException' });
   });
 
-  for (const [spec, length] of [['HMAC_256', 32], ['HMAC_384', 48], ['HMAC_512', 64]] as const) {
+  for (const [spec, length] of [
+    ['HMAC_256', 32],
+    ['HMAC_384', 48],
+    ['HMAC_512', 64],
+  ] as const) {
     it(`generates a ${spec} key that can only make and check MACs, and deletes it`, async () => {
       const key = await backend.generateKey(spec, `kmsgate-contract-${spec}`);
       made.push({ ...key, spec });
@@ -149,7 +172,10 @@ describe(`YubiHSM 2 contract against ${target}`, () => {
   it('refuses a handle from another device without sending it a command', async () => {
     const serial = Number((await backend.describe()).detail!.serial);
     const other = serial === 1 ? 2 : serial - 1;
-    const err = await backend.sign(`${other}:1`, 'ECC_NIST_P256', 'ECDSA_SHA_256', new Uint8Array(32), new Uint8Array(0)).then(() => undefined, (e: unknown) => e);
+    const err = await backend.sign(`${other}:1`, 'ECC_NIST_P256', 'ECDSA_SHA_256', new Uint8Array(32), new Uint8Array(0)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ type: 'KeyUnavailableException', message: expect.stringContaining(`generated on YubiHSM 2 serial ${other}`) });
   });
 

@@ -72,7 +72,12 @@ describe('a YubiHSM 2 device pool', () => {
   it('spreads signing over its devices, and every signature verifies', async () => {
     const { a, b, keys } = await twoDevices();
     const key = keys[0]!;
-    const pool = backend({ connectors: [{ url: a.url, serial: SERIAL_A }, { url: b.url, serial: SERIAL_B }] });
+    const pool = backend({
+      connectors: [
+        { url: a.url, serial: SERIAL_A },
+        { url: b.url, serial: SERIAL_B },
+      ],
+    });
     const before = [a.stats().apiRequests, b.stats().apiRequests];
     const messages = Array.from({ length: 40 }, (_, i) => Uint8Array.of(i, 1, 2));
     const sigs = await Promise.all(messages.map((m) => pool.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', sha256(m), key.publicKey)));
@@ -89,8 +94,13 @@ describe('a YubiHSM 2 device pool', () => {
     let now = 1_000_000;
     const events: FailoverEvent[] = [];
     const pool = backend({
-      connectors: [{ url: a.url, serial: SERIAL_A }, { url: b.url, serial: SERIAL_B }],
-      now: () => now, deviceRetryAfterMs: 5_000, onFailover: (e) => events.push(e),
+      connectors: [
+        { url: a.url, serial: SERIAL_A },
+        { url: b.url, serial: SERIAL_B },
+      ],
+      now: () => now,
+      deviceRetryAfterMs: 5_000,
+      onFailover: (e) => events.push(e),
     });
     const sign = (i: number) => pool.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', sha256(Uint8Array.of(i)), key.publicKey);
     await Promise.all([sign(0), sign(1)]);
@@ -119,7 +129,12 @@ describe('a YubiHSM 2 device pool', () => {
   it('answers KeyUnavailableException only when every device is down', async () => {
     const { a, b, keys } = await twoDevices();
     const key = keys[0]!;
-    const pool = backend({ connectors: [{ url: a.url, serial: SERIAL_A }, { url: b.url, serial: SERIAL_B }] });
+    const pool = backend({
+      connectors: [
+        { url: a.url, serial: SERIAL_A },
+        { url: b.url, serial: SERIAL_B },
+      ],
+    });
     await a.close();
     await b.close();
     const err = await rejection(pool.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', sha256(Uint8Array.of(1)), key.publicKey));
@@ -139,7 +154,13 @@ describe('a YubiHSM 2 device pool', () => {
     await setup.close();
 
     const events: FailoverEvent[] = [];
-    const pool = backend({ connectors: [{ url: c.url, serial: SERIAL_C }, { url: a.url, serial: SERIAL_A }], onFailover: (e) => events.push(e) });
+    const pool = backend({
+      connectors: [
+        { url: c.url, serial: SERIAL_C },
+        { url: a.url, serial: SERIAL_A },
+      ],
+      onFailover: (e) => events.push(e),
+    });
     for (let i = 0; i < 6; i++) {
       const sig = await pool.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', sha256(Uint8Array.of(i)), key.publicKey);
       expect(verifyEcdsa(key.publicKey, Uint8Array.of(i), sig)).toBe(true);
@@ -151,7 +172,10 @@ describe('a YubiHSM 2 device pool', () => {
     const onlyC = backend({ id: 'only-c', connectors: [{ url: c.url, serial: SERIAL_C }] });
     const err = await rejection(onlyC.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', sha256(Uint8Array.of(1)), key.publicKey));
     expect(err).toBeInstanceOf(KmsError);
-    expect(err).toMatchObject({ type: 'KeyUnavailableException', message: `The key material on YubiHSM 2 serial ${SERIAL_C} of backend only-c is not this key's.` });
+    expect(err).toMatchObject({
+      type: 'KeyUnavailableException',
+      message: `The key material on YubiHSM 2 serial ${SERIAL_C} of backend only-c is not this key's.`,
+    });
     await onlyC.deleteKey(key.handle, 'ECC_NIST_P256', key.publicKey);
     expect(new TextDecoder().decode((await onlyC.client.getObjectInfo(id, ObjectType.ASYMMETRIC_KEY)).label).replace(/\0+$/, '')).toBe('impostor');
   });
@@ -160,7 +184,12 @@ describe('a YubiHSM 2 device pool', () => {
     const { a, b, keys } = await twoDevices();
     const key = keys[0]!;
     // The first entry claims serial C but its connector leads to B.
-    const pool = backend({ connectors: [{ url: b.url, serial: SERIAL_C }, { url: a.url, serial: SERIAL_A }] });
+    const pool = backend({
+      connectors: [
+        { url: b.url, serial: SERIAL_C },
+        { url: a.url, serial: SERIAL_A },
+      ],
+    });
     for (let i = 0; i < 4; i++) await pool.sign(key.handle, 'ECC_NIST_P256', 'ECDSA_SHA_256', sha256(Uint8Array.of(i)), key.publicKey);
     const d = await pool.describe();
     expect(d.devices).toEqual([
@@ -185,7 +214,12 @@ describe('a YubiHSM 2 device pool', () => {
 
   it('refuses to create a key that only one device of the pool would hold', async () => {
     const { a, b } = await twoDevices();
-    const pool = backend({ connectors: [{ url: a.url, serial: SERIAL_A }, { url: b.url, serial: SERIAL_B }] });
+    const pool = backend({
+      connectors: [
+        { url: a.url, serial: SERIAL_A },
+        { url: b.url, serial: SERIAL_B },
+      ],
+    });
     const objects = [a.device.objectCount(), b.device.objectCount()];
     const err = await rejection(pool.generateKey('ECC_NIST_P256', 'nowhere'));
     expect(err).toMatchObject({ type: 'UnsupportedOperationException' });
@@ -197,7 +231,12 @@ describe('a YubiHSM 2 device pool', () => {
     const { a, b, keys } = await twoDevices();
     const key = keys[0]!;
     const id = Number(key.handle.split(':')[1]);
-    const pool = backend({ connectors: [{ url: a.url, serial: SERIAL_A }, { url: b.url, serial: SERIAL_B }] });
+    const pool = backend({
+      connectors: [
+        { url: a.url, serial: SERIAL_A },
+        { url: b.url, serial: SERIAL_B },
+      ],
+    });
     const portB = b.port;
     await b.close();
     const objectsA = a.device.objectCount();
@@ -218,7 +257,17 @@ describe('a YubiHSM 2 device pool', () => {
     expect(() => new YubiHsmBackend({ id: 'x', password: PASSWORD })).toThrow('give exactly one of connectorUrl or connectors');
     expect(() => new YubiHsmBackend({ id: 'x', password: PASSWORD, connectorUrl: url, connectors: [{ url, serial: 1 }] })).toThrow(TypeError);
     expect(() => new YubiHsmBackend({ id: 'x', password: PASSWORD, connectors: [] })).toThrow(RangeError);
-    expect(() => new YubiHsmBackend({ id: 'x', password: PASSWORD, connectors: [{ url, serial: 1 }, { url: 'http://127.0.0.1:2', serial: 1 }] })).toThrow('distinct serials');
+    expect(
+      () =>
+        new YubiHsmBackend({
+          id: 'x',
+          password: PASSWORD,
+          connectors: [
+            { url, serial: 1 },
+            { url: 'http://127.0.0.1:2', serial: 1 },
+          ],
+        }),
+    ).toThrow('distinct serials');
     expect(() => new YubiHsmBackend({ id: 'x', password: PASSWORD, connectors: [{ url, serial: 2 ** 32 }] })).toThrow(RangeError);
     expect(() => new YubiHsmBackend({ id: 'x', password: PASSWORD, connectors: [{ url, serial: 1 }], serial: 1 })).toThrow(TypeError);
   });

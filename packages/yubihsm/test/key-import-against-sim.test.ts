@@ -41,7 +41,12 @@ describe('importing AWS-wrapped key material into a YubiHSM 2', () => {
     it(`imports a P-256 key wrapped with ${algorithm}; it signs, and the signature verifies against the original public key`, async () => {
       const original = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       const wrapping = await backend.createImportWrappingKey('RSA_2048', 'import-wrap');
-      const imported = await backend.importKey('ECC_NIST_P256', 'imported', { ...wrapping, spec: 'RSA_2048', algorithm }, wrap(algorithm, wrapping.publicKey, pkcs8Of(original.privateKey)));
+      const imported = await backend.importKey(
+        'ECC_NIST_P256',
+        'imported',
+        { ...wrapping, spec: 'RSA_2048', algorithm },
+        wrap(algorithm, wrapping.publicKey, pkcs8Of(original.privateKey)),
+      );
       expect(imported.publicKey).toEqual(spkiOf(original.publicKey));
       const message = new TextEncoder().encode(`imported with ${algorithm}`);
       const digest = new Uint8Array(createHash('sha256').update(message).digest());
@@ -58,17 +63,25 @@ describe('importing AWS-wrapped key material into a YubiHSM 2', () => {
     ] as const;
     for (const c of cases) {
       const wrapping = await backend.createImportWrappingKey('RSA_3072', 'import-wrap');
-      const imported = await backend.importKey(c.spec, 'imported', { ...wrapping, spec: 'RSA_3072', algorithm: c.algorithm }, wrap(c.algorithm, wrapping.publicKey, pkcs8Of(c.pair.privateKey)));
+      const imported = await backend.importKey(
+        c.spec,
+        'imported',
+        { ...wrapping, spec: 'RSA_3072', algorithm: c.algorithm },
+        wrap(c.algorithm, wrapping.publicKey, pkcs8Of(c.pair.privateKey)),
+      );
       expect(imported.publicKey).toEqual(spkiOf(c.pair.publicKey));
     }
   });
 
-  it('refuses tampered, misfitting or wrong-spec material with AWS\'s errors and leaves nothing on the device', async () => {
+  it("refuses tampered, misfitting or wrong-spec material with AWS's errors and leaves nothing on the device", async () => {
     const wrapping = await backend.createImportWrappingKey('RSA_2048', 'import-wrap');
     const p256 = pkcs8Of(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey);
     const objects = sim.device.objectCount();
     const attempt = (spec: 'ECC_NIST_P256' | 'ECC_NIST_P384', algorithm: ImportWrappingAlgorithm, blob: Uint8Array) =>
-      backend.importKey(spec, 'bad', { ...wrapping, spec: 'RSA_2048', algorithm }, blob).then(() => undefined, (e: unknown) => e);
+      backend.importKey(spec, 'bad', { ...wrapping, spec: 'RSA_2048', algorithm }, blob).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
 
     const tampered = wrap('RSAES_OAEP_SHA_256', wrapping.publicKey, p256);
     tampered[17] = tampered[17]! ^ 1;
@@ -77,12 +90,17 @@ describe('importing AWS-wrapped key material into a YubiHSM 2', () => {
     kw[kw.length - 3] = kw[kw.length - 3]! ^ 1;
     expect(await attempt('ECC_NIST_P256', 'RSA_AES_KEY_WRAP_SHA_256', kw)).toMatchObject({ type: 'InvalidCiphertextException' });
     // Wrapped for OAEP-SHA-256, declared as SHA-1: the padding check fails in the device.
-    expect(await attempt('ECC_NIST_P256', 'RSAES_OAEP_SHA_1', wrap('RSAES_OAEP_SHA_256', wrapping.publicKey, p256))).toMatchObject({ type: 'InvalidCiphertextException' });
+    expect(await attempt('ECC_NIST_P256', 'RSAES_OAEP_SHA_1', wrap('RSAES_OAEP_SHA_256', wrapping.publicKey, p256))).toMatchObject({
+      type: 'InvalidCiphertextException',
+    });
     expect(await attempt('ECC_NIST_P256', 'RSAES_OAEP_SHA_256', new Uint8Array(100))).toMatchObject({ type: 'InvalidCiphertextException' });
-    expect(await attempt('ECC_NIST_P384', 'RSAES_OAEP_SHA_256', wrap('RSAES_OAEP_SHA_256', wrapping.publicKey, p256)))
-      .toMatchObject({ type: 'IncorrectKeyMaterialException', message: 'The key material is not a ECC_NIST_P384 private key.' });
-    expect(await attempt('ECC_NIST_P256', 'RSAES_OAEP_SHA_256', wrap('RSAES_OAEP_SHA_256', wrapping.publicKey, new TextEncoder().encode('not a key'))))
-      .toMatchObject({ type: 'IncorrectKeyMaterialException', message: 'The key material is not a PKCS#8 DER private key.' });
+    expect(await attempt('ECC_NIST_P384', 'RSAES_OAEP_SHA_256', wrap('RSAES_OAEP_SHA_256', wrapping.publicKey, p256))).toMatchObject({
+      type: 'IncorrectKeyMaterialException',
+      message: 'The key material is not a ECC_NIST_P384 private key.',
+    });
+    expect(
+      await attempt('ECC_NIST_P256', 'RSAES_OAEP_SHA_256', wrap('RSAES_OAEP_SHA_256', wrapping.publicKey, new TextEncoder().encode('not a key'))),
+    ).toMatchObject({ type: 'IncorrectKeyMaterialException', message: 'The key material is not a PKCS#8 DER private key.' });
     expect(sim.device.objectCount()).toBe(objects);
   });
 
@@ -92,15 +110,25 @@ describe('importing AWS-wrapped key material into a YubiHSM 2', () => {
     const made = await backend.createImportWrappingKey('RSA_2048', 'import-wrap');
     const wrapping = { ...made, spec: 'RSA_2048', algorithm: 'RSA_AES_KEY_WRAP_SHA_256' } as const;
     const objects = sim.device.objectCount();
-    await backend.checkReimport('ECC_SECG_P256K1', wrapping, wrap(wrapping.algorithm, made.publicKey, pkcs8Of(original.privateKey)), spkiOf(original.publicKey));
-    await expect(backend.checkReimport('ECC_SECG_P256K1', wrapping, wrap(wrapping.algorithm, made.publicKey, pkcs8Of(other.privateKey)), spkiOf(original.publicKey)))
-      .rejects.toMatchObject({ type: 'IncorrectKeyMaterialException', message: 'The key material is not the key material previously imported into this KMS key.' });
+    await backend.checkReimport(
+      'ECC_SECG_P256K1',
+      wrapping,
+      wrap(wrapping.algorithm, made.publicKey, pkcs8Of(original.privateKey)),
+      spkiOf(original.publicKey),
+    );
+    await expect(
+      backend.checkReimport('ECC_SECG_P256K1', wrapping, wrap(wrapping.algorithm, made.publicKey, pkcs8Of(other.privateKey)), spkiOf(original.publicKey)),
+    ).rejects.toMatchObject({
+      type: 'IncorrectKeyMaterialException',
+      message: 'The key material is not the key material previously imported into this KMS key.',
+    });
     expect(sim.device.objectCount()).toBe(objects);
 
     await backend.deleteImportWrappingKey(wrapping);
     expect(sim.device.objectCount()).toBe(objects - 1);
     await backend.deleteImportWrappingKey(wrapping);
-    await expect(backend.importKey('ECC_SECG_P256K1', 'gone', wrapping, wrap(wrapping.algorithm, made.publicKey, pkcs8Of(original.privateKey))))
-      .rejects.toMatchObject({ type: 'KeyUnavailableException' });
+    await expect(
+      backend.importKey('ECC_SECG_P256K1', 'gone', wrapping, wrap(wrapping.algorithm, made.publicKey, pkcs8Of(original.privateKey))),
+    ).rejects.toMatchObject({ type: 'KeyUnavailableException' });
   });
 });

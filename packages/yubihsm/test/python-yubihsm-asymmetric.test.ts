@@ -25,9 +25,7 @@ const BYTE_FIELDS = new Set(['label', 'key', 'publicKey', 'ciphertext', 'labelHa
 
 /** The vector's expected fields as the codec's request type: hex → bytes, capabilities → bigint. */
 function request(expected: Record<string, string | number>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(expected).map(([k, v]) => [k, BYTE_FIELDS.has(k) ? unhex(v as string) : k === 'capabilities' ? BigInt(v) : v]),
-  );
+  return Object.fromEntries(Object.entries(expected).map(([k, v]) => [k, BYTE_FIELDS.has(k) ? unhex(v as string) : k === 'capabilities' ? BigInt(v) : v]));
 }
 
 const vectors = loadVectors<{ command: Name; code: number; payload: string; expected?: Record<string, string | number> }>('python-yubihsm-asymmetric');
@@ -68,6 +66,8 @@ describe(`asymmetric and opaque command requests — ${vectors.source}`, () => {
   it('encoders check their fields', () => {
     expect(() => C.SignAttestationCertificate.encodeRequest({ keyId: 0x10000, attestingKeyId: 0 })).toThrow(RangeError);
     expect(() => C.GetOpaque.encodeRequest({ id: -1 })).toThrow(RangeError);
-    expect(() => C.DecryptOaep.encodeRequest({ keyId: 1, mgf1Algorithm: 256, ciphertext: new Uint8Array(256), labelHash: new Uint8Array(32) })).toThrow(RangeError);
+    expect(() => C.DecryptOaep.encodeRequest({ keyId: 1, mgf1Algorithm: 256, ciphertext: new Uint8Array(256), labelHash: new Uint8Array(32) })).toThrow(
+      RangeError,
+    );
   });
 });

@@ -70,9 +70,13 @@ function request(expected: Record<string, string | number>): Record<string, unkn
 
 it('each codec carries its command code', () => {
   for (const [name, codec] of Object.entries(CODECS)) expect(codec.CODE).toBe(Command[name as CommandName]);
-  expect([PutWrapKey.CODE, GenerateWrapKey.CODE, ExportWrapped.CODE, ImportWrapped.CODE, WrapData.CODE, UnwrapData.CODE]).toEqual([0x4c, 0x5b, 0x4a, 0x4b, 0x68, 0x69]);
+  expect([PutWrapKey.CODE, GenerateWrapKey.CODE, ExportWrapped.CODE, ImportWrapped.CODE, WrapData.CODE, UnwrapData.CODE]).toEqual([
+    0x4c, 0x5b, 0x4a, 0x4b, 0x68, 0x69,
+  ]);
   expect([PutHmacKey.CODE, GenerateHmacKey.CODE, SignHmac.CODE, VerifyHmac.CODE]).toEqual([0x52, 0x5a, 0x53, 0x5c]);
-  expect([PutSymmetricKey.CODE, GenerateSymmetricKey.CODE, DecryptEcb.CODE, EncryptEcb.CODE, DecryptCbc.CODE, EncryptCbc.CODE]).toEqual([0x6d, 0x6e, 0x6f, 0x70, 0x71, 0x72]);
+  expect([PutSymmetricKey.CODE, GenerateSymmetricKey.CODE, DecryptEcb.CODE, EncryptEcb.CODE, DecryptCbc.CODE, EncryptCbc.CODE]).toEqual([
+    0x6d, 0x6e, 0x6f, 0x70, 0x71, 0x72,
+  ]);
 });
 
 for (const name of ['python-yubihsm-wrap', 'python-yubihsm-symmetric']) {

@@ -170,8 +170,9 @@ describe('Scp03Channel', () => {
   it('a malformed SESSION_MESSAGE payload gets WRONG_LENGTH from the card', () => {
     const { card } = pair();
     expect((catchError(() => card.unwrapCommand(Uint8Array.of(3, 1, 2))) as DeviceError).code).toBe(DeviceErrorCode.WRONG_LENGTH);
-    expect((catchError(() => card.unwrapCommand(new Uint8Array([3, ...new Uint8Array(15), ...new Uint8Array(8)]))) as DeviceError).code)
-      .toBe(DeviceErrorCode.WRONG_LENGTH);
+    expect((catchError(() => card.unwrapCommand(new Uint8Array([3, ...new Uint8Array(15), ...new Uint8Array(8)]))) as DeviceError).code).toBe(
+      DeviceErrorCode.WRONG_LENGTH,
+    );
   });
 
   it('close() zeroes keys and makes every operation throw', () => {
@@ -196,8 +197,9 @@ describe('Scp03Channel', () => {
 
   it('checks argument types and lengths, naming the field', () => {
     expect(() => Scp03Channel.forCard(KEY, 0, new Uint8Array(7), new Uint8Array(8))).toThrow('hostChallenge must be 8 bytes, got 7');
-    expect(() => Scp03Channel.forCard({ encKey: new Uint8Array(16), macKey: 'x' as unknown as Uint8Array }, 0, new Uint8Array(8), new Uint8Array(8)))
-      .toThrow(new TypeError('authKey.macKey must be a Uint8Array'));
+    expect(() => Scp03Channel.forCard({ encKey: new Uint8Array(16), macKey: 'x' as unknown as Uint8Array }, 0, new Uint8Array(8), new Uint8Array(8))).toThrow(
+      new TypeError('authKey.macKey must be a Uint8Array'),
+    );
     expect(() => Scp03Channel.forCard(KEY, 256, new Uint8Array(8), new Uint8Array(8))).toThrow(RangeError);
   });
 });

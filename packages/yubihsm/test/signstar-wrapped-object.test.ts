@@ -7,7 +7,18 @@ import { hex, loadVectors, unhex } from './helpers/vectors';
 
 interface YhwCase {
   yhw: string;
-  object: { wrapAlgorithm: number; capabilities: string; id: number; domains: number; type: number; algorithm: number; sequence: number; origin: number; label: string; body: string };
+  object: {
+    wrapAlgorithm: number;
+    capabilities: string;
+    id: number;
+    domains: number;
+    type: number;
+    algorithm: number;
+    sequence: number;
+    origin: number;
+    label: string;
+    body: string;
+  };
 }
 
 const vectors = loadVectors<YhwCase>('signstar-yhw');

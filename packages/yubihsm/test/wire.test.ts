@@ -9,7 +9,13 @@ describe('wire primitives', () => {
   });
 
   it('reads back what it wrote and strips label padding', () => {
-    const bytes = new WireWriter().u8(1).u16(0xbeef).u64(2n ** 63n).label(Uint8Array.of(0, 7, 0)).bytes(Uint8Array.of(5, 6)).finish();
+    const bytes = new WireWriter()
+      .u8(1)
+      .u16(0xbeef)
+      .u64(2n ** 63n)
+      .label(Uint8Array.of(0, 7, 0))
+      .bytes(Uint8Array.of(5, 6))
+      .finish();
     const r = new WireReader(bytes);
     expect(r.u8()).toBe(1);
     expect(r.u16()).toBe(0xbeef);

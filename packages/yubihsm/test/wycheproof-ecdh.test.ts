@@ -22,7 +22,13 @@ afterAll(async () => {
 
 describe(`DERIVE_ECDH — ${vectors.source}`, () => {
   it.each(vectors.cases.map((v) => [`${v.result} ${v.curve}: ${v.comment}`, v] as const))('%s', async (_name, v) => {
-    const { id } = await client.putAsymmetricKey({ label: v.curve, domains: 1, capabilities: Capability.DERIVE_ECDH, algorithm: v.algorithm, key: unhex(v.private) });
+    const { id } = await client.putAsymmetricKey({
+      label: v.curve,
+      domains: 1,
+      capabilities: Capability.DERIVE_ECDH,
+      algorithm: v.algorithm,
+      key: unhex(v.private),
+    });
     try {
       const derived = client.deriveEcdh(id, unhex(v.public));
       if (v.result === 'valid') {

@@ -30,7 +30,13 @@ beforeAll(async () => {
   client = new YubiHsmClient({ connectorUrl: sim.url, password: 'password' });
   for (const [file, k] of Object.entries(keys)) {
     const key = new Uint8Array([...unhex(k.p), ...unhex(k.q)]);
-    const { id } = await client.putAsymmetricKey({ label: file.slice(0, 40), domains: 1, capabilities: Capability.DECRYPT_OAEP, algorithm: RSA_ALGORITHM[k.bits], key });
+    const { id } = await client.putAsymmetricKey({
+      label: file.slice(0, 40),
+      domains: 1,
+      capabilities: Capability.DECRYPT_OAEP,
+      algorithm: RSA_ALGORITHM[k.bits],
+      key,
+    });
     ids.set(file, id);
   }
 });
@@ -40,7 +46,7 @@ afterAll(async () => {
 });
 
 describe(`DECRYPT_OAEP — ${vectors.source}`, () => {
-  it('the imported keys are Wycheproof\'s (modulus = p·q)', async () => {
+  it("the imported keys are Wycheproof's (modulus = p·q)", async () => {
     for (const [file, k] of Object.entries(keys)) {
       const { publicKey } = await client.getPublicKey(ids.get(file)!);
       expect(BigInt(`0x${hex(publicKey)}`)).toBe(BigInt(`0x${k.p}`) * BigInt(`0x${k.q}`));
@@ -61,9 +67,15 @@ describe(`DECRYPT_OAEP — ${vectors.source}`, () => {
     const v = vectors.cases.find((c) => c.result === 'valid' && c.file.includes('2048_sha256_mgf1sha1'))!;
     const id = ids.get(v.file)!;
     const labelHash = new Uint8Array(createHash('sha256').update(unhex(v.label)).digest());
-    await expect(client.decryptOaep(id, Algorithm.RSA_MGF1_SHA256, unhex(v.ct), labelHash)).rejects.toMatchObject({ name: 'DeviceError', code: DeviceErrorCode.INVALID_DATA });
+    await expect(client.decryptOaep(id, Algorithm.RSA_MGF1_SHA256, unhex(v.ct), labelHash)).rejects.toMatchObject({
+      name: 'DeviceError',
+      code: DeviceErrorCode.INVALID_DATA,
+    });
     const otherLabel = new Uint8Array(createHash('sha256').update('not the label').digest());
-    await expect(client.decryptOaep(id, Algorithm.RSA_MGF1_SHA1, unhex(v.ct), otherLabel)).rejects.toMatchObject({ name: 'DeviceError', code: DeviceErrorCode.INVALID_DATA });
+    await expect(client.decryptOaep(id, Algorithm.RSA_MGF1_SHA1, unhex(v.ct), otherLabel)).rejects.toMatchObject({
+      name: 'DeviceError',
+      code: DeviceErrorCode.INVALID_DATA,
+    });
     expect(await client.getObjectInfo(id, ObjectType.ASYMMETRIC_KEY)).toMatchObject({ algorithm: Algorithm.RSA_2048 });
   });
 });

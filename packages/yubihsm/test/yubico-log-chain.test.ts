@@ -41,7 +41,11 @@ describe.each(vectors.cases)('$comment', (c) => {
   });
 
   it('logEntryDigest agrees with SHA-256 computed here', () => {
-    const independent = createHash('sha256').update(unhex(c.entry.slice(0, 32))).update(previous.digest).digest().subarray(0, 16);
+    const independent = createHash('sha256')
+      .update(unhex(c.entry.slice(0, 32)))
+      .update(previous.digest)
+      .digest()
+      .subarray(0, 16);
     const ours = GetLogEntries.logEntryDigest(GetLogEntries.encodeLogEntryData(entry), previous.digest);
     expect(hex(ours)).toBe(hex(independent));
     // Every invalid case here also breaks the digest, not only the numbering.

@@ -34,10 +34,13 @@ export interface BackupOptions {
 
 export async function createBackup(o: BackupOptions): Promise<Manifest> {
   if (!existsSync(o.dbPath)) throw new CliError(`no store at ${printable(o.dbPath)}: nothing to back up (set KMSGATE_DATA_DIR as for the server)`);
-  if (existsSync(o.outDir) && readdirSync(o.outDir).length > 0) throw new CliError(`${printable(o.outDir)} is not empty: back up into a new or empty directory`);
+  if (existsSync(o.outDir) && readdirSync(o.outDir).length > 0)
+    throw new CliError(`${printable(o.outDir)} is not empty: back up into a new or empty directory`);
   mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
   const files: Manifest['files'] = {};
-  const add = (name: string) => { files[name] = fileDigest(join(o.outDir, name)); };
+  const add = (name: string) => {
+    files[name] = fileDigest(join(o.outDir, name));
+  };
 
   o.progress(`copying the store ${o.dbPath} (SQLite online backup, one snapshot) …`);
   const live = openDb(o.dbPath);
@@ -53,7 +56,10 @@ export async function createBackup(o: BackupOptions): Promise<Manifest> {
     // A self-contained file: no -wal or -shm beside it in the backup (the restore turns WAL back on).
     copy.pragma('journal_mode = DELETE');
     const chain = verifyAuditChain(copy);
-    if (!chain.ok) throw new CliError(`the store's audit chain is broken at record ${chain.brokenAt} (${chain.reason}); such a backup could not be restored: see \`kmsgate audit verify\``);
+    if (!chain.ok)
+      throw new CliError(
+        `the store's audit chain is broken at record ${chain.brokenAt} (${chain.reason}); such a backup could not be restored: see \`kmsgate audit verify\``,
+      );
     const store = readStoreCounts(copy);
     manifest = {
       format: BACKUP_FORMAT,
@@ -69,7 +75,10 @@ export async function createBackup(o: BackupOptions): Promise<Manifest> {
     if (existsSync(mirror)) {
       const lines = await copyMirrorUpTo(mirror, join(o.outDir, AUDIT_JSONL_FILE), store.auditHeadSeq);
       const check = verifyAuditJsonl(copy, join(o.outDir, AUDIT_JSONL_FILE));
-      if (!check.ok || check.pendingTail) throw new CliError(`the audit mirror ${printable(mirror)} does not match the store (${check.ok ? `pending ${check.pendingTail} tail` : check.reason}); see \`kmsgate audit verify --jsonl\``);
+      if (!check.ok || check.pendingTail)
+        throw new CliError(
+          `the audit mirror ${printable(mirror)} does not match the store (${check.ok ? `pending ${check.pendingTail} tail` : check.reason}); see \`kmsgate audit verify --jsonl\``,
+        );
       o.progress(`audit mirror: ${lines} lines, up to record ${store.auditHeadSeq}`);
     }
   } finally {
@@ -86,7 +95,9 @@ export async function createBackup(o: BackupOptions): Promise<Manifest> {
     o.progress(`warning: ${SEAL_KEY_FILE} is missing from the data dir: the backup's SigV4 secrets cannot be unsealed (x-api-key values still work)`);
   }
   // After the store: a key the snapshot holds was made on the device before it was recorded.
-  for (const name of readdirSync(o.dataDir).filter((n) => SIMULATOR_FILE.test(n)).sort()) {
+  for (const name of readdirSync(o.dataDir)
+    .filter((n) => SIMULATOR_FILE.test(n))
+    .sort()) {
     copyFileSync(join(o.dataDir, name), join(o.outDir, name));
     add(name);
     o.progress(`${name}: copied (an embedded simulator's device state)`);

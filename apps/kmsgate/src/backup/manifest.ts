@@ -19,22 +19,27 @@ export const BACKUP_DB_FILE = 'kms.db';
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
-const ManifestSchema = z.object({
-  format: z.literal(BACKUP_FORMAT),
-  installationId: z.string().regex(/^[0-9a-f]{32}$/),
-  createdAt: z.string().datetime(),
-  kmsgateVersion: z.string(),
-  schemaVersion: z.number().int().min(1),
-  store: z.object({
-    keys: z.number().int().min(0),
-    apiKeys: z.number().int().min(0),
-    auditRecords: z.number().int().min(0),
-    auditHeadSeq: z.number().int().min(0),
-    auditHeadHash: z.string().regex(HEX64).nullable(),
-  }).strict(),
-  files: z.record(z.string().regex(FILE_NAME), z.object({ bytes: z.number().int().min(0), sha256: z.string().regex(HEX64) }).strict())
-    .refine((f) => BACKUP_DB_FILE in f, `must list ${BACKUP_DB_FILE}`),
-}).strict();
+const ManifestSchema = z
+  .object({
+    format: z.literal(BACKUP_FORMAT),
+    installationId: z.string().regex(/^[0-9a-f]{32}$/),
+    createdAt: z.string().datetime(),
+    kmsgateVersion: z.string(),
+    schemaVersion: z.number().int().min(1),
+    store: z
+      .object({
+        keys: z.number().int().min(0),
+        apiKeys: z.number().int().min(0),
+        auditRecords: z.number().int().min(0),
+        auditHeadSeq: z.number().int().min(0),
+        auditHeadHash: z.string().regex(HEX64).nullable(),
+      })
+      .strict(),
+    files: z
+      .record(z.string().regex(FILE_NAME), z.object({ bytes: z.number().int().min(0), sha256: z.string().regex(HEX64) }).strict())
+      .refine((f) => BACKUP_DB_FILE in f, `must list ${BACKUP_DB_FILE}`),
+  })
+  .strict();
 
 export type Manifest = z.infer<typeof ManifestSchema>;
 

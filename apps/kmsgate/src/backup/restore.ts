@@ -69,7 +69,8 @@ function refuseForeignOrBusyTarget(o: RestoreOptions, manifest: Manifest): void 
   }
   // First: even opening the store of a running gateway is not this command's business.
   const pid = processHolding(o.dbPath);
-  if (pid !== undefined) throw new CliError(`${printable(o.dbPath)} is open in process ${pid}: stop the gateway (and any kmsgate command) on this data dir first`);
+  if (pid !== undefined)
+    throw new CliError(`${printable(o.dbPath)} is open in process ${pid}: stop the gateway (and any kmsgate command) on this data dir first`);
   // Not readonly: a read-only connection to a WAL store leaves -wal and -shm files behind, a
   // read-write one removes them on close (and this one writes nothing).
   const target = new Database(o.dbPath, { fileMustExist: true });
@@ -80,7 +81,9 @@ function refuseForeignOrBusyTarget(o: RestoreOptions, manifest: Manifest): void 
     target.close();
   }
   if (targetId !== manifest.installationId)
-    throw new CliError(`the backup is of installation ${manifest.installationId}, but ${printable(o.dbPath)} belongs to installation ${targetId}: restore into that installation's data dir, or move ${printable(o.dataDir)} away first`);
+    throw new CliError(
+      `the backup is of installation ${manifest.installationId}, but ${printable(o.dbPath)} belongs to installation ${targetId}: restore into that installation's data dir, or move ${printable(o.dataDir)} away first`,
+    );
 }
 
 /** The store, as it will be served, holds what the manifest says, and its audit chain verifies up to the recorded head. */
@@ -94,7 +97,9 @@ function checkStaged(staging: string, manifest: Manifest, o: RestoreOptions): vo
     const got = readStoreCounts(db);
     const want = manifest.store;
     if (got.keys !== want.keys || got.apiKeys !== want.apiKeys || got.auditHeadSeq !== want.auditHeadSeq || got.auditHeadHash !== want.auditHeadHash)
-      throw new CliError(`the backup's store does not hold what its manifest records (keys ${got.keys}/${want.keys}, API keys ${got.apiKeys}/${want.apiKeys}, audit head ${got.auditHeadSeq}/${want.auditHeadSeq})`);
+      throw new CliError(
+        `the backup's store does not hold what its manifest records (keys ${got.keys}/${want.keys}, API keys ${got.apiKeys}/${want.apiKeys}, audit head ${got.auditHeadSeq}/${want.auditHeadSeq})`,
+      );
     o.progress(`audit chain: ${chain.count} records verify, head ${want.auditHeadHash ?? '(empty log)'}`);
     if (AUDIT_JSONL_FILE in manifest.files) {
       const mirror = verifyAuditJsonl(db, join(staging, AUDIT_JSONL_FILE));

@@ -32,17 +32,22 @@ export const auditCommands: CommandModule = (program, { io, setExitCode }) => {
     .option('--anchor <seq:hash>', 'also require record <seq> to have this hash (a head hash you kept elsewhere earlier)')
     .option('--json', 'print the result(s) as one JSON object')
     .action((opts: { jsonl?: string | true; anchor?: string; json?: boolean }) => {
-      const jsonlPath = opts.jsonl === undefined ? undefined
-        : opts.jsonl === true ? join(resolveDataDir(io.env), JSONL_FILE) : resolve(opts.jsonl);
+      const jsonlPath = opts.jsonl === undefined ? undefined : opts.jsonl === true ? join(resolveDataDir(io.env), JSONL_FILE) : resolve(opts.jsonl);
       const anchor = opts.anchor === undefined ? undefined : parseAnchor(opts.anchor);
-      const { chain, jsonl, anchored } = withDb(io.env, (db) => ({
-        chain: verifyAuditChain(db),
-        jsonl: jsonlPath === undefined ? undefined : verifyAuditJsonl(db, jsonlPath),
-        anchored: anchor === undefined ? undefined : checkAnchor(anchor, readAuditRecord(db, anchor.seq)),
-      }), { mustExist: true });
+      const { chain, jsonl, anchored } = withDb(
+        io.env,
+        (db) => ({
+          chain: verifyAuditChain(db),
+          jsonl: jsonlPath === undefined ? undefined : verifyAuditJsonl(db, jsonlPath),
+          anchored: anchor === undefined ? undefined : checkAnchor(anchor, readAuditRecord(db, anchor.seq)),
+        }),
+        { mustExist: true },
+      );
       const ok = chain.ok && (jsonl === undefined || jsonl.ok) && (anchored === undefined || anchored.ok);
       if (opts.json) {
-        io.stdout(`${JSON.stringify({ ok, chain, ...(jsonl ? { jsonl: { path: jsonlPath, ...jsonl } } : {}), ...(anchored ? { anchor: anchored } : {}) }, null, 2)}\n`);
+        io.stdout(
+          `${JSON.stringify({ ok, chain, ...(jsonl ? { jsonl: { path: jsonlPath, ...jsonl } } : {}), ...(anchored ? { anchor: anchored } : {}) }, null, 2)}\n`,
+        );
       } else {
         io.stdout(describeChain(chain));
         if (jsonl) io.stdout(describeJsonl(jsonl, jsonlPath!));
@@ -85,11 +90,12 @@ function describeChain(r: AuditVerifyResult): string {
 function describeJsonl(r: AuditJsonlVerifyResult, path: string): string {
   if (!r.ok) return `JSONL BROKEN at line ${r.line}${r.seq !== null ? ` (record ${r.seq})` : ''} of ${path}: ${r.reason}\n`;
   const range = r.firstSeq === null ? 'no records' : `records ${r.firstSeq}-${r.lastSeq}`;
-  const tail = r.pendingTail === 'torn'
-    ? '; its last line is torn (an interrupted write, never committed): the gateway removes it at its next start'
-    : r.pendingTail === 'uncommitted'
-      ? '; its last lines are records not (yet) committed to the database: removed at the next start if they never are'
-      : '';
+  const tail =
+    r.pendingTail === 'torn'
+      ? '; its last line is torn (an interrupted write, never committed): the gateway removes it at its next start'
+      : r.pendingTail === 'uncommitted'
+        ? '; its last lines are records not (yet) committed to the database: removed at the next start if they never are'
+        : '';
   return `OK: ${path} matches the database (${range}, ${r.lines} lines)${tail}\n`;
 }
 
@@ -101,10 +107,19 @@ function table(records: readonly AuditRecord[]): string {
   if (records.length === 0) return 'no audit records\n';
   const rows = [
     ['SEQ', 'AT', 'DECISION', 'GATE', 'REASON', 'OPERATION', 'KEY', 'API KEY', 'REQUEST'],
-    ...records.map((r) => [
-      String(r.seq), iso(r.at), r.decision, r.gate ?? '-', r.reason ?? '-', r.operation, r.keyId ?? '-', r.apiKeyId ?? '-', r.requestId,
-    ].map(printable)),
+    ...records.map((r) =>
+      [String(r.seq), iso(r.at), r.decision, r.gate ?? '-', r.reason ?? '-', r.operation, r.keyId ?? '-', r.apiKeyId ?? '-', r.requestId].map(printable),
+    ),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((row) =>
+        row
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }

@@ -19,11 +19,17 @@ export const backupCommands: CommandModule = (program, { io }) => {
     .requiredOption('--out <dir>', 'a new or empty directory for the backup')
     .action(async (opts: { out: string }) => {
       const manifest = await createBackup({
-        dataDir: resolveDataDir(io.env), dbPath: resolveDbPath(io.env), outDir: resolve(opts.out),
-        version: VERSION, now: () => new Date(), progress,
+        dataDir: resolveDataDir(io.env),
+        dbPath: resolveDbPath(io.env),
+        outDir: resolve(opts.out),
+        version: VERSION,
+        now: () => new Date(),
+        progress,
       });
-      io.stdout(`backup of installation ${manifest.installationId} in ${resolve(opts.out)}: ${manifest.store.keys} keys, ` +
-        `${manifest.store.apiKeys} API keys, audit records up to ${manifest.store.auditHeadSeq}\n`);
+      io.stdout(
+        `backup of installation ${manifest.installationId} in ${resolve(opts.out)}: ${manifest.store.keys} keys, ` +
+          `${manifest.store.apiKeys} API keys, audit records up to ${manifest.store.auditHeadSeq}\n`,
+      );
     });
 
   program
@@ -32,9 +38,15 @@ export const backupCommands: CommandModule = (program, { io }) => {
     .argument('<dir>', 'a directory written by kmsgate backup')
     .action((dir: string) => {
       const { manifest, previous } = restoreBackup({
-        from: resolve(dir), dataDir: resolveDataDir(io.env), dbPath: resolveDbPath(io.env), now: () => new Date(), progress,
+        from: resolve(dir),
+        dataDir: resolveDataDir(io.env),
+        dbPath: resolveDbPath(io.env),
+        now: () => new Date(),
+        progress,
       });
-      io.stdout(`restored installation ${manifest.installationId} (backup of ${manifest.createdAt}) into ${resolveDataDir(io.env)}` +
-        `${previous ? `; the previous data dir is ${previous}` : ''}\n`);
+      io.stdout(
+        `restored installation ${manifest.installationId} (backup of ${manifest.createdAt}) into ${resolveDataDir(io.env)}` +
+          `${previous ? `; the previous data dir is ${previous}` : ''}\n`,
+      );
     });
 };

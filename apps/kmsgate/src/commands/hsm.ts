@@ -37,42 +37,56 @@ function domainsArg(text: string): number[] {
 export const hsmCommands: CommandModule = (program, { io, setExitCode }) => {
   const hsm = program.command('hsm').description('YubiHSM 2 ceremony: mnemonic, setup, backup, restore, device log audit (docs/yubihsm-setup.md)');
 
-  hsm.command('new-mnemonic')
+  hsm
+    .command('new-mnemonic')
     .description('a new 24-word BIP-39 mnemonic from device and host randomness, shown once (or written to --out)')
     .addOption(connectorOption())
     .option('--auth-key-id <id>', 'authentication key to ask the device for randomness with', '1')
     .option('--password-file <file>', 'its password (default: the factory password of key 1)')
     .option('--out <file>', 'write the mnemonic to this new file (mode 0600) instead of printing it')
     .action(async (opts: { connector: string; authKeyId: string; passwordFile?: string; out?: string }) => {
-      await newMnemonic({ connector: opts.connector, authKeyId: intArg('--auth-key-id', opts.authKeyId, 1, 0xfffe), passwordFile: opts.passwordFile, out: opts.out }, io);
+      await newMnemonic(
+        { connector: opts.connector, authKeyId: intArg('--auth-key-id', opts.authKeyId, 1, 0xfffe), passwordFile: opts.passwordFile, out: opts.out },
+        io,
+      );
     });
 
-  hsm.command('setup')
-    .description('take a factory-fresh (or, with --reset, any) device to kmsgate\'s least-privilege layout, derived from the mnemonic')
+  hsm
+    .command('setup')
+    .description("take a factory-fresh (or, with --reset, any) device to kmsgate's least-privilege layout, derived from the mnemonic")
     .addOption(connectorOption())
     .requiredOption('--mnemonic-file <file>', 'the 24-word mnemonic (mode 0600)')
     .option('--reset', 'factory-reset the device first: every object on it is erased')
-    .option('--domains <list>', 'the domains kmsgate\'s keys live in (the gateway\'s domains)', '1')
+    .option('--domains <list>', "the domains kmsgate's keys live in (the gateway's domains)", '1')
     .option('--secrets-dir <dir>', 'where the runtime, keyadmin and auditor passwords are written (default <data dir>/yubihsm-secrets)')
     .option('--backend <id>', 'backend id for the printed configuration', DEFAULT_BACKEND)
     .action(async (opts: { connector: string; mnemonicFile: string; reset?: boolean; domains: string; secretsDir?: string; backend: string }) => {
-      await setup({
-        connector: opts.connector, mnemonicFile: opts.mnemonicFile, reset: opts.reset === true, domains: domainsArg(opts.domains),
-        secretsDir: opts.secretsDir ?? join(resolveDataDir(io.env), 'yubihsm-secrets'), backendId: opts.backend,
-      }, io);
+      await setup(
+        {
+          connector: opts.connector,
+          mnemonicFile: opts.mnemonicFile,
+          reset: opts.reset === true,
+          domains: domainsArg(opts.domains),
+          secretsDir: opts.secretsDir ?? join(resolveDataDir(io.env), 'yubihsm-secrets'),
+          backendId: opts.backend,
+        },
+        io,
+      );
     });
 
-  hsm.command('backup')
+  hsm
+    .command('backup')
     .description('write every key of a backend, wrapped under the backup wrap key, with its metadata, to a sealed 0600 file')
     .addOption(connectorOption())
     .requiredOption('--mnemonic-file <file>', 'the 24-word mnemonic (mode 0600)')
     .requiredOption('--out <file>', 'the backup file to write')
-    .option('--backend <id>', 'which backend\'s keys', DEFAULT_BACKEND)
+    .option('--backend <id>', "which backend's keys", DEFAULT_BACKEND)
     .action(async (opts: { connector: string; mnemonicFile: string; out: string; backend: string }) => {
       await backup(opts, io);
     });
 
-  hsm.command('restore <file>')
+  hsm
+    .command('restore <file>')
     .description('import the keys of a backup onto a device set up from the same mnemonic, check them, and adopt them into the store')
     .addOption(connectorOption())
     .requiredOption('--mnemonic-file <file>', 'the 24-word mnemonic (mode 0600)')
@@ -81,14 +95,21 @@ export const hsmCommands: CommandModule = (program, { io, setExitCode }) => {
       await restore({ file, connector: opts.connector, mnemonicFile: opts.mnemonicFile, allowMissing: opts.allowMissing === true }, io);
     });
 
-  hsm.command('audit')
-    .description('read the device log with the auditor key, check its hash chain, reconcile it with kmsgate\'s audit log, then release it; exit 1 on anything unexplained')
+  hsm
+    .command('audit')
+    .description(
+      "read the device log with the auditor key, check its hash chain, reconcile it with kmsgate's audit log, then release it; exit 1 on anything unexplained",
+    )
     .option('--connector <url...>', 'yubihsm-connector base URL of each device of the backend', [DEFAULT_CONNECTOR])
     .option('--mnemonic-file <file>', 'derive the auditor password from the mnemonic')
     .option('--password-file <file>', 'or read it from this file (what setup wrote: auditor.password)')
-    .option('--backend <id>', 'which backend\'s keys', DEFAULT_BACKEND)
+    .option('--backend <id>', "which backend's keys", DEFAULT_BACKEND)
     .option('--json', 'print the result as JSON')
     .action(async (opts: { connector: string[]; mnemonicFile?: string; passwordFile?: string; backend: string; json?: boolean }) => {
-      await hsmAudit({ connectors: opts.connector, backend: opts.backend, mnemonicFile: opts.mnemonicFile, passwordFile: opts.passwordFile, json: opts.json === true }, io, setExitCode);
+      await hsmAudit(
+        { connectors: opts.connector, backend: opts.backend, mnemonicFile: opts.mnemonicFile, passwordFile: opts.passwordFile, json: opts.json === true },
+        io,
+        setExitCode,
+      );
     });
 };

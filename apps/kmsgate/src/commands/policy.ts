@@ -40,11 +40,10 @@ function readPolicyFile(path: string): Record<string, unknown> {
 }
 
 export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
-  const policy = program
-    .command('policy')
-    .description('runtime signing policies (they override the config\'s for the same key id or alias)');
+  const policy = program.command('policy').description("runtime signing policies (they override the config's for the same key id or alias)");
 
-  policy.command('list')
+  policy
+    .command('list')
     .description('list the runtime policies')
     .option('--json', 'print as JSON')
     .action((opts: { json?: boolean }) => {
@@ -53,11 +52,12 @@ export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
         io.stdout(`${JSON.stringify(records.map(view), null, 2)}\n`);
         return;
       }
-      if (records.length === 0) io.stdout('no runtime policy (the config\'s policies apply)\n');
+      if (records.length === 0) io.stdout("no runtime policy (the config's policies apply)\n");
       for (const r of records) io.stdout(`${r.selector}  updated ${r.updatedAt.toISOString()} by ${printable(r.updatedBy)}\n`);
     });
 
-  policy.command('get <selector>')
+  policy
+    .command('get <selector>')
     .description('print the runtime policy for a key id or alias, as JSON')
     .action((selector: string) => {
       const sel = selectorArg(selector);
@@ -70,28 +70,38 @@ export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
       io.stdout(`${JSON.stringify(view(record), null, 2)}\n`);
     });
 
-  policy.command('put <selector>')
+  policy
+    .command('put <selector>')
     .description('set the runtime policy for a key id or alias from a JSON or YAML file')
-    .requiredOption('--file <path>', 'the policy, in the same form as one entry of the config\'s policies')
+    .requiredOption('--file <path>', "the policy, in the same form as one entry of the config's policies")
     .action((selector: string, opts: { file: string }) => {
       const sel = selectorArg(selector);
       const normalised = readPolicyFile(opts.file);
-      withDb(io.env, (db) => {
-        new SqlitePolicyState(db).putRuntimePolicy(sel, JSON.stringify(normalised), CLI_ACTOR, new Date());
-        auditCliChange(io.env, db, { operation: 'PutSigningPolicy', summary: { selector: sel, policy: normalised, via: 'cli' } });
-      }, { mustExist: true });
+      withDb(
+        io.env,
+        (db) => {
+          new SqlitePolicyState(db).putRuntimePolicy(sel, JSON.stringify(normalised), CLI_ACTOR, new Date());
+          auditCliChange(io.env, db, { operation: 'PutSigningPolicy', summary: { selector: sel, policy: normalised, via: 'cli' } });
+        },
+        { mustExist: true },
+      );
       io.stdout(`runtime policy for ${sel} set; the gateway applies it from its next request\n`);
     });
 
-  policy.command('delete <selector>')
-    .description('delete the runtime policy; the config\'s policy for the selector, if any, applies again')
+  policy
+    .command('delete <selector>')
+    .description("delete the runtime policy; the config's policy for the selector, if any, applies again")
     .action((selector: string) => {
       const sel = selectorArg(selector);
-      const deleted = withDb(io.env, (db) => {
-        const ok = new SqlitePolicyState(db).deleteRuntimePolicy(sel);
-        if (ok) auditCliChange(io.env, db, { operation: 'DeleteSigningPolicy', summary: { selector: sel, via: 'cli' } });
-        return ok;
-      }, { mustExist: true });
+      const deleted = withDb(
+        io.env,
+        (db) => {
+          const ok = new SqlitePolicyState(db).deleteRuntimePolicy(sel);
+          if (ok) auditCliChange(io.env, db, { operation: 'DeleteSigningPolicy', summary: { selector: sel, via: 'cli' } });
+          return ok;
+        },
+        { mustExist: true },
+      );
       if (!deleted) {
         io.stderr(`no runtime policy for ${sel}\n`);
         setExitCode(1);

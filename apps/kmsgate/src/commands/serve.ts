@@ -8,7 +8,9 @@ import type { CommandModule } from '../context';
 export const serveCommands: CommandModule = (program) => {
   program
     .command('serve')
-    .description('run the gateway: configuration from KMSGATE_CONFIG, HOST, PORT, KMSGATE_DATA_DIR (docs/configuration.md); SIGTERM drains and stops, SIGHUP reloads server.tls')
+    .description(
+      'run the gateway: configuration from KMSGATE_CONFIG, HOST, PORT, KMSGATE_DATA_DIR (docs/configuration.md); SIGTERM drains and stops, SIGHUP reloads server.tls',
+    )
     .action(() => {
       // Loaded here, not at the top: every other command would otherwise load the whole server.
       // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -7,8 +7,17 @@
  */
 import { HsmLogStore, KeyStore, type StoredLogEntry } from '@kmsgate/store';
 import {
-  type DeviceLogEntry, type DeviceLogRead, ProtocolError, YubiHsmClient, authKeyOf, describeEntry, isSessionRefusal, keyObject, logProblems,
-  readDeviceLog, reconcile,
+  type DeviceLogEntry,
+  type DeviceLogRead,
+  ProtocolError,
+  YubiHsmClient,
+  authKeyOf,
+  describeEntry,
+  isSessionRefusal,
+  keyObject,
+  logProblems,
+  readDeviceLog,
+  reconcile,
 } from '@kmsgate/yubihsm';
 import { CliError, printable, withDb, type CliIo } from '../context';
 import { objectIdOf, storedKeys } from './stored-keys';
@@ -29,7 +38,8 @@ interface DeviceRead extends DeviceLogRead {
 }
 
 function auditorPassword(opts: HsmAuditOptions): string {
-  if ((opts.mnemonicFile === undefined) === (opts.passwordFile === undefined)) throw new CliError('give exactly one of --mnemonic-file or --password-file (the auditor\'s password)');
+  if ((opts.mnemonicFile === undefined) === (opts.passwordFile === undefined))
+    throw new CliError("give exactly one of --mnemonic-file or --password-file (the auditor's password)");
   if (opts.passwordFile !== undefined) return readSecretFile(opts.passwordFile, 'password file').replace(/\r?\n$/, '');
   const secrets = loadSecrets(opts.mnemonicFile!);
   try {
@@ -42,11 +52,13 @@ function auditorPassword(opts: HsmAuditOptions): string {
 async function readDevice(connectorUrl: string, password: string, store: (serial: number) => StoredLogEntry | undefined): Promise<DeviceRead> {
   const client = new YubiHsmClient({ connectorUrl, authKeyId: authKeyOf('auditor').id, password, maxSessions: 1 });
   try {
-    return { ...await readDeviceLog(client, store), client };
+    return { ...(await readDeviceLog(client, store)), client };
   } catch (e) {
     await client.close();
-    if (isSessionRefusal(e)) throw new CliError(`the device at ${printable(connectorUrl)} refuses the auditor key ${hex4(authKeyOf('auditor').id)} with that password`);
-    if (e instanceof ProtocolError && e.kind === 'log-chain') throw new CliError(`the device at ${printable(connectorUrl)} returned a log that does not chain: ${e.message}`);
+    if (isSessionRefusal(e))
+      throw new CliError(`the device at ${printable(connectorUrl)} refuses the auditor key ${hex4(authKeyOf('auditor').id)} with that password`);
+    if (e instanceof ProtocolError && e.kind === 'log-chain')
+      throw new CliError(`the device at ${printable(connectorUrl)} returned a log that does not chain: ${e.message}`);
     throw e;
   }
 }
@@ -61,10 +73,13 @@ export async function hsmAudit(opts: HsmAuditOptions, io: CliIo, setExitCode: (c
     for (const url of opts.connectors) reads.push(await readDevice(url, password, last));
     const report = withDb(io.env, (db) => {
       // A symmetric or HMAC key's object is named apart: object IDs are per object type.
-      const objectOf = new Map(storedKeys(new KeyStore(db), opts.backend).map((k) => [k.record.keyId, keyObject(objectTypeOf(k.record.keySpec), objectIdOf(k.record))] as const));
+      const objectOf = new Map(
+        storedKeys(new KeyStore(db), opts.backend).map((k) => [k.record.keyId, keyObject(objectTypeOf(k.record.keySpec), objectIdOf(k.record))] as const),
+      );
       const entries: DeviceLogEntry[] = reads.flatMap((d) => d.fresh.map((e) => ({ ...e, serial: d.serial })));
-      return new HsmLogStore(db).reconcileRound(opts.backend, entries, objectOf, new Date(),
-        (recorded, carried) => reconcile({ entries, recorded, carried, kmsgateObjects: new Set(objectOf.values()) }));
+      return new HsmLogStore(db).reconcileRound(opts.backend, entries, objectOf, new Date(), (recorded, carried) =>
+        reconcile({ entries, recorded, carried, kmsgateObjects: new Set(objectOf.values()) }),
+      );
     });
     // Kept in the store: now the device may forget them.
     for (const d of reads) {
@@ -74,16 +89,30 @@ export async function hsmAudit(opts: HsmAuditOptions, io: CliIo, setExitCode: (c
     const problems = logProblems(reads);
     const unexplained = report.result.unexplained;
     if (opts.json) {
-      io.stdout(`${JSON.stringify({
-        ok: unexplained.length === 0 && problems.length === 0,
-        devices: reads.map((d) => ({ serial: d.serial, newEntries: d.fresh.length, reset: d.reset, ...(d.gap ? { gap: d.gap } : {}), unloggedBoots: d.unloggedBoots, unloggedAuths: d.unloggedAuths })),
-        matched: report.result.matched,
-        kmsgateSignatures: report.records,
-        unexplained: unexplained.map((u) => ({ why: u.why, entry: { ...u.entry, digest: Buffer.from(u.entry.digest).toString('hex') } })),
-        problems,
-      }, null, 2)}\n`);
+      io.stdout(
+        `${JSON.stringify(
+          {
+            ok: unexplained.length === 0 && problems.length === 0,
+            devices: reads.map((d) => ({
+              serial: d.serial,
+              newEntries: d.fresh.length,
+              reset: d.reset,
+              ...(d.gap ? { gap: d.gap } : {}),
+              unloggedBoots: d.unloggedBoots,
+              unloggedAuths: d.unloggedAuths,
+            })),
+            matched: report.result.matched,
+            kmsgateSignatures: report.records,
+            unexplained: unexplained.map((u) => ({ why: u.why, entry: { ...u.entry, digest: Buffer.from(u.entry.digest).toString('hex') } })),
+            problems,
+          },
+          null,
+          2,
+        )}\n`,
+      );
     } else {
-      for (const d of reads) io.stdout(`serial ${d.serial}: ${d.fresh.length} new log entries${d.reset ? ' (the device was reset since the last audit)' : ''}\n`);
+      for (const d of reads)
+        io.stdout(`serial ${d.serial}: ${d.fresh.length} new log entries${d.reset ? ' (the device was reset since the last audit)' : ''}\n`);
       io.stdout(`${report.result.matched} device key use(s) matched to kmsgate's audit log\n`);
       for (const u of unexplained) io.stdout(`UNEXPLAINED: ${describeEntry(u.entry)}: ${u.why}\n`);
       for (const p of problems) io.stdout(`PROBLEM: ${p}\n`);

@@ -7,8 +7,16 @@
 import { KeyStore, readAuditTail } from '@kmsgate/store';
 import { type StoredKey, objectIdOf, storedKeys } from './stored-keys';
 import {
-  BACKUP_FORMAT, BACKUP_VERSION, BACKUP_WRAP_KEY, Capability, type BackupKey,
-  type YubiHsmClient, capabilityNames, closing, roleClient, sealBackup,
+  BACKUP_FORMAT,
+  BACKUP_VERSION,
+  BACKUP_WRAP_KEY,
+  Capability,
+  type BackupKey,
+  type YubiHsmClient,
+  capabilityNames,
+  closing,
+  roleClient,
+  sealBackup,
 } from '@kmsgate/yubihsm';
 import { CliError, printable, withDb, type CliIo } from '../context';
 import { hex4, loadSecrets, progressPrinter } from './ceremony-input';
@@ -26,10 +34,14 @@ export interface BackupOptions {
 export async function backup(opts: BackupOptions, io: CliIo): Promise<void> {
   const secrets = loadSecrets(opts.mnemonicFile);
   try {
-    const { keys, head } = withDb(io.env, (db) => {
-      const tail = readAuditTail(db, 1)[0];
-      return { keys: storedKeys(new KeyStore(db), opts.backend), head: { seq: tail?.seq ?? 0, hash: tail?.hash ?? '' } };
-    }, { mustExist: true });
+    const { keys, head } = withDb(
+      io.env,
+      (db) => {
+        const tail = readAuditTail(db, 1)[0];
+        return { keys: storedKeys(new KeyStore(db), opts.backend), head: { seq: tail?.seq ?? 0, hash: tail?.hash ?? '' } };
+      },
+      { mustExist: true },
+    );
     if (keys.length === 0) throw new CliError(`the store has no key of backend ${printable(opts.backend)}; nothing to back up`);
     const say = progressPrinter(io);
     const total = keys.length + 2;
@@ -70,7 +82,9 @@ async function exportKey(keyadmin: YubiHsmClient, k: StoredKey, wrapDelegated: b
   const type = objectTypeOf(record.keySpec);
   const info = await keyadmin.getObjectInfo(id, type);
   if ((info.capabilities & Capability.EXPORTABLE_UNDER_WRAP) === 0n) {
-    throw new CliError(`key ${record.keyId} (object ${hex4(id)}) is not exportable-under-wrap (it was created before the device was set up for backups); it cannot be backed up`);
+    throw new CliError(
+      `key ${record.keyId} (object ${hex4(id)}) is not exportable-under-wrap (it was created before the device was set up for backups); it cannot be backed up`,
+    );
   }
   const missing = info.capabilities & ~wrapDelegated;
   if (missing !== 0n) {

@@ -14,8 +14,18 @@ import { readFileSync } from 'node:fs';
 import { type KeyRecord, type KeyState, type KeyUsageValue, type OriginValue, type SupportedKeySpec } from '@kmsgate/core';
 import { HsmLogStore, KeyStore, readAuditRecords, readAuditTail, type Db } from '@kmsgate/store';
 import {
-  BACKUP_WRAP_KEY, BackupFileError, Capability, type BackupBody, type BackupKey, DeviceError, DeviceErrorCode,
-  type YubiHsmClient, capabilityNames, closing, openBackup, roleClient,
+  BACKUP_WRAP_KEY,
+  BackupFileError,
+  Capability,
+  type BackupBody,
+  type BackupKey,
+  DeviceError,
+  DeviceErrorCode,
+  type YubiHsmClient,
+  capabilityNames,
+  closing,
+  openBackup,
+  roleClient,
 } from '@kmsgate/yubihsm';
 import { CliError, auditCliChange, printable, withDb, type CliIo } from '../context';
 import { storedKeys } from './stored-keys';
@@ -82,8 +92,13 @@ function plan(db: Db, body: BackupBody, allowMissing: boolean): Plan {
   const inBackup = new Set(body.keys.map((k) => k.keyId));
   const newer = storedKeys(keys, body.backendId).filter((s) => !inBackup.has(s.record.keyId));
   if (newer.length > 0 && !allowMissing) {
-    throw new CliError(`the backup (made ${body.createdAt}) is older than the store: ${newer.length} key(s) of backend ${body.backendId} are not in it `
-      + `(${newer.slice(0, 5).map((s) => s.record.keyId).join(', ')}${newer.length > 5 ? ', …' : ''}); use a newer backup, or --allow-missing to restore the rest`);
+    throw new CliError(
+      `the backup (made ${body.createdAt}) is older than the store: ${newer.length} key(s) of backend ${body.backendId} are not in it ` +
+        `(${newer
+          .slice(0, 5)
+          .map((s) => s.record.keyId)
+          .join(', ')}${newer.length > 5 ? ', …' : ''}); use a newer backup, or --allow-missing to restore the rest`,
+    );
   }
   return result;
 }
@@ -124,7 +139,9 @@ export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
       for (const k of toDevice) {
         const missing = BigInt(`0x${k.capabilities}`) & ~wrap.delegatedCapabilities;
         if (missing !== 0n) {
-          throw new CliError(`the backup wrap key's delegated capabilities do not cover key ${k.keyId}: it lacks ${capabilityNames(missing).join(', ')}; nothing was imported`);
+          throw new CliError(
+            `the backup wrap key's delegated capabilities do not cover key ${k.keyId}: it lacks ${capabilityNames(missing).join(', ')}; nothing was imported`,
+          );
         }
       }
       say(3, total, `checking object IDs on the device (serial ${info.serial})`);
@@ -148,8 +165,10 @@ export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
     });
     say(total, total, 'adopting the keys into the store');
     const adopted = withDb(io.env, (db) => adopt(db, io.env, body, p, serial));
-    io.stdout(`restored backend ${body.backendId} onto YubiHSM 2 serial ${serial}: ${imported} key(s) imported, ${toDevice.length - imported} already there, `
-      + `${adopted} adopted into the store\n`);
+    io.stdout(
+      `restored backend ${body.backendId} onto YubiHSM 2 serial ${serial}: ${imported} key(s) imported, ${toDevice.length - imported} already there, ` +
+        `${adopted} adopted into the store\n`,
+    );
     for (const c of p.changedSince) {
       io.stderr(`not restored: key ${c.key.keyId}, gone from the store after the backup (audit record ${c.seq}: ${c.operation})\n`);
     }

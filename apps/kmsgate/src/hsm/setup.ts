@@ -37,23 +37,27 @@ export async function setup(opts: SetupCliOptions, io: CliIo): Promise<void> {
     ensurePrivateDir(dir);
     const files = Object.fromEntries(HOST_ROLES.map((role) => [role, join(dir, `${role}.password`)])) as Record<(typeof HOST_ROLES)[number], string>;
     for (const role of HOST_ROLES) writeSecretFile(files[role], `${secrets.password(role)}\n`);
-    io.stderr(`${result.outcome === 'created' ? 'set up' : 'checked (already set up from this mnemonic)'} YubiHSM 2 serial ${result.serial}, firmware ${result.firmware}; `
-      + `mnemonic fingerprint ${secrets.fingerprint}; passwords for ${HOST_ROLES.join(', ')} written to ${dir} (mode 0600)\n`);
-    io.stdout([
-      '# kmsgate.yaml: the backend for this device',
-      'backends:',
-      `  - id: ${opts.backendId}`,
-      '    type: yubihsm',
-      `    connectorUrl: ${opts.connector}`,
-      `    serial: ${result.serial}`,
-      `    authKeyId: ${authKeyOf('runtime').id}`,
-      `    passwordFile: ${files.runtime}`,
-      '    keyAdmin:',
-      `      authKeyId: ${authKeyOf('keyadmin').id}`,
-      `      passwordFile: ${files.keyadmin}`,
-      `    domains: [${opts.domains.join(', ')}]`,
-      '',
-    ].join('\n'));
+    io.stderr(
+      `${result.outcome === 'created' ? 'set up' : 'checked (already set up from this mnemonic)'} YubiHSM 2 serial ${result.serial}, firmware ${result.firmware}; ` +
+        `mnemonic fingerprint ${secrets.fingerprint}; passwords for ${HOST_ROLES.join(', ')} written to ${dir} (mode 0600)\n`,
+    );
+    io.stdout(
+      [
+        '# kmsgate.yaml: the backend for this device',
+        'backends:',
+        `  - id: ${opts.backendId}`,
+        '    type: yubihsm',
+        `    connectorUrl: ${opts.connector}`,
+        `    serial: ${result.serial}`,
+        `    authKeyId: ${authKeyOf('runtime').id}`,
+        `    passwordFile: ${files.runtime}`,
+        '    keyAdmin:',
+        `      authKeyId: ${authKeyOf('keyadmin').id}`,
+        `      passwordFile: ${files.keyadmin}`,
+        `    domains: [${opts.domains.join(', ')}]`,
+        '',
+      ].join('\n'),
+    );
   } finally {
     secrets.wipe();
   }

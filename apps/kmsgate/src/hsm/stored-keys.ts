@@ -3,7 +3,11 @@ import { hasKeyMaterial, type KeyRecord } from '@kmsgate/core';
 import type { KeyStore } from '@kmsgate/store';
 import { CliError } from '../context';
 
-export interface StoredKey { record: KeyRecord; tags: { TagKey: string; TagValue: string }[]; aliases: string[] }
+export interface StoredKey {
+  record: KeyRecord;
+  tags: { TagKey: string; TagValue: string }[];
+  aliases: string[];
+}
 
 /**
  * Every key of `backendId` in the store that has a device object (PendingDeletion ones too: their
@@ -24,11 +28,11 @@ export function storedKeys(keys: KeyStore, backendId: string): StoredKey[] {
   }
 }
 
-
 /** kmsgate's YubiHSM 2 handles are `<device serial>:<object id>`. */
 export function objectIdOf(record: Pick<KeyRecord, 'handle' | 'keyId'>): number {
   const m = /^\d+:(\d+)$/.exec(record.handle);
   const id = Number(m?.[1]);
-  if (!m || !Number.isInteger(id) || id < 1 || id > 0xfffe) throw new CliError(`key ${record.keyId} has no YubiHSM 2 handle (${JSON.stringify(record.handle)})`);
+  if (!m || !Number.isInteger(id) || id < 1 || id > 0xfffe)
+    throw new CliError(`key ${record.keyId} has no YubiHSM 2 handle (${JSON.stringify(record.handle)})`);
   return id;
 }

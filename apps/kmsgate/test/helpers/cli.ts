@@ -5,7 +5,11 @@ import { join, resolve } from 'node:path';
 export const ROOT = resolve(__dirname, '..', '..', '..', '..');
 const BIN = join(ROOT, 'node_modules', '.bin', 'kmsgate');
 
-export interface CliResult { code: number; stdout: string; stderr: string }
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export function kmsgate(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
   const full: NodeJS.ProcessEnv = { ...process.env, ...env };

@@ -42,12 +42,7 @@ function fromApiKey(values: string[] | undefined, store: ApiKeyStore): Principal
   return principal;
 }
 
-function fromAuthorization(
-  req: AuthRequest,
-  headers: Map<string, string[]>,
-  store: ApiKeyStore,
-  now: Date,
-): Principal {
+function fromAuthorization(req: AuthRequest, headers: Map<string, string[]>, store: ApiKeyStore, now: Date): Principal {
   authorizationScheme(headers);
   return verifySigV4(req, (accessKeyId) => store.findSigV4Secret(accessKeyId), now);
 }

@@ -67,7 +67,15 @@ export class AuthRefusals {
     }
     if (entry === undefined) {
       const overflow = key.startsWith(OVERFLOW_SOURCE);
-      entry = { source: overflow ? OVERFLOW_SOURCE : r.source, apiKeyId: overflow ? undefined : r.apiKeyId, reason: r.reason, count: 0, firstAt: at, lastAt: at, operations: new Map() };
+      entry = {
+        source: overflow ? OVERFLOW_SOURCE : r.source,
+        apiKeyId: overflow ? undefined : r.apiKeyId,
+        reason: r.reason,
+        count: 0,
+        firstAt: at,
+        lastAt: at,
+        operations: new Map(),
+      };
       this.#entries.set(key, entry);
     }
     entry.count += 1;

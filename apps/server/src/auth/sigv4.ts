@@ -54,11 +54,7 @@ export interface SigV4Options {
 }
 
 /** Verifies a request signed for service `kms` in any region; returns its principal or throws a KmsError. */
-export function verifySigV4(
-  req: SigV4Request,
-  lookupSecret: SigV4SecretLookup<Principal>,
-  now: Date,
-): Principal {
+export function verifySigV4(req: SigV4Request, lookupSecret: SigV4SecretLookup<Principal>, now: Date): Principal {
   return verifySigV4Request(req, lookupSecret, now, KMS_SIGV4);
 }
 
@@ -71,15 +67,13 @@ export function verifySigV4(
 export const KMS_SIGV4: SigV4Options = {
   service: KMS_SIGNING_SERVICE,
   requireNormalPath: true,
-  signedIfPresent: [['x-amz-target', 'X-Amz-Target'], ['content-type', 'Content-Type']],
+  signedIfPresent: [
+    ['x-amz-target', 'X-Amz-Target'],
+    ['content-type', 'Content-Type'],
+  ],
 };
 
-export function verifySigV4Request<P>(
-  req: SigV4Request,
-  lookupSecret: SigV4SecretLookup<P>,
-  now: Date,
-  options: SigV4Options,
-): P {
+export function verifySigV4Request<P>(req: SigV4Request, lookupSecret: SigV4SecretLookup<P>, now: Date, options: SigV4Options): P {
   const headers = collectHeaders(req.headers);
   const head = checkSigV4Head(req.path, headers, lookupSecret, now, options);
   const { auth, found, amzDate, scopeDate, region, service } = head;
@@ -145,23 +139,18 @@ export function checkSigV4Head<P>(
     }
   }
   if (options.requireNormalPath && !isNormalPath(path)) {
-    throw invalidSignature('The request path must not contain empty, \'.\' or \'..\' segments.');
+    throw invalidSignature("The request path must not contain empty, '.' or '..' segments.");
   }
 
   const requestTime = parseAmzDate(auth.date);
   if (requestTime === undefined) {
-    throw incomplete(
-      `Date must be in ISO-8601 'basic format'. Got '${quote(auth.date)}'. See http://en.wikipedia.org/wiki/ISO_8601`,
-    );
+    throw incomplete(`Date must be in ISO-8601 'basic format'. Got '${quote(auth.date)}'. See http://en.wikipedia.org/wiki/ISO_8601`);
   }
   checkClockSkew(requestTime, now, options.maxSkewMs ?? SIGV4_MAX_SKEW_MS);
 
   const credential = auth.credential.split('/');
   if (credential.length !== 5) {
-    throw incomplete(
-      'Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, ' +
-        `got '${quote(auth.credential)}'`,
-    );
+    throw incomplete('Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, ' + `got '${quote(auth.credential)}'`);
   }
   const [accessKeyId, scopeDate, region, service, terminator] = credential as [string, string, string, string, string];
   const amzDate = formatAmzDate(requestTime);
@@ -195,7 +184,10 @@ function isNormalPath(target: string): boolean {
   const q = target.indexOf('?');
   const path = q < 0 ? target : target.slice(0, q);
   if (path === '/' || path === '') return true;
-  return path.slice(1).split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+  return path
+    .slice(1)
+    .split('/')
+    .every((seg) => seg !== '' && seg !== '.' && seg !== '..');
 }
 
 interface ParsedAuthorization {
@@ -224,9 +216,7 @@ function parseAuthorization(headers: Map<string, string[]>): ParsedAuthorization
     if (eq < 0) {
       // The stray token may be part of a signature, so it is named only when it is clearly a bare word.
       const shown = /^[A-Za-z]{1,20}$/.test(p) ? p : '…';
-      throw incomplete(
-        `'${shown}' not a valid key=value pair (missing equal-sign) in Authorization header: '${SIGV4_ALGORITHM} …'`,
-      );
+      throw incomplete(`'${shown}' not a valid key=value pair (missing equal-sign) in Authorization header: '${SIGV4_ALGORITHM} …'`);
     }
     // Like AWS, a repeated parameter takes its last value.
     params.set(p.slice(0, eq).trim(), p.slice(eq + 1).trim());
@@ -249,7 +239,10 @@ function parseAuthorization(headers: Map<string, string[]>): ParsedAuthorization
   return {
     credential: credential!,
     signature: signature!,
-    signedHeaders: signedHeaders!.split(';').map((h) => h.trim().toLowerCase()).sort(),
+    signedHeaders: signedHeaders!
+      .split(';')
+      .map((h) => h.trim().toLowerCase())
+      .sort(),
     dateHeader: amzDate !== undefined ? 'x-amz-date' : 'date',
     date: (amzDate ?? httpDate!).trim(),
   };
@@ -303,14 +296,7 @@ function canonicalRequest(
     const values = headers.get(name) ?? [];
     canonicalHeaders += `${name}:${values.map((v) => v.trim().replace(/\s+/g, ' ')).join(',')}\n`;
   }
-  return [
-    method,
-    canonicalUri(rawPath, normalizePath),
-    canonicalQuery(rawQuery),
-    canonicalHeaders,
-    signedHeaders.join(';'),
-    payloadHashHex,
-  ].join('\n');
+  return [method, canonicalUri(rawPath, normalizePath), canonicalQuery(rawQuery), canonicalHeaders, signedHeaders.join(';'), payloadHashHex].join('\n');
 }
 
 /** SigV4 task 2. */
@@ -345,7 +331,10 @@ function canonicalUri(rawPath: string, normalize: boolean): string {
     path = lead + out.join('/') + trail;
   }
   if (path === '') return '/';
-  return path.split('/').map((seg) => uriEncode(Buffer.from(seg, 'utf8'))).join('/');
+  return path
+    .split('/')
+    .map((seg) => uriEncode(Buffer.from(seg, 'utf8')))
+    .join('/');
 }
 
 /**
@@ -370,9 +359,7 @@ function canonicalQuery(rawQuery: string): string {
 function uriEncode(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) {
-    const unreserved =
-      (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) ||
-      b === 0x2d || b === 0x2e || b === 0x5f || b === 0x7e;
+    const unreserved = (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x2d || b === 0x2e || b === 0x5f || b === 0x7e;
     s += unreserved ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return s;
@@ -425,7 +412,10 @@ function parseAmzDate(s: string): Date | undefined {
 }
 
 function formatAmzDate(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return d
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 function sha256Hex(data: Uint8Array): string {

@@ -45,7 +45,10 @@ export async function generateDataKey(ctx: UsageContext, input: DataKeyInput, op
   if ((input.NumberOfBytes === undefined) === (input.KeySpec === undefined))
     throw new KmsError('ValidationException', 'Specify either KeySpec or NumberOfBytes, but not both.');
   if (input.Recipient !== undefined)
-    throw new KmsError('UnsupportedOperationException', 'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the data key for.');
+    throw new KmsError(
+      'UnsupportedOperationException',
+      'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the data key for.',
+    );
   const k = encryptionKey(ctx, input.KeyId, operation, undefined);
   if (input.DryRun === true) throw dryRunRefusal();
   const length = input.NumberOfBytes ?? KEY_SPEC_BYTES[input.KeySpec!];

@@ -4,8 +4,17 @@
  * state and usage rules), and the ciphertext is core's format, sealed and opened by the key's backend.
  */
 import {
-  KmsError, decryptSymmetric, encryptSymmetric, invalidCiphertext, keyArn, keySpecInfo, parseCiphertext,
-  type EncryptionContext, type KeyBackend, type KeyRecord, type ParsedCiphertext,
+  KmsError,
+  decryptSymmetric,
+  encryptSymmetric,
+  invalidCiphertext,
+  keyArn,
+  keySpecInfo,
+  parseCiphertext,
+  type EncryptionContext,
+  type KeyBackend,
+  type KeyRecord,
+  type ParsedCiphertext,
 } from '@kmsgate/core';
 import { resolveCallerKey } from '../signing/gates';
 import type { UsageContext } from '../operations/operation';
@@ -24,7 +33,13 @@ export interface EncryptionKey {
  * about keys outside its scope), then Enabled and ENCRYPT_DECRYPT, then the algorithm.
  */
 export function encryptionKey(ctx: UsageContext, keyIdParam: string, operation: string, algorithm: string | undefined): EncryptionKey {
-  const { key } = resolveCallerKey(ctx, ctx.signing.gates, keyIdParam, { operation, states: ['Enabled'], usage: 'ENCRYPT_DECRYPT' }, { killSwitch: true, refuse: ctx.refuse });
+  const { key } = resolveCallerKey(
+    ctx,
+    ctx.signing.gates,
+    keyIdParam,
+    { operation, states: ['Enabled'], usage: 'ENCRYPT_DECRYPT' },
+    { killSwitch: true, refuse: ctx.refuse },
+  );
   const arn = keyArn(ctx.arn, key.keyId);
   const algorithms: readonly string[] = keySpecInfo(key.keySpec).encryptionAlgorithms ?? [];
   if (algorithm !== undefined && !algorithms.includes(algorithm))
@@ -52,13 +67,18 @@ export function encryptUnder(ctx: UsageContext, k: EncryptionKey, plaintext: Uin
  * invalid ciphertext: it may be foreign, and it says nothing more.
  */
 export function ciphertextKey(
-  ctx: UsageContext, blob: Uint8Array, keyIdParam: string | undefined, operation: string, algorithm: string | undefined,
+  ctx: UsageContext,
+  blob: Uint8Array,
+  keyIdParam: string | undefined,
+  operation: string,
+  algorithm: string | undefined,
 ): { parsed: ParsedCiphertext; k: EncryptionKey } {
   const parsed = parseCiphertext(blob);
   if (keyIdParam !== undefined) {
     const k = encryptionKey(ctx, keyIdParam, operation, algorithm);
     // AWS-recorded wording.
-    if (k.key.keyId !== parsed.keyId) throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.');
+    if (k.key.keyId !== parsed.keyId)
+      throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.');
     if (parsed.materialVersion !== MATERIAL_VERSION) throw invalidCiphertext();
     return { parsed, k };
   }

@@ -10,7 +10,13 @@ import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ALL_KEY_STATES, KmsError, isKmsError, resolveKey, type ArnContext } from '@kmsgate/core';
 import {
-  GLOBAL_KILL_SWITCH, KEY_SELECTOR, KEY_SELECTOR_MESSAGE, PolicyValidationError, describeKillSwitches, parseSigningPolicy, policyToJson,
+  GLOBAL_KILL_SWITCH,
+  KEY_SELECTOR,
+  KEY_SELECTOR_MESSAGE,
+  PolicyValidationError,
+  describeKillSwitches,
+  parseSigningPolicy,
+  policyToJson,
   type RuntimePolicyRecord,
 } from '@kmsgate/policy';
 import type { ApiKeyStore, AuditLog, KeyStore, Principal } from '@kmsgate/store';
@@ -35,12 +41,14 @@ export interface AdminDeps {
   edge: EdgeLimits;
 }
 
-const KillSwitchBody = z.object({
-  engaged: z.boolean(),
-  /** Key id, key ARN, alias name or alias ARN; left out: the global switch. */
-  key: z.string().min(1).max(2048).optional(),
-  reason: z.string().max(1024).optional(),
-}).strict();
+const KillSwitchBody = z
+  .object({
+    engaged: z.boolean(),
+    /** Key id, key ARN, alias name or alias ARN; left out: the global switch. */
+    key: z.string().min(1).max(2048).optional(),
+    reason: z.string().max(1024).optional(),
+  })
+  .strict();
 
 interface Call {
   req: Request;
@@ -66,10 +74,18 @@ export function adminRoutes(deps: AdminDeps): Router {
         principal = authenticate({ method: req.method, path: req.originalUrl, headers: req.headersDistinct, body: bytes }, deps.apiKeys, deps.now());
         chargeApiKey(deps.edge, principal);
         if (principal.role !== 'admin') {
-          throw new KmsError('AccessDeniedException', `User: ${principal.label} (api key ${principal.apiKeyId}) is not authorized to perform: kmsgate:${operation} because its role is ${principal.role}`);
+          throw new KmsError(
+            'AccessDeniedException',
+            `User: ${principal.label} (api key ${principal.apiKeyId}) is not authorized to perform: kmsgate:${operation} because its role is ${principal.role}`,
+          );
         }
       } catch (e) {
-        recordAuthRefusal(deps.edge, deps.audit, deps.metrics, req, { requestId, operation, reason: isKmsError(e) ? e.type : 'KMSInternalException', principal });
+        recordAuthRefusal(deps.edge, deps.audit, deps.metrics, req, {
+          requestId,
+          operation,
+          reason: isKmsError(e) ? e.type : 'KMSInternalException',
+          principal,
+        });
         throw e;
       }
       const result = work({ req, principal, requestId, body: bytes.length === 0 ? undefined : parseJsonBody(bytes) });
@@ -87,13 +103,21 @@ export function adminRoutes(deps: AdminDeps): Router {
 
   /** The admin record of a change that has been made; if it cannot be written the client gets KMSInternalException. */
   const audit = (call: Call, operation: string, summary: unknown, keyId?: string) => {
-    writeRecord(deps.audit, { requestId: call.requestId, apiKeyId: call.principal.apiKeyId, operation, decision: 'admin', summary, ...(keyId !== undefined ? { keyId } : {}) });
+    writeRecord(deps.audit, {
+      requestId: call.requestId,
+      apiKeyId: call.principal.apiKeyId,
+      operation,
+      decision: 'admin',
+      summary,
+      ...(keyId !== undefined ? { keyId } : {}),
+    });
   };
 
   const selectorOf = (req: Request): string => {
     const parts = (req.params as Record<string, string | string[]>).selector;
     const selector = Array.isArray(parts) ? parts.join('/') : String(parts ?? '');
-    if (!KEY_SELECTOR.test(selector)) throw new KmsError('ValidationException', `The policy selector ${JSON.stringify(selector.slice(0, 300))} ${KEY_SELECTOR_MESSAGE}.`);
+    if (!KEY_SELECTOR.test(selector))
+      throw new KmsError('ValidationException', `The policy selector ${JSON.stringify(selector.slice(0, 300))} ${KEY_SELECTOR_MESSAGE}.`);
     return selector;
   };
 
@@ -115,54 +139,86 @@ export function adminRoutes(deps: AdminDeps): Router {
     };
   };
 
-  router.get('/admin/policies', raw, handle('ListSigningPolicies', () => {
-    const selectors = new Set([...Object.keys(engine.baseline), ...state.listRuntimePolicies().map((r) => r.selector)]);
-    return { policies: [...selectors].sort().map(view) };
-  }));
+  router.get(
+    '/admin/policies',
+    raw,
+    handle('ListSigningPolicies', () => {
+      const selectors = new Set([...Object.keys(engine.baseline), ...state.listRuntimePolicies().map((r) => r.selector)]);
+      return { policies: [...selectors].sort().map(view) };
+    }),
+  );
 
-  router.get('/admin/policies/*selector', raw, handle('GetSigningPolicy', ({ req }) => {
-    const selector = selectorOf(req);
-    const v = view(selector);
-    if (v.effective === null) throw new KmsError('NotFoundException', `No signing policy for ${selector}.`);
-    return v;
-  }));
+  router.get(
+    '/admin/policies/*selector',
+    raw,
+    handle('GetSigningPolicy', ({ req }) => {
+      const selector = selectorOf(req);
+      const v = view(selector);
+      if (v.effective === null) throw new KmsError('NotFoundException', `No signing policy for ${selector}.`);
+      return v;
+    }),
+  );
 
-  router.put('/admin/policies/*selector', raw, handle('PutSigningPolicy', (call) => {
-    const selector = selectorOf(call.req);
-    if (call.body === undefined) throw new KmsError('ValidationException', 'The body must be the policy, as a JSON object.');
-    let normalised: Record<string, unknown>;
-    try {
-      normalised = policyToJson(parseSigningPolicy(call.body));
-    } catch (e) {
-      if (e instanceof PolicyValidationError) throw new KmsError('ValidationException', `${e.issues.length} validation error(s) in the policy: ${e.issues.join('; ')}`);
-      throw e;
-    }
-    state.putRuntimePolicy(selector, JSON.stringify(normalised), call.principal.apiKeyId, deps.now());
-    audit(call, 'PutSigningPolicy', { selector, policy: normalised }, appliesTo(selector) ?? undefined);
-    return view(selector);
-  }));
+  router.put(
+    '/admin/policies/*selector',
+    raw,
+    handle('PutSigningPolicy', (call) => {
+      const selector = selectorOf(call.req);
+      if (call.body === undefined) throw new KmsError('ValidationException', 'The body must be the policy, as a JSON object.');
+      let normalised: Record<string, unknown>;
+      try {
+        normalised = policyToJson(parseSigningPolicy(call.body));
+      } catch (e) {
+        if (e instanceof PolicyValidationError)
+          throw new KmsError('ValidationException', `${e.issues.length} validation error(s) in the policy: ${e.issues.join('; ')}`);
+        throw e;
+      }
+      state.putRuntimePolicy(selector, JSON.stringify(normalised), call.principal.apiKeyId, deps.now());
+      audit(call, 'PutSigningPolicy', { selector, policy: normalised }, appliesTo(selector) ?? undefined);
+      return view(selector);
+    }),
+  );
 
-  router.delete('/admin/policies/*selector', raw, handle('DeleteSigningPolicy', (call) => {
-    const selector = selectorOf(call.req);
-    if (!state.deleteRuntimePolicy(selector)) throw new KmsError('NotFoundException', `No runtime signing policy for ${selector}.`);
-    audit(call, 'DeleteSigningPolicy', { selector }, appliesTo(selector) ?? undefined);
-    return view(selector);
-  }));
+  router.delete(
+    '/admin/policies/*selector',
+    raw,
+    handle('DeleteSigningPolicy', (call) => {
+      const selector = selectorOf(call.req);
+      if (!state.deleteRuntimePolicy(selector)) throw new KmsError('NotFoundException', `No runtime signing policy for ${selector}.`);
+      audit(call, 'DeleteSigningPolicy', { selector }, appliesTo(selector) ?? undefined);
+      return view(selector);
+    }),
+  );
 
-  router.get('/admin/kill-switch', raw, handle('GetKillSwitch', () => describeKillSwitches(state.listKillSwitches())));
+  router.get(
+    '/admin/kill-switch',
+    raw,
+    handle('GetKillSwitch', () => describeKillSwitches(state.listKillSwitches())),
+  );
 
-  router.put('/admin/kill-switch', raw, handle('SetKillSwitch', (call) => {
-    const parsed = KillSwitchBody.safeParse(call.body ?? {});
-    if (!parsed.success) throw new KmsError('ValidationException', parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
-    const { engaged, key, reason } = parsed.data;
-    // A key switch is bound to the key id, not to an alias: moving the alias does not release it.
-    const target = key === undefined ? GLOBAL_KILL_SWITCH : resolveKey(deps.keys, deps.arn, key, { operation: 'SetKillSwitch', states: ALL_KEY_STATES }).keyId;
-    const changed = state.setKillSwitch(target, engaged, call.principal.apiKeyId, reason ?? null, deps.now());
-    if (changed) {
-      audit(call, 'SetKillSwitch', { target: target === GLOBAL_KILL_SWITCH ? 'global' : 'key', engaged, ...(reason !== undefined ? { reason } : {}) }, target === GLOBAL_KILL_SWITCH ? undefined : target);
-    }
-    return { changed, ...describeKillSwitches(state.listKillSwitches()) };
-  }));
+  router.put(
+    '/admin/kill-switch',
+    raw,
+    handle('SetKillSwitch', (call) => {
+      const parsed = KillSwitchBody.safeParse(call.body ?? {});
+      if (!parsed.success)
+        throw new KmsError('ValidationException', parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
+      const { engaged, key, reason } = parsed.data;
+      // A key switch is bound to the key id, not to an alias: moving the alias does not release it.
+      const target =
+        key === undefined ? GLOBAL_KILL_SWITCH : resolveKey(deps.keys, deps.arn, key, { operation: 'SetKillSwitch', states: ALL_KEY_STATES }).keyId;
+      const changed = state.setKillSwitch(target, engaged, call.principal.apiKeyId, reason ?? null, deps.now());
+      if (changed) {
+        audit(
+          call,
+          'SetKillSwitch',
+          { target: target === GLOBAL_KILL_SWITCH ? 'global' : 'key', engaged, ...(reason !== undefined ? { reason } : {}) },
+          target === GLOBAL_KILL_SWITCH ? undefined : target,
+        );
+      }
+      return { changed, ...describeKillSwitches(state.listKillSwitches()) };
+    }),
+  );
 
   return router;
 }
@@ -176,6 +232,6 @@ function ms(started: number): number {
 }
 
 function internal(e: unknown, logger: Logger, requestId: string): KmsError {
-  logger.error('internal error', { requestId, detail: e instanceof Error ? e.stack ?? e.message : String(e) });
+  logger.error('internal error', { requestId, detail: e instanceof Error ? (e.stack ?? e.message) : String(e) });
   return new KmsError('KMSInternalException', `An internal error occurred. The request id is ${requestId}.`);
 }

@@ -32,7 +32,9 @@ export function sendResult(res: ServerResponse, requestId: string, result: objec
  * application/json, which a browser shows instead of downloading; `headers`: more headers (Server-Timing).
  */
 export function sendError(
-  res: ServerResponse, requestId: string, err: KmsError,
+  res: ServerResponse,
+  requestId: string,
+  err: KmsError,
   { contentType = AWS_JSON_UTF8, headers = {} }: { contentType?: string; headers?: OutgoingHttpHeaders } = {},
 ): void {
   const body: Record<string, string> = { __type: err.type };

@@ -140,7 +140,9 @@ export function recordAuthRefusal(
     return;
   }
   limits.refusals.record({
-    source: req.socket.remoteAddress ?? 'unknown', operation: d.operation, reason: d.reason,
+    source: req.socket.remoteAddress ?? 'unknown',
+    operation: d.operation,
+    reason: d.reason,
     ...(d.principal !== undefined ? { apiKeyId: d.principal.apiKeyId } : {}),
   });
 }

@@ -32,14 +32,16 @@ export async function listen(handler: RequestListener, host: string, port: numbe
     // Node checks the two timeouts above on this period (default 30 s, longer than the timeouts).
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
   };
-  const server: GatewayServer = tls
-    ? createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler)
-    : createServer(options, handler);
+  const server: GatewayServer = tls ? createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler) : createServer(options, handler);
   server.maxConnections = limits.maxConnections;
   await new Promise<void>((ok, fail) => {
     const onError = (e: NodeJS.ErrnoException) => {
       if (e.code === 'EADDRINUSE') {
-        fail(new ListenError(`port ${port} on ${host} is already in use: stop what listens there, or set PORT (or server.port in the configuration) to a free port`));
+        fail(
+          new ListenError(
+            `port ${port} on ${host} is already in use: stop what listens there, or set PORT (or server.port in the configuration) to a free port`,
+          ),
+        );
       } else if (e.code === 'EACCES') {
         fail(new ListenError(`port ${port} on ${host} may not be opened by this user: set PORT (or server.port in the configuration) to a port above 1023`));
       } else {

@@ -17,7 +17,15 @@ const ATTESTATION_QUERY = {
   type: 'structure',
   members: {
     // Hex pairs, 1-64 bytes. Not echoed in errors: it is caller-controlled and up to a URL long.
-    nonce: { type: 'string', required: true, min: 2, max: MAX_NONCE_BYTES * 2, pattern: /^(?:[0-9a-fA-F]{2})+$/, patternText: '^([0-9a-fA-F]{2})+$', sensitive: true },
+    nonce: {
+      type: 'string',
+      required: true,
+      min: 2,
+      max: MAX_NONCE_BYTES * 2,
+      pattern: /^(?:[0-9a-fA-F]{2})+$/,
+      patternText: '^([0-9a-fA-F]{2})+$',
+      sensitive: true,
+    },
     backend: BACKEND_PARAM,
   },
 } as const satisfies StructureShape;
@@ -44,7 +52,7 @@ export function teeRoutes(registry: BackendRegistry, logger: Logger): Router {
         err = e;
         if (e.status >= 500) logger.error('backend fault', { requestId, path: req.path, error: e.type, detail: e.message, cause: String(e.cause ?? '') });
       } else {
-        logger.error('internal error', { requestId, path: req.path, detail: e instanceof Error ? e.stack ?? e.message : String(e) });
+        logger.error('internal error', { requestId, path: req.path, detail: e instanceof Error ? (e.stack ?? e.message) : String(e) });
         err = new KmsError('KMSInternalException', 'An internal error occurred. The request id is ' + requestId + '.');
       }
       // Opened in a browser as often as by a script: JSON a browser displays, not a download.
@@ -52,28 +60,34 @@ export function teeRoutes(registry: BackendRegistry, logger: Logger): Router {
     }
   };
 
-  router.get('/attestation', handle(async (req) => {
-    const query = parseInput(ATTESTATION_QUERY, { ...req.query });
-    const backend = pick(query.backend);
-    const att = await backend.attestation(fromHex(query.nonce));
-    return {
-      backend: att.backendId,
-      mode: att.mode,
-      taUuid: att.taUuid,
-      buildHash: att.buildHash,
-      algorithm: att.algorithm,
-      nonce: att.nonce,
-      measurement: att.measurement,
-      signature: att.signature,
-      publicKey: att.publicKey,
-    };
-  }));
+  router.get(
+    '/attestation',
+    handle(async (req) => {
+      const query = parseInput(ATTESTATION_QUERY, { ...req.query });
+      const backend = pick(query.backend);
+      const att = await backend.attestation(fromHex(query.nonce));
+      return {
+        backend: att.backendId,
+        mode: att.mode,
+        taUuid: att.taUuid,
+        buildHash: att.buildHash,
+        algorithm: att.algorithm,
+        nonce: att.nonce,
+        measurement: att.measurement,
+        signature: att.signature,
+        publicKey: att.publicKey,
+      };
+    }),
+  );
 
-  router.get('/RollbackCounter', handle(async (req) => {
-    const query = parseInput(COUNTER_QUERY, { ...req.query });
-    const backend = pick(query.backend);
-    return { backend: backend.id, counter: await backend.rollbackCounter() };
-  }));
+  router.get(
+    '/RollbackCounter',
+    handle(async (req) => {
+      const query = parseInput(COUNTER_QUERY, { ...req.query });
+      const backend = pick(query.backend);
+      return { backend: backend.id, counter: await backend.rollbackCounter() };
+    }),
+  );
 
   return router;
 }

@@ -14,7 +14,13 @@ export interface MacKey {
 
 export function macKey(ctx: UsageContext, keyIdParam: string, operation: string, algorithm: string): MacKey {
   // Key id or key ARN only, as AWS documents for the MAC operations.
-  const { key } = resolveCallerKey(ctx, ctx.signing.gates, keyIdParam, { operation, states: ['Enabled'], usage: 'GENERATE_VERIFY_MAC', allowAliases: false }, { killSwitch: true, refuse: ctx.refuse });
+  const { key } = resolveCallerKey(
+    ctx,
+    ctx.signing.gates,
+    keyIdParam,
+    { operation, states: ['Enabled'], usage: 'GENERATE_VERIFY_MAC', allowAliases: false },
+    { killSwitch: true, refuse: ctx.refuse },
+  );
   const algorithms: readonly string[] = keySpecInfo(key.keySpec).macAlgorithms ?? [];
   // AWS-recorded wording.
   if (!algorithms.includes(algorithm)) throw new KmsError('InvalidKeyUsageException', `Algorithm ${algorithm} is incompatible with key spec ${key.keySpec}.`);

@@ -16,7 +16,9 @@ export const CancelKeyDeletion = defineOperation({
   input: { type: 'structure', members: { KeyId: KEY_ID } },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'CancelKeyDeletion', states: KEY_STATES_FOR.CancelKeyDeletion, allowAliases: false,
+      operation: 'CancelKeyDeletion',
+      states: KEY_STATES_FOR.CancelKeyDeletion,
+      allowAliases: false,
     });
     ctx.keys.setKeyState(key.keyId, hasKeyMaterial(key) ? 'Disabled' : 'PendingImport');
     return { KeyId: keyArn(ctx.arn, key.keyId) };

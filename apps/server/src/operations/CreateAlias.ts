@@ -12,7 +12,9 @@ export const CreateAlias = defineOperation({
   handler(input, ctx) {
     checkNewAliasName(input.AliasName);
     const key = resolveKey(ctx.keys, ctx.arn, input.TargetKeyId, {
-      operation: 'CreateAlias', states: KEY_STATES_FOR.CreateAlias, allowAliases: false,
+      operation: 'CreateAlias',
+      states: KEY_STATES_FOR.CreateAlias,
+      allowAliases: false,
     });
     const result = ctx.keys.insertAlias(input.AliasName, key.keyId, ctx.now(), MAX_ALIASES_PER_KEY);
     if (!result.ok) {

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import {
-  CUSTOMER_MASTER_KEY_SPEC_VALUES, KEY_SPEC_VALUES, KEY_SPECS, KEY_USAGE_VALUES, KmsError, ORIGIN_VALUES,
-  isAsymmetricKeySpec, isSupportedKeySpec, type KeyRecord,
+  CUSTOMER_MASTER_KEY_SPEC_VALUES,
+  KEY_SPEC_VALUES,
+  KEY_SPECS,
+  KEY_USAGE_VALUES,
+  KmsError,
+  ORIGIN_VALUES,
+  isAsymmetricKeySpec,
+  isSupportedKeySpec,
+  type KeyRecord,
 } from '@kmsgate/core';
 import { defineOperation } from './operation';
 import { keyMetadata } from './key-metadata';
@@ -32,13 +39,19 @@ export const CreateKey = defineOperation({
   },
   async handler(input, ctx) {
     if (input.KeySpec && input.CustomerMasterKeySpec && input.KeySpec !== input.CustomerMasterKeySpec)
-      throw new KmsError('ValidationException', 'You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec parameter is deprecated. Use KeySpec instead.');
+      throw new KmsError(
+        'ValidationException',
+        'You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec parameter is deprecated. Use KeySpec instead.',
+      );
     const spec = input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT';
     if (spec !== 'SYMMETRIC_DEFAULT' && input.KeyUsage === undefined)
       throw new KmsError('ValidationException', 'You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.');
     const usage = input.KeyUsage ?? 'ENCRYPT_DECRYPT';
     if (!isSupportedKeySpec(spec))
-      throw new KmsError('UnsupportedOperationException', `KeySpec ${spec} is not supported by kmsgate. Supported key specs: ${Object.keys(KEY_SPECS).join(', ')}.`);
+      throw new KmsError(
+        'UnsupportedOperationException',
+        `KeySpec ${spec} is not supported by kmsgate. Supported key specs: ${Object.keys(KEY_SPECS).join(', ')}.`,
+      );
     if (!(KEY_SPECS[spec].usages as readonly string[]).includes(usage)) {
       // A usage AWS allows for the spec (KEY_AGREEMENT on NIST curves, ENCRYPT_DECRYPT on RSA)
       // is a kmsgate limitation; any other is AWS's own ValidationException.
@@ -64,7 +77,10 @@ export const CreateKey = defineOperation({
     if (origin === 'EXTERNAL' && !isAsymmetricKeySpec(spec))
       throw new KmsError('UnsupportedOperationException', `Origin EXTERNAL is supported for asymmetric key specs only, not ${spec}.`);
     if (origin === 'EXTERNAL' && !backend.importer)
-      throw new KmsError('UnsupportedOperationException', `Custom key store ${backend.id} (${backend.kind}) cannot import key material: create keys with Origin EXTERNAL in a YubiHSM 2 backend.`);
+      throw new KmsError(
+        'UnsupportedOperationException',
+        `Custom key store ${backend.id} (${backend.kind}) cannot import key material: create keys with Origin EXTERNAL in a YubiHSM 2 backend.`,
+      );
 
     const tags = input.Tags ?? [];
     checkTags(tags);
@@ -75,7 +91,10 @@ export const CreateKey = defineOperation({
     // A backend that cannot agree keys must not be handed KEY_AGREEMENT: it would make a signing
     // key. Imported key material is always put as a signing key (ImportKeyMaterial).
     if (usage === 'KEY_AGREEMENT' && (!backend.deriveSharedSecret || origin === 'EXTERNAL'))
-      throw new KmsError('UnsupportedOperationException', `KeyUsage KEY_AGREEMENT is not supported by custom key store ${backend.id}${origin === 'EXTERNAL' ? ' for imported keys' : ''}.`);
+      throw new KmsError(
+        'UnsupportedOperationException',
+        `KeyUsage KEY_AGREEMENT is not supported by custom key store ${backend.id}${origin === 'EXTERNAL' ? ' for imported keys' : ''}.`,
+      );
     const generated = origin === 'EXTERNAL' ? undefined : await ctx.backendCall(backend.generateKey(spec, keyId, usage), backend);
     const record: KeyRecord = {
       keyId,

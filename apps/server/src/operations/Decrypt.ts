@@ -32,7 +32,10 @@ export const Decrypt = defineOperation({
   },
   async handler(input, ctx) {
     if (input.Recipient !== undefined)
-      throw new KmsError('UnsupportedOperationException', 'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the plaintext for.');
+      throw new KmsError(
+        'UnsupportedOperationException',
+        'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the plaintext for.',
+      );
     const { parsed, k } = ciphertextKey(ctx, input.CiphertextBlob, input.KeyId, 'Decrypt', input.EncryptionAlgorithm);
     if (input.DryRun === true) throw dryRunRefusal();
     const plaintext = await decryptWith(ctx, k, parsed, input.EncryptionContext);

@@ -10,8 +10,7 @@ export const DeleteAlias = defineOperation({
   input: { type: 'structure', members: { AliasName: ALIAS_NAME } },
   handler(input, ctx) {
     checkAliasPrefix(input.AliasName);
-    if (!ctx.keys.deleteAlias(input.AliasName))
-      throw new KmsError('NotFoundException', `Alias ${aliasArn(ctx.arn, input.AliasName)} is not found.`);
+    if (!ctx.keys.deleteAlias(input.AliasName)) throw new KmsError('NotFoundException', `Alias ${aliasArn(ctx.arn, input.AliasName)} is not found.`);
     return {};
   },
 });

@@ -31,8 +31,17 @@ export const DeriveSharedSecret = defineOperation({
   },
   async handler(input, ctx) {
     if (input.Recipient !== undefined)
-      throw new KmsError('UnsupportedOperationException', 'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the shared secret for.');
-    const { key } = resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'DeriveSharedSecret', states: ['Enabled'], usage: 'KEY_AGREEMENT' }, { killSwitch: true, refuse: ctx.refuse });
+      throw new KmsError(
+        'UnsupportedOperationException',
+        'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the shared secret for.',
+      );
+    const { key } = resolveCallerKey(
+      ctx,
+      ctx.signing.gates,
+      input.KeyId,
+      { operation: 'DeriveSharedSecret', states: ['Enabled'], usage: 'KEY_AGREEMENT' },
+      { killSwitch: true, refuse: ctx.refuse },
+    );
     const arn = keyArn(ctx.arn, key.keyId);
     const backend = ctx.backends.forKey(key);
     if (!backend.deriveSharedSecret) throw new KmsError('UnsupportedOperationException', `The backend that holds ${arn} does not support key agreement.`);

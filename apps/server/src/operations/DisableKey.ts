@@ -11,7 +11,9 @@ export const DisableKey = defineOperation({
   input: { type: 'structure', members: { KeyId: KEY_ID } },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'DisableKey', states: KEY_STATES_FOR.DisableKey, allowAliases: false,
+      operation: 'DisableKey',
+      states: KEY_STATES_FOR.DisableKey,
+      allowAliases: false,
     });
     ctx.keys.setKeyState(key.keyId, 'Disabled');
     return {};

@@ -11,7 +11,9 @@ export const EnableKey = defineOperation({
   input: { type: 'structure', members: { KeyId: KEY_ID } },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'EnableKey', states: KEY_STATES_FOR.EnableKey, allowAliases: false,
+      operation: 'EnableKey',
+      states: KEY_STATES_FOR.EnableKey,
+      allowAliases: false,
     });
     ctx.keys.setKeyState(key.keyId, 'Enabled');
     return {};

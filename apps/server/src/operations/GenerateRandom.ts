@@ -29,7 +29,10 @@ export const GenerateRandom = defineOperation({
     // The model leaves NumberOfBytes optional; the service requires it (AWS-recorded wording).
     if (input.NumberOfBytes === undefined) throw new KmsError('ValidationException', 'NumberOfBytes is required.');
     if (input.Recipient !== undefined)
-      throw new KmsError('UnsupportedOperationException', 'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the bytes for.');
+      throw new KmsError(
+        'UnsupportedOperationException',
+        'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the bytes for.',
+      );
     const backend = input.CustomKeyStoreId === undefined ? ctx.backends.defaultBackend : findCustomKeyStore(ctx, input.CustomKeyStoreId);
     return { Plaintext: await ctx.backendCall(backend.random(input.NumberOfBytes), backend) };
   },

@@ -11,7 +11,9 @@ export const GetKeyPolicy = defineOperation({
   input: { type: 'structure', members: { KeyId: KEY_ID, PolicyName: POLICY_NAME } },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'GetKeyPolicy', states: KEY_STATES_FOR.GetKeyPolicy, allowAliases: false,
+      operation: 'GetKeyPolicy',
+      states: KEY_STATES_FOR.GetKeyPolicy,
+      allowAliases: false,
     });
     checkPolicyName(input.PolicyName);
     return { Policy: key.policy ?? defaultKeyPolicy(ctx.arn.accountId), PolicyName: DEFAULT_POLICY_NAME };

@@ -17,7 +17,9 @@ export const GetKeyRotationStatus = defineOperation({
   input: { type: 'structure', members: { KeyId: KEY_ID } },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'GetKeyRotationStatus', states: KEY_STATES_FOR.GetKeyRotationStatus, allowAliases: false,
+      operation: 'GetKeyRotationStatus',
+      states: KEY_STATES_FOR.GetKeyRotationStatus,
+      allowAliases: false,
     });
     return { KeyId: keyArn(ctx.arn, key.keyId), KeyRotationEnabled: false };
   },

@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import {
-  IMPORT_WRAPPING_ALGORITHMS, KEY_STATES_FOR, KmsError, WRAPPING_ALGORITHM_VALUES, WRAPPING_KEY_SPEC_VALUES,
-  keyArn, keySpecInfo, resolveKey, type ImportWrappingAlgorithm, type KeyRecord,
+  IMPORT_WRAPPING_ALGORITHMS,
+  KEY_STATES_FOR,
+  KmsError,
+  WRAPPING_ALGORITHM_VALUES,
+  WRAPPING_KEY_SPEC_VALUES,
+  keyArn,
+  keySpecInfo,
+  resolveKey,
+  type ImportWrappingAlgorithm,
+  type KeyRecord,
 } from '@kmsgate/core';
 import { importTokenHash } from '@kmsgate/store';
 import { defineOperation } from './operation';
@@ -19,15 +27,25 @@ const IMPORT_TOKEN_BYTES = 32;
  */
 function checkWrapping(key: KeyRecord, algorithm: string, wrappingKeySpec: string): asserts algorithm is ImportWrappingAlgorithm {
   if (!(IMPORT_WRAPPING_ALGORITHMS as readonly string[]).includes(algorithm))
-    throw new KmsError('UnsupportedOperationException', algorithm === 'RSAES_PKCS1_V1_5'
-      ? 'WrappingAlgorithm RSAES_PKCS1_V1_5 is no longer supported (AWS withdrew it on 2023-10-10); use RSAES_OAEP_SHA_256 or RSA_AES_KEY_WRAP_SHA_256.'
-      : `WrappingAlgorithm ${algorithm} is not supported by kmsgate; use one of ${IMPORT_WRAPPING_ALGORITHMS.join(', ')}.`);
-  if (wrappingKeySpec === 'SM2') throw new KmsError('UnsupportedOperationException', 'WrappingKeySpec SM2 is not supported by kmsgate; use RSA_2048, RSA_3072 or RSA_4096.');
+    throw new KmsError(
+      'UnsupportedOperationException',
+      algorithm === 'RSAES_PKCS1_V1_5'
+        ? 'WrappingAlgorithm RSAES_PKCS1_V1_5 is no longer supported (AWS withdrew it on 2023-10-10); use RSAES_OAEP_SHA_256 or RSA_AES_KEY_WRAP_SHA_256.'
+        : `WrappingAlgorithm ${algorithm} is not supported by kmsgate; use one of ${IMPORT_WRAPPING_ALGORITHMS.join(', ')}.`,
+    );
+  if (wrappingKeySpec === 'SM2')
+    throw new KmsError('UnsupportedOperationException', 'WrappingKeySpec SM2 is not supported by kmsgate; use RSA_2048, RSA_3072 or RSA_4096.');
   const direct = algorithm.startsWith('RSAES_OAEP');
   if (direct && keySpecInfo(key.keySpec).kind === 'rsa')
-    throw new KmsError('UnsupportedOperationException', `WrappingAlgorithm ${algorithm} cannot wrap ${key.keySpec} key material; RSA private keys need RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256.`);
+    throw new KmsError(
+      'UnsupportedOperationException',
+      `WrappingAlgorithm ${algorithm} cannot wrap ${key.keySpec} key material; RSA private keys need RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256.`,
+    );
   if (direct && key.keySpec === 'ECC_NIST_P521' && wrappingKeySpec === 'RSA_2048')
-    throw new KmsError('UnsupportedOperationException', `WrappingAlgorithm ${algorithm} with WrappingKeySpec RSA_2048 cannot wrap ECC_NIST_P521 key material; use RSA_3072 or larger, or an RSA_AES_KEY_WRAP algorithm.`);
+    throw new KmsError(
+      'UnsupportedOperationException',
+      `WrappingAlgorithm ${algorithm} with WrappingKeySpec RSA_2048 cannot wrap ECC_NIST_P521 key material; use RSA_3072 or larger, or an RSA_AES_KEY_WRAP algorithm.`,
+    );
 }
 
 /**
@@ -50,7 +68,9 @@ export const GetParametersForImport = defineOperation({
   },
   async handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'GetParametersForImport', states: KEY_STATES_FOR.GetParametersForImport, allowAliases: false,
+      operation: 'GetParametersForImport',
+      states: KEY_STATES_FOR.GetParametersForImport,
+      allowAliases: false,
     });
     const { backend, importer } = importerOf(key, ctx);
     checkWrapping(key, input.WrappingAlgorithm, input.WrappingKeySpec);
@@ -62,8 +82,15 @@ export const GetParametersForImport = defineOperation({
     const validTo = new Date(createdAt.getTime() + IMPORT_PARAMETERS_VALIDITY_MS);
     try {
       ctx.importTokens.issue({
-        tokenHash: importTokenHash(token), keyId: key.keyId, backendId: backend.id, wrappingHandle: wrapping.handle,
-        wrappingKeySpec, wrappingAlgorithm: input.WrappingAlgorithm, publicKey: wrapping.publicKey, createdAt, validTo,
+        tokenHash: importTokenHash(token),
+        keyId: key.keyId,
+        backendId: backend.id,
+        wrappingHandle: wrapping.handle,
+        wrappingKeySpec,
+        wrappingAlgorithm: input.WrappingAlgorithm,
+        publicKey: wrapping.publicKey,
+        createdAt,
+        validTo,
       });
     } catch (e) {
       await importer.deleteImportWrappingKey({ ...wrapping, spec: wrappingKeySpec, algorithm: input.WrappingAlgorithm }).catch(() => undefined);

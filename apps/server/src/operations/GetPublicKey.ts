@@ -13,7 +13,10 @@ export const GetPublicKey = defineOperation({
     // AWS serves the public key of a disabled key too; only pending deletion is refused.
     const { key } = resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'GetPublicKey', states: ['Enabled', 'Disabled'] });
     if (!isAsymmetricKeySpec(key.keySpec))
-      throw new KmsError('UnsupportedOperationException', `${keyArn(ctx.arn, key.keyId)} is ${key.keySpec === 'SYMMETRIC_DEFAULT' ? 'a symmetric' : 'an HMAC'} key: it has no public key.`);
+      throw new KmsError(
+        'UnsupportedOperationException',
+        `${keyArn(ctx.arn, key.keyId)} is ${key.keySpec === 'SYMMETRIC_DEFAULT' ? 'a symmetric' : 'an HMAC'} key: it has no public key.`,
+      );
     return {
       KeyId: keyArn(ctx.arn, key.keyId),
       PublicKey: key.publicKey,

@@ -1,6 +1,13 @@
 import {
-  EXPIRATION_MODEL_VALUES, IMPORT_TYPE_VALUES, KEY_STATES_FOR, KmsError, keyArn, resolveKey,
-  type ImportWrapping, type ImportWrappingAlgorithm, type ImportWrappingKeySpec,
+  EXPIRATION_MODEL_VALUES,
+  IMPORT_TYPE_VALUES,
+  KEY_STATES_FOR,
+  KmsError,
+  keyArn,
+  resolveKey,
+  type ImportWrapping,
+  type ImportWrappingAlgorithm,
+  type ImportWrappingKeySpec,
 } from '@kmsgate/core';
 import { importTokenHash, type ImportTokenRecord } from '@kmsgate/store';
 import { defineOperation } from './operation';
@@ -19,8 +26,10 @@ const invalidToken = () => new KmsError('InvalidImportTokenException', 'Import t
 function tokenError(t: ImportTokenRecord | undefined, keyId: string, now: Date): KmsError | undefined {
   if (!t || t.keyId !== keyId) return invalidToken();
   if (t.state === 'used') return new KmsError('InvalidImportTokenException', 'Import token was already used; call GetParametersForImport for a new one.');
-  if (t.state === 'superseded') return new KmsError('InvalidImportTokenException', 'Import token was superseded by a newer GetParametersForImport for this KMS key.');
-  if (t.validTo.getTime() <= now.getTime()) return new KmsError('ExpiredImportTokenException', `Import token expired at ${t.validTo.toISOString()}; call GetParametersForImport for a new one.`);
+  if (t.state === 'superseded')
+    return new KmsError('InvalidImportTokenException', 'Import token was superseded by a newer GetParametersForImport for this KMS key.');
+  if (t.validTo.getTime() <= now.getTime())
+    return new KmsError('ExpiredImportTokenException', `Import token expired at ${t.validTo.toISOString()}; call GetParametersForImport for a new one.`);
   return undefined;
 }
 
@@ -53,7 +62,9 @@ export const ImportKeyMaterial = defineOperation({
   },
   async handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'ImportKeyMaterial', states: KEY_STATES_FOR.ImportKeyMaterial, allowAliases: false,
+      operation: 'ImportKeyMaterial',
+      states: KEY_STATES_FOR.ImportKeyMaterial,
+      allowAliases: false,
     });
     const { backend, importer, spec } = importerOf(key, ctx);
     for (const member of ['ImportType', 'KeyMaterialDescription', 'KeyMaterialId'] as const) {
@@ -64,8 +75,12 @@ export const ImportKeyMaterial = defineOperation({
     if (model === 'KEY_MATERIAL_DOES_NOT_EXPIRE' && input.ValidTo !== undefined)
       throw new KmsError('ValidationException', 'ValidTo must be omitted when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.');
     if (model === 'KEY_MATERIAL_EXPIRES') {
-      if (input.ValidTo === undefined) throw new KmsError('ValidationException', 'ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES (the default).');
-      throw new KmsError('UnsupportedOperationException', 'kmsgate does not expire imported key material; import with ExpirationModel KEY_MATERIAL_DOES_NOT_EXPIRE.');
+      if (input.ValidTo === undefined)
+        throw new KmsError('ValidationException', 'ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES (the default).');
+      throw new KmsError(
+        'UnsupportedOperationException',
+        'kmsgate does not expire imported key material; import with ExpirationModel KEY_MATERIAL_DOES_NOT_EXPIRE.',
+      );
     }
 
     const tokenHash = importTokenHash(input.ImportToken);
@@ -73,8 +88,10 @@ export const ImportKeyMaterial = defineOperation({
     const refused = tokenError(token, key.keyId, ctx.now());
     if (refused || !token) throw refused ?? invalidToken();
     const wrapping: ImportWrapping = {
-      handle: token.wrappingHandle, publicKey: token.publicKey,
-      spec: token.wrappingKeySpec as ImportWrappingKeySpec, algorithm: token.wrappingAlgorithm as ImportWrappingAlgorithm,
+      handle: token.wrappingHandle,
+      publicKey: token.publicKey,
+      spec: token.wrappingKeySpec as ImportWrappingKeySpec,
+      algorithm: token.wrappingAlgorithm as ImportWrappingAlgorithm,
     };
 
     if (key.keyState === 'PendingImport') {
@@ -85,12 +102,11 @@ export const ImportKeyMaterial = defineOperation({
         await backend.deleteKey(imported.handle, key.keySpec, imported.publicKey).catch(() => undefined);
         throw outcome === 'key'
           ? new KmsError('IncorrectKeyMaterialException', `${keyArn(ctx.arn, key.keyId)} already has key material.`)
-          : tokenError(ctx.importTokens.find(tokenHash), key.keyId, ctx.now()) ?? invalidToken();
+          : (tokenError(ctx.importTokens.find(tokenHash), key.keyId, ctx.now()) ?? invalidToken());
       }
     } else {
       await ctx.backendCall(importer.checkReimport(spec, wrapping, input.EncryptedKeyMaterial, key.publicKey), backend);
-      if (ctx.importTokens.use(tokenHash, ctx.now()) !== 'done')
-        throw tokenError(ctx.importTokens.find(tokenHash), key.keyId, ctx.now()) ?? invalidToken();
+      if (ctx.importTokens.use(tokenHash, ctx.now()) !== 'done') throw tokenError(ctx.importTokens.find(tokenHash), key.keyId, ctx.now()) ?? invalidToken();
     }
     try {
       await ctx.backendCall(importer.deleteImportWrappingKey(wrapping), backend);

@@ -13,9 +13,14 @@ export const ListAliases = defineOperation({
   audit: 'none',
   input: { type: 'structure', members: { KeyId: OPTIONAL_KEY_ID, Limit: LIMIT, Marker: MARKER } },
   handler(input, ctx) {
-    const keyId = input.KeyId === undefined ? undefined : resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'ListAliases', states: KEY_STATES_FOR.ListAliases, allowAliases: false,
-    }).keyId;
+    const keyId =
+      input.KeyId === undefined
+        ? undefined
+        : resolveKey(ctx.keys, ctx.arn, input.KeyId, {
+            operation: 'ListAliases',
+            states: KEY_STATES_FOR.ListAliases,
+            allowAliases: false,
+          }).keyId;
     const after = decodeMarker('ListAliases', input.Marker, (s) => s.startsWith('alias/'));
     const { aliases, truncated } = ctx.keys.listAliases(after, keyId, pageSize(input.Limit, DEFAULT_LIMIT, MAX_LIMIT));
     return {

@@ -15,7 +15,9 @@ export const ListKeyPolicies = defineOperation({
   input: { type: 'structure', members: { KeyId: KEY_ID, Limit: LIMIT, Marker: MARKER } },
   handler(input, ctx) {
     resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'ListKeyPolicies', states: KEY_STATES_FOR.ListKeyPolicies, allowAliases: false,
+      operation: 'ListKeyPolicies',
+      states: KEY_STATES_FOR.ListKeyPolicies,
+      allowAliases: false,
     });
     decodeMarker('ListKeyPolicies', input.Marker, () => false);
     return { PolicyNames: [DEFAULT_POLICY_NAME], Truncated: false };

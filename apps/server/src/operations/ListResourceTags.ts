@@ -15,7 +15,9 @@ export const ListResourceTags = defineOperation({
   input: { type: 'structure', members: { KeyId: KEY_ID, Limit: LIMIT, Marker: MARKER } },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'ListResourceTags', states: KEY_STATES_FOR.ListResourceTags, allowAliases: false,
+      operation: 'ListResourceTags',
+      states: KEY_STATES_FOR.ListResourceTags,
+      allowAliases: false,
     });
     const listing = `ListResourceTags/${key.keyId}`;
     const after = decodeMarker(listing, input.Marker, (s) => s.length > 0 && [...s].length <= 128);

@@ -23,7 +23,9 @@ export const PutKeyPolicy = defineOperation({
   },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'PutKeyPolicy', states: KEY_STATES_FOR.PutKeyPolicy, allowAliases: false,
+      operation: 'PutKeyPolicy',
+      states: KEY_STATES_FOR.PutKeyPolicy,
+      allowAliases: false,
     });
     checkPolicyName(input.PolicyName);
     checkPolicy(input.Policy);

@@ -40,8 +40,11 @@ export const ReEncrypt = defineOperation({
     const dst = contextSummary(input.DestinationEncryptionContext);
     return {
       response: {
-        CiphertextBlob: blob, SourceKeyId: source.k.arn, KeyId: destination.arn,
-        SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT', DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+        CiphertextBlob: blob,
+        SourceKeyId: source.k.arn,
+        KeyId: destination.arn,
+        SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+        DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
       },
       keyId: destination.key.keyId,
       summary: {

@@ -31,7 +31,9 @@ export const ScheduleKeyDeletion = defineOperation({
     if (days < MIN_PENDING_WINDOW_DAYS || days > MAX_PENDING_WINDOW_DAYS)
       throw new KmsError('ValidationException', `PendingWindowInDays must be between ${MIN_PENDING_WINDOW_DAYS} and ${MAX_PENDING_WINDOW_DAYS}`);
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'ScheduleKeyDeletion', states: KEY_STATES_FOR.ScheduleKeyDeletion, allowAliases: false,
+      operation: 'ScheduleKeyDeletion',
+      states: KEY_STATES_FOR.ScheduleKeyDeletion,
+      allowAliases: false,
     });
     const deletionDate = new Date(ctx.now().getTime() + days * DAY_MS);
     ctx.keys.setKeyState(key.keyId, 'PendingDeletion', deletionDate);

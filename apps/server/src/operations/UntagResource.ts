@@ -14,7 +14,9 @@ export const UntagResource = defineOperation({
   },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'UntagResource', states: KEY_STATES_FOR.UntagResource, allowAliases: false,
+      operation: 'UntagResource',
+      states: KEY_STATES_FOR.UntagResource,
+      allowAliases: false,
     });
     ctx.keys.untagKey(key.keyId, input.TagKeys);
     return {};

@@ -27,15 +27,23 @@ export const UpdateAlias = defineOperation({
     if (currentId === undefined) throw new KmsError('NotFoundException', `Alias ${arn} is not found.`);
     const current = resolveKey(ctx.keys, ctx.arn, currentId, { operation: 'UpdateAlias', states: ALL_KEY_STATES });
     const target = resolveKey(ctx.keys, ctx.arn, input.TargetKeyId, {
-      operation: 'UpdateAlias', states: KEY_STATES_FOR.UpdateAlias, allowAliases: false,
+      operation: 'UpdateAlias',
+      states: KEY_STATES_FOR.UpdateAlias,
+      allowAliases: false,
     });
     // local-kms's wording (update_alias.go) for the usage rule; kmsgate's own for the type rule.
     if (current.keyUsage !== target.keyUsage)
-      throw new KmsError('ValidationException', `Alias ${input.AliasName} cannot be changed from a CMK with key usage ${current.keyUsage} ` +
-        `to a CMK with key usage ${target.keyUsage}. The key usage of the current CMK and the new CMK must be the same.`);
+      throw new KmsError(
+        'ValidationException',
+        `Alias ${input.AliasName} cannot be changed from a CMK with key usage ${current.keyUsage} ` +
+          `to a CMK with key usage ${target.keyUsage}. The key usage of the current CMK and the new CMK must be the same.`,
+      );
     if (keyType(current) !== keyType(target))
-      throw new KmsError('ValidationException', `Alias ${input.AliasName} cannot be changed from a ${keyType(current)} KMS key ` +
-        `to a ${keyType(target)} KMS key. The current and the new KMS key must be of the same type.`);
+      throw new KmsError(
+        'ValidationException',
+        `Alias ${input.AliasName} cannot be changed from a ${keyType(current)} KMS key ` +
+          `to a ${keyType(target)} KMS key. The current and the new KMS key must be of the same type.`,
+      );
     const result = ctx.keys.updateAlias(input.AliasName, target.keyId, ctx.now(), MAX_ALIASES_PER_KEY);
     if (!result.ok) {
       if (result.reason === 'limit') throw aliasLimitError(result.count);

@@ -10,7 +10,9 @@ export const UpdateKeyDescription = defineOperation({
   input: { type: 'structure', members: { KeyId: KEY_ID, Description: { ...DESCRIPTION, required: true } } },
   handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
-      operation: 'UpdateKeyDescription', states: KEY_STATES_FOR.UpdateKeyDescription, allowAliases: false,
+      operation: 'UpdateKeyDescription',
+      states: KEY_STATES_FOR.UpdateKeyDescription,
+      allowAliases: false,
     });
     ctx.keys.setDescription(key.keyId, input.Description);
     return {};

@@ -12,9 +12,12 @@ export const VerifyMac = defineOperation({
   input: {
     type: 'structure',
     members: {
-      Message: MESSAGE, KeyId: KEY_ID, MacAlgorithm: MAC_ALGORITHM,
+      Message: MESSAGE,
+      KeyId: KEY_ID,
+      MacAlgorithm: MAC_ALGORITHM,
       Mac: { type: 'blob', required: true, min: 1, max: 6144 },
-      GrantTokens: GRANT_TOKENS, DryRun: { type: 'boolean' },
+      GrantTokens: GRANT_TOKENS,
+      DryRun: { type: 'boolean' },
     },
   },
   async handler(input, ctx) {

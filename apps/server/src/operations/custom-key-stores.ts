@@ -39,12 +39,14 @@ export function customKeyStoreEntry(d: BackendDescription, createdAt: Date): Rec
     ConnectionState: d.connectionState,
     ...(d.connectionState === 'FAILED' ? { ConnectionErrorCode: connectionErrorCode(d) } : {}),
     CreationDate: createdAt,
-    ...(d.devices ? {
-      Devices: d.devices.map((dev) => ({
-        Serial: dev.serial,
-        ConnectionState: dev.connectionState,
-        ...(dev.connectionState === 'FAILED' ? { ConnectionErrorCode: connectionErrorCode(dev) } : {}),
-      })),
-    } : {}),
+    ...(d.devices
+      ? {
+          Devices: d.devices.map((dev) => ({
+            Serial: dev.serial,
+            ConnectionState: dev.connectionState,
+            ...(dev.connectionState === 'FAILED' ? { ConnectionErrorCode: connectionErrorCode(dev) } : {}),
+          })),
+        }
+      : {}),
   };
 }

@@ -11,7 +11,6 @@ export function importerOf(key: KeyRecord, ctx: OperationContext): { backend: Ke
   if (key.origin !== 'EXTERNAL' || !isAsymmetricKeySpec(spec))
     throw new KmsError('UnsupportedOperationException', `${keyArn(ctx.arn, key.keyId)} origin is ${key.origin} which is not valid for this operation.`);
   const backend = ctx.backends.forKey(key);
-  if (!backend.importer)
-    throw new KmsError('UnsupportedOperationException', `Custom key store ${backend.id} (${backend.kind}) cannot import key material.`);
+  if (!backend.importer) throw new KmsError('UnsupportedOperationException', `Custom key store ${backend.id} (${backend.kind}) cannot import key material.`);
   return { backend, importer: backend.importer, spec };
 }

@@ -87,8 +87,7 @@ export const KMSGATE_OPERATIONS: Readonly<Record<string, Operation>> = {
   DeriveAddress,
 };
 
-const own = (table: Readonly<Record<string, Operation>>, name: string) =>
-  Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
+const own = (table: Readonly<Record<string, Operation>>, name: string) => (Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined);
 
 export function findOperation(name: string): Operation | undefined {
   return own(OPERATIONS, name) ?? own(KMSGATE_OPERATIONS, name) ?? own(UNSUPPORTED, name);

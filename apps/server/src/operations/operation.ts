@@ -119,8 +119,12 @@ export function defineOperation<S extends StructureShape>(def: ReadDefinition<S>
       if (def.audit === 'none') return { response };
       const keyId = def.auditKey(input, response);
       writeRecord(ctx.audit, {
-        requestId: ctx.requestId, apiKeyId: ctx.principal.apiKeyId, operation: ctx.operation, decision: 'admin',
-        ...(keyId !== undefined && keyId !== '' ? { keyId } : {}), summary: omitMembers(json, def.auditOmit),
+        requestId: ctx.requestId,
+        apiKeyId: ctx.principal.apiKeyId,
+        operation: ctx.operation,
+        decision: 'admin',
+        ...(keyId !== undefined && keyId !== '' ? { keyId } : {}),
+        summary: omitMembers(json, def.auditOmit),
       });
       return { response, decision: 'admin' };
     },
@@ -158,7 +162,10 @@ function usageOperation<S extends StructureShape>(def: UsageDefinition<S>): Oper
           const keyId = keyIdAsWritten(json);
           const summary = used();
           recordDenial(ctx.audit, ctx.metrics, {
-            ...who, reason: errorType(e), ...(keyId !== undefined ? { keyId } : {}), ...('deviceUses' in summary ? { summary } : {}),
+            ...who,
+            reason: errorType(e),
+            ...(keyId !== undefined ? { keyId } : {}),
+            ...('deviceUses' in summary ? { summary } : {}),
           });
         }
         throw e;

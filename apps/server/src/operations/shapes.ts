@@ -4,7 +4,10 @@ import { ENCRYPTION_ALGORITHM_VALUES, MAC_ALGORITHM_VALUES, MESSAGE_TYPE_VALUES,
 /** Member shapes several operations share, with the limits of the AWS KMS API model. */
 export const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const satisfies StringShape;
 export const GRANT_TOKENS = {
-  type: 'list', min: 0, max: 10, member: { type: 'string', min: 1, max: 8192 },
+  type: 'list',
+  min: 0,
+  max: 10,
+  member: { type: 'string', min: 1, max: 8192 },
 } as const satisfies ListShape;
 export const MESSAGE = { type: 'blob', required: true, min: 1, max: 4096 } as const satisfies BlobShape;
 export const MESSAGE_TYPE = { type: 'string', enum: MESSAGE_TYPE_VALUES } as const satisfies StringShape;
@@ -25,8 +28,11 @@ export const TAG = {
 export const TAG_LIST = { type: 'list', member: TAG } as const satisfies ListShape;
 /** PolicyType: the model's pattern, Latin-1 printable plus tab, LF and CR. */
 export const POLICY = {
-  type: 'string', min: 1, max: 131072,
-  pattern: /^[\u0009\u000A\u000D\u0020-\u00FF]+$/, patternText: '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+',
+  type: 'string',
+  min: 1,
+  max: 131072,
+  pattern: /^[\u0009\u000A\u000D\u0020-\u00FF]+$/,
+  patternText: '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+',
 } as const satisfies StringShape;
 export const POLICY_NAME = { type: 'string', min: 1, max: 128, pattern: /^\w+$/, patternText: '[\\w]+' } as const satisfies StringShape;
 /** EncryptionContextType: a string→string map, bound to the ciphertext as authenticated data. */

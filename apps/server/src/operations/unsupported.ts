@@ -26,7 +26,7 @@ interface UnsupportedEntry {
 const NO_DATA_KEY_PAIRS = 'kmsgate does not generate data key pairs yet.';
 const NO_GRANTS = 'kmsgate has no grants; what a caller may do is decided by its API key role (admin or signer).';
 const KEY_STORES_ARE_CONFIG = 'custom key stores are the backends in the gateway configuration; add, change or remove them there and restart.';
-const NO_EXPIRY = 'imported key material never expires in kmsgate and cannot be deleted from its key; schedule the key\'s deletion instead.';
+const NO_EXPIRY = "imported key material never expires in kmsgate and cannot be deleted from its key; schedule the key's deletion instead.";
 const NO_MULTI_REGION = 'kmsgate has no multi-Region keys.';
 const NO_ROTATION = 'kmsgate does not rotate key material yet (AWS rotates only symmetric encryption keys).';
 
@@ -66,7 +66,10 @@ export const UNSUPPORTED_OPERATIONS = {
       input: {
         type: 'structure',
         members: {
-          KeyId: KEY_ID, IncludeKeyMaterial: { type: 'string', enum: ['ALL_KEY_MATERIAL', 'ROTATIONS_ONLY'] }, Limit: LIMIT, Marker: MARKER,
+          KeyId: KEY_ID,
+          IncludeKeyMaterial: { type: 'string', enum: ['ALL_KEY_MATERIAL', 'ROTATIONS_ONLY'] },
+          Limit: LIMIT,
+          Marker: MARKER,
         },
       },
     },

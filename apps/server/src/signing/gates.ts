@@ -45,8 +45,13 @@ export type Refuse = (keyId: string, d: PolicyDenial) => KmsError;
 export function refuseFor(ctx: RequestContext): Refuse {
   return (keyId, d) => {
     recordDenial(ctx.audit, ctx.metrics, {
-      requestId: ctx.requestId, operation: ctx.operation, apiKeyId: ctx.principal.apiKeyId,
-      gate: d.gate, reason: d.code, keyId, ...(d.summary !== undefined ? { summary: d.summary } : {}),
+      requestId: ctx.requestId,
+      operation: ctx.operation,
+      apiKeyId: ctx.principal.apiKeyId,
+      gate: d.gate,
+      reason: d.code,
+      keyId,
+      ...(d.summary !== undefined ? { summary: d.summary } : {}),
     });
     return refusalError(d);
   };
@@ -74,10 +79,17 @@ export interface CallerKey {
  * learns nothing about the state of a key outside its scope.
  */
 export function resolveCallerKey(
-  ctx: RequestContext, gates: SigningGates, keyIdParam: string, opts: ResolveOptions,
+  ctx: RequestContext,
+  gates: SigningGates,
+  keyIdParam: string,
+  opts: ResolveOptions,
   { killSwitch = false, refuse = refuseFor(ctx) }: { killSwitch?: boolean; refuse?: Refuse } = {},
 ): CallerKey {
-  const found = resolveKey(ctx.keys, ctx.arn, keyIdParam, { operation: opts.operation, states: ALL_KEY_STATES, ...(opts.allowAliases !== undefined ? { allowAliases: opts.allowAliases } : {}) });
+  const found = resolveKey(ctx.keys, ctx.arn, keyIdParam, {
+    operation: opts.operation,
+    states: ALL_KEY_STATES,
+    ...(opts.allowAliases !== undefined ? { allowAliases: opts.allowAliases } : {}),
+  });
   const aliases = ctx.keys.aliasNamesOf(found.keyId);
   gated(refuse, found.keyId, () => {
     if (killSwitch) gates.engine.checkKillSwitch(found.keyId);

@@ -65,7 +65,13 @@ export class SigningPipeline {
       const input = parseInput(SIGN_REQUEST, json);
       // 2-3. resolve, kill switch and scope (AWS's state and usage rules only after the scope check)
       const refuse = audit.refuse;
-      const { key, aliases } = resolveCallerKey(ctx, this.gates, input.KeyId, { operation: 'Sign', states: ['Enabled'], usage: 'SIGN_VERIFY' }, { killSwitch: true, refuse });
+      const { key, aliases } = resolveCallerKey(
+        ctx,
+        this.gates,
+        input.KeyId,
+        { operation: 'Sign', states: ['Enabled'], usage: 'SIGN_VERIFY' },
+        { killSwitch: true, refuse },
+      );
       // 4. AWS checks
       const checked = checkSigning(ctx, key, input);
       const keyId = key.keyId;
@@ -88,28 +94,37 @@ export class SigningPipeline {
         const signature = await device(checked.input, undefined)();
         return { response: answer(await audit.release('accept', { keyId, signedDigest: checked.input }, signature)), decision: 'accept' };
       }
-      const ev = gated(refuse, keyId, () => engine.evaluate(resolved, {
-        key: { keyId, aliases, keySpec: key.keySpec, publicKey: key.publicKey },
-        algorithm: checked.algorithm, messageType: input.MessageType === 'DIGEST' ? 'DIGEST' : 'RAW', message: input.Message,
-        apiKeyId: ctx.principal.apiKeyId,
-      }));
+      const ev = gated(refuse, keyId, () =>
+        engine.evaluate(resolved, {
+          key: { keyId, aliases, keySpec: key.keySpec, publicKey: key.publicKey },
+          algorithm: checked.algorithm,
+          messageType: input.MessageType === 'DIGEST' ? 'DIGEST' : 'RAW',
+          message: input.Message,
+          apiKeyId: ctx.principal.apiKeyId,
+        }),
+      );
       if (input.DryRun === true) throw dryRunRefusal();
       const signed = ev.deviceInput ?? checked.input;
       const summary = auditSummary(resolved, ev.summary);
       // 6-8. replay, device, audit
-      return await engine.signOnce<SignOutcome>(ev, ctx.requestId, {
-        replayed: async (signature) => {
-          const response = answer(await audit.release('replay', { gate: 'replay', keyId, summary, signedDigest: signed }, signature));
-          ctx.metrics.replayHit();
-          return { response, decision: 'replay' };
-        },
-        device: device(signed, summary),
-        publicKey: key.publicKey,
-        signed: async (signature) => ({ response: answer(await audit.release('accept', { keyId, summary, signedDigest: signed }, signature)), decision: 'accept' }),
-      }).catch((e: unknown) => {
-        // Rate limits and rolling caps refuse inside signOnce.
-        throw isPolicyDenial(e) ? refuse(keyId, e) : e;
-      });
+      return await engine
+        .signOnce<SignOutcome>(ev, ctx.requestId, {
+          replayed: async (signature) => {
+            const response = answer(await audit.release('replay', { gate: 'replay', keyId, summary, signedDigest: signed }, signature));
+            ctx.metrics.replayHit();
+            return { response, decision: 'replay' };
+          },
+          device: device(signed, summary),
+          publicKey: key.publicKey,
+          signed: async (signature) => ({
+            response: answer(await audit.release('accept', { keyId, summary, signedDigest: signed }, signature)),
+            decision: 'accept',
+          }),
+        })
+        .catch((e: unknown) => {
+          // Rate limits and rolling caps refuse inside signOnce.
+          throw isPolicyDenial(e) ? refuse(keyId, e) : e;
+        });
     } catch (e) {
       audit.denyUnlessWritten(e);
       throw e;
@@ -132,7 +147,10 @@ function keyIdAsWritten(json: unknown): string | undefined {
 class SignAudit {
   #written = false;
 
-  constructor(private readonly ctx: RequestContext, private readonly keyIdAsWritten: string | undefined) {}
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly keyIdAsWritten: string | undefined,
+  ) {}
 
   /**
    * Writes the record that releases `value` (the signature), and returns it only once written
@@ -148,7 +166,10 @@ class SignAudit {
   deny(d: { gate?: AuditGate; reason: string; keyId?: string; summary?: unknown }): void {
     this.#written = true;
     recordDenial(this.ctx.audit, this.ctx.metrics, {
-      ...d, requestId: this.ctx.requestId, operation: this.ctx.operation, apiKeyId: this.ctx.principal.apiKeyId,
+      ...d,
+      requestId: this.ctx.requestId,
+      operation: this.ctx.operation,
+      apiKeyId: this.ctx.principal.apiKeyId,
     });
   }
 

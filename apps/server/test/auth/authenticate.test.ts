@@ -49,9 +49,11 @@ function expectRejected(f: () => unknown, type: KmsErrorType, message: string): 
 }
 
 describe('authenticate', () => {
-  test('x-api-key: the key\'s principal, and last_used_at is recorded', () => {
+  test("x-api-key: the key's principal, and last_used_at is recorded", () => {
     expect(authenticate(plain({ 'x-api-key': signer.apiKey }), store, NOW)).toEqual({
-      apiKeyId: signer.id, label: 'hot wallet', role: 'signer',
+      apiKeyId: signer.id,
+      label: 'hot wallet',
+      role: 'signer',
     });
     expect(store.get(signer.id)?.lastUsedAt).toEqual(NOW);
     expect(store.get(admin.id)?.lastUsedAt).toBeNull();
@@ -61,11 +63,9 @@ describe('authenticate', () => {
   test('x-api-key unknown, revoked, empty or repeated: UnrecognizedClientException', () => {
     expectRejected(() => authenticate(plain({ 'x-api-key': 'kmsgate_nope' }), store, NOW), 'UnrecognizedClientException', INVALID);
     expectRejected(() => authenticate(plain({ 'x-api-key': '' }), store, NOW), 'UnrecognizedClientException', INVALID);
-    expectRejected(() => authenticate(plain({ 'x-api-key': [signer.apiKey, signer.apiKey] }), store, NOW),
-      'UnrecognizedClientException', INVALID);
+    expectRejected(() => authenticate(plain({ 'x-api-key': [signer.apiKey, signer.apiKey] }), store, NOW), 'UnrecognizedClientException', INVALID);
     store.revoke(signer.id);
-    const err = expectRejected(() => authenticate(plain({ 'x-api-key': signer.apiKey }), store, NOW),
-      'UnrecognizedClientException', INVALID);
+    const err = expectRejected(() => authenticate(plain({ 'x-api-key': signer.apiKey }), store, NOW), 'UnrecognizedClientException', INVALID);
     expect(err.message).not.toContain(signer.apiKey);
   });
 
@@ -74,7 +74,7 @@ describe('authenticate', () => {
     expect(p.apiKeyId).toBe(admin.id);
   });
 
-  test('SigV4 with the key\'s access key id and secret', async () => {
+  test("SigV4 with the key's access key id and secret", async () => {
     const req = await signWithAwsSdk({ accessKeyId: signer.accessKeyId, secretAccessKey: signer.secretAccessKey, date: NOW });
     expect(authenticate(req, store, NOW)).toEqual({ apiKeyId: signer.id, label: 'hot wallet', role: 'signer' });
     expect(store.get(signer.id)?.lastUsedAt).toEqual(NOW);
@@ -87,29 +87,35 @@ describe('authenticate', () => {
     expectRejected(() => authenticate(req, store, NOW), 'UnrecognizedClientException', INVALID);
   });
 
-  test('SigV4 signed with another key\'s secret: InvalidSignatureException', async () => {
+  test("SigV4 signed with another key's secret: InvalidSignatureException", async () => {
     const req = await signWithAwsSdk({ accessKeyId: signer.accessKeyId, secretAccessKey: admin.secretAccessKey, date: NOW });
-    const err = expectRejected(() => authenticate(req, store, NOW), 'InvalidSignatureException',
+    const err = expectRejected(
+      () => authenticate(req, store, NOW),
+      'InvalidSignatureException',
       'The request signature we calculated does not match the signature you provided. ' +
-        'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
+        'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+    );
     expect(err.message).not.toContain(admin.secretAccessKey);
   });
 
   test('another Authorization scheme: IncompleteSignatureException that does not echo the credential', () => {
-    const err = expectRejected(() => authenticate(plain({ authorization: 'Bearer s3cr3t-t0ken' }), store, NOW),
+    const err = expectRejected(
+      () => authenticate(plain({ authorization: 'Bearer s3cr3t-t0ken' }), store, NOW),
       'IncompleteSignatureException',
-      "Unsupported AWS 'algorithm': 'Bearer'. Sign with AWS4-HMAC-SHA256 (AWS Signature Version 4) or send an x-api-key header.");
+      "Unsupported AWS 'algorithm': 'Bearer'. Sign with AWS4-HMAC-SHA256 (AWS Signature Version 4) or send an x-api-key header.",
+    );
     expect(err.message).not.toContain('s3cr3t');
-    const bare = expectRejected(() => authenticate(plain({ authorization: signer.apiKey }), store, NOW),
+    const bare = expectRejected(
+      () => authenticate(plain({ authorization: signer.apiKey }), store, NOW),
       'IncompleteSignatureException',
-      "Unsupported AWS 'algorithm': '…'. Sign with AWS4-HMAC-SHA256 (AWS Signature Version 4) or send an x-api-key header.");
+      "Unsupported AWS 'algorithm': '…'. Sign with AWS4-HMAC-SHA256 (AWS Signature Version 4) or send an x-api-key header.",
+    );
     expect(bare.message).not.toContain(signer.apiKey);
   });
 
   test('no credentials at all: MissingAuthenticationTokenException', () => {
     expectRejected(() => authenticate(plain({}), store, NOW), 'MissingAuthenticationTokenException', 'Missing Authentication Token');
-    expectRejected(() => authenticate(plain({ authorization: '  ' }), store, NOW),
-      'MissingAuthenticationTokenException', 'Missing Authentication Token');
+    expectRejected(() => authenticate(plain({ authorization: '  ' }), store, NOW), 'MissingAuthenticationTokenException', 'Missing Authentication Token');
   });
 });
 
@@ -117,8 +123,18 @@ describe('authorize', () => {
   const adminP: Principal = { apiKeyId: 'ak_00000000000000aa', label: 'ops', role: 'admin' };
   const signerP: Principal = { apiKeyId: 'ak_00000000000000bb', label: 'hot wallet', role: 'signer' };
   const briefList = [
-    'CreateKey', 'ScheduleKeyDeletion', 'CancelKeyDeletion', 'DisableKey', 'EnableKey', 'CreateAlias', 'UpdateAlias',
-    'DeleteAlias', 'PutKeyPolicy', 'TagResource', 'UntagResource', 'UpdateKeyDescription',
+    'CreateKey',
+    'ScheduleKeyDeletion',
+    'CancelKeyDeletion',
+    'DisableKey',
+    'EnableKey',
+    'CreateAlias',
+    'UpdateAlias',
+    'DeleteAlias',
+    'PutKeyPolicy',
+    'TagResource',
+    'UntagResource',
+    'UpdateKeyDescription',
   ];
 
   test('admin may call everything', () => {
@@ -135,14 +151,20 @@ describe('authorize', () => {
 
   test.each(briefList)('signer may not call %s', (op) => {
     expect(findOperation(op)!.access).toBe('admin');
-    expectRejected(() => authorize(signerP, findOperation(op)!), 'AccessDeniedException',
-      `User: hot wallet (api key ak_00000000000000bb) is not authorized to perform: kms:${op} because its role is signer`);
+    expectRejected(
+      () => authorize(signerP, findOperation(op)!),
+      'AccessDeniedException',
+      `User: hot wallet (api key ak_00000000000000bb) is not authorized to perform: kms:${op} because its role is signer`,
+    );
   });
 
   test('an unknown role may call nothing', () => {
     const odd = { ...signerP, role: 'auditor' } as unknown as Principal;
-    expectRejected(() => authorize(odd, findOperation('Sign')!), 'AccessDeniedException',
-      'User: hot wallet (api key ak_00000000000000bb) is not authorized to perform: kms:Sign because its role is auditor');
+    expectRejected(
+      () => authorize(odd, findOperation('Sign')!),
+      'AccessDeniedException',
+      'User: hot wallet (api key ak_00000000000000bb) is not authorized to perform: kms:Sign because its role is auditor',
+    );
   });
 });
 

@@ -6,12 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KmsError } from '@kmsgate/core';
-import {
-  buildCanonicalRequest,
-  buildStringToSign,
-  verifySigV4Request,
-  type SigV4Request,
-} from '../../src/auth/sigv4';
+import { buildCanonicalRequest, buildStringToSign, verifySigV4Request, type SigV4Request } from '../../src/auth/sigv4';
 
 interface VectorCase {
   name: string;
@@ -27,9 +22,11 @@ interface VectorCase {
   signature: string;
 }
 
-const file = JSON.parse(
-  readFileSync(join(__dirname, '..', 'vectors', 'aws-sig-v4-test-suite.json'), 'utf8'),
-) as { source: string; url: string; cases: VectorCase[] };
+const file = JSON.parse(readFileSync(join(__dirname, '..', 'vectors', 'aws-sig-v4-test-suite.json'), 'utf8')) as {
+  source: string;
+  url: string;
+  cases: VectorCase[];
+};
 
 for (const c of file.cases) {
   if (c.result !== 'valid' && c.result !== 'invalid') throw new Error(`${c.name}: unknown result label '${c.result}'`);
@@ -48,8 +45,7 @@ function authorizationOf(req: SigV4Request): string {
 const principal = { who: 'AKIDEXAMPLE' };
 
 function verify(c: VectorCase, req: SigV4Request): unknown {
-  const lookup = (id: string) =>
-    id === c.credentials.accessKeyId ? { principal, secretAccessKey: c.credentials.secretAccessKey } : undefined;
+  const lookup = (id: string) => (id === c.credentials.accessKeyId ? { principal, secretAccessKey: c.credentials.secretAccessKey } : undefined);
   return verifySigV4Request(req, lookup, new Date(c.timestamp), { service: c.service, normalizePath: c.normalize });
 }
 

@@ -1,12 +1,6 @@
 import { KmsError, type KmsErrorType } from '@kmsgate/core';
 import type { Principal } from '@kmsgate/store';
-import {
-  buildCanonicalRequest,
-  buildStringToSign,
-  deriveSigningKey,
-  verifySigV4,
-  type SigV4Request,
-} from '../../src/auth/sigv4';
+import { buildCanonicalRequest, buildStringToSign, deriveSigningKey, verifySigV4, type SigV4Request } from '../../src/auth/sigv4';
 import { createHash, createHmac } from 'node:crypto';
 import { signWithAwsSdk, type SignInput, type SignedRequest } from './sign-with-aws-sdk';
 
@@ -63,7 +57,7 @@ describe('requests signed by the AWS SDK signer verify', () => {
       applyChecksum: false,
       region: 'eu-central-1',
       path: '/some%20dir/x/Sign',
-      query: { b: 'two words', a: ['2', '1'], 'ünï': 'ç=d' },
+      query: { b: 'two words', a: ['2', '1'], ünï: 'ç=d' },
     });
     expect(req.headers['x-amz-content-sha256']).toBeUndefined();
     expect(req.path).toContain('?');
@@ -80,7 +74,10 @@ describe('requests signed by the AWS SDK signer verify', () => {
   });
 
   test('X-Amz-Target and Content-Type must be signed when they are sent (every AWS SDK and the CLI sign them)', async () => {
-    for (const [name, shown] of [['x-amz-target', 'X-Amz-Target'], ['content-type', 'Content-Type']]) {
+    for (const [name, shown] of [
+      ['x-amz-target', 'X-Amz-Target'],
+      ['content-type', 'Content-Type'],
+    ]) {
       // Sent, but left out of SignedHeaders: a captured request could be replayed as another operation.
       const unsigned = await sign({ unsignableHeaders: new Set([name!]) });
       expect(unsigned.headers.authorization).not.toContain(name!);
@@ -114,12 +111,12 @@ describe('requests signed by the AWS SDK signer verify', () => {
     const headers = { host: 'kms.example.test', date: '20260101T120000Z', 'x-amz-target': 'TrentService.ListKeys' };
     const body = new TextEncoder().encode('{}');
     const signed = ['date', 'host', 'x-amz-target'];
-    const creq = buildCanonicalRequest({ method: 'POST', path: '/', headers }, signed,
-      createHash('sha256').update(body).digest('hex'));
+    const creq = buildCanonicalRequest({ method: 'POST', path: '/', headers }, signed, createHash('sha256').update(body).digest('hex'));
     const sts = buildStringToSign('20260101T120000Z', '20260101/us-east-1/kms/aws4_request', creq);
-    const sig = createHmac('sha256', deriveSigningKey(SECRET, '20260101', 'us-east-1', 'kms')).update(sts).digest('hex');
-    const authorization =
-      `AWS4-HMAC-SHA256 Credential=${AKID}/20260101/us-east-1/kms/aws4_request, SignedHeaders=${signed.join(';')}, Signature=${sig}`;
+    const sig = createHmac('sha256', deriveSigningKey(SECRET, '20260101', 'us-east-1', 'kms'))
+      .update(sts)
+      .digest('hex');
+    const authorization = `AWS4-HMAC-SHA256 Credential=${AKID}/20260101/us-east-1/kms/aws4_request, SignedHeaders=${signed.join(';')}, Signature=${sig}`;
     expect(verifySigV4({ method: 'POST', path: '/', headers: { ...headers, authorization }, body }, lookup, NOW)).toBe(PRINCIPAL);
   });
 
@@ -140,8 +137,11 @@ describe('every mutation is rejected with the exception AWS uses', () => {
 
   test('changed body with x-amz-content-sha256 signed', async () => {
     const req = await sign();
-    expectRejected({ ...req, body: new Uint8Array([...req.body, 0x20]) }, 'InvalidSignatureException',
-      "The provided 'x-amz-content-sha256' header does not match what was computed.");
+    expectRejected(
+      { ...req, body: new Uint8Array([...req.body, 0x20]) },
+      'InvalidSignatureException',
+      "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    );
   });
 
   test('x-amz-content-sha256 that is not the body hash, even if signed', async () => {
@@ -199,9 +199,12 @@ describe('every mutation is rejected with the exception AWS uses', () => {
     const lateNow = new Date('2026-01-01T23:58:00Z');
     const req = await sign({ date: lateNow });
     const headers = { ...req.headers, 'x-amz-date': '20260102T000100Z' };
-    expectRejected({ ...req, headers }, 'InvalidSignatureException',
+    expectRejected(
+      { ...req, headers },
+      'InvalidSignatureException',
       "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20260101' != '20260102', from '20260102T000100Z'.",
-      lateNow);
+      lateNow,
+    );
   });
 
   test('bad terminator and region, reported together', async () => {
@@ -210,21 +213,26 @@ describe('every mutation is rejected with the exception AWS uses', () => {
       ...req.headers,
       authorization: req.headers.authorization!.replace('/us-east-1/kms/aws4_request', '/US_EAST/kms/aws5_request'),
     };
-    expectRejected({ ...req, headers }, 'InvalidSignatureException',
+    expectRejected(
+      { ...req, headers },
+      'InvalidSignatureException',
       "Credential should be scoped to a valid region, not 'US_EAST'. " +
-        "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5_request'.");
+        "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5_request'.",
+    );
   });
 
   test('expired (more than 5 minutes old)', async () => {
     const req = await sign({ date: new Date(NOW.getTime() - 6 * 60_000) });
-    expectRejected(req, 'InvalidSignatureException',
-      'Signature expired: 20260101T115400Z is now earlier than 20260101T115500Z (20260101T120000Z - 5 min.)');
+    expectRejected(req, 'InvalidSignatureException', 'Signature expired: 20260101T115400Z is now earlier than 20260101T115500Z (20260101T120000Z - 5 min.)');
   });
 
   test('future-dated (more than 5 minutes ahead)', async () => {
     const req = await sign({ date: new Date(NOW.getTime() + 5 * 60_000 + 1000) });
-    expectRejected(req, 'InvalidSignatureException',
-      'Signature not yet current: 20260101T120501Z is still later than 20260101T120500Z (20260101T120000Z + 5 min.)');
+    expectRejected(
+      req,
+      'InvalidSignatureException',
+      'Signature not yet current: 20260101T120501Z is still later than 20260101T120500Z (20260101T120000Z + 5 min.)',
+    );
   });
 
   test.each([
@@ -233,8 +241,8 @@ describe('every mutation is rejected with the exception AWS uses', () => {
     ['SignedHeaders', "Authorization header requires 'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256"],
   ])('missing %s', async (param, message) => {
     const req = await sign();
-    const authorization = req.headers.authorization!
-      .split(', ')
+    const authorization = req.headers
+      .authorization!.split(', ')
       .map((p) => p.replace(/^AWS4-HMAC-SHA256 /, ''))
       .filter((p) => !p.startsWith(`${param}=`))
       .join(', ');
@@ -246,27 +254,41 @@ describe('every mutation is rejected with the exception AWS uses', () => {
     const req = await sign();
     const headers: Record<string, string> = { ...req.headers, authorization: 'AWS4-HMAC-SHA256' };
     delete headers['x-amz-date'];
-    expectRejected({ ...req, headers }, 'IncompleteSignatureException',
+    expectRejected(
+      { ...req, headers },
+      'IncompleteSignatureException',
       "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. " +
         "Authorization header requires 'SignedHeaders' parameter. " +
-        "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256");
+        "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256",
+    );
   });
 
   test('garbage Authorization headers', async () => {
     const req = await sign();
     const sig = signatureOf(req);
     const withAuth = (authorization: string) => ({ ...req, headers: { ...req.headers, authorization } });
-    expectRejected(withAuth('AWS4-HMAC-SHA256 garbage'), 'IncompleteSignatureException',
-      "'garbage' not a valid key=value pair (missing equal-sign) in Authorization header: 'AWS4-HMAC-SHA256 …'");
-    // A stray token that might be part of a signature is not repeated back.
-    expectRejected(withAuth(`AWS4-HMAC-SHA256 Credential=${AKID}/20260101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature ${sig}`),
-      'IncompleteSignatureException', "'…' not a valid key=value pair (missing equal-sign) in Authorization header: 'AWS4-HMAC-SHA256 …'");
-    expectRejected(withAuth('AWS4-HMAC-SHA512 Credential=x, SignedHeaders=host, Signature=00'),
-      'IncompleteSignatureException', "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'.");
-    expectRejected(withAuth('\u0000\u00ff\u2028'), 'IncompleteSignatureException', "Unsupported AWS 'algorithm': '…'.");
-    expectRejected(withAuth(`AWS4-HMAC-SHA256 Credential=${AKID}, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=${sig}`),
+    expectRejected(
+      withAuth('AWS4-HMAC-SHA256 garbage'),
       'IncompleteSignatureException',
-      `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${AKID}'`);
+      "'garbage' not a valid key=value pair (missing equal-sign) in Authorization header: 'AWS4-HMAC-SHA256 …'",
+    );
+    // A stray token that might be part of a signature is not repeated back.
+    expectRejected(
+      withAuth(`AWS4-HMAC-SHA256 Credential=${AKID}/20260101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature ${sig}`),
+      'IncompleteSignatureException',
+      "'…' not a valid key=value pair (missing equal-sign) in Authorization header: 'AWS4-HMAC-SHA256 …'",
+    );
+    expectRejected(
+      withAuth('AWS4-HMAC-SHA512 Credential=x, SignedHeaders=host, Signature=00'),
+      'IncompleteSignatureException',
+      "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'.",
+    );
+    expectRejected(withAuth('\u0000\u00ff\u2028'), 'IncompleteSignatureException', "Unsupported AWS 'algorithm': '…'.");
+    expectRejected(
+      withAuth(`AWS4-HMAC-SHA256 Credential=${AKID}, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=${sig}`),
+      'IncompleteSignatureException',
+      `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${AKID}'`,
+    );
     expectRejected(withAuth(''), 'MissingAuthenticationTokenException', 'Missing Authentication Token');
   });
 
@@ -284,8 +306,11 @@ describe('every mutation is rejected with the exception AWS uses', () => {
   test('a date that is not ISO 8601 basic format', async () => {
     const req = await sign();
     for (const bad of ['2026-01-01T12:00:00Z', 'Thu, 01 Jan 2026 12:00:00 GMT', '20260230T120000Z']) {
-      expectRejected({ ...req, headers: { ...req.headers, 'x-amz-date': bad } }, 'IncompleteSignatureException',
-        `Date must be in ISO-8601 'basic format'. Got '${bad}'. See http://en.wikipedia.org/wiki/ISO_8601`);
+      expectRejected(
+        { ...req, headers: { ...req.headers, 'x-amz-date': bad } },
+        'IncompleteSignatureException',
+        `Date must be in ISO-8601 'basic format'. Got '${bad}'. See http://en.wikipedia.org/wiki/ISO_8601`,
+      );
     }
   });
 

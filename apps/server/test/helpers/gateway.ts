@@ -7,7 +7,12 @@ import { parseConfig } from '../../src/config';
 import { startGateway, type Gateway } from '../../src/gateway';
 import { silentLogger } from '../../src/log';
 
-export interface Credentials { id: string; apiKey: string; accessKeyId: string; secretAccessKey: string }
+export interface Credentials {
+  id: string;
+  apiKey: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
 
 export interface TestGateway {
   gateway: Gateway;
@@ -63,11 +68,15 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   const env = { KMSGATE_DATA_DIR: dataDir } as NodeJS.ProcessEnv;
   const config = parseConfig(
     {
-      server: { ...opts.server, port: 0 }, backends: opts.backends ?? DEFAULT_TEST_BACKENDS,
-      ...(opts.policies ? { policies: opts.policies } : {}), ...(opts.replay ? { replay: opts.replay } : {}),
-      ...(opts.audit ? { audit: opts.audit } : {}), ...(opts.limits ? { limits: opts.limits } : {}),
+      server: { ...opts.server, port: 0 },
+      backends: opts.backends ?? DEFAULT_TEST_BACKENDS,
+      ...(opts.policies ? { policies: opts.policies } : {}),
+      ...(opts.replay ? { replay: opts.replay } : {}),
+      ...(opts.audit ? { audit: opts.audit } : {}),
+      ...(opts.limits ? { limits: opts.limits } : {}),
     },
-    'test', env,
+    'test',
+    env,
   );
   const gateway = await startGateway(config, silentLogger, env, {
     // No periodic backend check: tests count device requests, and a check would be one of them at
@@ -116,7 +125,11 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       });
       const text = await res.text();
       let json: unknown;
-      try { json = JSON.parse(text); } catch { json = undefined; }
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
       return { status: res.status, headers: res.headers, json, text };
     },
     async stop({ keepData = false } = {}) {

@@ -16,12 +16,16 @@ export async function sign(
   message: Uint8Array,
   opts: { algorithm?: string; messageType?: 'RAW' | 'DIGEST'; creds?: Credentials } = {},
 ): Promise<SignOutcome> {
-  const r = await t.call('Sign', {
-    KeyId: keyId,
-    Message: Buffer.from(message).toString('base64'),
-    MessageType: opts.messageType ?? 'RAW',
-    SigningAlgorithm: opts.algorithm ?? 'ECDSA_SHA_256',
-  }, { 'x-api-key': (opts.creds ?? t.admin).apiKey });
+  const r = await t.call(
+    'Sign',
+    {
+      KeyId: keyId,
+      Message: Buffer.from(message).toString('base64'),
+      MessageType: opts.messageType ?? 'RAW',
+      SigningAlgorithm: opts.algorithm ?? 'ECDSA_SHA_256',
+    },
+    { 'x-api-key': (opts.creds ?? t.admin).apiKey },
+  );
   if (r.status === 200) return { status: 200, signature: new Uint8Array(Buffer.from(r.json.Signature as string, 'base64')) };
   const message_ = String(r.json?.message ?? '');
   return { status: r.status, error: { type: String(r.json?.__type), message: message_, reason: reasonOf(message_) } };
@@ -61,11 +65,21 @@ export function deviceRequests(t: TestGateway): number {
 
 /** The audit records of Sign requests for a key, oldest first. */
 export function auditFor(t: TestGateway, keyId: string): { decision: string; gate: string | null; reason: string | null }[] {
-  return t.gateway.db.prepare("SELECT decision, gate, reason FROM audit_log WHERE key_id = ? AND operation = 'Sign' ORDER BY seq").all(keyId) as { decision: string; gate: string | null; reason: string | null }[];
+  return t.gateway.db.prepare("SELECT decision, gate, reason FROM audit_log WHERE key_id = ? AND operation = 'Sign' ORDER BY seq").all(keyId) as {
+    decision: string;
+    gate: string | null;
+    reason: string | null;
+  }[];
 }
 
 /** An admin API call (/admin/…) with x-api-key. */
-export async function admin(t: TestGateway, method: string, path: string, body?: unknown, creds: Credentials = t.admin): Promise<{ status: number; json: any }> {
+export async function admin(
+  t: TestGateway,
+  method: string,
+  path: string,
+  body?: unknown,
+  creds: Credentials = t.admin,
+): Promise<{ status: number; json: any }> {
   const res = await fetch(t.url + path, {
     method,
     headers: { 'x-api-key': creds.apiKey, 'content-type': 'application/json' },
@@ -73,6 +87,10 @@ export async function admin(t: TestGateway, method: string, path: string, body?:
   });
   const text = await res.text();
   let json: unknown;
-  try { json = JSON.parse(text); } catch { json = text; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
   return { status: res.status, json };
 }

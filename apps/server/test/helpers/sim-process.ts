@@ -16,10 +16,21 @@ export interface SimProcess {
  */
 export async function startSimProcess(options: { serial: number; statePath: string; port?: number }): Promise<SimProcess> {
   // The package's bin registers tsx in-process: one process, so SIGKILL reaches the simulator itself.
-  const child = spawn(process.execPath, [
-    join(REPO_ROOT, 'packages', 'yubihsm-sim', 'bin', 'yubihsm-sim.cjs'),
-    '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--serial', String(options.serial), '--state', options.statePath,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'packages', 'yubihsm-sim', 'bin', 'yubihsm-sim.cjs'),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(options.port ?? 0),
+      '--serial',
+      String(options.serial),
+      '--state',
+      options.statePath,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     let stderr = '';

@@ -84,24 +84,34 @@ function summariseAmino(raw: unknown, what: string, depth: number): CosmosMessag
     case '/cosmos.bank.v1beta1.MsgSend':
       return { ...base, kind: 'send', from: string(value, 'from_address', at), to: string(value, 'to_address', at), amount: coins(value, 'amount', at) };
     case '/cosmos.bank.v1beta1.MsgMultiSend': {
-      const io = (key: string) => array(value[key] ?? [], `${at}.${key}`).map((x, i) => {
-        const o = object(x, `${at}.${key}[${i}]`);
-        return { address: string(o, 'address', at), coins: coins(o, 'coins', at) };
-      });
+      const io = (key: string) =>
+        array(value[key] ?? [], `${at}.${key}`).map((x, i) => {
+          const o = object(x, `${at}.${key}[${i}]`);
+          return { address: string(o, 'address', at), coins: coins(o, 'coins', at) };
+        });
       return { ...base, kind: 'multi-send', inputs: io('inputs'), outputs: io('outputs') };
     }
     case '/cosmwasm.wasm.v1.MsgExecuteContract': {
       if (!('msg' in value)) fail('COSMOS_AMINO_MALFORMED', `${at} has no msg`);
       return {
-        ...base, kind: 'execute-contract', sender: string(value, 'sender', at), contract: string(value, 'contract', at),
-        funds: coins(value, 'funds', at), msg: value.msg, method: contractMethod(value.msg),
+        ...base,
+        kind: 'execute-contract',
+        sender: string(value, 'sender', at),
+        contract: string(value, 'contract', at),
+        funds: coins(value, 'funds', at),
+        msg: value.msg,
+        method: contractMethod(value.msg),
       };
     }
     case '/ibc.applications.transfer.v1.MsgTransfer': {
       const token = object(value.token, `${at}.token`);
       return {
-        ...base, kind: 'ibc-transfer', sender: string(value, 'sender', at), receiver: string(value, 'receiver', at),
-        token: checkCoin(token.denom, token.amount), sourcePort: string(value, 'source_port', at),
+        ...base,
+        kind: 'ibc-transfer',
+        sender: string(value, 'sender', at),
+        receiver: string(value, 'receiver', at),
+        token: checkCoin(token.denom, token.amount),
+        sourcePort: string(value, 'source_port', at),
         sourceChannel: string(value, 'source_channel', at),
       };
     }

@@ -27,12 +27,23 @@ export function totalsOf(messages: readonly CosmosMessage[]): AssetAmount[] {
   const addAll = (coins: readonly CosmosCoin[]) => coins.forEach((c) => totals.add(c.denom, BigInt(c.amount)));
   const visit = (m: CosmosMessage): void => {
     switch (m.kind) {
-      case 'send': addAll(m.amount); break;
-      case 'multi-send': m.inputs.forEach((i) => addAll(i.coins)); break;
-      case 'execute-contract': addAll(m.funds); break;
-      case 'ibc-transfer': addAll([m.token]); break;
-      case 'exec': m.messages.forEach(visit); break;
-      case 'unknown': break;
+      case 'send':
+        addAll(m.amount);
+        break;
+      case 'multi-send':
+        m.inputs.forEach((i) => addAll(i.coins));
+        break;
+      case 'execute-contract':
+        addAll(m.funds);
+        break;
+      case 'ibc-transfer':
+        addAll([m.token]);
+        break;
+      case 'exec':
+        m.messages.forEach(visit);
+        break;
+      case 'unknown':
+        break;
     }
   };
   messages.forEach(visit);

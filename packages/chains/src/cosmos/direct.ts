@@ -67,9 +67,7 @@ function signerInfo(info: SignerInfo, index: number): CosmosSignerInfo {
   let publicKey: string | null = null;
   const any = info.publicKey;
   if (any !== undefined) {
-    const raw = any.typeUrl === SECP256K1_PUBKEY_TYPE_URL
-      ? decodeCanonical(PubKey, any.value, `signer ${index} public key`).key
-      : any.value;
+    const raw = any.typeUrl === SECP256K1_PUBKEY_TYPE_URL ? decodeCanonical(PubKey, any.value, `signer ${index} public key`).key : any.value;
     publicKey = toBase64(raw);
   }
   const mode = info.modeInfo;

@@ -28,16 +28,26 @@ export function summariseAny(any: Any, depth = 0): CosmosMessage {
       const m = decodeCanonical(MsgExecuteContract, value, typeUrl);
       const msg = parseJsonBytes(m.msg, `${typeUrl} msg`);
       return {
-        kind: 'execute-contract', typeUrl, sender: m.sender, contract: m.contract,
-        funds: checkCoins(m.funds), msg, method: contractMethod(msg),
+        kind: 'execute-contract',
+        typeUrl,
+        sender: m.sender,
+        contract: m.contract,
+        funds: checkCoins(m.funds),
+        msg,
+        method: contractMethod(msg),
       };
     }
     case MsgTransfer.typeUrl: {
       const m = decodeCanonical(MsgTransfer, value, typeUrl);
       if (m.token === undefined) fail('COSMOS_MALFORMED', `${typeUrl} has no token`);
       return {
-        kind: 'ibc-transfer', typeUrl, sender: m.sender, receiver: m.receiver,
-        token: checkCoin(m.token.denom, m.token.amount), sourcePort: m.sourcePort, sourceChannel: m.sourceChannel,
+        kind: 'ibc-transfer',
+        typeUrl,
+        sender: m.sender,
+        receiver: m.receiver,
+        token: checkCoin(m.token.denom, m.token.amount),
+        sourcePort: m.sourcePort,
+        sourceChannel: m.sourceChannel,
       };
     }
     case MsgExec.typeUrl: {

@@ -47,7 +47,8 @@ export function decodeSolanaMessage(bytes: Uint8Array, opts: SolanaDecodeOptions
       staticKeys[ix.programIdIndex]!,
       ix.accountKeyIndexes.map((i) => accounts[i]!.address),
       ix.data,
-    ));
+    ),
+  );
   return {
     chain: 'solana',
     version: message.version,

@@ -15,18 +15,48 @@ export const TOKEN_2022_PROGRAM_ID = 'TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuE
 
 /** solana-system-interface SystemInstruction variants, by their u32 LE tag. */
 const SYSTEM_NAMES = [
-  'CreateAccount', 'Assign', 'Transfer', 'CreateAccountWithSeed', 'AdvanceNonceAccount',
-  'WithdrawNonceAccount', 'InitializeNonceAccount', 'AuthorizeNonceAccount', 'Allocate',
-  'AllocateWithSeed', 'AssignWithSeed', 'TransferWithSeed', 'UpgradeNonceAccount',
+  'CreateAccount',
+  'Assign',
+  'Transfer',
+  'CreateAccountWithSeed',
+  'AdvanceNonceAccount',
+  'WithdrawNonceAccount',
+  'InitializeNonceAccount',
+  'AuthorizeNonceAccount',
+  'Allocate',
+  'AllocateWithSeed',
+  'AssignWithSeed',
+  'TransferWithSeed',
+  'UpgradeNonceAccount',
 ] as const;
 
 /** spl-token TokenInstruction variants by their u8 tag (shared by Token-2022 up to 24). */
 const TOKEN_NAMES = [
-  'InitializeMint', 'InitializeAccount', 'InitializeMultisig', 'Transfer', 'Approve', 'Revoke',
-  'SetAuthority', 'MintTo', 'Burn', 'CloseAccount', 'FreezeAccount', 'ThawAccount',
-  'TransferChecked', 'ApproveChecked', 'MintToChecked', 'BurnChecked', 'InitializeAccount2',
-  'SyncNative', 'InitializeAccount3', 'InitializeMultisig2', 'InitializeMint2',
-  'GetAccountDataSize', 'InitializeImmutableOwner', 'AmountToUiAmount', 'UiAmountToAmount',
+  'InitializeMint',
+  'InitializeAccount',
+  'InitializeMultisig',
+  'Transfer',
+  'Approve',
+  'Revoke',
+  'SetAuthority',
+  'MintTo',
+  'Burn',
+  'CloseAccount',
+  'FreezeAccount',
+  'ThawAccount',
+  'TransferChecked',
+  'ApproveChecked',
+  'MintToChecked',
+  'BurnChecked',
+  'InitializeAccount2',
+  'SyncNative',
+  'InitializeAccount3',
+  'InitializeMultisig2',
+  'InitializeMint2',
+  'GetAccountDataSize',
+  'InitializeImmutableOwner',
+  'AmountToUiAmount',
+  'UiAmountToAmount',
 ] as const;
 
 /** Token-2022 TransferFeeExtension (tag 26), sub-instruction TransferCheckedWithFee (1). */
@@ -95,24 +125,42 @@ function decodeToken(programId: string, accounts: string[], data: Uint8Array): S
     need(data.length >= 9, 'SPL Token Transfer data too short');
     need(accounts.length >= 3, 'SPL Token Transfer has too few accounts');
     transfer = {
-      ...base, instruction: 'Transfer', amount: readUintLE(data, 1, 8).toString(), mint: null, decimals: null,
-      source: accounts[0]!, destination: accounts[1]!, authority: accounts[2]!,
+      ...base,
+      instruction: 'Transfer',
+      amount: readUintLE(data, 1, 8).toString(),
+      mint: null,
+      decimals: null,
+      source: accounts[0]!,
+      destination: accounts[1]!,
+      authority: accounts[2]!,
     };
   } else if (tag === 12) {
     // TransferChecked { amount: u64, decimals: u8 }; [source, mint, destination, authority, ...signers]
     need(data.length >= 10, 'SPL Token TransferChecked data too short');
     need(accounts.length >= 4, 'SPL Token TransferChecked has too few accounts');
     transfer = {
-      ...base, instruction: 'TransferChecked', amount: readUintLE(data, 1, 8).toString(), mint: accounts[1]!,
-      decimals: data[9]!, source: accounts[0]!, destination: accounts[2]!, authority: accounts[3]!,
+      ...base,
+      instruction: 'TransferChecked',
+      amount: readUintLE(data, 1, 8).toString(),
+      mint: accounts[1]!,
+      decimals: data[9]!,
+      source: accounts[0]!,
+      destination: accounts[2]!,
+      authority: accounts[3]!,
     };
   } else if (programId === TOKEN_2022_PROGRAM_ID && tag === TOKEN_2022_TRANSFER_FEE_EXTENSION && data[1] === TRANSFER_CHECKED_WITH_FEE) {
     // TransferCheckedWithFee { amount: u64, decimals: u8, fee: u64 }; [source, mint, destination, authority, ...]
     need(data.length >= 2 + 8 + 1 + 8, 'Token-2022 TransferCheckedWithFee data too short');
     need(accounts.length >= 4, 'Token-2022 TransferCheckedWithFee has too few accounts');
     transfer = {
-      ...base, instruction: 'TransferCheckedWithFee', amount: readUintLE(data, 2, 8).toString(), mint: accounts[1]!,
-      decimals: data[10]!, source: accounts[0]!, destination: accounts[2]!, authority: accounts[3]!,
+      ...base,
+      instruction: 'TransferCheckedWithFee',
+      amount: readUintLE(data, 2, 8).toString(),
+      mint: accounts[1]!,
+      decimals: data[10]!,
+      source: accounts[0]!,
+      destination: accounts[2]!,
+      authority: accounts[3]!,
     };
   } else {
     const name = TOKEN_NAMES[tag];

@@ -24,7 +24,10 @@ export function parseKeyIdentifier(value: string): KeyIdentifier {
   return { kind: 'malformed' };
 }
 
-export interface ArnContext { region: string; accountId: string }
+export interface ArnContext {
+  region: string;
+  accountId: string;
+}
 
 export function keyArn(ctx: ArnContext, keyId: string): string {
   return `arn:aws:kms:${ctx.region}:${ctx.accountId}:key/${keyId}`;

@@ -36,8 +36,12 @@ export type SigningFamily = (typeof SIGNING_ALGORITHMS)[SupportedSigningAlgorith
  * KMS keys": PKCS#1 v1.5 first, then PSS).
  */
 const RSA_SIGNING = [
-  'RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512',
-  'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512',
+  'RSASSA_PKCS1_V1_5_SHA_256',
+  'RSASSA_PKCS1_V1_5_SHA_384',
+  'RSASSA_PKCS1_V1_5_SHA_512',
+  'RSASSA_PSS_SHA_256',
+  'RSASSA_PSS_SHA_384',
+  'RSASSA_PSS_SHA_512',
 ] as const;
 
 /**
@@ -47,56 +51,103 @@ const RSA_SIGNING = [
  */
 export const KEY_SPECS = {
   ECC_NIST_P256: {
-    kind: 'ec', curve: 'p256', coordinateLength: 32,
-    usages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], awsUsages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], signingAlgorithms: ['ECDSA_SHA_256'], keyAgreementAlgorithms: ['ECDH'],
+    kind: 'ec',
+    curve: 'p256',
+    coordinateLength: 32,
+    usages: ['SIGN_VERIFY', 'KEY_AGREEMENT'],
+    awsUsages: ['SIGN_VERIFY', 'KEY_AGREEMENT'],
+    signingAlgorithms: ['ECDSA_SHA_256'],
+    keyAgreementAlgorithms: ['ECDH'],
   },
   ECC_NIST_P384: {
-    kind: 'ec', curve: 'p384', coordinateLength: 48,
-    usages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], awsUsages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], signingAlgorithms: ['ECDSA_SHA_384'], keyAgreementAlgorithms: ['ECDH'],
+    kind: 'ec',
+    curve: 'p384',
+    coordinateLength: 48,
+    usages: ['SIGN_VERIFY', 'KEY_AGREEMENT'],
+    awsUsages: ['SIGN_VERIFY', 'KEY_AGREEMENT'],
+    signingAlgorithms: ['ECDSA_SHA_384'],
+    keyAgreementAlgorithms: ['ECDH'],
   },
   ECC_NIST_P521: {
-    kind: 'ec', curve: 'p521', coordinateLength: 66,
-    usages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], awsUsages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], signingAlgorithms: ['ECDSA_SHA_512'], keyAgreementAlgorithms: ['ECDH'],
+    kind: 'ec',
+    curve: 'p521',
+    coordinateLength: 66,
+    usages: ['SIGN_VERIFY', 'KEY_AGREEMENT'],
+    awsUsages: ['SIGN_VERIFY', 'KEY_AGREEMENT'],
+    signingAlgorithms: ['ECDSA_SHA_512'],
+    keyAgreementAlgorithms: ['ECDH'],
   },
   ECC_SECG_P256K1: {
-    kind: 'ec', curve: 'secp256k1', coordinateLength: 32,
-    usages: ['SIGN_VERIFY'], awsUsages: ['SIGN_VERIFY'], signingAlgorithms: ['ECDSA_SHA_256'],
+    kind: 'ec',
+    curve: 'secp256k1',
+    coordinateLength: 32,
+    usages: ['SIGN_VERIFY'],
+    awsUsages: ['SIGN_VERIFY'],
+    signingAlgorithms: ['ECDSA_SHA_256'],
   },
   ECC_NIST_EDWARDS25519: {
-    kind: 'ed25519', curve: 'ed25519', coordinateLength: 32,
-    usages: ['SIGN_VERIFY'], awsUsages: ['SIGN_VERIFY'], signingAlgorithms: ['ED25519_SHA_512', 'ED25519_PH_SHA_512'],
+    kind: 'ed25519',
+    curve: 'ed25519',
+    coordinateLength: 32,
+    usages: ['SIGN_VERIFY'],
+    awsUsages: ['SIGN_VERIFY'],
+    signingAlgorithms: ['ED25519_SHA_512', 'ED25519_PH_SHA_512'],
   },
   // RSA keys always have public exponent 65537 (the YubiHSM 2 generates only that, and AWS too).
   RSA_2048: {
-    kind: 'rsa', modulusBits: 2048,
-    usages: ['SIGN_VERIFY'], awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'], signingAlgorithms: RSA_SIGNING,
+    kind: 'rsa',
+    modulusBits: 2048,
+    usages: ['SIGN_VERIFY'],
+    awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
+    signingAlgorithms: RSA_SIGNING,
   },
   RSA_3072: {
-    kind: 'rsa', modulusBits: 3072,
-    usages: ['SIGN_VERIFY'], awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'], signingAlgorithms: RSA_SIGNING,
+    kind: 'rsa',
+    modulusBits: 3072,
+    usages: ['SIGN_VERIFY'],
+    awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
+    signingAlgorithms: RSA_SIGNING,
   },
   RSA_4096: {
-    kind: 'rsa', modulusBits: 4096,
-    usages: ['SIGN_VERIFY'], awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'], signingAlgorithms: RSA_SIGNING,
+    kind: 'rsa',
+    modulusBits: 4096,
+    usages: ['SIGN_VERIFY'],
+    awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
+    signingAlgorithms: RSA_SIGNING,
   },
   // HMAC keys (GENERATE_VERIFY_MAC); the MAC is as long as the hash. HMAC_224 is absent: the
   // YubiHSM 2 has no HMAC-SHA224 (docs/cryptography.md).
   HMAC_256: {
-    kind: 'hmac', macLength: 32,
-    usages: ['GENERATE_VERIFY_MAC'], awsUsages: ['GENERATE_VERIFY_MAC'], signingAlgorithms: [], macAlgorithms: ['HMAC_SHA_256'],
+    kind: 'hmac',
+    macLength: 32,
+    usages: ['GENERATE_VERIFY_MAC'],
+    awsUsages: ['GENERATE_VERIFY_MAC'],
+    signingAlgorithms: [],
+    macAlgorithms: ['HMAC_SHA_256'],
   },
   HMAC_384: {
-    kind: 'hmac', macLength: 48,
-    usages: ['GENERATE_VERIFY_MAC'], awsUsages: ['GENERATE_VERIFY_MAC'], signingAlgorithms: [], macAlgorithms: ['HMAC_SHA_384'],
+    kind: 'hmac',
+    macLength: 48,
+    usages: ['GENERATE_VERIFY_MAC'],
+    awsUsages: ['GENERATE_VERIFY_MAC'],
+    signingAlgorithms: [],
+    macAlgorithms: ['HMAC_SHA_384'],
   },
   HMAC_512: {
-    kind: 'hmac', macLength: 64,
-    usages: ['GENERATE_VERIFY_MAC'], awsUsages: ['GENERATE_VERIFY_MAC'], signingAlgorithms: [], macAlgorithms: ['HMAC_SHA_512'],
+    kind: 'hmac',
+    macLength: 64,
+    usages: ['GENERATE_VERIFY_MAC'],
+    awsUsages: ['GENERATE_VERIFY_MAC'],
+    signingAlgorithms: [],
+    macAlgorithms: ['HMAC_SHA_512'],
   },
   // AWS's default key: 256-bit symmetric, ENCRYPT_DECRYPT only (docs/cryptography.md for kmsgate's format).
   SYMMETRIC_DEFAULT: {
     kind: 'symmetric',
-    usages: ['ENCRYPT_DECRYPT'], awsUsages: ['ENCRYPT_DECRYPT'], signingAlgorithms: [], encryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    usages: ['ENCRYPT_DECRYPT'],
+    awsUsages: ['ENCRYPT_DECRYPT'],
+    signingAlgorithms: [],
+    encryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
   },
 } as const satisfies Record<string, KeySpecInfo>;
 

@@ -2,7 +2,14 @@ import type { KeyState } from './enums';
 
 /** Every AWS key state: operations that work "in any state" accept all of them. */
 export const ALL_KEY_STATES: readonly KeyState[] = [
-  'Creating', 'Enabled', 'Disabled', 'PendingDeletion', 'PendingImport', 'PendingReplicaDeletion', 'Unavailable', 'Updating',
+  'Creating',
+  'Enabled',
+  'Disabled',
+  'PendingDeletion',
+  'PendingImport',
+  'PendingReplicaDeletion',
+  'Unavailable',
+  'Updating',
 ];
 
 /**

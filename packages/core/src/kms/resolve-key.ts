@@ -60,8 +60,7 @@ export function checkKey(key: KeyRecord, ctx: ArnContext, opts: ResolveOptions):
  * _get_kms_key, local-kms cancel_key_deletion.go).
  */
 function stateError(arn: string, state: KeyState, accepted: readonly KeyState[]): KmsError {
-  if (accepted.length === 1 && accepted[0] === 'PendingDeletion')
-    return new KmsError('KMSInvalidStateException', `${arn} is not pending deletion.`);
+  if (accepted.length === 1 && accepted[0] === 'PendingDeletion') return new KmsError('KMSInvalidStateException', `${arn} is not pending deletion.`);
   if (state === 'Disabled' && accepted.includes('Enabled')) return new KmsError('DisabledException', `${arn} is disabled.`);
   if (state === 'PendingDeletion') return new KmsError('KMSInvalidStateException', `${arn} is pending deletion.`);
   if (state === 'PendingImport') return new KmsError('KMSInvalidStateException', `${arn} is pending import.`);

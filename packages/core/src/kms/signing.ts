@@ -27,13 +27,10 @@ export function signingInput(
   const alg = algorithm as SupportedSigningAlgorithm;
   const info = SIGNING_ALGORITHMS[alg];
   const allowed: MessageTypeValue = info.family === 'eddsa' ? 'RAW' : info.family === 'eddsa-ph' ? 'DIGEST' : messageType;
-  if (messageType === 'EXTERNAL_MU')
-    throw new KmsError('ValidationException', `Message type EXTERNAL_MU is incompatible with key spec ${key.keySpec}.`);
-  if (messageType !== allowed)
-    throw new KmsError('ValidationException', `Message type ${messageType} is incompatible with signing algorithm ${alg}.`);
+  if (messageType === 'EXTERNAL_MU') throw new KmsError('ValidationException', `Message type EXTERNAL_MU is incompatible with key spec ${key.keySpec}.`);
+  if (messageType !== allowed) throw new KmsError('ValidationException', `Message type ${messageType} is incompatible with signing algorithm ${alg}.`);
   if (messageType === 'DIGEST') {
-    if (message.length !== info.digestLength)
-      throw new KmsError('ValidationException', `Digest is invalid length for algorithm ${alg}.`);
+    if (message.length !== info.digestLength) throw new KmsError('ValidationException', `Digest is invalid length for algorithm ${alg}.`);
     return { algorithm: alg, input: message };
   }
   if (info.family === 'eddsa') return { algorithm: alg, input: message };
@@ -53,20 +50,13 @@ function rawEcPoint(spki: Uint8Array): Uint8Array {
  * Verifies on the host with the stored public key, as AWS's Verify does: a signature that does
  * not verify (or does not parse) is KMSInvalidSignatureException with an empty message.
  */
-export function verifySignature(
-  ctx: ArnContext,
-  key: KeyRecord,
-  algorithm: SupportedSigningAlgorithm,
-  input: Uint8Array,
-  signature: Uint8Array,
-): void {
+export function verifySignature(ctx: ArnContext, key: KeyRecord, algorithm: SupportedSigningAlgorithm, input: Uint8Array, signature: Uint8Array): void {
   const info = keySpecInfo(key.keySpec);
   const alg = SIGNING_ALGORITHMS[algorithm];
   let ok = false;
   try {
     if (info.kind === 'ed25519') {
-      if (alg.family !== 'eddsa')
-        throw new KmsError('UnsupportedOperationException', `${keyArn(ctx, key.keyId)}: ${algorithm} is not supported by kmsgate.`);
+      if (alg.family !== 'eddsa') throw new KmsError('UnsupportedOperationException', `${keyArn(ctx, key.keyId)}: ${algorithm} is not supported by kmsgate.`);
       ok = nodeVerify(null, input, { key: Buffer.from(key.publicKey), format: 'der', type: 'spki' }, signature);
     } else if (info.kind === 'rsa') {
       // AWS's PSS: MGF1 with the signing hash, salt as long as the digest.

@@ -63,7 +63,10 @@ export function canonicalContext(context: EncryptionContext | undefined): Uint8A
  * SEALED_PAYLOAD_LENGTH-byte payload; the data key is zeroed before this returns.
  */
 export async function encryptSymmetric(
-  keyId: string, materialVersion: number, plaintext: Uint8Array, context: EncryptionContext | undefined,
+  keyId: string,
+  materialVersion: number,
+  plaintext: Uint8Array,
+  context: EncryptionContext | undefined,
   seal: (payload: Uint8Array) => Promise<Uint8Array>,
 ): Promise<Uint8Array> {
   const header = encodeHeader(keyId, materialVersion);
@@ -113,7 +116,8 @@ export function parseCiphertext(blob: Uint8Array): ParsedCiphertext {
  * header and `context` before the body is touched. The data key is zeroed before this returns.
  */
 export async function decryptSymmetric(
-  parsed: ParsedCiphertext, context: EncryptionContext | undefined,
+  parsed: ParsedCiphertext,
+  context: EncryptionContext | undefined,
   unseal: (sealed: Uint8Array) => Promise<Uint8Array>,
 ): Promise<Uint8Array> {
   const ctx = canonicalContext(context);

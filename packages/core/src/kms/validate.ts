@@ -9,38 +9,77 @@ import { KmsError } from '../errors';
  */
 export type Shape = StringShape | BlobShape | IntegerShape | BooleanShape | TimestampShape | ListShape | MapShape | StructureShape;
 
-interface Base { required?: boolean; /** never echo the value in an error (like AWS's sensitive strings) */ sensitive?: boolean }
+interface Base {
+  required?: boolean;
+  /** never echo the value in an error (like AWS's sensitive strings) */ sensitive?: boolean;
+}
 export interface StringShape extends Base {
-  type: 'string'; min?: number; max?: number; enum?: readonly string[];
+  type: 'string';
+  min?: number;
+  max?: number;
+  enum?: readonly string[];
   /** Must match the whole string (anchor it). */
   pattern?: RegExp;
   /** The pattern as the AWS model spells it, for the message; defaults to `pattern.source`. */
   patternText?: string;
 }
-export interface BlobShape extends Base { type: 'blob'; min?: number; max?: number }
-export interface IntegerShape extends Base { type: 'integer'; min?: number; max?: number }
-export interface BooleanShape extends Base { type: 'boolean' }
+export interface BlobShape extends Base {
+  type: 'blob';
+  min?: number;
+  max?: number;
+}
+export interface IntegerShape extends Base {
+  type: 'integer';
+  min?: number;
+  max?: number;
+}
+export interface BooleanShape extends Base {
+  type: 'boolean';
+}
 /** awsJson 1.1 sends a timestamp as epoch seconds, a JSON number with a fraction. */
-export interface TimestampShape extends Base { type: 'timestamp' }
-export interface ListShape extends Base { type: 'list'; member: Shape; min?: number; max?: number }
-export interface MapShape extends Base { type: 'map'; key: StringShape; value: Shape; min?: number; max?: number }
-export interface StructureShape extends Base { type: 'structure'; members: Readonly<Record<string, Shape>> }
+export interface TimestampShape extends Base {
+  type: 'timestamp';
+}
+export interface ListShape extends Base {
+  type: 'list';
+  member: Shape;
+  min?: number;
+  max?: number;
+}
+export interface MapShape extends Base {
+  type: 'map';
+  key: StringShape;
+  value: Shape;
+  min?: number;
+  max?: number;
+}
+export interface StructureShape extends Base {
+  type: 'structure';
+  members: Readonly<Record<string, Shape>>;
+}
 
-type Value<S> =
-  S extends { type: 'string'; enum: readonly (infer E)[] } ? E
-  : S extends { type: 'string' } ? string
-  : S extends { type: 'blob' } ? Uint8Array
-  : S extends { type: 'integer' } ? number
-  : S extends { type: 'boolean' } ? boolean
-  : S extends { type: 'timestamp' } ? Date
-  : S extends { type: 'list'; member: infer M } ? Value<M>[]
-  : S extends { type: 'map'; value: infer V } ? Record<string, Value<V>>
-  : S extends { type: 'structure'; members: infer M } ? StructValue<M>
-  : never;
+type Value<S> = S extends { type: 'string'; enum: readonly (infer E)[] }
+  ? E
+  : S extends { type: 'string' }
+    ? string
+    : S extends { type: 'blob' }
+      ? Uint8Array
+      : S extends { type: 'integer' }
+        ? number
+        : S extends { type: 'boolean' }
+          ? boolean
+          : S extends { type: 'timestamp' }
+            ? Date
+            : S extends { type: 'list'; member: infer M }
+              ? Value<M>[]
+              : S extends { type: 'map'; value: infer V }
+                ? Record<string, Value<V>>
+                : S extends { type: 'structure'; members: infer M }
+                  ? StructValue<M>
+                  : never;
 
 type RequiredKeys<M> = { [K in keyof M]: M[K] extends { required: true } ? K : never }[keyof M];
-type StructValue<M> =
-  { -readonly [K in RequiredKeys<M>]: Value<M[K]> } & { -readonly [K in Exclude<keyof M, RequiredKeys<M>>]?: Value<M[K]> };
+type StructValue<M> = { -readonly [K in RequiredKeys<M>]: Value<M[K]> } & { -readonly [K in Exclude<keyof M, RequiredKeys<M>>]?: Value<M[K]> };
 
 /** The TypeScript type an operation's input shape deserializes to. */
 export type Infer<S extends StructureShape> = Value<S>;
@@ -127,19 +166,15 @@ function check(shape: Shape, v: unknown, path: string, errors: string[]): void {
     if (shape.required) errors.push(`Value null at '${path}' failed to satisfy constraint: Member must not be null`);
     return;
   }
-  const fail = (constraint: string) =>
-    errors.push(`Value${quoted(shape, v)} at '${path}' failed to satisfy constraint: ${constraint}`);
+  const fail = (constraint: string) => errors.push(`Value${quoted(shape, v)} at '${path}' failed to satisfy constraint: ${constraint}`);
 
   const len = lengthOf(shape, v);
-  if (len !== undefined && 'min' in shape && shape.min !== undefined && len < shape.min)
-    fail(`Member must have length greater than or equal to ${shape.min}`);
-  if (len !== undefined && 'max' in shape && shape.max !== undefined && len > shape.max)
-    fail(`Member must have length less than or equal to ${shape.max}`);
+  if (len !== undefined && 'min' in shape && shape.min !== undefined && len < shape.min) fail(`Member must have length greater than or equal to ${shape.min}`);
+  if (len !== undefined && 'max' in shape && shape.max !== undefined && len > shape.max) fail(`Member must have length less than or equal to ${shape.max}`);
 
   switch (shape.type) {
     case 'string':
-      if (shape.enum && !shape.enum.includes(v as string))
-        fail(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
+      if (shape.enum && !shape.enum.includes(v as string)) fail(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
       if (shape.pattern && !shape.pattern.test(v as string))
         fail(`Member must satisfy regular expression pattern: ${shape.patternText ?? shape.pattern.source}`);
       break;
@@ -157,8 +192,7 @@ function check(shape: Shape, v: unknown, path: string, errors: string[]): void {
       }
       break;
     case 'structure':
-      for (const [name, member] of Object.entries(shape.members))
-        check(member, (v as Record<string, unknown>)[name], memberPath(path, name), errors);
+      for (const [name, member] of Object.entries(shape.members)) check(member, (v as Record<string, unknown>)[name], memberPath(path, name), errors);
       break;
     default:
       break;

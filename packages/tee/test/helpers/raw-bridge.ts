@@ -3,7 +3,15 @@
 import { createConnection, type Socket } from 'node:net';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import {
-  FrameDecoder, HELLO_VERSION, MAX_FRAME_BYTES, PROTOCOL_VERSION, ResponseEnvelope, SUPPORTED_VERSIONS, decodeJson, encodeFrame, frameBytes,
+  FrameDecoder,
+  HELLO_VERSION,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  ResponseEnvelope,
+  SUPPORTED_VERSIONS,
+  decodeJson,
+  encodeFrame,
+  frameBytes,
   type HelloInfo,
 } from '../../src';
 
@@ -146,7 +154,12 @@ export function rawPublicKey(keyType: string, hex: string): KeyObject {
   if (keyType === 'ED25519') return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
   if (raw.length !== 65 || raw[0] !== 4) throw new Error('not an uncompressed point');
   return createPublicKey({
-    key: { kty: 'EC', crv: keyType === 'P256' ? 'P-256' : 'secp256k1', x: raw.subarray(1, 33).toString('base64url'), y: raw.subarray(33).toString('base64url') },
+    key: {
+      kty: 'EC',
+      crv: keyType === 'P256' ? 'P-256' : 'secp256k1',
+      x: raw.subarray(1, 33).toString('base64url'),
+      y: raw.subarray(33).toString('base64url'),
+    },
     format: 'jwk',
   });
 }

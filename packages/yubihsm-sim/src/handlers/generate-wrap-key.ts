@@ -17,7 +17,8 @@ export function generateWrapKey(ctx: SessionContext, payload: Uint8Array): Uint8
   const secret = generate();
   const id = storeNewObject(ctx, req, {
     type: ObjectType.WRAP_KEY,
-    origin: GetObjectInfo.Origin.GENERATED, secret,
+    origin: GetObjectInfo.Origin.GENERATED,
+    secret,
     delegatedCapabilities: req.delegatedCapabilities,
   });
   return GenerateWrapKey.encodeResponse({ id });

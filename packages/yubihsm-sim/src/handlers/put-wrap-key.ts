@@ -16,7 +16,8 @@ export function putWrapKey(ctx: SessionContext, payload: Uint8Array): Uint8Array
   requireWithinAuthority(authority, req);
   const id = storeNewObject(ctx, req, {
     type: ObjectType.WRAP_KEY,
-    origin: GetObjectInfo.Origin.IMPORTED, secret,
+    origin: GetObjectInfo.Origin.IMPORTED,
+    secret,
     delegatedCapabilities: req.delegatedCapabilities,
   });
   return PutWrapKey.encodeResponse({ id });

@@ -65,9 +65,7 @@ export class TestSession {
   /** `credential` is a password, or the raw K-ENC / K-MAC pair. */
   static async open(url: string, authKeyId = 1, credential: string | AuthKey = 'password'): Promise<TestSession> {
     const hostChallenge = new Uint8Array(randomBytes(8));
-    const created = CreateSession.decodeResponse(
-      await plain(url, Command.CREATE_SESSION, CreateSession.encodeRequest({ authKeyId, hostChallenge })),
-    );
+    const created = CreateSession.decodeResponse(await plain(url, Command.CREATE_SESSION, CreateSession.encodeRequest({ authKeyId, hostChallenge })));
     const key = typeof credential === 'string' ? keyFor(credential) : { encKey: credential.encKey.slice(), macKey: credential.macKey.slice() };
     const channel = Scp03Channel.forHost(key, created.sessionId, hostChallenge, created.cardChallenge, created.cardCryptogram);
     expectOk(Command.AUTHENTICATE_SESSION, await post(url, channel.authenticateSessionCommand()));
@@ -122,4 +120,3 @@ export async function deviceCode(p: Promise<unknown>): Promise<number> {
   }
   throw new Error('expected a device error, the command succeeded');
 }
-

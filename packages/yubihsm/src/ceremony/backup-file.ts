@@ -11,7 +11,10 @@ import type { CeremonySecrets } from './mnemonic';
 export const BACKUP_FORMAT = 'kmsgate-yubihsm-backup';
 export const BACKUP_VERSION = 1;
 
-export interface BackupTag { TagKey: string; TagValue: string }
+export interface BackupTag {
+  TagKey: string;
+  TagValue: string;
+}
 
 export interface BackupKey {
   keyId: string;
@@ -84,9 +87,12 @@ export function openBackup(text: string, secrets: CeremonySecrets): BackupBody {
     throw new BackupFileError(`the file is not a kmsgate backup (no "format": "${BACKUP_FORMAT}")`);
   }
   const { mac: given, ...body } = parsed as BackupBody & { mac?: unknown };
-  if (body.version !== BACKUP_VERSION) throw new BackupFileError(`backup format version ${String(body.version)} is not supported (this kmsgate reads version ${BACKUP_VERSION})`);
+  if (body.version !== BACKUP_VERSION)
+    throw new BackupFileError(`backup format version ${String(body.version)} is not supported (this kmsgate reads version ${BACKUP_VERSION})`);
   if (typeof body.fingerprint !== 'string' || !secrets.matches(body.fingerprint)) {
-    throw new BackupFileError(`the backup was made under another mnemonic (fingerprint ${String(body.fingerprint)}; this mnemonic's is ${secrets.fingerprint})`);
+    throw new BackupFileError(
+      `the backup was made under another mnemonic (fingerprint ${String(body.fingerprint)}; this mnemonic's is ${secrets.fingerprint})`,
+    );
   }
   const expected = mac(body, secrets);
   const actual = typeof given === 'string' && /^[0-9a-f]{64}$/.test(given) ? Buffer.from(given, 'hex') : Buffer.alloc(0);
@@ -99,9 +105,22 @@ export function openBackup(text: string, secrets: CeremonySecrets): BackupBody {
 
 /** After the MAC matched the shape is ours; this guards against a bug writing a bad file, not an attacker. */
 function checkShape(body: BackupBody): void {
-  const ok = typeof body.createdAt === 'string' && Number.isInteger(body.wrapKeyId) && typeof body.backendId === 'string'
-    && typeof body.device?.serial === 'number' && typeof body.auditHead?.seq === 'number' && Array.isArray(body.keys)
-    && body.keys.every((k) => typeof k.keyId === 'string' && Number.isInteger(k.objectId) && typeof k.publicKey === 'string'
-      && typeof k.wrapped === 'string' && /^[0-9a-f]{16}$/.test(k.capabilities) && Array.isArray(k.tags) && Array.isArray(k.aliases));
+  const ok =
+    typeof body.createdAt === 'string' &&
+    Number.isInteger(body.wrapKeyId) &&
+    typeof body.backendId === 'string' &&
+    typeof body.device?.serial === 'number' &&
+    typeof body.auditHead?.seq === 'number' &&
+    Array.isArray(body.keys) &&
+    body.keys.every(
+      (k) =>
+        typeof k.keyId === 'string' &&
+        Number.isInteger(k.objectId) &&
+        typeof k.publicKey === 'string' &&
+        typeof k.wrapped === 'string' &&
+        /^[0-9a-f]{16}$/.test(k.capabilities) &&
+        Array.isArray(k.tags) &&
+        Array.isArray(k.aliases),
+    );
   if (!ok) throw new BackupFileError('the backup file is authentic but malformed');
 }

@@ -47,7 +47,11 @@ export function entriesAfter(held: LogEntry[], last: KeptLogEntry | undefined): 
     return { fresh: held, reset: false };
   } catch (e) {
     if (!(e instanceof ProtocolError)) throw e;
-    return { fresh: held, reset: false, gap: `the log does not chain on from entry #${last.number} kept by the last audit (${e.message}): entries were lost or altered in between` };
+    return {
+      fresh: held,
+      reset: false,
+      gap: `the log does not chain on from entry #${last.number} kept by the last audit (${e.message}): entries were lost or altered in between`,
+    };
   }
 }
 
@@ -62,6 +66,8 @@ export async function readDeviceLog(client: YubiHsmClient, lastKept: (serial: nu
 export function logProblems(reads: readonly DeviceLogRead[]): string[] {
   return [
     ...reads.filter((d) => d.gap).map((d) => `serial ${d.serial}: ${d.gap}`),
-    ...reads.filter((d) => d.unloggedBoots + d.unloggedAuths > 0).map((d) => `serial ${d.serial}: ${d.unloggedBoots} boot(s) and ${d.unloggedAuths} authentication(s) were not logged (the log was full)`),
+    ...reads
+      .filter((d) => d.unloggedBoots + d.unloggedAuths > 0)
+      .map((d) => `serial ${d.serial}: ${d.unloggedBoots} boot(s) and ${d.unloggedAuths} authentication(s) were not logged (the log was full)`),
   ];
 }

@@ -18,9 +18,18 @@ import { ALL_CAPABILITIES, Capability as C, Command, ObjectType } from '../codes
 
 /** What kmsgate's own key objects may carry (KeyBackend keys, and the import wrapping key pair). */
 export const KEY_OBJECT_CAPABILITIES: bigint =
-  C.SIGN_PKCS | C.SIGN_PSS | C.SIGN_ECDSA | C.SIGN_EDDSA | C.DERIVE_ECDH | C.DECRYPT_OAEP
+  C.SIGN_PKCS |
+  C.SIGN_PSS |
+  C.SIGN_ECDSA |
+  C.SIGN_EDDSA |
+  C.DERIVE_ECDH |
+  C.DECRYPT_OAEP |
   // SYMMETRIC_DEFAULT keys are wrap keys that wrap data only, HMAC keys only make and check MACs (docs/cryptography.md).
-  | C.WRAP_DATA | C.UNWRAP_DATA | C.SIGN_HMAC | C.VERIFY_HMAC | C.EXPORTABLE_UNDER_WRAP;
+  C.WRAP_DATA |
+  C.UNWRAP_DATA |
+  C.SIGN_HMAC |
+  C.VERIFY_HMAC |
+  C.EXPORTABLE_UNDER_WRAP;
 
 export type Role = 'admin' | 'keyadmin' | 'runtime' | 'auditor';
 
@@ -50,9 +59,18 @@ export const AUTH_KEYS: readonly AuthKeyLayout[] = [
     description: 'key admin (create, import, delete, back up, restore kmsgate keys)',
     // decrypt-oaep: ImportKeyMaterial's RSA layer, undone with the import wrapping key (the only
     // object kmsgate gives decrypt-oaep; its signing keys never carry it).
-    capabilities: C.GENERATE_ASYMMETRIC_KEY | C.PUT_ASYMMETRIC_KEY | C.DELETE_ASYMMETRIC_KEY
-      | C.GENERATE_WRAP_KEY | C.DELETE_WRAP_KEY | C.GENERATE_HMAC_KEY | C.DELETE_HMAC_KEY
-      | C.EXPORT_WRAPPED | C.IMPORT_WRAPPED | C.GET_PSEUDO_RANDOM | C.DECRYPT_OAEP,
+    capabilities:
+      C.GENERATE_ASYMMETRIC_KEY |
+      C.PUT_ASYMMETRIC_KEY |
+      C.DELETE_ASYMMETRIC_KEY |
+      C.GENERATE_WRAP_KEY |
+      C.DELETE_WRAP_KEY |
+      C.GENERATE_HMAC_KEY |
+      C.DELETE_HMAC_KEY |
+      C.EXPORT_WRAPPED |
+      C.IMPORT_WRAPPED |
+      C.GET_PSEUDO_RANDOM |
+      C.DECRYPT_OAEP,
     delegatedCapabilities: KEY_OBJECT_CAPABILITIES,
     domains: 'kmsgate',
   },
@@ -60,8 +78,8 @@ export const AUTH_KEYS: readonly AuthKeyLayout[] = [
     role: 'runtime',
     id: 0x0004,
     description: 'runtime (what the gateway signs with)',
-    capabilities: C.SIGN_PKCS | C.SIGN_PSS | C.SIGN_ECDSA | C.SIGN_EDDSA | C.DERIVE_ECDH
-      | C.SIGN_HMAC | C.VERIFY_HMAC | C.WRAP_DATA | C.UNWRAP_DATA | C.GET_PSEUDO_RANDOM,
+    capabilities:
+      C.SIGN_PKCS | C.SIGN_PSS | C.SIGN_ECDSA | C.SIGN_EDDSA | C.DERIVE_ECDH | C.SIGN_HMAC | C.VERIFY_HMAC | C.WRAP_DATA | C.UNWRAP_DATA | C.GET_PSEUDO_RANDOM,
     delegatedCapabilities: 0n,
     domains: 'kmsgate',
   },
@@ -111,10 +129,26 @@ export function layoutDomains(layout: AuthKeyLayout, kmsgateDomains: number): nu
  * log is full, until the auditor reads and releases the log.
  */
 export const AUDITED_COMMANDS: readonly number[] = [
-  Command.SIGN_PKCS1, Command.SIGN_PSS, Command.SIGN_ECDSA, Command.SIGN_EDDSA, Command.SIGN_HMAC,
-  Command.DERIVE_ECDH, Command.DECRYPT_PKCS1, Command.DECRYPT_OAEP, Command.WRAP_DATA, Command.UNWRAP_DATA,
-  Command.SIGN_ATTESTATION_CERTIFICATE, Command.EXPORT_WRAPPED, Command.IMPORT_WRAPPED,
-  Command.GENERATE_ASYMMETRIC_KEY, Command.PUT_ASYMMETRIC_KEY, Command.GENERATE_WRAP_KEY, Command.PUT_WRAP_KEY,
-  Command.PUT_AUTHENTICATION_KEY, Command.CHANGE_AUTHENTICATION_KEY, Command.DELETE_OBJECT,
-  Command.SET_OPTION, Command.RESET_DEVICE,
+  Command.SIGN_PKCS1,
+  Command.SIGN_PSS,
+  Command.SIGN_ECDSA,
+  Command.SIGN_EDDSA,
+  Command.SIGN_HMAC,
+  Command.DERIVE_ECDH,
+  Command.DECRYPT_PKCS1,
+  Command.DECRYPT_OAEP,
+  Command.WRAP_DATA,
+  Command.UNWRAP_DATA,
+  Command.SIGN_ATTESTATION_CERTIFICATE,
+  Command.EXPORT_WRAPPED,
+  Command.IMPORT_WRAPPED,
+  Command.GENERATE_ASYMMETRIC_KEY,
+  Command.PUT_ASYMMETRIC_KEY,
+  Command.GENERATE_WRAP_KEY,
+  Command.PUT_WRAP_KEY,
+  Command.PUT_AUTHENTICATION_KEY,
+  Command.CHANGE_AUTHENTICATION_KEY,
+  Command.DELETE_OBJECT,
+  Command.SET_OPTION,
+  Command.RESET_DEVICE,
 ];

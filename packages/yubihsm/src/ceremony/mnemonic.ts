@@ -50,7 +50,12 @@ export function mnemonicFromRandomness(deviceRandom: Uint8Array, hostRandom: Uin
  */
 export function parseMnemonic(text: string): string {
   if (typeof text !== 'string') throw new TypeError('mnemonic must be a string');
-  const words = text.normalize('NFKD').trim().toLowerCase().split(/\s+/).filter((w) => w.length > 0);
+  const words = text
+    .normalize('NFKD')
+    .trim()
+    .toLowerCase()
+    .split(/\s+/)
+    .filter((w) => w.length > 0);
   if (words.length !== MNEMONIC_WORDS) throw new MnemonicError(`a kmsgate mnemonic has ${MNEMONIC_WORDS} words, this one has ${words.length}`);
   const known = new Set(wordlist);
   words.forEach((w, i) => {

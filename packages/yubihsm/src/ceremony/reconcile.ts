@@ -28,15 +28,19 @@ import type { LogEntry, LogEntryData } from '../commands/get-log-entries';
  */
 type KmsgateUse = { type: number; unrecorded: Unexplained['why'] };
 const KMSGATE_USES: ReadonlyMap<number, KmsgateUse> = new Map<number, KmsgateUse>([
-  ...[Command.SIGN_ECDSA, Command.SIGN_EDDSA, Command.SIGN_PKCS1, Command.SIGN_PSS]
-    .map((c) => [c, { type: ObjectType.ASYMMETRIC_KEY, unrecorded: 'signature not recorded by kmsgate' }] as const),
+  ...[Command.SIGN_ECDSA, Command.SIGN_EDDSA, Command.SIGN_PKCS1, Command.SIGN_PSS].map(
+    (c) => [c, { type: ObjectType.ASYMMETRIC_KEY, unrecorded: 'signature not recorded by kmsgate' }] as const,
+  ),
   ...[Command.WRAP_DATA, Command.UNWRAP_DATA].map((c) => [c, { type: ObjectType.WRAP_KEY, unrecorded: 'data wrap not recorded by kmsgate' }] as const),
   [Command.SIGN_HMAC, { type: ObjectType.HMAC_KEY, unrecorded: 'MAC not recorded by kmsgate' }],
   [Command.DERIVE_ECDH, { type: ObjectType.ASYMMETRIC_KEY, unrecorded: 'shared secret not recorded by kmsgate' }],
 ]);
 /** Key uses kmsgate never sends. */
 const OTHER_USES: ReadonlySet<number> = new Set([
-  Command.DECRYPT_PKCS1, Command.DECRYPT_OAEP, Command.SIGN_ATTESTATION_CERTIFICATE, Command.SIGN_SSH_CERTIFICATE,
+  Command.DECRYPT_PKCS1,
+  Command.DECRYPT_OAEP,
+  Command.SIGN_ATTESTATION_CERTIFICATE,
+  Command.SIGN_SSH_CERTIFICATE,
 ]);
 
 /** An object's name in the maps of ReconcileInput: an asymmetric key by its ID, any other object outside the 16-bit ID range. */
@@ -65,8 +69,12 @@ export interface ReconcileInput {
 
 export interface Unexplained {
   entry: DeviceLogEntry;
-  why: 'signature not recorded by kmsgate' | 'data wrap not recorded by kmsgate' | 'MAC not recorded by kmsgate'
-    | 'shared secret not recorded by kmsgate' | 'key use kmsgate never makes';
+  why:
+    | 'signature not recorded by kmsgate'
+    | 'data wrap not recorded by kmsgate'
+    | 'MAC not recorded by kmsgate'
+    | 'shared secret not recorded by kmsgate'
+    | 'key use kmsgate never makes';
 }
 
 export interface ReconcileResult {

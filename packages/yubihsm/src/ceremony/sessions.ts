@@ -19,12 +19,22 @@ export class CeremonyError extends Error {}
 
 export function roleClient(c: CeremonyConnection, role: Role, secrets: CeremonySecrets): YubiHsmClient {
   return new YubiHsmClient({
-    connectorUrl: c.connectorUrl, requestTimeoutMs: c.requestTimeoutMs, authKeyId: authKeyOf(role).id, password: secrets.password(role), maxSessions: 1,
+    connectorUrl: c.connectorUrl,
+    requestTimeoutMs: c.requestTimeoutMs,
+    authKeyId: authKeyOf(role).id,
+    password: secrets.password(role),
+    maxSessions: 1,
   });
 }
 
 export function factoryClient(c: CeremonyConnection): YubiHsmClient {
-  return new YubiHsmClient({ connectorUrl: c.connectorUrl, requestTimeoutMs: c.requestTimeoutMs, authKeyId: DEFAULT_AUTH_KEY_ID, password: FACTORY_PASSWORD, maxSessions: 1 });
+  return new YubiHsmClient({
+    connectorUrl: c.connectorUrl,
+    requestTimeoutMs: c.requestTimeoutMs,
+    authKeyId: DEFAULT_AUTH_KEY_ID,
+    password: FACTORY_PASSWORD,
+    maxSessions: 1,
+  });
 }
 
 /**
@@ -33,8 +43,10 @@ export function factoryClient(c: CeremonyConnection): YubiHsmClient {
  */
 export function isSessionRefusal(e: unknown): boolean {
   if (e instanceof DeviceError) {
-    return (e.command === Command.CREATE_SESSION || e.command === Command.AUTHENTICATE_SESSION)
-      && (e.code === DeviceErrorCode.OBJECT_NOT_FOUND || e.code === DeviceErrorCode.AUTHENTICATION_FAILED);
+    return (
+      (e.command === Command.CREATE_SESSION || e.command === Command.AUTHENTICATE_SESSION) &&
+      (e.code === DeviceErrorCode.OBJECT_NOT_FOUND || e.code === DeviceErrorCode.AUTHENTICATION_FAILED)
+    );
   }
   return e instanceof ProtocolError && e.kind === 'cryptogram';
 }

@@ -52,8 +52,10 @@ export async function setupDevice(options: SetupOptions): Promise<SetupResult> {
       say('resetting the device (every object on it is erased)');
       const resetter = (await opens(admin)) ? admin : (await opens(factory)) ? factory : undefined;
       if (!resetter) {
-        throw new CeremonyError('cannot reset: neither this mnemonic\'s admin key (0x0002) nor the factory key 1 opens a session. '
-          + 'Reset the device by hand (hold its touch sensor for 10 s while inserting it), then run setup again without --reset.');
+        throw new CeremonyError(
+          "cannot reset: neither this mnemonic's admin key (0x0002) nor the factory key 1 opens a session. " +
+            'Reset the device by hand (hold its touch sensor for 10 s while inserting it), then run setup again without --reset.',
+        );
       }
       await resetter.resetDevice();
       await waitForDevice(factory, options.resetWaitMs ?? 60_000);
@@ -66,8 +68,10 @@ export async function setupDevice(options: SetupOptions): Promise<SetupResult> {
         await verifyLayout(options, say);
         return { ...result, outcome: 'verified' as const };
       }
-      throw new CeremonyError('the device is neither factory-fresh nor set up from this mnemonic: authentication key 1 refuses the '
-        + 'factory password and the admin key 0x0002 refuses this mnemonic. Check the mnemonic, or erase the device with --reset.');
+      throw new CeremonyError(
+        'the device is neither factory-fresh nor set up from this mnemonic: authentication key 1 refuses the ' +
+          'factory password and the admin key 0x0002 refuses this mnemonic. Check the mnemonic, or erase the device with --reset.',
+      );
     }
 
     say('checking what the device holds');
@@ -132,10 +136,7 @@ async function putRole(session: YubiHsmClient, role: Role, secrets: CeremonySecr
 
 /** The (type, id) pairs of the kmsgate layout. */
 function layoutObjects(): { type: number; id: number }[] {
-  return [
-    ...AUTH_KEYS.map((k) => ({ type: ObjectType.AUTHENTICATION_KEY as number, id: k.id })),
-    { type: BACKUP_WRAP_KEY.type, id: BACKUP_WRAP_KEY.id },
-  ];
+  return [...AUTH_KEYS.map((k) => ({ type: ObjectType.AUTHENTICATION_KEY as number, id: k.id })), { type: BACKUP_WRAP_KEY.type, id: BACKUP_WRAP_KEY.id }];
 }
 
 /**
@@ -146,10 +147,14 @@ function layoutObjects(): { type: number; id: number }[] {
 async function clearPartialLayout(factory: YubiHsmClient, afterReset: boolean): Promise<void> {
   const ours = layoutObjects();
   const objects = await factory.listObjects();
-  const foreign = objects.filter((o) => !(o.type === ObjectType.AUTHENTICATION_KEY && o.id === DEFAULT_AUTH_KEY_ID) && !ours.some((k) => k.type === o.type && k.id === o.id));
+  const foreign = objects.filter(
+    (o) => !(o.type === ObjectType.AUTHENTICATION_KEY && o.id === DEFAULT_AUTH_KEY_ID) && !ours.some((k) => k.type === o.type && k.id === o.id),
+  );
   if (foreign.length > 0 && !afterReset) {
-    throw new CeremonyError(`the device holds ${foreign.length} object(s) besides the factory key (e.g. type ${foreign[0]!.type} id 0x${hex4(foreign[0]!.id)}); `
-      + 'setup wants a factory-fresh device: run it with --reset to erase them');
+    throw new CeremonyError(
+      `the device holds ${foreign.length} object(s) besides the factory key (e.g. type ${foreign[0]!.type} id 0x${hex4(foreign[0]!.id)}); ` +
+        'setup wants a factory-fresh device: run it with --reset to erase them',
+    );
   }
   for (const o of objects) {
     if (ours.some((k) => k.type === o.type && k.id === o.id)) await factory.deleteObject(o.id, o.type);
@@ -186,7 +191,11 @@ async function verifyLayout(options: SetupOptions, say: (text: string) => void):
         continue;
       }
       const info = await client.getObjectInfo(layout.id, ObjectType.AUTHENTICATION_KEY);
-      if (info.capabilities !== layout.capabilities || info.delegatedCapabilities !== layout.delegatedCapabilities || info.domains !== layoutDomains(layout, domains)) {
+      if (
+        info.capabilities !== layout.capabilities ||
+        info.delegatedCapabilities !== layout.delegatedCapabilities ||
+        info.domains !== layoutDomains(layout, domains)
+      ) {
         problems.push(`authentication key 0x${hex4(layout.id)} (${layout.role}) has other capabilities or domains than the layout`);
       }
     } finally {
@@ -201,8 +210,11 @@ async function verifyLayout(options: SetupOptions, say: (text: string) => void):
       throw e;
     });
     if (!wrap) problems.push(`wrap key 0x${hex4(BACKUP_WRAP_KEY.id)} is missing`);
-    else if (wrap.capabilities !== BACKUP_WRAP_KEY.capabilities || wrap.delegatedCapabilities !== BACKUP_WRAP_KEY.delegatedCapabilities
-      || new TextDecoder().decode(wrap.label) !== objectLabel('backup-wrap', secrets.fingerprint)) {
+    else if (
+      wrap.capabilities !== BACKUP_WRAP_KEY.capabilities ||
+      wrap.delegatedCapabilities !== BACKUP_WRAP_KEY.delegatedCapabilities ||
+      new TextDecoder().decode(wrap.label) !== objectLabel('backup-wrap', secrets.fingerprint)
+    ) {
       problems.push(`wrap key 0x${hex4(BACKUP_WRAP_KEY.id)} differs from the layout`);
     }
     if ((await admin.getForceAudit()) === AuditMode.OFF) problems.push('force audit is off');
@@ -213,6 +225,8 @@ async function verifyLayout(options: SetupOptions, say: (text: string) => void):
     if (await closing([factory], () => opens(factory))) problems.push('the factory key 1 still opens a session');
   });
   if (problems.length > 0) {
-    throw new CeremonyError(`the device was set up from this mnemonic but differs from the layout: ${problems.join('; ')}. Run setup with --reset to start over.`);
+    throw new CeremonyError(
+      `the device was set up from this mnemonic but differs from the layout: ${problems.join('; ')}. Run setup with --reset to start over.`,
+    );
   }
 }

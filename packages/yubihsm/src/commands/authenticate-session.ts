@@ -18,10 +18,7 @@ export type Response = Empty;
 
 /** `SID || HostCryptogram`: the part of the payload the MAC covers. */
 export function encodeMacedBody(req: Omit<Request, 'mac'>): Uint8Array {
-  return new WireWriter()
-    .u8(req.sessionId, 'sessionId')
-    .fixedBytes(req.hostCryptogram, CRYPTOGRAM_LENGTH, 'hostCryptogram')
-    .finish();
+  return new WireWriter().u8(req.sessionId, 'sessionId').fixedBytes(req.hostCryptogram, CRYPTOGRAM_LENGTH, 'hostCryptogram').finish();
 }
 
 export function encodeRequest(req: Request): Uint8Array {

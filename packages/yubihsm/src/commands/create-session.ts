@@ -19,10 +19,7 @@ export interface Response {
 }
 
 export function encodeRequest(req: Request): Uint8Array {
-  return new WireWriter()
-    .u16(req.authKeyId, 'authKeyId')
-    .fixedBytes(req.hostChallenge, CHALLENGE_LENGTH, 'hostChallenge')
-    .finish();
+  return new WireWriter().u16(req.authKeyId, 'authKeyId').fixedBytes(req.hostChallenge, CHALLENGE_LENGTH, 'hostChallenge').finish();
 }
 
 export function decodeRequest(payload: Uint8Array): Request {

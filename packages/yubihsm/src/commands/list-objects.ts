@@ -61,13 +61,26 @@ export function decodeRequest(payload: Uint8Array): Request {
     if (seen.has(tag)) throw new WireError(`list filter tag 0x${tag.toString(16)} repeated`, DeviceErrorCode.INVALID_DATA);
     seen.add(tag);
     switch (tag) {
-      case ListFilterTag.ID: req.id = r.u16(); break;
-      case ListFilterTag.TYPE: req.type = r.u8(); break;
-      case ListFilterTag.DOMAINS: req.domains = r.u16(); break;
-      case ListFilterTag.CAPABILITIES: req.capabilities = r.u64(); break;
-      case ListFilterTag.ALGORITHM: req.algorithm = r.u8(); break;
-      case ListFilterTag.LABEL: req.label = r.label(); break;
-      default: throw new WireError(`unknown list filter tag 0x${tag.toString(16)}`, DeviceErrorCode.INVALID_DATA);
+      case ListFilterTag.ID:
+        req.id = r.u16();
+        break;
+      case ListFilterTag.TYPE:
+        req.type = r.u8();
+        break;
+      case ListFilterTag.DOMAINS:
+        req.domains = r.u16();
+        break;
+      case ListFilterTag.CAPABILITIES:
+        req.capabilities = r.u64();
+        break;
+      case ListFilterTag.ALGORITHM:
+        req.algorithm = r.u8();
+        break;
+      case ListFilterTag.LABEL:
+        req.label = r.label();
+        break;
+      default:
+        throw new WireError(`unknown list filter tag 0x${tag.toString(16)}`, DeviceErrorCode.INVALID_DATA);
     }
   }
   return req;

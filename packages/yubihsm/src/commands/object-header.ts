@@ -17,12 +17,7 @@ export interface ObjectHeader {
 }
 
 export function writeObjectHeader(w: WireWriter, h: ObjectHeader): WireWriter {
-  return w
-    .u16(h.id, 'id')
-    .label(h.label, 'label')
-    .u16(h.domains, 'domains')
-    .u64(h.capabilities, 'capabilities')
-    .u8(h.algorithm, 'algorithm');
+  return w.u16(h.id, 'id').label(h.label, 'label').u16(h.domains, 'domains').u64(h.capabilities, 'capabilities').u8(h.algorithm, 'algorithm');
 }
 
 export function readObjectHeader(r: WireReader): ObjectHeader {

@@ -22,12 +22,7 @@ export interface Response {
 
 /** `KeyID(2) ‖ MGF1Algo(1) ‖ SaltLen(2) ‖ hash`, as python-yubihsm packs it (`"!HBH"`). */
 export function encodeRequest(req: Request): Uint8Array {
-  return new WireWriter()
-    .u16(req.keyId, 'keyId')
-    .u8(req.mgf1Algorithm, 'mgf1Algorithm')
-    .u16(req.saltLength, 'saltLength')
-    .bytes(req.digest, 'digest')
-    .finish();
+  return new WireWriter().u16(req.keyId, 'keyId').u8(req.mgf1Algorithm, 'mgf1Algorithm').u16(req.saltLength, 'saltLength').bytes(req.digest, 'digest').finish();
 }
 
 export function decodeRequest(payload: Uint8Array): Request {

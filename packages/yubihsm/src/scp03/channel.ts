@@ -123,13 +123,7 @@ export class Scp03Channel {
   }
 
   /** Card side (the simulator), when it answers CREATE_SESSION; send `cardCryptogram` back. */
-  static forCard(
-    authKey: AuthKey,
-    sessionId: number,
-    hostChallenge: Uint8Array,
-    cardChallenge: Uint8Array,
-    options?: ChannelOptions,
-  ): Scp03Channel {
+  static forCard(authKey: AuthKey, sessionId: number, hostChallenge: Uint8Array, cardChallenge: Uint8Array, options?: ChannelOptions): Scp03Channel {
     assertInt('sessionId', sessionId, 0, 0xff);
     const keys = Scp03Channel.deriveSessionKeys(authKey, hostChallenge, cardChallenge);
     return new Scp03Channel('card', sessionId, keys, concatBytes(hostChallenge, cardChallenge), options);
@@ -223,10 +217,7 @@ export class Scp03Channel {
     const ciphertext = encrypt(this.#keys.sEnc, iv, innerFrame);
     const body = SessionMessage.encodeMacedBody({ sessionId: this.sessionId, ciphertext });
     const full = commandMac(this.#mac.s, this.#chain, SessionMessage.CODE, body);
-    const out = frame(
-      SessionMessage.CODE,
-      SessionMessage.encodeRequest({ sessionId: this.sessionId, ciphertext, mac: full.subarray(0, MAC_LENGTH) }),
-    );
+    const out = frame(SessionMessage.CODE, SessionMessage.encodeRequest({ sessionId: this.sessionId, ciphertext, mac: full.subarray(0, MAC_LENGTH) }));
     this.#pending = { chain: full, iv };
     return out;
   }

@@ -129,11 +129,7 @@ export function scp03Kdf(key: Uint8Array, constant: number, context: Uint8Array,
   const outLength = lengthBits / 8;
   const blocks: Uint8Array[] = [];
   for (let i = 1; blocks.length * BLOCK_SIZE < outLength; i++) {
-    const input = concatBytes(
-      new Uint8Array(11),
-      Uint8Array.of(constant, 0x00, lengthBits >>> 8, lengthBits & 0xff, i),
-      context,
-    );
+    const input = concatBytes(new Uint8Array(11), Uint8Array.of(constant, 0x00, lengthBits >>> 8, lengthBits & 0xff, i), context);
     blocks.push(aesCmac(key, input));
   }
   const all = concatBytes(...blocks);

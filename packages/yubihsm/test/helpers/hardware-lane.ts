@@ -52,5 +52,7 @@ export function hardwareLane(env: NodeJS.ProcessEnv = process.env): HardwareLane
 
 /** Printed once per suite when the lane is off, so the output says what was not tested. */
 export function announceSkippedLane(suite: string): void {
-  console.info(`${suite}: hardware lane skipped, ran against the YubiHSM 2 simulator. Set ${HARDWARE_LANE_VARIABLES.join(', ')} to run it against a real device (docs/testing.md).`);
+  console.info(
+    `${suite}: hardware lane skipped, ran against the YubiHSM 2 simulator. Set ${HARDWARE_LANE_VARIABLES.join(', ')} to run it against a real device (docs/testing.md).`,
+  );
 }
