@@ -2,7 +2,8 @@
 /*
  * Key generation and signing: ECDSA on NIST P-256 (TEE_TYPE_ECDSA_KEYPAIR) and Ed25519
  * (TEE_TYPE_ED25519_KEYPAIR, GP 1.3.1, optee_os >= 3.18) through the GP TEE Internal Core API;
- * ECDSA on secp256k1, which is not a GP curve, through the dev kit's mbed TLS (secp256k1.c).
+ * ECDSA on secp256k1, which is not a GP curve, through the dev kit's mbed TLS (secp256k1.c);
+ * AES-256 keys (TEE_TYPE_AES) for SEAL/UNSEAL (seal.c).
  */
 #include <string.h>
 #include <tee_internal_api.h>
@@ -26,18 +27,48 @@ static TEE_Result get_padded(TEE_ObjectHandle obj, uint32_t attr, uint8_t *out, 
 	return TEE_SUCCESS;
 }
 
+bool keys_type_known(uint32_t type)
+{
+	return type == KMSGATE_KEY_P256 || type == KMSGATE_KEY_SECP256K1 ||
+	       type == KMSGATE_KEY_ED25519 || type == KMSGATE_KEY_AES_256;
+}
+
+/* The key comes from the TEE's own key generation; the whole 32 bytes or an error. */
+static TEE_Result aes_generate(uint8_t key[KMSGATE_AES_KEY_BYTES])
+{
+	TEE_ObjectHandle obj = TEE_HANDLE_NULL;
+	size_t len = KMSGATE_AES_KEY_BYTES;
+	TEE_Result res;
+
+	res = TEE_AllocateTransientObject(TEE_TYPE_AES, 256, &obj);
+	if (res != TEE_SUCCESS)
+		return res;
+	res = TEE_GenerateKey(obj, 256, NULL, 0);
+	if (res == TEE_SUCCESS)
+		res = TEE_GetObjectBufferAttribute(obj, TEE_ATTR_SECRET_VALUE, key, &len);
+	if (res == TEE_SUCCESS && len != KMSGATE_AES_KEY_BYTES)
+		res = TEE_ERROR_GENERIC;
+	TEE_FreeTransientObject(obj);
+	return res;
+}
+
 TEE_Result keys_generate(uint8_t type, struct key_record *rec)
 {
 	TEE_ObjectHandle obj = TEE_HANDLE_NULL;
 	TEE_Attribute curve;
 	TEE_Result res;
 
-	if (type != KMSGATE_KEY_P256 && type != KMSGATE_KEY_SECP256K1 &&
-	    type != KMSGATE_KEY_ED25519)
+	if (!keys_type_known(type))
 		return TEE_ERROR_BAD_PARAMETERS;
 	rec->type = type;
 	if (type == KMSGATE_KEY_SECP256K1)
 		return k1_generate(rec->priv, rec->pub);
+	if (type == KMSGATE_KEY_AES_256) {
+		res = aes_generate(rec->priv);
+		if (res != TEE_SUCCESS)
+			TEE_MemFill(rec->priv, 0, PRIVATE_KEY_BYTES);
+		return res;
+	}
 	if (type == KMSGATE_KEY_P256) {
 		res = TEE_AllocateTransientObject(TEE_TYPE_ECDSA_KEYPAIR, 256, &obj);
 		if (res != TEE_SUCCESS)
@@ -72,13 +103,16 @@ TEE_Result keys_generate(uint8_t type, struct key_record *rec)
 /* What keys_generate() accepts, for KMSGATE_CMD_GET_KEY_TYPES. */
 uint32_t keys_types(void)
 {
-	return (1u << KMSGATE_KEY_P256) | (1u << KMSGATE_KEY_SECP256K1) | (1u << KMSGATE_KEY_ED25519);
+	return (1u << KMSGATE_KEY_P256) | (1u << KMSGATE_KEY_SECP256K1) | (1u << KMSGATE_KEY_ED25519) |
+	       (1u << KMSGATE_KEY_AES_256);
 }
 
-size_t keys_public_len(const struct key_record *rec)
+size_t keys_public_len(uint32_t type)
 {
-	return rec->type == KMSGATE_KEY_ED25519 ? KMSGATE_ED25519_PUBLIC_KEY_BYTES :
-						   KMSGATE_EC_PUBLIC_KEY_BYTES;
+	if (type == KMSGATE_KEY_AES_256)
+		return 0;
+	return type == KMSGATE_KEY_ED25519 ? KMSGATE_ED25519_PUBLIC_KEY_BYTES :
+					     KMSGATE_EC_PUBLIC_KEY_BYTES;
 }
 
 /* One asymmetric signature with a transient key object built from the stored key. */

@@ -60,13 +60,11 @@ static TEE_Result cmd_generate_key(uint32_t types, TEE_Param params[TEE_NUM_PARA
 	label_len = params[1].memref.size;
 	if (!params[1].memref.buffer || label_len < 1 || label_len > KMSGATE_MAX_LABEL_BYTES)
 		return TEE_ERROR_BAD_PARAMETERS;
-	if (type != KMSGATE_KEY_P256 && type != KMSGATE_KEY_SECP256K1 &&
-	    type != KMSGATE_KEY_ED25519)
+	if (!keys_type_known(type))
 		return TEE_ERROR_BAD_PARAMETERS;
 	res = check_out(&params[2], KMSGATE_HANDLE_BYTES);
 	if (res == TEE_SUCCESS)
-		res = check_out(&params[3], type == KMSGATE_KEY_ED25519 ?
-				KMSGATE_ED25519_PUBLIC_KEY_BYTES : KMSGATE_EC_PUBLIC_KEY_BYTES);
+		res = check_out(&params[3], keys_public_len(type));
 	if (res != TEE_SUCCESS)
 		return res;
 
@@ -93,8 +91,9 @@ static TEE_Result cmd_generate_key(uint32_t types, TEE_Param params[TEE_NUM_PARA
 		goto out;
 	memcpy(params[2].memref.buffer, rec->handle, KMSGATE_HANDLE_BYTES);
 	params[2].memref.size = KMSGATE_HANDLE_BYTES;
-	params[3].memref.size = keys_public_len(rec);
-	memcpy(params[3].memref.buffer, rec->pub, params[3].memref.size);
+	params[3].memref.size = keys_public_len(rec->type);
+	if (params[3].memref.size)
+		memcpy(params[3].memref.buffer, rec->pub, params[3].memref.size);
 out:
 	state_free(&st);
 	return res;
@@ -114,12 +113,14 @@ static TEE_Result cmd_get_public_key(uint32_t types, TEE_Param params[TEE_NUM_PA
 	rec = state_find(&st, params[0].memref.buffer);
 	if (!rec)
 		res = TEE_ERROR_ITEM_NOT_FOUND;
+	else if (!keys_public_len(rec->type))
+		res = TEE_ERROR_BAD_PARAMETERS;	/* an AES key has no public part */
 	if (res == TEE_SUCCESS)
-		res = check_out(&params[2], keys_public_len(rec));
+		res = check_out(&params[2], keys_public_len(rec->type));
 	if (res == TEE_SUCCESS) {
 		params[1].value.a = rec->type;
 		params[1].value.b = 0;
-		params[2].memref.size = keys_public_len(rec);
+		params[2].memref.size = keys_public_len(rec->type);
 		memcpy(params[2].memref.buffer, rec->pub, params[2].memref.size);
 	}
 	state_free(&st);
@@ -243,6 +244,65 @@ static TEE_Result cmd_get_attestation(uint32_t types, TEE_Param params[TEE_NUM_P
 	return res;
 }
 
+/*
+ * SEAL and UNSEAL share one layout: handle, AAD, input, output. Inputs are copied out of the
+ * shared buffers before use (the normal world can change those while the TA reads them), the
+ * output is made in TA memory and copied out only on success, so a failed UNSEAL never exposes
+ * the unauthenticated plaintext that some GCM implementations write before checking the tag.
+ */
+static TEE_Result cmd_aes_gcm(uint32_t types, TEE_Param params[TEE_NUM_PARAMS], bool seal)
+{
+	size_t aad_len = params[1].memref.size;
+	size_t in_len = params[2].memref.size;
+	size_t min = KMSGATE_MIN_SEAL_BYTES + (seal ? 0 : KMSGATE_SEAL_OVERHEAD);
+	size_t max = KMSGATE_MAX_SEAL_BYTES + (seal ? 0 : KMSGATE_SEAL_OVERHEAD);
+	struct key_state st = { };
+	struct key_record *rec;
+	size_t out_len, total;
+	uint8_t *buf;
+	TEE_Result res;
+
+	if (types != PT(MEMREF_INPUT, MEMREF_INPUT, MEMREF_INPUT, MEMREF_OUTPUT) ||
+	    !is_handle(&params[0]) || aad_len > KMSGATE_MAX_AAD_BYTES ||
+	    (aad_len && !params[1].memref.buffer) || !params[2].memref.buffer ||
+	    in_len < min || in_len > max)
+		return TEE_ERROR_BAD_PARAMETERS;
+	/* Bounded above (at most 256 + 2 * 1052 bytes in all): nothing here can wrap. */
+	out_len = seal ? in_len + KMSGATE_SEAL_OVERHEAD : in_len - KMSGATE_SEAL_OVERHEAD;
+	total = aad_len + in_len + out_len;
+	res = check_out(&params[3], out_len);
+	if (res != TEE_SUCCESS)
+		return res;
+	res = state_load(&st);
+	if (res != TEE_SUCCESS)
+		return res;
+	rec = state_find(&st, params[0].memref.buffer);
+	if (!rec)
+		res = TEE_ERROR_ITEM_NOT_FOUND;
+	else if (rec->type != KMSGATE_KEY_AES_256)
+		res = TEE_ERROR_BAD_PARAMETERS;
+	buf = res == TEE_SUCCESS ? TEE_Malloc(total, TEE_MALLOC_FILL_ZERO) : NULL;
+	if (res == TEE_SUCCESS && !buf)
+		res = TEE_ERROR_OUT_OF_MEMORY;
+	if (res == TEE_SUCCESS) {
+		if (aad_len)
+			memcpy(buf, params[1].memref.buffer, aad_len);
+		memcpy(buf + aad_len, params[2].memref.buffer, in_len);
+		res = (seal ? seal_aes_gcm : unseal_aes_gcm)(rec->priv, buf, aad_len, buf + aad_len,
+							     in_len, buf + aad_len + in_len);
+	}
+	if (res == TEE_SUCCESS) {
+		memcpy(params[3].memref.buffer, buf + aad_len + in_len, out_len);
+		params[3].memref.size = out_len;
+	}
+	if (buf) {
+		TEE_MemFill(buf, 0, total);
+		TEE_Free(buf);
+	}
+	state_free(&st);
+	return res;
+}
+
 static TEE_Result cmd_get_key_types(uint32_t types, TEE_Param params[TEE_NUM_PARAMS])
 {
 	if (types != PT(VALUE_OUTPUT, NONE, NONE, NONE))
@@ -299,6 +359,10 @@ TEE_Result TA_InvokeCommandEntryPoint(void *sess_ctx, uint32_t cmd, uint32_t typ
 		return cmd_get_attestation(types, params);
 	case KMSGATE_CMD_GET_KEY_TYPES:
 		return cmd_get_key_types(types, params);
+	case KMSGATE_CMD_SEAL:
+		return cmd_aes_gcm(types, params, true);
+	case KMSGATE_CMD_UNSEAL:
+		return cmd_aes_gcm(types, params, false);
 	default:
 		/* Another interface version, or no command at all. */
 		return TEE_ERROR_NOT_SUPPORTED;

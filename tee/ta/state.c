@@ -154,8 +154,7 @@ static TEE_Result parse_state(struct key_state *st, const uint8_t *buf, size_t l
 	for (uint32_t i = 0; i < count; i++) {
 		const struct key_record *k = &st->keys[i];
 
-		if (k->type != KMSGATE_KEY_P256 && k->type != KMSGATE_KEY_SECP256K1 &&
-		    k->type != KMSGATE_KEY_ED25519)
+		if (!keys_type_known(k->type))
 			return TEE_ERROR_SECURITY;
 		if (k->label_len < 1 || k->label_len > KMSGATE_MAX_LABEL_BYTES)
 			return TEE_ERROR_SECURITY;

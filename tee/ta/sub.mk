@@ -4,6 +4,7 @@ srcs-y += state.c
 srcs-y += keys.c
 srcs-y += secp256k1.c
 srcs-y += attest.c
+srcs-y += seal.c
 
 # Build options (docs/tee-board.md): the number of keys the TA holds (default 256), and where the
 # rollback counter lives (default RPMB; y puts it in the REE file system, for boards without RPMB).

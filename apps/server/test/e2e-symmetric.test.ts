@@ -83,13 +83,6 @@ describe('CreateKey with no arguments', () => {
       message: `${arn} is a symmetric key: it has no public key.`,
     });
   });
-
-  it('is refused on the TEE backend, which holds no symmetric keys yet', async () => {
-    expect(await rejection(kms.send(new CreateKeyCommand({ CustomKeyStoreId: 'tee' })))).toEqual({
-      name: 'UnsupportedOperationException',
-      message: 'KeySpec SYMMETRIC_DEFAULT is not supported by custom key store tee.',
-    });
-  });
 });
 
 describe('Encrypt and Decrypt', () => {

@@ -91,6 +91,11 @@ describe("key specs from the bridge's hello", () => {
       await expect(
         client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'tee-p256' })),
       ).rejects.toMatchObject({ name: 'UnsupportedOperationException', message: 'KeySpec ECC_SECG_P256K1 is not supported by custom key store tee-p256.' });
+      // A TA without AES keys: no SYMMETRIC_DEFAULT either.
+      await expect(client.send(new CreateKeyCommand({ CustomKeyStoreId: 'tee-p256' }))).rejects.toMatchObject({
+        name: 'UnsupportedOperationException',
+        message: 'KeySpec SYMMETRIC_DEFAULT is not supported by custom key store tee-p256.',
+      });
       expect(sim.stats().invocations.generateKey).toBe(0);
       const { KeyMetadata } = await client.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', CustomKeyStoreId: 'tee-p256' }));
       expect(KeyMetadata).toMatchObject({ KeySpec: 'ECC_NIST_P256', CustomKeyStoreId: 'tee-p256' });

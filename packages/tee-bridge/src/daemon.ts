@@ -12,11 +12,11 @@ import { TA_UUID } from './ta-interface';
 import { TaSession } from './ta-session';
 
 /**
- * What this source's TA generates (P-256 and Ed25519 through the GP API, secp256k1 through mbed
- * TLS): hello announces it only when the TA cannot be asked at start (GET_KEY_TYPES). A TA that
- * lacks one of them still refuses it with TEEC_ERROR_NOT_SUPPORTED.
+ * What this source's TA generates (P-256, Ed25519 and AES-256 through the GP API, secp256k1
+ * through mbed TLS): hello announces it only when the TA cannot be asked at start
+ * (GET_KEY_TYPES). A TA that lacks one of them still refuses it with TEEC_ERROR_NOT_SUPPORTED.
  */
-export const TA_KEY_TYPES: readonly KeyType[] = ['P256', 'SECP256K1', 'ED25519'];
+export const TA_KEY_TYPES: readonly KeyType[] = ['P256', 'SECP256K1', 'ED25519', 'AES_256'];
 /** Where OP-TEE's tee-supplicant loads TAs from. */
 export const TA_INSTALL_DIR = '/lib/optee_armtz';
 

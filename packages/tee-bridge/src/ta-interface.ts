@@ -19,9 +19,11 @@ export const TA_COMMAND = {
   GET_ROLLBACK_COUNTER: cmd(0x07),
   GET_ATTESTATION: cmd(0x08),
   GET_KEY_TYPES: cmd(0x09),
+  SEAL: cmd(0x0a),
+  UNSEAL: cmd(0x0b),
 } as const;
 
-export const TA_KEY_TYPE = { P256: 1, SECP256K1: 2, ED25519: 3 } as const;
+export const TA_KEY_TYPE = { P256: 1, SECP256K1: 2, ED25519: 3, AES_256: 4 } as const;
 
 /** The key types in GET_KEY_TYPES' bit mask (1 << TA_KEY_TYPE), in TA_KEY_TYPE's order; other bits are ignored. */
 export function keyTypesOfMask(mask: number): KeyType[] {
@@ -34,6 +36,8 @@ export const TA_MAX_LABEL_BYTES = 64;
 export const TA_SIGNATURE_BYTES = 64;
 export const TA_EC_PUBLIC_KEY_BYTES = 65;
 export const TA_MEASUREMENT_BYTES = 32;
+/** SEAL's output beyond its input: the GCM nonce (12) and tag (16). */
+export const TA_SEAL_OVERHEAD = 28;
 /** Prefixed to the nonce in every attestation the TA signs (KMSGATE_ATTESTATION_DOMAIN). */
 export const TA_ATTESTATION_DOMAIN = 'kmsgate-tee-attestation/v2';
 

@@ -31,6 +31,7 @@ import {
   TA_KEY_TYPE,
   TA_MAX_LABEL_BYTES,
   TA_MEASUREMENT_BYTES,
+  TA_SEAL_OVERHEAD,
   TA_SIGNATURE_BYTES,
   TA_UUID,
   keyTypesOfMask,
@@ -210,6 +211,26 @@ export class TaSession implements TaExecutor {
     deleteKey: async ({ handle }, call) => {
       const [, deleted] = await call(TA_COMMAND.DELETE_KEY, [{ kind: 'memrefIn', data: handleBytes(handle) }, { kind: 'valueOut' }]);
       return { deleted: value(deleted).a === 1 };
+    },
+    seal: async ({ handle, aad, plaintext }, call) => {
+      const input = fromHex(plaintext);
+      const [, , , sealed] = await call(TA_COMMAND.SEAL, [
+        { kind: 'memrefIn', data: handleBytes(handle) },
+        { kind: 'memrefIn', data: fromHex(aad) },
+        { kind: 'memrefIn', data: input },
+        { kind: 'memrefOut', size: input.length + TA_SEAL_OVERHEAD },
+      ]);
+      return { sealed: toHex(memref(sealed)) };
+    },
+    unseal: async ({ handle, aad, sealed }, call) => {
+      const input = fromHex(sealed);
+      const [, , , plaintext] = await call(TA_COMMAND.UNSEAL, [
+        { kind: 'memrefIn', data: handleBytes(handle) },
+        { kind: 'memrefIn', data: fromHex(aad) },
+        { kind: 'memrefIn', data: input },
+        { kind: 'memrefOut', size: input.length - TA_SEAL_OVERHEAD },
+      ]);
+      return { plaintext: toHex(memref(plaintext)) };
     },
     random: async ({ length }, call) => {
       const [bytes] = await call(TA_COMMAND.RANDOM, [{ kind: 'memrefOut', size: length }]);

@@ -57,7 +57,12 @@ test('--storage serves the host build on a 0600 socket, keeps keys across restar
   try {
     expect(await waitForListening(current.child)).toBe(socketPath);
     expect(statSync(socketPath).mode & 0o777).toBe(0o600);
-    expect(await client.handshake()).toMatchObject({ mode: 'simulated', protocolVersion: 2, taUuid: TA_UUID, keyTypes: ['P256', 'SECP256K1', 'ED25519'] });
+    expect(await client.handshake()).toMatchObject({
+      mode: 'simulated',
+      protocolVersion: 2,
+      taUuid: TA_UUID,
+      keyTypes: ['P256', 'SECP256K1', 'ED25519', 'AES_256'],
+    });
     const { handle, publicKey } = await client.call('generateKey', { keyType: 'ED25519', label: 'cli' });
     await client.close();
     current.child.kill('SIGTERM');

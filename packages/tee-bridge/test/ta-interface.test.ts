@@ -2,7 +2,7 @@
 // tee/ta/include/kmsgate_ta.h: a command id, a size or the UUID that drifts fails here.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ATTESTATION_DOMAIN } from '@kmsgate/tee';
+import { ATTESTATION_DOMAIN, MAX_SEAL_AAD_BYTES, MAX_SEAL_BYTES, MIN_SEAL_BYTES, SEAL_OVERHEAD_BYTES } from '@kmsgate/tee';
 import {
   TA_ALGORITHM,
   TA_ATTESTATION_DOMAIN,
@@ -13,6 +13,7 @@ import {
   TA_KEY_TYPE,
   TA_MAX_LABEL_BYTES,
   TA_MEASUREMENT_BYTES,
+  TA_SEAL_OVERHEAD,
   TA_SIGNATURE_BYTES,
   TA_UUID,
 } from '../src';
@@ -50,6 +51,14 @@ it('has the same key types, algorithms and sizes', () => {
   expect(int('KMSGATE_SIGNATURE_BYTES')).toBe(TA_SIGNATURE_BYTES);
   expect(int('KMSGATE_EC_PUBLIC_KEY_BYTES')).toBe(TA_EC_PUBLIC_KEY_BYTES);
   expect(int('KMSGATE_MEASUREMENT_BYTES')).toBe(TA_MEASUREMENT_BYTES);
+  expect(int('KMSGATE_SEAL_NONCE_BYTES') + int('KMSGATE_SEAL_TAG_BYTES')).toBe(TA_SEAL_OVERHEAD);
+  // The protocol's seal limits are the TA's.
+  expect([int('KMSGATE_MIN_SEAL_BYTES'), int('KMSGATE_MAX_SEAL_BYTES'), int('KMSGATE_MAX_AAD_BYTES')]).toEqual([
+    MIN_SEAL_BYTES,
+    MAX_SEAL_BYTES,
+    MAX_SEAL_AAD_BYTES,
+  ]);
+  expect(TA_SEAL_OVERHEAD).toBe(SEAL_OVERHEAD_BYTES);
 });
 
 it('has the same UUID (in the header, the Makefile and the daemon) and attestation domain', () => {

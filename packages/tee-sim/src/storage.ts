@@ -19,9 +19,9 @@ const TAG_BYTES = 16;
 
 export interface StoredKey {
   handle: string;
-  keyType: 'P256' | 'SECP256K1' | 'ED25519';
+  keyType: 'P256' | 'SECP256K1' | 'ED25519' | 'AES_256';
   label: string;
-  /** EC scalar or Ed25519 seed. */
+  /** EC scalar, Ed25519 seed or AES-256 key. */
   secret: Uint8Array;
 }
 

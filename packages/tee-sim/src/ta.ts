@@ -1,7 +1,7 @@
 // The simulated trusted application: what an OP-TEE TA would do behind TEEC_InvokeCommand, in
 // software. Commands take a validated payload and return a result, or throw TaError with the GP
 // result code and origin the real TA would return.
-import { createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { p256 } from '@noble/curves/nist';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { ed25519 } from '@noble/curves/ed25519';
@@ -9,6 +9,7 @@ import { spkiFromRawPublicKey } from '@kmsgate/core';
 import {
   ATTESTATION_DOMAIN,
   KEY_TYPES,
+  SEAL_OVERHEAD_BYTES,
   TEEC_ORIGIN,
   TEEC_RESULT,
   fromHex,
@@ -33,6 +34,9 @@ export const DEFAULT_MAX_KEYS = 4096;
 type Payloads = { [C in CommandName]: ParsedPayload<C> };
 
 const WEIERSTRASS = { P256: p256, SECP256K1: secp256k1 } as const;
+/** The TA's SEAL layout: nonce (12) ‖ AES-256-GCM ciphertext ‖ tag (16). */
+const SEAL_NONCE_BYTES = 12;
+const SEAL_TAG_BYTES = SEAL_OVERHEAD_BYTES - SEAL_NONCE_BYTES;
 
 export interface TaOptions {
   statePath?: string;
@@ -114,6 +118,7 @@ export class SimulatedTa {
     },
     getPublicKey: ({ handle }) => {
       const key = this.#key(handle);
+      if (key.keyType === 'AES_256') throw badParameters(`key ${handle} is an AES_256 key: it has no public key`);
       return { keyType: key.keyType, publicKey: toHex(publicKeyOf(key)) };
     },
     sign: ({ handle, algorithm, input }) => {
@@ -123,7 +128,7 @@ export class SimulatedTa {
         if (key.keyType !== 'ED25519') throw badParameters(`key ${handle} is ${key.keyType}, not ED25519`);
         return { signature: toHex(ed25519.sign(data, key.secret)) };
       }
-      if (key.keyType === 'ED25519') throw badParameters(`key ${handle} is ED25519, not an ECDSA key`);
+      if (key.keyType !== 'P256' && key.keyType !== 'SECP256K1') throw badParameters(`key ${handle} is ${key.keyType}, not an ECDSA key`);
       // GP TEE_AsymmetricSignDigest output for ECDSA: r ‖ s, each the curve's size. Not low-S
       // normalised, like our TA (GP API and mbed TLS) and AWS KMS.
       return { signature: toHex(WEIERSTRASS[key.keyType].sign(data, key.secret, { prehash: false, lowS: false }).toCompactRawBytes()) };
@@ -146,6 +151,27 @@ export class SimulatedTa {
       key.secret.fill(0);
       return { deleted: true };
     },
+    seal: ({ handle, aad, plaintext }) => {
+      const key = this.#aesKey(handle);
+      const nonce = randomBytes(SEAL_NONCE_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', key.secret, nonce);
+      cipher.setAAD(fromHex(aad));
+      const body = Buffer.concat([cipher.update(fromHex(plaintext)), cipher.final()]);
+      return { sealed: toHex(Buffer.concat([nonce, body, cipher.getAuthTag()])) };
+    },
+    unseal: ({ handle, aad, sealed }) => {
+      const key = this.#aesKey(handle);
+      const blob = fromHex(sealed);
+      const decipher = createDecipheriv('aes-256-gcm', key.secret, blob.subarray(0, SEAL_NONCE_BYTES));
+      decipher.setAAD(fromHex(aad));
+      decipher.setAuthTag(blob.subarray(blob.length - SEAL_TAG_BYTES));
+      try {
+        return { plaintext: toHex(Buffer.concat([decipher.update(blob.subarray(SEAL_NONCE_BYTES, blob.length - SEAL_TAG_BYTES)), decipher.final()])) };
+      } catch {
+        // The TA's answer: TEE_AEDecryptFinal's TEE_ERROR_MAC_INVALID, and no plaintext.
+        throw new TaError(TEEC_RESULT.TEE_ERROR_MAC_INVALID, TEEC_ORIGIN.TEEC_ORIGIN_TRUSTED_APP, 'the sealed data does not authenticate under this key');
+      }
+    },
     random: ({ length }) => ({ bytes: toHex(new Uint8Array(randomBytes(length))) }),
     getRollbackCounter: () => ({ counter: this.#device.counter }),
     getAttestation: ({ nonce }) => {
@@ -166,6 +192,12 @@ export class SimulatedTa {
       throw new TaError(TEEC_RESULT.TEEC_ERROR_SECURITY, TEEC_ORIGIN.TEEC_ORIGIN_TRUSTED_APP, `sealed storage refused: ${this.status.reason}`);
   }
 
+  #aesKey(handle: string): StoredKey {
+    const key = this.#key(handle);
+    if (key.keyType !== 'AES_256') throw badParameters(`key ${handle} is ${key.keyType}, not an AES_256 key`);
+    return key;
+  }
+
   #key(handle: string): StoredKey {
     this.#requireStorage();
     const key = this.#keys.get(handle);
@@ -179,12 +211,13 @@ function badParameters(message: string): TaError {
 }
 
 function newSecret(keyType: KeyType): Uint8Array {
-  if (keyType === 'ED25519') return new Uint8Array(randomBytes(32));
+  if (keyType === 'ED25519' || keyType === 'AES_256') return new Uint8Array(randomBytes(32));
   return WEIERSTRASS[keyType].utils.randomSecretKey();
 }
 
-/** SEC1 uncompressed point for EC keys, the RFC 8032 encoding for Ed25519. */
+/** SEC1 uncompressed point for EC keys, the RFC 8032 encoding for Ed25519, nothing for AES. */
 function publicKeyOf(key: StoredKey): Uint8Array {
+  if (key.keyType === 'AES_256') return new Uint8Array(0);
   if (key.keyType === 'ED25519') return ed25519.getPublicKey(key.secret);
   return WEIERSTRASS[key.keyType].getPublicKey(key.secret, false);
 }

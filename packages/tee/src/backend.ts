@@ -13,8 +13,10 @@ import {
   type KeyBackend,
   KEY_SPECS,
   KmsError,
+  SEALED_PAYLOAD_LENGTH,
   type SupportedKeySpec,
   type SupportedSigningAlgorithm,
+  invalidCiphertext,
   spkiFromRawPublicKey,
 } from '@kmsgate/core';
 import { TeeBridgeClient, type BreakerOptions, type ClientState, type ClientStats } from './client';
@@ -28,6 +30,7 @@ import {
   MAX_SIGN_MESSAGE_BYTES,
   MIN_NONCE_BYTES,
   PUBLIC_KEY_BYTES,
+  SEAL_OVERHEAD_BYTES,
   fromHex,
   toHex,
   type Attestation,
@@ -42,6 +45,7 @@ export const KEY_SPEC_KEY_TYPE = {
   ECC_NIST_P256: 'P256',
   ECC_SECG_P256K1: 'SECP256K1',
   ECC_NIST_EDWARDS25519: 'ED25519',
+  SYMMETRIC_DEFAULT: 'AES_256',
 } as const satisfies Partial<Record<SupportedKeySpec, KeyType>>;
 
 type TeeKeySpec = keyof typeof KEY_SPEC_KEY_TYPE;
@@ -51,6 +55,15 @@ const KEY_SPECS_SUPPORTED = Object.keys(KEY_SPEC_KEY_TYPE) as SupportedKeySpec[]
 const SIGNING_ALGORITHMS_SUPPORTED: readonly SupportedSigningAlgorithm[] = ['ECDSA_SHA_256', 'ED25519_SHA_512'];
 
 const CURVES = { P256: p256, SECP256K1: secp256k1 } as const;
+
+/**
+ * The AAD of every data key the TA seals for a SYMMETRIC_DEFAULT ciphertext (docs/cryptography.md):
+ * should the TA's AES keys ever seal anything else, under another AAD, neither could be passed off
+ * as the other.
+ */
+const DATA_KEY_AAD = new TextEncoder().encode('kmsgate-symmetric-v1 data key');
+/** What seal() returns: nonce (12) ‖ AES-256-GCM of the payload ‖ tag (16). */
+const SEALED_LENGTH = SEALED_PAYLOAD_LENGTH + SEAL_OVERHEAD_BYTES;
 
 export interface TeeBackendOptions {
   id: string;
@@ -77,7 +90,7 @@ export interface TeeAttestation extends Attestation {
   buildHash: string;
 }
 
-type Operation = 'generateKey' | 'getPublicKey' | 'sign' | 'deleteKey' | 'random' | 'attestation' | 'rollbackCounter' | 'describe';
+type Operation = 'generateKey' | 'getPublicKey' | 'sign' | 'deleteKey' | 'random' | 'seal' | 'unseal' | 'attestation' | 'rollbackCounter' | 'describe';
 
 export class TeeBackend implements KeyBackend {
   readonly id: string;
@@ -183,6 +196,7 @@ export class TeeBackend implements KeyBackend {
   async getPublicKey(handle: string, spec: SupportedKeySpec): Promise<Uint8Array> {
     const keyType = this.keyTypeFor(spec);
     checkHandle(handle);
+    if (keyType === 'AES_256') throw new KmsError('UnsupportedOperationException', `${spec} keys have no public key.`);
     try {
       const out = await this.client.call('getPublicKey', { handle });
       if (out.keyType !== keyType) throw new KmsError('KMSInternalException', `Key ${handle} on backend ${this.id} is a ${out.keyType} key, not ${spec}.`);
@@ -207,6 +221,8 @@ export class TeeBackend implements KeyBackend {
         const { signature } = await this.client.call('sign', { handle, algorithm: 'ED25519', input: toHex(input) });
         return fromHex(signature);
       }
+      // Unreachable past the algorithm check above; it narrows keyType to the ECDSA curves.
+      if (keyType === 'AES_256') throw new KmsError('InvalidKeyUsageException', `${spec} keys do not sign.`);
       if (input.length !== ECDSA_DIGEST_BYTES)
         throw new RangeError(`input must be the ${ECDSA_DIGEST_BYTES}-byte digest for ${algorithm}, got ${input.length}`);
       const { signature } = await this.client.call('sign', { handle, algorithm: 'ECDSA_SHA_256', input: toHex(input) });
@@ -247,6 +263,35 @@ export class TeeBackend implements KeyBackend {
       throw this.toKmsError(e, 'random');
     }
     return out;
+  }
+
+  /** AES-256-GCM in the TA under the key, with a random nonce from the TEE: `nonce(12) ‖ ciphertext ‖ tag(16)`. */
+  async seal(handle: string, payload: Uint8Array): Promise<Uint8Array> {
+    checkHandle(handle);
+    if (!(payload instanceof Uint8Array) || payload.length !== SEALED_PAYLOAD_LENGTH) throw new RangeError(`payload must be ${SEALED_PAYLOAD_LENGTH} bytes`);
+    try {
+      const sealed = fromHex((await this.client.call('seal', { handle, aad: toHex(DATA_KEY_AAD), plaintext: toHex(payload) })).sealed);
+      if (sealed.length !== SEALED_LENGTH)
+        throw new KmsError('KMSInternalException', `The TEE backend ${this.id} sealed ${payload.length} bytes into ${sealed.length}.`);
+      return sealed;
+    } catch (e) {
+      throw this.toKmsError(e, 'seal');
+    }
+  }
+
+  /** The TA checks the GCM tag: any altered byte, another key or another device fails with TEE_ERROR_MAC_INVALID. */
+  async unseal(handle: string, sealed: Uint8Array): Promise<Uint8Array> {
+    checkHandle(handle);
+    if (!(sealed instanceof Uint8Array)) throw new TypeError('sealed must be a Uint8Array');
+    // Anything else was not made by seal(): refused before it costs a TA call.
+    if (sealed.length !== SEALED_LENGTH) throw invalidCiphertext();
+    try {
+      return fromHex((await this.client.call('unseal', { handle, aad: toHex(DATA_KEY_AAD), sealed: toHex(sealed) })).plaintext);
+    } catch (e) {
+      if (e instanceof TeeBridgeError && e.remote?.teec !== undefined && parseTeecHex(e.remote.teec) === TEEC_RESULT.TEE_ERROR_MAC_INVALID)
+        throw invalidCiphertext();
+      throw this.toKmsError(e, 'unseal');
+    }
   }
 
   /** The TA's signature over nonce ‖ measurement, with the device attestation key and the hello facts. */
@@ -309,10 +354,11 @@ export class TeeBackend implements KeyBackend {
     return KEY_SPEC_KEY_TYPE[spec as TeeKeySpec];
   }
 
-  /** DER SPKI from the TA's raw public key; node:crypto refuses a point that is not on the curve. */
+  /** DER SPKI from the TA's raw public key (empty for AES); node:crypto refuses a point that is not on the curve. */
   private spki(spec: SupportedKeySpec, keyType: KeyType, raw: Uint8Array): Uint8Array {
-    if (raw.length !== PUBLIC_KEY_BYTES[keyType] || (keyType !== 'ED25519' && raw[0] !== 0x04))
+    if (raw.length !== PUBLIC_KEY_BYTES[keyType] || (keyType !== 'ED25519' && keyType !== 'AES_256' && raw[0] !== 0x04))
       throw new KmsError('KMSInternalException', `The TEE backend ${this.id} returned a malformed ${keyType} public key.`);
+    if (keyType === 'AES_256') return raw;
     try {
       return spkiFromRawPublicKey(spec, keyType === 'ED25519' ? raw : raw.subarray(1));
     } catch {

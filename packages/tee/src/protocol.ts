@@ -47,6 +47,13 @@ export const MAX_SIGN_MESSAGE_BYTES = 16 * 1024;
 export const ECDSA_DIGEST_BYTES = 32;
 /** The attestation measurement: a SHA-256 digest of the trusted application. */
 export const MEASUREMENT_BYTES = 32;
+/** `seal` plaintext length range, bytes (kmsgate seals 64: a data key and its digest). */
+export const MIN_SEAL_BYTES = 1;
+export const MAX_SEAL_BYTES = 1024;
+/** `seal` / `unseal` additional authenticated data, bytes. */
+export const MAX_SEAL_AAD_BYTES = 256;
+/** What `seal` adds: the AES-GCM nonce (12 bytes) and tag (16 bytes). */
+export const SEAL_OVERHEAD_BYTES = 28;
 export const MAX_LABEL_LENGTH = 64;
 export const MAX_HANDLE_LENGTH = 128;
 export const MAX_MESSAGE_LENGTH = 1024;
@@ -66,14 +73,12 @@ export function hexBytes(min: number, max: number) {
 const RequestId = z.number().int().min(1).max(MAX_REQUEST_ID);
 const Uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a lower-case RFC 4122 UUID');
 
-export const KEY_TYPES = ['P256', 'SECP256K1', 'ED25519'] as const;
+export const KEY_TYPES = ['P256', 'SECP256K1', 'ED25519', 'AES_256'] as const;
 export const KeyTypeSchema = z.enum(KEY_TYPES);
 export type KeyType = z.infer<typeof KeyTypeSchema>;
 
-/** Raw public key length per key type: SEC1 uncompressed point (0x04 ‖ X ‖ Y) or the RFC 8032 point. */
-export const PUBLIC_KEY_BYTES = { P256: 65, SECP256K1: 65, ED25519: 32 } as const satisfies Record<KeyType, number>;
-/** Signature length per key type: ECDSA as r ‖ s (32 bytes each, big-endian), Ed25519 as R ‖ S. */
-export const SIGNATURE_BYTES = { P256: 64, SECP256K1: 64, ED25519: 64 } as const satisfies Record<KeyType, number>;
+/** Raw public key length per key type: SEC1 uncompressed point (0x04 ‖ X ‖ Y), the RFC 8032 point, none for AES. */
+export const PUBLIC_KEY_BYTES = { P256: 65, SECP256K1: 65, ED25519: 32, AES_256: 0 } as const satisfies Record<KeyType, number>;
 
 export const SIGN_ALGORITHMS = ['ECDSA_SHA_256', 'ED25519'] as const;
 export const SignAlgorithmSchema = z.enum(SIGN_ALGORITHMS);
@@ -125,7 +130,8 @@ export const GenerateKeyPayload = z.object({
 });
 export const GenerateKeyResult = z.object({
   handle: Handle,
-  publicKey: hexBytes(32, 65),
+  /** Empty for AES_256 keys. */
+  publicKey: hexBytes(0, 65),
 });
 
 export const GetPublicKeyPayload = z.object({ handle: Handle });
@@ -152,6 +158,25 @@ export const DeleteKeyResult = z.object({
   /** false: no key had that handle (deleting is idempotent and still succeeds). */
   deleted: z.boolean(),
 });
+
+export const SealPayload = z.object({
+  /** An AES_256 key. */
+  handle: Handle,
+  /** Additional authenticated data: unseal must be given the same bytes. */
+  aad: hexBytes(0, MAX_SEAL_AAD_BYTES),
+  plaintext: hexBytes(MIN_SEAL_BYTES, MAX_SEAL_BYTES),
+});
+export const SealResult = z.object({
+  /** nonce (12) ‖ AES-256-GCM ciphertext ‖ tag (16): plaintext + SEAL_OVERHEAD_BYTES. */
+  sealed: hexBytes(MIN_SEAL_BYTES + SEAL_OVERHEAD_BYTES, MAX_SEAL_BYTES + SEAL_OVERHEAD_BYTES),
+});
+
+export const UnsealPayload = z.object({
+  handle: Handle,
+  aad: hexBytes(0, MAX_SEAL_AAD_BYTES),
+  sealed: hexBytes(MIN_SEAL_BYTES + SEAL_OVERHEAD_BYTES, MAX_SEAL_BYTES + SEAL_OVERHEAD_BYTES),
+});
+export const UnsealResult = z.object({ plaintext: hexBytes(MIN_SEAL_BYTES, MAX_SEAL_BYTES) });
 
 export const RandomPayload = z.object({ length: z.number().int().min(MIN_RANDOM_BYTES).max(MAX_RANDOM_BYTES) });
 export const RandomResult = z.object({ bytes: hexBytes(MIN_RANDOM_BYTES, MAX_RANDOM_BYTES) });
@@ -185,6 +210,8 @@ export const COMMANDS = {
   getPublicKey: { payload: GetPublicKeyPayload, result: GetPublicKeyResult, mutating: false },
   sign: { payload: SignPayload, result: SignResult, mutating: true },
   deleteKey: { payload: DeleteKeyPayload, result: DeleteKeyResult, mutating: true },
+  seal: { payload: SealPayload, result: SealResult, mutating: false },
+  unseal: { payload: UnsealPayload, result: UnsealResult, mutating: false },
   random: { payload: RandomPayload, result: RandomResult, mutating: false },
   getRollbackCounter: { payload: GetRollbackCounterPayload, result: GetRollbackCounterResult, mutating: false },
   getAttestation: { payload: GetAttestationPayload, result: GetAttestationResult, mutating: false },

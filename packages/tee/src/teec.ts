@@ -28,6 +28,11 @@ export const TEEC_RESULT = {
   /** The trusted application panicked; its session is gone. */
   TEEC_ERROR_TARGET_DEAD: 0xffff_3024,
   TEEC_ERROR_STORAGE_NO_SPACE: 0xffff_3041,
+  /**
+   * Not a TEE Client API name: the Internal Core API's TEE_ERROR_MAC_INVALID (GPD_SPE_010), which
+   * the TA returns, and libteec passes through, when `unseal`'s GCM tag does not verify.
+   */
+  TEE_ERROR_MAC_INVALID: 0xffff_3071,
 } as const;
 
 export type TeecResultName = keyof typeof TEEC_RESULT;

@@ -1,5 +1,5 @@
 // The TEE backend offers the key specs its bridge announces in hello, not a fixed list: against
-// tee-sim built without secp256k1 and against the bridge daemon with the host build of our TA.
+// tee-sim built without secp256k1 and AES and against the bridge daemon with the host build of our TA.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,10 +45,10 @@ it('a bridge without secp256k1: generateKey is UnsupportedOperationException bef
   expect(sim.ta.keyCount).toBe(1);
 });
 
-it('the bridge daemon with our TA announces secp256k1, and the backend offers and generates it', async () => {
+it('the bridge daemon with our TA announces secp256k1 and AES, and the backend offers and generates them', async () => {
   const b = backend('tee-host', bridge.socketPath);
-  expect((await b.describe()).keySpecs).toEqual(['ECC_NIST_P256', 'ECC_SECG_P256K1', 'ECC_NIST_EDWARDS25519']);
-  expect(b.keySpecs).toEqual(['ECC_NIST_P256', 'ECC_SECG_P256K1', 'ECC_NIST_EDWARDS25519']);
+  expect((await b.describe()).keySpecs).toEqual(['ECC_NIST_P256', 'ECC_SECG_P256K1', 'ECC_NIST_EDWARDS25519', 'SYMMETRIC_DEFAULT']);
+  expect(b.keySpecs).toEqual(['ECC_NIST_P256', 'ECC_SECG_P256K1', 'ECC_NIST_EDWARDS25519', 'SYMMETRIC_DEFAULT']);
   const key = await b.generateKey('ECC_SECG_P256K1', 'k1');
   expect(await b.getPublicKey(key.handle, 'ECC_SECG_P256K1')).toEqual(key.publicKey);
 });

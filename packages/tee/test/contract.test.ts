@@ -19,9 +19,12 @@ import {
   MAX_FRAME_BYTES,
   MAX_NONCE_BYTES,
   MAX_RANDOM_BYTES,
+  MAX_SEAL_AAD_BYTES,
+  MAX_SEAL_BYTES,
   MEASUREMENT_BYTES,
   MODES,
   PROTOCOL_VERSION,
+  SEAL_OVERHEAD_BYTES,
   SUPPORTED_VERSIONS,
   frameBytes,
   parseTeecHex,
@@ -184,6 +187,89 @@ describe.each(TARGETS)('%s', (_name, start) => {
       } finally {
         await c.ok('deleteKey', { handle: ec.handle });
         await c.ok('deleteKey', { handle: ed.handle });
+      }
+    });
+  });
+
+  describe('AES_256 keys: seal and unseal', () => {
+    const aad = Buffer.from('contract aad').toString('hex');
+    it('generate (no public key), seal and unseal with a fresh nonce each time, delete; nothing else opens the sealed bytes', async () => {
+      const { c, hello } = await session();
+      if (!hello.keyTypes.includes('AES_256')) {
+        expectError(await c.call('generateKey', { keyType: 'AES_256', label: 'contract AES' }), 'TEE_ERROR', '0xFFFF000A');
+        return;
+      }
+      const before = (await c.ok<{ counter: number }>('getRollbackCounter', {})).counter;
+      const key = await c.ok<{ handle: string; publicKey: string }>('generateKey', { keyType: 'AES_256', label: 'contract AES' });
+      const other = await c.ok<{ handle: string }>('generateKey', { keyType: 'AES_256', label: 'contract AES 2' });
+      expect(key.publicKey).toBe('');
+      const afterGenerate = (await c.ok<{ counter: number }>('getRollbackCounter', {})).counter;
+      expect(afterGenerate).toBe(before + 2);
+      try {
+        for (const n of [1, 64, MAX_SEAL_BYTES]) {
+          const plaintext = randomBytes(n).toString('hex');
+          const a = await c.ok<{ sealed: string }>('seal', { handle: key.handle, aad, plaintext });
+          const b = await c.ok<{ sealed: string }>('seal', { handle: key.handle, aad, plaintext });
+          expect(a.sealed.length).toBe((n + SEAL_OVERHEAD_BYTES) * 2);
+          expect(a.sealed).not.toBe(b.sealed);
+          expect(await c.ok('unseal', { handle: key.handle, aad, sealed: a.sealed })).toEqual({ plaintext });
+          expect(await c.ok('unseal', { handle: key.handle, aad, sealed: b.sealed })).toEqual({ plaintext });
+        }
+        const { sealed } = await c.ok<{ sealed: string }>('seal', { handle: key.handle, aad: '', plaintext: '00'.repeat(64) });
+        const flip = (hex: string, at: number) => {
+          const b = Buffer.from(hex, 'hex');
+          b[at]! ^= 1;
+          return b.toString('hex');
+        };
+        // Another key, another AAD, any altered byte (nonce, body, tag): TEE_ERROR_MAC_INVALID from the TA.
+        for (const [handle, a, s] of [
+          [other.handle, '', sealed],
+          [key.handle, '00', sealed],
+          [key.handle, '', flip(sealed, 0)],
+          [key.handle, '', flip(sealed, 40)],
+          [key.handle, '', flip(sealed, 64 + SEAL_OVERHEAD_BYTES - 1)],
+        ] as const) {
+          const r = await c.call('unseal', { handle, aad: a, sealed: s });
+          expectError(r, 'TEE_ERROR', '0xFFFF3071');
+          expect(r.error).toMatchObject({ origin: 4, outcomeUnknown: false });
+        }
+        // Neither sealing nor opening writes the sealed state.
+        expect((await c.ok<{ counter: number }>('getRollbackCounter', {})).counter).toBe(afterGenerate);
+        // No public key, no signature.
+        expectError(await c.call('getPublicKey', { handle: key.handle }), 'TEE_ERROR', '0xFFFF0006');
+        expectError(await c.call('sign', { handle: key.handle, algorithm: 'ECDSA_SHA_256', input: '11'.repeat(32) }), 'TEE_ERROR', '0xFFFF0006');
+        expectError(await c.call('sign', { handle: key.handle, algorithm: 'ED25519', input: '11' }), 'TEE_ERROR', '0xFFFF0006');
+      } finally {
+        expect(await c.ok('deleteKey', { handle: key.handle })).toEqual({ deleted: true });
+        expect(await c.ok('deleteKey', { handle: other.handle })).toEqual({ deleted: true });
+      }
+      expectError(await c.call('seal', { handle: key.handle, aad, plaintext: '00' }), 'TEE_ERROR', '0xFFFF0008');
+    });
+
+    it('refuses a signing key, and lengths outside the limits', async () => {
+      const { c, hello } = await session();
+      const ec = await c.ok<{ handle: string }>('generateKey', { keyType: 'P256', label: 'contract not AES' });
+      try {
+        expectError(await c.call('seal', { handle: ec.handle, aad: '', plaintext: '00'.repeat(64) }), 'TEE_ERROR', '0xFFFF0006');
+        expectError(await c.call('unseal', { handle: ec.handle, aad: '', sealed: '00'.repeat(92) }), 'TEE_ERROR', '0xFFFF0006');
+      } finally {
+        await c.ok('deleteKey', { handle: ec.handle });
+      }
+      if (!hello.keyTypes.includes('AES_256')) return;
+      const { handle } = await c.ok<{ handle: string }>('generateKey', { keyType: 'AES_256', label: 'contract AES limits' });
+      try {
+        for (const payload of [
+          { handle, aad: '', plaintext: '' },
+          { handle, aad: '', plaintext: '00'.repeat(MAX_SEAL_BYTES + 1) },
+          { handle, aad: '00'.repeat(MAX_SEAL_AAD_BYTES + 1), plaintext: '00' },
+          { handle, aad: '', plaintext: 'AB' },
+          { handle, plaintext: '00' },
+        ])
+          expectError(await c.call('seal', payload), 'BAD_REQUEST');
+        for (const sealed of ['00'.repeat(SEAL_OVERHEAD_BYTES), '00'.repeat(MAX_SEAL_BYTES + SEAL_OVERHEAD_BYTES + 1)])
+          expectError(await c.call('unseal', { handle, aad: '', sealed }), 'BAD_REQUEST');
+      } finally {
+        await c.ok('deleteKey', { handle });
       }
     });
   });
@@ -361,6 +447,8 @@ it('the schema lists exactly the commands this suite exercises', () => {
     'hello',
     'ping',
     'random',
+    'seal',
     'sign',
+    'unseal',
   ]);
 });

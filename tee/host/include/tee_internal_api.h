@@ -79,6 +79,7 @@ typedef struct __TEE_TASessionHandle *TEE_TASessionHandle;
 #define TEE_ERROR_SHORT_BUFFER		0xFFFF0010
 #define TEE_ERROR_TARGET_DEAD		0xFFFF3024
 #define TEE_ERROR_STORAGE_NO_SPACE	0xFFFF3041
+#define TEE_ERROR_MAC_INVALID		0xFFFF3071
 
 #define TEE_PARAM_TYPE_NONE		0
 #define TEE_PARAM_TYPE_VALUE_INPUT	1
@@ -102,6 +103,8 @@ typedef struct __TEE_TASessionHandle *TEE_TASessionHandle;
 #define TEE_DATA_FLAG_OVERWRITE		0x00000400
 #define TEE_OBJECT_ID_MAX_LEN		64
 
+#define TEE_MODE_ENCRYPT		0x00000000
+#define TEE_MODE_DECRYPT		0x00000001
 #define TEE_MODE_SIGN			0x00000002
 #define TEE_MODE_DIGEST			0x00000005
 
@@ -109,9 +112,13 @@ typedef struct __TEE_TASessionHandle *TEE_TASessionHandle;
 #define TEE_ALG_ECDSA_SHA256		0x70003042
 #define TEE_ALG_ECDSA_P256		TEE_ALG_ECDSA_SHA256
 #define TEE_ALG_ED25519			0x70006043
+#define TEE_ALG_AES_GCM			0x40000810
 
 #define TEE_TYPE_ECDSA_KEYPAIR		0xA1000041
 #define TEE_TYPE_ED25519_KEYPAIR	0xA1000043
+#define TEE_TYPE_AES			0xA0000010
+
+#define TEE_ATTR_SECRET_VALUE		0xC0000000
 
 #define TEE_ATTR_ECC_PUBLIC_VALUE_X	0xD0000141
 #define TEE_ATTR_ECC_PUBLIC_VALUE_Y	0xD0000241
@@ -169,6 +176,13 @@ TEE_Result TEE_DigestDoFinal(TEE_OperationHandle operation, const void *chunk,
 TEE_Result TEE_AsymmetricSignDigest(TEE_OperationHandle operation, const TEE_Attribute *params,
 				    uint32_t paramCount, const void *digest, size_t digestLen,
 				    void *signature, size_t *signatureLen);
+TEE_Result TEE_AEInit(TEE_OperationHandle operation, const void *nonce, size_t nonceLen,
+		      uint32_t tagLen, size_t AADLen, size_t payloadLen);
+void TEE_AEUpdateAAD(TEE_OperationHandle operation, const void *AADdata, size_t AADdataLen);
+TEE_Result TEE_AEEncryptFinal(TEE_OperationHandle operation, const void *srcData, size_t srcLen,
+			      void *destData, size_t *destLen, void *tag, size_t *tagLen);
+TEE_Result TEE_AEDecryptFinal(TEE_OperationHandle operation, const void *srcData, size_t srcLen,
+			      void *destData, size_t *destLen, void *tag, size_t tagLen);
 void TEE_GenerateRandom(void *buffer, size_t length);
 
 /* The TA's entry points (GPD_SPE_010 §4.3), called by the host TEE Client API. */

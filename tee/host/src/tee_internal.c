@@ -182,7 +182,8 @@ TEE_Result TEE_AllocateTransientObject(uint32_t type, uint32_t max_size, TEE_Obj
 {
 	TEE_ObjectHandle o;
 
-	if ((type != TEE_TYPE_ECDSA_KEYPAIR && type != TEE_TYPE_ED25519_KEYPAIR) || max_size != 256)
+	if ((type != TEE_TYPE_ECDSA_KEYPAIR && type != TEE_TYPE_ED25519_KEYPAIR &&
+	     type != TEE_TYPE_AES) || max_size != 256)
 		return TEE_ERROR_NOT_SUPPORTED;
 	o = track(sizeof(*o));
 	if (!o)
@@ -260,11 +261,15 @@ TEE_Result TEE_PopulateTransientObject(TEE_ObjectHandle o, const TEE_Attribute *
 		case TEE_ATTR_ED25519_PUBLIC_VALUE:
 			set_attr(&o->ed_pub, a->content.ref.buffer, a->content.ref.length);
 			break;
+		case TEE_ATTR_SECRET_VALUE:
+			set_attr(&o->priv, a->content.ref.buffer, a->content.ref.length);
+			break;
 		default:
 			TEE_Panic(TEE_ERROR_BAD_PARAMETERS);
 		}
 	}
-	if (o->type == TEE_TYPE_ECDSA_KEYPAIR ?
+	if (o->type == TEE_TYPE_AES ? !(o->priv.set && o->priv.len == 32) :
+	    o->type == TEE_TYPE_ECDSA_KEYPAIR ?
 	    !(o->priv.set && o->pub_x.set && o->pub_y.set && o->curve == TEE_ECC_CURVE_NIST_P256) :
 	    !(o->priv.set && o->priv.len == 32 && o->ed_pub.set && o->ed_pub.len == 32))
 		return TEE_ERROR_BAD_PARAMETERS;
@@ -280,7 +285,17 @@ TEE_Result TEE_GenerateKey(TEE_ObjectHandle o, uint32_t key_size, const TEE_Attr
 
 	if (o->initialized || key_size != 256)
 		TEE_Panic(TEE_ERROR_BAD_PARAMETERS);
-	if (o->type == TEE_TYPE_ECDSA_KEYPAIR) {
+	if (o->type == TEE_TYPE_AES) {
+		uint8_t key[32];
+
+		if (count != 0)
+			return TEE_ERROR_BAD_PARAMETERS;
+		if (RAND_bytes(key, sizeof(key)) == 1) {
+			set_attr(&o->priv, key, sizeof(key));
+			res = TEE_SUCCESS;
+		}
+		OPENSSL_cleanse(key, sizeof(key));
+	} else if (o->type == TEE_TYPE_ECDSA_KEYPAIR) {
 		uint8_t priv[32], point[65];
 		BIGNUM *bn = NULL;
 		size_t n = 0;
@@ -340,6 +355,11 @@ TEE_Result TEE_GetObjectBufferAttribute(TEE_ObjectHandle o, uint32_t id, void *b
 		break;
 	case TEE_ATTR_ED25519_PUBLIC_VALUE:
 		a = &o->ed_pub;
+		break;
+	case TEE_ATTR_SECRET_VALUE:
+		if (o->type != TEE_TYPE_AES)
+			return TEE_ERROR_ITEM_NOT_FOUND;
+		a = &o->priv;
 		break;
 	default:
 		return TEE_ERROR_ITEM_NOT_FOUND;
@@ -616,6 +636,7 @@ struct __TEE_OperationHandle {
 	uint32_t alg, mode;
 	TEE_ObjectHandle key;	/* a private copy */
 	EVP_MD_CTX *md;
+	EVP_CIPHER_CTX *aead;	/* between TEE_AEInit and the final call */
 };
 
 TEE_Result TEE_AllocateOperation(TEE_OperationHandle *op, uint32_t alg, uint32_t mode,
@@ -625,6 +646,8 @@ TEE_Result TEE_AllocateOperation(TEE_OperationHandle *op, uint32_t alg, uint32_t
 
 	if (!((alg == TEE_ALG_SHA256 && mode == TEE_MODE_DIGEST) ||
 	      ((alg == TEE_ALG_ECDSA_SHA256 || alg == TEE_ALG_ED25519) && mode == TEE_MODE_SIGN &&
+	       max_key_size == 256) ||
+	      (alg == TEE_ALG_AES_GCM && (mode == TEE_MODE_ENCRYPT || mode == TEE_MODE_DECRYPT) &&
 	       max_key_size == 256)))
 		return TEE_ERROR_NOT_SUPPORTED;
 	o = track(sizeof(*o));
@@ -649,6 +672,7 @@ void TEE_FreeOperation(TEE_OperationHandle op)
 	if (!op)
 		return;
 	EVP_MD_CTX_free(op->md);
+	EVP_CIPHER_CTX_free(op->aead);
 	untrack(op->key);
 	untrack(op);
 }
@@ -656,9 +680,9 @@ void TEE_FreeOperation(TEE_OperationHandle op)
 TEE_Result TEE_SetOperationKey(TEE_OperationHandle op, TEE_ObjectHandle key)
 {
 	uint32_t want = op->alg == TEE_ALG_ED25519 ? TEE_TYPE_ED25519_KEYPAIR :
-						   TEE_TYPE_ECDSA_KEYPAIR;
+			op->alg == TEE_ALG_AES_GCM ? TEE_TYPE_AES : TEE_TYPE_ECDSA_KEYPAIR;
 
-	if (op->mode != TEE_MODE_SIGN || !key || !key->initialized || key->type != want)
+	if (op->mode == TEE_MODE_DIGEST || !key || !key->initialized || key->type != want)
 		TEE_Panic(TEE_ERROR_BAD_PARAMETERS);
 	untrack(op->key);
 	op->key = track(sizeof(*key));
@@ -789,6 +813,94 @@ TEE_Result TEE_AsymmetricSignDigest(TEE_OperationHandle op, const TEE_Attribute 
 	*sig_len = 64;
 	host_signature_made();
 	return TEE_SUCCESS;
+}
+
+/*
+ * AES-GCM as GP specifies it (GPD_SPE_010 6.6), for the one shape the TA uses: a 96-bit nonce and
+ * a 128-bit tag (other valid GCM nonce and tag lengths answer TEE_ERROR_NOT_SUPPORTED here, which
+ * the specification allows). TEE_AEDecryptFinal writes the plaintext before it checks the tag and
+ * leaves it there on TEE_ERROR_MAC_INVALID, as OP-TEE's implementation may: the TA must not rely
+ * on the output being clean after a failure.
+ */
+TEE_Result TEE_AEInit(TEE_OperationHandle op, const void *nonce, size_t nonce_len,
+		      uint32_t tag_bits, size_t aad_len, size_t payload_len)
+{
+	(void)aad_len;	/* GCM needs neither length in advance (CCM does) */
+	(void)payload_len;
+	if (op->alg != TEE_ALG_AES_GCM || !op->key || !nonce)
+		TEE_Panic(TEE_ERROR_BAD_STATE);
+	if (nonce_len != 12 || tag_bits != 128)
+		return TEE_ERROR_NOT_SUPPORTED;
+	EVP_CIPHER_CTX_free(op->aead);
+	op->aead = EVP_CIPHER_CTX_new();
+	if (!op->aead || !EVP_CipherInit_ex(op->aead, EVP_aes_256_gcm(), NULL, op->key->priv.bytes,
+					    nonce, op->mode == TEE_MODE_ENCRYPT))
+		TEE_Panic(TEE_ERROR_GENERIC);
+	return TEE_SUCCESS;
+}
+
+void TEE_AEUpdateAAD(TEE_OperationHandle op, const void *aad, size_t len)
+{
+	int n = 0;
+
+	if (!op->aead || len > INT_MAX || !EVP_CipherUpdate(op->aead, NULL, &n, aad, (int)len))
+		TEE_Panic(TEE_ERROR_BAD_STATE);
+}
+
+/* The payload through the cipher into dest; the operation stays initialised for the final step. */
+static void ae_payload(TEE_OperationHandle op, const void *src, size_t len, void *dest)
+{
+	int n = 0;
+
+	if (!op->aead || len > INT_MAX || (len && !src))
+		TEE_Panic(TEE_ERROR_BAD_STATE);
+	if (len && !EVP_CipherUpdate(op->aead, dest, &n, src, (int)len))
+		TEE_Panic(TEE_ERROR_GENERIC);
+}
+
+TEE_Result TEE_AEEncryptFinal(TEE_OperationHandle op, const void *src, size_t src_len, void *dest,
+			      size_t *dest_len, void *tag, size_t *tag_len)
+{
+	int f = 0;
+
+	if (op->mode != TEE_MODE_ENCRYPT)
+		TEE_Panic(TEE_ERROR_BAD_PARAMETERS);
+	if (*dest_len < src_len || *tag_len < 16) {
+		*dest_len = src_len;
+		*tag_len = 16;
+		return TEE_ERROR_SHORT_BUFFER;
+	}
+	ae_payload(op, src, src_len, dest);
+	if (!EVP_CipherFinal_ex(op->aead, (uint8_t *)dest + src_len, &f) || f != 0 ||
+	    !EVP_CIPHER_CTX_ctrl(op->aead, EVP_CTRL_GCM_GET_TAG, 16, tag))
+		TEE_Panic(TEE_ERROR_GENERIC);
+	EVP_CIPHER_CTX_free(op->aead);
+	op->aead = NULL;
+	*dest_len = src_len;
+	*tag_len = 16;
+	return TEE_SUCCESS;
+}
+
+TEE_Result TEE_AEDecryptFinal(TEE_OperationHandle op, const void *src, size_t src_len, void *dest,
+			      size_t *dest_len, void *tag, size_t tag_len)
+{
+	TEE_Result res = TEE_SUCCESS;
+	int f = 0;
+
+	if (op->mode != TEE_MODE_DECRYPT)
+		TEE_Panic(TEE_ERROR_BAD_PARAMETERS);
+	if (*dest_len < src_len) {
+		*dest_len = src_len;
+		return TEE_ERROR_SHORT_BUFFER;
+	}
+	ae_payload(op, src, src_len, dest);
+	if (tag_len != 16 || !EVP_CIPHER_CTX_ctrl(op->aead, EVP_CTRL_GCM_SET_TAG, 16, tag) ||
+	    EVP_CipherFinal_ex(op->aead, (uint8_t *)dest + src_len, &f) != 1)
+		res = TEE_ERROR_MAC_INVALID;
+	EVP_CIPHER_CTX_free(op->aead);
+	op->aead = NULL;
+	*dest_len = src_len;
+	return res;
 }
 
 void TEE_GenerateRandom(void *buffer, size_t length)

@@ -48,11 +48,24 @@
  * b = 0. Reads no storage, so it answers while the stored state is refused. A TA older than this
  * command answers TEE_ERROR_NOT_SUPPORTED. */
 #define KMSGATE_CMD_GET_KEY_TYPES		KMSGATE_CMD(0x09)
+/* p0 MEMREF_INPUT handle (16) of an AES_256 key; p1 MEMREF_INPUT AAD (0..256);
+ * p2 MEMREF_INPUT plaintext (1..1024);
+ * p3 MEMREF_OUTPUT sealed (plaintext + 28): nonce (12, TEE_GenerateRandom) || AES-256-GCM
+ * ciphertext || tag (16). A key of another type: TEE_ERROR_BAD_PARAMETERS. */
+#define KMSGATE_CMD_SEAL			KMSGATE_CMD(0x0a)
+/* p0 MEMREF_INPUT handle (16) of an AES_256 key; p1 MEMREF_INPUT AAD (0..256);
+ * p2 MEMREF_INPUT sealed (29..1052, as SEAL made it); p3 MEMREF_OUTPUT plaintext (sealed - 28).
+ * A tag that does not verify (another key, AAD or any altered byte): TEE_ERROR_MAC_INVALID, and
+ * nothing is written to p3. */
+#define KMSGATE_CMD_UNSEAL			KMSGATE_CMD(0x0b)
 
 /* Key types (GENERATE_KEY p0.a, GET_PUBLIC_KEY p1.a). */
 #define KMSGATE_KEY_P256		1
 #define KMSGATE_KEY_SECP256K1		2
 #define KMSGATE_KEY_ED25519		3
+/* A 256-bit AES key for SEAL/UNSEAL: no public key (GENERATE_KEY returns 0 bytes in p3;
+ * GET_PUBLIC_KEY and SIGN refuse it with TEE_ERROR_BAD_PARAMETERS). */
+#define KMSGATE_KEY_AES_256		4
 
 /* Signature algorithms (SIGN p1.a). */
 #define KMSGATE_ALG_ECDSA_SHA_256	1
@@ -70,6 +83,14 @@
 #define KMSGATE_MIN_NONCE_BYTES		1
 #define KMSGATE_MAX_NONCE_BYTES		64
 #define KMSGATE_MEASUREMENT_BYTES	32
+#define KMSGATE_AES_KEY_BYTES		32
+#define KMSGATE_MIN_SEAL_BYTES		1
+#define KMSGATE_MAX_SEAL_BYTES		1024
+#define KMSGATE_MAX_AAD_BYTES		256
+/* GCM nonce and tag: 96 bits (NIST SP 800-38D's recommended IV) and the full 128-bit tag. */
+#define KMSGATE_SEAL_NONCE_BYTES	12
+#define KMSGATE_SEAL_TAG_BYTES		16
+#define KMSGATE_SEAL_OVERHEAD		(KMSGATE_SEAL_NONCE_BYTES + KMSGATE_SEAL_TAG_BYTES)
 
 /* Prefixed to every attested nonce so the attestation key's signatures cannot be taken for
  * anything else. 26 bytes, no terminator. */
