@@ -230,7 +230,7 @@ describe('backup and restore', () => {
     for (let i = 0; i < 2; i++) {
       const r = await kmsgate('hsm', 'restore', files.backup, '--connector', sim.url, '--mnemonic-file', files.mnemonic);
       expect(r.stdout).toBe(
-        `restored backend yubihsm onto YubiHSM 2 serial ${sim.device.serial}: 0 key(s) imported, 2 already there, 0 adopted into the store\n`,
+        `restored backend yubihsm onto YubiHSM 2 serial ${sim.device.serial}: 0 key object(s) imported, 2 already there, 0 adopted into the store\n`,
       );
     }
     expect(storedKeyIds()).toEqual([KEY_A, KEY_B]);
@@ -250,7 +250,7 @@ describe('backup and restore', () => {
     expect(storedKeyIds()).toEqual([]);
     const ok = await kmsgate('hsm', 'restore', files.backup, '--connector', sim.url, '--mnemonic-file', files.mnemonic);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/: [12] key\(s\) imported, [01] already there, 2 adopted into the store\n$/);
+    expect(ok.stdout).toMatch(/: [12] key object\(s\) imported, [01] already there, 2 adopted into the store\n$/);
     expect(storedKeyIds()).toEqual([KEY_A, KEY_B]);
     expect(await asymmetricObjects()).toContain(objectA);
   });

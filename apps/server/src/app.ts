@@ -5,7 +5,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import swaggerUi from 'swagger-ui-express';
 import { parse as parseYaml } from 'yaml';
 import { KmsError, isKmsError, type ArnContext } from '@kmsgate/core';
-import type { ApiKeyStore, AuditLog, ImportTokenStore, KeyStore, Principal } from '@kmsgate/store';
+import type { ApiKeyStore, AuditLog, ImportTokenStore, KeyRotationStore, KeyStore, Principal } from '@kmsgate/store';
 import { errorType } from './audit-records';
 import { authenticate, authorize } from './auth/authenticate';
 import type { BackendRegistry } from './backends';
@@ -27,6 +27,7 @@ export const MAX_BODY_BYTES = 512 * 1024;
 export interface AppDeps {
   keys: KeyStore;
   importTokens: ImportTokenStore;
+  rotations: KeyRotationStore;
   /** Each audited backend's device-log reconciliation (device-log-witness.ts), for /health. */
   deviceLog?: () => ReadonlyMap<string, DeviceLogStatus>;
   apiKeys: ApiKeyStore;
@@ -211,6 +212,7 @@ function kmsHandler(deps: AppDeps, now: () => Date): (req: IncomingMessage, res:
         const ctx: OperationContext = {
           keys: deps.keys,
           importTokens: deps.importTokens,
+          rotations: deps.rotations,
           backends: deps.backends,
           arn: deps.arn,
           principal,

@@ -1,13 +1,14 @@
 import { hasKeyMaterial, type ImportWrappingAlgorithm, type ImportWrappingKeySpec, type KeyBackend, type KeyRecord } from '@kmsgate/core';
-import type { ImportTokenStore, KeyStore } from '@kmsgate/store';
+import type { ImportTokenStore, KeyRotationStore, KeyStore } from '@kmsgate/store';
 import type { Logger } from './log';
 import type { BackendRegistry } from './backends';
+import { describeError, periodicPass } from './periodic-pass';
 
 /**
  * Finishes what ScheduleKeyDeletion started. Once a key's DeletionDate has passed it no longer
  * exists for clients (the store stops returning it, and its aliases, at that instant); the sweeper
- * then destroys the key's object in the device and deletes the key's row, which takes its aliases
- * and tags with it. No tombstone row is kept: a deleted key is simply absent, as on AWS, and key
+ * then destroys the key's object in the device (every key material's, for a rotated symmetric key)
+ * and deletes the key's row, which takes its aliases, tags and key materials with it. No tombstone row is kept: a deleted key is simply absent, as on AWS, and key
  * ids are random UUIDs, so one is never reused. The deletion is recorded in the log.
  *
  * It runs once at start-up (keys that fell due while the gateway was down) and then every
@@ -40,6 +41,8 @@ export interface DeletionSweeper {
 
 export interface DeletionSweeperOptions {
   keys: KeyStore;
+  /** A rotated symmetric key holds one device object per key material: all of them are destroyed. */
+  rotations: KeyRotationStore;
   importTokens: ImportTokenStore;
   /** The gateway's clock (import tokens expire by it). */
   now: () => Date;
@@ -52,15 +55,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
 
-function describeError(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-}
-
 export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSweeper {
-  const { keys, importTokens, backends, logger, now } = opts;
+  const { keys, rotations, importTokens, backends, logger, now } = opts;
   const intervalMs = opts.intervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
-  let running: Promise<SweepResult> | undefined;
-  let timer: NodeJS.Timeout | undefined;
 
   /**
    * Destroys the key's device object. The object is first checked to still hold this key's public
@@ -95,7 +92,8 @@ export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSwe
         continue;
       }
       try {
-        if (hasKeyMaterial(key)) await destroy(backend, key);
+        // Every key material's object, the rotated ones first; one already gone counts as destroyed, so a retry finishes the job.
+        if (hasKeyMaterial(key)) for (const m of rotations.materials(key).reverse()) await destroy(backend, { ...key, handle: m.handle });
       } catch (e) {
         unavailable.add(key.backendId);
         logger.error('key deletion failed; the key stays PendingDeletion and is retried on the next sweep', { ...fields, error: describeError(e) });
@@ -132,31 +130,13 @@ export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSwe
     return result;
   }
 
-  function sweep(): Promise<SweepResult> {
-    running ??= pass()
-      .catch((e: unknown) => {
-        logger.error('key deletion sweep failed', { error: describeError(e) });
-        return { deleted: [], failed: [], wrappingKeysDeleted: 0 };
-      })
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
-  }
-
-  return {
-    sweep,
-    start() {
-      if (timer) return;
-      timer = setInterval(() => {
-        void sweep();
-      }, intervalMs);
-      timer.unref();
+  const periodic = periodicPass(
+    pass,
+    (e: unknown) => {
+      logger.error('key deletion sweep failed', { error: describeError(e) });
+      return { deleted: [], failed: [], wrappingKeysDeleted: 0 };
     },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await running;
-    },
-  };
+    intervalMs,
+  );
+  return { sweep: periodic.run, start: periodic.start, stop: periodic.stop };
 }

@@ -8,7 +8,7 @@
  * as an error with its entry and counted in /metrics and /health.
  */
 import { KEY_SPECS, hasKeyMaterial, isSupportedKeySpec, type KeyRecord } from '@kmsgate/core';
-import { HsmLogStore, KeyStore, type Db } from '@kmsgate/store';
+import { HsmLogStore, KeyRotationStore, KeyStore, materialUseName, type Db } from '@kmsgate/store';
 import {
   type DeviceLogRead,
   KEY_OBJECT_TYPE,
@@ -64,14 +64,21 @@ export interface DeviceLogWitnessOptions {
  * named as reconcile names it: object IDs are per object type, so a symmetric or HMAC key's
  * object is named apart from an asymmetric key with the same ID.
  */
-function objectsOf(keys: KeyStore, backendId: string): Map<string, number> {
+function objectsOf(keys: KeyStore, rotations: KeyRotationStore, backendId: string): Map<string, number> {
   const out = new Map<string, number>();
   for (let after = ''; ;) {
     const page = keys.listKeyIds(after, 1000);
     for (const keyId of page.keyIds) {
       const k: KeyRecord | undefined = keys.getKey(keyId);
       const id = k && k.backendId === backendId && hasKeyMaterial(k) && isSupportedKeySpec(k.keySpec) ? parseKeyHandle(k.handle)?.id : undefined;
-      if (k && id !== undefined) out.set(keyId, keyObject(KEY_OBJECT_TYPE[KEY_SPECS[k.keySpec].kind], id));
+      if (!k || id === undefined) continue;
+      const type = KEY_OBJECT_TYPE[KEY_SPECS[k.keySpec].kind];
+      out.set(keyId, keyObject(type, id));
+      // A rotated symmetric key's later materials, as its records name their uses (materialUseName).
+      for (const m of rotations.rotations(keyId)) {
+        const mid = parseKeyHandle(m.handle)?.id;
+        if (mid !== undefined) out.set(materialUseName(keyId, m.version), keyObject(type, mid));
+      }
     }
     if (!page.truncated) return out;
     after = page.keyIds[page.keyIds.length - 1]!;
@@ -82,6 +89,7 @@ export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLog
   const { db, targets, logger, metrics, now } = opts;
   const logs = new HsmLogStore(db);
   const keys = new KeyStore(db, now);
+  const rotations = new KeyRotationStore(db);
   const statuses = new Map<string, DeviceLogStatus>(targets.map((t) => [t.backendId, { unexplained: 0, problems: [] }]));
   const running = new Map<string, Promise<void>>();
   const timers: NodeJS.Timeout[] = [];
@@ -99,7 +107,7 @@ export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLog
       const reads: DeviceLogRead[] = [];
       for (const c of clients) reads.push(await readDeviceLog(c, (serial) => logs.lastEntry(serial)));
       const entries = reads.flatMap((d) => d.fresh.map((e) => ({ ...e, serial: d.serial })));
-      const objectOf = objectsOf(keys, target.backendId);
+      const objectOf = objectsOf(keys, rotations, target.backendId);
       const { result } = logs.reconcileRound(target.backendId, entries, objectOf, at, (recorded, carried) =>
         reconcile({ entries, recorded, carried, kmsgateObjects: new Set(objectOf.values()) }),
       );

@@ -2,13 +2,25 @@ import { readFileSync } from 'node:fs';
 import { type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { PolicyEngine } from '@kmsgate/policy';
-import { ApiKeyStore, AuditLog, ImportTokenStore, KeyStore, SqlitePolicyState, loadOrCreateSealKey, openDb, resolveDbPath, type Db } from '@kmsgate/store';
+import {
+  ApiKeyStore,
+  AuditLog,
+  ImportTokenStore,
+  KeyRotationStore,
+  KeyStore,
+  SqlitePolicyState,
+  loadOrCreateSealKey,
+  openDb,
+  resolveDbPath,
+  type Db,
+} from '@kmsgate/store';
 import { createApp } from './app';
 import { AuthRefusals } from './auth/refusals';
 import { createBackendHealth, startBackendMonitor } from './backend-health';
 import { startBackends, type StartedBackends } from './backends';
 import { ConfigError, readBackendPassword, type GatewayConfig } from './config';
 import { createDeletionSweeper, type SweepResult } from './deletion-sweeper';
+import { createRotationSweeper, type RotationSweepResult } from './rotation/rotation-sweeper';
 import { createDeviceLogWitness, type DeviceLogTarget } from './device-log-witness';
 import { edge } from './http/edge';
 import { ConcurrencyBudget, RateLimiter } from './http/limits';
@@ -38,6 +50,10 @@ export interface Gateway {
   backendsChecked: Promise<void>;
   /** Runs a deletion pass now (joins one that is running); the timer does this every minute. */
   sweepDeletions(): Promise<SweepResult>;
+  /** The automatic rotation pass started with the gateway (keys that fell due while it was down). */
+  startupRotation: Promise<RotationSweepResult>;
+  /** Rotates every key whose automatic rotation is due, now (joins a running pass); the timer does this every minute. */
+  sweepRotations(): Promise<RotationSweepResult>;
   /** The certificate served now, with `server.tls`; undefined for plain HTTP. */
   readonly tls: TlsMaterial | undefined;
   /**
@@ -63,6 +79,8 @@ export interface GatewayOptions {
   now?: () => Date;
   /** How often due key deletions are carried out (default 60 s). */
   deletionSweepIntervalMs?: number;
+  /** How often keys due for automatic rotation are rotated (default 60 s). */
+  rotationSweepIntervalMs?: number;
   /**
    * How often the backends are checked for kmsgate_backend_up when nothing else asks (default 15 s;
    * 0: only once at start). Tests that count device requests turn the timer off.
@@ -106,6 +124,7 @@ export async function startGateway(
     backends = await startBackends(config, logger);
     const keys = new KeyStore(db, now);
     const importTokens = new ImportTokenStore(db);
+    const rotations = new KeyRotationStore(db);
     // Refuses to start (AuditIntegrityError) when the JSONL mirror contradicts the database.
     const audit = new AuditLog(db, { jsonlPath: join(config.dataDir, AUDIT_JSONL_FILE), now, fsync: config.audit.fsync });
     for (const note of audit.recovered) logger.warn('audit log repaired at start', { detail: note });
@@ -135,6 +154,7 @@ export async function startGateway(
     const app = createApp({
       keys,
       importTokens,
+      rotations,
       deviceLog: () => deviceLog.status(),
       apiKeys,
       backends: backends.registry,
@@ -166,11 +186,31 @@ export async function startGateway(
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
     const started = backends;
     deviceLog.start();
-    const sweeper = createDeletionSweeper({ keys, importTokens, backends: started.registry, logger, now, intervalMs: options.deletionSweepIntervalMs });
+    const sweeper = createDeletionSweeper({
+      keys,
+      rotations,
+      importTokens,
+      backends: started.registry,
+      logger,
+      now,
+      intervalMs: options.deletionSweepIntervalMs,
+    });
     // Not awaited: due keys are already gone for clients, and a device that is down must not hold
     // up the start (its deletions are retried on the timer).
     const startupSweep = sweeper.sweep();
     sweeper.start();
+    const rotator = createRotationSweeper({
+      keys,
+      rotations,
+      backends: started.registry,
+      arn: { region: config.server.region, accountId: config.server.accountId },
+      now,
+      logger,
+      intervalMs: options.rotationSweepIntervalMs,
+    });
+    // Not awaited either: until it runs, Encrypt uses the material that was current.
+    const startupRotation = rotator.run();
+    rotator.start();
     const monitor = startBackendMonitor(health, options.backendCheckIntervalMs);
     return {
       url: `${tls ? 'https' : 'http'}://${host}:${port}`,
@@ -183,6 +223,8 @@ export async function startGateway(
       startupSweep,
       backendsChecked: monitor.first,
       sweepDeletions: () => sweeper.sweep(),
+      startupRotation,
+      sweepRotations: () => rotator.run(),
       get tls() {
         return tls;
       },
@@ -202,6 +244,7 @@ export async function startGateway(
         const drained = await drainServer(server, inflight, opts.deadlineMs ?? config.server.shutdownDeadlineMs);
         monitor.stop();
         await sweeper.stop();
+        await rotator.stop();
         await deviceLog.stop();
         // The aggregated refusals are the only audit records not yet written; every other one was
         // committed before its request was answered.

@@ -1,5 +1,5 @@
 import type { ArnContext } from '@kmsgate/core';
-import type { AuditLog, ImportTokenStore, KeyStore, Principal } from '@kmsgate/store';
+import type { AuditLog, ImportTokenStore, KeyRotationStore, KeyStore, Principal } from '@kmsgate/store';
 import type { BackendRegistry } from './backends';
 import type { Metrics } from './metrics';
 
@@ -8,6 +8,8 @@ export interface RequestContext {
   keys: KeyStore;
   /** GetParametersForImport's tokens, for ImportKeyMaterial. */
   importTokens: ImportTokenStore;
+  /** Symmetric keys' rotated key materials and rotation schedules. */
+  rotations: KeyRotationStore;
   backends: BackendRegistry;
   arn: ArnContext;
   principal: Principal;

@@ -10,6 +10,8 @@ import {
   EncryptCommand,
   GenerateMacCommand,
   GetPublicKeyCommand,
+  ListKeyRotationsCommand,
+  RotateKeyOnDemandCommand,
   SignCommand,
   VerifyMacCommand,
   type KMSClient,
@@ -109,6 +111,9 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
   const { CiphertextBlob } = await t
     .client()
     .send(new EncryptCommand({ KeyId: symmetric, Plaintext: Buffer.from('survives the device'), EncryptionContext: context }));
+  // Rotated on demand: its second key material is a wrap key of its own, backed up and restored too.
+  await t.client().send(new RotateKeyOnDemandCommand({ KeyId: symmetric }));
+  const rotated = await t.client().send(new EncryptCommand({ KeyId: symmetric, Plaintext: Buffer.from('so does the rotated material') }));
   // And an HMAC key: its MAC before the loss is its MAC after the restore.
   const hmac = (await t.client().send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!.KeyId!;
   const macMessage = Buffer.from('a MAC made before the loss');
@@ -125,6 +130,7 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
 
   const backupFile = join(dir, 'backup.json');
   const backedUp = await kmsgate('hsm', 'backup', '--connector', sim.url, '--mnemonic-file', mnemonicFile, '--out', backupFile);
+  expect(backedUp.stderr).toContain(`and 1 rotated key material(s)`);
   expect(backedUp).toMatchObject({ code: 0, stdout: `backed up 5 key(s) of backend yubihsm from YubiHSM 2 serial ${sim.device.serial} to ${backupFile}\n` });
   expect(statSync(backupFile).mode & 0o777).toBe(0o600);
 
@@ -137,7 +143,7 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
   const restored = await kmsgate('hsm', 'restore', backupFile, '--connector', sim.url, '--mnemonic-file', mnemonicFile);
   expect(restored).toMatchObject({
     code: 0,
-    stdout: `restored backend yubihsm onto YubiHSM 2 serial ${sim.device.serial}: 5 key(s) imported, 0 already there, 0 adopted into the store\n`,
+    stdout: `restored backend yubihsm onto YubiHSM 2 serial ${sim.device.serial}: 6 key object(s) imported, 0 already there, 0 adopted into the store\n`,
   });
 
   t = await startTestGateway({ dataDir, backends: [backend] });
@@ -151,6 +157,9 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
   // refused after the device opened the data key, which kmsgate's record says (deviceUses).
   const opened = await kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: context }));
   expect(Buffer.from(opened.Plaintext!).toString()).toBe('survives the device');
+  const openedRotated = await kms.send(new DecryptCommand({ CiphertextBlob: rotated.CiphertextBlob }));
+  expect(Buffer.from(openedRotated.Plaintext!).toString()).toBe('so does the rotated material');
+  expect((await kms.send(new ListKeyRotationsCommand({ KeyId: symmetric }))).Rotations).toHaveLength(1);
   await expect(kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { vault: 'other' } }))).rejects.toMatchObject({
     name: 'InvalidCiphertextException',
   });
@@ -160,7 +169,7 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
   const auditorFile = join(secretsDir, 'auditor.password');
   const clean = await kmsgate('hsm', 'audit', '--connector', sim.url, '--password-file', auditorFile);
   expect(clean.stderr).toBe('');
-  expect(clean.stdout).toContain(`${SPECS.length + 2} device key use(s) matched to kmsgate's audit log\n`);
+  expect(clean.stdout).toContain(`${SPECS.length + 3} device key use(s) matched to kmsgate's audit log\n`);
   expect(clean.stdout).toContain('OK: every key use on the device is accounted for\n');
   expect(clean.code).toBe(0);
 

@@ -11,6 +11,11 @@ export const KMS_ERRORS = {
     doc: 'The credential is valid but its role may not call this operation, or a signing gate (kill switch, scope, policy) refused it.',
   },
   AlreadyExistsException: { status: 400, fault: 'client', doc: 'A resource with that name already exists.' },
+  ConflictException: {
+    status: 400,
+    fault: 'client',
+    doc: 'RotateKeyOnDemand: a rotation of the key is running, or its automatic rotation is due within 20 minutes.',
+  },
   CustomKeyStoreNotFoundException: { status: 400, fault: 'client', doc: 'No configured backend has that CustomKeyStoreId.' },
   DisabledException: { status: 400, fault: 'client', doc: 'The key is disabled.' },
   DryRunOperationException: { status: 400, fault: 'client', doc: 'The request would have succeeded, but DryRun was set.' },

@@ -9,5 +9,6 @@ export * from './kms/key-states';
 export * from './kms/resolve-key';
 export * from './kms/signing';
 export * from './kms/symmetric-ciphertext';
+export * from './kms/key-material';
 export * from './kms/validate';
 export * from './atomic-file';

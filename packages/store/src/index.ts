@@ -7,3 +7,4 @@ export * from './policy-state';
 export * from './hsm-log';
 export * from './import-tokens';
 export * from './installation';
+export * from './key-rotations';

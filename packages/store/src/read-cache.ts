@@ -13,8 +13,8 @@ import type { Db } from './db';
 /** Entries per cached read before it is emptied and starts over: bounded memory whatever the callers ask for. */
 export const READ_CACHE_MAX_ENTRIES = 4096;
 
-/** The tables whose writes migration 6 counts (api_keys: every column but last_used_at). */
-export const CACHED_TABLES = ['keys', 'aliases', 'api_keys', 'api_key_scopes', 'signing_policies', 'kill_switches'] as const;
+/** The tables whose writes migrations 6 and 9 count (api_keys: every column but last_used_at). */
+export const CACHED_TABLES = ['keys', 'aliases', 'api_keys', 'api_key_scopes', 'signing_policies', 'kill_switches', 'key_materials'] as const;
 
 /** One cached read: `load`'s results by key, valid while `store_version` stands still. */
 export interface CachedRead<K, V> {

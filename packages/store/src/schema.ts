@@ -216,4 +216,30 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO installation (id, created_at) VALUES (lower(hex(randomblob(16))), CAST(strftime('%s', 'now') AS INTEGER) * 1000);
   `,
+  // 9: key rotation of SYMMETRIC_DEFAULT keys (packages/store/src/key-rotations.ts): every key
+  // material after a key's first (version 0 is keys.handle), and each key's automatic rotation
+  // schedule and running rotation. Materials are read on every Encrypt and Decrypt, so their writes
+  // are counted for the read cache (migration 6).
+  `
+  CREATE TABLE key_materials (
+    key_id        TEXT NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+    version       INTEGER NOT NULL CHECK (version >= 1),
+    handle        TEXT NOT NULL,             -- the backend object that holds it
+    rotated_at    INTEGER NOT NULL,          -- epoch milliseconds: when it became the current material
+    rotation_type TEXT NOT NULL CHECK (rotation_type IN ('AUTOMATIC', 'ON_DEMAND')),
+    PRIMARY KEY (key_id, version)
+  ) WITHOUT ROWID;
+  CREATE TRIGGER key_materials_insert_counted AFTER INSERT ON key_materials BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER key_materials_update_counted AFTER UPDATE ON key_materials BEGIN UPDATE store_version SET n = n + 1; END;
+  CREATE TRIGGER key_materials_delete_counted AFTER DELETE ON key_materials BEGIN UPDATE store_version SET n = n + 1; END;
+
+  CREATE TABLE key_rotation (
+    key_id        TEXT PRIMARY KEY REFERENCES keys (key_id) ON DELETE CASCADE,
+    period_days   INTEGER,                   -- automatic rotation every this many days; NULL: disabled
+    anchor_at     INTEGER,                   -- epoch ms: when it was enabled or last rotated automatically
+    started_at    INTEGER,                   -- epoch ms: a rotation is running since then (NULL: none)
+    started_type  TEXT CHECK (started_type IN ('AUTOMATIC', 'ON_DEMAND'))
+  ) WITHOUT ROWID;
+  CREATE INDEX key_rotation_schedule ON key_rotation (period_days, anchor_at);
+  `,
 ];

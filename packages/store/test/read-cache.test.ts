@@ -6,6 +6,7 @@ import { ApiKeyStore } from '../src/api-keys';
 import { loadOrCreateSealKey } from '../src/credential-seal';
 import { openDb, type Db } from '../src/db';
 import { KeyStore } from '../src/keys';
+import { KeyRotationStore } from '../src/key-rotations';
 import { SqlitePolicyState } from '../src/policy-state';
 import { CACHED_TABLES, READ_CACHE_MAX_ENTRIES, ReadCache } from '../src/read-cache';
 
@@ -251,6 +252,14 @@ describe('the counter itself', () => {
         () => state.putRuntimePolicy('alias/a', '{}', 'cli', now),
         () => state.putRuntimePolicy('alias/a', '{"x":1}', 'cli', now),
         () => state.deleteRuntimePolicy('alias/a'),
+      ],
+      key_materials: [
+        () => {
+          keys.insertKey(key(K1));
+          new KeyRotationStore(other).recordRotation(K1, '1:2', 'ON_DEMAND', now);
+        },
+        () => other.prepare("UPDATE key_materials SET handle = '1:3'").run(),
+        () => other.prepare('DELETE FROM keys WHERE key_id = ?').run(K1),
       ],
       kill_switches: [
         () => state.setKillSwitch(K1, true, 'cli', null, now),

@@ -75,5 +75,5 @@ it('tells a backup made under another mnemonic from an altered one', () => {
 
 it('refuses what is not a backup, and versions it does not read', () => {
   expect(() => openBackup('{"hello": 1}', secrets)).toThrow('the file is not a kmsgate backup');
-  expect(() => openBackup(sealBackup({ ...body, version: 2 as 1 }, secrets), secrets)).toThrow('backup format version 2 is not supported');
+  expect(() => openBackup(sealBackup({ ...body, version: 3 as 2 }, secrets), secrets)).toThrow('backup format version 3 is not supported');
 });

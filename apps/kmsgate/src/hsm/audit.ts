@@ -20,7 +20,7 @@ import {
   reconcile,
 } from '@kmsgate/yubihsm';
 import { CliError, printable, withDb, type CliIo } from '../context';
-import { objectIdOf, storedKeys } from './stored-keys';
+import { deviceObjectsOf, storedKeys } from './stored-keys';
 import { objectTypeOf } from './key-objects';
 import { hex4, loadSecrets } from './ceremony-input';
 import { readSecretFile } from './secret-files';
@@ -74,7 +74,9 @@ export async function hsmAudit(opts: HsmAuditOptions, io: CliIo, setExitCode: (c
     const report = withDb(io.env, (db) => {
       // A symmetric or HMAC key's object is named apart: object IDs are per object type.
       const objectOf = new Map(
-        storedKeys(new KeyStore(db), opts.backend).map((k) => [k.record.keyId, keyObject(objectTypeOf(k.record.keySpec), objectIdOf(k.record))] as const),
+        storedKeys(db, new KeyStore(db), opts.backend).flatMap((k) =>
+          deviceObjectsOf(k).map(([name, id]) => [name, keyObject(objectTypeOf(k.record.keySpec), id)] as const),
+        ),
       );
       const entries: DeviceLogEntry[] = reads.flatMap((d) => d.fresh.map((e) => ({ ...e, serial: d.serial })));
       return new HsmLogStore(db).reconcileRound(opts.backend, entries, objectOf, new Date(), (recorded, carried) =>

@@ -1,9 +1,11 @@
 /**
- * `kmsgate hsm backup --out FILE`: every kmsgate key of one backend, exported under the backup wrap
+ * `kmsgate hsm backup --out FILE`: every kmsgate key of one backend (every key material of a rotated
+ * symmetric key), exported under the backup wrap
  * key by the keyadmin session, with the metadata needed to adopt it again, sealed (backup-file.ts)
  * and written atomically with mode 0600. Nothing on the device or in the store changes; a failure
  * writes no file.
  */
+import type { KeyRecord } from '@kmsgate/core';
 import { KeyStore, readAuditTail } from '@kmsgate/store';
 import { type StoredKey, objectIdOf, storedKeys } from './stored-keys';
 import {
@@ -12,6 +14,7 @@ import {
   BACKUP_WRAP_KEY,
   Capability,
   type BackupKey,
+  type BackupMaterial,
   type YubiHsmClient,
   capabilityNames,
   closing,
@@ -38,7 +41,7 @@ export async function backup(opts: BackupOptions, io: CliIo): Promise<void> {
       io.env,
       (db) => {
         const tail = readAuditTail(db, 1)[0];
-        return { keys: storedKeys(new KeyStore(db), opts.backend), head: { seq: tail?.seq ?? 0, hash: tail?.hash ?? '' } };
+        return { keys: storedKeys(db, new KeyStore(db), opts.backend), head: { seq: tail?.seq ?? 0, hash: tail?.hash ?? '' } };
       },
       { mustExist: true },
     );
@@ -53,7 +56,8 @@ export async function backup(opts: BackupOptions, io: CliIo): Promise<void> {
       const wrap = await checkWrapKey(keyadmin, secrets, Capability.EXPORT_WRAPPED);
       const out: BackupKey[] = [];
       for (const [i, k] of keys.entries()) {
-        say(3 + i, total, `exporting key ${k.record.keyId} (object ${hex4(objectIdOf(k.record))})`);
+        const more = k.rotations.length > 0 ? ` and ${k.rotations.length} rotated key material(s)` : '';
+        say(3 + i, total, `exporting key ${k.record.keyId} (object ${hex4(objectIdOf(k.record))})${more}`);
         out.push(await exportKey(keyadmin, k, wrap.delegatedCapabilities));
       }
       return { out, info };
@@ -76,9 +80,8 @@ export async function backup(opts: BackupOptions, io: CliIo): Promise<void> {
   }
 }
 
-async function exportKey(keyadmin: YubiHsmClient, k: StoredKey, wrapDelegated: bigint): Promise<BackupKey> {
-  const { record } = k;
-  const id = objectIdOf(record);
+/** One device object of a key under the backup wrap key, after checking it can be exported and holds that key. */
+async function exportObject(keyadmin: YubiHsmClient, record: KeyRecord, id: number, wrapDelegated: bigint): Promise<{ capabilities: string; wrapped: string }> {
   const type = objectTypeOf(record.keySpec);
   const info = await keyadmin.getObjectInfo(id, type);
   if ((info.capabilities & Capability.EXPORTABLE_UNDER_WRAP) === 0n) {
@@ -94,6 +97,19 @@ async function exportKey(keyadmin: YubiHsmClient, k: StoredKey, wrapDelegated: b
     throw new CliError(`object ${hex4(id)} on the device does not hold key ${record.keyId}; nothing was written`);
   }
   const wrapped = await keyadmin.exportWrapped(BACKUP_WRAP_KEY.id, type, id, { includeEd25519Seed: record.keySpec === 'ECC_NIST_EDWARDS25519' });
+  return { capabilities: info.capabilities.toString(16).padStart(16, '0'), wrapped: Buffer.from(wrapped).toString('base64') };
+}
+
+async function exportKey(keyadmin: YubiHsmClient, k: StoredKey, wrapDelegated: bigint): Promise<BackupKey> {
+  const { record } = k;
+  const id = objectIdOf(record);
+  const first = await exportObject(keyadmin, record, id, wrapDelegated);
+  const materials: BackupMaterial[] = [];
+  for (const m of k.rotations) {
+    const objectId = objectIdOf({ keyId: record.keyId, handle: m.handle });
+    const exported = await exportObject(keyadmin, record, objectId, wrapDelegated);
+    materials.push({ version: m.version, objectId, rotatedAt: m.rotatedAt!.toISOString(), rotationType: m.rotationType!, ...exported });
+  }
   return {
     keyId: record.keyId,
     createdAt: record.createdAt.toISOString(),
@@ -108,8 +124,10 @@ async function exportKey(keyadmin: YubiHsmClient, k: StoredKey, wrapDelegated: b
     aliases: k.aliases,
     handle: record.handle,
     objectId: id,
-    capabilities: info.capabilities.toString(16).padStart(16, '0'),
+    capabilities: first.capabilities,
     publicKey: Buffer.from(record.publicKey).toString('base64'),
-    wrapped: Buffer.from(wrapped).toString('base64'),
+    wrapped: first.wrapped,
+    ...(materials.length > 0 ? { materials } : {}),
+    ...(k.schedule ? { rotation: { periodDays: k.schedule.periodDays, anchorAt: k.schedule.anchorAt.toISOString() } } : {}),
   };
 }

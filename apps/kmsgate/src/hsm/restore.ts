@@ -1,6 +1,6 @@
 /**
- * `kmsgate hsm restore FILE`: imports the keys of a backup onto a device set up from the same
- * mnemonic, checks each one is the key recorded (its public key; for a symmetric key, its wrap-key
+ * `kmsgate hsm restore FILE`: imports the keys of a backup (with every key material of a rotated
+ * symmetric key) onto a device set up from the same mnemonic, checks each one is the key recorded (its public key; for a symmetric key, its wrap-key
  * object and label), and adopts their metadata into the store.
  *
  * Everything that can be checked is checked before anything is imported: the file (MAC,
@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type KeyRecord, type KeyState, type KeyUsageValue, type OriginValue, type SupportedKeySpec } from '@kmsgate/core';
-import { HsmLogStore, KeyStore, readAuditRecords, readAuditTail, type Db } from '@kmsgate/store';
+import { HsmLogStore, KeyRotationStore, KeyStore, readAuditRecords, readAuditTail, type Db } from '@kmsgate/store';
 import {
   BACKUP_WRAP_KEY,
   BackupFileError,
@@ -90,7 +90,9 @@ function plan(db: Db, body: BackupBody, allowMissing: boolean): Plan {
     }
   }
   const inBackup = new Set(body.keys.map((k) => k.keyId));
-  const newer = storedKeys(keys, body.backendId).filter((s) => !inBackup.has(s.record.keyId));
+  // A key rotated after the backup counts as missing too: its newer key materials are not in it.
+  const materialsIn = new Map(body.keys.map((k) => [k.keyId, k.materials?.length ?? 0]));
+  const newer = storedKeys(db, keys, body.backendId).filter((s) => !inBackup.has(s.record.keyId) || s.rotations.length > materialsIn.get(s.record.keyId)!);
   if (newer.length > 0 && !allowMissing) {
     throw new CliError(
       `the backup (made ${body.createdAt}) is older than the store: ${newer.length} key(s) of backend ${body.backendId} are not in it ` +
@@ -105,21 +107,45 @@ function plan(db: Db, body: BackupBody, allowMissing: boolean): Plan {
 
 type DeviceState = 'absent' | 'present';
 
-async function deviceState(keyadmin: YubiHsmClient, k: BackupKey): Promise<DeviceState> {
+/** One device object of the backup: a key's first material, or a rotated one of a symmetric key. */
+interface BackupObject {
+  key: BackupKey;
+  objectId: number;
+  capabilities: string;
+  wrapped: string;
+  /** '' for the first material, ` (key material version N)` for a rotated one: for messages. */
+  what: string;
+}
+
+function objectsOf(k: BackupKey): BackupObject[] {
+  return [
+    { key: k, objectId: k.objectId, capabilities: k.capabilities, wrapped: k.wrapped, what: '' },
+    ...(k.materials ?? []).map((m) => ({
+      key: k,
+      objectId: m.objectId,
+      capabilities: m.capabilities,
+      wrapped: m.wrapped,
+      what: ` (key material version ${m.version})`,
+    })),
+  ];
+}
+
+async function deviceState(keyadmin: YubiHsmClient, o: BackupObject): Promise<DeviceState> {
   try {
-    await keyadmin.getObjectInfo(k.objectId, objectTypeOf(k.keySpec));
+    await keyadmin.getObjectInfo(o.objectId, objectTypeOf(o.key.keySpec));
   } catch (e) {
     if (e instanceof DeviceError && e.code === DeviceErrorCode.OBJECT_NOT_FOUND) return 'absent';
     throw e;
   }
-  if (!(await holds(keyadmin, k))) {
-    throw new CliError(`object ${hex4(k.objectId)} on the device holds another key than key ${k.keyId}; nothing was imported`);
+  if (!(await holds(keyadmin, o))) {
+    throw new CliError(`object ${hex4(o.objectId)} on the device holds another key than key ${o.key.keyId}${o.what}; nothing was imported`);
   }
   return 'present';
 }
 
-function holds(session: YubiHsmClient, k: BackupKey): Promise<boolean> {
-  return holdsKey(session, k.objectId, { keyId: k.keyId, keySpec: k.keySpec, publicKey: new Uint8Array(Buffer.from(k.publicKey, 'base64')) });
+function holds(session: YubiHsmClient, o: BackupObject): Promise<boolean> {
+  const k = o.key;
+  return holdsKey(session, o.objectId, { keyId: k.keyId, keySpec: k.keySpec, publicKey: new Uint8Array(Buffer.from(k.publicKey, 'base64')) });
 }
 
 export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
@@ -127,7 +153,7 @@ export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
   try {
     const body = readBackup(opts.file, secrets);
     const p = withDb(io.env, (db) => plan(db, body, opts.allowMissing));
-    const toDevice = [...p.known, ...p.adopt];
+    const toDevice = [...p.known, ...p.adopt].flatMap(objectsOf);
     const say = progressPrinter(io);
     const total = 3 + toDevice.length + 1;
     const keyadmin = roleClient({ connectorUrl: opts.connector }, 'keyadmin', secrets);
@@ -136,28 +162,29 @@ export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
       const info = await keyAdminSession(keyadmin, secrets);
       say(2, total, `checking the backup wrap key ${hex4(BACKUP_WRAP_KEY.id)}`);
       const wrap = await checkWrapKey(keyadmin, secrets, Capability.IMPORT_WRAPPED);
-      for (const k of toDevice) {
-        const missing = BigInt(`0x${k.capabilities}`) & ~wrap.delegatedCapabilities;
+      for (const o of toDevice) {
+        const missing = BigInt(`0x${o.capabilities}`) & ~wrap.delegatedCapabilities;
         if (missing !== 0n) {
           throw new CliError(
-            `the backup wrap key's delegated capabilities do not cover key ${k.keyId}: it lacks ${capabilityNames(missing).join(', ')}; nothing was imported`,
+            `the backup wrap key's delegated capabilities do not cover key ${o.key.keyId}${o.what}: it lacks ${capabilityNames(missing).join(', ')}; nothing was imported`,
           );
         }
       }
       say(3, total, `checking object IDs on the device (serial ${info.serial})`);
-      const states = new Map<string, DeviceState>();
-      for (const k of toDevice) states.set(k.keyId, await deviceState(keyadmin, k));
+      const states: DeviceState[] = [];
+      for (const o of toDevice) states.push(await deviceState(keyadmin, o));
       let count = 0;
-      for (const [i, k] of toDevice.entries()) {
-        if (states.get(k.keyId) === 'present') {
-          say(4 + i, total, `key ${k.keyId} is already on the device (object ${hex4(k.objectId)}, the same key)`);
+      for (const [i, o] of toDevice.entries()) {
+        const k = o.key;
+        if (states[i] === 'present') {
+          say(4 + i, total, `key ${k.keyId}${o.what} is already on the device (object ${hex4(o.objectId)}, the same key)`);
           continue;
         }
-        say(4 + i, total, `importing key ${k.keyId} (object ${hex4(k.objectId)})`);
-        const res = await keyadmin.importWrapped(BACKUP_WRAP_KEY.id, new Uint8Array(Buffer.from(k.wrapped, 'base64')));
-        if (res.type !== objectTypeOf(k.keySpec) || res.id !== k.objectId || !(await holds(keyadmin, k))) {
+        say(4 + i, total, `importing key ${k.keyId}${o.what} (object ${hex4(o.objectId)})`);
+        const res = await keyadmin.importWrapped(BACKUP_WRAP_KEY.id, new Uint8Array(Buffer.from(o.wrapped, 'base64')));
+        if (res.type !== objectTypeOf(k.keySpec) || res.id !== o.objectId || !(await holds(keyadmin, o))) {
           await keyadmin.deleteObject(res.id, res.type).catch(() => undefined);
-          throw new CliError(`the imported object for key ${k.keyId} is not the key in the backup; it was deleted again`);
+          throw new CliError(`the imported object for key ${k.keyId}${o.what} is not the key in the backup; it was deleted again`);
         }
         count++;
       }
@@ -166,7 +193,7 @@ export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
     say(total, total, 'adopting the keys into the store');
     const adopted = withDb(io.env, (db) => adopt(db, io.env, body, p, serial));
     io.stdout(
-      `restored backend ${body.backendId} onto YubiHSM 2 serial ${serial}: ${imported} key(s) imported, ${toDevice.length - imported} already there, ` +
+      `restored backend ${body.backendId} onto YubiHSM 2 serial ${serial}: ${imported} key object(s) imported, ${toDevice.length - imported} already there, ` +
         `${adopted} adopted into the store\n`,
     );
     for (const c of p.changedSince) {
@@ -179,8 +206,18 @@ export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
 
 function adopt(db: Db, env: NodeJS.ProcessEnv, body: BackupBody, p: Plan, serial: number): number {
   const keys = new KeyStore(db);
+  const rotations = new KeyRotationStore(db);
   let count = 0;
   db.transaction(() => {
+    // A known key's materials the store lacks (a store older than the backup), then each adopted key's.
+    const restoreMaterials = (k: BackupKey, after: number) =>
+      rotations.insertMaterials(
+        k.keyId,
+        (k.materials ?? [])
+          .filter((m) => m.version > after)
+          .map((m) => ({ version: m.version, handle: `${serial}:${m.objectId}`, rotatedAt: new Date(m.rotatedAt), rotationType: m.rotationType })),
+      );
+    for (const k of p.known) restoreMaterials(k, rotations.rotations(k.keyId).length);
     for (const k of p.adopt) {
       if (keys.getKey(k.keyId)) continue;
       const record: KeyRecord = {
@@ -199,6 +236,8 @@ function adopt(db: Db, env: NodeJS.ProcessEnv, body: BackupBody, p: Plan, serial
       };
       keys.insertKey(record, k.tags);
       for (const alias of k.aliases) keys.insertAlias(alias, k.keyId, new Date(), MAX_ALIASES_PER_KEY);
+      restoreMaterials(k, 0);
+      if (k.rotation) rotations.setSchedule(k.keyId, k.rotation.periodDays, new Date(k.rotation.anchorAt));
       count++;
     }
   })();

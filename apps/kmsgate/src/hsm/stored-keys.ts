@@ -1,19 +1,24 @@
 /** The keys of one backend as the store records them, with their tags and aliases. */
 import { hasKeyMaterial, type KeyRecord } from '@kmsgate/core';
-import type { KeyStore } from '@kmsgate/store';
+import { KeyRotationStore, materialUseName, type KeyMaterial, type KeyStore, type Db } from '@kmsgate/store';
 import { CliError } from '../context';
 
 export interface StoredKey {
   record: KeyRecord;
   tags: { TagKey: string; TagValue: string }[];
   aliases: string[];
+  /** What rotation added (versions 1, 2, …), each its own device object; version 0 is the record's handle. */
+  rotations: readonly KeyMaterial[];
+  /** The automatic rotation schedule, if enabled. */
+  schedule?: { periodDays: number; anchorAt: Date };
 }
 
 /**
  * Every key of `backendId` in the store that has a device object (PendingDeletion ones too: their
  * deletion can still be cancelled). A key awaiting ImportKeyMaterial has none to back up or audit.
  */
-export function storedKeys(keys: KeyStore, backendId: string): StoredKey[] {
+export function storedKeys(db: Db, keys: KeyStore, backendId: string): StoredKey[] {
+  const rotations = new KeyRotationStore(db);
   const out: StoredKey[] = [];
   for (let after = ''; ;) {
     const page = keys.listKeyIds(after, 1000);
@@ -21,7 +26,14 @@ export function storedKeys(keys: KeyStore, backendId: string): StoredKey[] {
       const record = keys.getKey(keyId);
       if (!record || record.backendId !== backendId || !hasKeyMaterial(record)) continue;
       const aliases = keys.listAliases('', keyId, 1000).aliases.map((a) => a.aliasName);
-      out.push({ record, tags: keys.listTags(keyId), aliases });
+      const schedule = rotations.state(keyId).schedule;
+      out.push({
+        record,
+        tags: keys.listTags(keyId),
+        aliases,
+        rotations: rotations.rotations(keyId),
+        ...(schedule ? { schedule: { periodDays: schedule.periodDays, anchorAt: schedule.anchorAt } } : {}),
+      });
     }
     if (!page.truncated) return out;
     after = page.keyIds[page.keyIds.length - 1]!;
@@ -35,4 +47,12 @@ export function objectIdOf(record: Pick<KeyRecord, 'handle' | 'keyId'>): number 
   if (!m || !Number.isInteger(id) || id < 1 || id > 0xfffe)
     throw new CliError(`key ${record.keyId} has no YubiHSM 2 handle (${JSON.stringify(record.handle)})`);
   return id;
+}
+
+/** Each device object of a stored key by the name its audit records give its uses (materialUseName): the first material and every rotated one. */
+export function deviceObjectsOf(k: StoredKey): [name: string, objectId: number][] {
+  return [
+    [k.record.keyId, objectIdOf(k.record)],
+    ...k.rotations.map((m): [string, number] => [materialUseName(k.record.keyId, m.version), objectIdOf({ keyId: k.record.keyId, handle: m.handle })]),
+  ];
 }

@@ -53,6 +53,6 @@ export async function generateDataKey(ctx: UsageContext, input: DataKeyInput, op
   if (input.DryRun === true) throw dryRunRefusal();
   const length = input.NumberOfBytes ?? KEY_SPEC_BYTES[input.KeySpec!];
   const plaintext = await ctx.backendCall(k.backend.random(length), k.backend);
-  const blob = await encryptUnder(ctx, k, plaintext, input.EncryptionContext);
-  return { plaintext, blob, k, summary: contextSummary(input.EncryptionContext) };
+  const { blob, keyMaterialId } = await encryptUnder(ctx, k, plaintext, input.EncryptionContext);
+  return { plaintext, blob, keyMaterialId, k, summary: contextSummary(input.EncryptionContext) };
 }

@@ -9,6 +9,7 @@ import {
   encryptSymmetric,
   invalidCiphertext,
   keyArn,
+  keyMaterialId,
   keySpecInfo,
   parseCiphertext,
   type EncryptionContext,
@@ -16,11 +17,9 @@ import {
   type KeyRecord,
   type ParsedCiphertext,
 } from '@kmsgate/core';
+import { materialUseName, type KeyMaterial } from '@kmsgate/store';
 import { resolveCallerKey } from '../signing/gates';
 import type { UsageContext } from '../operations/operation';
-
-/** The one material version a key has until rotation exists. */
-const MATERIAL_VERSION = 0;
 
 export interface EncryptionKey {
   key: KeyRecord;
@@ -51,20 +50,36 @@ export function encryptionKey(ctx: UsageContext, keyIdParam: string, operation: 
   return { key, arn, backend: backend as EncryptionKey['backend'] };
 }
 
-/** A new ciphertext of `plaintext` under the key, bound to `context`. */
-export function encryptUnder(ctx: UsageContext, k: EncryptionKey, plaintext: Uint8Array, context: EncryptionContext | undefined): Promise<Uint8Array> {
-  return encryptSymmetric(k.key.keyId, MATERIAL_VERSION, plaintext, context, async (payload) => {
-    const sealed = await ctx.backendCall(k.backend.seal(k.key.handle, payload), k.backend);
-    ctx.deviceUse(k.key.keyId);
+/** A new ciphertext of `plaintext` under the key's current material, bound to `context`. */
+export async function encryptUnder(
+  ctx: UsageContext,
+  k: EncryptionKey,
+  plaintext: Uint8Array,
+  context: EncryptionContext | undefined,
+): Promise<{ blob: Uint8Array; keyMaterialId: string }> {
+  const material = ctx.rotations.current(k.key);
+  const blob = await encryptSymmetric(k.key.keyId, material.version, plaintext, context, async (payload) => {
+    const sealed = await ctx.backendCall(k.backend.seal(material.handle, payload), k.backend);
+    ctx.deviceUse(materialUseName(k.key.keyId, material.version));
     return sealed;
   });
+  return { blob, keyMaterialId: keyMaterialId(k.key.keyId, material.version) };
+}
+
+/** What a ciphertext names: its parts, its key resolved for the caller, and the key material it was made with. */
+export interface CiphertextKey {
+  parsed: ParsedCiphertext;
+  k: EncryptionKey;
+  material: KeyMaterial;
+  keyMaterialId: string;
 }
 
 /**
  * The key a ciphertext was made under, resolved for the caller. With a KeyId (Decrypt's KeyId,
  * ReEncrypt's SourceKeyId) that key is resolved first and must be the ciphertext's
  * (IncorrectKeyException). Without one, a ciphertext that names no key kmsgate holds is just an
- * invalid ciphertext: it may be foreign, and it says nothing more.
+ * invalid ciphertext: it may be foreign, and it says nothing more. So is one that names a key
+ * material version the key does not have.
  */
 export function ciphertextKey(
   ctx: UsageContext,
@@ -72,25 +87,29 @@ export function ciphertextKey(
   keyIdParam: string | undefined,
   operation: string,
   algorithm: string | undefined,
-): { parsed: ParsedCiphertext; k: EncryptionKey } {
+): CiphertextKey {
   const parsed = parseCiphertext(blob);
+  let k: EncryptionKey;
   if (keyIdParam !== undefined) {
-    const k = encryptionKey(ctx, keyIdParam, operation, algorithm);
+    k = encryptionKey(ctx, keyIdParam, operation, algorithm);
     // AWS-recorded wording.
     if (k.key.keyId !== parsed.keyId)
       throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.');
-    if (parsed.materialVersion !== MATERIAL_VERSION) throw invalidCiphertext();
-    return { parsed, k };
+  } else {
+    if (!ctx.keys.getKey(parsed.keyId)) throw invalidCiphertext();
+    k = encryptionKey(ctx, parsed.keyId, operation, algorithm);
   }
-  if (parsed.materialVersion !== MATERIAL_VERSION || !ctx.keys.getKey(parsed.keyId)) throw invalidCiphertext();
-  return { parsed, k: encryptionKey(ctx, parsed.keyId, operation, algorithm) };
+  const material = ctx.rotations.version(k.key, parsed.materialVersion);
+  if (!material) throw invalidCiphertext();
+  return { parsed, k, material, keyMaterialId: keyMaterialId(k.key.keyId, material.version) };
 }
 
-/** Opens a ciphertext with its key's backend; InvalidCiphertextException (empty message) for any failure on its side. */
-export function decryptWith(ctx: UsageContext, k: EncryptionKey, parsed: ParsedCiphertext, context: EncryptionContext | undefined): Promise<Uint8Array> {
-  return decryptSymmetric(parsed, context, async (sealed) => {
-    const payload = await ctx.backendCall(k.backend.unseal(k.key.handle, sealed), k.backend);
-    ctx.deviceUse(k.key.keyId);
+/** Opens a ciphertext with its key material; InvalidCiphertextException (empty message) for any failure on its side. */
+export function decryptWith(ctx: UsageContext, source: CiphertextKey, context: EncryptionContext | undefined): Promise<Uint8Array> {
+  const { k, material } = source;
+  return decryptSymmetric(source.parsed, context, async (sealed) => {
+    const payload = await ctx.backendCall(k.backend.unseal(material.handle, sealed), k.backend);
+    ctx.deviceUse(materialUseName(k.key.keyId, material.version));
     return payload;
   });
 }

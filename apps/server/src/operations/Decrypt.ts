@@ -36,11 +36,12 @@ export const Decrypt = defineOperation({
         'UnsupportedOperationException',
         'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the plaintext for.',
       );
-    const { parsed, k } = ciphertextKey(ctx, input.CiphertextBlob, input.KeyId, 'Decrypt', input.EncryptionAlgorithm);
+    const source = ciphertextKey(ctx, input.CiphertextBlob, input.KeyId, 'Decrypt', input.EncryptionAlgorithm);
+    const { k } = source;
     if (input.DryRun === true) throw dryRunRefusal();
-    const plaintext = await decryptWith(ctx, k, parsed, input.EncryptionContext);
+    const plaintext = await decryptWith(ctx, source, input.EncryptionContext);
     return {
-      response: { KeyId: k.arn, Plaintext: plaintext, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
+      response: { KeyId: k.arn, Plaintext: plaintext, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT', KeyMaterialId: source.keyMaterialId },
       keyId: k.key.keyId,
       summary: contextSummary(input.EncryptionContext),
     };

@@ -22,7 +22,7 @@ export const Encrypt = defineOperation({
   async handler(input, ctx) {
     const k = encryptionKey(ctx, input.KeyId, 'Encrypt', input.EncryptionAlgorithm);
     if (input.DryRun === true) throw dryRunRefusal();
-    const blob = await encryptUnder(ctx, k, input.Plaintext, input.EncryptionContext);
+    const { blob } = await encryptUnder(ctx, k, input.Plaintext, input.EncryptionContext);
     return {
       response: { CiphertextBlob: blob, KeyId: k.arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
       keyId: k.key.keyId,

@@ -8,7 +8,7 @@ export const GenerateDataKey = defineOperation({
   audit: 'usage',
   input: DATA_KEY_REQUEST,
   async handler(input, ctx) {
-    const { plaintext, blob, k, summary } = await generateDataKey(ctx, input, 'GenerateDataKey');
-    return { response: { CiphertextBlob: blob, Plaintext: plaintext, KeyId: k.arn }, keyId: k.key.keyId, summary };
+    const { plaintext, blob, keyMaterialId, k, summary } = await generateDataKey(ctx, input, 'GenerateDataKey');
+    return { response: { CiphertextBlob: blob, Plaintext: plaintext, KeyId: k.arn, KeyMaterialId: keyMaterialId }, keyId: k.key.keyId, summary };
   },
 });

@@ -10,8 +10,8 @@ export const GenerateDataKeyWithoutPlaintext = defineOperation({
   audit: 'usage',
   input: { type: 'structure', members },
   async handler(input, ctx) {
-    const { plaintext, blob, k, summary } = await generateDataKey(ctx, input, 'GenerateDataKeyWithoutPlaintext');
+    const { plaintext, blob, keyMaterialId, k, summary } = await generateDataKey(ctx, input, 'GenerateDataKeyWithoutPlaintext');
     plaintext.fill(0);
-    return { response: { CiphertextBlob: blob, KeyId: k.arn }, keyId: k.key.keyId, summary };
+    return { response: { CiphertextBlob: blob, KeyId: k.arn, KeyMaterialId: keyMaterialId }, keyId: k.key.keyId, summary };
   },
 });

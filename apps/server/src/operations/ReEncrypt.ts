@@ -29,10 +29,10 @@ export const ReEncrypt = defineOperation({
     const source = ciphertextKey(ctx, input.CiphertextBlob, input.SourceKeyId, 'ReEncrypt', input.SourceEncryptionAlgorithm);
     const destination = encryptionKey(ctx, input.DestinationKeyId, 'ReEncrypt', input.DestinationEncryptionAlgorithm);
     if (input.DryRun === true) throw dryRunRefusal();
-    const plaintext = await decryptWith(ctx, source.k, source.parsed, input.SourceEncryptionContext);
-    let blob: Uint8Array;
+    const plaintext = await decryptWith(ctx, source, input.SourceEncryptionContext);
+    let encrypted: Awaited<ReturnType<typeof encryptUnder>>;
     try {
-      blob = await encryptUnder(ctx, destination, plaintext, input.DestinationEncryptionContext);
+      encrypted = await encryptUnder(ctx, destination, plaintext, input.DestinationEncryptionContext);
     } finally {
       plaintext.fill(0);
     }
@@ -40,11 +40,13 @@ export const ReEncrypt = defineOperation({
     const dst = contextSummary(input.DestinationEncryptionContext);
     return {
       response: {
-        CiphertextBlob: blob,
+        CiphertextBlob: encrypted.blob,
         SourceKeyId: source.k.arn,
         KeyId: destination.arn,
         SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
         DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+        SourceKeyMaterialId: source.keyMaterialId,
+        DestinationKeyMaterialId: encrypted.keyMaterialId,
       },
       keyId: destination.key.keyId,
       summary: {

@@ -9,7 +9,9 @@ import { DeriveSharedSecret } from './DeriveSharedSecret';
 import { DescribeCustomKeyStores } from './DescribeCustomKeyStores';
 import { DescribeKey } from './DescribeKey';
 import { DisableKey } from './DisableKey';
+import { DisableKeyRotation } from './DisableKeyRotation';
 import { EnableKey } from './EnableKey';
+import { EnableKeyRotation } from './EnableKeyRotation';
 import { Encrypt } from './Encrypt';
 import { GenerateDataKey } from './GenerateDataKey';
 import { GenerateDataKeyWithoutPlaintext } from './GenerateDataKeyWithoutPlaintext';
@@ -22,10 +24,12 @@ import { GetPublicKey } from './GetPublicKey';
 import { ImportKeyMaterial } from './ImportKeyMaterial';
 import { ListAliases } from './ListAliases';
 import { ListKeyPolicies } from './ListKeyPolicies';
+import { ListKeyRotations } from './ListKeyRotations';
 import { ListKeys } from './ListKeys';
 import { ListResourceTags } from './ListResourceTags';
 import { PutKeyPolicy } from './PutKeyPolicy';
 import { ReEncrypt } from './ReEncrypt';
+import { RotateKeyOnDemand } from './RotateKeyOnDemand';
 import { ScheduleKeyDeletion } from './ScheduleKeyDeletion';
 import { Sign } from './Sign';
 import { TagResource } from './TagResource';
@@ -51,7 +55,9 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   DescribeCustomKeyStores,
   DescribeKey,
   DisableKey,
+  DisableKeyRotation,
   EnableKey,
+  EnableKeyRotation,
   Encrypt,
   GenerateDataKey,
   GenerateDataKeyWithoutPlaintext,
@@ -64,10 +70,12 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   ImportKeyMaterial,
   ListAliases,
   ListKeyPolicies,
+  ListKeyRotations,
   ListKeys,
   ListResourceTags,
   PutKeyPolicy,
   ReEncrypt,
+  RotateKeyOnDemand,
   ScheduleKeyDeletion,
   Sign,
   TagResource,

@@ -1,4 +1,5 @@
-import { hasKeyMaterial, keyArn, keySpecInfo, type KeyRecord } from '@kmsgate/core';
+import { hasKeyMaterial, keyArn, keyMaterialId, keySpecInfo, type KeyRecord } from '@kmsgate/core';
+import { rotationRefusal } from '../rotation/rotate';
 import { signingAlgorithmsFor } from '../signing/aws-checks';
 import type { OperationContext } from './operation';
 
@@ -27,5 +28,7 @@ export function keyMetadata(key: KeyRecord, ctx: OperationContext): Record<strin
     ...(key.keyUsage === 'KEY_AGREEMENT' ? { KeyAgreementAlgorithms: [...(keySpecInfo(key.keySpec).keyAgreementAlgorithms ?? [])] } : {}),
     ...(key.keyUsage === 'GENERATE_VERIFY_MAC' ? { MacAlgorithms: [...(keySpecInfo(key.keySpec).macAlgorithms ?? [])] } : {}),
     MultiRegion: false,
+    // AWS: present for symmetric encryption keys that can rotate (Origin AWS_KMS or EXTERNAL; kmsgate imports no symmetric keys).
+    ...(!rotationRefusal(key, ctx.arn) ? { CurrentKeyMaterialId: keyMaterialId(key.keyId, ctx.rotations.current(key).version) } : {}),
   };
 }

@@ -1,16 +1,12 @@
-import { KEY_STATES_FOR, KmsError, parseInput, resolveKey, type KeyState, type StructureShape } from '@kmsgate/core';
+import { KmsError, parseInput, type StructureShape } from '@kmsgate/core';
 import type { Access } from '../auth/authenticate';
 import type { Operation } from './operation';
-import { KEY_ID, LIMIT, MARKER } from './shapes';
 
 /**
  * The TrentService operations kmsgate knows but does not serve, each with the reason a client
  * gets in an UnsupportedOperationException (a modeled exception in every SDK). Names that are not
  * KMS operations at all stay UnknownOperationException. Together with OPERATIONS this covers every
  * command of @aws-sdk/client-kms; test/sdk-coverage.test.ts and docs/api-coverage.md hold it there.
- *
- * Entries with `key` concern one existing key: they answer as AWS does for the key, so the key is resolved and state-checked first (NotFoundException, DisabledException, …)
- * and only then refused. `message` overrides the text where AWS's own answer is recorded.
  */
 interface UnsupportedEntry {
   /**
@@ -19,8 +15,6 @@ interface UnsupportedEntry {
    */
   access: Access;
   reason: string;
-  key?: { states: readonly KeyState[]; input: StructureShape };
-  message?: string;
 }
 
 const NO_DATA_KEY_PAIRS = 'kmsgate does not generate data key pairs yet.';
@@ -28,9 +22,6 @@ const NO_GRANTS = 'kmsgate has no grants; what a caller may do is decided by its
 const KEY_STORES_ARE_CONFIG = 'custom key stores are the backends in the gateway configuration; add, change or remove them there and restart.';
 const NO_EXPIRY = "imported key material never expires in kmsgate and cannot be deleted from its key; schedule the key's deletion instead.";
 const NO_MULTI_REGION = 'kmsgate has no multi-Region keys.';
-const NO_ROTATION = 'kmsgate does not rotate key material yet (AWS rotates only symmetric encryption keys).';
-
-const KEY_ONLY: StructureShape = { type: 'structure', members: { KeyId: KEY_ID } };
 
 export const UNSUPPORTED_OPERATIONS = {
   ConnectCustomKeyStore: { access: 'admin', reason: KEY_STORES_ARE_CONFIG },
@@ -39,53 +30,16 @@ export const UNSUPPORTED_OPERATIONS = {
   Decapsulate: { access: 'signer', reason: 'kmsgate has no ML-KEM keys (KeyUsage ENCAPSULATE_DECAPSULATE).' },
   DeleteCustomKeyStore: { access: 'admin', reason: KEY_STORES_ARE_CONFIG },
   DeleteImportedKeyMaterial: { access: 'admin', reason: NO_EXPIRY },
-  DisableKeyRotation: {
-    access: 'admin',
-    reason: NO_ROTATION,
-    key: { states: KEY_STATES_FOR.DisableKeyRotation, input: KEY_ONLY },
-  },
   DisconnectCustomKeyStore: { access: 'admin', reason: KEY_STORES_ARE_CONFIG },
-  EnableKeyRotation: {
-    access: 'admin',
-    reason: NO_ROTATION,
-    key: {
-      states: KEY_STATES_FOR.EnableKeyRotation,
-      input: { type: 'structure', members: { KeyId: KEY_ID, RotationPeriodInDays: { type: 'integer', min: 90, max: 2560 } } },
-    },
-  },
   Encapsulate: { access: 'signer', reason: 'kmsgate has no ML-KEM keys (KeyUsage ENCAPSULATE_DECAPSULATE).' },
   GenerateDataKeyPair: { access: 'signer', reason: NO_DATA_KEY_PAIRS },
   GenerateDataKeyPairWithoutPlaintext: { access: 'signer', reason: NO_DATA_KEY_PAIRS },
   GetKeyLastUsage: { access: 'signer', reason: 'kmsgate does not record when keys were last used yet.' },
   ListGrants: { access: 'signer', reason: NO_GRANTS },
-  ListKeyRotations: {
-    access: 'signer',
-    reason: NO_ROTATION,
-    key: {
-      states: KEY_STATES_FOR.ListKeyRotations,
-      input: {
-        type: 'structure',
-        members: {
-          KeyId: KEY_ID,
-          IncludeKeyMaterial: { type: 'string', enum: ['ALL_KEY_MATERIAL', 'ROTATIONS_ONLY'] },
-          Limit: LIMIT,
-          Marker: MARKER,
-        },
-      },
-    },
-  },
   ListRetirableGrants: { access: 'signer', reason: NO_GRANTS },
   ReplicateKey: { access: 'admin', reason: NO_MULTI_REGION },
   RetireGrant: { access: 'admin', reason: NO_GRANTS },
   RevokeGrant: { access: 'admin', reason: NO_GRANTS },
-  RotateKeyOnDemand: {
-    access: 'admin',
-    reason: NO_ROTATION,
-    key: { states: KEY_STATES_FOR.RotateKeyOnDemand, input: KEY_ONLY },
-    // AWS-recorded: RotateKeyOnDemand on an asymmetric key is UnsupportedOperationException with an
-    // empty message (LocalStack snapshot, test_rotate_key_on_demand_raises_error_given_non_symmetric_key).
-    message: '',
-  },
   UpdateCustomKeyStore: { access: 'admin', reason: KEY_STORES_ARE_CONFIG },
   UpdatePrimaryRegion: { access: 'admin', reason: NO_MULTI_REGION },
 } as const satisfies Record<string, UnsupportedEntry>;
@@ -95,25 +49,22 @@ export type UnsupportedOperationName = keyof typeof UNSUPPORTED_OPERATIONS;
 /** The text a client gets for an unsupported operation. */
 export function unsupportedMessage(name: UnsupportedOperationName): string {
   const entry: UnsupportedEntry = UNSUPPORTED_OPERATIONS[name];
-  return entry.message ?? `${name} is not supported by kmsgate: ${entry.reason}`;
+  return `${name} is not supported by kmsgate: ${entry.reason}`;
 }
 
 /** The dispatchable form of one table entry (built once, below; no per-operation files). */
 function unsupportedOperation(name: UnsupportedOperationName): Operation {
   const entry: UnsupportedEntry = UNSUPPORTED_OPERATIONS[name];
-  const key = entry.key;
-  // Plain entries accept any JSON object: there is nothing to validate before refusing.
-  const input: StructureShape = key?.input ?? { type: 'structure', members: {} };
+  // Any JSON object: there is nothing to validate before refusing.
+  const input: StructureShape = { type: 'structure', members: {} };
   return {
     name,
     access: entry.access,
     // Nothing ever succeeds, so nothing is written; the auth gate's refusals are audited as for any operation.
     audit: 'none',
     input,
-    async run(json, ctx) {
-      const parsed: unknown = parseInput(input, json);
-      // The shape made KeyId required for keyed entries, so it is present here.
-      if (key) resolveKey(ctx.keys, ctx.arn, (parsed as { KeyId: string }).KeyId, { operation: name, states: key.states, allowAliases: false });
+    async run(json) {
+      parseInput(input, json);
       throw new KmsError('UnsupportedOperationException', unsupportedMessage(name));
     },
   };

@@ -9,7 +9,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { CeremonySecrets } from './mnemonic';
 
 export const BACKUP_FORMAT = 'kmsgate-yubihsm-backup';
-export const BACKUP_VERSION = 1;
+/** 2 added each symmetric key's rotated key materials and rotation schedule; version 1 files (none of either) are still read. */
+export const BACKUP_VERSION = 2;
+const READABLE_VERSIONS: readonly number[] = [1, BACKUP_VERSION];
 
 export interface BackupTag {
   TagKey: string;
@@ -38,11 +40,26 @@ export interface BackupKey {
   publicKey: string;
   /** `nonce(13) || AES-CCM ciphertext || tag(16)`, base64 (yubihsm-shell's .yhw content). */
   wrapped: string;
+  /** A rotated symmetric key's later key materials, each its own wrap-key object (version 2 files; absent: none). */
+  materials?: BackupMaterial[];
+  /** Automatic rotation, if enabled: every `periodDays` from `anchorAt` (ISO 8601). */
+  rotation?: { periodDays: number; anchorAt: string };
+}
+
+/** One rotated key material: a device object of its own, exported like the key's first. */
+export interface BackupMaterial {
+  version: number;
+  objectId: number;
+  /** ISO 8601: when it became current. */
+  rotatedAt: string;
+  rotationType: 'AUTOMATIC' | 'ON_DEMAND';
+  capabilities: string;
+  wrapped: string;
 }
 
 export interface BackupBody {
   format: typeof BACKUP_FORMAT;
-  version: typeof BACKUP_VERSION;
+  version: 1 | typeof BACKUP_VERSION;
   /** ISO 8601. */
   createdAt: string;
   /** Which mnemonic's wrap key the blobs are under (public). */
@@ -87,8 +104,10 @@ export function openBackup(text: string, secrets: CeremonySecrets): BackupBody {
     throw new BackupFileError(`the file is not a kmsgate backup (no "format": "${BACKUP_FORMAT}")`);
   }
   const { mac: given, ...body } = parsed as BackupBody & { mac?: unknown };
-  if (body.version !== BACKUP_VERSION)
-    throw new BackupFileError(`backup format version ${String(body.version)} is not supported (this kmsgate reads version ${BACKUP_VERSION})`);
+  if (!READABLE_VERSIONS.includes(body.version))
+    throw new BackupFileError(
+      `backup format version ${String(body.version)} is not supported (this kmsgate reads versions ${READABLE_VERSIONS.join(' and ')})`,
+    );
   if (typeof body.fingerprint !== 'string' || !secrets.matches(body.fingerprint)) {
     throw new BackupFileError(
       `the backup was made under another mnemonic (fingerprint ${String(body.fingerprint)}; this mnemonic's is ${secrets.fingerprint})`,
@@ -120,7 +139,20 @@ function checkShape(body: BackupBody): void {
         typeof k.wrapped === 'string' &&
         /^[0-9a-f]{16}$/.test(k.capabilities) &&
         Array.isArray(k.tags) &&
-        Array.isArray(k.aliases),
+        Array.isArray(k.aliases) &&
+        (k.materials === undefined ||
+          (Array.isArray(k.materials) &&
+            k.materials.every(
+              (m) =>
+                Number.isInteger(m.version) &&
+                m.version >= 1 &&
+                Number.isInteger(m.objectId) &&
+                typeof m.rotatedAt === 'string' &&
+                (m.rotationType === 'AUTOMATIC' || m.rotationType === 'ON_DEMAND') &&
+                /^[0-9a-f]{16}$/.test(m.capabilities) &&
+                typeof m.wrapped === 'string',
+            ))) &&
+        (k.rotation === undefined || (Number.isInteger(k.rotation.periodDays) && typeof k.rotation.anchorAt === 'string')),
     );
   if (!ok) throw new BackupFileError('the backup file is authentic but malformed');
 }
