@@ -58,6 +58,7 @@ describe('API-key scopes', () => {
       ['GetPublicKey', { KeyId: otherKey }],
       ['DescribeKey', { KeyId: 'alias/other' }],
       ['DeriveAddress', { KeyId: otherKey, Chain: 'ethereum' }],
+      ['GetSigningBudget', { KeyId: 'alias/other' }],
     ] as const) {
       const r = await as(scoped, op, body);
       expect([op, r.json]).toEqual([

@@ -26,14 +26,12 @@
 import { createHash } from 'node:crypto';
 import { cosmosSignatureFromDer, ethereumSignatureFromDer } from '@kmsgate/chains';
 import { MAX_AMOUNT } from './amount';
+import { signingHeadroom, type SigningHeadroom } from './budget';
 import { assessCosmos, assessEthereum, assessSolana, type Assessment, type DecodedSummary } from './assess';
 import { PolicyDenial } from './reasons';
 import { PolicyValidationError, WEEKDAYS, parseSigningPolicy, type SigningPolicy } from './schema';
 import { type PolicyStateStore, type ReplayStore, type SigningLedger } from './state';
-
-const MINUTE_MS = 60_000;
-const HOUR_MS = 60 * MINUTE_MS;
-const DAY_MS = 24 * HOUR_MS;
+import { DAY_MS, HOUR_MS, MINUTE_MS, RATE_WINDOWS, capsOf, insideTimeWindows } from './windows';
 /** Ledger rows older than this are pruned: no window looks further back than 24 h; the hour is slack for a clock step. */
 const LEDGER_RETENTION_MS = DAY_MS + HOUR_MS;
 const PRUNE_INTERVAL_MS = MINUTE_MS;
@@ -189,6 +187,11 @@ export class PolicyEngine {
     return undefined;
   }
 
+  /** What is left of the key's rate limits and rolling caps now (budget.ts): the ledger steps 10-11 reserve against, read only. */
+  headroom(keyId: string, policy: SigningPolicy): SigningHeadroom {
+    return signingHeadroom(this.#opts.ledger, keyId, policy, this.#now());
+  }
+
   /** Steps 3-8 for a key whose policy is `resolved`. Throws PolicyDenial; reads no counters. */
   evaluate(resolved: ResolvedPolicy, facts: SignFacts): Evaluation {
     const { policy } = resolved;
@@ -282,21 +285,14 @@ export class PolicyEngine {
         const signature = replay.find(ev.fingerprint, now);
         if (signature !== undefined) return { kind: 'replay', signature };
       }
-      const limits = policy.rateLimits;
-      if (limits) {
-        const checks = [
-          ['RATE_LIMIT_PER_MINUTE', limits.perMinute, MINUTE_MS, 'minute'],
-          ['RATE_LIMIT_PER_HOUR', limits.perHour, HOUR_MS, 'hour'],
-          ['RATE_LIMIT_PER_DAY', limits.perDay, DAY_MS, '24 hours'],
-        ] as const;
-        for (const [code, limit, windowMs, what] of checks) {
-          if (limit === undefined) continue;
-          const used = ledger.countSince(ev.keyId, now - windowMs);
-          if (used >= limit)
-            throw new PolicyDenial(code, 'policy', `key ${ev.keyId} signed ${used} times in the last ${what}; the limit is ${limit}`, ev.summary);
-        }
+      for (const w of RATE_WINDOWS) {
+        const limit = policy.rateLimits?.[w.limit];
+        if (limit === undefined) continue;
+        const used = ledger.countSince(ev.keyId, now - w.ms);
+        if (used >= limit)
+          throw new PolicyDenial(w.code, 'policy', `key ${ev.keyId} signed ${used} times in the last ${w.what}; the limit is ${limit}`, ev.summary);
       }
-      const caps = 'caps' in policy ? policy.caps : undefined;
+      const caps = capsOf(policy);
       for (const [asset, amount] of ev.spend) {
         const cap = caps?.[asset]?.rolling24h;
         if (cap === undefined) continue;
@@ -354,13 +350,11 @@ export class PolicyEngine {
   }
 
   #checkTimeWindows(policy: SigningPolicy, summary: DecodedSummary | undefined): void {
-    if (policy.timeWindows === undefined) return;
     const now = this.#now();
-    const day = WEEKDAYS[now.getUTCDay()]!;
-    const minute = now.getUTCHours() * 60 + now.getUTCMinutes();
-    const toMinutes = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3));
-    const inside = policy.timeWindows.some((w) => (w.days === undefined || w.days.includes(day)) && toMinutes(w.from) <= minute && minute < toMinutes(w.to));
-    if (!inside) throw new PolicyDenial('OUTSIDE_TIME_WINDOW', 'policy', `${day} ${now.toISOString().slice(11, 16)} UTC is outside every time window`, summary);
+    if (!insideTimeWindows(policy.timeWindows, now)) {
+      const day = WEEKDAYS[now.getUTCDay()]!;
+      throw new PolicyDenial('OUTSIDE_TIME_WINDOW', 'policy', `${day} ${now.toISOString().slice(11, 16)} UTC is outside every time window`, summary);
+    }
   }
 
   #parseRuntime(json: string): SigningPolicy | PolicyValidationError {

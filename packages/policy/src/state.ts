@@ -54,6 +54,8 @@ export interface SigningLedger {
   /** Runs `fn` in one exclusive write transaction (SQLite BEGIN IMMEDIATE): no other writer interleaves. */
   exclusive<T>(fn: () => T): T;
   countSince(keyId: string, sinceMs: number): number;
+  /** The time of `keyId`'s `n`-th oldest entry (1-based) after `sinceMs`; undefined when it has fewer. */
+  entryTimeSince(keyId: string, sinceMs: number, n: number): number | undefined;
   /** Exact sum of `asset` moved by `keyId` in entries after `sinceMs`. */
   sumSince(keyId: string, asset: string, sinceMs: number): bigint;
   /** Inserts a reservation; returns its id. */

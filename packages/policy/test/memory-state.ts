@@ -49,6 +49,10 @@ export class MemoryState implements PolicyStateStore, SigningLedger, ReplayStore
   countSince(keyId: string, since: number) {
     return [...this.entries.values()].filter((e) => e.keyId === keyId && e.at > since).length;
   }
+  entryTimeSince(keyId: string, since: number, n: number) {
+    const times = [...this.entries.values()].filter((e) => e.keyId === keyId && e.at > since).map((e) => e.at);
+    return times.sort((a, b) => a - b)[n - 1];
+  }
   sumSince(keyId: string, asset: string, since: number) {
     let sum = 0n;
     for (const e of this.entries.values()) if (e.keyId === keyId && e.at > since) for (const a of e.amounts) if (a.asset === asset) sum += a.amount;

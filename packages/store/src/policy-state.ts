@@ -53,6 +53,7 @@ export class SqlitePolicyState implements PolicyStateStore, SigningLedger, Repla
     putPolicy: Statement;
     deletePolicy: Statement;
     count: Statement<[string, number], { n: number }>;
+    entryTime: Statement<[string, number, number], { at: number }>;
     sum: Statement<[string, string, number], Record<string, bigint | null>>;
     insertEntry: Statement;
     insertAmount: Statement;
@@ -83,6 +84,7 @@ export class SqlitePolicyState implements PolicyStateStore, SigningLedger, Repla
         ON CONFLICT (selector) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at, updated_by = excluded.updated_by`),
       deletePolicy: db.prepare('DELETE FROM signing_policies WHERE selector = ?'),
       count: db.prepare('SELECT COUNT(*) AS n FROM signing_ledger WHERE key_id = ? AND at > ?'),
+      entryTime: db.prepare('SELECT at FROM signing_ledger WHERE key_id = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?'),
       sum: db
         .prepare<[string, string, number], Record<string, bigint | null>>(
           `SELECT ${LIMB_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM signing_ledger_amounts WHERE key_id = ? AND asset = ? AND at > ?`,
@@ -163,6 +165,11 @@ export class SqlitePolicyState implements PolicyStateStore, SigningLedger, Repla
 
   countSince(keyId: string, sinceMs: number): number {
     return this.#s.count.get(keyId, sinceMs)!.n;
+  }
+
+  entryTimeSince(keyId: string, sinceMs: number, n: number): number | undefined {
+    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError('n must be a positive integer');
+    return this.#s.entryTime.get(keyId, sinceMs, n - 1)?.at;
   }
 
   sumSince(keyId: string, asset: string, sinceMs: number): bigint {

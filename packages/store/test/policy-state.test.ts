@@ -25,6 +25,8 @@ test('rolling sums are exact for 256-bit amounts, per key and asset, over (since
   expect(state.sumSince(K, 'usdc', 999)).toBe(3n);
   expect(state.sumSince(K, 'nothing', 0)).toBe(0n);
   expect(state.countSince(K, 1001)).toBe(1);
+  expect([1, 2, 3, 4].map((n) => state.entryTimeSince(K, 999, n))).toEqual([1000, 1001, 1002, undefined]);
+  expect(state.entryTimeSince(K, 1000, 1)).toBe(1001);
 });
 
 test('release removes a reservation and its amounts; commit keeps it; prune removes old entries', () => {

@@ -21,6 +21,7 @@ import { GetKeyPolicy } from './GetKeyPolicy';
 import { GetKeyRotationStatus } from './GetKeyRotationStatus';
 import { GetParametersForImport } from './GetParametersForImport';
 import { GetPublicKey } from './GetPublicKey';
+import { GetSigningBudget } from './GetSigningBudget';
 import { ImportKeyMaterial } from './ImportKeyMaterial';
 import { ListAliases } from './ListAliases';
 import { ListKeyPolicies } from './ListKeyPolicies';
@@ -93,6 +94,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
  */
 export const KMSGATE_OPERATIONS: Readonly<Record<string, Operation>> = {
   DeriveAddress,
+  GetSigningBudget,
 };
 
 const own = (table: Readonly<Record<string, Operation>>, name: string) => (Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined);
