@@ -1,13 +1,15 @@
 /**
- * `kmsgate audit verify [--jsonl [path]] [--json]` and `kmsgate audit tail [-n N] [--json]`.
+ * `kmsgate audit verify [--jsonl [path]] [--json]` and `kmsgate audit tail [-n N] [-f] [--json]`.
  * Both only read: they never repair the JSONL mirror (the gateway does that at start-up) and may
  * run while the gateway is serving.
  */
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Option } from 'commander';
 import {
   auditJsonLine,
   readAuditRecord,
+  readAuditRecords,
   readAuditTail,
   resolveDataDir,
   verifyAuditChain,
@@ -16,11 +18,17 @@ import {
   type AuditRecord,
   type AuditVerifyResult,
 } from '@kmsgate/store';
-import { CliError, printable, withDb, type CommandModule } from '../context';
+import { CliError, printable, withDb, type CliIo, type CommandModule } from '../context';
 
 /** Where the gateway writes the mirror (apps/server/src/gateway.ts AUDIT_JSONL_FILE). */
 const JSONL_FILE = 'audit.jsonl';
 const DEFAULT_TAIL = 20;
+/**
+ * How often `tail -f` asks the store for new records. It polls SQLite (the records' home) by seq
+ * and opens the store afresh each time, so a rotated JSONL mirror, a restored or replaced kms.db
+ * and a gateway restart change nothing for it.
+ */
+const FOLLOW_POLL_MS = 250;
 
 export const auditCommands: CommandModule = (program, { io, setExitCode }) => {
   const audit = program.command('audit').description('the hash-chained audit log (docs/audit.md)');
@@ -58,17 +66,76 @@ export const auditCommands: CommandModule = (program, { io, setExitCode }) => {
 
   audit
     .command('tail')
-    .description('print the last records, oldest first')
+    .description('print the last records, oldest first; with -f, then each new record as it is written, until Ctrl-C')
     .option('-n, --lines <n>', `how many (default ${DEFAULT_TAIL})`, String(DEFAULT_TAIL))
+    .option('-f, --follow', 'keep printing records as the gateway (or this CLI) writes them')
     .option('--json', 'print each record as one JSON line, exactly as in the JSONL mirror')
-    .action((opts: { lines: string; json?: boolean }) => {
+    .action(async (opts: { lines: string; follow?: boolean; json?: boolean }) => {
       const n = Number(opts.lines);
       if (!/^\d+$/.test(opts.lines) || !Number.isSafeInteger(n)) throw new CliError(`-n must be a non-negative integer, got ${opts.lines}`);
-      const records = withDb(io.env, (db) => readAuditTail(db, n), { mustExist: true });
-      if (opts.json) io.stdout(records.map((r) => auditJsonLine(r) + '\n').join(''));
-      else io.stdout(table(records));
+      const { records, head } = withDb(io.env, (db) => ({ records: readAuditTail(db, n), head: readAuditTail(db, 1)[0] }), { mustExist: true });
+      // In a table, rows printed later keep the columns of those printed first (a wider cell pushes its own on).
+      let widths: number[] = [];
+      const rows = (batch: readonly AuditRecord[], header: boolean) => {
+        const t = table(batch, { header, widths });
+        widths = t.widths;
+        io.stdout(t.text);
+      };
+      if (opts.json) io.stdout(jsonLines(records));
+      else if (records.length === 0 && !opts.follow) io.stdout('no audit records\n');
+      else rows(records, true);
+      if (!opts.follow) return;
+      await follow(io, head, (batch) => (opts.json ? io.stdout(jsonLines(batch)) : rows(batch, false)));
     });
 };
+
+function jsonLines(records: readonly AuditRecord[]): string {
+  return records.map((r) => auditJsonLine(r) + '\n').join('');
+}
+
+/**
+ * Prints every record written after `from` (the head when following began) until SIGINT or SIGTERM,
+ * then resolves (exit 0). Each poll first checks that the last record printed is still there with
+ * the same hash: a store restored from a backup or replaced is said once on stderr and followed
+ * from its own head.
+ */
+async function follow(io: CliIo, from: AuditRecord | undefined, print: (batch: AuditRecord[]) => void): Promise<void> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let last = from;
+  try {
+    for (;;) {
+      try {
+        await sleep(FOLLOW_POLL_MS, undefined, { signal: stop.signal });
+      } catch {
+        return;
+      }
+      const seen = last;
+      const next = withDb(
+        io.env,
+        (db) =>
+          seen === undefined || readAuditRecord(db, seen.seq)?.hash === seen.hash
+            ? { batch: readAuditRecords(db, { afterSeq: seen?.seq ?? 0 }) }
+            : { replacedBy: readAuditTail(db, 1)[0] },
+        { mustExist: true },
+      );
+      if ('replacedBy' in next) {
+        io.stderr(
+          `kmsgate: record ${seen!.seq} is not the one printed any more (the store was restored or replaced); following from record ${next.replacedBy?.seq ?? 0}\n`,
+        );
+        last = next.replacedBy;
+      } else if (next.batch.length > 0) {
+        print(next.batch);
+        last = next.batch.at(-1);
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
 
 function parseAnchor(text: string): { seq: number; hash: string } {
   const m = /^(\d+):([0-9a-f]{64})$/.exec(text.trim());
@@ -103,23 +170,22 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-function table(records: readonly AuditRecord[]): string {
-  if (records.length === 0) return 'no audit records\n';
+const HEADER = ['SEQ', 'AT', 'DECISION', 'GATE', 'REASON', 'OPERATION', 'KEY', 'API KEY', 'REQUEST'];
+
+/** The records as table rows (after the header, with `header`), each column at least `widths` wide; and the widths used. */
+function table(records: readonly AuditRecord[], { header = true, widths = [] }: { header?: boolean; widths?: readonly number[] } = {}) {
   const rows = [
-    ['SEQ', 'AT', 'DECISION', 'GATE', 'REASON', 'OPERATION', 'KEY', 'API KEY', 'REQUEST'],
+    ...(header ? [HEADER] : []),
     ...records.map((r) =>
       [String(r.seq), iso(r.at), r.decision, r.gate ?? '-', r.reason ?? '-', r.operation, r.keyId ?? '-', r.apiKeyId ?? '-', r.requestId].map(printable),
     ),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return (
-    rows
-      .map((row) =>
-        row
-          .map((cell, i) => cell.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
+  const used = HEADER.map((_, i) => Math.max(widths[i] ?? 0, ...rows.map((row) => row[i]!.length)));
+  const text = rows.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(used[i]!))
+      .join('  ')
+      .trimEnd(),
   );
+  return { text: text.map((line) => line + '\n').join(''), widths: used };
 }
