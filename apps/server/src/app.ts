@@ -235,12 +235,27 @@ function kmsHandler(deps: AppDeps, now: () => Date): (req: IncomingMessage, res:
         };
         const { response } = await op.run(parseJsonBody(body), ctx);
         sendResult(res, requestId, response, timing());
-        deps.logger.info('request', { requestId, operation, principal: principal.apiKeyId, status: 200, ms: elapsed(started) });
+        deps.logger.info('request', {
+          requestId,
+          client: deps.edge.clientAddress(req),
+          operation,
+          principal: principal.apiKeyId,
+          status: 200,
+          ms: elapsed(started),
+        });
       } catch (e) {
         const err = toKmsError(e, deps.logger, requestId);
         outcome = err.type;
         sendError(res, requestId, err, { headers: timing() });
-        deps.logger.info('request', { requestId, operation, principal: principal?.apiKeyId, status: err.status, error: err.type, ms: elapsed(started) });
+        deps.logger.info('request', {
+          requestId,
+          client: deps.edge.clientAddress(req),
+          operation,
+          principal: principal?.apiKeyId,
+          status: err.status,
+          error: err.type,
+          ms: elapsed(started),
+        });
       } finally {
         deps.metrics.requestFinished(opLabel, outcome, (performance.now() - started) / 1000);
       }

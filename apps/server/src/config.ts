@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KEY_SELECTOR, KEY_SELECTOR_MESSAGE, SigningPolicySchema } from '@kmsgate/policy';
 import { resolveDataDir } from '@kmsgate/store';
+import { trustProxyEntryProblem } from './http/client-address';
 
 /**
  * The gateway's configuration: an optional YAML file (`KMSGATE_CONFIG`) plus a few environment
@@ -176,6 +177,19 @@ const ConfigSchema = z
         maxConnections: z.number().int().min(1).max(100_000).default(1024),
         /** On SIGTERM/SIGINT, how long requests in flight may take to finish before they are cut. */
         shutdownDeadlineMs: z.number().int().min(0).max(600_000).default(30_000),
+        /**
+         * Peers whose X-Forwarded-For is believed (addresses or CIDRs): the client address of their
+         * requests is the one they report (http/client-address.ts). Empty: the header is ignored.
+         */
+        trustProxy: z
+          .array(
+            z.string().superRefine((entry, ctx) => {
+              const problem = trustProxyEntryProblem(entry);
+              if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+            }),
+          )
+          .max(64)
+          .default([]),
         /** Serve HTTPS with this certificate (chain) and key, both PEM; both files are read again on SIGHUP. */
         tls: z
           .object({

@@ -22,6 +22,7 @@ import { ConfigError, readBackendPassword, type GatewayConfig } from './config';
 import { createDeletionSweeper, type SweepResult } from './deletion-sweeper';
 import { createRotationSweeper, type RotationSweepResult } from './rotation/rotation-sweeper';
 import { createDeviceLogWitness, type DeviceLogTarget } from './device-log-witness';
+import { clientAddressResolver } from './http/client-address';
 import { edge } from './http/edge';
 import { ConcurrencyBudget, RateLimiter } from './http/limits';
 import { listen } from './http/listen';
@@ -143,13 +144,18 @@ export async function startGateway(
       replayWindowMs: config.replay.windowSeconds * 1000,
       now,
     });
-    const health = createBackendHealth(backends.registry.all(), metrics, config.limits.healthCacheMs);
+    const health = createBackendHealth(backends.registry.all(), metrics, logger, config.limits.healthCacheMs);
     const refusals = new AuthRefusals(audit, metrics, logger, {
       intervalMs: config.audit.authRefusals.intervalSeconds * 1000,
       maxEntries: config.audit.authRefusals.maxEntries,
       now,
     });
-    const limits = { perApiKey: new RateLimiter(config.limits.perApiKey, config.limits.maxTracked), refusals, metrics };
+    const limits = {
+      perApiKey: new RateLimiter(config.limits.perApiKey, config.limits.maxTracked),
+      clientAddress: clientAddressResolver(config.server.trustProxy),
+      refusals,
+      metrics,
+    };
     const deviceLog = createDeviceLogWitness({ db, logger, metrics, now, targets: deviceLogTargets(config, backends) });
     const app = createApp({
       keys,

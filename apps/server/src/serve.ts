@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from './config';
 import { startGateway } from './gateway';
 import type { TlsMaterial } from './http/tls';
-import { createLogger } from './log';
+import { createLogger, parseLogFormat } from './log';
 
 /**
  * The gateway as a process: configuration from the environment, start, one log line, and the
@@ -17,7 +17,12 @@ export function serve(): void {
 }
 
 async function start(): Promise<void> {
-  const logger = createLogger();
+  const format = parseLogFormat(process.env.LOG_FORMAT);
+  if (typeof format !== 'string') {
+    process.stderr.write(`kmsgate: ${format.error}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger({ format });
   let config;
   try {
     config = loadConfig();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { CreateKeyCommand, GetPublicKeyCommand, SignCommand } from '@aws-sdk/client-kms';
 import { readAuditTail } from '@kmsgate/store';
 import { ConfigError, parseConfig } from '../src/config';
+import { createLogger } from '../src/log';
 import type { YubiHsmBackend } from '@kmsgate/yubihsm';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 import { type SimProcess, startSimProcess } from './helpers/sim-process';
@@ -26,6 +27,7 @@ let dataDir: string;
 let passwordFile: string;
 const sims: SimProcess[] = [];
 let t: TestGateway | undefined;
+const logged: Record<string, unknown>[] = [];
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'kmsgate-pool-e2e-'));
@@ -87,6 +89,7 @@ it('a pool of two devices keeps signing through one being killed under load, eac
     ],
     // /health checks the devices on every call, so it shows A down right after the kill.
     limits: { healthCacheMs: 0 },
+    logger: createLogger({ level: 'info', sink: (l) => logged.push(JSON.parse(l) as Record<string, unknown>) }),
   });
   const kms = t.client();
   const publicKeys = new Map<string, Uint8Array>();
@@ -161,6 +164,11 @@ it('a pool of two devices keeps signing through one being killed under load, eac
   const metrics = await (await fetch(`${t.url}/metrics`)).text();
   expect(metrics).toContain(`kmsgate_backend_device_up{backend="hsm",serial="${SERIAL_A}"} 0`);
   expect(metrics).toContain(`kmsgate_backend_device_up{backend="hsm",serial="${SERIAL_B}"} 1`);
+  // One log line for A going down, however many checks saw it down; the pool itself never went down.
+  expect((await fetch(`${t.url}/health`)).status).toBe(200);
+  expect(logged.filter((l) => typeof l.msg === 'string' && /^backend (device )?(up|down)$/.test(l.msg))).toEqual([
+    { time: expect.any(String), level: 'warn', msg: 'backend device down', backend: 'hsm', serial: SERIAL_A, state: 'FAILED', error: 'connector unreachable' },
+  ]);
   // Two gateway starts, key creation and 45 audited, fsynced signatures on a busy machine.
 }, 180_000);
 

@@ -11,7 +11,7 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 
 export interface AuthRefusal {
-  /** The peer address of the connection. */
+  /** The client address (the peer, or what a trusted proxy reports: http/client-address.ts). */
   source: string;
   /** Set when the caller authenticated but was throttled. */
   apiKeyId?: string;

@@ -90,12 +90,20 @@ export function adminRoutes(deps: AdminDeps): Router {
       }
       const result = work({ req, principal, requestId, body: bytes.length === 0 ? undefined : parseJsonBody(bytes) });
       res.status(200).set({ 'Cache-Control': 'no-store', 'x-amzn-RequestId': requestId }).json(result);
-      deps.logger.info('request', { requestId, operation, principal: principal.apiKeyId, status: 200, ms: ms(started) });
+      deps.logger.info('request', { requestId, client: deps.edge.clientAddress(req), operation, principal: principal.apiKeyId, status: 200, ms: ms(started) });
     } catch (e) {
       const err = isKmsError(e) ? e : internal(e, deps.logger, requestId);
       outcome = err.type;
       sendError(res, requestId, err);
-      deps.logger.info('request', { requestId, operation, principal: principal?.apiKeyId, status: err.status, error: err.type, ms: ms(started) });
+      deps.logger.info('request', {
+        requestId,
+        client: deps.edge.clientAddress(req),
+        operation,
+        principal: principal?.apiKeyId,
+        status: err.status,
+        error: err.type,
+        ms: ms(started),
+      });
     } finally {
       deps.metrics.requestFinished(`admin:${operation}`, outcome, (performance.now() - started) / 1000);
     }

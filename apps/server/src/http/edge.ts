@@ -2,7 +2,8 @@
  * The transport edge, in front of the Express app: what every request passes before any routing,
  * body reading or durable write. In order:
  *
- * 1. the per-source rate limit (a source over it gets ThrottlingException and nothing else);
+ * 1. the per-source rate limit (a source over it gets ThrottlingException and nothing else), the
+ *    source being the client address (client-address.ts: the peer, or what a trusted proxy reports);
  * 2. the small concurrency budget of the open device endpoints (GET /attestation,
  *    GET /RollbackCounter), so anonymous callers can never hold more than a few device slots;
  * 3. for requests that need a credential (every POST, everything under /admin/), the checks that
@@ -23,11 +24,13 @@ import type { AuthRefusals } from '../auth/refusals';
 import type { Metrics } from '../metrics';
 import { findOperation } from '../operations';
 import { AWS_JSON } from './aws-json';
+import type { ClientAddress } from './client-address';
 import { throttled, type ConcurrencyBudget, type RateLimiter } from './limits';
 
 export interface EdgeDeps {
   apiKeys: ApiKeyStore;
   refusals: AuthRefusals;
+  clientAddress: ClientAddress;
   perSource: RateLimiter;
   openEndpoints: ConcurrencyBudget;
   metrics: Metrics;
@@ -40,7 +43,7 @@ const TARGET_PREFIX = 'TrentService.';
 
 export function edge(deps: EdgeDeps, app: RequestListener): RequestListener {
   return (req, res) => {
-    const source = req.socket.remoteAddress ?? 'unknown';
+    const source = deps.clientAddress(req);
     const path = pathOf(req.url);
     if (!deps.perSource.take(source)) {
       deps.metrics.throttled('source');
@@ -113,6 +116,8 @@ function pathOf(url: string | undefined): string {
 /** What the app needs of the edge: the per-API-key limit and where unauthenticated refusals are counted. */
 export interface EdgeLimits {
   perApiKey: RateLimiter;
+  /** Who a request comes from (the peer, or what a trusted proxy reports): what refusals and the access log name. */
+  clientAddress: ClientAddress;
   refusals: AuthRefusals;
   metrics: Metrics;
 }
@@ -140,7 +145,7 @@ export function recordAuthRefusal(
     return;
   }
   limits.refusals.record({
-    source: req.socket.remoteAddress ?? 'unknown',
+    source: limits.clientAddress(req),
     operation: d.operation,
     reason: d.reason,
     ...(d.principal !== undefined ? { apiKeyId: d.principal.apiKeyId } : {}),

@@ -5,7 +5,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { ApiKeyStore, loadOrCreateSealKey } from '@kmsgate/store';
 import { parseConfig } from '../../src/config';
 import { startGateway, type Gateway } from '../../src/gateway';
-import { silentLogger } from '../../src/log';
+import { silentLogger, type Logger } from '../../src/log';
 
 export interface Credentials {
   id: string;
@@ -47,6 +47,8 @@ export interface TestGatewayOptions {
   server?: Record<string, unknown>;
   /** The configuration's `limits:`. */
   limits?: Record<string, unknown>;
+  /** Where the gateway logs (default: nowhere). */
+  logger?: Logger;
 }
 
 /**
@@ -78,7 +80,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     'test',
     env,
   );
-  const gateway = await startGateway(config, silentLogger, env, {
+  const gateway = await startGateway(config, opts.logger ?? silentLogger, env, {
     // No periodic backend check: tests count device requests, and a check would be one of them at
     // a moment that depends on how loaded the machine is. The check at start is waited for below.
     backendCheckIntervalMs: 0,
