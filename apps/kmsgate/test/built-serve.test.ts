@@ -59,3 +59,26 @@ it('npm run build emits JavaScript that serves KMS requests with plain node', as
     if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
   }
 });
+
+it('the built gateway logs human-readable lines with LOG_FORMAT=pretty (after the build above)', async () => {
+  const env = { ...process.env, KMSGATE_DATA_DIR: dataDir, PORT: '0', KMS_DB_PATH: '', KMSGATE_CONFIG: '', LOG_FORMAT: 'pretty' };
+  const server = spawn(process.execPath, [...BUILT, join(ROOT, 'apps', 'kmsgate', 'dist', 'main.js'), 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    const exited = new Promise<number | null>((ok) => server.once('exit', (code) => ok(code)));
+    const lines: string[] = [];
+    const url = await new Promise<string>((ok, fail) => {
+      createInterface({ input: server.stderr! }).on('line', (line) => {
+        lines.push(line);
+        const m = /^\S+Z INFO {2}kmsgate listening url=(\S+) /.exec(line);
+        if (m) ok(m[1]!);
+      });
+      void exited.then((code) => fail(new Error(`the built server exited (${code}) before listening:\n${lines.join('\n')}`)));
+    });
+    expect((await fetch(`${url}/version`)).status).toBe(200);
+    server.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(lines.at(-1)).toMatch(/^\S+Z INFO {2}stopped abandoned=0$/);
+  } finally {
+    if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+  }
+});
