@@ -595,9 +595,9 @@ describe('key policies, custom key stores, GenerateRandom, unsupported operation
   });
 
   it('an operation kmsgate does not serve is UnsupportedOperationException, a made-up one UnknownOperationException', async () => {
-    const r = await t.call('GenerateDataKeyPair', { KeyId: keyId, KeyPairSpec: 'ECC_NIST_P256' });
+    const r = await t.call('CreateGrant', { KeyId: keyId, GranteePrincipal: 'arn:aws:iam::111122223333:role/x', Operations: ['Decrypt'] });
     expectAwsError(r, 'UnsupportedOperationException');
-    expect(r.json.message).toMatch(/^GenerateDataKeyPair is not supported by kmsgate: /);
+    expect(r.json.message).toMatch(/^CreateGrant is not supported by kmsgate: /);
     expectAwsError(await t.call('EncryptEverything', {}), 'UnknownOperationException');
   });
 });

@@ -92,6 +92,8 @@ function inputFor(op: string): Record<string, unknown> {
     EnableKeyRotation: { KeyId: ids.symmetric, RotationPeriodInDays: 90 },
     Encrypt: { KeyId: ids.symmetric, Plaintext: digest },
     GenerateDataKey: { KeyId: ids.symmetric, KeySpec: 'AES_256' },
+    GenerateDataKeyPair: { KeyId: ids.symmetric, KeyPairSpec: 'ECC_NIST_P256' },
+    GenerateDataKeyPairWithoutPlaintext: { KeyId: ids.symmetric, KeyPairSpec: 'ECC_SECG_P256K1' },
     GenerateDataKeyWithoutPlaintext: { KeyId: ids.symmetric, NumberOfBytes: 64 },
     GenerateMac: { KeyId: ids.hmac, Message: digest, MacAlgorithm: 'HMAC_SHA_256' },
     GenerateRandom: { NumberOfBytes: 16 },

@@ -14,6 +14,8 @@ import { EnableKey } from './EnableKey';
 import { EnableKeyRotation } from './EnableKeyRotation';
 import { Encrypt } from './Encrypt';
 import { GenerateDataKey } from './GenerateDataKey';
+import { GenerateDataKeyPair } from './GenerateDataKeyPair';
+import { GenerateDataKeyPairWithoutPlaintext } from './GenerateDataKeyPairWithoutPlaintext';
 import { GenerateDataKeyWithoutPlaintext } from './GenerateDataKeyWithoutPlaintext';
 import { GenerateMac } from './GenerateMac';
 import { GenerateRandom } from './GenerateRandom';
@@ -61,6 +63,8 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   EnableKeyRotation,
   Encrypt,
   GenerateDataKey,
+  GenerateDataKeyPair,
+  GenerateDataKeyPairWithoutPlaintext,
   GenerateDataKeyWithoutPlaintext,
   GenerateMac,
   GenerateRandom,

@@ -17,7 +17,6 @@ interface UnsupportedEntry {
   reason: string;
 }
 
-const NO_DATA_KEY_PAIRS = 'kmsgate does not generate data key pairs yet.';
 const NO_GRANTS = 'kmsgate has no grants; what a caller may do is decided by its API key role (admin or signer).';
 const KEY_STORES_ARE_CONFIG = 'custom key stores are the backends in the gateway configuration; add, change or remove them there and restart.';
 const NO_EXPIRY = "imported key material never expires in kmsgate and cannot be deleted from its key; schedule the key's deletion instead.";
@@ -32,8 +31,6 @@ export const UNSUPPORTED_OPERATIONS = {
   DeleteImportedKeyMaterial: { access: 'admin', reason: NO_EXPIRY },
   DisconnectCustomKeyStore: { access: 'admin', reason: KEY_STORES_ARE_CONFIG },
   Encapsulate: { access: 'signer', reason: 'kmsgate has no ML-KEM keys (KeyUsage ENCAPSULATE_DECAPSULATE).' },
-  GenerateDataKeyPair: { access: 'signer', reason: NO_DATA_KEY_PAIRS },
-  GenerateDataKeyPairWithoutPlaintext: { access: 'signer', reason: NO_DATA_KEY_PAIRS },
   GetKeyLastUsage: { access: 'signer', reason: 'kmsgate does not record when keys were last used yet.' },
   ListGrants: { access: 'signer', reason: NO_GRANTS },
   ListRetirableGrants: { access: 'signer', reason: NO_GRANTS },

@@ -69,6 +69,21 @@ export const MAC_ALGORITHM_VALUES = ['HMAC_SHA_224', 'HMAC_SHA_256', 'HMAC_SHA_3
 
 export const DATA_KEY_SPEC_VALUES = ['AES_128', 'AES_256'] as const;
 
+export const DATA_KEY_PAIR_SPEC_VALUES = [
+  'ECC_NIST_EDWARDS25519',
+  'ECC_NIST_P256',
+  'ECC_NIST_P384',
+  'ECC_NIST_P521',
+  'ECC_SECG_P256K1',
+  'ML_KEM_1024',
+  'ML_KEM_512',
+  'ML_KEM_768',
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'SM2',
+] as const;
+
 export const MESSAGE_TYPE_VALUES = ['DIGEST', 'EXTERNAL_MU', 'RAW'] as const;
 
 /** GetParametersForImport WrappingAlgorithm (AlgorithmSpec). */
