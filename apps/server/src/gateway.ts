@@ -8,6 +8,7 @@ import {
   ImportTokenStore,
   KeyRotationStore,
   KeyStore,
+  ReadCache,
   SqlitePolicyState,
   loadOrCreateSealKey,
   openDb,
@@ -180,6 +181,7 @@ export async function startGateway(
       {
         ...limits,
         apiKeys,
+        reads: ReadCache.of(db),
         now,
         perSource: new RateLimiter(config.limits.perSource, config.limits.maxTracked),
         openEndpoints: new ConcurrencyBudget(config.limits.openEndpointsConcurrency),
@@ -256,6 +258,7 @@ export async function startGateway(
         // committed before its request was answered.
         refusals.stop();
         await started.close();
+        audit.close();
         db.close();
         return drained;
       },

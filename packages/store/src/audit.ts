@@ -14,7 +14,6 @@
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
-  close,
   closeSync,
   fdatasync,
   fdatasyncSync,
@@ -27,10 +26,10 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Db } from './db';
+import { KeptFile } from './kept-file';
 
 export const AUDIT_DECISIONS = ['accept', 'deny', 'replay', 'admin'] as const;
 export type AuditDecision = (typeof AUDIT_DECISIONS)[number];
@@ -257,7 +256,11 @@ export class AuditLog {
   private readonly fsync: boolean;
   private readonly syncMode: number;
   /** The database's write-ahead log, which a group commit flushes itself (undefined: not in WAL mode, groups flush as `append` does). */
-  private readonly walPath: string | undefined;
+  private readonly wal: KeptFile | undefined;
+  /** The JSONL mirror, kept open between commits. */
+  private readonly mirrorFile: KeptFile | undefined;
+  /** Fds of files rotated away (or closed) while a flush may still be using them; closed when it ends. */
+  private retired: number[] = [];
   private readonly stmts;
   private readonly appendTx: Database.Transaction<(records: readonly PendingRecord[], flush: Flush) => AuditRecord[]>;
   /** Records waiting for the next group commit (`appendGrouped`), each with its caller's promise. */
@@ -265,8 +268,8 @@ export class AuditLog {
   private groupScheduled = false;
   /** Set while a committed group is being flushed to disk; the next group waits for it. */
   private flushing = false;
-  /** Set while a JSONL line is written but its SQLite transaction has not committed; `fd` when its flush is left to the caller. */
-  private pendingMirror: { offset: number; fd?: number } | undefined;
+  /** Set while JSONL lines are written but their SQLite transaction has not committed: where they start, in which file. */
+  private pendingMirror: { offset: number; fd: number } | undefined;
   /** Set when a line of a failed append could not be taken back: every later append refuses (fail closed). */
   private mirrorBroken: string | undefined;
 
@@ -282,7 +285,9 @@ export class AuditLog {
     this.fsync = opts.fsync ?? true;
     this.syncMode = db.pragma('synchronous', { simple: true }) as number;
     // SQLite names the log after the database file with symbolic links resolved.
-    this.walPath = !db.memory && db.pragma('journal_mode', { simple: true }) === 'wal' ? `${realpathSync(db.name)}-wal` : undefined;
+    const retire = (fd: number) => (this.flushing ? this.retired.push(fd) : closeSync(fd));
+    this.wal = !db.memory && db.pragma('journal_mode', { simple: true }) === 'wal' ? new KeptFile(`${realpathSync(db.name)}-wal`, 'r', retire) : undefined;
+    this.mirrorFile = this.jsonlPath === undefined ? undefined : new KeptFile(this.jsonlPath, 'a', retire, 0o600);
     this.stmts = {
       // max(seq) on the INTEGER PRIMARY KEY is read from the right edge of the B-tree: O(log n), no scan.
       head: db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)'),
@@ -356,7 +361,7 @@ export class AuditLog {
   private commitGroup(): void {
     this.groupScheduled = false;
     const group = this.group.splice(0, MAX_GROUP_RECORDS);
-    const later = this.fsync && this.walPath !== undefined;
+    const later = this.fsync && this.wal !== undefined;
     let written: { records: AuditRecord[]; mirrorFd: number | undefined };
     try {
       written = this.commit(
@@ -385,28 +390,25 @@ export class AuditLog {
       )
       .finally(() => {
         this.flushing = false;
+        for (const fd of this.retired.splice(0)) closeSync(fd);
         this.scheduleGroup();
       });
   }
 
-  /** fdatasync of the JSONL lines (their fd is closed afterwards) and of the write-ahead log, in libuv's thread pool. */
+  /**
+   * fdatasync of the JSONL lines and of the write-ahead log, both in libuv's thread pool; fails if
+   * either does. The write-ahead log is looked up by name first, so a replaced one is the one flushed.
+   */
   private async flushCommitted(mirrorFd: number | undefined): Promise<void> {
-    const syncMirror =
-      mirrorFd === undefined
-        ? undefined
-        : new Promise<void>((ok, fail) => {
-            fdatasync(mirrorFd, (err) => close(mirrorFd, () => (err ? fail(err) : ok())));
-          });
-    try {
-      const wal = await open(this.walPath!, 'r');
-      try {
-        await wal.datasync();
-      } finally {
-        await wal.close();
-      }
-    } finally {
-      await syncMirror;
-    }
+    const flushes = [datasync(() => this.wal!.open().fd)];
+    if (mirrorFd !== undefined) flushes.push(datasync(() => mirrorFd));
+    for (const r of await Promise.allSettled(flushes)) if (r.status === 'rejected') throw r.reason;
+  }
+
+  /** Releases the files the log keeps open (a later append opens them again). */
+  close(): void {
+    this.mirrorFile?.close();
+    this.wal?.close();
   }
 
   /** Checks and normalises a caller's input; the log adds seq, prevHash and hash when it commits. */
@@ -431,8 +433,8 @@ export class AuditLog {
 
   /**
    * One transaction for all of `pending`, one JSONL write; all or nothing. `flush` 'now': flushed
-   * before it returns (with `fsync`); 'later': not flushed, and the JSONL fd is handed back open
-   * for the caller to flush and close.
+   * before it returns (with `fsync`); 'later': not flushed, and the JSONL fd is handed back for
+   * the caller to flush.
    */
   private commit(pending: readonly PendingRecord[], flush: Flush): { records: AuditRecord[]; mirrorFd: number | undefined } {
     if (this.db.inTransaction) throw new Error('AuditLog.append must not be called inside another transaction');
@@ -441,13 +443,13 @@ export class AuditLog {
     if (durable) this.stmts.syncFull.run();
     try {
       const records = this.appendTx.immediate(pending, flush);
-      return { records, mirrorFd: this.pendingMirror?.fd };
+      return { records, mirrorFd: flush === 'later' ? this.pendingMirror?.fd : undefined };
     } catch (e) {
       // The inserts rolled back (a failed COMMIT included): take the JSONL lines back too.
-      if (this.pendingMirror?.fd !== undefined) closeSync(this.pendingMirror.fd);
-      if (this.pendingMirror !== undefined && this.jsonlPath !== undefined) {
+      if (this.pendingMirror !== undefined) {
         try {
-          truncateTo(this.jsonlPath, this.pendingMirror.offset);
+          ftruncateSync(this.pendingMirror.fd, this.pendingMirror.offset);
+          fdatasyncSync(this.pendingMirror.fd);
         } catch (t) {
           this.mirrorBroken = `${this.jsonlPath} holds records the database does not (${String(t)}); restart the gateway to repair it`;
         }
@@ -471,27 +473,16 @@ export class AuditLog {
   }
 
   /**
-   * Appends the lines; opened per commit, so a rotated or deleted file is noticed (a new one is
-   * started). With `flush` 'later' the fd stays open in `pendingMirror` for the caller to flush.
+   * Appends the lines to the file the mirror's path names now (a rotated or deleted file is
+   * noticed: a new one is started). With `flush` 'later' the caller flushes them.
    */
   private mirror(records: readonly AuditRecord[], flush: Flush): void {
     const line = Buffer.from(records.map((r) => auditJsonLine(r) + '\n').join(''), 'utf8');
-    const fd = openSync(this.jsonlPath!, 'a', 0o600);
-    let handedOver = false;
-    try {
-      const offset = fstatSync(fd).size;
-      this.pendingMirror = { offset };
-      let done = 0;
-      while (done < line.length) done += writeSync(fd, line, done, line.length - done);
-      if (flush === 'later') {
-        this.pendingMirror.fd = fd;
-        handedOver = true;
-      } else if (this.fsync) {
-        fdatasyncSync(fd);
-      }
-    } finally {
-      if (!handedOver) closeSync(fd);
-    }
+    const { fd, size } = this.mirrorFile!.open();
+    this.pendingMirror = { offset: size, fd };
+    let done = 0;
+    while (done < line.length) done += writeSync(fd, line, done, line.length - done);
+    if (flush === 'now' && this.fsync) fdatasyncSync(fd);
   }
 
   /**
@@ -574,6 +565,10 @@ export class AuditLog {
       closeSync(fd);
     }
   }
+}
+
+function datasync(fd: () => number): Promise<void> {
+  return new Promise((ok, fail) => fdatasync(fd(), (err) => (err ? fail(err) : ok())));
 }
 
 /** Whether `lines` are complete, well-formed records seq+1, seq+2, … chained onto the record (seq, hash). */

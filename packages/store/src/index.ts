@@ -4,6 +4,7 @@ export * from './credential-seal';
 export * from './api-keys';
 export * from './audit';
 export * from './policy-state';
+export * from './read-cache';
 export * from './hsm-log';
 export * from './import-tokens';
 export * from './installation';

@@ -6,6 +6,10 @@
  * write takes its count back with it), so one read of that counter (a one-row table) tells whether
  * anything cached may be stale: when it changed, every cached read of the connection is dropped. A revoke, a kill switch or
  * a DisableKey therefore takes effect on the next read, as it did without the cache.
+ *
+ * A server reads the counter once per request instead (`check`, at the request's start): the reads
+ * in the same turn of the event loop rely on that check, so a write committed before the request
+ * started still applies to it, and a write through this connection ends the reliance at once.
  */
 import type Database from 'better-sqlite3';
 import type { Db } from './db';
@@ -26,9 +30,14 @@ const caches = new WeakMap<Db, ReadCache>();
 export class ReadCache {
   readonly #version: Database.Statement<[], number>;
   readonly #maps: Map<unknown, unknown>[] = [];
+  readonly #db: Db;
   #seen: number | undefined;
+  /** Set from a `check` to the end of its turn of the event loop, and until this connection writes. */
+  #checkedThisTurn = false;
+  #watchingOwnWrites = false;
 
   private constructor(db: Db) {
+    this.#db = db;
     this.#version = db.prepare<[], number>('SELECT n FROM store_version').pluck();
   }
 
@@ -51,7 +60,7 @@ export class ReadCache {
     this.#maps.push(map);
     return {
       get: (key, load) => {
-        this.#check();
+        if (!this.#checkedThisTurn) this.#check();
         if (map.has(key)) return map.get(key)!;
         const value = load();
         if (value === undefined && !keepMisses) return value;
@@ -60,6 +69,32 @@ export class ReadCache {
         return value;
       },
     };
+  }
+
+  /**
+   * Checks the counter now, and lets every cached read until the end of this turn of the event loop
+   * rely on that check instead of reading the counter again (a server calls it when a request
+   * starts). A write through this connection ends the reliance at once: a temporary trigger on
+   * `store_version`, which fires only for this connection's own writes, reports it, so the next
+   * read checks again, exactly as without this.
+   */
+  check(): void {
+    if (!this.#watchingOwnWrites) {
+      this.#db.function('kmsgate_read_cache_own_write', () => {
+        this.#checkedThisTurn = false;
+        return null;
+      });
+      this.#db.exec(
+        'CREATE TEMP TRIGGER IF NOT EXISTS read_cache_own_write AFTER UPDATE ON main.store_version BEGIN SELECT kmsgate_read_cache_own_write(); END',
+      );
+      this.#watchingOwnWrites = true;
+    }
+    this.#check();
+    if (this.#checkedThisTurn) return;
+    this.#checkedThisTurn = true;
+    setImmediate(() => {
+      this.#checkedThisTurn = false;
+    });
   }
 
   /** Empties every cached read if a counted table was written since the last check. */

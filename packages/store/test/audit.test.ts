@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -298,6 +298,31 @@ describe('group commit (appendGrouped)', () => {
     expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
     records.slice(1).forEach((r, i) => expect(r.prevHash).toBe(records[i]!.hash));
     expect(verifyAuditJsonl(d, jsonl)).toMatchObject({ ok: true, lines: 4 });
+  });
+
+  it('writes to the file the mirror path names now: a file moved away (rotated) between commits gets no more lines', async () => {
+    const d = db();
+    const l = log(d, { fsync: true });
+    await l.appendGrouped(input(1));
+    l.append(input(2));
+    renameSync(jsonl, `${jsonl}.1`);
+    await Promise.all([3, 4].map((i) => l.appendGrouped(input(i))));
+    renameSync(jsonl, `${jsonl}.2`);
+    l.append(input(5));
+    l.close();
+    await l.appendGrouped(input(6)); // opened again after close
+    const seqs = (path: string) =>
+      readFileSync(path, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as AuditRecord).seq);
+    expect([seqs(`${jsonl}.1`), seqs(`${jsonl}.2`), seqs(jsonl)]).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
+    expect(verifyAuditJsonl(d, jsonl)).toMatchObject({ ok: true, firstSeq: 5, lastSeq: 6 });
+    expect(verifyAuditChain(d)).toMatchObject({ ok: true, count: 6 });
   });
 
   it('a flush that fails rejects every caller of its group; the committed records stay, and the log refuses every later write', async () => {

@@ -209,6 +209,51 @@ describe('kill switches and runtime policies', () => {
   });
 });
 
+describe('a server: one check per request', () => {
+  const nextTurn = () => new Promise((r) => setImmediate(r));
+
+  it('reads in the turn of a check rely on it; the next check sees what another connection wrote', async () => {
+    const counterReads = readsOf(served, 'store_version');
+    const gateway = new KeyStore(served, () => now);
+    const cli = new KeyStore(other, () => now);
+    cli.insertKey(key(K1));
+    const cache = ReadCache.of(served);
+    cache.check();
+    expect(gateway.getKey(K1)?.keyState).toBe('Enabled');
+    expect(gateway.getKey(K1)?.keyState).toBe('Enabled');
+    expect(counterReads()).toBe(1);
+    cli.setKeyState(K1, 'Disabled');
+    cache.check(); // the next request, in the same turn or a later one
+    expect(gateway.getKey(K1)?.keyState).toBe('Disabled');
+    expect(counterReads()).toBe(2);
+    await nextTurn();
+    // A later turn without a check of its own reads the counter per read again.
+    cli.setKeyState(K1, 'Enabled');
+    expect(gateway.getKey(K1)?.keyState).toBe('Enabled');
+    expect(counterReads()).toBe(3);
+  });
+
+  it('a write through the same connection in the turn of a check is seen by the very next read', () => {
+    const seal = loadOrCreateSealKey(dir);
+    const gateway = new KeyStore(served, () => now);
+    const apiKeys = new ApiKeyStore(served, seal);
+    const state = new SqlitePolicyState(served);
+    gateway.insertKey(key(K1));
+    const k = apiKeys.generate({ label: 'agent', role: 'signer' });
+    const cache = ReadCache.of(served);
+    cache.check();
+    expect(gateway.getKey(K1)?.keyState).toBe('Enabled');
+    expect(apiKeys.findByApiKey(k.apiKey)).toMatchObject({ apiKeyId: k.id });
+    expect(state.killSwitchesFor(K1).key).toBeUndefined();
+    gateway.setKeyState(K1, 'Disabled');
+    apiKeys.revoke(k.id);
+    state.setKillSwitch(K1, true, 'admin', null, now);
+    expect(gateway.getKey(K1)?.keyState).toBe('Disabled');
+    expect(apiKeys.findByApiKey(k.apiKey)).toBeUndefined();
+    expect(state.killSwitchesFor(K1).key).toMatchObject({ engagedBy: 'admin' });
+  });
+});
+
 describe('the counter itself', () => {
   const version = (db: Db) => (db.prepare('SELECT n FROM store_version').get() as { n: number }).n;
 

@@ -9,7 +9,9 @@
  * 3. for requests that need a credential (every POST, everything under /admin/), the checks that
  *    need no body: an x-api-key is looked up, a SigV4 Authorization header is parsed and its access
  *    key looked up. A request that fails them is answered without its body ever being read (a
- *    large one is cut off with the connection).
+ *    large one is cut off with the connection). Before that, the store's read cache is checked once
+ *    for the request (read-cache.ts): what another process wrote before the request arrived applies
+ *    to it, and the request's cached reads in this turn do not read the counter again.
  *
  * Every refusal here is counted in metrics and audited in aggregate (auth/refusals.ts), never with
  * a durable write per request.
@@ -17,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { KMS_ERRORS, isKmsError, type KmsError } from '@kmsgate/core';
-import type { ApiKeyStore, AuditLog, Principal } from '@kmsgate/store';
+import type { ApiKeyStore, AuditLog, Principal, ReadCache } from '@kmsgate/store';
 import { recordDenial } from '../audit-records';
 import { precheckCredentials } from '../auth/authenticate';
 import type { AuthRefusals } from '../auth/refusals';
@@ -29,6 +31,7 @@ import { throttled, type ConcurrencyBudget, type RateLimiter } from './limits';
 
 export interface EdgeDeps {
   apiKeys: ApiKeyStore;
+  reads: ReadCache;
   refusals: AuthRefusals;
   clientAddress: ClientAddress;
   perSource: RateLimiter;
@@ -59,6 +62,7 @@ export function edge(deps: EdgeDeps, app: RequestListener): RequestListener {
       }
       res.once('close', release);
     } else if (req.method === 'POST' || path === '/admin' || path.startsWith('/admin/')) {
+      deps.reads.check();
       try {
         precheckCredentials({ path: req.url ?? '/', headers: req.headersDistinct }, deps.apiKeys, deps.now());
       } catch (e) {
