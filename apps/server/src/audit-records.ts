@@ -9,7 +9,7 @@
  *   scope refusals of the other keyed operations.
  */
 import { KmsError, isKmsError } from '@kmsgate/core';
-import type { AuditGate, AuditInput, AuditLog, AuditRecord } from '@kmsgate/store';
+import type { Announcement, AuditGate, AuditInput, AuditLog, AuditRecord } from '@kmsgate/store';
 import type { Metrics } from './metrics';
 
 /** The error a client gets when its request's audit record could not be written. The cause goes to the log only. */
@@ -45,9 +45,9 @@ export function recordDenial(audit: AuditLog, metrics: Metrics, d: DenialRecord)
  * records that arrive together); KMSInternalException (cause: the write error) when it cannot be
  * written, for every record of its group.
  */
-export async function writeGrouped(audit: AuditLog, input: AuditInput): Promise<AuditRecord> {
+export async function writeGrouped(audit: AuditLog, input: AuditInput, announced?: Announcement): Promise<AuditRecord> {
   try {
-    return await audit.appendGrouped(input);
+    return await audit.appendGrouped(input, announced);
   } catch (e) {
     throw auditWriteFailed(e);
   }

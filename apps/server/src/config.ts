@@ -222,6 +222,8 @@ const ConfigSchema = z
       .object({
         /** fdatasync each record (JSONL line and SQLite commit) before a signature is returned. */
         fsync: z.boolean().default(true),
+        /** How long a group commit waits at most for the records of Signs still at the device (docs/audit.md). */
+        groupWaitMs: z.number().int().min(0).max(1000).default(5),
         /** Refusals of unauthenticated and throttled requests, written in aggregate (docs/audit.md). */
         authRefusals: z
           .object({

@@ -128,7 +128,12 @@ export async function startGateway(
     const importTokens = new ImportTokenStore(db);
     const rotations = new KeyRotationStore(db);
     // Refuses to start (AuditIntegrityError) when the JSONL mirror contradicts the database.
-    const audit = new AuditLog(db, { jsonlPath: join(config.dataDir, AUDIT_JSONL_FILE), now, fsync: config.audit.fsync });
+    const audit = new AuditLog(db, {
+      jsonlPath: join(config.dataDir, AUDIT_JSONL_FILE),
+      now,
+      fsync: config.audit.fsync,
+      groupWaitMs: config.audit.groupWaitMs,
+    });
     for (const note of audit.recovered) logger.warn('audit log repaired at start', { detail: note });
     const metrics = createMetrics();
     keys.recordCustomKeyStores(

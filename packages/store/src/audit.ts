@@ -100,7 +100,16 @@ export interface AuditLogOptions {
    * process crash (kill -9) but not against power loss.
    */
   fsync?: boolean;
+  /** The longest a gathering group waits for records announced with `expectGrouped` (default GROUP_WAIT_MS). */
+  groupWaitMs?: number;
 }
+
+/**
+ * How long at most a group waits for the records of Signs still at the device. Under load this
+ * lets one flush (~300 µs of CPU for its two fdatasyncs) serve many records instead of the few that
+ * arrive while the previous flush runs; a Sign with nothing else in flight never waits.
+ */
+export const GROUP_WAIT_MS = 5;
 
 /** The previous hash of record 1. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -235,6 +244,11 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: s
  */
 export const MAX_GROUP_RECORDS = 256;
 
+/** A record announced to the group commit (AuditLog.expectGrouped). */
+export interface Announcement {
+  settle(): void;
+}
+
 /** When a commit's writes reach stable storage: before it returns, or once the caller's asynchronous flush completes. */
 type Flush = 'now' | 'later';
 
@@ -266,6 +280,11 @@ export class AuditLog {
   /** Records waiting for the next group commit (`appendGrouped`), each with its caller's promise. */
   private group: { record: PendingRecord; resolve(r: AuditRecord): void; reject(e: unknown): void }[] = [];
   private groupScheduled = false;
+  /** Records announced (expectGrouped) and not yet handed in or called off. */
+  private expected = 0;
+  /** Set while a group waits for announced records; commits it when they are late. */
+  private groupWait: NodeJS.Timeout | undefined;
+  private readonly groupWaitMs: number;
   /** Set while a committed group is being flushed to disk; the next group waits for it. */
   private flushing = false;
   /** Set while JSONL lines are written but their SQLite transaction has not committed: where they start, in which file. */
@@ -283,6 +302,7 @@ export class AuditLog {
     if (this.jsonlPath !== undefined) mkdirSync(dirname(this.jsonlPath), { recursive: true, mode: 0o700 });
     this.now = opts.now ?? (() => new Date());
     this.fsync = opts.fsync ?? true;
+    this.groupWaitMs = opts.groupWaitMs ?? GROUP_WAIT_MS;
     this.syncMode = db.pragma('synchronous', { simple: true }) as number;
     // SQLite names the log after the database file with symbolic links resolved.
     const retire = (fd: number) => (this.flushing ? this.retired.push(fd) : closeSync(fd));
@@ -338,20 +358,52 @@ export class AuditLog {
    * caller is rejected, and the log refuses every later write until the gateway is restarted.
    * An input that does not validate is rejected on its own, before it joins a group.
    */
-  appendGrouped(input: AuditInput): Promise<AuditRecord> {
+  appendGrouped(input: AuditInput, announced?: Announcement): Promise<AuditRecord> {
     let record: PendingRecord;
     try {
       record = this.prepare(input);
     } catch (e) {
+      announced?.settle();
       return Promise.reject(e);
     }
     return new Promise((resolve, reject) => {
       this.group.push({ record, resolve, reject });
-      this.scheduleGroup();
+      if (announced) announced.settle();
+      else this.scheduleGroup();
     });
   }
 
+  /**
+   * Announces a record that will soon be handed to `appendGrouped` with this announcement (a Sign
+   * on its way to the device). While announced records are outstanding, a group waits for them
+   * before it is committed, at most `groupWaitMs`: under load one flush then serves many records.
+   * `settle()` calls it off when no record will come (idempotent; appendGrouped settles it).
+   */
+  expectGrouped(): Announcement {
+    this.expected++;
+    let outstanding = true;
+    return {
+      settle: () => {
+        if (!outstanding) return;
+        outstanding = false;
+        this.expected--;
+        this.scheduleGroup();
+      },
+    };
+  }
+
   private scheduleGroup(): void {
+    if (this.group.length === 0 || this.groupScheduled || this.flushing) return;
+    if (this.expected > 0 && this.group.length < MAX_GROUP_RECORDS) {
+      this.groupWait ??= setTimeout(() => this.closeGroup(), this.groupWaitMs);
+      return;
+    }
+    this.closeGroup();
+  }
+
+  private closeGroup(): void {
+    clearTimeout(this.groupWait);
+    this.groupWait = undefined;
     if (this.group.length === 0 || this.groupScheduled || this.flushing) return;
     this.groupScheduled = true;
     // setImmediate runs after the I/O callbacks of this turn: every reply that arrived together joins.

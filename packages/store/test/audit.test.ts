@@ -300,6 +300,52 @@ describe('group commit (appendGrouped)', () => {
     expect(verifyAuditJsonl(d, jsonl)).toMatchObject({ ok: true, lines: 4 });
   });
 
+  it('a group waits for announced records: they join it when they arrive, over several turns, until none is outstanding', async () => {
+    const path = join(dir, 'wait.db');
+    openDb(path).close(); // the real schema
+    const seen: string[] = [];
+    const d = new Database(path, { verbose: (s) => seen.push(String(s)) });
+    open.push(d);
+    // A wait far longer than the test: only the announcements decide when the group goes.
+    const l = new AuditLog(d, { jsonlPath: jsonl, fsync: true, groupWaitMs: 600_000, now: () => new Date(clock++) });
+    const nextTurn = () => new Promise((r) => setImmediate(r));
+    const [a, b, c] = [l.expectGrouped(), l.expectGrouped(), l.expectGrouped()];
+    seen.length = 0;
+    let committed = false;
+    const first = l.appendGrouped(input(1)).then((r) => ((committed = true), r));
+    await nextTurn();
+    const second = l.appendGrouped(input(2), a);
+    await nextTurn();
+    c.settle(); // a Sign refused before the device: no record will come
+    c.settle(); // idempotent
+    await nextTurn();
+    await nextTurn();
+    expect(committed).toBe(false);
+    expect(seen.filter((x) => x.startsWith('BEGIN'))).toHaveLength(0);
+    const third = l.appendGrouped(input(3), b);
+    const records = await Promise.all([first, second, third]);
+    expect(records.map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(seen.filter((x) => x.startsWith('BEGIN'))).toHaveLength(1);
+    expect(seen.filter((x) => x.startsWith('INSERT INTO audit_log'))).toHaveLength(3);
+    // Nothing announced: the next record goes at once.
+    expect((await l.appendGrouped(input(4))).seq).toBe(4);
+  });
+
+  it('a group waits for announced records at most groupWaitMs', async () => {
+    const l = new AuditLog(db(), { jsonlPath: jsonl, fsync: true, groupWaitMs: 0, now: () => new Date(clock++) });
+    const late = l.expectGrouped();
+    expect((await l.appendGrouped(input(1))).seq).toBe(1);
+    expect((await l.appendGrouped(input(2), late)).seq).toBe(2);
+  });
+
+  it('an announced record that does not validate is rejected on its own and no longer waited for', async () => {
+    const l = new AuditLog(db(), { jsonlPath: jsonl, fsync: true, groupWaitMs: 600_000, now: () => new Date(clock++) });
+    const bad = l.expectGrouped();
+    const pending = l.appendGrouped(input(1));
+    await expect(l.appendGrouped({ ...input(2), decision: 'maybe' as never }, bad)).rejects.toThrow(/decision must be one of/);
+    expect((await pending).seq).toBe(1);
+  });
+
   it('writes to the file the mirror path names now: a file moved away (rotated) between commits gets no more lines', async () => {
     const d = db();
     const l = log(d, { fsync: true });

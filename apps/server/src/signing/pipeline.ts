@@ -23,7 +23,7 @@
  */
 import { KmsError, parseInput } from '@kmsgate/core';
 import { isPolicyDenial, type PolicyDenial, type ResolvedPolicy } from '@kmsgate/policy';
-import type { AuditDecision, AuditGate, AuditInput } from '@kmsgate/store';
+import type { Announcement, AuditDecision, AuditGate, AuditInput } from '@kmsgate/store';
 import { errorType, recordDenial, writeGrouped } from '../audit-records';
 import type { RequestContext } from '../request-context';
 import { GRANT_TOKENS, KEY_ID, MESSAGE, MESSAGE_TYPE, SIGNING_ALGORITHM } from '../operations/shapes';
@@ -128,6 +128,8 @@ export class SigningPipeline {
     } catch (e) {
       audit.denyUnlessWritten(e);
       throw e;
+    } finally {
+      audit.settle();
     }
   }
 }
@@ -146,11 +148,20 @@ function keyIdAsWritten(json: unknown): string | undefined {
 /** The audit trail of one Sign: exactly one record, whatever happens. */
 class SignAudit {
   #written = false;
+  /** Lets the group commit wait for this Sign's record while it is at the device (AuditLog.expectGrouped). */
+  readonly #announced: Announcement;
 
   constructor(
     private readonly ctx: RequestContext,
     private readonly keyIdAsWritten: string | undefined,
-  ) {}
+  ) {
+    this.#announced = ctx.audit.expectGrouped();
+  }
+
+  /** No grouped record will come (any more): the group commit need not wait for one. */
+  settle(): void {
+    this.#announced.settle();
+  }
 
   /**
    * Writes the record that releases `value` (the signature), and returns it only once written
@@ -158,13 +169,18 @@ class SignAudit {
    */
   async release<T>(decision: 'accept' | 'replay', r: Pick<AuditInput, 'gate' | 'keyId' | 'summary' | 'signedDigest'>, value: T): Promise<T> {
     this.#written = true;
-    await writeGrouped(this.ctx.audit, { ...r, decision, requestId: this.ctx.requestId, operation: this.ctx.operation, apiKeyId: this.ctx.principal.apiKeyId });
+    await writeGrouped(
+      this.ctx.audit,
+      { ...r, decision, requestId: this.ctx.requestId, operation: this.ctx.operation, apiKeyId: this.ctx.principal.apiKeyId },
+      this.#announced,
+    );
     return value;
   }
 
   /** A refusal whose gate and reason are known where it happens (the device step). */
   deny(d: { gate?: AuditGate; reason: string; keyId?: string; summary?: unknown }): void {
     this.#written = true;
+    this.settle();
     recordDenial(this.ctx.audit, this.ctx.metrics, {
       ...d,
       requestId: this.ctx.requestId,
