@@ -21,6 +21,7 @@ let agent: Credentials;
 let solKey: string;
 let plainKey: string;
 let otherKey: string;
+let mismatchKey: string;
 let signer: PublicKey;
 let blockhashSeed = 1;
 
@@ -35,13 +36,16 @@ beforeAll(async () => {
         rateLimits: { perMinute: 3 },
         caps: { native: { perTransaction: '1000000', rolling24h: '2000000' } },
       },
+      // An Ethereum policy on a P-256 key: every Sign is refused.
+      'alias/budget-mismatch': { chain: 'ethereum', chainIds: [1] },
     },
   });
   solKey = await createKeyWithAlias(t, 'ECC_NIST_EDWARDS25519', 'alias/budget-sol');
   plainKey = await createKeyWithAlias(t, 'ECC_NIST_P256', 'alias/budget-plain');
   otherKey = await createKeyWithAlias(t, 'ECC_NIST_P256', 'alias/budget-other');
+  mismatchKey = await createKeyWithAlias(t, 'ECC_NIST_P256', 'alias/budget-mismatch');
   signer = new PublicKey(await addressOf(t, solKey, 'solana'));
-  const k = t.apiKeys.generate({ label: 'trading agent', role: 'signer', scope: ['alias/budget-sol', 'alias/budget-plain'] });
+  const k = t.apiKeys.generate({ label: 'trading agent', role: 'signer', scope: ['alias/budget-sol', 'alias/budget-plain', 'alias/budget-mismatch'] });
   agent = { id: k.id, apiKey: k.apiKey, accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey };
 });
 afterAll(async () => {
@@ -145,6 +149,29 @@ describe('a key with a policy', () => {
     await admin(t, 'PUT', '/admin/kill-switch', { engaged: false });
     await admin(t, 'PUT', '/admin/kill-switch', { engaged: false, key: 'alias/budget-sol' });
     expect((await budget('alias/budget-sol')).KillSwitch).toEqual(OPEN);
+  });
+});
+
+describe('a policy that refuses every Sign', () => {
+  const signDigest = () =>
+    kms().send(new SignCommand({ KeyId: 'alias/budget-mismatch', Message: new Uint8Array(32), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
+
+  it('for another key spec: the policy, and the reason Sign gives', async () => {
+    const b = await budget('alias/budget-mismatch');
+    const message = `a ethereum policy needs a ECC_SECG_P256K1 key, and ${mismatchKey} is ECC_NIST_P256`;
+    expect(b.PolicyError).toEqual({ Reason: 'POLICY_KEY_MISMATCH', Message: message });
+    expect(b.Policy).toMatchObject({ Selector: 'alias/budget-mismatch', Source: 'config', Document: { chain: 'ethereum', chainIds: ['1'] } });
+    await expect(signDigest()).rejects.toMatchObject({ name: 'AccessDeniedException', message: `Denied by kmsgate (POLICY_KEY_MISMATCH): ${message}` });
+  });
+
+  it('ambiguous (two runtime policies, by key id and by alias): the reason, no policy', async () => {
+    for (const selector of [mismatchKey, 'alias/budget-mismatch'])
+      expect((await admin(t, 'PUT', `/admin/policies/${selector}`, { chain: 'generic' })).status).toBe(200);
+    const b = await budget('alias/budget-mismatch');
+    expect(b.PolicyError).toEqual({ Reason: 'POLICY_AMBIGUOUS', Message: expect.stringContaining('has 2 policies in the runtime') });
+    expect(b.Policy).toBeUndefined();
+    await expect(signDigest()).rejects.toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining('(POLICY_AMBIGUOUS)') });
+    for (const selector of [mismatchKey, 'alias/budget-mismatch']) await admin(t, 'DELETE', `/admin/policies/${selector}`);
   });
 });
 

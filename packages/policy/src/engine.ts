@@ -192,20 +192,25 @@ export class PolicyEngine {
     return signingHeadroom(this.#opts.ledger, keyId, policy, this.#now());
   }
 
+  /** Step 3's last rule: a chain policy needs the key spec its chain signs with. */
+  checkKeySpec(policy: SigningPolicy, key: Pick<KeyFacts, 'keyId' | 'keySpec'>): void {
+    if (policy.chain !== 'generic' && key.keySpec !== SPEC_FOR_CHAIN[policy.chain]) {
+      throw new PolicyDenial(
+        'POLICY_KEY_MISMATCH',
+        'policy',
+        `a ${policy.chain} policy needs a ${SPEC_FOR_CHAIN[policy.chain]} key, and ${key.keyId} is ${key.keySpec}`,
+      );
+    }
+  }
+
   /** Steps 3-8 for a key whose policy is `resolved`. Throws PolicyDenial; reads no counters. */
   evaluate(resolved: ResolvedPolicy, facts: SignFacts): Evaluation {
     const { policy } = resolved;
     const { key } = facts;
     let assessment: Assessment | undefined;
     let signatureFormat: SignatureFormat = 'der';
+    this.checkKeySpec(policy, key);
     if (policy.chain !== 'generic') {
-      if (key.keySpec !== SPEC_FOR_CHAIN[policy.chain]) {
-        throw new PolicyDenial(
-          'POLICY_KEY_MISMATCH',
-          'policy',
-          `a ${policy.chain} policy needs a ${SPEC_FOR_CHAIN[policy.chain]} key, and ${key.keyId} is ${key.keySpec}`,
-        );
-      }
       if (policy.chain !== 'solana') signatureFormat = policy.signatureFormat;
       if (facts.messageType !== 'RAW' && !policy.allowDigest) {
         throw new PolicyDenial('DIGEST_NOT_ALLOWED', 'policy', `key ${key.keyId} has a ${policy.chain} policy: send the message itself with MessageType RAW`);

@@ -24,8 +24,9 @@ export const GetSigningBudget = defineOperation({
     let policyError: { Reason: string; Message: string } | undefined;
     try {
       resolved = engine.policyFor({ keyId: key.keyId, aliases });
+      if (resolved) engine.checkKeySpec(resolved.policy, key);
     } catch (e) {
-      // An ambiguous or invalid policy refuses every Sign; the budget says why instead of failing.
+      // A policy that refuses every Sign (ambiguous, invalid, for another key spec): the budget says why instead of failing.
       if (!isPolicyDenial(e)) throw e;
       policyError = { Reason: e.code, Message: e.detail };
     }
