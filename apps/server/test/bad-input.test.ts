@@ -178,13 +178,14 @@ describe('keys that are malformed, missing or of the wrong kind', () => {
     expect(r2.json.message).toBe('Alias arn:aws:kms:us-east-1:111122223333:alias/nope is not found.');
   });
 
-  it('CreateKey with a key usage the spec does not allow, or kmsgate does not serve for it', async () => {
+  it('CreateKey with a key usage the spec does not allow, or its backend does not serve', async () => {
     const r = await t.call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'ENCRYPT_DECRYPT' });
     expectAwsError(r, 'ValidationException');
     expect(r.json.message).toBe('KeyUsage ENCRYPT_DECRYPT is not compatible with KeySpec ECC_NIST_P256');
-    const rsa = await t.call('CreateKey', { KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
+    // The TEE holds no RSA keys at all.
+    const rsa = await t.call('CreateKey', { KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT', CustomKeyStoreId: 'tee' });
     expectAwsError(rsa, 'UnsupportedOperationException');
-    expect(rsa.json.message).toBe('KeyUsage ENCRYPT_DECRYPT is not supported by kmsgate; use SIGN_VERIFY.');
+    expect(rsa.json.message).toBe('KeySpec RSA_2048 is not supported by custom key store tee.');
     const noUsage = await t.call('CreateKey', { KeySpec: 'ECC_NIST_P256' });
     expect(noUsage.json.message).toBe('You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.');
   });

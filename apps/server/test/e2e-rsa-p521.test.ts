@@ -173,11 +173,7 @@ describe('RSA and P-521 rules (AWS wording)', () => {
     ).rejects.toBeInstanceOf(KMSInvalidSignatureException);
   });
 
-  it("CreateKey: ENCRYPT_DECRYPT RSA is an AWS usage kmsgate does not offer; KEY_AGREEMENT RSA is AWS's ValidationException", async () => {
-    await expect(kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' }))).rejects.toMatchObject({
-      name: 'UnsupportedOperationException',
-      message: 'KeyUsage ENCRYPT_DECRYPT is not supported by kmsgate; use SIGN_VERIFY.',
-    });
+  it("CreateKey: KEY_AGREEMENT or GENERATE_VERIFY_MAC RSA is AWS's ValidationException (ENCRYPT_DECRYPT: e2e-rsa-encryption.test.ts)", async () => {
     await expect(kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'KEY_AGREEMENT' }))).rejects.toMatchObject({
       name: 'ValidationException',
       message: 'KeyUsage KEY_AGREEMENT is not compatible with KeySpec RSA_2048',

@@ -1,5 +1,5 @@
 import type { KeyUsageValue } from './kms/enums';
-import type { AsymmetricKeySpec, SupportedKeySpec, SupportedSigningAlgorithm } from './kms/key-specs';
+import type { AsymmetricKeySpec, RsaEncryptionAlgorithm, SupportedKeySpec, SupportedSigningAlgorithm } from './kms/key-specs';
 
 export type BackendKind = 'yubihsm' | 'tee';
 export type ConnectionState = 'CONNECTED' | 'DISCONNECTED' | 'FAILED';
@@ -119,6 +119,12 @@ export interface KeyBackend {
    * coordinate. `publicKey` as for sign(). Absent on a backend without key agreement.
    */
   deriveSharedSecret?(handle: string, spec: SupportedKeySpec, peerPoint: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>;
+  /**
+   * ENCRYPT_DECRYPT RSA keys: RSAES-OAEP decryption inside the backend (MGF1 over the algorithm's
+   * hash, empty label). InvalidCiphertextException (empty message) for a ciphertext that does not
+   * decrypt under the key. `publicKey` as for sign(). Absent on a backend without RSA decryption.
+   */
+  decryptOaep?(handle: string, spec: SupportedKeySpec, algorithm: RsaEncryptionAlgorithm, ciphertext: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>;
   /** Whether `mac` is the key's HMAC of `message`, compared inside the backend. */
   verifyMac?(handle: string, spec: SupportedKeySpec, message: Uint8Array, mac: Uint8Array): Promise<boolean>;
   close(): Promise<void>;

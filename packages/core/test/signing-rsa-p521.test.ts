@@ -9,6 +9,7 @@ import {
   KEY_SPECS,
   KmsError,
   SIGNING_ALGORITHMS,
+  rsaOaepMaxPlaintext,
   signingInput,
   spkiFromRawPublicKey,
   verifySignature,
@@ -42,9 +43,19 @@ describe('key-spec table', () => {
     ['RSA_2048', 2048],
     ['RSA_3072', 3072],
     ['RSA_4096', 4096],
-  ] as const)('%s: rsa, %d-bit modulus, all six RSASSA algorithms in AWS order', (spec, bits) => {
-    expect(KEY_SPECS[spec]).toMatchObject({ kind: 'rsa', modulusBits: bits, usages: ['SIGN_VERIFY'], awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'] });
+  ] as const)('%s: rsa, %d-bit modulus, all six RSASSA algorithms in AWS order, and both RSAES-OAEP ones', (spec, bits) => {
+    expect(KEY_SPECS[spec]).toMatchObject({
+      kind: 'rsa',
+      modulusBits: bits,
+      usages: ['SIGN_VERIFY', 'ENCRYPT_DECRYPT'],
+      awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
+      encryptionAlgorithms: ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'],
+    });
     expect(KEY_SPECS[spec].signingAlgorithms).toEqual(RSA_ALGORITHMS);
+    // AWS-recorded RSAES-OAEP plaintext limits (k − 2·hLen − 2).
+    expect([rsaOaepMaxPlaintext(bits, 'RSAES_OAEP_SHA_1'), rsaOaepMaxPlaintext(bits, 'RSAES_OAEP_SHA_256')]).toEqual(
+      { 2048: [214, 190], 3072: [342, 318], 4096: [470, 446] }[bits],
+    );
   });
 
   it('ECC_NIST_P521: 66-byte coordinates, ECDSA_SHA_512 only; signs or agrees keys (ECDH)', () => {

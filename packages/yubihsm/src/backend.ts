@@ -22,6 +22,7 @@ import {
   type KeyUsageValue,
   type KeyBackend,
   KmsError,
+  type RsaEncryptionAlgorithm,
   SIGNING_ALGORITHMS,
   type SupportedKeySpec,
   type SupportedSigningAlgorithm,
@@ -161,7 +162,7 @@ export interface YubiHsmBackendOptions {
   onFailover?: (event: FailoverEvent) => void;
 }
 
-type Operation = 'generateKey' | 'getPublicKey' | 'sign' | 'deleteKey' | 'random' | 'seal' | 'unseal' | 'importKey' | 'mac' | 'derive';
+type Operation = 'generateKey' | 'getPublicKey' | 'sign' | 'deleteKey' | 'random' | 'seal' | 'unseal' | 'importKey' | 'mac' | 'derive' | 'decrypt';
 
 export type YubiHsmBackendStats = ClientStats & DevicePoolStats;
 
@@ -299,9 +300,14 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
     const kind = KEY_SPECS[spec].kind;
     let key: GeneratedObject;
     try {
-      // An EC key agrees keys or signs, never both (AWS's KeyUsage is exclusive).
+      // An EC key agrees keys or signs, an RSA key decrypts or signs, never both (AWS's KeyUsage is exclusive).
       if (usage === 'KEY_AGREEMENT' && kind !== 'ec') throw new KmsError('UnsupportedOperationException', `${spec} keys do not agree keys.`);
-      const capabilities = (usage === 'KEY_AGREEMENT' ? Capability.DERIVE_ECDH : KEY_CAPABILITIES[kind]) | (await this.exportability());
+      const capabilities =
+        (usage === 'KEY_AGREEMENT'
+          ? Capability.DERIVE_ECDH
+          : usage === 'ENCRYPT_DECRYPT' && kind === 'rsa'
+            ? Capability.DECRYPT_OAEP
+            : KEY_CAPABILITIES[kind]) | (await this.exportability());
       const header = { id: 0, label, domains: this.domains, capabilities, algorithm };
       key =
         kind === 'symmetric'
@@ -597,6 +603,44 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
       );
     } catch (e) {
       throw this.toKmsError(e, 'derive');
+    }
+  }
+
+  /**
+   * DECRYPT_OAEP: MGF1 over the algorithm's hash and the hash of the empty label, as AWS's
+   * RSAES_OAEP_*. A ciphertext that is not one block of the key's modulus, or whose padding does
+   * not check, is InvalidCiphertextException.
+   */
+  async decryptOaep(
+    handle: string,
+    spec: SupportedKeySpec,
+    algorithm: RsaEncryptionAlgorithm,
+    ciphertext: Uint8Array,
+    publicKey: Uint8Array,
+  ): Promise<Uint8Array> {
+    const key = this.parseHandle(handle);
+    this.algorithmFor(spec);
+    const info = keySpecInfo(spec);
+    if (info.kind !== 'rsa') throw new KmsError('InvalidKeyUsageException', `${spec} keys do not decrypt with ${algorithm}.`);
+    const how = WRAPPING_ALGORITHM_STEPS[algorithm];
+    if (!how) throw new RangeError(`algorithm must be RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256, got ${String(algorithm)}`);
+    if (!(ciphertext instanceof Uint8Array)) throw new TypeError('ciphertext must be a Uint8Array');
+    if (!(publicKey instanceof Uint8Array)) throw new TypeError('publicKey must be a Uint8Array');
+    if (ciphertext.length !== info.modulusBits / 8) throw invalidCiphertext();
+    const labelHash = new Uint8Array(createHash(how.hash).digest());
+    try {
+      return await this.#pool.run(
+        'decrypt',
+        async (d) => {
+          await this.checkCopy(d, key, spec, publicKey);
+          return d.client.decryptOaep(key.id, how.mgf1, ciphertext, labelHash, this.expectedSerial(d, key));
+        },
+        { objectId: key.id },
+      );
+    } catch (e) {
+      // Bad OAEP padding, or a ciphertext not below the modulus: the device refuses the data.
+      if (e instanceof DeviceError && e.code === DeviceErrorCode.INVALID_DATA) throw invalidCiphertext();
+      throw this.toKmsError(e, 'decrypt');
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * A YubiHSM 2 backend that holds two credentials, as `kmsgate hsm setup` lays a device out: the
- * runtime key for everything a request does with a key (sign, seal and unseal, public key, random, health), and
+ * runtime key for everything a request does with a key (sign, seal and unseal, RSA decryption, public key, random, health), and
  * the key admin for creating, importing and destroying keys, which the runtime key cannot
  * (packages/yubihsm/src/ceremony/layout.ts). Both talk to the same device(s); each is a complete
  * YubiHsmBackend with its own sessions.
@@ -62,6 +62,10 @@ export class KeyAdminBackend implements KeyBackend {
 
   deriveSharedSecret(...args: Parameters<YubiHsmBackend['deriveSharedSecret']>): Promise<Uint8Array> {
     return this.runtime.deriveSharedSecret(...args);
+  }
+
+  decryptOaep(...args: Parameters<YubiHsmBackend['decryptOaep']>): Promise<Uint8Array> {
+    return this.runtime.decryptOaep(...args);
   }
 
   generateMac(...args: Parameters<YubiHsmBackend['generateMac']>): Promise<Uint8Array> {

@@ -71,11 +71,16 @@ it('ignores failed commands and objects that are not kmsgate keys; reports uses 
   const entries = [
     entry(Command.SIGN_ECDSA, 0x11, false),
     entry(Command.SIGN_ECDSA, 0x99),
-    entry(Command.DECRYPT_OAEP, 0x12),
+    entry(Command.DECRYPT_PKCS1, 0x12),
     entry(Command.GET_PUBLIC_KEY, 0x11),
+    // An ENCRYPT_DECRYPT RSA key's decryption is a kmsgate use, matched against Decrypt's records.
+    entry(Command.DECRYPT_OAEP, 0x12),
   ];
   const r = reconcile({ entries, recorded: none, carried: none, kmsgateObjects: objects });
-  expect(r.unexplained).toEqual([{ entry: entries[2], why: 'key use kmsgate never makes' }]);
+  expect(r.unexplained).toEqual([
+    { entry: entries[2], why: 'key use kmsgate never makes' },
+    { entry: entries[4], why: 'decryption not recorded by kmsgate' },
+  ]);
   expect(r.matched).toBe(0);
 });
 

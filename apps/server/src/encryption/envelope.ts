@@ -16,22 +16,39 @@ import {
   type KeyBackend,
   type KeyRecord,
   type ParsedCiphertext,
+  type RsaEncryptionAlgorithm,
 } from '@kmsgate/core';
 import { materialUseName, type KeyMaterial } from '@kmsgate/store';
 import { resolveCallerKey } from '../signing/gates';
 import type { UsageContext } from '../operations/operation';
 
 export interface EncryptionKey {
+  kind: 'symmetric';
   key: KeyRecord;
   arn: string;
   backend: KeyBackend & Required<Pick<KeyBackend, 'seal' | 'unseal'>>;
 }
 
+/** An ENCRYPT_DECRYPT RSA key and the algorithm the request names (encryption/rsa.ts). */
+export interface RsaEncryptionKey {
+  kind: 'rsa';
+  key: KeyRecord;
+  arn: string;
+  backend: KeyBackend & Required<Pick<KeyBackend, 'decryptOaep'>>;
+  algorithm: RsaEncryptionAlgorithm;
+}
+
 /**
  * Resolves a KeyId for a key-use operation: kill switch and scope first (so a caller learns nothing
- * about keys outside its scope), then Enabled and ENCRYPT_DECRYPT, then the algorithm.
+ * about keys outside its scope), then Enabled and ENCRYPT_DECRYPT, then the algorithm. An absent
+ * algorithm is SYMMETRIC_DEFAULT, as in AWS, so an RSA key needs its RSAES_OAEP_* named.
  */
-export function encryptionKey(ctx: UsageContext, keyIdParam: string, operation: string, algorithm: string | undefined): EncryptionKey {
+export function resolveEncryptionKey(
+  ctx: UsageContext,
+  keyIdParam: string,
+  operation: string,
+  algorithm: string | undefined,
+): EncryptionKey | RsaEncryptionKey {
   const { key } = resolveCallerKey(
     ctx,
     ctx.signing.gates,
@@ -40,14 +57,29 @@ export function encryptionKey(ctx: UsageContext, keyIdParam: string, operation: 
     { killSwitch: true, refuse: ctx.refuse },
   );
   const arn = keyArn(ctx.arn, key.keyId);
+  const alg = algorithm ?? 'SYMMETRIC_DEFAULT';
   const algorithms: readonly string[] = keySpecInfo(key.keySpec).encryptionAlgorithms ?? [];
-  if (algorithm !== undefined && !algorithms.includes(algorithm))
-    throw new KmsError('InvalidKeyUsageException', `Algorithm ${algorithm} is incompatible with key spec ${key.keySpec}.`);
-  // ENCRYPT_DECRYPT RSA keys are refused at CreateKey, so every key here is symmetric.
+  // AWS-recorded wording (the same for SYMMETRIC_DEFAULT on an RSA key).
+  if (!algorithms.includes(alg)) throw new KmsError('InvalidKeyUsageException', `Algorithm ${alg} is incompatible with key spec ${key.keySpec}.`);
   const backend = ctx.backends.forKey(key);
+  if (alg !== 'SYMMETRIC_DEFAULT') {
+    if (!backend.decryptOaep) throw new KmsError('UnsupportedOperationException', `The backend that holds ${arn} does not support RSA decryption.`);
+    return { kind: 'rsa', key, arn, backend: backend as RsaEncryptionKey['backend'], algorithm: alg as RsaEncryptionAlgorithm };
+  }
   if (!backend.seal || !backend.unseal)
     throw new KmsError('UnsupportedOperationException', `The backend that holds ${arn} does not support symmetric encryption.`);
-  return { key, arn, backend: backend as EncryptionKey['backend'] };
+  return { kind: 'symmetric', key, arn, backend: backend as EncryptionKey['backend'] };
+}
+
+/**
+ * A symmetric key, for GenerateDataKey* (no algorithm: SYMMETRIC_DEFAULT, which refuses an RSA key)
+ * and for the key a symmetric ciphertext names: one that names an RSA key with an RSAES_OAEP_*
+ * algorithm cannot have been made under it.
+ */
+export function encryptionKey(ctx: UsageContext, keyIdParam: string, operation: string, algorithm: string | undefined): EncryptionKey {
+  const k = resolveEncryptionKey(ctx, keyIdParam, operation, algorithm);
+  if (k.kind === 'rsa') throw invalidCiphertext();
+  return k;
 }
 
 /** A new ciphertext of `plaintext` under the key's current material, bound to `context`. */

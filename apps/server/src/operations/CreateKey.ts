@@ -88,12 +88,15 @@ export const CreateKey = defineOperation({
 
     const keyId = randomUUID();
     // Origin EXTERNAL: no key material and no device object until ImportKeyMaterial.
-    // A backend that cannot agree keys must not be handed KEY_AGREEMENT: it would make a signing
-    // key. Imported key material is always put as a signing key (ImportKeyMaterial).
-    if (usage === 'KEY_AGREEMENT' && (!backend.deriveSharedSecret || origin === 'EXTERNAL'))
+    // A backend that cannot agree keys (or decrypt with RSA) must not be handed KEY_AGREEMENT (or
+    // an ENCRYPT_DECRYPT RSA key): it would make a signing key. Imported key material is always put
+    // as a signing key (ImportKeyMaterial).
+    const canUse =
+      usage === 'KEY_AGREEMENT' ? backend.deriveSharedSecret : usage === 'ENCRYPT_DECRYPT' && isAsymmetricKeySpec(spec) ? backend.decryptOaep : true;
+    if (canUse !== true && (!canUse || origin === 'EXTERNAL'))
       throw new KmsError(
         'UnsupportedOperationException',
-        `KeyUsage KEY_AGREEMENT is not supported by custom key store ${backend.id}${origin === 'EXTERNAL' ? ' for imported keys' : ''}.`,
+        `KeyUsage ${usage} is not supported by custom key store ${backend.id}${origin === 'EXTERNAL' ? ' for imported keys' : ''}.`,
       );
     const generated = origin === 'EXTERNAL' ? undefined : await ctx.backendCall(backend.generateKey(spec, keyId, usage), backend);
     const record: KeyRecord = {

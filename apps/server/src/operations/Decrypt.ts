@@ -1,12 +1,15 @@
 import { KmsError } from '@kmsgate/core';
 import { dryRunRefusal } from '../signing/aws-checks';
-import { ciphertextKey, contextSummary, decryptWith } from '../encryption/envelope';
+import { ciphertextKey, contextSummary, decryptWith, resolveEncryptionKey } from '../encryption/envelope';
+import { refuseRsaContext, rsaDecrypt } from '../encryption/rsa';
 import { defineOperation } from './operation';
 import { CIPHERTEXT_BLOB, ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, OPTIONAL_KEY_ID } from './shapes';
 
 /**
- * Opens a ciphertext of Encrypt, GenerateDataKey* or ReEncrypt. The ciphertext names its key, so
- * KeyId is optional; given, it must be that key (IncorrectKeyException).
+ * Opens a ciphertext of Encrypt, GenerateDataKey* or ReEncrypt. A symmetric ciphertext names its
+ * key, so KeyId is optional; given, it must be that key (IncorrectKeyException). An RSA ciphertext
+ * names nothing: KeyId and its RSAES_OAEP_* algorithm are required, as in AWS; without them it is
+ * just an invalid ciphertext.
  */
 export const Decrypt = defineOperation({
   name: 'Decrypt',
@@ -36,6 +39,17 @@ export const Decrypt = defineOperation({
         'UnsupportedOperationException',
         'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the plaintext for.',
       );
+    // A KeyId is resolved first: an RSA key says which algorithm it needs before its ciphertext is
+    // read. Without one, the ciphertext must name its key, which only a symmetric one does.
+    if (input.KeyId !== undefined) {
+      const r = resolveEncryptionKey(ctx, input.KeyId, 'Decrypt', input.EncryptionAlgorithm);
+      if (r.kind === 'rsa') {
+        refuseRsaContext(r, input.EncryptionContext);
+        if (input.DryRun === true) throw dryRunRefusal();
+        const plaintext = await rsaDecrypt(ctx, r, input.CiphertextBlob);
+        return { response: { KeyId: r.arn, Plaintext: plaintext, EncryptionAlgorithm: r.algorithm }, keyId: r.key.keyId };
+      }
+    }
     const source = ciphertextKey(ctx, input.CiphertextBlob, input.KeyId, 'Decrypt', input.EncryptionAlgorithm);
     const { k } = source;
     if (input.DryRun === true) throw dryRunRefusal();

@@ -1,9 +1,13 @@
 import { dryRunRefusal } from '../signing/aws-checks';
-import { contextSummary, encryptUnder, encryptionKey } from '../encryption/envelope';
+import { contextSummary, encryptUnder, resolveEncryptionKey } from '../encryption/envelope';
+import { refuseRsaContext, rsaEncrypt } from '../encryption/rsa';
 import { defineOperation } from './operation';
 import { ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID, PLAINTEXT } from './shapes';
 
-/** Up to 4,096 bytes under a SYMMETRIC_DEFAULT key, bound to the encryption context (docs/cryptography.md). */
+/**
+ * Up to 4,096 bytes under a SYMMETRIC_DEFAULT key, bound to the encryption context, or what one
+ * RSAES-OAEP block holds under an ENCRYPT_DECRYPT RSA key (docs/cryptography.md).
+ */
 export const Encrypt = defineOperation({
   name: 'Encrypt',
   access: 'signer',
@@ -20,7 +24,13 @@ export const Encrypt = defineOperation({
     },
   },
   async handler(input, ctx) {
-    const k = encryptionKey(ctx, input.KeyId, 'Encrypt', input.EncryptionAlgorithm);
+    const k = resolveEncryptionKey(ctx, input.KeyId, 'Encrypt', input.EncryptionAlgorithm);
+    if (k.kind === 'rsa') {
+      refuseRsaContext(k, input.EncryptionContext);
+      const blob = rsaEncrypt(k, input.Plaintext);
+      if (input.DryRun === true) throw dryRunRefusal();
+      return { response: { CiphertextBlob: blob, KeyId: k.arn, EncryptionAlgorithm: k.algorithm }, keyId: k.key.keyId };
+    }
     if (input.DryRun === true) throw dryRunRefusal();
     const { blob } = await encryptUnder(ctx, k, input.Plaintext, input.EncryptionContext);
     return {

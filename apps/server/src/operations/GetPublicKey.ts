@@ -1,4 +1,4 @@
-import { KmsError, isAsymmetricKeySpec, keyArn } from '@kmsgate/core';
+import { KmsError, isAsymmetricKeySpec, keyArn, keySpecInfo } from '@kmsgate/core';
 import { resolveCallerKey } from '../signing/gates';
 import { defineOperation } from './operation';
 import { signingAlgorithmsFor } from '../signing/aws-checks';
@@ -23,7 +23,11 @@ export const GetPublicKey = defineOperation({
       CustomerMasterKeySpec: key.keySpec,
       KeySpec: key.keySpec,
       KeyUsage: key.keyUsage,
-      ...(key.keyUsage === 'KEY_AGREEMENT' ? { KeyAgreementAlgorithms: ['ECDH'] } : { SigningAlgorithms: signingAlgorithmsFor(key, ctx.backends) }),
+      ...(key.keyUsage === 'KEY_AGREEMENT'
+        ? { KeyAgreementAlgorithms: ['ECDH'] }
+        : key.keyUsage === 'ENCRYPT_DECRYPT'
+          ? { EncryptionAlgorithms: [...(keySpecInfo(key.keySpec).encryptionAlgorithms ?? [])] }
+          : { SigningAlgorithms: signingAlgorithmsFor(key, ctx.backends) }),
     };
   },
 });

@@ -1,11 +1,14 @@
 import { dryRunRefusal } from '../signing/aws-checks';
-import { ciphertextKey, contextSummary, decryptWith, encryptUnder, encryptionKey } from '../encryption/envelope';
+import { ciphertextKey, contextSummary, decryptWith, encryptUnder, resolveEncryptionKey } from '../encryption/envelope';
+import { refuseRsaContext, rsaDecrypt, rsaEncrypt } from '../encryption/rsa';
 import { defineOperation } from './operation';
 import { CIPHERTEXT_BLOB, ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID, OPTIONAL_KEY_ID } from './shapes';
 
 /**
  * Decrypts under the source key and context and encrypts under the destination key and context,
  * inside the gateway: the plaintext is never returned. The caller's scope must allow both keys.
+ * Either may be an ENCRYPT_DECRYPT RSA key with its algorithm (an RSA source needs SourceKeyId:
+ * its ciphertext names no key).
  */
 export const ReEncrypt = defineOperation({
   name: 'ReEncrypt',
@@ -26,31 +29,40 @@ export const ReEncrypt = defineOperation({
     },
   },
   async handler(input, ctx) {
-    const source = ciphertextKey(ctx, input.CiphertextBlob, input.SourceKeyId, 'ReEncrypt', input.SourceEncryptionAlgorithm);
-    const destination = encryptionKey(ctx, input.DestinationKeyId, 'ReEncrypt', input.DestinationEncryptionAlgorithm);
+    const named = input.SourceKeyId !== undefined ? resolveEncryptionKey(ctx, input.SourceKeyId, 'ReEncrypt', input.SourceEncryptionAlgorithm) : undefined;
+    const rsaSource = named?.kind === 'rsa' ? named : undefined;
+    const source = rsaSource ? undefined : ciphertextKey(ctx, input.CiphertextBlob, input.SourceKeyId, 'ReEncrypt', input.SourceEncryptionAlgorithm);
+    const destination = resolveEncryptionKey(ctx, input.DestinationKeyId, 'ReEncrypt', input.DestinationEncryptionAlgorithm);
+    if (rsaSource) refuseRsaContext(rsaSource, input.SourceEncryptionContext);
+    if (destination.kind === 'rsa') refuseRsaContext(destination, input.DestinationEncryptionContext);
     if (input.DryRun === true) throw dryRunRefusal();
-    const plaintext = await decryptWith(ctx, source, input.SourceEncryptionContext);
-    let encrypted: Awaited<ReturnType<typeof encryptUnder>>;
+    const plaintext = rsaSource ? await rsaDecrypt(ctx, rsaSource, input.CiphertextBlob) : await decryptWith(ctx, source!, input.SourceEncryptionContext);
+    let encrypted: { blob: Uint8Array; keyMaterialId?: string };
     try {
-      encrypted = await encryptUnder(ctx, destination, plaintext, input.DestinationEncryptionContext);
+      encrypted =
+        destination.kind === 'rsa'
+          ? { blob: rsaEncrypt(destination, plaintext) }
+          : await encryptUnder(ctx, destination, plaintext, input.DestinationEncryptionContext);
     } finally {
       plaintext.fill(0);
     }
+    const sourceKey = rsaSource ?? source!.k;
     const src = contextSummary(input.SourceEncryptionContext);
     const dst = contextSummary(input.DestinationEncryptionContext);
     return {
       response: {
         CiphertextBlob: encrypted.blob,
-        SourceKeyId: source.k.arn,
+        SourceKeyId: sourceKey.arn,
         KeyId: destination.arn,
-        SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-        DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-        SourceKeyMaterialId: source.keyMaterialId,
-        DestinationKeyMaterialId: encrypted.keyMaterialId,
+        SourceEncryptionAlgorithm: rsaSource?.algorithm ?? 'SYMMETRIC_DEFAULT',
+        DestinationEncryptionAlgorithm: destination.kind === 'rsa' ? destination.algorithm : 'SYMMETRIC_DEFAULT',
+        // Key material ids are a symmetric key's (rotation); an RSA key has one material.
+        ...(source ? { SourceKeyMaterialId: source.keyMaterialId } : {}),
+        ...(encrypted.keyMaterialId !== undefined ? { DestinationKeyMaterialId: encrypted.keyMaterialId } : {}),
       },
       keyId: destination.key.keyId,
       summary: {
-        SourceKeyId: source.k.key.keyId,
+        SourceKeyId: sourceKey.key.keyId,
         ...(src ? { SourceEncryptionContext: src.EncryptionContext } : {}),
         ...(dst ? { DestinationEncryptionContext: dst.EncryptionContext } : {}),
       },

@@ -45,6 +45,25 @@ const RSA_SIGNING = [
 ] as const;
 
 /**
+ * RSAES-OAEP as AWS KMS uses it for ENCRYPT_DECRYPT RSA keys (RFC 8017 §7.1): MGF1 over the same
+ * hash and an empty label, in the order AWS lists them in KeyMetadata.EncryptionAlgorithms.
+ */
+export const RSA_ENCRYPTION_ALGORITHMS = {
+  RSAES_OAEP_SHA_1: { hash: 'sha1', hashLength: 20 },
+  RSAES_OAEP_SHA_256: { hash: 'sha256', hashLength: 32 },
+} as const;
+export type RsaEncryptionAlgorithm = keyof typeof RSA_ENCRYPTION_ALGORITHMS;
+const RSA_ENCRYPTION = Object.keys(RSA_ENCRYPTION_ALGORITHMS) as RsaEncryptionAlgorithm[];
+
+/**
+ * The longest message RSAES-OAEP encrypts under a key of `modulusBits`: k − 2·hLen − 2 bytes
+ * (RFC 8017 §7.1.1). AWS's limits are these: 214/342/470 bytes with SHA-1, 190/318/446 with SHA-256.
+ */
+export function rsaOaepMaxPlaintext(modulusBits: number, algorithm: RsaEncryptionAlgorithm): number {
+  return modulusBits / 8 - 2 * RSA_ENCRYPTION_ALGORITHMS[algorithm].hashLength - 2;
+}
+
+/**
  * `usages` is what kmsgate supports; `awsUsages` is what AWS accepts for the spec
  * (CreateKey KeyUsage). A usage in `awsUsages` but not in `usages` is UnsupportedOperationException;
  * one outside `awsUsages` is AWS's own ValidationException.
@@ -97,23 +116,26 @@ export const KEY_SPECS = {
   RSA_2048: {
     kind: 'rsa',
     modulusBits: 2048,
-    usages: ['SIGN_VERIFY'],
+    usages: ['SIGN_VERIFY', 'ENCRYPT_DECRYPT'],
     awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
     signingAlgorithms: RSA_SIGNING,
+    encryptionAlgorithms: RSA_ENCRYPTION,
   },
   RSA_3072: {
     kind: 'rsa',
     modulusBits: 3072,
-    usages: ['SIGN_VERIFY'],
+    usages: ['SIGN_VERIFY', 'ENCRYPT_DECRYPT'],
     awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
     signingAlgorithms: RSA_SIGNING,
+    encryptionAlgorithms: RSA_ENCRYPTION,
   },
   RSA_4096: {
     kind: 'rsa',
     modulusBits: 4096,
-    usages: ['SIGN_VERIFY'],
+    usages: ['SIGN_VERIFY', 'ENCRYPT_DECRYPT'],
     awsUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
     signingAlgorithms: RSA_SIGNING,
+    encryptionAlgorithms: RSA_ENCRYPTION,
   },
   // HMAC keys (GENERATE_VERIFY_MAC); the MAC is as long as the hash. HMAC_224 is absent: the
   // YubiHSM 2 has no HMAC-SHA224 (docs/cryptography.md).
@@ -166,8 +188,8 @@ interface KeySpecCommon {
 /** The MacAlgorithmSpec values kmsgate serves (AWS also has HMAC_SHA_224). */
 export type MacAlgorithm = 'HMAC_SHA_256' | 'HMAC_SHA_384' | 'HMAC_SHA_512';
 
-/** The EncryptionAlgorithmSpec values kmsgate serves (AWS also has RSAES_OAEP_SHA_1/256 and SM2PKE). */
-export type EncryptionAlgorithm = 'SYMMETRIC_DEFAULT';
+/** The EncryptionAlgorithmSpec values kmsgate serves (AWS also has SM2PKE, China only). */
+export type EncryptionAlgorithm = 'SYMMETRIC_DEFAULT' | RsaEncryptionAlgorithm;
 
 export type KeySpecInfo =
   | (KeySpecCommon & { kind: 'ec'; curve: 'p256' | 'p384' | 'p521' | 'secp256k1'; coordinateLength: number })

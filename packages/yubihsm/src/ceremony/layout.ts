@@ -57,8 +57,9 @@ export const AUTH_KEYS: readonly AuthKeyLayout[] = [
     role: 'keyadmin',
     id: 0x0003,
     description: 'key admin (create, import, delete, back up, restore kmsgate keys)',
-    // decrypt-oaep: ImportKeyMaterial's RSA layer, undone with the import wrapping key (the only
-    // object kmsgate gives decrypt-oaep; its signing keys never carry it).
+    // decrypt-oaep: ImportKeyMaterial's RSA layer, undone with the import wrapping key. The only
+    // other objects that carry it are ENCRYPT_DECRYPT RSA keys, which decrypt with nothing else;
+    // signing keys never carry it.
     capabilities:
       C.GENERATE_ASYMMETRIC_KEY |
       C.PUT_ASYMMETRIC_KEY |
@@ -78,8 +79,19 @@ export const AUTH_KEYS: readonly AuthKeyLayout[] = [
     role: 'runtime',
     id: 0x0004,
     description: 'runtime (what the gateway signs with)',
+    // decrypt-oaep: Decrypt with ENCRYPT_DECRYPT RSA keys (docs/security.md says what else it reaches).
     capabilities:
-      C.SIGN_PKCS | C.SIGN_PSS | C.SIGN_ECDSA | C.SIGN_EDDSA | C.DERIVE_ECDH | C.SIGN_HMAC | C.VERIFY_HMAC | C.WRAP_DATA | C.UNWRAP_DATA | C.GET_PSEUDO_RANDOM,
+      C.SIGN_PKCS |
+      C.SIGN_PSS |
+      C.SIGN_ECDSA |
+      C.SIGN_EDDSA |
+      C.DERIVE_ECDH |
+      C.DECRYPT_OAEP |
+      C.SIGN_HMAC |
+      C.VERIFY_HMAC |
+      C.WRAP_DATA |
+      C.UNWRAP_DATA |
+      C.GET_PSEUDO_RANDOM,
     delegatedCapabilities: 0n,
     domains: 'kmsgate',
   },

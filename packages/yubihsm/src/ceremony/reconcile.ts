@@ -24,7 +24,7 @@ import type { LogEntry, LogEntryData } from '../commands/get-log-entries';
 /**
  * The commands kmsgate sends with its keys, by the type of object each acts on, and what an
  * unrecorded one is called: a Sign's signature, a symmetric key's data wrap (Encrypt, Decrypt, …),
- * an HMAC key's MAC (GenerateMac, VerifyMac).
+ * an HMAC key's MAC (GenerateMac, VerifyMac), an RSA key's decryption (Decrypt).
  */
 type KmsgateUse = { type: number; unrecorded: Unexplained['why'] };
 const KMSGATE_USES: ReadonlyMap<number, KmsgateUse> = new Map<number, KmsgateUse>([
@@ -34,14 +34,10 @@ const KMSGATE_USES: ReadonlyMap<number, KmsgateUse> = new Map<number, KmsgateUse
   ...[Command.WRAP_DATA, Command.UNWRAP_DATA].map((c) => [c, { type: ObjectType.WRAP_KEY, unrecorded: 'data wrap not recorded by kmsgate' }] as const),
   [Command.SIGN_HMAC, { type: ObjectType.HMAC_KEY, unrecorded: 'MAC not recorded by kmsgate' }],
   [Command.DERIVE_ECDH, { type: ObjectType.ASYMMETRIC_KEY, unrecorded: 'shared secret not recorded by kmsgate' }],
+  [Command.DECRYPT_OAEP, { type: ObjectType.ASYMMETRIC_KEY, unrecorded: 'decryption not recorded by kmsgate' }],
 ]);
 /** Key uses kmsgate never sends. */
-const OTHER_USES: ReadonlySet<number> = new Set([
-  Command.DECRYPT_PKCS1,
-  Command.DECRYPT_OAEP,
-  Command.SIGN_ATTESTATION_CERTIFICATE,
-  Command.SIGN_SSH_CERTIFICATE,
-]);
+const OTHER_USES: ReadonlySet<number> = new Set([Command.DECRYPT_PKCS1, Command.SIGN_ATTESTATION_CERTIFICATE, Command.SIGN_SSH_CERTIFICATE]);
 
 /** An object's name in the maps of ReconcileInput: an asymmetric key by its ID, any other object outside the 16-bit ID range. */
 export function keyObject(type: number, id: number): number {
@@ -74,6 +70,7 @@ export interface Unexplained {
     | 'data wrap not recorded by kmsgate'
     | 'MAC not recorded by kmsgate'
     | 'shared secret not recorded by kmsgate'
+    | 'decryption not recorded by kmsgate'
     | 'key use kmsgate never makes';
 }
 
