@@ -30,6 +30,20 @@ static bool is_handle(const TEE_Param *p)
 	return p->memref.buffer && p->memref.size == KMSGATE_HANDLE_BYTES;
 }
 
+/*
+ * Loads the key state (refused after a rollback) and finds the key p names:
+ * TEE_ERROR_ITEM_NOT_FOUND if there is none. The caller frees the state whatever the result.
+ */
+static TEE_Result load_key(struct key_state *st, const TEE_Param *p, struct key_record **rec)
+{
+	TEE_Result res = state_load(st);
+
+	if (res != TEE_SUCCESS)
+		return res;
+	*rec = state_find(st, p->memref.buffer);
+	return *rec ? TEE_SUCCESS : TEE_ERROR_ITEM_NOT_FOUND;
+}
+
 static TEE_Result cmd_ping(uint32_t types, TEE_Param params[TEE_NUM_PARAMS])
 {
 	struct key_state st = { };
@@ -107,13 +121,8 @@ static TEE_Result cmd_get_public_key(uint32_t types, TEE_Param params[TEE_NUM_PA
 
 	if (types != PT(MEMREF_INPUT, VALUE_OUTPUT, MEMREF_OUTPUT, NONE) || !is_handle(&params[0]))
 		return TEE_ERROR_BAD_PARAMETERS;
-	res = state_load(&st);
-	if (res != TEE_SUCCESS)
-		return res;
-	rec = state_find(&st, params[0].memref.buffer);
-	if (!rec)
-		res = TEE_ERROR_ITEM_NOT_FOUND;
-	else if (!keys_public_len(rec->type))
+	res = load_key(&st, &params[0], &rec);
+	if (res == TEE_SUCCESS && !keys_public_len(rec->type))
 		res = TEE_ERROR_BAD_PARAMETERS;	/* an AES key has no public part */
 	if (res == TEE_SUCCESS)
 		res = check_out(&params[2], keys_public_len(rec->type));
@@ -148,12 +157,7 @@ static TEE_Result cmd_sign(uint32_t types, TEE_Param params[TEE_NUM_PARAMS])
 	res = check_out(&params[3], KMSGATE_SIGNATURE_BYTES);
 	if (res != TEE_SUCCESS)
 		return res;
-	res = state_load(&st);
-	if (res != TEE_SUCCESS)
-		return res;
-	rec = state_find(&st, params[0].memref.buffer);
-	if (!rec)
-		res = TEE_ERROR_ITEM_NOT_FOUND;
+	res = load_key(&st, &params[0], &rec);
 	if (res == TEE_SUCCESS)
 		res = keys_sign(rec, alg, params[2].memref.buffer, input_len,
 				params[3].memref.buffer);
@@ -273,13 +277,8 @@ static TEE_Result cmd_aes_gcm(uint32_t types, TEE_Param params[TEE_NUM_PARAMS], 
 	res = check_out(&params[3], out_len);
 	if (res != TEE_SUCCESS)
 		return res;
-	res = state_load(&st);
-	if (res != TEE_SUCCESS)
-		return res;
-	rec = state_find(&st, params[0].memref.buffer);
-	if (!rec)
-		res = TEE_ERROR_ITEM_NOT_FOUND;
-	else if (rec->type != KMSGATE_KEY_AES_256)
+	res = load_key(&st, &params[0], &rec);
+	if (res == TEE_SUCCESS && rec->type != KMSGATE_KEY_AES_256)
 		res = TEE_ERROR_BAD_PARAMETERS;
 	buf = res == TEE_SUCCESS ? TEE_Malloc(total, TEE_MALLOC_FILL_ZERO) : NULL;
 	if (res == TEE_SUCCESS && !buf)

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { MAX_HMAC_DATA } from '@kmsgate/yubihsm';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
+import { rejection } from './helpers/rejection';
 
 /**
  * HMAC keys end to end: the unmodified AWS SDK against the real server, SQLite and the YubiHSM 2
@@ -27,16 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.stop();
 });
-
-async function rejection(p: Promise<unknown>): Promise<{ name: string; message: string }> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err as Error,
-  );
-  if (!e) throw new Error('expected a rejection');
-  // The SDK shows an empty message as "UnknownError".
-  return { name: e.name, message: e.message === 'UnknownError' ? '' : e.message };
-}
 
 const SPECS = [
   ['HMAC_256', 'HMAC_SHA_256', 32],

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { Capability, ObjectType, type YubiHsmBackend } from '@kmsgate/yubihsm';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
+import { rejection } from './helpers/rejection';
 
 /**
  * ENCRYPT_DECRYPT RSA keys on the YubiHSM 2 (docs/cryptography.md, "RSA encryption keys"): the
@@ -44,15 +45,6 @@ const MAX = {
   RSA_4096: { RSAES_OAEP_SHA_1: 470, RSAES_OAEP_SHA_256: 446 },
 } as const;
 const ALGORITHMS = ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] as const;
-
-async function rejection(p: Promise<unknown>): Promise<{ name: string; message: string }> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err as Error,
-  );
-  if (!e) throw new Error('expected a rejection');
-  return { name: e.name, message: e.message === 'UnknownError' ? '' : e.message };
-}
 
 async function publicKeyOf(KeyId: string) {
   return createPublicKey({ key: Buffer.from((await kms.send(new GetPublicKeyCommand({ KeyId }))).PublicKey!), format: 'der', type: 'spki' });

@@ -19,6 +19,7 @@ import { CommitmentPolicy, KMS, KmsKeyringNode, buildClient, getClient } from '@
 import type { TeeBackend } from '@kmsgate/tee';
 import { startHostBridge, type RunningTeeBridge } from '@kmsgate/tee-bridge';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
+import { rejection } from './helpers/rejection';
 
 /**
  * SYMMETRIC_DEFAULT keys on the TEE backend end to end (docs/cryptography.md, "The TEE backend"):
@@ -43,16 +44,6 @@ const enc = new TextEncoder();
 const context = { tenant: 'acme', purpose: 'tee-e2e' };
 /** version(1) key id(16) material version(4) algorithm(1) sealed length(2) ‖ sealed(92) ‖ IV(12) ‖ … ‖ tag(16). */
 const OVERHEAD = 24 + 92 + 12 + 16;
-
-async function rejection(p: Promise<unknown>): Promise<{ name: string; message: string }> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err as Error,
-  );
-  if (!e) throw new Error('expected a rejection');
-  // The SDK shows an empty message as "UnknownError".
-  return { name: e.name, message: e.message === 'UnknownError' ? '' : e.message };
-}
 
 describe.each(TARGETS)('$name', (target) => {
   let dir: string;

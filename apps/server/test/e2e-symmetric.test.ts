@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { CommitmentPolicy, KMS, KmsKeyringNode, buildClient, getClient } from '@aws-crypto/client-node';
 import { startTestGateway, type Credentials, type TestGateway } from './helpers/gateway';
+import { rejection } from './helpers/rejection';
 
 /**
  * SYMMETRIC_DEFAULT keys end to end (docs/cryptography.md): the unmodified AWS SDK over SigV4 and
@@ -44,16 +45,6 @@ afterAll(async () => {
 
 const enc = new TextEncoder();
 const context = { tenant: 'acme', purpose: 'e2e' };
-
-async function rejection(p: Promise<unknown>): Promise<{ name: string; message: string }> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err as Error,
-  );
-  if (!e) throw new Error('expected a rejection');
-  // The SDK shows an empty message as "UnknownError"; the wire body is checked in its own test.
-  return { name: e.name, message: e.message === 'UnknownError' ? '' : e.message };
-}
 
 function auditOf(requestId: string): { operation: string; decision: string; reason: string | null; key_id: string | null; summary: string | null }[] {
   return t.gateway.db.prepare('SELECT operation, decision, reason, key_id, summary FROM audit_log WHERE request_id = ?').all(requestId) as never;

@@ -212,26 +212,8 @@ export class TaSession implements TaExecutor {
       const [, deleted] = await call(TA_COMMAND.DELETE_KEY, [{ kind: 'memrefIn', data: handleBytes(handle) }, { kind: 'valueOut' }]);
       return { deleted: value(deleted).a === 1 };
     },
-    seal: async ({ handle, aad, plaintext }, call) => {
-      const input = fromHex(plaintext);
-      const [, , , sealed] = await call(TA_COMMAND.SEAL, [
-        { kind: 'memrefIn', data: handleBytes(handle) },
-        { kind: 'memrefIn', data: fromHex(aad) },
-        { kind: 'memrefIn', data: input },
-        { kind: 'memrefOut', size: input.length + TA_SEAL_OVERHEAD },
-      ]);
-      return { sealed: toHex(memref(sealed)) };
-    },
-    unseal: async ({ handle, aad, sealed }, call) => {
-      const input = fromHex(sealed);
-      const [, , , plaintext] = await call(TA_COMMAND.UNSEAL, [
-        { kind: 'memrefIn', data: handleBytes(handle) },
-        { kind: 'memrefIn', data: fromHex(aad) },
-        { kind: 'memrefIn', data: input },
-        { kind: 'memrefOut', size: input.length - TA_SEAL_OVERHEAD },
-      ]);
-      return { plaintext: toHex(memref(plaintext)) };
-    },
+    seal: async ({ handle, aad, plaintext }, call) => ({ sealed: await aesGcm(call, TA_COMMAND.SEAL, handle, aad, plaintext, TA_SEAL_OVERHEAD) }),
+    unseal: async ({ handle, aad, sealed }, call) => ({ plaintext: await aesGcm(call, TA_COMMAND.UNSEAL, handle, aad, sealed, -TA_SEAL_OVERHEAD) }),
     random: async ({ length }, call) => {
       const [bytes] = await call(TA_COMMAND.RANDOM, [{ kind: 'memrefOut', size: length }]);
       return { bytes: toHex(memref(bytes)) };
@@ -259,6 +241,18 @@ export class TaSession implements TaExecutor {
       };
     },
   };
+}
+
+/** SEAL and UNSEAL share one layout: handle, AAD, input, and an output `grow` bytes longer than the input. */
+async function aesGcm(call: Invoke, command: number, handle: string, aad: string, input: string, grow: number): Promise<string> {
+  const data = fromHex(input);
+  const [, , , out] = await call(command, [
+    { kind: 'memrefIn', data: handleBytes(handle) },
+    { kind: 'memrefIn', data: fromHex(aad) },
+    { kind: 'memrefIn', data },
+    { kind: 'memrefOut', size: data.length + grow },
+  ]);
+  return toHex(memref(out));
 }
 
 function originName(origin: number): string {

@@ -79,19 +79,9 @@ export const AUTH_KEYS: readonly AuthKeyLayout[] = [
     role: 'runtime',
     id: 0x0004,
     description: 'runtime (what the gateway signs with)',
-    // decrypt-oaep: Decrypt with ENCRYPT_DECRYPT RSA keys (docs/security.md says what else it reaches).
-    capabilities:
-      C.SIGN_PKCS |
-      C.SIGN_PSS |
-      C.SIGN_ECDSA |
-      C.SIGN_EDDSA |
-      C.DERIVE_ECDH |
-      C.DECRYPT_OAEP |
-      C.SIGN_HMAC |
-      C.VERIFY_HMAC |
-      C.WRAP_DATA |
-      C.UNWRAP_DATA |
-      C.GET_PSEUDO_RANDOM,
+    // Every use of kmsgate's keys (decrypt-oaep for Decrypt with ENCRYPT_DECRYPT RSA keys: docs/security.md
+    // says what else it reaches) and the RNG; nothing that makes, moves or deletes an object.
+    capabilities: (KEY_OBJECT_CAPABILITIES & ~C.EXPORTABLE_UNDER_WRAP) | C.GET_PSEUDO_RANDOM,
     delegatedCapabilities: 0n,
     domains: 'kmsgate',
   },
