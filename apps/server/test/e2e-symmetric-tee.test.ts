@@ -12,6 +12,7 @@ import {
   GetPublicKeyCommand,
   ListKeysCommand,
   ReEncryptCommand,
+  RotateKeyOnDemandCommand,
   SignCommand,
   type KMSClient,
 } from '@aws-sdk/client-kms';
@@ -188,6 +189,23 @@ describe.each(TARGETS)('$name', (target) => {
     tampered[tampered.length - 100]! ^= 1;
     await expect(decrypt(ring, tampered)).rejects.toThrow();
   }, 120_000);
+
+  it('a key rotated on demand makes a new AES key in the TEE and still decrypts what it encrypted before', async () => {
+    const k = (await kms.send(new CreateKeyCommand({ Description: 'rotated in the TEE' }))).KeyMetadata!;
+    const before = (await kms.send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: enc.encode('before'), EncryptionContext: context }))).CiphertextBlob!;
+    const counter = await tee().rollbackCounter();
+    await kms.send(new RotateKeyOnDemandCommand({ KeyId: k.KeyId }));
+    // The new key material is a new AES key in the TA's sealed state.
+    expect(await tee().rollbackCounter()).toBe(counter + 1);
+    const after = (await kms.send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: enc.encode('after'), EncryptionContext: context }))).CiphertextBlob!;
+    // Material version 0, then 1 (bytes 17-20 of the header).
+    expect([Buffer.from(before.subarray(17, 21)).readUInt32BE(), Buffer.from(after.subarray(17, 21)).readUInt32BE()]).toEqual([0, 1]);
+    for (const [blob, text] of [
+      [before, 'before'],
+      [after, 'after'],
+    ] as const)
+      expect(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: context }))).Plaintext!).toString()).toBe(text);
+  });
 
   it('a ciphertext made before a restart of the gateway and the TEE decrypts after it', async () => {
     const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: enc.encode('durable'), EncryptionContext: context }));
