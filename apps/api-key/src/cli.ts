@@ -1,15 +1,17 @@
 /**
  * `api-key`: manage kmsgate API keys directly in the SQLite store the server reads.
- * stdout carries only what a script captures (the key, or JSON); everything for humans goes to stderr.
+ * stdout carries the results (a new key's credentials, listings, JSON); messages for humans go to stderr.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import {
   API_KEY_ROLES,
   ApiKeyStore,
+  SEAL_KEY_FILE,
+  StoreLocationError,
   loadOrCreateSealKey,
-  openDb,
-  resolveDataDir,
-  resolveDbPath,
+  openStore,
   type ApiKeyRecord,
   type ApiKeyRole,
   type ApiKeyScope,
@@ -28,7 +30,11 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   let exitCode = 0;
   const program = new Command('api-key')
     .description('Manage kmsgate API keys (x-api-key values and SigV4 credentials) in the local store.')
-    .addHelpText('after', '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses.')
+    .addHelpText(
+      'after',
+      '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses. ' +
+        'It must exist (the server creates it on its first start, or `kmsgate init`): a missing or foreign one is refused with exit code 2.',
+    )
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
@@ -36,17 +42,16 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
 
   program
     .command('generate')
-    .description('create a key; prints the x-api-key value alone on stdout')
+    .description('create a key; prints its x-api-key value and its SigV4 pair (access key id, secret access key), once')
     .requiredOption('--label <label>', 'who or what the key is for (1-128 characters)')
     .addOption(new Option('--role <role>', 'what the key may do').choices(API_KEY_ROLES).default('signer'))
     .option('--scope <key>', 'a key id or alias name (alias/…) a signer key may use; repeat for more. Without it: every key', collect, [])
     .addOption(new Option('--json', 'print id, label, role, apiKey, accessKeyId and secretAccessKey as one JSON object').conflicts('env'))
     .option('--env', 'print shell export lines: KMSGATE_API_KEY, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (eval "$(api-key generate … --env)")')
     .action((opts: { label: string; role: ApiKeyRole; scope: string[]; json?: boolean; env?: boolean }) => {
-      withDb(io.env, (db) => {
-        const store = new ApiKeyStore(db, loadOrCreateSealKey(resolveDataDir(io.env)));
+      withDb(io.env, ({ db, dataDir }) => {
+        const store = new ApiKeyStore(db, sealKeyFor(new ApiKeyStore(db).list().length, dataDir));
         const k = store.generate({ label: opts.label, role: opts.role, ...(opts.scope.length > 0 ? { scope: opts.scope } : {}) });
-        io.stderr(`Scope: ${describeScope(store.scopeOf(k.id)!)}.\n`);
         if (opts.json) {
           io.stdout(
             `${JSON.stringify(
@@ -63,7 +68,6 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
               2,
             )}\n`,
           );
-          io.stderr(`Created API key ${k.id} (role ${k.role}). ${KEPT}\n`);
         } else if (opts.env) {
           // The names the AWS SDKs, the AWS CLI and boto3 read by themselves, and the README's x-api-key one.
           io.stdout(
@@ -71,16 +75,12 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
               `export AWS_ACCESS_KEY_ID=${shellQuote(k.accessKeyId)}\n` +
               `export AWS_SECRET_ACCESS_KEY=${shellQuote(k.secretAccessKey)}\n`,
           );
-          io.stderr(`Created API key ${k.id} (role ${k.role}). ${KEPT}\n`);
         } else {
-          io.stdout(`${k.apiKey}\n`);
-          io.stderr(
-            `Created API key ${k.id} (label ${JSON.stringify(k.label)}, role ${k.role}).\n` +
-              `  SigV4 access key id: ${k.accessKeyId}\n` +
-              '  The x-api-key value is on stdout. kmsgate keeps only its hash: store it now, it is not shown again.\n' +
-              '  The SigV4 secret access key is only shown with --json; generate the key with --json if you need SigV4.\n',
-          );
+          io.stdout(`x-api-key          ${k.apiKey}\n` + `access key id      ${k.accessKeyId}\n` + `secret access key  ${k.secretAccessKey}\n`);
         }
+        io.stderr(
+          `Created API key ${k.id} (label ${JSON.stringify(k.label)}, role ${k.role}; scope: ${describeScope(store.scopeOf(k.id)!)}).\n` + `  ${KEPT}\n`,
+        );
       });
     });
 
@@ -89,7 +89,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .description('list keys (never any secret)')
     .option('--json', 'print a JSON array')
     .action((opts: { json?: boolean }) => {
-      withDb(io.env, (db) => {
+      withDb(io.env, ({ db }) => {
         const store = new ApiKeyStore(db);
         const records = store.list().map((r) => ({ ...r, scope: store.scopeOf(r.id)! }));
         io.stdout(opts.json ? `${JSON.stringify(records.map(toJson), null, 2)}\n` : table(records));
@@ -105,7 +105,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .option('--all-keys', 'lift the restriction: the key may use every key')
     .option('--json', 'print the scope as JSON')
     .action((id: string, opts: { add: string[]; remove: string[]; allKeys?: boolean; json?: boolean }) => {
-      withDb(io.env, (db) => {
+      withDb(io.env, ({ db }) => {
         const store = new ApiKeyStore(db);
         if (store.get(id) === undefined) {
           io.stderr(`api-key: no API key with id '${id}'\n`);
@@ -123,7 +123,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .description('revoke a key; the server refuses it from the next request on')
     .argument('<id>', 'the key id (ak_…)')
     .action((id: string) => {
-      withDb(io.env, (db) => {
+      withDb(io.env, ({ db }) => {
         // No seal key needed: a revoke must work even when credential.key is missing or unreadable.
         const store = new ApiKeyStore(db);
         const before = store.get(id);
@@ -145,25 +145,42 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
     io.stderr(`api-key: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
+    return e instanceof StoreLocationError ? 2 : 1;
   }
 }
 
 /** What kmsgate keeps of a new key's secrets (store/api-keys.ts): SigV4 needs the secret itself to check a signature. */
-const KEPT = 'kmsgate keeps only a hash of apiKey and a copy of secretAccessKey sealed under credential.key: ' + 'store them now, they are not shown again.';
+const KEPT =
+  'kmsgate keeps only a hash of the x-api-key value and a copy of the secret access key sealed under credential.key: ' +
+  'store both now, they are not shown again.';
 
 /** POSIX single quotes: the values are base64, but the quoting must not depend on that. */
 function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-function withDb(env: NodeJS.ProcessEnv, f: (db: Db) => void): void {
-  const db = openDb(resolveDbPath(env));
+/** The store the server uses, found as it finds it; a missing or foreign one is a StoreLocationError (exit 2) and is left alone. */
+function withDb(env: NodeJS.ProcessEnv, f: (store: { db: Db; dataDir: string }) => void): void {
+  const { location, db } = openStore(env);
   try {
-    f(db);
+    f({ db, dataDir: location.dataDir });
   } finally {
     db.close();
   }
+}
+
+/**
+ * The key that seals SigV4 secrets, created with the first API key. When the store already holds
+ * API keys, their credential.key must be here: a new one would seal the new secret under a key the
+ * server does not have (KMS_DB_PATH set, KMSGATE_DATA_DIR not).
+ */
+function sealKeyFor(existing: number, dataDir: string): Uint8Array {
+  if (existing > 0 && !existsSync(join(dataDir, SEAL_KEY_FILE))) {
+    throw new StoreLocationError(
+      `no ${SEAL_KEY_FILE} in ${dataDir}, but the store holds ${existing} API key(s) sealed under one: set KMSGATE_DATA_DIR to the server's data dir`,
+    );
+  }
+  return loadOrCreateSealKey(dataDir);
 }
 
 function collect(value: string, previous: string[]): string[] {

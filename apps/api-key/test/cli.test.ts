@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiKeyStore, loadOrCreateSealKey, openDb } from '@kmsgate/store';
@@ -17,6 +17,8 @@ interface Result {
 let dataDir: string;
 beforeEach(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'kmsgate-cli-'));
+  // The store the server would have created on its first start (api-key refuses a missing one: apps/kmsgate/test/data-dir.test.ts).
+  openDb(join(dataDir, 'kms.db')).close();
 });
 afterEach(() => {
   rmSync(dataDir, { recursive: true, force: true });
@@ -36,20 +38,25 @@ function exec(file: string, args: string[]): Promise<Result> {
 /** The installed bin: the CJS shim that registers tsx, then src/main.ts. */
 const cli = (...args: string[]) => exec(process.execPath, [BIN, ...args]);
 
-test('generate prints exactly one line on stdout: the api key', async () => {
+test('generate prints the x-api-key value and the SigV4 pair on stdout, each once, and what kmsgate keeps of them on stderr', async () => {
   const r = await cli('generate', '--label', 'ci');
   expect(r.code).toBe(0);
-  expect(r.stdout).toMatch(/^kmsgate_[A-Za-z0-9_-]{43}\n$/);
-  expect(r.stderr).toMatch(/Created API key ak_[0-9a-f]{16} \(label "ci", role signer\)/);
-  expect(r.stderr).toMatch(/SigV4 access key id: KG[A-Z2-7]{18}/);
-  expect(r.stderr).toContain('store it now, it is not shown again');
-  expect(r.stderr).not.toContain(r.stdout.trim());
+  const m = /^x-api-key {10}(kmsgate_[A-Za-z0-9_-]{43})\naccess key id {6}(KG[A-Z2-7]{18})\nsecret access key {2}([A-Za-z0-9+/]{40})\n$/.exec(r.stdout);
+  expect(m).not.toBeNull();
+  const [, apiKey, accessKeyId, secretAccessKey] = m as unknown as [string, string, string, string];
+  expect(r.stderr).toMatch(/^Created API key ak_[0-9a-f]{16} \(label "ci", role signer; scope: every key\)\.\n/);
+  expect(r.stderr).toContain('kmsgate keeps only a hash of the x-api-key value and a copy of the secret access key sealed under credential.key');
+  for (const secret of [apiKey, secretAccessKey]) {
+    expect(r.stderr).not.toContain(secret);
+    expect(r.stdout.split(secret)).toHaveLength(2);
+  }
 
-  // The key works against the same store the server would open.
+  // Both credentials work against the same store the server would open.
   const db = openDb(join(dataDir, 'kms.db'));
   try {
     const store = new ApiKeyStore(db, loadOrCreateSealKey(dataDir));
-    expect(store.findByApiKey(r.stdout.trim())).toMatchObject({ label: 'ci', role: 'signer' });
+    expect(store.findByApiKey(apiKey)).toMatchObject({ label: 'ci', role: 'signer' });
+    expect(store.findSigV4Secret(accessKeyId)?.secretAccessKey).toBe(secretAccessKey);
   } finally {
     db.close();
   }
@@ -80,7 +87,7 @@ test('generate --env prints export lines a shell evaluates into the variables th
   expect(r.stdout).toMatch(
     /^export KMSGATE_API_KEY='kmsgate_[A-Za-z0-9_-]{43}'\nexport AWS_ACCESS_KEY_ID='KG[A-Z2-7]{18}'\nexport AWS_SECRET_ACCESS_KEY='[A-Za-z0-9+/]{40}'\n$/,
   );
-  expect(r.stderr).toContain('copy of secretAccessKey sealed under credential.key');
+  expect(r.stderr).toContain('a copy of the secret access key sealed under credential.key');
   const sh = await exec('/bin/sh', ['-c', `eval "$1"; printf '%s %s %s' "$KMSGATE_API_KEY" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY"`, 'sh', r.stdout]);
   const [apiKey, accessKeyId, secret] = sh.stdout.split(' ');
   const db = openDb(join(dataDir, 'kms.db'));
@@ -194,11 +201,16 @@ test('list on an empty store, and revoke without a readable credential.key', asy
   expect((await cli('revoke', k.id!)).code).toBe(0);
 });
 
-test('`npm run -s api-key -- generate` keeps stdout to the key alone', async () => {
+test('`npm run -s api-key -- generate --json` keeps stdout to the JSON alone', async () => {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const r = await exec(npm, ['run', '-s', 'api-key', '--', 'generate', '--label', 'via npm']);
+  const r = await exec(npm, ['run', '-s', 'api-key', '--', 'generate', '--label', 'via npm', '--json']);
   expect(r.code).toBe(0);
-  expect(r.stdout).toMatch(/^kmsgate_[A-Za-z0-9_-]{43}\n$/);
+  const k = JSON.parse(r.stdout) as { apiKey: string };
   // Same data dir resolution as the server: the key landed in $KMSGATE_DATA_DIR/kms.db.
-  expect(readFileSync(join(dataDir, 'kms.db')).length).toBeGreaterThan(0);
+  const db = openDb(join(dataDir, 'kms.db'));
+  try {
+    expect(new ApiKeyStore(db).findByApiKey(k.apiKey)).toMatchObject({ label: 'via npm' });
+  } finally {
+    db.close();
+  }
 });

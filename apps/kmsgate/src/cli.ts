@@ -9,6 +9,7 @@ import { apiKeyCommands } from './commands/api-key';
 import { auditCommands } from './commands/audit';
 import { backupCommands } from './commands/backup';
 import { hsmCommands } from './commands/hsm';
+import { initCommands } from './commands/init';
 import { killSwitchCommands } from './commands/kill-switch';
 import { policyCommands } from './commands/policy';
 import { serveCommands } from './commands/serve';
@@ -18,7 +19,16 @@ import { VERSION } from './version';
 export type { CliIo } from './context';
 
 /** Every command group, in the order `kmsgate --help` lists them. */
-const COMMANDS: readonly CommandModule[] = [apiKeyCommands, auditCommands, backupCommands, hsmCommands, killSwitchCommands, policyCommands, serveCommands];
+const COMMANDS: readonly CommandModule[] = [
+  initCommands,
+  apiKeyCommands,
+  auditCommands,
+  backupCommands,
+  hsmCommands,
+  killSwitchCommands,
+  policyCommands,
+  serveCommands,
+];
 
 /** Runs the CLI on `args` (without node and script path); resolves to the process exit code. */
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
@@ -27,7 +37,11 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .description(
       'Operate a kmsgate gateway: its local store (audit log, kill switch, runtime signing policies, backup and restore) and its YubiHSM 2 (ceremony, backup, device log)',
     )
-    .addHelpText('after', '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses.')
+    .addHelpText(
+      'after',
+      '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses. ' +
+        "Commands refuse (exit 2) a store that does not exist or is not kmsgate's; `kmsgate init` (or the gateway's first start) creates it.",
+    )
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuditLog, openDb, resolveDataDir, resolveDbPath, type AuditInput, type Db } from '@kmsgate/store';
+import { AuditLog, StoreLocationError, locateStore, openDb, resolveDataDir, type AuditInput, type Db, type StoreLocation } from '@kmsgate/store';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -23,15 +22,21 @@ export type CommandModule = (program: Command, ctx: CliContext) => void;
 export class CliError extends Error {}
 
 /**
- * Opens the store the server uses ($KMSGATE_DATA_DIR/kms.db, or $KMS_DB_PATH), runs `f` and closes
- * it. With `mustExist` a missing database is a CliError instead of a new, empty one.
+ * The store the server uses ($KMSGATE_DATA_DIR/kms.db, or $KMS_DB_PATH): a missing one (unless
+ * `create`) or one that is not kmsgate's is a CliError (exit 2), before anything is written.
  */
-export function withDb<T>(env: NodeJS.ProcessEnv, f: (db: Db) => T, opts: { mustExist?: boolean } = {}): T {
-  const path = resolveDbPath(env);
-  if (opts.mustExist && !existsSync(path)) {
-    throw new CliError(`no database at ${path} (set KMSGATE_DATA_DIR or KMS_DB_PATH as for the server)`);
+export function locate(env: NodeJS.ProcessEnv, opts: { create?: boolean } = {}): StoreLocation {
+  try {
+    return locateStore(env, opts);
+  } catch (e) {
+    if (e instanceof StoreLocationError) throw new CliError(e.message);
+    throw e;
   }
-  const db = openDb(path);
+}
+
+/** Opens the store found by `locate`, runs `f` and closes it. */
+export function withDb<T>(env: NodeJS.ProcessEnv, f: (db: Db) => T): T {
+  const db = openDb(locate(env).dbPath);
   try {
     return f(db);
   } finally {

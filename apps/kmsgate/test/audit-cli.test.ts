@@ -131,5 +131,7 @@ test('tail prints the last records oldest first, as a table or as JSONL lines', 
 test('without a database it says where it looked (exit 2)', async () => {
   const r = await kmsgate('audit', 'verify');
   expect(r.code).toBe(2);
-  expect(r.stderr).toBe(`kmsgate: no database at ${join(dataDir, 'kms.db')} (set KMSGATE_DATA_DIR or KMS_DB_PATH as for the server)\n`);
+  expect(r.stderr).toBe(
+    `kmsgate: no kmsgate store at ${join(dataDir, 'kms.db')}: set KMSGATE_DATA_DIR (or KMS_DB_PATH) as for the server, or create one with \`kmsgate init\`\n`,
+  );
 });

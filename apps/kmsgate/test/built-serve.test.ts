@@ -27,6 +27,10 @@ it('npm run build emits JavaScript that serves KMS requests with plain node', as
   expect(built.stdout).toMatch(/^built \d+ files into the dist\/ of 12 workspaces\n$/);
 
   const env = { ...process.env, KMSGATE_DATA_DIR: dataDir, PORT: '0', KMS_DB_PATH: '', KMSGATE_CONFIG: '' };
+  // The data dir is new: the built CLI creates the store the gateway then opens.
+  expect((await run(process.execPath, [...BUILT, join(ROOT, 'apps', 'kmsgate', 'dist', 'main.js'), 'init'], { env, encoding: 'utf8' })).stdout).toMatch(
+    /^created a kmsgate store at /,
+  );
   const key = JSON.parse(
     (
       await run(process.execPath, [...BUILT, join(ROOT, 'apps', 'api-key', 'dist', 'main.js'), 'generate', '--label', 'built', '--json'], {

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run as runApiKey } from '@kmsgate/api-key';
+import { openDb } from '@kmsgate/store';
 import { run } from '../src/cli';
 
 /** `--version` on both CLIs, and `kmsgate api-key …` doing exactly what `api-key …` does. */
@@ -11,6 +12,7 @@ const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 let dataDir: string;
 beforeEach(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'kmsgate-cli-alias-'));
+  openDb(join(dataDir, 'kms.db')).close();
 });
 afterEach(() => {
   rmSync(dataDir, { recursive: true, force: true });

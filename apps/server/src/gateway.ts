@@ -10,9 +10,9 @@ import {
   KeyStore,
   ReadCache,
   SqlitePolicyState,
+  StoreLocationError,
   loadOrCreateSealKey,
-  openDb,
-  resolveDbPath,
+  openStore,
   type Db,
 } from '@kmsgate/store';
 import { createApp } from './app';
@@ -110,6 +110,19 @@ function deviceLogTargets(config: GatewayConfig, started: StartedBackends): Devi
   return targets;
 }
 
+/**
+ * The gateway creates its store on first start (that is how `npm start` works on a fresh clone),
+ * but never writes its tables into a database that is not kmsgate's: a configuration mistake, exit 2.
+ */
+function openGatewayStore(env: NodeJS.ProcessEnv): Db {
+  try {
+    return openStore(env, { create: true }).db;
+  } catch (e) {
+    if (e instanceof StoreLocationError) throw new ConfigError(e.message);
+    throw e;
+  }
+}
+
 /** Opens the store, starts the backends and serves the app; the same path for `npm start` and tests. */
 export async function startGateway(
   config: GatewayConfig,
@@ -120,7 +133,7 @@ export async function startGateway(
   const now = options.now ?? (() => new Date());
   // Checked before anything is opened: a bad certificate or key is a configuration mistake (exit 2).
   let tls = config.server.tls ? loadTlsMaterial(config.server.tls) : undefined;
-  const db = openDb(resolveDbPath(env));
+  const db = openGatewayStore(env);
   let backends: StartedBackends | undefined;
   try {
     backends = await startBackends(config, logger);

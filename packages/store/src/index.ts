@@ -9,3 +9,4 @@ export * from './hsm-log';
 export * from './import-tokens';
 export * from './installation';
 export * from './key-rotations';
+export * from './store-location';

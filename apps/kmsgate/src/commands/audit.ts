@@ -42,15 +42,11 @@ export const auditCommands: CommandModule = (program, { io, setExitCode }) => {
     .action((opts: { jsonl?: string | true; anchor?: string; json?: boolean }) => {
       const jsonlPath = opts.jsonl === undefined ? undefined : opts.jsonl === true ? join(resolveDataDir(io.env), JSONL_FILE) : resolve(opts.jsonl);
       const anchor = opts.anchor === undefined ? undefined : parseAnchor(opts.anchor);
-      const { chain, jsonl, anchored } = withDb(
-        io.env,
-        (db) => ({
-          chain: verifyAuditChain(db),
-          jsonl: jsonlPath === undefined ? undefined : verifyAuditJsonl(db, jsonlPath),
-          anchored: anchor === undefined ? undefined : checkAnchor(anchor, readAuditRecord(db, anchor.seq)),
-        }),
-        { mustExist: true },
-      );
+      const { chain, jsonl, anchored } = withDb(io.env, (db) => ({
+        chain: verifyAuditChain(db),
+        jsonl: jsonlPath === undefined ? undefined : verifyAuditJsonl(db, jsonlPath),
+        anchored: anchor === undefined ? undefined : checkAnchor(anchor, readAuditRecord(db, anchor.seq)),
+      }));
       const ok = chain.ok && (jsonl === undefined || jsonl.ok) && (anchored === undefined || anchored.ok);
       if (opts.json) {
         io.stdout(
@@ -73,7 +69,7 @@ export const auditCommands: CommandModule = (program, { io, setExitCode }) => {
     .action(async (opts: { lines: string; follow?: boolean; json?: boolean }) => {
       const n = Number(opts.lines);
       if (!/^\d+$/.test(opts.lines) || !Number.isSafeInteger(n)) throw new CliError(`-n must be a non-negative integer, got ${opts.lines}`);
-      const { records, head } = withDb(io.env, (db) => ({ records: readAuditTail(db, n), head: readAuditTail(db, 1)[0] }), { mustExist: true });
+      const { records, head } = withDb(io.env, (db) => ({ records: readAuditTail(db, n), head: readAuditTail(db, 1)[0] }));
       // In a table, rows printed later keep the columns of those printed first (a wider cell pushes its own on).
       let widths: number[] = [];
       const rows = (batch: readonly AuditRecord[], header: boolean) => {
@@ -113,13 +109,10 @@ async function follow(io: CliIo, from: AuditRecord | undefined, print: (batch: A
         return;
       }
       const seen = last;
-      const next = withDb(
-        io.env,
-        (db) =>
-          seen === undefined || readAuditRecord(db, seen.seq)?.hash === seen.hash
-            ? { batch: readAuditRecords(db, { afterSeq: seen?.seq ?? 0 }) }
-            : { replacedBy: readAuditTail(db, 1)[0] },
-        { mustExist: true },
+      const next = withDb(io.env, (db) =>
+        seen === undefined || readAuditRecord(db, seen.seq)?.hash === seen.hash
+          ? { batch: readAuditRecords(db, { afterSeq: seen?.seq ?? 0 }) }
+          : { replacedBy: readAuditTail(db, 1)[0] },
       );
       if ('replacedBy' in next) {
         io.stderr(

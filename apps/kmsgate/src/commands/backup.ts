@@ -4,8 +4,7 @@
  * checked (docs/backup.md). Progress goes to stderr, one line per step.
  */
 import { resolve } from 'node:path';
-import { resolveDataDir, resolveDbPath } from '@kmsgate/store';
-import type { CommandModule } from '../context';
+import { locate, type CommandModule } from '../context';
 import { createBackup } from '../backup/create';
 import { restoreBackup } from '../backup/restore';
 import { VERSION } from '../version';
@@ -19,8 +18,7 @@ export const backupCommands: CommandModule = (program, { io }) => {
     .requiredOption('--out <dir>', 'a new or empty directory for the backup')
     .action(async (opts: { out: string }) => {
       const manifest = await createBackup({
-        dataDir: resolveDataDir(io.env),
-        dbPath: resolveDbPath(io.env),
+        ...locate(io.env),
         outDir: resolve(opts.out),
         version: VERSION,
         now: () => new Date(),
@@ -37,15 +35,17 @@ export const backupCommands: CommandModule = (program, { io }) => {
     .description('check a backup (checksums, installation, key count, audit chain) and put it in place of the data dir; the gateway must be stopped')
     .argument('<dir>', 'a directory written by kmsgate backup')
     .action((dir: string) => {
+      // Restoring is how a data dir comes back, so a missing store is fine; a foreign one is not.
+      const { dataDir, dbPath } = locate(io.env, { create: true });
       const { manifest, previous } = restoreBackup({
         from: resolve(dir),
-        dataDir: resolveDataDir(io.env),
-        dbPath: resolveDbPath(io.env),
+        dataDir,
+        dbPath,
         now: () => new Date(),
         progress,
       });
       io.stdout(
-        `restored installation ${manifest.installationId} (backup of ${manifest.createdAt}) into ${resolveDataDir(io.env)}` +
+        `restored installation ${manifest.installationId} (backup of ${manifest.createdAt}) into ${dataDir}` +
           `${previous ? `; the previous data dir is ${previous}` : ''}\n`,
       );
     });

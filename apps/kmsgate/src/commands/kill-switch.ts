@@ -15,28 +15,24 @@ export const killSwitchCommands: CommandModule = (program, { io }) => {
   const ks = program.command('kill-switch').description("stop all signing, or one key's, at once (the gateway reads the switch on every Sign)");
 
   const flip = (engaged: boolean) => (opts: { key?: string; reason?: string; json?: boolean }) => {
-    const result = withDb(
-      io.env,
-      (db) => {
-        const state = new SqlitePolicyState(db);
-        const target = opts.key === undefined ? GLOBAL_KILL_SWITCH : resolveKeyId(db, opts.key);
-        const changed = state.setKillSwitch(target, engaged, CLI_ACTOR, opts.reason ?? null, new Date());
-        if (changed) {
-          auditCliChange(io.env, db, {
-            operation: 'SetKillSwitch',
-            ...(target === GLOBAL_KILL_SWITCH ? {} : { keyId: target }),
-            summary: {
-              target: target === GLOBAL_KILL_SWITCH ? 'global' : 'key',
-              engaged,
-              via: 'cli',
-              ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
-            },
-          });
-        }
-        return { target, changed, switches: state.listKillSwitches() };
-      },
-      { mustExist: true },
-    );
+    const result = withDb(io.env, (db) => {
+      const state = new SqlitePolicyState(db);
+      const target = opts.key === undefined ? GLOBAL_KILL_SWITCH : resolveKeyId(db, opts.key);
+      const changed = state.setKillSwitch(target, engaged, CLI_ACTOR, opts.reason ?? null, new Date());
+      if (changed) {
+        auditCliChange(io.env, db, {
+          operation: 'SetKillSwitch',
+          ...(target === GLOBAL_KILL_SWITCH ? {} : { keyId: target }),
+          summary: {
+            target: target === GLOBAL_KILL_SWITCH ? 'global' : 'key',
+            engaged,
+            via: 'cli',
+            ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+          },
+        });
+      }
+      return { target, changed, switches: state.listKillSwitches() };
+    });
     const what = result.target === GLOBAL_KILL_SWITCH ? 'the global kill switch' : `the kill switch of key ${result.target}`;
     if (opts.json) io.stdout(`${JSON.stringify({ changed: result.changed, ...describeKillSwitches(result.switches) }, null, 2)}\n`);
     else io.stdout(`${what} is ${engaged ? 'ENGAGED' : 'released'}${result.changed ? '' : ' (it already was)'}\n`);
@@ -59,7 +55,7 @@ export const killSwitchCommands: CommandModule = (program, { io }) => {
     .description('list the engaged switches')
     .option('--json', 'print as JSON')
     .action((opts: { json?: boolean }) => {
-      const switches = withDb(io.env, (db) => new SqlitePolicyState(db).listKillSwitches(), { mustExist: true });
+      const switches = withDb(io.env, (db) => new SqlitePolicyState(db).listKillSwitches());
       if (opts.json) {
         io.stdout(`${JSON.stringify(describeKillSwitches(switches), null, 2)}\n`);
         return;

@@ -47,7 +47,7 @@ export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
     .description('list the runtime policies')
     .option('--json', 'print as JSON')
     .action((opts: { json?: boolean }) => {
-      const records = withDb(io.env, (db) => new SqlitePolicyState(db).listRuntimePolicies(), { mustExist: true });
+      const records = withDb(io.env, (db) => new SqlitePolicyState(db).listRuntimePolicies());
       if (opts.json) {
         io.stdout(`${JSON.stringify(records.map(view), null, 2)}\n`);
         return;
@@ -61,7 +61,7 @@ export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
     .description('print the runtime policy for a key id or alias, as JSON')
     .action((selector: string) => {
       const sel = selectorArg(selector);
-      const record = withDb(io.env, (db) => new SqlitePolicyState(db).runtimePoliciesFor([sel])[0], { mustExist: true });
+      const record = withDb(io.env, (db) => new SqlitePolicyState(db).runtimePoliciesFor([sel])[0]);
       if (!record) {
         io.stderr(`no runtime policy for ${sel}\n`);
         setExitCode(1);
@@ -77,14 +77,10 @@ export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
     .action((selector: string, opts: { file: string }) => {
       const sel = selectorArg(selector);
       const normalised = readPolicyFile(opts.file);
-      withDb(
-        io.env,
-        (db) => {
-          new SqlitePolicyState(db).putRuntimePolicy(sel, JSON.stringify(normalised), CLI_ACTOR, new Date());
-          auditCliChange(io.env, db, { operation: 'PutSigningPolicy', summary: { selector: sel, policy: normalised, via: 'cli' } });
-        },
-        { mustExist: true },
-      );
+      withDb(io.env, (db) => {
+        new SqlitePolicyState(db).putRuntimePolicy(sel, JSON.stringify(normalised), CLI_ACTOR, new Date());
+        auditCliChange(io.env, db, { operation: 'PutSigningPolicy', summary: { selector: sel, policy: normalised, via: 'cli' } });
+      });
       io.stdout(`runtime policy for ${sel} set; the gateway applies it from its next request\n`);
     });
 
@@ -93,15 +89,11 @@ export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
     .description("delete the runtime policy; the config's policy for the selector, if any, applies again")
     .action((selector: string) => {
       const sel = selectorArg(selector);
-      const deleted = withDb(
-        io.env,
-        (db) => {
-          const ok = new SqlitePolicyState(db).deleteRuntimePolicy(sel);
-          if (ok) auditCliChange(io.env, db, { operation: 'DeleteSigningPolicy', summary: { selector: sel, via: 'cli' } });
-          return ok;
-        },
-        { mustExist: true },
-      );
+      const deleted = withDb(io.env, (db) => {
+        const ok = new SqlitePolicyState(db).deleteRuntimePolicy(sel);
+        if (ok) auditCliChange(io.env, db, { operation: 'DeleteSigningPolicy', summary: { selector: sel, via: 'cli' } });
+        return ok;
+      });
       if (!deleted) {
         io.stderr(`no runtime policy for ${sel}\n`);
         setExitCode(1);

@@ -69,7 +69,7 @@ export async function hsmAudit(opts: HsmAuditOptions, io: CliIo, setExitCode: (c
   try {
     // Device logs first, kmsgate's records second: a signature the device made before its log was
     // read has its record written by the time the records are read.
-    const last = (serial: number) => withDb(io.env, (db) => new HsmLogStore(db).lastEntry(serial), { mustExist: true });
+    const last = (serial: number) => withDb(io.env, (db) => new HsmLogStore(db).lastEntry(serial));
     for (const url of opts.connectors) reads.push(await readDevice(url, password, last));
     const report = withDb(io.env, (db) => {
       // A symmetric or HMAC key's object is named apart: object IDs are per object type.

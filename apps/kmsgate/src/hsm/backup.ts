@@ -37,14 +37,10 @@ export interface BackupOptions {
 export async function backup(opts: BackupOptions, io: CliIo): Promise<void> {
   const secrets = loadSecrets(opts.mnemonicFile);
   try {
-    const { keys, head } = withDb(
-      io.env,
-      (db) => {
-        const tail = readAuditTail(db, 1)[0];
-        return { keys: storedKeys(db, new KeyStore(db), opts.backend), head: { seq: tail?.seq ?? 0, hash: tail?.hash ?? '' } };
-      },
-      { mustExist: true },
-    );
+    const { keys, head } = withDb(io.env, (db) => {
+      const tail = readAuditTail(db, 1)[0];
+      return { keys: storedKeys(db, new KeyStore(db), opts.backend), head: { seq: tail?.seq ?? 0, hash: tail?.hash ?? '' } };
+    });
     if (keys.length === 0) throw new CliError(`the store has no key of backend ${printable(opts.backend)}; nothing to back up`);
     const say = progressPrinter(io);
     const total = keys.length + 2;
