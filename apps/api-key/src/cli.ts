@@ -46,12 +46,22 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .requiredOption('--label <label>', 'who or what the key is for (1-128 characters)')
     .addOption(new Option('--role <role>', 'what the key may do').choices(API_KEY_ROLES).default('signer'))
     .option('--scope <key>', 'a key id or alias name (alias/…) a signer key may use; repeat for more. Without it: every key', collect, [])
-    .addOption(new Option('--json', 'print id, label, role, apiKey, accessKeyId and secretAccessKey as one JSON object').conflicts('env'))
+    .option('--expires-in <duration>', 'refuse the key from this long after now on: a whole number of s, m, h or d (90s, 15m, 12h, 30d). Without it: never')
+    .addOption(new Option('--json', 'print id, label, role, apiKey, accessKeyId, secretAccessKey and expiresAt as one JSON object').conflicts('env'))
     .option('--env', 'print shell export lines: KMSGATE_API_KEY, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (eval "$(api-key generate … --env)")')
-    .action((opts: { label: string; role: ApiKeyRole; scope: string[]; json?: boolean; env?: boolean }) => {
+    .action((opts: { label: string; role: ApiKeyRole; scope: string[]; expiresIn?: string; json?: boolean; env?: boolean }) => {
+      // Checked before the store is opened: a mistyped duration changes nothing.
+      const lifetimeMs = opts.expiresIn === undefined ? undefined : parseDuration(opts.expiresIn);
       withDb(io.env, ({ db, dataDir }) => {
-        const store = new ApiKeyStore(db, sealKeyFor(new ApiKeyStore(db).list().length, dataDir));
-        const k = store.generate({ label: opts.label, role: opts.role, ...(opts.scope.length > 0 ? { scope: opts.scope } : {}) });
+        // One instant for the creation date and the expiry, so the key lives exactly as long as asked.
+        const now = new Date();
+        const store = new ApiKeyStore(db, sealKeyFor(new ApiKeyStore(db).list().length, dataDir), { now: () => now });
+        const k = store.generate({
+          label: opts.label,
+          role: opts.role,
+          ...(opts.scope.length > 0 ? { scope: opts.scope } : {}),
+          ...(lifetimeMs !== undefined ? { expiresAt: new Date(now.getTime() + lifetimeMs) } : {}),
+        });
         if (opts.json) {
           io.stdout(
             `${JSON.stringify(
@@ -63,6 +73,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
                 accessKeyId: k.accessKeyId,
                 secretAccessKey: k.secretAccessKey,
                 createdAt: iso(k.createdAt),
+                expiresAt: k.expiresAt && iso(k.expiresAt),
               },
               null,
               2,
@@ -79,7 +90,9 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
           io.stdout(`x-api-key          ${k.apiKey}\n` + `access key id      ${k.accessKeyId}\n` + `secret access key  ${k.secretAccessKey}\n`);
         }
         io.stderr(
-          `Created API key ${k.id} (label ${JSON.stringify(k.label)}, role ${k.role}; scope: ${describeScope(store.scopeOf(k.id)!)}).\n` + `  ${KEPT}\n`,
+          `Created API key ${k.id} (label ${JSON.stringify(k.label)}, role ${k.role}; scope: ${describeScope(store.scopeOf(k.id)!)}; ` +
+            `${k.expiresAt ? `expires ${iso(k.expiresAt)}` : 'does not expire'}).\n` +
+            `  ${KEPT}\n`,
         );
       });
     });
@@ -92,7 +105,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       withDb(io.env, ({ db }) => {
         const store = new ApiKeyStore(db);
         const records = store.list().map((r) => ({ ...r, scope: store.scopeOf(r.id)! }));
-        io.stdout(opts.json ? `${JSON.stringify(records.map(toJson), null, 2)}\n` : table(records));
+        io.stdout(opts.json ? `${JSON.stringify(records.map(toJson), null, 2)}\n` : table(records, Date.now()));
       });
     });
 
@@ -145,7 +158,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
     io.stderr(`api-key: ${e instanceof Error ? e.message : String(e)}\n`);
-    return e instanceof StoreLocationError ? 2 : 1;
+    return e instanceof StoreLocationError || e instanceof UsageError ? 2 : 1;
   }
 }
 
@@ -153,6 +166,23 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
 const KEPT =
   'kmsgate keeps only a hash of the x-api-key value and a copy of the secret access key sealed under credential.key: ' +
   'store both now, they are not shown again.';
+
+/** A mistyped argument the user can fix; printed without a stack, exit code 2. */
+class UsageError extends Error {}
+
+const DURATION_UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** Ten years: longer is "never", which is what leaving --expires-in out says. */
+const MAX_LIFETIME_MS = 3650 * DURATION_UNIT_MS.d;
+
+/** `--expires-in`: a whole positive number and one unit (30d, 12h, 15m, 90s). */
+function parseDuration(text: string): number {
+  const m = /^([1-9][0-9]{0,9})([smhd])$/.exec(text);
+  const ms = m ? Number(m[1]) * DURATION_UNIT_MS[m[2] as keyof typeof DURATION_UNIT_MS] : NaN;
+  if (!(ms <= MAX_LIFETIME_MS)) {
+    throw new UsageError(`--expires-in must be a whole number of s, m, h or d (90s, 15m, 12h, 30d), at most 3650d; got ${JSON.stringify(text)}`);
+  }
+  return ms;
+}
 
 /** POSIX single quotes: the values are base64, but the quoting must not depend on that. */
 function shellQuote(value: string): string {
@@ -210,20 +240,22 @@ function toJson(r: ApiKeyRecord & { scope: ApiKeyScope }): Record<string, string
     createdAt: iso(r.createdAt),
     revokedAt: r.revokedAt && iso(r.revokedAt),
     lastUsedAt: r.lastUsedAt && iso(r.lastUsedAt),
+    expiresAt: r.expiresAt && iso(r.expiresAt),
     scope: scopeJson(r.scope),
   };
 }
 
-function table(records: readonly (ApiKeyRecord & { scope: ApiKeyScope })[]): string {
+function table(records: readonly (ApiKeyRecord & { scope: ApiKeyScope })[], now: number): string {
   if (records.length === 0) return 'no API keys\n';
   const rows = [
-    ['ID', 'LABEL', 'ROLE', 'ACCESS KEY ID', 'CREATED', 'REVOKED', 'LAST USED', 'SCOPE'],
+    ['ID', 'LABEL', 'ROLE', 'ACCESS KEY ID', 'CREATED', 'EXPIRES', 'REVOKED', 'LAST USED', 'SCOPE'],
     ...records.map((r) => [
       r.id,
       r.label,
       r.role,
       r.accessKeyId,
       iso(r.createdAt),
+      r.expiresAt ? `${iso(r.expiresAt)}${r.expiresAt.getTime() <= now ? ' (expired)' : ''}` : 'never',
       r.revokedAt ? iso(r.revokedAt) : '-',
       r.lastUsedAt ? iso(r.lastUsedAt) : '-',
       !r.scope.restricted ? '*' : r.scope.selectors.length === 0 ? '(none)' : r.scope.selectors.join(','),

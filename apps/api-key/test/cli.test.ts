@@ -44,7 +44,7 @@ test('generate prints the x-api-key value and the SigV4 pair on stdout, each onc
   const m = /^x-api-key {10}(kmsgate_[A-Za-z0-9_-]{43})\naccess key id {6}(KG[A-Z2-7]{18})\nsecret access key {2}([A-Za-z0-9+/]{40})\n$/.exec(r.stdout);
   expect(m).not.toBeNull();
   const [, apiKey, accessKeyId, secretAccessKey] = m as unknown as [string, string, string, string];
-  expect(r.stderr).toMatch(/^Created API key ak_[0-9a-f]{16} \(label "ci", role signer; scope: every key\)\.\n/);
+  expect(r.stderr).toMatch(/^Created API key ak_[0-9a-f]{16} \(label "ci", role signer; scope: every key; does not expire\)\.\n/);
   expect(r.stderr).toContain('kmsgate keeps only a hash of the x-api-key value and a copy of the secret access key sealed under credential.key');
   for (const secret of [apiKey, secretAccessKey]) {
     expect(r.stderr).not.toContain(secret);
@@ -67,7 +67,8 @@ test('generate --json prints one JSON object with every credential', async () =>
   const r = await cli('generate', '--label', 'ops', '--role', 'admin', '--json');
   expect(r.code).toBe(0);
   const k = JSON.parse(r.stdout) as Record<string, string>;
-  expect(Object.keys(k).sort()).toEqual(['accessKeyId', 'apiKey', 'createdAt', 'id', 'label', 'role', 'secretAccessKey']);
+  expect(Object.keys(k).sort()).toEqual(['accessKeyId', 'apiKey', 'createdAt', 'expiresAt', 'id', 'label', 'role', 'secretAccessKey']);
+  expect(k.expiresAt).toBeNull();
   expect(k).toMatchObject({ label: 'ops', role: 'admin' });
   expect(k.secretAccessKey).toMatch(/^[A-Za-z0-9+/]{40}$/);
   expect(r.stderr).not.toContain(k.secretAccessKey!);
@@ -121,7 +122,8 @@ test('list shows every key and no secret; revoke works; an unknown id exits 1', 
   const list = await cli('list');
   expect(list.code).toBe(0);
   const lines = list.stdout.trimEnd().split('\n');
-  expect(lines[0]).toMatch(/^ID\s+LABEL\s+ROLE\s+ACCESS KEY ID\s+CREATED\s+REVOKED\s+LAST USED\s+SCOPE$/);
+  expect(lines[0]).toMatch(/^ID\s+LABEL\s+ROLE\s+ACCESS KEY ID\s+CREATED\s+EXPIRES\s+REVOKED\s+LAST USED\s+SCOPE$/);
+  expect(lines[1]).toMatch(/Z {2}never {2}/);
   expect(lines).toHaveLength(3);
   expect(lines[1]).toContain(a.id!);
   expect(lines[1]).toContain(a.accessKeyId!);
@@ -142,7 +144,7 @@ test('list shows every key and no secret; revoke works; an unknown id exits 1', 
     [a.id, false],
     [b.id, true],
   ]);
-  expect(Object.keys(json[0]!).sort()).toEqual(['accessKeyId', 'createdAt', 'id', 'label', 'lastUsedAt', 'revokedAt', 'role', 'scope']);
+  expect(Object.keys(json[0]!).sort()).toEqual(['accessKeyId', 'createdAt', 'expiresAt', 'id', 'label', 'lastUsedAt', 'revokedAt', 'role', 'scope']);
 
   const unknown = await cli('revoke', 'ak_ffffffffffffffff');
   expect(unknown.code).toBe(1);
@@ -213,4 +215,45 @@ test('`npm run -s api-key -- generate --json` keeps stdout to the JSON alone', a
   } finally {
     db.close();
   }
+});
+
+test('generate --expires-in: the expiry is stored, printed once and listed; a bad duration exits 2 and creates nothing', async () => {
+  const r = await cli('generate', '--label', 'temp', '--expires-in', '30d', '--json');
+  expect(r.code).toBe(0);
+  const k = JSON.parse(r.stdout) as { id: string; createdAt: string; expiresAt: string };
+  expect(Date.parse(k.expiresAt) - Date.parse(k.createdAt)).toBe(30 * 86_400_000);
+  expect(r.stderr).toContain(`expires ${k.expiresAt})`);
+  const listed = await cli('list');
+  expect(listed.stdout.split('\n')[1]).toContain(`  ${k.expiresAt}  `);
+  expect((JSON.parse((await cli('list', '--json')).stdout) as { expiresAt: string }[])[0]!.expiresAt).toBe(k.expiresAt);
+
+  const bad = await cli('generate', '--label', 'x', '--expires-in', '30x');
+  expect(bad).toEqual({
+    code: 2,
+    stdout: '',
+    stderr: 'api-key: --expires-in must be a whole number of s, m, h or d (90s, 15m, 12h, 30d), at most 3650d; got "30x"\n',
+  });
+  // In process for the rest: the same `run` the bin calls.
+  for (const text of ['0d', '-1d', '1.5h', '30', 'd', '3651d', '1w', ' 1d', '99999999999s']) {
+    let stderr = '';
+    const code = await run(['generate', '--label', 'x', '--expires-in', text], {
+      stdout: () => undefined,
+      stderr: (s) => {
+        stderr += s;
+      },
+      env: { KMSGATE_DATA_DIR: dataDir },
+    });
+    expect([text, code, stderr]).toEqual([
+      text,
+      2,
+      `api-key: --expires-in must be a whole number of s, m, h or d (90s, 15m, 12h, 30d), at most 3650d; got ${JSON.stringify(text)}\n`,
+    ]);
+  }
+  const ok = await run(['generate', '--label', 'edge', '--expires-in', '3650d', '--json'], {
+    stdout: () => undefined,
+    stderr: () => undefined,
+    env: { KMSGATE_DATA_DIR: dataDir },
+  });
+  expect(ok).toBe(0);
+  expect((JSON.parse((await cli('list', '--json')).stdout) as unknown[]).length).toBe(2);
 });

@@ -153,7 +153,7 @@ export async function startGateway(
       backends.registry.all().map((b) => b.id),
       now(),
     );
-    const apiKeys = new ApiKeyStore(db, loadOrCreateSealKey(config.dataDir));
+    const apiKeys = new ApiKeyStore(db, loadOrCreateSealKey(config.dataDir), { now });
     const policyState = new SqlitePolicyState(db);
     const engine = new PolicyEngine({
       state: policyState,

@@ -26,6 +26,8 @@ export interface ApiKeyRecord {
   readonly createdAt: Date;
   readonly revokedAt: Date | null;
   readonly lastUsedAt: Date | null;
+  /** From this instant on the key is refused, as if unknown; null: it does not expire. */
+  readonly expiresAt: Date | null;
 }
 
 /** What `generate` hands back exactly once; `apiKey` and `secretAccessKey` are not recoverable later. */
@@ -37,6 +39,7 @@ export interface GeneratedApiKey {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly createdAt: Date;
+  readonly expiresAt: Date | null;
 }
 
 export interface SigV4Credential {
@@ -74,14 +77,21 @@ interface ApiKeyRow {
   created_at: number;
   revoked_at: number | null;
   last_used_at: number | null;
+  expires_at: number | null;
 }
 
-const RECORD_COLUMNS = 'id, label, role, access_key_id, created_at, revoked_at, last_used_at';
+const RECORD_COLUMNS = 'id, label, role, access_key_id, created_at, revoked_at, last_used_at, expires_at';
+
+/** A found key with its expiry, checked against the clock on every lookup: never cached as a verdict. */
+interface Found<T> {
+  readonly value: T;
+  readonly expiresAt: number | null;
+}
 
 /**
  * API keys in the `api_keys` table. The x-api-key value is kept only as its SHA-256 (it has 256
  * bits of entropy, so a fast hash is enough: there is nothing to brute-force); the SigV4 secret is
- * sealed (see credential-seal.ts). Lookups by x-api-key and scopes are cached until any API key
+ * sealed (see credential-seal.ts). A key past its expiry is refused like a revoked one. Lookups by x-api-key and scopes are cached until any API key
  * changes (read-cache.ts), so a revoke made by the CLI in another process still takes effect on the
  * very next request.
  */
@@ -92,8 +102,8 @@ export class ApiKeyStore {
   readonly #all: Statement<[], ApiKeyRow>;
   readonly #byId: Statement<[string], ApiKeyRow>;
   readonly #revoke: Statement;
-  readonly #byHash: Statement<[Buffer], { id: string; label: string; role: string; api_key_hash: Buffer }>;
-  readonly #byAccessKeyId: Statement<[string], { id: string; label: string; role: string; sealed_secret: Buffer }>;
+  readonly #byHash: Statement<[Buffer], { id: string; label: string; role: string; api_key_hash: Buffer; expires_at: number | null }>;
+  readonly #byAccessKeyId: Statement<[string], { id: string; label: string; role: string; sealed_secret: Buffer; expires_at: number | null }>;
   readonly #touch: Statement;
   readonly #scoped: Statement<[string], { scoped: number }>;
   readonly #scopeRows: Statement<[string], { selector: string }>;
@@ -102,17 +112,21 @@ export class ApiKeyStore {
   readonly #removeScope: Statement;
   readonly #clearScope: Statement;
   readonly #db: Db;
-  /** By the SHA-256 of the x-api-key (known keys only); scopes by API key id. */
-  readonly #cached: { byHash: CachedRead<string, Principal | undefined>; scope: CachedRead<string, ApiKeyScope | undefined> };
+  readonly #now: () => Date;
+  /** By the SHA-256 of the x-api-key (known keys only, with their expiry); scopes by API key id. */
+  readonly #cached: { byHash: CachedRead<string, Found<Principal> | undefined>; scope: CachedRead<string, ApiKeyScope | undefined> };
 
   /**
    * `sealKey` may be left out by tools that only list or revoke, so an emergency revoke still works
-   * when credential.key is unreadable; `generate` and `findSigV4Secret` then throw.
+   * when credential.key is unreadable; `generate` and `findSigV4Secret` then throw. `now` is the
+   * clock that creation dates and expiry are read from (the gateway's, injectable in tests).
    */
-  constructor(db: Db, sealKey?: Uint8Array) {
+  constructor(db: Db, sealKey?: Uint8Array, { now = () => new Date() }: { now?: () => Date } = {}) {
     if (db === null || typeof db !== 'object' || typeof (db as { prepare?: unknown }).prepare !== 'function') {
       throw new TypeError('db must be an open better-sqlite3 Database');
     }
+    if (typeof now !== 'function') throw new TypeError('now must be a function returning a Date');
+    this.#now = now;
     if (sealKey !== undefined) {
       if (!(sealKey instanceof Uint8Array)) throw new TypeError('sealKey must be a Uint8Array');
       if (sealKey.length !== SEAL_KEY_BYTES) {
@@ -121,14 +135,14 @@ export class ApiKeyStore {
       this.#sealKey = Uint8Array.from(sealKey);
     }
     this.#insert = db.prepare(
-      `INSERT INTO api_keys (id, label, role, api_key_hash, access_key_id, sealed_secret, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO api_keys (id, label, role, api_key_hash, access_key_id, sealed_secret, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#all = db.prepare(`SELECT ${RECORD_COLUMNS} FROM api_keys ORDER BY created_at, id`);
     this.#byId = db.prepare(`SELECT ${RECORD_COLUMNS} FROM api_keys WHERE id = ?`);
     this.#revoke = db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
-    this.#byHash = db.prepare('SELECT id, label, role, api_key_hash FROM api_keys WHERE api_key_hash = ? AND revoked_at IS NULL');
-    this.#byAccessKeyId = db.prepare('SELECT id, label, role, sealed_secret FROM api_keys WHERE access_key_id = ? AND revoked_at IS NULL');
+    this.#byHash = db.prepare('SELECT id, label, role, api_key_hash, expires_at FROM api_keys WHERE api_key_hash = ? AND revoked_at IS NULL');
+    this.#byAccessKeyId = db.prepare('SELECT id, label, role, sealed_secret, expires_at FROM api_keys WHERE access_key_id = ? AND revoked_at IS NULL');
     this.#touch = db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)');
     this.#db = db;
     this.#scoped = db.prepare('SELECT scoped FROM api_keys WHERE id = ?');
@@ -143,14 +157,22 @@ export class ApiKeyStore {
 
   /**
    * `scope`: the keys (ids or alias names) a signer key may use. Left out, the key may use every
-   * key; given (even empty), only those. Admin keys have no scope.
+   * key; given (even empty), only those. Admin keys have no scope. `expiresAt`: the instant from
+   * which the key is refused (after its creation); left out, it does not expire.
    */
-  generate(input: { label: string; role: ApiKeyRole; scope?: readonly string[] }): GeneratedApiKey {
+  generate(input: { label: string; role: ApiKeyRole; scope?: readonly string[]; expiresAt?: Date }): GeneratedApiKey {
     if (input === null || typeof input !== 'object') throw new TypeError('input must be an object');
     const label = checkLabel(input.label);
     const role = checkRole(input.role);
     const scope = input.scope === undefined ? undefined : checkSelectors(input.scope, 'scope');
     if (scope !== undefined && role !== 'signer') throw new TypeError('only signer keys have a scope (an admin key may use every key)');
+    const createdAt = this.#now().getTime();
+    let expiresAt: number | null = null;
+    if (input.expiresAt !== undefined) {
+      checkDate(input.expiresAt, 'expiresAt');
+      expiresAt = input.expiresAt.getTime();
+      if (expiresAt <= createdAt) throw new RangeError(`expiresAt must be after the key's creation (${new Date(createdAt).toISOString()})`);
+    }
     const sealKey = this.#requireSealKey();
 
     const id = `ak_${randomBytes(8).toString('hex')}`;
@@ -160,16 +182,24 @@ export class ApiKeyStore {
     const secretAccessKey = secretBytes.toString('base64');
     const sealed = sealCredential(sealKey, accessKeyId, Buffer.from(secretAccessKey, 'utf8'));
     secretBytes.fill(0);
-    const createdAt = Date.now();
 
     this.#db.transaction(() => {
-      this.#insert.run(id, label, role, hashApiKey(apiKey), accessKeyId, Buffer.from(sealed), createdAt);
+      this.#insert.run(id, label, role, hashApiKey(apiKey), accessKeyId, Buffer.from(sealed), createdAt, expiresAt);
       if (scope !== undefined) {
         this.#setScoped.run(1, id);
         for (const selector of scope) this.#addScope.run(id, selector);
       }
     })();
-    return Object.freeze({ id, label, role, apiKey, accessKeyId, secretAccessKey, createdAt: new Date(createdAt) });
+    return Object.freeze({
+      id,
+      label,
+      role,
+      apiKey,
+      accessKeyId,
+      secretAccessKey,
+      createdAt: new Date(createdAt),
+      expiresAt: expiresAt === null ? null : new Date(expiresAt),
+    });
   }
 
   list(): ApiKeyRecord[] {
@@ -236,28 +266,36 @@ export class ApiKeyStore {
     return this.scopeOf(id)!;
   }
 
+  /** The key's principal; undefined for an unknown, revoked or expired key (expiry read from the clock on every call). */
   findByApiKey(apiKey: string): Principal | undefined {
     if (typeof apiKey !== 'string') throw new TypeError('apiKey must be a string');
     // Anything not shaped like a key we issue cannot match; skip the hash and the query.
     if (!API_KEY_PATTERN.test(apiKey)) return undefined;
     const hash = hashApiKey(apiKey);
     // Keyed by the hash, never the key: which entry a lookup lands on says nothing about any secret.
-    return this.#cached.byHash.get(hash.toString('base64'), () => {
+    const found = this.#cached.byHash.get(hash.toString('base64'), () => {
       const row = this.#byHash.get(hash);
       // The index lookup already matched; the constant-time compare keeps the check explicit
       // should the lookup ever become a prefix or collation match.
       if (row === undefined || row.api_key_hash.length !== hash.length || !timingSafeEqual(row.api_key_hash, hash)) {
         return undefined;
       }
-      return principal(row.id, row.label, row.role);
+      return { value: principal(row.id, row.label, row.role), expiresAt: row.expires_at };
     });
+    return this.#unexpired(found);
+  }
+
+  /** The cache holds the expiry, not a verdict: a key cached while valid is refused from its expiry on, with no write to the store. */
+  #unexpired<T>(found: Found<T> | undefined): T | undefined {
+    if (found === undefined) return undefined;
+    return found.expiresAt !== null && this.#now().getTime() >= found.expiresAt ? undefined : found.value;
   }
 
   findSigV4Secret(accessKeyId: string): SigV4Credential | undefined {
     if (typeof accessKeyId !== 'string') throw new TypeError('accessKeyId must be a string');
     if (!ACCESS_KEY_ID_PATTERN.test(accessKeyId)) return undefined;
     const row = this.#byAccessKeyId.get(accessKeyId);
-    if (row === undefined) return undefined;
+    if (row === undefined || this.#unexpired({ value: row, expiresAt: row.expires_at }) === undefined) return undefined;
     // Unsealing costs about a microsecond, so there is no cache of plaintext secrets to outlive a revoke.
     const secret = unsealCredential(this.#requireSealKey(), accessKeyId, row.sealed_secret);
     const secretAccessKey = Buffer.from(secret).toString('utf8');
@@ -346,5 +384,6 @@ function toRecord(row: ApiKeyRow): ApiKeyRecord {
     createdAt: new Date(row.created_at),
     revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
     lastUsedAt: row.last_used_at === null ? null : new Date(row.last_used_at),
+    expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
   });
 }

@@ -242,4 +242,12 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX key_rotation_schedule ON key_rotation (period_days, anchor_at);
   `,
+  // 10: API keys that expire (`api-key generate --expires-in`). NULL: never. The read cache's
+  // trigger (migration 6) must count a change of the new column too, so it is made again with it.
+  `
+  ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;  -- epoch milliseconds; refused from this instant on
+  DROP TRIGGER api_keys_update_counted;
+  CREATE TRIGGER api_keys_update_counted AFTER UPDATE OF label, role, api_key_hash, access_key_id, sealed_secret, revoked_at, scoped, expires_at
+    ON api_keys BEGIN UPDATE store_version SET n = n + 1; END;
+  `,
 ];

@@ -39,6 +39,44 @@ describe('ApiKeyStore.generate', () => {
     expect(other.secretAccessKey).not.toBe(k.secretAccessKey);
   });
 
+  test('expiresAt: the key is found until that instant and refused from it on, on both lookups; list shows it', () => {
+    let clock = new Date('2026-03-01T00:00:00Z');
+    const timed = new ApiKeyStore(db, loadOrCreateSealKey(dir), { now: () => clock });
+    const k = timed.generate({ label: 'temp', role: 'signer', expiresAt: new Date('2026-03-31T00:00:00Z') });
+    const forever = timed.generate({ label: 'forever', role: 'admin' });
+    expect(k.expiresAt).toEqual(new Date('2026-03-31T00:00:00Z'));
+    expect(forever.expiresAt).toBeNull();
+    // Same creation instant: list orders them by id, which is random.
+    expect(
+      timed
+        .list()
+        .map((r) => [r.label, r.createdAt, r.expiresAt])
+        .sort(),
+    ).toEqual([
+      ['forever', clock, null],
+      ['temp', clock, new Date('2026-03-31T00:00:00Z')],
+    ]);
+    clock = new Date('2026-03-30T23:59:59.999Z');
+    expect(timed.findByApiKey(k.apiKey)?.apiKeyId).toBe(k.id);
+    expect(timed.findSigV4Secret(k.accessKeyId)?.secretAccessKey).toBe(k.secretAccessKey);
+    clock = new Date('2026-03-31T00:00:00Z');
+    expect(timed.findByApiKey(k.apiKey)).toBeUndefined();
+    expect(timed.findSigV4Secret(k.accessKeyId)).toBeUndefined();
+    clock = new Date('2099-01-01T00:00:00Z');
+    expect(timed.findByApiKey(forever.apiKey)?.apiKeyId).toBe(forever.id);
+  });
+
+  test('refuses an expiry that is not after the creation, or not a date, and stores nothing', () => {
+    const clock = new Date('2026-03-01T00:00:00Z');
+    const timed = new ApiKeyStore(db, loadOrCreateSealKey(dir), { now: () => clock });
+    expect(() => timed.generate({ label: 'x', role: 'signer', expiresAt: clock })).toThrow(
+      /expiresAt must be after the key's creation \(2026-03-01T00:00:00.000Z\)/,
+    );
+    expect(() => timed.generate({ label: 'x', role: 'signer', expiresAt: new Date(NaN) })).toThrow(/expiresAt must be a valid Date/);
+    expect(() => timed.generate({ label: 'x', role: 'signer', expiresAt: '2027-01-01' as unknown as Date })).toThrow(TypeError);
+    expect(timed.list()).toEqual([]);
+  });
+
   test('checks label and role, naming the field', () => {
     expect(() => store.generate({ label: '', role: 'signer' })).toThrow(RangeError);
     expect(() => store.generate({ label: 'x'.repeat(129), role: 'signer' })).toThrow(/label must be 1 to 128/);
@@ -67,6 +105,7 @@ describe('ApiKeyStore lookups', () => {
       createdAt: k.createdAt,
       revokedAt: null,
       lastUsedAt: null,
+      expiresAt: null,
     });
     const text = JSON.stringify(listed);
     expect(text).not.toContain(k.apiKey);

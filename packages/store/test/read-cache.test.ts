@@ -82,6 +82,20 @@ describe('API keys', () => {
     expect(gateway.findByApiKey(k.apiKey)).toBeUndefined();
   });
 
+  it('a cached x-api-key lookup is refused from its expiry on, with no read and no write: the cache holds the expiry, not a verdict', () => {
+    const seal = loadOrCreateSealKey(dir);
+    let clock = new Date('2026-06-01T00:00:00Z');
+    const reads = readsOf(served, 'api_keys');
+    const gateway = new ApiKeyStore(served, seal, { now: () => clock });
+    const k = new ApiKeyStore(other, seal, { now: () => clock }).generate({ label: 'agent', role: 'signer', expiresAt: new Date('2026-06-01T01:00:00Z') });
+    expect(gateway.findByApiKey(k.apiKey)).toMatchObject({ apiKeyId: k.id });
+    clock = new Date('2026-06-01T01:00:00Z');
+    expect(gateway.findByApiKey(k.apiKey)).toBeUndefined();
+    clock = new Date('2026-06-01T00:59:59.999Z');
+    expect(gateway.findByApiKey(k.apiKey)).toMatchObject({ apiKeyId: k.id });
+    expect(reads()).toBe(1);
+  });
+
   it('an unknown key is looked up every time and never cached (guesses cannot push real entries out)', () => {
     const seal = loadOrCreateSealKey(dir);
     const reads = readsOf(served, 'api_keys');
