@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { formatTable } from '@kmsgate/core';
 import {
   API_KEY_ROLES,
   ApiKeyStore,
@@ -261,15 +262,5 @@ function table(records: readonly (ApiKeyRecord & { scope: ApiKeyScope })[], now:
       !r.scope.restricted ? '*' : r.scope.selectors.length === 0 ? '(none)' : r.scope.selectors.join(','),
     ]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return (
-    rows
-      .map((row) =>
-        row
-          .map((cell, i) => cell.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
+  return formatTable(rows);
 }

@@ -10,9 +10,12 @@ import { auditCommands } from './commands/audit';
 import { backupCommands } from './commands/backup';
 import { hsmCommands } from './commands/hsm';
 import { initCommands } from './commands/init';
+import { keysCommands } from './commands/keys';
 import { killSwitchCommands } from './commands/kill-switch';
 import { policyCommands } from './commands/policy';
 import { serveCommands } from './commands/serve';
+import { simulatorCommands } from './commands/simulators';
+import { verifyAttestationCommands } from './commands/verify-attestation';
 import { CliError, type CliContext, type CliIo, type CommandModule } from './context';
 import { VERSION } from './version';
 
@@ -25,9 +28,12 @@ const COMMANDS: readonly CommandModule[] = [
   auditCommands,
   backupCommands,
   hsmCommands,
+  keysCommands,
   killSwitchCommands,
   policyCommands,
   serveCommands,
+  verifyAttestationCommands,
+  simulatorCommands,
 ];
 
 /** Runs the CLI on `args` (without node and script path); resolves to the process exit code. */
@@ -35,12 +41,14 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   let exitCode = 0;
   const program = new Command('kmsgate')
     .description(
-      'Operate a kmsgate gateway: its local store (audit log, kill switch, runtime signing policies, backup and restore) and its YubiHSM 2 (ceremony, backup, device log)',
+      'Run and operate a kmsgate gateway: serve it, its local store (API keys, keys, audit log, kill switch, runtime signing policies, backup and restore), ' +
+        'its YubiHSM 2 (ceremony, backup, device log), TEE attestations, and the device simulators',
     )
     .addHelpText(
       'after',
       '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses. ' +
-        "Commands refuse (exit 2) a store that does not exist or is not kmsgate's; `kmsgate init` (or the gateway's first start) creates it.",
+        "Commands refuse (exit 2) a store that does not exist or is not kmsgate's; `kmsgate init` (or the gateway's first start) creates it.\n" +
+        'Exit codes: 0 done, 1 the check or the operation failed, 2 a usage mistake or a missing or foreign store.',
     )
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
@@ -58,7 +66,8 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     await program.parseAsync(args, { from: 'user' });
     return exitCode;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode;
+    // --help and --version end with 0; commander's usage errors (unknown option, missing value) are mistakes to fix: 2.
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     io.stderr(`kmsgate: ${e instanceof Error ? e.message : String(e)}\n`);
     return e instanceof CliError ? 2 : 1;
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand, DescribeCustomKeyStoresCommand, GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { SIM_MEASUREMENT, startTeeSimulator } from '@kmsgate/tee-sim';
-import { verifyAttestation } from '../../../scripts/verify-attestation';
+import { verifyAttestation } from '@kmsgate/cli';
 import { ConfigError, loadConfig, parseConfig } from '../src/config';
 import { REPO_ROOT, startGateway } from '../src/gateway';
 import { silentLogger } from '../src/log';
@@ -178,15 +178,11 @@ describe('GET /attestation', () => {
     expect(res).toMatchObject({ status: 400, json: { __type: 'NotFoundException', message: 'No TEE backend has id yubihsm.' } });
   });
 
-  it('scripts/verify-attestation.ts verifies it offline from stdin (exit 0) and refuses a wrong nonce (exit 1)', async () => {
+  it('kmsgate verify-attestation verifies it offline from stdin (exit 0), refuses a wrong nonce (exit 1) and a missing one (exit 2)', async () => {
     const nonce = randomBytes(16).toString('hex');
     const att = JSON.stringify((await get(`/attestation?nonce=${nonce}`)).json);
     const run = (n: string) =>
-      spawnSync(
-        process.execPath,
-        [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'scripts', 'verify-attestation.ts'), '--nonce', n],
-        { input: att, encoding: 'utf8' },
-      );
+      spawnSync(join(REPO_ROOT, 'node_modules', '.bin', 'kmsgate'), ['verify-attestation', ...(n ? ['--nonce', n] : [])], { input: att, encoding: 'utf8' });
     const good = run(nonce);
     expect(good.stdout).toMatch(/VERIFIED: signature over domain ‖ nonce ‖ measurement/);
     expect(good.stdout).toMatch(/SIMULATED TEE/);
@@ -194,6 +190,9 @@ describe('GET /attestation', () => {
     const bad = run('00'.repeat(16));
     expect(bad.stdout).toMatch(/NOT VERIFIED: the attestation is for another nonce/);
     expect(bad.status).toBe(1);
+    const missing = run('');
+    expect(missing.stderr).toBe('kmsgate: --nonce is required: the nonce you sent with GET /attestation\n');
+    expect(missing.status).toBe(2);
   });
 });
 

@@ -12,3 +12,4 @@ export * from './kms/symmetric-ciphertext';
 export * from './kms/key-material';
 export * from './kms/validate';
 export * from './atomic-file';
+export * from './tool-cli';

@@ -2,4 +2,4 @@
 // The bridge daemon runs from its TypeScript sources; tsx (a root devDependency) compiles on load.
 'use strict';
 require('tsx/cjs/api').register();
-require('../src/cli.ts');
+require('../src/main.ts');

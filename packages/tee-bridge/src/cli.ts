@@ -1,5 +1,5 @@
 // `tee-bridge`: the board-side bridge daemon, or the host build of the TA behind it.
-import { parseArgs } from 'node:util';
+import { UsageError, defineTool, intOption, untilStopSignal } from '@kmsgate/core';
 import { toHex } from '@kmsgate/tee';
 import { startHostBridge, startTeeBridge, type RunningTeeBridge } from './daemon';
 
@@ -27,98 +27,58 @@ Options:
   -h, --help               show this help
 `;
 
-class UsageError extends Error {}
-
-async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        socket: { type: 'string' },
-        libteec: { type: 'string' },
-        simulated: { type: 'boolean' },
-        'build-hash': { type: 'string' },
-        storage: { type: 'string' },
-        'allow-uid': { type: 'string' },
-        'max-outstanding': { type: 'string' },
-        'call-timeout-ms': { type: 'string' },
-        verbose: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    process.stderr.write(`tee-bridge: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (!values.socket) throw new UsageError('--socket is required');
-  if (!values.libteec === !values.storage) throw new UsageError('give exactly one of --libteec (a board) or --storage (the host build)');
-  if (values.storage && (values.simulated || values['build-hash'] !== undefined)) throw new UsageError('--simulated and --build-hash go with --libteec');
-  const maxOutstanding = intOption(values['max-outstanding'], 'max-outstanding', 1, 1024);
-  const callTimeoutMs = intOption(values['call-timeout-ms'], 'call-timeout-ms', 1, 600_000);
-  const allowedUid = intOption(values['allow-uid'], 'allow-uid', 0, 0xffff_ffff);
-  const log = (line: string) => process.stderr.write(`tee-bridge: ${line}\n`);
-  const common = {
-    socketPath: values.socket,
-    ...(maxOutstanding !== undefined && { maxOutstanding }),
-    ...(callTimeoutMs !== undefined && { callTimeoutMs }),
-    ...(allowedUid !== undefined && { allowedUid }),
-    // Failures to open the TA session are worth a line even without --verbose.
-    log: values.verbose ? log : (line: string) => (/session/.test(line) ? log(line) : undefined),
-  };
-  const bridge: RunningTeeBridge = values.storage
-    ? await startHostBridge({ ...common, storageDir: values.storage })
-    : await startTeeBridge({
-        ...common,
-        libraryPath: values.libteec!,
-        contextName: null,
-        mode: values.simulated ? 'simulated' : 'real',
-        ...(values['build-hash'] !== undefined && { buildHash: values['build-hash'] }),
-      });
-  const where = values.storage ? `host build, storage ${values.storage}` : `libteec ${values.libteec}`;
-  log(
-    `listening on ${bridge.socketPath} (TA ${bridge.hello.taUuid}, mode ${bridge.hello.mode}, ${where}, build ${bridge.hello.buildHash}, uid ${allowedUid ?? process.getuid!()} only)`,
-  );
-  try {
-    const att = await bridge.session.invoke('getAttestation', { nonce: toHex(new Uint8Array(32).fill(0x6b)) });
-    log(`attestation public key (SPKI DER, hex): ${att.publicKey}`);
-  } catch (e) {
-    log(`no attestation key yet: ${(e as Error).message}`);
-  }
-
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      log(`${signal}, closing`);
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
+export const teeBridgeTool = defineTool({
+  name: 'tee-bridge',
+  usage: USAGE,
+  options: {
+    socket: { type: 'string' },
+    libteec: { type: 'string' },
+    simulated: { type: 'boolean' },
+    'build-hash': { type: 'string' },
+    storage: { type: 'string' },
+    'allow-uid': { type: 'string' },
+    'max-outstanding': { type: 'string' },
+    'call-timeout-ms': { type: 'string' },
+    verbose: { type: 'boolean' },
+  },
+  async main(values, log) {
+    if (!values.socket) throw new UsageError('--socket is required');
+    if (!values.libteec === !values.storage) throw new UsageError('give exactly one of --libteec (a board) or --storage (the host build)');
+    if (values.storage && (values.simulated || values['build-hash'] !== undefined)) throw new UsageError('--simulated and --build-hash go with --libteec');
+    const maxOutstanding = intOption(values['max-outstanding'], 'max-outstanding', 1, 1024);
+    const callTimeoutMs = intOption(values['call-timeout-ms'], 'call-timeout-ms', 1, 600_000);
+    const allowedUid = intOption(values['allow-uid'], 'allow-uid', 0, 0xffff_ffff);
+    const common = {
+      socketPath: values.socket,
+      ...(maxOutstanding !== undefined && { maxOutstanding }),
+      ...(callTimeoutMs !== undefined && { callTimeoutMs }),
+      ...(allowedUid !== undefined && { allowedUid }),
+      // Failures to open the TA session are worth a line even without --verbose.
+      log: values.verbose ? log : (line: string) => (/session/.test(line) ? log(line) : undefined),
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-  await bridge.close();
-  return 0;
-}
-
-function intOption(raw: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new UsageError(`--${name} must be an integer in ${min}..${max}`);
-  return Number(raw);
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
+    const bridge: RunningTeeBridge = values.storage
+      ? await startHostBridge({ ...common, storageDir: values.storage })
+      : await startTeeBridge({
+          ...common,
+          libraryPath: values.libteec!,
+          contextName: null,
+          mode: values.simulated ? 'simulated' : 'real',
+          ...(values['build-hash'] !== undefined && { buildHash: values['build-hash'] }),
+        });
+    // Before the line that says it listens: whoever waits for that line may signal at once.
+    const stopped = untilStopSignal(log);
+    const where = values.storage ? `host build, storage ${values.storage}` : `libteec ${values.libteec}`;
+    log(
+      `listening on ${bridge.socketPath} (TA ${bridge.hello.taUuid}, mode ${bridge.hello.mode}, ${where}, build ${bridge.hello.buildHash}, uid ${allowedUid ?? process.getuid!()} only)`,
+    );
+    try {
+      const att = await bridge.session.invoke('getAttestation', { nonce: toHex(new Uint8Array(32).fill(0x6b)) });
+      log(`attestation public key (SPKI DER, hex): ${att.publicKey}`);
+    } catch (e) {
+      log(`no attestation key yet: ${(e as Error).message}`);
+    }
+    await stopped;
+    await bridge.close();
+    return 0;
   },
-  (err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`tee-bridge: ${message}\n${err instanceof UsageError ? `\n${USAGE}` : ''}`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
-  },
-);
+});

@@ -5,3 +5,4 @@ export { DEFAULT_SERIAL, FIRMWARE, PART_NUMBER, SUPPORTED_ALGORITHMS } from './d
 export { MAX_SESSIONS, SESSION_TIMEOUT_MS } from './session-table';
 export { OBJECT_CAPACITY } from './object-store';
 export { simulatorAttestationRoot } from './attestation';
+export { yubihsmSimTool } from './cli';

@@ -1,4 +1,4 @@
-/** The keys of one backend as the store records them, with their tags and aliases. */
+/** The keys as the store records them: all of them, or one backend's with their tags and aliases. */
 import { hasKeyMaterial, type KeyRecord } from '@kmsgate/core';
 import { KeyRotationStore, materialUseName, type KeyMaterial, type KeyStore, type Db } from '@kmsgate/store';
 import { CliError } from '../context';
@@ -20,22 +20,31 @@ export interface StoredKey {
 export function storedKeys(db: Db, keys: KeyStore, backendId: string): StoredKey[] {
   const rotations = new KeyRotationStore(db);
   const out: StoredKey[] = [];
+  for (const record of everyKey(keys)) {
+    if (record.backendId !== backendId || !hasKeyMaterial(record)) continue;
+    const keyId = record.keyId;
+    const aliases = keys.listAliases('', keyId, 1000).aliases.map((a) => a.aliasName);
+    const schedule = rotations.state(keyId).schedule;
+    out.push({
+      record,
+      tags: keys.listTags(keyId),
+      aliases,
+      rotations: rotations.rotations(keyId),
+      ...(schedule ? { schedule: { periodDays: schedule.periodDays, anchorAt: schedule.anchorAt } } : {}),
+    });
+  }
+  return out;
+}
+
+/** Every key in the store, in key id order, a page at a time. */
+export function* everyKey(keys: KeyStore): Generator<KeyRecord> {
   for (let after = ''; ;) {
     const page = keys.listKeyIds(after, 1000);
     for (const keyId of page.keyIds) {
       const record = keys.getKey(keyId);
-      if (!record || record.backendId !== backendId || !hasKeyMaterial(record)) continue;
-      const aliases = keys.listAliases('', keyId, 1000).aliases.map((a) => a.aliasName);
-      const schedule = rotations.state(keyId).schedule;
-      out.push({
-        record,
-        tags: keys.listTags(keyId),
-        aliases,
-        rotations: rotations.rotations(keyId),
-        ...(schedule ? { schedule: { periodDays: schedule.periodDays, anchorAt: schedule.anchorAt } } : {}),
-      });
+      if (record) yield record;
     }
-    if (!page.truncated) return out;
+    if (!page.truncated) return;
     after = page.keyIds[page.keyIds.length - 1]!;
   }
 }

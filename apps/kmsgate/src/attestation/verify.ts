@@ -1,21 +1,16 @@
 /**
- * Verifies a kmsgate TEE attestation offline, with node:crypto only (no kmsgate code, no network).
- *
- *   curl -s "http://127.0.0.1:8080/attestation?nonce=$NONCE" > att.json
- *   npx tsx scripts/verify-attestation.ts --nonce $NONCE [--measurement <hex>] [--public-key <hex>] att.json
+ * Verifies a kmsgate TEE attestation offline, with node:crypto only: this file imports no kmsgate
+ * code, so what it checks does not rest on the code that made the attestation.
  *
  * The attestation is the JSON GET /attestation returns (or the bridge's getAttestation result):
  * `signature` over the bytes domain ‖ nonce ‖ measurement (domain: the 26 ASCII bytes
  * `kmsgate-tee-attestation/v2`, protocol version 2), by the device attestation key `publicKey` (DER
  * SubjectPublicKeyInfo, hex), with `algorithm` ECDSA_P256_SHA256, ED25519 or RSASSA_PSS_SHA256.
- * The script checks that the nonce is the one you chose (freshness), the signature, and, when you
- * pass them, the measurement you expect (which TA) and the public key you pinned (which device).
- * Without --public-key the key is trusted on first use: pin the one it prints.
- * Exit status: 0 verified, 1 not verified, 2 usage error.
+ * It checks that the nonce is the one you chose (freshness), the signature, and, when given, the
+ * measurement you expect (which TA) and the public key you pinned (which device). Without a pinned
+ * key the key is trusted on first use.
  */
 import { createHash, createPublicKey, timingSafeEqual, verify, constants } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 
 export interface AttestationDocument {
   algorithm: string;
@@ -40,7 +35,7 @@ export interface Expectations {
 export type Verdict = { ok: true; fingerprint: string; measurement: string; warnings: string[] } | { ok: false; reason: string };
 
 const HEX = /^(?:[0-9a-fA-F]{2})+$/;
-/** The bridge protocol's ATTESTATION_DOMAIN, restated: this script reads no kmsgate code. */
+/** The bridge protocol's ATTESTATION_DOMAIN, restated: this file imports no kmsgate code. */
 const DOMAIN = Buffer.from('kmsgate-tee-attestation/v2', 'ascii');
 
 function sameHex(a: string, b: string): boolean {
@@ -105,60 +100,3 @@ export function verifyAttestation(doc: unknown, expected: Expectations): Verdict
     warnings,
   };
 }
-
-const USAGE = `Usage: npx tsx scripts/verify-attestation.ts --nonce <hex> [--measurement <hex>] [--public-key <hex>] [file|-]
-
-Verifies the JSON of GET /attestation (from the file, or stdin) offline with node:crypto.
-  --nonce <hex>        the nonce you sent (required)
-  --measurement <hex>  the TA measurement you expect
-  --public-key <hex>   the pinned device attestation key (DER SPKI, hex, as in the JSON)
-Exit status: 0 verified, 1 not verified, 2 usage error.
-`;
-
-function main(argv: string[]): number {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: { nonce: { type: 'string' }, measurement: { type: 'string' }, 'public-key': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (!values.nonce || positionals.length > 1) {
-    process.stderr.write(USAGE);
-    return 2;
-  }
-  const source = positionals[0] ?? '-';
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(source === '-' ? 0 : source, 'utf8'));
-  } catch (e) {
-    process.stderr.write(`cannot read the attestation from ${source === '-' ? 'stdin' : source}: ${(e as Error).message}\n`);
-    return 2;
-  }
-  const verdict = verifyAttestation(doc, {
-    nonce: values.nonce,
-    ...(values.measurement !== undefined && { measurement: values.measurement }),
-    ...(values['public-key'] !== undefined && { publicKey: values['public-key'] }),
-  });
-  if (!verdict.ok) {
-    process.stdout.write(`NOT VERIFIED: ${verdict.reason}\n`);
-    return 1;
-  }
-  for (const w of verdict.warnings) process.stdout.write(`warning: ${w}\n`);
-  process.stdout.write(
-    `VERIFIED: signature over domain ‖ nonce ‖ measurement\n  measurement:            ${verdict.measurement}\n  attestation key sha256: ${verdict.fingerprint}\n`,
-  );
-  return 0;
-}
-
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
