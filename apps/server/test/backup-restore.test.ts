@@ -242,7 +242,7 @@ describe('a backup taken under load', () => {
       const r = await kmsgate(restoredDir, 'backup', '--out', backupDir);
       expect(r).toMatchObject({ code: 2, stderr: expect.stringMatching(/^kmsgate: .*backup is not empty: back up into a new or empty directory\n$/) });
       const none = await kmsgate(join(root, 'nowhere'), 'backup', '--out', join(root, 'unused'));
-      expect(none).toMatchObject({ code: 2, stderr: expect.stringMatching(/^kmsgate: no store at .*nowhere\/kms\.db: nothing to back up/) });
+      expect(none).toMatchObject({ code: 2, stderr: expect.stringMatching(/^kmsgate: no kmsgate store at .*nowhere\/kms\.db: set KMSGATE_DATA_DIR/) });
       expect(existsSync(join(root, 'unused'))).toBe(false);
     });
   });

@@ -32,8 +32,8 @@ export interface BackupOptions {
   progress: (line: string) => void;
 }
 
+/** `o.dbPath` is a store the command has located (a missing or foreign one is refused before this). */
 export async function createBackup(o: BackupOptions): Promise<Manifest> {
-  if (!existsSync(o.dbPath)) throw new CliError(`no store at ${printable(o.dbPath)}: nothing to back up (set KMSGATE_DATA_DIR as for the server)`);
   if (existsSync(o.outDir) && readdirSync(o.outDir).length > 0)
     throw new CliError(`${printable(o.outDir)} is not empty: back up into a new or empty directory`);
   mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
