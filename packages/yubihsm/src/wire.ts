@@ -36,56 +36,63 @@ export class WireWriter {
   private buf = new Uint8Array(64);
   private len = 0;
 
-  private reserve(n: number): Uint8Array {
-    if (this.len + n > this.buf.length) {
-      const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-      next.set(this.buf.subarray(0, this.len));
+  /**
+   * Makes room for `n` more bytes and returns where they start; read `this.buf` only after calling
+   * it (it may be replaced). No view per field: frames are built on every exchange.
+   */
+  private reserve(n: number): number {
+    const at = this.len;
+    if (at + n > this.buf.length) {
+      const next = new Uint8Array(Math.max(this.buf.length * 2, at + n));
+      next.set(this.buf.subarray(0, at));
       this.buf = next;
     }
-    const view = this.buf.subarray(this.len, this.len + n);
     this.len += n;
-    return view;
+    return at;
   }
 
   /** `field` names the value in the RangeError/TypeError thrown for a bad argument. */
   u8(n: number, field = 'u8'): this {
     assertInt(field, n, 0, 0xff);
-    this.reserve(1)[0] = n;
+    const at = this.reserve(1);
+    this.buf[at] = n;
     return this;
   }
 
   u16(n: number, field = 'u16'): this {
     assertInt(field, n, 0, 0xffff);
-    const v = this.reserve(2);
-    v[0] = n >>> 8;
-    v[1] = n & 0xff;
+    const at = this.reserve(2);
+    this.buf[at] = n >>> 8;
+    this.buf[at + 1] = n & 0xff;
     return this;
   }
 
   u32(n: number, field = 'u32'): this {
     assertInt(field, n, 0, 0xffffffff);
-    const v = this.reserve(4);
-    new DataView(v.buffer, v.byteOffset, 4).setUint32(0, n, false);
+    const at = this.reserve(4);
+    new DataView(this.buf.buffer, this.buf.byteOffset + at, 4).setUint32(0, n, false);
     return this;
   }
 
   u64(n: bigint, field = 'u64'): this {
     assertU64(field, n);
-    const v = this.reserve(8);
-    new DataView(v.buffer, v.byteOffset, 8).setBigUint64(0, n, false);
+    const at = this.reserve(8);
+    new DataView(this.buf.buffer, this.buf.byteOffset + at, 8).setBigUint64(0, n, false);
     return this;
   }
 
   bytes(b: Uint8Array, field = 'bytes'): this {
     assertBytes(field, b);
-    this.reserve(b.length).set(b);
+    const at = this.reserve(b.length);
+    this.buf.set(b, at);
     return this;
   }
 
   /** Bytes that must have exactly `length` bytes (challenges, MACs, keys). */
   fixedBytes(b: Uint8Array, length: number, field = 'bytes'): this {
     assertBytes(field, b, length);
-    this.reserve(length).set(b);
+    const at = this.reserve(length);
+    this.buf.set(b, at);
     return this;
   }
 
@@ -93,8 +100,8 @@ export class WireWriter {
   label(l: string | Uint8Array, field = 'label'): this {
     const raw = typeof l === 'string' ? new TextEncoder().encode(l) : l;
     assertBytes(field, raw, { max: LABEL_LENGTH });
-    const v = this.reserve(LABEL_LENGTH);
-    v.set(raw);
+    const at = this.reserve(LABEL_LENGTH);
+    this.buf.set(raw, at);
     return this;
   }
 

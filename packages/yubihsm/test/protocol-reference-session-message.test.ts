@@ -1,4 +1,5 @@
 import { DeviceError, DeviceErrorCode, type DeviceErrorName, ProtocolError, type ProtocolErrorKind } from '../src/errors';
+import { CbcKey } from '../src/scp03/cbc';
 import { counterIv, pad } from '../src/scp03/cipher';
 import { Scp03Channel } from '../src/scp03/channel';
 import { authKeyFromPassword } from '../src/scp03/kdf';
@@ -40,7 +41,7 @@ function openPair(v: MessageCase): { host: Scp03Channel; card: Scp03Channel } {
 }
 
 function decryptRaw(sEnc: Uint8Array, counter: number, ciphertext: Uint8Array): string {
-  const d = createDecipheriv('aes-128-cbc', sEnc, counterIv(sEnc, counter));
+  const d = createDecipheriv('aes-128-cbc', sEnc, counterIv(new CbcKey(sEnc), counter));
   d.setAutoPadding(false);
   return hex(new Uint8Array(d.update(ciphertext)));
 }

@@ -2,7 +2,6 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import * as SessionMessage from '../src/commands/session-message';
 import { DeviceError, DeviceErrorCode, ProtocolError, SessionLimitError } from '../src/errors';
-import { counterIv } from '../src/scp03/cipher';
 import { MAX_MESSAGES_PER_SESSION, Scp03Channel, type ChannelOptions } from '../src/scp03/channel';
 import { authKeyFromPassword } from '../src/scp03/kdf';
 import { commandMac, responseMac } from '../src/scp03/mac';
@@ -30,6 +29,15 @@ function authChainOf(keys: { sMac: Uint8Array }, authFrame: Uint8Array): Uint8Ar
 }
 
 /** AES-CBC with the counter IV but no padding, to forge plaintexts the channel must refuse. */
+/** The IV of exchange `counter`: S-ENC applied to the 16-byte big-endian counter (GPC_SPE_014 §6.2.6), computed here with node:crypto directly. */
+function counterIv(sEnc: Uint8Array, counter: number): Buffer {
+  const block = Buffer.alloc(16);
+  block.writeBigUInt64BE(BigInt(counter), 8);
+  const c = createCipheriv('aes-128-ecb', sEnc, null);
+  c.setAutoPadding(false);
+  return c.update(block);
+}
+
 function rawEncrypt(sEnc: Uint8Array, counter: number, blocks: Uint8Array): Uint8Array {
   const c = createCipheriv('aes-128-cbc', sEnc, counterIv(sEnc, counter));
   c.setAutoPadding(false);

@@ -10,6 +10,7 @@ import * as AuthenticateSession from '../commands/authenticate-session';
 import * as SessionMessage from '../commands/session-message';
 import { DeviceError, DeviceErrorCode, ProtocolError, type ProtocolErrorKind, SessionLimitError } from '../errors';
 import { WireError, WireReader, frame, parseFrame } from '../wire';
+import { CbcKey } from './cbc';
 import { decrypt, encrypt, counterIv } from './cipher';
 import { CHALLENGE_LENGTH, CRYPTOGRAM_LENGTH, cardCryptogram, cryptogramsEqual, hostCryptogram } from './cryptogram';
 import { type AuthKey, CmacKey, DerivationConstant, KEY_LENGTH, scp03Kdf } from './kdf';
@@ -65,6 +66,8 @@ export class Scp03Channel {
   readonly #keys: SessionKeys;
   /** S-MAC and S-RMAC with their CMAC subkeys, derived once per session. */
   readonly #mac: { s: CmacKey; r: CmacKey };
+  /** S-ENC's cipher contexts, set up once per session. */
+  readonly #enc: CbcKey;
   /** Host challenge || card challenge; undefined for an asymmetric session, which has no cryptograms. */
   readonly #context: Uint8Array | undefined;
   readonly #cardCryptogram: Uint8Array | undefined;
@@ -79,6 +82,7 @@ export class Scp03Channel {
     this.sessionId = sessionId;
     this.#keys = keys;
     this.#mac = { s: new CmacKey(keys.sMac), r: new CmacKey(keys.sRmac) };
+    this.#enc = new CbcKey(keys.sEnc);
     this.#context = context;
     this.#cardCryptogram = context === undefined ? undefined : cardCryptogram(keys.sMac, context);
     const limit = options?.messageLimit ?? MAX_MESSAGES_PER_SESSION;
@@ -213,8 +217,8 @@ export class Scp03Channel {
     assertBytes('innerFrame', innerFrame, { min: 3 });
     if (this.#pending) throw new ProtocolError('state', 'the previous command has not been answered yet');
     if (this.#counter > this.messageLimit) throw new SessionLimitError(this.messageLimit);
-    const iv = counterIv(this.#keys.sEnc, this.#counter);
-    const ciphertext = encrypt(this.#keys.sEnc, iv, innerFrame);
+    const iv = counterIv(this.#enc, this.#counter);
+    const ciphertext = encrypt(this.#enc, iv, innerFrame);
     const body = SessionMessage.encodeMacedBody({ sessionId: this.sessionId, ciphertext });
     const full = commandMac(this.#mac.s, this.#chain, SessionMessage.CODE, body);
     const out = frame(SessionMessage.CODE, SessionMessage.encodeRequest({ sessionId: this.sessionId, ciphertext, mac: full.subarray(0, MAC_LENGTH) }));
@@ -265,7 +269,7 @@ export class Scp03Channel {
     }
     const expected = responseMac(this.#mac.r, pending.chain, SESSION_MESSAGE_RESPONSE, SessionMessage.encodeMacedBody(msg));
     if (!constantTimeEqual(expected, msg.mac)) this.fail('mac', 'response MAC (R-MAC) mismatch');
-    const inner = decrypt(this.#keys.sEnc, pending.iv, msg.ciphertext);
+    const inner = decrypt(this.#enc, pending.iv, msg.ciphertext);
     if (!inner) this.fail('padding', 'response does not decrypt to a padded message');
     try {
       parseFrame(inner);
@@ -329,8 +333,8 @@ export class Scp03Channel {
     if (!constantTimeEqual(full.subarray(0, MAC_LENGTH), msg.mac)) {
       throw new DeviceError(DeviceErrorCode.AUTHENTICATION_FAILED, { command: SessionMessage.CODE });
     }
-    const iv = counterIv(this.#keys.sEnc, this.#counter);
-    const inner = decrypt(this.#keys.sEnc, iv, msg.ciphertext);
+    const iv = counterIv(this.#enc, this.#counter);
+    const inner = decrypt(this.#enc, iv, msg.ciphertext);
     if (!inner) throw new DeviceError(DeviceErrorCode.AUTHENTICATION_FAILED, { command: SessionMessage.CODE });
     this.#pending = { chain: full, iv };
     return inner;
@@ -342,7 +346,7 @@ export class Scp03Channel {
     assertBytes('innerResponseFrame', innerResponseFrame, { min: 3 });
     const pending = this.#pending;
     if (!pending) throw new ProtocolError('state', 'no command is waiting for a response');
-    const ciphertext = encrypt(this.#keys.sEnc, pending.iv, innerResponseFrame);
+    const ciphertext = encrypt(this.#enc, pending.iv, innerResponseFrame);
     const body = SessionMessage.encodeMacedBody({ sessionId: this.sessionId, ciphertext });
     const mac = responseMac(this.#mac.r, pending.chain, SESSION_MESSAGE_RESPONSE, body);
     const out = frame(SESSION_MESSAGE_RESPONSE, SessionMessage.encodeResponse({ sessionId: this.sessionId, ciphertext, mac }));
@@ -359,6 +363,7 @@ export class Scp03Channel {
     for (const k of KEY_FIELDS) this.#keys[k].fill(0);
     this.#mac.s.zero();
     this.#mac.r.zero();
+    this.#enc.zero();
     this.#chain.fill(0);
     this.#pending?.chain.fill(0);
     this.#pending = undefined;

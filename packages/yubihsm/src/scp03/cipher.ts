@@ -3,16 +3,17 @@
  * with S-ENC, the IV being S-ENC applied to the 16-byte big-endian message counter, and
  * ISO/IEC 7816-4 padding that is always added. Both directions of one exchange share the IV.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import type { CbcKey } from './cbc';
 import { BLOCK_SIZE } from './util';
 
-export function counterIv(sEnc: Uint8Array, counter: number): Uint8Array {
+const ZERO_IV = new Uint8Array(BLOCK_SIZE);
+
+export function counterIv(sEnc: CbcKey, counter: number): Uint8Array {
   const block = new Uint8Array(BLOCK_SIZE);
   // A JS number counter stays below 2^53, so the top 9 bytes are always zero.
   new DataView(block.buffer).setBigUint64(8, BigInt(counter), false);
-  const c = createCipheriv('aes-128-ecb', sEnc, null);
-  c.setAutoPadding(false);
-  return new Uint8Array(c.update(block));
+  // One block of CBC with a zero IV is the block cipher itself (ECB).
+  return sEnc.encrypt(ZERO_IV, block);
 }
 
 /** `data || 80 || 00…` up to the next multiple of 16; a whole block is added when already aligned. */
@@ -31,21 +32,17 @@ export function unpad(data: Uint8Array): Uint8Array | undefined {
   return data.slice(0, i);
 }
 
-export function encrypt(sEnc: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Uint8Array {
+export function encrypt(sEnc: CbcKey, iv: Uint8Array, plaintext: Uint8Array): Uint8Array {
   const padded = pad(plaintext);
-  const c = createCipheriv('aes-128-cbc', sEnc, iv);
-  c.setAutoPadding(false);
-  const out = new Uint8Array(c.update(padded));
+  const out = sEnc.encrypt(iv, padded);
   padded.fill(0);
   return out;
 }
 
 /** Decrypts and unpads; undefined when the ciphertext is not whole blocks or the padding is bad. */
-export function decrypt(sEnc: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Uint8Array | undefined {
+export function decrypt(sEnc: CbcKey, iv: Uint8Array, ciphertext: Uint8Array): Uint8Array | undefined {
   if (ciphertext.length === 0 || ciphertext.length % BLOCK_SIZE !== 0) return undefined;
-  const d = createDecipheriv('aes-128-cbc', sEnc, iv);
-  d.setAutoPadding(false);
-  const padded = new Uint8Array(d.update(ciphertext));
+  const padded = sEnc.decrypt(iv, ciphertext);
   const plain = unpad(padded);
   padded.fill(0);
   return plain;

@@ -3,9 +3,10 @@
  * authentication key, AES-CMAC (RFC 4493 / NIST SP 800-38B), and the SP 800-108 counter-mode KDF
  * with AES-CMAC as PRF (GlobalPlatform Card Spec Amendment D, GPC_SPE_014 §4.1.5).
  */
-import { createCipheriv, pbkdf2Sync } from 'node:crypto';
+import { pbkdf2Sync } from 'node:crypto';
 import { assertBytes, assertInt, assertString } from '../check';
-import { BLOCK_SIZE, aesName, concatBytes } from './util';
+import { CbcKey } from './cbc';
+import { BLOCK_SIZE, concatBytes } from './util';
 
 /** The two AES-128 keys of an authentication-key object. */
 export interface AuthKey {
@@ -33,12 +34,6 @@ export function authKeyFromPassword(password: string): AuthKey {
   return key;
 }
 
-function ecbBlock(key: Uint8Array, block: Uint8Array): Uint8Array {
-  const c = createCipheriv(aesName(key, 'ecb'), key, null);
-  c.setAutoPadding(false);
-  return new Uint8Array(c.update(block));
-}
-
 /** Doubling in GF(2^128), the subkey step of RFC 4493 §2.3. */
 function dbl(block: Uint8Array): Uint8Array {
   const out = new Uint8Array(BLOCK_SIZE);
@@ -50,20 +45,24 @@ function dbl(block: Uint8Array): Uint8Array {
   return out;
 }
 
+const ZERO_BLOCK = new Uint8Array(BLOCK_SIZE);
+
 /**
- * AES-CMAC (RFC 4493) under one 128-, 192- or 256-bit key, its subkeys derived once: a session
- * MACs every message with the same key. The CBC-MAC pass runs as one AES-CBC encryption with a
- * zero IV, whose last block is the tag. `key` is kept by reference (its owner zeroes it).
+ * AES-CMAC (RFC 4493) under one 128-, 192- or 256-bit key, its subkeys and cipher context set up
+ * once: a session MACs every message with the same key. The CBC-MAC pass runs as one AES-CBC
+ * encryption with a zero IV, whose last block is the tag. `key` is kept by reference (its owner
+ * zeroes it).
  */
 export class CmacKey {
-  readonly #key: Uint8Array;
+  readonly #cbc: CbcKey;
   readonly #k1: Uint8Array;
   readonly #k2: Uint8Array;
 
   constructor(key: Uint8Array) {
     assertBytes('key', key);
-    this.#key = key;
-    const l = ecbBlock(key, new Uint8Array(BLOCK_SIZE));
+    this.#cbc = new CbcKey(key);
+    // One block of CBC with a zero IV is the block cipher itself: L = AES(K, 0^128).
+    const l = this.#cbc.encrypt(ZERO_BLOCK, ZERO_BLOCK);
     this.#k1 = dbl(l);
     this.#k2 = dbl(this.#k1);
     l.fill(0);
@@ -80,10 +79,8 @@ export class CmacKey {
     if (!complete) m[data.length] = 0x80;
     const last = (blocks - 1) * BLOCK_SIZE;
     for (let i = 0; i < BLOCK_SIZE; i++) m[last + i]! ^= subkey[i]!;
-    const c = createCipheriv(aesName(this.#key, 'cbc'), this.#key, new Uint8Array(BLOCK_SIZE));
-    c.setAutoPadding(false);
-    const out = c.update(m);
-    const tag = new Uint8Array(out.subarray(out.length - BLOCK_SIZE));
+    const out = this.#cbc.encrypt(ZERO_BLOCK, m);
+    const tag = out.slice(out.length - BLOCK_SIZE);
     m.fill(0);
     out.fill(0);
     return tag;
@@ -93,6 +90,7 @@ export class CmacKey {
   zero(): void {
     this.#k1.fill(0);
     this.#k2.fill(0);
+    this.#cbc.zero();
   }
 }
 
