@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { DATA_KEY_PAIR_SPEC_VALUES, KmsError, keyArn } from '@kmsgate/core';
 import { dryRunRefusal } from '../signing/aws-checks';
 import type { UsageContext } from '../operations/operation';
-import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from '../operations/shapes';
+import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID, RECIPIENT, recipientRefusal } from '../operations/shapes';
 import { contextSummary, encryptUnder, encryptionKey } from './envelope';
 
 const generate = promisify(generateKeyPair);
@@ -22,13 +22,7 @@ export const DATA_KEY_PAIR_REQUEST = {
     KeyId: KEY_ID,
     KeyPairSpec: { type: 'string', required: true, enum: DATA_KEY_PAIR_SPEC_VALUES },
     GrantTokens: GRANT_TOKENS,
-    Recipient: {
-      type: 'structure',
-      members: {
-        KeyEncryptionAlgorithm: { type: 'string', enum: ['RSAES_OAEP_SHA_256'] },
-        AttestationDocument: { type: 'blob', min: 1, max: 262144 },
-      },
-    },
+    Recipient: RECIPIENT,
     DryRun: { type: 'boolean' },
   },
 } as const;
@@ -69,11 +63,7 @@ interface DataKeyPairInput {
 
 /** The pair, its private key encrypted under the KMS key, and what the answer and the audit record name. */
 export async function generateDataKeyPair(ctx: UsageContext, input: DataKeyPairInput, operation: string) {
-  if (input.Recipient !== undefined)
-    throw new KmsError(
-      'UnsupportedOperationException',
-      'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the private key for.',
-    );
+  if (input.Recipient !== undefined) throw recipientRefusal('the private key');
   const k = encryptionKey(ctx, input.KeyId, operation, undefined);
   // AWS API reference: "You cannot use an asymmetric KMS key or a KMS key in a custom key store."
   if (k.key.origin !== 'AWS_KMS')

@@ -2,7 +2,7 @@
 import { DATA_KEY_SPEC_VALUES, KmsError } from '@kmsgate/core';
 import { dryRunRefusal } from '../signing/aws-checks';
 import type { UsageContext } from '../operations/operation';
-import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID } from '../operations/shapes';
+import { ENCRYPTION_CONTEXT, GRANT_TOKENS, KEY_ID, RECIPIENT, recipientRefusal } from '../operations/shapes';
 import { contextSummary, encryptUnder, encryptionKey } from './envelope';
 
 /** GenerateDataKeyRequest (GenerateDataKeyWithoutPlaintext has the same members but Recipient). */
@@ -14,13 +14,7 @@ export const DATA_KEY_REQUEST = {
     NumberOfBytes: { type: 'integer', min: 1, max: 1024 },
     KeySpec: { type: 'string', enum: DATA_KEY_SPEC_VALUES },
     GrantTokens: GRANT_TOKENS,
-    Recipient: {
-      type: 'structure',
-      members: {
-        KeyEncryptionAlgorithm: { type: 'string', enum: ['RSAES_OAEP_SHA_256'] },
-        AttestationDocument: { type: 'blob', min: 1, max: 262144 },
-      },
-    },
+    Recipient: RECIPIENT,
     DryRun: { type: 'boolean' },
   },
 } as const;
@@ -44,11 +38,7 @@ export async function generateDataKey(ctx: UsageContext, input: DataKeyInput, op
   // Exactly one of the two (GenerateDataKey API reference); kmsgate's wording.
   if ((input.NumberOfBytes === undefined) === (input.KeySpec === undefined))
     throw new KmsError('ValidationException', 'Specify either KeySpec or NumberOfBytes, but not both.');
-  if (input.Recipient !== undefined)
-    throw new KmsError(
-      'UnsupportedOperationException',
-      'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the data key for.',
-    );
+  if (input.Recipient !== undefined) throw recipientRefusal('the data key');
   const k = encryptionKey(ctx, input.KeyId, operation, undefined);
   if (input.DryRun === true) throw dryRunRefusal();
   const length = input.NumberOfBytes ?? KEY_SPEC_BYTES[input.KeySpec!];

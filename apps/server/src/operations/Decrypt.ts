@@ -1,9 +1,8 @@
-import { KmsError } from '@kmsgate/core';
 import { dryRunRefusal } from '../signing/aws-checks';
 import { ciphertextKey, contextSummary, decryptWith, resolveEncryptionKey } from '../encryption/envelope';
 import { refuseRsaContext, rsaDecrypt } from '../encryption/rsa';
 import { defineOperation } from './operation';
-import { CIPHERTEXT_BLOB, ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, OPTIONAL_KEY_ID } from './shapes';
+import { CIPHERTEXT_BLOB, ENCRYPTION_ALGORITHM, ENCRYPTION_CONTEXT, GRANT_TOKENS, OPTIONAL_KEY_ID, RECIPIENT, recipientRefusal } from './shapes';
 
 /**
  * Opens a ciphertext of Encrypt, GenerateDataKey* or ReEncrypt. A symmetric ciphertext names its
@@ -23,22 +22,12 @@ export const Decrypt = defineOperation({
       GrantTokens: GRANT_TOKENS,
       KeyId: OPTIONAL_KEY_ID,
       EncryptionAlgorithm: ENCRYPTION_ALGORITHM,
-      Recipient: {
-        type: 'structure',
-        members: {
-          KeyEncryptionAlgorithm: { type: 'string', enum: ['RSAES_OAEP_SHA_256'] },
-          AttestationDocument: { type: 'blob', min: 1, max: 262144 },
-        },
-      },
+      Recipient: RECIPIENT,
       DryRun: { type: 'boolean' },
     },
   },
   async handler(input, ctx) {
-    if (input.Recipient !== undefined)
-      throw new KmsError(
-        'UnsupportedOperationException',
-        'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the plaintext for.',
-      );
+    if (input.Recipient !== undefined) throw recipientRefusal('the plaintext');
     // A KeyId is resolved first: an RSA key says which algorithm it needs before its ciphertext is
     // read. Without one, the ciphertext must name its key, which only a symmetric one does.
     if (input.KeyId !== undefined) {

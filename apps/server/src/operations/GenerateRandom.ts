@@ -1,7 +1,7 @@
 import { KmsError } from '@kmsgate/core';
 import { defineOperation } from './operation';
 import { findCustomKeyStore } from './custom-key-stores';
-import { CUSTOM_KEY_STORE_ID } from './shapes';
+import { CUSTOM_KEY_STORE_ID, RECIPIENT, recipientRefusal } from './shapes';
 
 /**
  * Random bytes from the device's RNG (YubiHSM 2 Get Pseudo Random), from the backend named by
@@ -16,23 +16,13 @@ export const GenerateRandom = defineOperation({
     members: {
       NumberOfBytes: { type: 'integer', min: 1, max: 1024 },
       CustomKeyStoreId: CUSTOM_KEY_STORE_ID,
-      Recipient: {
-        type: 'structure',
-        members: {
-          KeyEncryptionAlgorithm: { type: 'string', enum: ['RSAES_OAEP_SHA_256'] },
-          AttestationDocument: { type: 'blob', min: 1, max: 262144 },
-        },
-      },
+      Recipient: RECIPIENT,
     },
   },
   async handler(input, ctx) {
     // The model leaves NumberOfBytes optional; the service requires it (AWS-recorded wording).
     if (input.NumberOfBytes === undefined) throw new KmsError('ValidationException', 'NumberOfBytes is required.');
-    if (input.Recipient !== undefined)
-      throw new KmsError(
-        'UnsupportedOperationException',
-        'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the bytes for.',
-      );
+    if (input.Recipient !== undefined) throw recipientRefusal('the bytes');
     const backend = input.CustomKeyStoreId === undefined ? ctx.backends.defaultBackend : findCustomKeyStore(ctx, input.CustomKeyStoreId);
     return { Plaintext: await ctx.backendCall(backend.random(input.NumberOfBytes), backend) };
   },

@@ -1,5 +1,5 @@
 import type { BlobShape, IntegerShape, ListShape, MapShape, StringShape, StructureShape } from '@kmsgate/core';
-import { ENCRYPTION_ALGORITHM_VALUES, MAC_ALGORITHM_VALUES, MESSAGE_TYPE_VALUES, SIGNING_ALGORITHM_VALUES } from '@kmsgate/core';
+import { ENCRYPTION_ALGORITHM_VALUES, KmsError, MAC_ALGORITHM_VALUES, MESSAGE_TYPE_VALUES, SIGNING_ALGORITHM_VALUES } from '@kmsgate/core';
 
 /** Member shapes several operations share, with the limits of the AWS KMS API model. */
 export const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const satisfies StringShape;
@@ -41,3 +41,17 @@ export const ENCRYPTION_ALGORITHM = { type: 'string', enum: ENCRYPTION_ALGORITHM
 /** Encrypt's Plaintext (AWS: up to 4,096 bytes). Never echoed in an error. */
 export const PLAINTEXT = { type: 'blob', required: true, min: 1, max: 4096, sensitive: true } as const satisfies BlobShape;
 export const CIPHERTEXT_BLOB = { type: 'blob', required: true, min: 1, max: 6144 } as const satisfies BlobShape;
+
+/** AWS's RecipientInfo (a Nitro Enclaves attestation document): valid input, which the operation then refuses (recipientRefusal). */
+export const RECIPIENT = {
+  type: 'structure',
+  members: {
+    KeyEncryptionAlgorithm: { type: 'string', enum: ['RSAES_OAEP_SHA_256'] },
+    AttestationDocument: { type: 'blob', min: 1, max: 262144 },
+  },
+} as const satisfies StructureShape;
+
+/** The answer to a Recipient: there is no enclave attestation to encrypt `what` for. */
+export function recipientRefusal(what: string): KmsError {
+  return new KmsError('UnsupportedOperationException', `kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt ${what} for.`);
+}

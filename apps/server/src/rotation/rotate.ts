@@ -76,7 +76,7 @@ export async function rotateKey(
   }
 }
 
-/** RotateKeyOnDemand's own checks, before rotateKey: the 25-rotation limit and a rotation running or due soon. */
+/** RotateKeyOnDemand's own checks, before rotateKey: the 25-rotation limit and an automatic rotation due soon. */
 export function checkOnDemand(deps: RotationDeps, key: KeyRecord): void {
   const arn = keyArn(deps.arn, key.keyId);
   if (deps.rotations.onDemandRotations(key.keyId) >= MAX_ON_DEMAND_ROTATIONS)
@@ -85,8 +85,7 @@ export function checkOnDemand(deps: RotationDeps, key: KeyRecord): void {
       'LimitExceededException',
       `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${arn}`,
     );
-  const state = deps.rotations.state(key.keyId);
-  const now = deps.now().getTime();
-  if (state.running && state.running.startedAt.getTime() >= now - STALE_ROTATION_MS) throw conflict(arn);
-  if (state.schedule && state.schedule.nextRotationDate.getTime() - now < AUTOMATIC_ROTATION_SOON_MS) throw conflict(arn);
+  // A rotation running now is refused by rotateKey's claim, atomically.
+  const { schedule } = deps.rotations.state(key.keyId);
+  if (schedule && schedule.nextRotationDate.getTime() - deps.now().getTime() < AUTOMATIC_ROTATION_SOON_MS) throw conflict(arn);
 }
