@@ -196,6 +196,28 @@ describe('AWS CLI', () => {
     expect(Buffer.from(dataKey.Plaintext, 'base64')).toHaveLength(32);
     writeFileSync(ctFile, Buffer.from(dataKey.CiphertextBlob, 'base64'));
     expect((await aws('decrypt', '--ciphertext-blob', `fileb://${ctFile}`)).Plaintext).toBe(dataKey.Plaintext);
+
+    // Rotated on demand, the key still decrypts what it encrypted before, and encrypts under the new material.
+    writeFileSync(ctFile, Buffer.from(encrypted.CiphertextBlob, 'base64'));
+    await aws('rotate-key-on-demand', '--key-id', sym.KeyId);
+    expect((await aws('list-key-rotations', '--key-id', sym.KeyId)).Rotations).toHaveLength(1);
+    expect(
+      Buffer.from((await aws('decrypt', '--ciphertext-blob', `fileb://${ctFile}`, '--encryption-context', 'tenant=acme')).Plaintext, 'base64').toString(),
+    ).toBe('aws cli secret');
+
+    // An HMAC key: generate-mac, then verify-mac with that MAC and with one byte changed.
+    const hmac = (await aws('create-key', '--key-spec', 'HMAC_256', '--key-usage', 'GENERATE_VERIFY_MAC')).KeyMetadata;
+    const mac = await aws('generate-mac', '--key-id', hmac.KeyId, '--message', `fileb://${plainFile}`, '--mac-algorithm', 'HMAC_SHA_256');
+    expect([mac.KeyId, Buffer.from(mac.Mac, 'base64').length]).toEqual([hmac.Arn, 32]);
+    const macFile = join(t.dataDir, 'mac.bin');
+    writeFileSync(macFile, Buffer.from(mac.Mac, 'base64'));
+    const verifyMac = () =>
+      aws('verify-mac', '--key-id', hmac.KeyId, '--message', `fileb://${plainFile}`, '--mac-algorithm', 'HMAC_SHA_256', '--mac', `fileb://${macFile}`);
+    expect((await verifyMac()).MacValid).toBe(true);
+    const tampered = Buffer.from(mac.Mac, 'base64');
+    tampered.writeUInt8(tampered.readUInt8(0) ^ 1, 0);
+    writeFileSync(macFile, tampered);
+    expect(await failure(verifyMac())).toContain('(KMSInvalidMacException) when calling the VerifyMac operation');
   });
 
   it("imports a P-256 key made and wrapped with openssl, as AWS's developer guide does it, and signs with it", async () => {
@@ -332,6 +354,8 @@ describe('boto3', () => {
         data_key: 32,
         data_key_round_trip: true,
       },
+      rotated: { rotations: 1, old_decrypts: true, new_material: true },
+      mac: { length: 48, valid: true, tampered: 'KMSInvalidMacException' },
       tag_paginator: { pages: 3, tags: 6 },
     });
     expect(out.disabled).toMatch(/^DisabledException: arn:aws:kms:us-east-1:111122223333:key\/[0-9a-f-]{36} is disabled\.$/);

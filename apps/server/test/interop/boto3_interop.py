@@ -173,6 +173,28 @@ out["symmetric"] = {
     "data_key": len(gdk["Plaintext"]),
     "data_key_round_trip": kms.decrypt(CiphertextBlob=gdk["CiphertextBlob"])["Plaintext"] == gdk["Plaintext"],
 }
+kms.rotate_key_on_demand(KeyId=sym["KeyId"])
+after_rotation = kms.encrypt(KeyId=sym["KeyId"], Plaintext=b"boto3 secret", EncryptionContext=ctx)
+out["rotated"] = {
+    "rotations": len(kms.list_key_rotations(KeyId=sym["KeyId"])["Rotations"]),
+    "old_decrypts": kms.decrypt(CiphertextBlob=ct["CiphertextBlob"], EncryptionContext=ctx)["Plaintext"] == b"boto3 secret",
+    "new_material": kms.decrypt(CiphertextBlob=after_rotation["CiphertextBlob"], EncryptionContext=ctx)["KeyMaterialId"]
+    != dec["KeyMaterialId"],
+}
+
+# ---- an HMAC key: generate_mac, verify_mac, and a MAC with one byte changed
+hmac_key = kms.create_key(KeySpec="HMAC_384", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
+mac = kms.generate_mac(KeyId=hmac_key["KeyId"], Message=b"boto3 message", MacAlgorithm="HMAC_SHA_384")["Mac"]
+try:
+    kms.verify_mac(KeyId=hmac_key["KeyId"], Message=b"boto3 message", MacAlgorithm="HMAC_SHA_384", Mac=bytes([mac[0] ^ 1]) + mac[1:])
+    tampered_mac = "valid"
+except kms.exceptions.KMSInvalidMacException:
+    tampered_mac = "KMSInvalidMacException"
+out["mac"] = {
+    "length": len(mac),
+    "valid": kms.verify_mac(KeyId=hmac_key["KeyId"], Message=b"boto3 message", MacAlgorithm="HMAC_SHA_384", Mac=mac)["MacValid"],
+    "tampered": tampered_mac,
+}
 
 alias_pages = list(kms.get_paginator("list_aliases").paginate(PaginationConfig={"PageSize": 1}))
 out["alias_paginator"] = {"pages": len(alias_pages), "aliases": sum(len(p["Aliases"]) for p in alias_pages)}
