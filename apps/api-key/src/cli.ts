@@ -2,17 +2,14 @@
  * `api-key`: manage kmsgate API keys directly in the SQLite store the server reads.
  * stdout carries the results (a new key's credentials, listings, JSON); messages for humans go to stderr.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { formatTable } from '@kmsgate/core';
 import {
   API_KEY_ROLES,
   ApiKeyStore,
-  SEAL_KEY_FILE,
   StoreLocationError,
-  loadOrCreateSealKey,
   openStore,
+  sealKeyForStore,
   type ApiKeyRecord,
   type ApiKeyRole,
   type ApiKeyScope,
@@ -56,7 +53,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       withDb(io.env, ({ db, dataDir }) => {
         // One instant for the creation date and the expiry, so the key lives exactly as long as asked.
         const now = new Date();
-        const store = new ApiKeyStore(db, sealKeyFor(new ApiKeyStore(db).list().length, dataDir), { now: () => now });
+        const store = new ApiKeyStore(db, sealKeyForStore(db, dataDir), { now: () => now });
         const k = store.generate({
           label: opts.label,
           role: opts.role,
@@ -198,20 +195,6 @@ function withDb(env: NodeJS.ProcessEnv, f: (store: { db: Db; dataDir: string }) 
   } finally {
     db.close();
   }
-}
-
-/**
- * The key that seals SigV4 secrets, created with the first API key. When the store already holds
- * API keys, their credential.key must be here: a new one would seal the new secret under a key the
- * server does not have (KMS_DB_PATH set, KMSGATE_DATA_DIR not).
- */
-function sealKeyFor(existing: number, dataDir: string): Uint8Array {
-  if (existing > 0 && !existsSync(join(dataDir, SEAL_KEY_FILE))) {
-    throw new StoreLocationError(
-      `no ${SEAL_KEY_FILE} in ${dataDir}, but the store holds ${existing} API key(s) sealed under one: set KMSGATE_DATA_DIR to the server's data dir`,
-    );
-  }
-  return loadOrCreateSealKey(dataDir);
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -137,7 +137,7 @@ describe('foreign stores, with one command each', () => {
     expectRefused(
       await apiKey({ KMSGATE_DATA_DIR: wrongDataDir, KMS_DB_PATH: join(server, 'kms.db') }, 'generate', '--label', 'second'),
       'api-key',
-      `no credential.key in ${wrongDataDir}, but the store holds 1 API key(s) sealed under one: set KMSGATE_DATA_DIR to the server's data dir`,
+      `no credential.key in ${wrongDataDir}, but the store holds 1 API key(s) whose SigV4 secrets are sealed under one: put it back, or set KMSGATE_DATA_DIR to the data dir that has it`,
     );
     expect(snapshot(dir)).toEqual(before);
   });

@@ -11,8 +11,8 @@ import {
   ReadCache,
   SqlitePolicyState,
   StoreLocationError,
-  loadOrCreateSealKey,
   openStore,
+  sealKeyForStore,
   type Db,
 } from '@kmsgate/store';
 import { createApp } from './app';
@@ -123,6 +123,16 @@ function openGatewayStore(env: NodeJS.ProcessEnv): Db {
   }
 }
 
+/** A store whose API keys' credential.key is missing would accept no SigV4 request: a configuration mistake, exit 2. */
+function gatewaySealKey(db: Db, dataDir: string): Uint8Array {
+  try {
+    return sealKeyForStore(db, dataDir);
+  } catch (e) {
+    if (e instanceof StoreLocationError) throw new ConfigError(e.message);
+    throw e;
+  }
+}
+
 /** Opens the store, starts the backends and serves the app; the same path for `npm start` and tests. */
 export async function startGateway(
   config: GatewayConfig,
@@ -136,6 +146,7 @@ export async function startGateway(
   const db = openGatewayStore(env);
   let backends: StartedBackends | undefined;
   try {
+    const sealKey = gatewaySealKey(db, config.dataDir);
     backends = await startBackends(config, logger);
     const keys = new KeyStore(db, now);
     const importTokens = new ImportTokenStore(db);
@@ -153,7 +164,7 @@ export async function startGateway(
       backends.registry.all().map((b) => b.id),
       now(),
     );
-    const apiKeys = new ApiKeyStore(db, loadOrCreateSealKey(config.dataDir), { now });
+    const apiKeys = new ApiKeyStore(db, sealKey, { now });
     const policyState = new SqlitePolicyState(db);
     const engine = new PolicyEngine({
       state: policyState,

@@ -1,6 +1,7 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ApiKeyStore, SEAL_KEY_FILE, loadOrCreateSealKey, openDb } from '@kmsgate/store';
 import { runMain } from './helpers/main-process';
 
 /**
@@ -51,4 +52,17 @@ it.each([
   expect(stderr.trim().split('\n')).toHaveLength(1);
   expect(stderr).toMatch(line);
   expect(status).toBe(2);
+});
+
+it('a store whose API keys were sealed under a credential.key that is not there: exit 2, one line naming it, no new credential.key', async () => {
+  const dataDir = join(dir, 'no-seal-key');
+  const db = openDb(join(dataDir, 'kms.db'));
+  new ApiKeyStore(db, loadOrCreateSealKey(dataDir)).generate({ label: 'before', role: 'signer' });
+  db.close();
+  rmSync(join(dataDir, SEAL_KEY_FILE));
+  const { status, stderr } = await runMain({ KMSGATE_DATA_DIR: dataDir, PORT: '0' });
+  expect(stderr.trim().split('\n')).toHaveLength(1);
+  expect(stderr).toMatch(/no credential\.key in .*no-seal-key, but the store holds 1 API key\(s\) whose SigV4 secrets are sealed under one/);
+  expect(status).toBe(2);
+  expect(existsSync(join(dataDir, SEAL_KEY_FILE))).toBe(false);
 });

@@ -7,6 +7,8 @@
  */
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { SEAL_KEY_FILE, loadOrCreateSealKey } from './credential-seal';
 import { openDb, resolveDataDir, resolveDbPath, type Db } from './db';
 import { MIGRATIONS } from './schema';
 
@@ -99,4 +101,22 @@ function readHeader(path: string): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The key that seals the store's SigV4 secrets (credential-seal.ts), created with the first API key.
+ * When the store already holds live API keys their credential.key must be here: a new one could
+ * unseal none of their secrets and would seal new ones under a key the other tools do not have
+ * (a data dir restored without its credential.key, or KMS_DB_PATH set without KMSGATE_DATA_DIR).
+ */
+export function sealKeyForStore(db: Db, dataDir: string): Uint8Array {
+  if (!existsSync(join(dataDir, SEAL_KEY_FILE))) {
+    const { live } = db.prepare('SELECT count(*) AS live FROM api_keys WHERE revoked_at IS NULL').get() as { live: number };
+    if (live > 0) {
+      throw new StoreLocationError(
+        `no ${SEAL_KEY_FILE} in ${dataDir}, but the store holds ${live} API key(s) whose SigV4 secrets are sealed under one: put it back, or set KMSGATE_DATA_DIR to the data dir that has it`,
+      );
+    }
+  }
+  return loadOrCreateSealKey(dataDir);
 }
