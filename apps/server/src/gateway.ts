@@ -111,22 +111,14 @@ function deviceLogTargets(config: GatewayConfig, started: StartedBackends): Devi
 }
 
 /**
- * The gateway creates its store on first start (that is how `npm start` works on a fresh clone),
- * but never writes its tables into a database that is not kmsgate's: a configuration mistake, exit 2.
+ * The store's refusals (StoreLocationError) are configuration mistakes for the gateway, exit 2. It
+ * creates its store on first start (that is how `npm start` works on a fresh clone), but never
+ * writes its tables into a database that is not kmsgate's, and never makes a new credential.key
+ * beside API keys whose SigV4 secrets are sealed under a missing one.
  */
-function openGatewayStore(env: NodeJS.ProcessEnv): Db {
+function storeRefusalAsConfigError<T>(open: () => T): T {
   try {
-    return openStore(env, { create: true }).db;
-  } catch (e) {
-    if (e instanceof StoreLocationError) throw new ConfigError(e.message);
-    throw e;
-  }
-}
-
-/** A store whose API keys' credential.key is missing would accept no SigV4 request: a configuration mistake, exit 2. */
-function gatewaySealKey(db: Db, dataDir: string): Uint8Array {
-  try {
-    return sealKeyForStore(db, dataDir);
+    return open();
   } catch (e) {
     if (e instanceof StoreLocationError) throw new ConfigError(e.message);
     throw e;
@@ -143,10 +135,10 @@ export async function startGateway(
   const now = options.now ?? (() => new Date());
   // Checked before anything is opened: a bad certificate or key is a configuration mistake (exit 2).
   let tls = config.server.tls ? loadTlsMaterial(config.server.tls) : undefined;
-  const db = openGatewayStore(env);
+  const db = storeRefusalAsConfigError(() => openStore(env, { create: true }).db);
   let backends: StartedBackends | undefined;
   try {
-    const sealKey = gatewaySealKey(db, config.dataDir);
+    const sealKey = storeRefusalAsConfigError(() => sealKeyForStore(db, config.dataDir));
     backends = await startBackends(config, logger);
     const keys = new KeyStore(db, now);
     const importTokens = new ImportTokenStore(db);
