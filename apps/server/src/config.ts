@@ -11,6 +11,19 @@ import { trustProxyEntryProblem } from './http/client-address';
  * overrides. Validation is strict and fails closed: unknown fields and secrets placed in the YAML
  * refuse to start, with a message naming the field.
  */
+/** Where a device password comes from: a file or an environment variable, never the YAML itself. */
+const passwordSource = {
+  passwordFile: z.string().min(1).optional(),
+  passwordEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/)
+    .optional(),
+};
+/** A second authentication key of the device (keyadmin, auditor) and its password's source. */
+const deviceCredential = { authKeyId: z.number().int().min(1).max(0xfffe), ...passwordSource };
+const oneSecretSource = (k: { passwordFile?: string; passwordEnv?: string }) => !!k.passwordFile !== !!k.passwordEnv;
+const ONE_SECRET_SOURCE = 'set exactly one of passwordFile or passwordEnv';
+
 const YubiHsmBackendSchema = z
   .object({
     id: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'id must be 1-64 characters of [a-zA-Z0-9_-]'),
@@ -34,11 +47,7 @@ const YubiHsmBackendSchema = z
     embedded: z.boolean().optional(),
     statePath: z.string().min(1).optional(),
     authKeyId: z.number().int().min(1).max(0xfffe).default(1),
-    passwordFile: z.string().min(1).optional(),
-    passwordEnv: z
-      .string()
-      .regex(/^[A-Z_][A-Z0-9_]*$/)
-      .optional(),
+    ...passwordSource,
     domains: z.array(z.number().int().min(1).max(16)).min(1).default([1]),
     maxSessions: z.number().int().min(1).max(16).default(4),
     requestTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
@@ -48,35 +57,16 @@ const YubiHsmBackendSchema = z
      * A second authentication key for creating and deleting keys (the keyadmin of `kmsgate hsm
      * setup`), so that the key everything else runs with (authKeyId) can only use keys.
      */
-    keyAdmin: z
-      .object({
-        authKeyId: z.number().int().min(1).max(0xfffe),
-        passwordFile: z.string().min(1).optional(),
-        passwordEnv: z
-          .string()
-          .regex(/^[A-Z_][A-Z0-9_]*$/)
-          .optional(),
-      })
-      .strict()
-      .refine((k) => !!k.passwordFile !== !!k.passwordEnv, 'set exactly one of passwordFile or passwordEnv')
-      .optional(),
+    keyAdmin: z.object(deviceCredential).strict().refine(oneSecretSource, ONE_SECRET_SOURCE).optional(),
     /**
      * The device log as a second witness (docs/yubihsm-setup.md, section 5): every `intervalSeconds`
      * the gateway reads each device's log with this authentication key (the auditor of `kmsgate hsm
      * setup`) and reconciles it with its own audit log, as `kmsgate hsm audit` does.
      */
     deviceLog: z
-      .object({
-        authKeyId: z.number().int().min(1).max(0xfffe),
-        passwordFile: z.string().min(1).optional(),
-        passwordEnv: z
-          .string()
-          .regex(/^[A-Z_][A-Z0-9_]*$/)
-          .optional(),
-        intervalSeconds: z.number().int().min(1).max(86_400).default(300),
-      })
+      .object({ ...deviceCredential, intervalSeconds: z.number().int().min(1).max(86_400).default(300) })
       .strict()
-      .refine((k) => !!k.passwordFile !== !!k.passwordEnv, 'set exactly one of passwordFile or passwordEnv')
+      .refine(oneSecretSource, ONE_SECRET_SOURCE)
       .optional(),
   })
   .strict();
