@@ -12,6 +12,7 @@ import { backup } from '../hsm/backup';
 import { newMnemonic } from '../hsm/new-mnemonic';
 import { restore } from '../hsm/restore';
 import { setup } from '../hsm/setup';
+import { upgrade } from '../hsm/upgrade';
 
 /** yubihsm-connector's default listen address. */
 const DEFAULT_CONNECTOR = 'http://127.0.0.1:12345';
@@ -35,7 +36,7 @@ function domainsArg(text: string): number[] {
 }
 
 export const hsmCommands: CommandModule = (program, { io, setExitCode }) => {
-  const hsm = program.command('hsm').description('YubiHSM 2 ceremony: mnemonic, setup, backup, restore, device log audit (docs/yubihsm-setup.md)');
+  const hsm = program.command('hsm').description('YubiHSM 2 ceremony: mnemonic, setup, upgrade, backup, restore, device log audit (docs/yubihsm-setup.md)');
 
   hsm
     .command('new-mnemonic')
@@ -72,6 +73,18 @@ export const hsmCommands: CommandModule = (program, { io, setExitCode }) => {
         },
         io,
       );
+    });
+
+  hsm
+    .command('upgrade')
+    .description(
+      "bring a device an earlier kmsgate set up to this version's layout: each object that differs is replaced under the same ID with the same password",
+    )
+    .addOption(connectorOption())
+    .requiredOption('--mnemonic-file <file>', 'the 24-word mnemonic the device was set up from (mode 0600)')
+    .option('--dry-run', 'print the plan and change nothing')
+    .action(async (opts: { connector: string; mnemonicFile: string; dryRun?: boolean }) => {
+      await upgrade({ connector: opts.connector, mnemonicFile: opts.mnemonicFile, dryRun: opts.dryRun === true }, io);
     });
 
   hsm

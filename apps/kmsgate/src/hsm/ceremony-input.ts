@@ -18,6 +18,4 @@ export function progressPrinter(io: CliIo): (step: number, total: number, text: 
   return (step, total, text) => io.stderr(`[${step}/${total}] ${text}…\n`);
 }
 
-export function hex4(n: number): string {
-  return `0x${n.toString(16).padStart(4, '0')}`;
-}
+export { hex4 } from '@kmsgate/yubihsm';

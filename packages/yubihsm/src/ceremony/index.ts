@@ -4,4 +4,6 @@ export * from './backup-file';
 export * from './sessions';
 export * from './reconcile';
 export * from './setup';
+export * from './layout-objects';
+export * from './upgrade';
 export * from './device-log';

@@ -103,12 +103,19 @@ export const BACKUP_WRAP_KEY = {
   delegatedCapabilities: KEY_OBJECT_CAPABILITIES,
 } as const;
 
+/**
+ * Where `kmsgate hsm upgrade` puts a second device admin key (the admin's password, all
+ * capabilities) while it replaces 0x0002 itself, so that the device always has a working admin
+ * key. Deleted once the new 0x0002 opens a session.
+ */
+export const TEMPORARY_ADMIN_ID = 0xfffe;
+
 export function authKeyOf(role: Role): AuthKeyLayout {
   return AUTH_KEYS.find((k) => k.role === role)!;
 }
 
 /** `kmsgate:<role>:<fingerprint>`: says which mnemonic made the object (the fingerprint is public). */
-export function objectLabel(role: Role | 'backup-wrap', fingerprint: string): string {
+export function objectLabel(role: Role | 'backup-wrap' | 'admin-upgrade', fingerprint: string): string {
   return `kmsgate:${role}:${fingerprint}`;
 }
 

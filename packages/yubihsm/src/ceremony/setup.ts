@@ -6,11 +6,11 @@
  * partial objects and starts again. A device already set up from the same mnemonic is checked
  * object by object instead (so a run interrupted after the factory key went still completes).
  */
-import { Algorithm, AuditMode, ObjectType } from '../codes';
+import { ObjectType } from '../codes';
 import type { YubiHsmClient } from '../client';
-import { DeviceError, DeviceErrorCode } from '../errors';
 import { DEFAULT_AUTH_KEY_ID } from '../scp03/kdf';
-import { AUDITED_COMMANDS, AUTH_KEYS, BACKUP_WRAP_KEY, type Role, authKeyOf, layoutDomains, objectLabel } from './layout';
+import { AUTH_KEYS, BACKUP_WRAP_KEY, authKeyOf } from './layout';
+import { hex4, inspectLayout, putBackupWrapKey, putRole, turnOnDeviceLog } from './layout-objects';
 import type { CeremonySecrets } from './mnemonic';
 import { type CeremonyConnection, CeremonyError, closing, factoryClient, opens, roleClient } from './sessions';
 
@@ -64,7 +64,7 @@ export async function setupDevice(options: SetupOptions): Promise<SetupResult> {
     say('opening a session with the factory key 1');
     if (!(await opens(factory))) {
       if (await opens(admin)) {
-        total = step + AUTH_KEYS.length + 1;
+        total = step + 1;
         await verifyLayout(options, say);
         return { ...result, outcome: 'verified' as const };
       }
@@ -78,36 +78,22 @@ export async function setupDevice(options: SetupOptions): Promise<SetupResult> {
     await clearPartialLayout(factory, options.reset === true);
 
     const adminLayout = authKeyOf('admin');
-    say(`putting authentication key 0x${hex4(adminLayout.id)} (admin)`);
+    say(`putting authentication key ${hex4(adminLayout.id)} (admin)`);
     await putRole(factory, 'admin', secrets, domains);
 
     say('verifying the admin key opens a session');
     if (!(await opens(admin))) throw new CeremonyError('the admin key just put does not open a session; the factory key 1 was kept');
 
     for (const role of ['keyadmin', 'runtime', 'auditor'] as const) {
-      say(`putting authentication key 0x${hex4(authKeyOf(role).id)} (${role})`);
+      say(`putting authentication key ${hex4(authKeyOf(role).id)} (${role})`);
       await putRole(admin, role, secrets, domains);
     }
 
-    say(`putting wrap key 0x${hex4(BACKUP_WRAP_KEY.id)} (backup, AES-256-CCM)`);
-    const wrapKey = secrets.wrapKey();
-    try {
-      await admin.putWrapKey({
-        id: BACKUP_WRAP_KEY.id,
-        label: objectLabel('backup-wrap', secrets.fingerprint),
-        domains,
-        capabilities: BACKUP_WRAP_KEY.capabilities,
-        delegatedCapabilities: BACKUP_WRAP_KEY.delegatedCapabilities,
-        algorithm: Algorithm.AES256_CCM_WRAP,
-        key: wrapKey,
-      });
-    } finally {
-      wrapKey.fill(0);
-    }
+    say(`putting wrap key ${hex4(BACKUP_WRAP_KEY.id)} (backup, AES-256-CCM)`);
+    await putBackupWrapKey(admin, secrets, domains);
 
     say('turning on the device log: command audit for key use and changes, force audit');
-    await admin.setCommandAudit(new Map(AUDITED_COMMANDS.map((c) => [c, AuditMode.ON])));
-    await admin.setForceAudit(AuditMode.ON);
+    await turnOnDeviceLog(admin);
 
     say('deleting the factory authentication key 1');
     await admin.deleteObject(DEFAULT_AUTH_KEY_ID, ObjectType.AUTHENTICATION_KEY);
@@ -115,22 +101,6 @@ export async function setupDevice(options: SetupOptions): Promise<SetupResult> {
     const check = factoryClient(options);
     if (await closing([check], () => opens(check))) throw new CeremonyError('the factory key 1 still opens a session after it was deleted');
     return { ...result, outcome: 'created' as const };
-  });
-}
-
-function hex4(n: number): string {
-  return n.toString(16).padStart(4, '0');
-}
-
-async function putRole(session: YubiHsmClient, role: Role, secrets: CeremonySecrets, domains: number): Promise<void> {
-  const layout = authKeyOf(role);
-  await session.putAuthenticationKey({
-    id: layout.id,
-    label: objectLabel(role, secrets.fingerprint),
-    domains: layoutDomains(layout, domains),
-    capabilities: layout.capabilities,
-    delegatedCapabilities: layout.delegatedCapabilities,
-    password: secrets.password(role),
   });
 }
 
@@ -152,7 +122,7 @@ async function clearPartialLayout(factory: YubiHsmClient, afterReset: boolean): 
   );
   if (foreign.length > 0 && !afterReset) {
     throw new CeremonyError(
-      `the device holds ${foreign.length} object(s) besides the factory key (e.g. type ${foreign[0]!.type} id 0x${hex4(foreign[0]!.id)}); ` +
+      `the device holds ${foreign.length} object(s) besides the factory key (e.g. type ${foreign[0]!.type} id ${hex4(foreign[0]!.id)}); ` +
         'setup wants a factory-fresh device: run it with --reset to erase them',
     );
   }
@@ -176,57 +146,19 @@ async function waitForDevice(client: YubiHsmClient, waitMs: number): Promise<voi
 }
 
 /**
- * The device was set up from this mnemonic before: every role key must open a session and every
- * object must carry exactly the layout's capabilities, or setup says which one differs.
+ * The device was set up from this mnemonic before: every object must be what this version puts,
+ * or setup says what differs and that `kmsgate hsm upgrade` brings it to the layout.
  */
 async function verifyLayout(options: SetupOptions, say: (text: string) => void): Promise<void> {
-  const { secrets, domains } = options;
-  const problems: string[] = [];
-  for (const layout of AUTH_KEYS) {
-    say(`checking authentication key 0x${hex4(layout.id)} (${layout.role})`);
-    const client = roleClient(options, layout.role, secrets);
-    try {
-      if (!(await opens(client))) {
-        problems.push(`authentication key 0x${hex4(layout.id)} (${layout.role}) does not open a session with this mnemonic`);
-        continue;
-      }
-      const info = await client.getObjectInfo(layout.id, ObjectType.AUTHENTICATION_KEY);
-      if (
-        info.capabilities !== layout.capabilities ||
-        info.delegatedCapabilities !== layout.delegatedCapabilities ||
-        info.domains !== layoutDomains(layout, domains)
-      ) {
-        problems.push(`authentication key 0x${hex4(layout.id)} (${layout.role}) has other capabilities or domains than the layout`);
-      }
-    } finally {
-      await client.close();
-    }
-  }
-  const admin = roleClient(options, 'admin', secrets);
-  await closing([admin], async () => {
-    say(`checking wrap key 0x${hex4(BACKUP_WRAP_KEY.id)}, the device log settings and the factory key`);
-    const wrap = await admin.getObjectInfo(BACKUP_WRAP_KEY.id, ObjectType.WRAP_KEY).catch((e: unknown) => {
-      if (e instanceof DeviceError && e.code === DeviceErrorCode.OBJECT_NOT_FOUND) return undefined;
-      throw e;
-    });
-    if (!wrap) problems.push(`wrap key 0x${hex4(BACKUP_WRAP_KEY.id)} is missing`);
-    else if (
-      wrap.capabilities !== BACKUP_WRAP_KEY.capabilities ||
-      wrap.delegatedCapabilities !== BACKUP_WRAP_KEY.delegatedCapabilities ||
-      new TextDecoder().decode(wrap.label) !== objectLabel('backup-wrap', secrets.fingerprint)
-    ) {
-      problems.push(`wrap key 0x${hex4(BACKUP_WRAP_KEY.id)} differs from the layout`);
-    }
-    if ((await admin.getForceAudit()) === AuditMode.OFF) problems.push('force audit is off');
-    const audit = await admin.getCommandAudit();
-    const unlogged = AUDITED_COMMANDS.filter((c) => (audit.get(c) ?? AuditMode.OFF) === AuditMode.OFF);
-    if (unlogged.length > 0) problems.push(`${unlogged.length} key commands are not logged`);
-    const factory = factoryClient(options);
-    if (await closing([factory], () => opens(factory))) problems.push('the factory key 1 still opens a session');
+  const admin = roleClient(options, 'admin', options.secrets);
+  const { differences } = await closing([admin], () => {
+    say('checking every object of the layout and the device log settings');
+    return inspectLayout(admin, options, options.secrets);
   });
-  if (problems.length > 0) {
+  if (differences.length > 0) {
     throw new CeremonyError(
-      `the device was set up from this mnemonic but differs from the layout: ${problems.join('; ')}. Run setup with --reset to start over.`,
+      `the device was set up from this mnemonic but differs from the layout: ${differences.map((d) => `${d.name}: ${d.reason}`).join('; ')}. ` +
+        'Run npx kmsgate hsm upgrade to bring it to the layout (same object IDs and passwords; docs/yubihsm-setup.md).',
     );
   }
 }
