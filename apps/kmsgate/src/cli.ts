@@ -42,7 +42,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const program = new Command('kmsgate')
     .description(
       'Run and operate a kmsgate gateway: serve it, its local store (API keys, keys, audit log, kill switch, runtime signing policies, backup and restore), ' +
-        'its YubiHSM 2 (ceremony, backup, device log), TEE attestations, and the device simulators',
+        'its YubiHSM 2 (ceremony, backup, device log), TEE attestations, the device simulators and the TEE bridge daemon',
     )
     .addHelpText(
       'after',

@@ -4,9 +4,13 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyStore, openDb } from '@kmsgate/store';
+import { TeeBridgeClient } from '@kmsgate/tee';
 import { ROOT, kmsgate } from './helpers/cli';
 
-/** `kmsgate keys list`, and the simulators as kmsgate commands (`kmsgate yubihsm-sim`, `kmsgate tee-sim`), as real processes. */
+/**
+ * `kmsgate keys list`, and the simulators and the TEE bridge daemon as kmsgate commands (`kmsgate yubihsm-sim`,
+ * `kmsgate tee-sim`, `kmsgate tee-bridge`), as real processes.
+ */
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'kmsgate-keys-sims-'));
@@ -132,6 +136,24 @@ describe('the simulators as kmsgate commands', () => {
     }
   });
 
+  it('kmsgate tee-bridge serves the host build of our TA on its socket and stops on SIGTERM with exit 0', async () => {
+    const socketPath = join(dir, 'bridge.sock');
+    const child = spawn(BIN, ['tee-bridge', '--socket', socketPath, '--storage', join(dir, 'tee-storage')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = exitOf(child);
+    try {
+      const [, listening] = await lineOf(child, /tee-bridge: listening on (\S+) \(TA [0-9a-f-]+, mode simulated, host build/);
+      expect(listening).toBe(socketPath);
+      const client = new TeeBridgeClient({ socketPath });
+      const { handle, publicKey } = await client.call('generateKey', { keyType: 'P256', label: 'kmsgate tee-bridge' });
+      expect(await client.call('getPublicKey', { handle })).toEqual({ keyType: 'P256', publicKey });
+      await client.close();
+      child.kill('SIGTERM');
+      expect(await exited).toEqual({ code: 0, signal: null });
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
   it("--help is the tool's own; a usage mistake exits 2 with the usage", async () => {
     const help = await kmsgate({}, 'tee-sim', '--help');
     expect(help).toMatchObject({ code: 0, stderr: '' });
@@ -139,6 +161,12 @@ describe('the simulators as kmsgate commands', () => {
     const missing = await kmsgate({}, 'tee-sim');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^tee-sim: --socket is required\n\nUsage: tee-sim/);
+    const bridgeHelp = await kmsgate({}, 'tee-bridge', '--help');
+    expect(bridgeHelp).toMatchObject({ code: 0, stderr: '' });
+    expect(bridgeHelp.stdout).toMatch(/^Usage:\n  tee-bridge --socket <path> --libteec <libteec\.so> \[options\]/);
+    const neither = await kmsgate({}, 'tee-bridge', '--socket', join(dir, 'unused.sock'));
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toMatch(/^tee-bridge: give exactly one of --libteec \(a board\) or --storage \(the host build\)\n\nUsage:/);
     const bad = await kmsgate({}, 'yubihsm-sim', '--port', '70000');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^yubihsm-sim: --port must be an integer in 0\.\.65535\n/);

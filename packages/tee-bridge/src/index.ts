@@ -7,3 +7,4 @@ export { TeecContext, TeecSession, uuidBytes, type TeecParam, type TeecOut, type
 export { startTeeBridge, startHostBridge, TA_KEY_TYPES, TA_INSTALL_DIR, type TeeBridgeOptions, type RunningTeeBridge } from './daemon';
 export { buildHostLibrary, hostBuildHash, hostTeeControls, HOST_LIBRARY, HOST_BUILD_DIR, type HostTeeControls } from './host';
 export * from './ta-interface';
+export { teeBridgeTool } from './cli';

@@ -1,7 +1,8 @@
 /**
- * `kmsgate yubihsm-sim …` and `kmsgate tee-sim …`: the device simulators as commands of kmsgate,
- * with the same options, output and exit codes as their own bins (`npx yubihsm-sim`, `npx tee-sim`),
- * which stay. Each runs in the foreground until SIGINT or SIGTERM.
+ * `kmsgate yubihsm-sim …`, `kmsgate tee-sim …` and `kmsgate tee-bridge …`: the device simulators and
+ * the board-side TEE bridge daemon as commands of kmsgate, with the same options, output and exit
+ * codes as their own bins (`npx yubihsm-sim`, `npx tee-sim`, `npx tee-bridge`), which stay. Each
+ * runs in the foreground until SIGINT or SIGTERM.
  */
 import type { Command } from 'commander';
 import { runTool, type ToolIo } from '@kmsgate/core';
@@ -33,6 +34,10 @@ export const simulatorCommands: CommandModule = (program, ctx) => {
   toolCommand(program, ctx, 'tee-sim', 'run the simulated OP-TEE trusted application (the TEE bridge protocol on a Unix socket)', () => {
     const { teeSimTool } = require('@kmsgate/tee-sim') as typeof import('@kmsgate/tee-sim');
     return (args, io) => runTool(teeSimTool, args, io);
+  });
+  toolCommand(program, ctx, 'tee-bridge', "run the TEE bridge daemon (a board's libteec, or the host build of our TA) on a Unix socket", () => {
+    const { teeBridgeTool } = require('@kmsgate/tee-bridge') as typeof import('@kmsgate/tee-bridge');
+    return (args, io) => runTool(teeBridgeTool, args, io);
   });
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
