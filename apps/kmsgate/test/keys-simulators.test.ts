@@ -163,7 +163,7 @@ describe('the simulators as kmsgate commands', () => {
     expect(missing.stderr).toMatch(/^tee-sim: --socket is required\n\nUsage: tee-sim/);
     const bridgeHelp = await kmsgate({}, 'tee-bridge', '--help');
     expect(bridgeHelp).toMatchObject({ code: 0, stderr: '' });
-    expect(bridgeHelp.stdout).toMatch(/^Usage:\n  tee-bridge --socket <path> --libteec <libteec\.so> \[options\]/);
+    expect(bridgeHelp.stdout).toMatch(/^Usage:\n {2}tee-bridge --socket <path> --libteec <libteec\.so> \[options\]/);
     const neither = await kmsgate({}, 'tee-bridge', '--socket', join(dir, 'unused.sock'));
     expect(neither.code).toBe(2);
     expect(neither.stderr).toMatch(/^tee-bridge: give exactly one of --libteec \(a board\) or --storage \(the host build\)\n\nUsage:/);

@@ -1,18 +1,28 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateKeyCommand, GetPublicKeyCommand, SignCommand } from '@aws-sdk/client-kms';
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  EncryptCommand,
+  GetPublicKeyCommand,
+  ListAliasesCommand,
+  SignCommand,
+} from '@aws-sdk/client-kms';
 import { run as runCli } from '@kmsgate/cli';
-import { openDb, readInstallation, verifyAuditChain, verifyAuditJsonl } from '@kmsgate/store';
+import { openDb, readAuditRecords, readInstallation, verifyAuditChain, verifyAuditJsonl, type AuditRecord } from '@kmsgate/store';
 import { REPO_ROOT } from '../src/gateway';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 
 /**
- * `kmsgate backup` taken by a separate process while the gateway signs under load, restored into
- * a new data dir that a new gateway then serves: the old credentials and keys work, the audit
- * chain and its mirror verify. Then each refusal of `kmsgate restore`: exit 2, one line, nothing
+ * `kmsgate backup` taken by a separate process while four clients sign and encrypt without pause,
+ * restored into a new data dir that a new gateway then serves: the old credentials, keys and aliases
+ * work, the audit chain and its mirror verify, and the restored log holds exactly the live log up to
+ * the backup's snapshot (every request answered before the backup started, none sent after it said
+ * it had its snapshot). Then each refusal of `kmsgate restore`: exit 2, one line, nothing
  * changed.
  */
 const BIN = join(REPO_ROOT, 'node_modules', '.bin', 'kmsgate');
@@ -31,6 +41,43 @@ function kmsgateProcess(dataDir: string, ...args: string[]): Promise<{ code: num
       ok({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });
+}
+
+/** `kmsgate …` as a real process, with its stderr lines as events to wait for. */
+function spawnKmsgate(dataDir: string, ...args: string[]) {
+  const child = spawn(BIN, args, { cwd: root, env: { ...process.env, KMSGATE_DATA_DIR: dataDir, KMS_DB_PATH: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((ok) => child.on('close', (code) => ok({ code, stdout, stderr })));
+  return {
+    exited,
+    /** The first stderr line matching `pattern`; rejects if the process ends without one. */
+    line(pattern: RegExp): Promise<RegExpExecArray> {
+      return new Promise((ok, fail) => {
+        const look = () => {
+          for (const l of stderr.split('\n')) {
+            const m = pattern.exec(l);
+            if (m) {
+              child.stderr.off('data', look);
+              ok(m);
+              return;
+            }
+          }
+        };
+        child.stderr.on('data', look);
+        void exited.then(() => {
+          look();
+          fail(new Error(`kmsgate ${args.join(' ')} ended without a line matching ${pattern}:\n${stderr}`));
+        });
+      });
+    },
+  };
 }
 
 async function kmsgate(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -66,50 +113,92 @@ function snapshot(dir: string): Record<string, string> {
 describe('a backup taken under load', () => {
   let backupDir: string;
   let restoredDir: string;
-  let signedBefore = 0;
+  let snapshotSeq: number;
   let keyId: string;
   let publicKey: Buffer;
   let credentials: TestGateway['admin'];
+  let signer: TestGateway['admin'];
+  /** Every request that got a 200, in the order the answers came. */
+  const answered: Answered[] = [];
+  /** The original gateway's whole audit log, after the load stopped. */
+  let original: AuditRecord[];
+  /** A ciphertext answered before the backup started, with its plaintext. */
+  let sealedBefore: { ciphertext: Uint8Array; plaintext: string };
+
+  interface Answered {
+    requestId: string;
+    operation: 'Sign' | 'Encrypt';
+    /** The answer came before `kmsgate backup` was started: its record is in the snapshot. */
+    beforeBackup: boolean;
+    /** Sent after the backup said it had taken its snapshot: its record is not in it. */
+    afterSnapshot: boolean;
+    /** The answer came while the backup process ran. */
+    duringBackup: boolean;
+  }
 
   beforeAll(async () => {
     const t = await startTestGateway();
     credentials = t.admin;
-    const kms = t.client();
-    keyId = (await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
-    publicKey = Buffer.from((await kms.send(new GetPublicKeyCommand({ KeyId: keyId }))).PublicKey!);
+    signer = t.newKey('signer', 'load');
+    const admin = t.client();
+    keyId = (await admin.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
+    const encKeyId = (await admin.send(new CreateKeyCommand({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT' }))).KeyMetadata!.KeyId!;
+    await admin.send(new CreateAliasCommand({ AliasName: 'alias/load-sign', TargetKeyId: keyId }));
+    await admin.send(new CreateAliasCommand({ AliasName: 'alias/load-encrypt', TargetKeyId: encKeyId }));
+    publicKey = Buffer.from((await admin.send(new GetPublicKeyCommand({ KeyId: keyId }))).PublicKey!);
     backupDir = join(root, 'backup');
-    let stop = false;
-    let signed = 0;
+
+    // Four clients with the signer's SigV4 credentials, each alternating Sign and Encrypt, until
+    // the backup process has exited. What they see is classified by the backup's own events.
+    const kms = t.client(signer);
+    const phase = { started: false, snapshotSeen: false, exited: false };
     let reached40: () => void;
-    const fortySigned = new Promise<void>((ok) => {
+    const fortyAnswered = new Promise<void>((ok) => {
       reached40 = ok;
     });
-    const signer = async (worker: number) => {
-      for (let i = 0; !stop; i++) {
-        await kms.send(new SignCommand({ KeyId: keyId, Message: Buffer.from(`load ${worker}.${i}`), SigningAlgorithm: 'ECDSA_SHA_256' }));
-        if (++signed === 40) reached40();
+    const worker = async (w: number) => {
+      for (let i = 0; !phase.exited; i++) {
+        const afterSnapshot = phase.snapshotSeen;
+        const during = phase.started;
+        const plaintext = `load ${w}.${i}`;
+        let requestId: string | undefined;
+        let operation: Answered['operation'];
+        if (i % 2 === 0) {
+          operation = 'Sign';
+          const r = await kms.send(new SignCommand({ KeyId: 'alias/load-sign', Message: Buffer.from(plaintext), SigningAlgorithm: 'ECDSA_SHA_256' }));
+          requestId = r.$metadata.requestId;
+        } else {
+          operation = 'Encrypt';
+          const r = await kms.send(new EncryptCommand({ KeyId: 'alias/load-encrypt', Plaintext: Buffer.from(plaintext) }));
+          requestId = r.$metadata.requestId;
+          if (!phase.started) sealedBefore = { ciphertext: r.CiphertextBlob!, plaintext };
+        }
+        answered.push({ requestId: requestId!, operation, beforeBackup: !phase.started, afterSnapshot, duringBackup: during && !phase.exited });
+        if (answered.length === 40) reached40();
       }
     };
-    const load = Promise.all([0, 1, 2, 3].map(signer));
+    const load = Promise.all([0, 1, 2, 3].map(worker));
     // The issue's case: after ~40 requests everything sat in kms.db-wal.
-    await fortySigned;
+    await fortyAnswered;
     expect(existsSync(join(t.dataDir, 'kms.db-wal'))).toBe(true);
-    const backup = await kmsgateProcess(t.dataDir, 'backup', '--out', backupDir);
-    signedBefore = signed;
-    // Signing went on during the backup and goes on after it: the backup is of a live gateway.
-    const more = signed + 8;
-    while (signed < more)
-      await kms.send(new SignCommand({ KeyId: keyId, Message: Buffer.from('after'), SigningAlgorithm: 'ECDSA_SHA_256' })).then(() => {
-        signed++;
-      });
-    stop = true;
-    await load;
-    await t.stop();
-    expect(backup.stderr).toMatch(/^copying the store .* \(SQLite online backup, one snapshot\) …$/m);
-    expect(backup).toMatchObject({
-      code: 0,
-      stdout: expect.stringMatching(/^backup of installation [0-9a-f]{32} in .*: 1 keys, 1 API keys, audit records up to \d+\n$/),
+
+    phase.started = true;
+    const backup = spawnKmsgate(t.dataDir, 'backup', '--out', backupDir);
+    const snapshot = backup.line(/^store: \d+ keys, \d+ API keys, audit records 1-(\d+)$/).then((m) => {
+      phase.snapshotSeen = true;
+      return Number(m[1]);
     });
+    const backupDone = await backup.exited;
+    phase.exited = true;
+    await load;
+    original = readAuditRecords(t.gateway.db, { afterSeq: 0 });
+    await t.stop();
+    expect(backupDone).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^backup of installation [0-9a-f]{32} in .*: 2 keys, 2 API keys, audit records up to \d+\n$/),
+    });
+    expect(backupDone.stderr).toMatch(/^copying the store .* \(SQLite online backup, one snapshot\) …$/m);
+    snapshotSeq = await snapshot;
 
     restoredDir = join(root, 'restored');
     const restore = await kmsgate(restoredDir, 'restore', backupDir);
@@ -124,37 +213,66 @@ describe('a backup taken under load', () => {
     expect(Object.keys(manifest.files)).toEqual(expect.arrayContaining(['audit.jsonl', 'credential.key', 'kms.db', 'yubihsm-sim.json']));
     const others = Object.keys(manifest.files).filter((n) => !['audit.jsonl', 'credential.key', 'kms.db'].includes(n));
     expect(others.filter((n) => !/-sim\.json(\.rpmb)?$/.test(n))).toEqual([]);
-    expect(manifest.store).toMatchObject({ keys: 1, apiKeys: 1 });
-    // CreateKey and the 40 signs at least; the signs still running after the snapshot are not in it.
-    expect(manifest.store.auditHeadSeq).toBeGreaterThanOrEqual(41);
+    expect(manifest.store).toMatchObject({ keys: 2, apiKeys: 2, auditHeadSeq: snapshotSeq });
     expect(readdirSync(backupDir).filter((n) => /-wal$|-shm$/.test(n))).toEqual([]);
-    expect(signedBefore).toBeGreaterThanOrEqual(40);
   });
 
-  it('restores into a gateway that serves the old credentials and keys, with an audit chain that verifies', async () => {
+  it('was taken while both operations were answered, and every answer has its record in the live log', () => {
+    const during = answered.filter((a) => a.duringBackup);
+    expect(new Set(during.map((a) => a.operation))).toEqual(new Set(['Sign', 'Encrypt']));
+    expect(answered.some((a) => a.afterSnapshot)).toBe(true);
+    const logged = new Set(original.map((r) => r.requestId));
+    expect(answered.filter((a) => !logged.has(a.requestId))).toEqual([]);
+  });
+
+  it('restores the log up to the snapshot exactly: everything answered before the backup, nothing sent after its snapshot', () => {
+    const db = openDb(join(restoredDir, 'kms.db'));
+    let restored: AuditRecord[];
+    try {
+      restored = readAuditRecords(db, { afterSeq: 0 });
+    } finally {
+      db.close();
+    }
+    // The live log's first records, byte for byte (same hashes), then the restore's own admin record.
+    expect(restored.slice(0, -1)).toEqual(original.slice(0, snapshotSeq));
+    expect(restored.at(-1)).toMatchObject({ seq: snapshotSeq + 1, operation: 'kmsgate restore', decision: 'admin' });
+    const inBackup = new Set(restored.map((r) => r.requestId));
+    const before = answered.filter((a) => a.beforeBackup);
+    expect(before.length).toBeGreaterThanOrEqual(40);
+    expect(before.filter((a) => !inBackup.has(a.requestId))).toEqual([]);
+    expect(answered.filter((a) => a.afterSnapshot && inBackup.has(a.requestId))).toEqual([]);
+  });
+
+  it('restores into a gateway that serves the old credentials, keys and aliases, with an audit chain that verifies', async () => {
     const db = openDb(join(restoredDir, 'kms.db'));
     try {
       const manifest = JSON.parse(readFileSync(join(backupDir, 'manifest.json'), 'utf8'));
       expect(readInstallation(db).id).toBe(manifest.installationId);
-      // The backup's records, then the restore's own admin record.
-      expect(verifyAuditChain(db)).toMatchObject({ ok: true, count: manifest.store.auditHeadSeq + 1 });
-      expect(verifyAuditJsonl(db, join(restoredDir, 'audit.jsonl'))).toMatchObject({ ok: true, lastSeq: manifest.store.auditHeadSeq + 1 });
+      expect(verifyAuditChain(db)).toMatchObject({ ok: true, count: snapshotSeq + 1 });
+      expect(verifyAuditJsonl(db, join(restoredDir, 'audit.jsonl'))).toMatchObject({ ok: true, lastSeq: snapshotSeq + 1 });
     } finally {
       db.close();
     }
     const t = await startTestGateway({ dataDir: restoredDir });
     try {
-      const kms = t.client(credentials);
+      // The signer's SigV4 pair (unsealed with the restored credential.key) and its x-api-key.
+      const kms = t.client(signer);
       const message = Buffer.from('signed by the restored gateway');
-      const { Signature } = await kms.send(new SignCommand({ KeyId: keyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }));
+      const { Signature } = await kms.send(new SignCommand({ KeyId: 'alias/load-sign', Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }));
       expect(verify('sha256', message, createPublicKey({ key: publicKey, format: 'der', type: 'spki' }), Signature!)).toBe(true);
+      const { Plaintext } = await kms.send(new DecryptCommand({ CiphertextBlob: sealedBefore.ciphertext }));
+      expect(Buffer.from(Plaintext!).toString()).toBe(sealedBefore.plaintext);
+      const byApiKey = await t.call('GetPublicKey', { KeyId: 'alias/load-sign' }, { 'x-api-key': signer.apiKey });
+      expect(byApiKey.status).toBe(200);
+      expect(Buffer.from(byApiKey.json.PublicKey, 'base64')).toEqual(publicKey);
+      expect((await t.client(credentials).send(new ListAliasesCommand({}))).Aliases!.map((a) => a.AliasName)).toEqual(
+        expect.arrayContaining(['alias/load-sign', 'alias/load-encrypt']),
+      );
     } finally {
       await t.stop({ keepData: true });
     }
-    expect(await kmsgate(restoredDir, 'audit', 'verify', '--jsonl')).toMatchObject({
-      code: 0,
-      stdout: expect.stringMatching(/^OK: \d+ records, hash chain intact/),
-    });
+    const verified = await kmsgateProcess(restoredDir, 'audit', 'verify', '--jsonl');
+    expect(verified).toMatchObject({ code: 0, stdout: expect.stringMatching(/^OK: \d+ records, hash chain intact/) });
   });
 
   describe('restore refuses, with exit 2 and one line, and changes nothing', () => {
