@@ -61,7 +61,8 @@ function spawnKmsgate(dataDir: string, ...args: string[]) {
     line(pattern: RegExp): Promise<RegExpExecArray> {
       return new Promise((ok, fail) => {
         const look = () => {
-          for (const l of stderr.split('\n')) {
+          // Whole lines only: a line still being written could match with a number cut short.
+          for (const l of stderr.split('\n').slice(0, -1)) {
             const m = pattern.exec(l);
             if (m) {
               child.stderr.off('data', look);
@@ -152,14 +153,15 @@ describe('a backup taken under load', () => {
     // the backup process has exited. What they see is classified by the backup's own events.
     const kms = t.client(signer);
     const phase = { started: false, snapshotSeen: false, exited: false };
+    // Until the backup has exited and a few requests sent after its snapshot were answered.
+    const loading = () => !phase.exited || answered.filter((a) => a.afterSnapshot).length < 8;
     let reached40: () => void;
     const fortyAnswered = new Promise<void>((ok) => {
       reached40 = ok;
     });
     const worker = async (w: number) => {
-      for (let i = 0; !phase.exited; i++) {
+      for (let i = 0; loading(); i++) {
         const afterSnapshot = phase.snapshotSeen;
-        const during = phase.started;
         const plaintext = `load ${w}.${i}`;
         let requestId: string | undefined;
         let operation: Answered['operation'];
@@ -173,7 +175,7 @@ describe('a backup taken under load', () => {
           requestId = r.$metadata.requestId;
           if (!phase.started) sealedBefore = { ciphertext: r.CiphertextBlob!, plaintext };
         }
-        answered.push({ requestId: requestId!, operation, beforeBackup: !phase.started, afterSnapshot, duringBackup: during && !phase.exited });
+        answered.push({ requestId: requestId!, operation, beforeBackup: !phase.started, afterSnapshot, duringBackup: phase.started && !phase.exited });
         if (answered.length === 40) reached40();
       }
     };
