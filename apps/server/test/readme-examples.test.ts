@@ -6,10 +6,12 @@ import { promisify } from 'node:util';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 
 /**
- * The README's quick start, run as written: its shell blocks (api-key with --env, the AWS CLI,
- * boto3, curl) in one bash session and its SDK example as quickstart.mjs, against a gateway on a
- * random port. The only edit is the gateway's address; if the README needs anything else (a value
- * pasted from an earlier output, a variable it never sets), this fails.
+ * The README's quick start, run as written: its shell blocks (KMSGATE_URL and api-key with --env,
+ * --json, the AWS CLI, boto3, curl, a TEE key, an attestation checked offline) in one bash session
+ * and its SDK example as quickstart.mjs, against a gateway on a random (so non-default) port. The
+ * only edit is the one the README asks for on another port, the value of KMSGATE_URL; if it needs
+ * anything else (a value pasted from an earlier output, a variable it never sets, an address
+ * written into an example), this fails.
  */
 const ROOT = join(__dirname, '..', '..', '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -36,25 +38,35 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-it('runs the quick start (api-key, SDK, AWS CLI, boto3, curl) without editing anything but the address', async () => {
-  const at = (text: string) => text.replaceAll('http://127.0.0.1:8080', t.url);
-  writeFileSync(join(work, 'quickstart.mjs'), at(blocks('### AWS SDK for JavaScript v3', 'js')[0]!));
+const DEFAULT_URL = 'http://127.0.0.1:8080';
+
+it('runs the quick start (api-key, SDK, AWS CLI, boto3, curl, TEE, attestation) on another port, editing only KMSGATE_URL', async () => {
+  const [setup, json] = blocks('### Create an API key', 'sh');
+  const sdk = blocks('### AWS SDK for JavaScript v3', 'js')[0]!;
+  const rest = [...blocks('### AWS CLI', 'sh'), ...blocks('### boto3', 'sh'), ...blocks('### curl (x-api-key)', 'sh'), ...blocks('## Backends', 'sh')];
+  // The address is written once, in the line a user on another port changes; the examples read the variable.
+  expect(setup).toContain(`export KMSGATE_URL=${DEFAULT_URL} `);
+  for (const example of [json!, ...rest]) expect(example).not.toContain('127.0.0.1');
+  expect(sdk).toContain(`process.env.KMSGATE_URL ?? '${DEFAULT_URL}'`);
+  writeFileSync(join(work, 'quickstart.mjs'), sdk);
   const script = [
     'set -euo pipefail',
     `cd ${JSON.stringify(ROOT)}`,
-    blocks('### Create an API key', 'sh')[0]!,
+    setup!.replace(`KMSGATE_URL=${DEFAULT_URL}`, `KMSGATE_URL=${t.url}`),
+    'echo; echo "--- json"',
+    json!,
     `cd ${JSON.stringify(work)}`,
-    'echo "--- sdk"',
+    'echo; echo "--- sdk"',
     'node quickstart.mjs',
-    'echo "--- cli"',
+    'echo; echo "--- cli"',
     blocks('### AWS CLI', 'sh')[0]!,
-    'echo "--- boto3"',
+    'echo; echo "--- boto3"',
     blocks('### boto3', 'sh')[0]!,
-    'echo "--- curl"',
+    'echo; echo "--- curl"',
     ...blocks('### curl (x-api-key)', 'sh'),
-  ]
-    .map(at)
-    .join('\n');
+    'echo; echo "--- tee"',
+    ...blocks('## Backends', 'sh'),
+  ].join('\n');
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: work,
@@ -65,8 +77,13 @@ it('runs the quick start (api-key, SDK, AWS CLI, boto3, curl) without editing an
   };
   const { stdout } = await promisify(execFile)('bash', ['-c', script], { cwd: work, env, encoding: 'utf8', maxBuffer: 1 << 22 });
 
-  const [, sdk, cli, boto3, curl] = stdout.split(/^--- \w+$/m);
-  expect(sdk).toMatch(/^Verify: true {2}node:crypto: true$/m);
+  const [, generated, sdkOut, cli, boto3, curl, tee] = stdout.split(/^--- \w+$/m);
+  // The README's picture of --json is what the command it shows prints (same members, label and role).
+  const shown = JSON.parse(README.match(/```json\n([\s\S]*?)```/)![1]!) as Record<string, unknown>;
+  const printed = JSON.parse(generated!) as Record<string, unknown>;
+  expect(Object.keys(printed).sort()).toEqual(Object.keys(shown).sort());
+  expect(printed).toMatchObject({ label: shown.label, role: shown.role, expiresAt: shown.expiresAt });
+  expect(sdkOut).toMatch(/^Verify: true {2}node:crypto: true$/m);
   expect(JSON.parse(cli!)).toMatchObject({ SignatureValid: true, SigningAlgorithm: 'ECDSA_SHA_256' });
   const message = readFileSync(join(work, 'msg'));
   const publicKey = createPublicKey({ key: readFileSync(join(work, 'pub.der')), format: 'der', type: 'spki' });
@@ -76,4 +93,7 @@ it('runs the quick start (api-key, SDK, AWS CLI, boto3, curl) without editing an
   const [list, sign] = curl!.trim().split(/(?<=\})\s*(?=\{)/);
   expect(JSON.parse(list!).Keys).toHaveLength(2);
   expect(verify('sha256', Buffer.from('hello kmsgate'), publicKey, Buffer.from(JSON.parse(sign!).Signature, 'base64'))).toBe(true);
+  // The TEE key, then the attestation verified offline (the verifier's result line; its warnings go to stderr).
+  expect(tee).toMatch(/"CustomKeyStoreId": "tee"/);
+  expect(tee).toMatch(/^VERIFIED: /m);
 });

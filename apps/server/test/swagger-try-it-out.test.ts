@@ -1,4 +1,5 @@
 import { runInNewContext } from 'node:vm';
+import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 
 /**
@@ -55,4 +56,36 @@ it('GET / leads to Swagger UI, whose Execute reaches this gateway on its own por
   });
   expect(res.status).toBe(200);
   expect(Buffer.from(((await res.json()) as { Plaintext: string }).Plaintext, 'base64')).toHaveLength(example.NumberOfBytes);
+});
+
+/** The request example Swagger UI puts in the editor for `op`: `example`, else the first of `examples`. */
+function editorExample(spec: SwaggerOptions['spec'], op: string): Record<string, unknown> {
+  const content = spec.paths[`/${op}`].post.requestBody.content['application/json'];
+  return content.example ?? (Object.values(content.examples) as { value: Record<string, unknown> }[])[0]!.value;
+}
+
+it("runs the examples that name alias/demo (the README's key) as they are, once that key exists", async () => {
+  // What the README's AWS CLI example leaves behind (or CreateKey's example plus CreateAlias on the page).
+  const { spec } = await loadSwaggerUi(`${t.url}/docs/`);
+  const kms = t.client();
+  const created = await kms.send(new CreateKeyCommand(editorExample(spec, 'CreateKey') as never));
+  expect(created.KeyMetadata!.KeySpec).toBe('ECC_SECG_P256K1');
+  await kms.send(new CreateAliasCommand({ AliasName: 'alias/demo', TargetKeyId: created.KeyMetadata!.KeyId }));
+
+  const ops = Object.keys(spec.paths)
+    .filter((path) => /^\/[A-Z]\w+$/.test(path) && spec.paths[path].post?.requestBody)
+    .map((path) => path.slice(1))
+    .filter((op) => editorExample(spec, op).KeyId === 'alias/demo');
+  expect(ops.sort()).toEqual(['DeriveAddress', 'DescribeKey', 'GetPublicKey', 'GetSigningBudget', 'Sign', 'Verify']);
+  for (const op of ops) {
+    const res = await fetch(`${t.url}/${op}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': t.admin.apiKey },
+      body: JSON.stringify(editorExample(spec, op)),
+    });
+    const body = (await res.json()) as { __type?: string; KeyId?: string };
+    // Verify's example carries another key's signature (the summary says to paste the one Sign returned).
+    if (op === 'Verify') expect([res.status, body.__type]).toEqual([400, 'KMSInvalidSignatureException']);
+    else expect([op, res.status, body.__type]).toEqual([op, 200, undefined]);
+  }
 });
