@@ -1,19 +1,17 @@
 /**
- * `api-key`: manage kmsgate API keys directly in the SQLite store the server reads.
+ * `api-key`: manage kmsgate API keys directly in the store the server reads.
  * stdout carries the results (a new key's credentials, listings, JSON); messages for humans go to stderr.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { formatTable } from '@kmsgate/core';
 import {
   API_KEY_ROLES,
-  ApiKeyStore,
   StoreLocationError,
-  openStore,
-  sealKeyForStore,
+  openSqliteGatewayStore,
   type ApiKeyRecord,
+  type ApiKeyRepository,
   type ApiKeyRole,
   type ApiKeyScope,
-  type Db,
 } from '@kmsgate/store';
 import { VERSION } from './version';
 
@@ -47,14 +45,13 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .option('--expires-in <duration>', 'refuse the key from this long after now on: a whole number of s, m, h or d (90s, 15m, 12h, 30d). Without it: never')
     .addOption(new Option('--json', 'print id, label, role, apiKey, accessKeyId, secretAccessKey and expiresAt as one JSON object').conflicts('env'))
     .option('--env', 'print shell export lines: KMSGATE_API_KEY, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (eval "$(api-key generate … --env)")')
-    .action((opts: { label: string; role: ApiKeyRole; scope: string[]; expiresIn?: string; json?: boolean; env?: boolean }) => {
+    .action(async (opts: { label: string; role: ApiKeyRole; scope: string[]; expiresIn?: string; json?: boolean; env?: boolean }) => {
       // Checked before the store is opened: a mistyped duration changes nothing.
       const lifetimeMs = opts.expiresIn === undefined ? undefined : parseDuration(opts.expiresIn);
-      withDb(io.env, ({ db, dataDir }) => {
-        // One instant for the creation date and the expiry, so the key lives exactly as long as asked.
-        const now = new Date();
-        const store = new ApiKeyStore(db, sealKeyForStore(db, dataDir), { now: () => now });
-        const k = store.generate({
+      // One instant for the creation date and the expiry, so the key lives exactly as long as asked.
+      const now = new Date();
+      await withApiKeys(io.env, { sealKey: true, now: () => now }, async (store) => {
+        const k = await store.generate({
           label: opts.label,
           role: opts.role,
           ...(opts.scope.length > 0 ? { scope: opts.scope } : {}),
@@ -99,10 +96,9 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .command('list')
     .description('list keys (never any secret)')
     .option('--json', 'print a JSON array')
-    .action((opts: { json?: boolean }) => {
-      withDb(io.env, ({ db }) => {
-        const store = new ApiKeyStore(db);
-        const records = store.list().map((r) => ({ ...r, scope: store.scopeOf(r.id)! }));
+    .action(async (opts: { json?: boolean }) => {
+      await withApiKeys(io.env, { sealKey: false }, async (store) => {
+        const records = (await store.list()).map((r) => ({ ...r, scope: store.scopeOf(r.id)! }));
         io.stdout(opts.json ? `${JSON.stringify(records.map(toJson), null, 2)}\n` : table(records, Date.now()));
       });
     });
@@ -115,16 +111,17 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .option('--remove <key>', 'stop allowing it; removing the last one leaves a key that may use no key', collect, [])
     .option('--all-keys', 'lift the restriction: the key may use every key')
     .option('--json', 'print the scope as JSON')
-    .action((id: string, opts: { add: string[]; remove: string[]; allKeys?: boolean; json?: boolean }) => {
-      withDb(io.env, ({ db }) => {
-        const store = new ApiKeyStore(db);
-        if (store.get(id) === undefined) {
+    .action(async (id: string, opts: { add: string[]; remove: string[]; allKeys?: boolean; json?: boolean }) => {
+      await withApiKeys(io.env, { sealKey: false }, async (store) => {
+        if ((await store.get(id)) === undefined) {
           io.stderr(`api-key: no API key with id '${id}'\n`);
           exitCode = 1;
           return;
         }
         const change = opts.add.length > 0 || opts.remove.length > 0 || opts.allKeys;
-        const scope = change ? store.updateScope(id, { add: opts.add, remove: opts.remove, ...(opts.allKeys ? { allKeys: true } : {}) }) : store.scopeOf(id)!;
+        const scope = change
+          ? await store.updateScope(id, { add: opts.add, remove: opts.remove, ...(opts.allKeys ? { allKeys: true } : {}) })
+          : store.scopeOf(id)!;
         io.stdout(opts.json ? `${JSON.stringify(scopeJson(scope))}\n` : `${id}: ${describeScope(scope)}\n`);
       });
     });
@@ -133,18 +130,17 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .command('revoke')
     .description('revoke a key; the server refuses it from the next request on')
     .argument('<id>', 'the key id (ak_…)')
-    .action((id: string) => {
-      withDb(io.env, ({ db }) => {
-        // No seal key needed: a revoke must work even when credential.key is missing or unreadable.
-        const store = new ApiKeyStore(db);
-        const before = store.get(id);
+    .action(async (id: string) => {
+      // No seal key needed: a revoke must work even when credential.key is missing or unreadable.
+      await withApiKeys(io.env, { sealKey: false }, async (store) => {
+        const before = await store.get(id);
         if (before === undefined) {
           io.stderr(`api-key: no API key with id '${id}'\n`);
           exitCode = 1;
         } else if (before.revokedAt !== null) {
           io.stderr(`api-key: ${id} was already revoked at ${iso(before.revokedAt)}\n`);
         } else {
-          store.revoke(id);
+          await store.revoke(id);
           io.stdout(`revoked ${id} (${before.label})\n`);
         }
       });
@@ -188,12 +184,16 @@ function shellQuote(value: string): string {
 }
 
 /** The store the server uses, found as it finds it; a missing or foreign one is a StoreLocationError (exit 2) and is left alone. */
-function withDb(env: NodeJS.ProcessEnv, f: (store: { db: Db; dataDir: string }) => void): void {
-  const { location, db } = openStore(env);
+async function withApiKeys(
+  env: NodeJS.ProcessEnv,
+  opts: { sealKey: boolean; now?: () => Date },
+  f: (apiKeys: ApiKeyRepository) => Promise<void>,
+): Promise<void> {
+  const store = openSqliteGatewayStore(env, opts);
   try {
-    f({ db, dataDir: location.dataDir });
+    await f(store.apiKeys);
   } finally {
-    db.close();
+    await store.close();
   }
 }
 

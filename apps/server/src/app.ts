@@ -5,7 +5,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import swaggerUi from 'swagger-ui-express';
 import { parse as parseYaml } from 'yaml';
 import { KmsError, isKmsError, type ArnContext } from '@kmsgate/core';
-import type { ApiKeyStore, AuditLog, ImportTokenStore, KeyRotationStore, KeyStore, Principal } from '@kmsgate/store';
+import type { ApiKeyRepository, AuditLog, ImportTokenRepository, KeyRotationRepository, KeyRepository, Principal } from '@kmsgate/store';
 import { errorType } from './audit-records';
 import { authenticate, authorize } from './auth/authenticate';
 import type { BackendRegistry } from './backends';
@@ -25,12 +25,12 @@ import { chargeApiKey, recordAuthRefusal, type EdgeLimits } from './http/edge';
 export const MAX_BODY_BYTES = 512 * 1024;
 
 export interface AppDeps {
-  keys: KeyStore;
-  importTokens: ImportTokenStore;
-  rotations: KeyRotationStore;
+  keys: KeyRepository;
+  importTokens: ImportTokenRepository;
+  rotations: KeyRotationRepository;
   /** Each audited backend's device-log reconciliation (device-log-witness.ts), for /health. */
   deviceLog?: () => ReadonlyMap<string, DeviceLogStatus>;
-  apiKeys: ApiKeyStore;
+  apiKeys: ApiKeyRepository;
   backends: BackendRegistry;
   arn: ArnContext;
   logger: Logger;
@@ -196,7 +196,7 @@ function kmsHandler(deps: AppDeps, now: () => Date): (req: IncomingMessage, res:
         }
         // Deny by default: nothing about the request is looked at before the caller is known.
         try {
-          principal = authenticate({ method: req.method ?? 'POST', path: req.url ?? '/', headers: req.headersDistinct, body }, deps.apiKeys, now());
+          principal = await authenticate({ method: req.method ?? 'POST', path: req.url ?? '/', headers: req.headersDistinct, body }, deps.apiKeys, now());
           chargeApiKey(deps.edge, principal);
           if (op) authorize(principal, op);
         } catch (e) {

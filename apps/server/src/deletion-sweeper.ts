@@ -1,5 +1,5 @@
 import { hasKeyMaterial, type ImportWrappingAlgorithm, type ImportWrappingKeySpec, type KeyBackend, type KeyRecord } from '@kmsgate/core';
-import type { ImportTokenStore, KeyRotationStore, KeyStore } from '@kmsgate/store';
+import type { ImportTokenRepository, KeyRotationRepository, KeyRepository } from '@kmsgate/store';
 import type { Logger } from './log';
 import type { BackendRegistry } from './backends';
 import { describeError, periodicPass } from './periodic-pass';
@@ -40,10 +40,10 @@ export interface DeletionSweeper {
 }
 
 export interface DeletionSweeperOptions {
-  keys: KeyStore;
+  keys: KeyRepository;
   /** A rotated symmetric key holds one device object per key material: all of them are destroyed. */
-  rotations: KeyRotationStore;
-  importTokens: ImportTokenStore;
+  rotations: KeyRotationRepository;
+  importTokens: ImportTokenRepository;
   /** The gateway's clock (import tokens expire by it). */
   now: () => Date;
   backends: BackendRegistry;
@@ -83,7 +83,7 @@ export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSwe
     // After one failure a backend is skipped for the rest of the pass: it is likely down, and
     // waiting out its timeout once per key would only delay the others.
     const unavailable = new Set<string>();
-    for (const key of keys.dueForDeletion()) {
+    for (const key of await keys.dueForDeletion()) {
       const fields = { keyId: key.keyId, backend: key.backendId, deletionDate: key.deletionDate?.toISOString() };
       const backend = backends.find(key.backendId);
       if (!backend || unavailable.has(key.backendId)) {
@@ -100,11 +100,11 @@ export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSwe
         result.failed.push(key.keyId);
         continue;
       }
-      keys.deleteDueKey(key.keyId);
+      await keys.deleteDueKey(key.keyId);
       logger.info('key deleted: device object destroyed, metadata, aliases and tags removed', fields);
       result.deleted.push(key.keyId);
     }
-    for (const t of importTokens.forCleanup(now())) {
+    for (const t of await importTokens.forCleanup(now())) {
       const fields = { keyId: t.keyId, backend: t.backendId, wrappingKey: t.wrappingHandle, state: t.state };
       const importer = backends.find(t.backendId)?.importer;
       if (!importer || unavailable.has(t.backendId)) {
@@ -123,7 +123,7 @@ export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSwe
         logger.error('import wrapping key deletion failed; retried on the next sweep', { ...fields, error: describeError(e) });
         continue;
       }
-      importTokens.wrappingDeleted(t.tokenHash);
+      await importTokens.wrappingDeleted(t.tokenHash);
       logger.info('import wrapping key deleted from the device', fields);
       result.wrappingKeysDeleted++;
     }

@@ -8,7 +8,7 @@
  * as an error with its entry and counted in /metrics and /health.
  */
 import { KEY_SPECS, hasKeyMaterial, isSupportedKeySpec, type KeyRecord } from '@kmsgate/core';
-import { HsmLogStore, KeyRotationStore, KeyStore, materialUseName, type Db } from '@kmsgate/store';
+import { materialUseName, type HsmLogStore, type KeyRepository, type KeyRotationRepository } from '@kmsgate/store';
 import {
   type DeviceLogRead,
   KEY_OBJECT_TYPE,
@@ -52,7 +52,10 @@ export interface DeviceLogWitness {
 }
 
 export interface DeviceLogWitnessOptions {
-  db: Db;
+  /** Where the entries read and the reconciliation's progress are kept. */
+  logs: HsmLogStore;
+  keys: KeyRepository;
+  rotations: KeyRotationRepository;
   targets: readonly DeviceLogTarget[];
   logger: Logger;
   metrics: Metrics;
@@ -64,10 +67,10 @@ export interface DeviceLogWitnessOptions {
  * named as reconcile names it: object IDs are per object type, so a symmetric or HMAC key's
  * object is named apart from an asymmetric key with the same ID.
  */
-function objectsOf(keys: KeyStore, rotations: KeyRotationStore, backendId: string): Map<string, number> {
+async function objectsOf(keys: KeyRepository, rotations: KeyRotationRepository, backendId: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (let after = ''; ;) {
-    const page = keys.listKeyIds(after, 1000);
+    const page = await keys.listKeyIds(after, 1000);
     for (const keyId of page.keyIds) {
       const k: KeyRecord | undefined = keys.getKey(keyId);
       const id = k && k.backendId === backendId && hasKeyMaterial(k) && isSupportedKeySpec(k.keySpec) ? parseKeyHandle(k.handle)?.id : undefined;
@@ -86,10 +89,7 @@ function objectsOf(keys: KeyStore, rotations: KeyRotationStore, backendId: strin
 }
 
 export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLogWitness {
-  const { db, targets, logger, metrics, now } = opts;
-  const logs = new HsmLogStore(db);
-  const keys = new KeyStore(db, now);
-  const rotations = new KeyRotationStore(db);
+  const { logs, keys, rotations, targets, logger, metrics, now } = opts;
   const statuses = new Map<string, DeviceLogStatus>(targets.map((t) => [t.backendId, { unexplained: 0, problems: [] }]));
   const running = new Map<string, Promise<void>>();
   const timers: NodeJS.Timeout[] = [];
@@ -107,7 +107,7 @@ export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLog
       const reads: DeviceLogRead[] = [];
       for (const c of clients) reads.push(await readDeviceLog(c, (serial) => logs.lastEntry(serial)));
       const entries = reads.flatMap((d) => d.fresh.map((e) => ({ ...e, serial: d.serial })));
-      const objectOf = objectsOf(keys, rotations, target.backendId);
+      const objectOf = await objectsOf(keys, rotations, target.backendId);
       const { result } = logs.reconcileRound(target.backendId, entries, objectOf, at, (recorded, carried) =>
         reconcile({ entries, recorded, carried, kmsgateObjects: new Set(objectOf.values()) }),
       );

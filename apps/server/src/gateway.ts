@@ -2,19 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { PolicyEngine } from '@kmsgate/policy';
-import {
-  ApiKeyStore,
-  AuditLog,
-  ImportTokenStore,
-  KeyRotationStore,
-  KeyStore,
-  ReadCache,
-  SqlitePolicyState,
-  StoreLocationError,
-  openStore,
-  sealKeyForStore,
-  type Db,
-} from '@kmsgate/store';
+import { StoreLocationError, openSqliteGatewayStore, type AuditLog, type GatewayStore } from '@kmsgate/store';
 import { createApp } from './app';
 import { AuthRefusals } from './auth/refusals';
 import { createBackendHealth, startBackendMonitor } from './backend-health';
@@ -40,7 +28,8 @@ const VERSION: string = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json')
 export interface Gateway {
   url: string;
   port: number;
-  db: Db;
+  /** What the gateway keeps: keys, API keys, signing state, the audit log. */
+  store: GatewayStore;
   backends: StartedBackends;
   audit: AuditLog;
   metrics: Metrics;
@@ -135,16 +124,13 @@ export async function startGateway(
   const now = options.now ?? (() => new Date());
   // Checked before anything is opened: a bad certificate or key is a configuration mistake (exit 2).
   let tls = config.server.tls ? loadTlsMaterial(config.server.tls) : undefined;
-  const db = storeRefusalAsConfigError(() => openStore(env, { create: true }).db);
+  const store = storeRefusalAsConfigError(() => openSqliteGatewayStore(env, { create: true, now }));
+  const { keys, importTokens, rotations, apiKeys, policyState } = store;
   let backends: StartedBackends | undefined;
   try {
-    const sealKey = storeRefusalAsConfigError(() => sealKeyForStore(db, config.dataDir));
     backends = await startBackends(config, logger);
-    const keys = new KeyStore(db, now);
-    const importTokens = new ImportTokenStore(db);
-    const rotations = new KeyRotationStore(db);
     // Refuses to start (AuditIntegrityError) when the JSONL mirror contradicts the database.
-    const audit = new AuditLog(db, {
+    const audit = store.openAudit({
       jsonlPath: join(config.dataDir, AUDIT_JSONL_FILE),
       now,
       fsync: config.audit.fsync,
@@ -152,12 +138,10 @@ export async function startGateway(
     });
     for (const note of audit.recovered) logger.warn('audit log repaired at start', { detail: note });
     const metrics = createMetrics();
-    keys.recordCustomKeyStores(
+    await keys.recordCustomKeyStores(
       backends.registry.all().map((b) => b.id),
       now(),
     );
-    const apiKeys = new ApiKeyStore(db, sealKey, { now });
-    const policyState = new SqlitePolicyState(db);
     const engine = new PolicyEngine({
       state: policyState,
       ledger: policyState,
@@ -178,7 +162,7 @@ export async function startGateway(
       refusals,
       metrics,
     };
-    const deviceLog = createDeviceLogWitness({ db, logger, metrics, now, targets: deviceLogTargets(config, backends) });
+    const deviceLog = createDeviceLogWitness({ logs: store.deviceLogs, keys, rotations, logger, metrics, now, targets: deviceLogTargets(config, backends) });
     const app = createApp({
       keys,
       importTokens,
@@ -202,7 +186,8 @@ export async function startGateway(
       {
         ...limits,
         apiKeys,
-        reads: ReadCache.of(db),
+        store,
+        logger,
         now,
         perSource: new RateLimiter(config.limits.perSource, config.limits.maxTracked),
         openEndpoints: new ConcurrencyBudget(config.limits.openEndpointsConcurrency),
@@ -244,7 +229,7 @@ export async function startGateway(
     return {
       url: `${tls ? 'https' : 'http'}://${host}:${port}`,
       port,
-      db,
+      store,
       backends: started,
       audit,
       metrics,
@@ -280,13 +265,13 @@ export async function startGateway(
         refusals.stop();
         await started.close();
         audit.close();
-        db.close();
+        await store.close();
         return drained;
       },
     };
   } catch (e) {
     await backends?.close();
-    db.close();
+    await store.close();
     throw e;
   }
 }

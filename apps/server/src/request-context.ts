@@ -1,15 +1,15 @@
 import type { ArnContext } from '@kmsgate/core';
-import type { AuditLog, ImportTokenStore, KeyRotationStore, KeyStore, Principal } from '@kmsgate/store';
+import type { AuditLog, ImportTokenRepository, KeyRotationRepository, KeyRepository, Principal } from '@kmsgate/store';
 import type { BackendRegistry } from './backends';
 import type { Metrics } from './metrics';
 
 /** One authenticated request, as everything behind the HTTP layer sees it: nothing HTTP-specific. */
 export interface RequestContext {
-  keys: KeyStore;
+  keys: KeyRepository;
   /** GetParametersForImport's tokens, for ImportKeyMaterial. */
-  importTokens: ImportTokenStore;
+  importTokens: ImportTokenRepository;
   /** Symmetric keys' rotated key materials and rotation schedules. */
-  rotations: KeyRotationStore;
+  rotations: KeyRotationRepository;
   backends: BackendRegistry;
   arn: ArnContext;
   principal: Principal;

@@ -38,7 +38,7 @@ async function sigv4Error(creds: Parameters<typeof sdk>[0]): Promise<{ name: str
 
 it('x-api-key and SigV4: accepted until the expiry, refused from it on like an unknown key, decided on each request', async () => {
   const start = new Date(clock);
-  const store = new ApiKeyStore(t.gateway.db, loadOrCreateSealKey(t.dataDir), { now: () => clock });
+  const store = new ApiKeyStore(t.db, loadOrCreateSealKey(t.dataDir), { now: () => clock });
   const k = store.generate({ label: 'expiring', role: 'signer', expiresAt: new Date(start.getTime() + HOUR) });
   const creds = { id: k.id, apiKey: k.apiKey, accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey };
   const unknown = await t.call('ListKeys', {}, { 'x-api-key': `kmsgate_${'A'.repeat(43)}` });

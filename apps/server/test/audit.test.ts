@@ -23,7 +23,7 @@ const jsonlPath = () => join(t.dataDir, 'audit.jsonl');
 /** The records written for one request (by the x-amzn-RequestId it answered with). */
 function recordsOf(requestId: string | null): AuditRecord[] {
   expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
-  return readAuditTail(t.gateway.db, 1000).filter((r) => r.requestId === requestId);
+  return readAuditTail(t.db, 1000).filter((r) => r.requestId === requestId);
 }
 
 async function createKey(keySpec = 'ECC_NIST_P256'): Promise<string> {
@@ -100,7 +100,7 @@ it('records auth-gate refusals (gate auth): a known key one by one, the unknown 
   const keyId = await createKey();
   const bogus = 'kmsgate_' + 'A'.repeat(43);
   t.gateway.authRefusals.flush();
-  const before = readAuditTail(t.gateway.db, 1)[0]!.seq;
+  const before = readAuditTail(t.db, 1)[0]!.seq;
   const unknown = await sign(keyId, new Uint8Array([1]), 'ECDSA_SHA_256', {}, { 'x-api-key': bogus });
   expect(unknown.json.__type).toBe('UnrecognizedClientException');
   const none = await t.call('Sign', {}, { 'x-api-key': null });
@@ -108,9 +108,9 @@ it('records auth-gate refusals (gate auth): a known key one by one, the unknown 
   const odd = await t.call('NoSuchOperation', {}, { 'x-api-key': bogus });
   expect(odd.json.__type).toBe('UnrecognizedClientException');
   // Nothing per request for a caller nobody knows: the refusals are tallied and written together.
-  expect(readAuditTail(t.gateway.db, 1)[0]!.seq).toBe(before);
+  expect(readAuditTail(t.db, 1)[0]!.seq).toBe(before);
   t.gateway.authRefusals.flush();
-  const aggregated = readAuditTail(t.gateway.db, 10).filter((r) => r.seq > before);
+  const aggregated = readAuditTail(t.db, 10).filter((r) => r.seq > before);
   expect(aggregated.map((r) => ({ ...r, summary: JSON.parse(r.summary!) as unknown }))).toEqual([
     expect.objectContaining({
       operation: '*',
@@ -141,7 +141,7 @@ it('records auth-gate refusals (gate auth): a known key one by one, the unknown 
     }),
   ]);
 
-  const everything = readFileSync(jsonlPath(), 'utf8') + JSON.stringify(readAuditTail(t.gateway.db, 100_000));
+  const everything = readFileSync(jsonlPath(), 'utf8') + JSON.stringify(readAuditTail(t.db, 100_000));
   for (const secret of [bogus, signer.apiKey, signer.secretAccessKey, t.admin.apiKey, t.admin.secretAccessKey]) expect(everything).not.toContain(secret);
 });
 
@@ -202,7 +202,7 @@ it('records a failed device call as a denial at the backend gate', async () => {
 
 it('returns no signature when the audit record cannot be written, and signs again once it can', async () => {
   const keyId = await createKey();
-  const before = verifyAuditChain(t.gateway.db);
+  const before = verifyAuditChain(t.db);
   rmSync(jsonlPath());
   mkdirSync(jsonlPath()); // the mirror cannot be opened for writing any more
   try {
@@ -211,7 +211,7 @@ it('returns no signature when the audit record cannot be written, and signs agai
     expect(r.json).toEqual({ __type: 'KMSInternalException', message: expect.any(String) });
     expect(r.text).not.toContain('Signature');
     expect(recordsOf(r.headers.get('x-amzn-requestid'))).toEqual([]);
-    expect(verifyAuditChain(t.gateway.db)).toEqual(before);
+    expect(verifyAuditChain(t.db)).toEqual(before);
   } finally {
     rmSync(jsonlPath(), { recursive: true });
   }
@@ -222,7 +222,7 @@ it('returns no signature when the audit record cannot be written, and signs agai
 
 it('returns no signature from any of many concurrent Signs (group commits) while records cannot be written', async () => {
   const keyId = await createKey();
-  const before = verifyAuditChain(t.gateway.db);
+  const before = verifyAuditChain(t.db);
   rmSync(jsonlPath());
   mkdirSync(jsonlPath());
   try {
@@ -232,7 +232,7 @@ it('returns no signature from any of many concurrent Signs (group commits) while
       expect(r.json).toEqual({ __type: 'KMSInternalException', message: expect.any(String) });
       expect(recordsOf(r.headers.get('x-amzn-requestid'))).toEqual([]);
     }
-    expect(verifyAuditChain(t.gateway.db)).toEqual(before);
+    expect(verifyAuditChain(t.db)).toEqual(before);
   } finally {
     rmSync(jsonlPath(), { recursive: true });
   }
@@ -241,6 +241,6 @@ it('returns no signature from any of many concurrent Signs (group commits) while
 });
 
 it('leaves a chain that verifies, and a mirror (restarted after the failure) that matches it', () => {
-  expect(verifyAuditChain(t.gateway.db)).toMatchObject({ ok: true });
-  expect(verifyAuditJsonl(t.gateway.db, jsonlPath())).toMatchObject({ ok: true });
+  expect(verifyAuditChain(t.db)).toMatchObject({ ok: true });
+  expect(verifyAuditJsonl(t.db, jsonlPath())).toMatchObject({ ok: true });
 });

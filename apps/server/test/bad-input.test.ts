@@ -46,7 +46,7 @@ afterAll(async () => {
  * runs around every test) and the device's object count.
  */
 function state(): unknown {
-  const all = (table: string, order: string) => t.gateway.db.prepare(`SELECT * FROM ${table} ORDER BY ${order}`).all();
+  const all = (table: string, order: string) => t.db.prepare(`SELECT * FROM ${table} ORDER BY ${order}`).all();
   return {
     keys: all('keys', 'key_id'),
     aliases: all('aliases', 'alias_name'),

@@ -128,7 +128,7 @@ async function hammer(alias: string, algorithm: string, messages: Uint8Array[]):
 }
 
 function denialsAudited(keyId: string): { decision: string; n: number }[] {
-  return t.gateway.db.prepare("SELECT decision, COUNT(*) AS n FROM audit_log WHERE key_id = ? AND operation = 'Sign' GROUP BY decision").all(keyId) as {
+  return t.db.prepare("SELECT decision, COUNT(*) AS n FROM audit_log WHERE key_id = ? AND operation = 'Sign' GROUP BY decision").all(keyId) as {
     decision: string;
     n: number;
   }[];

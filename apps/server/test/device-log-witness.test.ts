@@ -81,10 +81,10 @@ it('matches the signatures kmsgate made and catches one made with the runtime pa
   expect(await metric('kmsgate_device_log_last_success_timestamp_seconds')).toBeGreaterThan(0);
   expect(await deviceLogHealth()).toMatchObject({ ok: true, unreconciledSignatures: 0, problems: 0, failing: false });
   // The entries are kept in the store, then released on the device.
-  expect((t.gateway.db.prepare('SELECT COUNT(*) AS n FROM hsm_log_entries').get() as { n: number }).n).toBeGreaterThan(0);
+  expect((t.db.prepare('SELECT COUNT(*) AS n FROM hsm_log_entries').get() as { n: number }).n).toBeGreaterThan(0);
 
   // Someone with the runtime password signs without kmsgate.
-  const { handle } = t.gateway.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(keyId) as { handle: string };
+  const { handle } = t.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(keyId) as { handle: string };
   const thief = new YubiHsmClient({ connectorUrl: sim.url, authKeyId: authKeyOf('runtime').id, password: 'runtime-pw' });
   try {
     await thief.signEcdsa(Number(handle.split(':')[1]), new Uint8Array(createHash('sha256').update('stolen').digest()));

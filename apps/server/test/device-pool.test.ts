@@ -144,7 +144,7 @@ it('a pool of two devices keeps signing through one being killed under load, eac
   expect(backend.stats().failovers).toBeGreaterThan(0);
 
   // Exactly one accept record per Sign request, under distinct request ids, each over its own input.
-  const signs = readAuditTail(t.gateway.db, 10_000).filter((r) => r.operation === 'Sign');
+  const signs = readAuditTail(t.db, 10_000).filter((r) => r.operation === 'Sign');
   expect(signs.filter((r) => r.decision !== 'accept')).toEqual([]);
   expect(signs).toHaveLength(SIGNS);
   expect(new Set(signs.map((r) => r.requestId)).size).toBe(SIGNS);

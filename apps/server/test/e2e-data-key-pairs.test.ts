@@ -87,7 +87,7 @@ describe('the audit log', () => {
     const r = await t.call('GenerateDataKeyPair', { KeyId: keyId, KeyPairSpec: 'ECC_NIST_P256', EncryptionContext: context });
     expect(r.status).toBe(200);
     const requestId = r.headers.get('x-amzn-requestid')!;
-    const rows = t.gateway.db.prepare('SELECT decision, key_id, summary FROM audit_log WHERE request_id = ?').all(requestId) as {
+    const rows = t.db.prepare('SELECT decision, key_id, summary FROM audit_log WHERE request_id = ?').all(requestId) as {
       decision: string;
       key_id: string;
       summary: string;

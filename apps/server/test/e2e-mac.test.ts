@@ -136,7 +136,7 @@ describe('HMAC keys refuse what AWS refuses', () => {
 
   it('audits each MAC with the device use it made, and a disabled key makes none', async () => {
     const g = await kms.send(new GenerateMacCommand({ KeyId: keyId, Message, MacAlgorithm: 'HMAC_SHA_256' }));
-    const row = t.gateway.db.prepare('SELECT operation, decision, key_id, summary FROM audit_log WHERE request_id = ?').get(g.$metadata.requestId!);
+    const row = t.db.prepare('SELECT operation, decision, key_id, summary FROM audit_log WHERE request_id = ?').get(g.$metadata.requestId!);
     expect(row).toEqual({ operation: 'GenerateMac', decision: 'accept', key_id: keyId, summary: JSON.stringify({ deviceUses: { [keyId]: 1 } }) });
     await kms.send(new DisableKeyCommand({ KeyId: keyId }));
     expect(await rejection(kms.send(new VerifyMacCommand({ KeyId: keyId, Message, MacAlgorithm: 'HMAC_SHA_256', Mac: g.Mac })))).toEqual({

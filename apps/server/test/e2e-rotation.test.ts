@@ -135,7 +135,7 @@ describe('RotateKeyOnDemand', () => {
     const keyId = await newKey();
     // Another gateway on the same store is in the middle of a rotation of this key.
     const startedAt = now().getTime();
-    t.gateway.db.prepare("INSERT INTO key_rotation (key_id, started_at, started_type) VALUES (?, ?, 'ON_DEMAND')").run(keyId, startedAt);
+    t.db.prepare("INSERT INTO key_rotation (key_id, started_at, started_type) VALUES (?, ?, 'ON_DEMAND')").run(keyId, startedAt);
     const status = await kms().send(new GetKeyRotationStatusCommand({ KeyId: keyId }));
     expect(status.OnDemandRotationStartDate?.getTime()).toBe(startedAt);
     const objects = deviceObjects();
@@ -179,7 +179,7 @@ describe('on a TEE backend', () => {
       const before = await c.send(new EncryptCommand({ KeyId: keyId, Plaintext: enc.encode('tee before') }));
       await c.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
       const after = await c.send(new EncryptCommand({ KeyId: keyId, Plaintext: enc.encode('tee after') }));
-      const handles = tee.gateway.db
+      const handles = tee.db
         .prepare('SELECT handle FROM keys WHERE key_id = ? UNION ALL SELECT handle FROM key_materials WHERE key_id = ?')
         .all(keyId, keyId) as { handle: string }[];
       expect(new Set(handles.map((h) => h.handle)).size).toBe(2);
@@ -369,7 +369,7 @@ describe('deletion', () => {
       offset = 7 * DAY + 1000;
       expect((await own.gateway.sweepDeletions()).deleted).toEqual([keyId]);
       expect(device.objectCount()).toBe(objects - 3);
-      expect(own.gateway.db.prepare('SELECT count(*) AS n FROM key_materials WHERE key_id = ?').get(keyId)).toEqual({ n: 0 });
+      expect(own.db.prepare('SELECT count(*) AS n FROM key_materials WHERE key_id = ?').get(keyId)).toEqual({ n: 0 });
     } finally {
       await own.stop();
     }

@@ -223,7 +223,7 @@ describe('bad input', () => {
 
   it('the device key decrypts only: it carries decrypt-oaep and nothing else of use', async () => {
     const backend = t.gateway.backends.registry.find('yubihsm') as YubiHsmBackend;
-    const { handle } = t.gateway.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(key().KeyId) as { handle: string };
+    const { handle } = t.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(key().KeyId) as { handle: string };
     const info = await backend.client.getObjectInfo(Number(handle.split(':')[1]), ObjectType.ASYMMETRIC_KEY);
     expect(info.capabilities & ~Capability.EXPORTABLE_UNDER_WRAP).toBe(Capability.DECRYPT_OAEP);
   });

@@ -47,7 +47,7 @@ const enc = new TextEncoder();
 const context = { tenant: 'acme', purpose: 'e2e' };
 
 function auditOf(requestId: string): { operation: string; decision: string; reason: string | null; key_id: string | null; summary: string | null }[] {
-  return t.gateway.db.prepare('SELECT operation, decision, reason, key_id, summary FROM audit_log WHERE request_id = ?').all(requestId) as never;
+  return t.db.prepare('SELECT operation, decision, reason, key_id, summary FROM audit_log WHERE request_id = ?').all(requestId) as never;
 }
 
 describe('CreateKey with no arguments', () => {
@@ -247,7 +247,7 @@ describe('Encrypt and Decrypt', () => {
       (err: { $metadata: { requestId: string } }) => err,
     );
     expect(auditOf(refused!.$metadata.requestId)).toEqual([expect.objectContaining({ decision: 'deny', reason: 'InvalidCiphertextException', summary: null })]);
-    const all = JSON.stringify(t.gateway.db.prepare('SELECT * FROM audit_log').all());
+    const all = JSON.stringify(t.db.prepare('SELECT * FROM audit_log').all());
     expect(all).not.toContain(Buffer.from('audited plaintext').toString('hex'));
     expect(all).not.toContain('audited plaintext');
   });

@@ -51,10 +51,10 @@ function call(t: TestGateway, opts: { from?: string; path?: string; method?: str
   });
 }
 
-const auditCount = (t: TestGateway): number => (t.gateway.db.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n;
+const auditCount = (t: TestGateway): number => (t.db.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n;
 const aggregated = (t: TestGateway) =>
   (
-    t.gateway.db.prepare('SELECT api_key_id AS apiKeyId, reason, summary FROM audit_log WHERE operation = ? ORDER BY seq').all(AGGREGATE_OPERATION) as {
+    t.db.prepare('SELECT api_key_id AS apiKeyId, reason, summary FROM audit_log WHERE operation = ? ORDER BY seq').all(AGGREGATE_OPERATION) as {
       apiKeyId: string | null;
       reason: string;
       summary: string;

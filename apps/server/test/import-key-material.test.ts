@@ -155,9 +155,9 @@ describe('GetParametersForImport and ImportKeyMaterial', () => {
     await signAndVerify(keyId, original.publicKey);
 
     // The audit record names the key but keeps neither the token nor the wrapped material.
-    const row = t.gateway.db
-      .prepare(`SELECT summary FROM audit_log WHERE operation = 'ImportKeyMaterial' AND key_id = ? AND decision = 'admin'`)
-      .get(done.KeyId) as { summary: string };
+    const row = t.db.prepare(`SELECT summary FROM audit_log WHERE operation = 'ImportKeyMaterial' AND key_id = ? AND decision = 'admin'`).get(done.KeyId) as {
+      summary: string;
+    };
     expect(row.summary).not.toContain(b64(p.token));
     expect(JSON.parse(row.summary)).toMatchObject({ ImportToken: expect.stringMatching(/^\(omitted: \d+ characters\)$/) });
   });
@@ -377,7 +377,7 @@ describe('with the least-privilege layout of `kmsgate hsm setup`', () => {
       );
       expect(l.sim.device.objectCount()).toBe(objects);
       // As a generated key: signing only, and exportable under the backup wrap key.
-      const { handle } = l.gateway.gateway.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(KeyMetadata!.KeyId) as { handle: string };
+      const { handle } = l.gateway.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(KeyMetadata!.KeyId) as { handle: string };
       const runtime = new YubiHsmClient({ connectorUrl: l.sim.url, authKeyId: authKeyOf('runtime').id, password: 'runtime-pw' });
       try {
         expect((await runtime.getObjectInfo(Number(handle.split(':')[1]), ObjectType.ASYMMETRIC_KEY)).capabilities).toBe(
@@ -404,7 +404,7 @@ describe('with the least-privilege layout of `kmsgate hsm setup`', () => {
         c.send(new GetParametersForImportCommand({ KeyId: KeyMetadata!.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' })),
       ).rejects.toMatchObject({ name: 'KMSInternalException' });
       expect(l.sim.device.objectCount()).toBe(objects);
-      expect((l.gateway.gateway.db.prepare('SELECT COUNT(*) AS n FROM import_tokens').get() as { n: number }).n).toBe(0);
+      expect((l.gateway.db.prepare('SELECT COUNT(*) AS n FROM import_tokens').get() as { n: number }).n).toBe(0);
     } finally {
       await l.stop();
     }

@@ -166,7 +166,7 @@ describe('deletion for real', () => {
     await kms().send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: other.keyId }));
     expect((await metadata(alias)).KeyId).toBe(other.keyId);
     // No row is left behind.
-    expect(t.gateway.db.prepare('SELECT count(*) AS n FROM keys WHERE key_id = ?').get(keyId)).toEqual({ n: 0 });
+    expect(t.db.prepare('SELECT count(*) AS n FROM keys WHERE key_id = ?').get(keyId)).toEqual({ n: 0 });
   });
 
   it('destroys the device objects of symmetric and HMAC keys too', async () => {
@@ -192,7 +192,7 @@ describe('deletion for real', () => {
     try {
       const failed = await t.gateway.sweepDeletions();
       expect(failed.failed).toContain(keyId);
-      expect(t.gateway.db.prepare('SELECT key_state AS s FROM keys WHERE key_id = ?').get(keyId)).toEqual({ s: 'PendingDeletion' });
+      expect(t.db.prepare('SELECT key_state AS s FROM keys WHERE key_id = ?').get(keyId)).toEqual({ s: 'PendingDeletion' });
     } finally {
       const again = await startSimulator({ host: '127.0.0.1', port, statePath: join(t.dataDir, 'yubihsm-sim.json') });
       try {

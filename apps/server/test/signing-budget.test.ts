@@ -206,9 +206,7 @@ describe('refused', () => {
     expect(signRefusal.name).toBe('AccessDeniedException');
     expect(budgetRefusal).toEqual(signRefusal);
     expect(budgetRefusal.message).toBe(`Denied by kmsgate (KEY_NOT_IN_SCOPE): key ${otherKey} is not in the API key's scope`);
-    const rows = t.gateway.db
-      .prepare("SELECT decision, gate, reason FROM audit_log WHERE key_id = ? AND operation = 'GetSigningBudget'")
-      .all(otherKey) as unknown[];
+    const rows = t.db.prepare("SELECT decision, gate, reason FROM audit_log WHERE key_id = ? AND operation = 'GetSigningBudget'").all(otherKey) as unknown[];
     expect(rows).toEqual([{ decision: 'deny', gate: 'auth', reason: 'KEY_NOT_IN_SCOPE' }]);
     expect(auditFor(t, otherKey)).toEqual([{ decision: 'deny', gate: 'auth', reason: 'KEY_NOT_IN_SCOPE' }]);
   });

@@ -188,9 +188,10 @@ describe('kill switch', () => {
     expect((await signDigest(t, plainKey, 'c')).status).toBe(200);
     expect(await inProcess('kill-switch', 'on', '--key', 'alias/nope')).toEqual({ code: 2, stdout: '', stderr: 'kmsgate: no alias alias/nope\n' });
     // Every change is in the audit log, from the CLI process and from the admin API alike.
-    const changes = t.gateway.db
-      .prepare("SELECT api_key_id, summary FROM audit_log WHERE operation = 'SetKillSwitch' AND decision = 'admin' ORDER BY seq")
-      .all() as { api_key_id: string | null; summary: string }[];
+    const changes = t.db.prepare("SELECT api_key_id, summary FROM audit_log WHERE operation = 'SetKillSwitch' AND decision = 'admin' ORDER BY seq").all() as {
+      api_key_id: string | null;
+      summary: string;
+    }[];
     expect(changes.filter((c) => c.api_key_id === null)).toHaveLength(4);
     expect(changes.filter((c) => c.api_key_id === t.admin.id).length).toBeGreaterThanOrEqual(4);
   });
@@ -290,7 +291,7 @@ describe('runtime policies through the admin API', () => {
     expect((await signDigest(t, id, 'p3')).status).toBe(200);
     expect((await admin(t, 'GET', `/admin/policies/${id}`)).status).toBe(400);
 
-    const audited = t.gateway.db
+    const audited = t.db
       .prepare("SELECT operation FROM audit_log WHERE decision = 'admin' AND key_id = ? AND operation LIKE '%SigningPolicy' ORDER BY seq")
       .all(id);
     expect(audited).toEqual([{ operation: 'PutSigningPolicy' }, { operation: 'PutSigningPolicy' }, { operation: 'DeleteSigningPolicy' }]);

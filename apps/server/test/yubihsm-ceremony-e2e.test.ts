@@ -118,11 +118,9 @@ it('setup → CreateKey → backup → reset → setup → restore: the same key
   const hmac = (await t.client().send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!.KeyId!;
   const macMessage = Buffer.from('a MAC made before the loss');
   const { Mac } = await t.client().send(new GenerateMacCommand({ KeyId: hmac, Message: macMessage, MacAlgorithm: 'HMAC_SHA_256' }));
-  const symmetricObject = Number((t.gateway.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(symmetric) as { handle: string }).handle.split(':')[1]);
+  const symmetricObject = Number((t.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(symmetric) as { handle: string }).handle.split(':')[1]);
   const admin = t.admin;
-  const objectIds = keys.map((k) =>
-    Number((t.gateway.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(k.keyId) as { handle: string }).handle.split(':')[1]),
-  );
+  const objectIds = keys.map((k) => Number((t.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(k.keyId) as { handle: string }).handle.split(':')[1]));
   await t.stop({ keepData: true });
   await expect(runtime.exportWrapped(0x0100, ObjectType.ASYMMETRIC_KEY, objectIds[0]!)).rejects.toMatchObject({
     code: DeviceErrorCode.INSUFFICIENT_PERMISSIONS,

@@ -68,7 +68,7 @@ it('creates keys with the key admin (exportable under wrap), signs with the runt
   const kms = t.client();
   const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
   const keyId = KeyMetadata!.KeyId!;
-  const handle = t.gateway.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(keyId) as { handle: string };
+  const handle = t.db.prepare('SELECT handle FROM keys WHERE key_id = ?').get(keyId) as { handle: string };
   const objectId = Number(handle.handle.split(':')[1]);
   const runtime = new YubiHsmClient({ connectorUrl: sim.url, authKeyId: RUNTIME.id, password: RUNTIME.password });
   try {
@@ -89,7 +89,7 @@ it('without keyAdmin, a runtime key that cannot generate makes CreateKey fail an
   await expect(t.client().send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).rejects.toMatchObject({
     name: 'KMSInternalException',
   });
-  expect((t.gateway.db.prepare('SELECT COUNT(*) AS n FROM keys').get() as { n: number }).n).toBe(0);
+  expect((t.db.prepare('SELECT COUNT(*) AS n FROM keys').get() as { n: number }).n).toBe(0);
 });
 
 it('refuses a keyAdmin that is the runtime key itself, or has no password source', () => {

@@ -1,51 +1,21 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { KEY_SELECTOR, KEY_SELECTOR_MESSAGE, type ApiKeyScope } from '@kmsgate/policy';
-
-export type { ApiKeyScope } from '@kmsgate/policy';
+import {
+  API_KEY_ROLES,
+  type ApiKeyRecord,
+  type ApiKeyRepository,
+  type ApiKeyRole,
+  type GeneratedApiKey,
+  type NewApiKey,
+  type Principal,
+  type ScopeChange,
+  type SigV4Credential,
+} from './contract/api-keys';
+import type { Synchronous } from './contract/repository';
 import type { Db } from './db';
 import { sealCredential, unsealCredential, SEAL_KEY_BYTES } from './credential-seal';
 import { ReadCache, type CachedRead } from './read-cache';
-
-export const API_KEY_ROLES = ['admin', 'signer'] as const;
-export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
-
-/** Who a request runs as, once the auth gate has accepted it. */
-export interface Principal {
-  readonly apiKeyId: string;
-  readonly label: string;
-  readonly role: ApiKeyRole;
-}
-
-/** An API key as listed: never any secret. Dates are `null` when the event has not happened. */
-export interface ApiKeyRecord {
-  readonly id: string;
-  readonly label: string;
-  readonly role: ApiKeyRole;
-  readonly accessKeyId: string;
-  readonly createdAt: Date;
-  readonly revokedAt: Date | null;
-  readonly lastUsedAt: Date | null;
-  /** From this instant on the key is refused, as if unknown; null: it does not expire. */
-  readonly expiresAt: Date | null;
-}
-
-/** What `generate` hands back exactly once; `apiKey` and `secretAccessKey` are not recoverable later. */
-export interface GeneratedApiKey {
-  readonly id: string;
-  readonly label: string;
-  readonly role: ApiKeyRole;
-  readonly apiKey: string;
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly createdAt: Date;
-  readonly expiresAt: Date | null;
-}
-
-export interface SigV4Credential {
-  readonly principal: Principal;
-  readonly secretAccessKey: string;
-}
 
 export const LABEL_MAX_LENGTH = 128;
 /** Prefix that makes a leaked key recognisable to secret scanners and to people. */
@@ -95,7 +65,7 @@ interface Found<T> {
  * changes (read-cache.ts), so a revoke made by the CLI in another process still takes effect on the
  * very next request.
  */
-export class ApiKeyStore {
+export class ApiKeyStore implements Synchronous<ApiKeyRepository> {
   readonly #sealKey: Uint8Array | undefined;
   readonly #lastTouch = new Map<string, number>();
   readonly #insert: Statement;
@@ -160,7 +130,7 @@ export class ApiKeyStore {
    * key; given (even empty), only those. Admin keys have no scope. `expiresAt`: the instant from
    * which the key is refused (after its creation); left out, it does not expire.
    */
-  generate(input: { label: string; role: ApiKeyRole; scope?: readonly string[]; expiresAt?: Date }): GeneratedApiKey {
+  generate(input: NewApiKey): GeneratedApiKey {
     if (input === null || typeof input !== 'object') throw new TypeError('input must be an object');
     const label = checkLabel(input.label);
     const role = checkRole(input.role);
@@ -244,7 +214,7 @@ export class ApiKeyStore {
    * that may use no key (never every key). Returns the new scope; TypeError for an unknown id or
    * an admin key.
    */
-  updateScope(id: string, change: { add?: readonly string[]; remove?: readonly string[]; allKeys?: boolean }): ApiKeyScope {
+  updateScope(id: string, change: ScopeChange): ApiKeyScope {
     checkId(id);
     if (change === null || typeof change !== 'object') throw new TypeError('change must be an object');
     const add = checkSelectors(change.add ?? [], 'add');

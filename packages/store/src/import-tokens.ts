@@ -6,24 +6,9 @@
  * wrapping key is deleted from the backend (forCleanup / wrappingDeleted).
  */
 import { createHash } from 'node:crypto';
+import type { ImportTokenRecord, ImportTokenRepository, ImportTokenState, ImportedMaterial } from './contract/import-tokens';
+import type { Synchronous } from './contract/repository';
 import type { Db } from './db';
-
-export type ImportTokenState = 'open' | 'used' | 'superseded';
-
-export interface ImportTokenRecord {
-  tokenHash: Uint8Array;
-  keyId: string;
-  backendId: string;
-  wrappingHandle: string;
-  wrappingKeySpec: string;
-  wrappingAlgorithm: string;
-  /** The wrapping key's DER SPKI. */
-  publicKey: Uint8Array;
-  createdAt: Date;
-  validTo: Date;
-  state: ImportTokenState;
-  wrappingDeleted: boolean;
-}
 
 interface Row {
   token_hash: Buffer;
@@ -61,7 +46,7 @@ export function importTokenHash(token: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(token).digest());
 }
 
-export class ImportTokenStore {
+export class ImportTokenStore implements Synchronous<ImportTokenRepository> {
   private readonly stmts;
 
   constructor(private readonly db: Db) {
@@ -107,7 +92,7 @@ export class ImportTokenStore {
    * token is no longer open and valid at `now`, 'key' when the key no longer waits for key
    * material (a concurrent import won).
    */
-  use(tokenHash: Uint8Array, now: Date, material?: { keyId: string; handle: string; publicKey: Uint8Array }): 'done' | 'token' | 'key' {
+  use(tokenHash: Uint8Array, now: Date, material?: ImportedMaterial): 'done' | 'token' | 'key' {
     class NotDone {
       constructor(readonly why: 'token' | 'key') {}
     }

@@ -1,3 +1,4 @@
+export * from './contract';
 export * from './db';
 export * from './keys';
 export * from './credential-seal';
@@ -9,4 +10,5 @@ export * from './hsm-log';
 export * from './import-tokens';
 export * from './installation';
 export * from './key-rotations';
+export * from './sqlite-gateway-store';
 export * from './store-location';

@@ -6,26 +6,10 @@
  * they encrypted keeps decrypting.
  */
 import type { KeyRecord } from '@kmsgate/core';
+import type { KeyMaterial, KeyRotationRepository, RotationState, RotationType } from './contract/key-rotations';
+import type { Synchronous } from './contract/repository';
 import type { Db } from './db';
 import { ReadCache, type CachedRead } from './read-cache';
-
-export type RotationType = 'AUTOMATIC' | 'ON_DEMAND';
-
-export interface KeyMaterial {
-  /** 0 for the key's first material, then 1, 2, … in rotation order. */
-  version: number;
-  handle: string;
-  /** When it became current; absent for version 0 (the key's CreationDate). */
-  rotatedAt?: Date;
-  rotationType?: RotationType;
-}
-
-export interface RotationState {
-  /** Present while automatic rotation is enabled: every `periodDays` days from `anchorAt`. */
-  schedule?: { periodDays: number; anchorAt: Date; nextRotationDate: Date };
-  /** A rotation that has been started and has not yet recorded its material. */
-  running?: { startedAt: Date; type: RotationType };
-}
 
 const DAY_MS = 86_400_000;
 
@@ -47,7 +31,7 @@ function toMaterial(r: MaterialRow): KeyMaterial {
   return { version: r.version, handle: r.handle, rotatedAt: new Date(r.rotated_at), rotationType: r.rotation_type as RotationType };
 }
 
-export class KeyRotationStore {
+export class KeyRotationStore implements Synchronous<KeyRotationRepository> {
   private readonly stmts;
   readonly #materials: CachedRead<string, readonly KeyMaterial[]>;
 

@@ -1,4 +1,6 @@
-import type { KeyLookup, KeyRecord, KeyState, KeyUsageValue, OriginValue, SupportedKeySpec } from '@kmsgate/core';
+import type { KeyRecord, KeyState, KeyUsageValue, OriginValue, SupportedKeySpec } from '@kmsgate/core';
+import type { AliasRecord, AliasWriteResult, KeyRepository, Tag } from './contract/keys';
+import type { Synchronous } from './contract/repository';
 import type { Db } from './db';
 import { ReadCache, type CachedRead } from './read-cache';
 
@@ -34,25 +36,12 @@ function toRecord(r: KeyRow): KeyRecord {
   };
 }
 
-export interface Tag {
-  TagKey: string;
-  TagValue: string;
-}
-export interface AliasRecord {
-  aliasName: string;
-  keyId: string;
-  createdAt: Date;
-  updatedAt: Date;
-}
 interface AliasRow {
   alias_name: string;
   key_id: string;
   created_at: number;
   updated_at: number;
 }
-
-/** Why an alias write did not happen; nothing was changed. */
-export type AliasWriteResult = { ok: true } | { ok: false; reason: 'exists' | 'not-found' } | { ok: false; reason: 'limit'; count: number };
 
 /**
  * A key whose deletion date has passed no longer exists for clients, whether or not the deletion
@@ -67,11 +56,12 @@ function isDue(key: KeyRecord, nowMs: number): boolean {
 }
 
 /**
- * Key metadata, aliases and tags. Every KMS operation reaches keys through this class. Reads see
- * only live keys (see DUE); every write is one statement or one transaction, so a request that
- * fails changes nothing.
+ * Key metadata, aliases and tags on SQLite (contract/keys.ts). Reads see only live keys (see DUE);
+ * every write is one statement or one transaction, so a request that fails changes nothing. Each
+ * write is done when the call returns, so SQLite-only tools (`kmsgate hsm restore`) may make
+ * several in one transaction of theirs; the gateway reaches it through the async contract.
  */
-export class KeyStore implements KeyLookup {
+export class KeyStore implements Synchronous<KeyRepository> {
   private readonly stmts;
   /** Key rows (live or due: liveness is decided at each read), alias targets and alias names (read-cache.ts). */
   readonly #cached: {

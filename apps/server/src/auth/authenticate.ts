@@ -3,7 +3,7 @@
  * (authorize). Deny by default: every path that does not end in a known, unrevoked key throws.
  */
 import { KmsError } from '@kmsgate/core';
-import type { ApiKeyStore, Principal } from '@kmsgate/store';
+import type { ApiKeyRepository, Principal } from '@kmsgate/store';
 import { checkSigV4Head, collectHeaders, KMS_SIGV4, schemeForMessage, SIGV4_ALGORITHM, verifySigV4, type HeaderMap, type SigV4Request } from './sigv4';
 
 export type AuthRequest = SigV4Request;
@@ -14,10 +14,10 @@ const INVALID_TOKEN = 'The security token included in the request is invalid.';
  * `x-api-key` wins over `Authorization` when both are present: a caller that bothered to set our
  * own header means it, and an API key is checked without parsing anything else.
  */
-export function authenticate(req: AuthRequest, store: ApiKeyStore, now: Date): Principal {
+export async function authenticate(req: AuthRequest, store: ApiKeyRepository, now: Date): Promise<Principal> {
   const headers = collectHeaders(req.headers);
   const principal = fromApiKey(headers.get('x-api-key'), store) ?? fromAuthorization(req, headers, store, now);
-  store.touch(principal.apiKeyId, now);
+  await store.touch(principal.apiKeyId, now);
   return principal;
 }
 
@@ -27,14 +27,14 @@ export function authenticate(req: AuthRequest, store: ApiKeyStore, now: Date): P
  * checks pass and whose access key exists. Throws what `authenticate` would throw; passing it
  * proves nothing yet for SigV4 (the signature covers the body).
  */
-export function precheckCredentials(req: { path: string; headers: HeaderMap }, store: ApiKeyStore, now: Date): void {
+export function precheckCredentials(req: { path: string; headers: HeaderMap }, store: ApiKeyRepository, now: Date): void {
   const headers = collectHeaders(req.headers);
   if (fromApiKey(headers.get('x-api-key'), store) !== undefined) return;
   authorizationScheme(headers);
   checkSigV4Head(req.path, headers, (accessKeyId) => store.findSigV4Secret(accessKeyId), now, KMS_SIGV4);
 }
 
-function fromApiKey(values: string[] | undefined, store: ApiKeyStore): Principal | undefined {
+function fromApiKey(values: string[] | undefined, store: ApiKeyRepository): Principal | undefined {
   if (values === undefined) return undefined;
   // Two x-api-key headers would leave it unclear which one was meant; refuse rather than pick.
   const principal = values.length === 1 ? store.findByApiKey(values[0]!.trim()) : undefined;
@@ -42,7 +42,7 @@ function fromApiKey(values: string[] | undefined, store: ApiKeyStore): Principal
   return principal;
 }
 
-function fromAuthorization(req: AuthRequest, headers: Map<string, string[]>, store: ApiKeyStore, now: Date): Principal {
+function fromAuthorization(req: AuthRequest, headers: Map<string, string[]>, store: ApiKeyRepository, now: Date): Principal {
   authorizationScheme(headers);
   return verifySigV4(req, (accessKeyId) => store.findSigV4Secret(accessKeyId), now);
 }

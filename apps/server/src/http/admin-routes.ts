@@ -19,7 +19,7 @@ import {
   policyToJson,
   type RuntimePolicyRecord,
 } from '@kmsgate/policy';
-import type { ApiKeyStore, AuditLog, KeyStore, Principal } from '@kmsgate/store';
+import type { ApiKeyRepository, AuditLog, KeyRepository, Principal } from '@kmsgate/store';
 import { writeRecord } from '../audit-records';
 import { authenticate } from '../auth/authenticate';
 import type { Logger } from '../log';
@@ -29,8 +29,8 @@ import { parseJsonBody, sendError } from './aws-json';
 import { chargeApiKey, recordAuthRefusal, type EdgeLimits } from './edge';
 
 export interface AdminDeps {
-  keys: KeyStore;
-  apiKeys: ApiKeyStore;
+  keys: KeyRepository;
+  apiKeys: ApiKeyRepository;
   arn: ArnContext;
   gates: SigningGates;
   audit: AuditLog;
@@ -71,7 +71,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     try {
       const bytes = req.body instanceof Uint8Array ? req.body : new Uint8Array(0);
       try {
-        principal = authenticate({ method: req.method, path: req.originalUrl, headers: req.headersDistinct, body: bytes }, deps.apiKeys, deps.now());
+        principal = await authenticate({ method: req.method, path: req.originalUrl, headers: req.headersDistinct, body: bytes }, deps.apiKeys, deps.now());
         chargeApiKey(deps.edge, principal);
         if (principal.role !== 'admin') {
           throw new KmsError(

@@ -9,29 +9,32 @@
  * 3. for requests that need a credential (every POST, everything under /admin/), the checks that
  *    need no body: an x-api-key is looked up, a SigV4 Authorization header is parsed and its access
  *    key looked up. A request that fails them is answered without its body ever being read (a
- *    large one is cut off with the connection). Before that, the store's read cache is checked once
- *    for the request (read-cache.ts): what another process wrote before the request arrived applies
- *    to it, and the request's cached reads in this turn do not read the counter again.
+ *    large one is cut off with the connection). Before that, the store's views are refreshed once
+ *    for the request (GatewayStore.refresh): what another process or gateway wrote before the
+ *    request arrived applies to it. A store that cannot be reached answers KMSInternalException,
+ *    and the request goes no further.
  *
  * Every refusal here is counted in metrics and audited in aggregate (auth/refusals.ts), never with
  * a durable write per request.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { KMS_ERRORS, isKmsError, type KmsError } from '@kmsgate/core';
-import type { ApiKeyStore, AuditLog, Principal, ReadCache } from '@kmsgate/store';
+import { KMS_ERRORS, KmsError, isKmsError } from '@kmsgate/core';
+import type { ApiKeyRepository, AuditLog, GatewayStore, Principal } from '@kmsgate/store';
 import { recordDenial } from '../audit-records';
 import { precheckCredentials } from '../auth/authenticate';
 import type { AuthRefusals } from '../auth/refusals';
 import type { Metrics } from '../metrics';
 import { findOperation } from '../operations';
-import { AWS_JSON } from './aws-json';
+import type { Logger } from '../log';
+import { AWS_JSON, sendError } from './aws-json';
 import type { ClientAddress } from './client-address';
 import { throttled, type ConcurrencyBudget, type RateLimiter } from './limits';
 
 export interface EdgeDeps {
-  apiKeys: ApiKeyStore;
-  reads: ReadCache;
+  apiKeys: ApiKeyRepository;
+  store: Pick<GatewayStore, 'refresh'>;
+  logger: Logger;
   refusals: AuthRefusals;
   clientAddress: ClientAddress;
   perSource: RateLimiter;
@@ -62,14 +65,27 @@ export function edge(deps: EdgeDeps, app: RequestListener): RequestListener {
       }
       res.once('close', release);
     } else if (req.method === 'POST' || path === '/admin' || path.startsWith('/admin/')) {
-      deps.reads.check();
-      try {
-        precheckCredentials({ path: req.url ?? '/', headers: req.headersDistinct }, deps.apiKeys, deps.now());
-      } catch (e) {
-        if (!isKmsError(e)) throw e;
-        refuse(deps, req, res, source, path, e);
-        return;
-      }
+      deps.store
+        .refresh()
+        .then(() => {
+          try {
+            precheckCredentials({ path: req.url ?? '/', headers: req.headersDistinct }, deps.apiKeys, deps.now());
+          } catch (e) {
+            if (!isKmsError(e)) throw e;
+            refuse(deps, req, res, source, path, e);
+            return;
+          }
+          app(req, res);
+        })
+        .catch((e: unknown) => {
+          const requestId = randomUUID();
+          // The details (which database, why) go to the log only; the unread body goes with the connection.
+          deps.logger.error('request refused: the store could not be read', { requestId, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+          sendError(res, requestId, new KmsError('KMSInternalException', `An internal error occurred. The request id is ${requestId}.`), {
+            headers: { Connection: 'close' },
+          });
+        });
+      return;
     }
     app(req, res);
   };

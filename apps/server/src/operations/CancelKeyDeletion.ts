@@ -14,13 +14,13 @@ export const CancelKeyDeletion = defineOperation({
   audit: 'admin',
   auditKey: (_input, response) => (response as { KeyId: string }).KeyId,
   input: { type: 'structure', members: { KeyId: KEY_ID } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
       operation: 'CancelKeyDeletion',
       states: KEY_STATES_FOR.CancelKeyDeletion,
       allowAliases: false,
     });
-    ctx.keys.setKeyState(key.keyId, hasKeyMaterial(key) ? 'Disabled' : 'PendingImport');
+    await ctx.keys.setKeyState(key.keyId, hasKeyMaterial(key) ? 'Disabled' : 'PendingImport');
     return { KeyId: keyArn(ctx.arn, key.keyId) };
   },
 });

@@ -9,14 +9,14 @@ export const CreateAlias = defineOperation({
   audit: 'admin',
   auditKey: (input) => input.TargetKeyId,
   input: { type: 'structure', members: { AliasName: ALIAS_NAME, TargetKeyId: KEY_ID } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     checkNewAliasName(input.AliasName);
     const key = resolveKey(ctx.keys, ctx.arn, input.TargetKeyId, {
       operation: 'CreateAlias',
       states: KEY_STATES_FOR.CreateAlias,
       allowAliases: false,
     });
-    const result = ctx.keys.insertAlias(input.AliasName, key.keyId, ctx.now(), MAX_ALIASES_PER_KEY);
+    const result = await ctx.keys.insertAlias(input.AliasName, key.keyId, ctx.now(), MAX_ALIASES_PER_KEY);
     if (!result.ok) {
       if (result.reason === 'limit') throw aliasLimitError(result.count);
       throw new KmsError('AlreadyExistsException', `An alias with the name ${aliasArn(ctx.arn, input.AliasName)} already exists`);

@@ -114,7 +114,7 @@ export const CreateKey = defineOperation({
       policy: input.Policy ?? defaultKeyPolicy(ctx.arn.accountId),
     };
     try {
-      ctx.keys.insertKey(record, tags);
+      await ctx.keys.insertKey(record, tags);
     } catch (e) {
       // Never leave an orphan key in the device that no KMS key points to.
       if (generated) await backend.deleteKey(generated.handle, spec, generated.publicKey).catch(() => undefined);

@@ -8,9 +8,9 @@ export const DeleteAlias = defineOperation({
   audit: 'admin',
   auditKey: () => undefined,
   input: { type: 'structure', members: { AliasName: ALIAS_NAME } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     checkAliasPrefix(input.AliasName);
-    if (!ctx.keys.deleteAlias(input.AliasName)) throw new KmsError('NotFoundException', `Alias ${aliasArn(ctx.arn, input.AliasName)} is not found.`);
+    if (!(await ctx.keys.deleteAlias(input.AliasName))) throw new KmsError('NotFoundException', `Alias ${aliasArn(ctx.arn, input.AliasName)} is not found.`);
     return {};
   },
 });

@@ -49,8 +49,9 @@ export const DescribeCustomKeyStores = defineOperation({
       described = named.slice(0, size);
     }
     const now = ctx.now();
+    const created = await Promise.all(described.map((d) => ctx.keys.customKeyStoreCreatedAt(d.id)));
     return {
-      CustomKeyStores: described.map((d) => customKeyStoreEntry(d, ctx.keys.customKeyStoreCreatedAt(d.id) ?? now)),
+      CustomKeyStores: described.map((d, i) => customKeyStoreEntry(d, created[i] ?? now)),
       ...pageFields('DescribeCustomKeyStores', truncated, described.at(-1)?.id),
     };
   },

@@ -9,13 +9,13 @@ export const DisableKey = defineOperation({
   audit: 'admin',
   auditKey: (input) => input.KeyId,
   input: { type: 'structure', members: { KeyId: KEY_ID } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
       operation: 'DisableKey',
       states: KEY_STATES_FOR.DisableKey,
       allowAliases: false,
     });
-    ctx.keys.setKeyState(key.keyId, 'Disabled');
+    await ctx.keys.setKeyState(key.keyId, 'Disabled');
     return {};
   },
 });

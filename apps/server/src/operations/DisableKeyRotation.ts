@@ -10,11 +10,11 @@ export const DisableKeyRotation = defineOperation({
   audit: 'admin',
   auditKey: (input) => input.KeyId,
   input: { type: 'structure', members: { KeyId: KEY_ID } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, { operation: 'DisableKeyRotation', states: KEY_STATES_FOR.DisableKeyRotation, allowAliases: false });
     const refusal = rotationRefusal(key, ctx.arn);
     if (refusal) throw refusal;
-    ctx.rotations.disable(key.keyId);
+    await ctx.rotations.disable(key.keyId);
     return {};
   },
 });

@@ -9,13 +9,13 @@ export const EnableKey = defineOperation({
   audit: 'admin',
   auditKey: (input) => input.KeyId,
   input: { type: 'structure', members: { KeyId: KEY_ID } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
       operation: 'EnableKey',
       states: KEY_STATES_FOR.EnableKey,
       allowAliases: false,
     });
-    ctx.keys.setKeyState(key.keyId, 'Enabled');
+    await ctx.keys.setKeyState(key.keyId, 'Enabled');
     return {};
   },
 });

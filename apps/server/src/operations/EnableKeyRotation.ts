@@ -15,11 +15,11 @@ export const EnableKeyRotation = defineOperation({
   audit: 'admin',
   auditKey: (input) => input.KeyId,
   input: { type: 'structure', members: { KeyId: KEY_ID, RotationPeriodInDays: { type: 'integer', min: 90, max: 2560 } } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, { operation: 'EnableKeyRotation', states: KEY_STATES_FOR.EnableKeyRotation, allowAliases: false });
     const refusal = rotationRefusal(key, ctx.arn);
     if (refusal) throw refusal;
-    ctx.rotations.enable(key.keyId, input.RotationPeriodInDays ?? DEFAULT_ROTATION_PERIOD_DAYS, ctx.now());
+    await ctx.rotations.enable(key.keyId, input.RotationPeriodInDays ?? DEFAULT_ROTATION_PERIOD_DAYS, ctx.now());
     return {};
   },
 });

@@ -16,7 +16,7 @@ export const GetKeyRotationStatus = defineOperation({
   access: 'signer',
   audit: 'none',
   input: { type: 'structure', members: { KeyId: KEY_ID } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
       operation: 'GetKeyRotationStatus',
       states: KEY_STATES_FOR.GetKeyRotationStatus,
@@ -24,7 +24,7 @@ export const GetKeyRotationStatus = defineOperation({
     });
     const arn = keyArn(ctx.arn, key.keyId);
     if (rotationRefusal(key, ctx.arn)) return { KeyId: arn, KeyRotationEnabled: false };
-    const { schedule, running } = ctx.rotations.state(key.keyId);
+    const { schedule, running } = await ctx.rotations.state(key.keyId);
     const enabled = schedule !== undefined && key.keyState !== 'PendingDeletion';
     return {
       KeyId: arn,

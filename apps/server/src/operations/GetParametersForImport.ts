@@ -81,7 +81,7 @@ export const GetParametersForImport = defineOperation({
     const createdAt = ctx.now();
     const validTo = new Date(createdAt.getTime() + IMPORT_PARAMETERS_VALIDITY_MS);
     try {
-      ctx.importTokens.issue({
+      await ctx.importTokens.issue({
         tokenHash: importTokenHash(token),
         keyId: key.keyId,
         backendId: backend.id,

@@ -84,7 +84,7 @@ export const ImportKeyMaterial = defineOperation({
     }
 
     const tokenHash = importTokenHash(input.ImportToken);
-    const token = ctx.importTokens.find(tokenHash);
+    const token = await ctx.importTokens.find(tokenHash);
     const refused = tokenError(token, key.keyId, ctx.now());
     if (refused || !token) throw refused ?? invalidToken();
     const wrapping: ImportWrapping = {
@@ -96,21 +96,22 @@ export const ImportKeyMaterial = defineOperation({
 
     if (key.keyState === 'PendingImport') {
       const imported = await ctx.backendCall(importer.importKey(spec, key.keyId, wrapping, input.EncryptedKeyMaterial), backend);
-      const outcome = ctx.importTokens.use(tokenHash, ctx.now(), { keyId: key.keyId, ...imported });
+      const outcome = await ctx.importTokens.use(tokenHash, ctx.now(), { keyId: key.keyId, ...imported });
       if (outcome !== 'done') {
         // A concurrent ImportKeyMaterial won, or the token expired meanwhile: leave no orphan object.
         await backend.deleteKey(imported.handle, key.keySpec, imported.publicKey).catch(() => undefined);
         throw outcome === 'key'
           ? new KmsError('IncorrectKeyMaterialException', `${keyArn(ctx.arn, key.keyId)} already has key material.`)
-          : (tokenError(ctx.importTokens.find(tokenHash), key.keyId, ctx.now()) ?? invalidToken());
+          : (tokenError(await ctx.importTokens.find(tokenHash), key.keyId, ctx.now()) ?? invalidToken());
       }
     } else {
       await ctx.backendCall(importer.checkReimport(spec, wrapping, input.EncryptedKeyMaterial, key.publicKey), backend);
-      if (ctx.importTokens.use(tokenHash, ctx.now()) !== 'done') throw tokenError(ctx.importTokens.find(tokenHash), key.keyId, ctx.now()) ?? invalidToken();
+      if ((await ctx.importTokens.use(tokenHash, ctx.now())) !== 'done')
+        throw tokenError(await ctx.importTokens.find(tokenHash), key.keyId, ctx.now()) ?? invalidToken();
     }
     try {
       await ctx.backendCall(importer.deleteImportWrappingKey(wrapping), backend);
-      ctx.importTokens.wrappingDeleted(tokenHash);
+      await ctx.importTokens.wrappingDeleted(tokenHash);
     } catch {
       // Left to the deletion sweeper, which retries every used token's wrapping key.
     }

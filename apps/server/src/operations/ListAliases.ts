@@ -12,7 +12,7 @@ export const ListAliases = defineOperation({
   access: 'signer',
   audit: 'none',
   input: { type: 'structure', members: { KeyId: OPTIONAL_KEY_ID, Limit: LIMIT, Marker: MARKER } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     const keyId =
       input.KeyId === undefined
         ? undefined
@@ -22,7 +22,7 @@ export const ListAliases = defineOperation({
             allowAliases: false,
           }).keyId;
     const after = decodeMarker('ListAliases', input.Marker, (s) => s.startsWith('alias/'));
-    const { aliases, truncated } = ctx.keys.listAliases(after, keyId, pageSize(input.Limit, DEFAULT_LIMIT, MAX_LIMIT));
+    const { aliases, truncated } = await ctx.keys.listAliases(after, keyId, pageSize(input.Limit, DEFAULT_LIMIT, MAX_LIMIT));
     return {
       Aliases: aliases.map((a) => ({
         AliasName: a.aliasName,

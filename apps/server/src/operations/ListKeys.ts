@@ -12,9 +12,9 @@ export const ListKeys = defineOperation({
   access: 'signer',
   audit: 'none',
   input: { type: 'structure', members: { Limit: LIMIT, Marker: MARKER } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     const after = decodeMarker('ListKeys', input.Marker, (s) => parseKeyIdentifier(s).kind === 'key-id');
-    const { keyIds, truncated } = ctx.keys.listKeyIds(after, pageSize(input.Limit, DEFAULT_LIMIT, MAX_LIMIT));
+    const { keyIds, truncated } = await ctx.keys.listKeyIds(after, pageSize(input.Limit, DEFAULT_LIMIT, MAX_LIMIT));
     return {
       Keys: keyIds.map((id) => ({ KeyId: id, KeyArn: keyArn(ctx.arn, id) })),
       ...pageFields('ListKeys', truncated, keyIds.at(-1)),

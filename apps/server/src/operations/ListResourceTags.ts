@@ -13,7 +13,7 @@ export const ListResourceTags = defineOperation({
   access: 'signer',
   audit: 'none',
   input: { type: 'structure', members: { KeyId: KEY_ID, Limit: LIMIT, Marker: MARKER } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
       operation: 'ListResourceTags',
       states: KEY_STATES_FOR.ListResourceTags,
@@ -21,7 +21,7 @@ export const ListResourceTags = defineOperation({
     });
     const listing = `ListResourceTags/${key.keyId}`;
     const after = decodeMarker(listing, input.Marker, (s) => s.length > 0 && [...s].length <= 128);
-    const { tags, truncated } = ctx.keys.listTagsPage(key.keyId, after, pageSize(input.Limit, DEFAULT_LIMIT, MAX_LIMIT));
+    const { tags, truncated } = await ctx.keys.listTagsPage(key.keyId, after, pageSize(input.Limit, DEFAULT_LIMIT, MAX_LIMIT));
     return { Tags: tags, ...pageFields(listing, truncated, tags.at(-1)?.TagKey) };
   },
 });

@@ -21,7 +21,7 @@ export const PutKeyPolicy = defineOperation({
       BypassPolicyLockoutSafetyCheck: { type: 'boolean' },
     },
   },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
       operation: 'PutKeyPolicy',
       states: KEY_STATES_FOR.PutKeyPolicy,
@@ -29,7 +29,7 @@ export const PutKeyPolicy = defineOperation({
     });
     checkPolicyName(input.PolicyName);
     checkPolicy(input.Policy);
-    ctx.keys.setPolicy(key.keyId, input.Policy);
+    await ctx.keys.setPolicy(key.keyId, input.Policy);
     return {};
   },
 });

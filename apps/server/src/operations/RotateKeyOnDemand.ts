@@ -20,7 +20,7 @@ export const RotateKeyOnDemand = defineOperation({
     const refusal = rotationRefusal(key, ctx.arn);
     if (refusal) throw refusal;
     const deps = { rotations: ctx.rotations, backends: ctx.backends, arn: ctx.arn, now: ctx.now };
-    checkOnDemand(deps, key);
+    await checkOnDemand(deps, key);
     await rotateKey(deps, key, 'ON_DEMAND', (p, backend) => ctx.backendCall(p, backend));
     return { KeyId: keyArn(ctx.arn, key.keyId) };
   },

@@ -23,7 +23,7 @@ export const ScheduleKeyDeletion = defineOperation({
     // The model allows 1-365 (values outside get the validator's sentence); the service allows 7-30.
     members: { KeyId: KEY_ID, PendingWindowInDays: { type: 'integer', min: 1, max: 365 } },
   },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     const days = input.PendingWindowInDays ?? DEFAULT_PENDING_WINDOW_DAYS;
     // AWS's answer for a value in the model's range but outside 7-30, as a real AWS response quoted
     // in Skyscanner/kms-issuer#8 ("ValidationException: PendingWindowInDays must be between 7 and 30").
@@ -36,7 +36,7 @@ export const ScheduleKeyDeletion = defineOperation({
       allowAliases: false,
     });
     const deletionDate = new Date(ctx.now().getTime() + days * DAY_MS);
-    ctx.keys.setKeyState(key.keyId, 'PendingDeletion', deletionDate);
+    await ctx.keys.setKeyState(key.keyId, 'PendingDeletion', deletionDate);
     return { KeyId: keyArn(ctx.arn, key.keyId), DeletionDate: deletionDate, KeyState: 'PendingDeletion', PendingWindowInDays: days };
   },
 });

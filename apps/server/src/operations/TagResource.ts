@@ -10,14 +10,14 @@ export const TagResource = defineOperation({
   audit: 'admin',
   auditKey: (input) => input.KeyId,
   input: { type: 'structure', members: { KeyId: KEY_ID, Tags: { ...TAG_LIST, required: true } } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
       operation: 'TagResource',
       states: KEY_STATES_FOR.TagResource,
       allowAliases: false,
     });
     checkTags(input.Tags);
-    if (!ctx.keys.tagKey(key.keyId, input.Tags, MAX_TAGS_PER_KEY)) throw tooManyTags();
+    if (!(await ctx.keys.tagKey(key.keyId, input.Tags, MAX_TAGS_PER_KEY))) throw tooManyTags();
     return {};
   },
 });

@@ -12,13 +12,13 @@ export const UntagResource = defineOperation({
     type: 'structure',
     members: { KeyId: KEY_ID, TagKeys: { type: 'list', required: true, member: { ...TAG_KEY, required: false } } },
   },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
       operation: 'UntagResource',
       states: KEY_STATES_FOR.UntagResource,
       allowAliases: false,
     });
-    ctx.keys.untagKey(key.keyId, input.TagKeys);
+    await ctx.keys.untagKey(key.keyId, input.TagKeys);
     return {};
   },
 });

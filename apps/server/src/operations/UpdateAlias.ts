@@ -20,7 +20,7 @@ export const UpdateAlias = defineOperation({
   audit: 'admin',
   auditKey: (input) => input.TargetKeyId,
   input: { type: 'structure', members: { AliasName: ALIAS_NAME, TargetKeyId: KEY_ID } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     checkNewAliasName(input.AliasName);
     const arn = aliasArn(ctx.arn, input.AliasName);
     const currentId = ctx.keys.getAliasTarget(input.AliasName);
@@ -44,7 +44,7 @@ export const UpdateAlias = defineOperation({
         `Alias ${input.AliasName} cannot be changed from a ${keyType(current)} KMS key ` +
           `to a ${keyType(target)} KMS key. The current and the new KMS key must be of the same type.`,
       );
-    const result = ctx.keys.updateAlias(input.AliasName, target.keyId, ctx.now(), MAX_ALIASES_PER_KEY);
+    const result = await ctx.keys.updateAlias(input.AliasName, target.keyId, ctx.now(), MAX_ALIASES_PER_KEY);
     if (!result.ok) {
       if (result.reason === 'limit') throw aliasLimitError(result.count);
       throw new KmsError('NotFoundException', `Alias ${arn} is not found.`);

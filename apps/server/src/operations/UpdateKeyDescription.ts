@@ -8,13 +8,13 @@ export const UpdateKeyDescription = defineOperation({
   audit: 'admin',
   auditKey: (input) => input.KeyId,
   input: { type: 'structure', members: { KeyId: KEY_ID, Description: { ...DESCRIPTION, required: true } } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     const key = resolveKey(ctx.keys, ctx.arn, input.KeyId, {
       operation: 'UpdateKeyDescription',
       states: KEY_STATES_FOR.UpdateKeyDescription,
       allowAliases: false,
     });
-    ctx.keys.setDescription(key.keyId, input.Description);
+    await ctx.keys.setDescription(key.keyId, input.Description);
     return {};
   },
 });

@@ -7,7 +7,7 @@
  * decrypting.
  */
 import { KmsError, keyArn, type ArnContext, type KeyRecord } from '@kmsgate/core';
-import type { KeyMaterial, KeyRotationStore, RotationType } from '@kmsgate/store';
+import type { KeyMaterial, KeyRotationRepository, RotationType } from '@kmsgate/store';
 import type { BackendRegistry } from '../backends';
 
 /** AWS KMS developer guide, "Perform on-demand key rotation": at most 25 on-demand rotations per key (not adjustable). */
@@ -32,7 +32,7 @@ export function rotationRefusal(key: KeyRecord, arn: ArnContext): KmsError | und
 }
 
 export interface RotationDeps {
-  rotations: KeyRotationStore;
+  rotations: KeyRotationRepository;
   backends: BackendRegistry;
   arn: ArnContext;
   now: () => Date;
@@ -58,34 +58,34 @@ export async function rotateKey(
   if (!backend.keySpecs.includes('SYMMETRIC_DEFAULT') || !backend.seal)
     throw new KmsError('UnsupportedOperationException', `The backend that holds ${arn} cannot make symmetric key material.`);
   const started = deps.now();
-  if (!deps.rotations.claim(key.keyId, type, started, new Date(started.getTime() - STALE_ROTATION_MS))) throw conflict(arn);
+  if (!(await deps.rotations.claim(key.keyId, type, started, new Date(started.getTime() - STALE_ROTATION_MS)))) throw conflict(arn);
   let handle: string;
   try {
     // Labelled with the key id, as CreateKey labels the first material: kmsgate hsm backup and restore recognise the objects by it.
     handle = (await call(backend.generateKey('SYMMETRIC_DEFAULT', key.keyId, 'ENCRYPT_DECRYPT'), backend)).handle;
   } catch (e) {
-    deps.rotations.release(key.keyId);
+    await deps.rotations.release(key.keyId);
     throw e;
   }
   try {
-    return deps.rotations.recordRotation(key.keyId, handle, type, deps.now());
+    return await deps.rotations.recordRotation(key.keyId, handle, type, deps.now());
   } catch (e) {
-    deps.rotations.release(key.keyId);
+    await deps.rotations.release(key.keyId);
     await backend.deleteKey(handle, 'SYMMETRIC_DEFAULT', new Uint8Array(0)).catch(() => undefined);
     throw e;
   }
 }
 
 /** RotateKeyOnDemand's own checks, before rotateKey: the 25-rotation limit and an automatic rotation due soon. */
-export function checkOnDemand(deps: RotationDeps, key: KeyRecord): void {
+export async function checkOnDemand(deps: RotationDeps, key: KeyRecord): Promise<void> {
   const arn = keyArn(deps.arn, key.keyId);
-  if (deps.rotations.onDemandRotations(key.keyId) >= MAX_ON_DEMAND_ROTATIONS)
+  if ((await deps.rotations.onDemandRotations(key.keyId)) >= MAX_ON_DEMAND_ROTATIONS)
     // LocalStack's wording (aws-kms reference notes); AWS's own text is not recorded.
     throw new KmsError(
       'LimitExceededException',
       `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${arn}`,
     );
   // A rotation running now is refused by rotateKey's claim, atomically.
-  const { schedule } = deps.rotations.state(key.keyId);
+  const { schedule } = await deps.rotations.state(key.keyId);
   if (schedule && schedule.nextRotationDate.getTime() - deps.now().getTime() < AUTOMATIC_ROTATION_SOON_MS) throw conflict(arn);
 }

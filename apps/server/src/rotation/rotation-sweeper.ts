@@ -1,13 +1,13 @@
 /**
  * Automatic key rotation: each pass rotates every Enabled key whose rotation date has passed
- * (KeyRotationStore.dueForRotation), then its next date is one period later. It runs at start-up
+ * (KeyRotationRepository.dueForRotation), then its next date is one period later. It runs at start-up
  * (keys that fell due while the gateway was down: AWS also rotates a re-enabled key at once when
  * its date has passed) and then every `intervalMs`. A key whose backend cannot be reached keeps
  * its date and is retried on the next pass; a key no longer rotatable (it was disabled, or is
  * being rotated on demand) is left for later.
  */
 import { KmsError } from '@kmsgate/core';
-import type { KeyStore } from '@kmsgate/store';
+import type { KeyRepository } from '@kmsgate/store';
 import type { Logger } from '../log';
 import { describeError, periodicPass, type PeriodicPass } from '../periodic-pass';
 import { rotateKey, rotationRefusal, type RotationDeps } from './rotate';
@@ -22,7 +22,7 @@ export interface RotationSweepResult {
 }
 
 export interface RotationSweeperOptions extends RotationDeps {
-  keys: KeyStore;
+  keys: KeyRepository;
   logger: Logger;
   intervalMs?: number;
 }
@@ -33,7 +33,7 @@ export function createRotationSweeper(opts: RotationSweeperOptions): PeriodicPas
   async function pass(): Promise<RotationSweepResult> {
     const result: RotationSweepResult = { rotated: [], failed: [] };
     const unavailable = new Set<string>();
-    for (const keyId of rotations.dueForRotation(now())) {
+    for (const keyId of await rotations.dueForRotation(now())) {
       const key = keys.getKey(keyId);
       if (!key || key.keyState !== 'Enabled' || rotationRefusal(key, opts.arn)) continue;
       const fields = { keyId, backend: key.backendId };

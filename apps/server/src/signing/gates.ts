@@ -5,7 +5,7 @@
  */
 import { ALL_KEY_STATES, KmsError, checkKey, resolveKey, type KeyRecord, type ResolveOptions } from '@kmsgate/core';
 import { THROTTLING_REASONS, isPolicyDenial, type ApiKeyScope, type PolicyDenial, type PolicyEngine } from '@kmsgate/policy';
-import type { ApiKeyStore, Principal, SqlitePolicyState } from '@kmsgate/store';
+import type { ApiKeyRepository, Principal, SqlitePolicyState } from '@kmsgate/store';
 import { recordDenial } from '../audit-records';
 import type { RequestContext } from '../request-context';
 
@@ -16,7 +16,7 @@ export interface SigningGates {
   scopeOf(principal: Principal): ApiKeyScope;
 }
 
-export function createSigningGates(engine: PolicyEngine, state: SqlitePolicyState, apiKeys: ApiKeyStore): SigningGates {
+export function createSigningGates(engine: PolicyEngine, state: SqlitePolicyState, apiKeys: ApiKeyRepository): SigningGates {
   return {
     engine,
     state,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { KmsError, type KmsErrorType } from '@kmsgate/core';
-import { ApiKeyStore, loadOrCreateSealKey, openDb, type Db, type GeneratedApiKey, type Principal } from '@kmsgate/store';
+import { openSqliteGatewayStore, type ApiKeyRepository, type GatewayStore, type GeneratedApiKey, type Principal } from '@kmsgate/store';
 import { authenticate, authorize, type AuthRequest } from '../../src/auth/authenticate';
 import { findOperation } from '../../src/operations';
 import { signWithAwsSdk } from './sign-with-aws-sdk';
@@ -14,20 +14,20 @@ const NOW = new Date('2026-01-01T12:00:00Z');
 const INVALID = 'The security token included in the request is invalid.';
 
 let dir: string;
-let db: Db;
-let store: ApiKeyStore;
+let opened: GatewayStore;
+let store: ApiKeyRepository;
 let admin: GeneratedApiKey;
 let signer: GeneratedApiKey;
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kmsgate-auth-'));
-  db = openDb(join(dir, 'kms.db'));
-  store = new ApiKeyStore(db, loadOrCreateSealKey(dir));
-  admin = store.generate({ label: 'ops', role: 'admin' });
-  signer = store.generate({ label: 'hot wallet', role: 'signer' });
+  opened = openSqliteGatewayStore({ KMSGATE_DATA_DIR: dir }, { create: true });
+  store = opened.apiKeys;
+  admin = await store.generate({ label: 'ops', role: 'admin' });
+  signer = await store.generate({ label: 'hot wallet', role: 'signer' });
 });
-afterEach(() => {
-  db.close();
+afterEach(async () => {
+  await opened.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -48,49 +48,60 @@ function expectRejected(f: () => unknown, type: KmsErrorType, message: string): 
   return err as KmsError;
 }
 
+async function expectRefused(p: Promise<unknown>, type: KmsErrorType, message: string): Promise<KmsError> {
+  const err: unknown = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(KmsError);
+  expect((err as KmsError).type).toBe(type);
+  expect((err as KmsError).message).toBe(message);
+  return err as KmsError;
+}
+
 describe('authenticate', () => {
-  test("x-api-key: the key's principal, and last_used_at is recorded", () => {
-    expect(authenticate(plain({ 'x-api-key': signer.apiKey }), store, NOW)).toEqual({
+  test("x-api-key: the key's principal, and last_used_at is recorded", async () => {
+    expect(await authenticate(plain({ 'x-api-key': signer.apiKey }), store, NOW)).toEqual({
       apiKeyId: signer.id,
       label: 'hot wallet',
       role: 'signer',
     });
-    expect(store.get(signer.id)?.lastUsedAt).toEqual(NOW);
-    expect(store.get(admin.id)?.lastUsedAt).toBeNull();
-    expect(authenticate(plain({ 'X-Api-Key': [admin.apiKey] }), store, NOW).role).toBe('admin');
+    expect((await store.get(signer.id))?.lastUsedAt).toEqual(NOW);
+    expect((await store.get(admin.id))?.lastUsedAt).toBeNull();
+    expect((await authenticate(plain({ 'X-Api-Key': [admin.apiKey] }), store, NOW)).role).toBe('admin');
   });
 
-  test('x-api-key unknown, revoked, empty or repeated: UnrecognizedClientException', () => {
-    expectRejected(() => authenticate(plain({ 'x-api-key': 'kmsgate_nope' }), store, NOW), 'UnrecognizedClientException', INVALID);
-    expectRejected(() => authenticate(plain({ 'x-api-key': '' }), store, NOW), 'UnrecognizedClientException', INVALID);
-    expectRejected(() => authenticate(plain({ 'x-api-key': [signer.apiKey, signer.apiKey] }), store, NOW), 'UnrecognizedClientException', INVALID);
-    store.revoke(signer.id);
-    const err = expectRejected(() => authenticate(plain({ 'x-api-key': signer.apiKey }), store, NOW), 'UnrecognizedClientException', INVALID);
+  test('x-api-key unknown, revoked, empty or repeated: UnrecognizedClientException', async () => {
+    await expectRefused(authenticate(plain({ 'x-api-key': 'kmsgate_nope' }), store, NOW), 'UnrecognizedClientException', INVALID);
+    await expectRefused(authenticate(plain({ 'x-api-key': '' }), store, NOW), 'UnrecognizedClientException', INVALID);
+    await expectRefused(authenticate(plain({ 'x-api-key': [signer.apiKey, signer.apiKey] }), store, NOW), 'UnrecognizedClientException', INVALID);
+    await store.revoke(signer.id);
+    const err = await expectRefused(authenticate(plain({ 'x-api-key': signer.apiKey }), store, NOW), 'UnrecognizedClientException', INVALID);
     expect(err.message).not.toContain(signer.apiKey);
   });
 
-  test('x-api-key takes precedence over an Authorization header', () => {
-    const p = authenticate(plain({ 'x-api-key': admin.apiKey, authorization: 'Bearer whatever' }), store, NOW);
+  test('x-api-key takes precedence over an Authorization header', async () => {
+    const p = await authenticate(plain({ 'x-api-key': admin.apiKey, authorization: 'Bearer whatever' }), store, NOW);
     expect(p.apiKeyId).toBe(admin.id);
   });
 
   test("SigV4 with the key's access key id and secret", async () => {
     const req = await signWithAwsSdk({ accessKeyId: signer.accessKeyId, secretAccessKey: signer.secretAccessKey, date: NOW });
-    expect(authenticate(req, store, NOW)).toEqual({ apiKeyId: signer.id, label: 'hot wallet', role: 'signer' });
-    expect(store.get(signer.id)?.lastUsedAt).toEqual(NOW);
+    expect(await authenticate(req, store, NOW)).toEqual({ apiKeyId: signer.id, label: 'hot wallet', role: 'signer' });
+    expect((await store.get(signer.id))?.lastUsedAt).toEqual(NOW);
   });
 
   test('SigV4 of a revoked key: UnrecognizedClientException on the very next request', async () => {
     const req = await signWithAwsSdk({ accessKeyId: signer.accessKeyId, secretAccessKey: signer.secretAccessKey, date: NOW });
-    authenticate(req, store, NOW);
-    store.revoke(signer.id);
-    expectRejected(() => authenticate(req, store, NOW), 'UnrecognizedClientException', INVALID);
+    await authenticate(req, store, NOW);
+    await store.revoke(signer.id);
+    await expectRefused(authenticate(req, store, NOW), 'UnrecognizedClientException', INVALID);
   });
 
   test("SigV4 signed with another key's secret: InvalidSignatureException", async () => {
     const req = await signWithAwsSdk({ accessKeyId: signer.accessKeyId, secretAccessKey: admin.secretAccessKey, date: NOW });
-    const err = expectRejected(
-      () => authenticate(req, store, NOW),
+    const err = await expectRefused(
+      authenticate(req, store, NOW),
       'InvalidSignatureException',
       'The request signature we calculated does not match the signature you provided. ' +
         'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
@@ -98,24 +109,24 @@ describe('authenticate', () => {
     expect(err.message).not.toContain(admin.secretAccessKey);
   });
 
-  test('another Authorization scheme: IncompleteSignatureException that does not echo the credential', () => {
-    const err = expectRejected(
-      () => authenticate(plain({ authorization: 'Bearer s3cr3t-t0ken' }), store, NOW),
+  test('another Authorization scheme: IncompleteSignatureException that does not echo the credential', async () => {
+    const err = await expectRefused(
+      authenticate(plain({ authorization: 'Bearer s3cr3t-t0ken' }), store, NOW),
       'IncompleteSignatureException',
       "Unsupported AWS 'algorithm': 'Bearer'. Sign with AWS4-HMAC-SHA256 (AWS Signature Version 4) or send an x-api-key header.",
     );
     expect(err.message).not.toContain('s3cr3t');
-    const bare = expectRejected(
-      () => authenticate(plain({ authorization: signer.apiKey }), store, NOW),
+    const bare = await expectRefused(
+      authenticate(plain({ authorization: signer.apiKey }), store, NOW),
       'IncompleteSignatureException',
       "Unsupported AWS 'algorithm': '…'. Sign with AWS4-HMAC-SHA256 (AWS Signature Version 4) or send an x-api-key header.",
     );
     expect(bare.message).not.toContain(signer.apiKey);
   });
 
-  test('no credentials at all: MissingAuthenticationTokenException', () => {
-    expectRejected(() => authenticate(plain({}), store, NOW), 'MissingAuthenticationTokenException', 'Missing Authentication Token');
-    expectRejected(() => authenticate(plain({ authorization: '  ' }), store, NOW), 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+  test('no credentials at all: MissingAuthenticationTokenException', async () => {
+    await expectRefused(authenticate(plain({}), store, NOW), 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+    await expectRefused(authenticate(plain({ authorization: '  ' }), store, NOW), 'MissingAuthenticationTokenException', 'Missing Authentication Token');
   });
 });
 
@@ -178,20 +189,17 @@ describe('through HTTP with the real @aws-sdk/client-kms', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        try {
-          const principal = authenticate(
-            { method: req.method!, path: req.url!, headers: req.headers, body: new Uint8Array(Buffer.concat(chunks)) },
-            store,
-            new Date(),
-          );
-          authorize(principal, findOperation(String(req.headers['x-amz-target']).replace('TrentService.', ''))!);
-          res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-          res.end(JSON.stringify({ Keys: [], Truncated: false }));
-        } catch (e) {
-          const err = e instanceof KmsError ? e : new KmsError('KMSInternalException', 'internal');
-          res.writeHead(err.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': err.type });
-          res.end(JSON.stringify({ __type: err.type, message: err.message }));
-        }
+        authenticate({ method: req.method!, path: req.url!, headers: req.headers, body: new Uint8Array(Buffer.concat(chunks)) }, store, new Date())
+          .then((principal) => {
+            authorize(principal, findOperation(String(req.headers['x-amz-target']).replace('TrentService.', ''))!);
+            res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+            res.end(JSON.stringify({ Keys: [], Truncated: false }));
+          })
+          .catch((e: unknown) => {
+            const err = e instanceof KmsError ? e : new KmsError('KMSInternalException', 'internal');
+            res.writeHead(err.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': err.type });
+            res.end(JSON.stringify({ __type: err.type, message: err.message }));
+          });
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -221,7 +229,7 @@ describe('through HTTP with the real @aws-sdk/client-kms', () => {
     const unknown = client('KGAAAAAAAAAAAAAAAAAA', admin.secretAccessKey);
     await expect(unknown.send(new ListKeysCommand({}))).rejects.toMatchObject({ name: 'UnrecognizedClientException', message: INVALID });
     unknown.destroy();
-    store.revoke(admin.id);
+    await store.revoke(admin.id);
     const revoked = client(admin.accessKeyId, admin.secretAccessKey);
     await expect(revoked.send(new ListKeysCommand({}))).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
     revoked.destroy();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { ApiKeyStore, loadOrCreateSealKey } from '@kmsgate/store';
+import { ApiKeyStore, loadOrCreateSealKey, openDb, resolveDbPath, type Db } from '@kmsgate/store';
 import { parseConfig } from '../../src/config';
 import { startGateway, type Gateway } from '../../src/gateway';
 import { silentLogger, type Logger } from '../../src/log';
@@ -18,6 +18,11 @@ export interface TestGateway {
   gateway: Gateway;
   url: string;
   dataDir: string;
+  /**
+   * A connection of the test's own to the gateway's SQLite file, as the CLIs open it: for what the
+   * tests look at or set up below the contract (audit rows, device handles, a stale rotation mark).
+   */
+  db: Db;
   admin: Credentials;
   apiKeys: ApiKeyStore;
   newKey(role: 'admin' | 'signer', label?: string): Credentials;
@@ -88,7 +93,8 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     ...(opts.deletionSweepIntervalMs ? { deletionSweepIntervalMs: opts.deletionSweepIntervalMs } : {}),
   });
   await gateway.backendsChecked;
-  const apiKeys = new ApiKeyStore(gateway.db, loadOrCreateSealKey(dataDir));
+  const db = openDb(resolveDbPath(env));
+  const apiKeys = new ApiKeyStore(db, loadOrCreateSealKey(dataDir));
   const newKey = (role: 'admin' | 'signer', label = `${role}-test`): Credentials => {
     const k = apiKeys.generate({ label, role });
     return { id: k.id, apiKey: k.apiKey, accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey };
@@ -99,6 +105,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     gateway,
     url: gateway.url,
     dataDir,
+    db,
     admin,
     apiKeys,
     newKey,
@@ -137,6 +144,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     async stop({ keepData = false } = {}) {
       clients.forEach((c) => c.destroy());
       await gateway.close();
+      db.close();
       if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };

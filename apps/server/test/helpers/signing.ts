@@ -65,7 +65,7 @@ export function deviceRequests(t: TestGateway): number {
 
 /** The audit records of Sign requests for a key, oldest first. */
 export function auditFor(t: TestGateway, keyId: string): { decision: string; gate: string | null; reason: string | null }[] {
-  return t.gateway.db.prepare("SELECT decision, gate, reason FROM audit_log WHERE key_id = ? AND operation = 'Sign' ORDER BY seq").all(keyId) as {
+  return t.db.prepare("SELECT decision, gate, reason FROM audit_log WHERE key_id = ? AND operation = 'Sign' ORDER BY seq").all(keyId) as {
     decision: string;
     gate: string | null;
     reason: string | null;

@@ -1,0 +1,6 @@
+export * from './repository';
+export * from './keys';
+export * from './api-keys';
+export * from './key-rotations';
+export * from './import-tokens';
+export * from './gateway-store';

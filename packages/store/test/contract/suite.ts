@@ -1,0 +1,219 @@
+/**
+ * The store contract suite: the same cases against every GatewayStore implementation. Each case
+ * opens two instances on one fresh database (two gateways sharing it), with one movable clock, and
+ * checks what the contracts promise: a write is visible through the same instance at once, through
+ * the other after its next refresh; bad input is a rejection that changes nothing.
+ */
+import type { KeyRecord } from '@kmsgate/core';
+import type { GatewayStore } from '../../src/contract';
+
+export interface ContractDatabase {
+  /** Two instances on the same fresh database, reading time from `now`. */
+  open(now: () => Date): Promise<{ a: GatewayStore; b: GatewayStore; close(): Promise<void> }>;
+}
+
+const DAY = 86_400_000;
+const K1 = '00000000-0000-4000-8000-0000000000a1';
+const K2 = '00000000-0000-4000-8000-0000000000a2';
+
+/** Polls `check` (refreshing `store` first) until it holds; jest's timeout is the only limit. */
+export async function eventually(store: GatewayStore, check: () => boolean): Promise<void> {
+  for (;;) {
+    await store.refresh();
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export function storeContract(name: string, database: ContractDatabase): void {
+  describe(`store contract: ${name}`, () => {
+    let clock: number;
+    let a: GatewayStore;
+    let b: GatewayStore;
+    let close: () => Promise<void>;
+
+    beforeEach(async () => {
+      clock = Date.UTC(2026, 0, 1);
+      ({ a, b, close } = await database.open(() => new Date(clock)));
+    });
+    afterEach(async () => {
+      await close();
+    });
+
+    function key(keyId: string, over: Partial<KeyRecord> = {}): KeyRecord {
+      return {
+        keyId,
+        createdAt: new Date(clock),
+        description: 'd',
+        keyUsage: 'SIGN_VERIFY',
+        keySpec: 'ECC_NIST_P256',
+        keyState: 'Enabled',
+        origin: 'AWS_KMS',
+        backendId: 'hsm',
+        handle: '1:7',
+        publicKey: new Uint8Array([1, 2, 3]),
+        ...over,
+      };
+    }
+
+    describe('API keys', () => {
+      test('a generated key is found at once through its own instance, by x-api-key and by SigV4 access key id', async () => {
+        const k = await a.apiKeys.generate({ label: 'ops', role: 'admin' });
+        expect(a.apiKeys.findByApiKey(k.apiKey)).toEqual({ apiKeyId: k.id, label: 'ops', role: 'admin' });
+        expect(a.apiKeys.findSigV4Secret(k.accessKeyId)).toEqual({
+          principal: { apiKeyId: k.id, label: 'ops', role: 'admin' },
+          secretAccessKey: k.secretAccessKey,
+        });
+        expect(await a.apiKeys.get(k.id)).toMatchObject({ id: k.id, label: 'ops', role: 'admin', revokedAt: null, lastUsedAt: null, expiresAt: null });
+        expect((await a.apiKeys.list()).map((r) => r.id)).toEqual([k.id]);
+        expect(a.apiKeys.findByApiKey(`${k.apiKey.slice(0, -1)}${k.apiKey.endsWith('A') ? 'B' : 'A'}`)).toBeUndefined();
+      });
+
+      test('a key revoked through one instance is refused by the other from its next refresh on', async () => {
+        const k = await a.apiKeys.generate({ label: 'hot', role: 'signer' });
+        await eventually(b, () => b.apiKeys.findByApiKey(k.apiKey) !== undefined);
+        expect(b.apiKeys.findSigV4Secret(k.accessKeyId)?.principal.apiKeyId).toBe(k.id);
+        expect(await a.apiKeys.revoke(k.id, new Date(clock))).toBe(true);
+        expect(a.apiKeys.findByApiKey(k.apiKey)).toBeUndefined();
+        await eventually(b, () => b.apiKeys.findByApiKey(k.apiKey) === undefined);
+        expect(b.apiKeys.findSigV4Secret(k.accessKeyId)).toBeUndefined();
+        // A second revoke keeps the first time.
+        expect(await b.apiKeys.revoke(k.id, new Date(clock + DAY))).toBe(true);
+        expect((await a.apiKeys.get(k.id))?.revokedAt).toEqual(new Date(clock));
+      });
+
+      test('expiry is read from the clock on every lookup', async () => {
+        const k = await a.apiKeys.generate({ label: 'temp', role: 'signer', expiresAt: new Date(clock + 1000) });
+        clock += 999;
+        expect(a.apiKeys.findByApiKey(k.apiKey)?.apiKeyId).toBe(k.id);
+        clock += 1;
+        expect(a.apiKeys.findByApiKey(k.apiKey)).toBeUndefined();
+        expect(a.apiKeys.findSigV4Secret(k.accessKeyId)).toBeUndefined();
+      });
+
+      test('scopes: given at creation, changed atomically, seen by the other instance after refresh', async () => {
+        const k = await a.apiKeys.generate({ label: 'hot', role: 'signer', scope: ['alias/a'] });
+        expect(a.apiKeys.scopeOf(k.id)).toEqual({ restricted: true, selectors: ['alias/a'] });
+        expect(await a.apiKeys.updateScope(k.id, { add: [K1], remove: ['alias/a'] })).toEqual({ restricted: true, selectors: [K1] });
+        await eventually(b, () => b.apiKeys.scopeOf(k.id)?.selectors[0] === K1);
+        expect(await b.apiKeys.updateScope(k.id, { allKeys: true })).toEqual({ restricted: false, selectors: [] });
+        await eventually(a, () => a.apiKeys.scopeOf(k.id)?.restricted === false);
+        expect(a.apiKeys.scopeOf('ak_0000000000000000')).toBeUndefined();
+      });
+
+      test('touch writes last_used_at at most once a minute per key', async () => {
+        const k = await a.apiKeys.generate({ label: 'ops', role: 'admin' });
+        expect(await a.apiKeys.touch(k.id, new Date(clock))).toBe(true);
+        expect(await a.apiKeys.touch(k.id, new Date(clock + 1000))).toBe(false);
+        expect((await b.apiKeys.get(k.id))?.lastUsedAt).toEqual(new Date(clock));
+      });
+
+      test('bad input is a rejection (never a synchronous throw) and changes nothing', async () => {
+        const admin = await a.apiKeys.generate({ label: 'ops', role: 'admin' });
+        const refused = (f: () => Promise<unknown>) => {
+          let p: Promise<unknown> | undefined;
+          expect(() => (p = f())).not.toThrow();
+          return expect(p).rejects;
+        };
+        await refused(() => a.apiKeys.generate({ label: '', role: 'signer' })).toThrow(RangeError);
+        await refused(() => a.apiKeys.generate({ label: 'x', role: 'root' as never })).toThrow(TypeError);
+        await refused(() => a.apiKeys.generate({ label: 'x', role: 'admin', scope: [K1] })).toThrow('only signer keys have a scope');
+        await refused(() => a.apiKeys.generate({ label: 'x', role: 'signer', expiresAt: new Date(clock) })).toThrow(RangeError);
+        await refused(() => a.apiKeys.updateScope(admin.id, { add: [K1] })).toThrow('only signer keys have a scope');
+        await refused(() => a.apiKeys.updateScope('ak_nope', { add: [K1] })).toThrow("no API key with id 'ak_nope'");
+        await refused(() => a.apiKeys.revoke('')).toThrow(RangeError);
+        expect((await b.apiKeys.list()).map((r) => r.id)).toEqual([admin.id]);
+      });
+    });
+
+    describe('keys and aliases', () => {
+      test('a key inserted with tags is read at once through its instance, and by the other after refresh', async () => {
+        await a.keys.insertKey(key(K1), [{ TagKey: 'team', TagValue: 'ops' }]);
+        expect(a.keys.getKey(K1)).toMatchObject({ keyId: K1, keyState: 'Enabled', handle: '1:7', publicKey: new Uint8Array([1, 2, 3]) });
+        await eventually(b, () => b.keys.getKey(K1) !== undefined);
+        expect(b.keys.getKey(K1)?.createdAt).toEqual(new Date(clock));
+        expect(await b.keys.listTags(K1)).toEqual([{ TagKey: 'team', TagValue: 'ops' }]);
+        await expect(a.keys.insertKey(key(K1))).rejects.toThrow();
+      });
+
+      test('a state change through one instance applies to the other after refresh', async () => {
+        await a.keys.insertKey(key(K1));
+        await eventually(b, () => b.keys.getKey(K1)?.keyState === 'Enabled');
+        await a.keys.setKeyState(K1, 'Disabled');
+        expect(a.keys.getKey(K1)?.keyState).toBe('Disabled');
+        await eventually(b, () => b.keys.getKey(K1)?.keyState === 'Disabled');
+        await b.keys.setDescription(K1, 'new');
+        await b.keys.setPolicy(K1, '{"Version":"2012-10-17"}');
+        await eventually(a, () => a.keys.getKey(K1)?.description === 'new');
+        expect(a.keys.getKey(K1)?.policy).toBe('{"Version":"2012-10-17"}');
+      });
+
+      test('aliases: create within the per-key limit, move, delete; names are unique', async () => {
+        await a.keys.insertKey(key(K1));
+        await a.keys.insertKey(key(K2));
+        expect(await a.keys.insertAlias('alias/x', K1, new Date(clock), 2)).toEqual({ ok: true });
+        expect(await b.keys.insertAlias('alias/x', K2, new Date(clock), 2)).toEqual({ ok: false, reason: 'exists' });
+        expect(await a.keys.insertAlias('alias/y', K1, new Date(clock), 2)).toEqual({ ok: true });
+        expect(await a.keys.insertAlias('alias/z', K1, new Date(clock), 2)).toEqual({ ok: false, reason: 'limit', count: 2 });
+        expect(a.keys.aliasNamesOf(K1)).toEqual(['alias/x', 'alias/y']);
+        expect(await a.keys.updateAlias('alias/x', K2, new Date(clock + 1), 2)).toEqual({ ok: true });
+        expect(await a.keys.updateAlias('alias/none', K2, new Date(clock), 2)).toEqual({ ok: false, reason: 'not-found' });
+        expect(a.keys.getAliasTarget('alias/x')).toBe(K2);
+        await eventually(b, () => b.keys.getAliasTarget('alias/x') === K2);
+        expect(b.keys.aliasNamesOf(K1)).toEqual(['alias/y']);
+        const page = await b.keys.listAliases('', undefined, 1);
+        expect(page).toEqual({ aliases: [{ aliasName: 'alias/x', keyId: K2, createdAt: new Date(clock), updatedAt: new Date(clock + 1) }], truncated: true });
+        expect((await b.keys.listAliases('alias/x', undefined, 10)).aliases.map((x) => x.aliasName)).toEqual(['alias/y']);
+        expect((await b.keys.listAliases('', K2, 10)).aliases.map((x) => x.aliasName)).toEqual(['alias/x']);
+        expect(await b.keys.deleteAlias('alias/x')).toBe(true);
+        expect(await b.keys.deleteAlias('alias/x')).toBe(false);
+        await eventually(a, () => a.keys.getAliasTarget('alias/x') === undefined);
+      });
+
+      test('tags: the per-key limit is checked atomically; untag ignores unknown names; pages in tag-key order', async () => {
+        await a.keys.insertKey(key(K1));
+        expect(
+          await a.keys.tagKey(
+            K1,
+            [
+              { TagKey: 'b', TagValue: '1' },
+              { TagKey: 'a', TagValue: '2' },
+            ],
+            2,
+          ),
+        ).toBe(true);
+        expect(await a.keys.tagKey(K1, [{ TagKey: 'c', TagValue: '3' }], 2)).toBe(false);
+        expect(await a.keys.tagKey(K1, [{ TagKey: 'a', TagValue: 'over' }], 2)).toBe(true);
+        await a.keys.untagKey(K1, ['b', 'nope']);
+        expect(await b.keys.listTagsPage(K1, '', 10)).toEqual({ tags: [{ TagKey: 'a', TagValue: 'over' }], truncated: false });
+      });
+
+      test('listing pages in key-id order; a key past its deletion date is gone for every read, then deleted with its aliases', async () => {
+        await a.keys.insertKey(key(K1));
+        await a.keys.insertKey(key(K2));
+        expect(await a.keys.listKeyIds('', 1)).toEqual({ keyIds: [K1], truncated: true });
+        expect(await a.keys.listKeyIds(K1, 1)).toEqual({ keyIds: [K2], truncated: false });
+        expect(await a.keys.insertAlias('alias/gone', K1, new Date(clock), 10)).toEqual({ ok: true });
+        await a.keys.setKeyState(K1, 'PendingDeletion', new Date(clock + 7 * DAY));
+        expect(await b.keys.dueForDeletion()).toEqual([]);
+        clock += 7 * DAY;
+        await eventually(b, () => b.keys.getKey(K1) === undefined);
+        expect(b.keys.getAliasTarget('alias/gone')).toBeUndefined();
+        expect((await b.keys.listKeyIds('', 10)).keyIds).toEqual([K2]);
+        expect((await b.keys.dueForDeletion()).map((k) => k.keyId)).toEqual([K1]);
+        // The name of an alias of a key that no longer exists is free again.
+        expect(await b.keys.insertAlias('alias/gone', K2, new Date(clock), 10)).toEqual({ ok: true });
+        expect(await a.keys.deleteDueKey(K1)).toBe(true);
+        expect(await a.keys.deleteDueKey(K1)).toBe(false);
+        expect(await b.keys.dueForDeletion()).toEqual([]);
+      });
+
+      test('custom key stores keep the first time they were served', async () => {
+        await a.keys.recordCustomKeyStores(['hsm', 'tee'], new Date(clock));
+        await b.keys.recordCustomKeyStores(['hsm'], new Date(clock + DAY));
+        expect(await b.keys.customKeyStoreCreatedAt('hsm')).toEqual(new Date(clock));
+        expect(await a.keys.customKeyStoreCreatedAt('other')).toBeUndefined();
+      });
+    });
+  });
+}
