@@ -44,6 +44,8 @@ export interface DeletionSweeperOptions {
   /** A rotated symmetric key holds one device object per key material: all of them are destroyed. */
   rotations: KeyRotationRepository;
   importTokens: ImportTokenRepository;
+  /** Brings the store's views up to date before a pass (GatewayStore.refresh): another gateway may have rotated a key since the last request. */
+  refresh: () => Promise<void>;
   /** The gateway's clock (import tokens expire by it). */
   now: () => Date;
   backends: BackendRegistry;
@@ -83,6 +85,7 @@ export function createDeletionSweeper(opts: DeletionSweeperOptions): DeletionSwe
     // After one failure a backend is skipped for the rest of the pass: it is likely down, and
     // waiting out its timeout once per key would only delay the others.
     const unavailable = new Set<string>();
+    await opts.refresh();
     for (const key of await keys.dueForDeletion()) {
       const fields = { keyId: key.keyId, backend: key.backendId, deletionDate: key.deletionDate?.toISOString() };
       const backend = backends.find(key.backendId);

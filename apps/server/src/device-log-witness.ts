@@ -56,6 +56,8 @@ export interface DeviceLogWitnessOptions {
   logs: HsmLogStore;
   keys: KeyRepository;
   rotations: KeyRotationRepository;
+  /** Brings the store's views up to date before a run (GatewayStore.refresh): another gateway may have created or rotated keys. */
+  refresh: () => Promise<void>;
   targets: readonly DeviceLogTarget[];
   logger: Logger;
   metrics: Metrics;
@@ -89,7 +91,7 @@ async function objectsOf(keys: KeyRepository, rotations: KeyRotationRepository, 
 }
 
 export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLogWitness {
-  const { logs, keys, rotations, targets, logger, metrics, now } = opts;
+  const { logs, keys, rotations, refresh, targets, logger, metrics, now } = opts;
   const statuses = new Map<string, DeviceLogStatus>(targets.map((t) => [t.backendId, { unexplained: 0, problems: [] }]));
   const running = new Map<string, Promise<void>>();
   const timers: NodeJS.Timeout[] = [];
@@ -107,6 +109,7 @@ export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLog
       const reads: DeviceLogRead[] = [];
       for (const c of clients) reads.push(await readDeviceLog(c, (serial) => logs.lastEntry(serial)));
       const entries = reads.flatMap((d) => d.fresh.map((e) => ({ ...e, serial: d.serial })));
+      await refresh();
       const objectOf = await objectsOf(keys, rotations, target.backendId);
       const { result } = logs.reconcileRound(target.backendId, entries, objectOf, at, (recorded, carried) =>
         reconcile({ entries, recorded, carried, kmsgateObjects: new Set(objectOf.values()) }),

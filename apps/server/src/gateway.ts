@@ -126,6 +126,7 @@ export async function startGateway(
   let tls = config.server.tls ? loadTlsMaterial(config.server.tls) : undefined;
   const store = storeRefusalAsConfigError(() => openSqliteGatewayStore(env, { create: true, now }));
   const { keys, importTokens, rotations, apiKeys, policyState } = store;
+  const refresh = () => store.refresh();
   let backends: StartedBackends | undefined;
   try {
     backends = await startBackends(config, logger);
@@ -162,7 +163,16 @@ export async function startGateway(
       refusals,
       metrics,
     };
-    const deviceLog = createDeviceLogWitness({ logs: store.deviceLogs, keys, rotations, logger, metrics, now, targets: deviceLogTargets(config, backends) });
+    const deviceLog = createDeviceLogWitness({
+      logs: store.deviceLogs,
+      keys,
+      rotations,
+      refresh,
+      logger,
+      metrics,
+      now,
+      targets: deviceLogTargets(config, backends),
+    });
     const app = createApp({
       keys,
       importTokens,
@@ -204,6 +214,7 @@ export async function startGateway(
       keys,
       rotations,
       importTokens,
+      refresh,
       backends: started.registry,
       logger,
       now,
@@ -216,6 +227,7 @@ export async function startGateway(
     const rotator = createRotationSweeper({
       keys,
       rotations,
+      refresh,
       backends: started.registry,
       arn: { region: config.server.region, accountId: config.server.accountId },
       now,

@@ -23,6 +23,8 @@ export interface RotationSweepResult {
 
 export interface RotationSweeperOptions extends RotationDeps {
   keys: KeyRepository;
+  /** Brings the store's views up to date before a pass (GatewayStore.refresh): another gateway may have disabled a key since the last request. */
+  refresh: () => Promise<void>;
   logger: Logger;
   intervalMs?: number;
 }
@@ -33,6 +35,7 @@ export function createRotationSweeper(opts: RotationSweeperOptions): PeriodicPas
   async function pass(): Promise<RotationSweepResult> {
     const result: RotationSweepResult = { rotated: [], failed: [] };
     const unavailable = new Set<string>();
+    await opts.refresh();
     for (const keyId of await rotations.dueForRotation(now())) {
       const key = keys.getKey(keyId);
       if (!key || key.keyState !== 'Enabled' || rotationRefusal(key, opts.arn)) continue;
