@@ -193,7 +193,7 @@ describe('a backup taken under load', () => {
     const backupDone = await backup.exited;
     phase.exited = true;
     await load;
-    original = readAuditRecords(t.gateway.db, { afterSeq: 0 });
+    original = readAuditRecords(t.db, { afterSeq: 0 });
     await t.stop();
     expect(backupDone).toMatchObject({
       code: 0,
