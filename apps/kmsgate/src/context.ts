@@ -34,13 +34,19 @@ export function locate(env: NodeJS.ProcessEnv, opts: { create?: boolean } = {}):
   }
 }
 
-/** Opens the store found by `locate`, runs `f` and closes it. */
+/** Opens the store found by `locate`, runs `f` and closes it (once its promise settles, when it returns one). */
 export function withDb<T>(env: NodeJS.ProcessEnv, f: (db: Db) => T): T {
   const db = openDb(locate(env).dbPath);
+  let pending = false;
   try {
-    return f(db);
+    const out = f(db);
+    if (out instanceof Promise) {
+      pending = true;
+      return out.finally(() => db.close()) as T;
+    }
+    return out;
   } finally {
-    db.close();
+    if (!pending) db.close();
   }
 }
 

@@ -146,7 +146,6 @@ export async function startGateway(
     const engine = new PolicyEngine({
       state: policyState,
       ledger: policyState,
-      replay: policyState,
       baseline: config.policies,
       replayWindowMs: config.replay.windowSeconds * 1000,
       now,

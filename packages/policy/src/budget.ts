@@ -40,17 +40,16 @@ export interface SigningHeadroom {
   insideTimeWindow: boolean;
 }
 
-export function signingHeadroom(ledger: SigningLedger, keyId: string, policy: SigningPolicy, now: Date): SigningHeadroom {
-  const nowMs = now.getTime();
+/** Windows are the ledger's (its clock: the database's for a shared store); `now` is for the time windows. */
+export async function signingHeadroom(ledger: SigningLedger, keyId: string, policy: SigningPolicy, now: Date): Promise<SigningHeadroom> {
   const rateLimits: RateLimitHeadroom[] = [];
   for (const w of RATE_WINDOWS) {
     const max = policy.rateLimits?.[w.limit];
     if (max === undefined) continue;
-    const since = nowMs - w.ms;
-    const used = ledger.countSince(keyId, since);
+    const used = await ledger.countWithin(keyId, w.ms);
     // With `used` entries in the window and room for `max`, a slot frees when entry used-max+1
     // (oldest first) leaves it; at least the oldest one (a limit lowered below `used` waits longer).
-    const leaving = used === 0 ? undefined : ledger.entryTimeSince(keyId, since, Math.max(1, used - max + 1));
+    const leaving = used === 0 ? undefined : await ledger.entryTimeWithin(keyId, w.ms, Math.max(1, used - max + 1));
     rateLimits.push({
       limit: w.limit,
       windowMs: w.ms,
@@ -60,12 +59,11 @@ export function signingHeadroom(ledger: SigningLedger, keyId: string, policy: Si
       nextFreeAtMs: leaving === undefined ? undefined : leaving + w.ms,
     });
   }
-  const caps = Object.entries(capsOf(policy) ?? {})
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([asset, cap]): CapHeadroom => {
-      const used24h = ledger.sumSince(keyId, asset, nowMs - DAY_MS);
-      const remaining = cap.rolling24h === undefined ? undefined : cap.rolling24h > used24h ? cap.rolling24h - used24h : 0n;
-      return { asset, perTransaction: cap.perTransaction, rolling24h: cap.rolling24h, used24h, remaining24h: remaining };
-    });
+  const caps: CapHeadroom[] = [];
+  for (const [asset, cap] of Object.entries(capsOf(policy) ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const used24h = await ledger.sumWithin(keyId, asset, DAY_MS);
+    const remaining = cap.rolling24h === undefined ? undefined : cap.rolling24h > used24h ? cap.rolling24h - used24h : 0n;
+    caps.push({ asset, perTransaction: cap.perTransaction, rolling24h: cap.rolling24h, used24h, remaining24h: remaining });
+  }
   return { rateLimits, caps, insideTimeWindow: insideTimeWindows(policy.timeWindows, now) };
 }

@@ -13,14 +13,15 @@
  *   7. per-transaction caps, per asset (every asset that moves must be under caps)
  *   8. time windows (UTC)
  *   9. replay: an identical request inside the window gets the stored signature (steps 9-11 are
- *      one exclusive SQLite transaction)
+ *      one transaction of the store, under the key's lock: SigningLedger.admit)
  *  10. rate limits per minute, hour, day
  *  11. rolling 24 h caps per asset; passing them inserts the reservation
  *  then the device signs; a failed device call releases the reservation.
  *
  * Steps 1-8 read no counters, so they apply to replays too: a signature is only ever handed out
  * while the current policy allows it. Steps 9-11 read and write the ledger atomically, so two
- * racing requests can never together exceed a cap or a rate limit.
+ * racing requests (of one gateway or of several sharing a store) can never together exceed a cap
+ * or a rate limit.
  * No HTTP, no device, no SQL: storage is behind the interfaces in state.ts.
  */
 import { createHash } from 'node:crypto';
@@ -30,11 +31,16 @@ import { signingHeadroom, type SigningHeadroom } from './budget';
 import { assessCosmos, assessEthereum, assessSolana, type Assessment, type DecodedSummary } from './assess';
 import { PolicyDenial } from './reasons';
 import { PolicyValidationError, WEEKDAYS, parseSigningPolicy, type SigningPolicy } from './schema';
-import { type PolicyStateStore, type ReplayStore, type SigningLedger } from './state';
+import { type AdmissionRefusal, type AdmissionRequest, type PolicyStateStore, type Reservation, type SigningLedger } from './state';
 import { DAY_MS, HOUR_MS, MINUTE_MS, RATE_WINDOWS, capsOf, insideTimeWindows } from './windows';
 /** Ledger rows older than this are pruned: no window looks further back than 24 h; the hour is slack for a clock step. */
 const LEDGER_RETENTION_MS = DAY_MS + HOUR_MS;
 const PRUNE_INTERVAL_MS = MINUTE_MS;
+/** How long a request waits for an identical one that another gateway is signing, before a retryable refusal. */
+export const DEFAULT_PENDING_WAIT_MS = 10_000;
+/** Polling for that signature starts here and doubles up to PENDING_POLL_MAX_MS. */
+const PENDING_POLL_FIRST_MS = 20;
+const PENDING_POLL_MAX_MS = 250;
 
 /** The key a request names, once resolved. */
 export interface KeyFacts {
@@ -91,7 +97,7 @@ export interface Evaluation {
   fingerprint: Uint8Array;
 }
 
-type Admission = { kind: 'replay'; signature: Uint8Array } | { kind: 'reserved'; id: number };
+type Admitted = { kind: 'replay'; signature: Uint8Array } | { kind: 'reserved'; reservation: Reservation };
 
 /** What `signOnce` does at each outcome; see there. */
 export interface SignSteps<T> {
@@ -108,11 +114,15 @@ export interface SignSteps<T> {
 export interface PolicyEngineOptions {
   state: PolicyStateStore;
   ledger: SigningLedger;
-  replay: ReplayStore;
   /** The configuration's policies, by key id or alias name. */
   baseline: Readonly<Record<string, SigningPolicy>>;
   /** How long an identical request gets the stored signature; 0 turns the replay cache off. */
   replayWindowMs: number;
+  /**
+   * How long a request waits while another gateway holds a reservation for the identical request
+   * (polling for its signature) before it is refused with REPLAY_IN_FLIGHT, which retries.
+   */
+  pendingWaitMs?: number;
   now?: () => Date;
 }
 
@@ -129,6 +139,8 @@ export class PolicyEngine {
 
   constructor(opts: PolicyEngineOptions) {
     if (!Number.isInteger(opts.replayWindowMs) || opts.replayWindowMs < 0) throw new RangeError('replayWindowMs must be a non-negative integer');
+    if (opts.pendingWaitMs !== undefined && (!Number.isInteger(opts.pendingWaitMs) || opts.pendingWaitMs < 0))
+      throw new RangeError('pendingWaitMs must be a non-negative integer');
     this.#opts = opts;
     this.#now = opts.now ?? (() => new Date());
   }
@@ -188,7 +200,7 @@ export class PolicyEngine {
   }
 
   /** What is left of the key's rate limits and rolling caps now (budget.ts): the ledger steps 10-11 reserve against, read only. */
-  headroom(keyId: string, policy: SigningPolicy): SigningHeadroom {
+  headroom(keyId: string, policy: SigningPolicy): Promise<SigningHeadroom> {
     return signingHeadroom(this.#opts.ledger, keyId, policy, this.#now());
   }
 
@@ -241,8 +253,9 @@ export class PolicyEngine {
    *
    * 1. wait for any identical request in flight, so the second of two finds the first's signature
    *    in the replay cache instead of paying for a second one;
-   * 2. in one exclusive transaction: the stored signature (handed to `steps.replayed`), or a
-   *    reservation against rate limits and rolling caps (PolicyDenial when none is left);
+   * 2. in one transaction of the store: the stored signature (handed to `steps.replayed`), or a
+   *    reservation against rate limits and rolling caps (PolicyDenial when none is left); while
+   *    another gateway holds a reservation for the identical request, poll for its signature;
    * 3. `steps.device()`: if it throws, the device did not sign and the reservation is released;
    * 4. the signature in the policy's format goes to `steps.signed` (which writes the audit record);
    *    only when that returns is the reservation committed and the signature saved for replays.
@@ -252,18 +265,18 @@ export class PolicyEngine {
     const id = Buffer.from(ev.fingerprint).toString('hex');
     const previous = this.#inFlight.get(id);
     const attempt = async (): Promise<T> => {
-      const admission = this.#admit(ev, requestId);
+      const admission = await this.#admit(ev, requestId);
       if (admission.kind === 'replay') return await steps.replayed(admission.signature);
       let der: Uint8Array;
       try {
         der = await steps.device();
       } catch (e) {
-        this.#opts.ledger.release(admission.id);
+        await this.#opts.ledger.release(admission.reservation);
         throw e;
       }
       const signature = this.formatSignature(ev, der, steps.publicKey);
       const out = await steps.signed(signature);
-      this.#complete(ev, admission.id, signature);
+      await this.#complete(ev, admission.reservation, signature);
       return out;
     };
     const run = (previous ?? Promise.resolve()).then(attempt, attempt);
@@ -279,50 +292,50 @@ export class PolicyEngine {
     }
   }
 
-  /** Steps 9-11, in one exclusive transaction: the stored signature, or a reservation. Throws PolicyDenial. */
-  #admit(ev: Evaluation, requestId: string): Admission {
-    const { ledger, replay } = this.#opts;
+  /**
+   * Steps 9-11, in one transaction of the store: the stored signature, or a reservation. Throws
+   * PolicyDenial. While another gateway's reservation holds the same fingerprint, its signature is
+   * polled for (bounded by pendingWaitMs), so the request is signed once across gateways.
+   */
+  async #admit(ev: Evaluation, requestId: string): Promise<Admitted> {
+    await this.#maybePrune();
+    const req = this.#admissionRequest(ev, requestId);
+    const waitMs = this.#opts.pendingWaitMs ?? DEFAULT_PENDING_WAIT_MS;
+    for (let waited = 0, step = PENDING_POLL_FIRST_MS; ; waited += step, step = Math.min(2 * step, PENDING_POLL_MAX_MS)) {
+      const admission = await this.#opts.ledger.admit(req);
+      if (admission.kind === 'refused') throw denial(ev, req, admission.refusal);
+      if (admission.kind !== 'pending') return admission;
+      if (waited >= waitMs)
+        throw new PolicyDenial('REPLAY_IN_FLIGHT', 'policy', `an identical request to key ${ev.keyId} is being signed by another gateway; retry`, ev.summary);
+      await new Promise((resolve) => setTimeout(resolve, step));
+    }
+  }
+
+  /** Which limits apply (the policy's rate limits, then its rolling caps on what the message moves), for the store to check. */
+  #admissionRequest(ev: Evaluation, requestId: string): AdmissionRequest {
     const { policy } = ev.resolved;
-    const now = this.#now().getTime();
-    this.#maybePrune(now);
-    return ledger.exclusive((): Admission => {
-      if (this.#opts.replayWindowMs > 0) {
-        const signature = replay.find(ev.fingerprint, now);
-        if (signature !== undefined) return { kind: 'replay', signature };
-      }
-      for (const w of RATE_WINDOWS) {
+    const caps = capsOf(policy);
+    return {
+      keyId: ev.keyId,
+      requestId,
+      fingerprint: ev.fingerprint,
+      replayWindowMs: this.#opts.replayWindowMs,
+      rateLimits: RATE_WINDOWS.flatMap((w) => {
         const limit = policy.rateLimits?.[w.limit];
-        if (limit === undefined) continue;
-        const used = ledger.countSince(ev.keyId, now - w.ms);
-        if (used >= limit)
-          throw new PolicyDenial(w.code, 'policy', `key ${ev.keyId} signed ${used} times in the last ${w.what}; the limit is ${limit}`, ev.summary);
-      }
-      const caps = capsOf(policy);
-      for (const [asset, amount] of ev.spend) {
+        return limit === undefined ? [] : [{ windowMs: w.ms, limit }];
+      }),
+      caps: [...ev.spend].flatMap(([asset, amount]) => {
         const cap = caps?.[asset]?.rolling24h;
-        if (cap === undefined) continue;
-        const used = ledger.sumSince(ev.keyId, asset, now - DAY_MS);
-        if (used + amount > cap) {
-          throw new PolicyDenial(
-            'ROLLING_CAP_EXCEEDED',
-            'policy',
-            `${asset}: ${amount} now plus ${used} in the last 24 hours is above the rolling24h cap of ${cap}`,
-            ev.summary,
-          );
-        }
-      }
-      const amounts = [...ev.spend].map(([asset, amount]) => ({ asset, amount }));
-      return { kind: 'reserved', id: ledger.reserve(ev.keyId, now, requestId, amounts) };
-    });
+        return cap === undefined ? [] : [{ asset, windowMs: DAY_MS, amount, cap }];
+      }),
+      amounts: [...ev.spend].map(([asset, amount]) => ({ asset, amount })),
+    };
   }
 
   /** The signature is on its way out: commit the reservation, remember the signature for replays. */
-  #complete(ev: Evaluation, reservation: number, signature: Uint8Array): void {
-    const now = this.#now().getTime();
-    this.#opts.ledger.exclusive(() => {
-      this.#opts.ledger.commit(reservation);
-      if (this.#opts.replayWindowMs > 0) this.#opts.replay.save(ev.fingerprint, ev.keyId, signature, now + this.#opts.replayWindowMs);
-    });
+  async #complete(ev: Evaluation, reservation: Reservation, signature: Uint8Array): Promise<void> {
+    const { replayWindowMs } = this.#opts;
+    await this.#opts.ledger.complete(reservation, replayWindowMs > 0 ? { fingerprint: ev.fingerprint, signature, replayWindowMs } : undefined);
   }
 
   /** The device's signature (DER for ECDSA) in the policy's signature format. */
@@ -376,11 +389,11 @@ export class PolicyEngine {
     return parsed;
   }
 
-  #maybePrune(now: number): void {
+  async #maybePrune(): Promise<void> {
+    const now = this.#now().getTime();
     if (now - this.#lastPrune < PRUNE_INTERVAL_MS) return;
     this.#lastPrune = now;
-    this.#opts.ledger.pruneBefore(now - LEDGER_RETENTION_MS);
-    this.#opts.replay.pruneExpired(now);
+    await this.#opts.ledger.prune(LEDGER_RETENTION_MS);
   }
 }
 
@@ -388,6 +401,22 @@ export class PolicyEngine {
 export function scopeAllows(scope: ApiKeyScope, key: Pick<KeyFacts, 'keyId' | 'aliases'>): boolean {
   if (!scope.restricted) return true;
   return scope.selectors.includes(key.keyId) || key.aliases.some((a) => scope.selectors.includes(a));
+}
+
+/** The denial for a limit the store found used up, worded from the request's own check. */
+function denial(ev: Evaluation, req: AdmissionRequest, refusal: AdmissionRefusal): PolicyDenial {
+  if (refusal.check === 'rate') {
+    const { limit, windowMs } = req.rateLimits[refusal.index]!;
+    const w = RATE_WINDOWS.find((x) => x.ms === windowMs)!;
+    return new PolicyDenial(w.code, 'policy', `key ${ev.keyId} signed ${refusal.used} times in the last ${w.what}; the limit is ${limit}`, ev.summary);
+  }
+  const { asset, amount, cap } = req.caps[refusal.index]!;
+  return new PolicyDenial(
+    'ROLLING_CAP_EXCEEDED',
+    'policy',
+    `${asset}: ${amount} now plus ${refusal.used} in the last 24 hours is above the rolling24h cap of ${cap}`,
+    ev.summary,
+  );
 }
 
 function ambiguous(keyId: string, selectors: readonly string[], layer: string): PolicyDenial {

@@ -37,6 +37,8 @@ export const POLICY_REASONS = {
   // 8. Time windows
   OUTSIDE_TIME_WINDOW: 'The request arrived outside every time window (UTC) of the policy.',
   // 9. Replay (a hit is not a denial), then rate limits
+  REPLAY_IN_FLIGHT:
+    'An identical request is being signed by another gateway sharing the store, and its signature did not arrive within the wait; retry to get it.',
   RATE_LIMIT_PER_MINUTE: 'The key has signed rateLimits.perMinute times in the last 60 seconds.',
   RATE_LIMIT_PER_HOUR: 'The key has signed rateLimits.perHour times in the last hour.',
   RATE_LIMIT_PER_DAY: 'The key has signed rateLimits.perDay times in the last 24 hours.',
@@ -55,7 +57,7 @@ export type ReasonCode = keyof typeof REASON_CODES;
 export type DenialGate = 'auth' | 'decode' | 'policy';
 
 /** Reasons that mean "try again later" rather than "never"; the server answers ThrottlingException. */
-export const THROTTLING_REASONS: ReadonlySet<ReasonCode> = new Set(['RATE_LIMIT_PER_MINUTE', 'RATE_LIMIT_PER_HOUR', 'RATE_LIMIT_PER_DAY']);
+export const THROTTLING_REASONS: ReadonlySet<ReasonCode> = new Set(['REPLAY_IN_FLIGHT', 'RATE_LIMIT_PER_MINUTE', 'RATE_LIMIT_PER_HOUR', 'RATE_LIMIT_PER_DAY']);
 
 /** A denial: a stable reason code, the gate it comes from and a message for the client and the log. */
 export class PolicyDenial extends Error {

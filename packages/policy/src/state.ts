@@ -1,6 +1,15 @@
+import { MAX_AMOUNT } from './amount';
+
 /**
- * What the engine needs from storage, as small interfaces; packages/store implements them on
- * SQLite (policy-state.ts). The engine never sees SQL, and a test can give it an in-memory fake.
+ * What the engine needs from storage, as small asynchronous interfaces that an embedded store
+ * (SQLite, packages/store) and a shared one (PostgreSQL, packages/store-pg) implement alike. The
+ * engine never sees SQL, and a test can give it an in-memory fake.
+ *
+ * The one step that must be atomic (replay lookup, rate-limit counts, rolling-cap sums and the
+ * reservation) is a single call, `SigningLedger.admit`: a store runs it in one transaction under
+ * a per-key lock, with its own clock, so a shared store never holds a lock across round trips to
+ * the engine. The engine still decides which limits apply and words the denials; the store only
+ * compares the numbers it is given (`decideAdmission`, below, shared by every store).
  */
 
 /** One engaged kill switch. */
@@ -11,6 +20,12 @@ export interface KillSwitchRecord {
   /** Who engaged it: an API key id, or 'cli'. */
   engagedBy: string;
   reason: string | null;
+}
+
+/** The engaged switches that stop one key. */
+export interface KillSwitches {
+  global: KillSwitchRecord | undefined;
+  key: KillSwitchRecord | undefined;
 }
 
 /** A policy set at runtime by an admin; it overrides the configuration's for its key. */
@@ -25,18 +40,26 @@ export interface RuntimePolicyRecord {
 
 export const GLOBAL_KILL_SWITCH = '*';
 
+/**
+ * Kill switches and runtime policies. Read on every request, so `killSwitchesFor` and
+ * `runtimePoliciesFor` are synchronous views, answered from memory that the store keeps current:
+ * SQLite checks its change counter (read-cache.ts), a shared store follows a change feed and is
+ * brought up to date once per request by the request edge (docs/scale-out.md). A change made
+ * through any process or gateway applies from the next request (SQLite) or within a second
+ * (PostgreSQL). Writes and full listings are asynchronous.
+ */
 export interface PolicyStateStore {
   /** The engaged switches that stop `keyId`: the global one and the key's own. */
-  killSwitchesFor(keyId: string): { global: KillSwitchRecord | undefined; key: KillSwitchRecord | undefined };
-  listKillSwitches(): KillSwitchRecord[];
+  killSwitchesFor(keyId: string): KillSwitches;
+  listKillSwitches(): Promise<KillSwitchRecord[]>;
   /** Engages or releases a switch; returns whether anything changed. */
-  setKillSwitch(target: string, engaged: boolean, by: string, reason: string | null, now: Date): boolean;
+  setKillSwitch(target: string, engaged: boolean, by: string, reason: string | null, now: Date): Promise<boolean>;
 
   runtimePoliciesFor(selectors: readonly string[]): readonly RuntimePolicyRecord[];
-  listRuntimePolicies(): RuntimePolicyRecord[];
-  putRuntimePolicy(selector: string, policyJson: string, by: string, now: Date): void;
+  listRuntimePolicies(): Promise<RuntimePolicyRecord[]>;
+  putRuntimePolicy(selector: string, policyJson: string, by: string, now: Date): Promise<void>;
   /** Returns whether there was one. */
-  deleteRuntimePolicy(selector: string): boolean;
+  deleteRuntimePolicy(selector: string): Promise<boolean>;
 }
 
 /** One asset amount of a reservation. */
@@ -45,35 +68,152 @@ export interface LedgerAmount {
   amount: bigint;
 }
 
-/**
- * The signing ledger behind rate limits and rolling caps: one entry per signature a key with a
- * policy made (or is about to make), with what it moved. Windows are (since, now]: an entry counts
- * while its time is after `since`.
- */
-export interface SigningLedger {
-  /** Runs `fn` in one exclusive write transaction (SQLite BEGIN IMMEDIATE): no other writer interleaves. */
-  exclusive<T>(fn: () => T): T;
-  countSince(keyId: string, sinceMs: number): number;
-  /** The time of `keyId`'s `n`-th oldest entry (1-based) after `sinceMs`; undefined when it has fewer. */
-  entryTimeSince(keyId: string, sinceMs: number, n: number): number | undefined;
-  /** Exact sum of `asset` moved by `keyId` in entries after `sinceMs`. */
-  sumSince(keyId: string, asset: string, sinceMs: number): bigint;
-  /** Inserts a reservation; returns its id. */
-  reserve(keyId: string, atMs: number, requestId: string, amounts: readonly LedgerAmount[]): number;
-  /** The device signed: the reservation becomes a committed entry. */
-  commit(id: number): void;
-  /** The device did not sign: the reservation is removed and no longer counts. */
-  release(id: number): void;
-  /** Removes entries older than `beforeMs`; returns how many. */
-  pruneBefore(beforeMs: number): number;
+/** A rate limit to check: fewer than `limit` entries in the last `windowMs`. */
+export interface RateLimitCheck {
+  windowMs: number;
+  limit: number;
 }
 
-/** Signatures already returned, by request fingerprint, for the replay window. */
-export interface ReplayStore {
-  find(fingerprint: Uint8Array, nowMs: number): Uint8Array | undefined;
-  save(fingerprint: Uint8Array, keyId: string, signature: Uint8Array, expiresAtMs: number): void;
-  /** Removes entries that expired at or before `nowMs`; returns how many. */
-  pruneExpired(nowMs: number): number;
+/** A rolling cap to check: `amount` plus what the key moved of `asset` in the last `windowMs` at most `cap`. */
+export interface CapCheck {
+  asset: string;
+  windowMs: number;
+  amount: bigint;
+  cap: bigint;
+}
+
+/**
+ * How long a reservation may wait for its device signature before it is taken for abandoned (its
+ * gateway died): well above any device call's timeout, so a slow signature is never made twice.
+ */
+export const DEFAULT_STALE_RESERVATION_MS = 120_000;
+
+/** Fingerprints are SHA-256 digests. */
+export const FINGERPRINT_BYTES = 32;
+
+/** Everything one admission checks and reserves, decided by the engine from the policy. */
+export interface AdmissionRequest {
+  keyId: string;
+  /** The request id, kept with the reservation for the operator. */
+  requestId: string;
+  /** The replay cache key (engine.ts `fingerprint`). */
+  fingerprint: Uint8Array;
+  /**
+   * How long a signature is handed out again to an identical request; 0 turns the replay cache
+   * off: no lookup, and the reservation does not claim the fingerprint.
+   */
+  replayWindowMs: number;
+  /** Checked in this order, before the caps; the first that does not pass refuses. */
+  rateLimits: readonly RateLimitCheck[];
+  /** Checked in this order, after the rate limits. */
+  caps: readonly CapCheck[];
+  /** What the reservation records (every asset the message moves, capped or not). */
+  amounts: readonly LedgerAmount[];
+}
+
+/** Which check refused, by its index in the request, and what was already used. */
+export type AdmissionRefusal = { check: 'rate'; index: number; used: number } | { check: 'cap'; index: number; used: bigint };
+
+/** An opaque reservation id. */
+export type Reservation = string;
+
+export type Admission =
+  /** An identical request's signature, inside the replay window: nothing counted, nothing reserved. */
+  | { kind: 'replay'; signature: Uint8Array }
+  /** A live reservation (of this or another gateway) holds the fingerprint: its signature is on the way. */
+  | { kind: 'pending' }
+  | { kind: 'refused'; refusal: AdmissionRefusal }
+  | { kind: 'reserved'; reservation: Reservation };
+
+/** What a store reads for `decideAdmission`, under its lock; asked lazily, in the order of the checks. */
+export interface AdmissionReads {
+  /** The stored signature for the fingerprint, if it has not expired. */
+  replayed(): Uint8Array | undefined;
+  /** Whether a reservation younger than the store's stale bound holds the fingerprint. */
+  pending(): boolean;
+  /** Entries of the key in the last `rateLimits[i].windowMs`. */
+  count(i: number): number;
+  /** Sum of `caps[i].asset` moved by the key in the last `caps[i].windowMs`. */
+  sum(i: number): bigint;
+}
+
+/** A store's boundary check of what `admit` is given (TypeError / RangeError naming the field). */
+export function checkAdmissionRequest(req: AdmissionRequest): void {
+  if (req === null || typeof req !== 'object') throw new TypeError('request must be an object');
+  for (const field of ['keyId', 'requestId'] as const) {
+    const v = req[field];
+    if (typeof v !== 'string' || v.length === 0 || v.length > 2048) throw new TypeError(`${field} must be a non-empty string`);
+  }
+  if (!(req.fingerprint instanceof Uint8Array) || req.fingerprint.length !== FINGERPRINT_BYTES)
+    throw new TypeError(`fingerprint must be ${FINGERPRINT_BYTES} bytes`);
+  const ms = (v: unknown, field: string, min: number) => {
+    if (!Number.isSafeInteger(v) || (v as number) < min) throw new RangeError(`${field} must be an integer of at least ${min}`);
+  };
+  ms(req.replayWindowMs, 'replayWindowMs', 0);
+  for (const r of req.rateLimits) {
+    ms(r.windowMs, 'rateLimits.windowMs', 1);
+    ms(r.limit, 'rateLimits.limit', 0);
+  }
+  const amount = (v: unknown, field: string) => {
+    if (typeof v !== 'bigint' || v < 0n || v > MAX_AMOUNT) throw new RangeError(`${field} must be a bigint in [0, 2^256)`);
+  };
+  for (const c of req.caps) {
+    ms(c.windowMs, 'caps.windowMs', 1);
+    amount(c.amount, 'caps.amount');
+    amount(c.cap, 'caps.cap');
+  }
+  for (const a of req.amounts) {
+    if (typeof a.asset !== 'string' || a.asset.length === 0 || a.asset.length > 256) throw new TypeError('amounts.asset must be a non-empty string');
+    amount(a.amount, 'amounts.amount');
+  }
+}
+
+/**
+ * The admission rule every store applies, under its lock: a stored signature first, then a
+ * reservation in flight, then each rate limit, then each cap; undefined means "reserve".
+ */
+export function decideAdmission(req: AdmissionRequest, reads: AdmissionReads): Exclude<Admission, { kind: 'reserved' }> | undefined {
+  if (req.replayWindowMs > 0) {
+    const signature = reads.replayed();
+    if (signature !== undefined) return { kind: 'replay', signature };
+    if (reads.pending()) return { kind: 'pending' };
+  }
+  for (const [index, r] of req.rateLimits.entries()) {
+    const used = reads.count(index);
+    if (used >= r.limit) return { kind: 'refused', refusal: { check: 'rate', index, used } };
+  }
+  for (const [index, c] of req.caps.entries()) {
+    const used = reads.sum(index);
+    if (used + c.amount > c.cap) return { kind: 'refused', refusal: { check: 'cap', index, used } };
+  }
+  return undefined;
+}
+
+/**
+ * The signing ledger behind rate limits and rolling caps, and the replay cache: one entry per
+ * signature a key with a policy made (or is about to make), with what it moved. Windows are
+ * (now - windowMs, now] on the store's own clock (the database's, for a shared store).
+ *
+ * A reservation is made before the device signs and counts from then on. A crash between the two
+ * leaves it counted (the safe direction); once older than the store's stale bound
+ * (DEFAULT_STALE_RESERVATION_MS) it no longer holds its fingerprint, so an identical request is
+ * signed again, but it keeps counting until it leaves the windows.
+ */
+export interface SigningLedger {
+  /** The atomic step: `decideAdmission` and, when it passes, the reservation, in one transaction under the key's lock. */
+  admit(req: AdmissionRequest): Promise<Admission>;
+  /** The device signed and the signature is on its way out: the reservation is committed, and the signature kept for replays when given. */
+  complete(reservation: Reservation, replay: { fingerprint: Uint8Array; signature: Uint8Array; replayWindowMs: number } | undefined): Promise<void>;
+  /** The device did not sign: the reservation is removed and no longer counts. */
+  release(reservation: Reservation): Promise<void>;
+  /** Entries of `keyId` in the last `windowMs` (reservations included). */
+  countWithin(keyId: string, windowMs: number): Promise<number>;
+  /** The time (epoch ms) of `keyId`'s `n`-th oldest entry (1-based) in the last `windowMs`; undefined when it has fewer. */
+  entryTimeWithin(keyId: string, windowMs: number, n: number): Promise<number | undefined>;
+  /** Exact sum of `asset` moved by `keyId` in the last `windowMs`. */
+  sumWithin(keyId: string, asset: string, windowMs: number): Promise<bigint>;
+  /** Housekeeping: drops entries older than `retentionMs` and expired replays, and reaps stale reservations (they let go of their fingerprint). */
+  prune(retentionMs: number): Promise<void>;
 }
 
 /** The engaged switches as the admin API and `kmsgate kill-switch --json` show them. */

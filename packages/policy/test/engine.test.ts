@@ -70,12 +70,11 @@ function transfer(lamports: number, to = FRIEND): Uint8Array {
 }
 
 function setup(opts: { baseline?: Record<string, SigningPolicy>; replayWindowMs?: number } = {}) {
-  const state = new MemoryState();
   let now = Date.UTC(2026, 0, 5, 12, 0, 0); // a Monday, noon UTC
+  const state = new MemoryState(() => now);
   const engine = new PolicyEngine({
     state,
     ledger: state,
-    replay: state,
     baseline: opts.baseline ?? { 'alias/sol': solanaPolicy() },
     replayWindowMs: opts.replayWindowMs ?? 60_000,
     now: () => new Date(now),
@@ -102,6 +101,16 @@ const facts = (message: Uint8Array, extra: Partial<SignFacts> = {}): SignFacts =
 function codeOf(fn: () => unknown): string {
   try {
     fn();
+  } catch (e) {
+    if (e instanceof PolicyDenial) return e.code;
+    throw e;
+  }
+  throw new Error('expected a denial');
+}
+
+async function asyncCodeOf(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn();
   } catch (e) {
     if (e instanceof PolicyDenial) return e.code;
     throw e;
@@ -161,12 +170,12 @@ function pendingDeviceCall() {
 }
 
 describe('steps 1-2: kill switch and scope', () => {
-  it("the global switch is reported before the key's", () => {
+  it("the global switch is reported before the key's", async () => {
     const { state, engine } = setup();
     expect(() => engine.checkKillSwitch(SOL_KEY.keyId)).not.toThrow();
-    state.setKillSwitch(SOL_KEY.keyId, true, 'cli', null, new Date());
+    await state.setKillSwitch(SOL_KEY.keyId, true, 'cli', null, new Date());
     expect(codeOf(() => engine.checkKillSwitch(SOL_KEY.keyId))).toBe('KILL_SWITCH_KEY');
-    state.setKillSwitch(GLOBAL_KILL_SWITCH, true, 'cli', 'incident', new Date());
+    await state.setKillSwitch(GLOBAL_KILL_SWITCH, true, 'cli', 'incident', new Date());
     expect(codeOf(() => engine.checkKillSwitch(SOL_KEY.keyId))).toBe('KILL_SWITCH_GLOBAL');
     expect(codeOf(() => engine.checkKillSwitch(ETH_KEY.keyId))).toBe('KILL_SWITCH_GLOBAL');
   });
@@ -182,22 +191,22 @@ describe('steps 1-2: kill switch and scope', () => {
 });
 
 describe('step 3: which policy applies', () => {
-  it("none, the configuration's, a runtime one over it (under any of the key's names), and the configuration again after delete", () => {
+  it("none, the configuration's, a runtime one over it (under any of the key's names), and the configuration again after delete", async () => {
     const { state, engine } = setup();
     expect(engine.policyFor(ETH_KEY)).toBeUndefined();
     expect(engine.policyFor(SOL_KEY)).toMatchObject({ selector: 'alias/sol', source: 'config' });
-    state.putRuntimePolicy(SOL_KEY.keyId, JSON.stringify({ chain: 'generic' }), 'ak_admin', new Date());
+    await state.putRuntimePolicy(SOL_KEY.keyId, JSON.stringify({ chain: 'generic' }), 'ak_admin', new Date());
     expect(engine.policyFor(SOL_KEY)).toMatchObject({ selector: SOL_KEY.keyId, source: 'runtime', policy: { chain: 'generic' } });
-    state.deleteRuntimePolicy(SOL_KEY.keyId);
+    await state.deleteRuntimePolicy(SOL_KEY.keyId);
     expect(engine.policyFor(SOL_KEY)?.source).toBe('config');
   });
 
-  it('fails closed: two in one layer are ambiguous; a stored policy that no longer validates denies', () => {
+  it('fails closed: two in one layer are ambiguous; a stored policy that no longer validates denies', async () => {
     const { state, engine } = setup({ baseline: { 'alias/sol': solanaPolicy(), [SOL_KEY.keyId]: solanaPolicy() } });
     expect(codeOf(() => engine.policyFor(SOL_KEY))).toBe('POLICY_AMBIGUOUS');
-    state.putRuntimePolicy('alias/sol', '{"chain":"generic","surprise":1}', 'ak_admin', new Date());
+    await state.putRuntimePolicy('alias/sol', '{"chain":"generic","surprise":1}', 'ak_admin', new Date());
     expect(codeOf(() => engine.policyFor(SOL_KEY))).toBe('POLICY_INVALID');
-    state.putRuntimePolicy('alias/sol', 'not json', 'ak_admin', new Date());
+    await state.putRuntimePolicy('alias/sol', 'not json', 'ak_admin', new Date());
     expect(codeOf(() => engine.policyFor(SOL_KEY))).toBe('POLICY_INVALID');
   });
 });
@@ -287,7 +296,8 @@ describe('steps 9-11: replay, rate limits, rolling caps', () => {
 
   it('a reservation counts from admission, until the device call fails and it is released', async () => {
     const { engine } = setup();
-    const evOf = () => engine.evaluate(engine.policyFor(SOL_KEY)!, facts(transfer(1000)));
+    const resolved = engine.policyFor(SOL_KEY)!;
+    const evOf = () => engine.evaluate(resolved, facts(transfer(1000)));
     const d1 = pendingDeviceCall();
     const d2 = pendingDeviceCall();
     const steps = (d: ReturnType<typeof pendingDeviceCall>) => ({
@@ -336,8 +346,9 @@ describe('steps 9-11: replay, rate limits, rolling caps', () => {
     });
     const message = transfer(1000);
     const dev = device();
+    const resolved = engine.policyFor(SOL_KEY)!;
     const signOnce = (extra: Partial<SignFacts> = {}) =>
-      engine.signOnce<Record<string, Uint8Array>>(engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message, extra)), 'r', {
+      engine.signOnce<Record<string, Uint8Array>>(engine.evaluate(resolved, facts(message, extra)), 'r', {
         replayed: (sig) => ({ replay: sig }),
         device: dev.sign,
         publicKey: SOL_KEY.publicKey,
@@ -370,8 +381,9 @@ describe('steps 9-11: replay, rate limits, rolling caps', () => {
     const message = transfer(1000);
     const first = pendingDeviceCall();
     let deviceCalls = 0;
+    const resolved = engine.policyFor(SOL_KEY)!;
     const signOnce = () =>
-      engine.signOnce(engine.evaluate(engine.policyFor(SOL_KEY)!, facts(message)), 'r', {
+      engine.signOnce(engine.evaluate(resolved, facts(message)), 'r', {
         replayed: (sig) => sig,
         device: () => {
           deviceCalls++;
@@ -387,6 +399,86 @@ describe('steps 9-11: replay, rate limits, rolling caps', () => {
     expect(await x).toEqual(new Uint8Array([7]));
     expect(await y).toEqual(new Uint8Array([7]));
     expect(deviceCalls).toBe(1);
+  });
+
+  it("two gateways on one store: the second waits for the first's signature instead of signing again, and is told to retry when it does not come", async () => {
+    const { engine, state, advance } = setup();
+    const second = new PolicyEngine({
+      state,
+      ledger: state,
+      baseline: { 'alias/sol': solanaPolicy() },
+      replayWindowMs: 60_000,
+      now: () => new Date(state.now()),
+    });
+    const impatient = new PolicyEngine({
+      state,
+      ledger: state,
+      baseline: { 'alias/sol': solanaPolicy() },
+      replayWindowMs: 60_000,
+      pendingWaitMs: 0,
+      now: () => new Date(state.now()),
+    });
+    const resolved = engine.policyFor(SOL_KEY)!;
+    const message = transfer(1000);
+    const first = pendingDeviceCall();
+    let deviceCalls = 0;
+    const signOnce = (e: PolicyEngine) =>
+      e.signOnce<Record<string, Uint8Array>>(e.evaluate(resolved, facts(message)), 'r', {
+        replayed: (sig) => ({ replay: sig }),
+        device: () => {
+          deviceCalls++;
+          return first.call();
+        },
+        publicKey: SOL_KEY.publicKey,
+        signed: (sig) => ({ signed: sig }),
+      });
+    const x = signOnce(engine);
+    await first.started;
+    const admissionsBefore = state.admissions;
+    const y = signOnce(second);
+    expect(await asyncCodeOf(() => signOnce(impatient))).toBe('REPLAY_IN_FLIGHT');
+    // The second gateway has seen the reservation at least once before the first finishes.
+    while (state.admissions < admissionsBefore + 2) await new Promise((r) => setImmediate(r));
+    first.ok(new Uint8Array([9]));
+    expect(await x).toEqual({ signed: new Uint8Array([9]) });
+    expect(await y).toEqual({ replay: new Uint8Array([9]) });
+    expect(deviceCalls).toBe(1);
+    expect(state.entries.size).toBe(1);
+
+    // A reservation its gateway never completed (killed mid-signature) stays counted, and once
+    // stale no longer holds the fingerprint: another gateway signs after the bound.
+    const stuck = pendingDeviceCall();
+    const lost = transfer(700);
+    const abandoned = engine.signOnce(engine.evaluate(resolved, facts(lost)), 'r', {
+      replayed: () => 0,
+      device: stuck.call,
+      publicKey: SOL_KEY.publicKey,
+      signed: () => 0,
+    });
+    await stuck.started;
+    expect(
+      await asyncCodeOf(() =>
+        impatient.signOnce(impatient.evaluate(resolved, facts(lost)), 'r', {
+          replayed: () => 0,
+          device: device().sign,
+          publicKey: SOL_KEY.publicKey,
+          signed: () => 0,
+        }),
+      ),
+    ).toBe('REPLAY_IN_FLIGHT');
+    advance(state.staleReservationMs);
+    expect(
+      await impatient.signOnce(impatient.evaluate(resolved, facts(lost)), 'r', {
+        replayed: () => 'replay',
+        device: device().sign,
+        publicKey: SOL_KEY.publicKey,
+        signed: () => 'signed',
+      }),
+    ).toBe('signed');
+    // 1000 + 700 (stuck, still counted) + 700: the cap of 2500 leaves 100.
+    expect(await run(second, transfer(101))).toBe('ROLLING_CAP_EXCEEDED');
+    stuck.fail(new Error('gateway killed'));
+    await expect(abandoned).rejects.toThrow('gateway killed');
   });
 
   it('old ledger entries are pruned as time passes', async () => {

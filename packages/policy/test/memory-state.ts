@@ -1,29 +1,41 @@
 import {
   GLOBAL_KILL_SWITCH,
+  checkAdmissionRequest,
+  decideAdmission,
+  type Admission,
+  type AdmissionRequest,
   type KillSwitchRecord,
   type LedgerAmount,
   type PolicyStateStore,
-  type ReplayStore,
+  type Reservation,
   type RuntimePolicyRecord,
   type SigningLedger,
 } from '../src';
 
-/** The storage interfaces in memory, for unit tests of the engine (packages/store has the SQLite ones). */
-export class MemoryState implements PolicyStateStore, SigningLedger, ReplayStore {
+type Entry = { keyId: string; at: number; state: 'reserved' | 'committed'; fingerprint: string | undefined; amounts: readonly LedgerAmount[] };
+
+/** The storage interfaces in memory, on the test's clock, for unit tests of the engine (packages/store and store-pg have the real ones). */
+export class MemoryState implements PolicyStateStore, SigningLedger {
   switches = new Map<string, KillSwitchRecord>();
   policies = new Map<string, RuntimePolicyRecord>();
-  entries = new Map<number, { keyId: string; at: number; state: 'reserved' | 'committed'; amounts: readonly LedgerAmount[] }>();
+  entries = new Map<number, Entry>();
   replays = new Map<string, { signature: Uint8Array; expires: number }>();
+  admissions = 0;
   #nextId = 1;
-  transactions = 0;
+
+  constructor(
+    readonly now: () => number = () => 0,
+    readonly staleReservationMs = 60_000,
+  ) {}
 
   killSwitchesFor(keyId: string) {
     return { global: this.switches.get(GLOBAL_KILL_SWITCH), key: this.switches.get(keyId) };
   }
-  listKillSwitches() {
-    return [...this.switches.values()];
+  async listKillSwitches() {
+    return [...this.switches.values()].sort((a, b) => (a.target < b.target ? -1 : 1));
   }
-  setKillSwitch(target: string, engaged: boolean, by: string, reason: string | null, now: Date) {
+  async setKillSwitch(target: string, engaged: boolean, by: string, reason: string | null, now: Date) {
+    if (target === '') throw new TypeError('target must be a non-empty string');
     if (engaged === this.switches.has(target)) return false;
     if (engaged) this.switches.set(target, { target, engagedAt: now, engagedBy: by, reason });
     else this.switches.delete(target);
@@ -32,67 +44,78 @@ export class MemoryState implements PolicyStateStore, SigningLedger, ReplayStore
   runtimePoliciesFor(selectors: readonly string[]) {
     return selectors.flatMap((s) => (this.policies.has(s) ? [this.policies.get(s)!] : []));
   }
-  listRuntimePolicies() {
-    return [...this.policies.values()];
+  async listRuntimePolicies() {
+    return [...this.policies.values()].sort((a, b) => (a.selector < b.selector ? -1 : 1));
   }
-  putRuntimePolicy(selector: string, policy: string, by: string, now: Date) {
+  async putRuntimePolicy(selector: string, policy: string, by: string, now: Date) {
     this.policies.set(selector, { selector, policy, updatedAt: now, updatedBy: by });
   }
-  deleteRuntimePolicy(selector: string) {
+  async deleteRuntimePolicy(selector: string) {
     return this.policies.delete(selector);
   }
 
-  exclusive<T>(fn: () => T): T {
-    this.transactions++;
-    return fn();
-  }
-  countSince(keyId: string, since: number) {
-    return [...this.entries.values()].filter((e) => e.keyId === keyId && e.at > since).length;
-  }
-  entryTimeSince(keyId: string, since: number, n: number) {
-    const times = [...this.entries.values()].filter((e) => e.keyId === keyId && e.at > since).map((e) => e.at);
-    return times.sort((a, b) => a - b)[n - 1];
-  }
-  sumSince(keyId: string, asset: string, since: number) {
-    let sum = 0n;
-    for (const e of this.entries.values()) if (e.keyId === keyId && e.at > since) for (const a of e.amounts) if (a.asset === asset) sum += a.amount;
-    return sum;
-  }
-  reserve(keyId: string, at: number, _requestId: string, amounts: readonly LedgerAmount[]) {
+  /** A ledger entry at a given time, for tests of what is read back. */
+  insert(keyId: string, at: number, amounts: readonly LedgerAmount[] = []): number {
     const id = this.#nextId++;
-    this.entries.set(id, { keyId, at, state: 'reserved', amounts });
+    this.entries.set(id, { keyId, at, state: 'reserved', fingerprint: undefined, amounts });
     return id;
   }
-  commit(id: number) {
-    this.entries.get(id)!.state = 'committed';
+
+  async admit(req: AdmissionRequest): Promise<Admission> {
+    checkAdmissionRequest(req);
+    this.admissions++;
+    const now = this.now();
+    const fp = Buffer.from(req.fingerprint).toString('hex');
+    const decided = decideAdmission(req, {
+      replayed: () => {
+        const r = this.replays.get(fp);
+        return r && r.expires > now ? r.signature : undefined;
+      },
+      pending: () => [...this.entries.values()].some((e) => e.state === 'reserved' && e.fingerprint === fp && e.at > now - this.staleReservationMs),
+      count: (i) => this.#within(req.keyId, now - req.rateLimits[i]!.windowMs).length,
+      sum: (i) => this.#sum(req.keyId, req.caps[i]!.asset, now - req.caps[i]!.windowMs),
+    });
+    if (decided) return decided;
+    const id = this.insert(req.keyId, now, req.amounts);
+    this.entries.get(id)!.fingerprint = req.replayWindowMs > 0 ? fp : undefined;
+    return { kind: 'reserved', reservation: String(id) };
   }
-  release(id: number) {
-    this.entries.delete(id);
+  async complete(reservation: Reservation, replay: { fingerprint: Uint8Array; signature: Uint8Array; replayWindowMs: number } | undefined) {
+    const e = this.entries.get(Number(reservation));
+    if (e) Object.assign(e, { state: 'committed', fingerprint: undefined });
+    if (replay) this.replays.set(Buffer.from(replay.fingerprint).toString('hex'), { signature: replay.signature, expires: this.now() + replay.replayWindowMs });
   }
-  pruneBefore(before: number) {
-    let n = 0;
-    for (const [id, e] of this.entries)
-      if (e.at < before) {
-        this.entries.delete(id);
-        n++;
-      }
-    return n;
+  async release(reservation: Reservation) {
+    if (!this.entries.has(Number(reservation)) && !/^[1-9][0-9]*$/.test(reservation)) throw new TypeError('reservation must be a reservation id from admit');
+    this.entries.delete(Number(reservation));
+  }
+  async countWithin(keyId: string, windowMs: number) {
+    return this.#within(keyId, this.now() - windowMs).length;
+  }
+  async entryTimeWithin(keyId: string, windowMs: number, n: number) {
+    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError('n must be a positive integer');
+    return this.#within(keyId, this.now() - windowMs)
+      .map((e) => e.at)
+      .sort((a, b) => a - b)[n - 1];
+  }
+  async sumWithin(keyId: string, asset: string, windowMs: number) {
+    return this.#sum(keyId, asset, this.now() - windowMs);
+  }
+  async prune(retentionMs: number) {
+    const now = this.now();
+    for (const [id, e] of this.entries) {
+      if (e.at < now - retentionMs) this.entries.delete(id);
+      else if (e.state === 'reserved' && e.at <= now - this.staleReservationMs) e.fingerprint = undefined;
+    }
+    for (const [k, r] of this.replays) if (r.expires <= now) this.replays.delete(k);
   }
 
-  find(fp: Uint8Array, now: number) {
-    const r = this.replays.get(Buffer.from(fp).toString('hex'));
-    return r && r.expires > now ? r.signature : undefined;
+  #within(keyId: string, since: number): Entry[] {
+    return [...this.entries.values()].filter((e) => e.keyId === keyId && e.at > since);
   }
-  save(fp: Uint8Array, _keyId: string, signature: Uint8Array, expires: number) {
-    this.replays.set(Buffer.from(fp).toString('hex'), { signature, expires });
-  }
-  pruneExpired(now: number) {
-    let n = 0;
-    for (const [k, r] of this.replays)
-      if (r.expires <= now) {
-        this.replays.delete(k);
-        n++;
-      }
-    return n;
+  #sum(keyId: string, asset: string, since: number): bigint {
+    let sum = 0n;
+    for (const e of this.#within(keyId, since)) for (const a of e.amounts) if (a.asset === asset) sum += a.amount;
+    return sum;
   }
 }

@@ -250,4 +250,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER api_keys_update_counted AFTER UPDATE OF label, role, api_key_hash, access_key_id, sealed_secret, revoked_at, scoped, expires_at
     ON api_keys BEGIN UPDATE store_version SET n = n + 1; END;
   `,
+  // 11: a reservation claims its request's replay fingerprint while the device signs, so a second
+  // gateway on the same store waits for that signature instead of making another (docs/scale-out.md).
+  // NULL once committed, when the replay cache is off, and once the reservation is stale (reaped).
+  `
+  ALTER TABLE signing_ledger ADD COLUMN fingerprint BLOB;
+  CREATE INDEX signing_ledger_pending ON signing_ledger (fingerprint) WHERE fingerprint IS NOT NULL;
+  `,
 ];

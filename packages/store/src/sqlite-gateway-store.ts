@@ -51,7 +51,7 @@ export function openSqliteGatewayStore(env: NodeJS.ProcessEnv, opts: SqliteGatew
       apiKeys: promised(new ApiKeyStore(db, sealKey, { now }), API_KEY_REPOSITORY),
       rotations: promised(new KeyRotationStore(db), KEY_ROTATION_REPOSITORY),
       importTokens: promised(new ImportTokenStore(db), IMPORT_TOKEN_REPOSITORY),
-      policyState: new SqlitePolicyState(db),
+      policyState: new SqlitePolicyState(db, { now }),
       deviceLogs: new HsmLogStore(db),
       openAudit: (options) => new AuditLog(db, options),
       // async: a failed read of the counter is a rejection, as a network store's would be.

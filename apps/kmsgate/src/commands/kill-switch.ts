@@ -14,11 +14,11 @@ export const CLI_ACTOR = 'cli';
 export const killSwitchCommands: CommandModule = (program, { io }) => {
   const ks = program.command('kill-switch').description("stop all signing, or one key's, at once (the gateway reads the switch on every Sign)");
 
-  const flip = (engaged: boolean) => (opts: { key?: string; reason?: string; json?: boolean }) => {
-    const result = withDb(io.env, (db) => {
+  const flip = (engaged: boolean) => async (opts: { key?: string; reason?: string; json?: boolean }) => {
+    const result = await withDb(io.env, async (db) => {
       const state = new SqlitePolicyState(db);
       const target = opts.key === undefined ? GLOBAL_KILL_SWITCH : resolveKeyId(db, opts.key);
-      const changed = state.setKillSwitch(target, engaged, CLI_ACTOR, opts.reason ?? null, new Date());
+      const changed = await state.setKillSwitch(target, engaged, CLI_ACTOR, opts.reason ?? null, new Date());
       if (changed) {
         auditCliChange(io.env, db, {
           operation: 'SetKillSwitch',
@@ -31,7 +31,7 @@ export const killSwitchCommands: CommandModule = (program, { io }) => {
           },
         });
       }
-      return { target, changed, switches: state.listKillSwitches() };
+      return { target, changed, switches: await state.listKillSwitches() };
     });
     const what = result.target === GLOBAL_KILL_SWITCH ? 'the global kill switch' : `the kill switch of key ${result.target}`;
     if (opts.json) io.stdout(`${JSON.stringify({ changed: result.changed, ...describeKillSwitches(result.switches) }, null, 2)}\n`);
@@ -54,8 +54,8 @@ export const killSwitchCommands: CommandModule = (program, { io }) => {
   ks.command('status')
     .description('list the engaged switches')
     .option('--json', 'print as JSON')
-    .action((opts: { json?: boolean }) => {
-      const switches = withDb(io.env, (db) => new SqlitePolicyState(db).listKillSwitches());
+    .action(async (opts: { json?: boolean }) => {
+      const switches = await withDb(io.env, (db) => new SqlitePolicyState(db).listKillSwitches());
       if (opts.json) {
         io.stdout(`${JSON.stringify(describeKillSwitches(switches), null, 2)}\n`);
         return;

@@ -46,8 +46,8 @@ export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
     .command('list')
     .description('list the runtime policies')
     .option('--json', 'print as JSON')
-    .action((opts: { json?: boolean }) => {
-      const records = withDb(io.env, (db) => new SqlitePolicyState(db).listRuntimePolicies());
+    .action(async (opts: { json?: boolean }) => {
+      const records = await withDb(io.env, (db) => new SqlitePolicyState(db).listRuntimePolicies());
       if (opts.json) {
         io.stdout(`${JSON.stringify(records.map(view), null, 2)}\n`);
         return;
@@ -74,11 +74,11 @@ export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
     .command('put <selector>')
     .description('set the runtime policy for a key id or alias from a JSON or YAML file')
     .requiredOption('--file <path>', "the policy, in the same form as one entry of the config's policies")
-    .action((selector: string, opts: { file: string }) => {
+    .action(async (selector: string, opts: { file: string }) => {
       const sel = selectorArg(selector);
       const normalised = readPolicyFile(opts.file);
-      withDb(io.env, (db) => {
-        new SqlitePolicyState(db).putRuntimePolicy(sel, JSON.stringify(normalised), CLI_ACTOR, new Date());
+      await withDb(io.env, async (db) => {
+        await new SqlitePolicyState(db).putRuntimePolicy(sel, JSON.stringify(normalised), CLI_ACTOR, new Date());
         auditCliChange(io.env, db, { operation: 'PutSigningPolicy', summary: { selector: sel, policy: normalised, via: 'cli' } });
       });
       io.stdout(`runtime policy for ${sel} set; the gateway applies it from its next request\n`);
@@ -87,10 +87,10 @@ export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
   policy
     .command('delete <selector>')
     .description("delete the runtime policy; the config's policy for the selector, if any, applies again")
-    .action((selector: string) => {
+    .action(async (selector: string) => {
       const sel = selectorArg(selector);
-      const deleted = withDb(io.env, (db) => {
-        const ok = new SqlitePolicyState(db).deleteRuntimePolicy(sel);
+      const deleted = await withDb(io.env, async (db) => {
+        const ok = await new SqlitePolicyState(db).deleteRuntimePolicy(sel);
         if (ok) auditCliChange(io.env, db, { operation: 'DeleteSigningPolicy', summary: { selector: sel, via: 'cli' } });
         return ok;
       });

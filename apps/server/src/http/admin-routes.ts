@@ -62,7 +62,7 @@ export function adminRoutes(deps: AdminDeps): Router {
   const raw = express.raw({ type: () => true, limit: deps.maxBodyBytes });
   const { state, engine } = deps.gates;
 
-  const handle = (operation: string, work: (call: Call) => object) => async (req: Request, res: Response) => {
+  const handle = (operation: string, work: (call: Call) => object | Promise<object>) => async (req: Request, res: Response) => {
     const requestId = randomUUID();
     const started = performance.now();
     deps.metrics.requestStarted();
@@ -88,7 +88,7 @@ export function adminRoutes(deps: AdminDeps): Router {
         });
         throw e;
       }
-      const result = work({ req, principal, requestId, body: bytes.length === 0 ? undefined : parseJsonBody(bytes) });
+      const result = await work({ req, principal, requestId, body: bytes.length === 0 ? undefined : parseJsonBody(bytes) });
       res.status(200).set({ 'Cache-Control': 'no-store', 'x-amzn-RequestId': requestId }).json(result);
       deps.logger.info('request', { requestId, client: deps.edge.clientAddress(req), operation, principal: principal.apiKeyId, status: 200, ms: ms(started) });
     } catch (e) {
@@ -150,8 +150,8 @@ export function adminRoutes(deps: AdminDeps): Router {
   router.get(
     '/admin/policies',
     raw,
-    handle('ListSigningPolicies', () => {
-      const selectors = new Set([...Object.keys(engine.baseline), ...state.listRuntimePolicies().map((r) => r.selector)]);
+    handle('ListSigningPolicies', async () => {
+      const selectors = new Set([...Object.keys(engine.baseline), ...(await state.listRuntimePolicies()).map((r) => r.selector)]);
       return { policies: [...selectors].sort().map(view) };
     }),
   );
@@ -170,7 +170,7 @@ export function adminRoutes(deps: AdminDeps): Router {
   router.put(
     '/admin/policies/*selector',
     raw,
-    handle('PutSigningPolicy', (call) => {
+    handle('PutSigningPolicy', async (call) => {
       const selector = selectorOf(call.req);
       if (call.body === undefined) throw new KmsError('ValidationException', 'The body must be the policy, as a JSON object.');
       let normalised: Record<string, unknown>;
@@ -181,7 +181,7 @@ export function adminRoutes(deps: AdminDeps): Router {
           throw new KmsError('ValidationException', `${e.issues.length} validation error(s) in the policy: ${e.issues.join('; ')}`);
         throw e;
       }
-      state.putRuntimePolicy(selector, JSON.stringify(normalised), call.principal.apiKeyId, deps.now());
+      await state.putRuntimePolicy(selector, JSON.stringify(normalised), call.principal.apiKeyId, deps.now());
       audit(call, 'PutSigningPolicy', { selector, policy: normalised }, appliesTo(selector) ?? undefined);
       return view(selector);
     }),
@@ -190,9 +190,9 @@ export function adminRoutes(deps: AdminDeps): Router {
   router.delete(
     '/admin/policies/*selector',
     raw,
-    handle('DeleteSigningPolicy', (call) => {
+    handle('DeleteSigningPolicy', async (call) => {
       const selector = selectorOf(call.req);
-      if (!state.deleteRuntimePolicy(selector)) throw new KmsError('NotFoundException', `No runtime signing policy for ${selector}.`);
+      if (!(await state.deleteRuntimePolicy(selector))) throw new KmsError('NotFoundException', `No runtime signing policy for ${selector}.`);
       audit(call, 'DeleteSigningPolicy', { selector }, appliesTo(selector) ?? undefined);
       return view(selector);
     }),
@@ -201,13 +201,13 @@ export function adminRoutes(deps: AdminDeps): Router {
   router.get(
     '/admin/kill-switch',
     raw,
-    handle('GetKillSwitch', () => describeKillSwitches(state.listKillSwitches())),
+    handle('GetKillSwitch', async () => describeKillSwitches(await state.listKillSwitches())),
   );
 
   router.put(
     '/admin/kill-switch',
     raw,
-    handle('SetKillSwitch', (call) => {
+    handle('SetKillSwitch', async (call) => {
       const parsed = KillSwitchBody.safeParse(call.body ?? {});
       if (!parsed.success)
         throw new KmsError('ValidationException', parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
@@ -215,7 +215,7 @@ export function adminRoutes(deps: AdminDeps): Router {
       // A key switch is bound to the key id, not to an alias: moving the alias does not release it.
       const target =
         key === undefined ? GLOBAL_KILL_SWITCH : resolveKey(deps.keys, deps.arn, key, { operation: 'SetKillSwitch', states: ALL_KEY_STATES }).keyId;
-      const changed = state.setKillSwitch(target, engaged, call.principal.apiKeyId, reason ?? null, deps.now());
+      const changed = await state.setKillSwitch(target, engaged, call.principal.apiKeyId, reason ?? null, deps.now());
       if (changed) {
         audit(
           call,
@@ -224,7 +224,7 @@ export function adminRoutes(deps: AdminDeps): Router {
           target === GLOBAL_KILL_SWITCH ? undefined : target,
         );
       }
-      return { changed, ...describeKillSwitches(state.listKillSwitches()) };
+      return { changed, ...describeKillSwitches(await state.listKillSwitches()) };
     }),
   );
 

@@ -16,7 +16,7 @@ export const GetSigningBudget = defineOperation({
   access: 'signer',
   audit: 'none',
   input: { type: 'structure', members: { KeyId: KEY_ID } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     const { key, aliases } = resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'GetSigningBudget', states: ALL_KEY_STATES });
     const { engine, state } = ctx.signing.gates;
     const switches = state.killSwitchesFor(key.keyId);
@@ -36,7 +36,7 @@ export const GetSigningBudget = defineOperation({
       At: seconds(ctx.now().getTime()),
       KillSwitch: { Global: killSwitch(switches.global), Key: killSwitch(switches.key) },
       ...(policyError ? { PolicyError: policyError } : {}),
-      ...(resolved ? budget(resolved, engine.headroom(key.keyId, resolved.policy)) : {}),
+      ...(resolved ? budget(resolved, await engine.headroom(key.keyId, resolved.policy)) : {}),
     };
   },
 });

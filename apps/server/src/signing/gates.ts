@@ -4,19 +4,19 @@
  * and answered as an AWS error.
  */
 import { ALL_KEY_STATES, KmsError, checkKey, resolveKey, type KeyRecord, type ResolveOptions } from '@kmsgate/core';
-import { THROTTLING_REASONS, isPolicyDenial, type ApiKeyScope, type PolicyDenial, type PolicyEngine } from '@kmsgate/policy';
-import type { ApiKeyRepository, Principal, SqlitePolicyState } from '@kmsgate/store';
+import { THROTTLING_REASONS, isPolicyDenial, type ApiKeyScope, type PolicyDenial, type PolicyEngine, type PolicyStateStore } from '@kmsgate/policy';
+import type { ApiKeyRepository, Principal } from '@kmsgate/store';
 import { recordDenial } from '../audit-records';
 import type { RequestContext } from '../request-context';
 
 /** Kill switches, API-key scopes and the policy engine; built once per gateway. */
 export interface SigningGates {
   engine: PolicyEngine;
-  state: SqlitePolicyState;
+  state: PolicyStateStore;
   scopeOf(principal: Principal): ApiKeyScope;
 }
 
-export function createSigningGates(engine: PolicyEngine, state: SqlitePolicyState, apiKeys: ApiKeyRepository): SigningGates {
+export function createSigningGates(engine: PolicyEngine, state: PolicyStateStore, apiKeys: ApiKeyRepository): SigningGates {
   return {
     engine,
     state,
