@@ -15,6 +15,7 @@ import { teeRoutes } from './http/tee-routes';
 import type { Logger } from './log';
 import type { Metrics } from './metrics';
 import { findOperation } from './operations';
+import { storeFault } from './store-fault';
 import type { OperationContext } from './operations/operation';
 import type { SigningPipeline } from './signing/pipeline';
 import type { BackendHealth } from './backend-health';
@@ -320,7 +321,8 @@ function serverTiming(started: number, backendMs: number): string {
 }
 
 /** Anything that is not a KmsError is a bug or a fault: the client gets a generic 500, the log gets the detail. */
-function toKmsError(e: unknown, logger: Logger, requestId: string): KmsError {
+function toKmsError(thrown: unknown, logger: Logger, requestId: string): KmsError {
+  const e = storeFault(thrown) ?? thrown;
   if (isKmsError(e)) {
     if (e.status >= 500) logger.error('backend fault', { requestId, error: e.type, detail: e.message, cause: String(e.cause ?? '') });
     return e;

@@ -11,6 +11,7 @@
 import { KmsError, isKmsError } from '@kmsgate/core';
 import type { Announcement, AuditGate, AuditInput, AuditLog, AuditRecord } from '@kmsgate/store';
 import type { Metrics } from './metrics';
+import { storeFault } from './store-fault';
 
 /** The error a client gets when its request's audit record could not be written. The cause goes to the log only. */
 export function auditWriteFailed(cause: unknown): KmsError {
@@ -19,7 +20,7 @@ export function auditWriteFailed(cause: unknown): KmsError {
 
 /** The error __type a thrown value is answered with (anything that is not a KmsError is a KMSInternalException). */
 export function errorType(e: unknown): string {
-  return isKmsError(e) ? e.type : 'KMSInternalException';
+  return isKmsError(e) ? e.type : (storeFault(e)?.type ?? 'KMSInternalException');
 }
 
 export interface DenialRecord {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { PolicyEngine } from '@kmsgate/policy';
+import { PolicyEngine, type PolicyStateStore, type SigningLedger } from '@kmsgate/policy';
 import { StoreLocationError, openSqliteGatewayStore, type AuditLog, type GatewayStore } from '@kmsgate/store';
 import { createApp } from './app';
 import { AuthRefusals } from './auth/refusals';
@@ -77,6 +77,13 @@ export interface GatewayOptions {
    * 0: only once at start). Tests that count device requests turn the timer off.
    */
   backendCheckIntervalMs?: number;
+  /**
+   * The signing gates' state (kill switches, runtime policies, signing ledger, replay cache) from
+   * elsewhere than the SQLite file: PostgreSQL's PgPolicyState of @kmsgate/store-pg, shared by
+   * gateways (docs/scale-out.md); its `refresh` joins the store's once per request. Not yet chosen
+   * by the configuration; default the SQLite store.
+   */
+  gateState?: PolicyStateStore & SigningLedger & { refresh?(): Promise<void> };
 }
 
 /** The JSONL mirror of the audit log, in the data dir (docs/audit.md). */
@@ -125,8 +132,13 @@ export async function startGateway(
   // Checked before anything is opened: a bad certificate or key is a configuration mistake (exit 2).
   let tls = config.server.tls ? loadTlsMaterial(config.server.tls) : undefined;
   const store = storeRefusalAsConfigError(() => openSqliteGatewayStore(env, { create: true, now }));
-  const { keys, importTokens, rotations, apiKeys, policyState } = store;
-  const refresh = () => store.refresh();
+  const { keys, importTokens, rotations, apiKeys } = store;
+  const gateState = options.gateState;
+  const refresh = gateState?.refresh
+    ? async () => {
+        await Promise.all([store.refresh(), gateState.refresh!()]);
+      }
+    : () => store.refresh();
   let backends: StartedBackends | undefined;
   try {
     backends = await startBackends(config, logger);
@@ -143,6 +155,7 @@ export async function startGateway(
       backends.registry.all().map((b) => b.id),
       now(),
     );
+    const policyState = gateState ?? store.policyState;
     const engine = new PolicyEngine({
       state: policyState,
       ledger: policyState,

@@ -74,7 +74,7 @@ export const KMS_ERRORS = {
   ValidationException: { status: 400, fault: 'client', doc: 'A field fails a constraint; the message lists every failure the way AWS does.' },
   KeyUnavailableException: { status: 500, fault: 'server', doc: "The key's backend (HSM or TEE) cannot be reached right now; retry later." },
   KMSInternalException: { status: 500, fault: 'server', doc: 'An internal error; details are in the server log only.' },
-  DependencyTimeoutException: { status: 503, fault: 'server', doc: "The key's backend did not answer in time." },
+  DependencyTimeoutException: { status: 503, fault: 'server', doc: "The key's backend, or the gateway's shared store, did not answer in time." },
 } as const satisfies Record<string, { status: number; fault: 'client' | 'server'; doc: string }>;
 
 export type KmsErrorType = keyof typeof KMS_ERRORS;

@@ -41,6 +41,17 @@ export interface RuntimePolicyRecord {
 export const GLOBAL_KILL_SWITCH = '*';
 
 /**
+ * The store could not be reached or did not answer in time (a shared database down, a network
+ * partition, a pool exhausted): nothing was reserved or changed by the call that throws it. The
+ * server answers DependencyTimeoutException (503), which every AWS SDK retries; no signature
+ * leaves without its ledger entry. A store throws it instead of its driver's errors for exactly
+ * these faults; anything else (a bug, a constraint) stays an internal error.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+/**
  * Kill switches and runtime policies. Read on every request, so `killSwitchesFor` and
  * `runtimePoliciesFor` are synchronous views, answered from memory that the store keeps current:
  * SQLite checks its change counter (read-cache.ts), a shared store follows a change feed and is
@@ -135,6 +146,22 @@ export interface AdmissionReads {
   count(i: number): number;
   /** Sum of `caps[i].asset` moved by the key in the last `caps[i].windowMs`. */
   sum(i: number): bigint;
+}
+
+/** A store's boundary check of a kill-switch or runtime-policy argument (TypeError naming the field). */
+export function checkStateString(v: unknown, field: string): void {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 65536) throw new TypeError(`${field} must be a non-empty string`);
+}
+
+/** A store's boundary check of a kill switch's reason. */
+export function checkKillSwitchReason(reason: unknown): void {
+  if (reason !== null && (typeof reason !== 'string' || reason.length > 1024))
+    throw new TypeError('reason must be null or a string of at most 1024 characters');
+}
+
+/** A store's boundary check of the time of a write. */
+export function checkStateDate(d: unknown): void {
+  if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw new TypeError('now must be a valid Date');
 }
 
 /** A store's boundary check of what `admit` is given (TypeError / RangeError naming the field). */

@@ -14,6 +14,9 @@ import {
   DEFAULT_STALE_RESERVATION_MS,
   GLOBAL_KILL_SWITCH,
   checkAdmissionRequest,
+  checkKillSwitchReason,
+  checkStateDate,
+  checkStateString,
   decideAdmission,
   fromLimbSums,
   toLimbs,
@@ -158,7 +161,7 @@ export class SqlitePolicyState implements PolicyStateStore, SigningLedger {
   // -- kill switches ---------------------------------------------------------------------------
 
   killSwitchesFor(keyId: string): KillSwitches {
-    checkString(keyId, 'keyId');
+    checkStateString(keyId, 'keyId');
     return this.#cached.killSwitches.get(keyId, () => {
       const global = this.#s.killSwitch.get(GLOBAL_KILL_SWITCH);
       const key = this.#s.killSwitch.get(keyId);
@@ -171,11 +174,10 @@ export class SqlitePolicyState implements PolicyStateStore, SigningLedger {
   }
 
   async setKillSwitch(target: string, engaged: boolean, by: string, reason: string | null, now: Date): Promise<boolean> {
-    checkString(target, 'target');
-    checkString(by, 'by');
-    if (reason !== null && (typeof reason !== 'string' || reason.length > 1024))
-      throw new TypeError('reason must be null or a string of at most 1024 characters');
-    checkDate(now);
+    checkStateString(target, 'target');
+    checkStateString(by, 'by');
+    checkKillSwitchReason(reason);
+    checkStateDate(now);
     const run = engaged ? this.#s.engage.run(target, now.getTime(), by, reason) : this.#s.release.run(target);
     return run.changes > 0;
   }
@@ -193,15 +195,15 @@ export class SqlitePolicyState implements PolicyStateStore, SigningLedger {
   }
 
   async putRuntimePolicy(selector: string, policyJson: string, by: string, now: Date): Promise<void> {
-    checkString(selector, 'selector');
-    checkString(policyJson, 'policyJson');
-    checkString(by, 'by');
-    checkDate(now);
+    checkStateString(selector, 'selector');
+    checkStateString(policyJson, 'policyJson');
+    checkStateString(by, 'by');
+    checkStateDate(now);
     this.#s.putPolicy.run(selector, policyJson, now.getTime(), by);
   }
 
   async deleteRuntimePolicy(selector: string): Promise<boolean> {
-    checkString(selector, 'selector');
+    checkStateString(selector, 'selector');
     return this.#s.deletePolicy.run(selector).changes > 0;
   }
 
@@ -265,12 +267,4 @@ function reservationId(reservation: Reservation): number {
   const id = typeof reservation === 'string' && /^[1-9][0-9]{0,15}$/.test(reservation) ? Number(reservation) : NaN;
   if (!Number.isSafeInteger(id)) throw new TypeError('reservation must be a reservation id from admit');
   return id;
-}
-
-function checkString(v: unknown, field: string): void {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 65536) throw new TypeError(`${field} must be a non-empty string`);
-}
-
-function checkDate(d: unknown): void {
-  if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw new TypeError('now must be a valid Date');
 }

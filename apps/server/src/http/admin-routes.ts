@@ -25,6 +25,7 @@ import { authenticate } from '../auth/authenticate';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { SigningGates } from '../signing/gates';
+import { storeFault } from '../store-fault';
 import { parseJsonBody, sendError } from './aws-json';
 import { chargeApiKey, recordAuthRefusal, type EdgeLimits } from './edge';
 
@@ -240,6 +241,11 @@ function ms(started: number): number {
 }
 
 function internal(e: unknown, logger: Logger, requestId: string): KmsError {
+  const fault = storeFault(e);
+  if (fault) {
+    logger.error('store fault', { requestId, error: fault.type, detail: String(e) });
+    return fault;
+  }
   logger.error('internal error', { requestId, detail: e instanceof Error ? (e.stack ?? e.message) : String(e) });
   return new KmsError('KMSInternalException', `An internal error occurred. The request id is ${requestId}.`);
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { ApiKeyStore, loadOrCreateSealKey, openDb, resolveDbPath, type Db } from '@kmsgate/store';
 import { parseConfig } from '../../src/config';
-import { startGateway, type Gateway } from '../../src/gateway';
+import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway';
 import { silentLogger, type Logger } from '../../src/log';
 
 export interface Credentials {
@@ -54,6 +54,8 @@ export interface TestGatewayOptions {
   limits?: Record<string, unknown>;
   /** Where the gateway logs (default: nowhere). */
   logger?: Logger;
+  /** The signing gates' state from elsewhere than the SQLite file (GatewayOptions.gateState). */
+  gateState?: GatewayOptions['gateState'];
 }
 
 /**
@@ -91,6 +93,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     backendCheckIntervalMs: 0,
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.deletionSweepIntervalMs ? { deletionSweepIntervalMs: opts.deletionSweepIntervalMs } : {}),
+    ...(opts.gateState ? { gateState: opts.gateState } : {}),
   });
   await gateway.backendsChecked;
   const db = openDb(resolveDbPath(env));

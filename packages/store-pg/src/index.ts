@@ -1,0 +1,10 @@
+/**
+ * @kmsgate/store-pg: the shared store on PostgreSQL for more than one gateway (docs/scale-out.md).
+ * So far the signing gates' state (PgPolicyState), the change feed other views can join, and
+ * kmsgate's own versioned migrations.
+ */
+export * from './change-feed';
+export * from './faults';
+export * from './migrations';
+export * from './open';
+export * from './pg-policy-state';

@@ -1,0 +1,103 @@
+/**
+ * kmsgate's own versioned migrations for PostgreSQL, applied in order; `schema_version` records how
+ * many have run. Like SQLite's `user_version` check (packages/store store-location.ts), a database
+ * migrated by a newer kmsgate is refused rather than written with an older schema in mind. Two
+ * gateways starting at once migrate one after the other (an advisory lock held for the transaction).
+ *
+ * Append only: a migration that has shipped is never edited, and the next one gets the next index.
+ */
+import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from './faults';
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: the signing gates' state (docs/scale-out.md). Times are epoch milliseconds of the database's
+  // clock; amounts are exact NUMERIC(78,0) (2^256 has 78 digits).
+  `
+  CREATE TABLE kill_switches (
+    target        TEXT PRIMARY KEY,          -- '*' for the global switch, else a key id
+    engaged_at    BIGINT NOT NULL,
+    engaged_by    TEXT NOT NULL,
+    reason        TEXT
+  );
+  CREATE TABLE signing_policies (
+    selector      TEXT PRIMARY KEY,          -- a key id or an alias name
+    policy        TEXT NOT NULL,             -- JSON, validated by @kmsgate/policy when set and on every use
+    updated_at    BIGINT NOT NULL,
+    updated_by    TEXT NOT NULL
+  );
+
+  -- One entry per signature a key with a policy made or is making ('reserved' until the device
+  -- answers). A reservation holds its request's replay fingerprint while the device signs.
+  CREATE TABLE signing_ledger (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    key_id        TEXT NOT NULL,
+    at            BIGINT NOT NULL,
+    request_id    TEXT NOT NULL,
+    state         TEXT NOT NULL CHECK (state IN ('reserved', 'committed')),
+    fingerprint   BYTEA
+  );
+  CREATE INDEX signing_ledger_window ON signing_ledger (key_id, at);
+  CREATE INDEX signing_ledger_age ON signing_ledger (at);
+  CREATE INDEX signing_ledger_pending ON signing_ledger (fingerprint) WHERE fingerprint IS NOT NULL;
+  CREATE TABLE signing_ledger_amounts (
+    entry_id      BIGINT NOT NULL REFERENCES signing_ledger (id) ON DELETE CASCADE,
+    key_id        TEXT NOT NULL,
+    asset         TEXT NOT NULL,
+    at            BIGINT NOT NULL,
+    amount        NUMERIC(78, 0) NOT NULL CHECK (amount >= 0)
+  );
+  CREATE INDEX signing_ledger_amounts_window ON signing_ledger_amounts (key_id, asset, at) INCLUDE (amount);
+  CREATE INDEX signing_ledger_amounts_entry ON signing_ledger_amounts (entry_id);
+
+  CREATE TABLE replay_cache (
+    fingerprint   BYTEA PRIMARY KEY,         -- SHA-256 of key, API key, algorithm, message type, format and message
+    key_id        TEXT NOT NULL,
+    signature     BYTEA NOT NULL,
+    expires_at    BIGINT NOT NULL
+  );
+  CREATE INDEX replay_cache_expiry ON replay_cache (expires_at);
+
+  -- Counts every write to the tables gateways keep views of (change-feed.ts), whichever gateway makes it.
+  CREATE TABLE change_version (
+    only_row      BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+    n             BIGINT NOT NULL
+  );
+  INSERT INTO change_version (n) VALUES (0);
+  CREATE FUNCTION count_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      UPDATE change_version SET n = n + 1;
+      RETURN NULL;
+    END
+  $$;
+  CREATE TRIGGER kill_switches_counted AFTER INSERT OR UPDATE OR DELETE ON kill_switches FOR EACH STATEMENT EXECUTE FUNCTION count_change();
+  CREATE TRIGGER signing_policies_counted AFTER INSERT OR UPDATE OR DELETE ON signing_policies FOR EACH STATEMENT EXECUTE FUNCTION count_change();
+  `,
+];
+
+/** The database was migrated by a newer kmsgate: this one must not write to it. */
+export class SchemaTooNewError extends Error {
+  override readonly name = 'SchemaTooNewError';
+}
+
+/** Any 64-bit value; this one spells "kmsgate" and serializes migrations across gateways. */
+const MIGRATION_LOCK = 0x6b6d7367617465n;
+
+/** Brings the schema up to date (or refuses a newer one); returns the version it is at. */
+export async function migrate(pool: Pool, migrations: readonly string[] = MIGRATIONS): Promise<number> {
+  return await inTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK.toString()]);
+    await client.query('CREATE TABLE IF NOT EXISTS schema_version (only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row), version INTEGER NOT NULL)');
+    const current = await versionOf(client);
+    if (current > migrations.length) {
+      throw new SchemaTooNewError(`the database was migrated by a newer kmsgate (schema version ${current}; this one knows up to ${migrations.length})`);
+    }
+    for (let v = current; v < migrations.length; v++) await client.query(migrations[v]!);
+    await client.query('INSERT INTO schema_version (version) VALUES ($1) ON CONFLICT (only_row) DO UPDATE SET version = excluded.version', [migrations.length]);
+    return migrations.length;
+  });
+}
+
+async function versionOf(client: PoolClient): Promise<number> {
+  const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_version');
+  return rows[0]?.version ?? 0;
+}
