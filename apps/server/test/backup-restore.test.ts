@@ -1,6 +1,19 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash, createPublicKey, verify } from 'node:crypto';
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -355,6 +368,37 @@ describe('a backup taken under load', () => {
         expect(readdirSync(root).filter((n) => n.includes('.before-restore-') || n.includes('.restore-'))).toEqual([]);
       } finally {
         await t.stop({ keepData: true });
+      }
+    });
+
+    it("into a data dir whose parent the user may not write (the service user, with systemd's /var/lib)", async () => {
+      // Not as root, who may write anywhere: as nobody, reading a copy of the backup it owns.
+      const base = mkdtempSync(join(tmpdir(), 'kmsgate-restore-parent-'));
+      try {
+        chmodSync(base, 0o755);
+        const parent = join(base, 'var-lib');
+        mkdirSync(parent, { mode: 0o755 });
+        const copy = join(base, 'backup');
+        cpSync(backupDir, copy, { recursive: true });
+        const asRoot = process.getuid!() === 0;
+        if (asRoot) for (const p of [copy, ...readdirSync(copy).map((n) => join(copy, n))]) chownSync(p, 65534, 65534);
+        else chmodSync(parent, 0o555);
+        const [cmd, ...pre] = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', BIN] : [BIN];
+        const r = await new Promise<{ code: number | null; stderr: string }>((ok) => {
+          execFile(
+            cmd!,
+            [...pre, 'restore', copy],
+            { env: { ...process.env, KMSGATE_DATA_DIR: join(parent, 'kmsgate'), KMS_DB_PATH: '' }, encoding: 'utf8' },
+            (err, _out, stderr) => ok({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr }),
+          );
+        });
+        expect(r.stderr).toMatch(
+          /^kmsgate: restore puts the data dir in place by renaming it in .*\/var-lib, which this user may not write: run it as a user who may \(root, for systemd's StateDirectory=\)\n$/m,
+        );
+        expect(r.code).toBe(2);
+        expect(readdirSync(parent)).toEqual([]);
+      } finally {
+        rmSync(base, { recursive: true, force: true });
       }
     });
 

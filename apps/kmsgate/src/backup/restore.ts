@@ -5,7 +5,7 @@
  * head. Any refusal removes the staging directory: the data dir is not touched. The data dir
  * being replaced is kept, renamed, never deleted.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { syncDirectory } from '@kmsgate/core';
@@ -38,6 +38,7 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
   refuseForeignOrBusyTarget(o, manifest);
 
   mkdirSync(dirname(o.dataDir), { recursive: true });
+  refuseUnwritableParent(o.dataDir);
   // Beside the data dir, so that putting it in place is one rename on one file system.
   const staging = mkdtempSync(join(dirname(o.dataDir), `.${basename(o.dataDir)}.restore-`));
   try {
@@ -57,6 +58,21 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
   } catch (e) {
     rmSync(staging, { recursive: true, force: true });
     throw e;
+  }
+}
+
+/**
+ * The staging directory and the renames are in the data dir's parent: systemd's
+ * StateDirectory=kmsgate is /var/lib/kmsgate, whose parent only root may write, so the service user
+ * cannot restore there (root can, and systemd gives the files back to the service user at start).
+ */
+function refuseUnwritableParent(dataDir: string): void {
+  try {
+    accessSync(dirname(dataDir), constants.W_OK);
+  } catch {
+    throw new CliError(
+      `restore puts the data dir in place by renaming it in ${printable(dirname(dataDir))}, which this user may not write: run it as a user who may (root, for systemd's StateDirectory=)`,
+    );
   }
 }
 
