@@ -42,7 +42,15 @@ export function createRegistry(backends: readonly KeyBackend[], defaultId: strin
 }
 
 /** Starts embedded simulators where configured and connects a backend client to each device. */
-export async function startBackends(config: GatewayConfig, logger: Logger): Promise<StartedBackends> {
+export interface BackendHooks {
+  /**
+   * Reads and releases a YubiHSM 2 backend's full device log (its `deviceLog`), so that a command
+   * the device refused with LOG_FULL (force audit) can run. Used only for backends with `deviceLog`.
+   */
+  releaseDeviceLog?: (backendId: string) => Promise<void>;
+}
+
+export async function startBackends(config: GatewayConfig, logger: Logger, hooks: BackendHooks = {}): Promise<StartedBackends> {
   const simulators: StartedBackends['simulators'] = new Map();
   const teeSimulators: StartedBackends['teeSimulators'] = new Map();
   const closeTeeSimulators: Array<() => Promise<void>> = [];
@@ -82,6 +90,7 @@ export async function startBackends(config: GatewayConfig, logger: Logger): Prom
           // A command that may have run on a device before it failed is worth an operator's
           // attention when reading that device's own log.
           onFailover: (e) => logger.warn('YubiHSM 2 device pool: command moved to another device', { backend: b.id, ...e }),
+          ...(b.deviceLog && hooks.releaseDeviceLog && { onLogFull: releaseLogOf(b.id, hooks.releaseDeviceLog, logger) }),
         });
       const runtime = connect(b.authKeyId, password);
       backends.push(b.keyAdmin ? new KeyAdminBackend(runtime, connect(b.keyAdmin.authKeyId, readBackendPassword({ id: b.id, ...b.keyAdmin }))) : runtime);
@@ -102,5 +111,13 @@ export async function startBackends(config: GatewayConfig, logger: Logger): Prom
       await Promise.all([...simulators.values()].map((s) => s.close()));
       await Promise.all(closeTeeSimulators.map((close) => close()));
     },
+  };
+}
+
+/** The pool's onLogFull for one backend: a line in the log (a device that fills its log between runs wants a shorter `intervalSeconds`), then the release. */
+function releaseLogOf(backendId: string, release: (backendId: string) => Promise<void>, logger: Logger) {
+  return (serial: number | undefined): Promise<void> => {
+    logger.warn('YubiHSM 2 device log full (force audit): releasing it now, then the command runs again', { backend: backendId, serial });
+    return release(backendId);
   };
 }

@@ -46,6 +46,11 @@ export interface DeviceLogStatus {
 export interface DeviceLogWitness {
   /** One pass over every target; a target's pass that is running is joined. Never rejects. */
   run(): Promise<void>;
+  /**
+   * A pass over one backend that starts after any running one (which may have read the log before
+   * it filled): for a device that refused a command with LOG_FULL. Never rejects.
+   */
+  release(backendId: string): Promise<void>;
   status(): ReadonlyMap<string, DeviceLogStatus>;
   start(): void;
   stop(): Promise<void>;
@@ -147,6 +152,12 @@ export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLog
   return {
     async run() {
       for (const t of targets) await runTarget(t);
+    },
+    async release(backendId) {
+      const target = targets.find((t) => t.backendId === backendId);
+      if (!target) return;
+      await running.get(backendId);
+      await runTarget(target);
     },
     status: () => statuses,
     start() {

@@ -141,7 +141,9 @@ export async function startGateway(
     : () => store.refresh();
   let backends: StartedBackends | undefined;
   try {
-    backends = await startBackends(config, logger);
+    // The device-log witness needs the started backends; a backend's full log is released through it.
+    let releaseDeviceLog = (_backendId: string): Promise<void> => Promise.resolve();
+    backends = await startBackends(config, logger, { releaseDeviceLog: (id) => releaseDeviceLog(id) });
     // Refuses to start (AuditIntegrityError) when the JSONL mirror contradicts the database.
     const audit = store.openAudit({
       jsonlPath: join(config.dataDir, AUDIT_JSONL_FILE),
@@ -185,6 +187,7 @@ export async function startGateway(
       now,
       targets: deviceLogTargets(config, backends),
     });
+    releaseDeviceLog = (id) => deviceLog.release(id);
     const app = createApp({
       keys,
       importTokens,

@@ -12,43 +12,54 @@ import { startTestGateway, type TestGateway } from './helpers/gateway';
  * simulated YubiHSM 2 laid out as `kmsgate hsm setup` does (runtime, key admin and auditor keys
  * with the layout's capabilities, the layout's commands audited), the gateway configured with
  * `deviceLog`, signatures through the SDK matched, and one made with the runtime password outside
- * kmsgate caught and shown in /metrics and /health.
+ * kmsgate caught and shown in /metrics and /health. With force audit on (as setup leaves it), a
+ * full device log is released when the device refuses a command, which then runs.
  */
 let dir: string;
 let sim: RunningSimulator;
 let t: TestGateway;
 
+/** The device laid out as `kmsgate hsm setup` does it (the layout's keys, its audited commands), passwords in files under `dir`. */
+async function layOut(url: string, dir: string, { forceAudit = false } = {}): Promise<void> {
+  const factory = new YubiHsmClient({ connectorUrl: url, password: 'password' });
+  try {
+    for (const role of ['runtime', 'keyadmin', 'auditor'] as const) {
+      const k = authKeyOf(role);
+      await factory.putAuthenticationKey({
+        id: k.id,
+        label: role,
+        domains: k.domains === 'all' ? 0xffff : 1,
+        capabilities: k.capabilities,
+        delegatedCapabilities: k.delegatedCapabilities,
+        password: `${role}-pw`,
+      });
+      writeFileSync(join(dir, role), `${role}-pw`, { mode: 0o600 });
+    }
+    await factory.setCommandAudit(new Map(AUDITED_COMMANDS.map((c) => [c, AuditMode.ON])));
+    if (forceAudit) await factory.setForceAudit(AuditMode.ON);
+  } finally {
+    await factory.close();
+  }
+}
+
+/** The backend entry for that device, with `deviceLog`; no timed run within a test (an hour apart). */
+function backendEntry(url: string, dir: string): Record<string, unknown> {
+  return {
+    id: 'hsm',
+    type: 'yubihsm',
+    connectorUrl: url,
+    authKeyId: authKeyOf('runtime').id,
+    passwordFile: join(dir, 'runtime'),
+    keyAdmin: { authKeyId: authKeyOf('keyadmin').id, passwordFile: join(dir, 'keyadmin') },
+    deviceLog: { authKeyId: authKeyOf('auditor').id, passwordFile: join(dir, 'auditor'), intervalSeconds: 3600 },
+  };
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kmsgate-devicelog-'));
   sim = await startSimulator({ host: '127.0.0.1', port: 0 });
-  const factory = new YubiHsmClient({ connectorUrl: sim.url, password: 'password' });
-  for (const role of ['runtime', 'keyadmin', 'auditor'] as const) {
-    const k = authKeyOf(role);
-    await factory.putAuthenticationKey({
-      id: k.id,
-      label: role,
-      domains: k.domains === 'all' ? 0xffff : 1,
-      capabilities: k.capabilities,
-      delegatedCapabilities: k.delegatedCapabilities,
-      password: `${role}-pw`,
-    });
-    writeFileSync(join(dir, role), `${role}-pw`, { mode: 0o600 });
-  }
-  await factory.setCommandAudit(new Map(AUDITED_COMMANDS.map((c) => [c, AuditMode.ON])));
-  await factory.close();
-  t = await startTestGateway({
-    backends: [
-      {
-        id: 'hsm',
-        type: 'yubihsm',
-        connectorUrl: sim.url,
-        authKeyId: authKeyOf('runtime').id,
-        passwordFile: join(dir, 'runtime'),
-        keyAdmin: { authKeyId: authKeyOf('keyadmin').id, passwordFile: join(dir, 'keyadmin') },
-        deviceLog: { authKeyId: authKeyOf('auditor').id, passwordFile: join(dir, 'auditor'), intervalSeconds: 3600 },
-      },
-    ],
-  });
+  await layOut(sim.url, dir);
+  t = await startTestGateway({ backends: [backendEntry(sim.url, dir)] });
 });
 afterAll(async () => {
   await t.stop();
@@ -56,8 +67,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function metric(name: string): Promise<number | undefined> {
-  const text = await (await fetch(`${t.url}/metrics`)).text();
+async function metric(name: string, url = t.url): Promise<number | undefined> {
+  const text = await (await fetch(`${url}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name}{backend="hsm"}`));
   return line === undefined ? undefined : Number(line.split(' ').pop());
 }
@@ -101,4 +112,29 @@ it('matches the signatures kmsgate made and catches one made with the runtime pa
   // The finding stays until the gateway restarts; a clean run does not clear it.
   await t.gateway.reconcileDeviceLogs();
   expect(await metric('kmsgate_device_log_unreconciled_signatures')).toBe(1);
+});
+
+it('with force audit on, releases the full device log when the device refuses a command (LOG_FULL), and the command then runs', async () => {
+  const own = mkdtempSync(join(tmpdir(), 'kmsgate-devicelog-full-'));
+  const device = await startSimulator({ host: '127.0.0.1', port: 0 });
+  let g: TestGateway | undefined;
+  try {
+    await layOut(device.url, own, { forceAudit: true });
+    g = await startTestGateway({ backends: [backendEntry(device.url, own)] });
+    const kms = g.client();
+    const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
+    // More signatures than the device's 62-entry log holds, each one entry: without a release the
+    // device refuses one of them, and the SDK call rejects.
+    for (let i = 0; i < 80; i++)
+      await kms.send(new SignCommand({ KeyId: KeyMetadata!.KeyId!, Message: Buffer.from(`n${i}`), SigningAlgorithm: 'ECDSA_SHA_256' }));
+    // No timed run has happened (an hour apart): the releases were the refusals'.
+    expect(await metric('kmsgate_device_log_matched_signatures_total', g.url)).toBeGreaterThan(0);
+    await g.gateway.reconcileDeviceLogs();
+    expect(await metric('kmsgate_device_log_matched_signatures_total', g.url)).toBe(80);
+    expect(await metric('kmsgate_device_log_unreconciled_signatures', g.url)).toBe(0);
+  } finally {
+    await g?.stop();
+    await device.close();
+    rmSync(own, { recursive: true, force: true });
+  }
 });

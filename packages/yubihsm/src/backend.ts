@@ -160,6 +160,8 @@ export interface YubiHsmBackendOptions {
   now?: () => number;
   /** Told each time a command moves to another device of the pool (the server logs it). */
   onFailover?: (event: FailoverEvent) => void;
+  /** Releases a device's full log (force audit's LOG_FULL) before the refused command runs again; see DevicePoolOptions. */
+  onLogFull?: (serial: number | undefined) => Promise<void>;
 }
 
 type Operation = 'generateKey' | 'getPublicKey' | 'sign' | 'deleteKey' | 'random' | 'seal' | 'unseal' | 'importKey' | 'mac' | 'derive' | 'decrypt';
@@ -253,6 +255,7 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
       retryAfterMs: options.deviceRetryAfterMs,
       now: options.now,
       onFailover: options.onFailover,
+      onLogFull: options.onLogFull,
     });
   }
 

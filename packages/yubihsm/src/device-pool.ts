@@ -84,6 +84,12 @@ export interface DevicePoolOptions {
   retryAfterMs?: number;
   now?: () => number;
   onFailover?: (event: FailoverEvent) => void;
+  /**
+   * A device with force audit on refused a command, unrun, because its log is full (LOG_FULL).
+   * Resolves once the log was read and released (the gateway's device-log witness); the command is
+   * then tried once more on the same device. Without it, LOG_FULL is the caller's error.
+   */
+  onLogFull?: (serial: number | undefined) => Promise<void>;
 }
 
 export interface DevicePoolStats {
@@ -98,6 +104,7 @@ export class DevicePool {
   readonly retryAfterMs: number;
   readonly #now: () => number;
   readonly #onFailover: ((event: FailoverEvent) => void) | undefined;
+  readonly #onLogFull: ((serial: number | undefined) => Promise<void>) | undefined;
   readonly #stats: DevicePoolStats = { failovers: 0, ambiguousFailovers: 0 };
   /** Breaks ties between equally busy devices, so idle devices take turns. */
   #turn = 0;
@@ -117,6 +124,7 @@ export class DevicePool {
     this.retryAfterMs = retryAfterMs;
     this.#now = options.now ?? Date.now;
     this.#onFailover = options.onFailover;
+    this.#onLogFull = options.onLogFull;
   }
 
   /**
@@ -146,7 +154,7 @@ export class DevicePool {
     for (const [i, device] of candidates.entries()) {
       device.inFlight++;
       try {
-        const result = await op(device);
+        const result = await this.#once(op, device);
         device.failedAt = undefined;
         return result;
       } catch (e) {
@@ -164,6 +172,17 @@ export class DevicePool {
       }
     }
     throw first;
+  }
+
+  /** `op` on `device`, again once after the device's full log was released (LOG_FULL means the command did not run). */
+  async #once<T>(op: (device: PoolDevice) => Promise<T>, device: PoolDevice): Promise<T> {
+    try {
+      return await op(device);
+    } catch (e) {
+      if (!(e instanceof DeviceError && e.code === DeviceErrorCode.LOG_FULL) || this.#onLogFull === undefined) throw e;
+      await this.#onLogFull(device.serial);
+      return op(device);
+    }
   }
 
   stats(): DevicePoolStats {
