@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,7 +24,9 @@ afterAll(() => {
 
 it('npm run build emits JavaScript that serves KMS requests with plain node', async () => {
   const built = await run('npm', ['run', '-s', 'build'], { cwd: ROOT, encoding: 'utf8' });
-  expect(built.stdout).toMatch(/^built \d+ files into the dist\/ of 12 workspaces\n$/);
+  // Every workspace has sources to build.
+  const workspaces = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces.length;
+  expect(built.stdout).toMatch(new RegExp(`^built \\d+ files into the dist/ of ${workspaces} workspaces\n$`));
 
   const env = { ...process.env, KMSGATE_DATA_DIR: dataDir, PORT: '0', KMS_DB_PATH: '', KMSGATE_CONFIG: '' };
   // The data dir is new: the built CLI creates the store the gateway then opens.
