@@ -48,7 +48,8 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       'after',
       '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses. ' +
         "Commands refuse (exit 2) a store that does not exist or is not kmsgate's; `kmsgate init` (or the gateway's first start) creates it.\n" +
-        'Exit codes: 0 done, 1 the check or the operation failed, 2 a usage mistake or a missing or foreign store.',
+        'Exit codes: 0 done, 1 the check or the operation failed, 2 a usage mistake or a missing or foreign store, ' +
+        '141 the reader of the output went away (as for any Unix tool: `| head`).',
     )
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()

@@ -13,3 +13,4 @@ export * from './kms/key-material';
 export * from './kms/validate';
 export * from './atomic-file';
 export * from './tool-cli';
+export * from './process-io';
