@@ -4,6 +4,7 @@ import { KeyAdminBackend, YubiHsmBackend } from '@kmsgate/yubihsm';
 import { startSimulator } from '@kmsgate/yubihsm-sim';
 import type { RunningTeeSimulator } from '@kmsgate/tee-sim';
 import { readBackendPassword, type GatewayConfig } from './config';
+import { lockSimulatorState } from './simulator-state-lock';
 import type { Logger } from './log';
 import { startTeeBackend } from './tee-backend';
 import { checkProductionYubiHsm } from './yubihsm-production';
@@ -67,8 +68,17 @@ export async function startBackends(config: GatewayConfig, logger: Logger, hooks
       let connectorUrl = b.connectorUrl;
       if (b.embedded) {
         const statePath = b.statePath ?? join(config.dataDir, `${b.id}-sim.json`);
-        const sim = await startSimulator({ host: '127.0.0.1', port: 0, statePath });
-        simulators.set(b.id, sim);
+        const release = lockSimulatorState(b.id, statePath);
+        let sim: Awaited<ReturnType<typeof startSimulator>>;
+        try {
+          sim = await startSimulator({ host: '127.0.0.1', port: 0, statePath });
+        } catch (e) {
+          release();
+          throw e;
+        }
+        // Closing the simulator gives its state file back, on every path that closes it.
+        const close = sim.close.bind(sim);
+        simulators.set(b.id, Object.assign(sim, { close: () => close().finally(release) }));
         connectorUrl = sim.url;
         logger.warn('embedded YubiHSM 2 SIMULATOR in use: keys are NOT protected by hardware', { backend: b.id, statePath, connector: sim.url });
       }

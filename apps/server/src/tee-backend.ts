@@ -5,6 +5,7 @@ import { TeeBackend } from '@kmsgate/tee';
 import { startTeeSimulator, type RunningTeeSimulator } from '@kmsgate/tee-sim';
 import { ConfigError, type GatewayConfig, type TeeBackendConfig } from './config';
 import type { Logger } from './log';
+import { lockSimulatorState } from './simulator-state-lock';
 
 export interface StartedTeeBackend {
   backend: TeeBackend;
@@ -27,14 +28,17 @@ export async function startTeeBackend(b: TeeBackendConfig, config: GatewayConfig
   let socketPath = b.socketPath;
   let simulator: RunningTeeSimulator | undefined;
   let socketDir: string | undefined;
+  let releaseState = () => {};
   const closeSimulator = async () => {
     await simulator?.close();
     if (socketDir) rmSync(socketDir, { recursive: true, force: true });
+    releaseState();
   };
   if (b.embedded) {
+    const statePath = b.statePath ?? join(config.dataDir, `${b.id}-sim.json`);
+    releaseState = lockSimulatorState(b.id, statePath);
     socketDir = mkdtempSync(join(tmpdir(), 'kmsgate-tee-'));
     socketPath = join(socketDir, 'bridge.sock');
-    const statePath = b.statePath ?? join(config.dataDir, `${b.id}-sim.json`);
     try {
       simulator = await startTeeSimulator({
         socketPath,
@@ -43,6 +47,7 @@ export async function startTeeBackend(b: TeeBackendConfig, config: GatewayConfig
       });
     } catch (e) {
       rmSync(socketDir, { recursive: true, force: true });
+      releaseState();
       throw e;
     }
     logger.warn('embedded TEE SIMULATOR in use: keys are NOT protected by a TEE', { backend: b.id, statePath, rollbackCounter: simulator.ta.counter });
