@@ -48,6 +48,7 @@ import {
 import { DevicePool, type DevicePoolStats, type FailoverEvent, KeyMismatchError, type PoolDevice, describeFailure } from './device-pool';
 import type { AuthKey } from './scp03/kdf';
 import { MAX_SERIAL } from './session';
+import { isSimulatedDevice } from './simulator-identity';
 import { LABEL_LENGTH } from './wire';
 
 /** The device algorithm behind each key spec (python `ALGORITHM`, `yh_algorithm`). */
@@ -150,7 +151,7 @@ export interface YubiHsmBackendOptions {
   requestTimeoutMs?: number;
   /** Replace sessions idle this long (default 28 s; the device drops them at 30 s). */
   idleTimeoutMs?: number;
-  /** A simulator rather than hardware; shown in describe() so no one mistakes it for an HSM. */
+  /** A simulator rather than hardware (an embedded one); shown in describe() so no one mistakes it for an HSM. */
   simulated?: boolean;
   /** With `connectorUrl`: use only the device with this serial; any other is refused before a command reaches it. */
   serial?: number;
@@ -213,7 +214,9 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
   readonly name: string;
   readonly keySpecs: readonly SupportedKeySpec[] = KEY_SPECS_SUPPORTED;
   readonly signingAlgorithms: readonly SupportedSigningAlgorithm[] = SIGNING_ALGORITHMS_SUPPORTED;
-  readonly simulated: boolean;
+  readonly #configuredSimulated: boolean;
+  /** A device answered DEVICE_INFO as yubihsm-sim does (isSimulatedDevice): a connector URL alone cannot tell. */
+  #deviceSaysSimulated = false;
   readonly domains: number;
   /** The serial configured with `connectorUrl`. */
   readonly serial: number | undefined;
@@ -237,7 +240,7 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
     this.id = options.id;
     // Not the connector URL: the name is shown on the unauthenticated /health.
     this.name = options.name ?? `YubiHSM 2 (${options.id})`;
-    this.simulated = options.simulated ?? false;
+    this.#configuredSimulated = options.simulated ?? false;
     this.domains = domains;
     this.serial = options.serial;
     this.listed = options.connectors !== undefined;
@@ -264,22 +267,33 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
     return this.#pool.devices[0]!.client;
   }
 
+  /** Simulated: configured so (an embedded simulator), or a device has said so since this backend started. */
+  get simulated(): boolean {
+    return this.#configuredSimulated || this.#deviceSaysSimulated;
+  }
+
   async describe(): Promise<BackendDescription> {
-    const base = {
+    const base = () => ({
       id: this.id,
       kind: this.kind,
       name: this.name,
       keySpecs: this.keySpecs,
       signingAlgorithms: this.signingAlgorithms,
       simulated: this.simulated,
-    };
+    });
     const devices = this.#pool.devices;
     if (this.#closed) {
       const closed = this.listed ? { devices: devices.map((d) => ({ serial: d.serial!, connectionState: 'DISCONNECTED' as const })) } : {};
-      return { ...base, connectionState: 'DISCONNECTED', detail: {}, ...closed };
+      return { ...base(), connectionState: 'DISCONNECTED', detail: {}, ...closed };
     }
-    if (!this.listed) return { ...base, ...(await describeDevice(devices[0]!.client)) };
-    const states = await Promise.all(devices.map(async (d) => ({ device: d, ...(await describeDevice(d.client)) })));
+    const onSimulated = () => {
+      this.#deviceSaysSimulated = true;
+    };
+    if (!this.listed) {
+      const check = await describeDevice(devices[0]!.client, onSimulated);
+      return { ...base(), ...check };
+    }
+    const states = await Promise.all(devices.map(async (d) => ({ device: d, ...(await describeDevice(d.client, onSimulated)) })));
     const connected = states.filter((s) => s.connectionState === 'CONNECTED').length;
     const detail = { devices: states.length, devicesConnected: connected };
     const deviceStates: DeviceState[] = states.map((s) => ({
@@ -289,8 +303,8 @@ export class YubiHsmBackend implements KeyBackend, KeyImporter {
       ...(typeof s.detail.error === 'string' ? { error: s.detail.error } : {}),
     }));
     // Serving while any device serves: that is what the pool is for.
-    if (connected > 0) return { ...base, connectionState: 'CONNECTED', detail, devices: deviceStates };
-    return { ...base, connectionState: 'FAILED', failure: states[0]!.failure, detail, devices: deviceStates };
+    if (connected > 0) return { ...base(), connectionState: 'CONNECTED', detail, devices: deviceStates };
+    return { ...base(), connectionState: 'FAILED', failure: states[0]!.failure, detail, devices: deviceStates };
   }
 
   async generateKey(spec: SupportedKeySpec, label: string, usage?: KeyUsageValue): Promise<GeneratedKey> {
@@ -832,8 +846,8 @@ async function publicKeyOf(client: YubiHsmClient, id: number, serial: number, sp
 
 type DeviceCheck = Pick<BackendDescription, 'connectionState' | 'failure'> & { detail: Record<string, string | number | boolean> };
 
-/** A live check of one device: connector status, DEVICE_INFO, then an authenticated ECHO. */
-async function describeDevice(client: YubiHsmClient): Promise<DeviceCheck> {
+/** A live check of one device: connector status, DEVICE_INFO (calling `onSimulated` if yubihsm-sim answers it), then an authenticated ECHO. */
+async function describeDevice(client: YubiHsmClient, onSimulated: () => void): Promise<DeviceCheck> {
   const detail: Record<string, string | number | boolean> = {};
   try {
     const status = await client.status();
@@ -843,6 +857,7 @@ async function describeDevice(client: YubiHsmClient): Promise<DeviceCheck> {
       return { connectionState: 'FAILED', failure: 'network', detail };
     }
     const info = await client.deviceInfo();
+    if (isSimulatedDevice(info)) onSimulated();
     detail.serial = info.serial;
     detail.firmware = `${info.major}.${info.minor}.${info.build}`;
     // An authenticated round trip: a reachable device with the wrong password is still unusable.

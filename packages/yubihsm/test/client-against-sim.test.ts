@@ -400,6 +400,17 @@ describe('YubiHsmBackend against yubihsm-sim', () => {
     expect(d.signingAlgorithms).not.toContain('ED25519_PH_SHA_512');
   });
 
+  it('reached only by URL, knows it is the simulator once the device has answered DEVICE_INFO as one', async () => {
+    const byUrl = new YubiHsmBackend({ id: 'hsm-by-url', connectorUrl: sim.url, password: PASSWORD });
+    try {
+      expect(byUrl.simulated).toBe(false);
+      expect(await byUrl.describe()).toMatchObject({ connectionState: 'CONNECTED', simulated: true });
+      expect(byUrl.simulated).toBe(true);
+    } finally {
+      await byUrl.close();
+    }
+  });
+
   it('names itself by id and never shows the connector URL (describe() feeds the open /health)', async () => {
     const unnamed = new YubiHsmBackend({ id: 'hsm-unnamed', connectorUrl: sim.url, password: PASSWORD });
     try {
