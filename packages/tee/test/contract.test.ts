@@ -313,8 +313,11 @@ describe.each(TARGETS)('%s', (_name, start) => {
               ? verify('sha256', signed, { ...key, padding: 6, saltLength: 32 }, sig)
               : verify('sha256', signed, key, sig);
         expect(ok).toBe(true);
-        // The signature covers the nonce: another nonce does not verify.
-        const other = Buffer.concat([domain, randomBytes(n), Buffer.from(att.measurement, 'hex')]);
+        // The signature covers the nonce: another nonce (never equal: one bit flipped, not a fresh
+        // random one, which for n = 1 matches 1 time in 256) does not verify.
+        const otherNonce = Buffer.from(nonce);
+        otherNonce[0]! ^= 0x01;
+        const other = Buffer.concat([domain, otherNonce, Buffer.from(att.measurement, 'hex')]);
         if (att.algorithm === 'ECDSA_P256_SHA256') expect(verify('sha256', other, key, sig)).toBe(false);
         // And the domain: the same bytes without it do not verify.
         if (att.algorithm === 'ECDSA_P256_SHA256') expect(verify('sha256', signed.subarray(domain.length), key, sig)).toBe(false);
