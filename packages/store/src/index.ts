@@ -2,6 +2,7 @@ export * from './contract';
 export * from './db';
 export * from './keys';
 export * from './credential-seal';
+export * from './api-key-rules';
 export * from './api-keys';
 export * from './audit';
 export * from './policy-state';
