@@ -5,6 +5,9 @@
  */
 export * from './change-feed';
 export * from './faults';
+export * from './feed-view';
 export * from './migrations';
 export * from './open';
+export * from './pg-api-keys';
+export * from './pg-keys';
 export * from './pg-policy-state';

@@ -72,6 +72,68 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER kill_switches_counted AFTER INSERT OR UPDATE OR DELETE ON kill_switches FOR EACH STATEMENT EXECUTE FUNCTION count_change();
   CREATE TRIGGER signing_policies_counted AFTER INSERT OR UPDATE OR DELETE ON signing_policies FOR EACH STATEMENT EXECUTE FUNCTION count_change();
   `,
+  // 2: keys, aliases, tags, the custom key stores served, and API keys with their scopes (pg-keys.ts,
+  // pg-api-keys.ts). Names that pages are ordered by compare byte by byte (COLLATE "C"), as on
+  // SQLite, whatever the database's locale. Writes to what gateways keep views of are counted in
+  // change_version (api_keys: every column but last_used_at, a hint written once a minute per key).
+  `
+  CREATE TABLE keys (
+    key_id        TEXT COLLATE "C" PRIMARY KEY,
+    created_at    BIGINT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    key_usage     TEXT NOT NULL,
+    key_spec      TEXT NOT NULL,
+    key_state     TEXT NOT NULL,
+    origin        TEXT NOT NULL,
+    backend_id    TEXT NOT NULL,
+    handle        TEXT NOT NULL,
+    public_key    BYTEA NOT NULL,
+    deletion_date BIGINT,
+    policy        TEXT
+  );
+  CREATE INDEX keys_pending_deletion ON keys (key_state, deletion_date);
+  CREATE TABLE aliases (
+    alias_name    TEXT COLLATE "C" PRIMARY KEY,
+    key_id        TEXT COLLATE "C" NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL
+  );
+  CREATE INDEX aliases_key ON aliases (key_id);
+  CREATE TABLE key_tags (
+    key_id        TEXT COLLATE "C" NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+    tag_key       TEXT COLLATE "C" NOT NULL,
+    tag_value     TEXT NOT NULL,
+    PRIMARY KEY (key_id, tag_key)
+  );
+  CREATE TABLE custom_key_stores (
+    backend_id    TEXT PRIMARY KEY,
+    created_at    BIGINT NOT NULL
+  );
+  CREATE TABLE api_keys (
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    label         TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'signer')),
+    api_key_hash  BYTEA NOT NULL UNIQUE,
+    access_key_id TEXT NOT NULL UNIQUE,
+    sealed_secret BYTEA NOT NULL,
+    created_at    BIGINT NOT NULL,
+    revoked_at    BIGINT,
+    last_used_at  BIGINT,
+    expires_at    BIGINT,
+    scoped        BOOLEAN NOT NULL DEFAULT FALSE
+  );
+  CREATE TABLE api_key_scopes (
+    api_key_id    TEXT COLLATE "C" NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+    selector      TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (api_key_id, selector)
+  );
+  CREATE TRIGGER keys_counted AFTER INSERT OR UPDATE OR DELETE ON keys FOR EACH STATEMENT EXECUTE FUNCTION count_change();
+  CREATE TRIGGER aliases_counted AFTER INSERT OR UPDATE OR DELETE ON aliases FOR EACH STATEMENT EXECUTE FUNCTION count_change();
+  CREATE TRIGGER api_keys_counted AFTER INSERT OR DELETE ON api_keys FOR EACH STATEMENT EXECUTE FUNCTION count_change();
+  CREATE TRIGGER api_keys_update_counted AFTER UPDATE OF label, role, api_key_hash, access_key_id, sealed_secret, revoked_at, expires_at, scoped
+    ON api_keys FOR EACH STATEMENT EXECUTE FUNCTION count_change();
+  CREATE TRIGGER api_key_scopes_counted AFTER INSERT OR UPDATE OR DELETE ON api_key_scopes FOR EACH STATEMENT EXECUTE FUNCTION count_change();
+  `,
 ];
 
 /** The database was migrated by a newer kmsgate: this one must not write to it. */

@@ -4,7 +4,8 @@ import type { Synchronous } from './contract/repository';
 import type { Db } from './db';
 import { ReadCache, type CachedRead } from './read-cache';
 
-interface KeyRow {
+/** A `keys` row (times in epoch milliseconds), as every database's store reads it. */
+export interface KeyRow {
   key_id: string;
   created_at: number;
   description: string;
@@ -19,7 +20,7 @@ interface KeyRow {
   policy: string | null;
 }
 
-function toRecord(r: KeyRow): KeyRecord {
+export function keyRecordOf(r: KeyRow): KeyRecord {
   return {
     keyId: r.key_id,
     createdAt: new Date(r.created_at),
@@ -126,7 +127,7 @@ export class KeyStore implements Synchronous<KeyRepository> {
   getKey(keyId: string): KeyRecord | undefined {
     const key = this.#cached.key.get(keyId, () => {
       const row = this.stmts.get.get(keyId);
-      return row ? Object.freeze(toRecord(row)) : undefined;
+      return row ? Object.freeze(keyRecordOf(row)) : undefined;
     });
     return key === undefined || isDue(key, this.#nowMs()) ? undefined : key;
   }
@@ -260,7 +261,7 @@ export class KeyStore implements Synchronous<KeyRepository> {
 
   /** Keys whose deletion date has passed and whose rows still exist (their device objects may too). */
   dueForDeletion(): KeyRecord[] {
-    return this.stmts.due.all(this.#nowMs()).map(toRecord);
+    return this.stmts.due.all(this.#nowMs()).map(keyRecordOf);
   }
 
   /**

@@ -7,9 +7,12 @@
 import type { KeyRecord } from '@kmsgate/core';
 import type { GatewayStore } from '../../src/contract';
 
+/** What the contract covers so far: every implementation has these (PostgreSQL has no rotations or import tokens yet). */
+export type ContractStore = Pick<GatewayStore, 'keys' | 'apiKeys' | 'refresh'>;
+
 export interface ContractDatabase {
   /** Two instances on the same fresh database, reading time from `now`. */
-  open(now: () => Date): Promise<{ a: GatewayStore; b: GatewayStore; close(): Promise<void> }>;
+  open(now: () => Date): Promise<{ a: ContractStore; b: ContractStore; close(): Promise<void> }>;
 }
 
 const DAY = 86_400_000;
@@ -17,7 +20,7 @@ const K1 = '00000000-0000-4000-8000-0000000000a1';
 const K2 = '00000000-0000-4000-8000-0000000000a2';
 
 /** Polls `check` (refreshing `store` first) until it holds; jest's timeout is the only limit. */
-export async function eventually(store: GatewayStore, check: () => boolean): Promise<void> {
+export async function eventually(store: ContractStore, check: () => boolean): Promise<void> {
   for (;;) {
     await store.refresh();
     if (check()) return;
@@ -28,8 +31,8 @@ export async function eventually(store: GatewayStore, check: () => boolean): Pro
 export function storeContract(name: string, database: ContractDatabase): void {
   describe(`store contract: ${name}`, () => {
     let clock: number;
-    let a: GatewayStore;
-    let b: GatewayStore;
+    let a: ContractStore;
+    let b: ContractStore;
     let close: () => Promise<void>;
 
     beforeEach(async () => {
@@ -145,8 +148,8 @@ export function storeContract(name: string, database: ContractDatabase): void {
         await eventually(b, () => b.keys.getKey(K1)?.keyState === 'Disabled');
         await b.keys.setDescription(K1, 'new');
         await b.keys.setPolicy(K1, '{"Version":"2012-10-17"}');
-        await eventually(a, () => a.keys.getKey(K1)?.description === 'new');
-        expect(a.keys.getKey(K1)?.policy).toBe('{"Version":"2012-10-17"}');
+        // Two writes: another instance may see the first before the second.
+        await eventually(a, () => a.keys.getKey(K1)?.description === 'new' && a.keys.getKey(K1)?.policy === '{"Version":"2012-10-17"}');
       });
 
       test('aliases: create within the per-key limit, move, delete; names are unique', async () => {
@@ -169,6 +172,18 @@ export function storeContract(name: string, database: ContractDatabase): void {
         expect(await b.keys.deleteAlias('alias/x')).toBe(true);
         expect(await b.keys.deleteAlias('alias/x')).toBe(false);
         await eventually(a, () => a.keys.getAliasTarget('alias/x') === undefined);
+      });
+
+      test('racing alias writes from both instances never pass the per-key limit, and a name goes to one of them', async () => {
+        await a.keys.insertKey(key(K1));
+        await a.keys.insertKey(key(K2));
+        const racing = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? a : b).keys.insertAlias(`alias/r${i}`, K1, new Date(clock), 3)));
+        expect(racing.filter((r) => r.ok)).toHaveLength(3);
+        expect(racing.filter((r) => !r.ok)).toEqual(Array.from({ length: 5 }, () => ({ ok: false, reason: 'limit', count: 3 })));
+        const same = await Promise.all([a.keys.insertAlias('alias/same', K2, new Date(clock), 10), b.keys.insertAlias('alias/same', K2, new Date(clock), 10)]);
+        expect(same.filter((r) => r.ok)).toHaveLength(1);
+        expect(same.filter((r) => !r.ok)).toEqual([{ ok: false, reason: 'exists' }]);
+        await eventually(b, () => b.keys.aliasNamesOf(K1).length === 3);
       });
 
       test('tags: the per-key limit is checked atomically; untag ignores unknown names; pages in tag-key order', async () => {

@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import { storeContract } from '../../store/test/contract/suite';
+import { PgApiKeyRepository, PgKeyRepository, openPgGateState } from '../src';
+import { testServer, type TestServer } from './helpers/pg-server';
+
+/**
+ * The store contract (packages/store/test/contract/suite.ts) on a real PostgreSQL: two gateways on
+ * one new database per case, each with its own pool and change feed polling as in production (so a
+ * change made through one reaches the other within the feed's bound), sharing one credential.key.
+ */
+let server: TestServer;
+beforeAll(async () => {
+  server = await testServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+storeContract('PostgreSQL', {
+  async open(now) {
+    const url = await server.createDatabase();
+    const sealKey = randomBytes(32);
+    const gateway = async () => {
+      const opened = await openPgGateState({ url });
+      const keys = new PgKeyRepository(opened.pool, opened.feed, now);
+      const apiKeys = new PgApiKeyRepository(opened.pool, opened.feed, sealKey, { now });
+      // The repositories joined a running feed: their views load with its next reading.
+      await opened.feed.read();
+      return { store: { keys, apiKeys, refresh: () => opened.feed.confirm().then(() => undefined) }, close: () => opened.close() };
+    };
+    const [a, b] = [await gateway(), await gateway()];
+    return {
+      a: a.store,
+      b: b.store,
+      async close() {
+        await a.close();
+        await b.close();
+      },
+    };
+  },
+});
