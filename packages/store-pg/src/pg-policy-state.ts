@@ -14,7 +14,6 @@
 import {
   DEFAULT_STALE_RESERVATION_MS,
   GLOBAL_KILL_SWITCH,
-  StoreUnavailableError,
   checkAdmissionRequest,
   checkKillSwitchReason,
   checkStateDate,
@@ -30,7 +29,8 @@ import {
   type SigningLedger,
 } from '@kmsgate/policy';
 import type { Pool } from 'pg';
-import type { ChangeFeed, ChangeReading } from './change-feed';
+import type { ChangeFeed } from './change-feed';
+import { FeedView } from './feed-view';
 import { guarded, inTransaction } from './faults';
 
 /** The first argument of the per-key advisory lock ("kmsg"), so no other use of advisory locks collides with ours. */
@@ -68,11 +68,7 @@ export class PgPolicyState implements PolicyStateStore, SigningLedger {
   readonly #pool: Pool;
   readonly #feed: ChangeFeed;
   readonly #staleMs: number;
-  #switches = new Map<string, KillSwitchRecord>();
-  #policies = new Map<string, RuntimePolicyRecord>();
-  /** The change version the views were loaded at, and when that version was last confirmed current. */
-  #loaded: string | undefined;
-  #confirmedAt = -Infinity;
+  readonly #views: FeedView<{ switches: Map<string, KillSwitchRecord>; policies: Map<string, RuntimePolicyRecord> }>;
 
   /** `feed` must be started by the caller (openPgGateState does); the views refuse until its first reading. */
   constructor(pool: Pool, feed: ChangeFeed, opts: PgPolicyStateOptions = {}) {
@@ -81,7 +77,13 @@ export class PgPolicyState implements PolicyStateStore, SigningLedger {
     this.#pool = pool;
     this.#feed = feed;
     this.#staleMs = staleMs;
-    feed.subscribe((reading) => this.#sync(reading));
+    this.#views = new FeedView(feed, 'kill switches and runtime policies', async () => {
+      const [switches, policies] = await Promise.all([this.listKillSwitches(), this.listRuntimePolicies()]);
+      return {
+        switches: new Map(switches.map((s) => [s.target, Object.freeze(s)])),
+        policies: new Map(policies.map((p) => [p.selector, Object.freeze(p)])),
+      };
+    });
   }
 
   /**
@@ -96,8 +98,8 @@ export class PgPolicyState implements PolicyStateStore, SigningLedger {
 
   killSwitchesFor(keyId: string): KillSwitches {
     checkStateString(keyId, 'keyId');
-    this.#checkFresh();
-    return { global: this.#switches.get(GLOBAL_KILL_SWITCH), key: this.#switches.get(keyId) };
+    const { switches } = this.#views.current();
+    return { global: switches.get(GLOBAL_KILL_SWITCH), key: switches.get(keyId) };
   }
 
   async listKillSwitches(): Promise<KillSwitchRecord[]> {
@@ -130,9 +132,9 @@ export class PgPolicyState implements PolicyStateStore, SigningLedger {
 
   runtimePoliciesFor(selectors: readonly string[]): readonly RuntimePolicyRecord[] {
     if (!Array.isArray(selectors) || selectors.some((s) => typeof s !== 'string')) throw new TypeError('selectors must be an array of strings');
-    this.#checkFresh();
+    const { policies } = this.#views.current();
     return [...new Set(selectors)].sort().flatMap((s) => {
-      const r = this.#policies.get(s);
+      const r = policies.get(s);
       return r === undefined ? [] : [r];
     });
   }
@@ -286,26 +288,6 @@ export class PgPolicyState implements PolicyStateStore, SigningLedger {
         [retentionMs, this.#staleMs],
       ),
     );
-  }
-
-  // -- views -----------------------------------------------------------------------------------
-
-  /** A feed reading: reload the views when the version moved, and note that they are current as of it. */
-  async #sync(reading: ChangeReading): Promise<void> {
-    if (reading.version !== this.#loaded) {
-      const [switches, policies] = await Promise.all([this.listKillSwitches(), this.listRuntimePolicies()]);
-      this.#switches = new Map(switches.map((s) => [s.target, Object.freeze(s)]));
-      this.#policies = new Map(policies.map((p) => [p.selector, Object.freeze(p)]));
-      this.#loaded = reading.version;
-    }
-    this.#confirmedAt = Math.max(this.#confirmedAt, reading.at);
-  }
-
-  /** Fail closed: a view not confirmed current within the feed's bound answers nothing rather than something stale. */
-  #checkFresh(): void {
-    if (this.#loaded === undefined || this.#feed.now() - this.#confirmedAt > this.#feed.maxStalenessMs) {
-      throw new StoreUnavailableError('the kill switches and runtime policies could not be confirmed current (PostgreSQL not reached within the bound)');
-    }
   }
 }
 
