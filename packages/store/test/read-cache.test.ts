@@ -199,26 +199,26 @@ describe('keys and aliases', () => {
 });
 
 describe('kill switches and runtime policies', () => {
-  it('a kill switch engaged and released through another connection stops and frees the next read', () => {
+  it('a kill switch engaged and released through another connection stops and frees the next read', async () => {
     const gateway = new SqlitePolicyState(served);
     const cli = new SqlitePolicyState(other);
     expect(gateway.killSwitchesFor(K1)).toEqual({ global: undefined, key: undefined });
-    cli.setKillSwitch(K1, true, 'cli', 'incident', now);
+    await cli.setKillSwitch(K1, true, 'cli', 'incident', now);
     expect(gateway.killSwitchesFor(K1).key).toMatchObject({ target: K1, reason: 'incident' });
-    cli.setKillSwitch('*', true, 'cli', null, now);
+    await cli.setKillSwitch('*', true, 'cli', null, now);
     expect(gateway.killSwitchesFor(K2).global).toMatchObject({ target: '*' });
-    cli.setKillSwitch('*', false, 'cli', null, now);
-    cli.setKillSwitch(K1, false, 'cli', null, now);
+    await cli.setKillSwitch('*', false, 'cli', null, now);
+    await cli.setKillSwitch(K1, false, 'cli', null, now);
     expect(gateway.killSwitchesFor(K1)).toEqual({ global: undefined, key: undefined });
   });
 
-  it('a runtime policy put and deleted through another connection applies from the next read', () => {
+  it('a runtime policy put and deleted through another connection applies from the next read', async () => {
     const gateway = new SqlitePolicyState(served);
     const cli = new SqlitePolicyState(other);
     expect(gateway.runtimePoliciesFor([K1, 'alias/a'])).toEqual([]);
-    cli.putRuntimePolicy('alias/a', '{"chain":"generic"}', 'cli', now);
+    await cli.putRuntimePolicy('alias/a', '{"chain":"generic"}', 'cli', now);
     expect(gateway.runtimePoliciesFor([K1, 'alias/a'])).toEqual([expect.objectContaining({ selector: 'alias/a', policy: '{"chain":"generic"}' })]);
-    cli.deleteRuntimePolicy('alias/a');
+    await cli.deleteRuntimePolicy('alias/a');
     expect(gateway.runtimePoliciesFor([K1, 'alias/a'])).toEqual([]);
   });
 });
@@ -261,7 +261,8 @@ describe('a server: one check per request', () => {
     expect(state.killSwitchesFor(K1).key).toBeUndefined();
     gateway.setKeyState(K1, 'Disabled');
     apiKeys.revoke(k.id);
-    state.setKillSwitch(K1, true, 'admin', null, now);
+    // Not awaited: SQLite writes before the promise is made, and an await would end the turn under test.
+    void state.setKillSwitch(K1, true, 'admin', null, now);
     expect(gateway.getKey(K1)?.keyState).toBe('Disabled');
     expect(apiKeys.findByApiKey(k.apiKey)).toBeUndefined();
     expect(state.killSwitchesFor(K1).key).toMatchObject({ engagedBy: 'admin' });
