@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../src/gateway';
 import { createLogger, parseLogFormat } from '../src/log';
-import { runMain } from './helpers/main-process';
+import { runMain, spawnMain } from './helpers/main-process';
 
 /** LOG_FORMAT: JSON lines by default, `time LEVEL message key=value …` for people with `pretty`. */
 describe('the logger', () => {
@@ -59,10 +57,7 @@ describe('npm start (apps/server/src/main.ts through tsx)', () => {
   const env = () => ({ KMSGATE_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', KMSGATE_CONFIG: '', KMSGATE_YUBIHSM_URL: '', KMSGATE_TEE_SOCKET: '' });
 
   it('LOG_FORMAT=pretty logs human-readable lines from start to stop', async () => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'apps', 'server', 'src', 'main.ts')], {
-      env: { ...process.env, ...env(), LOG_FORMAT: 'pretty' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawnMain({ ...env(), LOG_FORMAT: 'pretty' });
     let stderr = '';
     const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
     try {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,9 +5,8 @@ import { join } from 'node:path';
 import { CreateKeyCommand, SignCommand } from '@aws-sdk/client-kms';
 import { ApiKeyStore, loadOrCreateSealKey, openDb, resolveDbPath, readAuditTail } from '@kmsgate/store';
 import { startTeeSimulator, type RunningTeeSimulator } from '@kmsgate/tee-sim';
-import { REPO_ROOT } from '../src/gateway';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
-import { runMain } from './helpers/main-process';
+import { runMain, spawnMain } from './helpers/main-process';
 
 /**
  * Graceful shutdown: the requests in flight when the gateway is told to stop get their answers;
@@ -92,10 +90,7 @@ describe('the real process', () => {
     const admin = new ApiKeyStore(db, loadOrCreateSealKey(dataDir)).generate({ label: 'admin', role: 'admin' });
     db.close();
 
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'apps', 'server', 'src', 'main.ts')], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawnMain({ ...env });
     const lines: { msg: string; url?: string }[] = [];
     let buffered = '';
     child.stderr!.on('data', (c: Buffer) => {

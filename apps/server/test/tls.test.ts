@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createPublicKey, verify, X509Certificate } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
@@ -8,8 +8,7 @@ import { createInterface } from 'node:readline';
 import { connect } from 'node:tls';
 import { promisify } from 'node:util';
 import { CreateKeyCommand, GetPublicKeyCommand, KMSClient, ListKeysCommand, SignCommand } from '@aws-sdk/client-kms';
-import { REPO_ROOT } from '../src/gateway';
-import { runMain } from './helpers/main-process';
+import { runMain, spawnMain } from './helpers/main-process';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 import { createTestPki, type TestPki } from './helpers/test-pki';
 
@@ -190,12 +189,7 @@ describe('SIGHUP reloads the certificate', () => {
         '',
       ].join('\n'),
     );
-    // tsx as a loader, not its CLI: the CLI runs the script in a child process and does not pass SIGHUP on.
-    child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'apps', 'server', 'src', 'main.ts')], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, KMSGATE_CONFIG: config, KMSGATE_DATA_DIR: join(dir, 'live-data'), PORT: '0' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    child = spawnMain({ KMSGATE_CONFIG: config, KMSGATE_DATA_DIR: join(dir, 'live-data'), PORT: '0' });
     const lines: Record<string, any>[] = [];
     const waiters: { match: (l: Record<string, any>) => boolean; ok: (l: Record<string, any>) => void }[] = [];
     createInterface({ input: child.stderr! }).on('line', (text) => {
