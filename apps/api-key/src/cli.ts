@@ -4,15 +4,9 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { formatTable } from '@kmsgate/core';
-import {
-  API_KEY_ROLES,
-  StoreLocationError,
-  openSqliteGatewayStore,
-  type ApiKeyRecord,
-  type ApiKeyRepository,
-  type ApiKeyRole,
-  type ApiKeyScope,
-} from '@kmsgate/store';
+import { ConfigError, loadConfig, storeSpec } from '@kmsgate/server/config';
+import { API_KEY_ROLES, StoreLocationError, type ApiKeyRecord, type ApiKeyRepository, type ApiKeyRole, type ApiKeyScope } from '@kmsgate/store';
+import { openGatewayStore } from '@kmsgate/store-open';
 import { VERSION } from './version';
 
 export interface CliIo {
@@ -28,13 +22,21 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .description('Manage kmsgate API keys (x-api-key values and SigV4 credentials) in the local store.')
     .addHelpText(
       'after',
-      '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses. ' +
+      '\nThe store is the one the server uses: the PostgreSQL database of store.url when the configuration ($KMSGATE_CONFIG, or --config) sets it, ' +
+        'otherwise $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH). ' +
         'It must exist (the server creates it on its first start, or `kmsgate init`): a missing or foreign one is refused with exit code 2.',
     )
+    .option('--config <file>', "the gateway's configuration file, for its store (default: $KMSGATE_CONFIG)")
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run api-key --help for usage)');
+  // The store is opened in the actions, after the options are parsed: --config applies to every command.
+  let env = io.env;
+  program.hook('preAction', () => {
+    const { config } = program.opts<{ config?: string }>();
+    if (config !== undefined) env = { ...io.env, KMSGATE_CONFIG: config };
+  });
 
   program
     .command('generate')
@@ -50,7 +52,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       const lifetimeMs = opts.expiresIn === undefined ? undefined : parseDuration(opts.expiresIn);
       // One instant for the creation date and the expiry, so the key lives exactly as long as asked.
       const now = new Date();
-      await withApiKeys(io.env, { sealKey: true, now: () => now }, async (store) => {
+      await withApiKeys(env, { sealKey: true, now: () => now }, async (store) => {
         const k = await store.generate({
           label: opts.label,
           role: opts.role,
@@ -97,7 +99,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .description('list keys (never any secret)')
     .option('--json', 'print a JSON array')
     .action(async (opts: { json?: boolean }) => {
-      await withApiKeys(io.env, { sealKey: false }, async (store) => {
+      await withApiKeys(env, { sealKey: false }, async (store) => {
         const records = (await store.list()).map((r) => ({ ...r, scope: store.scopeOf(r.id)! }));
         io.stdout(opts.json ? `${JSON.stringify(records.map(toJson), null, 2)}\n` : table(records, Date.now()));
       });
@@ -112,7 +114,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .option('--all-keys', 'lift the restriction: the key may use every key')
     .option('--json', 'print the scope as JSON')
     .action(async (id: string, opts: { add: string[]; remove: string[]; allKeys?: boolean; json?: boolean }) => {
-      await withApiKeys(io.env, { sealKey: false }, async (store) => {
+      await withApiKeys(env, { sealKey: false }, async (store) => {
         if ((await store.get(id)) === undefined) {
           io.stderr(`api-key: no API key with id '${id}'\n`);
           exitCode = 1;
@@ -132,7 +134,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .argument('<id>', 'the key id (ak_…)')
     .action(async (id: string) => {
       // No seal key needed: a revoke must work even when credential.key is missing or unreadable.
-      await withApiKeys(io.env, { sealKey: false }, async (store) => {
+      await withApiKeys(env, { sealKey: false }, async (store) => {
         const before = await store.get(id);
         if (before === undefined) {
           io.stderr(`api-key: no API key with id '${id}'\n`);
@@ -152,7 +154,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
     io.stderr(`api-key: ${e instanceof Error ? e.message : String(e)}\n`);
-    return e instanceof StoreLocationError || e instanceof UsageError ? 2 : 1;
+    return e instanceof StoreLocationError || e instanceof ConfigError || e instanceof UsageError ? 2 : 1;
   }
 }
 
@@ -183,13 +185,17 @@ function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The store the server uses, found as it finds it; a missing or foreign one is a StoreLocationError (exit 2) and is left alone. */
+/**
+ * The store the server uses, found as it finds it (its configuration's store.url, else the data
+ * dir); a missing or foreign one is a StoreLocationError, a mistake in the configuration a
+ * ConfigError (both exit 2), and is left alone.
+ */
 async function withApiKeys(
   env: NodeJS.ProcessEnv,
   opts: { sealKey: boolean; now?: () => Date },
   f: (apiKeys: ApiKeyRepository) => Promise<void>,
 ): Promise<void> {
-  const store = openSqliteGatewayStore(env, opts);
+  const store = await openGatewayStore(storeSpec(loadConfig(env), env), env, opts);
   try {
     await f(store.apiKeys);
   } finally {

@@ -1,6 +1,8 @@
 /**
- * `kmsgate`: operator commands that work directly on the store the server uses (same data-dir
- * resolution: $KMSGATE_DATA_DIR, default ./data; $KMS_DB_PATH for the database file). Each command
+ * `kmsgate`: operator commands that work directly on the store the server uses, found as the server
+ * finds it: the configuration ($KMSGATE_CONFIG, or --config) chooses PostgreSQL with store.url,
+ * otherwise the SQLite store in the data dir ($KMSGATE_DATA_DIR, default ./data; $KMS_DB_PATH for
+ * the database file). Each command
  * group lives in its own file under commands/ and is listed in COMMANDS.
  * stdout carries results; messages for humans and errors go to stderr.
  */
@@ -46,17 +48,25 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     )
     .addHelpText(
       'after',
-      '\nThe store is $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH), the same one the server uses. ' +
+      "\nThe store is the one the server uses: the PostgreSQL database of the configuration's store.url ($KMSGATE_CONFIG, or --config), " +
+        'otherwise $KMSGATE_DATA_DIR/kms.db (default ./data/kms.db, or $KMS_DB_PATH). ' +
         "Commands refuse (exit 2) a store that does not exist or is not kmsgate's; `kmsgate init` (or the gateway's first start) creates it.\n" +
         'Exit codes: 0 done, 1 the check or the operation failed, 2 a usage mistake or a missing or foreign store, ' +
         '141 the reader of the output went away (as for any Unix tool: `| head`).',
     )
     .version(VERSION, '-V, --version', 'print the version')
+    .option('--config <file>', "the gateway's configuration file, whose store the commands use (default: $KMSGATE_CONFIG)")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run kmsgate --help for usage)');
+  // A copy: --config sets KMSGATE_CONFIG in its env, once the options are parsed and before any command runs.
+  const cliIo: CliIo = { ...io };
+  program.hook('preAction', () => {
+    const { config } = program.opts<{ config?: string }>();
+    if (config !== undefined) cliIo.env = { ...io.env, KMSGATE_CONFIG: config };
+  });
   const ctx: CliContext = {
-    io,
+    io: cliIo,
     setExitCode: (code) => {
       exitCode = code;
     },

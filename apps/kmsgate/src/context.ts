@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { AuditLog, StoreLocationError, locateStore, openDb, resolveDataDir, type AuditInput, type Db, type StoreLocation } from '@kmsgate/store';
+import { ConfigError, loadConfig, storeSpec, type GatewayConfig } from '@kmsgate/server/config';
+import { StoreLocationError, locateStore, openDb, resolveDataDir, type AuditInput, type Db, type GatewayStore, type StoreLocation } from '@kmsgate/store';
+import { openGatewayStore, type OpenStoreOptions, type StoreSpec } from '@kmsgate/store-open';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -34,8 +36,64 @@ export function locate(env: NodeJS.ProcessEnv, opts: { create?: boolean } = {}):
   }
 }
 
-/** Opens the store found by `locate`, runs `f` and closes it (once its promise settles, when it returns one). */
+/**
+ * The configuration the gateway runs with, found as it finds it (KMSGATE_CONFIG, which `--config`
+ * sets; without it the built-in default). A mistake in it is a CliError (exit 2), as it is the
+ * gateway's.
+ */
+export function cliConfig(env: NodeJS.ProcessEnv): GatewayConfig {
+  try {
+    return loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+/** Which store the configuration chooses, with its password read (a missing or open password file is a CliError). */
+export function cliStoreSpec(env: NodeJS.ProcessEnv): StoreSpec {
+  try {
+    return storeSpec(cliConfig(env), env);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * Opens the store the gateway uses (the configuration's `store`: the SQLite store in the data dir,
+ * or the PostgreSQL database of store.url), runs `f` and closes it. A store that is missing, not
+ * kmsgate's or newer than this kmsgate is a CliError (exit 2), before anything is written.
+ */
+export async function withStore<T>(env: NodeJS.ProcessEnv, opts: OpenStoreOptions, f: (store: GatewayStore) => Promise<T> | T): Promise<T> {
+  let store: GatewayStore;
+  try {
+    store = await openGatewayStore(cliStoreSpec(env), env, opts);
+  } catch (e) {
+    if (e instanceof StoreLocationError) throw new CliError(e.message);
+    throw e;
+  }
+  try {
+    return await f(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * For a command that works on this host's SQLite store itself: with store.url (PostgreSQL) it is
+ * refused (exit 2) before anything is read, saying what to use instead.
+ */
+export function requireSqliteStore(env: NodeJS.ProcessEnv, refusal: string): void {
+  if (cliConfig(env).store.url !== undefined) throw new CliError(`store.url names a PostgreSQL database: ${refusal}`);
+}
+
+/**
+ * Opens the SQLite store found by `locate`, runs `f` and closes it (once its promise settles, when
+ * it returns one). For the commands that do not work on a PostgreSQL store yet: they refuse one.
+ */
 export function withDb<T>(env: NodeJS.ProcessEnv, f: (db: Db) => T): T {
+  requireSqliteStore(env, 'this command reads the embedded SQLite store and does not work on PostgreSQL yet');
   const db = openDb(locate(env).dbPath);
   let pending = false;
   try {
@@ -62,8 +120,12 @@ const AUDIT_JSONL_FILE = 'audit.jsonl';
  * Records a change made from the CLI in the gateway's audit log (decision admin, no API key: the
  * operator at the host), into the same chain and JSONL mirror the gateway writes.
  */
-export function auditCliChange(env: NodeJS.ProcessEnv, db: Db, change: Pick<AuditInput, 'operation' | 'keyId' | 'summary'>): void {
-  new AuditLog(db, { jsonlPath: join(resolveDataDir(env), AUDIT_JSONL_FILE) }).append({
+export function auditCliChange(
+  env: NodeJS.ProcessEnv,
+  store: Pick<GatewayStore, 'openAudit'>,
+  change: Pick<AuditInput, 'operation' | 'keyId' | 'summary'>,
+): void {
+  store.openAudit({ jsonlPath: join(resolveDataDir(env), AUDIT_JSONL_FILE) }).append({
     requestId: `cli-${process.pid}-${Date.now()}`,
     decision: 'admin',
     ...change,

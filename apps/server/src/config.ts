@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KEY_SELECTOR, KEY_SELECTOR_MESSAGE, SigningPolicySchema } from '@kmsgate/policy';
 import { resolveDataDir } from '@kmsgate/store';
+import type { StoreSpec } from '@kmsgate/store-open';
 import { trustProxyEntryProblem } from './http/client-address';
 
 /**
@@ -132,6 +133,55 @@ const BackendSchema = z.discriminatedUnion('type', [YubiHsmBackendSchema, TeeBac
   else refineTeeBackend(b, ctx);
 });
 
+/** The schemes node-postgres (and libpq) accept for a connection URL. */
+const POSTGRES_SCHEMES = ['postgres:', 'postgresql:'];
+
+/** What is wrong with `store.url`, if anything; never echoes the URL, which may hold a password. */
+function storeUrlProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'must be a URL like postgres://kmsgate@db.example:5432/kmsgate';
+  }
+  if (!POSTGRES_SCHEMES.includes(url.protocol))
+    return `must be a postgres:// or postgresql:// URL, not ${url.protocol.replace(/:$/, '')}:// (leave store.url out for the embedded SQLite store)`;
+  if (url.password !== '') return 'must not hold a password: put it in the file store.passwordFile names (or the variable store.passwordEnv names)';
+  if (url.pathname.length <= 1) return 'must name the database (…/kmsgate)';
+  return undefined;
+}
+
+/**
+ * Where the gateway keeps its state (docs/configuration.md, "store"): without `url`, the embedded
+ * SQLite store in the data dir; with a postgres:// url, one PostgreSQL database the gateways share
+ * (docs/scale-out.md). The rest only applies to PostgreSQL.
+ */
+const StoreSchema = z
+  .object({
+    url: z
+      .string()
+      .superRefine((url, ctx) => {
+        const problem = storeUrlProblem(url);
+        if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+      })
+      .optional(),
+    /** The database password's source; the URL itself must not hold it. */
+    ...passwordSource,
+    /** Connections this gateway keeps to the database. */
+    maxConnections: z.number().int().min(1).max(1000).optional(),
+    /** The database cancels a statement (lock waits included) after this long; the request answers 503. */
+    statementTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.passwordFile && s.passwordEnv) ctx.addIssue({ code: z.ZodIssueCode.custom, message: ONE_SECRET_SOURCE });
+    if (s.url !== undefined) return;
+    for (const option of ['passwordFile', 'passwordEnv', 'maxConnections', 'statementTimeoutMs'] as const) {
+      if (s[option] !== undefined)
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [option], message: 'only applies to PostgreSQL (store.url); the embedded SQLite store has none' });
+    }
+  });
+
 /** A token bucket: `burst` requests at once, refilled at `requestsPerSecond`. */
 const RateLimitSchema = z
   .object({
@@ -191,6 +241,7 @@ const ConfigSchema = z
       })
       .strict()
       .default({}),
+    store: StoreSchema.default({}),
     defaultBackend: z.string().optional(),
     /** Refuse every simulated backend: `embedded: true` here, and a TEE bridge whose hello says mode "simulated". */
     production: z.boolean().default(false),
@@ -259,6 +310,7 @@ const ConfigSchema = z
 
 export type YubiHsmBackendConfig = z.infer<typeof YubiHsmBackendSchema>;
 export type TeeBackendConfig = z.infer<typeof TeeBackendSchema>;
+export type StoreConfig = z.infer<typeof StoreSchema>;
 export type GatewayConfig = z.infer<typeof ConfigSchema> & { dataDir: string; source: string };
 
 export class ConfigError extends Error {}
@@ -271,6 +323,9 @@ export function parseConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`invalid configuration in ${source}: ${describeIssues(parsed.error)}`);
   const cfg = parsed.data;
+  // KMS_DB_PATH picks the SQLite file; with store.url nothing would read it, so a mix-up is refused.
+  if (cfg.store.url !== undefined && env.KMS_DB_PATH)
+    throw new ConfigError(`invalid configuration in ${source}: store.url chooses PostgreSQL, but KMS_DB_PATH names an SQLite store: unset one of them`);
   if (env.HOST) cfg.server.host = env.HOST;
   if (env.PORT !== undefined && env.PORT !== '') {
     const port = Number(env.PORT);
@@ -317,20 +372,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
  * others can read is refused: the password unlocks every key in the device.
  */
 export function readBackendPassword(b: Pick<YubiHsmBackendConfig, 'id' | 'passwordFile' | 'passwordEnv'>, env: NodeJS.ProcessEnv = process.env): string {
-  if (b.passwordFile) {
-    const st = statSync(b.passwordFile, { throwIfNoEntry: false });
-    if (!st) throw new ConfigError(`backend ${b.id}: passwordFile ${b.passwordFile} does not exist`);
+  // Only the embedded simulator has neither; its factory default auth key has this password.
+  return readPassword(`backend ${b.id}`, b, env) ?? 'password';
+}
+
+/**
+ * What `startGateway` and every CLI command open (@kmsgate/store-open): the configuration's `store`
+ * with its password read, under the same rules as a device password.
+ */
+export function storeSpec(config: Pick<GatewayConfig, 'store'>, env: NodeJS.ProcessEnv = process.env): StoreSpec {
+  const { url, maxConnections, statementTimeoutMs } = config.store;
+  if (url === undefined) return {};
+  const password = readPassword('store', config.store, env);
+  return {
+    url,
+    ...(password !== undefined ? { password } : {}),
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
+    ...(statementTimeoutMs !== undefined ? { statementTimeoutMs } : {}),
+  };
+}
+
+/** A password from its file (which only its owner may read) or environment variable; undefined when neither is configured. */
+function readPassword(owner: string, src: { passwordFile?: string; passwordEnv?: string }, env: NodeJS.ProcessEnv): string | undefined {
+  if (src.passwordFile) {
+    const st = statSync(src.passwordFile, { throwIfNoEntry: false });
+    if (!st) throw new ConfigError(`${owner}: passwordFile ${src.passwordFile} does not exist`);
     if ((st.mode & 0o077) !== 0)
-      throw new ConfigError(
-        `backend ${b.id}: passwordFile ${b.passwordFile} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`,
-      );
-    return readFileSync(b.passwordFile, 'utf8').replace(/\r?\n$/, '');
+      throw new ConfigError(`${owner}: passwordFile ${src.passwordFile} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+    return readFileSync(src.passwordFile, 'utf8').replace(/\r?\n$/, '');
   }
-  if (b.passwordEnv) {
-    const v = env[b.passwordEnv];
-    if (!v) throw new ConfigError(`backend ${b.id}: environment variable ${b.passwordEnv} is not set`);
+  if (src.passwordEnv) {
+    const v = env[src.passwordEnv];
+    if (!v) throw new ConfigError(`${owner}: environment variable ${src.passwordEnv} is not set`);
     return v;
   }
-  // Only the embedded simulator gets here; its factory default auth key has this password.
-  return 'password';
+  return undefined;
 }

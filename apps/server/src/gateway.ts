@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import { type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { PolicyEngine, type PolicyStateStore, type SigningLedger } from '@kmsgate/policy';
-import { StoreLocationError, openSqliteGatewayStore, type AuditLog, type GatewayStore } from '@kmsgate/store';
+import { StoreLocationError, type AuditLog, type GatewayStore } from '@kmsgate/store';
+import { openGatewayStore } from '@kmsgate/store-open';
 import { createApp } from './app';
 import { AuthRefusals } from './auth/refusals';
 import { createBackendHealth, startBackendMonitor } from './backend-health';
 import { startBackends, type StartedBackends } from './backends';
-import { ConfigError, readBackendPassword, type GatewayConfig } from './config';
+import { ConfigError, readBackendPassword, storeSpec, type GatewayConfig } from './config';
 import { createDeletionSweeper, type SweepResult } from './deletion-sweeper';
 import { createRotationSweeper, type RotationSweepResult } from './rotation/rotation-sweeper';
 import { createDeviceLogWitness, type DeviceLogTarget } from './device-log-witness';
@@ -107,14 +108,15 @@ function deviceLogTargets(config: GatewayConfig, started: StartedBackends): Devi
 }
 
 /**
- * The store's refusals (StoreLocationError) are configuration mistakes for the gateway, exit 2. It
- * creates its store on first start (that is how `npm start` works on a fresh clone), but never
- * writes its tables into a database that is not kmsgate's, and never makes a new credential.key
- * beside API keys whose SigV4 secrets are sealed under a missing one.
+ * Opens the store the configuration chooses (@kmsgate/store-open). Its refusals (StoreLocationError)
+ * are configuration mistakes for the gateway, exit 2. It creates its store on first start (that is
+ * how `npm start` works on a fresh clone), but never writes its tables into a database that is not
+ * kmsgate's or was migrated by a newer kmsgate, and never makes a new credential.key beside API keys
+ * whose SigV4 secrets are sealed under a missing one.
  */
-function storeRefusalAsConfigError<T>(open: () => T): T {
+async function openStore(config: GatewayConfig, env: NodeJS.ProcessEnv, now: () => Date): Promise<GatewayStore> {
   try {
-    return open();
+    return await openGatewayStore(storeSpec(config, env), env, { create: true, now });
   } catch (e) {
     if (e instanceof StoreLocationError) throw new ConfigError(e.message);
     throw e;
@@ -131,7 +133,7 @@ export async function startGateway(
   const now = options.now ?? (() => new Date());
   // Checked before anything is opened: a bad certificate or key is a configuration mistake (exit 2).
   let tls = config.server.tls ? loadTlsMaterial(config.server.tls) : undefined;
-  const store = storeRefusalAsConfigError(() => openSqliteGatewayStore(env, { create: true, now }));
+  const store = await openStore(config, env, now);
   const { keys, importTokens, rotations, apiKeys } = store;
   const gateState = options.gateState;
   const refresh = gateState?.refresh

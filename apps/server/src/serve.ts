@@ -1,3 +1,4 @@
+import { describeStore } from '@kmsgate/store-open';
 import { ConfigError, loadConfig } from './config';
 import { startGateway } from './gateway';
 import type { TlsMaterial } from './http/tls';
@@ -45,6 +46,7 @@ async function start(): Promise<void> {
     url: gateway.url,
     config: config.source,
     dataDir: config.dataDir,
+    store: describeStore({ url: config.store.url }, process.env),
     backends: config.backends.map((b) => `${b.id}${b.embedded ? ' (embedded simulator)' : ''}`),
     ...(gateway.tls ? { tls: describeTls(gateway.tls) } : {}),
   });

@@ -43,12 +43,30 @@ it.each([
     /backend hsm: passwordFile .*open\.password is readable by group or others \(mode 644\); chmod 600 it/,
   ],
   [
+    'a store.url that is not PostgreSQL',
+    () => config('mysql.yaml', `${connectorBackend('    passwordEnv: PATH')}store:\n  url: mysql://kmsgate@db/kmsgate\n`),
+    /invalid configuration in .*mysql\.yaml: store\.url: must be a postgres:\/\/ or postgresql:\/\/ URL, not mysql:\/\//,
+  ],
+  [
+    'store.url together with KMS_DB_PATH',
+    () => config('both.yaml', `${connectorBackend('    passwordEnv: PATH')}store:\n  url: postgres://kmsgate@db/kmsgate\n`),
+    /store\.url chooses PostgreSQL, but KMS_DB_PATH names an SQLite store: unset one of them/,
+    { KMS_DB_PATH: 'elsewhere.db' },
+  ],
+  [
     'an unset passwordEnv variable',
     () => config('noenv.yaml', connectorBackend('    passwordEnv: KMSGATE_TEST_UNSET_PASSWORD')),
     /backend hsm: environment variable KMSGATE_TEST_UNSET_PASSWORD is not set/,
   ],
-])('%s: exit 2 and one line naming it', async (_what, make, line) => {
-  const { status, stderr } = await runMain({ KMSGATE_CONFIG: make(), KMSGATE_DATA_DIR: join(dir, 'data'), PORT: '0', KMSGATE_TEST_UNSET_PASSWORD: '' });
+])('%s: exit 2 and one line naming it', async (_what, make, line, env: NodeJS.ProcessEnv = {}) => {
+  const { status, stderr } = await runMain({
+    KMSGATE_CONFIG: make(),
+    KMSGATE_DATA_DIR: join(dir, 'data'),
+    PORT: '0',
+    KMSGATE_TEST_UNSET_PASSWORD: '',
+    KMS_DB_PATH: '',
+    ...env,
+  });
   expect(stderr.trim().split('\n')).toHaveLength(1);
   expect(stderr).toMatch(line);
   expect(status).toBe(2);

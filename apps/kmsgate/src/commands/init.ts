@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SEAL_KEY_FILE, loadOrCreateSealKey, openDb, readInstallation } from '@kmsgate/store';
-import { locate, type CommandModule } from '../context';
+import { locate, requireSqliteStore, type CommandModule } from '../context';
 
 export const initCommands: CommandModule = (program, { io }) => {
   program
@@ -16,6 +16,10 @@ export const initCommands: CommandModule = (program, { io }) => {
       'create the data dir and an empty store where the gateway will look for it ($KMSGATE_DATA_DIR, $KMS_DB_PATH); an existing store is left as it is',
     )
     .action(() => {
+      requireSqliteStore(
+        io.env,
+        "kmsgate init creates the embedded SQLite store; the gateway's first start creates kmsgate's tables in store.url's database (and credential.key in the data dir)",
+      );
       const { dataDir, dbPath } = locate(io.env, { create: true });
       const existed = existsSync(dbPath);
       // An existing store's credential.key is never made anew: its SigV4 secrets are sealed under the old one.

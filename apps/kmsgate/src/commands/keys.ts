@@ -2,10 +2,9 @@
  * `kmsgate keys list`: the KMS keys the store records (what ListKeys and DescribeKey answer), read
  * straight from the store without a credential: the operator at the host. It only reads.
  */
-import { KeyStore } from '@kmsgate/store';
-import { formatTable } from '@kmsgate/core';
-import { printable, withDb, type CommandModule } from '../context';
-import { everyKey } from '../hsm/stored-keys';
+import { formatTable, type KeyRecord } from '@kmsgate/core';
+import type { KeyRepository } from '@kmsgate/store';
+import { printable, withStore, type CommandModule } from '../context';
 
 export const keysCommands: CommandModule = (program, { io }) => {
   const keys = program.command('keys').description('the KMS keys in the store');
@@ -15,22 +14,21 @@ export const keysCommands: CommandModule = (program, { io }) => {
     .description('list every key: id, aliases, key spec, usage, state and the backend that holds it')
     .option('--backend <id>', "only this backend's keys")
     .option('--json', 'print a JSON array')
-    .action((opts: { backend?: string; json?: boolean }) => {
-      const listed = withDb(io.env, (db) => {
-        const store = new KeyStore(db);
-        return [...everyKey(store)]
+    .action(async (opts: { backend?: string; json?: boolean }) => {
+      const listed = await withStore(io.env, { sealKey: false }, async ({ keys }) =>
+        (await allKeys(keys))
           .filter((k) => opts.backend === undefined || k.backendId === opts.backend)
           .map((k) => ({
             keyId: k.keyId,
-            aliases: [...store.aliasNamesOf(k.keyId)].sort(),
+            aliases: [...keys.aliasNamesOf(k.keyId)].sort(),
             keySpec: k.keySpec,
             keyUsage: k.keyUsage,
             keyState: k.keyState,
             backend: k.backendId,
             createdAt: k.createdAt.toISOString(),
             ...(k.deletionDate ? { deletionDate: k.deletionDate.toISOString() } : {}),
-          }));
-      });
+          })),
+      );
       if (opts.json) {
         io.stdout(`${JSON.stringify(listed, null, 2)}\n`);
         return;
@@ -56,3 +54,17 @@ export const keysCommands: CommandModule = (program, { io }) => {
       );
     });
 };
+
+/** Every live key, in key id order, a page at a time. */
+async function allKeys(keys: KeyRepository): Promise<KeyRecord[]> {
+  const out: KeyRecord[] = [];
+  for (let after = ''; ;) {
+    const page = await keys.listKeyIds(after, 1000);
+    for (const keyId of page.keyIds) {
+      const record = keys.getKey(keyId);
+      if (record) out.push(record);
+    }
+    if (!page.truncated) return out;
+    after = page.keyIds[page.keyIds.length - 1]!;
+  }
+}

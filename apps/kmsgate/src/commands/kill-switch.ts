@@ -5,8 +5,8 @@
  * written to the audit log (decision admin, operation SetKillSwitch, API key "-": the CLI).
  */
 import { GLOBAL_KILL_SWITCH, describeKillSwitches } from '@kmsgate/policy';
-import { KeyStore, SqlitePolicyState, type Db } from '@kmsgate/store';
-import { CliError, auditCliChange, printable, withDb, type CommandModule } from '../context';
+import type { KeyRepository } from '@kmsgate/store';
+import { CliError, auditCliChange, printable, withStore, type CommandModule } from '../context';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Who the kill_switches table says engaged a switch from here. */
 export const CLI_ACTOR = 'cli';
@@ -15,12 +15,12 @@ export const killSwitchCommands: CommandModule = (program, { io }) => {
   const ks = program.command('kill-switch').description("stop all signing, or one key's, at once (the gateway reads the switch on every Sign)");
 
   const flip = (engaged: boolean) => async (opts: { key?: string; reason?: string; json?: boolean }) => {
-    const result = await withDb(io.env, async (db) => {
-      const state = new SqlitePolicyState(db);
-      const target = opts.key === undefined ? GLOBAL_KILL_SWITCH : resolveKeyId(db, opts.key);
+    const result = await withStore(io.env, { sealKey: false }, async (store) => {
+      const state = store.policyState;
+      const target = opts.key === undefined ? GLOBAL_KILL_SWITCH : resolveKeyId(store.keys, opts.key);
       const changed = await state.setKillSwitch(target, engaged, CLI_ACTOR, opts.reason ?? null, new Date());
       if (changed) {
-        auditCliChange(io.env, db, {
+        auditCliChange(io.env, store, {
           operation: 'SetKillSwitch',
           ...(target === GLOBAL_KILL_SWITCH ? {} : { keyId: target }),
           summary: {
@@ -55,7 +55,7 @@ export const killSwitchCommands: CommandModule = (program, { io }) => {
     .description('list the engaged switches')
     .option('--json', 'print as JSON')
     .action(async (opts: { json?: boolean }) => {
-      const switches = await withDb(io.env, (db) => new SqlitePolicyState(db).listKillSwitches());
+      const switches = await withStore(io.env, { sealKey: false }, (store) => store.policyState.listKillSwitches());
       if (opts.json) {
         io.stdout(`${JSON.stringify(describeKillSwitches(switches), null, 2)}\n`);
         return;
@@ -69,8 +69,7 @@ export const killSwitchCommands: CommandModule = (program, { io }) => {
 };
 
 /** A key switch is bound to the key id, so an alias is resolved now: moving the alias later does not release it. */
-export function resolveKeyId(db: Db, key: string): string {
-  const keys = new KeyStore(db);
+export function resolveKeyId(keys: KeyRepository, key: string): string {
   if (UUID.test(key)) {
     if (!keys.getKey(key)) throw new CliError(`no key with id ${key}`);
     return key;

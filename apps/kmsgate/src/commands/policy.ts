@@ -8,8 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { KEY_SELECTOR, KEY_SELECTOR_MESSAGE, PolicyValidationError, parseSigningPolicy, policyToJson, type RuntimePolicyRecord } from '@kmsgate/policy';
-import { SqlitePolicyState } from '@kmsgate/store';
-import { CliError, auditCliChange, printable, withDb, type CommandModule } from '../context';
+import { CliError, auditCliChange, printable, withStore, type CommandModule } from '../context';
 
 /** Who the runtime_policies table says made a change from here. */
 const CLI_ACTOR = 'cli';
@@ -47,7 +46,7 @@ export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
     .description('list the runtime policies')
     .option('--json', 'print as JSON')
     .action(async (opts: { json?: boolean }) => {
-      const records = await withDb(io.env, (db) => new SqlitePolicyState(db).listRuntimePolicies());
+      const records = await withStore(io.env, { sealKey: false }, (store) => store.policyState.listRuntimePolicies());
       if (opts.json) {
         io.stdout(`${JSON.stringify(records.map(view), null, 2)}\n`);
         return;
@@ -59,9 +58,9 @@ export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
   policy
     .command('get <selector>')
     .description('print the runtime policy for a key id or alias, as JSON')
-    .action((selector: string) => {
+    .action(async (selector: string) => {
       const sel = selectorArg(selector);
-      const record = withDb(io.env, (db) => new SqlitePolicyState(db).runtimePoliciesFor([sel])[0]);
+      const record = await withStore(io.env, { sealKey: false }, (store) => store.policyState.runtimePoliciesFor([sel])[0]);
       if (!record) {
         io.stderr(`no runtime policy for ${sel}\n`);
         setExitCode(1);
@@ -77,9 +76,9 @@ export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
     .action(async (selector: string, opts: { file: string }) => {
       const sel = selectorArg(selector);
       const normalised = readPolicyFile(opts.file);
-      await withDb(io.env, async (db) => {
-        await new SqlitePolicyState(db).putRuntimePolicy(sel, JSON.stringify(normalised), CLI_ACTOR, new Date());
-        auditCliChange(io.env, db, { operation: 'PutSigningPolicy', summary: { selector: sel, policy: normalised, via: 'cli' } });
+      await withStore(io.env, { sealKey: false }, async (store) => {
+        await store.policyState.putRuntimePolicy(sel, JSON.stringify(normalised), CLI_ACTOR, new Date());
+        auditCliChange(io.env, store, { operation: 'PutSigningPolicy', summary: { selector: sel, policy: normalised, via: 'cli' } });
       });
       io.stdout(`runtime policy for ${sel} set; the gateway applies it from its next request\n`);
     });
@@ -89,9 +88,9 @@ export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
     .description("delete the runtime policy; the config's policy for the selector, if any, applies again")
     .action(async (selector: string) => {
       const sel = selectorArg(selector);
-      const deleted = await withDb(io.env, async (db) => {
-        const ok = await new SqlitePolicyState(db).deleteRuntimePolicy(sel);
-        if (ok) auditCliChange(io.env, db, { operation: 'DeleteSigningPolicy', summary: { selector: sel, via: 'cli' } });
+      const deleted = await withStore(io.env, { sealKey: false }, async (store) => {
+        const ok = await store.policyState.deleteRuntimePolicy(sel);
+        if (ok) auditCliChange(io.env, store, { operation: 'DeleteSigningPolicy', summary: { selector: sel, via: 'cli' } });
         return ok;
       });
       if (!deleted) {

@@ -5,13 +5,15 @@
  */
 import type { CommandModule } from '../context';
 
-export const serveCommands: CommandModule = (program) => {
+export const serveCommands: CommandModule = (program, { io }) => {
   program
     .command('serve')
     .description(
-      'run the gateway: configuration from KMSGATE_CONFIG, HOST, PORT, KMSGATE_DATA_DIR (docs/configuration.md); SIGTERM drains and stops, SIGHUP reloads server.tls',
+      'run the gateway: configuration from --config or KMSGATE_CONFIG, HOST, PORT, KMSGATE_DATA_DIR (docs/configuration.md); SIGTERM drains and stops, SIGHUP reloads server.tls',
     )
     .action(() => {
+      // The server reads its configuration from the process's environment.
+      if (io.env.KMSGATE_CONFIG !== undefined) process.env.KMSGATE_CONFIG = io.env.KMSGATE_CONFIG;
       // Loaded here, not at the top: every other command would otherwise load the whole server.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { serve } = require('@kmsgate/server') as typeof import('@kmsgate/server');

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type KeyRecord, type KeyState, type KeyUsageValue, type OriginValue, type SupportedKeySpec } from '@kmsgate/core';
-import { HsmLogStore, KeyRotationStore, KeyStore, readAuditRecords, readAuditTail, type Db } from '@kmsgate/store';
+import { AuditLog, HsmLogStore, KeyRotationStore, KeyStore, readAuditRecords, readAuditTail, type Db } from '@kmsgate/store';
 import {
   BACKUP_WRAP_KEY,
   BackupFileError,
@@ -242,10 +242,14 @@ function adopt(db: Db, env: NodeJS.ProcessEnv, body: BackupBody, p: Plan, serial
     }
   })();
   // Written after the change it records (the audit log appends in its own transaction).
-  auditCliChange(env, db, {
-    operation: 'HsmRestore',
-    summary: { backup: body.createdAt, backendId: body.backendId, device: serial, adopted: p.adopt.map((k) => k.keyId), known: p.known.length },
-  });
+  auditCliChange(
+    env,
+    { openAudit: (o) => new AuditLog(db, o) },
+    {
+      operation: 'HsmRestore',
+      summary: { backup: body.createdAt, backendId: body.backendId, device: serial, adopted: p.adopt.map((k) => k.keyId), known: p.known.length },
+    },
+  );
   // The signatures recorded so far were made on the devices the keys came from: the restored
   // device's log is reconciled (kmsgate hsm audit) against what is recorded from here on.
   new HsmLogStore(db).record([], body.backendId, { auditSeq: readAuditTail(db, 1)[0]!.seq, carried: new Map() }, new Date());

@@ -1,0 +1,45 @@
+/**
+ * @kmsgate/store-open: the one place a GatewayStore is opened. The gateway (apps/server's
+ * startGateway) and every kmsgate command that acts on shared state call `openGatewayStore` with
+ * the configuration's `store` (apps/server/src/config.ts `storeSpec`), so a command acts on the
+ * database the gateways use: the embedded SQLite store in the data dir, or the PostgreSQL database
+ * `store.url` names (docs/scale-out.md). It sits beside @kmsgate/store and @kmsgate/store-pg
+ * rather than in either, since the PostgreSQL store depends on the SQLite package's contracts.
+ */
+import { StoreLocationError, openSqliteGatewayStore, resolveDbPath, type GatewayStore, type SqliteGatewayStoreOptions } from '@kmsgate/store';
+
+/** Which store to open: the configuration's `store` section with its password read. */
+export interface StoreSpec {
+  /** postgres:// or postgresql:// without a password; absent: the embedded SQLite store. */
+  url?: string;
+  /** The database password (from store.passwordFile or store.passwordEnv); never logged. */
+  password?: string;
+  /** Connections this process keeps to the database. */
+  maxConnections?: number;
+  /** The database cancels a statement after this long. */
+  statementTimeoutMs?: number;
+}
+
+/** How the store is opened; the same options whichever database it is. */
+export type OpenStoreOptions = SqliteGatewayStoreOptions;
+
+/**
+ * Opens the store `spec` chooses. A store this process must not use (missing unless `create`, not
+ * kmsgate's, written by a newer kmsgate, or a database this build cannot open) is a
+ * StoreLocationError: a configuration mistake, exit 2. An unreachable database rejects with the
+ * store's StoreUnavailableError. Nothing is left open when it rejects.
+ */
+export async function openGatewayStore(spec: StoreSpec, env: NodeJS.ProcessEnv, opts: OpenStoreOptions = {}): Promise<GatewayStore> {
+  if (spec.url === undefined) return openSqliteGatewayStore(env, opts);
+  throw new StoreLocationError(
+    `store.url names a PostgreSQL database (${describeStore(spec, env)}), but this kmsgate cannot open its keys, API keys and audit log there yet (issue 14): leave store.url out to use the embedded SQLite store`,
+  );
+}
+
+/** The store for logs and messages: the SQLite file, or the database URL without its password. */
+export function describeStore(spec: StoreSpec, env: NodeJS.ProcessEnv): string {
+  if (spec.url === undefined) return resolveDbPath(env);
+  const url = new URL(spec.url);
+  url.password = '';
+  return url.toString();
+}
