@@ -73,6 +73,7 @@ const signTransfer = (lamports: number) =>
   kms().send(new SignCommand({ KeyId: 'alias/budget-sol', Message: transfer(lamports), MessageType: 'RAW', SigningAlgorithm: 'ED25519_SHA_512' }));
 
 const s = (ms: number) => ms / 1000;
+const DAY = 86_400_000;
 const OPEN = { Global: { Engaged: false }, Key: { Engaged: false } };
 
 describe('a key with a policy', () => {
@@ -112,7 +113,10 @@ describe('a key with a policy', () => {
     const b = await budget('alias/budget-sol');
     expect(b.At).toBe(s(T0 + 10_000));
     expect(b.RateLimits).toEqual([{ Limit: 'perMinute', WindowSeconds: 60, Max: 3, Used: 2, Remaining: 1, NextFreeAt: s(T0 + 60_000) }]);
-    expect(b.Caps).toEqual([{ Asset: 'native', PerTransaction: '1000000', Rolling24h: '2000000', Used24h: '1500000', Remaining24h: '500000' }]);
+    // The cap grows when the first transfer leaves the 24 h window.
+    expect(b.Caps).toEqual([
+      { Asset: 'native', PerTransaction: '1000000', Rolling24h: '2000000', Used24h: '1500000', Remaining24h: '500000', NextFreeAt: s(T0 + DAY) },
+    ]);
   });
 
   it('exceeded: the Policy gate refuses, the refusal spends nothing, and the budget shows 0 left', async () => {
@@ -120,7 +124,9 @@ describe('a key with a policy', () => {
     expect((await budget('alias/budget-sol')).Caps).toEqual([expect.objectContaining({ Used24h: '1500000', Remaining24h: '500000' })]);
     await signTransfer(500_000);
     const spent = await budget('alias/budget-sol');
-    expect(spent.Caps).toEqual([{ Asset: 'native', PerTransaction: '1000000', Rolling24h: '2000000', Used24h: '2000000', Remaining24h: '0' }]);
+    expect(spent.Caps).toEqual([
+      { Asset: 'native', PerTransaction: '1000000', Rolling24h: '2000000', Used24h: '2000000', Remaining24h: '0', NextFreeAt: s(T0 + DAY) },
+    ]);
     expect(spent.RateLimits).toEqual([{ Limit: 'perMinute', WindowSeconds: 60, Max: 3, Used: 3, Remaining: 0, NextFreeAt: s(T0 + 60_000) }]);
     // The rate limit is checked first: ThrottlingException, which the SDK would retry after backoff.
     await expect(signTransfer(1)).rejects.toMatchObject({ name: 'ThrottlingException', message: expect.stringContaining('(RATE_LIMIT_PER_MINUTE)') });
@@ -136,6 +142,23 @@ describe('a key with a policy', () => {
     // The 24 h cap has not moved: one lamport is still too much.
     expect(b.Caps).toEqual([expect.objectContaining({ Used24h: '2000000', Remaining24h: '0' })]);
     await expect(signTransfer(1)).rejects.toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining('(ROLLING_CAP_EXCEEDED)') });
+  });
+
+  it("frees rolling-cap room exactly at the cap's NextFreeAt, when the oldest spend leaves the 24 h window", async () => {
+    const [{ NextFreeAt }] = (await budget('alias/budget-sol')).Caps as [{ NextFreeAt: number }];
+    expect(NextFreeAt).toBe(s(T0 + DAY));
+    clockMs = T0 + DAY - 1;
+    expect((await budget('alias/budget-sol')).Caps).toEqual([expect.objectContaining({ Used24h: '2000000', Remaining24h: '0', NextFreeAt })]);
+    await expect(signTransfer(1)).rejects.toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining('(ROLLING_CAP_EXCEEDED)') });
+    clockMs = NextFreeAt * 1000;
+    // The 700,000 of T0 left; the two transfers of T0 + 10 s are next.
+    expect((await budget('alias/budget-sol')).Caps).toEqual([
+      { Asset: 'native', PerTransaction: '1000000', Rolling24h: '2000000', Used24h: '1300000', Remaining24h: '700000', NextFreeAt: s(T0 + 10_000 + DAY) },
+    ]);
+    await signTransfer(700_000);
+    expect((await budget('alias/budget-sol')).Caps).toEqual([
+      expect.objectContaining({ Used24h: '2000000', Remaining24h: '0', NextFreeAt: s(T0 + 10_000 + DAY) }),
+    ]);
   });
 
   it('shows an engaged kill switch with when and why', async () => {

@@ -1,11 +1,11 @@
 /**
  * What is left of a key's signing budget right now: per rate-limit window the signatures left and
- * when one more frees up, per capped asset what is left of its rolling 24 h cap. Read from the same
- * ledger the engine reserves against (steps 10-11), with the same windows (windows.ts), and
- * nothing is written: asking never spends anything.
+ * when one more frees up, per capped asset what is left of its rolling 24 h cap and when that
+ * grows. Read from the same ledger the engine reserves against (steps 10-11), with the same
+ * windows (windows.ts), and nothing is written: asking never spends anything.
  */
 import type { SigningPolicy } from './schema';
-import type { SigningLedger } from './state';
+import type { LedgerSpend, SigningLedger } from './state';
 import { DAY_MS, RATE_WINDOWS, capsOf, insideTimeWindows, type RateLimitName } from './windows';
 
 export interface RateLimitHeadroom {
@@ -31,6 +31,12 @@ export interface CapHeadroom {
   used24h: bigint;
   /** rolling24h minus used24h, never below zero; undefined without a rolling cap. */
   remaining24h: bigint | undefined;
+  /**
+   * When `remaining24h` next grows (epoch ms, on the ledger's clock): a spend of the asset leaves
+   * the 24 h window. With nothing left this is when some amount may pass again; undefined without
+   * a rolling cap or while nothing of the asset is counted.
+   */
+  nextFreeAtMs: number | undefined;
 }
 
 export interface SigningHeadroom {
@@ -61,9 +67,40 @@ export async function signingHeadroom(ledger: SigningLedger, keyId: string, poli
   }
   const caps: CapHeadroom[] = [];
   for (const [asset, cap] of Object.entries(capsOf(policy) ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const used24h = await ledger.sumWithin(keyId, asset, DAY_MS);
-    const remaining = cap.rolling24h === undefined ? undefined : cap.rolling24h > used24h ? cap.rolling24h - used24h : 0n;
-    caps.push({ asset, perTransaction: cap.perTransaction, rolling24h: cap.rolling24h, used24h, remaining24h: remaining });
+    if (cap.rolling24h === undefined) {
+      const used24h = await ledger.sumWithin(keyId, asset, DAY_MS);
+      caps.push({ asset, perTransaction: cap.perTransaction, rolling24h: undefined, used24h, remaining24h: undefined, nextFreeAtMs: undefined });
+      continue;
+    }
+    // One read for both figures, so what is used and when it leaves are of the same instant.
+    const spends = await ledger.spendsWithin(keyId, asset, DAY_MS);
+    const used24h = spends.reduce((sum, s) => sum + s.amount, 0n);
+    const remaining24h = cap.rolling24h > used24h ? cap.rolling24h - used24h : 0n;
+    caps.push({
+      asset,
+      perTransaction: cap.perTransaction,
+      rolling24h: cap.rolling24h,
+      used24h,
+      remaining24h,
+      nextFreeAtMs: capGrowsAt(spends, used24h, cap.rolling24h),
+    });
   }
   return { rateLimits, caps, insideTimeWindow: insideTimeWindows(policy.timeWindows, now) };
+}
+
+/**
+ * When what is left of a rolling cap next grows: once less than min(used, cap) is still in the
+ * window, i.e. at the leaving of the spend, oldest first, by which more than used - min(used, cap)
+ * has left. Below the cap that is the oldest spend; a cap lowered below what was spent waits for
+ * more than the oldest one.
+ */
+function capGrowsAt(spends: readonly LedgerSpend[], used: bigint, cap: bigint): number | undefined {
+  const mustLeave = used - (used < cap ? used : cap);
+  let left = 0n;
+  for (const s of spends) {
+    left += s.amount;
+    if (left > mustLeave) return s.atMs + DAY_MS;
+  }
+  // Nothing of the asset is counted.
+  return undefined;
 }

@@ -79,6 +79,12 @@ export interface LedgerAmount {
   amount: bigint;
 }
 
+/** What a key moved of one asset in one millisecond of the store's clock (SigningLedger.spendsWithin). */
+export interface LedgerSpend {
+  atMs: number;
+  amount: bigint;
+}
+
 /** A rate limit to check: fewer than `limit` entries in the last `windowMs`. */
 export interface RateLimitCheck {
   windowMs: number;
@@ -239,6 +245,12 @@ export interface SigningLedger {
   entryTimeWithin(keyId: string, windowMs: number, n: number): Promise<number | undefined>;
   /** Exact sum of `asset` moved by `keyId` in the last `windowMs`. */
   sumWithin(keyId: string, asset: string, windowMs: number): Promise<bigint>;
+  /**
+   * What `keyId` moved of `asset` in the last `windowMs`, oldest first: one element per millisecond
+   * of the store's clock that has any (the amounts of entries of that millisecond summed, since they
+   * leave the window together), with that time (epoch ms, on the store's clock) and the exact amount.
+   */
+  spendsWithin(keyId: string, asset: string, windowMs: number): Promise<LedgerSpend[]>;
   /** Housekeeping: drops entries older than `retentionMs` and expired replays, and reaps stale reservations (they let go of their fingerprint). */
   prune(retentionMs: number): Promise<void>;
 }

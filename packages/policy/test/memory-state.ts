@@ -101,6 +101,12 @@ export class MemoryState implements PolicyStateStore, SigningLedger {
   async sumWithin(keyId: string, asset: string, windowMs: number) {
     return this.#sum(keyId, asset, this.now() - windowMs);
   }
+  async spendsWithin(keyId: string, asset: string, windowMs: number) {
+    const byMs = new Map<number, bigint>();
+    for (const e of this.#within(keyId, this.now() - windowMs))
+      for (const a of e.amounts) if (a.asset === asset) byMs.set(e.at, (byMs.get(e.at) ?? 0n) + a.amount);
+    return [...byMs].sort(([a], [b]) => a - b).map(([atMs, amount]) => ({ atMs, amount }));
+  }
   async prune(retentionMs: number) {
     const now = this.now();
     for (const [id, e] of this.entries) {

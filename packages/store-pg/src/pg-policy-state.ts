@@ -23,6 +23,7 @@ import {
   type AdmissionRequest,
   type KillSwitchRecord,
   type KillSwitches,
+  type LedgerSpend,
   type PolicyStateStore,
   type Reservation,
   type RuntimePolicyRecord,
@@ -275,6 +276,17 @@ export class PgPolicyState implements PolicyStateStore, SigningLedger {
       ),
     );
     return BigInt(rows[0]!.s);
+  }
+
+  async spendsWithin(keyId: string, asset: string, windowMs: number): Promise<LedgerSpend[]> {
+    const { rows } = await guarded('spends', () =>
+      this.#pool.query<{ at: string; amount: string }>(
+        `SELECT at::text AS at, SUM(amount)::text AS amount FROM signing_ledger_amounts
+         WHERE key_id = $1 AND asset = $2 AND at > ${DB_NOW_MS} - $3 GROUP BY at ORDER BY at`,
+        [keyId, asset, windowMs],
+      ),
+    );
+    return rows.map((r) => ({ atMs: Number(r.at), amount: BigInt(r.amount) }));
   }
 
   async prune(retentionMs: number): Promise<void> {

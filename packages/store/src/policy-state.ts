@@ -24,6 +24,7 @@ import {
   type AdmissionRequest,
   type KillSwitchRecord,
   type KillSwitches,
+  type LedgerSpend,
   type PolicyStateStore,
   type Reservation,
   type RuntimePolicyRecord,
@@ -76,6 +77,7 @@ export class SqlitePolicyState implements PolicyStateStore, SigningLedger {
     count: Statement<[string, number], { n: number }>;
     entryTime: Statement<[string, number, number], { at: number }>;
     sum: Statement<[string, string, number], Record<string, bigint | null>>;
+    spends: Statement<[string, string, number], Record<string, bigint>>;
     pending: Statement<[Buffer, number], unknown>;
     insertEntry: Statement;
     insertAmount: Statement;
@@ -117,6 +119,11 @@ export class SqlitePolicyState implements PolicyStateStore, SigningLedger {
       sum: db
         .prepare<[string, string, number], Record<string, bigint | null>>(
           `SELECT ${LIMB_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM signing_ledger_amounts WHERE key_id = ? AND asset = ? AND at > ?`,
+        )
+        .safeIntegers(true),
+      spends: db
+        .prepare<[string, string, number], Record<string, bigint>>(
+          `SELECT at, ${LIMB_COLUMNS.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM signing_ledger_amounts WHERE key_id = ? AND asset = ? AND at > ? GROUP BY at ORDER BY at`,
         )
         .safeIntegers(true),
       pending: db.prepare("SELECT 1 FROM signing_ledger WHERE fingerprint = ? AND state = 'reserved' AND at > ? LIMIT 1"),
@@ -238,6 +245,12 @@ export class SqlitePolicyState implements PolicyStateStore, SigningLedger {
 
   async sumWithin(keyId: string, asset: string, windowMs: number): Promise<bigint> {
     return this.#sum(keyId, asset, this.#now() - windowMs);
+  }
+
+  async spendsWithin(keyId: string, asset: string, windowMs: number): Promise<LedgerSpend[]> {
+    return this.#s.spends
+      .all(keyId, asset, this.#now() - windowMs)
+      .map((row) => ({ atMs: Number(row.at), amount: fromLimbSums(LIMB_COLUMNS.map((c) => row[c]!)) }));
   }
 
   async prune(retentionMs: number): Promise<void> {

@@ -32,6 +32,11 @@ test('a window query uses the covering index (cost follows the window, not the h
     detail: string;
   }[];
   expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING COVERING INDEX signing_ledger_amounts_window/);
+  const spends = db
+    .prepare('EXPLAIN QUERY PLAN SELECT at, SUM(l0) FROM signing_ledger_amounts WHERE key_id = ? AND asset = ? AND at > ? GROUP BY at ORDER BY at')
+    .all(K, 'native', 0) as { detail: string }[];
+  expect(spends.map((p) => p.detail).join(' ')).toMatch(/USING COVERING INDEX signing_ledger_amounts_window/);
+  expect(spends.map((p) => p.detail).join(' ')).not.toMatch(/TEMP B-TREE/);
   const count = db.prepare('EXPLAIN QUERY PLAN SELECT COUNT(*) FROM signing_ledger WHERE key_id = ? AND at > ?').all(K, 0) as { detail: string }[];
   expect(count.map((p) => p.detail).join(' ')).toMatch(/USING COVERING INDEX signing_ledger_window/);
 });

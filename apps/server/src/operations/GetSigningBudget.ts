@@ -70,6 +70,7 @@ function budget(resolved: ResolvedPolicy, h: SigningHeadroom): object {
       ...(c.rolling24h !== undefined ? { Rolling24h: c.rolling24h.toString() } : {}),
       Used24h: c.used24h.toString(),
       ...(c.remaining24h !== undefined ? { Remaining24h: c.remaining24h.toString() } : {}),
+      ...(c.nextFreeAtMs !== undefined ? { NextFreeAt: seconds(c.nextFreeAtMs) } : {}),
     })),
   };
 }

@@ -115,6 +115,31 @@ export function describeGateStateContract(name: string, open: () => Promise<Gate
       await expect(h.store.entryTimeWithin(K, MINUTE, 0)).rejects.toThrow(RangeError);
     });
 
+    it('spends: what one key moved of one asset in the window, oldest first, per millisecond, with the times on the store clock', async () => {
+      const big = MAX_AMOUNT >> 2n;
+      await reserve(admission({ amounts: [{ asset: 'native', amount: big }] }));
+      await reserve(admission({ keyId: OTHER, amounts: [{ asset: 'native', amount: 5n }] }));
+      await h.advance(10_000);
+      await reserve(admission({ amounts: [{ asset: 'usdc', amount: 2n }] }));
+      await h.advance(10_000);
+      await reserve(admission({ amounts: [{ asset: 'native', amount: 3n }] }));
+      await reserve(admission({ amounts: [{ asset: 'native', amount: 4n }] }));
+      const spends = await h.store.spendsWithin(K, 'native', DAY);
+      expect(spends.reduce((sum, s) => sum + s.amount, 0n)).toBe(big + 7n);
+      expect(spends[0]!.amount).toBe(big);
+      // The last two were admitted within the same step: one millisecond (an injected clock) or two.
+      expect(spends.slice(1).map((s) => s.amount)).toEqual(spends.length === 2 ? [7n] : [3n, 4n]);
+      for (let i = 1; i < spends.length; i++) expect(spends[i]!.atMs).toBeGreaterThan(spends[i - 1]!.atMs);
+      expect(spends[1]!.atMs - spends[0]!.atMs).toBeGreaterThanOrEqual(20_000);
+      // The times are the entries' own: what entryTimeWithin gives, on the same clock.
+      expect(spends[0]!.atMs).toBe(await h.store.entryTimeWithin(K, DAY, 1));
+      expect(await h.store.spendsWithin(K, 'usdc', DAY)).toEqual([{ atMs: await h.store.entryTimeWithin(K, DAY, 2), amount: 2n }]);
+      expect(await h.store.spendsWithin(K, 'nothing', DAY)).toEqual([]);
+      // The oldest leaves the window first (the margin covers the real time a database clock moves meanwhile).
+      await h.advance(DAY - 10_000);
+      expect((await h.store.spendsWithin(K, 'native', DAY)).map((s) => s.amount)).toEqual(spends.slice(1).map((s) => s.amount));
+    });
+
     it('release removes a reservation and what it moved; complete keeps it and keeps the signature for replays until the window ends', async () => {
       const amounts = [{ asset: 'native', amount: 9n }];
       const released = await reserve(admission({ amounts }));
