@@ -11,8 +11,9 @@
  *    key looked up. A request that fails them is answered without its body ever being read (a
  *    large one is cut off with the connection). Before that, the store's views are refreshed once
  *    for the request (GatewayStore.refresh): what another process or gateway wrote before the
- *    request arrived applies to it. A store that cannot be reached answers KMSInternalException,
- *    and the request goes no further.
+ *    request arrived applies to it. A store that cannot be refreshed answers KMSInternalException,
+ *    and the request goes no further; any other error (of the precheck or the app) is thrown as it
+ *    would be without the refresh, never taken for a store fault.
  *
  * Every refusal here is counted in metrics and audited in aggregate (auth/refusals.ts), never with
  * a durable write per request.
@@ -65,30 +66,43 @@ export function edge(deps: EdgeDeps, app: RequestListener): RequestListener {
       }
       res.once('close', release);
     } else if (req.method === 'POST' || path === '/admin' || path.startsWith('/admin/')) {
-      deps.store
-        .refresh()
-        .then(() => {
+      deps.store.refresh().then(
+        () => {
           try {
-            precheckCredentials({ path: req.url ?? '/', headers: req.headersDistinct }, deps.apiKeys, deps.now());
+            admit(deps, req, res, source, path, app);
           } catch (e) {
-            if (!isKmsError(e)) throw e;
-            refuse(deps, req, res, source, path, e);
-            return;
+            // A throw of the precheck or the app (a bug) is not a store fault: out of the promise it
+            // is the process's uncaught exception, as a listener's synchronous throw is.
+            process.nextTick(() => {
+              throw e;
+            });
           }
-          app(req, res);
-        })
-        .catch((e: unknown) => {
+        },
+        (e: unknown) => {
           const requestId = randomUUID();
           // The details (which database, why) go to the log only; the unread body goes with the connection.
           deps.logger.error('request refused: the store could not be read', { requestId, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
           sendError(res, requestId, new KmsError('KMSInternalException', `An internal error occurred. The request id is ${requestId}.`), {
             headers: { Connection: 'close' },
           });
-        });
+        },
+      );
       return;
     }
     app(req, res);
   };
+}
+
+/** The credential precheck, then the app; a refusal of the precheck is answered here. */
+function admit(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse, source: string, path: string, app: RequestListener): void {
+  try {
+    precheckCredentials({ path: req.url ?? '/', headers: req.headersDistinct }, deps.apiKeys, deps.now());
+  } catch (e) {
+    if (!isKmsError(e)) throw e;
+    refuse(deps, req, res, source, path, e);
+    return;
+  }
+  app(req, res);
 }
 
 /**
