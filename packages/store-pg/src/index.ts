@@ -1,7 +1,8 @@
 /**
  * @kmsgate/store-pg: the shared store on PostgreSQL for more than one gateway (docs/scale-out.md).
- * So far the signing gates' state (PgPolicyState), the change feed other views can join, and
- * kmsgate's own versioned migrations.
+ * So far the signing gates' state (PgPolicyState), keys, API keys, key rotation and import tokens
+ * (the @kmsgate/store contracts), the change feed their views are kept current by, and kmsgate's own
+ * versioned migrations.
  */
 export * from './change-feed';
 export * from './faults';
@@ -9,5 +10,7 @@ export * from './feed-view';
 export * from './migrations';
 export * from './open';
 export * from './pg-api-keys';
+export * from './pg-import-tokens';
+export * from './pg-key-rotations';
 export * from './pg-keys';
 export * from './pg-policy-state';

@@ -134,6 +134,46 @@ export const MIGRATIONS: readonly string[] = [
     ON api_keys FOR EACH STATEMENT EXECUTE FUNCTION count_change();
   CREATE TRIGGER api_key_scopes_counted AFTER INSERT OR UPDATE OR DELETE ON api_key_scopes FOR EACH STATEMENT EXECUTE FUNCTION count_change();
   `,
+  // 3: key rotation of SYMMETRIC_DEFAULT keys and import tokens (pg-key-rotations.ts,
+  // pg-import-tokens.ts), as SQLite's migrations 7 and 9. Materials are read on every Encrypt and
+  // Decrypt, so their writes are counted; the rest is read only by writes and sweeps. A running
+  // rotation's age is measured on the database's clock (started_db_at), so gateways whose clocks
+  // disagree agree on when it has gone stale.
+  `
+  CREATE TABLE key_materials (
+    key_id        TEXT COLLATE "C" NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+    version       INTEGER NOT NULL CHECK (version >= 1),
+    handle        TEXT NOT NULL,
+    rotated_at    BIGINT NOT NULL,
+    rotation_type TEXT NOT NULL CHECK (rotation_type IN ('AUTOMATIC', 'ON_DEMAND')),
+    PRIMARY KEY (key_id, version)
+  );
+  CREATE TRIGGER key_materials_counted AFTER INSERT OR UPDATE OR DELETE ON key_materials FOR EACH STATEMENT EXECUTE FUNCTION count_change();
+  CREATE TABLE key_rotation (
+    key_id        TEXT COLLATE "C" PRIMARY KEY REFERENCES keys (key_id) ON DELETE CASCADE,
+    period_days   INTEGER,
+    anchor_at     BIGINT,
+    started_at    BIGINT,                    -- the claiming gateway's clock, as reported (OnDemandRotationStartDate)
+    started_db_at BIGINT,                    -- the database's clock at the claim: what staleness is measured on
+    started_type  TEXT CHECK (started_type IN ('AUTOMATIC', 'ON_DEMAND'))
+  );
+  CREATE INDEX key_rotation_schedule ON key_rotation (period_days, anchor_at);
+  CREATE TABLE import_tokens (
+    token_hash         BYTEA PRIMARY KEY,
+    key_id             TEXT COLLATE "C" NOT NULL,
+    backend_id         TEXT NOT NULL,
+    wrapping_handle    TEXT NOT NULL,
+    wrapping_key_spec  TEXT NOT NULL,
+    wrapping_algorithm TEXT NOT NULL,
+    public_key         BYTEA NOT NULL,
+    created_at         BIGINT NOT NULL,
+    valid_to           BIGINT NOT NULL,
+    state              TEXT NOT NULL CHECK (state IN ('open', 'used', 'superseded')),
+    wrapping_deleted   BOOLEAN NOT NULL DEFAULT FALSE
+  );
+  CREATE INDEX import_tokens_key ON import_tokens (key_id, state);
+  CREATE INDEX import_tokens_cleanup ON import_tokens (wrapping_deleted, valid_to);
+  `,
 ];
 
 /** The database was migrated by a newer kmsgate: this one must not write to it. */

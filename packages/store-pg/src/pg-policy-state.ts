@@ -31,14 +31,12 @@ import {
 } from '@kmsgate/policy';
 import type { Pool } from 'pg';
 import type { ChangeFeed } from './change-feed';
+import { DB_NOW_MS } from './db-clock';
 import { FeedView } from './feed-view';
 import { guarded, inTransaction } from './faults';
 
 /** The first argument of the per-key advisory lock ("kmsg"), so no other use of advisory locks collides with ours. */
 export const LEDGER_LOCK_NAMESPACE = 0x6b6d7367;
-
-/** The database clock in epoch milliseconds. */
-const DB_NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
 
 interface KillSwitchRow {
   target: string;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { storeContract } from '../../store/test/contract/suite';
-import { PgApiKeyRepository, PgKeyRepository, openPgGateState } from '../src';
+import { PgApiKeyRepository, PgImportTokenRepository, PgKeyRepository, PgKeyRotationRepository, openPgGateState } from '../src';
 import { testServer, type TestServer } from './helpers/pg-server';
 
 /**
@@ -24,9 +24,11 @@ storeContract('PostgreSQL', {
       const opened = await openPgGateState({ url });
       const keys = new PgKeyRepository(opened.pool, opened.feed, now);
       const apiKeys = new PgApiKeyRepository(opened.pool, opened.feed, sealKey, { now });
+      const rotations = new PgKeyRotationRepository(opened.pool, opened.feed);
+      const importTokens = new PgImportTokenRepository(opened.pool, opened.feed);
       // The repositories joined a running feed: their views load with its next reading.
       await opened.feed.read();
-      return { store: { keys, apiKeys, refresh: () => opened.feed.confirm().then(() => undefined) }, close: () => opened.close() };
+      return { store: { keys, apiKeys, rotations, importTokens, refresh: () => opened.feed.confirm().then(() => undefined) }, close: () => opened.close() };
     };
     const [a, b] = [await gateway(), await gateway()];
     return {

@@ -11,7 +11,8 @@ import type { Synchronous } from './contract/repository';
 import type { Db } from './db';
 import { ReadCache, type CachedRead } from './read-cache';
 
-const DAY_MS = 86_400_000;
+/** A rotation period is whole days of this many milliseconds. */
+export const DAY_MS = 86_400_000;
 
 interface MaterialRow {
   version: number;
@@ -20,11 +21,48 @@ interface MaterialRow {
   rotation_type: string;
 }
 
-interface StateRow {
+/** A key_rotation row's schedule and running rotation, times in epoch milliseconds. */
+export interface RotationStateRow {
   period_days: number | null;
   anchor_at: number | null;
   started_at: number | null;
   started_type: string | null;
+}
+
+type KeyRef = Pick<KeyRecord, 'keyId' | 'handle'>;
+
+/*
+ * What every KeyRotationRepository derives from a key and the materials rotation added to it
+ * (`rotated`, oldest first), whichever database they came from.
+ */
+
+/** Every material of a key, version 0 (the key's handle) first; the last is the current one. */
+export function allMaterials(key: KeyRef, rotated: readonly KeyMaterial[]): KeyMaterial[] {
+  return [{ version: 0, handle: key.handle }, ...rotated];
+}
+
+/** The material Encrypt uses now. */
+export function currentMaterial(key: KeyRef, rotated: readonly KeyMaterial[]): KeyMaterial {
+  return rotated.length > 0 ? rotated[rotated.length - 1]! : { version: 0, handle: key.handle };
+}
+
+/** The material of one version, if the key has it. */
+export function materialVersion(key: KeyRef, rotated: readonly KeyMaterial[], version: number): KeyMaterial | undefined {
+  if (version === 0) return { version: 0, handle: key.handle };
+  return rotated.find((m) => m.version === version);
+}
+
+export function checkRotationPeriod(periodDays: number): void {
+  if (!Number.isInteger(periodDays) || periodDays < 1) throw new RangeError('periodDays must be a positive integer');
+}
+
+export function rotationStateOf(r: RotationStateRow): RotationState {
+  return {
+    ...(r.period_days !== null && r.anchor_at !== null
+      ? { schedule: { periodDays: r.period_days, anchorAt: new Date(r.anchor_at), nextRotationDate: new Date(r.anchor_at + r.period_days * DAY_MS) } }
+      : {}),
+    ...(r.started_at !== null ? { running: { startedAt: new Date(r.started_at), type: r.started_type as RotationType } } : {}),
+  };
 }
 
 function toMaterial(r: MaterialRow): KeyMaterial {
@@ -41,7 +79,7 @@ export class KeyRotationStore implements Synchronous<KeyRotationRepository> {
       insertMaterial: db.prepare('INSERT INTO key_materials (key_id, version, handle, rotated_at, rotation_type) VALUES (?, ?, ?, ?, ?)'),
       lastVersion: db.prepare<[string], { v: number | null }>('SELECT max(version) AS v FROM key_materials WHERE key_id = ?'),
       onDemandCount: db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM key_materials WHERE key_id = ? AND rotation_type = 'ON_DEMAND'"),
-      state: db.prepare<[string], StateRow>('SELECT period_days, anchor_at, started_at, started_type FROM key_rotation WHERE key_id = ?'),
+      state: db.prepare<[string], RotationStateRow>('SELECT period_days, anchor_at, started_at, started_type FROM key_rotation WHERE key_id = ?'),
       enable: db.prepare(`INSERT INTO key_rotation (key_id, period_days, anchor_at) VALUES (@keyId, @period, @now)
         ON CONFLICT (key_id) DO UPDATE SET period_days = @period, anchor_at = coalesce(CASE WHEN period_days IS NULL THEN NULL ELSE anchor_at END, @now)`),
       disable: db.prepare('UPDATE key_rotation SET period_days = NULL, anchor_at = NULL WHERE key_id = ?'),
@@ -68,21 +106,16 @@ export class KeyRotationStore implements Synchronous<KeyRotationRepository> {
     return this.#materials.get(keyId, () => Object.freeze(this.stmts.materials.all(keyId).map((r) => Object.freeze(toMaterial(r)))));
   }
 
-  /** Every material of a key, version 0 (the key's handle) first; the last is the current one. */
-  materials(key: Pick<KeyRecord, 'keyId' | 'handle'>): KeyMaterial[] {
-    return [{ version: 0, handle: key.handle }, ...this.rotations(key.keyId)];
+  materials(key: KeyRef): KeyMaterial[] {
+    return allMaterials(key, this.rotations(key.keyId));
   }
 
-  /** The material Encrypt uses now. */
-  current(key: Pick<KeyRecord, 'keyId' | 'handle'>): KeyMaterial {
-    const rotated = this.rotations(key.keyId);
-    return rotated.length > 0 ? rotated[rotated.length - 1]! : { version: 0, handle: key.handle };
+  current(key: KeyRef): KeyMaterial {
+    return currentMaterial(key, this.rotations(key.keyId));
   }
 
-  /** The material of one version, if the key has it. */
-  version(key: Pick<KeyRecord, 'keyId' | 'handle'>, version: number): KeyMaterial | undefined {
-    if (version === 0) return { version: 0, handle: key.handle };
-    return this.rotations(key.keyId).find((m) => m.version === version);
+  version(key: KeyRef, version: number): KeyMaterial | undefined {
+    return materialVersion(key, this.rotations(key.keyId), version);
   }
 
   onDemandRotations(keyId: string): number {
@@ -91,13 +124,7 @@ export class KeyRotationStore implements Synchronous<KeyRotationRepository> {
 
   state(keyId: string): RotationState {
     const r = this.stmts.state.get(keyId);
-    if (!r) return {};
-    return {
-      ...(r.period_days !== null && r.anchor_at !== null
-        ? { schedule: { periodDays: r.period_days, anchorAt: new Date(r.anchor_at), nextRotationDate: new Date(r.anchor_at + r.period_days * DAY_MS) } }
-        : {}),
-      ...(r.started_at !== null ? { running: { startedAt: new Date(r.started_at), type: r.started_type as RotationType } } : {}),
-    };
+    return r ? rotationStateOf(r) : {};
   }
 
   /**
@@ -105,7 +132,7 @@ export class KeyRotationStore implements Synchronous<KeyRotationRepository> {
    * already, only the period changes (counted from when it was enabled or last rotated automatically).
    */
   enable(keyId: string, periodDays: number, now: Date): void {
-    if (!Number.isInteger(periodDays) || periodDays < 1) throw new RangeError('periodDays must be a positive integer');
+    checkRotationPeriod(periodDays);
     this.stmts.enable.run({ keyId, period: periodDays, now: now.getTime() });
   }
 

@@ -7,8 +7,8 @@
 import type { KeyRecord } from '@kmsgate/core';
 import type { GatewayStore } from '../../src/contract';
 
-/** What the contract covers so far: every implementation has these (PostgreSQL has no rotations or import tokens yet). */
-export type ContractStore = Pick<GatewayStore, 'keys' | 'apiKeys' | 'refresh'>;
+/** The repositories the contract covers (the signing gates' state has its own suite, packages/policy). */
+export type ContractStore = Pick<GatewayStore, 'keys' | 'apiKeys' | 'rotations' | 'importTokens' | 'refresh'>;
 
 export interface ContractDatabase {
   /** Two instances on the same fresh database, reading time from `now`. */
@@ -18,6 +18,7 @@ export interface ContractDatabase {
 const DAY = 86_400_000;
 const K1 = '00000000-0000-4000-8000-0000000000a1';
 const K2 = '00000000-0000-4000-8000-0000000000a2';
+const MINUTE = 60_000;
 
 /** Polls `check` (refreshing `store` first) until it holds; jest's timeout is the only limit. */
 export async function eventually(store: ContractStore, check: () => boolean): Promise<void> {
@@ -229,6 +230,152 @@ export function storeContract(name: string, database: ContractDatabase): void {
         await b.keys.recordCustomKeyStores(['hsm'], new Date(clock + DAY));
         expect(await b.keys.customKeyStoreCreatedAt('hsm')).toEqual(new Date(clock));
         expect(await a.keys.customKeyStoreCreatedAt('other')).toBeUndefined();
+      });
+    });
+
+    describe('key rotation', () => {
+      const symmetric = (keyId: string) =>
+        key(keyId, { keyUsage: 'ENCRYPT_DECRYPT', keySpec: 'SYMMETRIC_DEFAULT', handle: '7:1', publicKey: new Uint8Array(0) });
+
+      test('materials: version 0 is the key handle; each rotation adds the next, current at once here and on the other instance after refresh; they go with their key', async () => {
+        await a.keys.insertKey(symmetric(K1));
+        expect(a.rotations.materials(symmetric(K1))).toEqual([{ version: 0, handle: '7:1' }]);
+        expect(await a.rotations.recordRotation(K1, '7:2', 'ON_DEMAND', new Date(clock))).toEqual({
+          version: 1,
+          handle: '7:2',
+          rotatedAt: new Date(clock),
+          rotationType: 'ON_DEMAND',
+        });
+        expect(a.rotations.current(symmetric(K1))).toMatchObject({ version: 1, handle: '7:2' });
+        await eventually(b, () => b.rotations.current(symmetric(K1)).version === 1);
+        expect(await b.rotations.recordRotation(K1, '7:3', 'AUTOMATIC', new Date(clock + DAY))).toMatchObject({ version: 2 });
+        expect(b.rotations.version(symmetric(K1), 1)).toEqual({ version: 1, handle: '7:2', rotatedAt: new Date(clock), rotationType: 'ON_DEMAND' });
+        expect(b.rotations.version(symmetric(K1), 0)).toEqual({ version: 0, handle: '7:1' });
+        expect(b.rotations.version(symmetric(K1), 3)).toBeUndefined();
+        await eventually(a, () => a.rotations.rotations(K1).length === 2);
+        expect(a.rotations.materials(symmetric(K1)).map((m) => m.handle)).toEqual(['7:1', '7:2', '7:3']);
+        expect(await a.rotations.onDemandRotations(K1)).toBe(1);
+        await a.keys.setKeyState(K1, 'PendingDeletion', new Date(clock));
+        expect(await a.keys.deleteDueKey(K1)).toBe(true);
+        await eventually(b, () => b.rotations.rotations(K1).length === 0);
+      });
+
+      test('schedule: enable from now, a new period keeps the anchor, an automatic rotation restarts it, an on-demand one does not; due keys are enabled ones past their date', async () => {
+        await a.keys.insertKey(symmetric(K1));
+        await a.keys.insertKey(symmetric(K2));
+        expect(await a.rotations.state(K1)).toEqual({});
+        await a.rotations.enable(K1, 365, new Date(clock));
+        await b.rotations.enable(K1, 100, new Date(clock + 10 * DAY));
+        expect((await a.rotations.state(K1)).schedule).toEqual({ periodDays: 100, anchorAt: new Date(clock), nextRotationDate: new Date(clock + 100 * DAY) });
+        await b.rotations.recordRotation(K1, '7:2', 'ON_DEMAND', new Date(clock + 50 * DAY));
+        expect((await a.rotations.state(K1)).schedule?.nextRotationDate).toEqual(new Date(clock + 100 * DAY));
+        await a.rotations.setSchedule(K2, 30, new Date(clock - 40 * DAY));
+        expect(await b.rotations.dueForRotation(new Date(clock + 100 * DAY))).toEqual([K2, K1]);
+        await a.rotations.recordRotation(K1, '7:3', 'AUTOMATIC', new Date(clock + 101 * DAY));
+        expect((await b.rotations.state(K1)).schedule?.nextRotationDate).toEqual(new Date(clock + 201 * DAY));
+        await a.keys.setKeyState(K2, 'Disabled');
+        expect(await b.rotations.dueForRotation(new Date(clock + 102 * DAY))).toEqual([]);
+        await b.rotations.disable(K1);
+        expect(await a.rotations.state(K1)).toEqual({});
+        await expect(a.rotations.enable(K1, 0, new Date(clock))).rejects.toThrow(RangeError);
+        expect(await a.rotations.state(K1)).toEqual({});
+      });
+
+      test('the running mark is taken once across instances, until released or recorded', async () => {
+        await a.keys.insertKey(symmetric(K1));
+        expect(await a.rotations.claim(K1, 'ON_DEMAND', new Date(clock), new Date(clock - 5 * MINUTE))).toBe(true);
+        expect((await b.rotations.state(K1)).running).toEqual({ startedAt: new Date(clock), type: 'ON_DEMAND' });
+        expect(await b.rotations.claim(K1, 'AUTOMATIC', new Date(clock), new Date(clock - 5 * MINUTE))).toBe(false);
+        await a.rotations.release(K1);
+        expect(await b.rotations.claim(K1, 'AUTOMATIC', new Date(clock), new Date(clock - 5 * MINUTE))).toBe(true);
+        await b.rotations.recordRotation(K1, '7:2', 'AUTOMATIC', new Date(clock));
+        expect((await a.rotations.state(K1)).running).toBeUndefined();
+      });
+
+      test('two instances claiming one key at once: exactly one wins', async () => {
+        await a.keys.insertKey(symmetric(K1));
+        const claims = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).rotations.claim(K1, 'ON_DEMAND', new Date(clock), new Date(clock - 5 * MINUTE))),
+        );
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        // Recording races too: each rotation gets its own version.
+        const recorded = await Promise.all([a, b, a, b].map((s, i) => s.rotations.recordRotation(K1, `7:${i + 2}`, 'ON_DEMAND', new Date(clock))));
+        expect(recorded.map((m) => m.version).sort()).toEqual([1, 2, 3, 4]);
+      });
+    });
+
+    describe('import tokens', () => {
+      const pending = (keyId: string) => key(keyId, { keyState: 'PendingImport', origin: 'EXTERNAL', handle: '', publicKey: new Uint8Array(0) });
+      const token = (n: number, keyId = K1, validMs = DAY) => ({
+        tokenHash: new Uint8Array(32).fill(n),
+        keyId,
+        backendId: 'hsm',
+        wrappingHandle: `1:${n}`,
+        wrappingKeySpec: 'RSA_2048',
+        wrappingAlgorithm: 'RSAES_OAEP_SHA_256',
+        publicKey: new Uint8Array([n]),
+        createdAt: new Date(clock),
+        validTo: new Date(clock + validMs),
+      });
+      const material = { keyId: K1, handle: '1:99', publicKey: new Uint8Array([9, 9]) };
+
+      test('a token is found, superseded by the next one for its key, used once; using it enables the key atomically', async () => {
+        await a.keys.insertKey(pending(K1));
+        await a.importTokens.issue(token(1));
+        expect(await b.importTokens.find(token(1).tokenHash)).toEqual({ ...token(1), state: 'open', wrappingDeleted: false });
+        await b.importTokens.issue(token(2));
+        expect((await a.importTokens.find(token(1).tokenHash))?.state).toBe('superseded');
+        expect(await a.importTokens.use(token(1).tokenHash, new Date(clock), material)).toBe('token');
+        expect(await a.importTokens.use(token(2).tokenHash, new Date(clock), material)).toBe('done');
+        expect(a.keys.getKey(K1)).toMatchObject({ keyState: 'Enabled', handle: '1:99', publicKey: new Uint8Array([9, 9]) });
+        await eventually(b, () => b.keys.getKey(K1)?.keyState === 'Enabled');
+        expect(await b.importTokens.use(token(2).tokenHash, new Date(clock), material)).toBe('token');
+        expect(await b.importTokens.find(new Uint8Array(32))).toBeUndefined();
+      });
+
+      test('an expired token is refused; a key that no longer waits for material refuses, changing nothing', async () => {
+        await a.keys.insertKey(pending(K1));
+        await a.importTokens.issue(token(1, K1, MINUTE));
+        expect(await b.importTokens.use(token(1).tokenHash, new Date(clock + MINUTE), material)).toBe('token');
+        await a.importTokens.issue(token(2));
+        await a.keys.setKeyState(K1, 'Disabled');
+        expect(await b.importTokens.use(token(2).tokenHash, new Date(clock), material)).toBe('key');
+        expect((await a.importTokens.find(token(2).tokenHash))?.state).toBe('open');
+        expect(a.keys.getKey(K1)).toMatchObject({ keyState: 'Disabled', handle: '' });
+        // Without material only the token ends.
+        expect(await b.importTokens.use(token(2).tokenHash, new Date(clock))).toBe('done');
+      });
+
+      test('cleanup: used, superseded and expired tokens until their wrapping key is deleted; rows of deleted keys then go', async () => {
+        await a.keys.insertKey(pending(K1));
+        await a.keys.insertKey(pending(K2));
+        await a.importTokens.issue(token(1));
+        await a.importTokens.issue(token(2));
+        await a.importTokens.issue(token(3, K2, MINUTE));
+        expect((await b.importTokens.forCleanup(new Date(clock))).map((t) => t.tokenHash[0])).toEqual([1]);
+        expect((await b.importTokens.forCleanup(new Date(clock + MINUTE))).map((t) => t.tokenHash[0]).sort()).toEqual([1, 3]);
+        await b.importTokens.wrappingDeleted(token(1).tokenHash);
+        expect((await a.importTokens.find(token(1).tokenHash))?.wrappingDeleted).toBe(true);
+        await a.keys.setKeyState(K2, 'PendingDeletion', new Date(clock));
+        expect(await a.keys.deleteDueKey(K2)).toBe(true);
+        await a.importTokens.wrappingDeleted(token(3).tokenHash);
+        expect(await b.importTokens.find(token(3).tokenHash)).toBeUndefined();
+        expect(await b.importTokens.forCleanup(new Date(clock + MINUTE))).toEqual([]);
+      });
+
+      test('two instances using one token at once: exactly one succeeds; two issuing for one key leave one token open', async () => {
+        await a.keys.insertKey(pending(K1));
+        await a.importTokens.issue(token(1));
+        const uses = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).importTokens.use(token(1).tokenHash, new Date(clock), material)),
+        );
+        expect(uses.filter((u) => u === 'done')).toHaveLength(1);
+        expect(uses.filter((u) => u !== 'done')).toEqual(Array.from({ length: 9 }, () => 'token'));
+
+        await a.keys.insertKey(pending(K2));
+        await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? a : b).importTokens.issue(token(10 + i, K2))));
+        const states = await Promise.all(Array.from({ length: 6 }, (_, i) => b.importTokens.find(token(10 + i).tokenHash)));
+        expect(states.filter((t) => t?.state === 'open')).toHaveLength(1);
       });
     });
   });
