@@ -6,9 +6,15 @@
  * the entries in the store, and only then releases them on the device. A key use the device logged
  * but kmsgate did not record (someone signed with the runtime password outside kmsgate) is logged
  * as an error with its entry and counted in /metrics and /health.
+ *
+ * Gateways beside the same HSM (and `kmsgate hsm audit`) take turns: a pass holds the backend's
+ * witness lease in the store (DeviceLogRepository), so no two read and keep the same entries. A
+ * timed pass that finds the lease held skips (the holder is doing the work); a release for a full
+ * log waits for it.
  */
+import { randomUUID } from 'node:crypto';
 import { KEY_SPECS, hasKeyMaterial, isSupportedKeySpec, type KeyRecord } from '@kmsgate/core';
-import { materialUseName, type HsmLogStore, type KeyRepository, type KeyRotationRepository } from '@kmsgate/store';
+import { DEVICE_LOG_LEASE_MS, materialUseName, type DeviceLogRepository, type KeyRepository, type KeyRotationRepository } from '@kmsgate/store';
 import {
   type DeviceLogRead,
   KEY_OBJECT_TYPE,
@@ -57,8 +63,8 @@ export interface DeviceLogWitness {
 }
 
 export interface DeviceLogWitnessOptions {
-  /** Where the entries read and the reconciliation's progress are kept. */
-  logs: HsmLogStore;
+  /** Where the entries read, the reconciliation's progress and the witness lease are kept. */
+  logs: DeviceLogRepository;
   keys: KeyRepository;
   rotations: KeyRotationRepository;
   /** Brings the store's views up to date before a run (GatewayStore.refresh): another gateway may have created or rotated keys. */
@@ -100,15 +106,31 @@ export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLog
   const statuses = new Map<string, DeviceLogStatus>(targets.map((t) => [t.backendId, { unexplained: 0, problems: [] }]));
   const running = new Map<string, Promise<void>>();
   const timers: NodeJS.Timeout[] = [];
+  const holder = `gateway ${randomUUID()}`;
 
-  async function audit(target: DeviceLogTarget): Promise<void> {
+  /** Takes the backend's lease; with `wait`, polls (20 ms doubling to 250 ms) until it is free or a lease's length has passed. */
+  async function takeLease(backendId: string, wait: boolean): Promise<boolean> {
+    let waited = 0;
+    for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
+      if (await logs.takeLease(backendId, holder, DEVICE_LOG_LEASE_MS)) return true;
+      if (!wait || waited >= DEVICE_LOG_LEASE_MS) return false;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      waited += delay;
+    }
+  }
+
+  async function audit(target: DeviceLogTarget, wait: boolean): Promise<void> {
     const status = statuses.get(target.backendId)!;
     const at = now();
-    status.lastRunAt = at;
-    const clients = target.connectorUrls.map(
-      (connectorUrl) => new YubiHsmClient({ connectorUrl, authKeyId: target.authKeyId, password: target.password, maxSessions: 1 }),
-    );
+    let held = false;
+    const clients: YubiHsmClient[] = [];
     try {
+      held = await takeLease(target.backendId, wait);
+      // Another witness holds it: that one is reading and keeping these devices' logs now.
+      if (!held) return;
+      status.lastRunAt = at;
+      for (const connectorUrl of target.connectorUrls)
+        clients.push(new YubiHsmClient({ connectorUrl, authKeyId: target.authKeyId, password: target.password, maxSessions: 1 }));
       // Device logs first, kmsgate's records second: a signature the device made before its log
       // was read has its record written by the time the records are read.
       const reads: DeviceLogRead[] = [];
@@ -116,7 +138,7 @@ export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLog
       const entries = reads.flatMap((d) => d.fresh.map((e) => ({ ...e, serial: d.serial })));
       await refresh();
       const objectOf = await objectsOf(keys, rotations, target.backendId);
-      const { result } = logs.reconcileRound(target.backendId, entries, objectOf, at, (recorded, carried) =>
+      const { result } = await logs.reconcileRound(target.backendId, holder, entries, objectOf, at, (recorded, carried) =>
         reconcile({ entries, recorded, carried, kmsgateObjects: new Set(objectOf.values()) }),
       );
       for (const [i, d] of reads.entries()) {
@@ -132,18 +154,20 @@ export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLog
       for (const p of status.problems) logger.error('device log: problem', { backend: target.backendId, problem: p });
       metrics.deviceLogRun(target.backendId, { at, matched: result.matched, unexplained: status.unexplained, problems: status.problems.length, ok: true });
     } catch (e) {
+      status.lastRunAt = at;
       status.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       logger.error('device log: the reconciliation failed; retried on the next run', { backend: target.backendId, error: status.error });
       metrics.deviceLogRun(target.backendId, { at, matched: 0, unexplained: status.unexplained, problems: status.problems.length, ok: false });
     } finally {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      if (held) await logs.dropLease(target.backendId, holder).catch(() => undefined);
     }
   }
 
-  function runTarget(t: DeviceLogTarget): Promise<void> {
+  function runTarget(t: DeviceLogTarget, wait = false): Promise<void> {
     let p = running.get(t.backendId);
     if (!p) {
-      p = audit(t).finally(() => running.delete(t.backendId));
+      p = audit(t, wait).finally(() => running.delete(t.backendId));
       running.set(t.backendId, p);
     }
     return p;
@@ -157,7 +181,7 @@ export function createDeviceLogWitness(opts: DeviceLogWitnessOptions): DeviceLog
       const target = targets.find((t) => t.backendId === backendId);
       if (!target) return;
       await running.get(backendId);
-      await runTarget(target);
+      await runTarget(target, true);
     },
     status: () => statuses,
     start() {

@@ -3,8 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand, SignCommand } from '@aws-sdk/client-kms';
+import { openSqliteGatewayStore, readAuditRecords, type AuditRecordFilter, type DeviceLogRepository } from '@kmsgate/store';
+import { PgDeviceLogRepository, openPgGateState, type PgGateState } from '@kmsgate/store-pg';
 import { AUDITED_COMMANDS, AuditMode, YubiHsmClient, authKeyOf } from '@kmsgate/yubihsm';
 import { startSimulator, type RunningSimulator } from '@kmsgate/yubihsm-sim';
+import { createDeviceLogWitness } from '../src/device-log-witness';
+import { silentLogger } from '../src/log';
+import { createMetrics } from '../src/metrics';
+import { testServer } from '../../../packages/store-pg/test/helpers/pg-server';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 
 /**
@@ -137,4 +143,98 @@ it('with force audit on, releases the full device log when the device refuses a 
     await device.close();
     rmSync(own, { recursive: true, force: true });
   }
+});
+
+/** Yubico's command code of Sign ECDSA (the device logs it once per signature). */
+const SIGN_ECDSA = 0x56;
+
+interface KeptEntry {
+  number: number;
+  command: number;
+  digest: string;
+}
+
+/**
+ * Two gateways beside one HSM, each with its own witness of the device, on one shared store:
+ * `logs(i)` is gateway i's device-log state, `kept()` every entry the store kept, in order.
+ */
+async function twoWitnessesAtOnce(logs: (i: number) => DeviceLogRepository, kept: () => Promise<KeptEntry[]>): Promise<void> {
+  const kms = t.client();
+  const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
+  const reads = openSqliteGatewayStore({ KMSGATE_DATA_DIR: t.dataDir });
+  const witnesses = [0, 1].map((i) =>
+    createDeviceLogWitness({
+      logs: logs(i),
+      keys: reads.keys,
+      rotations: reads.rotations,
+      refresh: () => reads.refresh(),
+      targets: [{ backendId: 'hsm', connectorUrls: [sim.url], authKeyId: authKeyOf('auditor').id, password: 'auditor-pw', intervalMs: 3_600_000 }],
+      logger: silentLogger,
+      metrics: createMetrics(),
+      now: () => new Date(),
+    }),
+  );
+  try {
+    const before = (await kept()).length;
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 3; i++)
+        await kms.send(new SignCommand({ KeyId: KeyMetadata!.KeyId!, Message: Buffer.from(`r${round}-${i}`), SigningAlgorithm: 'ECDSA_SHA_256' }));
+      await Promise.all(witnesses.map((w) => w.run()));
+    }
+    // The lease may have sent one witness away in the last round: one more pass each keeps the rest.
+    for (const w of witnesses) await w.run();
+    const all = await kept();
+    expect(new Set(all.map((e) => e.digest)).size).toBe(all.length);
+    // Consecutive device entry numbers from the first one kept here on: nothing lost in between.
+    const mine = all.slice(before);
+    for (let i = 1; i < mine.length; i++) expect(mine[i]!.number).toBe((mine[i - 1]!.number + 1) % 0x10000);
+    expect(mine.filter((e) => e.command === SIGN_ECDSA)).toHaveLength(15);
+    for (const w of witnesses) expect(w.status().get('hsm')).toMatchObject({ unexplained: 0, problems: [] });
+    expect(witnesses.map((w) => w.status().get('hsm')!.error)).toEqual([undefined, undefined]);
+  } finally {
+    for (const w of witnesses) await w.stop();
+    await reads.close();
+  }
+}
+
+describe('two witnesses beside one HSM, run at once again and again: every device entry is kept exactly once, none is lost', () => {
+  it('SQLite (two connections to the gateway store)', async () => {
+    // Whatever earlier tests left on the device is kept by the gateway's own witness first.
+    await t.gateway.reconcileDeviceLogs();
+    const stores = [openSqliteGatewayStore({ KMSGATE_DATA_DIR: t.dataDir }), openSqliteGatewayStore({ KMSGATE_DATA_DIR: t.dataDir })];
+    try {
+      await twoWitnessesAtOnce(
+        (i) => stores[i]!.deviceLogs,
+        async () => t.db.prepare('SELECT number, command, hex(digest) AS digest FROM hsm_log_entries ORDER BY id').all() as KeptEntry[],
+      );
+    } finally {
+      for (const s of stores) await s.close();
+    }
+  });
+
+  it('PostgreSQL (two pools on one database; the audit records read from the gateway that signs)', async () => {
+    const server = await testServer();
+    const gates: PgGateState[] = [];
+    try {
+      const url = await server.createDatabase();
+      for (let i = 0; i < 2; i++) gates.push(await openPgGateState({ url }));
+      // The device's log starts where the gateway's own witness left it.
+      await t.gateway.reconcileDeviceLogs();
+      const last = t.db.prepare('SELECT * FROM hsm_log_entries ORDER BY id DESC LIMIT 1').get() as Record<string, unknown>;
+      await gates[0]!.pool.query(
+        `INSERT INTO hsm_log_entries (serial, number, command, length, session_key, target_key, second_key, result, tick, digest, read_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)`,
+        [last.serial, last.number, last.command, last.length, last.session_key, last.target_key, last.second_key, last.result, last.tick, last.digest],
+      );
+      const audit = { records: async (filter: AuditRecordFilter) => readAuditRecords(t.db, filter) };
+      await twoWitnessesAtOnce(
+        (i) => new PgDeviceLogRepository(gates[i]!.pool, audit),
+        async () =>
+          (await gates[0]!.pool.query<KeptEntry>("SELECT number, command, upper(encode(digest, 'hex')) AS digest FROM hsm_log_entries ORDER BY id")).rows,
+      );
+    } finally {
+      for (const g of gates) await g.close();
+      await server.close();
+    }
+  });
 });

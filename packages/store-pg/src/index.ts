@@ -10,6 +10,7 @@ export * from './feed-view';
 export * from './migrations';
 export * from './open';
 export * from './pg-api-keys';
+export * from './pg-device-logs';
 export * from './pg-import-tokens';
 export * from './pg-key-rotations';
 export * from './pg-keys';

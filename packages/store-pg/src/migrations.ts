@@ -174,6 +174,37 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX import_tokens_key ON import_tokens (key_id, state);
   CREATE INDEX import_tokens_cleanup ON import_tokens (wrapping_deleted, valid_to);
   `,
+  // 4: the device-log witness's state (pg-device-logs.ts), as SQLite's migrations 5 and 12: every
+  // YubiHSM 2 log entry kept, how far each backend's reconciliation has got, and the witness lease
+  // (its expiry on the database's clock).
+  `
+  CREATE TABLE hsm_log_entries (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- the order entries were kept in
+    serial        BIGINT NOT NULL,
+    number        INTEGER NOT NULL,          -- the device's entry number (mod 2^16)
+    command       INTEGER NOT NULL,
+    length        INTEGER NOT NULL,
+    session_key   INTEGER NOT NULL,
+    target_key    INTEGER NOT NULL,
+    second_key    INTEGER NOT NULL,
+    result        INTEGER NOT NULL,
+    tick          INTEGER NOT NULL,
+    digest        BYTEA NOT NULL,            -- 16 bytes, chained by the device
+    read_at       BIGINT NOT NULL
+  );
+  CREATE INDEX hsm_log_entries_device ON hsm_log_entries (serial, id);
+  CREATE TABLE hsm_reconcile_state (
+    backend_id    TEXT PRIMARY KEY,
+    audit_seq     BIGINT NOT NULL,
+    carried       TEXT NOT NULL,             -- JSON [[object id, records not yet matched], …]
+    updated_at    BIGINT NOT NULL
+  );
+  CREATE TABLE hsm_witness_lease (
+    backend_id    TEXT PRIMARY KEY,
+    holder        TEXT NOT NULL,
+    until         BIGINT NOT NULL
+  );
+  `,
 ];
 
 /** The database was migrated by a newer kmsgate: this one must not write to it. */

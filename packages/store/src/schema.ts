@@ -257,4 +257,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE signing_ledger ADD COLUMN fingerprint BLOB;
   CREATE INDEX signing_ledger_pending ON signing_ledger (fingerprint) WHERE fingerprint IS NOT NULL;
   `,
+  // 12: who witnesses a backend's device logs now (hsm-log.ts, contract/device-logs.ts): a gateway's
+  // device-log witness or `kmsgate hsm audit` holds the lease while it reads, keeps and releases the
+  // entries, so two never keep the same entries twice.
+  `
+  CREATE TABLE hsm_witness_lease (
+    backend_id    TEXT PRIMARY KEY,
+    holder        TEXT NOT NULL,
+    until         INTEGER NOT NULL           -- epoch milliseconds: after this another witness may take it over
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -8,6 +8,7 @@ import { ApiKeyStore } from './api-keys';
 import { AuditLog } from './audit';
 import {
   API_KEY_REPOSITORY,
+  DEVICE_LOG_REPOSITORY,
   IMPORT_TOKEN_REPOSITORY,
   KEY_REPOSITORY,
   KEY_ROTATION_REPOSITORY,
@@ -52,7 +53,7 @@ export function openSqliteGatewayStore(env: NodeJS.ProcessEnv, opts: SqliteGatew
       rotations: promised(new KeyRotationStore(db), KEY_ROTATION_REPOSITORY),
       importTokens: promised(new ImportTokenStore(db), IMPORT_TOKEN_REPOSITORY),
       policyState: new SqlitePolicyState(db, { now }),
-      deviceLogs: new HsmLogStore(db),
+      deviceLogs: promised(new HsmLogStore(db, now), DEVICE_LOG_REPOSITORY),
       openAudit: (options) => new AuditLog(db, options),
       // async: a failed read of the counter is a rejection, as a network store's would be.
       async refresh() {

@@ -11,9 +11,15 @@ storeContract('SQLite', {
     const env = { KMSGATE_DATA_DIR: dir };
     const a = openSqliteGatewayStore(env, { create: true, now });
     const b = openSqliteGatewayStore(env, { now });
+    const log = await a.openAudit({ now });
     return {
       a,
       b,
+      async audit(input) {
+        await log.append(input);
+      },
+      // Leases run on the stores' clock, `now`, which the suite moves itself.
+      async leaseTimePasses() {},
       async close() {
         await a.close();
         await b.close();

@@ -5,7 +5,7 @@
  * the device (SET_LOG_INDEX), which is what lets a device with force audit on keep working.
  * Exit 1 when the device did something kmsgate did not record, or its log does not chain.
  */
-import { HsmLogStore, KeyStore, type StoredLogEntry } from '@kmsgate/store';
+import { DEVICE_LOG_LEASE_MS, HsmLogStore, KeyStore, type StoredLogEntry } from '@kmsgate/store';
 import {
   type DeviceLogEntry,
   type DeviceLogRead,
@@ -66,6 +66,10 @@ async function readDevice(connectorUrl: string, password: string, store: (serial
 export async function hsmAudit(opts: HsmAuditOptions, io: CliIo, setExitCode: (code: number) => void): Promise<void> {
   const password = auditorPassword(opts);
   const reads: DeviceRead[] = [];
+  // A gateway's device-log witness may be reading the same devices: one at a time (DeviceLogRepository).
+  const holder = `kmsgate hsm audit ${process.pid}`;
+  if (!withDb(io.env, (db) => new HsmLogStore(db).takeLease(opts.backend, holder, DEVICE_LOG_LEASE_MS)))
+    throw new CliError(`a gateway's device-log witness is reading backend '${opts.backend}' now; run this again in a minute`);
   try {
     // Device logs first, kmsgate's records second: a signature the device made before its log was
     // read has its record written by the time the records are read.
@@ -79,7 +83,7 @@ export async function hsmAudit(opts: HsmAuditOptions, io: CliIo, setExitCode: (c
         ),
       );
       const entries: DeviceLogEntry[] = reads.flatMap((d) => d.fresh.map((e) => ({ ...e, serial: d.serial })));
-      return new HsmLogStore(db).reconcileRound(opts.backend, entries, objectOf, new Date(), (recorded, carried) =>
+      return new HsmLogStore(db).reconcileRound(opts.backend, holder, entries, objectOf, new Date(), (recorded, carried) =>
         reconcile({ entries, recorded, carried, kmsgateObjects: new Set(objectOf.values()) }),
       );
     });
@@ -123,5 +127,6 @@ export async function hsmAudit(opts: HsmAuditOptions, io: CliIo, setExitCode: (c
     if (unexplained.length > 0 || problems.length > 0) setExitCode(1);
   } finally {
     await Promise.all(reads.map((d) => d.client.close().catch(() => undefined)));
+    withDb(io.env, (db) => new HsmLogStore(db).dropLease(opts.backend, holder));
   }
 }

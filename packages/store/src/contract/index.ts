@@ -3,4 +3,5 @@ export * from './keys';
 export * from './api-keys';
 export * from './key-rotations';
 export * from './import-tokens';
+export * from './device-logs';
 export * from './gateway-store';

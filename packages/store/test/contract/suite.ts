@@ -5,14 +5,25 @@
  * the other after its next refresh; bad input is a rejection that changes nothing.
  */
 import type { KeyRecord } from '@kmsgate/core';
-import type { GatewayStore } from '../../src/contract';
+import type { AuditInput } from '../../src/audit';
+import { DEVICE_LOG_LEASE_MS, WitnessLeaseLostError, type GatewayStore, type StoredLogEntry } from '../../src/contract';
 
 /** The repositories the contract covers (the signing gates' state has its own suite, packages/policy). */
-export type ContractStore = Pick<GatewayStore, 'keys' | 'apiKeys' | 'rotations' | 'importTokens' | 'refresh'>;
+export type ContractStore = Pick<GatewayStore, 'keys' | 'apiKeys' | 'rotations' | 'importTokens' | 'deviceLogs' | 'refresh'>;
 
 export interface ContractDatabase {
-  /** Two instances on the same fresh database, reading time from `now`. */
-  open(now: () => Date): Promise<{ a: ContractStore; b: ContractStore; close(): Promise<void> }>;
+  /**
+   * Two instances on the same fresh database, reading time from `now`; `audit` appends a record to
+   * the audit log their device-log rounds read; `leaseTimePasses` makes `ms` pass on the clock
+   * witness leases run on, where that is not `now` (PostgreSQL's: the database's).
+   */
+  open(now: () => Date): Promise<{
+    a: ContractStore;
+    b: ContractStore;
+    audit(input: AuditInput): Promise<void>;
+    leaseTimePasses(ms: number): Promise<void>;
+    close(): Promise<void>;
+  }>;
 }
 
 const DAY = 86_400_000;
@@ -35,10 +46,12 @@ export function storeContract(name: string, database: ContractDatabase): void {
     let a: ContractStore;
     let b: ContractStore;
     let close: () => Promise<void>;
+    let audit: (input: AuditInput) => Promise<void>;
+    let leaseTimePasses: (ms: number) => Promise<void>;
 
     beforeEach(async () => {
       clock = Date.UTC(2026, 0, 1);
-      ({ a, b, close } = await database.open(() => new Date(clock)));
+      ({ a, b, audit, leaseTimePasses, close } = await database.open(() => new Date(clock)));
     });
     afterEach(async () => {
       await close();
@@ -376,6 +389,109 @@ export function storeContract(name: string, database: ContractDatabase): void {
         await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? a : b).importTokens.issue(token(10 + i, K2))));
         const states = await Promise.all(Array.from({ length: 6 }, (_, i) => b.importTokens.find(token(10 + i).tokenHash)));
         expect(states.filter((t) => t?.state === 'open')).toHaveLength(1);
+      });
+    });
+
+    describe('device-log witness state', () => {
+      const SIGN_ECDSA = 0x56;
+      const entry = (serial: number, n: number): StoredLogEntry => ({
+        serial,
+        number: n,
+        command: SIGN_ECDSA,
+        length: 32,
+        sessionKey: 4,
+        targetKey: 7,
+        secondKey: 0xffff,
+        result: SIGN_ECDSA | 0x80,
+        tick: 1000 + n,
+        digest: new Uint8Array(16).fill(n),
+      });
+      const objects = new Map([
+        [K1, 7],
+        [`${K2}/1`, 9],
+      ]);
+      /** A round that hands back what it was given, carrying every recorded use on. */
+      const round = (store: ContractStore, holder: string, entries: StoredLogEntry[]) =>
+        store.deviceLogs.reconcileRound('hsm', holder, entries, objects, new Date(clock), (recorded, carried) => ({
+          recorded: [...recorded],
+          carried: [...carried],
+          carry: new Map([...carried, ...recorded]),
+        }));
+
+      test('a round keeps the entries and the progress, counting the Sign records and named device uses since the last round by device object', async () => {
+        expect(await a.deviceLogs.reconcileState('hsm')).toEqual({ auditSeq: 0, carried: new Map() });
+        await audit({ requestId: 'r1', operation: 'Sign', keyId: K1, decision: 'accept' });
+        await audit({ requestId: 'r2', operation: 'Sign', keyId: K1, decision: 'deny', gate: 'policy' });
+        await audit({ requestId: 'r3', operation: 'Encrypt', keyId: K2, decision: 'accept', summary: { deviceUses: { [`${K2}/1`]: 2 } } });
+        await audit({ requestId: 'r4', operation: 'Sign', keyId: K2, decision: 'accept' });
+        expect(await a.deviceLogs.takeLease('hsm', 'A', DEVICE_LOG_LEASE_MS)).toBe(true);
+        const first = await round(a, 'A', [entry(100, 1), entry(100, 2), entry(200, 1)]);
+        expect(first).toEqual({
+          result: {
+            recorded: [
+              [7, 1],
+              [9, 2],
+            ],
+            carried: [],
+            carry: new Map([
+              [7, 1],
+              [9, 2],
+            ]),
+          },
+          records: 2,
+        });
+        expect(await b.deviceLogs.lastEntry(100)).toEqual(entry(100, 2));
+        expect(await b.deviceLogs.lastEntry(200)).toEqual(entry(200, 1));
+        expect(await b.deviceLogs.lastEntry(300)).toBeUndefined();
+        expect(await b.deviceLogs.reconcileState('hsm')).toEqual({
+          auditSeq: 4,
+          carried: new Map([
+            [7, 1],
+            [9, 2],
+          ]),
+        });
+        // The next round counts only what was recorded since.
+        await audit({ requestId: 'r5', operation: 'Sign', keyId: K1, decision: 'accept' });
+        const second = await round(a, 'A', [entry(100, 3)]);
+        expect(second.result.recorded).toEqual([[7, 1]]);
+        expect(second.result.carried).toEqual([
+          [7, 1],
+          [9, 2],
+        ]);
+        expect(await b.deviceLogs.lastEntry(100)).toEqual(entry(100, 3));
+        expect((await b.deviceLogs.reconcileState('hsm')).auditSeq).toBe(5);
+      });
+
+      test('the lease: one holder at a time, renewable, given up; a round without it is refused and keeps nothing', async () => {
+        expect(await a.deviceLogs.takeLease('hsm', 'A', DEVICE_LOG_LEASE_MS)).toBe(true);
+        expect(await b.deviceLogs.takeLease('hsm', 'B', DEVICE_LOG_LEASE_MS)).toBe(false);
+        expect(await b.deviceLogs.takeLease('other', 'B', DEVICE_LOG_LEASE_MS)).toBe(true);
+        expect(await a.deviceLogs.takeLease('hsm', 'A', DEVICE_LOG_LEASE_MS)).toBe(true);
+        await expect(round(b, 'B', [entry(100, 1)])).rejects.toBeInstanceOf(WitnessLeaseLostError);
+        expect(await a.deviceLogs.lastEntry(100)).toBeUndefined();
+        // Dropping someone else's lease does nothing; dropping one's own frees it.
+        await b.deviceLogs.dropLease('hsm', 'B');
+        expect(await b.deviceLogs.takeLease('hsm', 'B', DEVICE_LOG_LEASE_MS)).toBe(false);
+        await a.deviceLogs.dropLease('hsm', 'A');
+        expect(await b.deviceLogs.takeLease('hsm', 'B', DEVICE_LOG_LEASE_MS)).toBe(true);
+        await expect(round(a, 'A', [entry(100, 1)])).rejects.toBeInstanceOf(WitnessLeaseLostError);
+        await round(b, 'B', [entry(100, 1)]);
+        expect(await a.deviceLogs.lastEntry(100)).toEqual(entry(100, 1));
+      });
+
+      test('a lease that ran out is taken over, and the stalled holder can keep nothing after', async () => {
+        expect(await a.deviceLogs.takeLease('hsm', 'A', DEVICE_LOG_LEASE_MS)).toBe(true);
+        expect(await b.deviceLogs.takeLease('hsm', 'B', DEVICE_LOG_LEASE_MS)).toBe(false);
+        clock += DEVICE_LOG_LEASE_MS;
+        await leaseTimePasses(DEVICE_LOG_LEASE_MS);
+        expect(await b.deviceLogs.takeLease('hsm', 'B', DEVICE_LOG_LEASE_MS)).toBe(true);
+        await expect(round(a, 'A', [entry(100, 1)])).rejects.toBeInstanceOf(WitnessLeaseLostError);
+        expect(await b.deviceLogs.lastEntry(100)).toBeUndefined();
+      });
+
+      test('two witnesses taking one lease at once: exactly one gets it', async () => {
+        const taken = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).deviceLogs.takeLease('hsm', `W${i}`, DEVICE_LOG_LEASE_MS)));
+        expect(taken.filter(Boolean)).toHaveLength(1);
       });
     });
   });

@@ -56,10 +56,13 @@ export function entriesAfter(held: LogEntry[], last: KeptLogEntry | undefined): 
 }
 
 /** Reads the log of the device `client` reaches (a session with the auditor key). */
-export async function readDeviceLog(client: YubiHsmClient, lastKept: (serial: number) => KeptLogEntry | undefined): Promise<DeviceLogRead> {
+export async function readDeviceLog(
+  client: YubiHsmClient,
+  lastKept: (serial: number) => KeptLogEntry | undefined | Promise<KeptLogEntry | undefined>,
+): Promise<DeviceLogRead> {
   const log = await client.getLogEntries();
   const { serial } = await client.deviceInfo();
-  return { serial, unloggedBoots: log.unloggedBoots, unloggedAuths: log.unloggedAuths, ...entriesAfter(log.entries, lastKept(serial)) };
+  return { serial, unloggedBoots: log.unloggedBoots, unloggedAuths: log.unloggedAuths, ...entriesAfter(log.entries, await lastKept(serial)) };
 }
 
 /** Problems beside unexplained key uses: a log that does not chain, and events the full log could not record. */

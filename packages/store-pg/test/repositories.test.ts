@@ -1,13 +1,14 @@
 import type { KeyRecord } from '@kmsgate/core';
 import { StoreUnavailableError } from '@kmsgate/policy';
-import { openPgGateState, PgImportTokenRepository, PgKeyRepository, PgKeyRotationRepository, type PgGateState } from '../src';
+import { openPgGateState, PgDeviceLogRepository, PgImportTokenRepository, PgKeyRepository, PgKeyRotationRepository, type PgGateState } from '../src';
 import { testServer, type TestServer } from './helpers/pg-server';
 import { TcpProxy } from './helpers/tcp-proxy';
 
 /**
- * What the store contract suite cannot show for rotations and import tokens on PostgreSQL: a running
- * rotation's age is measured on the database's clock, not a gateway's, and an unreachable database
- * is StoreUnavailableError (503 at the server) for every call, with recovery when it returns.
+ * What the store contract suite cannot show for rotations, import tokens and device logs on
+ * PostgreSQL: a running rotation's age is measured on the database's clock, not a gateway's, and an
+ * unreachable database is StoreUnavailableError (503 at the server) for every call, with recovery
+ * when it returns.
  */
 let server: TestServer;
 beforeAll(async () => {
@@ -37,8 +38,10 @@ async function gateway(url: string, feed: { pollMs?: number; now?: () => number 
   const keys = new PgKeyRepository(opened.pool, opened.feed);
   const rotations = new PgKeyRotationRepository(opened.pool, opened.feed);
   const importTokens = new PgImportTokenRepository(opened.pool, opened.feed);
+  // No audit record in these tests: the rounds count none.
+  const deviceLogs = new PgDeviceLogRepository(opened.pool, { records: async () => [] });
   await opened.feed.read();
-  return { opened, keys, rotations, importTokens };
+  return { opened, keys, rotations, importTokens, deviceLogs };
 }
 
 test("a running rotation's age is measured on the database's clock: a gateway whose clock runs ahead cannot take it over; one that really is stale is", async () => {
@@ -64,7 +67,7 @@ test("a running rotation's age is measured on the database's clock: a gateway wh
   }
 });
 
-test('unreachable mid-call: every rotation and import-token call rejects with StoreUnavailableError and changes nothing; the material view refuses once stale; all recovers', async () => {
+test('unreachable mid-call: every rotation, import-token and device-log call rejects with StoreUnavailableError and changes nothing; the material view refuses once stale; all recovers', async () => {
   const url = new URL(await server.createDatabase());
   const proxy = new TcpProxy({ host: url.hostname, port: Number(url.port) });
   await proxy.start();
@@ -107,6 +110,11 @@ test('unreachable mid-call: every rotation and import-token call rejects with St
       ['use', () => g.importTokens.use(token.tokenHash, now, material)],
       ['forCleanup', () => g.importTokens.forCleanup(now)],
       ['wrappingDeleted', () => g.importTokens.wrappingDeleted(token.tokenHash)],
+      ['lastEntry', () => g.deviceLogs.lastEntry(1)],
+      ['reconcileState', () => g.deviceLogs.reconcileState('hsm')],
+      ['takeLease', () => g.deviceLogs.takeLease('hsm', 'w', 60_000)],
+      ['dropLease', () => g.deviceLogs.dropLease('hsm', 'w')],
+      ['reconcileRound', () => g.deviceLogs.reconcileRound('hsm', 'w', [], new Map(), now, () => ({ carry: new Map() }))],
     ];
     for (const [name, call] of calls) await expect(call().catch((e: unknown) => [name, e])).resolves.toEqual([name, expect.any(StoreUnavailableError)]);
     // Within the bound the view still answers from what was confirmed; past it, it refuses instead of answering stale.
@@ -118,9 +126,11 @@ test('unreachable mid-call: every rotation and import-token call rejects with St
     await g.opened.feed.confirm();
     expect(g.rotations.current(symmetric)).toEqual({ version: 0, handle: '7:1' });
     const { rows } = await g.opened.pool.query<{ n: string; open: string }>(
-      "SELECT (SELECT count(*) FROM key_rotation)::text AS n, (SELECT count(*) FROM import_tokens WHERE state = 'open' AND NOT wrapping_deleted)::text AS open",
+      `SELECT (SELECT count(*) FROM key_rotation)::text AS n, (SELECT count(*) FROM import_tokens WHERE state = 'open' AND NOT wrapping_deleted)::text AS open,
+         (SELECT count(*) FROM hsm_witness_lease)::text AS leases`,
     );
-    expect(rows[0]).toEqual({ n: '0', open: '1' });
+    expect(rows[0]).toEqual({ n: '0', open: '1', leases: '0' });
+    expect(await g.deviceLogs.takeLease('hsm', 'w', 60_000)).toBe(true);
     expect(await g.importTokens.use(token.tokenHash, new Date(), material)).toBe('done');
     expect(g.keys.getKey(K)?.keyState).toBe('Enabled');
   } finally {
