@@ -120,14 +120,19 @@ const AUDIT_JSONL_FILE = 'audit.jsonl';
  * Records a change made from the CLI in the gateway's audit log (decision admin, no API key: the
  * operator at the host), into the same chain and JSONL mirror the gateway writes.
  */
-export function auditCliChange(
+export async function auditCliChange(
   env: NodeJS.ProcessEnv,
   store: Pick<GatewayStore, 'openAudit'>,
   change: Pick<AuditInput, 'operation' | 'keyId' | 'summary'>,
-): void {
-  store.openAudit({ jsonlPath: join(resolveDataDir(env), AUDIT_JSONL_FILE) }).append({
-    requestId: `cli-${process.pid}-${Date.now()}`,
-    decision: 'admin',
-    ...change,
-  });
+): Promise<void> {
+  const audit = await store.openAudit({ jsonlPath: join(resolveDataDir(env), AUDIT_JSONL_FILE) });
+  try {
+    await audit.append({
+      requestId: `cli-${process.pid}-${Date.now()}`,
+      decision: 'admin',
+      ...change,
+    });
+  } finally {
+    await audit.close();
+  }
 }

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AuditLog, openDb, type AuditRecord } from '@kmsgate/store';
+import { SqliteAuditLog, openDb, type AuditRecord } from '@kmsgate/store';
 
 /** `kmsgate audit …` as a real process: the bin npm linked at the repository root (what `npx kmsgate` runs). */
 const ROOT = resolve(__dirname, '..', '..', '..');
@@ -33,20 +33,23 @@ function kmsgate(...args: string[]): Promise<Result> {
 }
 
 /** n records written the way the gateway writes them (SQLite + <data dir>/audit.jsonl). */
-function fill(n: number): AuditRecord[] {
+async function fill(n: number): Promise<AuditRecord[]> {
   const db = openDb(join(dataDir, 'kms.db'));
   try {
-    const log = new AuditLog(db, { jsonlPath: join(dataDir, 'audit.jsonl'), fsync: false });
-    return Array.from({ length: n }, (_, i) =>
-      log.append({
-        requestId: `req-${i + 1}`,
-        apiKeyId: 'ak_00000000000000aa',
-        operation: 'Sign',
-        keyId: `key-${i + 1}`,
-        decision: i % 2 ? 'deny' : 'accept',
-        ...(i % 2 ? { gate: 'policy' as const, reason: 'daily_cap' } : {}),
-      }),
-    );
+    const log = new SqliteAuditLog(db, { jsonlPath: join(dataDir, 'audit.jsonl'), fsync: false });
+    const out: AuditRecord[] = [];
+    for (let i = 0; i < n; i++)
+      out.push(
+        await log.append({
+          requestId: `req-${i + 1}`,
+          apiKeyId: 'ak_00000000000000aa',
+          operation: 'Sign',
+          keyId: `key-${i + 1}`,
+          decision: i % 2 ? 'deny' : 'accept',
+          ...(i % 2 ? { gate: 'policy' as const, reason: 'daily_cap' } : {}),
+        }),
+      );
+    return out;
   } finally {
     db.close();
   }
@@ -63,7 +66,7 @@ function tamper(sql: string): void {
 }
 
 test('verify: an intact chain and mirror', async () => {
-  const records = fill(12);
+  const records = await fill(12);
   const r = await kmsgate('audit', 'verify', '--jsonl');
   expect(r).toEqual({
     code: 0,
@@ -75,7 +78,7 @@ test('verify: an intact chain and mirror', async () => {
 });
 
 test('verify names an edited record (exit 1)', async () => {
-  fill(10);
+  await fill(10);
   tamper("UPDATE audit_log SET decision = 'accept', gate = NULL, reason = NULL WHERE seq = 6");
   const r = await kmsgate('audit', 'verify');
   expect(r.code).toBe(1);
@@ -83,7 +86,7 @@ test('verify names an edited record (exit 1)', async () => {
 });
 
 test('verify reports a deleted record as a gap', async () => {
-  fill(10);
+  await fill(10);
   tamper('DELETE FROM audit_log WHERE seq = 4');
   const r = await kmsgate('audit', 'verify', '--json');
   expect(r.code).toBe(1);
@@ -91,7 +94,7 @@ test('verify reports a deleted record as a gap', async () => {
 });
 
 test('verify --jsonl names the first line of the mirror that differs', async () => {
-  fill(5);
+  await fill(5);
   const path = join(dataDir, 'audit.jsonl');
   const lines = readFileSync(path, 'utf8').split('\n');
   lines[2] = lines[2]!.replace('"keyId":"key-3"', '"keyId":"key-X"');
@@ -103,7 +106,7 @@ test('verify --jsonl names the first line of the mirror that differs', async () 
 });
 
 test('verify --anchor checks a head hash kept elsewhere; removing records from the end is caught by it', async () => {
-  const records = fill(6);
+  const records = await fill(6);
   const anchor = `6:${records[5]!.hash}`;
   expect((await kmsgate('audit', 'verify', '--anchor', anchor)).stdout).toContain('OK: record 6 still has the anchored hash');
   tamper('DELETE FROM audit_log WHERE seq >= 5');
@@ -114,7 +117,7 @@ test('verify --anchor checks a head hash kept elsewhere; removing records from t
 });
 
 test('tail prints the last records oldest first, as a table or as JSONL lines', async () => {
-  fill(5);
+  await fill(5);
   const table = await kmsgate('audit', 'tail', '-n', '2');
   expect(table.code).toBe(0);
   const rows = table.stdout.trimEnd().split('\n');

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
-import { AuditLog, openDb } from '@kmsgate/store';
+import { SqliteAuditLog, openDb } from '@kmsgate/store';
 import { startTestGateway, type TestGateway } from '../../server/test/helpers/gateway';
 import { ROOT } from './helpers/cli';
 
@@ -114,18 +114,18 @@ test('--json prints each new record exactly as the JSONL mirror holds it', async
 test('a store replaced under it (a restore) is said on stderr and followed from its own head', async () => {
   const dirs = [mkdtempSync(join(tmpdir(), 'kmsgate-follow-a-')), mkdtempSync(join(tmpdir(), 'kmsgate-follow-b-'))];
   /** Appends records to a data dir's store the way the gateway does; closes it again (no WAL left behind). */
-  const append = (dir: string, ...operations: string[]) => {
+  const append = async (dir: string, ...operations: string[]) => {
     const db = openDb(join(dir, 'kms.db'));
     try {
-      const log = new AuditLog(db, { jsonlPath: join(dir, 'audit.jsonl'), fsync: false });
-      for (const operation of operations) log.append({ requestId: `req-${operation}`, operation, decision: 'admin' });
+      const log = new SqliteAuditLog(db, { jsonlPath: join(dir, 'audit.jsonl'), fsync: false });
+      for (const operation of operations) await log.append({ requestId: `req-${operation}`, operation, decision: 'admin' });
     } finally {
       db.close();
     }
   };
   try {
-    append(dirs[0]!, 'OldOne', 'OldTwo', 'OldThree');
-    append(dirs[1]!, 'RestoredOne');
+    await append(dirs[0]!, 'OldOne', 'OldTwo', 'OldThree');
+    await append(dirs[1]!, 'RestoredOne');
     const f = follow(dirs[0]!, '-n', '1', '-f', '--json');
     await f.until((out) => out.includes('OldThree'));
     // What a restore does: the store and its mirror, each moved into place.
@@ -134,7 +134,7 @@ test('a store replaced under it (a restore) is said on stderr and followed from 
     expect(await f.untilStderr((e) => e.includes('\n'))).toBe(
       'kmsgate: record 3 is not the one printed any more (the store was restored or replaced); following from record 1\n',
     );
-    append(dirs[0]!, 'AfterRestore');
+    await append(dirs[0]!, 'AfterRestore');
     const out = await f.until((o) => o.includes('AfterRestore'));
     expect(lines(out).map((l) => (JSON.parse(l) as { seq: number; operation: string }).operation)).toEqual(['OldThree', 'AfterRestore']);
     f.child.kill('SIGINT');

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog, openDb } from '@kmsgate/store';
+import { SqliteAuditLog, openDb } from '@kmsgate/store';
 import { ROOT } from './helpers/cli';
 
 /**
@@ -13,19 +13,19 @@ import { ROOT } from './helpers/cli';
 const BIN = join(ROOT, 'node_modules', '.bin');
 let dataDir: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'kmsgate-pipe-'));
-  appendRecords(5);
+  await appendRecords(5);
 });
 afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function appendRecords(n: number): void {
+async function appendRecords(n: number): Promise<void> {
   const db = openDb(join(dataDir, 'kms.db'));
   try {
-    const log = new AuditLog(db);
-    for (let i = 0; i < n; i++) log.append({ requestId: `pipe-${process.hrtime.bigint()}`, decision: 'admin', operation: 'TagResource' });
+    const log = new SqliteAuditLog(db);
+    for (let i = 0; i < n; i++) await log.append({ requestId: `pipe-${process.hrtime.bigint()}`, decision: 'admin', operation: 'TagResource' });
   } finally {
     db.close();
   }
@@ -53,7 +53,7 @@ function bash(script: string, tick?: () => void): Promise<{ stdout: string; stde
 }
 
 test('kmsgate audit tail -f | head -3 ends quietly once head has its lines', async () => {
-  const r = await bash('kmsgate audit tail -f -n 5 | head -3; echo "status ${PIPESTATUS[*]}"', () => appendRecords(1));
+  const r = await bash('kmsgate audit tail -f -n 5 | head -3; echo "status ${PIPESTATUS[*]}"', () => void appendRecords(1));
   const lines = r.stdout.split('\n');
   expect(lines[0]).toMatch(/^SEQ\s+AT\s+DECISION/);
   expect(lines.slice(1, 3).every((l) => /^\d+\s+\S+Z\s+admin\s/.test(l))).toBe(true);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spkiFromRawPublicKey } from '@kmsgate/core';
-import { AuditLog, KeyStore, openDb } from '@kmsgate/store';
+import { KeyStore, SqliteAuditLog, openDb } from '@kmsgate/store';
 import { AUDITED_COMMANDS, Algorithm, AuditMode, Capability, YubiHsmClient } from '@kmsgate/yubihsm';
 import { startSimulator, type RunningSimulator } from '@kmsgate/yubihsm-sim';
 import { kmsgate as run } from './helpers/cli';
@@ -23,10 +23,10 @@ const kmsgate = (...args: string[]) => run({ KMSGATE_DATA_DIR: join(dir, 'data')
 const audit = () => kmsgate('hsm', 'audit', '--connector', sim.url, '--password-file', join(dir, 'auditor.password'));
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
-function recordSign(): void {
+async function recordSign(): Promise<void> {
   const db = openDb(join(dir, 'data', 'kms.db'));
   try {
-    new AuditLog(db, { jsonlPath: join(dir, 'data', 'audit.jsonl'), fsync: false }).append({
+    await new SqliteAuditLog(db, { jsonlPath: join(dir, 'data', 'audit.jsonl'), fsync: false }).append({
       requestId: `r-${Math.random()}`,
       operation: 'Sign',
       keyId: KEY_ID,
@@ -105,7 +105,7 @@ afterAll(async () => {
 
 it('matches recorded signatures and releases the log; a signature kmsgate did not record exits 1 with its entry', async () => {
   await signDirectly('one');
-  recordSign();
+  await recordSign();
   const first = await audit();
   expect(first.stdout).toContain("1 device key use(s) matched to kmsgate's audit log\nOK: every key use on the device is accounted for\n");
   expect(first.code).toBe(0);
@@ -128,7 +128,7 @@ it("keeps the device working under force audit: signatures beyond the log's size
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < 30; i++) {
       await signDirectly(`busy ${round} ${i}`);
-      recordSign();
+      await recordSign();
     }
     const r = await audit();
     expect(r.stdout).toContain('30 device key use(s) matched');
@@ -138,7 +138,7 @@ it("keeps the device working under force audit: signatures beyond the log's size
 
 it('reports entries released by someone else between two audits (the log no longer chains on)', async () => {
   await signDirectly('before');
-  recordSign();
+  await recordSign();
   await signDirectly('hidden');
   const auditor = new YubiHsmClient({ connectorUrl: sim.url, authKeyId: AUDITOR.id, password: AUDITOR.password });
   try {
@@ -148,7 +148,7 @@ it('reports entries released by someone else between two audits (the log no long
     await auditor.close();
   }
   await signDirectly('after');
-  recordSign();
+  await recordSign();
   const r = await audit();
   expect(r.code).toBe(1);
   expect(r.stdout).toContain('PROBLEM: serial');

@@ -203,7 +203,7 @@ function kmsHandler(deps: AppDeps, now: () => Date): (req: IncomingMessage, res:
         } catch (e) {
           // The auth gate's refusals are audited (never the credential: only the API key id, once
           // known): one by one for a known caller, in aggregate for the unknown and the throttled.
-          recordAuthRefusal(deps.edge, deps.audit, deps.metrics, req, { requestId, operation: opLabel, reason: errorType(e), principal });
+          await recordAuthRefusal(deps.edge, deps.audit, deps.metrics, req, { requestId, operation: opLabel, reason: errorType(e), principal });
           throw e;
         }
         if (!op) {

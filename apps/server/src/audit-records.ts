@@ -35,10 +35,13 @@ export interface DenialRecord {
   summary?: unknown;
 }
 
-/** Writes a `deny` record and counts it (when a gate refused). Throws KMSInternalException when it cannot be written. */
-export function recordDenial(audit: AuditLog, metrics: Metrics, d: DenialRecord): void {
+/**
+ * Writes a `deny` record and counts it (when a gate refused). Rejects with KMSInternalException
+ * when it cannot be written: the client then gets that instead of its refusal.
+ */
+export async function recordDenial(audit: AuditLog, metrics: Metrics, d: DenialRecord): Promise<void> {
   if (d.gate) metrics.denial(d.gate, d.reason);
-  writeRecord(audit, { ...d, decision: 'deny' });
+  await writeRecord(audit, { ...d, decision: 'deny' });
 }
 
 /**
@@ -54,10 +57,10 @@ export async function writeGrouped(audit: AuditLog, input: AuditInput, announced
   }
 }
 
-/** Appends one record; KMSInternalException (cause: the write error) when it cannot be written. */
-export function writeRecord(audit: AuditLog, input: AuditInput): AuditRecord {
+/** Appends one record on its own; KMSInternalException (cause: the write error) when it cannot be written. */
+export async function writeRecord(audit: AuditLog, input: AuditInput): Promise<AuditRecord> {
   try {
-    return audit.append(input);
+    return await audit.append(input);
   } catch (e) {
     throw auditWriteFailed(e);
   }

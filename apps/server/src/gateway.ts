@@ -85,6 +85,12 @@ export interface GatewayOptions {
    * by the configuration; default the SQLite store.
    */
   gateState?: PolicyStateStore & SigningLedger & { refresh?(): Promise<void> };
+  /**
+   * Opens the audit log elsewhere than in the SQLite file: PostgreSQL's PgAuditLog of
+   * @kmsgate/store-pg, one chain for every gateway (docs/audit.md). Not yet chosen by the
+   * configuration; default the store's own `openAudit`.
+   */
+  openAudit?: GatewayStore['openAudit'];
 }
 
 /** The JSONL mirror of the audit log, in the data dir (docs/audit.md). */
@@ -147,12 +153,13 @@ export async function startGateway(
     let releaseDeviceLog = (_backendId: string): Promise<void> => Promise.resolve();
     backends = await startBackends(config, logger, { releaseDeviceLog: (id) => releaseDeviceLog(id) });
     // Refuses to start (AuditIntegrityError) when the JSONL mirror contradicts the database.
-    const audit = store.openAudit({
+    const auditOptions = {
       jsonlPath: join(config.dataDir, AUDIT_JSONL_FILE),
       now,
       fsync: config.audit.fsync,
       groupWaitMs: config.audit.groupWaitMs,
-    });
+    };
+    const audit = await (options.openAudit ? options.openAudit(auditOptions) : store.openAudit(auditOptions));
     for (const note of audit.recovered) logger.warn('audit log repaired at start', { detail: note });
     const metrics = createMetrics();
     await keys.recordCustomKeyStores(
@@ -291,9 +298,9 @@ export async function startGateway(
         await deviceLog.stop();
         // The aggregated refusals are the only audit records not yet written; every other one was
         // committed before its request was answered.
-        refusals.stop();
+        await refusals.stop();
         await started.close();
-        audit.close();
+        await audit.close();
         await store.close();
         return drained;
       },

@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ApiKeyStore, AuditLog, loadOrCreateSealKey, openDb, readAuditTail, verifyAuditChain, verifyAuditJsonl } from '@kmsgate/store';
+import { ApiKeyStore, SqliteAuditLog, loadOrCreateSealKey, openDb, readAuditTail, verifyAuditChain, verifyAuditJsonl } from '@kmsgate/store';
 
 /**
  * kill -9 under load: the real server as a child process (`node --import tsx apps/server/src/main.ts`),
@@ -121,11 +121,11 @@ test("the audit chain verifies after kill -9 during load, and the next start rep
     expect(cli.code).toBe(0);
 
     // What the next start does: cut off a torn or uncommitted tail; the mirror then matches exactly.
-    const restarted = new AuditLog(db, { jsonlPath });
+    const restarted = new SqliteAuditLog(db, { jsonlPath });
     expect(restarted.recovered.length).toBe(mirror.ok && mirror.pendingTail ? 1 : 0);
-    expect(restarted.verifyJsonl()).toEqual({ ok: true, lines: chain.count, firstSeq: 1, lastSeq: chain.count });
-    expect(restarted.append({ requestId: 'after-restart', operation: 'Sign', decision: 'deny', reason: 'test' }).seq).toBe(chain.count + 1);
-    expect(restarted.verify()).toMatchObject({ ok: true, count: chain.count + 1 });
+    expect(await restarted.verifyMirror(jsonlPath)).toEqual({ ok: true, lines: chain.count, firstSeq: 1, lastSeq: chain.count });
+    expect((await restarted.append({ requestId: 'after-restart', operation: 'Sign', decision: 'deny', reason: 'test' })).seq).toBe(chain.count + 1);
+    expect(await restarted.verify()).toMatchObject({ ok: true, count: chain.count + 1 });
   } finally {
     db.close();
   }

@@ -99,7 +99,7 @@ it('records every refused Sign with the error type and the KeyId as sent', async
 it('records auth-gate refusals (gate auth): a known key one by one, the unknown in aggregate; never the credential', async () => {
   const keyId = await createKey();
   const bogus = 'kmsgate_' + 'A'.repeat(43);
-  t.gateway.authRefusals.flush();
+  await t.gateway.authRefusals.flush();
   const before = readAuditTail(t.db, 1)[0]!.seq;
   const unknown = await sign(keyId, new Uint8Array([1]), 'ECDSA_SHA_256', {}, { 'x-api-key': bogus });
   expect(unknown.json.__type).toBe('UnrecognizedClientException');
@@ -109,7 +109,7 @@ it('records auth-gate refusals (gate auth): a known key one by one, the unknown 
   expect(odd.json.__type).toBe('UnrecognizedClientException');
   // Nothing per request for a caller nobody knows: the refusals are tallied and written together.
   expect(readAuditTail(t.db, 1)[0]!.seq).toBe(before);
-  t.gateway.authRefusals.flush();
+  await t.gateway.authRefusals.flush();
   const aggregated = readAuditTail(t.db, 10).filter((r) => r.seq > before);
   expect(aggregated.map((r) => ({ ...r, summary: JSON.parse(r.summary!) as unknown }))).toEqual([
     expect.objectContaining({

@@ -89,20 +89,20 @@ describe('a flood of unauthenticated requests', () => {
     // Nothing durable yet: the flood cost counters only.
     expect(auditCount(t)).toBe(before);
     expect(t.gateway.authRefusals.pending).toBeLessThanOrEqual(4);
-    t.gateway.authRefusals.flush();
+    await t.gateway.authRefusals.flush();
     const records = aggregated(t);
     expect(auditCount(t) - before).toBe(records.length);
     expect(records.length).toBeLessThanOrEqual(4);
     expect(records.reduce((n, r) => n + r.summary.count, 0)).toBe(300);
     expect(records.every((r) => r.apiKeyId === null && r.summary.source === '127.0.0.1' && r.summary.operations.ListKeys! > 0)).toBe(true);
-    expect(t.gateway.audit.verify()).toMatchObject({ ok: true });
+    expect(await t.gateway.audit.verify()).toMatchObject({ ok: true });
   });
 
   it('keeps at most maxEntries sources apart; the rest are counted together, none lost', async () => {
     const sources = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7'];
     const first = auditCount(t);
     for (const from of sources) await call(t, { from, headers: { 'x-api-key': 'kmsgate_' + 'B'.repeat(43) } });
-    t.gateway.authRefusals.flush();
+    await t.gateway.authRefusals.flush();
     const records = aggregated(t).slice(-(auditCount(t) - first));
     expect(records.map((r) => r.summary.source)).toEqual([...sources.slice(0, 4), '(other sources)']);
     expect(records.reduce((n, r) => n + r.summary.count, 0)).toBe(sources.length);
@@ -185,7 +185,7 @@ describe('rate limits', () => {
     // Another key has its own bucket.
     const other = t.client(t.newKey('signer', 'other'));
     expect((await other.send(new SignCommand({ KeyId: keyId, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' }))).Signature).toBeDefined();
-    t.gateway.authRefusals.flush();
+    await t.gateway.authRefusals.flush();
     expect(aggregated(t).filter((r) => r.apiKeyId === signer.id)).toEqual([
       expect.objectContaining({ reason: 'ThrottlingException', summary: expect.objectContaining({ count: 5, operations: { Sign: 5 } }) }),
     ]);

@@ -6,6 +6,7 @@
  *
  * Append only: a migration that has shipped is never edited, and the next one gets the next index.
  */
+import { GENESIS_HASH } from '@kmsgate/store';
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction } from './faults';
 
@@ -204,6 +205,42 @@ export const MIGRATIONS: readonly string[] = [
     holder        TEXT NOT NULL,
     until         BIGINT NOT NULL
   );
+  `,
+  // 5: the audit log, one hash chain for every gateway (pg-audit-log.ts, docs/audit.md): the records
+  // as on SQLite plus the gateway that wrote each (covered by its hash), and the chain's head in a
+  // row of its own that every append locks (FOR UPDATE), so appends from all gateways take turns
+  // and each gets the seq and prev_hash after the last committed one. Append-only, as on SQLite.
+  `
+  CREATE TABLE audit_log (
+    seq           BIGINT PRIMARY KEY,        -- 1, 2, 3, … without gaps, across all gateways
+    at            BIGINT NOT NULL,           -- epoch milliseconds, the database's clock at the append
+    request_id    TEXT NOT NULL,
+    api_key_id    TEXT,
+    operation     TEXT NOT NULL,
+    key_id        TEXT,
+    decision      TEXT NOT NULL,
+    gate          TEXT,
+    reason        TEXT,
+    summary       TEXT,
+    signed_digest TEXT,
+    prev_hash     TEXT NOT NULL,
+    hash          TEXT NOT NULL,
+    gateway       TEXT NOT NULL
+  );
+  CREATE INDEX audit_log_gateway ON audit_log (gateway, seq);
+  CREATE TABLE audit_head (
+    only_row      BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+    seq           BIGINT NOT NULL,
+    hash          TEXT NOT NULL
+  );
+  INSERT INTO audit_head (seq, hash) VALUES (0, '${GENESIS_HASH}');
+  CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      RAISE EXCEPTION 'audit_log is append-only';
+    END
+  $$;
+  CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+  CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
   `,
 ];
 

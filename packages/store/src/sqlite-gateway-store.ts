@@ -5,7 +5,6 @@
  * (read-cache.ts), and `refresh` is the read cache's once-per-request check of `store_version`.
  */
 import { ApiKeyStore } from './api-keys';
-import { AuditLog } from './audit';
 import {
   API_KEY_REPOSITORY,
   DEVICE_LOG_REPOSITORY,
@@ -21,6 +20,7 @@ import { ImportTokenStore } from './import-tokens';
 import { KeyRotationStore } from './key-rotations';
 import { KeyStore } from './keys';
 import { SqlitePolicyState } from './policy-state';
+import { SqliteAuditLog, sqliteAuditReader } from './sqlite-audit-log';
 import { ReadCache } from './read-cache';
 import { openStore, sealKeyForStore } from './store-location';
 
@@ -54,7 +54,9 @@ export function openSqliteGatewayStore(env: NodeJS.ProcessEnv, opts: SqliteGatew
       importTokens: promised(new ImportTokenStore(db), IMPORT_TOKEN_REPOSITORY),
       policyState: new SqlitePolicyState(db, { now }),
       deviceLogs: promised(new HsmLogStore(db, now), DEVICE_LOG_REPOSITORY),
-      openAudit: (options) => new AuditLog(db, options),
+      audit: sqliteAuditReader(db),
+      // async: a mirror that contradicts the store is a rejection, as a network store's would be.
+      openAudit: async (options) => new SqliteAuditLog(db, options),
       // async: a failed read of the counter is a rejection, as a network store's would be.
       async refresh() {
         reads.check();

@@ -9,7 +9,7 @@ import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { syncDirectory } from '@kmsgate/core';
-import { AuditLog, openDb, readInstallation, readStoreCounts, verifyAuditChain, verifyAuditJsonl } from '@kmsgate/store';
+import { SqliteAuditLog, openDb, readInstallation, readStoreCounts, verifyAuditChain, verifyAuditJsonl } from '@kmsgate/store';
 import { CliError, printable } from '../context';
 import { AUDIT_JSONL_FILE } from './create';
 import { BACKUP_DB_FILE, checkFiles, readManifest, type Manifest } from './manifest';
@@ -28,7 +28,7 @@ export interface RestoreResult {
   previous: string | undefined;
 }
 
-export function restoreBackup(o: RestoreOptions): RestoreResult {
+export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
   if (o.dbPath !== join(o.dataDir, BACKUP_DB_FILE))
     throw new CliError(`restore puts the store at <data dir>/${BACKUP_DB_FILE}; KMS_DB_PATH points elsewhere (${printable(o.dbPath)}): unset it`);
   const manifest = readManifest(o.from);
@@ -43,7 +43,7 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
   const staging = mkdtempSync(join(dirname(o.dataDir), `.${basename(o.dataDir)}.restore-`));
   try {
     for (const name of Object.keys(manifest.files)) copyFileSync(join(o.from, name), join(staging, name));
-    checkStaged(staging, manifest, o);
+    await checkStaged(staging, manifest, o);
     syncDirectory(staging);
     let previous: string | undefined;
     if (existsSync(o.dataDir)) {
@@ -103,7 +103,7 @@ function refuseForeignOrBusyTarget(o: RestoreOptions, manifest: Manifest): void 
 }
 
 /** The store, as it will be served, holds what the manifest says, and its audit chain verifies up to the recorded head. */
-function checkStaged(staging: string, manifest: Manifest, o: RestoreOptions): void {
+async function checkStaged(staging: string, manifest: Manifest, o: RestoreOptions): Promise<void> {
   const db = openDb(join(staging, BACKUP_DB_FILE));
   try {
     const id = readInstallation(db).id;
@@ -123,12 +123,14 @@ function checkStaged(staging: string, manifest: Manifest, o: RestoreOptions): vo
     }
     o.progress(`store: ${got.keys} keys, ${got.apiKeys} API keys`);
     // The restore is itself an admin change of this installation's history.
-    new AuditLog(db, { jsonlPath: join(staging, AUDIT_JSONL_FILE) }).append({
+    const audit = new SqliteAuditLog(db, { jsonlPath: join(staging, AUDIT_JSONL_FILE) });
+    await audit.append({
       requestId: `cli-${process.pid}-${Date.now()}`,
       operation: 'kmsgate restore',
       decision: 'admin',
       summary: { backupCreatedAt: manifest.createdAt, restoredHeadSeq: want.auditHeadSeq },
     });
+    await audit.close();
   } finally {
     db.close();
   }

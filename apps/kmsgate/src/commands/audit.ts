@@ -8,13 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Option } from 'commander';
 import {
   auditJsonLine,
-  readAuditRecord,
-  readAuditRecords,
-  readAuditTail,
   resolveDataDir,
-  verifyAuditChain,
-  verifyAuditJsonl,
+  sqliteAuditReader,
   type AuditJsonlVerifyResult,
+  type AuditReader,
   type AuditRecord,
   type AuditVerifyResult,
 } from '@kmsgate/store';
@@ -24,28 +21,36 @@ import { CliError, printable, withDb, type CliIo, type CommandModule } from '../
 const JSONL_FILE = 'audit.jsonl';
 const DEFAULT_TAIL = 20;
 /**
- * How often `tail -f` asks the store for new records. It polls SQLite (the records' home) by seq
+ * How often `tail -f` asks the store for new records. It polls the store (the records' home) by seq
  * and opens the store afresh each time, so a rotated JSONL mirror, a restored or replaced kms.db
  * and a gateway restart change nothing for it.
  */
 const FOLLOW_POLL_MS = 250;
+
+/**
+ * The store's audit readers (the contract's, read-only) for the duration of `f`. Still the SQLite
+ * store's (withDb refuses store.url); on the factory this is `withStore(env, …, (s) => f(s.audit))`.
+ */
+function withAudit<T>(env: NodeJS.ProcessEnv, f: (audit: AuditReader) => Promise<T>): Promise<T> {
+  return withDb(env, (db) => f(sqliteAuditReader(db)));
+}
 
 export const auditCommands: CommandModule = (program, { io, setExitCode }) => {
   const audit = program.command('audit').description('the hash-chained audit log (docs/audit.md)');
 
   audit
     .command('verify')
-    .description('check the whole hash chain in SQLite (and, with --jsonl, the JSONL mirror against it); exit 1 names the first broken record')
+    .description('check the whole hash chain in the store (and, with --jsonl, the JSONL mirror against it); exit 1 names the first broken record')
     .addOption(new Option('--jsonl [path]', `also check the JSONL mirror (default <data dir>/${JSONL_FILE})`))
     .option('--anchor <seq:hash>', 'also require record <seq> to have this hash (a head hash you kept elsewhere earlier)')
     .option('--json', 'print the result(s) as one JSON object')
-    .action((opts: { jsonl?: string | true; anchor?: string; json?: boolean }) => {
+    .action(async (opts: { jsonl?: string | true; anchor?: string; json?: boolean }) => {
       const jsonlPath = opts.jsonl === undefined ? undefined : opts.jsonl === true ? join(resolveDataDir(io.env), JSONL_FILE) : resolve(opts.jsonl);
       const anchor = opts.anchor === undefined ? undefined : parseAnchor(opts.anchor);
-      const { chain, jsonl, anchored } = withDb(io.env, (db) => ({
-        chain: verifyAuditChain(db),
-        jsonl: jsonlPath === undefined ? undefined : verifyAuditJsonl(db, jsonlPath),
-        anchored: anchor === undefined ? undefined : checkAnchor(anchor, readAuditRecord(db, anchor.seq)),
+      const { chain, jsonl, anchored } = await withAudit(io.env, async (log) => ({
+        chain: await log.verify(),
+        jsonl: jsonlPath === undefined ? undefined : await log.verifyMirror(jsonlPath),
+        anchored: anchor === undefined ? undefined : checkAnchor(anchor, await log.record(anchor.seq)),
       }));
       const ok = chain.ok && (jsonl === undefined || jsonl.ok) && (anchored === undefined || anchored.ok);
       if (opts.json) {
@@ -69,7 +74,7 @@ export const auditCommands: CommandModule = (program, { io, setExitCode }) => {
     .action(async (opts: { lines: string; follow?: boolean; json?: boolean }) => {
       const n = Number(opts.lines);
       if (!/^\d+$/.test(opts.lines) || !Number.isSafeInteger(n)) throw new CliError(`-n must be a non-negative integer, got ${opts.lines}`);
-      const { records, head } = withDb(io.env, (db) => ({ records: readAuditTail(db, n), head: readAuditTail(db, 1)[0] }));
+      const { records, head } = await withAudit(io.env, async (log) => ({ records: await log.tail(n), head: (await log.tail(1))[0] }));
       // In a table, rows printed later keep the columns of those printed first (a wider cell pushes its own on).
       let widths: number[] = [];
       const rows = (batch: readonly AuditRecord[], header: boolean) => {
@@ -109,10 +114,10 @@ async function follow(io: CliIo, from: AuditRecord | undefined, print: (batch: A
         return;
       }
       const seen = last;
-      const next = withDb(io.env, (db) =>
-        seen === undefined || readAuditRecord(db, seen.seq)?.hash === seen.hash
-          ? { batch: readAuditRecords(db, { afterSeq: seen?.seq ?? 0 }) }
-          : { replacedBy: readAuditTail(db, 1)[0] },
+      const next = await withAudit(io.env, async (log): Promise<{ batch: AuditRecord[] } | { replacedBy: AuditRecord | undefined }> =>
+        seen === undefined || (await log.record(seen.seq))?.hash === seen.hash
+          ? { batch: await log.records({ afterSeq: seen?.seq ?? 0 }) }
+          : { replacedBy: (await log.tail(1))[0] },
       );
       if ('replacedBy' in next) {
         io.stderr(
@@ -152,10 +157,12 @@ function describeJsonl(r: AuditJsonlVerifyResult, path: string): string {
   const range = r.firstSeq === null ? 'no records' : `records ${r.firstSeq}-${r.lastSeq}`;
   const tail =
     r.pendingTail === 'torn'
-      ? '; its last line is torn (an interrupted write, never committed): the gateway removes it at its next start'
+      ? '; its last line is torn (an interrupted write): the gateway repairs it at its next start'
       : r.pendingTail === 'uncommitted'
         ? '; its last lines are records not (yet) committed to the database: removed at the next start if they never are'
-        : '';
+        : r.pendingTail === 'unmirrored'
+          ? "; the database has later records of this file's gateway whose lines are not written yet: the gateway writes them, or copies them at its next start"
+          : '';
   return `OK: ${path} matches the database (${range}, ${r.lines} lines)${tail}\n`;
 }
 

@@ -39,11 +39,11 @@ export const backupCommands: CommandModule = (program, { io }) => {
     .command('restore')
     .description('check a backup (checksums, installation, key count, audit chain) and put it in place of the data dir; the gateway must be stopped')
     .argument('<dir>', 'a directory written by kmsgate backup')
-    .action((dir: string) => {
+    .action(async (dir: string) => {
       requireSqliteStore(io.env, BACKUP_ON_POSTGRESQL);
       // Restoring is how a data dir comes back, so a missing store is fine; a foreign one is not.
       const { dataDir, dbPath } = locate(io.env, { create: true });
-      const { manifest, previous } = restoreBackup({
+      const { manifest, previous } = await restoreBackup({
         from: resolve(dir),
         dataDir,
         dbPath,

@@ -20,7 +20,7 @@ export const killSwitchCommands: CommandModule = (program, { io }) => {
       const target = opts.key === undefined ? GLOBAL_KILL_SWITCH : resolveKeyId(store.keys, opts.key);
       const changed = await state.setKillSwitch(target, engaged, CLI_ACTOR, opts.reason ?? null, new Date());
       if (changed) {
-        auditCliChange(io.env, store, {
+        await auditCliChange(io.env, store, {
           operation: 'SetKillSwitch',
           ...(target === GLOBAL_KILL_SWITCH ? {} : { keyId: target }),
           summary: {

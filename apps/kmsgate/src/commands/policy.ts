@@ -78,7 +78,7 @@ export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
       const normalised = readPolicyFile(opts.file);
       await withStore(io.env, { sealKey: false }, async (store) => {
         await store.policyState.putRuntimePolicy(sel, JSON.stringify(normalised), CLI_ACTOR, new Date());
-        auditCliChange(io.env, store, { operation: 'PutSigningPolicy', summary: { selector: sel, policy: normalised, via: 'cli' } });
+        await auditCliChange(io.env, store, { operation: 'PutSigningPolicy', summary: { selector: sel, policy: normalised, via: 'cli' } });
       });
       io.stdout(`runtime policy for ${sel} set; the gateway applies it from its next request\n`);
     });
@@ -90,7 +90,7 @@ export const policyCommands: CommandModule = (program, { io, setExitCode }) => {
       const sel = selectorArg(selector);
       const deleted = await withStore(io.env, { sealKey: false }, async (store) => {
         const ok = await store.policyState.deleteRuntimePolicy(sel);
-        if (ok) auditCliChange(io.env, store, { operation: 'DeleteSigningPolicy', summary: { selector: sel, via: 'cli' } });
+        if (ok) await auditCliChange(io.env, store, { operation: 'DeleteSigningPolicy', summary: { selector: sel, via: 'cli' } });
         return ok;
       });
       if (!deleted) {

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type KeyRecord, type KeyState, type KeyUsageValue, type OriginValue, type SupportedKeySpec } from '@kmsgate/core';
-import { AuditLog, HsmLogStore, KeyRotationStore, KeyStore, readAuditRecords, readAuditTail, type Db } from '@kmsgate/store';
+import { HsmLogStore, KeyRotationStore, KeyStore, SqliteAuditLog, readAuditRecords, readAuditTail, type Db } from '@kmsgate/store';
 import {
   BACKUP_WRAP_KEY,
   BackupFileError,
@@ -191,7 +191,7 @@ export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
       return { serial: info.serial, imported: count };
     });
     say(total, total, 'adopting the keys into the store');
-    const adopted = withDb(io.env, (db) => adopt(db, io.env, body, p, serial));
+    const adopted = await withDb(io.env, (db) => adopt(db, io.env, body, p, serial));
     io.stdout(
       `restored backend ${body.backendId} onto YubiHSM 2 serial ${serial}: ${imported} key object(s) imported, ${toDevice.length - imported} already there, ` +
         `${adopted} adopted into the store\n`,
@@ -204,7 +204,7 @@ export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
   }
 }
 
-function adopt(db: Db, env: NodeJS.ProcessEnv, body: BackupBody, p: Plan, serial: number): number {
+async function adopt(db: Db, env: NodeJS.ProcessEnv, body: BackupBody, p: Plan, serial: number): Promise<number> {
   const keys = new KeyStore(db);
   const rotations = new KeyRotationStore(db);
   let count = 0;
@@ -242,9 +242,9 @@ function adopt(db: Db, env: NodeJS.ProcessEnv, body: BackupBody, p: Plan, serial
     }
   })();
   // Written after the change it records (the audit log appends in its own transaction).
-  auditCliChange(
+  await auditCliChange(
     env,
-    { openAudit: (o) => new AuditLog(db, o) },
+    { openAudit: async (o) => new SqliteAuditLog(db, o) },
     {
       operation: 'HsmRestore',
       summary: { backup: body.createdAt, backendId: body.backendId, device: serial, adopted: p.adopt.map((k) => k.keyId), known: p.known.length },

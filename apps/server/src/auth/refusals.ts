@@ -90,12 +90,19 @@ export class AuthRefusals {
     return this.#entries.size;
   }
 
-  /** Writes one record per entry and forgets them. A record that cannot be written is logged; the rest are still tried. */
-  flush(): number {
+  /**
+   * Writes one record per entry and forgets them; resolves with how many were written. A record
+   * that cannot be written is logged; the rest are still tried. The entries are taken at once, so
+   * refusals counted while the records are written go to the next flush.
+   */
+  async flush(): Promise<number> {
+    const entries = [...this.#entries.values()];
+    this.#entries.clear();
+    this.metrics.setAuthRefusalEntries(0);
     let written = 0;
-    for (const e of this.#entries.values()) {
+    for (const e of entries) {
       try {
-        this.audit.append({
+        await this.audit.append({
           requestId: randomUUID(),
           operation: AGGREGATE_OPERATION,
           decision: 'deny',
@@ -109,21 +116,20 @@ export class AuthRefusals {
         this.logger.error('aggregated auth refusals could not be audited', { source: e.source, reason: e.reason, count: e.count, detail: String(err) });
       }
     }
-    this.#entries.clear();
-    this.metrics.setAuthRefusalEntries(0);
     return written;
   }
 
   start(): void {
-    this.#timer ??= setInterval(() => this.flush(), this.opts.intervalMs);
+    // flush() never rejects: a record it cannot write is logged.
+    this.#timer ??= setInterval(() => void this.flush(), this.opts.intervalMs);
     this.#timer.unref();
   }
 
   /** Stops the timer and writes what is pending (at shutdown, before the store closes). */
-  stop(): void {
+  async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    this.flush();
+    await this.flush();
   }
 }
 

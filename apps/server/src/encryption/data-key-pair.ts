@@ -64,7 +64,7 @@ interface DataKeyPairInput {
 /** The pair, its private key encrypted under the KMS key, and what the answer and the audit record name. */
 export async function generateDataKeyPair(ctx: UsageContext, input: DataKeyPairInput, operation: string) {
   if (input.Recipient !== undefined) throw recipientRefusal('the private key');
-  const k = encryptionKey(ctx, input.KeyId, operation, undefined);
+  const k = await encryptionKey(ctx, input.KeyId, operation, undefined);
   // AWS API reference: "You cannot use an asymmetric KMS key or a KMS key in a custom key store."
   if (k.key.origin !== 'AWS_KMS')
     throw new KmsError('UnsupportedOperationException', `${keyArn(ctx.arn, k.key.keyId)} origin is ${k.key.origin} which is not valid for this operation.`);

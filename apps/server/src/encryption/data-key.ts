@@ -39,7 +39,7 @@ export async function generateDataKey(ctx: UsageContext, input: DataKeyInput, op
   if ((input.NumberOfBytes === undefined) === (input.KeySpec === undefined))
     throw new KmsError('ValidationException', 'Specify either KeySpec or NumberOfBytes, but not both.');
   if (input.Recipient !== undefined) throw recipientRefusal('the data key');
-  const k = encryptionKey(ctx, input.KeyId, operation, undefined);
+  const k = await encryptionKey(ctx, input.KeyId, operation, undefined);
   if (input.DryRun === true) throw dryRunRefusal();
   const length = input.NumberOfBytes ?? KEY_SPEC_BYTES[input.KeySpec!];
   const plaintext = await ctx.backendCall(k.backend.random(length), k.backend);

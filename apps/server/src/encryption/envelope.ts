@@ -43,13 +43,13 @@ export interface RsaEncryptionKey {
  * about keys outside its scope), then Enabled and ENCRYPT_DECRYPT, then the algorithm. An absent
  * algorithm is SYMMETRIC_DEFAULT, as in AWS, so an RSA key needs its RSAES_OAEP_* named.
  */
-export function resolveEncryptionKey(
+export async function resolveEncryptionKey(
   ctx: UsageContext,
   keyIdParam: string,
   operation: string,
   algorithm: string | undefined,
-): EncryptionKey | RsaEncryptionKey {
-  const { key } = resolveCallerKey(
+): Promise<EncryptionKey | RsaEncryptionKey> {
+  const { key } = await resolveCallerKey(
     ctx,
     ctx.signing.gates,
     keyIdParam,
@@ -76,8 +76,8 @@ export function resolveEncryptionKey(
  * and for the key a symmetric ciphertext names: one that names an RSA key with an RSAES_OAEP_*
  * algorithm cannot have been made under it.
  */
-export function encryptionKey(ctx: UsageContext, keyIdParam: string, operation: string, algorithm: string | undefined): EncryptionKey {
-  const k = resolveEncryptionKey(ctx, keyIdParam, operation, algorithm);
+export async function encryptionKey(ctx: UsageContext, keyIdParam: string, operation: string, algorithm: string | undefined): Promise<EncryptionKey> {
+  const k = await resolveEncryptionKey(ctx, keyIdParam, operation, algorithm);
   if (k.kind === 'rsa') throw invalidCiphertext();
   return k;
 }
@@ -113,23 +113,23 @@ export interface CiphertextKey {
  * invalid ciphertext: it may be foreign, and it says nothing more. So is one that names a key
  * material version the key does not have.
  */
-export function ciphertextKey(
+export async function ciphertextKey(
   ctx: UsageContext,
   blob: Uint8Array,
   keyIdParam: string | undefined,
   operation: string,
   algorithm: string | undefined,
-): CiphertextKey {
+): Promise<CiphertextKey> {
   const parsed = parseCiphertext(blob);
   let k: EncryptionKey;
   if (keyIdParam !== undefined) {
-    k = encryptionKey(ctx, keyIdParam, operation, algorithm);
+    k = await encryptionKey(ctx, keyIdParam, operation, algorithm);
     // AWS-recorded wording.
     if (k.key.keyId !== parsed.keyId)
       throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.');
   } else {
     if (!ctx.keys.getKey(parsed.keyId)) throw invalidCiphertext();
-    k = encryptionKey(ctx, parsed.keyId, operation, algorithm);
+    k = await encryptionKey(ctx, parsed.keyId, operation, algorithm);
   }
   const material = ctx.rotations.version(k.key, parsed.materialVersion);
   if (!material) throw invalidCiphertext();

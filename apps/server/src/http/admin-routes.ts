@@ -81,7 +81,7 @@ export function adminRoutes(deps: AdminDeps): Router {
           );
         }
       } catch (e) {
-        recordAuthRefusal(deps.edge, deps.audit, deps.metrics, req, {
+        await recordAuthRefusal(deps.edge, deps.audit, deps.metrics, req, {
           requestId,
           operation,
           reason: isKmsError(e) ? e.type : 'KMSInternalException',
@@ -111,8 +111,8 @@ export function adminRoutes(deps: AdminDeps): Router {
   };
 
   /** The admin record of a change that has been made; if it cannot be written the client gets KMSInternalException. */
-  const audit = (call: Call, operation: string, summary: unknown, keyId?: string) => {
-    writeRecord(deps.audit, {
+  const audit = async (call: Call, operation: string, summary: unknown, keyId?: string) => {
+    await writeRecord(deps.audit, {
       requestId: call.requestId,
       apiKeyId: call.principal.apiKeyId,
       operation,
@@ -183,7 +183,7 @@ export function adminRoutes(deps: AdminDeps): Router {
         throw e;
       }
       await state.putRuntimePolicy(selector, JSON.stringify(normalised), call.principal.apiKeyId, deps.now());
-      audit(call, 'PutSigningPolicy', { selector, policy: normalised }, appliesTo(selector) ?? undefined);
+      await audit(call, 'PutSigningPolicy', { selector, policy: normalised }, appliesTo(selector) ?? undefined);
       return view(selector);
     }),
   );
@@ -194,7 +194,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     handle('DeleteSigningPolicy', async (call) => {
       const selector = selectorOf(call.req);
       if (!(await state.deleteRuntimePolicy(selector))) throw new KmsError('NotFoundException', `No runtime signing policy for ${selector}.`);
-      audit(call, 'DeleteSigningPolicy', { selector }, appliesTo(selector) ?? undefined);
+      await audit(call, 'DeleteSigningPolicy', { selector }, appliesTo(selector) ?? undefined);
       return view(selector);
     }),
   );
@@ -218,7 +218,7 @@ export function adminRoutes(deps: AdminDeps): Router {
         key === undefined ? GLOBAL_KILL_SWITCH : resolveKey(deps.keys, deps.arn, key, { operation: 'SetKillSwitch', states: ALL_KEY_STATES }).keyId;
       const changed = await state.setKillSwitch(target, engaged, call.principal.apiKeyId, reason ?? null, deps.now());
       if (changed) {
-        audit(
+        await audit(
           call,
           'SetKillSwitch',
           { target: target === GLOBAL_KILL_SWITCH ? 'global' : 'key', engaged, ...(reason !== undefined ? { reason } : {}) },

@@ -167,15 +167,15 @@ export function chargeApiKey(limits: EdgeLimits, principal: Principal): void {
  * Audits a refusal of the auth gate: one record per request when the caller is known and was not
  * throttled (attributable, and bounded by its rate limit), in aggregate otherwise.
  */
-export function recordAuthRefusal(
+export async function recordAuthRefusal(
   limits: EdgeLimits,
   audit: AuditLog,
   metrics: Metrics,
   req: IncomingMessage,
   d: { requestId: string; operation: string; reason: string; principal: Principal | undefined },
-): void {
+): Promise<void> {
   if (d.principal !== undefined && d.reason !== 'ThrottlingException') {
-    recordDenial(audit, metrics, { requestId: d.requestId, operation: d.operation, gate: 'auth', reason: d.reason, apiKeyId: d.principal.apiKeyId });
+    await recordDenial(audit, metrics, { requestId: d.requestId, operation: d.operation, gate: 'auth', reason: d.reason, apiKeyId: d.principal.apiKeyId });
     return;
   }
   limits.refusals.record({

@@ -12,9 +12,9 @@ export interface MacKey {
   backend: KeyBackend & Required<Pick<KeyBackend, 'generateMac' | 'verifyMac'>>;
 }
 
-export function macKey(ctx: UsageContext, keyIdParam: string, operation: string, algorithm: string): MacKey {
+export async function macKey(ctx: UsageContext, keyIdParam: string, operation: string, algorithm: string): Promise<MacKey> {
   // Key id or key ARN only, as AWS documents for the MAC operations.
-  const { key } = resolveCallerKey(
+  const { key } = await resolveCallerKey(
     ctx,
     ctx.signing.gates,
     keyIdParam,

@@ -31,7 +31,7 @@ export const Decrypt = defineOperation({
     // A KeyId is resolved first: an RSA key says which algorithm it needs before its ciphertext is
     // read. Without one, the ciphertext must name its key, which only a symmetric one does.
     if (input.KeyId !== undefined) {
-      const r = resolveEncryptionKey(ctx, input.KeyId, 'Decrypt', input.EncryptionAlgorithm);
+      const r = await resolveEncryptionKey(ctx, input.KeyId, 'Decrypt', input.EncryptionAlgorithm);
       if (r.kind === 'rsa') {
         refuseRsaContext(r, input.EncryptionContext);
         if (input.DryRun === true) throw dryRunRefusal();
@@ -39,7 +39,7 @@ export const Decrypt = defineOperation({
         return { response: { KeyId: r.arn, Plaintext: plaintext, EncryptionAlgorithm: r.algorithm }, keyId: r.key.keyId };
       }
     }
-    const source = ciphertextKey(ctx, input.CiphertextBlob, input.KeyId, 'Decrypt', input.EncryptionAlgorithm);
+    const source = await ciphertextKey(ctx, input.CiphertextBlob, input.KeyId, 'Decrypt', input.EncryptionAlgorithm);
     const { k } = source;
     if (input.DryRun === true) throw dryRunRefusal();
     const plaintext = await decryptWith(ctx, source, input.EncryptionContext);

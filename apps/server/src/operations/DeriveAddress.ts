@@ -26,10 +26,10 @@ export const DeriveAddress = defineOperation({
       Prefix: { type: 'string', min: 1, max: 51, pattern: /^[a-z0-9]+$/, patternText: '[a-z0-9]+' },
     },
   },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     if (input.Prefix !== undefined && input.Chain !== 'cosmos')
       throw new KmsError('ValidationException', `Prefix applies to Chain cosmos only, not ${input.Chain}.`);
-    const { key } = resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'DeriveAddress', states: ['Enabled', 'Disabled'] });
+    const { key } = await resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'DeriveAddress', states: ['Enabled', 'Disabled'] });
     const arn = keyArn(ctx.arn, key.keyId);
     const spec = CHAIN_KEY_SPECS[input.Chain];
     if (key.keySpec !== spec)

@@ -35,7 +35,7 @@ export const DeriveSharedSecret = defineOperation({
         'UnsupportedOperationException',
         'kmsgate does not support Recipient: there is no Nitro Enclaves attestation to encrypt the shared secret for.',
       );
-    const { key } = resolveCallerKey(
+    const { key } = await resolveCallerKey(
       ctx,
       ctx.signing.gates,
       input.KeyId,

@@ -9,8 +9,8 @@ export const DescribeKey = defineOperation({
   access: 'signer',
   audit: 'none',
   input: { type: 'structure', members: { KeyId: KEY_ID, GrantTokens: GRANT_TOKENS } },
-  handler(input, ctx) {
-    const { key } = resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'DescribeKey', states: KEY_STATES_FOR.DescribeKey });
+  async handler(input, ctx) {
+    const { key } = await resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'DescribeKey', states: KEY_STATES_FOR.DescribeKey });
     return { KeyMetadata: keyMetadata(key, ctx) };
   },
 });

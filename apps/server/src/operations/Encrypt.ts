@@ -24,7 +24,7 @@ export const Encrypt = defineOperation({
     },
   },
   async handler(input, ctx) {
-    const k = resolveEncryptionKey(ctx, input.KeyId, 'Encrypt', input.EncryptionAlgorithm);
+    const k = await resolveEncryptionKey(ctx, input.KeyId, 'Encrypt', input.EncryptionAlgorithm);
     if (k.kind === 'rsa') {
       refuseRsaContext(k, input.EncryptionContext);
       const blob = rsaEncrypt(k, input.Plaintext);

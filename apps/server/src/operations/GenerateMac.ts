@@ -13,7 +13,7 @@ export const GenerateMac = defineOperation({
     members: { Message: MESSAGE, KeyId: KEY_ID, MacAlgorithm: MAC_ALGORITHM, GrantTokens: GRANT_TOKENS, DryRun: { type: 'boolean' } },
   },
   async handler(input, ctx) {
-    const k = macKey(ctx, input.KeyId, 'GenerateMac', input.MacAlgorithm);
+    const k = await macKey(ctx, input.KeyId, 'GenerateMac', input.MacAlgorithm);
     if (input.DryRun === true) throw dryRunRefusal();
     const mac = await ctx.backendCall(k.backend.generateMac(k.key.handle, k.key.keySpec, input.Message), k.backend);
     ctx.deviceUse(k.key.keyId);

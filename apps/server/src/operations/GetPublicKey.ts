@@ -9,9 +9,9 @@ export const GetPublicKey = defineOperation({
   access: 'signer',
   audit: 'none',
   input: { type: 'structure', members: { KeyId: KEY_ID, GrantTokens: GRANT_TOKENS } },
-  handler(input, ctx) {
+  async handler(input, ctx) {
     // AWS serves the public key of a disabled key too; only pending deletion is refused.
-    const { key } = resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'GetPublicKey', states: ['Enabled', 'Disabled'] });
+    const { key } = await resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'GetPublicKey', states: ['Enabled', 'Disabled'] });
     if (!isAsymmetricKeySpec(key.keySpec))
       throw new KmsError(
         'UnsupportedOperationException',

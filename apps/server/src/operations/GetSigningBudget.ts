@@ -17,7 +17,7 @@ export const GetSigningBudget = defineOperation({
   audit: 'none',
   input: { type: 'structure', members: { KeyId: KEY_ID } },
   async handler(input, ctx) {
-    const { key, aliases } = resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'GetSigningBudget', states: ALL_KEY_STATES });
+    const { key, aliases } = await resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'GetSigningBudget', states: ALL_KEY_STATES });
     const { engine, state } = ctx.signing.gates;
     const switches = state.killSwitchesFor(key.keyId);
     let resolved: ResolvedPolicy | undefined;

@@ -29,10 +29,11 @@ export const ReEncrypt = defineOperation({
     },
   },
   async handler(input, ctx) {
-    const named = input.SourceKeyId !== undefined ? resolveEncryptionKey(ctx, input.SourceKeyId, 'ReEncrypt', input.SourceEncryptionAlgorithm) : undefined;
+    const named =
+      input.SourceKeyId !== undefined ? await resolveEncryptionKey(ctx, input.SourceKeyId, 'ReEncrypt', input.SourceEncryptionAlgorithm) : undefined;
     const rsaSource = named?.kind === 'rsa' ? named : undefined;
-    const source = rsaSource ? undefined : ciphertextKey(ctx, input.CiphertextBlob, input.SourceKeyId, 'ReEncrypt', input.SourceEncryptionAlgorithm);
-    const destination = resolveEncryptionKey(ctx, input.DestinationKeyId, 'ReEncrypt', input.DestinationEncryptionAlgorithm);
+    const source = rsaSource ? undefined : await ciphertextKey(ctx, input.CiphertextBlob, input.SourceKeyId, 'ReEncrypt', input.SourceEncryptionAlgorithm);
+    const destination = await resolveEncryptionKey(ctx, input.DestinationKeyId, 'ReEncrypt', input.DestinationEncryptionAlgorithm);
     if (rsaSource) refuseRsaContext(rsaSource, input.SourceEncryptionContext);
     if (destination.kind === 'rsa') refuseRsaContext(destination, input.DestinationEncryptionContext);
     if (input.DryRun === true) throw dryRunRefusal();

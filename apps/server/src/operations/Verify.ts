@@ -21,8 +21,8 @@ export const Verify = defineOperation({
       DryRun: { type: 'boolean' },
     },
   },
-  handler(input, ctx) {
-    const caller = resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'Verify', states: ['Enabled'], usage: 'SIGN_VERIFY' });
+  async handler(input, ctx) {
+    const caller = await resolveCallerKey(ctx, ctx.signing.gates, input.KeyId, { operation: 'Verify', states: ['Enabled'], usage: 'SIGN_VERIFY' });
     const p = checkSigning(ctx, caller.key, input);
     if (input.DryRun) throw dryRunRefusal();
     // For a key whose policy says chain: ethereum, RAW means the keccak-256 digest Sign RAW signs.

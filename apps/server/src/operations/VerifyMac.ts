@@ -21,7 +21,7 @@ export const VerifyMac = defineOperation({
     },
   },
   async handler(input, ctx) {
-    const k = macKey(ctx, input.KeyId, 'VerifyMac', input.MacAlgorithm);
+    const k = await macKey(ctx, input.KeyId, 'VerifyMac', input.MacAlgorithm);
     if (input.DryRun === true) throw dryRunRefusal();
     const info = keySpecInfo(k.key.keySpec);
     // A MAC of another length than the key's cannot be its MAC: refused without a device command.

@@ -118,7 +118,7 @@ export function defineOperation<S extends StructureShape>(def: ReadDefinition<S>
       const response = await def.handler(input, ctx);
       if (def.audit === 'none') return { response };
       const keyId = def.auditKey(input, response);
-      writeRecord(ctx.audit, {
+      await writeRecord(ctx.audit, {
         requestId: ctx.requestId,
         apiKeyId: ctx.principal.apiKeyId,
         operation: ctx.operation,
@@ -161,7 +161,7 @@ function usageOperation<S extends StructureShape>(def: UsageDefinition<S>): Oper
         if (!written) {
           const keyId = keyIdAsWritten(json);
           const summary = used();
-          recordDenial(ctx.audit, ctx.metrics, {
+          await recordDenial(ctx.audit, ctx.metrics, {
             ...who,
             reason: errorType(e),
             ...(keyId !== undefined ? { keyId } : {}),

@@ -38,13 +38,13 @@ export function refusalError(d: PolicyDenial): KmsError {
   return new KmsError(THROTTLING_REASONS.has(d.code) ? 'ThrottlingException' : 'AccessDeniedException', denialMessage(d));
 }
 
-/** Audits a gate's refusal and returns the error to throw. */
-export type Refuse = (keyId: string, d: PolicyDenial) => KmsError;
+/** Audits a gate's refusal and resolves with the error to throw (once its record is written; KMSInternalException when it cannot be). */
+export type Refuse = (keyId: string, d: PolicyDenial) => Promise<KmsError>;
 
 /** For requests other than Sign: the refusal's deny record (its gate, reason code, what the decoder saw). */
 export function refuseFor(ctx: RequestContext): Refuse {
-  return (keyId, d) => {
-    recordDenial(ctx.audit, ctx.metrics, {
+  return async (keyId, d) => {
+    await recordDenial(ctx.audit, ctx.metrics, {
       requestId: ctx.requestId,
       operation: ctx.operation,
       apiKeyId: ctx.principal.apiKeyId,
@@ -58,11 +58,11 @@ export function refuseFor(ctx: RequestContext): Refuse {
 }
 
 /** Runs one gate; its PolicyDenial is audited and thrown as the AWS error (`refuse`). */
-export function gated<T>(refuse: Refuse, keyId: string, fn: () => T): T {
+export async function gated<T>(refuse: Refuse, keyId: string, fn: () => T): Promise<T> {
   try {
     return fn();
   } catch (e) {
-    if (isPolicyDenial(e)) throw refuse(keyId, e);
+    if (isPolicyDenial(e)) throw await refuse(keyId, e);
     throw e;
   }
 }
@@ -78,20 +78,20 @@ export interface CallerKey {
  * applied (to the same record, so nothing can swap the key after the scope check), and a caller
  * learns nothing about the state of a key outside its scope.
  */
-export function resolveCallerKey(
+export async function resolveCallerKey(
   ctx: RequestContext,
   gates: SigningGates,
   keyIdParam: string,
   opts: ResolveOptions,
   { killSwitch = false, refuse = refuseFor(ctx) }: { killSwitch?: boolean; refuse?: Refuse } = {},
-): CallerKey {
+): Promise<CallerKey> {
   const found = resolveKey(ctx.keys, ctx.arn, keyIdParam, {
     operation: opts.operation,
     states: ALL_KEY_STATES,
     ...(opts.allowAliases !== undefined ? { allowAliases: opts.allowAliases } : {}),
   });
   const aliases = ctx.keys.aliasNamesOf(found.keyId);
-  gated(refuse, found.keyId, () => {
+  await gated(refuse, found.keyId, () => {
     if (killSwitch) gates.engine.checkKillSwitch(found.keyId);
     gates.engine.checkScope(gates.scopeOf(ctx.principal), { keyId: found.keyId, aliases });
   });

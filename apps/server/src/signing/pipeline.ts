@@ -65,7 +65,7 @@ export class SigningPipeline {
       const input = parseInput(SIGN_REQUEST, json);
       // 2-3. resolve, kill switch and scope (AWS's state and usage rules only after the scope check)
       const refuse = audit.refuse;
-      const { key, aliases } = resolveCallerKey(
+      const { key, aliases } = await resolveCallerKey(
         ctx,
         this.gates,
         input.KeyId,
@@ -81,20 +81,20 @@ export class SigningPipeline {
         try {
           return await ctx.backendCall(checked.backend.sign(key.handle, key.keySpec, checked.algorithm, message, key.publicKey), checked.backend);
         } catch (e) {
-          audit.deny({ gate: 'backend', reason: errorType(e), keyId, summary });
+          await audit.deny({ gate: 'backend', reason: errorType(e), keyId, summary });
           throw e;
         }
       };
 
       // 5. decode and policy
-      const resolved = gated(refuse, keyId, () => engine.policyFor({ keyId, aliases }));
+      const resolved = await gated(refuse, keyId, () => engine.policyFor({ keyId, aliases }));
       if (resolved === undefined) {
         // No policy: signed exactly as AWS would (audited, no replay cache, no caps).
         if (input.DryRun === true) throw dryRunRefusal();
         const signature = await device(checked.input, undefined)();
         return { response: answer(await audit.release('accept', { keyId, signedDigest: checked.input }, signature)), decision: 'accept' };
       }
-      const ev = gated(refuse, keyId, () =>
+      const ev = await gated(refuse, keyId, () =>
         engine.evaluate(resolved, {
           key: { keyId, aliases, keySpec: key.keySpec, publicKey: key.publicKey },
           algorithm: checked.algorithm,
@@ -121,12 +121,12 @@ export class SigningPipeline {
             decision: 'accept',
           }),
         })
-        .catch((e: unknown) => {
+        .catch(async (e: unknown) => {
           // Rate limits and rolling caps refuse inside signOnce.
-          throw isPolicyDenial(e) ? refuse(keyId, e) : e;
+          throw isPolicyDenial(e) ? await refuse(keyId, e) : e;
         });
     } catch (e) {
-      audit.denyUnlessWritten(e);
+      await audit.denyUnlessWritten(e);
       throw e;
     } finally {
       audit.settle();
@@ -178,10 +178,10 @@ class SignAudit {
   }
 
   /** A refusal whose gate and reason are known where it happens (the device step). */
-  deny(d: { gate?: AuditGate; reason: string; keyId?: string; summary?: unknown }): void {
+  async deny(d: { gate?: AuditGate; reason: string; keyId?: string; summary?: unknown }): Promise<void> {
     this.#written = true;
     this.settle();
-    recordDenial(this.ctx.audit, this.ctx.metrics, {
+    await recordDenial(this.ctx.audit, this.ctx.metrics, {
       ...d,
       requestId: this.ctx.requestId,
       operation: this.ctx.operation,
@@ -190,14 +190,14 @@ class SignAudit {
   }
 
   /** A gate's refusal: its gate, reason code and what the decoder saw; returns the AWS error to throw. */
-  readonly refuse = (keyId: string, d: PolicyDenial): KmsError => {
-    this.deny({ gate: d.gate, reason: d.code, keyId, ...(d.summary !== undefined ? { summary: d.summary } : {}) });
+  readonly refuse = async (keyId: string, d: PolicyDenial): Promise<KmsError> => {
+    await this.deny({ gate: d.gate, reason: d.code, keyId, ...(d.summary !== undefined ? { summary: d.summary } : {}) });
     return refusalError(d);
   };
 
   /** Any other refusal (bad input, an unknown or disabled key, DryRun): its error __type is the reason. */
-  denyUnlessWritten(e: unknown): void {
+  async denyUnlessWritten(e: unknown): Promise<void> {
     if (this.#written) return;
-    this.deny({ reason: errorType(e), ...(this.keyIdAsWritten !== undefined ? { keyId: this.keyIdAsWritten } : {}) });
+    await this.deny({ reason: errorType(e), ...(this.keyIdAsWritten !== undefined ? { keyId: this.keyIdAsWritten } : {}) });
   }
 }

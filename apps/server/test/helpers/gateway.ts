@@ -56,6 +56,8 @@ export interface TestGatewayOptions {
   logger?: Logger;
   /** The signing gates' state from elsewhere than the SQLite file (GatewayOptions.gateState). */
   gateState?: GatewayOptions['gateState'];
+  /** The audit log from elsewhere than the SQLite file (GatewayOptions.openAudit). */
+  openAudit?: GatewayOptions['openAudit'];
 }
 
 /**
@@ -94,6 +96,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.deletionSweepIntervalMs ? { deletionSweepIntervalMs: opts.deletionSweepIntervalMs } : {}),
     ...(opts.gateState ? { gateState: opts.gateState } : {}),
+    ...(opts.openAudit ? { openAudit: opts.openAudit } : {}),
   });
   await gateway.backendsChecked;
   const db = openDb(resolveDbPath(env));

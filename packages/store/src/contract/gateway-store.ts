@@ -1,6 +1,6 @@
-import type { AuditLog, AuditLogOptions } from '../audit';
 import type { PolicyStateStore, SigningLedger } from '@kmsgate/policy';
 import type { ApiKeyRepository } from './api-keys';
+import type { AuditLog, AuditLogOptions, AuditReader } from './audit-log';
 import type { DeviceLogRepository } from './device-logs';
 import type { ImportTokenRepository } from './import-tokens';
 import type { KeyRotationRepository } from './key-rotations';
@@ -11,8 +11,8 @@ import type { KeyRepository } from './keys';
  * only way apps/server reaches stored state. `keys`, `apiKeys`, `rotations` and `importTokens` are
  * contracts (./repository.ts) with one implementation per database, and so are the signing gates'
  * state (kill switches, runtime policies, the signing ledger and the replay cache: @kmsgate/policy's
- * PolicyStateStore and SigningLedger) and the device-log witness's state (./device-logs.ts). The
- * hash-chained audit log is still SQLite's own class, the part of issue 14 not done yet.
+ * PolicyStateStore and SigningLedger), the device-log witness's state (./device-logs.ts) and the
+ * hash-chained audit log (./audit-log.ts).
  */
 export interface GatewayStore {
   readonly keys: KeyRepository;
@@ -23,8 +23,10 @@ export interface GatewayStore {
   readonly policyState: PolicyStateStore & SigningLedger;
   /** The device-log witness's entries, progress and lease. */
   readonly deviceLogs: DeviceLogRepository;
-  /** Opens the hash-chained audit log on this store (SQLite only so far); throws AuditIntegrityError on a mirror that contradicts it. */
-  openAudit(options: AuditLogOptions): AuditLog;
+  /** Reads and verifies the audit log (read-only: what `kmsgate audit verify` and `audit tail` use). */
+  readonly audit: AuditReader;
+  /** Opens the hash-chained audit log for writing; rejects with AuditIntegrityError on a mirror that contradicts the store. */
+  openAudit(options: AuditLogOptions): Promise<AuditLog>;
   /**
    * Brings every repository's view (their `view` methods) up to date with what was written
    * elsewhere: another process, another gateway. The request edge awaits it once per request, so

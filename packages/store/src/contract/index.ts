@@ -5,3 +5,4 @@ export * from './key-rotations';
 export * from './import-tokens';
 export * from './device-logs';
 export * from './gateway-store';
+export * from './audit-log';
