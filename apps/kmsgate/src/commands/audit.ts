@@ -6,16 +6,8 @@
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option } from 'commander';
-import {
-  auditJsonLine,
-  resolveDataDir,
-  sqliteAuditReader,
-  type AuditJsonlVerifyResult,
-  type AuditReader,
-  type AuditRecord,
-  type AuditVerifyResult,
-} from '@kmsgate/store';
-import { CliError, printable, withDb, type CliIo, type CommandModule } from '../context';
+import { auditJsonLine, resolveDataDir, type AuditJsonlVerifyResult, type AuditReader, type AuditRecord, type AuditVerifyResult } from '@kmsgate/store';
+import { CliError, printable, withStore, type CliIo, type CommandModule } from '../context';
 
 /** Where the gateway writes the mirror (apps/server/src/gateway.ts AUDIT_JSONL_FILE). */
 const JSONL_FILE = 'audit.jsonl';
@@ -27,12 +19,9 @@ const DEFAULT_TAIL = 20;
  */
 const FOLLOW_POLL_MS = 250;
 
-/**
- * The store's audit readers (the contract's, read-only) for the duration of `f`. Still the SQLite
- * store's (withDb refuses store.url); on the factory this is `withStore(env, …, (s) => f(s.audit))`.
- */
+/** The audit log of the store the gateway uses (the contract's readers, read-only) for the duration of `f`. */
 function withAudit<T>(env: NodeJS.ProcessEnv, f: (audit: AuditReader) => Promise<T>): Promise<T> {
-  return withDb(env, (db) => f(sqliteAuditReader(db)));
+  return withStore(env, { sealKey: false }, (store) => f(store.audit));
 }
 
 export const auditCommands: CommandModule = (program, { io, setExitCode }) => {
