@@ -1,10 +1,13 @@
 /**
- * @kmsgate/store-pg: the shared store on PostgreSQL for more than one gateway (docs/scale-out.md).
- * So far the signing gates' state (PgPolicyState), keys, API keys, key rotation and import tokens
- * (the @kmsgate/store contracts), the audit log (one hash chain for every gateway: PgAuditLog), the change feed their views are kept current by, and kmsgate's own
- * versioned migrations.
+ * @kmsgate/store-pg: the shared store on PostgreSQL for more than one gateway (docs/scale-out.md):
+ * `openPgGatewayStore`, the whole GatewayStore on one pool and one change feed; its parts, each an
+ * @kmsgate/store contract (keys, API keys, key rotation, import tokens, the device-log witness's
+ * state, the audit log as one hash chain for every gateway, the signing gates' state); the change
+ * feed their views are kept current by; the credential.key check; kmsgate's own versioned
+ * migrations.
  */
 export * from './change-feed';
+export * from './credential-key';
 export * from './faults';
 export * from './feed-view';
 export * from './migrations';
@@ -12,6 +15,7 @@ export * from './open';
 export * from './pg-audit-log';
 export * from './pg-api-keys';
 export * from './pg-device-logs';
+export * from './pg-gateway-store';
 export * from './pg-import-tokens';
 export * from './pg-key-rotations';
 export * from './pg-keys';
