@@ -1,7 +1,10 @@
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runMain } from './helpers/main-process';
+import type { ChildProcess } from 'node:child_process';
+import { openPgGatewayStore } from '@kmsgate/store-pg';
+import { testServer } from '../../../packages/store-pg/test/helpers/pg-server';
+import { runMain, spawnMain } from './helpers/main-process';
 
 /** The real entry point with `store.url` (docs/configuration.md, "store"). */
 let dir: string;
@@ -12,7 +15,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-it('a PostgreSQL store.url: refused with one line naming it (this version has no PostgreSQL store bundle), the password never printed, nothing created', async () => {
+it('a PostgreSQL store.url the gateway cannot reach: one line saying so, the password never printed, exit 1, nothing created', async () => {
   const password = 'pg-password-that-must-not-be-logged';
   const passwordFile = join(dir, 'pg.password');
   writeFileSync(passwordFile, `${password}\n`);
@@ -34,10 +37,92 @@ it('a PostgreSQL store.url: refused with one line naming it (this version has no
   const dataDir = join(dir, 'data');
   const { status, stderr } = await runMain({ KMSGATE_CONFIG: config, KMSGATE_DATA_DIR: dataDir, PORT: '0', KMS_DB_PATH: '' });
   expect(stderr.trim().split('\n')).toHaveLength(1);
-  expect(stderr).toContain(
-    'store.url names a PostgreSQL database (postgres://kmsgate@127.0.0.1:1/kmsgate), but this kmsgate cannot open its keys, API keys and audit log there yet',
-  );
+  expect(stderr).toMatch(/^kmsgate failed to start: PostgreSQL did not answer \(migrate\): /);
   expect(stderr).not.toContain(password);
-  expect(status).toBe(2);
+  expect(status).toBe(1);
   expect(existsSync(join(dataDir, 'kms.db'))).toBe(false);
+  expect(existsSync(join(dataDir, 'credential.key'))).toBe(false);
+});
+
+it('a reachable PostgreSQL store.url: the gateway keeps everything in that database; a key made and used through it is there, with its audit records in the shared chain', async () => {
+  const server = await testServer();
+  const child: { process?: ChildProcess } = {};
+  try {
+    const url = new URL(await server.createDatabase());
+    const passwordFile = join(dir, 'pg-reachable.password');
+    writeFileSync(passwordFile, `${decodeURIComponent(url.password)}\n`, { mode: 0o600 });
+    const withPassword = url.toString();
+    url.password = '';
+    const dataDir = join(dir, 'pg-data');
+    // An admin key in the database before the gateway starts, sealed under the data dir's credential.key.
+    const setup = await openPgGatewayStore(withPassword, { dataDir });
+    const admin = await setup.apiKeys.generate({ label: 'admin', role: 'admin' });
+    await setup.close();
+    const config = join(dir, 'kmsgate-pg.yaml');
+    writeFileSync(
+      config,
+      [
+        'backends:',
+        '  - id: yubihsm',
+        '    type: yubihsm',
+        '    embedded: true',
+        'store:',
+        `  url: ${url.toString()}`,
+        `  passwordFile: ${passwordFile}`,
+        '',
+      ].join('\n'),
+    );
+    child.process = spawnMain({ KMSGATE_CONFIG: config, KMSGATE_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', KMS_DB_PATH: '' });
+    const lines: { msg: string; url?: string; store?: string }[] = [];
+    let buffered = '';
+    child.process.stderr!.on('data', (c: Buffer) => {
+      buffered += c.toString();
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        try {
+          lines.push(JSON.parse(line) as { msg: string });
+        } catch {
+          lines.push({ msg: line });
+        }
+      }
+    });
+    const exited = new Promise<number | null>((resolve) => child.process!.on('exit', (code) => resolve(code)));
+    while (!lines.some((l) => l.msg === 'kmsgate listening') && child.process.exitCode === null) await new Promise((r) => setTimeout(r, 10));
+    const listening = lines.find((l) => l.msg === 'kmsgate listening');
+    expect(listening?.store).toBe(url.toString());
+    const call = async (target: string, body: unknown) => {
+      const res = await fetch(`${listening!.url}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${target}`, 'x-api-key': admin.apiKey },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, any> };
+    };
+    const created = await call('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(created.status).toBe(200);
+    const keyId = created.json.KeyMetadata.KeyId as string;
+    const signed = await call('Sign', { KeyId: keyId, Message: Buffer.from('on PostgreSQL').toString('base64'), SigningAlgorithm: 'ECDSA_SHA_256' });
+    expect(signed.status).toBe(200);
+    child.process.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    child.process = undefined;
+    expect(existsSync(join(dataDir, 'kms.db'))).toBe(false);
+
+    const after = await openPgGatewayStore(withPassword, { dataDir });
+    try {
+      expect((await after.keys.listKeyIds('', 10)).keyIds).toEqual([keyId]);
+      const records = await after.audit.records({ afterSeq: 0, keyId });
+      expect(records.map((r) => [r.operation, r.decision])).toEqual([
+        ['CreateKey', 'admin'],
+        ['Sign', 'accept'],
+      ]);
+      expect(await after.audit.verify()).toMatchObject({ ok: true });
+    } finally {
+      await after.close();
+    }
+  } finally {
+    child.process?.kill('SIGKILL');
+    await server.close();
+  }
 });

@@ -6,7 +6,8 @@
  * `store.url` names (docs/scale-out.md). It sits beside @kmsgate/store and @kmsgate/store-pg
  * rather than in either, since the PostgreSQL store depends on the SQLite package's contracts.
  */
-import { StoreLocationError, openSqliteGatewayStore, resolveDbPath, type GatewayStore, type SqliteGatewayStoreOptions } from '@kmsgate/store';
+import { StoreLocationError, openSqliteGatewayStore, resolveDataDir, resolveDbPath, type GatewayStore, type SqliteGatewayStoreOptions } from '@kmsgate/store';
+import { SchemaTooNewError, openPgGatewayStore } from '@kmsgate/store-pg';
 
 /** Which store to open: the configuration's `store` section with its password read. */
 export interface StoreSpec {
@@ -31,9 +32,22 @@ export type OpenStoreOptions = SqliteGatewayStoreOptions;
  */
 export async function openGatewayStore(spec: StoreSpec, env: NodeJS.ProcessEnv, opts: OpenStoreOptions = {}): Promise<GatewayStore> {
   if (spec.url === undefined) return openSqliteGatewayStore(env, opts);
-  throw new StoreLocationError(
-    `store.url names a PostgreSQL database (${describeStore(spec, env)}), but this kmsgate cannot open its keys, API keys and audit log there yet (issue 14): leave store.url out to use the embedded SQLite store`,
-  );
+  const url = new URL(spec.url);
+  if (spec.password !== undefined) url.password = spec.password;
+  // The data dir still holds credential.key, the same file on every gateway on the database.
+  try {
+    return await openPgGatewayStore(url.toString(), {
+      dataDir: resolveDataDir(env),
+      ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.sealKey === false ? { sealKey: false } : {}),
+      ...(spec.maxConnections !== undefined ? { maxConnections: spec.maxConnections } : {}),
+      ...(spec.statementTimeoutMs !== undefined ? { statementTimeoutMs: spec.statementTimeoutMs } : {}),
+    });
+  } catch (e) {
+    // Like SQLite's user_version check: a database this build must not write to is the configuration's mistake.
+    if (e instanceof SchemaTooNewError) throw new StoreLocationError(e.message);
+    throw e;
+  }
 }
 
 /** The store for logs and messages: the SQLite file, or the database URL without its password. */
