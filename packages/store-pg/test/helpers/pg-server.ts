@@ -47,12 +47,29 @@ export async function testServer(): Promise<TestServer> {
     },
     async close() {
       try {
-        for (const name of made) await admin(server.adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        for (const name of made) await dropDatabase(server.adminUrl, name);
       } finally {
         await server.stop();
       }
     },
   };
+}
+
+/**
+ * DROP DATABASE … WITH (FORCE) ends the database's connections, but a role without superuser cannot
+ * end an autovacuum worker's (42501, "must be a member of the role whose process is being
+ * terminated"), and the workers come and go on a busy cluster: dropped again until none is there.
+ */
+async function dropDatabase(url: string, name: string): Promise<void> {
+  for (;;) {
+    try {
+      await admin(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      return;
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== '42501') throw e;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }
 
 async function admin(url: string, sql: string): Promise<void> {
