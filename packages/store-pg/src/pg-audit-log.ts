@@ -16,9 +16,10 @@
  *   database by `verifyMirror`. The database is the durable copy: a line lost to a crash between the
  *   commit and the write is copied from the database at the next start (docs/audit.md).
  */
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { closeSync, fdatasyncSync, mkdirSync, statSync, writeSync, chmodSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import {
   AuditChainCheck,
   AuditIntegrityError,
@@ -220,8 +221,10 @@ export class PgAuditReader implements AuditReader {
 
 export interface PgAuditLogOptions {
   /**
-   * This gateway's name, recorded in every record it writes (default: the host name). Each gateway
-   * on one database needs its own; a mirror holds one gateway's records.
+   * This gateway's name, recorded in every record it writes. Each gateway on one database needs its
+   * own; a mirror holds one gateway's records. Default: the host name, and with a mirror also a
+   * short hash of the mirror's directory (the data dir), so two gateways on one host differ and a
+   * restarted gateway keeps its name.
    */
   gateway?: string;
   /** This gateway's mirror of the records it writes; none when omitted. */
@@ -230,6 +233,19 @@ export interface PgAuditLogOptions {
   fsync?: boolean;
   /** The longest a gathering group waits for records announced with `expectGrouped` (default GROUP_WAIT_MS). */
   groupWaitMs?: number;
+}
+
+/** `host` or `host-<8 hex of SHA-256 of the mirror's directory>`: stable across restarts, distinct per data dir. */
+export function defaultGatewayName(jsonlPath: string | undefined): string {
+  const host =
+    hostname()
+      .replace(/[^\x21-\x7e]/g, '?')
+      .slice(0, 100) || 'gateway';
+  if (jsonlPath === undefined) return host;
+  return `${host}-${createHash('sha256')
+    .update(resolve(dirname(jsonlPath)))
+    .digest('hex')
+    .slice(0, 8)}`;
 }
 
 /** Every character a gateway's name may hold: printable, no line breaks, at most 128. */
@@ -253,7 +269,7 @@ export class PgAuditLog extends PgAuditReader implements AuditLog {
 
   private constructor(pool: Pool, opts: PgAuditLogOptions) {
     super(pool);
-    const gateway = opts.gateway ?? hostname();
+    const gateway = opts.gateway ?? defaultGatewayName(opts.jsonlPath);
     if (typeof gateway !== 'string' || !GATEWAY_NAME.test(gateway)) throw new TypeError('gateway must be 1-128 printable ASCII characters');
     if (opts.jsonlPath !== undefined && (typeof opts.jsonlPath !== 'string' || opts.jsonlPath === ''))
       throw new TypeError('jsonlPath must be a non-empty string');

@@ -253,3 +253,17 @@ test("the whole chain, exported as JSONL (audit tail --json), passes docs/audit.
   expect(bad.status).toBe(1);
   expect(bad.stdout).toMatch(/BROKEN at record \d+: hash does not match the record/);
 });
+
+test('without a configured name, two gateways on one host (two data dirs) get names of their own, kept across a restart', async () => {
+  const db = await database();
+  const [dirA, dirB] = [join(dir, 'a'), join(dir, 'b')];
+  const a = await PgAuditLog.open(db.pool(), { jsonlPath: join(dirA, 'audit.jsonl') });
+  const b = await PgAuditLog.open(db.pool(), { jsonlPath: join(dirB, 'audit.jsonl') });
+  expect(a.gateway).not.toBe(b.gateway);
+  await a.append(input(1));
+  await b.append(input(2));
+  const again = await PgAuditLog.open(db.pool(), { jsonlPath: join(dirA, 'audit.jsonl') });
+  expect(again.gateway).toBe(a.gateway);
+  expect(again.recovered).toEqual([]);
+  expect(await again.verifyMirror(join(dirA, 'audit.jsonl'))).toEqual({ ok: true, lines: 1, firstSeq: 1, lastSeq: 1 });
+});
