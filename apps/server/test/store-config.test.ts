@@ -1,7 +1,8 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeStore } from '@kmsgate/store-open';
+import { parse as parseConnectionString } from 'pg-connection-string';
+import { connectionUrl, describeStore } from '@kmsgate/store-open';
 import { ConfigError, parseConfig, storeSpec } from '../src/config';
 
 /** `store`: which database the gateway and the CLI open (docs/configuration.md, "store"). */
@@ -95,4 +96,11 @@ it('the password file follows the device passwords rules: it must exist and only
   expect(() => storeSpec(parse({ url: 'postgres://kmsgate@db/kmsgate', passwordEnv: 'PG_PW' }), {})).toThrow(
     new ConfigError('store: environment variable PG_PW is not set'),
   );
+});
+
+it('the password reaches the driver exactly as in its file, whatever it holds', () => {
+  for (const password of ['a%41b', 's3cret:/@?#& x', 'ünïcode']) {
+    expect(parseConnectionString(connectionUrl({ url: 'postgres://kmsgate@db:5432/kmsgate', password })).password).toBe(password);
+  }
+  expect(parseConnectionString(connectionUrl({ url: 'postgres://kmsgate@db:5432/kmsgate' })).password).toBeFalsy();
 });

@@ -32,11 +32,9 @@ export type OpenStoreOptions = SqliteGatewayStoreOptions;
  */
 export async function openGatewayStore(spec: StoreSpec, env: NodeJS.ProcessEnv, opts: OpenStoreOptions = {}): Promise<GatewayStore> {
   if (spec.url === undefined) return openSqliteGatewayStore(env, opts);
-  const url = new URL(spec.url);
-  if (spec.password !== undefined) url.password = spec.password;
   // The data dir still holds credential.key, the same file on every gateway on the database.
   try {
-    return await openPgGatewayStore(url.toString(), {
+    return await openPgGatewayStore(connectionUrl({ ...spec, url: spec.url }), {
       dataDir: resolveDataDir(env),
       ...(opts.now ? { now: opts.now } : {}),
       ...(opts.sealKey === false ? { sealKey: false } : {}),
@@ -48,6 +46,14 @@ export async function openGatewayStore(spec: StoreSpec, env: NodeJS.ProcessEnv, 
     if (e instanceof SchemaTooNewError) throw new StoreLocationError(e.message);
     throw e;
   }
+}
+
+/** The URL the driver connects with: store.url with the password put in. */
+export function connectionUrl(spec: StoreSpec & { url: string }): string {
+  const url = new URL(spec.url);
+  // Percent-encoded: URL's setter leaves '%' as it is, and the driver decodes the password, so '%41' would arrive as 'A'.
+  if (spec.password !== undefined) url.password = encodeURIComponent(spec.password);
+  return url.toString();
 }
 
 /** The store for logs and messages: the SQLite file, or the database URL without its password. */
