@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { StoreUnavailableError } from '@kmsgate/policy';
 import { REPO_ROOT } from '../src/gateway';
 import { startBareEdge } from './helpers/bare-edge';
 
@@ -45,6 +46,36 @@ test('a refresh that fails: 500 KMSInternalException, the cause in the log only,
     fail = false;
     expect(await (await post(e.url)).text()).toBe('ok');
     expect([looked, served]).toEqual([1, 1]);
+  } finally {
+    await e.close();
+  }
+});
+
+test('a shared store not reached in time, at the refresh or at the lookup after it: 503 DependencyTimeoutException, the process lives on', async () => {
+  const lines: string[] = [];
+  let refreshFails = true;
+  const e = await startBareEdge({
+    refresh: async () => {
+      if (refreshFails) throw new StoreUnavailableError('PostgreSQL did not answer');
+    },
+    // A view that went stale again between the refresh and the lookup (PostgreSQL under load).
+    findByApiKey: () => {
+      throw new StoreUnavailableError('the API keys could not be confirmed current');
+    },
+    app: () => {
+      throw new Error('not reached');
+    },
+    log: (l) => lines.push(l),
+  });
+  try {
+    for (const cause of ['PostgreSQL did not answer', 'the API keys could not be confirmed current']) {
+      const r = await post(e.url);
+      expect(r.status).toBe(503);
+      expect(r.headers.get('x-amzn-errortype')).toBe('DependencyTimeoutException');
+      expect(await r.text()).not.toContain(cause);
+      expect(JSON.parse(lines.at(-1)!)).toMatchObject({ msg: 'request refused: the store could not be read', error: `StoreUnavailableError: ${cause}` });
+      refreshFails = false;
+    }
   } finally {
     await e.close();
   }

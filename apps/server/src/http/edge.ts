@@ -11,9 +11,10 @@
  *    key looked up. A request that fails them is answered without its body ever being read (a
  *    large one is cut off with the connection). Before that, the store's views are refreshed once
  *    for the request (GatewayStore.refresh): what another process or gateway wrote before the
- *    request arrived applies to it. A store that cannot be refreshed answers KMSInternalException,
- *    and the request goes no further; any other error (of the precheck or the app) is thrown as it
- *    would be without the refresh, never taken for a store fault.
+ *    request arrived applies to it. A store that cannot be read (the refresh fails, or a view is
+ *    stale again at the lookup) answers DependencyTimeoutException when it was not reached in time,
+ *    else KMSInternalException, and the request goes no further; any other error (of the precheck
+ *    or the app) is thrown as it would be without the refresh, never taken for a store fault.
  *
  * Every refusal here is counted in metrics and audited in aggregate (auth/refusals.ts), never with
  * a durable write per request.
@@ -27,6 +28,7 @@ import { precheckCredentials } from '../auth/authenticate';
 import type { AuthRefusals } from '../auth/refusals';
 import type { Metrics } from '../metrics';
 import { findOperation } from '../operations';
+import { storeFault } from '../store-fault';
 import type { Logger } from '../log';
 import { AWS_JSON, sendError } from './aws-json';
 import type { ClientAddress } from './client-address';
@@ -78,14 +80,7 @@ export function edge(deps: EdgeDeps, app: RequestListener): RequestListener {
             });
           }
         },
-        (e: unknown) => {
-          const requestId = randomUUID();
-          // The details (which database, why) go to the log only; the unread body goes with the connection.
-          deps.logger.error('request refused: the store could not be read', { requestId, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
-          sendError(res, requestId, new KmsError('KMSInternalException', `An internal error occurred. The request id is ${requestId}.`), {
-            headers: { Connection: 'close' },
-          });
-        },
+        (e: unknown) => storeUnreadable(deps, res, e),
       );
       return;
     }
@@ -98,11 +93,30 @@ function admit(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse, source
   try {
     precheckCredentials({ path: req.url ?? '/', headers: req.headersDistinct }, deps.apiKeys, deps.now());
   } catch (e) {
-    if (!isKmsError(e)) throw e;
-    refuse(deps, req, res, source, path, e);
+    if (isKmsError(e)) {
+      refuse(deps, req, res, source, path, e);
+      return;
+    }
+    // A shared store's view may go stale again between the refresh and the lookup (a loaded event
+    // loop): that is the store not answering in time, not a bug.
+    if (storeFault(e) === undefined) throw e;
+    storeUnreadable(deps, res, e);
     return;
   }
   app(req, res);
+}
+
+/**
+ * The store could not be read for the request: a shared store not reached in time answers
+ * DependencyTimeoutException (503, retried by every AWS SDK), anything else KMSInternalException.
+ * The details (which database, why) go to the log only; the unread body goes with the connection.
+ */
+function storeUnreadable(deps: EdgeDeps, res: ServerResponse, e: unknown): void {
+  const requestId = randomUUID();
+  deps.logger.error('request refused: the store could not be read', { requestId, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+  sendError(res, requestId, storeFault(e) ?? new KmsError('KMSInternalException', `An internal error occurred. The request id is ${requestId}.`), {
+    headers: { Connection: 'close' },
+  });
 }
 
 /**
