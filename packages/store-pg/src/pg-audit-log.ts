@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { closeSync, fdatasyncSync, mkdirSync, statSync, writeSync, chmodSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdirSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
   AuditChainCheck,
@@ -31,9 +31,8 @@ import {
   chainRecords,
   datasync,
   readLines,
-  readTail,
+  repairMirrorTail,
   toAuditRecord,
-  truncateTo,
   type Announcement,
   type AuditFields,
   type AuditInput,
@@ -404,29 +403,17 @@ export class PgAuditLog extends PgAuditReader implements AuditLog {
    */
   async #reconcileMirror(path: string): Promise<string[]> {
     const notes: string[] = [];
-    const st = statSync(path, { throwIfNoEntry: false });
-    if (st && !st.isFile()) throw new AuditIntegrityError(`audit JSONL ${path} is not a regular file`);
-    if (st && (st.mode & 0o077) !== 0) chmodSync(path, 0o600);
-    const tail = st ? readTail(path) : { lastLine: undefined, lastLineEnd: 0, size: 0 };
-    if (tail.size > tail.lastLineEnd) {
-      truncateTo(path, tail.lastLineEnd);
-      notes.push(`removed a torn last line (${tail.size - tail.lastLineEnd} bytes) from ${path}`);
-    }
-    if (tail.lastLine === undefined) {
+    const tail = repairMirrorTail(path, notes);
+    if (tail === undefined) {
       const { rows } = await guarded('audit mirror', () =>
         this.pool.query<{ seq: string | null }>('SELECT max(seq) AS seq FROM audit_log WHERE gateway = $1', [this.gateway]),
       );
       this.#mirrored = Number(rows[0]?.seq ?? 0);
       return notes;
     }
-    let last: AuditRecord;
-    try {
-      last = JSON.parse(tail.lastLine.text) as AuditRecord;
-    } catch {
-      throw new AuditIntegrityError(`the last line of ${path} is not JSON; run \`kmsgate audit verify --jsonl\``);
-    }
+    const last = tail.record;
     const own = Number.isSafeInteger(last.seq) ? await this.record(last.seq) : undefined;
-    if (own === undefined || own.gateway !== this.gateway || auditJsonLine(own) !== tail.lastLine.text)
+    if (own === undefined || own.gateway !== this.gateway || auditJsonLine(own) !== tail.text)
       throw new AuditIntegrityError(
         `${path} ends at record ${String(last.seq)}, which is not this gateway's (${this.gateway}) record in the database; run \`kmsgate audit verify --jsonl\``,
       );

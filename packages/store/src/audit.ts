@@ -10,8 +10,8 @@
  *   name, and a record without one hashes exactly as before, so existing chains stay valid.
  */
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
-import { readLines } from './audit-file';
+import { chmodSync, statSync } from 'node:fs';
+import { readLines, readTail, truncateTo } from './audit-file';
 import { MAX_GROUP_RECORDS } from './audit-group';
 import type { Db } from './db';
 
@@ -255,6 +255,30 @@ export function chainRecords(fields: readonly (AuditFields & { at: number })[], 
 
 /** Thrown when the JSONL mirror and the database disagree in a way the log will not repair by itself. */
 export class AuditIntegrityError extends Error {}
+
+/**
+ * The start-up repair both stores make to a JSONL mirror before they compare it with their
+ * database: it must be a regular file (made 0600 if it was more open) and a torn last line (a crash
+ * mid-write) is cut off, said in `notes`. Returns the last complete line, parsed; undefined for a
+ * missing or empty mirror. AuditIntegrityError when that line is not JSON.
+ */
+export function repairMirrorTail(path: string, notes: string[]): { text: string; record: AuditRecord } | undefined {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) return undefined;
+  if (!st.isFile()) throw new AuditIntegrityError(`audit JSONL ${path} is not a regular file`);
+  if ((st.mode & 0o077) !== 0) chmodSync(path, 0o600);
+  const tail = readTail(path);
+  if (tail.size > tail.lastLineEnd) {
+    truncateTo(path, tail.lastLineEnd);
+    notes.push(`removed a torn last line (${tail.size - tail.lastLineEnd} bytes) from ${path}`);
+  }
+  if (tail.lastLine === undefined) return undefined;
+  try {
+    return { text: tail.lastLine.text, record: JSON.parse(tail.lastLine.text) as AuditRecord };
+  } catch {
+    throw new AuditIntegrityError(`the last line of ${path} is not JSON; run \`kmsgate audit verify --jsonl\``);
+  }
+}
 
 /**
  * The chain check every verifier runs, one record at a time in seq order (so a reader can stream

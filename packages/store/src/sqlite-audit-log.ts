@@ -9,7 +9,7 @@
  * - SQLite is synchronous: a write is done (or has failed) by the time its Promise exists; only a
  *   group's flush to disk runs later, off the event loop.
  */
-import { chmodSync, closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, realpathSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, realpathSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import {
@@ -22,6 +22,7 @@ import {
   readAuditRecord,
   readAuditRecords,
   readAuditTail,
+  repairMirrorTail,
   toAuditRecord,
   verifyAuditChain,
   verifyAuditJsonl,
@@ -33,7 +34,7 @@ import {
   type AuditRow,
   type AuditVerifyResult,
 } from './audit';
-import { datasync, readLastLines, readTail, truncateTo } from './audit-file';
+import { datasync, readLastLines, truncateTo } from './audit-file';
 import { GroupCommit, MAX_GROUP_RECORDS, type Announcement } from './audit-group';
 import type { AuditLog, AuditLogOptions, AuditReader } from './contract/audit-log';
 import type { Db } from './db';
@@ -286,29 +287,17 @@ export class SqliteAuditLog implements AuditLog {
     this.db
       .transaction(() => {
         const head = this.stmts.head.get();
-        const st = statSync(path, { throwIfNoEntry: false });
-        if (st && !st.isFile()) throw new AuditIntegrityError(`audit JSONL ${path} is not a regular file`);
-        if (st && (st.mode & 0o077) !== 0) chmodSync(path, 0o600);
-        const tail = st ? readTail(path) : { lastLine: undefined, lastLineEnd: 0, size: 0 };
-        if (tail.size > tail.lastLineEnd) {
-          truncateTo(path, tail.lastLineEnd);
-          notes.push(`removed a torn last line (${tail.size - tail.lastLineEnd} bytes) from ${path}`);
-        }
-        if (tail.lastLine === undefined) {
+        const tail = repairMirrorTail(path, notes);
+        if (tail === undefined) {
           // A new or emptied (rotated) mirror starts at the current head, so it can be verified from there.
           if (head) this.writeLines(path, head.seq, head.seq);
           return;
         }
-        let last: AuditRecord;
-        try {
-          last = JSON.parse(tail.lastLine.text) as AuditRecord;
-        } catch {
-          throw new AuditIntegrityError(`the last line of ${path} is not JSON; run \`kmsgate audit verify --jsonl\``);
-        }
+        const last = tail.record;
         const headSeq = head?.seq ?? 0;
         const headHash = head?.hash ?? GENESIS_HASH;
         if (head && last.seq === headSeq) {
-          if (tail.lastLine.text === auditJsonLine(toAuditRecord(this.stmts.get.get(headSeq)!))) return;
+          if (tail.text === auditJsonLine(toAuditRecord(this.stmts.get.get(headSeq)!))) return;
           throw new AuditIntegrityError(`the last line of ${path} (record ${headSeq}) differs from the database; run \`kmsgate audit verify --jsonl\``);
         }
         if (Number.isSafeInteger(last.seq) && last.seq > headSeq && last.seq - headSeq <= MAX_GROUP_RECORDS) {
@@ -327,7 +316,7 @@ export class SqliteAuditLog implements AuditLog {
           }
         }
         const own = Number.isSafeInteger(last.seq) && last.seq < headSeq ? this.stmts.get.get(last.seq) : undefined;
-        if (own && auditJsonLine(toAuditRecord(own)) === tail.lastLine.text) {
+        if (own && auditJsonLine(toAuditRecord(own)) === tail.text) {
           this.writeLines(path, last.seq + 1, headSeq);
           notes.push(`copied records ${last.seq + 1}-${headSeq} from the database to ${path}, which ended at ${last.seq}`);
           return;
