@@ -18,6 +18,7 @@ import {
   startGatewayProcess,
   type GatewayProcess,
   type GeneratedApiKey,
+  untilKnown,
 } from './helpers/gateway-processes';
 import { sendKeyIdOperation } from './helpers/own-operation';
 import { startSimProcess, type SimProcess } from './helpers/sim-process';
@@ -60,6 +61,7 @@ beforeAll(async () => {
   b = await startGatewayProcess('b', envB);
   // Each made through the other gateway's directory: one store behind both.
   [admin, signer] = await Promise.all([generateApiKey(envA, 'operator', 'admin'), generateApiKey(envB, 'trading agent', 'signer')]);
+  await Promise.all([untilKnown(admin, a, b), untilKnown(signer, a, b)]);
   db = new pg.Client({ connectionString: storeUrl });
   await db.connect();
 }, 300_000);

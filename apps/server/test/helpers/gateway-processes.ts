@@ -150,6 +150,27 @@ export async function generateApiKey(env: NodeJS.ProcessEnv, label: string, role
   return JSON.parse(r.stdout) as GeneratedApiKey;
 }
 
+/**
+ * Resolves once every gateway in `gateways` knows `k` (polled: a key the CLI just wrote reaches a
+ * running gateway through the store's change feed, within its staleness bound, not at once). Any
+ * answer but an unrecognized credential or a 503 (the store not reached in time) means known.
+ */
+export async function untilKnown(k: GeneratedApiKey, ...gateways: GatewayProcess[]): Promise<void> {
+  for (const g of gateways)
+    await pollUntil(
+      async () => {
+        const res = await fetch(g.url, {
+          method: 'POST',
+          headers: { 'x-api-key': k.apiKey, 'x-amz-target': 'TrentService.ListKeys', 'content-type': 'application/x-amz-json-1.1' },
+          body: '{}',
+        });
+        await res.arrayBuffer();
+        return { status: res.status, type: res.headers.get('x-amzn-errortype') ?? '' };
+      },
+      (r) => r.status !== 503 && !r.type.startsWith('UnrecognizedClientException'),
+    );
+}
+
 const clients = new Map<string, KMSClient>();
 
 /**
