@@ -100,7 +100,7 @@ export function startBackendMonitor(health: BackendHealth, intervalMs = BACKEND_
     );
   const first = tick();
   if (intervalMs === 0) return { first, stop: () => {} };
-  const timer = setInterval(tick, intervalMs);
+  const timer = setInterval(() => void tick(), intervalMs);
   timer.unref();
   return { first, stop: () => clearInterval(timer) };
 }
