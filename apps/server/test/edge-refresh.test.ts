@@ -58,7 +58,7 @@ test('a shared store not reached in time, at the refresh or at the lookup after 
     refresh: async () => {
       if (refreshFails) throw new StoreUnavailableError('PostgreSQL did not answer');
     },
-    // A view that went stale again between the refresh and the lookup (PostgreSQL under load).
+    // A view the refresh did not confirm for the request, refused as stale at the lookup.
     findByApiKey: () => {
       throw new StoreUnavailableError('the API keys could not be confirmed current');
     },

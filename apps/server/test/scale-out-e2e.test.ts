@@ -229,8 +229,13 @@ test('1,000 concurrent Sign requests split across both gateways, each within a r
   expect(signs.filter((r) => !retriedIds.has(r.requestId))).toHaveLength(REQUESTS);
   const verified = await auditVerify(envB);
   expect([verified.code, verified.result.ok]).toEqual([0, true]);
+  // No request was refused for a view gone stale while it ran: each is served from the views its
+  // refresh confirmed (docs/scale-out.md). A 503 of a database that did not answer in time can
+  // still happen under load; how many were retried is printed, not asserted.
+  const staleRefusals = [...a.log, ...b.log].filter((l) => l.includes('"requestId"') && l.includes('could not be confirmed current'));
+  expect(staleRefusals).toEqual([]);
   console.log(
-    `rolling cap across two gateways: signed ${accepted.filter((o) => o.gateway === 'a').length} on a and ${accepted.filter((o) => o.gateway === 'b').length} on b; ${verified.result.chain.count} audit records verified`,
+    `rolling cap across two gateways: signed ${accepted.filter((o) => o.gateway === 'a').length} on a and ${accepted.filter((o) => o.gateway === 'b').length} on b; ${verified.result.chain.count} audit records verified; ${retried.length} 503s retried (none for a stale view)`,
   );
 }, 600_000);
 

@@ -8,7 +8,15 @@
  * Reading a one-row counter is cheap, and a poll cannot lose a change the way a dropped
  * LISTEN connection can lose a notification; a request pays a round trip only when the background
  * poll has fallen behind (a stalled event loop, a slow database).
+ *
+ * A request is confirmed once, at its start (`confirmFor`), and carries that confirmation with it
+ * (AsyncLocalStorage): the views serve it for as long as it runs, since what it must see is what
+ * was committed before it arrived, and the confirmation proves exactly that. Without it a request
+ * whose start was served by a reading 990 ms old found the view stale 10 ms later and was refused
+ * (503) though nothing was wrong; re-reading earlier (at a fraction of the bound) would only narrow
+ * that window, never close it for a request that outlasts the remainder under load.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Pool } from 'pg';
 import { guarded } from './faults';
 
@@ -39,6 +47,7 @@ export class ChangeFeed {
   #reading: Promise<ChangeReading> | undefined;
   #queued: Promise<ChangeReading> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  readonly #request = new AsyncLocalStorage<ChangeReading>();
 
   constructor(pool: Pool, opts: ChangeFeedOptions = {}) {
     this.#pool = pool;
@@ -76,6 +85,22 @@ export class ChangeFeed {
     const last = this.#last;
     if (last !== undefined && this.now() - last.at <= this.maxStalenessMs) return last;
     return await this.read();
+  }
+
+  /**
+   * `confirm`, then `request` carrying that reading: what `request` reads of a view, at once or
+   * later in its asynchronous course, is served from views at least as current as the reading
+   * (`confirmedFor`), never refused as stale midway. A failed confirmation rejects and `request`
+   * does not run.
+   */
+  async confirmFor<T>(request: () => T): Promise<T> {
+    const reading = await this.confirm();
+    return this.#request.run(reading, request);
+  }
+
+  /** The reading the running request was confirmed with (`confirmFor`); undefined outside one. */
+  confirmedFor(): ChangeReading | undefined {
+    return this.#request.getStore();
   }
 
   /**

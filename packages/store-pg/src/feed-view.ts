@@ -1,7 +1,9 @@
 /**
  * One view of memory kept current by the change feed (change-feed.ts): reloaded whenever the feed's
  * version has moved since it was loaded, and refused once it has not been confirmed current within
- * the feed's bound. What the request path reads synchronously (keys, aliases, API keys) is served
+ * the feed's bound — except to a request the feed confirmed at its start (`ChangeFeed.confirmFor`),
+ * which this view served from that reading on: the view is at least as current as the reading the
+ * request was admitted with, so it is what the request may see however long the request runs. What the request path reads synchronously (keys, aliases, API keys) is served
  * from such views, so a request costs no round trip while nothing changes.
  */
 import { StoreUnavailableError } from '@kmsgate/policy';
@@ -23,9 +25,14 @@ export class FeedView<T> {
     feed.subscribe((reading) => this.#sync(reading));
   }
 
-  /** The view; StoreUnavailableError (fail closed) when it is not known to be current. */
+  /**
+   * The view; StoreUnavailableError (fail closed) when it is not known to be current: not confirmed
+   * within the bound, or, inside a confirmed request, not synced with the request's reading.
+   */
   current(): T {
-    if (this.#value === undefined || this.#feed.now() - this.#confirmedAt > this.#feed.maxStalenessMs) {
+    const request = this.#feed.confirmedFor();
+    const stale = request === undefined ? this.#feed.now() - this.#confirmedAt > this.#feed.maxStalenessMs : this.#confirmedAt < request.at;
+    if (this.#value === undefined || stale) {
       throw new StoreUnavailableError(`the ${this.#what} could not be confirmed current (PostgreSQL not reached within the bound)`);
     }
     return this.#value;

@@ -55,6 +55,7 @@ export async function openPgGatewayStore(url: string, opts: PgGatewayStoreOption
       async refresh() {
         await feed.confirm();
       },
+      refreshFor: (request) => feed.confirmFor(request),
       async close() {
         feed.stop();
         await pool.end();

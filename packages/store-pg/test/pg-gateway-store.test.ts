@@ -165,6 +165,58 @@ test('unreachable mid-request: refresh rejects with StoreUnavailableError and ev
   }
 });
 
+test('a request confirmed at its refresh is served from those views to its end: the reading 990 ms old at the refresh is no 503 20 ms later', async () => {
+  const url = await server.createDatabase();
+  let clock = 0;
+  const s = await openPgGatewayStore(url, { dataDir: dataDir(), feed: { pollMs: 0, now: () => clock } });
+  stores.push(s);
+  await s.keys.insertKey(key);
+  // The last reading (the write's own, at 0) is 990 ms old: the refresh takes it without reading again.
+  clock = 990;
+  const seen = await s.refreshFor(async () => {
+    clock += 20;
+    const atOnce = s.keys.getKey(K)?.keyId;
+    // Later in the request's asynchronous course (a body read, a device call), still served.
+    await new Promise((resolve) => setImmediate(resolve));
+    clock += 60_000;
+    return [atOnce, s.keys.getKey(K)?.keyId, s.policyState.killSwitchesFor(K).key];
+  });
+  expect(seen).toEqual([K, K, undefined]);
+  // Outside a confirmed request the bound holds as before: the same view, 60 s old, refuses.
+  expect(() => s.keys.getKey(K)).toThrow(StoreUnavailableError);
+});
+
+test('the bound still holds for requests: one arriving more than maxStalenessMs after another gateway wrote sees the write; one whose store cannot be confirmed (poller stopped, database gone) is refused before it runs', async () => {
+  const url = new URL(await server.createDatabase());
+  const other = await open(url.toString(), dataDir());
+  const proxy = new TcpProxy({ host: url.hostname, port: Number(url.port) });
+  await proxy.start();
+  const viaProxy = new URL(url);
+  viaProxy.port = String(proxy.port);
+  let clock = 0;
+  // pollMs 0: no background poll, as if it had stopped; readings only on demand.
+  const s = await openPgGatewayStore(viaProxy.toString(), { dataDir: dataDir(), connectTimeoutMs: 2_000, feed: { pollMs: 0, now: () => clock } });
+  stores.push(s);
+  try {
+    await other.keys.insertKey(key);
+    clock += 1_001;
+    expect(await s.refreshFor(() => s.keys.getKey(K)?.keyId)).toBe(K);
+
+    await proxy.cut();
+    clock += 1_001;
+    let ran = false;
+    await expect(
+      s.refreshFor(() => {
+        ran = true;
+      }),
+    ).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(ran).toBe(false);
+    expect(() => s.keys.getKey(K)).toThrow(StoreUnavailableError);
+  } finally {
+    await proxy.cut();
+  }
+});
+
 test('a schema from a newer kmsgate is refused at open, and nothing is written', async () => {
   const url = await server.createDatabase();
   const pool = new pg.Pool({ connectionString: url });

@@ -61,6 +61,11 @@ export function openSqliteGatewayStore(env: NodeJS.ProcessEnv, opts: SqliteGatew
       async refresh() {
         reads.check();
       },
+      // The read cache never expires a view by age: nothing needs carrying for the request.
+      async refreshFor(request) {
+        reads.check();
+        return request();
+      },
       async close() {
         db.close();
       },

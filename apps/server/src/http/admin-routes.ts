@@ -5,8 +5,9 @@
  * path prefix that is admin-only as a whole. Same credentials as KMS requests (x-api-key or
  * SigV4), admin role only, same AWS-shaped errors. Every change is written to the audit log with decision 'admin'.
  */
+import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ALL_KEY_STATES, KmsError, isKmsError, resolveKey, type ArnContext } from '@kmsgate/core';
 import {
@@ -60,7 +61,11 @@ interface Call {
 
 export function adminRoutes(deps: AdminDeps): Router {
   const router = Router();
-  const raw = express.raw({ type: () => true, limit: deps.maxBodyBytes });
+  const parseRaw = express.raw({ type: () => true, limit: deps.maxBodyBytes });
+  // The body parser calls `next` from the request stream's events, outside the request's
+  // asynchronous context: bound, the handler keeps what the edge's refresh confirmed for the
+  // request (GatewayStore.refreshFor), as the KMS operations do.
+  const raw = (req: Request, res: Response, next: NextFunction) => parseRaw(req, res, AsyncResource.bind(next));
   const { state, engine } = deps.gates;
 
   const handle = (operation: string, work: (call: Call) => object | Promise<object>) => async (req: Request, res: Response) => {

@@ -10,9 +10,10 @@
  *    need no body: an x-api-key is looked up, a SigV4 Authorization header is parsed and its access
  *    key looked up. A request that fails them is answered without its body ever being read (a
  *    large one is cut off with the connection). Before that, the store's views are refreshed once
- *    for the request (GatewayStore.refresh): what another process or gateway wrote before the
- *    request arrived applies to it. A store that cannot be read (the refresh fails, or a view is
- *    stale again at the lookup) answers DependencyTimeoutException when it was not reached in time,
+ *    for the request and the request runs with them (GatewayStore.refreshFor): what another process
+ *    or gateway wrote before the request arrived applies to it, and a view confirmed current at
+ *    the refresh serves the request to its end. A store that cannot be read (the refresh fails, or
+ *    a view the refresh did not confirm is stale) answers DependencyTimeoutException when it was not reached in time,
  *    else KMSInternalException, and the request goes no further; any other error (of the precheck
  *    or the app) is thrown as it would be without the refresh, never taken for a store fault.
  *
@@ -36,7 +37,7 @@ import { throttled, type ConcurrencyBudget, type RateLimiter } from './limits';
 
 export interface EdgeDeps {
   apiKeys: ApiKeyRepository;
-  store: Pick<GatewayStore, 'refresh'>;
+  store: Pick<GatewayStore, 'refreshFor'>;
   logger: Logger;
   refusals: AuthRefusals;
   clientAddress: ClientAddress;
@@ -68,8 +69,10 @@ export function edge(deps: EdgeDeps, app: RequestListener): RequestListener {
       }
       res.once('close', release);
     } else if (req.method === 'POST' || path === '/admin' || path.startsWith('/admin/')) {
-      deps.store.refresh().then(
-        () => {
+      // The request runs with the views this refresh confirmed, however long it takes: a shared
+      // store's view is not refused as stale in the middle of a request admitted as current.
+      deps.store
+        .refreshFor(() => {
           try {
             admit(deps, req, res, source, path, app);
           } catch (e) {
@@ -79,9 +82,8 @@ export function edge(deps: EdgeDeps, app: RequestListener): RequestListener {
               throw e;
             });
           }
-        },
-        (e: unknown) => storeUnreadable(deps, res, e),
-      );
+        })
+        .catch((e: unknown) => storeUnreadable(deps, res, e));
       return;
     }
     app(req, res);
@@ -97,8 +99,9 @@ function admit(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse, source
       refuse(deps, req, res, source, path, e);
       return;
     }
-    // A shared store's view may go stale again between the refresh and the lookup (a loaded event
-    // loop): that is the store not answering in time, not a bug.
+    // A view the refresh did not confirm for this request (one whose own load failed, or a store
+    // that carries no confirmation) may be refused as stale at the lookup: that is the store not
+    // answering in time, not a bug.
     if (storeFault(e) === undefined) throw e;
     storeUnreadable(deps, res, e);
     return;

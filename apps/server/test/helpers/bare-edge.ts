@@ -38,7 +38,12 @@ export async function startBareEdge(opts: {
   const listener = edge(
     {
       apiKeys,
-      store: { refresh: opts.refresh },
+      store: {
+        refreshFor: async (request) => {
+          await opts.refresh();
+          return request();
+        },
+      },
       logger,
       refusals,
       clientAddress: clientAddressResolver([]),

@@ -33,6 +33,13 @@ export interface GatewayStore {
    * a write committed before a request arrived applies to it.
    */
   refresh(): Promise<void>;
+  /**
+   * `refresh()`, then `request` with the views that refresh confirmed: whatever `request` reads of a
+   * view, at once or later in its asynchronous course, is at least as current as that refresh and
+   * is served however long `request` runs (a shared store does not refuse it as stale midway). What
+   * the request edge runs each request in. A failed refresh rejects and `request` does not run.
+   */
+  refreshFor<T>(request: () => T): Promise<T>;
   /** Closes the store; nothing may be called after. */
   close(): Promise<void>;
 }

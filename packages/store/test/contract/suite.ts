@@ -9,7 +9,7 @@ import type { AuditInput } from '../../src/audit';
 import { DEVICE_LOG_LEASE_MS, WitnessLeaseLostError, type GatewayStore, type StoredLogEntry } from '../../src/contract';
 
 /** The repositories the contract covers (the signing gates' state has its own suite, packages/policy). */
-export type ContractStore = Pick<GatewayStore, 'keys' | 'apiKeys' | 'rotations' | 'importTokens' | 'deviceLogs' | 'refresh'>;
+export type ContractStore = Pick<GatewayStore, 'keys' | 'apiKeys' | 'rotations' | 'importTokens' | 'deviceLogs' | 'refresh' | 'refreshFor'>;
 
 export interface ContractDatabase {
   /**
@@ -152,6 +152,22 @@ export function storeContract(name: string, database: ContractDatabase): void {
         expect(await b.keys.listTags(K1)).toEqual([{ TagKey: 'team', TagValue: 'ops' }]);
         // The database's own refusal (its error class may come from another realm in jest: matched by message).
         await expect(a.keys.insertKey(key(K1))).rejects.toHaveProperty('message', expect.stringMatching(/UNIQUE constraint|duplicate key/));
+      });
+
+      test('refreshFor: the request runs after the refresh, sees what the other instance wrote before it, and keeps reading the views in its later turns', async () => {
+        await a.keys.insertKey(key(K1));
+        await eventually(b, () => b.keys.getKey(K1) !== undefined);
+        await a.keys.setKeyState(K1, 'Disabled');
+        let states: (string | undefined)[] = [];
+        // Polled: the other instance sees the write within its bound, not necessarily at once.
+        while (states[0] !== 'Disabled') {
+          states = await b.refreshFor(async () => {
+            const first = b.keys.getKey(K1)?.keyState;
+            await new Promise((resolve) => setImmediate(resolve));
+            return [first, b.keys.getKey(K1)?.keyState];
+          });
+        }
+        expect(states).toEqual(['Disabled', 'Disabled']);
       });
 
       test('a state change through one instance applies to the other after refresh', async () => {
