@@ -125,7 +125,12 @@ export async function auditCliChange(
   store: Pick<GatewayStore, 'openAudit'>,
   change: Pick<AuditInput, 'operation' | 'keyId' | 'summary'>,
 ): Promise<void> {
-  const audit = await store.openAudit({ jsonlPath: join(resolveDataDir(env), AUDIT_JSONL_FILE) });
+  // Under the gateway's name (audit.gatewayName): the mirror it shares with the gateway holds one gateway's records.
+  const { gatewayName } = cliConfig(env).audit;
+  const audit = await store.openAudit({
+    jsonlPath: join(resolveDataDir(env), AUDIT_JSONL_FILE),
+    ...(gatewayName !== undefined ? { gateway: gatewayName } : {}),
+  });
   try {
     await audit.append({
       requestId: `cli-${process.pid}-${Date.now()}`,

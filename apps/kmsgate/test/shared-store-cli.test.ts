@@ -35,8 +35,8 @@ beforeAll(async () => {
   const store = ['store:', `  url: ${url.toString()}`, ...(password ? [`  passwordFile: ${passwordFile}`] : []), '  maxConnections: 2'];
   writeFileSync(configPath, ['backends:', '  - id: yubihsm', '    type: yubihsm', '    embedded: true', ...store, ''].join('\n'));
   spec = { url: url.toString(), ...(password ? { password } : {}) };
-  // What the gateway's first start does: the schema and credential.key.
-  await (await openGatewayStore(spec, { KMSGATE_DATA_DIR: dataDir }, { create: true })).close();
+  // A new deployment: `kmsgate init` makes the schema and credential.key (every other command refuses an empty database).
+  expect(await cli('init')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^created kmsgate's schema /) });
 });
 afterAll(async () => {
   await server?.close();

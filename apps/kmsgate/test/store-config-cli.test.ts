@@ -38,7 +38,6 @@ it.each([
     ['restore', 'OUT'],
     /^kmsgate: store\.url names a PostgreSQL database: kmsgate backup and restore copy this host's SQLite data dir; .*pg_restore/,
   ],
-  ['init', ['init'], /^kmsgate: store\.url names a PostgreSQL database: kmsgate init creates the embedded SQLite store; the gateway's first start creates/],
   ['hsm audit', ['hsm', 'audit', '--password-file', 'PW'], /^kmsgate: store\.url names a PostgreSQL database: this command reads the embedded SQLite store/],
 ])('%s on a PostgreSQL store: exit 2, one line saying what to use instead, nothing created', async (_what, args, line) => {
   const out = join(dir, 'out');

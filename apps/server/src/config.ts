@@ -182,6 +182,9 @@ const StoreSchema = z
     }
   });
 
+/** A gateway's name in the audit chain: printable ASCII (it is shown in tables and logs), no space at either end. */
+const GATEWAY_NAME = /^[\x21-\x7e]([\x20-\x7e]{0,62}[\x21-\x7e])?$/;
+
 /** A token bucket: `burst` requests at once, refilled at `requestsPerSecond`. */
 const RateLimitSchema = z
   .object({
@@ -261,6 +264,11 @@ const ConfigSchema = z
     /** The audit log (docs/audit.md); its JSONL mirror is always <data dir>/audit.jsonl. */
     audit: z
       .object({
+        /**
+         * This gateway's name in the shared audit chain (PostgreSQL: every record names the gateway
+         * that wrote it). Default: the host name and 8 hex digits of the data dir's SHA-256.
+         */
+        gatewayName: z.string().regex(GATEWAY_NAME, 'must be 1-64 printable ASCII characters, without control characters or spaces at either end').optional(),
         /** fdatasync each record (JSONL line and SQLite commit) before a signature is returned. */
         fsync: z.boolean().default(true),
         /** How long a group commit waits at most for the records of Signs still at the device (docs/audit.md). */
@@ -304,6 +312,12 @@ const ConfigSchema = z
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['server', 'headersTimeoutMs'], message: 'must not be greater than server.requestTimeoutMs' });
     const ids = c.backends.map((b) => b.id);
     if (new Set(ids).size !== ids.length) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'backend ids must be unique' });
+    if (c.audit.gatewayName !== undefined && c.store.url === undefined)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['audit', 'gatewayName'],
+        message: 'only applies to PostgreSQL (store.url): the embedded SQLite store has one gateway and names none',
+      });
     if (c.defaultBackend && !ids.includes(c.defaultBackend))
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['defaultBackend'], message: `no backend has id ${c.defaultBackend}` });
   });

@@ -158,6 +158,7 @@ export async function startGateway(
       now,
       fsync: config.audit.fsync,
       groupWaitMs: config.audit.groupWaitMs,
+      ...(config.audit.gatewayName !== undefined ? { gateway: config.audit.gatewayName } : {}),
     };
     const audit = await (options.openAudit ? options.openAudit(auditOptions) : store.openAudit(auditOptions));
     for (const note of audit.recovered) logger.warn('audit log repaired at start', { detail: note });

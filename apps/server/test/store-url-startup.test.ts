@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -55,7 +56,7 @@ it('a reachable PostgreSQL store.url: the gateway keeps everything in that datab
     url.password = '';
     const dataDir = join(dir, 'pg-data');
     // An admin key in the database before the gateway starts, sealed under the data dir's credential.key.
-    const setup = await openPgGatewayStore(withPassword, { dataDir });
+    const setup = await openPgGatewayStore(withPassword, { dataDir, create: true });
     const admin = await setup.apiKeys.generate({ label: 'admin', role: 'admin' });
     await setup.close();
     const config = join(dir, 'kmsgate-pg.yaml');
@@ -69,6 +70,8 @@ it('a reachable PostgreSQL store.url: the gateway keeps everything in that datab
         'store:',
         `  url: ${url.toString()}`,
         `  passwordFile: ${passwordFile}`,
+        'audit:',
+        '  gatewayName: eu-1',
         '',
       ].join('\n'),
     );
@@ -109,13 +112,29 @@ it('a reachable PostgreSQL store.url: the gateway keeps everything in that datab
     child.process = undefined;
     expect(existsSync(join(dataDir, 'kms.db'))).toBe(false);
 
+    // Another gateway's data dir on this database: with another credential.key, or none, it refuses to start (exit 2, one line), nothing written.
+    const env = { KMSGATE_CONFIG: config, PORT: '0', KMS_DB_PATH: '' };
+    const wrong = join(dir, 'pg-wrong');
+    mkdirSync(wrong, { mode: 0o700 });
+    writeFileSync(join(wrong, 'credential.key'), randomBytes(32), { mode: 0o600 });
+    const refused = await runMain({ ...env, KMSGATE_DATA_DIR: wrong });
+    expect([refused.status, refused.stderr.trim().split('\n').length]).toEqual([2, 1]);
+    expect(refused.stderr).toContain(`${join(wrong, 'credential.key')} is not the credential.key database `);
+    expect(readdirSync(wrong)).toEqual(['credential.key']);
+    const none = join(dir, 'pg-none');
+    const missing = await runMain({ ...env, KMSGATE_DATA_DIR: none });
+    expect([missing.status, missing.stderr.trim().split('\n').length]).toEqual([2, 1]);
+    expect(missing.stderr).toContain(`no credential.key in ${none}, but database `);
+    expect(existsSync(join(none, 'credential.key'))).toBe(false);
+
     const after = await openPgGatewayStore(withPassword, { dataDir });
     try {
       expect((await after.keys.listKeyIds('', 10)).keyIds).toEqual([keyId]);
       const records = await after.audit.records({ afterSeq: 0, keyId });
-      expect(records.map((r) => [r.operation, r.decision])).toEqual([
-        ['CreateKey', 'admin'],
-        ['Sign', 'accept'],
+      // Under the name its configuration gives it (audit.gatewayName).
+      expect(records.map((r) => [r.operation, r.decision, r.gateway])).toEqual([
+        ['CreateKey', 'admin', 'eu-1'],
+        ['Sign', 'accept', 'eu-1'],
       ]);
       expect(await after.audit.verify()).toMatchObject({ ok: true });
     } finally {

@@ -7,7 +7,7 @@
  * rather than in either, since the PostgreSQL store depends on the SQLite package's contracts.
  */
 import { StoreLocationError, openSqliteGatewayStore, resolveDataDir, resolveDbPath, type GatewayStore, type SqliteGatewayStoreOptions } from '@kmsgate/store';
-import { SchemaTooNewError, openPgGatewayStore } from '@kmsgate/store-pg';
+import { NoSchemaError, SchemaTooNewError, initPgStore, openPgGatewayStore, type PgStoreInitialised } from '@kmsgate/store-pg';
 
 /** Which store to open: the configuration's `store` section with its password read. */
 export interface StoreSpec {
@@ -36,16 +36,39 @@ export async function openGatewayStore(spec: StoreSpec, env: NodeJS.ProcessEnv, 
   try {
     return await openPgGatewayStore(connectionUrl({ ...spec, url: spec.url }), {
       dataDir: resolveDataDir(env),
+      create: opts.create ?? false,
       ...(opts.now ? { now: opts.now } : {}),
       ...(opts.sealKey === false ? { sealKey: false } : {}),
-      ...(spec.maxConnections !== undefined ? { maxConnections: spec.maxConnections } : {}),
-      ...(spec.statementTimeoutMs !== undefined ? { statementTimeoutMs: spec.statementTimeoutMs } : {}),
+      ...poolOptions(spec),
     });
   } catch (e) {
-    // Like SQLite's user_version check: a database this build must not write to is the configuration's mistake.
-    if (e instanceof SchemaTooNewError) throw new StoreLocationError(e.message);
-    throw e;
+    throw asLocationError(e);
   }
+}
+
+/**
+ * `kmsgate init` on the PostgreSQL database `spec` names: its schema and the data dir's
+ * credential.key, as a gateway's first start makes them (@kmsgate/store-pg initPgStore). Refuses
+ * as openGatewayStore does.
+ */
+export async function initSharedStore(spec: StoreSpec & { url: string }, env: NodeJS.ProcessEnv): Promise<PgStoreInitialised> {
+  try {
+    return await initPgStore(connectionUrl(spec), { dataDir: resolveDataDir(env), ...poolOptions(spec) });
+  } catch (e) {
+    throw asLocationError(e);
+  }
+}
+
+/** Like SQLite's user_version check: a database this build must not write to, or that has no kmsgate schema, is the configuration's mistake. */
+function asLocationError(e: unknown): unknown {
+  return e instanceof SchemaTooNewError || e instanceof NoSchemaError ? new StoreLocationError(e.message) : e;
+}
+
+function poolOptions(spec: StoreSpec): { maxConnections?: number; statementTimeoutMs?: number } {
+  return {
+    ...(spec.maxConnections !== undefined ? { maxConnections: spec.maxConnections } : {}),
+    ...(spec.statementTimeoutMs !== undefined ? { statementTimeoutMs: spec.statementTimeoutMs } : {}),
+  };
 }
 
 /** The URL the driver connects with: store.url with the password put in. */

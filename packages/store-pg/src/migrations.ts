@@ -242,6 +242,17 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
   CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
   `,
+  // 6: which credential.key the gateways on this database hold (credential-key.ts, docs/scale-out.md):
+  // a check value of it (HMAC-SHA-256 under the key of a fixed label; neither the key nor anything
+  // it can be recovered from), written once by the first gateway or \`kmsgate init\` and compared by
+  // every later start, so a gateway with another key is refused before it seals a secret.
+  `
+  CREATE TABLE credential_key_check (
+    only_row      BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+    check_value   BYTEA NOT NULL CHECK (length(check_value) = 32),
+    recorded_at   BIGINT NOT NULL           -- epoch milliseconds, the database's clock
+  );
+  `,
 ];
 
 /** The database was migrated by a newer kmsgate: this one must not write to it. */
@@ -252,22 +263,53 @@ export class SchemaTooNewError extends Error {
 /** Any 64-bit value; this one spells "kmsgate" and serializes migrations across gateways. */
 const MIGRATION_LOCK = 0x6b6d7367617465n;
 
-/** Brings the schema up to date (or refuses a newer one); returns the version it is at. */
-export async function migrate(pool: Pool, migrations: readonly string[] = MIGRATIONS): Promise<number> {
+/** No kmsgate schema in the database, and the caller may not create one (every command but `kmsgate init` and the gateway). */
+export class NoSchemaError extends Error {
+  override readonly name = 'NoSchemaError';
+}
+
+/** Where `migrate` found the schema and where it left it (`from` 0: it was created). */
+export interface Migrated {
+  from: number;
+  to: number;
+}
+
+/**
+ * Brings the schema up to date (or refuses a newer one). Without `create`, a database with no
+ * kmsgate schema is refused (NoSchemaError) and left as it is: only `kmsgate init` and the
+ * gateway's start make one, never a command pointed at the wrong database.
+ */
+export async function migrate(pool: Pool, migrations: readonly string[] = MIGRATIONS, { create = true }: { create?: boolean } = {}): Promise<Migrated> {
   return await inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK.toString()]);
-    await client.query('CREATE TABLE IF NOT EXISTS schema_version (only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row), version INTEGER NOT NULL)');
     const current = await versionOf(client);
+    if (current === 0 && !create) {
+      throw new NoSchemaError(`no kmsgate schema in database ${await databaseName(client)}; run \`kmsgate init\` or start the gateway`);
+    }
     if (current > migrations.length) {
       throw new SchemaTooNewError(`the database was migrated by a newer kmsgate (schema version ${current}; this one knows up to ${migrations.length})`);
     }
-    for (let v = current; v < migrations.length; v++) await client.query(migrations[v]!);
-    await client.query('INSERT INTO schema_version (version) VALUES ($1) ON CONFLICT (only_row) DO UPDATE SET version = excluded.version', [migrations.length]);
-    return migrations.length;
+    if (current < migrations.length) {
+      await client.query('CREATE TABLE IF NOT EXISTS schema_version (only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row), version INTEGER NOT NULL)');
+      for (let v = current; v < migrations.length; v++) await client.query(migrations[v]!);
+      await client.query('INSERT INTO schema_version (version) VALUES ($1) ON CONFLICT (only_row) DO UPDATE SET version = excluded.version', [
+        migrations.length,
+      ]);
+    }
+    return { from: current, to: migrations.length };
   });
 }
 
+/** The schema version recorded in the database; 0 when it has no kmsgate schema. */
 async function versionOf(client: PoolClient): Promise<number> {
+  const { rows: table } = await client.query<{ t: string | null }>("SELECT to_regclass('schema_version')::text AS t");
+  if (table[0]?.t == null) return 0;
   const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_version');
   return rows[0]?.version ?? 0;
+}
+
+/** The database's name as messages show it (quoted); never its URL, which may hold a password. */
+export async function databaseName(client: Pool | PoolClient): Promise<string> {
+  const { rows } = await client.query<{ name: string }>('SELECT current_database() AS name');
+  return JSON.stringify(rows[0]!.name);
 }

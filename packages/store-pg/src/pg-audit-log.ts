@@ -413,6 +413,11 @@ export class PgAuditLog extends PgAuditReader implements AuditLog {
     }
     const last = tail.record;
     const own = Number.isSafeInteger(last.seq) ? await this.record(last.seq) : undefined;
+    if (own?.gateway !== undefined && own.gateway !== this.gateway && auditJsonLine(own) === tail.text)
+      throw new AuditIntegrityError(
+        `${path} holds the records of gateway ${own.gateway}, and this gateway is named ${this.gateway} (audit.gatewayName): ` +
+          `one mirror holds one gateway's records; move ${path} aside (\`kmsgate audit verify --jsonl <file>\` still checks it) to start a new one`,
+      );
     if (own === undefined || own.gateway !== this.gateway || auditJsonLine(own) !== tail.text)
       throw new AuditIntegrityError(
         `${path} ends at record ${String(last.seq)}, which is not this gateway's (${this.gateway}) record in the database; run \`kmsgate audit verify --jsonl\``,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreUnavailableError } from '@kmsgate/policy';
@@ -266,4 +266,22 @@ test('without a configured name, two gateways on one host (two data dirs) get na
   expect(again.gateway).toBe(a.gateway);
   expect(again.recovered).toEqual([]);
   expect(await again.verifyMirror(join(dirA, 'audit.jsonl'))).toEqual({ ok: true, lines: 1, firstSeq: 1, lastSeq: 1 });
+});
+
+test('a gateway renamed (audit.gatewayName) over a mirror of its old name: refused at open, saying to move the mirror aside; then it starts a new one', async () => {
+  const db = await database();
+  const mirror = join(dir, 'audit.jsonl');
+  const before = await PgAuditLog.open(db.pool(), { jsonlPath: mirror });
+  await before.append(input(1));
+  await before.close();
+  const refusal = PgAuditLog.open(db.pool(), { gateway: 'eu-1', jsonlPath: mirror });
+  await expect(refusal).rejects.toBeInstanceOf(AuditIntegrityError);
+  await expect(refusal).rejects.toThrow(`${mirror} holds the records of gateway ${before.gateway}, and this gateway is named eu-1 (audit.gatewayName)`);
+  expect(lines(mirror)).toHaveLength(1);
+  renameSync(mirror, `${mirror}.old`);
+  const renamed = await PgAuditLog.open(db.pool(), { gateway: 'eu-1', jsonlPath: mirror });
+  await renamed.append(input(2));
+  expect(await renamed.verifyMirror(mirror)).toEqual({ ok: true, lines: 1, firstSeq: 2, lastSeq: 2 });
+  expect(await renamed.verifyMirror(`${mirror}.old`)).toEqual({ ok: true, lines: 1, firstSeq: 1, lastSeq: 1 });
+  await renamed.close();
 });

@@ -6,7 +6,7 @@ import type { KeyRecord } from '@kmsgate/core';
 import { StoreUnavailableError } from '@kmsgate/policy';
 import { DEVICE_LOG_LEASE_MS, SEAL_KEY_FILE, StoreLocationError, type GatewayStore } from '@kmsgate/store';
 import pg from 'pg';
-import { MIGRATIONS, SchemaTooNewError, migrate, openPgGatewayStore } from '../src';
+import { MIGRATIONS, NoSchemaError, SchemaTooNewError, migrate, openPgGatewayStore } from '../src';
 import { testServer, type TestServer } from './helpers/pg-server';
 import { TcpProxy } from './helpers/tcp-proxy';
 
@@ -38,7 +38,7 @@ function dataDir(sealKey?: Uint8Array): string {
 }
 
 async function open(url: string, dir: string): Promise<GatewayStore> {
-  const s = await openPgGatewayStore(url, { dataDir: dir });
+  const s = await openPgGatewayStore(url, { dataDir: dir, create: true });
   stores.push(s);
   return s;
 }
@@ -137,7 +137,7 @@ test('unreachable mid-request: refresh rejects with StoreUnavailableError and ev
   const viaProxy = new URL(url);
   viaProxy.port = String(proxy.port);
   let clock = 0;
-  const s = await openPgGatewayStore(viaProxy.toString(), { dataDir: dataDir(), connectTimeoutMs: 2_000, feed: { pollMs: 0, now: () => clock } });
+  const s = await openPgGatewayStore(viaProxy.toString(), { dataDir: dataDir(), create: true, connectTimeoutMs: 2_000, feed: { pollMs: 0, now: () => clock } });
   stores.push(s);
   try {
     await s.keys.insertKey(key);
@@ -168,7 +168,7 @@ test('unreachable mid-request: refresh rejects with StoreUnavailableError and ev
 test('a request confirmed at its refresh is served from those views to its end: the reading 990 ms old at the refresh is no 503 20 ms later', async () => {
   const url = await server.createDatabase();
   let clock = 0;
-  const s = await openPgGatewayStore(url, { dataDir: dataDir(), feed: { pollMs: 0, now: () => clock } });
+  const s = await openPgGatewayStore(url, { dataDir: dataDir(), create: true, feed: { pollMs: 0, now: () => clock } });
   stores.push(s);
   await s.keys.insertKey(key);
   // The last reading (the write's own, at 0) is 990 ms old: the refresh takes it without reading again.
@@ -188,14 +188,19 @@ test('a request confirmed at its refresh is served from those views to its end: 
 
 test('the bound still holds for requests: one arriving more than maxStalenessMs after another gateway wrote sees the write; one whose store cannot be confirmed (poller stopped, database gone) is refused before it runs', async () => {
   const url = new URL(await server.createDatabase());
-  const other = await open(url.toString(), dataDir());
+  const otherDir = dataDir();
+  const other = await open(url.toString(), otherDir);
   const proxy = new TcpProxy({ host: url.hostname, port: Number(url.port) });
   await proxy.start();
   const viaProxy = new URL(url);
   viaProxy.port = String(proxy.port);
   let clock = 0;
   // pollMs 0: no background poll, as if it had stopped; readings only on demand.
-  const s = await openPgGatewayStore(viaProxy.toString(), { dataDir: dataDir(), connectTimeoutMs: 2_000, feed: { pollMs: 0, now: () => clock } });
+  const s = await openPgGatewayStore(viaProxy.toString(), {
+    dataDir: dataDir(readFileSync(join(otherDir, SEAL_KEY_FILE))),
+    connectTimeoutMs: 2_000,
+    feed: { pollMs: 0, now: () => clock },
+  });
   stores.push(s);
   try {
     await other.keys.insertKey(key);
@@ -229,6 +234,24 @@ test('a schema from a newer kmsgate is refused at open, and nothing is written',
   } finally {
     await pool.end();
   }
+});
+
+test("a database without kmsgate's schema is refused unless `create` (only the gateway and `kmsgate init` make one): nothing created, no file written", async () => {
+  const url = await server.createDatabase();
+  const dir = dataDir();
+  const refusal = openPgGatewayStore(url, { dataDir: dir });
+  await expect(refusal).rejects.toBeInstanceOf(NoSchemaError);
+  await expect(refusal).rejects.toThrow(`no kmsgate schema in database "${new URL(url).pathname.slice(1)}"; run \`kmsgate init\` or start the gateway`);
+  expect(readdirSync(dir)).toEqual([]);
+  const pool = new pg.Pool({ connectionString: url });
+  try {
+    expect((await pool.query("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'")).rows[0]).toEqual({ n: 0 });
+  } finally {
+    await pool.end();
+  }
+  // Once it has one, any open migrates it on (as SQLite's stores do).
+  await (await open(url, dataDir())).close();
+  await expect(openPgGatewayStore(url, { dataDir: dataDir(), sealKey: false }).then((s) => s.close())).resolves.toBeUndefined();
 });
 
 test("a gateway whose credential.key does not open the database's secrets, or that has none beside them, is refused at open, writing nothing", async () => {

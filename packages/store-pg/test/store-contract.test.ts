@@ -32,7 +32,7 @@ storeContract('PostgreSQL', {
       writeFileSync(join(dir, SEAL_KEY_FILE), sealKey, { mode: 0o600 });
       return dir;
     });
-    const [a, b] = [await openPgGatewayStore(url, { dataDir: dirs[0]!, now }), await openPgGatewayStore(url, { dataDir: dirs[1]!, now })];
+    const [a, b] = [await openPgGatewayStore(url, { dataDir: dirs[0]!, now, create: true }), await openPgGatewayStore(url, { dataDir: dirs[1]!, now })];
     const log = await a!.openAudit({ gateway: 'a' });
     const direct = new pg.Pool({ connectionString: url });
     return {

@@ -35,13 +35,27 @@ export function loadOrCreateSealKey(dataDir: string): Uint8Array {
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, SEAL_KEY_FILE);
-  try {
-    return readSealKey(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
+  const existing = loadSealKey(dataDir);
+  if (existing !== undefined) return existing;
   createSealKeyFile(path);
   return readSealKey(path);
+}
+
+/**
+ * Reads `<dataDir>/credential.key` as `loadOrCreateSealKey` does, but never creates anything (not
+ * even the data dir): undefined when there is no such file. For a caller that must decide first
+ * whether a new key may be made (a shared database records which one its gateways hold).
+ */
+export function loadSealKey(dataDir: string): Uint8Array | undefined {
+  if (typeof dataDir !== 'string' || dataDir.length === 0) {
+    throw new TypeError('dataDir must be a non-empty string');
+  }
+  try {
+    return readSealKey(join(dataDir, SEAL_KEY_FILE));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    return undefined;
+  }
 }
 
 function readSealKey(path: string): Uint8Array {

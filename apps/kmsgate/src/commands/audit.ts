@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option } from 'commander';
 import { auditJsonLine, resolveDataDir, type AuditJsonlVerifyResult, type AuditReader, type AuditRecord, type AuditVerifyResult } from '@kmsgate/store';
-import { CliError, printable, withStore, type CliIo, type CommandModule } from '../context';
+import { CliError, cliConfig, printable, withStore, type CliIo, type CommandModule } from '../context';
 
 /** Where the gateway writes the mirror (apps/server/src/gateway.ts AUDIT_JSONL_FILE). */
 const JSONL_FILE = 'audit.jsonl';
@@ -64,10 +64,12 @@ export const auditCommands: CommandModule = (program, { io, setExitCode }) => {
       const n = Number(opts.lines);
       if (!/^\d+$/.test(opts.lines) || !Number.isSafeInteger(n)) throw new CliError(`-n must be a non-negative integer, got ${opts.lines}`);
       const { records, head } = await withAudit(io.env, async (log) => ({ records: await log.tail(n), head: (await log.tail(1))[0] }));
+      // A shared store's records name the gateway that wrote each (audit.gatewayName): a column of its own.
+      const gateways = cliConfig(io.env).store.url !== undefined;
       // In a table, rows printed later keep the columns of those printed first (a wider cell pushes its own on).
       let widths: number[] = [];
       const rows = (batch: readonly AuditRecord[], header: boolean) => {
-        const t = table(batch, { header, widths });
+        const t = table(batch, { header, widths, gateways });
         widths = t.widths;
         io.stdout(t.text);
       };
@@ -161,15 +163,33 @@ function iso(ms: number): string {
 
 const HEADER = ['SEQ', 'AT', 'DECISION', 'GATE', 'REASON', 'OPERATION', 'KEY', 'API KEY', 'REQUEST'];
 
-/** The records as table rows (after the header, with `header`), each column at least `widths` wide; and the widths used. */
-function table(records: readonly AuditRecord[], { header = true, widths = [] }: { header?: boolean; widths?: readonly number[] } = {}) {
+/**
+ * The records as table rows (after the header, with `header`), each column at least `widths` wide;
+ * and the widths used. With `gateways`, a GATEWAY column after AT.
+ */
+function table(
+  records: readonly AuditRecord[],
+  { header = true, widths = [], gateways = false }: { header?: boolean; widths?: readonly number[]; gateways?: boolean } = {},
+) {
+  const columns = gateways ? [...HEADER.slice(0, 2), 'GATEWAY', ...HEADER.slice(2)] : HEADER;
   const rows = [
-    ...(header ? [HEADER] : []),
+    ...(header ? [columns] : []),
     ...records.map((r) =>
-      [String(r.seq), iso(r.at), r.decision, r.gate ?? '-', r.reason ?? '-', r.operation, r.keyId ?? '-', r.apiKeyId ?? '-', r.requestId].map(printable),
+      [
+        String(r.seq),
+        iso(r.at),
+        ...(gateways ? [r.gateway ?? '-'] : []),
+        r.decision,
+        r.gate ?? '-',
+        r.reason ?? '-',
+        r.operation,
+        r.keyId ?? '-',
+        r.apiKeyId ?? '-',
+        r.requestId,
+      ].map(printable),
     ),
   ];
-  const used = HEADER.map((_, i) => Math.max(widths[i] ?? 0, ...rows.map((row) => row[i]!.length)));
+  const used = columns.map((_, i) => Math.max(widths[i] ?? 0, ...rows.map((row) => row[i]!.length)));
   const text = rows.map((row) =>
     row
       .map((cell, i) => cell.padEnd(used[i]!))
