@@ -38,12 +38,9 @@ it.each([
     ['restore', 'OUT'],
     /^kmsgate: store\.url names a PostgreSQL database: kmsgate backup and restore copy this host's SQLite data dir; .*pg_restore/,
   ],
-  ['hsm audit', ['hsm', 'audit', '--password-file', 'PW'], /^kmsgate: store\.url names a PostgreSQL database: this command reads the embedded SQLite store/],
 ])('%s on a PostgreSQL store: exit 2, one line saying what to use instead, nothing created', async (_what, args, line) => {
   const out = join(dir, 'out');
-  const pw = join(dir, 'auditor.password');
-  writeFileSync(pw, 'password\n', { mode: 0o600 });
-  const r = await kmsgate({ KMSGATE_DATA_DIR: dataDir }, '--config', config(PG), ...args.map((a) => (a === 'OUT' ? out : a === 'PW' ? pw : a)));
+  const r = await kmsgate({ KMSGATE_DATA_DIR: dataDir }, '--config', config(PG), ...args.map((a) => (a === 'OUT' ? out : a)));
   expect(r.stderr.trim().split('\n')).toHaveLength(1);
   expect(r.stderr).toMatch(line);
   expect(r.code).toBe(2);

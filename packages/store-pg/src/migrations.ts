@@ -253,6 +253,11 @@ export const MIGRATIONS: readonly string[] = [
     recorded_at   BIGINT NOT NULL           -- epoch milliseconds, the database's clock
   );
   `,
+  // 7: a device log entry's tick is an unsigned 32-bit count (milliseconds since boot: past 2^31
+  // after 25 days up; 0xffffffff in the entry a reset writes), which INTEGER cannot hold.
+  `
+  ALTER TABLE hsm_log_entries ALTER COLUMN tick TYPE BIGINT;
+  `,
 ];
 
 /** The database was migrated by a newer kmsgate: this one must not write to it. */

@@ -32,7 +32,7 @@ export class PgDeviceLogRepository implements DeviceLogRepository {
     const { rows } = await guarded('last device log entry', () =>
       this.#pool.query('SELECT * FROM hsm_log_entries WHERE serial = $1 ORDER BY id DESC LIMIT 1', [serial]),
     );
-    return rows[0] ? entryOf({ ...rows[0], serial: Number(rows[0].serial) }) : undefined;
+    return rows[0] ? entryOf({ ...rows[0], serial: Number(rows[0].serial), tick: Number(rows[0].tick) }) : undefined;
   }
 
   async reconcileState(backendId: string): Promise<ReconcileState> {

@@ -2,8 +2,8 @@
  * `kmsgate keys list`: the KMS keys the store records (what ListKeys and DescribeKey answer), read
  * straight from the store without a credential: the operator at the host. It only reads.
  */
-import { formatTable, type KeyRecord } from '@kmsgate/core';
-import type { KeyRepository } from '@kmsgate/store';
+import { formatTable } from '@kmsgate/core';
+import { allKeys } from '../all-keys';
 import { printable, withStore, type CommandModule } from '../context';
 
 export const keysCommands: CommandModule = (program, { io }) => {
@@ -54,17 +54,3 @@ export const keysCommands: CommandModule = (program, { io }) => {
       );
     });
 };
-
-/** Every live key, in key id order, a page at a time. */
-async function allKeys(keys: KeyRepository): Promise<KeyRecord[]> {
-  const out: KeyRecord[] = [];
-  for (let after = ''; ;) {
-    const page = await keys.listKeyIds(after, 1000);
-    for (const keyId of page.keyIds) {
-      const record = keys.getKey(keyId);
-      if (record) out.push(record);
-    }
-    if (!page.truncated) return out;
-    after = page.keyIds[page.keyIds.length - 1]!;
-  }
-}

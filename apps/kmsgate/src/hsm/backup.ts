@@ -6,7 +6,6 @@
  * writes no file.
  */
 import type { KeyRecord } from '@kmsgate/core';
-import { KeyStore, readAuditTail } from '@kmsgate/store';
 import { type StoredKey, objectIdOf, storedKeys } from './stored-keys';
 import {
   BACKUP_FORMAT,
@@ -21,7 +20,7 @@ import {
   roleClient,
   sealBackup,
 } from '@kmsgate/yubihsm';
-import { CliError, printable, withDb, type CliIo } from '../context';
+import { CliError, printable, withStore, type CliIo } from '../context';
 import { hex4, loadSecrets, progressPrinter } from './ceremony-input';
 import { checkWrapKey, keyAdminSession } from './device-checks';
 import { holdsKey, objectTypeOf } from './key-objects';
@@ -37,9 +36,10 @@ export interface BackupOptions {
 export async function backup(opts: BackupOptions, io: CliIo): Promise<void> {
   const secrets = loadSecrets(opts.mnemonicFile);
   try {
-    const { keys, head } = withDb(io.env, (db) => {
-      const tail = readAuditTail(db, 1)[0];
-      return { keys: storedKeys(db, new KeyStore(db), opts.backend), head: { seq: tail?.seq ?? 0, hash: tail?.hash ?? '' } };
+    const { keys, head } = await withStore(io.env, { sealKey: false }, async (store) => {
+      // The head before the keys: a key changed after this read has its record after the head (restore's changedSince).
+      const tail = (await store.audit.tail(1))[0];
+      return { keys: await storedKeys(store, opts.backend), head: { seq: tail?.seq ?? 0, hash: tail?.hash ?? '' } };
     });
     if (keys.length === 0) throw new CliError(`the store has no key of backend ${printable(opts.backend)}; nothing to back up`);
     const say = progressPrinter(io);

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type KeyRecord, type KeyState, type KeyUsageValue, type OriginValue, type SupportedKeySpec } from '@kmsgate/core';
-import { HsmLogStore, KeyRotationStore, KeyStore, SqliteAuditLog, readAuditRecords, readAuditTail, type Db } from '@kmsgate/store';
+import { HsmLogStore, KeyRotationStore, KeyStore, SqliteAuditLog, readAuditTail, type Db, type GatewayStore } from '@kmsgate/store';
 import {
   BACKUP_WRAP_KEY,
   BackupFileError,
@@ -27,7 +27,7 @@ import {
   openBackup,
   roleClient,
 } from '@kmsgate/yubihsm';
-import { CliError, auditCliChange, printable, withDb, type CliIo } from '../context';
+import { CliError, auditCliChange, printable, requireSqliteStore, withDb, withStore, type CliIo } from '../context';
 import { storedKeys } from './stored-keys';
 import { hex4, loadSecrets, progressPrinter } from './ceremony-input';
 import { checkWrapKey, keyAdminSession, sameBytes } from './device-checks';
@@ -69,19 +69,19 @@ function readBackup(file: string, secrets: Parameters<typeof openBackup>[1]): Ba
 }
 
 /** Compares the backup with the store; throws CliError when they contradict each other. */
-function plan(db: Db, body: BackupBody, allowMissing: boolean): Plan {
-  const keys = new KeyStore(db);
+async function plan(store: GatewayStore, body: BackupBody, allowMissing: boolean): Promise<Plan> {
+  const stored = await storedKeys(store, body.backendId);
   const result: Plan = { known: [], adopt: [], changedSince: [] };
   for (const k of body.keys) {
-    const stored = keys.getKey(k.keyId);
-    if (stored) {
-      if (stored.backendId !== body.backendId || stored.keySpec !== k.keySpec || !sameBytes(stored.publicKey, Buffer.from(k.publicKey, 'base64'))) {
+    const record = store.keys.getKey(k.keyId);
+    if (record) {
+      if (record.backendId !== body.backendId || record.keySpec !== k.keySpec || !sameBytes(record.publicKey, Buffer.from(k.publicKey, 'base64'))) {
         throw new CliError(`key ${k.keyId} in the store is another key than in the backup (backend, key spec or public key differ); nothing was restored`);
       }
       result.known.push(k);
       continue;
     }
-    const later = readAuditRecords(db, { afterSeq: body.auditHead.seq, keyId: k.keyId, decision: 'admin' });
+    const later = await store.audit.records({ afterSeq: body.auditHead.seq, keyId: k.keyId, decision: 'admin' });
     if (later.length > 0) {
       const last = later[later.length - 1]!;
       result.changedSince.push({ key: k, operation: last.operation, seq: last.seq });
@@ -92,7 +92,7 @@ function plan(db: Db, body: BackupBody, allowMissing: boolean): Plan {
   const inBackup = new Set(body.keys.map((k) => k.keyId));
   // A key rotated after the backup counts as missing too: its newer key materials are not in it.
   const materialsIn = new Map(body.keys.map((k) => [k.keyId, k.materials?.length ?? 0]));
-  const newer = storedKeys(db, keys, body.backendId).filter((s) => !inBackup.has(s.record.keyId) || s.rotations.length > materialsIn.get(s.record.keyId)!);
+  const newer = stored.filter((s) => !inBackup.has(s.record.keyId) || s.rotations.length > materialsIn.get(s.record.keyId)!);
   if (newer.length > 0 && !allowMissing) {
     throw new CliError(
       `the backup (made ${body.createdAt}) is older than the store: ${newer.length} key(s) of backend ${body.backendId} are not in it ` +
@@ -152,7 +152,8 @@ export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
   const secrets = loadSecrets(opts.mnemonicFile);
   try {
     const body = readBackup(opts.file, secrets);
-    const p = withDb(io.env, (db) => plan(db, body, opts.allowMissing));
+    requireSqliteStore(io.env, 'kmsgate hsm restore adopts keys into the embedded SQLite store and does not work on PostgreSQL yet');
+    const p = await withStore(io.env, { sealKey: false }, (store) => plan(store, body, opts.allowMissing));
     const toDevice = [...p.known, ...p.adopt].flatMap(objectsOf);
     const say = progressPrinter(io);
     const total = 3 + toDevice.length + 1;

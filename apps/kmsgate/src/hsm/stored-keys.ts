@@ -1,6 +1,7 @@
 /** The keys as the store records them: all of them, or one backend's with their tags and aliases. */
 import { hasKeyMaterial, type KeyRecord } from '@kmsgate/core';
-import { KeyRotationStore, materialUseName, type KeyMaterial, type KeyStore, type Db } from '@kmsgate/store';
+import { materialUseName, type GatewayStore, type KeyMaterial } from '@kmsgate/store';
+import { allKeys } from '../all-keys';
 import { CliError } from '../context';
 
 export interface StoredKey {
@@ -17,36 +18,24 @@ export interface StoredKey {
  * Every key of `backendId` in the store that has a device object (PendingDeletion ones too: their
  * deletion can still be cancelled). A key awaiting ImportKeyMaterial has none to back up or audit.
  */
-export function storedKeys(db: Db, keys: KeyStore, backendId: string): StoredKey[] {
-  const rotations = new KeyRotationStore(db);
+export async function storedKeys(store: Pick<GatewayStore, 'keys' | 'rotations' | 'refresh'>, backendId: string): Promise<StoredKey[]> {
+  const { keys, rotations } = store;
+  // The views (keys, aliases, materials) as the database has them now, not as when the store was opened.
+  await store.refresh();
   const out: StoredKey[] = [];
-  for (const record of everyKey(keys)) {
+  for (const record of await allKeys(keys)) {
     if (record.backendId !== backendId || !hasKeyMaterial(record)) continue;
     const keyId = record.keyId;
-    const aliases = keys.listAliases('', keyId, 1000).aliases.map((a) => a.aliasName);
-    const schedule = rotations.state(keyId).schedule;
+    const schedule = (await rotations.state(keyId)).schedule;
     out.push({
       record,
-      tags: keys.listTags(keyId),
-      aliases,
+      tags: await keys.listTags(keyId),
+      aliases: [...keys.aliasNamesOf(keyId)],
       rotations: rotations.rotations(keyId),
       ...(schedule ? { schedule: { periodDays: schedule.periodDays, anchorAt: schedule.anchorAt } } : {}),
     });
   }
   return out;
-}
-
-/** Every key in the store, in key id order, a page at a time. */
-export function* everyKey(keys: KeyStore): Generator<KeyRecord> {
-  for (let after = ''; ;) {
-    const page = keys.listKeyIds(after, 1000);
-    for (const keyId of page.keyIds) {
-      const record = keys.getKey(keyId);
-      if (record) yield record;
-    }
-    if (!page.truncated) return;
-    after = page.keyIds[page.keyIds.length - 1]!;
-  }
 }
 
 /** kmsgate's YubiHSM 2 handles are `<device serial>:<object id>`. */

@@ -505,6 +505,24 @@ export function storeContract(name: string, database: ContractDatabase): void {
         expect(await b.deviceLogs.lastEntry(100)).toBeUndefined();
       });
 
+      test("every field of an entry is kept as read, up to its type's largest value (a tick past 2^31: 25 days after boot, or a reset's 0xffffffff)", async () => {
+        const reset: StoredLogEntry = {
+          serial: 0xffffffff,
+          number: 0xffff,
+          command: 0xff,
+          length: 0xffff,
+          sessionKey: 0xffff,
+          targetKey: 0xffff,
+          secondKey: 0xffff,
+          result: 0xff,
+          tick: 0xffffffff,
+          digest: new Uint8Array(16).fill(0xff),
+        };
+        expect(await a.deviceLogs.takeLease('hsm', 'A', DEVICE_LOG_LEASE_MS)).toBe(true);
+        await round(a, 'A', [reset]);
+        expect(await b.deviceLogs.lastEntry(0xffffffff)).toEqual(reset);
+      });
+
       test('two witnesses taking one lease at once: exactly one gets it', async () => {
         const taken = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).deviceLogs.takeLease('hsm', `W${i}`, DEVICE_LOG_LEASE_MS)));
         expect(taken.filter(Boolean)).toHaveLength(1);
