@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, storeSpec, type GatewayConfig } from '@kmsgate/server/config';
-import { StoreLocationError, locateStore, openDb, resolveDataDir, type AuditInput, type Db, type GatewayStore, type StoreLocation } from '@kmsgate/store';
+import { StoreLocationError, locateStore, resolveDataDir, type AuditInput, type AuditRecord, type GatewayStore, type StoreLocation } from '@kmsgate/store';
 import { openGatewayStore, type OpenStoreOptions, type StoreSpec } from '@kmsgate/store-open';
 
 export interface CliIo {
@@ -88,26 +88,6 @@ export function requireSqliteStore(env: NodeJS.ProcessEnv, refusal: string): voi
   if (cliConfig(env).store.url !== undefined) throw new CliError(`store.url names a PostgreSQL database: ${refusal}`);
 }
 
-/**
- * Opens the SQLite store found by `locate`, runs `f` and closes it (once its promise settles, when
- * it returns one). For the commands that do not work on a PostgreSQL store yet: they refuse one.
- */
-export function withDb<T>(env: NodeJS.ProcessEnv, f: (db: Db) => T): T {
-  requireSqliteStore(env, 'this command reads the embedded SQLite store and does not work on PostgreSQL yet');
-  const db = openDb(locate(env).dbPath);
-  let pending = false;
-  try {
-    const out = f(db);
-    if (out instanceof Promise) {
-      pending = true;
-      return out.finally(() => db.close()) as T;
-    }
-    return out;
-  } finally {
-    if (!pending) db.close();
-  }
-}
-
 /** Client-supplied text (a KeyId as sent) may hold control characters; never send them to a terminal raw. */
 export function printable(value: string): string {
   return /[\u0000-\u001f\u007f-\u009f]/.test(value) ? JSON.stringify(value) : value;
@@ -118,13 +98,13 @@ const AUDIT_JSONL_FILE = 'audit.jsonl';
 
 /**
  * Records a change made from the CLI in the gateway's audit log (decision admin, no API key: the
- * operator at the host), into the same chain and JSONL mirror the gateway writes.
+ * operator at the host), into the same chain and JSONL mirror the gateway writes; resolves to the record.
  */
 export async function auditCliChange(
   env: NodeJS.ProcessEnv,
   store: Pick<GatewayStore, 'openAudit'>,
   change: Pick<AuditInput, 'operation' | 'keyId' | 'summary'>,
-): Promise<void> {
+): Promise<AuditRecord> {
   // Under the gateway's name (audit.gatewayName): the mirror it shares with the gateway holds one gateway's records.
   const { gatewayName } = cliConfig(env).audit;
   const audit = await store.openAudit({
@@ -132,7 +112,7 @@ export async function auditCliChange(
     ...(gatewayName !== undefined ? { gateway: gatewayName } : {}),
   });
   try {
-    await audit.append({
+    return await audit.append({
       requestId: `cli-${process.pid}-${Date.now()}`,
       decision: 'admin',
       ...change,

@@ -1,16 +1,26 @@
-import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, createPublicKey, verify } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { DescribeKeyCommand, GetPublicKeyCommand, SignCommand } from '@aws-sdk/client-kms';
 import { spkiFromRawPublicKey, type KeyRecord } from '@kmsgate/core';
 import type { GatewayStore } from '@kmsgate/store';
 import { openGatewayStore, type StoreSpec } from '@kmsgate/store-open';
 import { AUDITED_COMMANDS, Algorithm, AuditMode, Capability, CeremonySecrets, YubiHsmClient, authKeyOf, openBackup } from '@kmsgate/yubihsm';
 import { startSimulator, type RunningSimulator } from '@kmsgate/yubihsm-sim';
 import { testServer, type TestServer } from '../../../packages/store-pg/test/helpers/pg-server';
+import {
+  closeKmsClients,
+  kmsClient,
+  pollUntil,
+  startGatewayProcess,
+  untilKnown,
+  type GatewayProcess,
+  type GeneratedApiKey,
+} from '../../server/test/helpers/gateway-processes';
 import { kmsgate, type CliResult } from './helpers/cli';
 
 /**
@@ -135,12 +145,14 @@ function keyRecord(keyId: string, over: Partial<KeyRecord>): KeyRecord {
 }
 
 /** An HTTP proxy to a connector that holds every request until `open()`; `reached` resolves at the first. */
-async function gateProxy(target: string): Promise<{ url: string; reached: Promise<void>; open(): void; close(): Promise<void> }> {
+async function gateProxy(target: string): Promise<{ url: string; reached: Promise<void>; requests(): number; open(): void; close(): Promise<void> }> {
   let opened = false;
+  let requests = 0;
   const held: (() => void)[] = [];
   let reachedNow!: () => void;
   const reached = new Promise<void>((resolve) => (reachedNow = resolve));
   const server: Server = createServer((req, res) => {
+    requests++;
     reachedNow();
     const forward = () => {
       const upstream = request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (up) => {
@@ -156,6 +168,7 @@ async function gateProxy(target: string): Promise<{ url: string; reached: Promis
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     reached,
+    requests: () => requests,
     open() {
       opened = true;
       for (const f of held.splice(0)) f();
@@ -422,7 +435,88 @@ describe('hsm backup and restore on PostgreSQL', () => {
     });
   });
 
-  it('hsm backup with a database that does not answer, or one a newer kmsgate migrated: exit 1 or 2, one line, no file, the device not asked', async () => {
+  it('hsm restore onto a fresh device and a fresh database that a gateway serves: the gateway sees the keys within its staleness bound and signs with the restored key; the chain verifies and hsm audit matches', async () => {
+    const target = await startSimulator({ host: '127.0.0.1', port: 0 });
+    let gateway: GatewayProcess | undefined;
+    try {
+      // The backend as setup prints it (runtime password file included), on a database no gateway has written keys to.
+      const fresh = await newStore((await setUp(target, join(dir, 'target-secrets'))).split('\n'));
+      // The gateway runs on another host: its own data dir, holding the database's credential.key.
+      const gatewayDir = join(dir, 'restored-gateway');
+      mkdirSync(gatewayDir, { mode: 0o700 });
+      copyFileSync(join(fresh.dataDir, 'credential.key'), join(gatewayDir, 'credential.key'));
+      gateway = await startGatewayProcess('restored', {
+        KMSGATE_CONFIG: fresh.config,
+        KMSGATE_DATA_DIR: gatewayDir,
+        KMS_DB_PATH: '',
+        HOST: '127.0.0.1',
+        PORT: '0',
+      });
+      const generated = await fresh.cli('api-key', 'generate', '--label', 'ops', '--role', 'admin', '--json');
+      expect(generated.code).toBe(0);
+      const apiKey = JSON.parse(generated.stdout) as GeneratedApiKey;
+      await untilKnown(apiKey, gateway);
+      const kms = kmsClient(gateway, apiKey);
+      await expect(kms.send(new DescribeKeyCommand({ KeyId: SIGN_KEY }))).rejects.toMatchObject({ name: 'NotFoundException' });
+
+      const restored = await fresh.cli('hsm', 'restore', backupFile(), '--connector', target.url, '--mnemonic-file', join(dir, 'mnemonic'));
+      expect(restored.stdout).toBe(
+        `restored backend yubihsm onto YubiHSM 2 serial ${target.device.serial}: 3 key object(s) imported, 0 already there, 2 adopted into the store\n`,
+      );
+      expect(restored.stderr).toMatch(/\[7\/7\] adopting the keys into the store…\n$/);
+      expect(restored.code).toBe(0);
+
+      // The running gateway learns of them through the change feed, not at once: polled.
+      await pollUntil(
+        () =>
+          kms.send(new DescribeKeyCommand({ KeyId: 'alias/payments' })).then(
+            (r) => r.KeyMetadata?.KeyId,
+            (e: Error) => e.name,
+          ),
+        (v) => v !== 'NotFoundException',
+      );
+      const { PublicKey } = await kms.send(new GetPublicKeyCommand({ KeyId: 'alias/payments' }));
+      const backup = openBackup(readFileSync(backupFile(), 'utf8'), secrets);
+      const recorded = backup.keys[0]!;
+      expect(Buffer.from(PublicKey!).toString('base64')).toBe(recorded.publicKey);
+      const message = Buffer.from('signed by the restored key');
+      const { Signature } = await kms.send(
+        new SignCommand({ KeyId: 'alias/payments', Message: message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }),
+      );
+      expect(verify('sha256', message, createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' }), Buffer.from(Signature!))).toBe(true);
+
+      // Adopted whole: tags, the rotated material on the new device, the schedule; the device log is reconciled from the restore on.
+      await fresh.open(async (s) => {
+        expect(await s.keys.listTags(SIGN_KEY)).toEqual([{ TagKey: 'team', TagValue: 'ops' }]);
+        expect(s.rotations.rotations(SYM_KEY)).toEqual([
+          {
+            version: 1,
+            handle: `${target.device.serial}:${backup.keys[1]!.materials![0]!.objectId}`,
+            rotatedAt: new Date('2026-12-05T01:00:00Z'),
+            rotationType: 'ON_DEMAND',
+          },
+        ]);
+        expect((await s.rotations.state(SYM_KEY)).schedule).toMatchObject({ periodDays: 90, anchorAt: new Date('2026-12-05T02:00:00Z') });
+        const [restore] = await s.audit.records({ afterSeq: 0, operation: 'HsmRestore' });
+        expect(restore).toMatchObject({ decision: 'admin', keyId: null });
+        expect(await s.deviceLogs.reconcileState(BACKEND)).toEqual({ auditSeq: restore!.seq, carried: new Map() });
+      });
+      const verified = await fresh.cli('audit', 'verify', '--json');
+      expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, chain: { ok: true } });
+      expect(verified.code).toBe(0);
+      // The one signature since the restore is the device's one key use: hsm audit on the database matches it.
+      const audited = await fresh.cli('hsm', 'audit', '--connector', target.url, '--password-file', join(dir, 'target-secrets', 'auditor.password'));
+      expect(audited.stdout).toContain("1 device key use(s) matched to kmsgate's audit log\nOK: every key use on the device is accounted for\n");
+      expect(audited.code).toBe(0);
+      expect(await gateway.stop()).toBe(0);
+    } finally {
+      closeKmsClients();
+      await gateway?.kill();
+      await target.close();
+    }
+  });
+
+  it('hsm backup and hsm restore with a database that does not answer, or one a newer kmsgate migrated: exit 1 or 2, one line, no file, the device not asked', async () => {
     const out = join(dir, 'not-written.json');
     const gate = await gateProxy(source.url);
     try {
@@ -443,7 +537,14 @@ describe('hsm backup and restore on PostgreSQL', () => {
       const newer = await (await newerStore()).cli('hsm', 'backup', '--connector', gate.url, '--mnemonic-file', join(dir, 'mnemonic'), '--out', out);
       expectOneLine(newer, 2, /migrated by a newer kmsgate/);
       expect(existsSync(out)).toBe(false);
-      // The proxy holds every request: one reaching it would have hung the command.
+      const restoreArgs = ['hsm', 'restore', backupFile(), '--connector', gate.url, '--mnemonic-file', join(dir, 'mnemonic')];
+      expectOneLine(
+        await kmsgate({ KMSGATE_DATA_DIR: join(dir, 'nowhere') }, '--config', unreachableConfig(), ...restoreArgs),
+        1,
+        /^kmsgate: PostgreSQL did not answer/,
+      );
+      expectOneLine(await (await newerStore()).cli(...restoreArgs), 2, /migrated by a newer kmsgate/);
+      expect(gate.requests()).toBe(0);
       gate.open();
     } finally {
       await gate.close();

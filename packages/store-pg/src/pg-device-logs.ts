@@ -8,6 +8,7 @@
  */
 import {
   WitnessLeaseLostError,
+  checkAuditSeq,
   countRecordedUses,
   entryOf,
   type AuditRecordSource,
@@ -18,6 +19,10 @@ import {
 import type { Pool } from 'pg';
 import { DB_NOW_MS } from './db-clock';
 import { guarded, inTransaction } from './faults';
+
+/** Writes a backend's progress: $1 backend id, $2 audit seq, $3 carried (JSON), $4 when (epoch ms). */
+const SET_STATE = `INSERT INTO hsm_reconcile_state (backend_id, audit_seq, carried, updated_at) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (backend_id) DO UPDATE SET audit_seq = excluded.audit_seq, carried = excluded.carried, updated_at = excluded.updated_at`;
 
 export class PgDeviceLogRepository implements DeviceLogRepository {
   readonly #pool: Pool;
@@ -72,9 +77,18 @@ export class PgDeviceLogRepository implements DeviceLogRepository {
         const lease = await c.query<{ holder: string }>('SELECT holder FROM hsm_witness_lease WHERE backend_id = $1 FOR UPDATE', [backendId]);
         if (lease.rows[0]?.holder !== holder)
           throw new WitnessLeaseLostError(`the device-log witness lease of backend '${backendId}' is no longer held by this witness`);
+        // The progress row locked until the commit (made first if the backend has none): a restart
+        // (restartReconciliation) waits for this round, then applies, rather than being overwritten by it.
+        await c.query(
+          `INSERT INTO hsm_reconcile_state (backend_id, audit_seq, carried, updated_at) VALUES ($1, 0, '[]', $2) ON CONFLICT (backend_id) DO NOTHING`,
+          [backendId, readAt.getTime()],
+        );
         const state = stateOf(
-          (await c.query<{ audit_seq: string; carried: string }>('SELECT audit_seq, carried FROM hsm_reconcile_state WHERE backend_id = $1', [backendId]))
-            .rows[0],
+          (
+            await c.query<{ audit_seq: string; carried: string }>('SELECT audit_seq, carried FROM hsm_reconcile_state WHERE backend_id = $1 FOR UPDATE', [
+              backendId,
+            ])
+          ).rows[0],
         );
         const { recorded, signRecords, lastSeq } = countRecordedUses(await this.#audit.records({ afterSeq: state.auditSeq }), objectOf);
         const result = match(recorded, state.carried);
@@ -85,14 +99,16 @@ export class PgDeviceLogRepository implements DeviceLogRepository {
             [e.serial, e.number, e.command, e.length, e.sessionKey, e.targetKey, e.secondKey, e.result, e.tick, Buffer.from(e.digest), readAt.getTime()],
           );
         }
-        await c.query(
-          `INSERT INTO hsm_reconcile_state (backend_id, audit_seq, carried, updated_at) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (backend_id) DO UPDATE SET audit_seq = excluded.audit_seq, carried = excluded.carried, updated_at = excluded.updated_at`,
-          [backendId, lastSeq ?? state.auditSeq, JSON.stringify([...result.carry]), readAt.getTime()],
-        );
+        await c.query(SET_STATE, [backendId, lastSeq ?? state.auditSeq, JSON.stringify([...result.carry]), readAt.getTime()]);
         return { result, records: signRecords };
       }),
     );
+  }
+
+  async restartReconciliation(backendId: string, auditSeq: number, at: Date): Promise<void> {
+    checkAuditSeq(auditSeq);
+    // One upsert: it takes the progress row's lock, which a round holds until it commits.
+    await guarded('restart reconciliation', () => this.#pool.query(SET_STATE, [backendId, auditSeq, '[]', at.getTime()]));
   }
 }
 

@@ -12,6 +12,7 @@
 import {
   DAY_MS,
   allMaterials,
+  checkRestoredMaterial,
   checkRotationPeriod,
   currentMaterial,
   materialVersion,
@@ -22,7 +23,7 @@ import {
   type RotationType,
 } from '@kmsgate/store';
 import type { KeyRecord } from '@kmsgate/core';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { ChangeFeed } from './change-feed';
 import { DB_NOW_MS } from './db-clock';
 import { guarded, inTransaction } from './faults';
@@ -33,6 +34,27 @@ type KeyRef = Pick<KeyRecord, 'keyId' | 'handle'>;
 const NONE: readonly KeyMaterial[] = Object.freeze([]);
 
 const epoch = (v: string | null): number | null => (v === null ? null : Number(v));
+
+/** Sets a key's schedule as a backup recorded it: $1 key id, $2 period in days, $3 anchor (epoch ms). */
+export const SET_SCHEDULE = `INSERT INTO key_rotation (key_id, period_days, anchor_at) VALUES ($1, $2, $3)
+  ON CONFLICT (key_id) DO UPDATE SET period_days = excluded.period_days, anchor_at = excluded.anchor_at`;
+
+/** Adds the materials a backup recorded that the key lacks (versions above its last), in the caller's transaction (PgKeyRepository.adoptKeys). */
+export async function insertMaterials(c: PoolClient, keyId: string, materials: readonly Required<KeyMaterial>[]): Promise<void> {
+  materials.forEach(checkRestoredMaterial);
+  const { rows } = await c.query<{ v: number | null }>('SELECT max(version) AS v FROM key_materials WHERE key_id = $1', [keyId]);
+  const last = rows[0]?.v ?? 0;
+  for (const m of materials) {
+    if (m.version <= last) continue;
+    await c.query('INSERT INTO key_materials (key_id, version, handle, rotated_at, rotation_type) VALUES ($1, $2, $3, $4, $5)', [
+      keyId,
+      m.version,
+      m.handle,
+      m.rotatedAt.getTime(),
+      m.rotationType,
+    ]);
+  }
+}
 
 export class PgKeyRotationRepository implements KeyRotationRepository {
   readonly #pool: Pool;
@@ -121,13 +143,7 @@ export class PgKeyRotationRepository implements KeyRotationRepository {
   }
 
   async setSchedule(keyId: string, periodDays: number, anchorAt: Date): Promise<void> {
-    await guarded('set rotation schedule', () =>
-      this.#pool.query(
-        `INSERT INTO key_rotation (key_id, period_days, anchor_at) VALUES ($1, $2, $3)
-         ON CONFLICT (key_id) DO UPDATE SET period_days = excluded.period_days, anchor_at = excluded.anchor_at`,
-        [keyId, periodDays, anchorAt.getTime()],
-      ),
-    );
+    await guarded('set rotation schedule', () => this.#pool.query(SET_SCHEDULE, [keyId, periodDays, anchorAt.getTime()]));
   }
 
   /**

@@ -7,11 +7,21 @@
  * pass a per-key limit.
  */
 import type { KeyRecord, KeyState } from '@kmsgate/core';
-import { keyRecordOf, type AliasRecord, type AliasWriteResult, type KeyRepository, type KeyRow, type Tag } from '@kmsgate/store';
+import {
+  keyRecordOf,
+  type AdoptedKey,
+  type AliasRecord,
+  type AliasWriteResult,
+  type KeyRepository,
+  type KeyRow,
+  type KnownKeyMaterials,
+  type Tag,
+} from '@kmsgate/store';
 import type { Pool, PoolClient } from 'pg';
 import type { ChangeFeed } from './change-feed';
 import { guarded, inTransaction } from './faults';
 import { FeedView, groupValues } from './feed-view';
+import { SET_SCHEDULE, insertMaterials } from './pg-key-rotations';
 
 /** A `keys` row as node-postgres returns it: BIGINT columns as strings. */
 type PgKeyRow = Omit<KeyRow, 'created_at' | 'deletion_date'> & { created_at: string; deletion_date: string | null };
@@ -91,24 +101,7 @@ export class PgKeyRepository implements KeyRepository {
   async insertKey(key: KeyRecord, tags: readonly Tag[] = []): Promise<void> {
     await this.#write('insert key', () =>
       inTransaction(this.#pool, async (c) => {
-        await c.query(
-          `INSERT INTO keys (key_id, created_at, description, key_usage, key_spec, key_state, origin, backend_id, handle, public_key, deletion_date, policy)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-          [
-            key.keyId,
-            key.createdAt.getTime(),
-            key.description,
-            key.keyUsage,
-            key.keySpec,
-            key.keyState,
-            key.origin,
-            key.backendId,
-            key.handle,
-            Buffer.from(key.publicKey),
-            key.deletionDate?.getTime() ?? null,
-            key.policy ?? null,
-          ],
-        );
+        await insertKeyRow(c, key, '');
         for (const t of tags) await upsertTag(c, key.keyId, t);
       }),
     );
@@ -174,24 +167,24 @@ export class PgKeyRepository implements KeyRepository {
   }
 
   async insertAlias(aliasName: string, keyId: string, now: Date, maxPerKey: number): Promise<AliasWriteResult> {
-    return await this.#write('create alias', () =>
-      inTransaction(this.#pool, async (c): Promise<AliasWriteResult> => {
-        await lockKey(c, keyId);
-        // An alias of a key that no longer exists no longer exists either: its name is free again.
-        await c.query(`DELETE FROM aliases WHERE alias_name = $2 AND key_id IN (SELECT key_id FROM keys WHERE ${DUE})`, [this.#nowMs(), aliasName]);
-        const taken = await c.query('SELECT 1 FROM aliases WHERE alias_name = $1', [aliasName]);
-        if (taken.rowCount !== 0) return { ok: false, reason: 'exists' };
-        const limit = await aliasLimit(c, keyId, maxPerKey);
-        if (limit) return limit;
-        // A name taken by another gateway since the check above: its insert won.
-        const { rowCount } = await c.query('INSERT INTO aliases (alias_name, key_id, created_at, updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING', [
-          aliasName,
-          keyId,
-          now.getTime(),
-        ]);
-        return rowCount === 1 ? { ok: true } : { ok: false, reason: 'exists' };
-      }),
-    );
+    return await this.#write('create alias', () => inTransaction(this.#pool, (c) => this.#insertAlias(c, aliasName, keyId, now, maxPerKey)));
+  }
+
+  async #insertAlias(c: PoolClient, aliasName: string, keyId: string, now: Date, maxPerKey: number): Promise<AliasWriteResult> {
+    await lockKey(c, keyId);
+    // An alias of a key that no longer exists no longer exists either: its name is free again.
+    await c.query(`DELETE FROM aliases WHERE alias_name = $2 AND key_id IN (SELECT key_id FROM keys WHERE ${DUE})`, [this.#nowMs(), aliasName]);
+    const taken = await c.query('SELECT 1 FROM aliases WHERE alias_name = $1', [aliasName]);
+    if (taken.rowCount !== 0) return { ok: false, reason: 'exists' };
+    const limit = await aliasLimit(c, keyId, maxPerKey);
+    if (limit) return limit;
+    // A name taken by another gateway since the check above: its insert won.
+    const { rowCount } = await c.query('INSERT INTO aliases (alias_name, key_id, created_at, updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING', [
+      aliasName,
+      keyId,
+      now.getTime(),
+    ]);
+    return rowCount === 1 ? { ok: true } : { ok: false, reason: 'exists' };
   }
 
   async updateAlias(aliasName: string, keyId: string, now: Date, maxPerKey: number): Promise<AliasWriteResult> {
@@ -261,12 +254,67 @@ export class PgKeyRepository implements KeyRepository {
     );
   }
 
+  /**
+   * One transaction. A key another restore inserts at the same time makes this one's insert wait
+   * for that commit and then do nothing (ON CONFLICT), so each key is adopted once; keys are taken
+   * in key id order, so two restores never wait for each other in a cycle.
+   */
+  async adoptKeys(adopt: readonly AdoptedKey[], known: readonly KnownKeyMaterials[], now: Date, maxAliasesPerKey: number): Promise<string[]> {
+    return await this.#write('adopt keys', () =>
+      inTransaction(this.#pool, async (c) => {
+        for (const k of inKeyIdOrder(known, (k) => k.keyId)) {
+          // Locked as recordRotation locks it before numbering; a key gone meanwhile gains nothing.
+          const { rowCount } = await c.query('SELECT 1 FROM keys WHERE key_id = $1 FOR UPDATE', [k.keyId]);
+          if (rowCount === 1) await insertMaterials(c, k.keyId, k.materials);
+        }
+        const inserted: string[] = [];
+        for (const k of inKeyIdOrder(adopt, (k) => k.record.keyId)) {
+          const keyId = k.record.keyId;
+          if (!(await insertKeyRow(c, k.record, 'ON CONFLICT DO NOTHING'))) continue;
+          for (const t of k.tags) await upsertTag(c, keyId, t);
+          for (const alias of k.aliases) await this.#insertAlias(c, alias, keyId, now, maxAliasesPerKey);
+          await insertMaterials(c, keyId, k.materials);
+          if (k.schedule) await c.query(SET_SCHEDULE, [keyId, k.schedule.periodDays, k.schedule.anchorAt.getTime()]);
+          inserted.push(keyId);
+        }
+        return inserted;
+      }),
+    );
+  }
+
   async customKeyStoreCreatedAt(backendId: string): Promise<Date | undefined> {
     const { rows } = await guarded('custom key store', () =>
       this.#pool.query<{ created_at: string }>('SELECT created_at FROM custom_key_stores WHERE backend_id = $1', [backendId]),
     );
     return rows[0] ? new Date(Number(rows[0].created_at)) : undefined;
   }
+}
+
+function inKeyIdOrder<T>(items: readonly T[], keyId: (item: T) => string): T[] {
+  return [...items].sort((x, y) => (keyId(x) < keyId(y) ? -1 : keyId(x) > keyId(y) ? 1 : 0));
+}
+
+/** Inserts a key's row; with `onConflict`, false when a row with its id exists already. */
+async function insertKeyRow(c: PoolClient, key: KeyRecord, onConflict: '' | 'ON CONFLICT DO NOTHING'): Promise<boolean> {
+  const { rowCount } = await c.query(
+    `INSERT INTO keys (key_id, created_at, description, key_usage, key_spec, key_state, origin, backend_id, handle, public_key, deletion_date, policy)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ${onConflict}`,
+    [
+      key.keyId,
+      key.createdAt.getTime(),
+      key.description,
+      key.keyUsage,
+      key.keySpec,
+      key.keyState,
+      key.origin,
+      key.backendId,
+      key.handle,
+      Buffer.from(key.publicKey),
+      key.deletionDate?.getTime() ?? null,
+      key.policy ?? null,
+    ],
+  );
+  return rowCount === 1;
 }
 
 async function upsertTag(c: PoolClient, keyId: string, t: Tag): Promise<void> {

@@ -67,6 +67,25 @@ test("a running rotation's age is measured on the database's clock: a gateway wh
   }
 });
 
+test('a restart (a restore) while a round of another witness is in progress applies after that round: the round does not overwrite it', async () => {
+  const url = await server.createDatabase();
+  const [w, r] = [await gateway(url, { pollMs: 0 }), await gateway(url, { pollMs: 0 })];
+  try {
+    expect(await w.deviceLogs.takeLease('hsm', 'w', 60_000)).toBe(true);
+    let restart: Promise<void> | undefined;
+    await w.deviceLogs.reconcileRound('hsm', 'w', [], new Map(), new Date(), () => {
+      // Started inside the round's transaction, on another gateway's pool: it must wait for the commit.
+      restart = r.deviceLogs.restartReconciliation('hsm', 7, new Date());
+      return { carry: new Map([[1, 5]]) };
+    });
+    await restart;
+    expect(await r.deviceLogs.reconcileState('hsm')).toEqual({ auditSeq: 7, carried: new Map() });
+  } finally {
+    await w.opened.close();
+    await r.opened.close();
+  }
+});
+
 test('unreachable mid-call: every rotation, import-token and device-log call rejects with StoreUnavailableError and changes nothing; the material view refuses once stale; all recovers', async () => {
   const url = new URL(await server.createDatabase());
   const proxy = new TcpProxy({ host: url.hostname, port: Number(url.port) });
@@ -115,6 +134,12 @@ test('unreachable mid-call: every rotation, import-token and device-log call rej
       ['takeLease', () => g.deviceLogs.takeLease('hsm', 'w', 60_000)],
       ['dropLease', () => g.deviceLogs.dropLease('hsm', 'w')],
       ['reconcileRound', () => g.deviceLogs.reconcileRound('hsm', 'w', [], new Map(), now, () => ({ carry: new Map() }))],
+      ['restartReconciliation', () => g.deviceLogs.restartReconciliation('hsm', 1, now)],
+      [
+        'adoptKeys',
+        () =>
+          g.keys.adoptKeys([{ record: { ...symmetric, keyId: '33333333-3333-4333-8333-333333333333' }, tags: [], aliases: [], materials: [] }], [], now, 50),
+      ],
     ];
     for (const [name, call] of calls) await expect(call().catch((e: unknown) => [name, e])).resolves.toEqual([name, expect.any(StoreUnavailableError)]);
     // Within the bound the view still answers from what was confirmed; past it, it refuses instead of answering stale.

@@ -68,6 +68,11 @@ export function countRecordedUses(
   return { recorded, signRecords, lastSeq: records[records.length - 1]?.seq };
 }
 
+/** The seq a reconciliation restarts after: an audit record's, or 0 for none. */
+export function checkAuditSeq(auditSeq: number): void {
+  if (!Number.isSafeInteger(auditSeq) || auditSeq < 0) throw new RangeError('auditSeq must be a non-negative integer');
+}
+
 export function entryOf(r: EntryRow): StoredLogEntry {
   return {
     serial: r.serial,
@@ -138,14 +143,20 @@ export class HsmLogStore implements Synchronous<DeviceLogRepository> {
         const state = this.reconcileState(backendId);
         const { recorded, signRecords, lastSeq } = countRecordedUses(readAuditRecords(this.db, { afterSeq: state.auditSeq }), objectOf);
         const result = match(recorded, state.carried);
-        this.record(entries, backendId, { auditSeq: lastSeq ?? state.auditSeq, carried: result.carry }, readAt);
+        this.#keep(entries, backendId, { auditSeq: lastSeq ?? state.auditSeq, carried: result.carry }, readAt);
         return { result, records: signRecords };
       })
       .immediate();
   }
 
-  /** Keeps the entries read and the reconciliation's progress, in one transaction (also how a restore sets the progress). */
-  record(entries: readonly StoredLogEntry[], backendId: string, state: ReconcileState, readAt: Date): void {
+  /** One statement: SQLite runs it between two rounds, never inside one (BEGIN IMMEDIATE). */
+  restartReconciliation(backendId: string, auditSeq: number, at: Date): void {
+    checkAuditSeq(auditSeq);
+    this.#keep([], backendId, { auditSeq, carried: new Map() }, at);
+  }
+
+  /** Keeps the entries read and the reconciliation's progress, in one transaction. */
+  #keep(entries: readonly StoredLogEntry[], backendId: string, state: ReconcileState, readAt: Date): void {
     const insert = this.db
       .prepare(`INSERT INTO hsm_log_entries (serial, number, command, length, session_key, target_key, second_key, result, tick, digest, read_at)
       VALUES (@serial, @number, @command, @length, @sessionKey, @targetKey, @secondKey, @result, @tick, @digest, @readAt)`);

@@ -56,6 +56,11 @@ export function checkRotationPeriod(periodDays: number): void {
   if (!Number.isInteger(periodDays) || periodDays < 1) throw new RangeError('periodDays must be a positive integer');
 }
 
+/** A material a backup recorded: rotation numbers from 1 (version 0 is the key's own handle). */
+export function checkRestoredMaterial(m: Required<KeyMaterial>): void {
+  if (!Number.isSafeInteger(m.version) || m.version < 1) throw new RangeError('a restored material version must be an integer of at least 1');
+}
+
 export function rotationStateOf(r: RotationStateRow): RotationState {
   return {
     ...(r.period_days !== null && r.anchor_at !== null
@@ -173,12 +178,11 @@ export class KeyRotationStore implements Synchronous<KeyRotationRepository> {
     })();
   }
 
-  /** Adds materials exactly as a backup recorded them (kmsgate hsm restore), in the caller's transaction. */
+  /** Adds the materials a backup recorded that the key lacks (versions above its last), in the caller's transaction (KeyStore.adoptKeys). */
   insertMaterials(keyId: string, materials: readonly Required<KeyMaterial>[]): void {
-    for (const m of materials) {
-      if (!Number.isInteger(m.version) || m.version < 1) throw new RangeError('a restored material version must be an integer of at least 1');
-      this.stmts.insertMaterial.run(keyId, m.version, m.handle, m.rotatedAt.getTime(), m.rotationType);
-    }
+    materials.forEach(checkRestoredMaterial);
+    const last = this.stmts.lastVersion.get(keyId)!.v ?? 0;
+    for (const m of materials) if (m.version > last) this.stmts.insertMaterial.run(keyId, m.version, m.handle, m.rotatedAt.getTime(), m.rotationType);
   }
 
   /** Enabled keys whose automatic rotation date has passed, the most overdue first. */

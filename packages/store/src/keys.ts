@@ -1,7 +1,8 @@
 import type { KeyRecord, KeyState, KeyUsageValue, OriginValue, SupportedKeySpec } from '@kmsgate/core';
-import type { AliasRecord, AliasWriteResult, KeyRepository, Tag } from './contract/keys';
+import type { AdoptedKey, AliasRecord, AliasWriteResult, KeyRepository, KnownKeyMaterials, Tag } from './contract/keys';
 import type { Synchronous } from './contract/repository';
 import type { Db } from './db';
+import { KeyRotationStore } from './key-rotations';
 import { ReadCache, type CachedRead } from './read-cache';
 
 /** A `keys` row (times in epoch milliseconds), as every database's store reads it. */
@@ -58,9 +59,7 @@ function isDue(key: KeyRecord, nowMs: number): boolean {
 
 /**
  * Key metadata, aliases and tags on SQLite (contract/keys.ts). Reads see only live keys (see DUE);
- * every write is one statement or one transaction, so a request that fails changes nothing. Each
- * write is done when the call returns, so SQLite-only tools (`kmsgate hsm restore`) may make
- * several in one transaction of theirs; the gateway reaches it through the async contract.
+ * every write is one statement or one transaction, so a request that fails changes nothing.
  */
 export class KeyStore implements Synchronous<KeyRepository> {
   private readonly stmts;
@@ -136,6 +135,27 @@ export class KeyStore implements Synchronous<KeyRepository> {
   getAliasTarget(aliasName: string): string | undefined {
     const keyId = this.#cached.alias.get(aliasName, () => this.stmts.alias.get(aliasName)?.key_id);
     return keyId !== undefined && this.getKey(keyId) !== undefined ? keyId : undefined;
+  }
+
+  /** See KeyRepository.adoptKeys: one transaction over keys, aliases, tags and the rotation tables. */
+  adoptKeys(adopt: readonly AdoptedKey[], known: readonly KnownKeyMaterials[], now: Date, maxAliasesPerKey: number): string[] {
+    const rotations = new KeyRotationStore(this.db);
+    return this.db
+      .transaction(() => {
+        for (const k of known) if (this.stmts.get.get(k.keyId)) rotations.insertMaterials(k.keyId, k.materials);
+        const inserted: string[] = [];
+        for (const k of adopt) {
+          const keyId = k.record.keyId;
+          if (this.stmts.get.get(keyId)) continue;
+          this.insertKey(k.record, k.tags);
+          for (const alias of k.aliases) this.insertAlias(alias, keyId, now, maxAliasesPerKey);
+          rotations.insertMaterials(keyId, k.materials);
+          if (k.schedule) rotations.setSchedule(keyId, k.schedule.periodDays, k.schedule.anchorAt);
+          inserted.push(keyId);
+        }
+        return inserted;
+      })
+      .immediate();
   }
 
   /** Inserts the key and its tags in one transaction. */

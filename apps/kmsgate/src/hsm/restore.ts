@@ -11,8 +11,8 @@
  * the device and an unchanged store, and the next run skips what is already there.
  */
 import { readFileSync } from 'node:fs';
-import { type KeyRecord, type KeyState, type KeyUsageValue, type OriginValue, type SupportedKeySpec } from '@kmsgate/core';
-import { HsmLogStore, KeyRotationStore, KeyStore, SqliteAuditLog, readAuditTail, type Db, type GatewayStore } from '@kmsgate/store';
+import type { KeyState, KeyUsageValue, OriginValue, SupportedKeySpec } from '@kmsgate/core';
+import type { GatewayStore } from '@kmsgate/store';
 import {
   BACKUP_WRAP_KEY,
   BackupFileError,
@@ -27,7 +27,7 @@ import {
   openBackup,
   roleClient,
 } from '@kmsgate/yubihsm';
-import { CliError, auditCliChange, printable, requireSqliteStore, withDb, withStore, type CliIo } from '../context';
+import { CliError, auditCliChange, printable, withStore, type CliIo } from '../context';
 import { storedKeys } from './stored-keys';
 import { hex4, loadSecrets, progressPrinter } from './ceremony-input';
 import { checkWrapKey, keyAdminSession, sameBytes } from './device-checks';
@@ -152,7 +152,6 @@ export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
   const secrets = loadSecrets(opts.mnemonicFile);
   try {
     const body = readBackup(opts.file, secrets);
-    requireSqliteStore(io.env, 'kmsgate hsm restore adopts keys into the embedded SQLite store and does not work on PostgreSQL yet');
     const p = await withStore(io.env, { sealKey: false }, (store) => plan(store, body, opts.allowMissing));
     const toDevice = [...p.known, ...p.adopt].flatMap(objectsOf);
     const say = progressPrinter(io);
@@ -192,7 +191,7 @@ export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
       return { serial: info.serial, imported: count };
     });
     say(total, total, 'adopting the keys into the store');
-    const adopted = await withDb(io.env, (db) => adopt(db, io.env, body, p, serial));
+    const adopted = await withStore(io.env, { sealKey: false }, (store) => adopt(store, io.env, body, p, serial));
     io.stdout(
       `restored backend ${body.backendId} onto YubiHSM 2 serial ${serial}: ${imported} key object(s) imported, ${toDevice.length - imported} already there, ` +
         `${adopted} adopted into the store\n`,
@@ -205,23 +204,14 @@ export async function restore(opts: RestoreOptions, io: CliIo): Promise<void> {
   }
 }
 
-async function adopt(db: Db, env: NodeJS.ProcessEnv, body: BackupBody, p: Plan, serial: number): Promise<number> {
-  const keys = new KeyStore(db);
-  const rotations = new KeyRotationStore(db);
-  let count = 0;
-  db.transaction(() => {
-    // A known key's materials the store lacks (a store older than the backup), then each adopted key's.
-    const restoreMaterials = (k: BackupKey, after: number) =>
-      rotations.insertMaterials(
-        k.keyId,
-        (k.materials ?? [])
-          .filter((m) => m.version > after)
-          .map((m) => ({ version: m.version, handle: `${serial}:${m.objectId}`, rotatedAt: new Date(m.rotatedAt), rotationType: m.rotationType })),
-      );
-    for (const k of p.known) restoreMaterials(k, rotations.rotations(k.keyId).length);
-    for (const k of p.adopt) {
-      if (keys.getKey(k.keyId)) continue;
-      const record: KeyRecord = {
+async function adopt(store: GatewayStore, env: NodeJS.ProcessEnv, body: BackupBody, p: Plan, serial: number): Promise<number> {
+  const materialsOf = (k: BackupKey) =>
+    (k.materials ?? []).map((m) => ({ version: m.version, handle: `${serial}:${m.objectId}`, rotatedAt: new Date(m.rotatedAt), rotationType: m.rotationType }));
+  // One transaction: a known key's materials the store lacks (a store older than the backup), then
+  // each adopted key with its own, unless another restore adopted it since the plan.
+  const adopted = await store.keys.adoptKeys(
+    p.adopt.map((k) => ({
+      record: {
         keyId: k.keyId,
         createdAt: new Date(k.createdAt),
         description: k.description,
@@ -234,25 +224,23 @@ async function adopt(db: Db, env: NodeJS.ProcessEnv, body: BackupBody, p: Plan, 
         publicKey: new Uint8Array(Buffer.from(k.publicKey, 'base64')),
         ...(k.deletionDate ? { deletionDate: new Date(k.deletionDate) } : {}),
         ...(k.policy !== undefined ? { policy: k.policy } : {}),
-      };
-      keys.insertKey(record, k.tags);
-      for (const alias of k.aliases) keys.insertAlias(alias, k.keyId, new Date(), MAX_ALIASES_PER_KEY);
-      restoreMaterials(k, 0);
-      if (k.rotation) rotations.setSchedule(k.keyId, k.rotation.periodDays, new Date(k.rotation.anchorAt));
-      count++;
-    }
-  })();
-  // Written after the change it records (the audit log appends in its own transaction).
-  await auditCliChange(
-    env,
-    { openAudit: async (o) => new SqliteAuditLog(db, o) },
-    {
-      operation: 'HsmRestore',
-      summary: { backup: body.createdAt, backendId: body.backendId, device: serial, adopted: p.adopt.map((k) => k.keyId), known: p.known.length },
-    },
+      },
+      tags: k.tags,
+      aliases: k.aliases,
+      materials: materialsOf(k),
+      ...(k.rotation ? { schedule: { periodDays: k.rotation.periodDays, anchorAt: new Date(k.rotation.anchorAt) } } : {}),
+    })),
+    p.known.map((k) => ({ keyId: k.keyId, materials: materialsOf(k) })),
+    new Date(),
+    MAX_ALIASES_PER_KEY,
   );
+  // Written after the change it records (the audit log appends in its own transaction).
+  const record = await auditCliChange(env, store, {
+    operation: 'HsmRestore',
+    summary: { backup: body.createdAt, backendId: body.backendId, device: serial, adopted: p.adopt.map((k) => k.keyId), known: p.known.length },
+  });
   // The signatures recorded so far were made on the devices the keys came from: the restored
   // device's log is reconciled (kmsgate hsm audit) against what is recorded from here on.
-  new HsmLogStore(db).record([], body.backendId, { auditSeq: readAuditTail(db, 1)[0]!.seq, carried: new Map() }, new Date());
-  return count;
+  await store.deviceLogs.restartReconciliation(body.backendId, record.seq, new Date());
+  return adopted.length;
 }

@@ -83,6 +83,12 @@ export interface DeviceLogRepository {
     readAt: Date,
     match: (recorded: Map<number, number>, carried: Map<number, number>) => R,
   ): Promise<{ result: R; records: number }>;
+  /**
+   * Starts the backend's reconciliation over after audit record `auditSeq`, with nothing carried
+   * (`kmsgate hsm restore`: the records up to there were made on the devices the keys came from).
+   * Atomic with a round: one in progress commits first, and this applies after it.
+   */
+  restartReconciliation(backendId: string, auditSeq: number, at: Date): Promise<void>;
 }
 
 export const DEVICE_LOG_REPOSITORY: MethodKinds<DeviceLogRepository> = {
@@ -91,4 +97,5 @@ export const DEVICE_LOG_REPOSITORY: MethodKinds<DeviceLogRepository> = {
   takeLease: 'async',
   dropLease: 'async',
   reconcileRound: 'async',
+  restartReconciliation: 'async',
 };

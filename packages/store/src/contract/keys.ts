@@ -1,4 +1,5 @@
 import type { KeyLookup, KeyRecord, KeyState } from '@kmsgate/core';
+import type { KeyMaterial } from './key-rotations';
 import type { MethodKinds } from './repository';
 
 export interface Tag {
@@ -11,6 +12,23 @@ export interface AliasRecord {
   keyId: string;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** A key as a backup recorded it, to be adopted into a store again (`kmsgate hsm restore`). */
+export interface AdoptedKey {
+  record: KeyRecord;
+  tags: readonly Tag[];
+  aliases: readonly string[];
+  /** The materials rotation had added (versions 1, 2, …). */
+  materials: readonly Required<KeyMaterial>[];
+  /** The automatic rotation schedule, if it was enabled. */
+  schedule?: { periodDays: number; anchorAt: Date };
+}
+
+/** The rotated materials a backup holds of a key the store knows already. */
+export interface KnownKeyMaterials {
+  keyId: string;
+  materials: readonly Required<KeyMaterial>[];
 }
 
 /** Why an alias write did not happen; nothing was changed. */
@@ -60,6 +78,14 @@ export interface KeyRepository extends KeyLookup {
   /** Records the first time each backend was served, for DescribeCustomKeyStores' CreationDate. */
   recordCustomKeyStores(backendIds: readonly string[], now: Date): Promise<void>;
   customKeyStoreCreatedAt(backendId: string): Promise<Date | undefined>;
+  /**
+   * Adopts a backup's keys (`kmsgate hsm restore`), all in one transaction. Each of `known` that
+   * still exists gains the materials above its last version. Each of `adopt` that has no row is
+   * inserted with its tags, its aliases (as `insertAlias` with `maxAliasesPerKey` would: a name
+   * taken stays with its key), its materials and its schedule; one that has a row (another restore
+   * adopted it meanwhile) is left as it is. Returns the ids of the keys inserted.
+   */
+  adoptKeys(adopt: readonly AdoptedKey[], known: readonly KnownKeyMaterials[], now: Date, maxAliasesPerKey: number): Promise<string[]>;
 }
 
 export const KEY_REPOSITORY: MethodKinds<KeyRepository> = {
@@ -83,4 +109,5 @@ export const KEY_REPOSITORY: MethodKinds<KeyRepository> = {
   deleteDueKey: 'async',
   recordCustomKeyStores: 'async',
   customKeyStoreCreatedAt: 'async',
+  adoptKeys: 'async',
 };

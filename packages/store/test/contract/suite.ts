@@ -6,7 +6,7 @@
  */
 import type { KeyRecord } from '@kmsgate/core';
 import type { AuditInput } from '../../src/audit';
-import { DEVICE_LOG_LEASE_MS, WitnessLeaseLostError, type GatewayStore, type StoredLogEntry } from '../../src/contract';
+import { DEVICE_LOG_LEASE_MS, WitnessLeaseLostError, type AdoptedKey, type GatewayStore, type KeyMaterial, type StoredLogEntry } from '../../src/contract';
 
 /** The repositories the contract covers (the signing gates' state has its own suite, packages/policy). */
 export type ContractStore = Pick<GatewayStore, 'keys' | 'apiKeys' | 'rotations' | 'importTokens' | 'deviceLogs' | 'refresh' | 'refreshFor'>;
@@ -252,6 +252,80 @@ export function storeContract(name: string, database: ContractDatabase): void {
         expect(await a.keys.deleteDueKey(K1)).toBe(true);
         expect(await a.keys.deleteDueKey(K1)).toBe(false);
         expect(await b.keys.dueForDeletion()).toEqual([]);
+      });
+
+      test("adopting a backup's keys: each the store lacks with its tags, aliases, materials and schedule; one it has is left as it is; a known key gains only the materials it lacks", async () => {
+        const K3 = '00000000-0000-4000-8000-0000000000a3';
+        const symmetric = (keyId: string, over: Partial<KeyRecord> = {}) =>
+          key(keyId, { keyUsage: 'ENCRYPT_DECRYPT', keySpec: 'SYMMETRIC_DEFAULT', handle: '7:1', publicKey: new Uint8Array(0), ...over });
+        const material = (version: number, handle: string): Required<KeyMaterial> => ({
+          version,
+          handle,
+          rotatedAt: new Date(clock + version),
+          rotationType: 'AUTOMATIC',
+        });
+        await a.keys.insertKey(symmetric(K2));
+        await a.rotations.recordRotation(K2, '7:2', 'ON_DEMAND', new Date(clock));
+        await a.keys.insertKey(key(K3, { description: 'the store says' }));
+        expect(await a.keys.insertAlias('alias/taken', K2, new Date(clock), 10)).toEqual({ ok: true });
+        const adopt: AdoptedKey[] = [
+          {
+            record: symmetric(K1, { handle: '9:1' }),
+            tags: [{ TagKey: 'team', TagValue: 'ops' }],
+            aliases: ['alias/one', 'alias/taken'],
+            materials: [material(1, '9:2'), material(2, '9:3')],
+            schedule: { periodDays: 90, anchorAt: new Date(clock - DAY) },
+          },
+          { record: key(K3, { description: 'the backup says' }), tags: [{ TagKey: 'x', TagValue: 'y' }], aliases: ['alias/three'], materials: [] },
+        ];
+        const known = [{ keyId: K2, materials: [material(1, '9:12'), material(2, '9:13')] }];
+        expect(await b.keys.adoptKeys(adopt, known, new Date(clock), 10)).toEqual([K1]);
+        expect(b.keys.getKey(K1)).toMatchObject({ keyId: K1, handle: '9:1', keySpec: 'SYMMETRIC_DEFAULT' });
+        await eventually(a, () => a.keys.getKey(K1) !== undefined && a.rotations.rotations(K1).length === 2 && a.rotations.rotations(K2).length === 2);
+        expect(await a.keys.listTags(K1)).toEqual([{ TagKey: 'team', TagValue: 'ops' }]);
+        // A name another key holds stays with it.
+        expect(a.keys.aliasNamesOf(K1)).toEqual(['alias/one']);
+        expect(a.keys.getAliasTarget('alias/taken')).toBe(K2);
+        expect(a.rotations.rotations(K1)).toEqual([material(1, '9:2'), material(2, '9:3')]);
+        expect((await a.rotations.state(K1)).schedule).toEqual({
+          periodDays: 90,
+          anchorAt: new Date(clock - DAY),
+          nextRotationDate: new Date(clock + 89 * DAY),
+        });
+        // The known key keeps its version 1 and gains version 2.
+        expect(a.rotations.rotations(K2).map((m) => [m.version, m.handle])).toEqual([
+          [1, '7:2'],
+          [2, '9:13'],
+        ]);
+        // The key the store has is left as the store has it.
+        expect(a.keys.getKey(K3)?.description).toBe('the store says');
+        expect(a.keys.aliasNamesOf(K3)).toEqual([]);
+        expect(await a.keys.listTags(K3)).toEqual([]);
+      });
+
+      test('two instances adopting the same keys at once: each key is adopted once, by one of them', async () => {
+        const backup: AdoptedKey[] = [K2, K1].map((keyId) => ({
+          record: key(keyId),
+          tags: [{ TagKey: 't', TagValue: keyId }],
+          aliases: [`alias/${keyId}`],
+          materials: [],
+        }));
+        const adopted = await Promise.all([a.keys.adoptKeys(backup, [], new Date(clock), 10), b.keys.adoptKeys(backup, [], new Date(clock), 10)]);
+        expect(adopted.flat().sort()).toEqual([K1, K2]);
+        await eventually(a, () => a.keys.aliasNamesOf(K1).length === 1 && a.keys.aliasNamesOf(K2).length === 1);
+        expect(await b.keys.listTags(K1)).toEqual([{ TagKey: 't', TagValue: K1 }]);
+      });
+
+      test('a backup material numbered below 1 is refused, and nothing of the adoption is kept', async () => {
+        const bad: AdoptedKey = {
+          record: key(K1),
+          tags: [],
+          aliases: ['alias/bad'],
+          materials: [{ version: 0, handle: '9:2', rotatedAt: new Date(clock), rotationType: 'AUTOMATIC' }],
+        };
+        await expect(a.keys.adoptKeys([bad], [], new Date(clock), 10)).rejects.toThrow(RangeError);
+        expect(await b.keys.listKeyIds('', 10)).toEqual({ keyIds: [], truncated: false });
+        expect(await b.keys.listAliases('', undefined, 10)).toEqual({ aliases: [], truncated: false });
       });
 
       test('custom key stores keep the first time they were served', async () => {
@@ -503,6 +577,25 @@ export function storeContract(name: string, database: ContractDatabase): void {
         expect(await b.deviceLogs.takeLease('hsm', 'B', DEVICE_LOG_LEASE_MS)).toBe(true);
         await expect(round(a, 'A', [entry(100, 1)])).rejects.toBeInstanceOf(WitnessLeaseLostError);
         expect(await b.deviceLogs.lastEntry(100)).toBeUndefined();
+      });
+
+      test('a restart (a restore) reconciles only what is recorded after its seq, nothing carried; the next round goes on from there', async () => {
+        await audit({ requestId: 'r1', operation: 'Sign', keyId: K1, decision: 'accept' });
+        await audit({ requestId: 'r2', operation: 'Sign', keyId: K1, decision: 'accept' });
+        expect(await a.deviceLogs.takeLease('hsm', 'A', DEVICE_LOG_LEASE_MS)).toBe(true);
+        await round(a, 'A', [entry(100, 1)]);
+        expect((await a.deviceLogs.reconcileState('hsm')).carried).toEqual(new Map([[7, 2]]));
+        await audit({ requestId: 'r3', operation: 'Sign', keyId: K1, decision: 'accept' });
+        await b.deviceLogs.restartReconciliation('hsm', 3, new Date(clock));
+        expect(await a.deviceLogs.reconcileState('hsm')).toEqual({ auditSeq: 3, carried: new Map() });
+        await audit({ requestId: 'r4', operation: 'Sign', keyId: K1, decision: 'accept' });
+        const next = await round(a, 'A', [entry(100, 2)]);
+        expect(next.result).toMatchObject({ recorded: [[7, 1]], carried: [] });
+        expect(await b.deviceLogs.reconcileState('hsm')).toEqual({ auditSeq: 4, carried: new Map([[7, 1]]) });
+        // The entries kept before stay kept.
+        expect(await b.deviceLogs.lastEntry(100)).toEqual(entry(100, 2));
+        await expect(b.deviceLogs.restartReconciliation('hsm', -1, new Date(clock))).rejects.toThrow(RangeError);
+        expect((await a.deviceLogs.reconcileState('hsm')).auditSeq).toBe(4);
       });
 
       test("every field of an entry is kept as read, up to its type's largest value (a tick past 2^31: 25 days after boot, or a reset's 0xffffffff)", async () => {
