@@ -62,17 +62,21 @@ export function cliStoreSpec(env: NodeJS.ProcessEnv): StoreSpec {
 
 /**
  * Opens the store the gateway uses (the configuration's `store`: the SQLite store in the data dir,
- * or the PostgreSQL database of store.url), runs `f` and closes it. A store that is missing, not
+ * or the PostgreSQL database of store.url); the caller closes it. A store that is missing, not
  * kmsgate's or newer than this kmsgate is a CliError (exit 2), before anything is written.
  */
-export async function withStore<T>(env: NodeJS.ProcessEnv, opts: OpenStoreOptions, f: (store: GatewayStore) => Promise<T> | T): Promise<T> {
-  let store: GatewayStore;
+export async function openCliStore(env: NodeJS.ProcessEnv, opts: OpenStoreOptions): Promise<GatewayStore> {
   try {
-    store = await openGatewayStore(cliStoreSpec(env), env, opts);
+    return await openGatewayStore(cliStoreSpec(env), env, opts);
   } catch (e) {
     if (e instanceof StoreLocationError) throw new CliError(e.message);
     throw e;
   }
+}
+
+/** `openCliStore`, then `f`, then the store closed. */
+export async function withStore<T>(env: NodeJS.ProcessEnv, opts: OpenStoreOptions, f: (store: GatewayStore) => Promise<T> | T): Promise<T> {
+  const store = await openCliStore(env, opts);
   try {
     return await f(store);
   } finally {

@@ -1,19 +1,16 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { SqliteAuditLog, openDb } from '@kmsgate/store';
 import { startTestGateway, type TestGateway } from '../../server/test/helpers/gateway';
-import { ROOT } from './helpers/cli';
+import { followAudit, lines } from './helpers/follower';
 
 /**
  * `kmsgate audit tail -f` as a real process against the data dir a real gateway is writing:
  * it prints the last records, then each new one as the gateway commits it, and ends with exit 0
  * on Ctrl-C. Every wait is for output, never for time.
  */
-const BIN = join(ROOT, 'node_modules', '.bin', 'kmsgate');
-
 let t: TestGateway;
 beforeAll(async () => {
   t = await startTestGateway();
@@ -22,53 +19,8 @@ afterAll(async () => {
   await t.stop();
 });
 
-interface Follower {
-  child: ChildProcessWithoutNullStreams;
-  /** Resolves with stdout once it satisfies `done` (checked on every chunk of stdout and stderr). */
-  until(done: (stdout: string) => boolean): Promise<string>;
-  /** The same, for stderr. */
-  untilStderr(done: (stderr: string) => boolean): Promise<string>;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
-}
-
 /** `kmsgate audit tail …` on `dataDir`, as a real process. */
-function follow(dataDir: string, ...args: string[]): Follower {
-  const env: NodeJS.ProcessEnv = { ...process.env, KMSGATE_DATA_DIR: dataDir };
-  delete env.KMS_DB_PATH;
-  const child = spawn(BIN, ['audit', 'tail', ...args], { cwd: ROOT, env });
-  const text = { stdout: '', stderr: '' };
-  const waiters: { check: () => boolean }[] = [];
-  const wake = () => {
-    for (const w of [...waiters]) if (w.check()) waiters.splice(waiters.indexOf(w), 1);
-  };
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    text.stdout += chunk;
-    wake();
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    text.stderr += chunk;
-    wake();
-  });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((ok) =>
-    child.once('close', (code, signal) => ok({ code, signal, stderr: text.stderr })),
-  );
-  const until = (stream: 'stdout' | 'stderr') => (done: (out: string) => boolean) =>
-    new Promise<string>((ok, fail) => {
-      const check = () => {
-        if (!done(text[stream])) return false;
-        ok(text[stream]);
-        return true;
-      };
-      if (check()) return;
-      waiters.push({ check });
-      void exit.then((e) =>
-        fail(new Error(`kmsgate exited (${e.code ?? e.signal}) before the output expected; stdout:\n${text.stdout}\nstderr:\n${e.stderr}`)),
-      );
-    });
-  return { child, until: until('stdout'), untilStderr: until('stderr'), exit };
-}
-
-const lines = (out: string) => out.split('\n').filter((l) => l !== '');
+const follow = (dataDir: string, ...args: string[]) => followAudit({ KMSGATE_DATA_DIR: dataDir }, ...args);
 
 test('follows the records the gateway writes, as a table, and exits 0 on SIGINT', async () => {
   const kms = t.client();

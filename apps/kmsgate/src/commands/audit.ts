@@ -3,25 +3,74 @@
  * Both only read: they never repair the JSONL mirror (the gateway does that at start-up) and may
  * run while the gateway is serving.
  */
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option } from 'commander';
-import { auditJsonLine, resolveDataDir, type AuditJsonlVerifyResult, type AuditReader, type AuditRecord, type AuditVerifyResult } from '@kmsgate/store';
-import { CliError, cliConfig, printable, withStore, type CliIo, type CommandModule } from '../context';
+import {
+  auditJsonLine,
+  resolveDataDir,
+  resolveDbPath,
+  type AuditJsonlVerifyResult,
+  type AuditReader,
+  type AuditRecord,
+  type AuditVerifyResult,
+} from '@kmsgate/store';
+import { CliError, cliConfig, cliStoreSpec, openCliStore, printable, withStore, type CliIo, type CommandModule } from '../context';
 
 /** Where the gateway writes the mirror (apps/server/src/gateway.ts AUDIT_JSONL_FILE). */
 const JSONL_FILE = 'audit.jsonl';
 const DEFAULT_TAIL = 20;
 /**
- * How often `tail -f` asks the store for new records. It polls the store (the records' home) by seq
- * and opens the store afresh each time, so a rotated JSONL mirror, a restored or replaced kms.db
- * and a gateway restart change nothing for it.
+ * How often `tail -f` asks the store for new records, by seq, through ONE store it keeps open while
+ * following (a PostgreSQL pool is not opened and closed four times a second). The SQLite file is
+ * opened again only when the file at its path is no longer the one open (a restore moved another
+ * into place); a PostgreSQL database restored in place is read through the same connections.
  */
 const FOLLOW_POLL_MS = 250;
 
 /** The audit log of the store the gateway uses (the contract's readers, read-only) for the duration of `f`. */
 function withAudit<T>(env: NodeJS.ProcessEnv, f: (audit: AuditReader) => Promise<T>): Promise<T> {
   return withStore(env, { sealKey: false }, (store) => f(store.audit));
+}
+
+/** The store's audit reader, kept open for as long as `tail` runs. */
+interface OpenAuditReader {
+  /** The reader; on SQLite, of the file now at the store's path (opened again if it was replaced). */
+  current(): Promise<AuditReader>;
+  close(): Promise<void>;
+}
+
+async function openAuditReader(env: NodeJS.ProcessEnv): Promise<OpenAuditReader> {
+  const file = cliStoreSpec(env).url === undefined ? resolveDbPath(env) : undefined;
+  const open = async () => ({ identity: file === undefined ? undefined : fileIdentity(file), store: await openCliStore(env, { sealKey: false }) });
+  let opened = await open();
+  let closed = false;
+  return {
+    async current() {
+      if (file !== undefined && fileIdentity(file) !== opened.identity) {
+        closed = true;
+        await opened.store.close();
+        opened = await open();
+        closed = false;
+      }
+      return opened.store.audit;
+    },
+    async close() {
+      if (!closed) await opened.store.close();
+      closed = true;
+    },
+  };
+}
+
+/** Which file is at `path` (device and inode), undefined when none is. */
+function fileIdentity(path: string): string | undefined {
+  try {
+    const s = statSync(path);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return undefined;
+  }
 }
 
 export const auditCommands: CommandModule = (program, { io, setExitCode }) => {
@@ -63,21 +112,29 @@ export const auditCommands: CommandModule = (program, { io, setExitCode }) => {
     .action(async (opts: { lines: string; follow?: boolean; json?: boolean }) => {
       const n = Number(opts.lines);
       if (!/^\d+$/.test(opts.lines) || !Number.isSafeInteger(n)) throw new CliError(`-n must be a non-negative integer, got ${opts.lines}`);
-      const { records, head } = await withAudit(io.env, async (log) => ({ records: await log.tail(n), head: (await log.tail(1))[0] }));
-      // A shared store's records name the gateway that wrote each (audit.gatewayName): a column of its own.
-      const gateways = cliConfig(io.env).store.url !== undefined;
-      // In a table, rows printed later keep the columns of those printed first (a wider cell pushes its own on).
-      let widths: number[] = [];
-      const rows = (batch: readonly AuditRecord[], header: boolean) => {
-        const t = table(batch, { header, widths, gateways });
-        widths = t.widths;
-        io.stdout(t.text);
-      };
-      if (opts.json) io.stdout(jsonLines(records));
-      else if (records.length === 0 && !opts.follow) io.stdout('no audit records\n');
-      else rows(records, true);
-      if (!opts.follow) return;
-      await follow(io, head, (batch) => (opts.json ? io.stdout(jsonLines(batch)) : rows(batch, false)));
+      const reader = await openAuditReader(io.env);
+      try {
+        const log = await reader.current();
+        const records = await log.tail(n);
+        const head = (await log.tail(1))[0];
+        // A shared store's records name the gateway that wrote each (audit.gatewayName): a column of its own.
+        const gateways = cliConfig(io.env).store.url !== undefined;
+        // In a table, rows printed later keep the columns of those printed first (a wider cell pushes its own on).
+        let widths: number[] = [];
+        const rows = (batch: readonly AuditRecord[], header: boolean) => {
+          const t = table(batch, { header, widths, gateways });
+          widths = t.widths;
+          io.stdout(t.text);
+        };
+        if (opts.json) io.stdout(jsonLines(records));
+        else if (records.length === 0 && !opts.follow) io.stdout('no audit records\n');
+        else rows(records, true);
+        if (!opts.follow) return;
+        const followed = await follow(io, reader, head, (batch) => (opts.json ? io.stdout(jsonLines(batch)) : rows(batch, false)));
+        if (!followed) setExitCode(1);
+      } finally {
+        await reader.close();
+      }
     });
 };
 
@@ -87,11 +144,13 @@ function jsonLines(records: readonly AuditRecord[]): string {
 
 /**
  * Prints every record written after `from` (the head when following began) until SIGINT or SIGTERM,
- * then resolves (exit 0). Each poll first checks that the last record printed is still there with
- * the same hash: a store restored from a backup or replaced is said once on stderr and followed
- * from its own head.
+ * then resolves true (exit 0, the store closed by the caller). Each poll first checks that the last
+ * record printed is still there with the same hash: a store restored from a backup or replaced is
+ * said once on stderr and followed from its own head. A poll that cannot read the store (the
+ * database gone, its connection terminated and not to be had again) is said in one line on stderr
+ * and resolves false (exit 1): a follower that went on silently would look like a quiet gateway.
  */
-async function follow(io: CliIo, from: AuditRecord | undefined, print: (batch: AuditRecord[]) => void): Promise<void> {
+async function follow(io: CliIo, reader: OpenAuditReader, from: AuditRecord | undefined, print: (batch: AuditRecord[]) => void): Promise<boolean> {
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
@@ -102,14 +161,21 @@ async function follow(io: CliIo, from: AuditRecord | undefined, print: (batch: A
       try {
         await sleep(FOLLOW_POLL_MS, undefined, { signal: stop.signal });
       } catch {
-        return;
+        return true;
       }
       const seen = last;
-      const next = await withAudit(io.env, async (log): Promise<{ batch: AuditRecord[] } | { replacedBy: AuditRecord | undefined }> =>
-        seen === undefined || (await log.record(seen.seq))?.hash === seen.hash
-          ? { batch: await log.records({ afterSeq: seen?.seq ?? 0 }) }
-          : { replacedBy: (await log.tail(1))[0] },
-      );
+      let next: { batch: AuditRecord[] } | { replacedBy: AuditRecord | undefined };
+      try {
+        const log = await reader.current();
+        next =
+          seen === undefined || (await log.record(seen.seq))?.hash === seen.hash
+            ? { batch: await log.records({ afterSeq: seen?.seq ?? 0 }) }
+            : { replacedBy: (await log.tail(1))[0] };
+      } catch (e) {
+        const reason = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ');
+        io.stderr(`kmsgate: audit tail -f: the store could not be read (${reason}); stopped following\n`);
+        return false;
+      }
       if ('replacedBy' in next) {
         io.stderr(
           `kmsgate: record ${seen!.seq} is not the one printed any more (the store was restored or replaced); following from record ${next.replacedBy?.seq ?? 0}\n`,

@@ -60,7 +60,7 @@ export async function testServer(): Promise<TestServer> {
  * end an autovacuum worker's (42501, "must be a member of the role whose process is being
  * terminated"), and the workers come and go on a busy cluster: dropped again until none is there.
  */
-async function dropDatabase(url: string, name: string): Promise<void> {
+export async function dropDatabase(url: string, name: string): Promise<void> {
   for (;;) {
     try {
       await admin(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
