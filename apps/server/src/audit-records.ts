@@ -36,12 +36,16 @@ export interface DenialRecord {
 }
 
 /**
- * Writes a `deny` record and counts it (when a gate refused). Rejects with KMSInternalException
- * when it cannot be written: the client then gets that instead of its refusal.
+ * Writes a `deny` record and counts it (when a gate refused), in the group commit with the records
+ * that arrive together, as accepts are: a flood of refused requests then costs one durable write
+ * per group, not one per request (on PostgreSQL, one wait for the chain head's row lock each).
+ * `announced`, a Sign's own announcement, is settled by it. Resolves once the record is durable;
+ * rejects with KMSInternalException when it cannot be written, as every request of its group
+ * does: the client then gets that instead of its refusal.
  */
-export async function recordDenial(audit: AuditLog, metrics: Metrics, d: DenialRecord): Promise<void> {
+export async function recordDenial(audit: AuditLog, metrics: Metrics, d: DenialRecord, announced?: Announcement): Promise<void> {
   if (d.gate) metrics.denial(d.gate, d.reason);
-  await writeRecord(audit, { ...d, decision: 'deny' });
+  await writeGrouped(audit, { ...d, decision: 'deny' }, announced);
 }
 
 /**
@@ -57,7 +61,7 @@ export async function writeGrouped(audit: AuditLog, input: AuditInput, announced
   }
 }
 
-/** Appends one record on its own; KMSInternalException (cause: the write error) when it cannot be written. */
+/** Appends one record on its own (admin records); KMSInternalException (cause: the write error) when it cannot be written. */
 export async function writeRecord(audit: AuditLog, input: AuditInput): Promise<AuditRecord> {
   try {
     return await audit.append(input);

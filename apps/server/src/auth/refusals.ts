@@ -3,7 +3,7 @@
  * one `deny` record per source, API key (if known) and reason per interval, with the count. A
  * flood of anonymous requests then costs a counter increment each, not a durable write each, and
  * the log grows by a bounded amount per interval (at most `maxEntries` records). Refusals of an
- * authenticated caller (a signer calling an admin operation) are still written one by one.
+ * authenticated caller (a signer calling an admin operation) still get a record each.
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '@kmsgate/store';
@@ -91,18 +91,19 @@ export class AuthRefusals {
   }
 
   /**
-   * Writes one record per entry and forgets them; resolves with how many were written. A record
-   * that cannot be written is logged; the rest are still tried. The entries are taken at once, so
-   * refusals counted while the records are written go to the next flush.
+   * Writes one record per entry and forgets them; resolves with how many were written. The records
+   * go to the group commit together (one transaction and one flush per group of up to 256), so a
+   * flood's tally costs a few durable writes, not one per entry. A record that cannot be written
+   * (with every other of its group) is logged; the rest are still tried. The entries are taken at
+   * once, so refusals counted while the records are written go to the next flush.
    */
   async flush(): Promise<number> {
     const entries = [...this.#entries.values()];
     this.#entries.clear();
     this.metrics.setAuthRefusalEntries(0);
-    let written = 0;
-    for (const e of entries) {
-      try {
-        await this.audit.append({
+    const results = await Promise.allSettled(
+      entries.map(async (e) =>
+        this.audit.appendGrouped({
           requestId: randomUUID(),
           operation: AGGREGATE_OPERATION,
           decision: 'deny',
@@ -110,12 +111,18 @@ export class AuthRefusals {
           reason: e.reason,
           ...(e.apiKeyId !== undefined ? { apiKeyId: e.apiKeyId } : {}),
           summary: { source: e.source, count: e.count, firstAt: e.firstAt, lastAt: e.lastAt, operations: Object.fromEntries(e.operations) },
-        });
+        }),
+      ),
+    );
+    let written = 0;
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') {
         written += 1;
-      } catch (err) {
-        this.logger.error('aggregated auth refusals could not be audited', { source: e.source, reason: e.reason, count: e.count, detail: String(err) });
+        return;
       }
-    }
+      const e = entries[i]!;
+      this.logger.error('aggregated auth refusals could not be audited', { source: e.source, reason: e.reason, count: e.count, detail: String(r.reason) });
+    });
     return written;
   }
 

@@ -180,13 +180,12 @@ class SignAudit {
   /** A refusal whose gate and reason are known where it happens (the device step). */
   async deny(d: { gate?: AuditGate; reason: string; keyId?: string; summary?: unknown }): Promise<void> {
     this.#written = true;
-    this.settle();
-    await recordDenial(this.ctx.audit, this.ctx.metrics, {
-      ...d,
-      requestId: this.ctx.requestId,
-      operation: this.ctx.operation,
-      apiKeyId: this.ctx.principal.apiKeyId,
-    });
+    await recordDenial(
+      this.ctx.audit,
+      this.ctx.metrics,
+      { ...d, requestId: this.ctx.requestId, operation: this.ctx.operation, apiKeyId: this.ctx.principal.apiKeyId },
+      this.#announced,
+    );
   }
 
   /** A gate's refusal: its gate, reason code and what the decoder saw; returns the AWS error to throw. */
