@@ -131,6 +131,34 @@ test('tail prints the last records oldest first, as a table or as JSONL lines', 
   expect(json.stdout).toBe(mirror.slice(2, 5).join('\n') + '\n');
 });
 
+test('show prints one record with every field (no gateway on SQLite) or its JSONL line; a missing record exits 1, a bad seq 2, each one line', async () => {
+  const [, second] = await fill(2);
+  const shown = await kmsgate('audit', 'show', '2');
+  expect(shown).toMatchObject({ code: 0, stderr: '' });
+  expect(shown.stdout).toBe(
+    [
+      'seq: 2',
+      `at: ${new Date(second!.at).toISOString()}`,
+      'decision: deny',
+      'gate: policy',
+      'reason: daily_cap',
+      'operation: Sign',
+      'key: key-2',
+      'api key: ak_00000000000000aa',
+      'request: req-2',
+      'summary: -',
+      'signed digest: -',
+      `prev hash: ${second!.prevHash}`,
+      `hash: ${second!.hash}`,
+      '',
+    ].join('\n'),
+  );
+  expect((await kmsgate('audit', 'show', '1', '--json')).stdout).toBe(readFileSync(join(dataDir, 'audit.jsonl'), 'utf8').split('\n')[0] + '\n');
+  expect(await kmsgate('audit', 'show', '3')).toEqual({ code: 1, stdout: '', stderr: 'no audit record 3\n' });
+  for (const bad of ['0', 'x', '-1', '1.5'])
+    expect(await kmsgate('audit', 'show', '--', bad)).toEqual({ code: 2, stdout: '', stderr: `kmsgate: <seq> must be a positive integer, got ${bad}\n` });
+});
+
 test('without a database it says where it looked (exit 2)', async () => {
   const r = await kmsgate('audit', 'verify');
   expect(r.code).toBe(2);

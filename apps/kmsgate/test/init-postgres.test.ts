@@ -162,6 +162,9 @@ it('audit.gatewayName names the gateway in the shared chain: the CLI writes unde
   expect(header!.split(/\s+/).slice(0, 4)).toEqual(['SEQ', 'AT', 'GATEWAY', 'DECISION']);
   expect(row!.split(/\s+/).slice(2, 4)).toEqual(['eu-1', 'admin']);
   expect(JSON.parse((await cli(config, dataDir, 'audit', 'tail', '--json')).stdout)).toMatchObject({ seq: 1, gateway: 'eu-1', operation: 'SetKillSwitch' });
+  const shown = await cli(config, dataDir, 'audit', 'show', '1');
+  expect(shown.code).toBe(0);
+  expect(shown.stdout.split('\n').slice(0, 4)).toEqual(['seq: 1', expect.stringMatching(/^at: .*Z$/), 'gateway: eu-1', 'decision: admin']);
   // The mirror the CLI shares with the gateway holds this one gateway's records, and verifies.
   expect(await cli(config, dataDir, 'audit', 'verify', '--jsonl')).toMatchObject({ code: 0 });
 });

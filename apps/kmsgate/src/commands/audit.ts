@@ -1,7 +1,7 @@
 /**
- * `kmsgate audit verify [--jsonl [path]] [--json]` and `kmsgate audit tail [-n N] [-f] [--json]`.
- * Both only read: they never repair the JSONL mirror (the gateway does that at start-up) and may
- * run while the gateway is serving.
+ * `kmsgate audit verify [--jsonl [path]] [--json]`, `kmsgate audit tail [-n N] [-f] [--json]` and
+ * `kmsgate audit show <seq> [--json]`. All only read: they never repair the JSONL mirror (the
+ * gateway does that at start-up) and may run while the gateway is serving.
  */
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -136,7 +136,46 @@ export const auditCommands: CommandModule = (program, { io, setExitCode }) => {
         await reader.close();
       }
     });
+
+  audit
+    .command('show')
+    .description('print one record with every field (on a shared store, the gateway that wrote it); exit 1 when there is none')
+    .argument('<seq>', "the record's sequence number")
+    .option('--json', 'print it as one JSON line, exactly as in the JSONL mirror')
+    .action(async (seqText: string, opts: { json?: boolean }) => {
+      const seq = Number(seqText);
+      if (!/^\d+$/.test(seqText) || !Number.isSafeInteger(seq) || seq < 1) throw new CliError(`<seq> must be a positive integer, got ${printable(seqText)}`);
+      const record = await withAudit(io.env, (log) => log.record(seq));
+      if (record === undefined) {
+        io.stderr(`no audit record ${seq}\n`);
+        setExitCode(1);
+      } else io.stdout(opts.json ? jsonLines([record]) : describeRecord(record));
+    });
 };
+
+/** One record as `field: value` lines, in the record's order; a field the store does not keep (gateway on SQLite) is left out. */
+function describeRecord(r: AuditRecord): string {
+  const fields: [string, string | null | undefined][] = [
+    ['seq', String(r.seq)],
+    ['at', iso(r.at)],
+    ['gateway', r.gateway],
+    ['decision', r.decision],
+    ['gate', r.gate],
+    ['reason', r.reason],
+    ['operation', r.operation],
+    ['key', r.keyId],
+    ['api key', r.apiKeyId],
+    ['request', r.requestId],
+    ['summary', r.summary],
+    ['signed digest', r.signedDigest],
+    ['prev hash', r.prevHash],
+    ['hash', r.hash],
+  ];
+  return fields
+    .filter(([name, value]) => name !== 'gateway' || value !== undefined)
+    .map(([name, value]) => `${name}: ${printable(value ?? '-')}\n`)
+    .join('');
+}
 
 function jsonLines(records: readonly AuditRecord[]): string {
   return records.map((r) => auditJsonLine(r) + '\n').join('');
