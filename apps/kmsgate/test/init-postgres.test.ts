@@ -189,3 +189,23 @@ it('audit.gatewayName without store.url: exit 2, one line (the embedded SQLite s
   oneLine(await cli(config, dataDir, 'init'), 2, /audit\.gatewayName: only applies to PostgreSQL \(store\.url\)/);
   expect(existsSync(dataDir)).toBe(false);
 });
+
+it('init on a database migrated by a newer kmsgate: exit 2, one line, nothing written; on an unreachable one: exit 1, one line, no data dir', async () => {
+  const { config, url } = await database();
+  const dataDir = join(dir, 'data');
+  expect(await cli(config, dataDir, 'init')).toMatchObject({ code: 0 });
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query('UPDATE schema_version SET version = version + 1');
+  await admin.end();
+  const before = await snapshot(url);
+  const fresh = join(dir, 'fresh');
+  oneLine(await cli(config, fresh, 'init'), 2, /^kmsgate: the database was migrated by a newer kmsgate \(schema version \d+; this one knows up to \d+\)\n$/);
+  expect(await snapshot(url)).toEqual(before);
+  expect(existsSync(fresh)).toBe(false);
+
+  const unreachable = join(dir, 'unreachable.yaml');
+  writeFileSync(unreachable, 'backends: [{ id: yubihsm, type: yubihsm, embedded: true }]\nstore:\n  url: postgres://kmsgate@127.0.0.1:1/kmsgate\n');
+  oneLine(await cli(unreachable, fresh, 'init'), 1, /^kmsgate: PostgreSQL did not answer \(migrate\)/);
+  expect(existsSync(fresh)).toBe(false);
+});
