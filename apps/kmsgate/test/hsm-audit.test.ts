@@ -1,19 +1,16 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spkiFromRawPublicKey } from '@kmsgate/core';
 import { KeyStore, SqliteAuditLog, openDb } from '@kmsgate/store';
-import { AUDITED_COMMANDS, Algorithm, AuditMode, Capability, YubiHsmClient } from '@kmsgate/yubihsm';
+import { YubiHsmClient } from '@kmsgate/yubihsm';
 import { startSimulator, type RunningSimulator } from '@kmsgate/yubihsm-sim';
+import { AUDITOR, auditedDevice, signDirectly as signDirectlyAt } from './helpers/audited-device';
 import { kmsgate as run } from './helpers/cli';
 
 /**
  * `kmsgate hsm audit` on its own: the layout's auditor (0x0005) and runtime (0x0004) keys put by
  * hand, a key recorded in the store, signatures recorded in kmsgate's audit log or not.
  */
-const AUDITOR = { id: 0x0005, password: 'auditor-pw' };
-const RUNTIME = { id: 0x0004, password: 'runtime-pw' };
 const KEY_ID = '0d000000-0000-4000-8000-00000000000d';
 
 let dir: string;
@@ -21,7 +18,6 @@ let sim: RunningSimulator;
 let objectId: number;
 const kmsgate = (...args: string[]) => run({ KMSGATE_DATA_DIR: join(dir, 'data') }, ...args);
 const audit = () => kmsgate('hsm', 'audit', '--connector', sim.url, '--password-file', join(dir, 'auditor.password'));
-const digest = (text: string) => createHash('sha256').update(text).digest();
 
 async function recordSign(): Promise<void> {
   const db = openDb(join(dir, 'data', 'kms.db'));
@@ -37,65 +33,30 @@ async function recordSign(): Promise<void> {
   }
 }
 
-async function signDirectly(text: string): Promise<void> {
-  const runtime = new YubiHsmClient({ connectorUrl: sim.url, authKeyId: RUNTIME.id, password: RUNTIME.password });
-  try {
-    await runtime.signEcdsa(objectId, digest(text));
-  } finally {
-    await runtime.close();
-  }
-}
+const signDirectly = (text: string) => signDirectlyAt(sim.url, objectId, text);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kmsgate-hsm-audit-'));
   writeFileSync(join(dir, 'auditor.password'), `${AUDITOR.password}\n`, { mode: 0o600 });
   sim = await startSimulator({ host: '127.0.0.1', port: 0 });
-  const factory = new YubiHsmClient({ connectorUrl: sim.url, password: 'password' });
+  const device = await auditedDevice(sim.url);
+  objectId = device.objectId;
+  const db = openDb(join(dir, 'data', 'kms.db'));
   try {
-    await factory.putAuthenticationKey({
-      id: AUDITOR.id,
-      label: 'auditor',
-      domains: 0xffff,
-      capabilities: Capability.GET_LOG_ENTRIES | Capability.GET_OPTION,
-      delegatedCapabilities: 0n,
-      password: AUDITOR.password,
+    new KeyStore(db).insertKey({
+      keyId: KEY_ID,
+      createdAt: new Date(),
+      description: '',
+      keyUsage: 'SIGN_VERIFY',
+      keySpec: 'ECC_NIST_P256',
+      keyState: 'Enabled',
+      origin: 'AWS_CLOUDHSM',
+      backendId: 'yubihsm',
+      handle: device.handle,
+      publicKey: device.publicKey,
     });
-    await factory.putAuthenticationKey({
-      id: RUNTIME.id,
-      label: 'runtime',
-      domains: 1,
-      capabilities: Capability.SIGN_ECDSA,
-      delegatedCapabilities: 0n,
-      password: RUNTIME.password,
-    });
-    const { id, deviceSerial } = await factory.generateAsymmetricKey({
-      label: 'k',
-      domains: 1,
-      capabilities: Capability.SIGN_ECDSA,
-      algorithm: Algorithm.EC_P256,
-    });
-    objectId = id;
-    const db = openDb(join(dir, 'data', 'kms.db'));
-    try {
-      new KeyStore(db).insertKey({
-        keyId: KEY_ID,
-        createdAt: new Date(),
-        description: '',
-        keyUsage: 'SIGN_VERIFY',
-        keySpec: 'ECC_NIST_P256',
-        keyState: 'Enabled',
-        origin: 'AWS_CLOUDHSM',
-        backendId: 'yubihsm',
-        handle: `${deviceSerial}:${id}`,
-        publicKey: spkiFromRawPublicKey('ECC_NIST_P256', (await factory.getPublicKey(id)).publicKey),
-      });
-    } finally {
-      db.close();
-    }
-    await factory.setCommandAudit(new Map(AUDITED_COMMANDS.map((c) => [c, AuditMode.ON])));
-    await factory.setForceAudit(AuditMode.ON);
   } finally {
-    await factory.close();
+    db.close();
   }
 });
 afterAll(async () => {

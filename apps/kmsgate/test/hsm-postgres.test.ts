@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, verify } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +9,7 @@ import { DescribeKeyCommand, GetPublicKeyCommand, SignCommand } from '@aws-sdk/c
 import { spkiFromRawPublicKey, type KeyRecord } from '@kmsgate/core';
 import type { GatewayStore } from '@kmsgate/store';
 import { openGatewayStore, type StoreSpec } from '@kmsgate/store-open';
-import { AUDITED_COMMANDS, Algorithm, AuditMode, Capability, CeremonySecrets, YubiHsmClient, authKeyOf, openBackup } from '@kmsgate/yubihsm';
+import { Algorithm, Capability, CeremonySecrets, YubiHsmClient, authKeyOf, openBackup } from '@kmsgate/yubihsm';
 import { startSimulator, type RunningSimulator } from '@kmsgate/yubihsm-sim';
 import { testServer, type TestServer } from '../../../packages/store-pg/test/helpers/pg-server';
 import {
@@ -21,6 +21,7 @@ import {
   type GatewayProcess,
   type GeneratedApiKey,
 } from '../../server/test/helpers/gateway-processes';
+import { AUDITOR, auditedDevice, signDirectly as signDirectlyAt } from './helpers/audited-device';
 import { kmsgate, type CliResult } from './helpers/cli';
 
 /**
@@ -182,8 +183,6 @@ async function gateProxy(target: string): Promise<{ url: string; reached: Promis
 }
 
 describe('hsm audit on PostgreSQL', () => {
-  const AUDITOR = { id: 0x0005, password: 'auditor-pw' };
-  const RUNTIME = { id: 0x0004, password: 'runtime-pw' };
   const KEY_ID = '0d000000-0000-4000-8000-00000000000d';
   let sim: RunningSimulator;
   let objectId: number;
@@ -191,14 +190,7 @@ describe('hsm audit on PostgreSQL', () => {
   const auditorFile = () => join(dir, 'auditor.password');
   const audit = (s: PgStore, connector = sim.url) => s.cli('hsm', 'audit', '--connector', connector, '--password-file', auditorFile());
 
-  async function signDirectly(text: string): Promise<void> {
-    const runtime = new YubiHsmClient({ connectorUrl: sim.url, authKeyId: RUNTIME.id, password: RUNTIME.password });
-    try {
-      await runtime.signEcdsa(objectId, createHash('sha256').update(text).digest());
-    } finally {
-      await runtime.close();
-    }
-  }
+  const signDirectly = (text: string) => signDirectlyAt(sim.url, objectId, text);
 
   /** What a gateway on the database writes for a signature it made: one record in the shared chain. */
   const recordSign = () =>
@@ -225,38 +217,9 @@ describe('hsm audit on PostgreSQL', () => {
     writeFileSync(auditorFile(), `${AUDITOR.password}\n`, { mode: 0o600 });
     sim = await startSimulator({ host: '127.0.0.1', port: 0 });
     store = await newStore();
-    const factory = new YubiHsmClient({ connectorUrl: sim.url, password: 'password' });
-    try {
-      await factory.putAuthenticationKey({
-        id: AUDITOR.id,
-        label: 'auditor',
-        domains: 0xffff,
-        capabilities: Capability.GET_LOG_ENTRIES | Capability.GET_OPTION,
-        delegatedCapabilities: 0n,
-        password: AUDITOR.password,
-      });
-      await factory.putAuthenticationKey({
-        id: RUNTIME.id,
-        label: 'runtime',
-        domains: 1,
-        capabilities: Capability.SIGN_ECDSA,
-        delegatedCapabilities: 0n,
-        password: RUNTIME.password,
-      });
-      const { id, deviceSerial } = await factory.generateAsymmetricKey({
-        label: 'k',
-        domains: 1,
-        capabilities: Capability.SIGN_ECDSA,
-        algorithm: Algorithm.EC_P256,
-      });
-      objectId = id;
-      const publicKey = spkiFromRawPublicKey('ECC_NIST_P256', (await factory.getPublicKey(id)).publicKey);
-      await store.open((s) => s.keys.insertKey(keyRecord(KEY_ID, { handle: `${deviceSerial}:${id}`, publicKey })));
-      await factory.setCommandAudit(new Map(AUDITED_COMMANDS.map((c) => [c, AuditMode.ON])));
-      await factory.setForceAudit(AuditMode.ON);
-    } finally {
-      await factory.close();
-    }
+    const device = await auditedDevice(sim.url);
+    objectId = device.objectId;
+    await store.open((s) => s.keys.insertKey(keyRecord(KEY_ID, { handle: device.handle, publicKey: device.publicKey })));
   });
   afterAll(async () => {
     await sim?.close();
